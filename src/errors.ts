@@ -1,0 +1,50 @@
+/**
+ * Every error the program reports on purpose carries a stable code and the context an operator
+ * needs; the CLI prints `message` once and exits, with a stack trace only when debugging.
+ */
+export class SersyncError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A config file that cannot be used: names the file, line and column when known. */
+export class ConfigError extends SersyncError {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly column: number,
+    readonly detail: string,
+  ) {
+    super('ERR_SERSYNC_CONFIG', `${file}:${line}:${column}: ${detail}`);
+  }
+}
+
+/** The kernel refused a watch because `fs.inotify.max_user_watches` is exhausted. */
+export class WatchLimitError extends SersyncError {
+  constructor(
+    readonly limit: number,
+    readonly needed: number,
+    readonly root: string,
+  ) {
+    super(
+      'ERR_SERSYNC_WATCH_LIMIT',
+      `cannot watch ${root}: fs.inotify.max_user_watches is ${limit}, and this tree needs at least ${needed} ` +
+        `(one per directory, shared with every other inotify user). Raise it with: ` +
+        `sysctl -w fs.inotify.max_user_watches=${Math.max(limit * 2, needed * 2)} ` +
+        `(persist it in /etc/sysctl.d/90-sersync.conf)`,
+    );
+  }
+}
+
+/** Command-line misuse: the CLI prints the message and a usage line, exit 1. */
+export class UsageError extends SersyncError {
+  constructor(message: string) {
+    super('ERR_SERSYNC_USAGE', message);
+  }
+}

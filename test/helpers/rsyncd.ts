@@ -1,0 +1,140 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A real `rsync --daemon` on 127.0.0.1 with one authenticated module, for tests and the bench. */
+export interface RsyncDaemon {
+  readonly port: number;
+  readonly module: string;
+  readonly user: string;
+  /** The module's directory: the replica. */
+  readonly dir: string;
+  /** A mode-600 client password file. */
+  readonly passwordFile: string;
+  /** The daemon's transfer log (`recv`/`del.` lines with file names). */
+  readonly logFile: string;
+  /** Paths the daemon has received so far, from its transfer log. */
+  received(): Promise<string[]>;
+  stop(): Promise<void>;
+  /** Starts the daemon again on the same port after `stop()`. */
+  restart(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const addr = srv.address();
+  srv.close();
+  if (addr === null || typeof addr === 'string') throw new Error('no port');
+  return addr.port;
+}
+
+async function waitForPort(port: number, child: ChildProcess): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (child.exitCode !== null) throw new Error(`rsync daemon exited with ${child.exitCode}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => {
+        resolve(false);
+      });
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`rsync daemon did not listen on ${port}`);
+}
+
+export interface RsyncDaemonOptions {
+  /** Extra lines for the module section (e.g. `read only = yes`). */
+  readonly moduleLines?: readonly string[];
+  /** The password the module accepts (default `secret`); the client file always holds `secret`. */
+  readonly serverPassword?: string;
+}
+
+export async function startRsyncDaemon(opts: RsyncDaemonOptions = {}): Promise<RsyncDaemon> {
+  const base = await mkdtemp(join(tmpdir(), 'sersync-rsyncd-'));
+  const dir = join(base, 'replica');
+  await mkdir(dir);
+  const port = await freePort();
+  const user = 'syncuser';
+  const module = 'replica';
+  const secrets = join(base, 'rsyncd.secrets');
+  const passwordFile = join(base, 'rsync.pass');
+  const logFile = join(base, 'rsyncd.log');
+  await writeFile(secrets, `${user}:${opts.serverPassword ?? 'secret'}\n`, { mode: 0o600 });
+  await writeFile(passwordFile, 'secret\n', { mode: 0o600 });
+  await chmod(secrets, 0o600);
+  await chmod(passwordFile, 0o600);
+  const uid = process.getuid?.() ?? 0;
+  const gid = process.getgid?.() ?? 0;
+  const conf = join(base, 'rsyncd.conf');
+  await writeFile(
+    conf,
+    [
+      `port = ${port}`,
+      'address = 127.0.0.1',
+      'use chroot = no',
+      'reverse lookup = no',
+      'max connections = 0',
+      `pid file = ${join(base, 'rsyncd.pid')}`,
+      `log file = ${logFile}`,
+      'transfer logging = yes',
+      'log format = %o %f %l',
+      'socket options = TCP_NODELAY',
+      `[${module}]`,
+      `  path = ${dir}`,
+      '  read only = no',
+      `  uid = ${uid}`,
+      `  gid = ${gid}`,
+      `  auth users = ${user}`,
+      `  secrets file = ${secrets}`,
+      ...(opts.moduleLines ?? []).map((l) => `  ${l}`),
+      '',
+    ].join('\n'),
+  );
+  let child: ChildProcess;
+  const launch = async (): Promise<void> => {
+    await rm(join(base, 'rsyncd.pid'), { force: true });
+    child = spawn('rsync', ['--daemon', '--no-detach', `--config=${conf}`], { stdio: 'ignore' });
+    await waitForPort(port, child);
+  };
+  await launch();
+  const stopChild = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    }
+  };
+  return {
+    port,
+    module,
+    user,
+    dir,
+    passwordFile,
+    logFile,
+    async received() {
+      const text = await readFile(logFile, 'utf8').catch(() => '');
+      return text
+        .split('\n')
+        .map((l) => /\] recv (.*) \d+$/.exec(l)?.[1])
+        .filter((x): x is string => x !== undefined);
+    },
+    stop: stopChild,
+    restart: launch,
+  };
+}
+
+/** Stops the daemon and removes its files. */
+export async function disposeRsyncDaemon(d: RsyncDaemon): Promise<void> {
+  await d.stop();
+  await rm(join(d.dir, '..'), { recursive: true, force: true });
+}
