@@ -1,0 +1,54 @@
+import type { PathOp } from '../coalesce/types.js';
+
+/** Why a dispatch failed: what rsync said. */
+export interface Failure {
+  /** rsync's exit code; -1 when it was killed (timeout) or could not start. */
+  readonly exitCode: number;
+  /** rsync's last stderr line (or our own reason, e.g. `timed out after 100 s`). */
+  readonly message: string;
+}
+
+/** One (remote, tree, path) that has not reached its remote yet. */
+export interface QueueRow {
+  readonly id: number;
+  readonly remoteId: string;
+  /** The watched root the path belongs to. */
+  readonly root: string;
+  readonly op: PathOp;
+  /** 'inflight': handed to rsync (or was, when a crash interrupted it); 'retry': failed, waiting. */
+  readonly state: 'inflight' | 'retry';
+  readonly attempts: number;
+  readonly firstFailureAt: number | null;
+  readonly lastFailureAt: number | null;
+  readonly exitCode: number | null;
+  readonly lastError: string | null;
+  /** Epoch ms of the next attempt (retry rows). */
+  readonly nextAttemptAt: number | null;
+}
+
+/**
+ * The durable record of work between the coalescer and the replica (SQLite, one writer: the
+ * main thread). Every op is recorded before its rsync starts and forgotten when it succeeds,
+ * so `kill -9` at any moment loses nothing. All methods are synchronous.
+ */
+export interface WorkStore {
+  /**
+   * Records ops about to be dispatched to one remote as one batch; returns the batch id. A row
+   * already queued for the same (remote, root, path) is superseded (its attempts carry over).
+   */
+  begin(remoteId: string, root: string, ops: readonly PathOp[]): number;
+  /** The batch reached the remote: its rows are removed. */
+  succeed(batch: number): void;
+  /** The batch failed: its rows become retry rows with back-off (never dropped). */
+  fail(batch: number, failure: Failure, now?: number): void;
+  /** Retry rows due at `now` (oldest first), at most `limit`; they stay queued until begun again. */
+  due(now: number, limit: number): QueueRow[];
+  /** Epoch ms of the earliest retry, or null. */
+  nextDueAt(): number | null;
+  /** Rows left 'inflight' by a process that died: made due now. Returns how many. */
+  recoverInflight(now?: number): number;
+  /** Whether the previous process stopped cleanly; clears the mark (set again by `markCleanStop`). */
+  takeCleanStopMark(): boolean;
+  markCleanStop(): void;
+  close(): void;
+}
