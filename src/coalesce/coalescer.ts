@@ -1,0 +1,183 @@
+import type { Change } from '../filter/changes.js';
+import { isWithin, parentOf, type RelPath } from '../paths.js';
+import type { PathOp } from './types.js';
+
+/**
+ * What the replica still needs for one path. Read as: first remove the replica's entry (`del`),
+ * then `send`. `fresh` means that after `del` the replica has nothing at this path, so a delete
+ * arriving before the send cancels it: a file created and removed (or renamed away) before it is
+ * dispatched never travels, whatever its name.
+ */
+interface Entry {
+  readonly del: { readonly isDir: boolean } | null;
+  readonly send: 'none' | 'sync' | 'tree' | 'move';
+  /** The replica's copy to use as the basis, for `send: 'move'`. */
+  readonly from: RelPath | null;
+  readonly fresh: boolean;
+}
+
+const NOTHING: Entry = { del: null, send: 'none', from: null, fresh: false };
+
+/**
+ * Per-path state of one tree towards one remote: changes go in, the smallest set of operations
+ * that brings the replica up to date comes out. Last change wins per path; a directory delete
+ * swallows everything below it; a new, moved-in or renamed directory is one recursive send that
+ * covers every path below it; a directory renamed within the tree is sent against its old name
+ * on the replica, so unchanged files are not sent again. Pure: no I/O, no clock.
+ */
+export class Coalescer {
+  private readonly entries = new Map<RelPath, Entry>();
+  private full = false;
+
+  apply(change: Change): void {
+    if (this.full) return; // a pending full resync covers everything
+    switch (change.kind) {
+      case 'sync':
+        return this.sync(change.path);
+      case 'new':
+        return this.created(change.path);
+      case 'tree':
+        return this.tree(change.path);
+      case 'delete':
+        return this.delete(change.path, change.isDir);
+      case 'rename':
+        return change.isDir
+          ? this.renameDir(change.from, change.to)
+          : this.renameFile(change.from, change.to);
+      case 'resync':
+        this.entries.clear();
+        this.full = true;
+        return;
+    }
+  }
+
+  /**
+   * Puts back operations that failed earlier (the retry queue). They are older than anything
+   * pending, so a pending change for the same path wins, except that a failed removal still
+   * happens before a newer send.
+   */
+  restore(op: PathOp): void {
+    if (this.full || this.coveredByAncestor(op.path)) return;
+    if (op.kind === 'full') return this.apply({ kind: 'resync' });
+    const e = this.entries.get(op.path);
+    if (e !== undefined) {
+      if (op.kind === 'delete' && e.del === null && e.fresh)
+        this.set(op.path, { ...e, del: { isDir: op.isDir } });
+      return;
+    }
+    switch (op.kind) {
+      case 'sync':
+        return this.sync(op.path);
+      case 'tree':
+        return this.tree(op.path);
+      case 'delete':
+        return this.set(op.path, { del: { isDir: op.isDir }, send: 'none', from: null, fresh: true });
+      case 'move':
+        return this.set(op.path, { del: null, send: 'move', from: op.from, fresh: true });
+    }
+  }
+
+  /** Paths created whose content has not been announced yet (no close_write so far). */
+  waiting(): RelPath[] {
+    const out: RelPath[] = [];
+    for (const [path, e] of this.entries) if (e.send === 'none' && e.del === null) out.push(path);
+    return out;
+  }
+
+  /** Operations ready to send. */
+  get size(): number {
+    return this.full ? 1 : this.entries.size - this.waiting().length;
+  }
+
+  /**
+   * Takes everything ready, in the order it must reach the replica: moves (while their basis is
+   * still there), then removals, then sends. Entries still waiting for content stay.
+   */
+  take(): PathOp[] {
+    if (this.full) {
+      this.full = false;
+      this.entries.clear();
+      return [{ kind: 'full', path: '' }];
+    }
+    const moves: PathOp[] = [];
+    const deletes: PathOp[] = [];
+    const sends: PathOp[] = [];
+    for (const [path, e] of this.entries) {
+      if (e.send === 'none' && e.del === null) continue;
+      if (e.del !== null) deletes.push({ kind: 'delete', path, isDir: e.del.isDir });
+      if (e.send === 'move' && e.from !== null) moves.push({ kind: 'move', path, from: e.from });
+      else if (e.send === 'sync' || e.send === 'tree') sends.push({ kind: e.send, path });
+      this.entries.delete(path);
+    }
+    return [...moves, ...deletes, ...sends];
+  }
+
+  private sync(path: RelPath): void {
+    if (this.coveredByAncestor(path)) return;
+    const e = this.entries.get(path) ?? NOTHING;
+    if (e.send === 'none') this.set(path, { ...e, send: 'sync' });
+  }
+
+  private created(path: RelPath): void {
+    if (this.coveredByAncestor(path) || this.entries.has(path)) return;
+    this.set(path, { del: null, send: 'none', from: null, fresh: true });
+  }
+
+  private tree(path: RelPath): void {
+    if (this.coveredByAncestor(path)) return;
+    this.dropBelow(path);
+    this.set(path, { del: this.entries.get(path)?.del ?? null, send: 'tree', from: null, fresh: true });
+  }
+
+  private delete(path: RelPath, isDir: boolean): void {
+    if (this.coveredByAncestor(path)) return;
+    if (isDir) this.dropBelow(path);
+    const e = this.entries.get(path);
+    if (e?.fresh !== true) return this.set(path, { del: { isDir }, send: 'none', from: null, fresh: true });
+    if (e.del === null) this.entries.delete(path);
+    else this.set(path, { ...e, send: 'none', from: null });
+  }
+
+  private renameFile(from: RelPath, to: RelPath): void {
+    this.delete(from, false);
+    this.sync(to);
+  }
+
+  private renameDir(from: RelPath, to: RelPath): void {
+    const ef = this.entries.get(from);
+    // The replica's copy of `from` (or, for a chain of renames, of the first name) is the basis.
+    const basis = this.coveredByAncestor(from)
+      ? null
+      : ef === undefined || !ef.fresh
+        ? from
+        : ef.send === 'move'
+          ? ef.from
+          : null;
+    this.delete(from, true);
+    if (this.coveredByAncestor(to)) return;
+    this.dropBelow(to);
+    const et = this.entries.get(to);
+    // A removal at `to` runs after the moves, so a replaced `to` is sent whole instead.
+    if (basis === null || (et?.del ?? null) !== null) return this.tree(to);
+    this.set(to, { del: null, send: 'move', from: basis, fresh: true });
+  }
+
+  private set(path: RelPath, e: Entry): void {
+    this.entries.set(path, e);
+  }
+
+  /** True when an ancestor is about to be sent whole, so this path travels with it. */
+  private coveredByAncestor(path: RelPath): boolean {
+    for (let p = path; p !== '';) {
+      p = parentOf(p);
+      const send = this.entries.get(p)?.send;
+      if (send === 'tree' || send === 'move') return true;
+    }
+    return false;
+  }
+
+  private dropBelow(dir: RelPath): void {
+    for (const path of this.entries.keys())
+      if (path !== dir && isWithin(path, dir)) this.entries.delete(path);
+  }
+}

@@ -1,0 +1,77 @@
+import type { InotifyToggles } from '../config/types.js';
+import type { RelPath } from '../paths.js';
+import type { WatchEvent } from '../watch/types.js';
+import type { PathPredicate } from './path-filter.js';
+
+/**
+ * A change the replica must follow: a watcher event after the `<inotify>` toggles and the path
+ * filter have been applied. This is what the coalescer consumes.
+ */
+export type Change =
+  /** The entry's content or metadata changed: send it (a directory: its own attributes only). */
+  | { readonly kind: 'sync'; readonly path: RelPath }
+  /** A file appeared and its content is still coming: nothing to send yet, but the replica has no such entry. */
+  | { readonly kind: 'new'; readonly path: RelPath }
+  /** A directory appeared (created or moved in): send it with everything below it. */
+  | { readonly kind: 'tree'; readonly path: RelPath }
+  /** The entry is gone. */
+  | { readonly kind: 'delete'; readonly path: RelPath; readonly isDir: boolean }
+  /** Renamed within the tree. */
+  | { readonly kind: 'rename'; readonly from: RelPath; readonly to: RelPath; readonly isDir: boolean }
+  /** Events were lost: the whole tree must be resynced. */
+  | { readonly kind: 'resync' };
+
+/**
+ * Maps one watcher event to the changes it means for the replica. sersync's toggles keep their
+ * meaning (a disabled kind of change is not replicated), with its defects fixed: IN_ATTRIB is a
+ * sync, not a delete; a created file is remembered as new even when `createFile` is off, so a
+ * file created and removed before it is sent (the `sed -i` temp file) never travels.
+ */
+export function toChanges(ev: WatchEvent, on: InotifyToggles, excluded: PathPredicate): Change[] {
+  switch (ev.type) {
+    case 'create':
+      if (excluded(ev.path, ev.isDir)) return [];
+      if (ev.isDir) return on.createFolder ? [{ kind: 'tree', path: ev.path }] : [];
+      return [{ kind: on.createFile ? 'sync' : 'new', path: ev.path }];
+    case 'write':
+      return on.closeWrite && !excluded(ev.path, false) ? [{ kind: 'sync', path: ev.path }] : [];
+    case 'modify':
+      return on.modify && !excluded(ev.path, false) ? [{ kind: 'sync', path: ev.path }] : [];
+    case 'attrib':
+      return on.attrib && !excluded(ev.path, ev.isDir) ? [{ kind: 'sync', path: ev.path }] : [];
+    case 'delete':
+      return on.delete && !excluded(ev.path, ev.isDir)
+        ? [{ kind: 'delete', path: ev.path, isDir: ev.isDir }]
+        : [];
+    case 'move-in':
+      return moveIn(ev.path, ev.isDir, on, excluded);
+    case 'move-out':
+      return moveOut(ev.path, ev.isDir, on, excluded);
+    case 'rename': {
+      const fromKept = !excluded(ev.from, ev.isDir);
+      const toKept = !excluded(ev.to, ev.isDir);
+      if (fromKept && toKept && on.moveFrom && on.moveTo && on.delete) {
+        return [{ kind: 'rename', from: ev.from, to: ev.to, isDir: ev.isDir }];
+      }
+      return [
+        ...(fromKept ? moveOut(ev.from, ev.isDir, on, excluded) : []),
+        ...(toKept ? moveIn(ev.to, ev.isDir, on, excluded) : []),
+      ];
+    }
+    case 'overflow':
+      return [{ kind: 'resync' }];
+    case 'root-gone':
+      return [];
+  }
+}
+
+function moveIn(path: RelPath, isDir: boolean, on: InotifyToggles, excluded: PathPredicate): Change[] {
+  if (!on.moveTo || excluded(path, isDir)) return [];
+  return [isDir ? { kind: 'tree', path } : { kind: 'sync', path }];
+}
+
+/** sersync turned IN_MOVED_FROM into its delete command, which deletes only with `inotify/delete` on. */
+function moveOut(path: RelPath, isDir: boolean, on: InotifyToggles, excluded: PathPredicate): Change[] {
+  if (!on.moveFrom || !on.delete || excluded(path, isDir)) return [];
+  return [{ kind: 'delete', path, isDir }];
+}

@@ -1,0 +1,53 @@
+import type { Config } from '../config/types.js';
+import { baseName, displayPath, type RelPath } from '../paths.js';
+import { isTempFileName } from './temp-files.js';
+
+/**
+ * What decides whether a path of the tree is replicated at all, in a form that crosses to a
+ * worker thread (regexes as sources): the same rule applies to events and to tree walks.
+ */
+export interface FilterSpec {
+  /** `<filter start="true">` exclude expressions (empty when the filter is off). */
+  readonly excludes: readonly string[];
+  readonly builtinTemp: boolean;
+  readonly ignoreDotFiles: boolean;
+}
+
+export function filterSpecOf(config: Config): FilterSpec {
+  return {
+    excludes: config.filter.enabled ? config.filter.excludes.map((e) => e.expression) : [],
+    builtinTemp: config.tempFiles.builtin,
+    ignoreDotFiles: config.tempFiles.ignoreDotFiles,
+  };
+}
+
+/** True when the path must never reach the replica. */
+export type PathPredicate = (path: RelPath, isDir: boolean) => boolean;
+
+/**
+ * sersync matched exclude regexes against the whole relative path, but built it as `name` for
+ * entries in the root and as `/dir/name` below it (and `dir/` when setting watches), so the same
+ * expression behaved differently by depth. We match every form, so each existing config keeps
+ * excluding what it excluded and now also excludes what its author meant.
+ */
+export function compilePathFilter(spec: FilterSpec): PathPredicate {
+  const regexes = spec.excludes.map((e) => new RegExp(`^(?:${e})$`));
+  const matches = (text: string, isDir: boolean): boolean =>
+    regexes.some(
+      (r) => r.test(text) || r.test(`/${text}`) || (isDir && (r.test(`${text}/`) || r.test(`/${text}/`))),
+    );
+  return (path, isDir) => {
+    if (path === '') return false;
+    if (!isDir) {
+      const name = displayPath(baseName(path));
+      if (spec.ignoreDotFiles && (name.startsWith('.') || name.endsWith('~'))) return true;
+      if (spec.builtinTemp && isTempFileName(name)) return true;
+    }
+    return regexes.length > 0 && matches(displayPath(path), isDir);
+  };
+}
+
+/** True when no path can be excluded: tree syncs may then let rsync recurse by itself. */
+export function isTrivialFilter(spec: FilterSpec): boolean {
+  return spec.excludes.length === 0 && !spec.builtinTemp && !spec.ignoreDotFiles;
+}

@@ -1,0 +1,87 @@
+import type { PathOp } from '../coalesce/types.js';
+import type { Failure, QueueRow, WorkStore } from './types.js';
+
+/**
+ * A `WorkStore` that lives in memory: the same contract without durability, for tests and for
+ * running with no writable state directory. Back-off doubles from 2 s up to `maxIntervalMs`.
+ */
+export function createMemoryWorkStore(maxIntervalMs = 3_600_000): WorkStore {
+  const rows = new Map<string, QueueRow & { batch: number }>();
+  let nextId = 1;
+  let nextBatch = 1;
+  let clean = false;
+  const keyOf = (remoteId: string, root: string, op: PathOp): string => `${remoteId}\0${root}\0${op.path}`;
+  return {
+    begin(remoteId, root, ops) {
+      const batch = nextBatch++;
+      for (const op of ops) {
+        const key = keyOf(remoteId, root, op);
+        const old = rows.get(key);
+        rows.set(key, {
+          id: old?.id ?? nextId++,
+          remoteId,
+          root,
+          op,
+          state: 'inflight',
+          attempts: old?.attempts ?? 0,
+          firstFailureAt: old?.firstFailureAt ?? null,
+          lastFailureAt: old?.lastFailureAt ?? null,
+          exitCode: old?.exitCode ?? null,
+          lastError: old?.lastError ?? null,
+          nextAttemptAt: null,
+          batch,
+        });
+      }
+      return batch;
+    },
+    succeed(batch) {
+      for (const [k, r] of rows) if (r.batch === batch) rows.delete(k);
+    },
+    fail(batch, failure: Failure, now = Date.now()) {
+      for (const [k, r] of rows) {
+        if (r.batch !== batch) continue;
+        const attempts = r.attempts + 1;
+        rows.set(k, {
+          ...r,
+          state: 'retry',
+          attempts,
+          firstFailureAt: r.firstFailureAt ?? now,
+          lastFailureAt: now,
+          exitCode: failure.exitCode,
+          lastError: failure.message,
+          nextAttemptAt: now + Math.min(maxIntervalMs, 2000 * 2 ** (attempts - 1)),
+        });
+      }
+    },
+    due(now, limit) {
+      return [...rows.values()]
+        .filter((r) => r.state === 'retry' && (r.nextAttemptAt ?? 0) <= now)
+        .sort((a, b) => (a.nextAttemptAt ?? 0) - (b.nextAttemptAt ?? 0))
+        .slice(0, limit);
+    },
+    nextDueAt() {
+      const times = [...rows.values()].filter((r) => r.state === 'retry').map((r) => r.nextAttemptAt ?? 0);
+      return times.length === 0 ? null : Math.min(...times);
+    },
+    recoverInflight(now = Date.now()) {
+      let n = 0;
+      for (const [k, r] of rows) {
+        if (r.state !== 'inflight') continue;
+        rows.set(k, { ...r, state: 'retry', nextAttemptAt: now });
+        n++;
+      }
+      return n;
+    },
+    takeCleanStopMark() {
+      const was = clean;
+      clean = false;
+      return was;
+    },
+    markCleanStop() {
+      clean = true;
+    },
+    close() {
+      rows.clear();
+    },
+  };
+}

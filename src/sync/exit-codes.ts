@@ -1,0 +1,62 @@
+/**
+ * What an rsync exit code means for the work it carried. Every failure stays in the retry queue;
+ * the outcome decides how it is reported: `retry` is expected to heal (network, remote down),
+ * `fatal` needs the operator (bad options, refused authentication, protocol mismatch).
+ */
+export type Outcome = 'ok' | 'retry' | 'fatal';
+
+export const RSYNC_EXIT_CODES: Readonly<
+  Record<number, { readonly meaning: string; readonly outcome: Outcome }>
+> = {
+  0: { meaning: 'success', outcome: 'ok' },
+  1: { meaning: 'syntax or usage error', outcome: 'fatal' },
+  2: { meaning: 'protocol incompatibility', outcome: 'fatal' },
+  3: { meaning: 'errors selecting input/output files, dirs', outcome: 'retry' },
+  4: { meaning: 'requested action not supported', outcome: 'fatal' },
+  5: {
+    meaning: 'error starting client-server protocol (refused, unknown module, auth failed)',
+    outcome: 'fatal',
+  },
+  6: { meaning: 'daemon unable to append to log-file', outcome: 'retry' },
+  10: { meaning: 'error in socket I/O', outcome: 'retry' },
+  11: { meaning: 'error in file I/O', outcome: 'retry' },
+  12: { meaning: 'error in rsync protocol data stream', outcome: 'retry' },
+  13: { meaning: 'errors with program diagnostics', outcome: 'retry' },
+  14: { meaning: 'error in IPC code', outcome: 'retry' },
+  20: { meaning: 'received SIGUSR1 or SIGINT', outcome: 'retry' },
+  21: { meaning: 'some error returned by waitpid()', outcome: 'retry' },
+  22: { meaning: 'error allocating core memory buffers', outcome: 'retry' },
+  23: { meaning: 'partial transfer due to error', outcome: 'retry' },
+  24: { meaning: 'partial transfer due to vanished source files', outcome: 'ok' },
+  25: { meaning: 'the --max-delete limit stopped deletions', outcome: 'fatal' },
+  30: { meaning: 'timeout in data send/receive', outcome: 'retry' },
+  35: { meaning: 'timeout waiting for daemon connection', outcome: 'retry' },
+  255: { meaning: 'ssh connection failed', outcome: 'retry' },
+};
+
+/**
+ * sersync counted exit 23 as success because a source that vanished between the event and the
+ * run is not a failure. But 23 also covers a replica that refused a write; so 23 is success only
+ * when every error rsync printed is about a vanished source.
+ */
+export function classifyExit(exitCode: number, stderr: string): Outcome {
+  if (exitCode === 23) {
+    const errors = stderr
+      .split('\n')
+      .filter((l) => /^rsync(: | error:)/.test(l) && !/^rsync error: some files/.test(l));
+    return errors.every((l) => /No such file or directory \(2\)|file has vanished/.test(l)) ? 'ok' : 'retry';
+  }
+  return RSYNC_EXIT_CODES[exitCode]?.outcome ?? 'retry';
+}
+
+/** The line an operator needs from rsync's stderr: its last error, else its last line. */
+export function lastErrorLine(stderr: string): string {
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+  const errors = lines.filter(
+    (l) => /error|failed|refused|denied|@ERROR/i.test(l) && !/^rsync error: some files/.test(l),
+  );
+  return errors.at(-1) ?? lines.at(-1) ?? '';
+}

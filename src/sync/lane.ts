@@ -1,0 +1,202 @@
+import { lstatSync, readdirSync } from 'node:fs';
+import { Coalescer } from '../coalesce/coalescer.js';
+import type { PathOp } from '../coalesce/types.js';
+import type { Config, Remote } from '../config/types.js';
+import type { Change } from '../filter/changes.js';
+import type { Logger } from '../log/logger.js';
+import type { RelPath } from '../paths.js';
+import type { Failure, WorkStore } from '../queue/types.js';
+import { classifyExit, lastErrorLine } from './exit-codes.js';
+import { planRuns } from './plan.js';
+import type { RsyncPool } from './pool.js';
+import type { RsyncResult, RsyncTask } from './task.js';
+import { absoluteBytes } from './walk.js';
+
+export interface BatchReport {
+  readonly root: string;
+  readonly remote: Remote;
+  readonly ops: readonly PathOp[];
+  readonly results: readonly RsyncResult[];
+  /** null when every run succeeded. */
+  readonly failure: Failure | null;
+  readonly durationMs: number;
+}
+
+export interface LaneContext {
+  readonly config: Config;
+  readonly root: string;
+  readonly remote: Remote;
+  readonly pool: RsyncPool;
+  readonly store: WorkStore;
+  readonly log: Logger;
+  /**
+   * How long a change may wait for companions before an idle lane dispatches. A few ms is enough
+   * for a program's create-write-rename of a temporary file to finish, so the temporary file is
+   * coalesced away instead of sent, at no cost a person can notice.
+   */
+  readonly settleMs: number;
+  readonly onBatch: (report: BatchReport) => void;
+}
+
+/**
+ * The path from one tree to one remote. Group commit: when idle, the first change dispatches
+ * after `settleMs`; while a batch is in flight, changes accumulate and the next batch takes them
+ * all. One batch in flight at a time keeps per-path order: nothing older lands after something
+ * newer. Remotes have separate lanes, so one that is down delays nobody else.
+ */
+export class Lane {
+  private readonly coalescer = new Coalescer();
+  /** Created files not yet looked at: a symlink or hard link never gets a close_write. */
+  private readonly unconfirmed = new Set<RelPath>();
+  private inFlight = false;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private readonly ctx: LaneContext) {}
+
+  get remote(): Remote {
+    return this.ctx.remote;
+  }
+
+  /** Operations waiting for dispatch (excluding files still being written). */
+  get pending(): number {
+    return this.coalescer.size;
+  }
+
+  get busy(): boolean {
+    return this.inFlight;
+  }
+
+  push(change: Change): void {
+    if (change.kind === 'new') this.unconfirmed.add(change.path);
+    this.coalescer.apply(change);
+    this.schedule();
+  }
+
+  /** Puts back operations from the retry queue. */
+  restore(op: PathOp): void {
+    this.coalescer.restore(op);
+    this.schedule();
+  }
+
+  /** Resolves when nothing is pending or in flight. */
+  idle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Stops dispatching; resolves when the batch in flight (if any) has finished. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    while (this.inFlight) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private isIdle(): boolean {
+    return !this.inFlight && this.timer === null && this.coalescer.size === 0 && this.unconfirmed.size === 0;
+  }
+
+  private schedule(): void {
+    if (this.inFlight || this.timer !== null || this.stopped) return this.notifyIdle();
+    if (this.coalescer.size === 0 && this.unconfirmed.size === 0) return this.notifyIdle();
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.dispatch();
+    }, this.ctx.settleMs);
+  }
+
+  private notifyIdle(): void {
+    if (!this.isIdle() && !(this.stopped && !this.inFlight)) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private dispatch(): void {
+    this.confirmCreated();
+    const ops = this.coalescer.take();
+    if (ops.length === 0) return this.notifyIdle();
+    this.inFlight = true;
+    this.execute(ops)
+      .catch((err: unknown) => {
+        this.ctx.log.error({ err }, 'sync batch failed unexpectedly');
+      })
+      .finally(() => {
+        this.inFlight = false;
+        this.schedule();
+      });
+  }
+
+  /** A created entry that is not a regular file being written (symlink, FIFO, hard link) is sent now. */
+  private confirmCreated(): void {
+    if (this.unconfirmed.size === 0) return;
+    const waiting = new Set(this.coalescer.waiting());
+    for (const path of this.unconfirmed) {
+      if (!waiting.has(path)) continue;
+      try {
+        const st = lstatSync(absoluteBytes(this.ctx.root, path));
+        if (!st.isFile() || st.nlink > 1) this.coalescer.apply({ kind: 'sync', path });
+      } catch {
+        // gone already: its delete event follows
+      }
+    }
+    this.unconfirmed.clear();
+  }
+
+  private async execute(ops: readonly PathOp[]): Promise<void> {
+    const { store, remote, root, log } = this.ctx;
+    const started = performance.now();
+    const batch = store.begin(remote.id, root, ops);
+    const results: RsyncResult[] = [];
+    let failure: Failure | null = null;
+    for (const task of planRuns(ops, this.ctx)) {
+      if (this.refusesFullDelete(task)) continue;
+      if (this.ctx.config.debug)
+        log.debug({ cwd: task.cwd, argv: ['rsync', ...task.args] }, 'execute command');
+      const r = await this.ctx.pool.run(task);
+      results.push(r);
+      failure = failureOf(r);
+      if (failure !== null) break;
+    }
+    if (failure === null) store.succeed(batch);
+    else store.fail(batch, failure);
+    const report: BatchReport = {
+      root,
+      remote,
+      ops,
+      results,
+      failure,
+      durationMs: performance.now() - started,
+    };
+    this.ctx.onBatch(report);
+  }
+
+  /**
+   * A full sync with `--delete` from an empty or missing root would wipe the replica: a typo in
+   * `watch` or an unmounted disk must not destroy the backup.
+   */
+  private refusesFullDelete(task: RsyncTask): boolean {
+    if (task.input?.kind !== 'excluded' || !task.args.includes('--delete')) return false;
+    let entries: string[];
+    try {
+      entries = readdirSync(this.ctx.root);
+    } catch {
+      entries = [];
+    }
+    if (entries.length > 0) return false;
+    this.ctx.log.error(
+      { root: this.ctx.root, remote: this.ctx.remote.id },
+      'refusing a full sync with --delete: the watched directory is missing or empty; the replica is left as it is',
+    );
+    return true;
+  }
+}
+
+function failureOf(r: RsyncResult): Failure | null {
+  if (r.timedOut)
+    return { exitCode: -1, message: `rsync timed out after ${Math.round(r.durationMs / 1000)} s` };
+  if (classifyExit(r.exitCode, r.stderr) === 'ok') return null;
+  return { exitCode: r.exitCode, message: lastErrorLine(r.stderr) || `rsync exited with ${r.exitCode}` };
+}

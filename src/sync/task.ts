@@ -1,0 +1,34 @@
+import type { FilterSpec } from '../filter/path-filter.js';
+import type { RelPath } from '../paths.js';
+
+/** What goes to rsync's stdin, NUL-separated; built in the worker so large walks never stall the event loop. */
+export type RsyncInput =
+  /** `--files-from`: these paths, then every entry below each tree (walked, filter applied). */
+  | { readonly kind: 'files'; readonly paths: readonly RelPath[]; readonly trees: readonly RelPath[] }
+  /** `--include-from`/`--exclude-from` rules, ready made. */
+  | { readonly kind: 'rules'; readonly rules: readonly string[] }
+  /** `--exclude-from`: every path of the tree the filter excludes (walked). */
+  | { readonly kind: 'excluded' };
+
+/** One rsync run, as the worker thread receives it (structured-cloned). */
+export interface RsyncTask {
+  /** The watch root: rsync runs there, every listed path is relative to it. */
+  readonly cwd: string;
+  readonly args: readonly string[];
+  readonly input: RsyncInput | null;
+  readonly filter: FilterSpec;
+  /** Kill rsync after this long (ms); 0 = never. */
+  readonly timeoutMs: number;
+}
+
+export interface RsyncResult {
+  /** -1 when rsync was killed or could not start. */
+  readonly exitCode: number;
+  readonly signal: string | null;
+  readonly timedOut: boolean;
+  readonly durationMs: number;
+  /** Entries written to stdin (paths or rules). */
+  readonly listed: number;
+  /** The tail of rsync's stderr. */
+  readonly stderr: string;
+}
