@@ -55,8 +55,8 @@ export function lastErrorLine(stderr: string): string {
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l !== '');
-  const errors = lines.filter(
-    (l) => /error|failed|refused|denied|@ERROR/i.test(l) && !/^rsync error: some files/.test(l),
-  );
-  return errors.at(-1) ?? lines.at(-1) ?? '';
+  // rsync ends with a generic `rsync error: … (code N) at file.c(L)`; the lines before say what happened.
+  const errors = lines.filter((l) => /error|failed|refused|denied|@ERROR/i.test(l));
+  const specific = errors.filter((l) => !/^rsync error: .*\(code \d+\)/.test(l));
+  return specific.at(-1) ?? errors.at(-1) ?? lines.at(-1) ?? '';
 }

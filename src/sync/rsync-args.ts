@@ -125,9 +125,12 @@ export function fullArgs(
   ];
 }
 
-/** A path as rsync reads it from `--files-from`: relative to the watch root ('.' is the root). */
+/**
+ * A path as rsync reads it from `--files-from`, relative to the watch root. rsync skips list
+ * lines starting with `#` or `;` as comments, even with `--from0`; a `./` prefix protects them.
+ */
 export function fileListEntry(path: RelPath): RelPath {
-  return path === '' ? '.' : path;
+  return path === '' ? '.' : `./${path}`;
 }
 
 /**

@@ -1,0 +1,194 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Coalescer } from '../../src/coalesce/coalescer.js';
+import type { PathOp } from '../../src/coalesce/types.js';
+import type { Change } from '../../src/filter/changes.js';
+
+const sync = (path: string): Change => ({ kind: 'sync', path });
+const created = (path: string): Change => ({ kind: 'new', path });
+const tree = (path: string): Change => ({ kind: 'tree', path });
+const del = (path: string, isDir = false): Change => ({ kind: 'delete', path, isDir });
+const rename = (from: string, to: string, isDir = false): Change => ({ kind: 'rename', from, to, isDir });
+
+function run(changes: readonly Change[]): PathOp[] {
+  const c = new Coalescer();
+  for (const ch of changes) c.apply(ch);
+  return c.take();
+}
+
+const cases: { name: string; changes: Change[]; ops: PathOp[] }[] = [
+  {
+    name: 'repeated writes are one send',
+    changes: [sync('a'), sync('a'), sync('a')],
+    ops: [{ kind: 'sync', path: 'a' }],
+  },
+  {
+    name: 'a file created and deleted before dispatch never travels',
+    changes: [created('x'), sync('x'), del('x')],
+    ops: [],
+  },
+  {
+    name: 'sed -i: the temp file is renamed over the original, only the original is sent',
+    changes: [created('sedAb12Cd'), sync('sedAb12Cd'), rename('sedAb12Cd', 's.txt')],
+    ops: [{ kind: 'sync', path: 's.txt' }],
+  },
+  {
+    name: 'a download renamed into place: the .part name never travels',
+    changes: [created('f.iso.part'), sync('f.iso.part'), rename('f.iso.part', 'f.iso')],
+    ops: [{ kind: 'sync', path: 'f.iso' }],
+  },
+  {
+    name: 'a file that existed is deleted on the replica',
+    changes: [sync('keep'), del('old')],
+    ops: [
+      { kind: 'delete', path: 'old', isDir: false },
+      { kind: 'sync', path: 'keep' },
+    ],
+  },
+  {
+    name: 'rm -rf swallows everything queued below the directory',
+    changes: [
+      sync('d/a'),
+      sync('d/e/b'),
+      del('d/e/b'),
+      del('d/e', true),
+      del('d/a'),
+      del('d', true),
+      sync('other'),
+    ],
+    ops: [
+      { kind: 'delete', path: 'd', isDir: true },
+      { kind: 'sync', path: 'other' },
+    ],
+  },
+  {
+    name: 'a new directory is one recursive send covering what is written into it',
+    changes: [tree('n'), tree('n/a'), created('n/a/f'), sync('n/a/f'), sync('n/g')],
+    ops: [{ kind: 'tree', path: 'n' }],
+  },
+  {
+    name: 'a directory renamed within the tree is sent against its old name, then the old name removed',
+    changes: [rename('p/old', 'p/new', true), sync('p/new/written-after')],
+    ops: [
+      { kind: 'move', path: 'p/new', from: 'p/old' },
+      { kind: 'delete', path: 'p/old', isDir: true },
+    ],
+  },
+  {
+    name: 'renamed twice before dispatch: the first name on the replica is the basis',
+    changes: [rename('a', 'b', true), rename('b', 'c', true)],
+    ops: [
+      { kind: 'move', path: 'c', from: 'a' },
+      { kind: 'delete', path: 'a', isDir: true },
+    ],
+  },
+  {
+    name: 'a directory created and renamed before dispatch is sent whole under its new name',
+    changes: [tree('tmpdir'), rename('tmpdir', 'final', true)],
+    ops: [{ kind: 'tree', path: 'final' }],
+  },
+  {
+    name: 'a directory replaced by a new one: removal first, then the new contents',
+    changes: [del('d/x'), del('d', true), tree('d')],
+    ops: [
+      { kind: 'delete', path: 'd', isDir: true },
+      { kind: 'tree', path: 'd' },
+    ],
+  },
+  {
+    name: 'a file replaced by a directory of the same name',
+    changes: [del('f'), tree('f')],
+    ops: [
+      { kind: 'delete', path: 'f', isDir: false },
+      { kind: 'tree', path: 'f' },
+    ],
+  },
+  {
+    name: 'a file renamed: old name removed, new name sent',
+    changes: [rename('a.txt', 'b.txt')],
+    ops: [
+      { kind: 'delete', path: 'a.txt', isDir: false },
+      { kind: 'sync', path: 'b.txt' },
+    ],
+  },
+  {
+    name: 'a directory renamed onto a path being removed is sent whole (removals run after moves)',
+    changes: [del('dst', true), rename('src', 'dst', true)],
+    ops: [
+      { kind: 'delete', path: 'dst', isDir: true },
+      { kind: 'delete', path: 'src', isDir: true },
+      { kind: 'tree', path: 'dst' },
+    ],
+  },
+  {
+    name: 'a renamed directory deleted again: only the old name is removed',
+    changes: [rename('old', 'new', true), del('new', true)],
+    ops: [{ kind: 'delete', path: 'old', isDir: true }],
+  },
+  {
+    name: 'a moved-in file under a renamed directory travels with it',
+    changes: [rename('old', 'new', true), sync('new/moved-in.txt'), rename('new/x', 'new/y')],
+    ops: [
+      { kind: 'move', path: 'new', from: 'old' },
+      { kind: 'delete', path: 'old', isDir: true },
+    ],
+  },
+  {
+    name: 'an overflow turns everything into one full resync',
+    changes: [sync('a'), del('b'), { kind: 'resync' }, sync('c')],
+    ops: [{ kind: 'full', path: '' }],
+  },
+];
+
+for (const c of cases) {
+  test(`coalescer: ${c.name}`, () => {
+    assert.deepEqual(run(c.changes), c.ops);
+  });
+}
+
+test('coalescer: a created file without content yet waits, and is sent once written', () => {
+  const c = new Coalescer();
+  c.apply(created('big.iso'));
+  assert.deepEqual(c.take(), []);
+  assert.deepEqual(c.waiting(), ['big.iso']);
+  assert.equal(c.size, 0);
+  c.apply(sync('big.iso'));
+  assert.deepEqual(c.take(), [{ kind: 'sync', path: 'big.iso' }]);
+  assert.deepEqual(c.waiting(), []);
+});
+
+test('coalescer: a file created in one batch and deleted in the next still never travels', () => {
+  const c = new Coalescer();
+  c.apply(created('tmp'));
+  c.apply(sync('other'));
+  assert.deepEqual(c.take(), [{ kind: 'sync', path: 'other' }]);
+  c.apply(del('tmp'));
+  assert.deepEqual(c.take(), []);
+});
+
+test('coalescer: a failed removal put back under a newer send still runs first', () => {
+  const c = new Coalescer();
+  c.apply(tree('d'));
+  c.restore({ kind: 'delete', path: 'd', isDir: true });
+  assert.deepEqual(c.take(), [
+    { kind: 'delete', path: 'd', isDir: true },
+    { kind: 'tree', path: 'd' },
+  ]);
+});
+
+test('coalescer: a failed send put back does not override a newer delete', () => {
+  const c = new Coalescer();
+  c.apply(del('f'));
+  c.restore({ kind: 'sync', path: 'f' });
+  assert.deepEqual(c.take(), [{ kind: 'delete', path: 'f', isDir: false }]);
+});
+
+test('coalescer: operations put back from the queue are dispatched', () => {
+  const c = new Coalescer();
+  c.restore({ kind: 'move', path: 'n', from: 'o' });
+  c.restore({ kind: 'sync', path: 'f' });
+  assert.deepEqual(c.take(), [
+    { kind: 'move', path: 'n', from: 'o' },
+    { kind: 'sync', path: 'f' },
+  ]);
+});

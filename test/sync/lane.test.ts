@@ -1,0 +1,164 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../../src/config/types.js';
+import type { Change } from '../../src/filter/changes.js';
+import { silentLogger } from '../../src/log/logger.js';
+import { fromUtf8 } from '../../src/paths.js';
+import { createMemoryWorkStore } from '../../src/queue/memory-store.js';
+import type { WorkStore } from '../../src/queue/types.js';
+import { Lane, type BatchReport } from '../../src/sync/lane.js';
+import { RsyncPool } from '../../src/sync/pool.js';
+import { absoluteBytes } from '../../src/sync/walk.js';
+import { daemonRemote, testConfig } from '../helpers/config.js';
+import { disposeRsyncDaemon, startRsyncDaemon, type RsyncDaemon } from '../helpers/rsyncd.js';
+import { tempDir } from '../helpers/tmp.js';
+import { treeDiff } from '../helpers/trees.js';
+
+let daemon: RsyncDaemon;
+let pool: RsyncPool;
+before(async () => {
+  daemon = await startRsyncDaemon();
+  pool = new RsyncPool(4);
+});
+after(async () => {
+  await pool.close();
+  await disposeRsyncDaemon(daemon);
+});
+
+async function withLane(
+  body: (h: {
+    root: string;
+    lane: Lane;
+    reports: BatchReport[];
+    store: WorkStore;
+    config: Config;
+  }) => Promise<void>,
+): Promise<void> {
+  const src = await tempDir();
+  rmSync(daemon.dir, { recursive: true, force: true });
+  mkdirSync(daemon.dir);
+  const remote = daemonRemote(daemon);
+  const config = testConfig([{ watch: src.path, remotes: [remote] }], { daemon });
+  const store = createMemoryWorkStore();
+  const reports: BatchReport[] = [];
+  const lane = new Lane({
+    config,
+    root: src.path,
+    remote,
+    pool,
+    store,
+    log: silentLogger,
+    settleMs: 1,
+    onBatch: (r) => reports.push(r),
+  });
+  try {
+    await body({ root: src.path, lane, reports, store, config });
+  } finally {
+    await lane.stop();
+    await src.remove();
+  }
+}
+
+const HOSTILE = [
+  'with space$x.txt',
+  'quote"d\'.txt',
+  '`touch INJECTED`.txt',
+  '$(touch INJECTED2)',
+  'x; touch PWNED',
+  '-leading-dash',
+  '--delete',
+  'new\nline',
+  'tab\there',
+  'back\\slash',
+  'star*and?[brackets]',
+  '#hash',
+  ';semicolon',
+];
+
+test('lane: hostile names replicate byte-exact and nothing is executed', async () => {
+  await withLane(async ({ root, lane, reports }) => {
+    const changes: Change[] = [];
+    for (const name of HOSTILE) {
+      writeFileSync(join(root, name), `content of ${name}`);
+      changes.push({ kind: 'sync', path: fromUtf8(name) });
+    }
+    const latin = Buffer.from([0x6e, 0x6f, 0x6e, 0xe9, 0xff, 0x2e, 0x62, 0x69, 0x6e]); // not UTF-8
+    writeFileSync(absoluteBytes(root, latin.toString('latin1')), 'bytes');
+    changes.push({ kind: 'sync', path: latin.toString('latin1') });
+    for (const c of changes) lane.push(c);
+    await lane.idle();
+    assert.equal(reports.at(-1)?.failure, null);
+    assert.equal(treeDiff(root, daemon.dir), '');
+    for (const f of ['INJECTED', 'INJECTED2', 'PWNED']) {
+      assert.equal(existsSync(join(root, f)) || existsSync(join(daemon.dir, f)) || existsSync(f), false, f);
+    }
+  });
+});
+
+test('lane: many deletes are one rsync run and remove exactly what was deleted', async () => {
+  await withLane(async ({ root, lane, reports }) => {
+    mkdirSync(join(root, 'd/e'), { recursive: true });
+    for (const n of ['a', 'b', 'c', 'd/x', 'd/e/y', 'star*']) writeFileSync(join(root, n), n);
+    lane.push({ kind: 'tree', path: 'd' });
+    for (const n of ['a', 'b', 'c', 'star*']) lane.push({ kind: 'sync', path: n });
+    await lane.idle();
+    assert.equal(treeDiff(root, daemon.dir), '');
+    const before = reports.length;
+    rmSync(join(root, 'a'));
+    rmSync(join(root, 'star*'));
+    rmSync(join(root, 'd/e'), { recursive: true });
+    lane.push({ kind: 'delete', path: 'a', isDir: false });
+    lane.push({ kind: 'delete', path: 'star*', isDir: false });
+    lane.push({ kind: 'delete', path: 'd/e', isDir: true });
+    await lane.idle();
+    assert.equal(treeDiff(root, daemon.dir), '');
+    assert.deepEqual(
+      reports.slice(before).map((r) => r.results.length),
+      [1],
+    );
+  });
+});
+
+test('lane: a renamed directory is not sent again', async () => {
+  await withLane(async ({ root, lane }) => {
+    mkdirSync(join(root, 'p/old'), { recursive: true });
+    for (let i = 0; i < 200; i++) writeFileSync(join(root, `p/old/f${i}`), Buffer.alloc(10_000, i));
+    lane.push({ kind: 'tree', path: 'p' });
+    await lane.idle();
+    const sentBefore = (await daemon.received()).length;
+    renameSync(join(root, 'p/old'), join(root, 'p/new'));
+    lane.push({ kind: 'rename', from: 'p/old', to: 'p/new', isDir: true });
+    await lane.idle();
+    assert.equal(treeDiff(root, daemon.dir), '');
+    const sentAfter = (await daemon.received()).slice(sentBefore);
+    assert.deepEqual(sentAfter, [], 'no file content was sent for the rename');
+  });
+});
+
+test('lane: a remote that is down keeps the work queued, and it converges once back', async () => {
+  await withLane(async ({ root, lane, reports, store }) => {
+    await daemon.stop();
+    try {
+      writeFileSync(join(root, 'late.txt'), 'late');
+      lane.push({ kind: 'sync', path: 'late.txt' });
+      await lane.idle();
+      const failure = reports.at(-1)?.failure;
+      assert.ok(failure !== null && failure !== undefined);
+      assert.match(failure.message, /Connection refused|connect/);
+      const due = store.due(Date.now() + 3_600_000, 10);
+      assert.deepEqual(
+        due.map((r) => r.op),
+        [{ kind: 'sync', path: 'late.txt' }],
+      );
+    } finally {
+      await daemon.restart();
+    }
+    for (const row of store.due(Date.now() + 3_600_000, 10)) lane.restore(row.op);
+    await lane.idle();
+    assert.equal(reports.at(-1)?.failure, null);
+    assert.equal(treeDiff(root, daemon.dir), '');
+    assert.equal(store.nextDueAt(), null);
+  });
+});

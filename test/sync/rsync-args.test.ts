@@ -1,0 +1,171 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Remote, RsyncSettings } from '../../src/config/types.js';
+import { classifyExit, lastErrorLine } from '../../src/sync/exit-codes.js';
+import {
+  anchoredPattern,
+  deleteArgs,
+  deleteRules,
+  destination,
+  fileListEntry,
+  fullArgs,
+  moveArgs,
+  syncArgs,
+} from '../../src/sync/rsync-args.js';
+
+const daemon: Remote = { id: '10.0.0.1::m1', target: { kind: 'daemon', host: '10.0.0.1', module: 'm1' } };
+const ssh: Remote = { id: '10.0.0.1:/srv/m1', target: { kind: 'ssh', host: '10.0.0.1', path: '/srv/m1' } };
+const local: Remote = { id: '/srv/replica', target: { kind: 'local', path: '/srv/replica' } };
+
+/** sersync's G18 settings: auth, port 874, timeout 100. */
+const g18: RsyncSettings = {
+  commonParamsRaw: '-artuz',
+  commonParams: ['-artuz'],
+  auth: { enabled: true, users: 'root', passwordFile: '/etc/rsync.pas' },
+  port: 874,
+  timeoutS: 100,
+  ssh: false,
+};
+
+test('rsync args: daemon remote carries user, port, timeout, password file and TCP_NODELAY (G18)', () => {
+  assert.deepEqual(syncArgs(daemon, g18), [
+    '-artuz',
+    '--port=874',
+    '--timeout=100',
+    '--password-file=/etc/rsync.pas',
+    '--sockopts=TCP_NODELAY',
+    '-R',
+    '--no-recursive',
+    '--from0',
+    '--files-from=-',
+    './',
+    'root@10.0.0.1::m1',
+  ]);
+});
+
+test('rsync args: commonParams that set --sockopts are left alone', () => {
+  const args = syncArgs(daemon, { ...g18, commonParams: ['-az', '--sockopts=SO_SNDBUF=65536'] });
+  assert.equal(args.filter((a) => a.startsWith('--sockopts')).length, 1);
+  assert.ok(args.includes('--sockopts=SO_SNDBUF=65536'));
+});
+
+test("rsync args: ssh mode has no --password-file and the port is ssh's (sersync §5 #15 fixed)", () => {
+  const args = syncArgs(ssh, { ...g18, ssh: true });
+  assert.ok(
+    !args.some(
+      (a) => a.startsWith('--password-file') || a.startsWith('--port') || a.startsWith('--sockopts'),
+    ),
+  );
+  assert.deepEqual(args.slice(0, 4), ['-artuz', '-e', 'ssh -p 874', '--timeout=100']);
+  assert.equal(args.at(-1), 'root@10.0.0.1:/srv/m1');
+});
+
+test('rsync args: a local directory target needs no daemon options', () => {
+  assert.deepEqual(
+    syncArgs(local, {
+      ...g18,
+      auth: { enabled: false, users: '', passwordFile: '' },
+      port: null,
+      timeoutS: null,
+    }),
+    ['-artuz', '-R', '--no-recursive', '--from0', '--files-from=-', './', '/srv/replica/'],
+  );
+});
+
+test('rsync args: destinations', () => {
+  const noAuth = { ...g18, auth: { enabled: false, users: 'root', passwordFile: '' } };
+  assert.equal(destination(daemon, noAuth), '10.0.0.1::m1');
+  assert.equal(destination(daemon, g18, 'a dir/sub'), 'root@10.0.0.1::m1/a dir/sub/');
+  assert.equal(destination(local, g18, 'x'), '/srv/replica/x/');
+});
+
+test("rsync args: deletes use sersync's include chain on stdin, protected by --exclude=*", () => {
+  const args = deleteArgs(daemon, g18);
+  assert.deepEqual(args.slice(-7), [
+    '-r',
+    '--delete',
+    '--from0',
+    '--include-from=-',
+    '--exclude=*',
+    './',
+    'root@10.0.0.1::m1',
+  ]);
+  assert.deepEqual(deleteRules(['d1/d2/n.txt', 'sub']), [
+    '/d1/',
+    '/d1/d2/',
+    '/d1/d2/n.txt',
+    '/d1/d2/n.txt/***',
+    '/sub',
+    '/sub/***',
+  ]);
+});
+
+test('rsync args: names are escaped only where rsync would read wildcards', () => {
+  assert.equal(anchoredPattern('plain\\name'), '/plain\\name');
+  assert.equal(anchoredPattern('a*b'), '/a\\*b');
+  assert.equal(anchoredPattern('back\\slash', '/***'), '/back\\\\slash/***');
+  assert.equal(anchoredPattern('[x]?'), '/\\[x]\\?');
+  assert.equal(fileListEntry(''), '.');
+  assert.equal(fileListEntry('#not-a-comment'), './#not-a-comment');
+});
+
+test('rsync args: a renamed directory is sent with its old name as --link-dest basis', () => {
+  assert.deepEqual(moveArgs(daemon, g18, 'p/new', 'p/old', true)?.slice(-5), [
+    '-r',
+    '--delete',
+    '--link-dest=../old',
+    './p/new/',
+    'root@10.0.0.1::m1/p/new/',
+  ]);
+  assert.equal(moveArgs(daemon, g18, Buffer.from([0xff]).toString('latin1'), 'old', true), null);
+});
+
+test('rsync args: full sync deletes only with inotify/delete on and carries the crontab excludes', () => {
+  const withDelete = fullArgs(daemon, g18, true, ['*.php', 'info/*']);
+  assert.ok(withDelete.includes('--delete'));
+  assert.deepEqual(withDelete.slice(-5), [
+    '--exclude-from=-',
+    '--exclude=*.php',
+    '--exclude=info/*',
+    './',
+    'root@10.0.0.1::m1',
+  ]);
+  assert.ok(!fullArgs(daemon, g18, false, []).includes('--delete'));
+});
+
+test('exit codes: 0 and 24 succeed, 23 only when every error is a vanished source', () => {
+  assert.equal(classifyExit(0, ''), 'ok');
+  assert.equal(classifyExit(24, 'file has vanished: "/W/x"'), 'ok');
+  assert.equal(
+    classifyExit(
+      23,
+      'rsync: [sender] link_stat "/W/./sedAb12" failed: No such file or directory (2)\nrsync error: some files/attrs were not transferred (see previous errors) (code 23) at main.c(1338)',
+    ),
+    'ok',
+  );
+  assert.equal(
+    classifyExit(
+      23,
+      'rsync: [receiver] mkstemp "/replica/.a.XXXX" failed: Permission denied (13)\nrsync error: some files/attrs were not transferred (code 23)',
+    ),
+    'retry',
+  );
+  assert.equal(classifyExit(10, ''), 'retry');
+  assert.equal(classifyExit(5, '@ERROR: auth failed on module m1'), 'fatal');
+  assert.equal(classifyExit(99, ''), 'retry');
+});
+
+test("exit codes: the reported line is the specific error, not rsync's generic summary", () => {
+  assert.equal(
+    lastErrorLine(
+      'rsync: [sender] failed to connect to 127.0.0.1 (127.0.0.1): Connection refused (111)\nrsync error: error in socket IO (code 10) at clientserver.c(165) [sender=3.5.0]\n',
+    ),
+    'rsync: [sender] failed to connect to 127.0.0.1 (127.0.0.1): Connection refused (111)',
+  );
+  assert.equal(
+    lastErrorLine(
+      '@ERROR: auth failed on module replica\nrsync error: error starting client-server protocol (code 5)',
+    ),
+    '@ERROR: auth failed on module replica',
+  );
+});
