@@ -13,7 +13,7 @@ export class SersyncError extends Error {
   }
 }
 
-/** A config file that cannot be used: names the file, line and column when known. */
+/** A config file that cannot be used: names the file, line and column when known (line 0: not known). */
 export class ConfigError extends SersyncError {
   constructor(
     readonly file: string,
@@ -21,7 +21,7 @@ export class ConfigError extends SersyncError {
     readonly column: number,
     readonly detail: string,
   ) {
-    super('ERR_SERSYNC_CONFIG', `${file}:${line}:${column}: ${detail}`);
+    super('ERR_SERSYNC_CONFIG', line > 0 ? `${file}:${line}:${column}: ${detail}` : `${file}: ${detail}`);
   }
 }
 

@@ -1,0 +1,211 @@
+/** The `<sersync>` section: watched trees and their remotes, rsync options, fail log, crontab, plugin switch. */
+import { validateDetailed } from 'node-cron';
+import { DEFAULTS } from './defaults.js';
+import { NON_NEGATIVE, PORT, type ConfigReader } from './reader.js';
+import {
+  PLUGIN_NAMES,
+  type CrontabSettings,
+  type FailLogSettings,
+  type LocalPath,
+  type PluginName,
+  type Remote,
+  type RsyncSettings,
+} from './types.js';
+import type { XmlElement } from './xml.js';
+
+/** True when `p` is `dir` or lies below it (both absolute and normalised). */
+function inside(p: string, dir: string): boolean {
+  return p === dir || p.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
+}
+
+export function readRsync(r: ConfigReader, sersync: XmlElement | undefined): RsyncSettings {
+  const rsync = sersync?.child('rsync');
+  const params = rsync?.child('commonParams')?.attr('params');
+  const auth = rsync?.child('auth');
+  const authOn = r.toggle(auth, 'start', false);
+  const portEl = rsync?.child('userDefinedPort');
+  const portOn = r.toggle(portEl, 'start', false);
+  const port = r.lenient(portOn, () => r.integer(portEl, 'port', DEFAULTS.port, PORT), null);
+  const timeoutEl = rsync?.child('timeout');
+  const timeoutOn = r.toggle(timeoutEl, 'start', false);
+  const timeoutS = r.lenient(
+    timeoutOn,
+    () => r.integer(timeoutEl, 'time', DEFAULTS.timeoutS, NON_NEGATIVE),
+    null,
+  );
+  const ssh = r.toggle(rsync?.child('ssh'), 'start', false);
+
+  const passwordFile = auth?.attr('passwordfile');
+  if (ssh && authOn && passwordFile !== undefined && passwordFile.value !== '') {
+    r.warn(
+      passwordFile.pos,
+      'passwordfile is ignored in ssh mode: rsync accepts --password-file only for daemon targets ' +
+        '(sersync passed it anyway and every rsync failed)',
+    );
+  }
+  if (ssh && portOn && portEl !== undefined) {
+    r.warn(
+      portEl.pos,
+      "userDefinedPort is ignored in ssh mode: rsync's --port applies to daemon targets only",
+    );
+  }
+  return {
+    commonParamsRaw: params?.value ?? DEFAULTS.commonParams,
+    commonParams: params === undefined ? [DEFAULTS.commonParams] : r.words(params),
+    auth: {
+      enabled: authOn,
+      users: r.text(auth, 'users', DEFAULTS.auth.users),
+      passwordFile: r.path(auth, 'passwordfile', DEFAULTS.auth.passwordFile),
+    },
+    port: portOn ? port : null,
+    timeoutS: timeoutOn ? timeoutS : null,
+    ssh,
+  };
+}
+
+function readRemote(r: ConfigReader, el: XmlElement, ssh: boolean): Remote {
+  const path = el.attr('path');
+  if (path !== undefined) {
+    const [ip, name] = [el.attr('ip'), el.attr('name')];
+    const daemonPart = ip ?? name;
+    if (daemonPart !== undefined)
+      r.warn(daemonPart.pos, 'ip/name are ignored on a <remote path="…"> (a local directory)');
+    const abs = r.resolvePath(r.required(el, 'path').value);
+    return { id: abs, target: { kind: 'local', path: abs } };
+  }
+  const host = r.required(el, 'ip', ' (the host to replicate to)').value;
+  const name = r.required(el, 'name', ssh ? ' (the path on the ssh host)' : ' (the rsync module)').value;
+  return ssh
+    ? { id: `${host}:${name}`, target: { kind: 'ssh', host, path: name } }
+    : { id: `${host}::${name}`, target: { kind: 'daemon', host, module: name } };
+}
+
+function readLocalPath(r: ConfigReader, el: XmlElement, ssh: boolean): LocalPath {
+  const watch = r.resolvePath(r.required(el, 'watch', ' (the directory to watch)').value);
+  const remoteEls = el.children('remote');
+  if (remoteEls.length === 0) {
+    r.fail(el.pos, `<localpath watch="${watch}"> has no <remote>: nowhere to replicate to`);
+  }
+  const remotes: Remote[] = [];
+  for (const re of remoteEls) {
+    const remote = readRemote(r, re, ssh);
+    if (remotes.some((x) => x.id === remote.id))
+      r.fail(re.pos, `duplicate remote ${remote.id} in this <localpath>`);
+    if (remote.target.kind === 'local' && inside(remote.target.path, watch)) {
+      r.fail(
+        re.pos,
+        `remote path ${remote.target.path} lies inside the watched tree ${watch}: it would copy itself`,
+      );
+    }
+    remotes.push(remote);
+  }
+  return { watch, remotes };
+}
+
+export function readLocalPaths(
+  r: ConfigReader,
+  head: XmlElement,
+  sersync: XmlElement | undefined,
+  ssh: boolean,
+): LocalPath[] {
+  const els = sersync?.children('localpath') ?? [];
+  if (els.length === 0)
+    r.fail((sersync ?? head).pos, 'no <localpath watch="…"> inside <sersync>: nothing to watch');
+  const trees: LocalPath[] = [];
+  for (const el of els) {
+    const tree = readLocalPath(r, el, ssh);
+    const other = trees.find((t) => inside(tree.watch, t.watch) || inside(t.watch, tree.watch));
+    if (other?.watch === tree.watch) r.fail(el.pos, `the watch ${tree.watch} is listed twice`);
+    if (other !== undefined) {
+      r.warn(
+        el.pos,
+        `the watched trees ${other.watch} and ${tree.watch} overlap: changes there replicate twice`,
+      );
+    }
+    trees.push(tree);
+  }
+  return trees;
+}
+
+export function readFailLog(r: ConfigReader, sersync: XmlElement | undefined): FailLogSettings {
+  const el = sersync?.child('failLog');
+  const time = el?.attr('timeToExecute');
+  // sersync: an empty value keeps its compiled-in 7200 s; 0 meant "at every idle minute", i.e. 1.
+  const minutes =
+    time === undefined
+      ? DEFAULTS.failLog.timeToExecuteMinutes
+      : time.value === ''
+        ? DEFAULTS.failLogEmptyMinutes
+        : Math.max(1, r.parseInteger(time, NON_NEGATIVE));
+  return { path: r.path(el, 'path', DEFAULTS.failLog.path), timeToExecuteMinutes: minutes };
+}
+
+/** sersync read `schedule` with atoi and replaced anything <= 0 by 600 minutes. */
+function scheduleMinutes(r: ConfigReader, el: XmlElement | undefined, enabled: boolean): number {
+  const a = el?.attr('schedule');
+  if (a === undefined) return DEFAULTS.crontabScheduleMinutes;
+  const leading = /^\s*([+-]?\d+)/.exec(a.value)?.[1];
+  const n = leading === undefined ? 0 : Number(leading);
+  if (enabled && (n <= 0 || !/^\s*\d+\s*$/.test(a.value))) {
+    const used = n > 0 ? n : DEFAULTS.crontabScheduleMinutes;
+    r.warn(
+      a.pos,
+      `schedule="${a.value}" is not a positive number of minutes: ${used} is used (as sersync did)`,
+    );
+  }
+  return n > 0 ? n : DEFAULTS.crontabScheduleMinutes;
+}
+
+function readCron(r: ConfigReader, el: XmlElement | undefined): string | null {
+  const a = el?.attr('cron');
+  if (a === undefined) return null;
+  const check = validateDetailed(a.value);
+  if (!check.valid) {
+    const why = check.errors.map((e) => e.message).join('; ');
+    r.fail(a.pos, `cron="${a.value}" is not a valid cron expression (m h dom mon dow): ${why}`);
+  }
+  return a.value;
+}
+
+export function readCrontab(
+  r: ConfigReader,
+  sersync: XmlElement | undefined,
+  realtimeFilterOn: boolean,
+): CrontabSettings {
+  const el = sersync?.child('crontab');
+  const enabled = r.toggle(el, 'start', false);
+  const filterEl = el?.child('crontabfilter');
+  const filterOn = r.toggle(filterEl, 'start', false);
+  const excludes: string[] = [];
+  for (const ex of filterEl?.children('exclude') ?? []) {
+    const glob = r.lenient(enabled && filterOn, () => r.required(ex, 'expression').value, null);
+    if (glob !== null) excludes.push(glob);
+  }
+  if (enabled && realtimeFilterOn && !(filterOn && excludes.length > 0) && el !== undefined) {
+    r.warn(
+      el.pos,
+      'the filter is on but the crontab filter is not: sersync switched the crontab off here; ' +
+        'sersync-ts keeps it and applies the realtime filter to full syncs',
+    );
+  }
+  return {
+    enabled,
+    scheduleMinutes: scheduleMinutes(r, el, enabled),
+    cron: r.lenient(enabled, () => readCron(r, el), null),
+    filter: { enabled: filterOn, excludes },
+  };
+}
+
+export interface PluginSwitch {
+  readonly enabled: boolean;
+  readonly name: PluginName | null;
+  readonly el: XmlElement | undefined;
+}
+
+/** `<sersync><plugin start="true" name="…">`: which plugin runs after each event's syncs. */
+export function readPluginSwitch(r: ConfigReader, sersync: XmlElement | undefined): PluginSwitch {
+  const el = sersync?.child('plugin');
+  const enabled = r.toggle(el, 'start', false);
+  const name = r.lenient(enabled, () => r.choice(el, 'name', PLUGIN_NAMES, DEFAULTS.pluginName), null);
+  return { enabled, name: enabled ? name : null, el };
+}
