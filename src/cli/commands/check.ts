@@ -1,0 +1,46 @@
+/** `sersync2 check [-o FILE] [--json]`: load the config, show what it resolves to, exit 0 only if usable. */
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { configToJson, describeConfig, formatWarning } from '../../config/present.js';
+import { loadConfig } from '../../config/load.js';
+import type { Config } from '../../config/types.js';
+import { globalOptions } from '../program.js';
+
+/** Paths the runtime needs that are not there yet: worth a note, not an error (the demo dirs are created). */
+function missingPaths(config: Config): string[] {
+  const paths = config.localpaths.flatMap((t) => [
+    t.watch,
+    ...t.remotes.flatMap((r) => (r.target.kind === 'local' ? [r.target.path] : [])),
+  ]);
+  const needsPasswordFile =
+    config.rsync.auth.enabled &&
+    config.localpaths.some((t) => t.remotes.some((r) => r.target.kind === 'daemon'));
+  if (needsPasswordFile) paths.push(config.rsync.auth.passwordFile);
+  return paths.filter((p) => !existsSync(p));
+}
+
+export function registerCheckCommand(program: Command): void {
+  program
+    .command('check')
+    .description(
+      'load the config file, print what it resolves to and its warnings; exit 0 only if it is usable',
+    )
+    .usage('[-o FILE] [--state-dir DIR] [--json]   (-o and --state-dir are global options)')
+    .option('--json', 'print the resolved configuration as JSON')
+    .action((opts: { json?: true }, cmd: Command) => {
+      const { stateDir, configFile } = globalOptions(cmd);
+      const config = loadConfig(configFile);
+      if (opts.json) {
+        process.stdout.write(`${configToJson(config)}\n`);
+        return;
+      }
+      const lines = [
+        ...describeConfig(config, stateDir),
+        ...missingPaths(config).map((p) => `note: ${p} does not exist yet`),
+        '',
+        ...config.warnings.map((w) => formatWarning(config.file, w)),
+        `${config.file}: usable${config.warnings.length > 0 ? `, with ${config.warnings.length} warning(s)` : ''}`,
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+}

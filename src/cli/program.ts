@@ -1,0 +1,144 @@
+/**
+ * The `sersync2` command line: sersync's legacy flags on the program itself (so getopt-style
+ * `-dro conf.xml` works), the global `-o` and `--state-dir` that every subcommand reads, and
+ * the one place where errors become a message and an exit code.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { loadConfig } from '../config/load.js';
+import { formatWarning } from '../config/present.js';
+import { PLUGIN_NAMES, type Config, type PluginName } from '../config/types.js';
+import { ConfigError, SersyncError, UsageError } from '../errors.js';
+import { DEFAULT_THREADS, LEGACY_USAGE, parseThreads } from './args.js';
+import { runReplicator } from './run.js';
+
+export interface GlobalOptions {
+  /** `-o FILE`, absolute (default `./confxml.xml`, relative to the current directory as in sersync). */
+  readonly configFile: string;
+  /** `--state-dir DIR`, absolute, or null when not given. */
+  readonly stateDir: string | null;
+}
+
+interface RawGlobals {
+  config: string;
+  stateDir?: string;
+}
+
+/** The global options as seen from any (sub)command. */
+export function globalOptions(cmd: Command): GlobalOptions {
+  const o = cmd.optsWithGlobals<RawGlobals>();
+  if (o.config === '') throw new UsageError('config file name empty (-o "")');
+  return { configFile: resolve(o.config), stateDir: o.stateDir === undefined ? null : resolve(o.stateDir) };
+}
+
+/** Loads the config named by `-o` and prints its warnings to stderr. */
+export function loadConfigFor(cmd: Command): Config {
+  const config = loadConfig(globalOptions(cmd).configFile);
+  for (const w of config.warnings) process.stderr.write(`sersync2: ${formatWarning(config.file, w)}\n`);
+  return config;
+}
+
+interface LegacyOptions {
+  daemon?: true;
+  fullSync?: true;
+  threads?: number;
+  plugin?: PluginName;
+}
+
+async function runLegacy(cmd: Command): Promise<number> {
+  const o = cmd.opts<LegacyOptions>();
+  const { configFile, stateDir } = globalOptions(cmd);
+  const config = loadConfigFor(cmd);
+  const pluginOnly = o.plugin ?? null;
+  if (pluginOnly !== null && config.plugin[pluginOnly] === null) {
+    throw new ConfigError(
+      configFile,
+      0,
+      0,
+      `-m ${pluginOnly} needs a usable <plugin name="${pluginOnly}"> section`,
+    );
+  }
+  return runReplicator(config, {
+    daemon: o.daemon === true,
+    fullSyncAtStart: o.fullSync === true,
+    threads: o.threads ?? DEFAULT_THREADS,
+    configFile,
+    pluginOnly,
+    stateDir,
+  });
+}
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+const HINT = `usage: ${LEGACY_USAGE}\n       sersync2 <command> [options]   (sersync2 --help lists them)`;
+
+export function createProgram(): Command {
+  const program = new Command('sersync2')
+    .usage('[-d] [-r] [-n NUM] [-o FILE] [-m PLUGIN] [--state-dir DIR]  |  <command> [options]')
+    .description(
+      "Real-time replication of directory trees with inotify and rsync, configured by sersync's confxml.xml.\n" +
+        'Without a command it replicates, as sersync2 did.',
+    )
+    .version(packageVersion(), '--version', 'print the version')
+    .helpOption('-h, --help', 'print this help')
+    .option('-d, --daemon', 'run in the background')
+    .option('-r, --full-sync', 'push every tree to its remotes once before watching')
+    .addOption(
+      new Option('-n, --threads <num>', `concurrent rsync runs (0 means ${DEFAULT_THREADS})`).argParser(
+        parseThreads,
+      ),
+    )
+    .option('-o, --config <file>', 'the config file', './confxml.xml')
+    .addOption(new Option('-m, --plugin <name>', 'run only this plugin, no rsync').choices(PLUGIN_NAMES))
+    .option('--state-dir <dir>', 'where the retry queue lives (overrides <state dir>)')
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(`sersync2: ${text.replace(/^error: /, '')}`) })
+    .showHelpAfterError(HINT)
+    // sersync2 ignored stray arguments; here a stray word is most likely a mistyped command.
+    .allowExcessArguments()
+    .action(async (_opts, cmd: Command) => {
+      const [stray] = cmd.args;
+      if (stray !== undefined) {
+        const commands = cmd.commands.map((c) => c.name()).join(', ');
+        throw new UsageError(`unknown command "${stray}" (the commands are: ${commands})`);
+      }
+      process.exitCode = await runLegacy(cmd);
+    });
+
+  program.hook('preSubcommand', (thisCommand, sub) => {
+    const o = thisCommand.opts<LegacyOptions>();
+    if (o.daemon || o.fullSync || o.threads !== undefined || o.plugin !== undefined) {
+      throw new UsageError(`-d, -r, -n and -m start the replicator; they do not apply to "${sub.name()}"`);
+    }
+  });
+  return program;
+}
+
+function report(err: unknown): number {
+  const debug = process.env.SERSYNC_DEBUG === '1';
+  if (err instanceof CommanderError) return err.exitCode; // commander already printed it
+  const message = err instanceof SersyncError ? err.message : `internal error: ${String(err)}`;
+  process.stderr.write(`sersync2: ${message}\n`);
+  if (err instanceof UsageError) process.stderr.write(`${HINT}\n`);
+  if (debug && err instanceof Error && err.stack !== undefined) process.stderr.write(`${err.stack}\n`);
+  return 1;
+}
+
+/**
+ * Parses `argv` (without node and the script) and runs the chosen command. Resolves to the exit
+ * code: what the command left in `process.exitCode`, 1 for any error (printed once).
+ */
+export async function runProgram(program: Command, argv: readonly string[]): Promise<number> {
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return Number(process.exitCode ?? 0);
+  } catch (err) {
+    return report(err);
+  }
+}
