@@ -1,0 +1,306 @@
+import { existsSync, lstatSync } from 'node:fs';
+import type { PathOp } from '../coalesce/types.js';
+import type { Config, LocalPath } from '../config/types.js';
+import { toChanges, type Change } from '../filter/changes.js';
+import { compilePathFilter, filterSpecOf, type PathPredicate } from '../filter/path-filter.js';
+import type { Logger } from '../log/logger.js';
+import { displayPath } from '../paths.js';
+import type { Plugin, PluginEvent } from '../plugins/types.js';
+import type { WorkStore } from '../queue/types.js';
+import type { Watcher, WatcherOptions, WatchEvent, WatchStats } from '../watch/types.js';
+import { Lane, type BatchReport } from './lane.js';
+import type { RsyncPool } from './pool.js';
+import { absoluteBytes } from './walk.js';
+
+export type WatcherFactory = (opts: WatcherOptions) => Watcher;
+
+export interface ReplicatorDeps {
+  readonly config: Config;
+  readonly store: WorkStore;
+  readonly pool: RsyncPool;
+  readonly log: Logger;
+  readonly createWatcher: WatcherFactory;
+  /** The plugin of `<sersync><plugin start="true">`, run after each batch's syncs; or null. */
+  readonly plugin: Plugin | null;
+  /** Milliseconds an idle lane waits for companion events (see LaneContext). */
+  readonly settleMs?: number;
+  /** How often the retry queue is looked at (it may also be changed by `sersync2 queue retry`). */
+  readonly retryPollMs?: number;
+  /** How often a vanished root is looked for. */
+  readonly rootPollMs?: number;
+}
+
+export interface TreeStatus {
+  readonly root: string;
+  readonly watching: boolean;
+  readonly directories: number;
+  readonly events: number;
+  readonly lanes: readonly { readonly remote: string; readonly pending: number; readonly busy: boolean }[];
+}
+
+/** One watched tree: its watcher, its filter and one lane per remote. */
+class Tree {
+  watcher: Watcher | null = null;
+  events = 0;
+  readonly excluded: PathPredicate;
+
+  constructor(
+    readonly spec: LocalPath,
+    readonly lanes: readonly Lane[],
+    config: Config,
+  ) {
+    this.excluded = compilePathFilter(filterSpecOf(config));
+  }
+
+  push(change: Change): void {
+    for (const lane of this.lanes) lane.push(change);
+  }
+}
+
+/**
+ * The real-time engine: every `<localpath>` watched, every change filtered and coalesced per
+ * remote, sent in batches, failures kept in the work store and retried, the plugin run after
+ * each batch. Everything here runs on the main thread; rsync runs in the pool's workers.
+ */
+export class Replicator {
+  private readonly trees: Tree[];
+  private readonly lanesByKey = new Map<string, Lane>();
+  private retryTimer: NodeJS.Timeout | null = null;
+  private readonly rootTimers = new Set<NodeJS.Timeout>();
+  private stopping = false;
+  private pluginWork: Promise<void> = Promise.resolve();
+
+  constructor(private readonly deps: ReplicatorDeps) {
+    const { config } = deps;
+    this.trees = config.localpaths.map((lp) => {
+      const lanes = lp.remotes.map((remote, i) => {
+        const lane = new Lane({
+          config,
+          root: lp.watch,
+          remote,
+          pool: deps.pool,
+          store: deps.store,
+          log: deps.log.child({ root: lp.watch, remote: remote.id }),
+          settleMs: deps.settleMs ?? 2,
+          onBatch: (report) => {
+            this.reportBatch(report, i === 0);
+          },
+        });
+        this.lanesByKey.set(laneKey(lp.watch, remote.id), lane);
+        return lane;
+      });
+      return new Tree(lp, lanes, config);
+    });
+  }
+
+  /**
+   * Sets every watch, then (in this order, so no change is missed) puts back work a crash
+   * interrupted, resyncs after an unclean stop or when asked (`-r`), and starts retrying.
+   */
+  async start(opts: { fullSync: boolean }): Promise<WatchStats[]> {
+    const stats: WatchStats[] = [];
+    for (const tree of this.trees) stats.push(await this.watch(tree));
+    const { store, log } = this.deps;
+    const clean = store.takeCleanStopMark();
+    const recovered = store.recoverInflight();
+    if (recovered > 0)
+      log.warn({ operations: recovered }, 'work interrupted by the last stop is queued again');
+    if (!clean) log.warn('the last run did not stop cleanly: resyncing every tree to every remote');
+    if (opts.fullSync || !clean) this.resync();
+    this.pollRetries();
+    return stats;
+  }
+
+  /** Queues a full sync of every tree (or one) to every remote. */
+  resync(root?: string): void {
+    for (const tree of this.trees)
+      if (root === undefined || tree.spec.watch === root) tree.push({ kind: 'resync' });
+  }
+
+  /** Resolves when every lane is idle (nothing pending, nothing in flight) and plugins are done. */
+  async idle(): Promise<void> {
+    for (;;) {
+      await Promise.all(this.trees.flatMap((t) => t.lanes.map((l) => l.idle())));
+      await this.pluginWork;
+      if (this.trees.every((t) => t.lanes.every((l) => !l.busy && l.pending === 0))) return;
+    }
+  }
+
+  status(): TreeStatus[] {
+    return this.trees.map((t) => ({
+      root: t.spec.watch,
+      watching: t.watcher !== null,
+      directories: t.watcher?.watchedDirectories() ?? 0,
+      events: t.events,
+      lanes: t.lanes.map((l) => ({ remote: l.remote.id, pending: l.pending, busy: l.busy })),
+    }));
+  }
+
+  /**
+   * Stops watching and dispatching; waits for the batches in flight. What is still pending was
+   * never recorded, so the stop is marked clean only when nothing is left behind.
+   */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    for (const t of this.rootTimers) clearTimeout(t);
+    await Promise.all(this.trees.map((t) => t.watcher?.close() ?? Promise.resolve()));
+    const leftBehind = this.trees.some((t) => t.lanes.some((l) => l.pending > 0));
+    await Promise.all(this.trees.flatMap((t) => t.lanes.map((l) => l.stop())));
+    await this.pluginWork;
+    if (!leftBehind) this.deps.store.markCleanStop();
+  }
+
+  private async watch(tree: Tree): Promise<WatchStats> {
+    const root = tree.spec.watch;
+    const watcher = this.deps.createWatcher({
+      root,
+      xfs: this.deps.config.fileSystem.xfs,
+      skipDir: (rel) => tree.excluded(rel, true),
+      onEvents: (events) => {
+        this.onEvents(tree, events);
+      },
+      onError: (err) => {
+        this.deps.log.error({ err, root }, 'watcher error');
+      },
+    });
+    tree.watcher = watcher;
+    return watcher.start();
+  }
+
+  private onEvents(tree: Tree, events: readonly WatchEvent[]): void {
+    const { config, log } = this.deps;
+    tree.events += events.length;
+    for (const ev of events) {
+      if (config.debug) log.debug({ root: tree.spec.watch, event: describeEvent(ev) }, 'inotify event');
+      if (ev.type === 'root-gone') {
+        this.rootGone(tree);
+        return;
+      }
+      if (ev.type === 'overflow') {
+        log.warn(
+          { root: tree.spec.watch },
+          'the kernel dropped events (inotify queue overflow): resyncing the tree',
+        );
+      }
+      for (const change of toChanges(ev, config.inotify, tree.excluded)) tree.push(change);
+    }
+  }
+
+  /** The root vanished: never a reason to touch the replica. Watch again, and resync, once it is back. */
+  private rootGone(tree: Tree): void {
+    const { log } = this.deps;
+    const root = tree.spec.watch;
+    log.error({ root }, 'the watched directory vanished; the replica is left as it is until it returns');
+    const old = tree.watcher;
+    tree.watcher = null;
+    void old?.close();
+    const poll = (): void => {
+      const timer = setTimeout(() => {
+        this.rootTimers.delete(timer);
+        if (this.stopping) return;
+        if (!existsSync(root)) return poll();
+        this.watch(tree).then(
+          () => {
+            log.warn({ root }, 'the watched directory is back: watching it again and resyncing');
+            tree.push({ kind: 'resync' });
+          },
+          (err: unknown) => {
+            log.error({ err, root }, 'cannot watch the directory again');
+            tree.watcher = null;
+            poll();
+          },
+        );
+      }, this.deps.rootPollMs ?? 1000);
+      this.rootTimers.add(timer);
+    };
+    poll();
+  }
+
+  private pollRetries(): void {
+    if (this.stopping) return;
+    const { store } = this.deps;
+    const now = Date.now();
+    for (const row of store.due(now, 10_000)) {
+      const lane = this.lanesByKey.get(laneKey(row.root, row.remoteId));
+      // A row of a tree or remote no longer in the config stays queued for `sersync2 queue`.
+      lane?.restore(row.op);
+    }
+    const next = store.nextDueAt();
+    const poll = this.deps.retryPollMs ?? 1000;
+    const wait = next === null ? poll : Math.max(10, Math.min(poll, next - now));
+    this.retryTimer = setTimeout(() => {
+      this.pollRetries();
+    }, wait);
+    this.retryTimer.unref();
+  }
+
+  private reportBatch(report: BatchReport, runsPlugin: boolean): void {
+    const { log, plugin } = this.deps;
+    const line = {
+      root: report.root,
+      remote: report.remote.id,
+      operations: report.ops.length,
+      listed: report.results.reduce((n, r) => n + r.listed, 0),
+      rsyncRuns: report.results.length,
+      ms: Math.round(report.durationMs),
+    };
+    if (report.failure === null) log.info(line, 'synced');
+    else
+      log.warn(
+        { ...line, exitCode: report.failure.exitCode, error: report.failure.message },
+        'sync failed, queued for retry',
+      );
+    if (plugin === null || !runsPlugin) return;
+    const events = report.ops.flatMap((op) => pluginEvents(report.root, op));
+    this.pluginWork = this.pluginWork.then(async () => {
+      for (const ev of events) await plugin.handle(ev);
+    });
+  }
+}
+
+function laneKey(root: string, remoteId: string): string {
+  return `${root}\0${remoteId}`;
+}
+
+/** What sersync handed its plugin after an event's syncs: created/changed paths and deleted ones. */
+export function pluginEvents(root: string, op: PathOp): PluginEvent[] {
+  switch (op.kind) {
+    case 'sync':
+      return [{ root, path: op.path, isDir: isDirectory(root, op), op: 'sync' }];
+    case 'tree':
+    case 'move':
+      return [{ root, path: op.path, isDir: true, op: 'sync' }];
+    case 'delete':
+      return [{ root, path: op.path, isDir: op.isDir, op: 'delete' }];
+    case 'full':
+      return [];
+  }
+}
+
+function isDirectory(root: string, op: PathOp): boolean {
+  try {
+    return lstatSync(absoluteBytes(root, op.path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function describeEvent(ev: WatchEvent): Record<string, unknown> {
+  switch (ev.type) {
+    case 'rename':
+      return { type: ev.type, from: displayPath(ev.from), to: displayPath(ev.to), isDir: ev.isDir };
+    case 'overflow':
+    case 'root-gone':
+      return { type: ev.type };
+    case 'create':
+    case 'attrib':
+    case 'delete':
+    case 'move-in':
+    case 'move-out':
+      return { type: ev.type, path: displayPath(ev.path), isDir: ev.isDir };
+    case 'write':
+    case 'modify':
+      return { type: ev.type, path: displayPath(ev.path) };
+  }
+}
