@@ -26,9 +26,13 @@ export const WARN = 40;
 export const INFO = 30;
 
 /** Polls `cond` until it holds; fails after `timeoutMs`. */
-export async function waitFor(cond: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
+export async function waitFor(
+  cond: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 3000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
