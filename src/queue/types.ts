@@ -52,3 +52,51 @@ export interface WorkStore {
   markCleanStop(): void;
   close(): void;
 }
+
+/** Which rows `list` returns (all filters optional). */
+export interface QueueFilter {
+  readonly remoteId?: string;
+  /** Rows whose path starts with these bytes (a byte string, like `PathOp.path`). */
+  readonly pathPrefix?: string;
+  readonly limit?: number;
+}
+
+export interface QueueStats {
+  readonly inflight: number;
+  readonly retry: number;
+  readonly byRemote: readonly { readonly remoteId: string; readonly count: number }[];
+  /** Failed rows grouped by rsync's exit code (rows that never failed are not counted). */
+  readonly byExitCode: readonly { readonly exitCode: number; readonly count: number }[];
+  /** Epoch ms of the oldest first failure still queued, or null. */
+  readonly oldestFailureAt: number | null;
+}
+
+/** A retry row brought in from outside (a legacy sersync fail log): due at once. */
+export interface ImportedRow {
+  readonly remoteId: string;
+  readonly root: string;
+  readonly op: PathOp;
+  readonly attempts: number;
+  readonly failure: Failure;
+}
+
+/**
+ * The store plus what operators and the fail-log mirror need: inspection and manual
+ * retry/drop. Safe to use from a second process (the CLI) while the daemon writes.
+ */
+export interface QueueStore extends WorkStore {
+  list(filter?: QueueFilter): QueueRow[];
+  get(id: number): QueueRow | null;
+  stats(): QueueStats;
+  /** Rows that have failed at least `minAttempts` times, oldest first. */
+  failedAtLeast(minAttempts: number): QueueRow[];
+  /** Retry rows (all, or those ids) become due at `now`; returns how many. Inflight rows are left alone. */
+  makeDue(ids: readonly number[] | 'all', now?: number): number;
+  /** Removes rows (all, or those ids) for good; returns how many. */
+  drop(ids: readonly number[] | 'all'): number;
+  /** Adds due-now retry rows; a key already queued is left as it is. Returns how many were added. */
+  importRows(rows: readonly ImportedRow[], now?: number): number;
+  /** Small durable notes of the queue's users (e.g. what the fail-log mirror last wrote). */
+  getMeta(key: string): string | null;
+  setMeta(key: string, value: string): void;
+}

@@ -1,0 +1,20 @@
+/** The first retry waits this long; each further failure doubles the wait. */
+export const FIRST_RETRY_DELAY_MS = 5_000;
+
+/**
+ * How long a row waits after its `attempts`-th failure: 5 s, 10 s, 20 s, … doubling up to
+ * `failLog timeToExecute` minutes, which was sersync's retry period. There is no last attempt:
+ * a row waits at the cap until it succeeds or an operator drops it.
+ */
+export function retryDelayMs(attempts: number, maxIntervalMinutes: number): number {
+  const capMs = Math.max(FIRST_RETRY_DELAY_MS, maxIntervalMinutes * 60_000);
+  // 2^30 × 5 s is far beyond any cap; bounding the exponent keeps the number finite.
+  const exponent = Math.min(Math.max(attempts, 1) - 1, 30);
+  return Math.min(capMs, FIRST_RETRY_DELAY_MS * 2 ** exponent);
+}
+
+/**
+ * sersync retried a failed command once at once and wrote it to its fail log when that retry
+ * failed too: a row belongs in the fail log from its second failure on.
+ */
+export const FAIL_LOG_MIN_ATTEMPTS = 2;

@@ -1,0 +1,386 @@
+import Database from 'better-sqlite3';
+import { closeSync, openSync } from 'node:fs';
+import type { PathOp, PathOpKind } from '../coalesce/types.js';
+import { fromBytes, pathBytes } from '../paths.js';
+import { FAIL_LOG_MIN_ATTEMPTS, retryDelayMs } from './retry-policy.js';
+import { migrate } from './schema.js';
+import type { Failure, ImportedRow, QueueFilter, QueueRow, QueueStats, QueueStore } from './types.js';
+
+export interface WorkStoreOptions {
+  /** The clock (epoch ms); tests inject one. */
+  readonly now?: () => number;
+  /** `failLog timeToExecute`: the longest wait between retries (default 60, sersync's default). */
+  readonly maxIntervalMinutes?: number;
+  /**
+   * Called with the rows that belong in sersync's fail log (failed at least twice) after an
+   * outcome may have changed that set: a failure, a success, a drop or an import.
+   */
+  readonly onFailLogRowsChange?: (rows: readonly QueueRow[]) => void;
+}
+
+/** Longer rsync error lines are cut: the row keeps what an operator needs, not a whole dump. */
+const MAX_ERROR_CHARS = 1000;
+const BUSY_TIMEOUT_MS = 5000;
+
+/** One `work` row as SQLite returns it. */
+interface WorkRecord {
+  readonly id: number;
+  readonly remote: string;
+  readonly root: string;
+  readonly path: Buffer;
+  readonly kind: PathOpKind;
+  readonly is_dir: number;
+  readonly from_path: Buffer | null;
+  readonly state: 'inflight' | 'retry';
+  readonly attempts: number;
+  readonly first_failure_at: number | null;
+  readonly last_failure_at: number | null;
+  readonly exit_code: number | null;
+  readonly last_error: string | null;
+  readonly next_attempt_at: number | null;
+}
+
+/** The op columns of a row. */
+interface OpColumns {
+  readonly path: Buffer;
+  readonly kind: PathOpKind;
+  readonly isDir: number;
+  readonly from: Buffer | null;
+}
+
+function opColumns(op: PathOp): OpColumns {
+  const path = pathBytes(op.path);
+  switch (op.kind) {
+    case 'delete':
+      return { path, kind: op.kind, isDir: op.isDir ? 1 : 0, from: null };
+    case 'move':
+      return { path, kind: op.kind, isDir: 1, from: pathBytes(op.from) };
+    case 'sync':
+    case 'tree':
+    case 'full':
+      return { path, kind: op.kind, isDir: op.kind === 'tree' ? 1 : 0, from: null };
+  }
+}
+
+function toOp(r: WorkRecord): PathOp {
+  const path = fromBytes(r.path);
+  switch (r.kind) {
+    case 'sync':
+    case 'tree':
+      return { kind: r.kind, path };
+    case 'delete':
+      return { kind: 'delete', path, isDir: r.is_dir !== 0 };
+    case 'move':
+      return { kind: 'move', path, from: fromBytes(r.from_path ?? Buffer.alloc(0)) };
+    case 'full':
+      return { kind: 'full', path: '' };
+  }
+}
+
+function toRow(r: WorkRecord): QueueRow {
+  return {
+    id: r.id,
+    remoteId: r.remote,
+    root: r.root,
+    op: toOp(r),
+    state: r.state,
+    attempts: r.attempts,
+    firstFailureAt: r.first_failure_at,
+    lastFailureAt: r.last_failure_at,
+    exitCode: r.exit_code,
+    lastError: r.last_error,
+    nextAttemptAt: r.next_attempt_at,
+  };
+}
+
+/** Creates the file owner-only before SQLite does (SQLite gives its WAL files the same mode). */
+function createPrivate(file: string): void {
+  closeSync(openSync(file, 'a', 0o600));
+}
+
+/**
+ * Opens (creating or upgrading) the retry-queue database. WAL with `synchronous=NORMAL`: a crash
+ * of the process loses nothing; a power cut may lose the last commits, which the next full
+ * resync repairs. One writer (the daemon's main thread); the CLI's short writes wait on the
+ * busy timeout.
+ */
+export function openWorkStore(file: string, opts: WorkStoreOptions = {}): QueueStore {
+  createPrivate(file);
+  const db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    migrate(db, file);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return new SqliteWorkStore(db, opts);
+}
+
+class SqliteWorkStore implements QueueStore {
+  private readonly now: () => number;
+  private readonly maxIntervalMinutes: number;
+  private readonly onFailLogRowsChange: ((rows: readonly QueueRow[]) => void) | undefined;
+
+  private readonly nextBatchStmt;
+  private readonly upsertStmt;
+  private readonly deleteBatchStmt;
+  private readonly batchRowsStmt;
+  private readonly failRowStmt;
+  private readonly dueStmt;
+  private readonly nextDueStmt;
+  private readonly recoverStmt;
+  private readonly getMetaStmt;
+  private readonly setMetaStmt;
+  private readonly deleteMetaStmt;
+  private readonly getStmt;
+  private readonly failedAtLeastStmt;
+
+  constructor(
+    private readonly db: Database.Database,
+    opts: WorkStoreOptions,
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.maxIntervalMinutes = opts.maxIntervalMinutes ?? 60;
+    this.onFailLogRowsChange = opts.onFailLogRowsChange;
+
+    this.nextBatchStmt = db
+      .prepare<[], number>(`UPDATE meta SET value = value + 1 WHERE key = 'last_batch' RETURNING value`)
+      .pluck();
+    this.upsertStmt = db.prepare<[string, string, Buffer, PathOpKind, number, Buffer | null, number]>(
+      `INSERT INTO work (remote, root, path, kind, is_dir, from_path, state, batch)
+       VALUES (?, ?, ?, ?, ?, ?, 'inflight', ?)
+       ON CONFLICT (remote, root, path) DO UPDATE SET
+         kind = excluded.kind, is_dir = excluded.is_dir, from_path = excluded.from_path,
+         state = 'inflight', batch = excluded.batch, next_attempt_at = NULL`,
+    );
+    this.deleteBatchStmt = db
+      .prepare<[number], number>(`DELETE FROM work WHERE batch = ? RETURNING attempts`)
+      .pluck();
+    this.batchRowsStmt = db.prepare<[number], { id: number; attempts: number }>(
+      `SELECT id, attempts FROM work WHERE batch = ? AND state = 'inflight'`,
+    );
+    this.failRowStmt = db.prepare<[number, number, number, number, string, number, number]>(
+      `UPDATE work SET state = 'retry', attempts = ?, first_failure_at = coalesce(first_failure_at, ?),
+         last_failure_at = ?, exit_code = ?, last_error = ?, next_attempt_at = ?
+       WHERE id = ?`,
+    );
+    this.dueStmt = db.prepare<[number, number], WorkRecord>(
+      `SELECT * FROM work WHERE state = 'retry' AND next_attempt_at <= ?
+       ORDER BY next_attempt_at, id LIMIT ?`,
+    );
+    this.nextDueStmt = db
+      .prepare<[], number | null>(`SELECT min(next_attempt_at) FROM work WHERE state = 'retry'`)
+      .pluck();
+    this.recoverStmt = db.prepare<[number]>(
+      `UPDATE work SET state = 'retry', next_attempt_at = ? WHERE state = 'inflight'`,
+    );
+    this.getMetaStmt = db
+      .prepare<[string], string | number | null>(`SELECT value FROM meta WHERE key = ?`)
+      .pluck();
+    this.setMetaStmt = db.prepare<[string, string]>(
+      `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+    );
+    this.deleteMetaStmt = db.prepare<[string]>(`DELETE FROM meta WHERE key = ?`);
+    this.getStmt = db.prepare<[number], WorkRecord>(`SELECT * FROM work WHERE id = ?`);
+    this.failedAtLeastStmt = db.prepare<[number], WorkRecord>(
+      `SELECT * FROM work WHERE attempts >= ? ORDER BY id`,
+    );
+  }
+
+  begin(remoteId: string, root: string, ops: readonly PathOp[]): number {
+    return this.db.transaction(() => {
+      const batch = this.nextBatchStmt.get();
+      if (batch === undefined) throw new Error('queue meta row last_batch is missing');
+      for (const op of ops) {
+        const c = opColumns(op);
+        this.upsertStmt.run(remoteId, root, c.path, c.kind, c.isDir, c.from, batch);
+      }
+      return batch;
+    })();
+  }
+
+  succeed(batch: number): void {
+    const attempts = this.deleteBatchStmt.all(batch);
+    if (attempts.some((a) => a >= FAIL_LOG_MIN_ATTEMPTS)) this.failLogChanged();
+  }
+
+  fail(batch: number, failure: Failure, now = this.now()): void {
+    const message = failure.message.slice(0, MAX_ERROR_CHARS);
+    const rows = this.db.transaction(() => {
+      const inBatch = this.batchRowsStmt.all(batch);
+      for (const r of inBatch) {
+        const attempts = r.attempts + 1;
+        const next = now + retryDelayMs(attempts, this.maxIntervalMinutes);
+        this.failRowStmt.run(attempts, now, now, failure.exitCode, message, next, r.id);
+      }
+      return inBatch;
+    })();
+    if (rows.some((r) => r.attempts + 1 >= FAIL_LOG_MIN_ATTEMPTS)) this.failLogChanged();
+  }
+
+  due(now: number, limit: number): QueueRow[] {
+    return this.dueStmt.all(now, limit).map(toRow);
+  }
+
+  nextDueAt(): number | null {
+    return this.nextDueStmt.get() ?? null;
+  }
+
+  recoverInflight(now = this.now()): number {
+    return this.recoverStmt.run(now).changes;
+  }
+
+  takeCleanStopMark(): boolean {
+    return this.db.transaction(() => {
+      const mark = this.getMetaStmt.get('clean_stop');
+      this.deleteMetaStmt.run('clean_stop');
+      return mark !== undefined;
+    })();
+  }
+
+  markCleanStop(): void {
+    this.setMetaStmt.run('clean_stop', new Date(this.now()).toISOString());
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  list(filter: QueueFilter = {}): QueueRow[] {
+    const where = filter.remoteId === undefined ? '' : 'WHERE remote = ?';
+    const params = filter.remoteId === undefined ? [] : [filter.remoteId];
+    const records = this.db
+      .prepare<string[], WorkRecord>(
+        `SELECT * FROM work ${where}
+         ORDER BY last_failure_at IS NULL, last_failure_at DESC, id DESC`,
+      )
+      .iterate(...params);
+    const prefix = filter.pathPrefix === undefined ? null : pathBytes(filter.pathPrefix);
+    const limit = filter.limit ?? Infinity;
+    const rows: QueueRow[] = [];
+    for (const r of records) {
+      if (rows.length >= limit) break;
+      if (prefix === null || r.path.subarray(0, prefix.length).equals(prefix)) rows.push(toRow(r));
+    }
+    return rows;
+  }
+
+  get(id: number): QueueRow | null {
+    const r = this.getStmt.get(id);
+    return r === undefined ? null : toRow(r);
+  }
+
+  stats(): QueueStats {
+    const states = this.db
+      .prepare<[], { state: 'inflight' | 'retry'; n: number }>(
+        `SELECT state, count(*) AS n FROM work GROUP BY state`,
+      )
+      .all();
+    const count = (s: 'inflight' | 'retry'): number => states.find((x) => x.state === s)?.n ?? 0;
+    return {
+      inflight: count('inflight'),
+      retry: count('retry'),
+      byRemote: this.db
+        .prepare<[], { remoteId: string; count: number }>(
+          `SELECT remote AS remoteId, count(*) AS count FROM work GROUP BY remote ORDER BY count DESC, remote`,
+        )
+        .all(),
+      byExitCode: this.db
+        .prepare<[], { exitCode: number; count: number }>(
+          `SELECT exit_code AS exitCode, count(*) AS count FROM work WHERE exit_code IS NOT NULL
+           GROUP BY exit_code ORDER BY count DESC, exit_code`,
+        )
+        .all(),
+      oldestFailureAt:
+        this.db.prepare<[], number | null>(`SELECT min(first_failure_at) FROM work`).pluck().get() ?? null,
+    };
+  }
+
+  failedAtLeast(minAttempts: number): QueueRow[] {
+    return this.failedAtLeastStmt.all(minAttempts).map(toRow);
+  }
+
+  makeDue(ids: readonly number[] | 'all', now = this.now()): number {
+    const sql = `UPDATE work SET next_attempt_at = ? WHERE state = 'retry'`;
+    if (ids === 'all') return this.db.prepare<[number]>(sql).run(now).changes;
+    const one = this.db.prepare<[number, number]>(`${sql} AND id = ?`);
+    return this.db.transaction(() => ids.reduce((n, id) => n + one.run(now, id).changes, 0))();
+  }
+
+  drop(ids: readonly number[] | 'all'): number {
+    const sql = `DELETE FROM work`;
+    const dropped =
+      ids === 'all'
+        ? this.db.prepare<[]>(sql).run().changes
+        : this.db.transaction(() => {
+            const one = this.db.prepare<[number]>(`${sql} WHERE id = ?`);
+            return ids.reduce((n, id) => n + one.run(id).changes, 0);
+          })();
+    if (dropped > 0) this.failLogChanged();
+    return dropped;
+  }
+
+  importRows(rows: readonly ImportedRow[], now = this.now()): number {
+    const insert = this.db.prepare<
+      [
+        string,
+        string,
+        Buffer,
+        PathOpKind,
+        number,
+        Buffer | null,
+        number,
+        number,
+        number,
+        number,
+        string,
+        number,
+      ]
+    >(
+      `INSERT INTO work (remote, root, path, kind, is_dir, from_path, state, batch, attempts,
+                         first_failure_at, last_failure_at, exit_code, last_error, next_attempt_at)
+       VALUES (?, ?, ?, ?, ?, ?, 'retry', 0, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (remote, root, path) DO NOTHING`,
+    );
+    const added = this.db.transaction(() =>
+      rows.reduce((n, r) => {
+        const c = opColumns(r.op);
+        const { exitCode, message } = r.failure;
+        return (
+          n +
+          insert.run(
+            r.remoteId,
+            r.root,
+            c.path,
+            c.kind,
+            c.isDir,
+            c.from,
+            r.attempts,
+            now,
+            now,
+            exitCode,
+            message,
+            now,
+          ).changes
+        );
+      }, 0),
+    )();
+    if (added > 0) this.failLogChanged();
+    return added;
+  }
+
+  getMeta(key: string): string | null {
+    const value = this.getMetaStmt.get(key);
+    return value === undefined || value === null ? null : String(value);
+  }
+
+  setMeta(key: string, value: string): void {
+    this.setMetaStmt.run(key, value);
+  }
+
+  private failLogChanged(): void {
+    this.onFailLogRowsChange?.(this.failedAtLeast(FAIL_LOG_MIN_ATTEMPTS));
+  }
+}

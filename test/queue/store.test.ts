@@ -1,0 +1,390 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { PathOp } from '../../src/coalesce/types.js';
+import { fromBytes } from '../../src/paths.js';
+import { SCHEMA_VERSION } from '../../src/queue/schema.js';
+import { openWorkStore } from '../../src/queue/store.js';
+import type { QueueRow, QueueStore } from '../../src/queue/types.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const R = '127.0.0.1::tongbu1';
+const ROOT = '/srv/www';
+const T0 = 1_700_000_000_000;
+
+/** A store in a fresh directory with a settable clock. */
+async function withStore(
+  fn: (
+    s: QueueStore,
+    ctx: { file: string; clock: { now: number }; changes: (readonly QueueRow[])[] },
+  ) => void,
+  maxIntervalMinutes = 60,
+): Promise<void> {
+  const dir = await tempDir();
+  const clock = { now: T0 };
+  const changes: (readonly QueueRow[])[] = [];
+  const file = join(dir.path, 'q.sqlite');
+  const store = openWorkStore(file, {
+    now: () => clock.now,
+    maxIntervalMinutes,
+    onFailLogRowsChange: (rows) => changes.push(rows),
+  });
+  try {
+    fn(store, { file, clock, changes });
+  } finally {
+    store.close();
+    await dir.remove();
+  }
+}
+
+const sync = (path: string): PathOp => ({ kind: 'sync', path });
+const paths = (rows: readonly QueueRow[]): string[] => rows.map((r) => r.op.path).sort();
+
+test('begin records inflight rows before rsync starts, succeed forgets them', async () => {
+  await withStore((s) => {
+    const b1 = s.begin(R, ROOT, [sync('a.txt'), sync('sub/b.txt')]);
+    const b2 = s.begin(R, ROOT, [sync('c.txt')]);
+    assert.ok(b2 > b1, 'batch ids increase');
+    assert.deepEqual(paths(s.list()), ['a.txt', 'c.txt', 'sub/b.txt']);
+    assert.ok(
+      s
+        .list()
+        .every((r) => r.state === 'inflight' && r.attempts === 0 && r.remoteId === R && r.root === ROOT),
+    );
+    s.succeed(b1);
+    assert.deepEqual(paths(s.list()), ['c.txt']);
+    s.succeed(b2);
+    assert.deepEqual(s.list(), []);
+    assert.equal(s.nextDueAt(), null);
+  });
+});
+
+test('fail turns a batch into retry rows with exponential back-off capped at timeToExecute', async () => {
+  await withStore((s, { clock }) => {
+    const delays: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const b = s.begin(R, ROOT, [sync('a.txt')]);
+      s.fail(b, { exitCode: 10, message: 'rsync error: error in socket IO (code 10)' });
+      const next = s.nextDueAt();
+      assert.ok(next !== null);
+      delays.push(next - clock.now);
+      assert.deepEqual(s.due(next - 1, 10), [], 'not due before its time');
+      assert.equal(s.due(next, 10).length, 1);
+      clock.now = next;
+    }
+    // 5 s doubling, then never more than the 2-minute cap (timeToExecute="2").
+    assert.deepEqual(delays, [5e3, 10e3, 20e3, 40e3, 80e3, 120e3, 120e3, 120e3, 120e3, 120e3, 120e3, 120e3]);
+    const [row] = s.list();
+    assert.ok(row !== undefined);
+    assert.equal(row.attempts, 12, 'never dropped, attempts keep counting');
+    assert.equal(row.state, 'retry');
+    assert.equal(row.exitCode, 10);
+    assert.equal(row.lastError, 'rsync error: error in socket IO (code 10)');
+    assert.equal(row.firstFailureAt, T0);
+    assert.equal(row.lastFailureAt, clock.now - 120e3);
+  }, 2);
+});
+
+test('a row begun again supersedes the queued one: new op, attempts carried over', async () => {
+  await withStore((s, { clock }) => {
+    const b1 = s.begin(R, ROOT, [sync('a.txt'), sync('b.txt')]);
+    s.fail(b1, { exitCode: 12, message: 'x' });
+    clock.now += 60_000;
+    const b2 = s.begin(R, ROOT, [{ kind: 'delete', path: 'a.txt', isDir: false }]);
+    const a = s.list().find((r) => r.op.path === 'a.txt');
+    assert.ok(a !== undefined);
+    assert.deepEqual(a.op, { kind: 'delete', path: 'a.txt', isDir: false });
+    assert.equal(a.state, 'inflight');
+    assert.equal(a.attempts, 1);
+    assert.equal(a.firstFailureAt, T0, 'the first failure is remembered');
+    assert.equal(a.nextAttemptAt, null);
+    // b.txt is still a retry row of the old batch; a.txt now belongs to b2.
+    s.succeed(b2);
+    assert.deepEqual(paths(s.list()), ['b.txt']);
+  });
+});
+
+test("an older batch's outcome does not touch rows a newer batch took over", async () => {
+  await withStore((s) => {
+    const b1 = s.begin(R, ROOT, [sync('a.txt'), sync('b.txt')]);
+    const b2 = s.begin(R, ROOT, [sync('a.txt')]);
+    s.succeed(b1);
+    assert.deepEqual(paths(s.list()), ['a.txt'], 'a.txt waits for b2');
+    const b3 = s.begin(R, ROOT, [sync('c.txt')]);
+    const b4 = s.begin(R, ROOT, [sync('c.txt')]);
+    s.fail(b3, { exitCode: 10, message: 'old' });
+    assert.equal(
+      s.list().find((r) => r.op.path === 'c.txt')?.state,
+      'inflight',
+      'b3 failing does not touch b4',
+    );
+    s.succeed(b4);
+    s.succeed(b2);
+    assert.deepEqual(s.list(), []);
+  });
+});
+
+test('the same path on two remotes or two roots is two rows', async () => {
+  await withStore((s) => {
+    s.begin(R, ROOT, [sync('a.txt')]);
+    s.begin('10.0.0.2::m2', ROOT, [sync('a.txt')]);
+    s.begin(R, '/srv/other', [sync('a.txt')]);
+    assert.equal(s.list().length, 3);
+  });
+});
+
+test('every kind of op and every byte of a name round-trips', async () => {
+  await withStore((s) => {
+    const odd = fromBytes(Buffer.from([0x66, 0xff, 0xfe, 0x0a, 0x22, 0x60, 0x24, 0x27]));
+    const ops: PathOp[] = [
+      { kind: 'sync', path: odd },
+      { kind: 'tree', path: 'new dir' },
+      { kind: 'delete', path: 'gone', isDir: true },
+      { kind: 'delete', path: 'gone.txt', isDir: false },
+      { kind: 'move', path: 'to', from: `from ${odd}` },
+      { kind: 'full', path: '' },
+    ];
+    s.begin(R, ROOT, ops);
+    const byPath = new Map(s.list().map((r) => [r.op.path, r.op]));
+    for (const op of ops) assert.deepEqual(byPath.get(op.path), op);
+  });
+});
+
+test('due returns due retry rows oldest first, at most limit, and leaves them queued', async () => {
+  await withStore((s, { clock }) => {
+    for (const p of ['a', 'b', 'c']) {
+      s.fail(s.begin(R, ROOT, [sync(p)]), { exitCode: 10, message: '' });
+      clock.now += 1000;
+    }
+    s.begin(R, ROOT, [sync('inflight')]);
+    const due = s.due(T0 + 60_000, 2);
+    assert.deepEqual(
+      due.map((r) => r.op.path),
+      ['a', 'b'],
+    );
+    assert.equal(s.due(T0 + 60_000, 10).length, 3, 'inflight rows are never due');
+    assert.equal(s.nextDueAt(), T0 + 5000);
+  });
+});
+
+test('recoverInflight makes rows a crash left inflight due now, without counting a failure', async () => {
+  await withStore((s, { clock }) => {
+    s.begin(R, ROOT, [sync('a'), sync('b')]);
+    s.fail(s.begin(R, ROOT, [sync('c')]), { exitCode: 10, message: '' });
+    clock.now += 1000;
+    assert.equal(s.recoverInflight(), 2);
+    assert.deepEqual(paths(s.due(clock.now, 10)), ['a', 'b']);
+    assert.ok(s.list().every((r) => r.state === 'retry'));
+    assert.equal(s.list().find((r) => r.op.path === 'a')?.attempts, 0);
+    assert.equal(s.recoverInflight(), 0);
+  });
+});
+
+test('the clean-stop mark survives a reopen and is taken once', async () => {
+  const dir = await tempDir();
+  try {
+    const file = join(dir.path, 'q.sqlite');
+    let s = openWorkStore(file);
+    assert.equal(s.takeCleanStopMark(), false, 'a new queue has no mark');
+    s.markCleanStop();
+    s.close();
+    s = openWorkStore(file);
+    assert.equal(s.takeCleanStopMark(), true);
+    assert.equal(s.takeCleanStopMark(), false, 'taking clears it');
+    s.close();
+  } finally {
+    await dir.remove();
+  }
+});
+
+test('10,000 ops are begun in one transaction: fast, and all or nothing', async () => {
+  await withStore((s) => {
+    const ops = Array.from({ length: 10_000 }, (_, i) => sync(`d${i % 100}/file-${i}.txt`));
+    const t = process.hrtime.bigint();
+    const b = s.begin(R, ROOT, ops);
+    const ms = Number(process.hrtime.bigint() - t) / 1e6;
+    assert.equal(s.stats().inflight, 10_000);
+    // Tens of ms on an idle machine; the bound leaves room for a loaded 2-core CI box.
+    assert.ok(ms < 1500, `begin of 10,000 ops took ${ms.toFixed(1)} ms`);
+    s.fail(b, { exitCode: 10, message: 'down' });
+    assert.equal(s.stats().retry, 10_000);
+
+    const broken = [
+      ...ops.slice(0, 5000).map((o) => sync(`again/${o.path}`)),
+      { kind: 'bogus' } as unknown as PathOp,
+    ];
+    assert.throws(() => s.begin(R, ROOT, broken));
+    assert.equal(s.stats().inflight, 0, 'a batch that cannot be recorded whole is not recorded at all');
+  });
+});
+
+test('the fail-log hook hears of rows failed twice, and of their end', async () => {
+  await withStore((s, { changes }) => {
+    const b1 = s.begin(R, ROOT, [sync('a'), sync('b')]);
+    s.fail(b1, { exitCode: 1, message: '' });
+    assert.equal(changes.length, 0, 'a first failure is not in sersync’s fail log');
+    const b2 = s.begin(R, ROOT, [sync('a')]);
+    s.fail(b2, { exitCode: 1, message: '' });
+    assert.deepEqual(
+      changes.at(-1)?.map((r) => [r.op.path, r.attempts]),
+      [['a', 2]],
+    );
+    const b3 = s.begin(R, ROOT, [sync('a')]);
+    s.succeed(b3);
+    assert.deepEqual(changes.at(-1), []);
+    const count = changes.length;
+    s.succeed(s.begin(R, ROOT, [sync('b')]));
+    assert.equal(changes.length, count, 'b never reached the fail log, so its success changes nothing there');
+  });
+});
+
+test('list filters by remote, path prefix and limit, newest failures first', async () => {
+  await withStore((s, { clock }) => {
+    for (const p of ['www/a', 'www/b', 'img/c']) {
+      s.fail(s.begin(R, ROOT, [sync(p)]), { exitCode: 10, message: '' });
+      clock.now += 1000;
+    }
+    s.fail(s.begin('10.0.0.2::m2', ROOT, [sync('www/z')]), { exitCode: 10, message: '' });
+    s.begin(R, ROOT, [sync('www/never-failed')]);
+    assert.deepEqual(
+      s.list().map((r) => r.op.path),
+      ['www/z', 'img/c', 'www/b', 'www/a', 'www/never-failed'],
+    );
+    assert.deepEqual(
+      s.list({ remoteId: R, pathPrefix: 'www/', limit: 2 }).map((r) => r.op.path),
+      ['www/b', 'www/a'],
+    );
+    assert.deepEqual(s.list({ remoteId: 'nope::x' }), []);
+  });
+});
+
+test('makeDue, drop, stats and importRows serve the operator', async () => {
+  await withStore((s, { clock }) => {
+    s.fail(s.begin(R, ROOT, [sync('a'), sync('b')]), { exitCode: 10, message: '' });
+    s.fail(s.begin('10.0.0.2::m2', ROOT, [sync('c')]), { exitCode: 5, message: '' });
+    s.begin(R, ROOT, [sync('d')]);
+    const [a] = s.list({ pathPrefix: 'a' });
+    assert.ok(a !== undefined);
+    assert.equal(s.makeDue([a.id], clock.now), 1);
+    assert.deepEqual(paths(s.due(clock.now, 10)), ['a']);
+    assert.equal(s.makeDue('all', clock.now), 3, 'inflight d is left alone');
+    assert.equal(s.list({ pathPrefix: 'd' })[0]?.nextAttemptAt, null);
+
+    assert.deepEqual(s.stats(), {
+      inflight: 1,
+      retry: 3,
+      byRemote: [
+        { remoteId: R, count: 3 },
+        { remoteId: '10.0.0.2::m2', count: 1 },
+      ],
+      byExitCode: [
+        { exitCode: 10, count: 2 },
+        { exitCode: 5, count: 1 },
+      ],
+      oldestFailureAt: T0,
+    });
+
+    assert.equal(s.drop([a.id, 999]), 1);
+    assert.equal(s.get(a.id), null);
+
+    const added = s.importRows(
+      [
+        {
+          remoteId: R,
+          root: ROOT,
+          op: sync('b'),
+          attempts: 2,
+          failure: { exitCode: 1, message: 'imported' },
+        },
+        {
+          remoteId: R,
+          root: ROOT,
+          op: sync('new'),
+          attempts: 2,
+          failure: { exitCode: 1, message: 'imported' },
+        },
+      ],
+      clock.now,
+    );
+    assert.equal(added, 1, 'b is already queued and left as it was');
+    const imported = s.list({ pathPrefix: 'new' })[0];
+    assert.ok(imported !== undefined);
+    assert.equal(imported.state, 'retry');
+    assert.equal(imported.attempts, 2);
+    assert.equal(imported.nextAttemptAt, clock.now);
+    assert.equal(s.list({ pathPrefix: 'b' })[0]?.lastError, '');
+
+    assert.equal(s.drop('all'), 4);
+    assert.deepEqual(s.list(), []);
+  });
+});
+
+test('the database is owner-only, versioned, and survives a reopen', async () => {
+  const dir = await tempDir();
+  try {
+    const file = join(dir.path, 'q.sqlite');
+    const s = openWorkStore(file);
+    s.fail(s.begin(R, ROOT, [sync('kept')]), { exitCode: 10, message: 'x' });
+    s.close();
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    const raw = new Database(file);
+    assert.equal(raw.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+    assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
+    raw.close();
+    const again = openWorkStore(file);
+    assert.deepEqual(paths(again.list()), ['kept']);
+    again.close();
+  } finally {
+    await dir.remove();
+  }
+});
+
+test('a database from a newer release is refused, not damaged', async () => {
+  const dir = await tempDir();
+  try {
+    const file = join(dir.path, 'q.sqlite');
+    openWorkStore(file).close();
+    const raw = new Database(file);
+    raw.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    raw.close();
+    assert.throws(() => openWorkStore(file), { code: 'ERR_SERSYNC_QUEUE_VERSION' });
+  } finally {
+    await dir.remove();
+  }
+});
+
+test('kill -9 after begin loses nothing: the next process recovers the rows', async () => {
+  const dir = await tempDir();
+  try {
+    const file = join(dir.path, 'q.sqlite');
+    const child = spawn(
+      process.execPath,
+      [fileURLToPath(new URL('./helpers/begin-and-hang.js', import.meta.url)), file, '250'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    for await (const chunk of child.stdout) {
+      out += String(chunk);
+      if (out.includes('begun')) break;
+    }
+    assert.match(out, /begun/);
+    const exited = once(child, 'exit');
+    child.kill('SIGKILL');
+    const [, signal] = (await exited) as [number | null, string | null];
+    assert.equal(signal, 'SIGKILL');
+
+    const s = openWorkStore(file);
+    assert.equal(s.takeCleanStopMark(), false, 'a killed process left no clean-stop mark');
+    assert.equal(s.recoverInflight(T0), 250);
+    assert.equal(s.due(T0, 1000).length, 250);
+    s.close();
+  } finally {
+    await dir.remove();
+  }
+});
