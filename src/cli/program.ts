@@ -13,6 +13,9 @@ import { ConfigError, SersyncError, UsageError } from '../errors.js';
 import { DEFAULT_THREADS, LEGACY_USAGE, parseThreads } from './args.js';
 import { runReplicator } from './run.js';
 
+/** What the legacy form starts: the replicator, or a stand-in in tests of the argument handling. */
+export type Runner = typeof runReplicator;
+
 export interface GlobalOptions {
   /** `-o FILE`, absolute (default `./confxml.xml`, relative to the current directory as in sersync). */
   readonly configFile: string;
@@ -46,7 +49,7 @@ interface LegacyOptions {
   plugin?: PluginName;
 }
 
-async function runLegacy(cmd: Command): Promise<number> {
+async function runLegacy(cmd: Command, run: Runner): Promise<number> {
   const o = cmd.opts<LegacyOptions>();
   const { configFile, stateDir } = globalOptions(cmd);
   const config = loadConfigFor(cmd);
@@ -59,7 +62,7 @@ async function runLegacy(cmd: Command): Promise<number> {
       `-m ${pluginOnly} needs a usable <plugin name="${pluginOnly}"> section`,
     );
   }
-  return runReplicator(config, {
+  return run(config, {
     daemon: o.daemon === true,
     fullSyncAtStart: o.fullSync === true,
     threads: o.threads ?? DEFAULT_THREADS,
@@ -78,7 +81,7 @@ function packageVersion(): string {
 
 const HINT = `usage: ${LEGACY_USAGE}\n       sersync2 <command> [options]   (sersync2 --help lists them)`;
 
-export function createProgram(): Command {
+export function createProgram(run: Runner = runReplicator): Command {
   const program = new Command('sersync2')
     .usage('[-d] [-r] [-n NUM] [-o FILE] [-m PLUGIN] [--state-dir DIR]  |  <command> [options]')
     .description(
@@ -108,7 +111,7 @@ export function createProgram(): Command {
         const commands = cmd.commands.map((c) => c.name()).join(', ');
         throw new UsageError(`unknown command "${stray}" (the commands are: ${commands})`);
       }
-      process.exitCode = await runLegacy(cmd);
+      process.exitCode = await runLegacy(cmd, run);
     });
 
   program.hook('preSubcommand', (thisCommand, sub) => {

@@ -68,7 +68,7 @@ export class ConfigReader {
   /** An attribute that must be present and non-empty. */
   required(el: XmlElement, name: string, why = ''): XmlAttribute {
     const a = el.attr(name);
-    if (a === undefined) this.fail(el.pos, `<${el.name}> needs a ${name}="…" attribute${why}`);
+    if (a === undefined) this.fail(el.pos, `<${el.name}> is missing its ${name}="…" attribute${why}`);
     if (a.value === '') this.fail(a.pos, `<${el.name}> ${name}="" is empty${why}`);
     return a;
   }

@@ -155,7 +155,7 @@ export function parseXml(xml: string, file: string): XmlElement {
   // eslint-disable-next-line @typescript-eslint/no-deprecated
   const valid = XMLValidator.validate(text);
   if (valid !== true) {
-    throw new ConfigError(file, valid.err.line, valid.err.col, `malformed XML: ${valid.err.msg}`);
+    throw new ConfigError(file, valid.err.line, valid.err.col ?? 1, `malformed XML: ${valid.err.msg}`);
   }
   const parser = new XMLParser({
     ignoreAttributes: false,
