@@ -57,10 +57,13 @@ export function tcpExchange(req: TcpRequest): Promise<Buffer> {
     });
     sock.on('connect', () => {
       if (req.readReply) sock.write(data);
-      else
-        sock.end(data, () => {
+      else {
+        // 'finish' means every byte reached the kernel; a failed write emits 'error' instead.
+        sock.once('finish', () => {
           finish(null);
         });
+        sock.end(data);
+      }
     });
     sock.on('data', (chunk: Buffer) => {
       if (received < MAX_REPLY_BYTES) chunks.push(chunk.subarray(0, MAX_REPLY_BYTES - received));
