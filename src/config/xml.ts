@@ -155,7 +155,9 @@ export function parseXml(xml: string, file: string): XmlElement {
   // eslint-disable-next-line @typescript-eslint/no-deprecated
   const valid = XMLValidator.validate(text);
   if (valid !== true) {
-    throw new ConfigError(file, valid.err.line, valid.err.col ?? 1, `malformed XML: ${valid.err.msg}`);
+    // The typings promise a column, but "Start tag expected." (an empty file) comes without one.
+    const column = Number.isInteger(valid.err.col) ? valid.err.col : 1;
+    throw new ConfigError(file, valid.err.line, column, `malformed XML: ${valid.err.msg}`);
   }
   const parser = new XMLParser({
     ignoreAttributes: false,

@@ -366,8 +366,10 @@ test('loadConfig resolves the path, reads UTF-8, and falls back to ISO-8859-1 wi
     );
     const c = loadConfig(utf8);
     assert.equal(c.file, utf8);
-    assert.equal(c.localpaths[0]?.watch, join(dir.path, 'été'));
-    assert.equal(c.localpaths[0]?.remotes[0]?.id, join(dir.path, 'replica'));
+    assert.deepEqual(
+      c.localpaths.map((t) => [t.watch, ...t.remotes.map((r) => r.id)]),
+      [[join(dir.path, 'été'), join(dir.path, 'replica')]],
+    );
 
     const latin1 = join(dir.path, 'latin1.xml');
     await writeFile(latin1, Buffer.from(doc('<!-- caf\u00e9 -->', ONE_TREE), 'latin1'));
