@@ -1,0 +1,91 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import type { Config } from '../config/types.js';
+import type { Logger } from '../log/logger.js';
+import { renderFailLog } from './fail-log.js';
+import type { QueueRow, QueueStore } from './types.js';
+
+/** Meta key: sha256 of the fail log this queue last wrote, to tell our file from anyone else's. */
+const LAST_WRITTEN_KEY = 'fail_log_sha256';
+
+function sha256(b: Buffer): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+function readIfExists(file: string): Buffer | null {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/** `file.sersync-20240131T120000Z`: where a fail log we did not write is kept. */
+export function setAsideName(file: string, now: number): string {
+  return `${file}.sersync-${new Date(now).toISOString().replace(/[-:]|\.\d+/g, '')}`;
+}
+
+export interface MirrorResult {
+  /** Where a fail log we had not written (e.g. sersync's own) was moved before ours replaced it. */
+  readonly setAside: string | null;
+}
+
+/**
+ * Keeps `<failLog path>` equal to the queue's repeatedly failed rows: the whole file is rendered
+ * from the rows and replaced atomically (temp file + rename), mode 0600 (sersync made it 0777
+ * and executed it; ours holds path names and is never executed, so nobody else needs it).
+ * A non-empty file this queue did not write last (a legacy sersync log not yet migrated) is
+ * renamed aside first, never overwritten.
+ */
+export function writeFailLogMirror(
+  config: Config,
+  store: QueueStore,
+  rows: readonly QueueRow[],
+  now: number,
+): MirrorResult {
+  const file = config.failLog.path;
+  const existing = readIfExists(file);
+  let setAside: string | null = null;
+  if (existing !== null && existing.length > 0 && sha256(existing) !== store.getMeta(LAST_WRITTEN_KEY)) {
+    setAside = setAsideName(file, now);
+    renameSync(file, setAside);
+  }
+  const content = renderFailLog(config, rows);
+  const temp = `${file}.tmp-${process.pid}`;
+  writeFileSync(temp, content, { mode: 0o600 });
+  renameSync(temp, file);
+  store.setMeta(LAST_WRITTEN_KEY, sha256(content));
+  return { setAside };
+}
+
+/**
+ * The store's `onFailLogRowsChange` hook for a running process: the fail log is a courtesy copy,
+ * so a failure to write it is logged, and never fails the queue operation that triggered it.
+ */
+export function failLogMirrorHook(
+  config: Config,
+  getStore: () => QueueStore,
+  log: Logger,
+  now: () => number = Date.now,
+): (rows: readonly QueueRow[]) => void {
+  return (rows) => {
+    try {
+      reportSetAside(writeFailLogMirror(config, getStore(), rows, now()), config, log);
+    } catch (err) {
+      log.warn(
+        { err, file: config.failLog.path },
+        'could not update the fail log (the retry queue is unaffected)',
+      );
+    }
+  };
+}
+
+export function reportSetAside(result: MirrorResult, config: Config, log: Logger): void {
+  if (result.setAside === null) return;
+  log.warn(
+    { file: config.failLog.path, keptAs: result.setAside },
+    `found a fail log not written by this queue (sersync's?) at ${config.failLog.path}; kept it as ` +
+      `${result.setAside}. To queue its commands: sersync2 migrate -o ${config.file} --fail-log ${result.setAside}`,
+  );
+}

@@ -1,0 +1,59 @@
+import type { Config } from '../config/types.js';
+import type { Logger } from '../log/logger.js';
+import { FAIL_LOG_MIN_ATTEMPTS } from './retry-policy.js';
+import { failLogMirrorHook } from './fail-log-mirror.js';
+import { resolveStateDir, queueFileFor } from './state-dir.js';
+import { openWorkStore } from './store.js';
+import type { QueueStore } from './types.js';
+
+export interface OpenQueueOptions {
+  /** `--state-dir`, or null. */
+  readonly stateDirFlag: string | null;
+  readonly log: Logger;
+  /**
+   * Keep `<failLog path>` in step with the queue (default true). Read-only users (`queue list`)
+   * pass false so that looking never writes.
+   */
+  readonly mirrorFailLog?: boolean;
+  readonly now?: () => number;
+}
+
+export interface OpenedQueue {
+  readonly store: QueueStore;
+  /** The database file. */
+  readonly file: string;
+}
+
+/**
+ * The retry queue of this config, as the daemon and the CLI open it: the state directory
+ * resolved, one database per config file, back-off capped at `failLog timeToExecute`, and the
+ * sersync fail log rewritten from the queue now and on every change.
+ */
+export function openQueueForConfig(config: Config, opts: OpenQueueOptions): OpenedQueue {
+  const file = queueFileFor(resolveStateDir(opts.stateDirFlag, config.stateDir), config.file);
+  const now = opts.now ?? Date.now;
+  if (opts.mirrorFailLog === false) {
+    return {
+      file,
+      store: openWorkStore(file, { now, maxIntervalMinutes: config.failLog.timeToExecuteMinutes }),
+    };
+  }
+  let opened: QueueStore | null = null;
+  const mirror = failLogMirrorHook(
+    config,
+    () => {
+      if (opened === null) throw new Error('fail-log mirror used before the store was opened');
+      return opened;
+    },
+    opts.log,
+    now,
+  );
+  const store = openWorkStore(file, {
+    now,
+    maxIntervalMinutes: config.failLog.timeToExecuteMinutes,
+    onFailLogRowsChange: mirror,
+  });
+  opened = store;
+  mirror(store.failedAtLeast(FAIL_LOG_MIN_ATTEMPTS));
+  return { file, store };
+}

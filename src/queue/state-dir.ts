@@ -1,0 +1,86 @@
+import { createHash } from 'node:crypto';
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { SersyncError } from '../errors.js';
+
+/** Where the state dir goes when neither the command line nor the config names one. */
+export interface StateDirDefaults {
+  /** The system location, used when this user may write it (default `/var/lib/sersync2`). */
+  readonly systemDir: string;
+  /** `$XDG_STATE_HOME`, or null when unset. */
+  readonly xdgStateHome: string | null;
+  readonly home: string;
+}
+
+function defaults(): StateDirDefaults {
+  const xdg = process.env['XDG_STATE_HOME'];
+  return {
+    systemDir: '/var/lib/sersync2',
+    xdgStateHome: xdg === undefined || xdg === '' ? null : xdg,
+    home: homedir(),
+  };
+}
+
+/** Creates `dir` (parents too) owner-only when missing and checks that we may write it. */
+function ensureWritableDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  accessSync(dir, constants.W_OK | constants.X_OK);
+}
+
+/**
+ * The directory holding the retry queue: `--state-dir`, else the config's `<state dir>`, else
+ * `/var/lib/sersync2` when it can be created and written, else `$XDG_STATE_HOME/sersync2`
+ * (`~/.local/state/sersync2`). The directory is created mode 0700; a named one that cannot be
+ * used is an error (no silent fallback from what the operator asked for).
+ */
+export function resolveStateDir(
+  flag: string | null,
+  configStateDir: string | null,
+  fallback: StateDirDefaults = defaults(),
+): string {
+  const named = flag ?? configStateDir;
+  if (named !== null) {
+    const dir = resolve(named);
+    try {
+      ensureWritableDir(dir);
+    } catch (err) {
+      throw new SersyncError(
+        'ERR_SERSYNC_STATE_DIR',
+        `cannot use state directory ${dir}: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    return dir;
+  }
+  try {
+    ensureWritableDir(fallback.systemDir);
+    return fallback.systemDir;
+  } catch {
+    const dir = join(fallback.xdgStateHome ?? join(fallback.home, '.local', 'state'), 'sersync2');
+    try {
+      ensureWritableDir(dir);
+    } catch (err) {
+      throw new SersyncError(
+        'ERR_SERSYNC_STATE_DIR',
+        `no usable state directory (${fallback.systemDir} and ${dir} failed: ${(err as Error).message}); ` +
+          `name one with --state-dir or <state dir="…"/>`,
+        { cause: err },
+      );
+    }
+    return dir;
+  }
+}
+
+/**
+ * One queue database per config file: `queue-<config file name>-<8 hex of sha256(absolute
+ * path)>.sqlite`, readable at a glance and distinct for two configs with the same name.
+ */
+export function queueFileFor(stateDir: string, configFile: string): string {
+  const abs = resolve(configFile);
+  const hash = createHash('sha256').update(abs).digest('hex').slice(0, 8);
+  const name = basename(abs).replace(/[^A-Za-z0-9._-]/g, '_');
+  return join(stateDir, `queue-${name}-${hash}.sqlite`);
+}
