@@ -11,10 +11,13 @@ import { formatWarning } from '../config/present.js';
 import { PLUGIN_NAMES, type Config, type PluginName } from '../config/types.js';
 import { ConfigError, SersyncError, UsageError } from '../errors.js';
 import { DEFAULT_THREADS, LEGACY_USAGE, parseThreads } from './args.js';
-import { runReplicator } from './run.js';
+import type { RunOptions } from './run.js';
 
 /** What the legacy form starts: the replicator, or a stand-in in tests of the argument handling. */
-export type Runner = typeof runReplicator;
+export type Runner = (config: Config, options: RunOptions) => Promise<number>;
+
+/** The engine is loaded only when replicating, so that --help, check and the other commands stay light. */
+const replicator: Runner = async (config, options) => (await import('./run.js')).runReplicator(config, options);
 
 export interface GlobalOptions {
   /** `-o FILE`, absolute (default `./confxml.xml`, relative to the current directory as in sersync). */
@@ -81,7 +84,7 @@ function packageVersion(): string {
 
 const HINT = `usage: ${LEGACY_USAGE}\n       sersync2 <command> [options]   (sersync2 --help lists them)`;
 
-export function createProgram(run: Runner = runReplicator): Command {
+export function createProgram(run: Runner = replicator): Command {
   const program = new Command('sersync2')
     .usage('[-d] [-r] [-n NUM] [-o FILE] [-m PLUGIN] [--state-dir DIR]  |  <command> [options]')
     .description(

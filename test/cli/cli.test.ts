@@ -1,0 +1,201 @@
+/** The real `sersync2` executable, spawned: help, version, usage errors, and `check` on the shipped confxml.xml. */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { tempDir } from '../helpers/tmp.js';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const SHIPPED = join(ROOT, 'confxml.xml');
+const USAGE = 'usage: sersync2 [-d] [-r] [-n NUM] [-o FILE] [-m PLUGIN]';
+
+interface Result {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function sersync2(
+  args: readonly string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, ...args], {
+      cwd: opts.cwd ?? ROOT,
+      env: { ...process.env, SERSYNC_DEBUG: '', ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+test('--help and -h print the legacy usage and the commands, exit 0', async () => {
+  for (const flag of ['--help', '-h']) {
+    const r = await sersync2([flag]);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /^Usage: sersync2 \[-d\] \[-r\] \[-n NUM\] \[-o FILE\] \[-m PLUGIN\]/);
+    assert.match(r.stdout, /^ {2}check /m);
+    assert.match(r.stdout, /--state-dir <dir>/);
+  }
+});
+
+test('--version prints the package version', async () => {
+  const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  const r = await sersync2(['--version']);
+  assert.deepEqual(r, { code: 0, stdout: `${pkg.version}\n`, stderr: '' });
+});
+
+const USAGE_ERRORS: readonly (readonly [readonly string[], string])[] = [
+  [['-x'], "sersync2: unknown option '-x'"],
+  [['-dx'], "sersync2: unknown option '-x'"],
+  [['-o'], "sersync2: option '-o, --config <file>' argument missing"],
+  [
+    ['-n', 'ten'],
+    "sersync2: option '-n, --threads <num>' argument 'ten' is invalid. it must be a whole number of threads.",
+  ],
+  [
+    ['-m', 'ftp'],
+    "sersync2: option '-m, --plugin <name>' argument 'ftp' is invalid. Allowed choices are command, socket, refreshCDN, http.",
+  ],
+  [['chek'], 'sersync2: unknown command "chek" (the commands are: '],
+  [['check', '-d'], 'sersync2: -d, -r, -n and -m start the replicator; they do not apply to "check"'],
+  [['-o', ''], 'sersync2: config file name empty (-o "")'],
+];
+
+for (const [args, message] of USAGE_ERRORS) {
+  test(`usage error: sersync2 ${args.join(' ')}`, async () => {
+    const r = await sersync2(args);
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, '');
+    const [first, second] = r.stderr.split('\n');
+    assert.ok(first?.startsWith(message), r.stderr);
+    assert.equal(second, USAGE);
+  });
+}
+
+test('combined flags reach -o: `-dro FILE` reads FILE (here: a missing one), one message, no stack', async () => {
+  const dir = await tempDir();
+  try {
+    const missing = join(dir.path, 'nope.xml');
+    const r = await sersync2(['-dro', missing]);
+    assert.deepEqual(r, {
+      code: 1,
+      stdout: '',
+      stderr: `sersync2: ${missing}: cannot read the config file: ENOENT: no such file or directory\n`,
+    });
+    const debug = await sersync2(['-dro', missing], { env: { SERSYNC_DEBUG: '1' } });
+    assert.equal(debug.code, 1);
+    assert.match(debug.stderr, /^ConfigError: .*\n {4}at /m);
+  } finally {
+    await dir.remove();
+  }
+});
+
+test('a broken config: `sersync2 check` prints its place and what was expected, exit 1', async () => {
+  const dir = await tempDir();
+  try {
+    const file = join(dir.path, 'confxml.xml');
+    await writeFile(file, '<head>\n<sersync>\n  <localpath watch="/w"/>\n</sersync>\n</head>\n');
+    const r = await sersync2(['check', '-o', file]);
+    assert.deepEqual(r, {
+      code: 1,
+      stdout: '',
+      stderr: `sersync2: ${file}:3:3: <localpath watch="/w"> has no <remote>: nowhere to replicate to\n`,
+    });
+  } finally {
+    await dir.remove();
+  }
+});
+
+test('`sersync2 check` on the shipped confxml.xml describes it and exits 0', async () => {
+  const r = await sersync2(['check']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, '');
+  const lines = r.stdout.split('\n');
+  for (const expected of [
+    `config file     ${SHIPPED}`,
+    'state dir       the default location',
+    `tree 1          ${join(ROOT, 'demo/src')}`,
+    `  remote        ${join(ROOT, 'demo/replica')}  (local directory)`,
+    'rsync options   -artuz   → "-artuz"',
+    `fail log        ${join(ROOT, 'demo/rsync_fail_log.sh')}, re-run every 60 min`,
+    'crontab         off',
+    'plugin          off',
+    `${SHIPPED}: usable`,
+  ]) {
+    assert.ok(lines.includes(expected), `missing line: ${expected}\n${r.stdout}`);
+  }
+});
+
+test('`sersync2 check` uses ./confxml.xml of the current directory and shows --state-dir', async () => {
+  const dir = await tempDir();
+  try {
+    await copyFile(SHIPPED, join(dir.path, 'confxml.xml'));
+    const r = await sersync2(['check', '--state-dir', 'state'], { cwd: dir.path });
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.split('\n');
+    assert.ok(lines.includes(`config file     ${join(dir.path, 'confxml.xml')}`), r.stdout);
+    assert.ok(lines.includes(`state dir       ${join(dir.path, 'state')}  (--state-dir)`), r.stdout);
+    assert.ok(lines.includes(`note: ${join(dir.path, 'demo/src')} does not exist yet`), r.stdout);
+  } finally {
+    await dir.remove();
+  }
+});
+
+test('`sersync2 check --json` prints the resolved Config of the shipped confxml.xml', async () => {
+  const r = await sersync2(['check', '--json', '-o', SHIPPED]);
+  assert.equal(r.code, 0, r.stderr);
+  const json = JSON.parse(r.stdout) as {
+    file: string;
+    localpaths: { watch: string; remotes: { id: string; target: { kind: string } }[] }[];
+    filter: { enabled: boolean; excludes: { expression: string; regex: string }[] };
+    plugin: { enabled: boolean; refreshCDN: { password: string } };
+    warnings: unknown[];
+  };
+  assert.equal(json.file, SHIPPED);
+  assert.deepEqual(json.localpaths, [
+    {
+      watch: join(ROOT, 'demo/src'),
+      remotes: [
+        { id: join(ROOT, 'demo/replica'), target: { kind: 'local', path: join(ROOT, 'demo/replica') } },
+      ],
+    },
+  ]);
+  assert.equal(json.filter.enabled, false);
+  assert.deepEqual(json.filter.excludes[0], { expression: '(.*)\\.svn', regex: '^(?:(.*)\\.svn)$' });
+  assert.equal(json.plugin.enabled, false);
+  assert.equal(json.plugin.refreshCDN.password, '(hidden)');
+  assert.deepEqual(json.warnings, []);
+});
+
+test('check lists warnings with file:line:column, and the file is still usable', async () => {
+  const dir = await tempDir();
+  try {
+    const file = join(dir.path, 'c.xml');
+    await writeFile(
+      file,
+      '<head>\n<debug start="yes"/>\n<sersync><localpath watch="w"><remote path="r"/></localpath></sersync>\n</head>\n',
+    );
+    const r = await sersync2(['check', '-o', file]);
+    assert.equal(r.code, 0);
+    assert.ok(
+      r.stdout.includes(
+        `${file}:2:8: warning: start="yes" means false: only the exact string "true" enables\n`,
+      ),
+      r.stdout,
+    );
+    assert.ok(r.stdout.endsWith(`${file}: usable, with 1 warning(s)\n`), r.stdout);
+  } finally {
+    await dir.remove();
+  }
+});
