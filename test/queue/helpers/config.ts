@@ -21,6 +21,10 @@ export interface TestConfigOptions {
   readonly headXml?: string;
   /** Extra `<localpath>` elements. */
   readonly moreLocalpaths?: string;
+  /** Extra elements inside `<inotify>` (after `<delete>`). */
+  readonly inotifyXml?: string;
+  /** Extra elements at the end of `<sersync>` (e.g. `<plugin start="true" name="socket"/>`). */
+  readonly sersyncXml?: string;
 }
 
 function attr(v: string): string {
@@ -39,6 +43,7 @@ export function testConfig(dir: string, o: TestConfigOptions): Config {
   ${o.headXml ?? ''}
   <inotify>
     <delete start="${on(o.deleteEvents ?? true)}"/>
+    ${o.inotifyXml ?? ''}
   </inotify>
   ${o.stateDir === undefined ? '' : `<state dir="${attr(o.stateDir)}"/>`}
   <sersync>
@@ -54,6 +59,7 @@ export function testConfig(dir: string, o: TestConfigOptions): Config {
       <ssh start="${on(o.ssh)}"/>
     </rsync>
     <failLog path="${attr(o.failLog)}" timeToExecute="${o.timeToExecute ?? 60}"/>
+    ${o.sersyncXml ?? ''}
   </sersync>
 </head>
 `;

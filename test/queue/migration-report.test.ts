@@ -1,0 +1,66 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { migrationReport } from '../../src/queue/migration-report.js';
+import { tempDir } from '../helpers/tmp.js';
+import { testConfig, type TestConfigOptions } from './helpers/config.js';
+
+async function reportIds(o: Partial<TestConfigOptions>): Promise<string[]> {
+  const d = await tempDir();
+  try {
+    const config = testConfig(d.path, { watch: '/W', failLog: join(d.path, 'fail.sh'), ...o });
+    const report = migrationReport(config);
+    for (const item of report) {
+      assert.ok(item.change.length > 0 && item.why.length > 0 && !item.change.includes('\n'), item.id);
+    }
+    return report.map((r) => r.id);
+  } finally {
+    await d.remove();
+  }
+}
+
+const ALWAYS = ['no-sysctl', 'fail-log-mirror', 'batched-runs'];
+
+test('the shipped default config: only what concerns every sersync user, dot-files and TCP_NODELAY', async () => {
+  assert.deepEqual((await reportIds({})).sort(), [...ALWAYS, 'dot-files', 'tcp-nodelay'].sort());
+});
+
+test('each config-dependent difference is reported exactly when it applies', async () => {
+  const cases: [Partial<TestConfigOptions>, string[]][] = [
+    [
+      { headXml: '<filter start="true"><exclude expression="(.*)\\.gz"/></filter>' },
+      ['filter-path-forms', 'filter-full-syncs'],
+    ],
+    [{ headXml: '<filter start="true"></filter>' }, []],
+    [{ ssh: true, auth: { users: 'root', passwordFile: '/etc/rsync.pas' } }, ['ssh-password-file']],
+    [{ ssh: true }, []],
+    [
+      { moreLocalpaths: '<localpath watch="/W2"><remote ip="127.0.0.1" name="m2"/></localpath>' },
+      ['several-localpaths'],
+    ],
+    [{ inotifyXml: '<attrib start="true"/>' }, ['attrib-sync']],
+    [{ inotifyXml: '<createFolder start="false"/>' }, ['new-dirs-watched']],
+    [{ headXml: '<filter start="false" ignoreDotFiles="true"></filter>' }, []],
+    [
+      {
+        sersyncXml: '<plugin start="true" name="socket"/>',
+        headXml:
+          '<plugin name="socket"><localpath watch="/W"><deshost ip="127.0.0.1" port="8009"/></localpath></plugin>',
+      },
+      ['plugin-root'],
+    ],
+  ];
+  const base = new Set(await reportIds({}));
+  for (const [options, expected] of cases) {
+    const ids = await reportIds(options);
+    const added = ids.filter((id) => !base.has(id));
+    assert.deepEqual(added, expected, JSON.stringify(options));
+  }
+  // Dropping differences: dot-files off with ignoreDotFiles, TCP_NODELAY only for daemon targets.
+  assert.ok(
+    !(await reportIds({ headXml: '<filter start="false" ignoreDotFiles="true"></filter>' })).includes(
+      'dot-files',
+    ),
+  );
+  assert.ok(!(await reportIds({ ssh: true })).includes('tcp-nodelay'));
+});
