@@ -61,7 +61,7 @@ for (const [argv, expected] of ACCEPTED) {
     const { code, options, config } = await parse(argv);
     assert.equal(code, 0);
     assert.deepEqual(options, { ...BASE, ...expected });
-    assert.equal((config as Config | null)?.file, FIXTURE);
+    assert.equal(config?.file, FIXTURE);
   });
 }
 
