@@ -43,10 +43,11 @@ export function readRsync(r: ConfigReader, sersync: XmlElement | undefined): Rsy
         '(sersync passed it anyway and every rsync failed)',
     );
   }
-  if (ssh && portOn && portEl !== undefined) {
+  if (ssh && portOn && portEl !== undefined && port !== null) {
     r.warn(
       portEl.pos,
-      "userDefinedPort is ignored in ssh mode: rsync's --port applies to daemon targets only",
+      `in ssh mode userDefinedPort is the ssh port (-e "ssh -p ${port}"); ` +
+        'sersync passed --port, which rsync ignores over ssh',
     );
   }
   return {

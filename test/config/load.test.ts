@@ -124,7 +124,7 @@ test('ssh mode makes ip:path remotes and warns about what rsync ignores over ssh
   assert.deepEqual(messages(c), [
     '4:40: passwordfile is ignored in ssh mode: rsync accepts --password-file only for daemon targets ' +
       '(sersync passed it anyway and every rsync failed)',
-    "5:1: userDefinedPort is ignored in ssh mode: rsync's --port applies to daemon targets only",
+    '5:1: in ssh mode userDefinedPort is the ssh port (-e "ssh -p 874"); sersync passed --port, which rsync ignores over ssh',
   ]);
 });
 
