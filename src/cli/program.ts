@@ -17,7 +17,8 @@ import type { RunOptions } from './run.js';
 export type Runner = (config: Config, options: RunOptions) => Promise<number>;
 
 /** The engine is loaded only when replicating, so that --help, check and the other commands stay light. */
-const replicator: Runner = async (config, options) => (await import('./run.js')).runReplicator(config, options);
+const replicator: Runner = async (config, options) =>
+  (await import('./run.js')).runReplicator(config, options);
 
 export interface GlobalOptions {
   /** `-o FILE`, absolute (default `./confxml.xml`, relative to the current directory as in sersync). */
