@@ -126,9 +126,9 @@ export function remoteFromId(id: string): Remote {
   return { id, target: { kind: 'local', path: id } };
 }
 
-/** One fail-log entry: `#errno N`, the command, a blank line (byte string). */
-export function renderFailLogEntry(config: Config, row: QueueRow): string {
-  const command = renderSersyncCommand({
+/** The sersync command line standing for a queue row under this config (byte string). */
+export function sersyncCommandFor(config: Config, row: QueueRow): string {
+  return renderSersyncCommand({
     rsync: config.rsync,
     remote: remoteFor(config, row.remoteId),
     root: row.root,
@@ -137,7 +137,11 @@ export function renderFailLogEntry(config: Config, row: QueueRow): string {
     debug: config.debug,
     fullSyncExcludes: config.crontab.filter.enabled ? config.crontab.filter.excludes : [],
   });
-  return `#errno ${sersyncStatus(row.exitCode)}\n${command}\n\n`;
+}
+
+/** One fail-log entry: `#errno N`, the command, a blank line (byte string). */
+export function renderFailLogEntry(config: Config, row: QueueRow): string {
+  return `#errno ${sersyncStatus(row.exitCode)}\n${sersyncCommandFor(config, row)}\n\n`;
 }
 
 /** The whole fail-log file for these rows, as bytes. */
