@@ -13,9 +13,13 @@
  *   - print results to stdout, never a stack trace (SERSYNC_DEBUG=1 adds them to errors).
  */
 import { registerCheckCommand } from './commands/check.js';
+import { registerMigrateCommand } from './commands/migrate.js';
+import { registerQueueCommand } from './commands/queue.js';
 import { createProgram, runProgram } from './program.js';
 
 const program = createProgram();
 registerCheckCommand(program);
+registerQueueCommand(program);
+registerMigrateCommand(program);
 
 process.exitCode = await runProgram(program, process.argv.slice(2));

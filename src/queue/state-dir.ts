@@ -75,12 +75,17 @@ export function resolveStateDir(
 }
 
 /**
- * One queue database per config file: `queue-<config file name>-<8 hex of sha256(absolute
- * path)>.sqlite`, readable at a glance and distinct for two configs with the same name.
+ * A file of one config's state: `<kind>-<config file name>-<8 hex of sha256(absolute path)>.<ext>`,
+ * readable at a glance and distinct for two configs with the same name.
  */
-export function queueFileFor(stateDir: string, configFile: string): string {
+export function stateFileFor(stateDir: string, configFile: string, kind: string, ext: string): string {
   const abs = resolve(configFile);
   const hash = createHash('sha256').update(abs).digest('hex').slice(0, 8);
   const name = basename(abs).replace(/[^A-Za-z0-9._-]/g, '_');
-  return join(stateDir, `queue-${name}-${hash}.sqlite`);
+  return join(stateDir, `${kind}-${name}-${hash}.${ext}`);
+}
+
+/** One queue database per config file (see `stateFileFor`). */
+export function queueFileFor(stateDir: string, configFile: string): string {
+  return stateFileFor(stateDir, configFile, 'queue', 'sqlite');
 }
