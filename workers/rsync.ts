@@ -41,13 +41,33 @@ function buildInput(task: RsyncTask, input: RsyncInput): string[] {
   }
 }
 
+/** Files and bytes rsync sent, from its `--stats` summary (null when it printed none). */
+export function transferStats(stdout: string): { filesSent: number | null; bytesSent: number | null } {
+  const num = (re: RegExp): number | null => {
+    const m = re.exec(stdout)?.[1];
+    return m === undefined ? null : Number(m.replace(/\D/g, ''));
+  };
+  return {
+    filesSent: num(/Number of regular files transferred: ([\d,.]+)/),
+    bytesSent: num(/Total bytes sent: ([\d,.]+)/),
+  };
+}
+
 export default function runRsync(task: RsyncTask): Promise<RsyncResult> {
   const started = performance.now();
   const list = task.input === null ? null : buildInput(task, task.input);
   return new Promise((resolve) => {
-    const child = spawn('rsync', [...task.args], { cwd: task.cwd, stdio: ['pipe', 'ignore', 'pipe'] });
+    const child = spawn('rsync', ['--stats', ...task.args], {
+      cwd: task.cwd,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stderr = '';
+    let stdout = '';
     let timedOut = false;
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      stdout = (stdout + chunk).slice(-STDERR_TAIL);
+    });
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => {
       stderr = (stderr + chunk).slice(-STDERR_TAIL);
@@ -70,6 +90,7 @@ export default function runRsync(task: RsyncTask): Promise<RsyncResult> {
         timedOut,
         durationMs: performance.now() - started,
         listed: list?.length ?? 0,
+        ...transferStats(stdout),
         stderr: stderr + extra,
       });
     };

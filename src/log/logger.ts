@@ -1,18 +1,73 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
 export interface LogOptions {
-  /** pino level: `debug` with `<debug start="true"/>`, else `info`. */
-  readonly level: 'debug' | 'info' | 'warn' | 'error' | 'silent';
-  /** Append JSON lines to this file; null writes to stderr. */
+  /** `debug` with `<debug start="true"/>`, else `info`. */
+  readonly level: LogLevel;
+  /** Append JSON lines to this file; null writes to stderr (readable lines when it is a terminal). */
   readonly file: string | null;
 }
 
-/** The one structured logger: JSON lines, child loggers carry `{ root, remote }`. */
+export interface Log {
+  readonly logger: Logger;
+  /** Reopens the log file (after logrotate moved it; SIGUSR1). */
+  reopen(): void;
+}
+
+const LEVEL_NAMES: Readonly<Record<number, string>> = {
+  10: 'TRACE',
+  20: 'DEBUG',
+  30: 'INFO ',
+  40: 'WARN ',
+  50: 'ERROR',
+  60: 'FATAL',
+};
+const HIDDEN = new Set(['level', 'time', 'msg', 'pid', 'hostname']);
+
+/** One JSON log line as a person reads it: `2026-11-22 00:18:40.123 INFO  synced remote=… ms=3`. */
+export function humanLine(json: string): string {
+  const o = JSON.parse(json) as Record<string, unknown>;
+  const time = new Date(typeof o.time === 'number' ? o.time : Date.now());
+  const stamp = `${time.toISOString().slice(0, 10)} ${time.toTimeString().slice(0, 8)}.${String(time.getMilliseconds()).padStart(3, '0')}`;
+  const fields = Object.entries(o)
+    .filter(([k]) => !HIDDEN.has(k))
+    .map(([k, v]) => {
+      if (k === 'err' && typeof v === 'object' && v !== null)
+        return `err=${JSON.stringify((v as { message?: unknown }).message)}`;
+      return `${k}=${typeof v === 'string' && !/[\s"=]/.test(v) ? v : JSON.stringify(v)}`;
+    });
+  const level = typeof o.level === 'number' ? (LEVEL_NAMES[o.level] ?? String(o.level)) : '?';
+  const msg = typeof o.msg === 'string' ? o.msg : '';
+  return `${stamp} ${level} ${msg}${fields.length > 0 ? ` ${fields.join(' ')}` : ''}\n`;
+}
+
+/** The one structured logger: JSON lines to a file or pipe, readable lines on a terminal. */
+export function openLog(opts: LogOptions): Log {
+  if (opts.file !== null) {
+    const dest = pino.destination({ dest: opts.file, sync: false, mkdir: true, append: true });
+    return {
+      logger: pino({ level: opts.level, base: { pid: process.pid } }, dest),
+      reopen: () => {
+        dest.reopen();
+      },
+    };
+  }
+  const stream: DestinationStream = process.stderr.isTTY
+    ? {
+        write: (line: string) => {
+          process.stderr.write(humanLine(line));
+        },
+      }
+    : pino.destination({ dest: 2, sync: true });
+  return { logger: pino({ level: opts.level, base: { pid: process.pid } }, stream), reopen: () => undefined };
+}
+
+/** A logger on stderr (see `openLog`). */
 export function createLogger(opts: LogOptions): Logger {
-  const dest = pino.destination({ dest: opts.file ?? 2, sync: opts.file === null, mkdir: true });
-  return pino({ level: opts.level, base: { pid: process.pid } }, dest);
+  return openLog(opts).logger;
 }
 
 /** A logger that drops everything, for tests and library use. */

@@ -22,6 +22,18 @@ export interface BatchReport {
   readonly durationMs: number;
 }
 
+/** What a lane has done since start, for `sersync2 status` and /metrics. */
+export interface LaneStats {
+  batches: number;
+  failedBatches: number;
+  rsyncRuns: number;
+  filesSent: number;
+  bytesSent: number;
+  lastSuccessAt: number | null;
+  lastFailureAt: number | null;
+  lastError: string | null;
+}
+
 export interface LaneContext {
   readonly config: Config;
   readonly root: string;
@@ -52,6 +64,16 @@ export class Lane {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
+  readonly stats: LaneStats = {
+    batches: 0,
+    failedBatches: 0,
+    rsyncRuns: 0,
+    filesSent: 0,
+    bytesSent: 0,
+    lastSuccessAt: null,
+    lastFailureAt: null,
+    lastError: null,
+  };
 
   constructor(private readonly ctx: LaneContext) {}
 
@@ -162,6 +184,7 @@ export class Lane {
     }
     if (failure === null) store.succeed(batch);
     else store.fail(batch, failure);
+    this.count(results, failure);
     const report: BatchReport = {
       root,
       remote,
@@ -171,6 +194,22 @@ export class Lane {
       durationMs: performance.now() - started,
     };
     this.ctx.onBatch(report);
+  }
+
+  private count(results: readonly RsyncResult[], failure: Failure | null): void {
+    const s = this.stats;
+    s.batches++;
+    s.rsyncRuns += results.length;
+    for (const r of results) {
+      s.filesSent += r.filesSent ?? 0;
+      s.bytesSent += r.bytesSent ?? 0;
+    }
+    if (failure === null) s.lastSuccessAt = Date.now();
+    else {
+      s.failedBatches++;
+      s.lastFailureAt = Date.now();
+      s.lastError = failure.message;
+    }
   }
 
   /**

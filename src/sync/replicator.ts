@@ -8,7 +8,7 @@ import { displayPath } from '../paths.js';
 import type { Plugin, PluginEvent } from '../plugins/types.js';
 import type { WorkStore } from '../queue/types.js';
 import type { Watcher, WatcherOptions, WatchEvent, WatchStats } from '../watch/types.js';
-import { Lane, type BatchReport } from './lane.js';
+import { Lane, type BatchReport, type LaneStats } from './lane.js';
 import type { RsyncPool } from './pool.js';
 import { absoluteBytes } from './walk.js';
 
@@ -20,8 +20,8 @@ export interface ReplicatorDeps {
   readonly pool: RsyncPool;
   readonly log: Logger;
   readonly createWatcher: WatcherFactory;
-  /** The plugin of `<sersync><plugin start="true">`, run after each batch's syncs; or null. */
-  readonly plugin: Plugin | null;
+  /** The plugin of `<sersync><plugin start="true">`, run after each batch's syncs of these trees; or null. */
+  readonly plugin: { readonly plugin: Plugin; readonly roots: ReadonlySet<string> } | null;
   /** Milliseconds an idle lane waits for companion events (see LaneContext). */
   readonly settleMs?: number;
   /** How often the retry queue is looked at (it may also be changed by `sersync2 queue retry`). */
@@ -35,7 +35,11 @@ export interface TreeStatus {
   readonly watching: boolean;
   readonly directories: number;
   readonly events: number;
-  readonly lanes: readonly { readonly remote: string; readonly pending: number; readonly busy: boolean }[];
+  readonly lanes: readonly ({
+    readonly remote: string;
+    readonly pending: number;
+    readonly busy: boolean;
+  } & LaneStats)[];
 }
 
 /** One watched tree: its watcher, its filter and one lane per remote. */
@@ -83,7 +87,7 @@ export class Replicator {
           log: deps.log.child({ root: lp.watch, remote: remote.id }),
           settleMs: deps.settleMs ?? 2,
           onBatch: (report) => {
-            this.reportBatch(report, i === 0);
+            this.reportBatch(report, i === 0 && deps.plugin?.roots.has(lp.watch) === true);
           },
         });
         this.lanesByKey.set(laneKey(lp.watch, remote.id), lane);
@@ -132,7 +136,7 @@ export class Replicator {
       watching: t.watcher !== null,
       directories: t.watcher?.watchedDirectories() ?? 0,
       events: t.events,
-      lanes: t.lanes.map((l) => ({ remote: l.remote.id, pending: l.pending, busy: l.busy })),
+      lanes: t.lanes.map((l) => ({ remote: l.remote.id, pending: l.pending, busy: l.busy, ...l.stats })),
     }));
   }
 
@@ -236,12 +240,14 @@ export class Replicator {
   }
 
   private reportBatch(report: BatchReport, runsPlugin: boolean): void {
-    const { log, plugin } = this.deps;
+    const { log } = this.deps;
     const line = {
       root: report.root,
       remote: report.remote.id,
       operations: report.ops.length,
       listed: report.results.reduce((n, r) => n + r.listed, 0),
+      files: report.results.reduce((n, r) => n + (r.filesSent ?? 0), 0),
+      bytes: report.results.reduce((n, r) => n + (r.bytesSent ?? 0), 0),
       rsyncRuns: report.results.length,
       ms: Math.round(report.durationMs),
     };
@@ -251,7 +257,8 @@ export class Replicator {
         { ...line, exitCode: report.failure.exitCode, error: report.failure.message },
         'sync failed, queued for retry',
       );
-    if (plugin === null || !runsPlugin) return;
+    const plugin = this.deps.plugin?.plugin;
+    if (plugin === undefined || !runsPlugin) return;
     const events = report.ops.flatMap((op) => pluginEvents(report.root, op));
     this.pluginWork = this.pluginWork.then(async () => {
       for (const ev of events) await plugin.handle(ev);

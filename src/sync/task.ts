@@ -29,6 +29,9 @@ export interface RsyncResult {
   readonly durationMs: number;
   /** Entries written to stdin (paths or rules). */
   readonly listed: number;
+  /** Regular files and bytes rsync sent (its `--stats`), null when it printed no summary. */
+  readonly filesSent: number | null;
+  readonly bytesSent: number | null;
   /** The tail of rsync's stderr. */
   readonly stderr: string;
 }

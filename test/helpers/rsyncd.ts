@@ -16,6 +16,8 @@ export interface RsyncDaemon {
   readonly passwordFile: string;
   /** The daemon's transfer log (`recv`/`del.` lines with file names). */
   readonly logFile: string;
+  /** The directory of a module (`module` itself or one of `extraModules`). */
+  moduleDir(name: string): string;
   /** Paths the daemon has received so far, from its transfer log. */
   received(): Promise<string[]>;
   stop(): Promise<void>;
@@ -57,6 +59,8 @@ export interface RsyncDaemonOptions {
   readonly moduleLines?: readonly string[];
   /** The password the module accepts (default `secret`); the client file always holds `secret`. */
   readonly serverPassword?: string;
+  /** More modules, same auth: name → directory via `moduleDir`. */
+  readonly extraModules?: readonly string[];
 }
 
 export async function startRsyncDaemon(opts: RsyncDaemonOptions = {}): Promise<RsyncDaemon> {
@@ -69,6 +73,8 @@ export async function startRsyncDaemon(opts: RsyncDaemonOptions = {}): Promise<R
   const secrets = join(base, 'rsyncd.secrets');
   const passwordFile = join(base, 'rsync.pass');
   const logFile = join(base, 'rsyncd.log');
+  const extra = opts.extraModules ?? [];
+  for (const m of extra) await mkdir(join(base, m));
   await writeFile(secrets, `${user}:${opts.serverPassword ?? 'secret'}\n`, { mode: 0o600 });
   await writeFile(passwordFile, 'secret\n', { mode: 0o600 });
   await chmod(secrets, 0o600);
@@ -97,6 +103,15 @@ export async function startRsyncDaemon(opts: RsyncDaemonOptions = {}): Promise<R
       `  auth users = ${user}`,
       `  secrets file = ${secrets}`,
       ...(opts.moduleLines ?? []).map((l) => `  ${l}`),
+      ...extra.flatMap((m) => [
+        `[${m}]`,
+        `  path = ${join(base, m)}`,
+        '  read only = no',
+        `  uid = ${uid}`,
+        `  gid = ${gid}`,
+        `  auth users = ${user}`,
+        `  secrets file = ${secrets}`,
+      ]),
       '',
     ].join('\n'),
   );
@@ -121,6 +136,7 @@ export async function startRsyncDaemon(opts: RsyncDaemonOptions = {}): Promise<R
     dir,
     passwordFile,
     logFile,
+    moduleDir: (name) => (name === module ? dir : join(base, name)),
     async received() {
       const text = await readFile(logFile, 'utf8').catch(() => '');
       return text
