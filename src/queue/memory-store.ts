@@ -9,7 +9,7 @@ export function createMemoryWorkStore(maxIntervalMs = 3_600_000): WorkStore {
   const rows = new Map<string, QueueRow & { batch: number }>();
   let nextId = 1;
   let nextBatch = 1;
-  let clean = false;
+  let clean = true;
   const keyOf = (remoteId: string, root: string, op: PathOp): string => `${remoteId}\0${root}\0${op.path}`;
   return {
     begin(remoteId, root, ops) {

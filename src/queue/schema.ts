@@ -33,6 +33,8 @@ const MIGRATIONS: readonly { readonly description: string; readonly sql: string 
       CREATE INDEX work_batch ON work (batch);
       CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
       INSERT INTO meta (key, value) VALUES ('last_batch', 0);
+      -- a new database has no previous run that could have stopped uncleanly
+      INSERT INTO meta (key, value) VALUES ('clean_stop', 'new database');
     `,
   },
 ];

@@ -47,7 +47,10 @@ export interface WorkStore {
   nextDueAt(): number | null;
   /** Rows left 'inflight' by a process that died: made due now. Returns how many. */
   recoverInflight(now?: number): number;
-  /** Whether the previous process stopped cleanly; clears the mark (set again by `markCleanStop`). */
+  /**
+   * Whether the previous process stopped cleanly (true for a new store: there was none); clears
+   * the mark, which `markCleanStop` sets again. A false answer means work may have been lost in memory.
+   */
   takeCleanStopMark(): boolean;
   markCleanStop(): void;
   close(): void;
