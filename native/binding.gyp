@@ -1,0 +1,16 @@
+{
+  "targets": [
+    {
+      "target_name": "sersync_inotify",
+      "conditions": [
+        ["OS=='linux'", {
+          "sources": ["inotify.c"],
+          "defines": ["NAPI_VERSION=8"],
+          "cflags": ["-std=gnu11", "-Wall", "-Wextra"]
+        }, {
+          "type": "none"
+        }]
+      ]
+    }
+  ]
+}
