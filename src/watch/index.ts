@@ -1,0 +1,33 @@
+import type { WatcherBackend } from '../config/types.js';
+import { SersyncError } from '../errors.js';
+import { ChokidarWatcher } from './chokidar-watcher.js';
+import { InotifyWatcher } from './inotify-watcher.js';
+import { loadInotifyBinding } from './native.js';
+import type { Watcher, WatcherOptions } from './types.js';
+
+export type { Watcher, WatcherOptions, WatchEvent, WatchEventType, WatchStats } from './types.js';
+export { loadInotifyBinding } from './native.js';
+
+/**
+ * A watcher for one tree. `auto` is the kernel-exact inotify watcher when the native binding loads
+ * (Linux, built by `npm install`), else chokidar; `stats.backend` from `start()` says which.
+ * Asking for `inotify` where it cannot run is an error, not a silent fallback.
+ */
+export function createWatcher(backend: WatcherBackend, opts: WatcherOptions): Watcher {
+  if (backend === 'chokidar') return new ChokidarWatcher(opts);
+  const load = loadInotifyBinding();
+  if (load.ok) return new InotifyWatcher(load.binding, opts);
+  if (backend === 'auto') return new ChokidarWatcher(opts);
+  throw new SersyncError('ERR_SERSYNC_WATCHER', `watcher="inotify" cannot be used: ${load.reason}`);
+}
+
+/**
+ * For tests: makes a started watcher report an `overflow` as if the kernel had dropped events (for
+ * the inotify watcher, a raw IN_Q_OVERFLOW goes through the whole read path).
+ */
+export function simulateOverflow(watcher: Watcher): void {
+  if (!(watcher instanceof InotifyWatcher || watcher instanceof ChokidarWatcher)) {
+    throw new TypeError('simulateOverflow: not a watcher made by createWatcher');
+  }
+  watcher.injectOverflow();
+}

@@ -1,0 +1,205 @@
+import { realpath } from 'node:fs/promises';
+import { SersyncError } from '../errors.js';
+import { encodeInotifyEvents, IN, parseInotifyEvents } from './inotify-events.js';
+import { errnoCode, type InotifyBinding, type InotifyHandle } from './native.js';
+import { TreeScanner, type ScanResult } from './scan.js';
+import { EventTranslator, type Step } from './translate.js';
+import type { Watcher, WatcherOptions, WatchEvent, WatchStats } from './types.js';
+import { watchLimitError } from './watch-limit.js';
+import { WatchTree } from './watch-tree.js';
+
+/** How long an IN_MOVED_FROM waits for its IN_MOVED_TO from a later read. */
+const MOVE_PAIR_MS = 5;
+
+/**
+ * The kernel-exact watcher: one inotify watch per directory (never per file), through our own
+ * N-API binding.
+ *
+ * THE NEW-DIRECTORY CONTRACT. A directory that appears (create, move-in, or rename from a skipped
+ * place) is watched, with every directory below it, BEFORE its event is emitted. Files written into
+ * it before its watch existed produced no event of their own; the consumer must answer a directory
+ * `create`/`move-in`/`rename` with a recursive sync of that directory, which, happening after the
+ * watches were set, covers them. Every later change has its own event. The same holds for
+ * `overflow`: the whole tree is rescanned and rewatched before it is emitted.
+ *
+ * Raw reads are processed strictly in order: while one waits for a scan, later reads queue behind
+ * it, so events reach `onEvents` in kernel order.
+ */
+export class InotifyWatcher implements Watcher {
+  private readonly tree = new WatchTree();
+  private readonly translator: EventTranslator;
+  private handle: InotifyHandle | undefined;
+  private scanner: TreeScanner | undefined;
+  private root = '';
+  /** The chain that serialises scans and reads. */
+  private work: Promise<void> = Promise.resolve();
+  private moveTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly binding: InotifyBinding,
+    private readonly opts: WatcherOptions,
+  ) {
+    this.translator = new EventTranslator(this.tree, (rel) => opts.skipDir(rel));
+  }
+
+  async start(): Promise<WatchStats> {
+    const started = performance.now();
+    try {
+      this.root = await realpath(this.opts.root);
+      const handle = this.binding.open((err, chunk) => {
+        this.onRead(err, chunk);
+      });
+      this.handle = handle;
+      this.scanner = new TreeScanner({
+        binding: this.binding,
+        handle,
+        tree: this.tree,
+        root: this.root,
+        xfs: this.opts.xfs,
+        skipDir: (rel) => this.opts.skipDir(rel),
+        report: (err) => {
+          this.report(err);
+        },
+      });
+      const scan = this.scanner.watchRoot();
+      this.work = scan.then(
+        () => undefined,
+        () => undefined,
+      );
+      const { overLimit } = await scan;
+      if (overLimit > 0) throw watchLimitError(this.tree.size + overLimit, this.root);
+    } catch (err) {
+      await this.close();
+      throw this.rootError(err);
+    }
+    return { backend: 'inotify', directories: this.tree.size, readyMs: performance.now() - started };
+  }
+
+  watchedDirectories(): number {
+    return this.tree.size;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.moveTimer);
+    if (this.handle !== undefined) this.binding.close(this.handle);
+    await this.work.catch(() => undefined);
+  }
+
+  /** Test hook: feeds the watcher an IN_Q_OVERFLOW as if the kernel had read it (see simulateOverflow). */
+  injectOverflow(): void {
+    this.onRead(null, encodeInotifyEvents([{ wd: -1, mask: IN.Q_OVERFLOW, cookie: 0, name: '' }]));
+  }
+
+  private onRead(err: Error | null, chunk?: Buffer): void {
+    if (err !== null || chunk === undefined) {
+      this.report(err ?? new Error('inotify read without data'));
+      return;
+    }
+    const batch = parseInotifyEvents(chunk);
+    this.enqueue(() => this.translator.translate(batch));
+  }
+
+  /** Translates (when its turn comes, against the tree as the earlier work left it) and runs. */
+  private enqueue(translate: () => Step[]): void {
+    this.work = this.work
+      .then(async () => {
+        if (this.closed) return;
+        clearTimeout(this.moveTimer);
+        await this.run(translate());
+        if (this.translator.waiting) this.armMoveTimer();
+      })
+      .catch((err: unknown) => {
+        this.report(err);
+      });
+  }
+
+  /**
+   * A partner still in the kernel's queue when the timer fires would lose the race to it if the
+   * event loop was busy: so the flush waits for one more poll phase (setImmediate), in which a
+   * pending read is delivered first.
+   */
+  private armMoveTimer(): void {
+    this.moveTimer = setTimeout(() => {
+      setImmediate(() => {
+        this.enqueue(() => this.translator.finish());
+      });
+    }, MOVE_PAIR_MS);
+  }
+
+  private async run(steps: Step[]): Promise<void> {
+    const events: WatchEvent[] = [];
+    for (let step = steps.shift(); step !== undefined; step = steps.shift()) {
+      switch (step.do) {
+        case 'emit':
+          events.push(step.event);
+          break;
+        case 'watch':
+          this.checkLimit(await this.scan().watchSubtree(step.parent, step.name));
+          break;
+        case 'unwatch':
+          this.unwatch(step.wds);
+          break;
+        case 'overflow':
+          if (await this.rewatch()) events.push({ type: 'overflow' });
+          else steps.unshift(...this.translator.stop());
+          break;
+        case 'stop':
+          this.unwatch(this.tree.root === undefined ? [] : this.tree.detach(this.tree.root));
+          break;
+      }
+    }
+    if (events.length > 0 && !this.closed) this.opts.onEvents(events);
+  }
+
+  /**
+   * After lost events: watches the tree afresh, and removes the watches of directories no longer in
+   * it. False when the root itself is gone.
+   */
+  private async rewatch(): Promise<boolean> {
+    const before = this.tree.wds();
+    try {
+      this.checkLimit(await this.scan().watchRoot());
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
+      return false;
+    }
+    this.unwatch(before.filter((wd) => this.tree.get(wd) === undefined));
+    return true;
+  }
+
+  private checkLimit(result: ScanResult): void {
+    if (result.overLimit > 0) this.report(watchLimitError(this.tree.size + result.overLimit, this.root));
+  }
+
+  private unwatch(wds: readonly number[]): void {
+    if (this.handle === undefined || this.closed) return;
+    for (const wd of wds) {
+      try {
+        this.binding.rmWatch(this.handle, wd);
+      } catch {
+        // EINVAL: the kernel already dropped it (its directory was deleted)
+      }
+    }
+  }
+
+  private scan(): TreeScanner {
+    if (this.scanner === undefined) throw new SersyncError('ERR_SERSYNC_WATCH', 'the watcher is not started');
+    return this.scanner;
+  }
+
+  private report(err: unknown): void {
+    if (!this.closed) this.opts.onError(err instanceof Error ? err : new Error(String(err)));
+  }
+
+  private rootError(err: unknown): Error {
+    if (err instanceof SersyncError) return err;
+    const code = errnoCode(err);
+    if (code === 'ENOSPC') return watchLimitError(1, this.opts.root);
+    const why = err instanceof Error ? err.message : String(err);
+    return new SersyncError('ERR_SERSYNC_WATCH', `cannot watch ${this.opts.root}: ${why}`, { cause: err });
+  }
+}

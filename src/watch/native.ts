@@ -1,0 +1,49 @@
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** An open inotify instance of the native binding (opaque). */
+export type InotifyHandle = object & { readonly __inotify: unique symbol };
+
+/** The thin N-API binding in native/inotify.c. Failed calls throw with Node's `code`/`errno`/`syscall`. */
+export interface InotifyBinding {
+  /** inotify_init1(IN_NONBLOCK | IN_CLOEXEC), polled by libuv; each readable burst arrives as raw bytes. */
+  open(onData: (err: Error | null, chunk?: Buffer) => void): InotifyHandle;
+  /** inotify_add_watch on a path given as bytes; returns the wd. */
+  addWatch(handle: InotifyHandle, path: Buffer, mask: number): number;
+  rmWatch(handle: InotifyHandle, wd: number): void;
+  close(handle: InotifyHandle): void;
+}
+
+export type BindingLoad =
+  { readonly ok: true; readonly binding: InotifyBinding } | { readonly ok: false; readonly reason: string };
+
+/** Built by `npm install` (node-gyp, native/binding.gyp); this file runs from dist/src/watch/. */
+export const ADDON_PATH = fileURLToPath(
+  new URL('../../../native/build/Release/sersync_inotify.node', import.meta.url),
+);
+
+let loaded: BindingLoad | undefined;
+
+/** Loads the addon once; says why when it cannot (not Linux, not built, built for another Node). */
+export function loadInotifyBinding(): BindingLoad {
+  loaded ??= tryLoad();
+  return loaded;
+}
+
+function tryLoad(): BindingLoad {
+  if (process.platform !== 'linux')
+    return { ok: false, reason: `inotify needs Linux (this is ${process.platform})` };
+  try {
+    const binding = createRequire(import.meta.url)(ADDON_PATH) as InotifyBinding;
+    return { ok: true, binding };
+  } catch (err) {
+    const detail = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    return { ok: false, reason: `the native inotify binding did not load (${ADDON_PATH}): ${detail ?? ''}` };
+  }
+}
+
+/** The errno name ('ENOSPC', 'ENOENT', …) a failed binding or fs call carries, if any. */
+export function errnoCode(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null || !('code' in err)) return undefined;
+  return typeof err.code === 'string' ? err.code : undefined;
+}
