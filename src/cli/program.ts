@@ -51,6 +51,8 @@ interface LegacyOptions {
   fullSync?: true;
   threads?: number;
   plugin?: PluginName;
+  logFile?: string;
+  pidFile?: string;
 }
 
 async function runLegacy(cmd: Command, run: Runner): Promise<number> {
@@ -73,6 +75,8 @@ async function runLegacy(cmd: Command, run: Runner): Promise<number> {
     configFile,
     pluginOnly,
     stateDir,
+    logFile: o.logFile === undefined ? null : resolve(o.logFile),
+    pidFile: o.pidFile === undefined ? null : resolve(o.pidFile),
   });
 }
 
@@ -87,7 +91,9 @@ const HINT = `usage: ${LEGACY_USAGE}\n       sersync2 <command> [options]   (ser
 
 export function createProgram(run: Runner = replicator): Command {
   const program = new Command('sersync2')
-    .usage('[-d] [-r] [-n NUM] [-o FILE] [-m PLUGIN] [--state-dir DIR]  |  <command> [options]')
+    .usage(
+      '[-d] [-r] [-n NUM] [-o FILE] [-m PLUGIN] [--state-dir DIR] [--log-file F] [--pid-file F]  |  <command> [options]',
+    )
     .description(
       "Real-time replication of directory trees with inotify and rsync, configured by sersync's confxml.xml.\n" +
         'Without a command it replicates, as sersync2 did.',
@@ -104,6 +110,8 @@ export function createProgram(run: Runner = replicator): Command {
     .option('-o, --config <file>', 'the config file', './confxml.xml')
     .addOption(new Option('-m, --plugin <name>', 'run only this plugin, no rsync').choices(PLUGIN_NAMES))
     .option('--state-dir <dir>', 'where the retry queue lives (overrides <state dir>)')
+    .option('--log-file <file>', 'write the log (JSON lines) here; with -d the default is in the state dir')
+    .option('--pid-file <file>', 'with -d: where to write the pid (default in the state dir)')
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(`sersync2: ${text.replace(/^error: /, '')}`) })
     .showHelpAfterError(HINT)
@@ -120,8 +128,11 @@ export function createProgram(run: Runner = replicator): Command {
 
   program.hook('preSubcommand', (thisCommand, sub) => {
     const o = thisCommand.opts<LegacyOptions>();
-    if (o.daemon || o.fullSync || o.threads !== undefined || o.plugin !== undefined) {
-      throw new UsageError(`-d, -r, -n and -m start the replicator; they do not apply to "${sub.name()}"`);
+    const legacy = [o.daemon, o.fullSync, o.threads, o.plugin, o.pidFile, o.logFile];
+    if (legacy.some((v) => v !== undefined)) {
+      throw new UsageError(
+        `-d, -r, -n, -m, --log-file and --pid-file start the replicator; they do not apply to "${sub.name()}"`,
+      );
     }
   });
   return program;

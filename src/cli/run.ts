@@ -1,9 +1,25 @@
 /**
- * The legacy `sersync2 [-d] [-r] [-n NUM] [-m PLUGIN]` run: replicate according to the config.
- * STUB: the replication engine replaces this body; keep the signature.
+ * The legacy `sersync2 [-d] [-r] [-n NUM] [-m PLUGIN]` run: replicate according to the config
+ * until SIGTERM or SIGINT. Wires config → watchers → filter → lanes → rsync pool → retry queue,
+ * and prints the console lines sersync users grep for (`run the sersync:`, `watch path is:`,
+ * `execute command:`) on stdout; everything else is the structured log.
  */
-import { SersyncError } from '../errors.js';
+import { once } from 'node:events';
+import { mkdirSync } from 'node:fs';
 import type { Config, PluginName } from '../config/types.js';
+import { detach, isDaemonChild, reportStartup, writePidFile } from '../daemon/detach.js';
+import { openLog, type Logger } from '../log/logger.js';
+import { createPlugin } from '../plugins/index.js';
+import { runPluginOnly } from '../plugins/plugin-only.js';
+import { pluginRoots } from '../plugins/roots.js';
+import type { Plugin } from '../plugins/types.js';
+import { shellWord } from '../queue/fail-log.js';
+import { openQueueForConfig } from '../queue/open.js';
+import { resolveStateDir, stateFileFor } from '../queue/state-dir.js';
+import { planRuns } from '../sync/plan.js';
+import { RsyncPool } from '../sync/pool.js';
+import { Replicator } from '../sync/replicator.js';
+import { createWatcher } from '../watch/index.js';
 
 export interface RunOptions {
   /** `-d`: run in the background. */
@@ -18,16 +34,138 @@ export interface RunOptions {
   readonly pluginOnly: PluginName | null;
   /** `--state-dir`: overrides `<state dir>`; null when not given. */
   readonly stateDir: string | null;
+  /** `--log-file`, absolute; null: stderr, or a file in the state dir with `-d`. */
+  readonly logFile: string | null;
+  /** `--pid-file`, absolute; null: a file in the state dir with `-d`, none otherwise. */
+  readonly pidFile: string | null;
 }
 
 /** Runs until stopped; resolves to the process exit code. */
-export function runReplicator(config: Config, options: RunOptions): Promise<number> {
-  const trees = config.localpaths.map((t) => `${t.watch} → ${t.remotes.map((r) => r.id).join(', ')}`);
-  const mode = options.pluginOnly === null ? 'replicate' : `run the ${options.pluginOnly} plugin only`;
-  process.stdout.write(
-    `would ${mode}${options.fullSyncAtStart ? ' after a full sync' : ''}` +
-      ` with ${options.threads} concurrent rsync runs${options.daemon ? ' in the background' : ''}:\n` +
-      trees.map((t) => `  ${t}\n`).join(''),
-  );
-  return Promise.reject(new SersyncError('ERR_SERSYNC_NOT_BUILT', 'replication engine not built yet'));
+export async function runReplicator(config: Config, options: RunOptions): Promise<number> {
+  const stateFile = (kind: string, ext: string): string =>
+    stateFileFor(resolveStateDir(options.stateDir, config.stateDir), config.file, kind, ext);
+  const daemonLog = options.logFile ?? (options.daemon ? stateFile('sersync2', 'log') : null);
+  if (options.daemon && !isDaemonChild()) {
+    const pid = await detach(daemonLog ?? stateFile('sersync2', 'log'));
+    process.stdout.write(
+      `daemon start, sersync2 runs in the background: pid ${pid}, log ${daemonLog ?? ''}\n`,
+    );
+    return 0;
+  }
+  const { logger: log, reopen } = openLog({ level: config.debug ? 'debug' : 'info', file: daemonLog });
+  process.on('SIGUSR1', reopen);
+  const pidFile = options.pidFile ?? (options.daemon ? stateFile('sersync2', 'pid') : null);
+  const pid = pidFile === null ? null : writePidFile(pidFile);
+  try {
+    return await replicate(config, options, log);
+  } catch (err) {
+    reportStartup({ ok: false, message: err instanceof Error ? err.message : String(err) });
+    throw err;
+  } finally {
+    pid?.remove();
+    log.flush();
+  }
+}
+
+/** Console lines scripts grep for; in the background they go to the log. */
+function sayTo(log: Logger): (line: string) => void {
+  return isDaemonChild()
+    ? (line) => {
+        log.info(line);
+      }
+    : (line) => {
+        process.stdout.write(`${line}\n`);
+      };
+}
+
+async function replicate(config: Config, options: RunOptions, log: Logger): Promise<number> {
+  const say = sayTo(log);
+  prepareDirectories(config, log);
+  const announce = (root: string): void => {
+    say(`watch path is: ${root}`);
+  };
+  if (options.pluginOnly !== null) {
+    const plugin = createPlugin(options.pluginOnly, config.plugin, log);
+    say(`start the ${options.pluginOnly} plugin (no rsync)`);
+    const stop = await runPluginOnly(config, plugin, pluginRoots(config, plugin.name), log, announce);
+    reportStartup({ ok: true });
+    await untilSignalled();
+    await stop();
+    await plugin.close();
+    return 0;
+  }
+  const { store } = openQueueForConfig(config, { stateDirFlag: options.stateDir, log });
+  const pool = new RsyncPool(options.threads);
+  const plugin: Plugin | null =
+    config.plugin.enabled && config.plugin.name !== null
+      ? createPlugin(config.plugin.name, config.plugin, log)
+      : null;
+  const roots = plugin === null ? [] : pluginRoots(config, plugin.name);
+  const syncRoots = new Set(config.localpaths.map((lp) => lp.watch));
+  const replicator = new Replicator({
+    config,
+    store,
+    pool,
+    log,
+    plugin: plugin === null ? null : { plugin, roots: new Set(roots) },
+    createWatcher: (opts) => createWatcher(config.fileSystem.watcher, opts),
+  });
+  say('config xml parse success');
+  if (options.fullSyncAtStart) announceFullSync(config, say);
+  say('run the sersync: ');
+  for (const lp of config.localpaths) announce(lp.watch);
+  let stopPluginWatch = (): Promise<void> => Promise.resolve();
+  try {
+    const ownRoots = roots.filter((r) => !syncRoots.has(r));
+    if (plugin !== null && ownRoots.length > 0) {
+      stopPluginWatch = await runPluginOnly(config, plugin, ownRoots, log, announce);
+    }
+    const stats = await replicator.start({ fullSync: options.fullSyncAtStart });
+    for (const [i, s] of stats.entries()) {
+      say(
+        `watching ${s.directories} directories under ${config.localpaths[i]?.watch ?? ''} in ${Math.round(s.readyMs)} ms (${s.backend})`,
+      );
+    }
+    reportStartup({ ok: true });
+    await untilSignalled();
+    log.info('stopping: finishing the syncs in flight');
+  } finally {
+    await stopPluginWatch();
+    await replicator.stop();
+    await pool.close();
+    await plugin?.close();
+    store.close();
+  }
+  return 0;
+}
+
+/** sersync's `-r` banner, with the command of the first remote as it did. */
+function announceFullSync(config: Config, say: (line: string) => void): void {
+  const lp = config.localpaths[0];
+  const remote = lp?.remotes[0];
+  if (lp === undefined || remote === undefined) return;
+  const [task] = planRuns([{ kind: 'full', path: '' }], { config, root: lp.watch, remote });
+  say('rsync the directory recursivly to the remote servers once');
+  if (task !== undefined)
+    say(`execute command: cd ${shellWord(task.cwd)} && rsync ${task.args.map(shellWord).join(' ')}`);
+}
+
+/** Watched roots and local replica directories that do not exist yet are created (the shipped demo needs both). */
+function prepareDirectories(config: Config, log: Logger): void {
+  const dirs = config.localpaths.flatMap((lp) => [
+    lp.watch,
+    ...lp.remotes.flatMap((r) => (r.target.kind === 'local' ? [r.target.path] : [])),
+  ]);
+  for (const dir of dirs) {
+    if (mkdirSync(dir, { recursive: true }) !== undefined) log.warn({ dir }, 'created a missing directory');
+  }
+}
+
+async function untilSignalled(): Promise<void> {
+  const ac = new AbortController();
+  await Promise.race([
+    once(process, 'SIGTERM', { signal: ac.signal }),
+    once(process, 'SIGINT', { signal: ac.signal }),
+  ]).catch(() => undefined);
+  ac.abort();
 }

@@ -24,14 +24,17 @@ export type Change =
 /**
  * Maps one watcher event to the changes it means for the replica. sersync's toggles keep their
  * meaning (a disabled kind of change is not replicated), with its defects fixed: IN_ATTRIB is a
- * sync, not a delete; a created file is remembered as new even when `createFile` is off, so a
- * file created and removed before it is sent (the `sed -i` temp file) never travels.
+ * sync, not a delete; a new directory is always sent with its contents; a created file is
+ * remembered as new even when `createFile` is off, so a file created and removed before it is
+ * sent (the `sed -i` temp file) never travels.
  */
 export function toChanges(ev: WatchEvent, on: InotifyToggles, excluded: PathPredicate): Change[] {
   switch (ev.type) {
     case 'create':
       if (excluded(ev.path, ev.isDir)) return [];
-      if (ev.isDir) return on.createFolder ? [{ kind: 'tree', path: ev.path }] : [];
+      // Always, even with createFolder off: files written into a new directory before its watch
+      // existed reach the replica only through this recursive send (sersync lost them).
+      if (ev.isDir) return [{ kind: 'tree', path: ev.path }];
       return [{ kind: on.createFile ? 'sync' : 'new', path: ev.path }];
     case 'write':
       return on.closeWrite && !excluded(ev.path, false) ? [{ kind: 'sync', path: ev.path }] : [];

@@ -14,7 +14,7 @@ export interface LogOptions {
 export interface Log {
   readonly logger: Logger;
   /** Reopens the log file (after logrotate moved it; SIGUSR1). */
-  reopen(): void;
+  readonly reopen: () => void;
 }
 
 const LEVEL_NAMES: Readonly<Record<number, string>> = {

@@ -45,10 +45,16 @@ export function remoteOptions(remote: Remote, rsync: RsyncSettings): string[] {
   return out;
 }
 
-/** Sends the entries listed on stdin; a listed directory brings its own attributes, not its contents. */
+/**
+ * Sends the entries listed on stdin; a listed directory brings its own attributes, not its
+ * contents. `--ignore-times`: every listed file is known to have changed, and rsync's quick check
+ * would skip one rewritten at the same size within the same second (`sed -i`), leaving the
+ * replica stale for good; the delta transfer keeps the cost of checking small.
+ */
 export function syncArgs(remote: Remote, rsync: RsyncSettings): string[] {
   return [
     ...remoteOptions(remote, rsync),
+    '--ignore-times',
     '-R',
     '--no-recursive',
     '--from0',

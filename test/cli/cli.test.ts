@@ -68,7 +68,10 @@ const USAGE_ERRORS: readonly (readonly [readonly string[], string])[] = [
     "sersync2: option '-m, --plugin <name>' argument 'ftp' is invalid. Allowed choices are command, socket, refreshCDN, http.",
   ],
   [['chek'], 'sersync2: unknown command "chek" (the commands are: '],
-  [['check', '-d'], 'sersync2: -d, -r, -n and -m start the replicator; they do not apply to "check"'],
+  [
+    ['check', '-d'],
+    'sersync2: -d, -r, -n, -m, --log-file and --pid-file start the replicator; they do not apply to "check"',
+  ],
   [['-o', ''], 'sersync2: config file name empty (-o "")'],
 ];
 

@@ -37,6 +37,8 @@ const BASE: RunOptions = {
   configFile: FIXTURE,
   pluginOnly: null,
   stateDir: null,
+  logFile: null,
+  pidFile: null,
 };
 
 const ACCEPTED: readonly (readonly [readonly string[], Partial<RunOptions>])[] = [
@@ -50,6 +52,10 @@ const ACCEPTED: readonly (readonly [readonly string[], Partial<RunOptions>])[] =
   [['-o', REL, '-m', 'command'], { pluginOnly: 'command' }],
   [['-m', 'refreshCDN', '-o', REL], { pluginOnly: 'refreshCDN' }],
   [['--state-dir', '/var/lib/sersync', '-d', '-o', REL], { daemon: true, stateDir: '/var/lib/sersync' }],
+  [
+    ['-d', '--pid-file', '/run/sersync2.pid', '--log-file', '/var/log/sersync2.log', '-o', REL],
+    { daemon: true, pidFile: '/run/sersync2.pid', logFile: '/var/log/sersync2.log' },
+  ],
   [
     ['--daemon', '--full-sync', '--threads', '2', '--config', REL],
     { daemon: true, fullSyncAtStart: true, threads: 2 },

@@ -162,3 +162,15 @@ test('lane: a remote that is down keeps the work queued, and it converges once b
     assert.equal(store.nextDueAt(), null);
   });
 });
+
+test('lane: a file rewritten at the same size within the same second is still sent (rsync quick check)', async () => {
+  await withLane(async ({ root, lane }) => {
+    writeFileSync(join(root, 's.txt'), 'alpha beta\n');
+    lane.push({ kind: 'sync', path: 's.txt' });
+    await lane.idle();
+    writeFileSync(join(root, 's.txt'), 'ALPHA beta\n');
+    lane.push({ kind: 'sync', path: 's.txt' });
+    await lane.idle();
+    assert.equal(treeDiff(root, daemon.dir), '');
+  });
+});

@@ -34,6 +34,7 @@ test('rsync args: daemon remote carries user, port, timeout, password file and T
     '--timeout=100',
     '--password-file=/etc/rsync.pas',
     '--sockopts=TCP_NODELAY',
+    '--ignore-times',
     '-R',
     '--no-recursive',
     '--from0',
@@ -68,7 +69,7 @@ test('rsync args: a local directory target needs no daemon options', () => {
       port: null,
       timeoutS: null,
     }),
-    ['-artuz', '-R', '--no-recursive', '--from0', '--files-from=-', './', '/srv/replica/'],
+    ['-artuz', '--ignore-times', '-R', '--no-recursive', '--from0', '--files-from=-', './', '/srv/replica/'],
   );
 });
 
