@@ -81,6 +81,10 @@ export class Lane {
     return this.ctx.remote;
   }
 
+  get root(): string {
+    return this.ctx.root;
+  }
+
   /** Operations waiting for dispatch (excluding files still being written). */
   get pending(): number {
     return this.coalescer.size;

@@ -10,6 +10,7 @@ import type { WorkStore } from '../queue/types.js';
 import type { Watcher, WatcherOptions, WatchEvent, WatchStats } from '../watch/types.js';
 import { Lane, type BatchReport, type LaneStats } from './lane.js';
 import type { RsyncPool } from './pool.js';
+import { probeRemote } from './probe.js';
 import { absoluteBytes } from './walk.js';
 
 export type WatcherFactory = (opts: WatcherOptions) => Watcher;
@@ -28,6 +29,8 @@ export interface ReplicatorDeps {
   readonly retryPollMs?: number;
   /** How often a vanished root is looked for. */
   readonly rootPollMs?: number;
+  /** How often a remote whose last batch failed is probed. */
+  readonly probeMs?: number;
 }
 
 export interface TreeStatus {
@@ -71,6 +74,9 @@ export class Replicator {
   private readonly lanesByKey = new Map<string, Lane>();
   private retryTimer: NodeJS.Timeout | null = null;
   private readonly rootTimers = new Set<NodeJS.Timeout>();
+  /** Lanes whose last batch failed: probed until their remote answers, then their backlog is released. */
+  private readonly failing = new Set<Lane>();
+  private probeTimer: NodeJS.Timeout | null = null;
   private stopping = false;
   private pluginWork: Promise<void> = Promise.resolve();
 
@@ -87,6 +93,8 @@ export class Replicator {
           log: deps.log.child({ root: lp.watch, remote: remote.id }),
           settleMs: deps.settleMs ?? 2,
           onBatch: (report) => {
+            if (report.failure !== null && isUnreachable(report.failure.exitCode)) this.failing.add(lane);
+            else this.failing.delete(lane);
             this.reportBatch(report, i === 0 && deps.plugin?.roots.has(lp.watch) === true);
           },
         });
@@ -112,6 +120,7 @@ export class Replicator {
     if (!clean) log.warn('the last run did not stop cleanly: resyncing every tree to every remote');
     if (opts.fullSync || !clean) this.resync();
     this.pollRetries();
+    this.probeFailing();
     return stats;
   }
 
@@ -147,6 +156,7 @@ export class Replicator {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    if (this.probeTimer !== null) clearTimeout(this.probeTimer);
     for (const t of this.rootTimers) clearTimeout(t);
     await Promise.all(this.trees.map((t) => t.watcher?.close() ?? Promise.resolve()));
     const leftBehind = this.trees.some((t) => t.lanes.some((l) => l.pending > 0));
@@ -239,6 +249,33 @@ export class Replicator {
     this.retryTimer.unref();
   }
 
+  private probeFailing(): void {
+    if (this.stopping) return;
+    const { store, config, log } = this.deps;
+    const lanes = [...this.failing].filter((l) => !l.busy);
+    void Promise.all(
+      lanes.map(async (lane) => {
+        if (!(await probeRemote(lane.remote, config.rsync))) return;
+        const rows = store
+          .due(Number.MAX_SAFE_INTEGER, 100_000)
+          .filter((r) => r.remoteId === lane.remote.id && r.root === lane.root);
+        if (rows.length === 0 || this.stopping) return;
+        log.info(
+          { remote: lane.remote.id, root: lane.root, operations: rows.length },
+          'remote answers again: sending its backlog',
+        );
+        this.failing.delete(lane);
+        for (const row of rows) lane.restore(row.op);
+      }),
+    ).finally(() => {
+      if (this.stopping) return;
+      this.probeTimer = setTimeout(() => {
+        this.probeFailing();
+      }, this.deps.probeMs ?? 2000);
+      this.probeTimer.unref();
+    });
+  }
+
   private reportBatch(report: BatchReport, runsPlugin: boolean): void {
     const { log } = this.deps;
     const line = {
@@ -264,6 +301,15 @@ export class Replicator {
       for (const ev of events) await plugin.handle(ev);
     });
   }
+}
+
+/**
+ * rsync exits that mean the remote could not be reached or stopped answering (socket I/O,
+ * protocol stream cut, timeouts, ssh, killed); only these are worth probing. Refused
+ * authentication or a full disk wait for back-off, or the probe would retry them in a loop.
+ */
+function isUnreachable(exitCode: number): boolean {
+  return [-1, 10, 12, 30, 35, 255].includes(exitCode);
 }
 
 function laneKey(root: string, remoteId: string): string {

@@ -1,0 +1,37 @@
+import { accessSync, constants } from 'node:fs';
+import { connect } from 'node:net';
+import type { Remote, RsyncSettings } from '../config/types.js';
+
+/**
+ * Whether a remote looks reachable again, cheaply: a TCP connect to the rsync daemon or ssh
+ * port, or a writable local directory. A failed remote's queued work waits for back-off; a
+ * successful probe releases it at once, so a remote that comes back converges in seconds.
+ */
+export function probeRemote(remote: Remote, rsync: RsyncSettings, timeoutMs = 1000): Promise<boolean> {
+  const t = remote.target;
+  if (t.kind === 'local') {
+    try {
+      accessSync(t.path, constants.W_OK);
+      return Promise.resolve(true);
+    } catch {
+      return Promise.resolve(false);
+    }
+  }
+  const port = rsync.port ?? (t.kind === 'daemon' ? 873 : 22);
+  return new Promise((resolve) => {
+    const socket = connect({ host: t.host, port, timeout: timeoutMs });
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('connect', () => {
+      done(true);
+    });
+    socket.once('timeout', () => {
+      done(false);
+    });
+    socket.once('error', () => {
+      done(false);
+    });
+  });
+}
