@@ -16,6 +16,7 @@ import type { Plugin } from '../plugins/types.js';
 import { shellWord } from '../queue/fail-log.js';
 import { openQueueForConfig } from '../queue/open.js';
 import { resolveStateDir, stateFileFor } from '../queue/state-dir.js';
+import { startCrontab, type Crontab } from '../schedule/crontab.js';
 import { planRuns } from '../sync/plan.js';
 import { RsyncPool } from '../sync/pool.js';
 import { Replicator } from '../sync/replicator.js';
@@ -115,6 +116,7 @@ async function replicate(config: Config, options: RunOptions, log: Logger): Prom
   say('run the sersync: ');
   for (const lp of config.localpaths) announce(lp.watch);
   let stopPluginWatch = (): Promise<void> => Promise.resolve();
+  let crontab: Crontab | null = null;
   try {
     const ownRoots = roots.filter((r) => !syncRoots.has(r));
     if (plugin !== null && ownRoots.length > 0) {
@@ -126,10 +128,18 @@ async function replicate(config: Config, options: RunOptions, log: Logger): Prom
         `watching ${s.directories} directories under ${config.localpaths[i]?.watch ?? ''} in ${Math.round(s.readyMs)} ms (${s.backend})`,
       );
     }
+    crontab = startCrontab(
+      config.crontab,
+      () => {
+        replicator.resync();
+      },
+      log,
+    );
     reportStartup({ ok: true });
     await untilSignalled();
     log.info('stopping: finishing the syncs in flight');
   } finally {
+    crontab?.stop();
     await stopPluginWatch();
     await replicator.stop();
     await pool.close();
