@@ -26,19 +26,19 @@ let loaded: BindingLoad | undefined;
 
 /** Loads the addon once; says why when it cannot (not Linux, not built, built for another Node). */
 export function loadInotifyBinding(): BindingLoad {
-  loaded ??= tryLoad();
+  loaded ??= loadBindingFrom(ADDON_PATH);
   return loaded;
 }
 
-function tryLoad(): BindingLoad {
-  if (process.platform !== 'linux')
+export function loadBindingFrom(file: string): BindingLoad {
+  if (process.platform !== 'linux') {
     return { ok: false, reason: `inotify needs Linux (this is ${process.platform})` };
+  }
   try {
-    const binding = createRequire(import.meta.url)(ADDON_PATH) as InotifyBinding;
-    return { ok: true, binding };
+    return { ok: true, binding: createRequire(import.meta.url)(file) as InotifyBinding };
   } catch (err) {
     const detail = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    return { ok: false, reason: `the native inotify binding did not load (${ADDON_PATH}): ${detail ?? ''}` };
+    return { ok: false, reason: `the native inotify binding did not load (${file}): ${detail ?? ''}` };
   }
 }
 

@@ -54,17 +54,14 @@ export class WatchTree {
    * different directory this one replaced (they are stale).
    */
   place(wd: number, parent: DirNode, name: RelPath): { node: DirNode; replaced: number[] } {
-    let known = this.byWd.get(wd);
-    if (known !== undefined && known.parent === parent && known.name === name)
+    const known = this.byWd.get(wd);
+    const unchanged = known !== undefined && known.parent === parent && known.name === name;
+    // Only a stale map (events were lost) can ask to put a directory below itself: stay acyclic and
+    // leave it be; the rewatch after the overflow that lost them rebuilds the map.
+    if (known !== undefined && (unchanged || this.isInside(parent, known)))
       return { node: known, replaced: [] };
     const occupant = parent.children.get(name);
     const replaced = occupant !== undefined && occupant !== known ? this.detach(occupant) : [];
-    if (known !== undefined && this.isInside(parent, known)) {
-      // Only a stale map (events lost) can put a directory below itself: forget the old subtree;
-      // the caller's scan re-learns it from here down.
-      this.detach(known);
-      known = undefined;
-    }
     if (known !== undefined) {
       this.unlink(known);
       known.parent = parent;
