@@ -3,13 +3,13 @@
  * `-dro conf.xml` works), the global `-o` and `--state-dir` that every subcommand reads, and
  * the one place where errors become a message and an exit code.
  */
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { formatWarning } from '../config/present.js';
 import { PLUGIN_NAMES, type Config, type PluginName } from '../config/types.js';
 import { ConfigError, SersyncError, UsageError } from '../errors.js';
+import { packageVersion } from '../version.js';
 import { DEFAULT_THREADS, LEGACY_USAGE, parseThreads } from './args.js';
 import type { RunOptions } from './run.js';
 
@@ -78,13 +78,6 @@ async function runLegacy(cmd: Command, run: Runner): Promise<number> {
     logFile: o.logFile === undefined ? null : resolve(o.logFile),
     pidFile: o.pidFile === undefined ? null : resolve(o.pidFile),
   });
-}
-
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
 }
 
 const HINT = `usage: ${LEGACY_USAGE}\n       sersync2 <command> [options]   (sersync2 --help lists them)`;

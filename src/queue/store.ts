@@ -302,6 +302,15 @@ class SqliteWorkStore implements QueueStore {
     return this.failedAtLeastStmt.all(minAttempts).map(toRow);
   }
 
+  retriesByLane(): { remoteId: string; root: string; count: number }[] {
+    return this.db
+      .prepare<[], { remoteId: string; root: string; count: number }>(
+        `SELECT remote AS remoteId, root, count(*) AS count FROM work WHERE state = 'retry'
+         GROUP BY remote, root ORDER BY remote, root`,
+      )
+      .all();
+  }
+
   makeDue(ids: readonly number[] | 'all', now = this.now()): number {
     const sql = `UPDATE work SET next_attempt_at = ? WHERE state = 'retry'`;
     if (ids === 'all') return this.db.prepare<[number]>(sql).run(now).changes;

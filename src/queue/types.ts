@@ -93,6 +93,8 @@ export interface QueueStore extends WorkStore {
   stats(): QueueStats;
   /** Rows that have failed at least `minAttempts` times, oldest first. */
   failedAtLeast(minAttempts: number): QueueRow[];
+  /** Retry rows (failed, waiting for their next attempt) per remote and tree, for status and metrics. */
+  retriesByLane(): { readonly remoteId: string; readonly root: string; readonly count: number }[];
   /** Retry rows (all, or those ids) become due at `now`; returns how many. Inflight rows are left alone. */
   makeDue(ids: readonly number[] | 'all', now?: number): number;
   /** Removes rows (all, or those ids) for good; returns how many. */

@@ -11,9 +11,16 @@ export function isFullSyncDue(lastMs: number, nowMs: number, scheduleMinutes: nu
   return nowMs - lastMs >= scheduleMinutes * 60_000;
 }
 
+/** When a `schedule`-minutes crontab runs next: on the first minute tick at or after the due time. */
+export function nextScheduledRun(lastMs: number, scheduleMinutes: number): number {
+  return Math.ceil((lastMs + scheduleMinutes * 60_000) / 60_000) * 60_000;
+}
+
 export interface Crontab {
   /** One scheduler tick (node-cron calls it every minute; tests call it with their clock). */
   tick(): void;
+  /** Epoch ms of the next full sync, for status; null when not known (a cron expression not started). */
+  nextRunAt(): number | null;
   stop(): void;
 }
 
@@ -48,6 +55,10 @@ export function startCrontab(
   }
   return {
     tick,
+    nextRunAt: () =>
+      settings.cron === null
+        ? nextScheduledRun(last, settings.scheduleMinutes)
+        : (task?.getNextRun()?.getTime() ?? null),
     stop() {
       void task?.stop();
     },

@@ -32,6 +32,8 @@ export interface LaneStats {
   lastSuccessAt: number | null;
   lastFailureAt: number | null;
   lastError: string | null;
+  /** When a batch with a full sync of the tree last succeeded. */
+  lastFullSyncAt: number | null;
 }
 
 export interface LaneContext {
@@ -73,6 +75,7 @@ export class Lane {
     lastSuccessAt: null,
     lastFailureAt: null,
     lastError: null,
+    lastFullSyncAt: null,
   };
 
   constructor(private readonly ctx: LaneContext) {}
@@ -188,7 +191,7 @@ export class Lane {
     }
     if (failure === null) store.succeed(batch);
     else store.fail(batch, failure);
-    this.count(results, failure);
+    this.count(ops, results, failure);
     const report: BatchReport = {
       root,
       remote,
@@ -200,7 +203,7 @@ export class Lane {
     this.ctx.onBatch(report);
   }
 
-  private count(results: readonly RsyncResult[], failure: Failure | null): void {
+  private count(ops: readonly PathOp[], results: readonly RsyncResult[], failure: Failure | null): void {
     const s = this.stats;
     s.batches++;
     s.rsyncRuns += results.length;
@@ -208,8 +211,10 @@ export class Lane {
       s.filesSent += r.filesSent ?? 0;
       s.bytesSent += r.bytesSent ?? 0;
     }
-    if (failure === null) s.lastSuccessAt = Date.now();
-    else {
+    if (failure === null) {
+      s.lastSuccessAt = Date.now();
+      if (ops.some((op) => op.kind === 'full')) s.lastFullSyncAt = s.lastSuccessAt;
+    } else {
       s.failedBatches++;
       s.lastFailureAt = Date.now();
       s.lastError = failure.message;

@@ -57,3 +57,36 @@ test('crontab: off means no scheduler', () => {
     null,
   );
 });
+
+test('crontab: the next full sync is the first minute tick after the schedule has run out', () => {
+  const minute = 60_000;
+  let clock = 100 * minute + 12_345;
+  const cron = startCrontab(
+    every1,
+    () => undefined,
+    silentLogger,
+    () => clock,
+    false,
+  );
+  assert.ok(cron !== null);
+  assert.equal(
+    cron.nextRunAt(),
+    102 * minute,
+    'one minute after 100:12.345 is due at 101:12.345, run at 102:00',
+  );
+  clock = 102 * minute;
+  cron.tick();
+  assert.equal(cron.nextRunAt(), 103 * minute, 'counted again from the run');
+});
+
+test('crontab: with a cron expression the next run is what node-cron will fire', () => {
+  const cron = startCrontab({ ...every1, cron: '0 3 * * *' }, () => undefined, silentLogger);
+  try {
+    const next = cron?.nextRunAt() ?? null;
+    assert.ok(next !== null && next > Date.now());
+    const d = new Date(next);
+    assert.deepEqual([d.getHours(), d.getMinutes(), d.getSeconds()], [3, 0, 0]);
+  } finally {
+    cron?.stop();
+  }
+});
