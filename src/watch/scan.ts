@@ -1,6 +1,6 @@
 import { lstat, readdir } from 'node:fs/promises';
 import { SersyncError } from '../errors.js';
-import { displayPath, fromBytes, joinRel, pathBytes, type RelPath } from '../paths.js';
+import { displayPath, joinRel, pathBytes, type RelPath } from '../paths.js';
 import { WATCH_MASK } from './inotify-events.js';
 import { errnoCode, type InotifyBinding, type InotifyHandle } from './native.js';
 import type { DirNode, WatchTree } from './watch-tree.js';
@@ -101,25 +101,27 @@ export class TreeScanner {
   }
 
   /**
-   * Names of the subdirectories (never symlinks). Node's readdir already lstat()s entries whose
-   * d_type is DT_UNKNOWN, but then one entry deleted meanwhile fails the whole read; with `xfs`
-   * (file systems without d_type) each entry is lstat()ed here and a vanished one is just skipped.
+   * Names of the subdirectories (never symlinks), read as latin1: one char per byte, which is
+   * exactly a byte-string RelPath, and twice as fast as a Buffer per name. Node's readdir already
+   * lstat()s entries whose d_type is DT_UNKNOWN, but then one entry deleted meanwhile fails the
+   * whole read; with `xfs` (file systems without d_type) each entry is lstat()ed here and a
+   * vanished one is just skipped.
    */
   private async subdirectories(dir: Buffer): Promise<RelPath[]> {
     if (!this.o.xfs) {
-      const entries = await readdir(dir, { withFileTypes: true, encoding: 'buffer' });
-      return entries.filter((d) => d.isDirectory()).map((d) => fromBytes(d.name));
+      const entries = await readdir(dir, { withFileTypes: true, encoding: 'latin1' });
+      return entries.filter((d) => d.isDirectory()).map((d) => d.name);
     }
-    const names = await readdir(dir, { encoding: 'buffer' });
+    const names = await readdir(dir, { encoding: 'latin1' });
     const isDir = await Promise.all(
-      names.map((n) =>
-        lstat(Buffer.concat([dir, SLASH, n])).then(
+      names.map((name) =>
+        lstat(Buffer.concat([dir, SLASH, pathBytes(name)])).then(
           (st) => st.isDirectory(),
           () => false,
         ),
       ),
     );
-    return names.filter((_, i) => isDir[i]).map(fromBytes);
+    return names.filter((_, i) => isDir[i]);
   }
 
   private unwatch(wd: number): void {
