@@ -23,7 +23,7 @@ function buildInput(task: RsyncTask, input: RsyncInput): string[] {
       const excluded = compilePathFilter(task.filter);
       for (const tree of input.trees) {
         out.push(fileListEntry(tree));
-        walkTree(task.cwd, tree, excluded, (p) => out.push(p));
+        walkTree(task.cwd, tree, excluded, (p) => out.push(fileListEntry(p)));
       }
       return out;
     }

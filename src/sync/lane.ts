@@ -7,7 +7,7 @@ import type { Logger } from '../log/logger.js';
 import type { RelPath } from '../paths.js';
 import type { Failure, WorkStore } from '../queue/types.js';
 import { classifyExit, lastErrorLine } from './exit-codes.js';
-import { planRuns } from './plan.js';
+import { planMove, planRuns } from './plan.js';
 import type { RsyncPool } from './pool.js';
 import type { RsyncResult, RsyncTask } from './task.js';
 import { absoluteBytes } from './walk.js';
@@ -175,16 +175,25 @@ export class Lane {
   }
 
   private async execute(ops: readonly PathOp[]): Promise<void> {
-    const { store, remote, root, log } = this.ctx;
+    const { store, remote, root } = this.ctx;
     const started = performance.now();
     const batch = store.begin(remote.id, root, ops);
     const results: RsyncResult[] = [];
+    // Renamed directories first, while their old copy is still on the replica; one that cannot be
+    // rebuilt that way (e.g. its new parent is not there yet) goes with the sends instead.
+    const sendWhole: PathOp[] = [];
+    for (const op of ops) {
+      if (op.kind !== 'move') continue;
+      const task = planMove(op, this.ctx);
+      const r = task === null ? null : await this.run(task);
+      if (r !== null) results.push(r);
+      if (r === null || failureOf(r) !== null) sendWhole.push(op);
+    }
+    const rest = [...ops.filter((op) => op.kind !== 'move'), ...sendWhole];
     let failure: Failure | null = null;
-    for (const task of planRuns(ops, this.ctx)) {
+    for (const task of planRuns(rest, this.ctx)) {
       if (this.refusesFullDelete(task)) continue;
-      if (this.ctx.config.debug)
-        log.debug({ cwd: task.cwd, argv: ['rsync', ...task.args] }, 'execute command');
-      const r = await this.ctx.pool.run(task);
+      const r = await this.run(task);
       results.push(r);
       failure = failureOf(r);
       if (failure !== null) break;
@@ -201,6 +210,12 @@ export class Lane {
       durationMs: performance.now() - started,
     };
     this.ctx.onBatch(report);
+  }
+
+  private run(task: RsyncTask): Promise<RsyncResult> {
+    if (this.ctx.config.debug)
+      this.ctx.log.debug({ cwd: task.cwd, argv: ['rsync', ...task.args] }, 'execute command');
+    return this.ctx.pool.run(task);
   }
 
   private count(ops: readonly PathOp[], results: readonly RsyncResult[], failure: Failure | null): void {

@@ -13,9 +13,20 @@ export interface PlanContext {
 }
 
 /**
+ * The run that rebuilds a directory renamed within the tree from its old copy on the replica
+ * (`--link-dest`); null when it cannot be expressed (a name not valid UTF-8). It is an
+ * optimisation only: the caller sends the directory whole when this is null or fails. Pure.
+ */
+export function planMove(op: Extract<PathOp, { kind: 'move' }>, ctx: PlanContext): RsyncTask | null {
+  const { config, root, remote } = ctx;
+  const args = moveArgs(remote, config.rsync, op.path, op.from, config.inotify.delete);
+  return args === null ? null : { cwd: root, filter: filterSpecOf(config), timeoutMs: 0, args, input: null };
+}
+
+/**
  * The rsync runs that carry a batch of operations to one remote, in the order they must run:
- * renamed directories first (their basis on the replica still exists), then one run for every
- * removal, then one run for every send. A full resync runs alone. Pure.
+ * one run for every removal, then one run for every send; a full resync runs alone. Moves are
+ * sent whole here (see `planMove` for the cheap way, which runs before these). Pure.
  */
 export function planRuns(ops: readonly PathOp[], ctx: PlanContext): RsyncTask[] {
   const { config, root, remote } = ctx;
@@ -37,12 +48,9 @@ export function planRuns(ops: readonly PathOp[], ctx: PlanContext): RsyncTask[] 
         });
         break;
       }
-      case 'move': {
-        const args = moveArgs(remote, rsync, op.path, op.from, deleteEnabled);
-        if (args === null) trees.push(op.path);
-        else runs.push({ ...base, args, input: null });
+      case 'move':
+        trees.push(op.path);
         break;
-      }
       case 'delete':
         removals.push(op.path);
         break;

@@ -174,3 +174,29 @@ test('lane: a file rewritten at the same size within the same second is still se
     assert.equal(treeDiff(root, daemon.dir), '');
   });
 });
+
+test('lane: a directory renamed into a parent the replica lacks is sent whole instead', async () => {
+  await withLane(async ({ root, lane, reports }) => {
+    mkdirSync(join(root, 'p/old'), { recursive: true });
+    for (let i = 0; i < 5; i++) writeFileSync(join(root, `p/old/f${i}`), `${i}`);
+    lane.push({ kind: 'tree', path: 'p' });
+    await lane.idle();
+    mkdirSync(join(root, 'q')); // exists here, not yet on the replica
+    renameSync(join(root, 'p/old'), join(root, 'q/new'));
+    lane.push({ kind: 'rename', from: 'p/old', to: 'q/new', isDir: true });
+    await lane.idle();
+    assert.equal(reports.at(-1)?.failure, null);
+    assert.equal(treeDiff(root, daemon.dir), '');
+  });
+});
+
+test('lane: a new directory whose walked entries start with # or ; is sent whole (not read as comments)', async () => {
+  await withLane(async ({ root, lane }) => {
+    mkdirSync(join(root, '#dir/;sub'), { recursive: true });
+    writeFileSync(join(root, '#dir/#file'), 'h');
+    writeFileSync(join(root, '#dir/;sub/;file'), 's');
+    lane.push({ kind: 'tree', path: '#dir' });
+    await lane.idle();
+    assert.equal(treeDiff(root, daemon.dir), '');
+  });
+});

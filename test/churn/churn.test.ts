@@ -1,0 +1,34 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { disposeRsyncDaemon, startRsyncDaemon } from '../helpers/rsyncd.js';
+import { sersyncConfigXml, startSersync, writeConfig } from '../helpers/sersync.js';
+import { tempDir } from '../helpers/tmp.js';
+import { eventually, treeDiff } from '../helpers/trees.js';
+import { churn } from './churn.js';
+
+test('churn: 3,000 random operations on a live tree, then the replica equals the source', async () => {
+  const seed = Number(process.env.CHURN_SEED ?? Date.now() % 1_000_000);
+  const daemon = await startRsyncDaemon();
+  const work = await tempDir('sersync-churn-');
+  const src = join(work.path, 'W');
+  mkdirSync(src);
+  const file = writeConfig(
+    work.path,
+    sersyncConfigXml({ watch: src, daemons: [daemon], failLog: join(work.path, 'fail.sh') }),
+  );
+  const proc = await startSersync(file, [], join(work.path, 'state'));
+  try {
+    const stats = churn(src, 3000, seed);
+    await eventually(
+      () => treeDiff(src, daemon.dir) === '',
+      30_000,
+      `convergence (CHURN_SEED=${seed}, ${JSON.stringify(stats.byKind)})`,
+    );
+  } finally {
+    assert.equal(await proc.stop(), 0);
+    await disposeRsyncDaemon(daemon);
+    await work.remove();
+  }
+});
