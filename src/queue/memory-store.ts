@@ -11,6 +11,15 @@ export function createMemoryWorkStore(maxIntervalMs = 3_600_000): WorkStore {
   let nextBatch = 1;
   let clean = true;
   const keyOf = (remoteId: string, root: string, op: PathOp): string => `${remoteId}\0${root}\0${op.path}`;
+  /** Retry rows, except those of a tree and remote whose full sync is in flight (see WorkStore.due). */
+  const waiting = (): QueueRow[] => {
+    const full = new Set(
+      [...rows.values()]
+        .filter((r) => r.op.kind === 'full' && r.state === 'inflight')
+        .map((r) => `${r.remoteId}\0${r.root}`),
+    );
+    return [...rows.values()].filter((r) => r.state === 'retry' && !full.has(`${r.remoteId}\0${r.root}`));
+  };
   return {
     begin(remoteId, root, ops) {
       const batch = nextBatch++;
@@ -54,14 +63,23 @@ export function createMemoryWorkStore(maxIntervalMs = 3_600_000): WorkStore {
       }
     },
     due(now, limit) {
-      return [...rows.values()]
-        .filter((r) => r.state === 'retry' && (r.nextAttemptAt ?? 0) <= now)
+      return waiting()
+        .filter((r) => (r.nextAttemptAt ?? 0) <= now)
         .sort((a, b) => (a.nextAttemptAt ?? 0) - (b.nextAttemptAt ?? 0))
         .slice(0, limit);
     },
     nextDueAt() {
-      const times = [...rows.values()].filter((r) => r.state === 'retry').map((r) => r.nextAttemptAt ?? 0);
+      const times = waiting().map((r) => r.nextAttemptAt ?? 0);
       return times.length === 0 ? null : Math.min(...times);
+    },
+    settleLane(remoteId, root) {
+      let n = 0;
+      for (const [k, r] of rows) {
+        if (r.remoteId !== remoteId || r.root !== root || r.state !== 'retry') continue;
+        rows.delete(k);
+        n++;
+      }
+      return n;
     },
     recoverInflight(now = Date.now()) {
       let n = 0;

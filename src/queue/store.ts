@@ -18,6 +18,14 @@ export interface WorkStoreOptions {
   readonly onFailLogRowsChange?: (rows: readonly QueueRow[]) => void;
 }
 
+/**
+ * A retry row waits while a full sync of its tree to its remote is in flight (a 'full' row,
+ * path '', inflight): that run carries the path as it is now, and its outcome settles the row
+ * (`settleLane`) or, if it fails, leaves it due again. Sending it meanwhile would send it twice.
+ */
+const NOT_UNDER_FULL_SYNC = `NOT EXISTS (SELECT 1 FROM work AS f WHERE f.remote = work.remote
+  AND f.root = work.root AND f.path = x'' AND f.kind = 'full' AND f.state = 'inflight')`;
+
 /** Longer rsync error lines are cut: the row keeps what an operator needs, not a whole dump. */
 const MAX_ERROR_CHARS = 1000;
 const BUSY_TIMEOUT_MS = 5000;
@@ -130,6 +138,7 @@ class SqliteWorkStore implements QueueStore {
   private readonly failRowStmt;
   private readonly dueStmt;
   private readonly nextDueStmt;
+  private readonly settleLaneStmt;
   private readonly recoverStmt;
   private readonly getMetaStmt;
   private readonly setMetaStmt;
@@ -167,11 +176,18 @@ class SqliteWorkStore implements QueueStore {
        WHERE id = ?`,
     );
     this.dueStmt = db.prepare<[number, number], WorkRecord>(
-      `SELECT * FROM work WHERE state = 'retry' AND next_attempt_at <= ?
+      `SELECT * FROM work WHERE state = 'retry' AND next_attempt_at <= ? AND ${NOT_UNDER_FULL_SYNC}
        ORDER BY next_attempt_at, id LIMIT ?`,
     );
     this.nextDueStmt = db
-      .prepare<[], number | null>(`SELECT min(next_attempt_at) FROM work WHERE state = 'retry'`)
+      .prepare<[], number | null>(
+        `SELECT min(next_attempt_at) FROM work WHERE state = 'retry' AND ${NOT_UNDER_FULL_SYNC}`,
+      )
+      .pluck();
+    this.settleLaneStmt = db
+      .prepare<[string, string], number>(
+        `DELETE FROM work WHERE remote = ? AND root = ? AND state = 'retry' RETURNING attempts`,
+      )
       .pluck();
     this.recoverStmt = db.prepare<[number]>(
       `UPDATE work SET state = 'retry', next_attempt_at = ? WHERE state = 'inflight'`,
@@ -226,6 +242,12 @@ class SqliteWorkStore implements QueueStore {
 
   nextDueAt(): number | null {
     return this.nextDueStmt.get() ?? null;
+  }
+
+  settleLane(remoteId: string, root: string): number {
+    const attempts = this.settleLaneStmt.all(remoteId, root);
+    if (attempts.some((a) => a >= FAIL_LOG_MIN_ATTEMPTS)) this.failLogChanged();
+    return attempts.length;
   }
 
   recoverInflight(now = this.now()): number {

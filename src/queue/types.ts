@@ -41,10 +41,18 @@ export interface WorkStore {
   succeed(batch: number): void;
   /** The batch failed: its rows become retry rows with back-off (never dropped). */
   fail(batch: number, failure: Failure, now?: number): void;
-  /** Retry rows due at `now` (oldest first), at most `limit`; they stay queued until begun again. */
+  /**
+   * Retry rows due at `now` (oldest first), at most `limit`; they stay queued until begun again.
+   * Rows of a tree and remote whose full sync is in flight wait for its outcome.
+   */
   due(now: number, limit: number): QueueRow[];
-  /** Epoch ms of the earliest retry, or null. */
+  /** Epoch ms of the earliest retry that `due` would return, or null. */
   nextDueAt(): number | null;
+  /**
+   * A full sync of `root` reached `remoteId` carrying every path of the tree as it is now: its
+   * retry rows are settled (removed). Returns how many.
+   */
+  settleLane(remoteId: string, root: string): number;
   /** Rows left 'inflight' by a process that died: made due now. Returns how many. */
   recoverInflight(now?: number): number;
   /**

@@ -6,7 +6,7 @@ import { compilePathFilter, filterSpecOf, type PathPredicate } from '../filter/p
 import type { Logger } from '../log/logger.js';
 import { displayPath } from '../paths.js';
 import type { Plugin, PluginEvent } from '../plugins/types.js';
-import type { WorkStore } from '../queue/types.js';
+import type { Failure, WorkStore } from '../queue/types.js';
 import type { Watcher, WatcherOptions, WatchEvent, WatchStats } from '../watch/types.js';
 import { Lane, type BatchReport, type LaneStats } from './lane.js';
 import type { RsyncPool } from './pool.js';
@@ -76,6 +76,13 @@ export class Replicator {
   private readonly rootTimers = new Set<NodeJS.Timeout>();
   /** Lanes whose last batch failed: probed until their remote answers, then their backlog is released. */
   private readonly failing = new Set<Lane>();
+  /**
+   * Lanes that lost their remote, possibly in the middle of a file: a receiver killed mid-file (a
+   * crashed daemon, a rebooted host) leaves its temp file `.name.XXXXXX` on the replica, which no
+   * later send of that file removes. Their first successful batch is followed by a full sync,
+   * which deletes such debris; rsync's quick check skips everything that already arrived.
+   */
+  private readonly interrupted = new Set<Lane>();
   private probeTimer: NodeJS.Timeout | null = null;
   private stopping = false;
   private pluginWork: Promise<void> = Promise.resolve();
@@ -93,8 +100,7 @@ export class Replicator {
           log: deps.log.child({ root: lp.watch, remote: remote.id }),
           settleMs: deps.settleMs ?? 2,
           onBatch: (report) => {
-            if (report.failure !== null && isUnreachable(report.failure.exitCode)) this.failing.add(lane);
-            else this.failing.delete(lane);
+            this.afterBatch(lane, report);
             this.reportBatch(report, i === 0 && deps.plugin?.roots.has(lp.watch) === true);
           },
         });
@@ -249,6 +255,41 @@ export class Replicator {
     this.retryTimer.unref();
   }
 
+  private afterBatch(lane: Lane, report: BatchReport): void {
+    const { failure } = report;
+    if (failure !== null && isUnreachable(failure.exitCode)) {
+      this.failing.add(lane);
+      if (mayHaveCutTransfer(failure)) this.interrupted.add(lane);
+      return;
+    }
+    this.failing.delete(lane);
+    if (failure !== null) return;
+    const full = report.ops.some((op) => op.kind === 'full') && report.results.length > 0;
+    if (full && this.fullSyncCarriesEverything()) {
+      const settled = this.deps.store.settleLane(lane.remote.id, lane.root);
+      if (settled > 0)
+        this.deps.log.info(
+          { root: lane.root, remote: lane.remote.id, operations: settled },
+          'the full sync carried the queued retries',
+        );
+    }
+    if (!this.interrupted.delete(lane) || full) return;
+    this.deps.log.warn(
+      { root: lane.root, remote: lane.remote.id },
+      'the remote answers again after an interrupted transfer: resyncing the tree to it',
+    );
+    lane.push({ kind: 'resync' });
+  }
+
+  /**
+   * Whether a full sync sends and deletes every path a retry row can name: not when deletes are
+   * off (no --delete) or the crontab filter keeps some paths out of full syncs.
+   */
+  private fullSyncCarriesEverything(): boolean {
+    const { inotify, crontab } = this.deps.config;
+    return inotify.delete && !(crontab.filter.enabled && crontab.filter.excludes.length > 0);
+  }
+
   private probeFailing(): void {
     if (this.stopping) return;
     const { store, config, log } = this.deps;
@@ -310,6 +351,17 @@ export class Replicator {
  */
 function isUnreachable(exitCode: number): boolean {
   return [-1, 10, 12, 30, 35, 255].includes(exitCode);
+}
+
+/**
+ * Whether a failure may have cut a file mid-transfer, leaving the receiver's temp file behind:
+ * any loss of the remote except one where rsync never got connected.
+ */
+function mayHaveCutTransfer(failure: Failure): boolean {
+  return (
+    failure.exitCode !== 35 &&
+    !/failed to connect to|getaddrinfo|ssh: connect to host|Could not resolve hostname/.test(failure.message)
+  );
 }
 
 function laneKey(root: string, remoteId: string): string {

@@ -1,0 +1,86 @@
+/**
+ * A full sync carries every path of its tree: while it is in flight the tree's retry rows wait
+ * (sending them too would send them twice), and its success settles them. Both stores.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import type { PathOp } from '../../src/coalesce/types.js';
+import { createMemoryWorkStore } from '../../src/queue/memory-store.js';
+import { openWorkStore } from '../../src/queue/store.js';
+import type { WorkStore } from '../../src/queue/types.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const R = '127.0.0.1::tongbu1';
+const OTHER = '127.0.0.1::other';
+const ROOT = '/srv/www';
+const T0 = 1_700_000_000_000;
+const FULL: PathOp = { kind: 'full', path: '' };
+const failure = { exitCode: 10, message: 'Connection refused' };
+
+const stores: [string, () => Promise<{ store: WorkStore; done: () => Promise<void> }>][] = [
+  [
+    'sqlite',
+    async () => {
+      const dir = await tempDir();
+      const store = openWorkStore(join(dir.path, 'q.sqlite'));
+      return {
+        store,
+        done: async () => {
+          store.close();
+          await dir.remove();
+        },
+      };
+    },
+  ],
+  ['memory', () => Promise.resolve({ store: createMemoryWorkStore(), done: () => Promise.resolve() })],
+];
+
+/** Two failed syncs for R and one for OTHER, all due at T0 + 1 h. */
+function withRetries(store: WorkStore): void {
+  store.fail(
+    store.begin(R, ROOT, [
+      { kind: 'sync', path: 'a' },
+      { kind: 'sync', path: 'b' },
+    ]),
+    failure,
+    T0,
+  );
+  store.fail(store.begin(OTHER, ROOT, [{ kind: 'sync', path: 'a' }]), failure, T0);
+}
+const LATER = T0 + 3_600_000;
+
+for (const [name, open] of stores) {
+  test(`${name}: retry rows of a tree wait while its full sync is in flight, for that remote only`, async () => {
+    const { store, done } = await open();
+    try {
+      withRetries(store);
+      assert.equal(store.due(LATER, 100).length, 3);
+      const full = store.begin(R, ROOT, [FULL]);
+      assert.deepEqual(
+        store.due(LATER, 100).map((r) => r.remoteId),
+        [OTHER],
+      );
+      store.fail(full, failure, T0);
+      assert.equal(store.due(LATER, 100).length, 4, 'a failed full sync releases them (and waits itself)');
+    } finally {
+      await done();
+    }
+  });
+
+  test(`${name}: settleLane removes the retry rows of one tree and remote, and nothing in flight`, async () => {
+    const { store, done } = await open();
+    try {
+      withRetries(store);
+      store.begin(R, ROOT, [{ kind: 'sync', path: 'c' }]);
+      assert.equal(store.settleLane(R, ROOT), 2);
+      assert.deepEqual(
+        store.due(LATER, 100).map((r) => r.remoteId),
+        [OTHER],
+      );
+      assert.equal(store.recoverInflight(LATER), 1, 'the row in flight stays');
+    } finally {
+      await done();
+    }
+  });
+}
