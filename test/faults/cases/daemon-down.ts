@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import type { RsyncDaemon } from '../../helpers/rsyncd.js';
+import { crashDaemon } from '../lib/procs.js';
+import { Rig } from '../lib/rig.js';
+import { startWriter } from '../lib/workload.js';
+import type { CaseResult } from './result.js';
+
+export interface DaemonDownParams {
+  readonly dirs: number;
+  readonly filesPerDir: number;
+  /** How long the daemon stays down. */
+  readonly downMs: number;
+}
+
+/**
+ * The rsync daemon is killed (with the transfers it is serving) in the middle of a burst, stays
+ * down, and comes back: everything converges, and once it is back no file travels twice: the
+ * backlog is coalesced per path, and the full sync that follows an interruption (to remove the
+ * temp files of killed receivers) sends nothing that already arrived.
+ */
+export async function daemonDownDuringBurst(
+  work: string,
+  daemon: RsyncDaemon,
+  p: DaemonDownParams,
+): Promise<CaseResult> {
+  const rig = Rig.create(work, { daemon });
+  await rig.start();
+  try {
+    const writer = startWriter(['burst', rig.src, String(p.dirs), String(p.filesPerDir)]);
+    await writer.progress(3);
+    await crashDaemon(daemon);
+    try {
+      await writer.finished();
+      await new Promise((r) => setTimeout(r, p.downMs));
+      assert.ok(rig.queue().length > 0, 'work waits in the queue while the daemon is down');
+    } finally {
+      await daemon.restart();
+    }
+    const before = (await daemon.received()).length;
+    await rig.converged(30_000, 'after the daemon came back');
+    const counts = new Map<string, number>();
+    for (const path of (await daemon.received()).slice(before)) counts.set(path, (counts.get(path) ?? 0) + 1);
+    const twice = [...counts].filter(([, n]) => n > 1);
+    assert.deepEqual(twice, [], 'files sent more than once after the daemon came back');
+    return { faults: 1, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop();
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * One fault case's world: a fresh source tree, the daemon's module emptied as the replica, a
+ * config made from sersync's shipped file, and the real `sersync2` process on it, with the
+ * checks every case ends with (replica == source byte for byte, an empty queue, still alive).
+ */
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+import type { RsyncDaemon } from '../../helpers/rsyncd.js';
+import {
+  CLI,
+  sersyncConfigXml,
+  startSersync,
+  writeConfig,
+  type SersyncConfigSpec,
+  type SersyncProcess,
+} from '../../helpers/sersync.js';
+import { eventually, treeDiff } from '../../helpers/trees.js';
+
+/** A row of `sersync2 queue list --json`. */
+export interface JsonRow {
+  readonly id: number;
+  readonly remoteId: string;
+  readonly attempts: number;
+  readonly exitCode: number | null;
+  readonly lastError: string | null;
+  readonly op: { readonly kind: string; readonly path: string };
+}
+
+export interface RigOptions {
+  readonly daemon: RsyncDaemon;
+  /** sersync2 connects here instead of the daemon's port (a proxy in front of it). */
+  readonly port?: number;
+  readonly spec?: Partial<SersyncConfigSpec>;
+}
+
+let serial = 0;
+
+export class Rig {
+  proc: SersyncProcess | null = null;
+  readonly src: string;
+  readonly config: string;
+  readonly state: string;
+  readonly failLog: string;
+  readonly replica: string;
+
+  constructor(
+    readonly base: string,
+    readonly opts: RigOptions,
+  ) {
+    this.src = join(base, 'W');
+    this.state = join(base, 'state');
+    this.failLog = join(base, 'fail.sh');
+    this.replica = opts.daemon.dir;
+    mkdirSync(this.src, { recursive: true });
+    rmSync(this.replica, { recursive: true, force: true });
+    mkdirSync(this.replica);
+    const target = opts.port === undefined ? opts.daemon : { ...opts.daemon, port: opts.port };
+    this.config = writeConfig(
+      base,
+      sersyncConfigXml({ watch: this.src, daemons: [target], failLog: this.failLog, ...opts.spec }),
+    );
+  }
+
+  /** A rig in a fresh directory below `work`. */
+  static create(work: string, opts: RigOptions): Rig {
+    return new Rig(join(work, `case${++serial}`), opts);
+  }
+
+  /** The running process (the case failed to start one if there is none). */
+  get running(): SersyncProcess {
+    assert.ok(this.proc !== null, 'sersync2 is not running');
+    return this.proc;
+  }
+
+  async start(args: readonly string[] = [], env?: NodeJS.ProcessEnv): Promise<SersyncProcess> {
+    this.proc = await startSersync(this.config, args, this.state, env === undefined ? {} : { env });
+    return this.proc;
+  }
+
+  /** `kill -9`, as a crash or the OOM killer does it. */
+  async kill9(): Promise<void> {
+    const { child } = this.running;
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = once(child, 'exit');
+      child.kill('SIGKILL');
+      await exited;
+    }
+    this.proc = null;
+  }
+
+  /** SIGTERM; asserts the clean exit 0 every stop must give. */
+  async stop(): Promise<void> {
+    if (this.proc === null) return;
+    const proc = this.proc;
+    this.proc = null;
+    assert.equal(await proc.stop(), 0, proc.stderr());
+  }
+
+  /** `sersync2 ARGS -o CONFIG --state-dir STATE`, run to completion. */
+  cli(args: readonly string[]): SpawnSyncReturns<string> {
+    return spawnSync(process.execPath, [CLI, ...args, '-o', this.config, '--state-dir', this.state], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+  }
+
+  queue(): JsonRow[] {
+    const r = this.cli(['queue', 'list', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout) as JsonRow[];
+  }
+
+  /**
+   * The end of every case: the replica equals the source (names, types, bytes), the queue is
+   * empty, and the replicator is still running.
+   */
+  async converged(ms = 20_000, what = 'convergence'): Promise<void> {
+    try {
+      await eventually(() => treeDiff(this.src, this.replica) === '', ms, `${what}: replica == source`);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${treeDiff(this.src, this.replica).slice(0, 2000)}`, {
+        cause: err,
+      });
+    }
+    await eventually(() => this.queue().length === 0, ms, `${what}: an empty queue`);
+    if (this.proc !== null) {
+      assert.equal(this.proc.child.exitCode, null, `sersync2 died:\n${this.proc.stderr()}`);
+      assert.equal(this.proc.child.signalCode, null, `sersync2 was killed:\n${this.proc.stderr()}`);
+    }
+  }
+
+  /** Regular files (and other non-directories) in the source: what `converged` verified. */
+  files(): number {
+    let n = 0;
+    const stack = [Buffer.from(this.src)];
+    for (let dir = stack.pop(); dir !== undefined; dir = stack.pop()) {
+      for (const e of readdirSync(dir, { withFileTypes: true, encoding: 'buffer' })) {
+        if (e.isDirectory()) stack.push(Buffer.concat([dir, Buffer.from('/'), e.name]));
+        else n++;
+      }
+    }
+    return n;
+  }
+
+  /** The replicator's JSON log lines with this `msg` so far. */
+  logLines(msg: string | RegExp): Record<string, unknown>[] {
+    return this.running
+      .stderr()
+      .split('\n')
+      .filter((l) => l.startsWith('{') && l.endsWith('}'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((o) => (typeof msg === 'string' ? o.msg === msg : msg.test(String(o.msg))));
+  }
+}
