@@ -55,8 +55,11 @@ export function lastErrorLine(stderr: string): string {
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l !== '');
+  // The remote's own refusal (`ERROR: module is read only`, `@ERROR: auth failed …`) is the cause;
+  // the socket errors the client prints after it are its consequences.
+  const remote = lines.filter((l) => /^@?ERROR:/.test(l));
   // rsync ends with a generic `rsync error: … (code N) at file.c(L)`; the lines before say what happened.
   const errors = lines.filter((l) => /error|failed|refused|denied|@ERROR/i.test(l));
   const specific = errors.filter((l) => !/^rsync error: .*\(code \d+\)/.test(l));
-  return specific.at(-1) ?? errors.at(-1) ?? lines.at(-1) ?? '';
+  return remote.at(-1) ?? specific.at(-1) ?? errors.at(-1) ?? lines.at(-1) ?? '';
 }

@@ -169,4 +169,12 @@ test("exit codes: the reported line is the specific error, not rsync's generic s
     ),
     '@ERROR: auth failed on module replica',
   );
+  assert.equal(
+    lastErrorLine(
+      'ERROR: module is read only\nrsync error: syntax or usage error (code 1) at main.c(1185) [Receiver=3.5.0]\n' +
+        'rsync: [sender] read error: Connection reset by peer (104)\n',
+    ),
+    'ERROR: module is read only',
+    "the remote's refusal, not the connection reset that follows it",
+  );
 });
