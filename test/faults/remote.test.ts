@@ -7,6 +7,8 @@ import { after, before, test } from 'node:test';
 import { disposeRsyncDaemon, startRsyncDaemon, type RsyncDaemon } from '../helpers/rsyncd.js';
 import { tempDir } from '../helpers/tmp.js';
 import { daemonDownDuringBurst } from './cases/daemon-down.js';
+import { refusingReplica } from './cases/refusing-replica.js';
+import { stalledRemote } from './cases/stall.js';
 
 let daemon: RsyncDaemon;
 let work: { path: string; remove: () => Promise<void> };
@@ -21,4 +23,12 @@ after(async () => {
 
 test('the rsync daemon killed mid-burst, down 3 s, restarted: converges, and nothing travels twice once it is back', async () => {
   await daemonDownDuringBurst(work.path, daemon, { dirs: 10, filesPerDir: 100, downMs: 3000 });
+});
+
+test('a remote that accepts and then stalls: rsync --timeout ends each run, no rsync is left, it converges once traffic passes', async () => {
+  await stalledRemote(work.path, daemon, { timeoutS: 1, stallMs: 3000 });
+});
+
+test("a replica that refuses writes: rows carry rsync's message; made writable and retried, it converges", async () => {
+  await refusingReplica(work.path, 50);
 });

@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { disposeRsyncDaemon, startRsyncDaemon } from '../../helpers/rsyncd.js';
+import { eventually } from '../../helpers/trees.js';
+import { editDaemonConf } from '../lib/daemon-conf.js';
+import { Rig } from '../lib/rig.js';
+import type { CaseResult } from './result.js';
+
+const READ_ONLY = 'read only = yes';
+
+/**
+ * The replica refuses writes (a read-only module): every change waits in the queue with
+ * rsync's own message; once the module is writable again, `queue retry --all` sends it all.
+ */
+export async function refusingReplica(work: string, files: number): Promise<CaseResult> {
+  const daemon = await startRsyncDaemon({ moduleLines: [READ_ONLY] });
+  const rig = Rig.create(work, { daemon });
+  try {
+    await rig.start();
+    mkdirSync(join(rig.src, 'd'));
+    for (let i = 0; i < files; i++) writeFileSync(join(rig.src, 'd', `f${i}`), `refused ${i}`);
+    await eventually(
+      () => rig.queue().some((r) => r.op.path === 'd' || r.op.path.startsWith('d/')),
+      15_000,
+      'queued rows',
+    );
+    for (const row of rig.queue())
+      assert.match(row.lastError ?? '(in flight)', /ERROR: module is read only|in flight/);
+    assert.deepEqual(readdirSync(daemon.dir), [], 'a read-only replica received something');
+    editDaemonConf(daemon, (conf) => conf.replace(`  ${READ_ONLY}\n`, ''));
+    const r = rig.cli(['queue', 'retry', '--all']);
+    assert.equal(r.status, 0, r.stderr);
+    await rig.converged(15_000, 'after the module became writable');
+    return { faults: 1, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop();
+    await disposeRsyncDaemon(daemon);
+  }
+}
