@@ -58,7 +58,8 @@ export async function detach(logFile: string): Promise<number> {
 
 /** In the detached child: tell the parent how start-up went, then cut the cord. */
 export function reportStartup(result: { ok: true } | { ok: false; message: string }): void {
-  if (!isDaemonChild() || process.send === undefined) return;
+  // Once reported, the channel is closed: a later failure is the log's business.
+  if (!isDaemonChild() || process.send === undefined || !process.connected) return;
   const msg: StartupMessage = result.ok
     ? { type: 'ready', pid: process.pid }
     : { type: 'error', message: result.message };

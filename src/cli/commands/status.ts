@@ -1,0 +1,49 @@
+/** `sersync2 status [-o FILE] [--json]`: what the running replicator of this config is doing. */
+import type { Command } from 'commander';
+import { askDaemon, controlSocketFile, NotRunningError, type ControlRequest } from '../../daemon/control.js';
+import type { DaemonStatus } from '../../daemon/status.js';
+import { statusText } from '../../daemon/status-text.js';
+import { SersyncError } from '../../errors.js';
+import { resolveStateDir } from '../../queue/state-dir.js';
+import { globalOptions, loadConfigFor } from '../program.js';
+
+/**
+ * Asks the replicator running for the `-o` config (found through its control socket in the state
+ * directory). When none runs, the error says so and what to run instead (`hint`).
+ */
+export async function askRunningDaemon(
+  cmd: Command,
+  request: ControlRequest,
+  hint: (configFile: string) => string,
+): Promise<unknown> {
+  const config = loadConfigFor(cmd);
+  const socket = controlSocketFile(
+    resolveStateDir(globalOptions(cmd).stateDir, config.stateDir),
+    config.file,
+  );
+  try {
+    return await askDaemon(socket, request);
+  } catch (err) {
+    if (!(err instanceof NotRunningError)) throw err;
+    throw new SersyncError(
+      err.code,
+      `no sersync2 is running for ${config.file} (nothing answers on ${socket}); ${hint(config.file)}`,
+    );
+  }
+}
+
+export function registerStatusCommand(program: Command): void {
+  program
+    .command('status')
+    .description('show what the running sersync2 of this config is doing (exit 1 when none runs)')
+    .usage('[-o FILE] [--state-dir DIR] [--json]   (-o and --state-dir are global options)')
+    .option('--json', 'print the status as JSON')
+    .action(async (opts: { json?: true }, cmd: Command) => {
+      const status = (await askRunningDaemon(
+        cmd,
+        { op: 'status' },
+        (file) => `start it with: sersync2 -d -o ${file}`,
+      )) as DaemonStatus;
+      process.stdout.write(opts.json === true ? `${JSON.stringify(status, null, 2)}\n` : statusText(status));
+    });
+}

@@ -1,0 +1,213 @@
+/**
+ * The control socket: a Unix socket in the state directory (owner-only) through which
+ * `sersync2 status` and `sersync2 resync` talk to the running replicator. One JSON request line
+ * in, one JSON reply line out, then the connection closes. Holding the socket is also what makes
+ * a second instance for the same config refuse to start.
+ */
+import { chmodSync, lstatSync, rmSync } from 'node:fs';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { SersyncError } from '../errors.js';
+import { stateFileFor } from '../queue/state-dir.js';
+import { packageVersion } from '../version.js';
+
+export type ControlRequest =
+  | { readonly op: 'hello' }
+  | { readonly op: 'status' }
+  /** A full sync of one tree (its watched root), or of every tree when null. */
+  | { readonly op: 'resync'; readonly root: string | null };
+
+export type ControlReply =
+  { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: string };
+
+/** What `hello` answers, even while the replicator is still starting. */
+export interface Hello {
+  readonly pid: number;
+  readonly version: string;
+}
+
+/** Answers `status` and `resync`; a thrown `SersyncError` becomes the reply's error. */
+export type ControlHandler = (request: Exclude<ControlRequest, { op: 'hello' }>) => unknown;
+
+/** No replicator listens on the control socket of this config. */
+export class NotRunningError extends SersyncError {
+  constructor(
+    readonly socket: string,
+    reason: string,
+  ) {
+    super('ERR_SERSYNC_NOT_RUNNING', reason);
+  }
+}
+
+/** Longest request accepted; real ones are a few dozen bytes. */
+const MAX_LINE = 64 * 1024;
+
+export class ControlServer {
+  private handler: ControlHandler | null = null;
+
+  private constructor(
+    readonly file: string,
+    private readonly server: Server,
+  ) {}
+
+  /**
+   * Listens on `file` (mode 0600). A socket left by a process that died is replaced; one that
+   * answers belongs to a running instance, and then this fails naming its pid.
+   */
+  static async claim(file: string, configFile: string): Promise<ControlServer> {
+    const control = new ControlServer(file, createServer());
+    control.server.on('connection', (socket) => {
+      control.serve(socket);
+    });
+    try {
+      await listen(control.server, file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw cannotListen(file, err);
+      const running = await helloFrom(file);
+      if (running !== null) {
+        throw new SersyncError(
+          'ERR_SERSYNC_RUNNING',
+          `another sersync2 (pid ${running.pid}) is already running for ${configFile} ` +
+            `(control socket ${file}); stop it, or reload it with kill -HUP ${running.pid}`,
+        );
+      }
+      if (!lstatSync(file).isSocket())
+        throw new SersyncError('ERR_SERSYNC_CONTROL', `${file} is in the way of the control socket: move it`);
+      rmSync(file); // left by a process that died
+      await listen(control.server, file).catch((e: unknown) => {
+        throw cannotListen(file, e);
+      });
+    }
+    chmodSync(file, 0o600);
+    return control;
+  }
+
+  /** Starts answering `status` and `resync` (until then they get "starting"). */
+  handle(handler: ControlHandler): void {
+    this.handler = handler;
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private serve(socket: Socket): void {
+    let buffered = '';
+    socket.setEncoding('utf8');
+    socket.on('error', () => undefined); // a client that went away
+    socket.on('data', (chunk: string) => {
+      buffered += chunk;
+      const end = buffered.indexOf('\n');
+      if (end < 0 && buffered.length <= MAX_LINE) return;
+      socket.removeAllListeners('data');
+      const reply = end < 0 ? failure('request too long') : this.answer(buffered.slice(0, end));
+      socket.end(`${JSON.stringify(reply)}\n`);
+    });
+  }
+
+  private answer(line: string): ControlReply {
+    let request: ControlRequest;
+    try {
+      request = parseRequest(JSON.parse(line));
+    } catch (err) {
+      return failure(`bad request: ${(err as Error).message}`);
+    }
+    if (request.op === 'hello') return { ok: true, result: { pid: process.pid, version: packageVersion() } };
+    if (this.handler === null) return failure('sersync2 is still starting; ask again in a moment');
+    try {
+      return { ok: true, result: this.handler(request) };
+    } catch (err) {
+      if (err instanceof SersyncError) return failure(err.message);
+      return failure(`internal error: ${String(err)}`);
+    }
+  }
+}
+
+function failure(error: string): ControlReply {
+  return { ok: false, error };
+}
+
+function parseRequest(v: unknown): ControlRequest {
+  if (typeof v !== 'object' || v === null) throw new Error('not an object');
+  const { op, root } = v as { op?: unknown; root?: unknown };
+  if (op === 'hello' || op === 'status') return { op };
+  if (op === 'resync' && (root === null || typeof root === 'string')) return { op, root };
+  throw new Error(`unknown request ${JSON.stringify(v)}`);
+}
+
+function listen(server: Server, file: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(file, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function cannotListen(file: string, err: unknown): SersyncError {
+  return new SersyncError(
+    'ERR_SERSYNC_CONTROL',
+    `cannot open the control socket ${file}: ${(err as Error).message}`,
+    { cause: err },
+  );
+}
+
+/** The pid of the instance answering on `file`, or null when nothing does. */
+async function helloFrom(file: string): Promise<Hello | null> {
+  try {
+    return (await askDaemon(file, { op: 'hello' })) as Hello;
+  } catch (err) {
+    if (err instanceof NotRunningError) return null;
+    throw err;
+  }
+}
+
+/**
+ * Sends one request to the daemon listening on `file` and resolves to its result. Rejects with
+ * `NotRunningError` when nothing listens there, and with the daemon's own message when it refuses.
+ */
+export async function askDaemon(file: string, request: ControlRequest, timeoutMs = 10_000): Promise<unknown> {
+  const reply = await new Promise<string>((resolve, reject) => {
+    const socket = createConnection(file);
+    let data = '';
+    socket.setEncoding('utf8');
+    socket.setTimeout(timeoutMs, () => {
+      socket.destroy(
+        new SersyncError('ERR_SERSYNC_CONTROL', `sersync2 did not answer on ${file} within ${timeoutMs} ms`),
+      );
+    });
+    socket.on('connect', () => socket.write(`${JSON.stringify(request)}\n`));
+    socket.on('data', (chunk: string) => (data += chunk));
+    socket.on('end', () => {
+      resolve(data);
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      reject(connectError(file, err));
+    });
+  });
+  let parsed: ControlReply;
+  try {
+    parsed = JSON.parse(reply) as ControlReply;
+  } catch {
+    throw new SersyncError('ERR_SERSYNC_CONTROL', `unreadable answer on ${file}: ${reply.slice(0, 200)}`);
+  }
+  if (!parsed.ok) throw new SersyncError('ERR_SERSYNC_CONTROL', parsed.error);
+  return parsed.result;
+}
+
+function connectError(file: string, err: NodeJS.ErrnoException): Error {
+  if (err instanceof SersyncError) return err;
+  if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED')
+    return new NotRunningError(file, `no sersync2 is running for this config (nothing answers on ${file})`);
+  if (err.code === 'EACCES')
+    return new SersyncError(
+      'ERR_SERSYNC_CONTROL',
+      `not allowed to use ${file}: run this as the user sersync2 runs as`,
+    );
+  return new SersyncError('ERR_SERSYNC_CONTROL', `cannot talk to sersync2 on ${file}: ${err.message}`);
+}
+
+/** The control socket of one config: `control-<config name>-<hash>.sock` in its state directory. */
+export function controlSocketFile(stateDir: string, configFile: string): string {
+  return stateFileFor(stateDir, configFile, 'control', 'sock');
+}

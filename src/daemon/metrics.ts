@@ -1,0 +1,160 @@
+/**
+ * `GET /metrics`: the status snapshot in the Prometheus text exposition format (version 0.0.4).
+ * Written from the snapshot rather than kept in a metrics registry: every value already lives
+ * in the replicator, so there is nothing to update as things happen.
+ */
+import type { DaemonStatus, LaneReport } from './status.js';
+
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+type Labels = Readonly<Record<string, string>>;
+
+interface Family {
+  readonly name: string;
+  readonly type: 'counter' | 'gauge';
+  readonly help: string;
+  /** Samples; a null value (something that never happened) is left out. */
+  readonly samples: readonly { readonly labels: Labels; readonly value: number | null }[];
+}
+
+export function renderMetrics(s: DaemonStatus): string {
+  const perLane = (
+    name: string,
+    type: Family['type'],
+    help: string,
+    value: (l: LaneReport) => number | null,
+  ): Family => ({
+    name,
+    type,
+    help,
+    samples: s.lanes.map((l) => ({ labels: { root: l.root, remote: l.remote }, value: value(l) })),
+  });
+  const perTree = (
+    name: string,
+    type: Family['type'],
+    help: string,
+    value: (t: (typeof s.trees)[number]) => number,
+  ): Family => ({
+    name,
+    type,
+    help,
+    samples: s.trees.map((t) => ({ labels: { root: t.root }, value: value(t) })),
+  });
+  const single = (
+    name: string,
+    type: Family['type'],
+    help: string,
+    value: number | null,
+    labels: Labels = {},
+  ): Family => ({
+    name,
+    type,
+    help,
+    samples: [{ labels, value }],
+  });
+  const seconds = (ms: number | null): number | null => (ms === null ? null : ms / 1000);
+  const families: Family[] = [
+    single('sersync_info', 'gauge', 'Always 1; the labels say which version runs which config.', 1, {
+      version: s.version,
+      config: s.configFile,
+    }),
+    single(
+      'sersync_start_time_seconds',
+      'gauge',
+      'When the daemon started (Unix time).',
+      seconds(s.startedAt),
+    ),
+    single('sersync_reloads_total', 'counter', 'Config reloads (SIGHUP) that took effect.', s.reloads),
+    perTree(
+      'sersync_tree_watching',
+      'gauge',
+      '1 while the tree is watched, 0 while its root is missing.',
+      (t) => (t.watching ? 1 : 0),
+    ),
+    perTree(
+      'sersync_tree_watched_directories',
+      'gauge',
+      'Directories watched (one inotify watch each).',
+      (t) => t.directories,
+    ),
+    perTree('sersync_tree_events_total', 'counter', 'Watch events seen.', (t) => t.events),
+    perLane('sersync_pending_operations', 'gauge', 'Operations waiting to be sent.', (l) => l.pending),
+    perLane('sersync_batches_in_flight', 'gauge', '1 while a batch is being sent.', (l) =>
+      l.inFlight ? 1 : 0,
+    ),
+    perLane(
+      'sersync_retry_queue_operations',
+      'gauge',
+      'Failed operations waiting for a retry.',
+      (l) => l.queuedRetries,
+    ),
+    perLane('sersync_batches_total', 'counter', 'Batches sent, successful or not.', (l) => l.batches),
+    perLane(
+      'sersync_failed_batches_total',
+      'counter',
+      'Batches that failed and were queued for retry.',
+      (l) => l.failedBatches,
+    ),
+    perLane('sersync_rsync_runs_total', 'counter', 'rsync processes run.', (l) => l.rsyncRuns),
+    perLane(
+      'sersync_files_sent_total',
+      'counter',
+      'Files rsync transferred (from --stats).',
+      (l) => l.filesSent,
+    ),
+    perLane('sersync_sent_bytes_total', 'counter', 'Bytes rsync sent (from --stats).', (l) => l.bytesSent),
+    perLane(
+      'sersync_last_success_timestamp_seconds',
+      'gauge',
+      'When a batch last succeeded (Unix time).',
+      (l) => seconds(l.lastSuccessAt),
+    ),
+    perLane('sersync_last_failure_timestamp_seconds', 'gauge', 'When a batch last failed (Unix time).', (l) =>
+      seconds(l.lastFailureAt),
+    ),
+    perLane(
+      'sersync_last_full_sync_timestamp_seconds',
+      'gauge',
+      'When a full sync last succeeded (Unix time).',
+      (l) => seconds(l.lastFullSyncAt),
+    ),
+    single('sersync_rsync_running', 'gauge', 'rsync processes running now.', s.pool.inFlight),
+    single(
+      'sersync_rsync_max_concurrent',
+      'gauge',
+      'Most rsync processes run at once (-n).',
+      s.pool.maxConcurrent,
+    ),
+    single(
+      'sersync_rsync_started_total',
+      'counter',
+      'rsync processes started, over every tree and remote.',
+      s.pool.started,
+    ),
+    single(
+      'sersync_next_full_sync_timestamp_seconds',
+      'gauge',
+      'When the crontab runs the next full sync (Unix time).',
+      seconds(s.fullSync.nextAt),
+    ),
+  ];
+  return families.map(renderFamily).join('');
+}
+
+function renderFamily(f: Family): string {
+  const lines = [`# HELP ${f.name} ${escapeHelp(f.help)}`, `# TYPE ${f.name} ${f.type}`];
+  for (const { labels, value } of f.samples) {
+    if (value === null) continue;
+    const pairs = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
+    lines.push(`${f.name}${pairs.length > 0 ? `{${pairs.join(',')}}` : ''} ${String(value)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function escapeHelp(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}

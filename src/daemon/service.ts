@@ -1,0 +1,226 @@
+/**
+ * The running daemon around the replication engine: answers the control socket (`status`,
+ * `resync`), serves the optional /metrics and /status, reloads the config on SIGHUP, and warns
+ * when the inotify watches near their limit. The engine itself (queue, watchers, lanes, plugin,
+ * crontab for one config) is made by the caller's factory, so a reload is: stop one, start one.
+ */
+import type { Config } from '../config/types.js';
+import { formatWarning } from '../config/present.js';
+import { SersyncError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import type { TreeStatus } from '../sync/replicator.js';
+import { packageVersion } from '../version.js';
+import type { WatchStats } from '../watch/types.js';
+import type { ControlServer } from './control.js';
+import { serveHttp, type HttpEndpoint } from './http.js';
+import { checkWatchHeadroom } from './inotify-usage.js';
+import { addRun, buildStatus, withPast, type DaemonStatus, type PoolReport } from './status.js';
+
+/** What runs for one config; `stop` lets the batches in flight finish and records their outcome. */
+export interface Engine {
+  readonly config: Config;
+  readonly watchStats: readonly WatchStats[];
+  status(): TreeStatus[];
+  /** Queues a full sync of one tree (its watched root) or of all. */
+  resync(root?: string): void;
+  retriesByLane(): readonly { readonly remoteId: string; readonly root: string; readonly count: number }[];
+  /** The crontab's next full sync, or null. */
+  nextFullSyncAt(): number | null;
+  stop(): Promise<void>;
+}
+
+export type EngineFactory = (
+  config: Config,
+  opts: {
+    /** Queue a full sync of every tree once watching (`-r`, or after a reload). */
+    readonly fullSync: boolean;
+    /** Started by a reload (console lines go to the log only). */
+    readonly reload: boolean;
+  },
+) => Promise<Engine>;
+
+export interface ServiceDeps {
+  readonly control: ControlServer;
+  readonly pool: PoolReport;
+  readonly log: Logger;
+  readonly startEngine: EngineFactory;
+  /** Reads the config file again (SIGHUP). */
+  readonly loadConfig: () => Config;
+  /** The state directory a config uses (a reload may not move it: the queue and socket live there). */
+  readonly stateDirOf: (config: Config) => string;
+  readonly now?: () => number;
+}
+
+export class Service {
+  private engine: Engine | null = null;
+  /** What engines ended by reloads counted. */
+  private past: TreeStatus[] = [];
+  private http: HttpEndpoint | null = null;
+  private readonly startedAt: number;
+  private reloads = 0;
+  private lastReloadAt: number | null = null;
+  private switching: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  constructor(private readonly deps: ServiceDeps) {
+    this.startedAt = this.now();
+  }
+
+  /** Starts the engine and the endpoints; resolves to what each tree's watcher reported. */
+  async start(config: Config, fullSync: boolean): Promise<readonly WatchStats[]> {
+    const engine = await this.deps.startEngine(config, { fullSync, reload: false });
+    this.engine = engine;
+    this.http = await this.openHttp(config);
+    this.deps.control.handle((request) =>
+      request.op === 'status' ? this.status() : { resynced: this.resync(request.root) },
+    );
+    this.checkWatches(engine);
+    return engine.watchStats;
+  }
+
+  status(): DaemonStatus {
+    const engine = this.running();
+    const { pool } = this.deps;
+    return buildStatus({
+      pid: process.pid,
+      version: packageVersion(),
+      configFile: engine.config.file,
+      startedAt: this.startedAt,
+      now: this.now(),
+      reloads: this.reloads,
+      lastReloadAt: this.lastReloadAt,
+      trees: withPast(engine.status(), this.past),
+      retries: engine.retriesByLane(),
+      pool: { inFlight: pool.inFlight, maxConcurrent: pool.maxConcurrent, started: pool.started },
+      nextFullSyncAt: engine.nextFullSyncAt(),
+    });
+  }
+
+  /** Queues a full sync of `root` (a watched root) or of every tree; returns the roots. */
+  resync(root: string | null): string[] {
+    const engine = this.running();
+    const roots = engine.config.localpaths.map((lp) => lp.watch);
+    const chosen = root === null ? roots : roots.filter((r) => r === root.replace(/(.)\/+$/, '$1'));
+    if (chosen.length === 0) {
+      throw new SersyncError(
+        'ERR_SERSYNC_NO_TREE',
+        `${root ?? ''} is not a watched tree of ${engine.config.file}; the trees are: ${roots.join(', ')}`,
+      );
+    }
+    this.deps.log.info({ roots: chosen }, 'full sync requested (sersync2 resync)');
+    for (const r of chosen) engine.resync(r);
+    return chosen;
+  }
+
+  /**
+   * SIGHUP: reads the config again. An unusable one is logged (with its file:line) and the
+   * running config stays. A usable one replaces it: the engine stops (batches in flight finish
+   * and are recorded), a new one starts on the same queue and pool and resyncs every tree, since
+   * changes made while no watch was set, and the trees of new remotes, are known to nobody.
+   * Reloads run one at a time. Rejects only when not even the old config could be started again.
+   */
+  reload(): Promise<void> {
+    this.switching = this.switching.then(() => this.switchConfig());
+    return this.switching;
+  }
+
+  /** Stops the endpoints and the engine (after a reload in progress). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.switching.catch(() => undefined);
+    await this.http?.close();
+    this.http = null;
+    await this.engine?.stop();
+  }
+
+  private async switchConfig(): Promise<void> {
+    const old = this.engine;
+    if (this.stopped || old === null) return;
+    const { log } = this.deps;
+    const next = this.readConfig(old.config);
+    if (next === null) return;
+    log.info({ config: next.file }, 'reloading the config: stopping the running trees');
+    await old.stop();
+    this.past = addRun(this.past, old.status());
+    try {
+      this.engine = await this.deps.startEngine(next, { fullSync: true, reload: true });
+    } catch (err) {
+      log.error(
+        { error: errorText(err) },
+        'reload: cannot start on the new config; going back to the previous one',
+      );
+      this.engine = await this.deps.startEngine(old.config, { fullSync: true, reload: true });
+      return;
+    }
+    await this.replaceHttp(old.config, next);
+    this.reloads++;
+    this.lastReloadAt = this.now();
+    this.checkWatches(this.engine);
+    log.info(
+      { trees: next.localpaths.map((lp) => ({ root: lp.watch, remotes: lp.remotes.map((r) => r.id) })) },
+      'config reloaded; resyncing every tree',
+    );
+  }
+
+  /** The new config, or null (logged) when it cannot be used. */
+  private readConfig(current: Config): Config | null {
+    const { log } = this.deps;
+    try {
+      const next = this.deps.loadConfig();
+      for (const w of next.warnings) log.warn(`config warning: ${formatWarning(next.file, w)}`);
+      const [from, to] = [this.deps.stateDirOf(current), this.deps.stateDirOf(next)];
+      if (from !== to) {
+        throw new SersyncError(
+          'ERR_SERSYNC_RELOAD',
+          `the state directory would move from ${from} to ${to}; a reload cannot move the queue, restart sersync2`,
+        );
+      }
+      return next;
+    } catch (err) {
+      log.error({ error: errorText(err) }, 'reload refused; the running config stays');
+      return null;
+    }
+  }
+
+  private async replaceHttp(before: Config, after: Config): Promise<void> {
+    const same =
+      before.host.metrics === after.host.metrics &&
+      before.host.ip === after.host.ip &&
+      before.host.port === after.host.port;
+    if (same) return;
+    await this.http?.close();
+    this.http = null;
+    try {
+      this.http = await this.openHttp(after);
+    } catch (err) {
+      this.deps.log.error({ error: errorText(err) }, 'reload: /metrics is not served');
+    }
+  }
+
+  private async openHttp(config: Config): Promise<HttpEndpoint | null> {
+    if (!config.host.metrics) return null;
+    const http = await serveHttp(config.host.ip, config.host.port, () => this.status());
+    this.deps.log.info({ address: http.address }, 'serving /metrics and /status');
+    return http;
+  }
+
+  private checkWatches(engine: Engine): void {
+    checkWatchHeadroom(
+      engine.watchStats.reduce((n, s) => n + s.directories, 0),
+      this.deps.log,
+    );
+  }
+
+  private running(): Engine {
+    if (this.engine === null) throw new SersyncError('ERR_SERSYNC_STARTING', 'sersync2 is still starting');
+    return this.engine;
+  }
+
+  private now(): number {
+    return (this.deps.now ?? Date.now)();
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

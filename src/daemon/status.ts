@@ -1,0 +1,207 @@
+/**
+ * What `sersync2 status`, `GET /status` and `GET /metrics` report: one snapshot of the running
+ * replicator, built here from its parts by pure functions.
+ */
+import type { LaneStats } from '../sync/lane.js';
+import type { TreeStatus } from '../sync/replicator.js';
+
+export interface TreeReport {
+  readonly root: string;
+  readonly watching: boolean;
+  readonly directories: number;
+  /** Watch events seen since start (over reloads). */
+  readonly events: number;
+  /** Operations waiting for dispatch, summed over the tree's remotes. */
+  readonly pending: number;
+}
+
+/** One tree to one remote. */
+export interface LaneReport extends LaneStats {
+  readonly root: string;
+  readonly remote: string;
+  readonly pending: number;
+  readonly inFlight: boolean;
+  /** Failed operations in the retry queue, waiting for their next attempt. */
+  readonly queuedRetries: number;
+}
+
+/** A remote over every tree that replicates to it. */
+export interface RemoteReport {
+  readonly remote: string;
+  readonly trees: readonly string[];
+  /** Batches being sent now (at most one per tree). */
+  readonly inFlight: number;
+  readonly pending: number;
+  readonly queuedRetries: number;
+  readonly batches: number;
+  readonly failedBatches: number;
+  readonly rsyncRuns: number;
+  readonly filesSent: number;
+  readonly bytesSent: number;
+  readonly lastSuccessAt: number | null;
+  readonly lastFailureAt: number | null;
+  /** rsync's message of the last failure. */
+  readonly lastError: string | null;
+}
+
+export interface PoolReport {
+  readonly inFlight: number;
+  readonly maxConcurrent: number;
+  /** rsync runs started since the daemon started. */
+  readonly started: number;
+}
+
+export interface DaemonStatus {
+  readonly pid: number;
+  readonly version: string;
+  readonly configFile: string;
+  readonly startedAt: number;
+  /** The daemon's clock when this was taken (epoch ms). */
+  readonly now: number;
+  readonly uptimeSeconds: number;
+  readonly reloads: number;
+  readonly lastReloadAt: number | null;
+  readonly trees: readonly TreeReport[];
+  readonly remotes: readonly RemoteReport[];
+  readonly lanes: readonly LaneReport[];
+  readonly pool: PoolReport;
+  readonly fullSync: {
+    /** When a full sync of a tree last reached one of its remotes, or null. */
+    readonly lastAt: number | null;
+    /** Next crontab full sync, or null without a crontab. */
+    readonly nextAt: number | null;
+  };
+}
+
+export interface StatusInputs {
+  readonly pid: number;
+  readonly version: string;
+  readonly configFile: string;
+  readonly startedAt: number;
+  readonly now: number;
+  readonly reloads: number;
+  readonly lastReloadAt: number | null;
+  readonly trees: readonly TreeStatus[];
+  readonly retries: readonly { readonly remoteId: string; readonly root: string; readonly count: number }[];
+  readonly pool: PoolReport;
+  readonly nextFullSyncAt: number | null;
+}
+
+export function buildStatus(input: StatusInputs): DaemonStatus {
+  const retries = new Map(input.retries.map((r) => [laneKey(r.root, r.remoteId), r.count]));
+  const lanes: LaneReport[] = input.trees.flatMap((t) =>
+    t.lanes.map(({ remote, pending, busy, ...stats }) => ({
+      root: t.root,
+      remote,
+      pending,
+      inFlight: busy,
+      queuedRetries: retries.get(laneKey(t.root, remote)) ?? 0,
+      ...stats,
+    })),
+  );
+  return {
+    pid: input.pid,
+    version: input.version,
+    configFile: input.configFile,
+    startedAt: input.startedAt,
+    now: input.now,
+    uptimeSeconds: Math.floor((input.now - input.startedAt) / 1000),
+    reloads: input.reloads,
+    lastReloadAt: input.lastReloadAt,
+    trees: input.trees.map((t) => ({
+      root: t.root,
+      watching: t.watching,
+      directories: t.directories,
+      events: t.events,
+      pending: t.lanes.reduce((n, l) => n + l.pending, 0),
+    })),
+    remotes: remotesOf(lanes),
+    lanes,
+    pool: input.pool,
+    fullSync: { lastAt: latest(lanes.map((l) => l.lastFullSyncAt)), nextAt: input.nextFullSyncAt },
+  };
+}
+
+function remotesOf(lanes: readonly LaneReport[]): RemoteReport[] {
+  const ids = [...new Set(lanes.map((l) => l.remote))];
+  return ids.map((remote) => {
+    const own = lanes.filter((l) => l.remote === remote);
+    const sum = (f: (l: LaneReport) => number): number => own.reduce((n, l) => n + f(l), 0);
+    const lastFailed = latestBy(own, (l) => l.lastFailureAt);
+    return {
+      remote,
+      trees: own.map((l) => l.root),
+      inFlight: sum((l) => (l.inFlight ? 1 : 0)),
+      pending: sum((l) => l.pending),
+      queuedRetries: sum((l) => l.queuedRetries),
+      batches: sum((l) => l.batches),
+      failedBatches: sum((l) => l.failedBatches),
+      rsyncRuns: sum((l) => l.rsyncRuns),
+      filesSent: sum((l) => l.filesSent),
+      bytesSent: sum((l) => l.bytesSent),
+      lastSuccessAt: latest(own.map((l) => l.lastSuccessAt)),
+      lastFailureAt: lastFailed?.lastFailureAt ?? null,
+      lastError: lastFailed?.lastError ?? null,
+    };
+  });
+}
+
+/**
+ * A reload starts a new replicator with fresh counters. The daemon keeps what the ended ones
+ * counted (`addRun`) and adds it to the running one's (`withPast`), so counters only grow.
+ */
+export function withPast(current: readonly TreeStatus[], past: readonly TreeStatus[]): TreeStatus[] {
+  return current.map((tree) => {
+    const before = past.find((p) => p.root === tree.root);
+    if (before === undefined) return tree;
+    return {
+      ...tree,
+      events: tree.events + before.events,
+      lanes: tree.lanes.map((lane) => {
+        const old = before.lanes.find((l) => l.remote === lane.remote);
+        return old === undefined ? lane : { ...lane, ...addStats(lane, old) };
+      }),
+    };
+  });
+}
+
+/** The past once one more replicator has ended: its counters added, nothing of either dropped. */
+export function addRun(past: readonly TreeStatus[], ended: readonly TreeStatus[]): TreeStatus[] {
+  const merged = withPast(ended, past).map((tree) => {
+    const before = past.find((p) => p.root === tree.root);
+    const gone = before?.lanes.filter((l) => !tree.lanes.some((x) => x.remote === l.remote)) ?? [];
+    return { ...tree, lanes: [...tree.lanes, ...gone] };
+  });
+  return [...merged, ...past.filter((p) => !ended.some((t) => t.root === p.root))];
+}
+
+function addStats(now: LaneStats, before: LaneStats): LaneStats {
+  const failedLast = (before.lastFailureAt ?? -1) > (now.lastFailureAt ?? -1) ? before : now;
+  return {
+    batches: now.batches + before.batches,
+    failedBatches: now.failedBatches + before.failedBatches,
+    rsyncRuns: now.rsyncRuns + before.rsyncRuns,
+    filesSent: now.filesSent + before.filesSent,
+    bytesSent: now.bytesSent + before.bytesSent,
+    lastSuccessAt: latest([now.lastSuccessAt, before.lastSuccessAt]),
+    lastFailureAt: failedLast.lastFailureAt,
+    lastError: failedLast.lastError,
+    lastFullSyncAt: latest([now.lastFullSyncAt, before.lastFullSyncAt]),
+  };
+}
+
+function latest(times: readonly (number | null)[]): number | null {
+  const known = times.filter((t): t is number => t !== null);
+  return known.length === 0 ? null : Math.max(...known);
+}
+
+function latestBy<T>(items: readonly T[], at: (item: T) => number | null): T | undefined {
+  return items.reduce<T | undefined>((best, item) => {
+    const t = at(item);
+    return t !== null && (best === undefined || t > (at(best) ?? -1)) ? item : best;
+  }, undefined);
+}
+
+function laneKey(root: string, remoteId: string): string {
+  return `${root}\0${remoteId}`;
+}

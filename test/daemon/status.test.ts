@@ -1,0 +1,134 @@
+/** The status snapshot: per tree, per lane, per remote; counters kept over reloads; the human table. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { addRun, buildStatus, withPast } from '../../src/daemon/status.js';
+import { formatBytes, statusText } from '../../src/daemon/status-text.js';
+import type { TreeStatus } from '../../src/sync/replicator.js';
+import { imgTree, inputs, stats, T, trees } from './status-fixture.js';
+
+test('status: trees sum their lanes, lanes carry their retries, remotes add up over trees', () => {
+  const s = buildStatus(inputs());
+  assert.equal(s.uptimeSeconds, 3723);
+  assert.deepEqual(s.trees, [
+    { root: '/srv/www', watching: true, directories: 12, events: 40, pending: 2 },
+    { root: '/srv/img', watching: false, directories: 0, events: 7, pending: 3 },
+  ]);
+  assert.deepEqual(
+    s.lanes.map((l) => [l.root, l.remote, l.inFlight, l.queuedRetries]),
+    [
+      ['/srv/www', 'A::m', true, 1],
+      ['/srv/img', 'A::m', false, 0],
+      ['/srv/img', 'B::m', false, 17],
+    ],
+  );
+  assert.deepEqual(s.remotes, [
+    {
+      remote: 'A::m',
+      trees: ['/srv/www', '/srv/img'],
+      inFlight: 1,
+      pending: 2,
+      queuedRetries: 1,
+      batches: 7,
+      failedBatches: 0,
+      rsyncRuns: 8,
+      filesSent: 34,
+      bytesSent: 3100,
+      lastSuccessAt: T - 1000,
+      lastFailureAt: T - 90_000,
+      lastError: 'old failure',
+    },
+    {
+      remote: 'B::m',
+      trees: ['/srv/img'],
+      inFlight: 0,
+      pending: 3,
+      queuedRetries: 17,
+      batches: 4,
+      failedBatches: 4,
+      rsyncRuns: 4,
+      filesSent: 0,
+      bytesSent: 0,
+      lastSuccessAt: null,
+      lastFailureAt: T - 2000,
+      lastError: 'refused',
+    },
+  ]);
+  assert.deepEqual(s.fullSync, { lastAt: T - 60_000, nextAt: T + 600_000 });
+  assert.deepEqual(s.pool, { inFlight: 1, maxConcurrent: 10, started: 12 });
+});
+
+test('status: counters of replicators ended by reloads are added; live values are not', () => {
+  const ended = trees();
+  const past = addRun([], ended);
+  const fresh: TreeStatus[] = [
+    {
+      root: '/srv/www',
+      watching: true,
+      directories: 13,
+      events: 1,
+      lanes: [
+        {
+          remote: 'A::m',
+          pending: 0,
+          busy: false,
+          ...stats({ batches: 1, lastFailureAt: T, lastError: 'new' }),
+        },
+      ],
+    },
+    { root: '/srv/new', watching: true, directories: 1, events: 0, lanes: [] },
+  ];
+  const now = withPast(fresh, past);
+  assert.equal(now.length, 2, 'a tree dropped by the reload is not shown');
+  const www = now.find((t) => t.root === '/srv/www');
+  assert.ok(www !== undefined);
+  assert.equal(www.events, 41);
+  assert.equal(www.directories, 13);
+  const [lane] = www.lanes;
+  assert.ok(lane !== undefined);
+  assert.equal(lane.batches, 6);
+  assert.equal(lane.busy, false);
+  assert.equal(lane.lastSuccessAt, T - 5000);
+  assert.equal(lane.lastError, 'new', 'the latest failure wins');
+  assert.deepEqual(
+    now.find((t) => t.root === '/srv/new'),
+    fresh[1],
+  );
+
+  const twice = addRun(past, fresh);
+  assert.deepEqual(
+    twice.map((t) => [t.root, t.events, t.lanes.map((l) => `${l.remote}:${l.batches}`)]),
+    [
+      ['/srv/www', 41, ['A::m:6']],
+      ['/srv/new', 0, []],
+      ['/srv/img', 7, ['A::m:2', 'B::m:4']],
+    ],
+    'what the second run did not have is kept for when it comes back',
+  );
+});
+
+test('status: the human output has the summary and one line per tree and per remote', () => {
+  const text = statusText(buildStatus(inputs({ reloads: 2, lastReloadAt: T - 65_000 })));
+  const lines = text.split('\n');
+  assert.equal(lines[0], 'sersync2 9.9.9, pid 4242, up 1h02m, reloaded 2 times (last 1m05s ago)');
+  assert.ok(lines.includes('config:    /etc/sersync2/confxml.xml'));
+  assert.ok(lines.includes('rsync:     1 of 10 running, 12 started'));
+  assert.ok(lines.includes('full sync: last 1m00s ago, next in 10m00s'));
+  const row = (first: string): string[] => (lines.find((l) => l.startsWith(first)) ?? '').split(/\s{2,}/);
+  assert.deepEqual(row('TREE'), ['TREE', 'WATCHING', 'DIRECTORIES', 'EVENTS', 'PENDING']);
+  assert.deepEqual(row('/srv/img'), ['/srv/img', 'NO', '0', '7', '3']);
+  assert.deepEqual(row('B::m'), ['B::m', '0', '3', '17', '4', '0', '0 B', '-', '2s ago: refused']);
+  assert.deepEqual(row('A::m').slice(6, 8), ['3.0 KiB', '1s ago']);
+});
+
+test('status: a name with a newline cannot break the table', () => {
+  const text = statusText(buildStatus(inputs({ trees: [{ ...imgTree(), root: '/srv/a\nb' }] })));
+  assert.ok(text.includes('/srv/a\\nb'));
+  assert.equal(text.split('\n').filter((l) => l.startsWith('b ')).length, 0);
+});
+
+test('status: byte counts in binary units', () => {
+  assert.equal(formatBytes(0), '0 B');
+  assert.equal(formatBytes(1023), '1023 B');
+  assert.equal(formatBytes(1536), '1.5 KiB');
+  assert.equal(formatBytes(5 * 1024 ** 3), '5.0 GiB');
+});
