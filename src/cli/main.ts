@@ -15,11 +15,15 @@
 import { registerCheckCommand } from './commands/check.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerQueueCommand } from './commands/queue.js';
+import { registerResyncCommand } from './commands/resync.js';
+import { registerStatusCommand } from './commands/status.js';
 import { createProgram, runProgram } from './program.js';
 
 const program = createProgram();
 registerCheckCommand(program);
 registerQueueCommand(program);
 registerMigrateCommand(program);
+registerStatusCommand(program);
+registerResyncCommand(program);
 
 process.exitCode = await runProgram(program, process.argv.slice(2));
