@@ -100,9 +100,16 @@ export async function startSersync(
   configFile: string,
   args: readonly string[],
   stateDir: string,
-  opts: { readonly ready?: RegExp; readonly env?: NodeJS.ProcessEnv } = {},
+  opts: {
+    readonly ready?: RegExp;
+    readonly env?: NodeJS.ProcessEnv;
+    /** A command that runs node for us (e.g. `setpriv … --`), argv form. */
+    readonly wrapper?: readonly string[];
+  } = {},
 ): Promise<SersyncProcess> {
-  const child = spawn(process.execPath, [CLI, ...args, '-o', configFile, '--state-dir', stateDir], {
+  const argv = [process.execPath, CLI, ...args, '-o', configFile, '--state-dir', stateDir];
+  const [command = process.execPath, ...rest] = [...(opts.wrapper ?? []), ...argv];
+  const child = spawn(command, rest, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...opts.env },
   });
