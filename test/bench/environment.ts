@@ -1,0 +1,72 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { onPath } from './subjects.js';
+
+/** The machine and the software a bench run measured, printed first and kept in `--json`. */
+export interface Environment {
+  readonly date: string;
+  readonly cpus: number;
+  readonly cpuModel: string;
+  readonly memoryBytes: number;
+  readonly kernel: string;
+  readonly loadAverage: readonly number[];
+  readonly versions: Readonly<Record<string, string>>;
+  readonly inotify: Readonly<Record<string, string>>;
+}
+
+function firstLine(cmd: string, args: readonly string[], pick: RegExp): string {
+  if (onPath(cmd) === null) return 'not installed';
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  const text = `${r.stdout}\n${r.stderr}`;
+  return pick.exec(text)?.[1] ?? text.trim().split('\n')[0] ?? '?';
+}
+
+function procValue(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    return '?';
+  }
+}
+
+export function describeEnvironment(): Environment {
+  const pkg = JSON.parse(
+    readFileSync(join(import.meta.dirname, '..', '..', '..', 'package.json'), 'utf8'),
+  ) as {
+    version: string;
+  };
+  return {
+    date: new Date().toISOString(),
+    cpus: availableParallelism(),
+    cpuModel: cpus()[0]?.model ?? '?',
+    memoryBytes: totalmem(),
+    kernel: release(),
+    loadAverage: loadavg(),
+    versions: {
+      'sersync-ts': pkg.version,
+      node: process.version,
+      rsync: firstLine('rsync', ['--version'], /rsync\s+version\s+(\S+\s+protocol version \d+)/),
+      lsyncd: firstLine('lsyncd', ['--version'], /Version:\s*(\S+)/),
+      inotifywait: firstLine('inotifywait', ['--help'], /^inotifywait\s+(\S+)/m),
+      sersync2: process.env.SERSYNC_BIN ?? 'not given (SERSYNC_BIN)',
+    },
+    inotify: {
+      max_user_watches: procValue('/proc/sys/fs/inotify/max_user_watches'),
+      max_queued_events: procValue('/proc/sys/fs/inotify/max_queued_events'),
+    },
+  };
+}
+
+export function formatEnvironment(e: Environment): string {
+  return [
+    `machine: ${e.cpus} CPUs (${e.cpuModel}), ${(e.memoryBytes / 2 ** 30).toFixed(1)} GiB, kernel ${e.kernel}, load ${e.loadAverage.map((l) => l.toFixed(2)).join(' ')}`,
+    `versions: ${Object.entries(e.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+    `inotify: ${Object.entries(e.inotify)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ')}`,
+  ].join('\n');
+}

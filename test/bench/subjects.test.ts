@@ -1,0 +1,59 @@
+/**
+ * The bench's own machinery end to end, so it cannot rot between bench runs: every replicator
+ * installed here is started on a small tree, replicates one change, and is stopped without
+ * leaving a process behind. Peers that are not installed are reported as skipped.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { awaitConvergence } from './converge.js';
+import { forEachContender, withReplicator, type WorkloadContext } from './harness.js';
+import { bareRsync, openLab, type Lab } from './lab.js';
+import { processTree } from './proc.js';
+import { addSample } from './results.js';
+import { QUICK } from './sizes.js';
+import { inotifyLoop, lsyncd, sersyncTs } from './subjects.js';
+
+let lab: Lab;
+before(async () => {
+  lab = await openLab();
+});
+after(async () => {
+  await lab.close();
+});
+
+test('every installed replicator replicates a change and stops cleanly; missing ones are skipped', async () => {
+  const before = new Set(processTree(process.pid));
+  const ctx: WorkloadContext = {
+    lab,
+    sizes: QUICK,
+    subjects: [sersyncTs, lsyncd(0), inotifyLoop],
+    progress: () => undefined,
+  };
+  const results = await forEachContender(
+    ctx,
+    { dir: 'smoke', seed: null, dirs: 1, floor: 'bare rsync' },
+    async (trial) => {
+      await withReplicator(lab, trial, async () => {
+        writeFileSync(join(trial.src, 'one.txt'), 'one');
+        if (trial.subject === null) await bareRsync(lab, trial.src, [], ['one.txt']);
+        const at = await awaitConvergence(lab, trial.src, 20_000);
+        assert.ok(at !== null, `${trial.result.name} converged`);
+        addSample(trial.result, 'converged', 1);
+      });
+    },
+  );
+  assert.deepEqual(
+    results.map((r) => r.name),
+    ['floor: bare rsync', 'sersync-ts', 'lsyncd delay=0', 'inotifywait loop'],
+  );
+  for (const r of results) {
+    if (r.skipped !== null) continue;
+    assert.deepEqual(r.failures, [], r.name);
+    assert.deepEqual(r.samples.converged, [1], r.name);
+  }
+  assert.equal(results[1]?.skipped, null, 'sersync-ts always runs');
+  const left = processTree(process.pid).filter((p) => !before.has(p));
+  assert.deepEqual(left, [], 'no process left behind');
+});
