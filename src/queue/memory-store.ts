@@ -20,6 +20,27 @@ export function createMemoryWorkStore(maxIntervalMs = 3_600_000): WorkStore {
     );
     return [...rows.values()].filter((r) => r.state === 'retry' && !full.has(`${r.remoteId}\0${r.root}`));
   };
+  /** Fails the batch's rows (all, or those of `only`); removes the others. */
+  const failRows = (batch: number, only: ReadonlySet<string> | null, failure: Failure, now: number): void => {
+    for (const [k, r] of rows) {
+      if (r.batch !== batch || r.state !== 'inflight') continue;
+      if (only !== null && !only.has(r.op.path)) {
+        rows.delete(k);
+        continue;
+      }
+      const attempts = r.attempts + 1;
+      rows.set(k, {
+        ...r,
+        state: 'retry',
+        attempts,
+        firstFailureAt: r.firstFailureAt ?? now,
+        lastFailureAt: now,
+        exitCode: failure.exitCode,
+        lastError: failure.message,
+        nextAttemptAt: now + Math.min(maxIntervalMs, 2000 * 2 ** (attempts - 1)),
+      });
+    }
+  };
   return {
     begin(remoteId, root, ops) {
       const batch = nextBatch++;
@@ -46,21 +67,11 @@ export function createMemoryWorkStore(maxIntervalMs = 3_600_000): WorkStore {
     succeed(batch) {
       for (const [k, r] of rows) if (r.batch === batch) rows.delete(k);
     },
-    fail(batch, failure: Failure, now = Date.now()) {
-      for (const [k, r] of rows) {
-        if (r.batch !== batch) continue;
-        const attempts = r.attempts + 1;
-        rows.set(k, {
-          ...r,
-          state: 'retry',
-          attempts,
-          firstFailureAt: r.firstFailureAt ?? now,
-          lastFailureAt: now,
-          exitCode: failure.exitCode,
-          lastError: failure.message,
-          nextAttemptAt: now + Math.min(maxIntervalMs, 2000 * 2 ** (attempts - 1)),
-        });
-      }
+    fail(batch, failure, now = Date.now()) {
+      failRows(batch, null, failure, now);
+    },
+    failPaths(batch, paths, failure, now = Date.now()) {
+      failRows(batch, new Set(paths), failure, now);
     },
     due(now, limit) {
       return waiting()

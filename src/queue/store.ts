@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { closeSync, openSync } from 'node:fs';
 import type { PathOp, PathOpKind } from '../coalesce/types.js';
-import { fromBytes, pathBytes } from '../paths.js';
+import { fromBytes, pathBytes, type RelPath } from '../paths.js';
 import { FAIL_LOG_MIN_ATTEMPTS, retryDelayMs } from './retry-policy.js';
 import { migrate } from './schema.js';
 import type { Failure, ImportedRow, QueueFilter, QueueRow, QueueStats, QueueStore } from './types.js';
@@ -136,6 +136,7 @@ class SqliteWorkStore implements QueueStore {
   private readonly deleteBatchStmt;
   private readonly batchRowsStmt;
   private readonly failRowStmt;
+  private readonly deleteRowStmt;
   private readonly dueStmt;
   private readonly nextDueStmt;
   private readonly settleLaneStmt;
@@ -167,9 +168,10 @@ class SqliteWorkStore implements QueueStore {
     this.deleteBatchStmt = db
       .prepare<[number], number>(`DELETE FROM work WHERE batch = ? RETURNING attempts`)
       .pluck();
-    this.batchRowsStmt = db.prepare<[number], { id: number; attempts: number }>(
-      `SELECT id, attempts FROM work WHERE batch = ? AND state = 'inflight'`,
+    this.batchRowsStmt = db.prepare<[number], { id: number; attempts: number; path: Buffer }>(
+      `SELECT id, attempts, path FROM work WHERE batch = ? AND state = 'inflight'`,
     );
+    this.deleteRowStmt = db.prepare<[number]>(`DELETE FROM work WHERE id = ?`);
     this.failRowStmt = db.prepare<[number, number, number, number, string, number, number]>(
       `UPDATE work SET state = 'retry', attempts = ?, first_failure_at = coalesce(first_failure_at, ?),
          last_failure_at = ?, exit_code = ?, last_error = ?, next_attempt_at = ?
@@ -223,17 +225,31 @@ class SqliteWorkStore implements QueueStore {
   }
 
   fail(batch: number, failure: Failure, now = this.now()): void {
+    this.failRows(batch, null, failure, now);
+  }
+
+  failPaths(batch: number, paths: readonly RelPath[], failure: Failure, now = this.now()): void {
+    this.failRows(batch, new Set(paths.map(pathBytes).map((b) => b.toString('hex'))), failure, now);
+  }
+
+  /** Fails the batch's rows (all, or those whose path's hex is in `only`); removes the others. */
+  private failRows(batch: number, only: ReadonlySet<string> | null, failure: Failure, now: number): void {
     const message = failure.message.slice(0, MAX_ERROR_CHARS);
-    const rows = this.db.transaction(() => {
+    const touched = this.db.transaction(() => {
       const inBatch = this.batchRowsStmt.all(batch);
       for (const r of inBatch) {
+        if (only !== null && !only.has(r.path.toString('hex'))) {
+          this.deleteRowStmt.run(r.id);
+          continue;
+        }
         const attempts = r.attempts + 1;
         const next = now + retryDelayMs(attempts, this.maxIntervalMinutes);
         this.failRowStmt.run(attempts, now, now, failure.exitCode, message, next, r.id);
       }
       return inBatch;
     })();
-    if (rows.some((r) => r.attempts + 1 >= FAIL_LOG_MIN_ATTEMPTS)) this.failLogChanged();
+    // A failed row may enter the fail log, a removed one may leave it.
+    if (touched.some((r) => r.attempts + 1 >= FAIL_LOG_MIN_ATTEMPTS)) this.failLogChanged();
   }
 
   due(now: number, limit: number): QueueRow[] {

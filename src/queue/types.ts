@@ -1,4 +1,5 @@
 import type { PathOp } from '../coalesce/types.js';
+import type { RelPath } from '../paths.js';
 
 /** Why a dispatch failed: what rsync said. */
 export interface Failure {
@@ -41,6 +42,11 @@ export interface WorkStore {
   succeed(batch: number): void;
   /** The batch failed: its rows become retry rows with back-off (never dropped). */
   fail(batch: number, failure: Failure, now?: number): void;
+  /**
+   * The batch reached the remote except for these paths (rsync could not read them): their rows
+   * fail as `fail` makes them, the others are removed as `succeed` does.
+   */
+  failPaths(batch: number, paths: readonly RelPath[], failure: Failure, now?: number): void;
   /**
    * Retry rows due at `now` (oldest first), at most `limit`; they stay queued until begun again.
    * Rows of a tree and remote whose full sync is in flight wait for its outcome.

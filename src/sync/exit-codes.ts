@@ -1,3 +1,5 @@
+import { fromUtf8, type RelPath } from '../paths.js';
+
 /**
  * What an rsync exit code means for the work it carried. Every failure stays in the retry queue;
  * the outcome decides how it is reported: `retry` is expected to heal (network, remote down),
@@ -62,4 +64,36 @@ export function lastErrorLine(stderr: string): string {
   const errors = lines.filter((l) => /error|failed|refused|denied|@ERROR/i.test(l));
   const specific = errors.filter((l) => !/^rsync error: .*\(code \d+\)/.test(l));
   return remote.at(-1) ?? specific.at(-1) ?? errors.at(-1) ?? lines.at(-1) ?? '';
+}
+
+/** rsync's per-file errors about the source (its sender reading our tree), with the quoted name. */
+const SOURCE_FILE_ERRORS = [
+  /^rsync: (?:\[sender\] )?send_files failed to open "(.*)": .* \(\d+\)$/,
+  /^rsync: (?:\[sender\] )?read errors mapping "(.*)": .* \(\d+\)$/,
+  /^rsync: (?:\[sender\] )?opendir "(.*)" failed: .* \(\d+\)$/,
+];
+
+/**
+ * The files an exit 23 is about, relative to `root`, when every error rsync printed names one
+ * file of the source it could not read (vanished files are not errors); null when any error is
+ * about something else (the receiver, the connection), or a name cannot be read back, so that
+ * the caller fails everything. rsync prints names absolute, with bytes it deems unprintable
+ * as `\#ooo` (octal).
+ */
+export function failedSourcePaths(exitCode: number, stderr: string, root: string): RelPath[] | null {
+  if (exitCode !== 23) return null;
+  const prefix = `${fromUtf8(root)}/`;
+  const paths: RelPath[] = [];
+  for (const line of stderr.split('\n')) {
+    if (!/^rsync(: | error:)/.test(line) || /^rsync error: some files/.test(line)) continue;
+    if (/No such file or directory \(2\)|file has vanished/.test(line)) continue;
+    const quoted = SOURCE_FILE_ERRORS.map((re) => re.exec(line)?.[1]).find((m) => m !== undefined);
+    if (quoted === undefined) return null;
+    const abs = fromUtf8(quoted).replace(/\\#([0-7]{3})/g, (_, o: string) =>
+      String.fromCharCode(parseInt(o, 8)),
+    );
+    if (!abs.startsWith(prefix)) return null;
+    paths.push(abs.slice(prefix.length));
+  }
+  return paths.length > 0 ? paths : null;
 }

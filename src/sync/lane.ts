@@ -4,9 +4,9 @@ import type { PathOp } from '../coalesce/types.js';
 import type { Config, Remote } from '../config/types.js';
 import type { Change } from '../filter/changes.js';
 import type { Logger } from '../log/logger.js';
-import type { RelPath } from '../paths.js';
+import { isWithin, type RelPath } from '../paths.js';
 import type { Failure, WorkStore } from '../queue/types.js';
-import { classifyExit, lastErrorLine } from './exit-codes.js';
+import { classifyExit, failedSourcePaths, lastErrorLine } from './exit-codes.js';
 import { planMove, planRuns } from './plan.js';
 import type { RsyncPool } from './pool.js';
 import type { RsyncResult, RsyncTask } from './task.js';
@@ -191,14 +191,20 @@ export class Lane {
     }
     const rest = [...ops.filter((op) => op.kind !== 'move'), ...sendWhole];
     let failure: Failure | null = null;
+    let unreadable: RelPath[] | null = null;
     for (const task of planRuns(rest, this.ctx)) {
       if (this.refusesFullDelete(task)) continue;
       const r = await this.run(task);
       results.push(r);
       failure = failureOf(r);
-      if (failure !== null) break;
+      if (failure === null) continue;
+      // The sends run last: when rsync could read only some of them, the rest has arrived.
+      if (task.input?.kind === 'files')
+        unreadable = opsNaming(ops, failedSourcePaths(r.exitCode, r.stderr, root));
+      break;
     }
     if (failure === null) store.succeed(batch);
+    else if (unreadable !== null) store.failPaths(batch, unreadable, failure);
     else store.fail(batch, failure);
     this.count(ops, results, failure);
     const report: BatchReport = {
@@ -255,6 +261,20 @@ export class Lane {
     );
     return true;
   }
+}
+
+/** The paths of the ops that sent these files (null if any file is not theirs). */
+function opsNaming(ops: readonly PathOp[], files: readonly RelPath[] | null): RelPath[] | null {
+  if (files === null) return null;
+  const named = new Set<RelPath>();
+  for (const file of files) {
+    const op = ops.find(
+      (o) => o.path === file || ((o.kind === 'tree' || o.kind === 'move') && isWithin(file, o.path)),
+    );
+    if (op === undefined) return null;
+    named.add(op.path);
+  }
+  return [...named];
 }
 
 function failureOf(r: RsyncResult): Failure | null {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Remote, RsyncSettings } from '../../src/config/types.js';
-import { classifyExit, lastErrorLine } from '../../src/sync/exit-codes.js';
+import { classifyExit, failedSourcePaths, lastErrorLine } from '../../src/sync/exit-codes.js';
 import {
   anchoredPattern,
   deleteArgs,
@@ -177,4 +177,37 @@ test("exit codes: the reported line is the specific error, not rsync's generic s
     'ERROR: module is read only',
     "the remote's refusal, not the connection reset that follows it",
   );
+});
+
+test('exit 23: the source files rsync could not read, relative to the root, or null for any other error', () => {
+  const tail =
+    'rsync error: some files/attrs were not transferred (see previous errors) (code 23) at main.c(1394)';
+  const open = (p: string): string =>
+    `rsync: [sender] send_files failed to open "${p}": Permission denied (13)`;
+  assert.deepEqual(
+    failedSourcePaths(
+      23,
+      [
+        open('/W/a\\#012b'),
+        'rsync: [sender] opendir "/W/d/sub" failed: Permission denied (13)',
+        open('/W/l\\#351t q"t'),
+        'rsync: [sender] link_stat "/W/gone" failed: No such file or directory (2)',
+        'file has vanished: "/W/gone2"',
+        tail,
+      ].join('\n'),
+      '/W',
+    ),
+    ['a\nb', 'd/sub', 'l\u00e9t q"t'],
+  );
+  assert.equal(failedSourcePaths(23, `${open('/elsewhere/x')}\n${tail}`, '/W'), null, 'outside the root');
+  assert.equal(
+    failedSourcePaths(
+      23,
+      `${open('/W/a')}\nrsync: [receiver] mkstemp "/.a.XyZ" failed: No space left on device (28)\n${tail}`,
+      '/W',
+    ),
+    null,
+    'a receiver error fails the whole batch',
+  );
+  assert.equal(failedSourcePaths(10, open('/W/a'), '/W'), null, 'only exit 23 is per file');
 });

@@ -1,6 +1,8 @@
 /**
- * A full sync carries every path of its tree: while it is in flight the tree's retry rows wait
- * (sending them too would send them twice), and its success settles them. Both stores.
+ * Outcomes that are neither a whole success nor a whole failure, in both stores: a full sync
+ * carries every path of its tree (while it is in flight the tree's retry rows wait, since
+ * sending them too would send them twice, and its success settles them); a batch of which rsync
+ * could not read some files fails only those.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -79,6 +81,33 @@ for (const [name, open] of stores) {
         [OTHER],
       );
       assert.equal(store.recoverInflight(LATER), 1, 'the row in flight stays');
+    } finally {
+      await done();
+    }
+  });
+}
+
+for (const [name, open] of stores) {
+  test(`${name}: failPaths fails the named rows of a batch and removes the rest`, async () => {
+    const { store, done } = await open();
+    try {
+      const ops: PathOp[] = [
+        { kind: 'sync', path: 'ok' },
+        { kind: 'tree', path: 'dir' },
+        { kind: 'sync', path: 'n\u00e9\n' },
+      ];
+      store.failPaths(store.begin(R, ROOT, ops), ['dir', 'n\u00e9\n'], failure, T0);
+      assert.deepEqual(
+        store
+          .due(LATER, 100)
+          .map((r) => [r.op.path, r.attempts])
+          .sort(),
+        [
+          ['dir', 1],
+          ['n\u00e9\n', 1],
+        ],
+      );
+      assert.equal(store.recoverInflight(LATER), 0, 'nothing left in flight');
     } finally {
       await done();
     }
