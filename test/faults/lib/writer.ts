@@ -2,6 +2,8 @@
  * A workload in its own process, so the writes race the replicator for real:
  *   node writer.js burst ROOT DIRS FILES_PER_DIR   — new directories full of small files
  *   node writer.js churn ROOT OPS SEED              — seeded random creates, rewrites, renames, deletes
+ *   node writer.js flicker ROOT FILES SEED          — files (up to 2 MB) removed, truncated or replaced
+ *                                                     right after they were written, while rsync reads them
  * It prints `progress N` after every tenth of its work, so a test can strike at a chosen moment.
  */
 import { appendFileSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -65,10 +67,29 @@ function churn(root: string, ops: number, seed: number): void {
   }
 }
 
+function flicker(root: string, files: number, seed: number): void {
+  const rnd = prng(seed);
+  for (let i = 0; i < files; i++) {
+    const path = join(root, `v${i % 7}`);
+    const big = Buffer.alloc(Math.floor(rnd() * 2_000_000)); // NULs: diff calls it binary, not a 2 MB line
+    big.write(`version ${i}`);
+    writeFileSync(path, big);
+    const r = rnd();
+    if (r < 0.3) rmSync(path);
+    else if (r < 0.6) writeFileSync(path, `short ${i}`);
+    else if (r < 0.8) {
+      writeFileSync(`${path}.new`, `replacement ${i}`);
+      renameSync(`${path}.new`, path);
+    }
+    progress(i + 1, files);
+  }
+}
+
 const [mode, root, a, b] = process.argv.slice(2);
 if (root === undefined || a === undefined || b === undefined)
   throw new Error('usage: writer burst|churn ROOT N M');
 if (mode === 'burst') burst(root, Number(a), Number(b));
 else if (mode === 'churn') churn(root, Number(a), Number(b));
+else if (mode === 'flicker') flicker(root, Number(a), Number(b));
 else throw new Error(`unknown mode ${String(mode)}`);
 process.stdout.write('done\n');

@@ -1,0 +1,177 @@
+/**
+ * Hostile source trees: what the replicator finds on its own side. Each case ends converged
+ * (the replica equals the source, byte for byte), with an empty queue and the process alive.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { disposeRsyncDaemon, startRsyncDaemon, type RsyncDaemon } from '../../helpers/rsyncd.js';
+import { eventually } from '../../helpers/trees.js';
+import { Rig } from '../lib/rig.js';
+import { startWriter } from '../lib/workload.js';
+import type { CaseResult } from './result.js';
+
+/**
+ * The tests run as root, who reads any file whatever its mode: sersync2 runs here without the
+ * capabilities that allow it (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH), as an ordinary service
+ * user would, so a mode-000 file is really unreadable to it and to its rsync.
+ */
+const WITHOUT_ROOT_READ = ['setpriv', '--bounding-set=-dac_override,-dac_read_search', '--'];
+
+/**
+ * A file the replicator cannot read: everything else arrives, only that file waits in the
+ * queue (with rsync's "Permission denied"); once readable and retried, it arrives too.
+ */
+export async function unreadableFile(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
+  const rig = Rig.create(work, { daemon });
+  try {
+    await rig.start([], { wrapper: WITHOUT_ROOT_READ });
+    const secret = join(rig.src, 'secret.txt');
+    writeFileSync(join(rig.src, 'a.txt'), 'a');
+    writeFileSync(secret, 'the replicator may not read this', { mode: 0o000 });
+    writeFileSync(join(rig.src, 'b.txt'), 'b');
+    await eventually(() => rig.queue().some((r) => r.attempts > 0), 15_000, 'a failed row');
+    const rows = rig.queue();
+    assert.deepEqual(
+      rows.map((r) => r.op.path),
+      ['secret.txt'],
+      'only the unreadable file waits',
+    );
+    assert.match(rows[0]?.lastError ?? '', /Permission denied/);
+    for (const f of ['a.txt', 'b.txt']) assert.equal(readFileSync(join(rig.replica, f), 'utf8'), f[0]);
+    chmodSync(secret, 0o644);
+    assert.equal(rig.cli(['queue', 'retry', '--all']).status, 0);
+    await rig.converged(15_000, 'after the file became readable');
+    return { faults: 1, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop();
+  }
+}
+
+/**
+ * Files removed, truncated or replaced while rsync reads them (rsync slowed down so that it
+ * does): a vanished source is not a failure, and the last version of each file arrives.
+ */
+export async function vanishingFiles(
+  work: string,
+  daemon: RsyncDaemon,
+  p: { files: number; seed: number },
+): Promise<CaseResult> {
+  const rig = Rig.create(work, { daemon, spec: { params: '-artz --bwlimit=5000' } });
+  try {
+    await rig.start();
+    await startWriter(['flicker', rig.src, String(p.files), String(p.seed)]).finished();
+    await rig.converged(30_000, `after the flicker (seed ${p.seed})`);
+    return { faults: p.files, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop();
+  }
+}
+
+/** A file replaced by a directory of the same name and back, slowly and then in a quick series. */
+export async function fileBecomesDirectory(
+  work: string,
+  daemon: RsyncDaemon,
+  flips: number,
+): Promise<CaseResult> {
+  const rig = Rig.create(work, { daemon });
+  const x = join(rig.src, 'x');
+  const toDir = (i: number): void => {
+    rmSync(x, { recursive: true, force: true });
+    mkdirSync(join(x, 'inner'), { recursive: true });
+    writeFileSync(join(x, 'inner', 'f'), `dir ${i}`);
+  };
+  const toFile = (i: number): void => {
+    rmSync(x, { recursive: true, force: true });
+    writeFileSync(x, `file ${i}`);
+  };
+  try {
+    await rig.start();
+    toFile(0);
+    await rig.converged(10_000, 'a file');
+    toDir(1);
+    await rig.converged(10_000, 'the file became a directory');
+    toFile(2);
+    await rig.converged(10_000, 'the directory became a file');
+    for (let i = 3; i < 3 + flips; i++) (i % 2 === 0 ? toFile : toDir)(i);
+    await rig.converged(15_000, 'after quick flips');
+    return { faults: flips + 2, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop();
+  }
+}
+
+/**
+ * Symlink loops of every shape: replicated as links, never followed (no hang, no endless tree).
+ * An rsync daemon without chroot rewrites link targets (munged, or `..` and a leading `/`
+ * removed), so this module is chrooted and does not munge: then links arrive byte-exact.
+ */
+export async function symlinkLoops(work: string): Promise<CaseResult> {
+  const daemon = await startRsyncDaemon({ moduleLines: ['use chroot = yes', 'munge symlinks = no'] });
+  const rig = Rig.create(work, { daemon, spec: { params: '-artuzl' } });
+  try {
+    await rig.start(['-r']);
+    const d = join(rig.src, 'loops');
+    mkdirSync(d);
+    symlinkSync('self', join(d, 'self')); // points at itself
+    symlinkSync('b', join(d, 'a'));
+    symlinkSync('a', join(d, 'b'));
+    symlinkSync('..', join(d, 'up')); // a directory loop if followed
+    symlinkSync('.', join(d, 'here'));
+    symlinkSync(rig.src, join(d, 'root'));
+    writeFileSync(join(d, 'real.txt'), 'real');
+    await rig.converged(10_000, 'symlink loops');
+    for (const l of ['self', 'a', 'b', 'up', 'here', 'root'])
+      assert.ok(lstatSync(join(rig.replica, 'loops', l)).isSymbolicLink(), `${l} is a link on the replica`);
+    return { faults: 6, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop();
+    await disposeRsyncDaemon(daemon);
+  }
+}
+
+/**
+ * A FIFO and a socket in the tree: sent as what they are (rsync -D), never opened (a FIFO
+ * would block a reader forever). `diff -r` cannot compare them, so their types are checked.
+ */
+export async function specialFiles(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
+  const rig = Rig.create(work, { daemon, spec: { params: '-artuzD' } });
+  const specials = ['*.fifo', '*.socket'];
+  try {
+    await rig.start();
+    mkdirSync(join(rig.src, 'sp'));
+    assert.equal(spawnSync('mkfifo', [join(rig.src, 'sp', 'p.fifo')]).status, 0);
+    const server = createServer();
+    server.listen(join(rig.src, 'sp', 's.socket'));
+    await once(server, 'listening');
+    writeFileSync(join(rig.src, 'sp', 'after.txt'), 'after the specials');
+    await rig.converged(10_000, 'a FIFO and a socket', specials);
+    await eventually(
+      () =>
+        existsSync(join(rig.replica, 'sp', 's.socket')) &&
+        lstatSync(join(rig.replica, 'sp', 'p.fifo')).isFIFO() &&
+        lstatSync(join(rig.replica, 'sp', 's.socket')).isSocket(),
+      10_000,
+      'the FIFO and the socket on the replica',
+    );
+    server.close(); // removes the socket file
+    await once(server, 'close');
+    await rig.converged(10_000, 'the socket removed', specials);
+    assert.equal(existsSync(join(rig.replica, 'sp', 's.socket')), false);
+    return { faults: 2, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop();
+  }
+}
