@@ -18,6 +18,7 @@ before(async () => {
     daemon,
     log: new DaemonLog(daemon.logFile),
     work: tmp.path,
+    memoryWork: tmp.path,
     params: '-a',
     close: () => Promise.resolve(),
   };

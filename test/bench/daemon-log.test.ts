@@ -23,6 +23,7 @@ test('DaemonLog: counts the rsync runs since the mark, the bytes they sent and t
     daemon,
     log: new DaemonLog(daemon.logFile),
     work: tmp.path,
+    memoryWork: tmp.path,
     params: '-a',
     close: () => Promise.resolve(),
   };
