@@ -4,20 +4,24 @@
  * timeout and the kill. Results go back to the main thread, which owns all state.
  */
 import { spawn } from 'node:child_process';
+import type { MessagePort } from 'node:worker_threads';
 import { compilePathFilter } from '../src/filter/path-filter.js';
 import { pathBytes } from '../src/paths.js';
 import { anchoredPattern, fileListEntry } from '../src/sync/rsync-args.js';
+import { Progress2Reader, type ProgressMessage, type ReportingTask } from '../src/sync/rsync-progress.js';
 import type { RsyncInput, RsyncResult, RsyncTask } from '../src/sync/task.js';
 import { walkTree } from '../src/sync/walk.js';
 
 const STDERR_TAIL = 16 * 1024;
 const KILL_GRACE_MS = 2000;
 const NUL = Buffer.of(0);
+const PROGRESS_EVERY_MS = 100;
 
-function buildInput(task: RsyncTask, input: RsyncInput): string[] {
+/** The list for rsync's stdin, and the entries a full sync's walk found (rsync's `.` included). */
+function buildInput(task: RsyncTask, input: RsyncInput): { list: string[]; walked: number } {
   switch (input.kind) {
     case 'rules':
-      return [...input.rules];
+      return { list: [...input.rules], walked: 0 };
     case 'files': {
       const out = input.paths.map(fileListEntry);
       const excluded = compilePathFilter(task.filter);
@@ -25,20 +29,42 @@ function buildInput(task: RsyncTask, input: RsyncInput): string[] {
         out.push(fileListEntry(tree));
         walkTree(task.cwd, tree, excluded, (p) => out.push(fileListEntry(p)));
       }
-      return out;
+      return { list: out, walked: 0 };
     }
     case 'excluded': {
       const out: string[] = [];
+      let walked = 1;
       walkTree(
         task.cwd,
         '',
         compilePathFilter(task.filter),
-        () => undefined,
+        () => walked++,
         (p, isDir) => out.push(anchoredPattern(p, isDir ? '/***' : '')),
       );
-      return out;
+      return { list: out, walked };
     }
   }
+}
+
+/** Posts rsync's progress on `port`, at most every PROGRESS_EVERY_MS, and once more at the end. */
+function progressPoster(port: MessagePort, walked: number): { feed(chunk: string): void; close(): void } {
+  const reader = new Progress2Reader(walked);
+  let posted = 0;
+  const post = (final: boolean): void => {
+    posted = performance.now();
+    const message: ProgressMessage = { progress: reader.snapshot(), final };
+    port.postMessage(message);
+  };
+  post(false);
+  return {
+    feed(chunk) {
+      if (reader.feed(chunk) && performance.now() - posted >= PROGRESS_EVERY_MS) post(false);
+    },
+    close() {
+      post(true);
+      port.close();
+    },
+  };
 }
 
 /** Files and bytes rsync sent, from its `--stats` summary (null when it printed none). */
@@ -53,11 +79,16 @@ export function transferStats(stdout: string): { filesSent: number | null; bytes
   };
 }
 
-export default function runRsync(task: RsyncTask): Promise<RsyncResult> {
+export default function runRsync(task: ReportingTask): Promise<RsyncResult> {
   const started = performance.now();
-  const list = task.input === null ? null : buildInput(task, task.input);
+  const input = task.input === null ? null : buildInput(task, task.input);
+  const list = input?.list ?? null;
+  // Only a task with a port (a full sync) reports progress; event syncs stay as lean as they were.
+  const progress =
+    task.progressPort === undefined ? null : progressPoster(task.progressPort, input?.walked ?? 0);
+  const reporting = progress === null ? [] : ['--info=progress2'];
   return new Promise((resolve) => {
-    const child = spawn('rsync', ['--stats', ...task.args], {
+    const child = spawn('rsync', ['--stats', ...reporting, ...task.args], {
       cwd: task.cwd,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -67,6 +98,7 @@ export default function runRsync(task: RsyncTask): Promise<RsyncResult> {
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
       stdout = (stdout + chunk).slice(-STDERR_TAIL);
+      progress?.feed(chunk);
     });
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => {
@@ -84,6 +116,7 @@ export default function runRsync(task: RsyncTask): Promise<RsyncResult> {
         : null;
     const finish = (exitCode: number, signal: string | null, extra = ''): void => {
       if (timer !== null) clearTimeout(timer);
+      progress?.close();
       resolve({
         exitCode,
         signal,

@@ -221,7 +221,9 @@ export class Lane {
   private run(task: RsyncTask): Promise<RsyncResult> {
     if (this.ctx.config.debug)
       this.ctx.log.debug({ cwd: task.cwd, argv: ['rsync', ...task.args] }, 'execute command');
-    return this.ctx.pool.run(task);
+    // Only a full sync (a walk of the whole tree) reports progress.
+    const full = task.input?.kind === 'excluded';
+    return this.ctx.pool.run(task, full ? { root: this.ctx.root, remote: this.ctx.remote.id } : undefined);
   }
 
   private count(ops: readonly PathOp[], results: readonly RsyncResult[], failure: Failure | null): void {

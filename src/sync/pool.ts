@@ -1,5 +1,8 @@
 import { availableParallelism } from 'node:os';
+import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import type { ProgressReporter, ProgressSubject, ProgressTrack } from './progress-report.js';
+import type { ProgressMessage, ReportingTask } from './rsync-progress.js';
 import type { RsyncResult, RsyncTask } from './task.js';
 
 /**
@@ -8,12 +11,16 @@ import type { RsyncResult, RsyncTask } from './task.js';
  * process — and each runs several tasks concurrently.
  */
 export class RsyncPool {
-  private readonly pool: Piscina<RsyncTask, RsyncResult>;
+  private readonly pool: Piscina<ReportingTask, RsyncResult>;
   private running = 0;
   private readonly waiting: (() => void)[] = [];
   private runs = 0;
 
-  constructor(readonly maxConcurrent: number) {
+  /** `progress`: where full syncs report how far they are (null: nowhere). */
+  constructor(
+    readonly maxConcurrent: number,
+    private readonly progress: ProgressReporter | null = null,
+  ) {
     const threads = Math.max(1, Math.min(2, availableParallelism(), maxConcurrent));
     this.pool = new Piscina({
       filename: new URL('../../workers/rsync.js', import.meta.url).href,
@@ -24,15 +31,36 @@ export class RsyncPool {
     });
   }
 
-  async run(task: RsyncTask): Promise<RsyncResult> {
+  /** Runs `task`; with a `subject` (a full sync) its progress goes to the pool's reporter. */
+  async run(task: RsyncTask, subject?: ProgressSubject): Promise<RsyncResult> {
     if (this.running >= this.maxConcurrent) await new Promise<void>((r) => this.waiting.push(r));
     this.running++;
     this.runs++;
     try {
-      return await this.pool.run(task);
+      const track = subject === undefined ? undefined : this.progress?.begin(subject);
+      return await (track === undefined ? this.pool.run(task) : this.runReporting(task, track));
     } finally {
       this.running--;
       this.waiting.shift()?.();
+    }
+  }
+
+  /** The worker posts progress on its end of a channel, the last update marked final. */
+  private async runReporting(task: RsyncTask, track: ProgressTrack): Promise<RsyncResult> {
+    const { port1, port2 } = new MessageChannel();
+    const last = new Promise<void>((resolve) => {
+      port2.on('message', (m: ProgressMessage) => {
+        track.update(m.progress);
+        if (m.final) resolve();
+      });
+    });
+    try {
+      const result = await this.pool.run({ ...task, progressPort: port1 }, { transferList: [port1] });
+      await last; // posted before the result, on another port: it may still be on its way
+      return result;
+    } finally {
+      port2.close();
+      track.end();
     }
   }
 
