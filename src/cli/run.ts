@@ -18,6 +18,8 @@ import { openQueueForConfig } from '../queue/open.js';
 import { resolveStateDir, stateFileFor } from '../queue/state-dir.js';
 import { startCrontab, type Crontab } from '../schedule/crontab.js';
 import { planRuns } from '../sync/plan.js';
+import { ProgressBars } from '../sync/progress-bars.js';
+import { logProgress, teeProgress, type ProgressReporter } from '../sync/progress-report.js';
 import { RsyncPool } from '../sync/pool.js';
 import { Replicator } from '../sync/replicator.js';
 import { createWatcher } from '../watch/index.js';
@@ -53,12 +55,18 @@ export async function runReplicator(config: Config, options: RunOptions): Promis
     );
     return 0;
   }
-  const { logger: log, reopen } = openLog({ level: config.debug ? 'debug' : 'info', file: daemonLog });
+  // Full-sync progress bars on a terminal; log lines for the same terminal are written above them.
+  const bars = process.stderr.isTTY && !isDaemonChild() ? new ProgressBars(process.stderr) : null;
+  const { logger: log, reopen } = openLog({
+    level: config.debug ? 'debug' : 'info',
+    file: daemonLog,
+    ...(bars === null ? {} : { terminal: (text: string) => bars.write(text) }),
+  });
   process.on('SIGUSR1', reopen);
   const pidFile = options.pidFile ?? (options.daemon ? stateFile('sersync2', 'pid') : null);
   const pid = pidFile === null ? null : writePidFile(pidFile);
   try {
-    return await replicate(config, options, log);
+    return await replicate(config, options, log, progressReporter(bars, log, daemonLog === null));
   } catch (err) {
     reportStartup({ ok: false, message: err instanceof Error ? err.message : String(err) });
     throw err;
@@ -79,7 +87,18 @@ function sayTo(log: Logger): (line: string) => void {
       };
 }
 
-async function replicate(config: Config, options: RunOptions, log: Logger): Promise<number> {
+/** Bars on a terminal; log lines every few seconds wherever the log is not that terminal. */
+function progressReporter(bars: ProgressBars | null, log: Logger, logOnStderr: boolean): ProgressReporter {
+  if (bars === null) return logProgress(log);
+  return logOnStderr ? bars : teeProgress([bars, logProgress(log)]);
+}
+
+async function replicate(
+  config: Config,
+  options: RunOptions,
+  log: Logger,
+  progress: ProgressReporter,
+): Promise<number> {
   const say = sayTo(log);
   prepareDirectories(config, log);
   const announce = (root: string): void => {
@@ -96,7 +115,7 @@ async function replicate(config: Config, options: RunOptions, log: Logger): Prom
     return 0;
   }
   const { store } = openQueueForConfig(config, { stateDirFlag: options.stateDir, log });
-  const pool = new RsyncPool(options.threads);
+  const pool = new RsyncPool(options.threads, progress);
   const plugin: Plugin | null =
     config.plugin.enabled && config.plugin.name !== null
       ? createPlugin(config.plugin.name, config.plugin, log)
@@ -112,7 +131,7 @@ async function replicate(config: Config, options: RunOptions, log: Logger): Prom
     createWatcher: (opts) => createWatcher(config.fileSystem.watcher, opts),
   });
   say('config xml parse success');
-  if (options.fullSyncAtStart) announceFullSync(config, say);
+  if (options.fullSyncAtStart) announceFullSync(config, say, log);
   say('run the sersync: ');
   for (const lp of config.localpaths) announce(lp.watch);
   let stopPluginWatch = (): Promise<void> => Promise.resolve();
@@ -150,7 +169,13 @@ async function replicate(config: Config, options: RunOptions, log: Logger): Prom
 }
 
 /** sersync's `-r` banner, with the command of the first remote as it did. */
-function announceFullSync(config: Config, say: (line: string) => void): void {
+function announceFullSync(config: Config, say: (line: string) => void, log: Logger): void {
+  if (config.filter.enabled && config.filter.excludes.length > 0) {
+    log.info(
+      '-r with the filter on: sersync skipped the full sync here; sersync2 runs it and applies the filter ' +
+        '(excluded paths are neither sent nor deleted)',
+    );
+  }
   const lp = config.localpaths[0];
   const remote = lp?.remotes[0];
   if (lp === undefined || remote === undefined) return;
@@ -160,7 +185,11 @@ function announceFullSync(config: Config, say: (line: string) => void): void {
     say(`execute command: cd ${shellWord(task.cwd)} && rsync ${task.args.map(shellWord).join(' ')}`);
 }
 
-/** Watched roots and local replica directories that do not exist yet are created (the shipped demo needs both). */
+/**
+ * Watched roots and local replica directories that do not exist yet are created (the shipped demo
+ * needs both). A mistyped `watch` thus becomes an empty directory: a full sync with `--delete` from
+ * it is refused (Lane.refusesFullDelete), so the replica is left as it is, and the error names it.
+ */
 function prepareDirectories(config: Config, log: Logger): void {
   const dirs = config.localpaths.flatMap((lp) => [
     lp.watch,

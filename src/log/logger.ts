@@ -9,6 +9,8 @@ export interface LogOptions {
   readonly level: LogLevel;
   /** Append JSON lines to this file; null writes to stderr (readable lines when it is a terminal). */
   readonly file: string | null;
+  /** Where readable lines go when stderr is a terminal (default: stderr; progress bars put them above themselves). */
+  readonly terminal?: (text: string) => void;
 }
 
 export interface Log {
@@ -55,10 +57,11 @@ export function openLog(opts: LogOptions): Log {
       },
     };
   }
+  const terminal = opts.terminal ?? ((text: string) => process.stderr.write(text));
   const stream: DestinationStream = process.stderr.isTTY
     ? {
         write: (line: string) => {
-          process.stderr.write(humanLine(line));
+          terminal(humanLine(line));
         },
       }
     : pino.destination({ dest: 2, sync: true });
