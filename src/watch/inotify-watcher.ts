@@ -103,7 +103,7 @@ export class InotifyWatcher implements Watcher {
   }
 
   /** Translates (when its turn comes, against the tree as the earlier work left it) and runs. */
-  private enqueue(translate: () => Step[]): void {
+  private enqueue(translate: () => Iterable<Step>): void {
     this.work = this.work
       .then(async () => {
         if (this.closed) return;
@@ -129,29 +129,39 @@ export class InotifyWatcher implements Watcher {
     }, MOVE_PAIR_MS);
   }
 
-  private async run(steps: Step[]): Promise<void> {
+  private async run(steps: Iterable<Step>): Promise<void> {
     const events: WatchEvent[] = [];
-    for (let step = steps.shift(); step !== undefined; step = steps.shift()) {
-      switch (step.do) {
-        case 'emit':
-          events.push(step.event);
-          break;
-        case 'watch':
-          this.checkLimit(await this.scan().watchSubtree(step.parent, step.name));
-          break;
-        case 'unwatch':
-          this.unwatch(step.wds);
-          break;
-        case 'overflow':
-          if (await this.rewatch()) events.push({ type: 'overflow' });
-          else steps.unshift(...this.translator.stop());
-          break;
-        case 'stop':
-          this.unwatch(this.tree.root === undefined ? [] : this.tree.detach(this.tree.root));
-          break;
-      }
+    for (const step of steps) {
+      const io = this.perform(step, events);
+      if (io !== undefined) await io; // only scans wait: plain events cost no extra turn
     }
     if (events.length > 0 && !this.closed) this.opts.onEvents(events);
+  }
+
+  /** Carries out one step; a promise for the steps that scan. */
+  private perform(step: Step, events: WatchEvent[]): Promise<void> | undefined {
+    switch (step.do) {
+      case 'emit':
+        events.push(step.event);
+        return undefined;
+      case 'watch':
+        return this.scan()
+          .watchSubtree(step.parent, step.name)
+          .then((result) => {
+            this.checkLimit(result);
+          });
+      case 'unwatch':
+        this.unwatch(step.wds);
+        return undefined;
+      case 'overflow':
+        return this.rewatch().then((rootThere) => {
+          if (rootThere) events.push({ type: 'overflow' });
+          else for (const last of this.translator.stop()) void this.perform(last, events);
+        });
+      case 'stop':
+        this.unwatch(this.tree.root === undefined ? [] : this.tree.detach(this.tree.root));
+        return undefined;
+    }
   }
 
   /**

@@ -28,7 +28,7 @@ interface PendingMove {
 
 /**
  * Turns raw inotify events into `WatchEvent`s and keeps the wd tree in step with directory
- * creates, deletes and moves. Pure: all I/O is described by the returned steps.
+ * creates, deletes and moves. Pure: all I/O is described by the steps it yields.
  *
  * Rename pairing. The kernel queues a rename's IN_MOVED_FROM and IN_MOVED_TO back to back (other
  * entries' events may slip between them, never one about either name), but a read can end between
@@ -55,14 +55,18 @@ export class EventTranslator {
     return this.waitingEvents.length > 0;
   }
 
-  /** Translates a read (after whatever the previous one left waiting). */
-  translate(batch: readonly RawInotifyEvent[]): Step[] {
-    return this.process(batch, false);
+  /**
+   * Translates a read (after whatever the previous one left waiting), lazily: each event is
+   * translated only once the caller has carried out the steps of the events before it, so it sees
+   * the tree as they left it (a new directory scanned, the whole tree rewatched after an overflow).
+   */
+  *translate(batch: readonly RawInotifyEvent[]): Generator<Step, void, undefined> {
+    yield* this.process(batch, false);
   }
 
   /** Translates what is waiting, with no partner left to hope for. */
-  finish(): Step[] {
-    return this.process([], true);
+  *finish(): Generator<Step, void, undefined> {
+    yield* this.process([], true);
   }
 
   /** The root is gone (deleted, moved away, unmounted): the last steps this translator gives. */
@@ -73,23 +77,23 @@ export class EventTranslator {
     return [{ do: 'stop' }, emit({ type: 'root-gone' })];
   }
 
-  private process(batch: readonly RawInotifyEvent[], final: boolean): Step[] {
+  private *process(batch: readonly RawInotifyEvent[], final: boolean): Generator<Step, void, undefined> {
     // Events that waited once are final: their partner would have been queued right after them.
     const waited = this.waitingEvents.length;
     const events = waited === 0 ? batch : [...this.waitingEvents, ...batch];
     this.waitingEvents = [];
     this.partners = new Set(events.filter((e) => e.mask & IN.MOVED_TO).map((e) => e.cookie));
     this.pending.clear();
-    const steps: Step[] = [];
     for (let i = 0; i < events.length && !this.stopped; i++) {
       const e = events[i] as RawInotifyEvent;
       if (!final && i >= waited && e.mask & IN.MOVED_FROM && !this.partners.has(e.cookie)) {
         this.waitingEvents = events.slice(i);
-        break;
+        return;
       }
+      const steps: Step[] = [];
       this.handle(e, steps);
+      yield* steps;
     }
-    return steps;
   }
 
   private handle(e: RawInotifyEvent, steps: Step[]): void {

@@ -61,7 +61,11 @@ export class EventLog {
   };
 
   /** Resolves once `holds(events)` is true; rejects after `ms` naming `what` and what did arrive. */
-  until(holds: (events: readonly WatchEvent[]) => boolean, what: string, ms = 5000): Promise<void> {
+  until(
+    holds: (events: readonly WatchEvent[]) => boolean,
+    what: string | (() => string),
+    ms = 5000,
+  ): Promise<void> {
     return new Promise((resolve, reject) => {
       const check = (): void => {
         if (!holds(this.events)) return;
@@ -72,7 +76,13 @@ export class EventLog {
       const timer = setTimeout(() => {
         this.waiters.delete(check);
         const seen = this.events.slice(-20).map(describe).join(', ');
-        reject(new Error(`timed out waiting for ${what}; ${this.events.length} events, last: ${seen}`));
+        const wanted = typeof what === 'string' ? what : what();
+        const errors = this.errors.map((e) => e.message).join('; ') || 'none';
+        reject(
+          new Error(
+            `timed out waiting for ${wanted}; ${this.events.length} events, errors: ${errors}, last: ${seen}`,
+          ),
+        );
       }, ms);
       this.waiters.add(check);
       check();
@@ -188,6 +198,11 @@ export class Coverage {
     private seen = 0,
   ) {
     this.missing = new Set(files);
+  }
+
+  /** A few of the files still uncovered, to explain a failure. */
+  sample(count = 3): RelPath[] {
+    return [...this.missing].slice(0, count);
   }
 
   /** Takes the events not seen yet; returns how many files are still uncovered. */
