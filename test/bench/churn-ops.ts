@@ -89,13 +89,15 @@ export function churnPlan(seed: number, count: number, start: TreeModel): { ops:
       bag.add(to + p.slice(from.length));
     }
   };
+  const initialFiles = Math.max(50, files.size);
+  const filesUnder = (dir: string): number => files.list().filter((p) => under(dir, p)).length;
   while (ops.length < count) {
     const seq = ops.length;
     const r = rand() * 100;
     const file = files.pick(rand);
     const dir = dirs.pick(rand) ?? '';
-    const subdirs = dirs.size - 1;
-    if (r < 25 || file === undefined || (files.size < 50 && r < 60)) {
+    // the tree keeps about its size: below half of it, deletes become creates
+    if (r < 25 || file === undefined || (files.size < initialFiles / 2 && r < 70)) {
       const path = child(dir, `n${seq}.dat`);
       files.add(path);
       ops.push({ kind: 'write', path, bytes: size() });
@@ -109,12 +111,12 @@ export function churnPlan(seed: number, count: number, start: TreeModel): { ops:
       files.delete(file);
       files.add(to);
       ops.push({ kind: 'rename', from: file, to });
-    } else if (r < 90 || subdirs < 3) {
+    } else if (r < 90 || dirs.size < 4) {
       if (dir.split('/').length > 3) continue;
       const path = child(dir, `m${seq}`);
       dirs.add(path);
       ops.push({ kind: 'mkdir', path });
-    } else if (r < 96) {
+    } else if (r < 97) {
       if (dir === '') continue;
       const parent = dirs.pick(rand) ?? '';
       if (parent === dir || (parent !== '' && under(dir, parent))) continue;
@@ -123,7 +125,8 @@ export function churnPlan(seed: number, count: number, start: TreeModel): { ops:
       moveAll(files, dir, to);
       ops.push({ kind: 'rename', from: dir, to });
     } else {
-      if (dir === '') continue;
+      // small directories only: removing a seeded one would empty the tree in a few steps
+      if (dir === '' || filesUnder(dir) > 20) continue;
       for (const p of dirs.list()) if (p === dir || under(dir, p)) dirs.delete(p);
       for (const p of files.list()) if (under(dir, p)) files.delete(p);
       ops.push({ kind: 'rmtree', path: dir });
