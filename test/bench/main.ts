@@ -4,6 +4,7 @@
  * the exit code is 0 unless the bench itself broke.
  */
 import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { describeEnvironment, formatEnvironment } from './environment.js';
 import { stopAll, type WorkloadContext } from './harness.js';
 import { openLab } from './lab.js';
@@ -59,15 +60,19 @@ async function main(argv: readonly string[]): Promise<number> {
     subjects: ALL_SUBJECTS.filter((s) => sizes.slowPeers || !s.slow),
     progress: say,
   };
-  const results: WorkloadResult[] = [];
+  const results: (WorkloadResult & { readonly loadAtStart: readonly number[]; readonly seconds: number })[] =
+    [];
   try {
     for (const name of opts.workloads) {
-      say(`\n[${name}] ${new Date().toISOString()}`);
+      // other work on the machine shows in every figure: say how busy it was
+      const loadAtStart = loadavg();
+      say(`\n[${name}] ${new Date().toISOString()}, load ${loadAtStart.map((l) => l.toFixed(2)).join(' ')}`);
       const started = performance.now();
       const result = await RUNNERS[name](ctx);
-      results.push(result);
+      const seconds = (performance.now() - started) / 1000;
+      results.push({ ...result, loadAtStart, seconds });
       say(formatWorkload(result));
-      say(`  (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+      say(`  (${seconds.toFixed(0)} s)`);
     }
   } finally {
     await lab.close();
