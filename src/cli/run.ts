@@ -1,13 +1,17 @@
 /**
  * The legacy `sersync2 [-d] [-r] [-n NUM] [-m PLUGIN]` run: replicate according to the config
- * until SIGTERM or SIGINT. Wires config → watchers → filter → lanes → rsync pool → retry queue,
- * and prints the console lines sersync users grep for (`run the sersync:`, `watch path is:`,
+ * until SIGTERM or SIGINT, reloading it on SIGHUP. Wires config → watchers → filter → lanes →
+ * rsync pool → retry queue (the engine, one per config: a reload starts a new one), and prints
+ * the console lines sersync users grep for (`run the sersync:`, `watch path is:`,
  * `execute command:`) on stdout; everything else is the structured log.
  */
-import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
+import { loadConfig } from '../config/load.js';
 import type { Config, PluginName } from '../config/types.js';
+import { ControlServer, controlSocketFile } from '../daemon/control.js';
 import { detach, isDaemonChild, reportStartup, writePidFile } from '../daemon/detach.js';
+import { Service, type Engine } from '../daemon/service.js';
+import { DaemonSignals } from '../daemon/signals.js';
 import { openLog, type Logger } from '../log/logger.js';
 import { createPlugin } from '../plugins/index.js';
 import { runPluginOnly } from '../plugins/plugin-only.js';
@@ -45,8 +49,8 @@ export interface RunOptions {
 
 /** Runs until stopped; resolves to the process exit code. */
 export async function runReplicator(config: Config, options: RunOptions): Promise<number> {
-  const stateFile = (kind: string, ext: string): string =>
-    stateFileFor(resolveStateDir(options.stateDir, config.stateDir), config.file, kind, ext);
+  const stateDir = (): string => resolveStateDir(options.stateDir, config.stateDir);
+  const stateFile = (kind: string, ext: string): string => stateFileFor(stateDir(), config.file, kind, ext);
   const daemonLog = options.logFile ?? (options.daemon ? stateFile('sersync2', 'log') : null);
   if (options.daemon && !isDaemonChild()) {
     const pid = await detach(daemonLog ?? stateFile('sersync2', 'log'));
@@ -63,15 +67,33 @@ export async function runReplicator(config: Config, options: RunOptions): Promis
     ...(bars === null ? {} : { terminal: (text: string) => bars.write(text) }),
   });
   process.on('SIGUSR1', reopen);
-  const pidFile = options.pidFile ?? (options.daemon ? stateFile('sersync2', 'pid') : null);
-  const pid = pidFile === null ? null : writePidFile(pidFile);
+  const signals = new DaemonSignals();
+  let control: ControlServer | null = null;
+  let pid: { remove: () => void } | null = null;
+  const writePid = (): { remove: () => void } | null => {
+    const pidFile = options.pidFile ?? (options.daemon ? stateFile('sersync2', 'pid') : null);
+    return pidFile === null ? null : writePidFile(pidFile);
+  };
   try {
-    return await replicate(config, options, log, progressReporter(bars, log, daemonLog === null));
+    if (options.pluginOnly !== null) {
+      pid = writePid();
+      await runPlugin(config, options.pluginOnly, log, signals);
+    } else {
+      // Before the pid file: a second instance, refused here, must leave the first one's pid file alone.
+      control = await ControlServer.claim(controlSocketFile(stateDir(), config.file), config.file);
+      pid = writePid();
+      const progress = progressReporter(bars, log, daemonLog === null);
+      await replicate(config, options, { log, signals, control, progress });
+    }
+    log.info('stopped');
+    return 0;
   } catch (err) {
     reportStartup({ ok: false, message: err instanceof Error ? err.message : String(err) });
     throw err;
   } finally {
     pid?.remove();
+    await control?.close();
+    signals.dispose();
     log.flush();
   }
 }
@@ -93,29 +115,90 @@ function progressReporter(bars: ProgressBars | null, log: Logger, logOnStderr: b
   return logOnStderr ? bars : teeProgress([bars, logProgress(log)]);
 }
 
-async function replicate(
+/** `-m`: only the plugin, on every event of its trees; no rsync. */
+async function runPlugin(
   config: Config,
-  options: RunOptions,
+  name: PluginName,
   log: Logger,
-  progress: ProgressReporter,
-): Promise<number> {
+  signals: DaemonSignals,
+): Promise<void> {
   const say = sayTo(log);
   prepareDirectories(config, log);
-  const announce = (root: string): void => {
+  const plugin = createPlugin(name, config.plugin, log);
+  say(`start the ${name} plugin (no rsync)`);
+  const stop = await runPluginOnly(config, plugin, pluginRoots(config, plugin.name), log, (root) => {
     say(`watch path is: ${root}`);
-  };
-  if (options.pluginOnly !== null) {
-    const plugin = createPlugin(options.pluginOnly, config.plugin, log);
-    say(`start the ${options.pluginOnly} plugin (no rsync)`);
-    const stop = await runPluginOnly(config, plugin, pluginRoots(config, plugin.name), log, announce);
-    reportStartup({ ok: true });
-    await untilSignalled();
+  });
+  reportStartup({ ok: true });
+  signals.onReload(() => {
+    log.warn('SIGHUP: reloading is not supported with -m; restart sersync2 to apply a changed config');
+  });
+  try {
+    await signals.stopped;
+  } finally {
     await stop();
     await plugin.close();
-    return 0;
   }
-  const { store } = openQueueForConfig(config, { stateDirFlag: options.stateDir, log });
-  const pool = new RsyncPool(options.threads, progress);
+}
+
+interface ReplicateContext {
+  readonly log: Logger;
+  readonly signals: DaemonSignals;
+  readonly control: ControlServer;
+  readonly progress: ProgressReporter;
+}
+
+async function replicate(config: Config, options: RunOptions, ctx: ReplicateContext): Promise<void> {
+  const { log, signals } = ctx;
+  const say = sayTo(log);
+  const pool = new RsyncPool(options.threads, ctx.progress);
+  const service = new Service({
+    control: ctx.control,
+    pool,
+    log,
+    startEngine: (cfg, opts) =>
+      startEngine(cfg, opts.fullSync, {
+        pool,
+        log,
+        stateDirFlag: options.stateDir,
+        say: opts.reload ? (line) => log.info(line) : say,
+      }),
+    loadConfig: () => loadConfig(config.file),
+    stateDirOf: (cfg) => resolveStateDir(options.stateDir, cfg.stateDir),
+  });
+  say('config xml parse success');
+  if (options.fullSyncAtStart) announceFullSync(config, say, log);
+  say('run the sersync: ');
+  try {
+    await service.start(config, options.fullSyncAtStart);
+    reportStartup({ ok: true });
+    signals.onReload(() => {
+      // Rejects only when not even the previous config could be started again.
+      service.reload().catch((err: unknown) => {
+        signals.fail(err instanceof Error ? err : new Error(String(err)));
+      });
+    });
+    await signals.stopped;
+    log.info('stopping: finishing the syncs in flight');
+  } finally {
+    await service.stop();
+    await pool.close();
+  }
+}
+
+interface EngineContext {
+  readonly pool: RsyncPool;
+  readonly log: Logger;
+  readonly stateDirFlag: string | null;
+  /** Console lines at start; log lines after a reload. */
+  readonly say: (line: string) => void;
+}
+
+/** Everything that replicates one config: its queue, plugin, watchers and lanes, crontab. */
+async function startEngine(config: Config, fullSync: boolean, ctx: EngineContext): Promise<Engine> {
+  const { pool, log, say } = ctx;
+  prepareDirectories(config, log);
+  const { store } = openQueueForConfig(config, { stateDirFlag: ctx.stateDirFlag, log });
   const plugin: Plugin | null =
     config.plugin.enabled && config.plugin.name !== null
       ? createPlugin(config.plugin.name, config.plugin, log)
@@ -130,19 +213,26 @@ async function replicate(
     plugin: plugin === null ? null : { plugin, roots: new Set(roots) },
     createWatcher: (opts) => createWatcher(config.fileSystem.watcher, opts),
   });
-  say('config xml parse success');
-  if (options.fullSyncAtStart) announceFullSync(config, say, log);
-  say('run the sersync: ');
-  for (const lp of config.localpaths) announce(lp.watch);
+  const announce = (root: string): void => {
+    say(`watch path is: ${root}`);
+  };
   let stopPluginWatch = (): Promise<void> => Promise.resolve();
   let crontab: Crontab | null = null;
+  const stop = async (): Promise<void> => {
+    crontab?.stop();
+    await stopPluginWatch();
+    await replicator.stop();
+    await plugin?.close();
+    store.close();
+  };
   try {
+    for (const lp of config.localpaths) announce(lp.watch);
     const ownRoots = roots.filter((r) => !syncRoots.has(r));
     if (plugin !== null && ownRoots.length > 0) {
       stopPluginWatch = await runPluginOnly(config, plugin, ownRoots, log, announce);
     }
-    const stats = await replicator.start({ fullSync: options.fullSyncAtStart });
-    for (const [i, s] of stats.entries()) {
+    const watchStats = await replicator.start({ fullSync });
+    for (const [i, s] of watchStats.entries()) {
       say(
         `watching ${s.directories} directories under ${config.localpaths[i]?.watch ?? ''} in ${Math.round(s.readyMs)} ms (${s.backend})`,
       );
@@ -154,18 +244,21 @@ async function replicate(
       },
       log,
     );
-    reportStartup({ ok: true });
-    await untilSignalled();
-    log.info('stopping: finishing the syncs in flight');
-  } finally {
-    crontab?.stop();
-    await stopPluginWatch();
-    await replicator.stop();
-    await pool.close();
-    await plugin?.close();
-    store.close();
+    return {
+      config,
+      watchStats,
+      status: () => replicator.status(),
+      resync: (root) => {
+        replicator.resync(root);
+      },
+      retriesByLane: () => store.retriesByLane(),
+      nextFullSyncAt: () => crontab?.nextRunAt() ?? null,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
   }
-  return 0;
 }
 
 /** sersync's `-r` banner, with the command of the first remote as it did. */
@@ -198,13 +291,4 @@ function prepareDirectories(config: Config, log: Logger): void {
   for (const dir of dirs) {
     if (mkdirSync(dir, { recursive: true }) !== undefined) log.warn({ dir }, 'created a missing directory');
   }
-}
-
-async function untilSignalled(): Promise<void> {
-  const ac = new AbortController();
-  await Promise.race([
-    once(process, 'SIGTERM', { signal: ac.signal }),
-    once(process, 'SIGINT', { signal: ac.signal }),
-  ]).catch(() => undefined);
-  ac.abort();
 }

@@ -9,25 +9,33 @@ import { globalOptions, loadConfigFor } from '../program.js';
 
 /**
  * Asks the replicator running for the `-o` config (found through its control socket in the state
- * directory). When none runs, the error says so and what to run instead (`hint`).
+ * directory). A config that cannot be read (just broken by an edit the daemon refused to reload)
+ * does not stop the question: only its `<state dir>` is lost, and the default is tried. When no
+ * daemon runs, the error says so and what to run instead (`hint`).
  */
 export async function askRunningDaemon(
   cmd: Command,
   request: ControlRequest,
   hint: (configFile: string) => string,
 ): Promise<unknown> {
-  const config = loadConfigFor(cmd);
-  const socket = controlSocketFile(
-    resolveStateDir(globalOptions(cmd).stateDir, config.stateDir),
-    config.file,
-  );
+  const { configFile, stateDir } = globalOptions(cmd);
+  let configStateDir: string | null = null;
+  try {
+    configStateDir = loadConfigFor(cmd).stateDir;
+  } catch (err) {
+    if (!(err instanceof SersyncError)) throw err;
+    process.stderr.write(
+      `sersync2: note: ${err.message}\nsersync2: asking the running daemon all the same\n`,
+    );
+  }
+  const socket = controlSocketFile(resolveStateDir(stateDir, configStateDir), configFile);
   try {
     return await askDaemon(socket, request);
   } catch (err) {
     if (!(err instanceof NotRunningError)) throw err;
     throw new SersyncError(
       err.code,
-      `no sersync2 is running for ${config.file} (nothing answers on ${socket}); ${hint(config.file)}`,
+      `no sersync2 is running for ${configFile} (nothing answers on ${socket}); ${hint(configFile)}`,
     );
   }
 }
