@@ -24,6 +24,7 @@ interface PendingMove {
   readonly parent: DirNode;
   readonly name: RelPath;
   readonly path: RelPath;
+  readonly isDir: boolean;
 }
 
 /**
@@ -83,15 +84,23 @@ export class EventTranslator {
     const events = waited === 0 ? batch : [...this.waitingEvents, ...batch];
     this.waitingEvents = [];
     this.partners = new Set(events.filter((e) => e.mask & IN.MOVED_TO).map((e) => e.cookie));
-    this.pending.clear();
     for (let i = 0; i < events.length && !this.stopped; i++) {
       const e = events[i] as RawInotifyEvent;
       if (!final && i >= waited && e.mask & IN.MOVED_FROM && !this.partners.has(e.cookie)) {
+        // A MOVED_FROM already held for a partner among the waiting events stays held.
         this.waitingEvents = events.slice(i);
         return;
       }
       const steps: Step[] = [];
       this.handle(e, steps);
+      yield* steps;
+    }
+    // Every event is translated: a MOVED_FROM still held lost its partner (never a silent drop).
+    const unresolved = [...this.pending.values()];
+    this.pending.clear();
+    for (const from of unresolved) {
+      const steps: Step[] = [];
+      this.left(from.parent, from.name, from.path, from.isDir, steps);
       yield* steps;
     }
   }
@@ -102,8 +111,16 @@ export class EventTranslator {
       return;
     }
     // A wd we no longer know (a directory just deleted or moved out) is ignored: sersync aborts here.
+    // But a rename into such a directory took its source out of what we watch: a move-out.
     const node = this.tree.get(e.wd);
-    if (node === undefined) return;
+    if (node === undefined) {
+      const from = e.mask & IN.MOVED_TO ? this.pending.get(e.cookie) : undefined;
+      if (from !== undefined) {
+        this.pending.delete(e.cookie);
+        this.left(from.parent, from.name, from.path, from.isDir, steps);
+      }
+      return;
+    }
     const isRoot = node === this.tree.root;
     if (e.mask & IN.IGNORED) {
       if (isRoot) steps.push(...this.stop());
@@ -138,7 +155,7 @@ export class EventTranslator {
       if (child !== undefined) this.tree.detach(child); // the kernel has dropped its watches already
       steps.push(emit({ type: 'delete', path, isDir }));
     } else if (e.mask & IN.MOVED_FROM) {
-      if (this.partners.has(e.cookie)) this.pending.set(e.cookie, { parent: dir, name: e.name, path });
+      if (this.partners.has(e.cookie)) this.pending.set(e.cookie, { parent: dir, name: e.name, path, isDir });
       else this.left(dir, e.name, path, isDir, steps);
     } else if (e.mask & IN.MOVED_TO) {
       const from = this.pending.get(e.cookie);

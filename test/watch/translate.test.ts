@@ -221,3 +221,30 @@ test('translation is lazy: events after an overflow see the tree as the rewatch 
   const next = steps.next().value;
   assert.ok(next?.do === 'watch' && next.parent === a, 'the new directory goes under the fresh node');
 });
+
+test('a rename into a directory we no longer know is a move-out, never lost', () => {
+  const { tree, tr } = setup();
+  const STALE = 99; // a wd whose directory left our map (e.g. believed moved out earlier)
+  const steps = [
+    ...tr.translate([ev(ROOT, IN.MOVED_FROM | IN.ISDIR, 'd', 7), ev(STALE, IN.MOVED_TO | IN.ISDIR, 'x', 7)]),
+  ];
+  assert.deepEqual(events(steps), [{ type: 'move-out', path: 'd', isDir: true }]);
+  assert.equal(tree.get(D), undefined, 'its watches are dropped like any move-out');
+});
+
+test('a paired MOVED_FROM survives a wait on a later unpaired one', () => {
+  const { tr } = setup();
+  const first = [
+    ...tr.translate([
+      ev(ROOT, IN.MOVED_FROM, 'f', 1), // paired: its MOVED_TO is in this read
+      ev(A, IN.MOVED_FROM, 'g', 2), // unpaired so far: waits, and everything after it
+      ev(B, IN.MOVED_TO, 'f2', 1),
+    ]),
+  ];
+  assert.deepEqual(events(first), []);
+  const second = [...tr.translate([ev(D, IN.MOVED_TO, 'g2', 2)])];
+  assert.deepEqual(events(second), [
+    { type: 'rename', from: 'f', to: 'a/b/f2', isDir: false },
+    { type: 'rename', from: 'a/g', to: 'd/g2', isDir: false },
+  ]);
+});
