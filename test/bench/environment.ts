@@ -11,7 +11,7 @@ export interface Environment {
   readonly cpuModel: string;
   readonly memoryBytes: number;
   readonly kernel: string;
-  readonly loadAverage: readonly number[];
+  readonly busy: Busy;
   readonly versions: Readonly<Record<string, string>>;
   readonly inotify: Readonly<Record<string, string>>;
 }
@@ -31,6 +31,25 @@ function procValue(file: string): string {
   }
 }
 
+/**
+ * How busy the machine is now: the load average and the share of the last 60 s in which some
+ * runnable task waited for a CPU (/proc/pressure/cpu; null where the kernel has no PSI).
+ */
+export interface Busy {
+  readonly loadAverage: readonly number[];
+  readonly cpuPressure60: number | null;
+}
+
+export function busyNow(): Busy {
+  const m = /^some .*avg60=([\d.]+)/m.exec(procValue('/proc/pressure/cpu'));
+  return { loadAverage: loadavg(), cpuPressure60: m?.[1] === undefined ? null : Number(m[1]) };
+}
+
+export function formatBusy(b: Busy): string {
+  const psi = b.cpuPressure60 === null ? '' : `, CPU pressure ${b.cpuPressure60.toFixed(0)} % (60 s)`;
+  return `load ${b.loadAverage.map((l) => l.toFixed(2)).join(' ')}${psi}`;
+}
+
 export function describeEnvironment(): Environment {
   const pkg = JSON.parse(
     readFileSync(join(import.meta.dirname, '..', '..', '..', 'package.json'), 'utf8'),
@@ -43,7 +62,7 @@ export function describeEnvironment(): Environment {
     cpuModel: cpus()[0]?.model ?? '?',
     memoryBytes: totalmem(),
     kernel: release(),
-    loadAverage: loadavg(),
+    busy: busyNow(),
     versions: {
       'sersync-ts': pkg.version,
       node: process.version,
@@ -61,7 +80,7 @@ export function describeEnvironment(): Environment {
 
 export function formatEnvironment(e: Environment): string {
   return [
-    `machine: ${e.cpus} CPUs (${e.cpuModel}), ${(e.memoryBytes / 2 ** 30).toFixed(1)} GiB, kernel ${e.kernel}, load ${e.loadAverage.map((l) => l.toFixed(2)).join(' ')}`,
+    `machine: ${e.cpus} CPUs (${e.cpuModel}), ${(e.memoryBytes / 2 ** 30).toFixed(1)} GiB, kernel ${e.kernel}, ${formatBusy(e.busy)}`,
     `versions: ${Object.entries(e.versions)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}`,

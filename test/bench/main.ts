@@ -4,8 +4,7 @@
  * the exit code is 0 unless the bench itself broke.
  */
 import { writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
-import { describeEnvironment, formatEnvironment } from './environment.js';
+import { busyNow, describeEnvironment, formatBusy, formatEnvironment, type Busy } from './environment.js';
 import { stopAll, type WorkloadContext } from './harness.js';
 import { openLab } from './lab.js';
 import { BenchUsage, parseBenchArgs, type BenchOptions, type WorkloadName } from './options.js';
@@ -41,7 +40,7 @@ async function main(argv: readonly string[]): Promise<number> {
     opts = parseBenchArgs(argv);
   } catch (err) {
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-    return err instanceof BenchUsage ? 0 : 2;
+    return err instanceof BenchUsage ? err.exitCode : 2;
   }
   const sizes = opts.quick ? QUICK : FULL;
   const environment = describeEnvironment();
@@ -60,17 +59,16 @@ async function main(argv: readonly string[]): Promise<number> {
     subjects: ALL_SUBJECTS.filter((s) => sizes.slowPeers || !s.slow),
     progress: say,
   };
-  const results: (WorkloadResult & { readonly loadAtStart: readonly number[]; readonly seconds: number })[] =
-    [];
+  const results: (WorkloadResult & { readonly busyAtStart: Busy; readonly seconds: number })[] = [];
   try {
     for (const name of opts.workloads) {
       // other work on the machine shows in every figure: say how busy it was
-      const loadAtStart = loadavg();
-      say(`\n[${name}] ${new Date().toISOString()}, load ${loadAtStart.map((l) => l.toFixed(2)).join(' ')}`);
+      const busyAtStart = busyNow();
+      say(`\n[${name}] ${new Date().toISOString()}, ${formatBusy(busyAtStart)}`);
       const started = performance.now();
       const result = await RUNNERS[name](ctx);
       const seconds = (performance.now() - started) / 1000;
-      results.push({ ...result, loadAtStart, seconds });
+      results.push({ ...result, busyAtStart, seconds });
       say(formatWorkload(result));
       say(`  (${seconds.toFixed(0)} s)`);
     }

@@ -27,10 +27,10 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     strict: true,
     allowPositionals: false,
   });
-  if (values.help) throw new BenchUsage(usage());
+  if (values.help) throw new BenchUsage(usage(), 0);
   const only = (values.only ?? []).flatMap((v) => v.split(',')).filter((v) => v !== '');
   for (const name of only) {
-    if (!isWorkload(name)) throw new BenchUsage(`unknown workload '${name}'\n${usage()}`);
+    if (!isWorkload(name)) throw new BenchUsage(`unknown workload '${name}'\n${usage()}`, 2);
   }
   const picked = only.filter(isWorkload);
   const workloads =
@@ -42,8 +42,15 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   return { quick: values.quick, workloads, jsonFile: values.json ?? null };
 }
 
-/** A command-line mistake: the message is the whole report. */
-export class BenchUsage extends Error {}
+/** `--help` (exit 0) or a command-line mistake (exit 2): the message is the whole report. */
+export class BenchUsage extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
 
 function isWorkload(name: string): name is WorkloadName {
   return (WORKLOADS as readonly string[]).includes(name);
