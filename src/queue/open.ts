@@ -15,6 +15,8 @@ export interface OpenQueueOptions {
    * pass false so that looking never writes.
    */
   readonly mirrorFailLog?: boolean;
+  /** Only reads follow (see WorkStoreOptions.readOnly). */
+  readonly readOnly?: boolean;
   readonly now?: () => number;
 }
 
@@ -35,7 +37,11 @@ export function openQueueForConfig(config: Config, opts: OpenQueueOptions): Open
   if (opts.mirrorFailLog === false) {
     return {
       file,
-      store: openWorkStore(file, { now, maxIntervalMinutes: config.failLog.timeToExecuteMinutes }),
+      store: openWorkStore(file, {
+        now,
+        maxIntervalMinutes: config.failLog.timeToExecuteMinutes,
+        readOnly: opts.readOnly === true,
+      }),
     };
   }
   let opened: QueueStore | null = null;
@@ -50,6 +56,7 @@ export function openQueueForConfig(config: Config, opts: OpenQueueOptions): Open
   );
   const store = openWorkStore(file, {
     now,
+    readOnly: opts.readOnly === true,
     maxIntervalMinutes: config.failLog.timeToExecuteMinutes,
     onFailLogRowsChange: mirror,
   });

@@ -3,6 +3,7 @@ import { closeSync, openSync } from 'node:fs';
 import type { PathOp, PathOpKind } from '../coalesce/types.js';
 import { fromBytes, pathBytes, type RelPath } from '../paths.js';
 import { FAIL_LOG_MIN_ATTEMPTS, retryDelayMs } from './retry-policy.js';
+import { SersyncError } from '../errors.js';
 import { migrate } from './schema.js';
 import type { Failure, ImportedRow, QueueFilter, QueueRow, QueueStats, QueueStore } from './types.js';
 
@@ -16,6 +17,11 @@ export interface WorkStoreOptions {
    * outcome may have changed that set: a failure, a success, a drop or an import.
    */
   readonly onFailLogRowsChange?: (rows: readonly QueueRow[]) => void;
+  /**
+   * Only reads follow (`queue list`): a write lock held elsewhere is no reason to refuse. Writers
+   * get an error at open instead of a stall at their first write.
+   */
+  readonly readOnly?: boolean;
 }
 
 /**
@@ -113,17 +119,54 @@ function createPrivate(file: string): void {
  * busy timeout.
  */
 export function openWorkStore(file: string, opts: WorkStoreOptions = {}): QueueStore {
-  createPrivate(file);
-  const db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
+  let db: Database.Database | null = null;
   try {
+    createPrivate(file);
+    db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
+    const check = String(db.pragma('quick_check', { simple: true }));
+    if (check !== 'ok') {
+      // "*** in database main ***\nTree 2 page 2: btreeInitPage() returns error code 11\n…": the first finding
+      const finding = check.split('\n').find((l) => !l.startsWith('***')) ?? check;
+      throw Object.assign(new Error(finding), { code: 'SQLITE_CORRUPT' });
+    }
     migrate(db, file);
+    // A writer must be able to write: a lock held elsewhere is an error now, not a stall later.
+    if (opts.readOnly !== true) db.transaction(() => undefined).immediate();
   } catch (err) {
-    db.close();
-    throw err;
+    db?.close();
+    throw openError(file, err);
   }
   return new SqliteWorkStore(db, opts);
+}
+
+/** Why the queue cannot be used, said so that the operator knows what to do. */
+function openError(file: string, err: unknown): SersyncError {
+  if (err instanceof SersyncError) return err;
+  const raw = (err as { code?: unknown }).code;
+  const code = typeof raw === 'string' ? raw : '';
+  const message = err instanceof Error ? err.message : String(err);
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+    return new SersyncError(
+      'ERR_SERSYNC_QUEUE_LOCKED',
+      `${file}: the retry queue is locked by another process (another sersync2 with this config? ` +
+        `a sqlite3 shell with a transaction open?); waited ${BUSY_TIMEOUT_MS / 1000} s`,
+      { cause: err },
+    );
+  }
+  if (code.startsWith('SQLITE_CORRUPT') || code.startsWith('SQLITE_NOTADB')) {
+    return new SersyncError(
+      'ERR_SERSYNC_QUEUE_DAMAGED',
+      `${file}: the retry queue is damaged (${message}); nothing was changed. Stop sersync2, move the ` +
+        `file aside with its -wal and -shm files (they list what was not sent yet), and start with -r: ` +
+        `the full sync sends everything again`,
+      { cause: err },
+    );
+  }
+  return new SersyncError('ERR_SERSYNC_QUEUE_OPEN', `${file}: cannot open the retry queue: ${message}`, {
+    cause: err,
+  });
 }
 
 class SqliteWorkStore implements QueueStore {

@@ -150,7 +150,10 @@ export class Lane {
     this.inFlight = true;
     this.execute(ops)
       .catch((err: unknown) => {
-        this.ctx.log.error({ err }, 'sync batch failed unexpectedly');
+        // The batch could not be recorded or settled (the queue locked by another process past
+        // SQLite's wait, a full disk): its work is all that is left of it, so it goes back.
+        for (const op of ops) this.coalescer.restore(op);
+        this.ctx.log.error({ err }, 'sync batch failed unexpectedly: its work is kept and tried again');
       })
       .finally(() => {
         this.inFlight = false;

@@ -49,6 +49,7 @@ async function withQueue(
     stateDirFlag: globalOptions(cmd).stateDir,
     log,
     mirrorFailLog: mirror,
+    readOnly: !mirror,
   });
   try {
     const json = cmd.opts<QueueCommonOptions>().json === true;

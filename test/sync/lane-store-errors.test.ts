@@ -1,0 +1,64 @@
+/**
+ * A lane whose work store cannot be written for a while (its database locked by another process
+ * past SQLite's wait): the batch was never recorded, so its work must stay in memory and go out
+ * once the store works again.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Remote } from '../../src/config/types.js';
+import { silentLogger } from '../../src/log/logger.js';
+import { createMemoryWorkStore } from '../../src/queue/memory-store.js';
+import type { WorkStore } from '../../src/queue/types.js';
+import { Lane } from '../../src/sync/lane.js';
+import { RsyncPool } from '../../src/sync/pool.js';
+import { testConfig } from '../helpers/config.js';
+import { tempDir } from '../helpers/tmp.js';
+
+/** A store whose first `failures` begin() calls throw, as a locked SQLite database does. */
+function lockedAtFirst(failures: number): WorkStore & { attempts: number } {
+  const store = createMemoryWorkStore();
+  let attempts = 0;
+  return {
+    ...store,
+    begin(remoteId, root, ops) {
+      attempts++;
+      if (attempts <= failures) throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+      return store.begin(remoteId, root, ops);
+    },
+    get attempts() {
+      return attempts;
+    },
+  };
+}
+
+test('a batch the store could not record is kept and sent once the store works again', async () => {
+  const src = await tempDir();
+  const dst = await tempDir();
+  const pool = new RsyncPool(2);
+  const remote: Remote = { id: dst.path, target: { kind: 'local', path: dst.path } };
+  const store = lockedAtFirst(2);
+  const lane = new Lane({
+    config: testConfig([{ watch: src.path, remotes: [remote] }]),
+    root: src.path,
+    remote,
+    pool,
+    store,
+    log: silentLogger,
+    settleMs: 1,
+    onBatch: () => undefined,
+  });
+  try {
+    writeFileSync(join(src.path, 'kept.txt'), 'kept through the lock');
+    lane.push({ kind: 'sync', path: 'kept.txt' });
+    await lane.idle();
+    assert.equal(store.attempts, 3);
+    assert.equal(readFileSync(join(dst.path, 'kept.txt'), 'utf8'), 'kept through the lock');
+  } finally {
+    await lane.stop();
+    await pool.close();
+    await src.remove();
+    await dst.remove();
+  }
+});
