@@ -17,7 +17,7 @@ import {
   type SersyncConfigSpec,
   type SersyncProcess,
 } from '../../helpers/sersync.js';
-import { eventually, treeDiff } from '../../helpers/trees.js';
+import { treeDiff } from '../../helpers/trees.js';
 
 /** A row of `sersync2 queue list --json`. */
 export interface JsonRow {
@@ -37,6 +37,18 @@ export interface RigOptions {
 }
 
 let serial = 0;
+
+/**
+ * `eventually` at a gentler pace: comparing large trees costs CPU that the replicator, on the
+ * same two cores, needs to converge.
+ */
+async function poll(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 export class Rig {
   proc: SersyncProcess | null = null;
@@ -130,11 +142,11 @@ export class Rig {
       }
     };
     try {
-      await eventually(() => diff() === '', ms, `${what}: replica == source`);
+      await poll(() => diff() === '', ms, `${what}: replica == source`);
     } catch (err) {
       throw new Error(`${(err as Error).message}\n${diff().slice(0, 2000)}`, { cause: err });
     }
-    await eventually(() => this.queue().length === 0, ms, `${what}: an empty queue`);
+    await poll(() => this.queue().length === 0, ms, `${what}: an empty queue`);
     if (this.proc !== null) {
       assert.equal(this.proc.child.exitCode, null, `sersync2 died:\n${this.proc.stderr()}`);
       assert.equal(this.proc.child.signalCode, null, `sersync2 was killed:\n${this.proc.stderr()}`);

@@ -1,0 +1,42 @@
+import type { RsyncDaemon } from '../../helpers/rsyncd.js';
+import { prng } from '../lib/prng.js';
+import { Rig } from '../lib/rig.js';
+import { startWriter } from '../lib/workload.js';
+import type { CaseResult } from './result.js';
+
+export interface CrashParams {
+  /** kill -9 / restart rounds. */
+  readonly kills: number;
+  /** Random operations of the churn in each round. */
+  readonly ops: number;
+  readonly seed: number;
+}
+
+/**
+ * `kill -9` of the replicator at a random moment of a churn workload, then a restart while the
+ * churn goes on; after each round the replica equals the source and the queue is empty. The
+ * moments and the churn come from `seed`.
+ */
+export async function killedDuringChurn(
+  work: string,
+  daemon: RsyncDaemon,
+  p: CrashParams,
+): Promise<CaseResult> {
+  const rnd = prng(p.seed);
+  const rig = Rig.create(work, { daemon });
+  try {
+    await rig.start();
+    for (let round = 0; round < p.kills; round++) {
+      const seed = Math.floor(rnd() * 2 ** 31);
+      const writer = startWriter(['churn', rig.src, String(p.ops), String(seed)]);
+      await writer.progress(1 + Math.floor(rnd() * 8));
+      await rig.kill9();
+      await rig.start();
+      await writer.finished();
+      await rig.converged(30_000, `round ${round + 1} (churn seed ${seed})`);
+    }
+    return { faults: p.kills, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop();
+  }
+}

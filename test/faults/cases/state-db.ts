@@ -1,0 +1,143 @@
+/**
+ * The retry queue's database held by another process or damaged: a clear error at start that
+ * names the file and what to do, never a silent empty queue, never a stack trace.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { queueFileFor } from '../../../src/queue/state-dir.js';
+import { openWorkStore } from '../../../src/queue/store.js';
+import type { RsyncDaemon } from '../../helpers/rsyncd.js';
+import { CLI } from '../../helpers/sersync.js';
+import { Rig } from '../lib/rig.js';
+import type { CaseResult } from './result.js';
+
+const HOLD_LOCK = join(import.meta.dirname, '..', 'lib', 'hold-lock.js');
+
+/** A process holding the database's write lock until `release()`. */
+async function holdLock(file: string): Promise<{ release: () => Promise<void> }> {
+  const child = spawn(process.execPath, [HOLD_LOCK, file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [line] = (await once(child.stdout, 'data')) as [Buffer];
+  assert.equal(line.toString().trim(), 'locked');
+  return {
+    release: async () => {
+      const exited = once(child, 'exit');
+      child.kill();
+      await exited;
+    },
+  };
+}
+
+/** `sersync2` (the replicator) run to completion: it must refuse to start. */
+function startRefused(rig: Rig, args: readonly string[] = []): SpawnSyncReturns<string> {
+  const r = spawnSync(process.execPath, [CLI, ...args, '-o', rig.config, '--state-dir', rig.state], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  assert.equal(r.status, 1, `sersync2 should refuse to start:\n${r.stdout}\n${r.stderr}`);
+  assert.doesNotMatch(r.stdout, /watch path is/, 'it started watching');
+  assert.doesNotMatch(r.stderr, /^\s+at /m, 'a stack trace');
+  assert.doesNotMatch(r.stderr, /internal error/);
+  return r;
+}
+
+/** Locked by another process at start: refused with the reason; reading still works; fine once free. */
+export async function queueLockedAtStart(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
+  const rig = Rig.create(work, { daemon });
+  assert.deepEqual(rig.queue(), []); // creates the database
+  const file = queueFileFor(rig.state, rig.config);
+  const lock = await holdLock(file);
+  try {
+    const r = startRefused(rig);
+    assert.ok(r.stderr.includes(`sersync2: ${file}: the retry queue is locked by another process`), r.stderr);
+    assert.deepEqual(rig.queue(), [], 'queue list reads a locked queue');
+  } finally {
+    await lock.release();
+  }
+  try {
+    await rig.start();
+    writeFileSync(join(rig.src, 'after.txt'), 'the lock is gone');
+    await rig.converged(10_000, 'after the lock was released');
+    return { faults: 1, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop();
+  }
+}
+
+/**
+ * Locked for longer than SQLite waits, while changes arrive: they are kept until the queue can
+ * be written again, and then sent.
+ */
+export async function queueLockedWhileRunning(
+  work: string,
+  daemon: RsyncDaemon,
+  lockMs: number,
+): Promise<CaseResult> {
+  const rig = Rig.create(work, { daemon });
+  try {
+    await rig.start();
+    writeFileSync(join(rig.src, 'before.txt'), 'before');
+    await rig.converged(10_000, 'before the lock');
+    const lock = await holdLock(queueFileFor(rig.state, rig.config));
+    try {
+      for (let i = 0; i < 20; i++)
+        writeFileSync(join(rig.src, `during${i}.txt`), `written under the lock ${i}`);
+      await new Promise((r) => setTimeout(r, lockMs));
+    } finally {
+      await lock.release();
+    }
+    await rig.converged(30_000, 'after the lock was released');
+    return { faults: 1, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop();
+  }
+}
+
+/**
+ * A damaged database (garbage, or a page overwritten): start and `queue list` both refuse with
+ * the file and the way out, and leave the file as it was; the way out works.
+ */
+export async function queueDamaged(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
+  const rig = Rig.create(work, { daemon });
+  const file = queueFileFor(rig.state, rig.config);
+  rig.queue(); // creates the state directory and the database
+  const store = openWorkStore(file);
+  const remote = `127.0.0.1::${daemon.module}`;
+  const ops = Array.from({ length: 300 }, (_, i) => ({
+    kind: 'sync' as const,
+    path: `unsent/file-${i}.txt`,
+  }));
+  store.fail(store.begin(remote, rig.src, ops), { exitCode: 10, message: 'Connection refused' });
+  store.close();
+  const intact = readFileSync(file);
+  const pageSize = intact.readUInt16BE(16);
+  const damaged = [
+    Buffer.from('this is not a database at all\n'.repeat(200)),
+    Buffer.concat([
+      intact.subarray(0, pageSize),
+      Buffer.alloc(pageSize, 0x5a),
+      intact.subarray(2 * pageSize),
+    ]),
+  ];
+  for (const bytes of damaged) {
+    writeFileSync(file, bytes);
+    const start = startRefused(rig);
+    assert.ok(start.stderr.includes(`sersync2: ${file}: the retry queue is damaged`), start.stderr);
+    assert.match(start.stderr, /move the file aside .* start with -r/);
+    const list = rig.cli(['queue', 'list', '--json']);
+    assert.equal(list.status, 1, `queue list must not show a damaged queue as empty: ${list.stdout}`);
+    assert.match(list.stderr, /the retry queue is damaged/);
+    assert.ok(readFileSync(file).equals(bytes), 'the damaged file was changed');
+  }
+  renameSync(file, `${file}.damaged`); // the way out the message gives
+  try {
+    await rig.start(['-r']);
+    writeFileSync(join(rig.src, 'after.txt'), 'a fresh queue');
+    await rig.converged(10_000, 'after moving the damaged queue aside');
+    return { faults: damaged.length, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop();
+  }
+}
