@@ -2,8 +2,9 @@ import { MultiBar, type SingleBar } from 'cli-progress';
 import type { ProgressReporter, ProgressSubject, ProgressTrack } from './progress-report.js';
 import { formatBytes, type RsyncProgress } from './rsync-progress.js';
 
+// The label last: a terminal narrower than the line cuts the label, not the numbers.
 const FORMAT =
-  '{label} [{bar}] {percentage}% | {value}/{total} files | {sent} sent, {bytes} | {rate} | ETA {eta_formatted}';
+  '[{bar}] {percentage}% | {value}/{total} files | {sent} sent, {bytes} | {rate} | ETA {eta_formatted} | {label}';
 
 /** The tokens of a bar line besides cli-progress's own (bar, percentage, value, total, eta). */
 export function barPayload(subject: ProgressSubject, p: RsyncProgress): Record<string, string> {
@@ -61,7 +62,7 @@ export class ProgressBars implements ProgressReporter {
     this.multibar ??= new MultiBar({
       stream: this.stream,
       format: FORMAT,
-      barsize: 30,
+      barsize: 24,
       // A log line written above the bars moves them: redraw even when the numbers did not change.
       forceRedraw: true,
       // run.ts owns SIGTERM/SIGINT: the bars end when the syncs in flight do.
