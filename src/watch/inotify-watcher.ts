@@ -5,11 +5,26 @@ import { errnoCode, type InotifyBinding, type InotifyHandle } from './native.js'
 import { TreeScanner, type ScanResult } from './scan.js';
 import { EventTranslator, type Step } from './translate.js';
 import type { Watcher, WatcherOptions, WatchEvent, WatchStats } from './types.js';
+import { joinRel, type RelPath } from '../paths.js';
 import { watchLimitError } from './watch-limit.js';
-import { WatchTree } from './watch-tree.js';
+import { WatchTree, type DirNode } from './watch-tree.js';
 
 /** How long an IN_MOVED_FROM waits for its IN_MOVED_TO from a later read. */
 const MOVE_PAIR_MS = 5;
+/** How long a new directory that could not be watched waits for a rename of an ancestor to explain why. */
+const UNPLACED_MS = 5000;
+
+/**
+ * A new directory whose watch could not be set: its path, built from the tree as the events so
+ * far left it, was gone. If an ancestor was renamed since (its rename is still in the queue), the
+ * directory is there under the new name, and it is watched as soon as that rename is applied.
+ */
+interface Unplaced {
+  readonly parent: DirNode;
+  readonly name: RelPath;
+  readonly path: RelPath;
+  readonly until: number;
+}
 
 /**
  * The kernel-exact watcher: one inotify watch per directory (never per file), through our own
@@ -35,6 +50,7 @@ export class InotifyWatcher implements Watcher {
   private work: Promise<void> = Promise.resolve();
   private moveTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  private unplaced: Unplaced[] = [];
 
   constructor(
     private readonly binding: InotifyBinding,
@@ -135,7 +151,31 @@ export class InotifyWatcher implements Watcher {
       const io = this.perform(step, events);
       if (io !== undefined) await io; // only scans wait: plain events cost no extra turn
     }
+    if (this.unplaced.length > 0) await this.watchUnplaced(events);
     if (events.length > 0 && !this.closed) this.opts.onEvents(events);
+  }
+
+  /**
+   * Retries the new directories that could not be watched, where an ancestor's rename has since
+   * given them a new path; each one watched now is reported as created, so the consumer sends it
+   * with everything written into it meanwhile.
+   */
+  private async watchUnplaced(events: WatchEvent[]): Promise<void> {
+    const now = performance.now();
+    const waiting = this.unplaced;
+    this.unplaced = [];
+    for (const u of waiting) {
+      if (this.tree.get(u.parent.wd) !== u.parent) continue; // its parent left the tree too
+      const path = joinRel(this.tree.pathOf(u.parent), u.name);
+      if (path !== u.path) {
+        this.checkLimit(await this.scan().watchSubtree(u.parent, u.name));
+        if (this.tree.childOf(u.parent, u.name) !== undefined) {
+          events.push({ type: 'create', path, isDir: true });
+          continue;
+        }
+      }
+      if (now < u.until) this.unplaced.push({ ...u, path });
+    }
   }
 
   /** Carries out one step; a promise for the steps that scan. */
@@ -149,6 +189,11 @@ export class InotifyWatcher implements Watcher {
           .watchSubtree(step.parent, step.name)
           .then((result) => {
             this.checkLimit(result);
+            const { parent, name } = step;
+            if (this.tree.childOf(parent, name) === undefined && this.tree.get(parent.wd) === parent) {
+              const path = joinRel(this.tree.pathOf(parent), name);
+              this.unplaced.push({ parent, name, path, until: performance.now() + UNPLACED_MS });
+            }
           });
       case 'unwatch':
         this.unwatch(step.wds);

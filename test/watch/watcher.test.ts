@@ -238,6 +238,24 @@ for (const backend of BACKENDS) {
       }),
     );
 
+    test(
+      'a directory made, then its parent renamed before the watcher looked: still watched',
+      needs(backend, 'newDirRace'),
+      () =>
+        withWatcher(
+          backend,
+          async ({ root, log, watcher }) => {
+            // One synchronous burst: both events reach the watcher in one read, after both happened.
+            mkdirSync(`${root}/old/fresh`);
+            renameSync(`${root}/old`, `${root}/new`);
+            await log.until(() => watcher.watchedDirectories() === 3, 'new/fresh watched');
+            writeFileSync(`${root}/new/fresh/later.txt`, 'x');
+            await log.until((evs) => evs.some(touches('new/fresh/later.txt')), 'new/fresh/later.txt');
+          },
+          { setup: (root) => mkdirSync(`${root}/old`) },
+        ),
+    );
+
     test('mkdir -p a/b/c, later files in a/b/c: each reported', needs(backend, 'newDirRace'), () =>
       withWatcher(backend, async ({ root, log, watcher }) => {
         mkdirSync(`${root}/a/b/c`, { recursive: true });
