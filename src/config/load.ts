@@ -58,6 +58,15 @@ function readText(file: string): { text: string; warning: ConfigWarning | null }
     const why = err instanceof Error ? (err.message.split(',')[0] ?? err.message) : String(err);
     throw new ConfigError(file, 0, 0, `cannot read the config file: ${why}`);
   }
+  const bom = bytes.subarray(0, 2).toString('hex');
+  if (bom === 'fffe' || bom === 'feff') {
+    throw new ConfigError(
+      file,
+      1,
+      1,
+      'the file is UTF-16 (it starts with a byte order mark): save it as UTF-8',
+    );
+  }
   try {
     return { text: new TextDecoder('utf-8', { fatal: true }).decode(bytes), warning: null };
   } catch {

@@ -145,6 +145,30 @@ function isNode(v: unknown): v is RawNode {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** confxml.xml nests five levels deep; far deeper is a damaged or hostile file. */
+const MAX_DEPTH = 64;
+
+/** Where in `text` the parser's complaint points: a position it names, the thing it quotes, or the start. */
+function parserErrorIndex(text: string, message: string): number {
+  const at = /position (\d+)/.exec(message)?.[1];
+  if (at !== undefined) return Number(at);
+  if (/nested tags/.test(message)) return depthExceededAt(text);
+  if (/DOCTYPE|entit/i.test(message)) return Math.max(0, text.lastIndexOf('<!DOCTYPE'));
+  const quoted = /"([^"]+)"/.exec(message)?.[1];
+  return quoted === undefined ? 0 : Math.max(0, text.indexOf(quoted));
+}
+
+/** The start tag that first goes deeper than MAX_DEPTH (the text is well formed). */
+function depthExceededAt(text: string): number {
+  const tag = /<(\/?)[A-Za-z_][^>]*?(\/?)>/g;
+  let depth = 0;
+  for (let m = tag.exec(text); m !== null; m = tag.exec(text)) {
+    if (m[1] === '/') depth--;
+    else if (m[2] !== '/' && ++depth > MAX_DEPTH) return m.index;
+  }
+  return 0;
+}
+
 /**
  * Parses and validates confxml.xml text. Throws ConfigError for malformed XML and for a root
  * element other than `<head>`; everything else is the loader's business.
@@ -170,9 +194,19 @@ export function parseXml(xml: string, file: string): XmlElement {
     alwaysCreateTextNode: true,
     captureMetaData: true,
     isArray: (_name, jpath, _isLeaf, isAttribute) => !isAttribute && REPEATABLE.has(String(jpath)),
+    maxNestedTags: MAX_DEPTH,
   });
-  const doc = parser.parse(text) as RawNode;
   const where = positionFinder(text);
+  let doc: RawNode;
+  try {
+    doc = parser.parse(text) as RawNode;
+  } catch (err) {
+    // Well-formed, but past one of the parser's own limits (nesting depth, DOCTYPE and entity
+    // rules, names such as __proto__): still a fault of the file, reported with a position.
+    const message = err instanceof Error ? err.message : String(err);
+    const { line, column } = where(parserErrorIndex(text, message));
+    throw new ConfigError(file, line, column, `malformed XML: ${message}`);
+  }
 
   const build = (name: string, node: RawNode): XmlElement => {
     const meta = node[META] as { startIndex?: number } | undefined;
