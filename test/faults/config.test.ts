@@ -1,0 +1,162 @@
+/**
+ * Hostile configuration files: 1,000 seeded mutations of the shipped configs through the loader,
+ * wrong encodings, the parser's own limits, and a handful through the real `sersync2 check`.
+ * Each one loads or fails with a `file:line:column` message: no crash, no hang, no stack trace.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig, parseConfig } from '../../src/config/load.js';
+import { ConfigError } from '../../src/errors.js';
+import { CLI } from '../helpers/sersync.js';
+import { tempDir } from '../helpers/tmp.js';
+import { seedFrom } from './lib/prng.js';
+
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+const BASES = [join(ROOT, 'confxml.xml'), join(ROOT, 'test', 'fixtures', 'sersync-2.5.4-confxml.xml')];
+const FUZZ = join(import.meta.dirname, 'lib', 'fuzz-config.js');
+const SHIPPED = readFileSync(BASES[0] ?? '', 'utf8');
+
+test('1,000 mutated configs: each loads or fails with a file:line message, none crashes or hangs', (t) => {
+  const seed = seedFrom(process.env.FAULT_SEED);
+  t.diagnostic(`FAULT_SEED=${seed}`);
+  const r = spawnSync(process.execPath, [FUZZ, String(seed), '1000', ...BASES], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const lines = r.stdout.split('\n').filter((l) => l !== '');
+  const last = lines.filter((l) => l.startsWith('at ')).at(-1);
+  assert.equal(r.signal, null, `the loader hung or died (FAULT_SEED=${seed}, variant ${String(last)})`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(
+    lines.filter((l) => l.startsWith('{')),
+    [],
+    `FAULT_SEED=${seed}`,
+  );
+  const done = /^done (.*)$/.exec(lines.at(-1) ?? '')?.[1];
+  assert.ok(done !== undefined, 'the fuzz did not finish');
+  const outcomes = JSON.parse(done) as { loaded: number; refused: number };
+  assert.equal(outcomes.loaded + outcomes.refused, 1000);
+  t.diagnostic(`loaded ${outcomes.loaded}, refused ${outcomes.refused}`);
+});
+
+/** The ConfigError `fn` throws (it must throw one, positioned). */
+function refusal(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `not a ConfigError: ${String(err)}`);
+    assert.ok(err.line >= 1, `no line: ${err.message}`);
+    return err;
+  }
+  assert.fail('the config was accepted');
+}
+
+test("the parser's own limits are positioned config errors: nesting, DOCTYPE, entities, __proto__", () => {
+  const at = (xml: string): string => refusal(() => parseConfig(xml, '/c.xml')).message;
+  const debug = '<debug start="false"/>';
+  assert.match(
+    at(SHIPPED.replace(debug, '<n>'.repeat(100) + '</n>'.repeat(100))),
+    /^\/c\.xml:\d+:\d+: .*nested/,
+  );
+  assert.match(
+    at(SHIPPED.replace('<head', '<!DOCTYPE head []>\n<!DOCTYPE head []>\n<head')),
+    /:\d+:1: malformed XML: Multiple DOCTYPE/,
+  );
+  assert.match(
+    at(SHIPPED.replace('<head', '<!DOCTYPE head [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n<head')),
+    /External entities/,
+  );
+  assert.match(at(SHIPPED.replace(debug, '<__proto__ x="1"/>')), /__proto__/);
+  assert.match(at(SHIPPED.replace(debug, '<debug start="false" constructor="x"/>')), /constructor/);
+});
+
+/** The shipped config with these bytes in a comment before `<head>`. */
+function withBytes(bytes: readonly number[]): Buffer {
+  const at = SHIPPED.indexOf('<head');
+  return Buffer.concat([
+    Buffer.from(`${SHIPPED.slice(0, at)}<!-- `),
+    Buffer.from(bytes),
+    Buffer.from(` -->\n${SHIPPED.slice(at)}`),
+  ]);
+}
+
+test('wrong encodings: UTF-16 is named, Latin-1 and invalid UTF-8 load with a warning, binary is refused', async () => {
+  const dir = await tempDir('sersync-faults-enc-');
+  const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(SHIPPED, 'utf16le')]);
+  const cases: [string, Buffer, RegExp][] = [
+    ['utf16le', utf16, /UTF-16/],
+    ['utf16be', Buffer.from(utf16).swap16(), /UTF-16/],
+    ['utf16-no-bom', Buffer.from(SHIPPED, 'utf16le'), /malformed XML/],
+    ['latin1', Buffer.from(SHIPPED.replace('./demo/src', './demo/s\u00e9rc'), 'latin1'), /not UTF-8/],
+    ['overlong', withBytes([0xc0, 0xaf, 0xed, 0xa0, 0x80]), /not UTF-8/], // an overlong '/', a surrogate
+    ['nul', Buffer.from(SHIPPED.replace('<debug', '<de\u0000bug')), /malformed XML/],
+    ['empty', Buffer.alloc(0), /malformed XML/],
+    ['binary', Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)), /malformed XML/],
+  ];
+  try {
+    for (const [name, bytes, expected] of cases) {
+      const file = join(dir.path, `${name}.xml`);
+      writeFileSync(file, bytes);
+      let said: string;
+      try {
+        said = loadConfig(file)
+          .warnings.map((w) => w.message)
+          .join('\n');
+      } catch (err) {
+        said = refusal(() => {
+          throw err;
+        }).message;
+      }
+      assert.match(said, expected, name);
+    }
+  } finally {
+    await dir.remove();
+  }
+});
+
+test('a handful of hostile configs through the real sersync2 check: exit 0 or 1, one positioned message, no stack', async () => {
+  const dir = await tempDir('sersync-faults-check-');
+  const variants: Record<string, string | Buffer> = {
+    cut: SHIPPED.slice(0, SHIPPED.length / 2),
+    'port-huge': SHIPPED.replace('port="874"', 'port="99999999999999999999"').replace(
+      '<userDefinedPort start="false"',
+      '<userDefinedPort start="true"',
+    ),
+    'regex-invalid': SHIPPED.replace('<filter start="false"', '<filter start="true"').replace(
+      '(.*)\\.svn',
+      '(unclosed',
+    ),
+    nested: SHIPPED.replace('<debug start="false"/>', '<n>'.repeat(500) + '</n>'.repeat(500)),
+    proto: SHIPPED.replace('<debug start="false"/>', '<__proto__/>'),
+    utf16: Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(SHIPPED, 'utf16le')]),
+    'no-remote': SHIPPED.replace(/<remote path="[^"]*"\/>/, ''),
+    shipped: SHIPPED,
+  };
+  try {
+    for (const [i, [name, text]] of Object.entries(variants).entries()) {
+      const file = join(dir.path, `${name}.xml`);
+      writeFileSync(file, text);
+      for (const args of [i % 2 === 0 ? ['check'] : ['check', '--json']]) {
+        const r = spawnSync(process.execPath, [CLI, ...args, '-o', file], {
+          encoding: 'utf8',
+          timeout: 20_000,
+        });
+        assert.ok(r.status === 0 || r.status === 1, `${name}: exit ${String(r.status)}`);
+        assert.doesNotMatch(r.stderr, /^\s+at |internal error/m, `${name}: ${r.stderr}`);
+        if (r.status === 0) continue;
+        assert.match(
+          r.stderr,
+          new RegExp(`^sersync2: ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:\\d+:\\d+: `),
+          name,
+        );
+        assert.equal(r.stderr.trim().split('\n').length, 1, `${name}: one message`);
+      }
+    }
+  } finally {
+    await dir.remove();
+  }
+});
