@@ -60,6 +60,8 @@ export class Service {
   private reloads = 0;
   private lastReloadAt: number | null = null;
   private switching: Promise<void> = Promise.resolve();
+  /** Between stopping one engine and starting the next: there is nothing to ask. */
+  private between = false;
   private stopped = false;
 
   constructor(private readonly deps: ServiceDeps) {
@@ -140,9 +142,11 @@ export class Service {
     const next = this.readConfig(old.config);
     if (next === null) return;
     log.info({ config: next.file }, 'reloading the config: stopping the running trees');
-    await old.stop();
-    this.past = addRun(this.past, old.status());
+    this.between = true;
     try {
+      await old.stop();
+      this.past = addRun(this.past, old.status());
+      this.engine = null; // stopped: never stopped again
       this.engine = await this.deps.startEngine(next, { fullSync: true, reload: true });
     } catch (err) {
       log.error(
@@ -151,6 +155,8 @@ export class Service {
       );
       this.engine = await this.deps.startEngine(old.config, { fullSync: true, reload: true });
       return;
+    } finally {
+      this.between = false;
     }
     await this.replaceHttp(old.config, next);
     this.reloads++;
@@ -212,6 +218,11 @@ export class Service {
   }
 
   private running(): Engine {
+    if (this.between)
+      throw new SersyncError(
+        'ERR_SERSYNC_RELOADING',
+        'sersync2 is reloading its config; ask again in a moment',
+      );
     if (this.engine === null) throw new SersyncError('ERR_SERSYNC_STARTING', 'sersync2 is still starting');
     return this.engine;
   }
