@@ -22,7 +22,7 @@ const NOTHING: Entry = { del: null, send: 'none', from: null, fresh: false };
  * Per-path state of one tree towards one remote: changes go in, the smallest set of operations
  * that brings the replica up to date comes out. Last change wins per path; a directory delete
  * swallows everything below it; a new, moved-in or renamed directory is one recursive send that
- * covers every path below it; a directory renamed within the tree is sent against its old name
+ * covers every send below it; a directory renamed within the tree is sent against its old name
  * on the replica, so unchanged files are not sent again. Pure: no I/O, no clock.
  */
 export class Coalescer {
@@ -57,7 +57,7 @@ export class Coalescer {
    * happens before a newer send.
    */
   restore(op: PathOp): void {
-    if (this.full || this.coveredByAncestor(op.path)) return;
+    if (this.full || (op.kind !== 'delete' && this.coveredByAncestor(op.path))) return;
     if (op.kind === 'full') return this.apply({ kind: 'resync' });
     const e = this.entries.get(op.path);
     if (e !== undefined) {
@@ -129,8 +129,12 @@ export class Coalescer {
     this.set(path, { del: this.entries.get(path)?.del ?? null, send: 'tree', from: null, fresh: true });
   }
 
+  /**
+   * A removal is never swallowed by an ancestor's pending send: that send walks what is there now
+   * but deletes nothing, and the replica may already hold the entry from an earlier batch.
+   * Removals run before sends and cost nothing where nothing is left to remove.
+   */
   private delete(path: RelPath, isDir: boolean): void {
-    if (this.coveredByAncestor(path)) return;
     if (isDir) this.dropBelow(path);
     const e = this.entries.get(path);
     if (e?.fresh !== true) return this.set(path, { del: { isDir }, send: 'none', from: null, fresh: true });

@@ -126,11 +126,20 @@ const cases: { name: string; changes: Change[]; ops: PathOp[] }[] = [
     ops: [{ kind: 'delete', path: 'old', isDir: true }],
   },
   {
-    name: 'a moved-in file under a renamed directory travels with it',
+    name: 'a moved-in file under a renamed directory travels with it; a file renamed there is also removed by its old name',
     changes: [rename('old', 'new', true), sync('new/moved-in.txt'), rename('new/x', 'new/y')],
     ops: [
       { kind: 'move', path: 'new', from: 'old' },
       { kind: 'delete', path: 'old', isDir: true },
+      { kind: 'delete', path: 'new/x', isDir: false },
+    ],
+  },
+  {
+    name: 'a delete below a directory about to be sent whole is kept: the replica may hold it already',
+    changes: [tree('d'), del('d/sent-earlier')],
+    ops: [
+      { kind: 'delete', path: 'd/sent-earlier', isDir: false },
+      { kind: 'tree', path: 'd' },
     ],
   },
   {
