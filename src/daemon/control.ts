@@ -54,6 +54,7 @@ export class ControlServer {
    * answers belongs to a running instance, and then this fails naming its pid.
    */
   static async claim(file: string, configFile: string): Promise<ControlServer> {
+    checkSocketPath(file);
     const control = new ControlServer(file, createServer());
     control.server.on('connection', (socket) => {
       control.serve(socket);
@@ -122,6 +123,20 @@ export class ControlServer {
   }
 }
 
+/** sockaddr_un holds 107 bytes and a NUL; a longer path is silently cut short by the kernel interface. */
+const MAX_SOCKET_PATH = 107;
+
+function checkSocketPath(file: string): void {
+  const length = Buffer.byteLength(file);
+  if (length > MAX_SOCKET_PATH) {
+    throw new SersyncError(
+      'ERR_SERSYNC_CONTROL',
+      `the control socket path ${file} is ${length} bytes, more than a Unix socket allows ` +
+        `(${MAX_SOCKET_PATH}): choose a shorter state directory (--state-dir or <state dir>)`,
+    );
+  }
+}
+
 function failure(error: string): ControlReply {
   return { ok: false, error };
 }
@@ -167,6 +182,7 @@ async function helloFrom(file: string): Promise<Hello | null> {
  * `NotRunningError` when nothing listens there, and with the daemon's own message when it refuses.
  */
 export async function askDaemon(file: string, request: ControlRequest, timeoutMs = 10_000): Promise<unknown> {
+  checkSocketPath(file);
   const reply = await new Promise<string>((resolve, reject) => {
     const socket = createConnection(file);
     let data = '';

@@ -133,3 +133,13 @@ test('control: garbage and unknown requests get an error reply, and the server k
       await control.close();
     }
   }));
+
+test('control: a socket path longer than a Unix socket allows is a clear error, not a truncated name', async () => {
+  const file = `/tmp/${'d'.repeat(100)}/control.sock`;
+  await assert.rejects(
+    ControlServer.claim(file, '/etc/confxml.xml'),
+    /more than a Unix socket allows \(107\)/,
+  );
+  await assert.rejects(askDaemon(file, { op: 'status' }), /choose a shorter state directory/);
+  assert.equal(existsSync(`/tmp/${'d'.repeat(100)}`), false);
+});
