@@ -9,16 +9,20 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { readPlugins } from './plugins.js';
-import { ConfigReader } from './reader.js';
+import { inspectPasswordFile } from './password-file.js';
+import { ConfigReader, type FileInspector } from './reader.js';
 import { readDebug, readFileSystem, readFilter, readHost, readInotify, readStateDir } from './sections.js';
 import { readCrontab, readFailLog, readLocalPaths, readPluginSwitch, readRsync } from './sersync.js';
 import type { Config, ConfigWarning } from './types.js';
 import { parseXml } from './xml.js';
 
-/** Parses confxml.xml text; `file` (absolute) names it in messages and anchors relative paths. */
-export function parseConfig(xml: string, file: string): Config {
+/**
+ * Parses confxml.xml text; `file` (absolute) names it in messages and anchors relative paths.
+ * With an `inspect`or, files the config names are checked too (loadConfig passes the disk's).
+ */
+export function parseConfig(xml: string, file: string, inspect: FileInspector | null = null): Config {
   const head = parseXml(xml, file);
-  const r = new ConfigReader(file);
+  const r = new ConfigReader(file, inspect);
   head.attr('version');
   const sersync = head.child('sersync');
   const { filter, tempFiles } = readFilter(r, head);
@@ -78,6 +82,6 @@ function readText(file: string): { text: string; warning: ConfigWarning | null }
 export function loadConfig(file: string): Config {
   const abs = resolve(file);
   const { text, warning } = readText(abs);
-  const config = parseConfig(text, abs);
+  const config = parseConfig(text, abs, { passwordFile: inspectPasswordFile });
   return warning === null ? config : { ...config, warnings: [warning, ...config.warnings] };
 }

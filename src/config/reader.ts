@@ -17,12 +17,21 @@ export const PORT: IntRange = { min: 1, max: 65535 };
 export const NON_NEGATIVE: IntRange = { min: 0, max: Number.MAX_SAFE_INTEGER };
 export const POSITIVE: IntRange = { min: 1, max: Number.MAX_SAFE_INTEGER };
 
+/** Looks at files the config names (loadConfig); parsing text alone never touches the disk. */
+export interface FileInspector {
+  /** What is wrong with this rsync password file, or null. */
+  passwordFile(path: string): string | null;
+}
+
 export class ConfigReader {
   readonly warnings: ConfigWarning[] = [];
   /** Relative paths in the file resolve against its directory (sersync used the cwd). */
   readonly dir: string;
 
-  constructor(readonly file: string) {
+  constructor(
+    readonly file: string,
+    readonly inspect: FileInspector | null = null,
+  ) {
     this.dir = dirname(file);
   }
 

@@ -50,13 +50,18 @@ export function readRsync(r: ConfigReader, sersync: XmlElement | undefined): Rsy
         'sersync passed --port, which rsync ignores over ssh',
     );
   }
+  const passwordPath = r.path(auth, 'passwordfile', DEFAULTS.auth.passwordFile);
+  if (authOn && !ssh && auth !== undefined) {
+    const problem = r.inspect?.passwordFile(passwordPath) ?? null;
+    if (problem !== null) r.warn(passwordFile?.pos ?? auth.pos, problem);
+  }
   return {
     commonParamsRaw: params?.value ?? DEFAULTS.commonParams,
     commonParams: params === undefined ? [DEFAULTS.commonParams] : r.words(params),
     auth: {
       enabled: authOn,
       users: r.text(auth, 'users', DEFAULTS.auth.users),
-      passwordFile: r.path(auth, 'passwordfile', DEFAULTS.auth.passwordFile),
+      passwordFile: passwordPath,
     },
     port: portOn ? port : null,
     timeoutS: timeoutOn ? timeoutS : null,

@@ -1,0 +1,82 @@
+/** The rsync password file is checked as rsync checks it, and reported as a positioned warning. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig, parseConfig } from '../../src/config/load.js';
+import { passwordFileProblem } from '../../src/config/password-file.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const ROOT = 0;
+const USER = 1000;
+
+test('others may read it: rsync refuses it; the fix is chmod 600 (quoted for the shell)', () => {
+  assert.match(
+    passwordFileProblem('/etc/rsync.pas', { mode: 0o100644, uid: ROOT }, ROOT) ?? '',
+    /can be read by others \(mode 0644\): rsync refuses it.*fix: chmod 600 \/etc\/rsync\.pas$/,
+  );
+  assert.match(
+    passwordFileProblem("/etc/my pass's", { mode: 0o100604, uid: USER }, USER) ?? '',
+    /fix: chmod 600 '\/etc\/my pass'\\''s'$|fix: chmod 600 "\/etc\/my pass's"$/,
+  );
+});
+
+test('its group may read it: not private; owned by another user while running as root: refused', () => {
+  assert.match(
+    passwordFileProblem('/p', { mode: 0o640, uid: ROOT }, ROOT) ?? '',
+    /read by its group \(mode 0640\)/,
+  );
+  assert.match(
+    passwordFileProblem('/p', { mode: 0o600, uid: USER }, ROOT) ?? '',
+    /owned by uid 1000.*chown root \/p/,
+  );
+  assert.equal(passwordFileProblem('/p', { mode: 0o600, uid: USER }, USER), null);
+  assert.equal(passwordFileProblem('/p', { mode: 0o400, uid: ROOT }, ROOT), null);
+});
+
+const xml = (auth: string, ssh = 'false'): string => `<head><sersync>
+  <localpath watch="/w"><remote ip="10.0.0.1" name="m"/></localpath>
+  <rsync>
+    ${auth}
+    <ssh start="${ssh}"/>
+  </rsync>
+</sersync></head>`;
+
+test('the warning points at the passwordfile attribute; parsing alone never looks at the disk', () => {
+  const inspect = { passwordFile: (p: string) => `bad ${p}` };
+  const auth = '<auth start="true" users="u" passwordfile="/etc/rsync.pas"/>';
+  const [w] = parseConfig(xml(auth), '/c.xml', inspect).warnings;
+  const column = (xml(auth).split('\n')[3] ?? '').indexOf('passwordfile=') + 1;
+  assert.deepEqual(w, { line: 4, column, message: 'bad /etc/rsync.pas' });
+  assert.deepEqual(parseConfig(xml(auth), '/c.xml').warnings, []);
+  assert.deepEqual(
+    parseConfig(xml(auth.replace('true', 'false')), '/c.xml', inspect).warnings,
+    [],
+    'auth off',
+  );
+  assert.ok(
+    parseConfig(xml(auth, 'true'), '/c.xml', inspect).warnings.every((x) => !x.message.startsWith('bad')),
+    'ssh mode does not use it',
+  );
+});
+
+test('loadConfig checks the real file', async () => {
+  const dir = await tempDir();
+  try {
+    const pass = join(dir.path, 'rsync.pass');
+    writeFileSync(pass, 'secret\n', { mode: 0o644 });
+    chmodSync(pass, 0o644);
+    const file = join(dir.path, 'c.xml');
+    writeFileSync(file, xml(`<auth start="true" users="u" passwordfile="${pass}"/>`));
+    assert.match(
+      loadConfig(file)
+        .warnings.map((w) => w.message)
+        .join('\n'),
+      /read by others.*chmod 600/,
+    );
+    chmodSync(pass, 0o600);
+    assert.deepEqual(loadConfig(file).warnings, []);
+  } finally {
+    await dir.remove();
+  }
+});
