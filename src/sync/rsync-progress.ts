@@ -48,15 +48,15 @@ const LINE =
   /^\s*([\d.,]+)([KMGTP]?)\s+\d+%\s+([\d.,]+)([kKMGTP]?)B\/s\s+[\d:]+(?:\s+\(xfr#(\d+), (to|ir)-chk=(\d+)\/(\d+)\))?/;
 const UNIT = ['', 'K', 'M', 'G', 'T', 'P'];
 
-/** A byte count: 1,234,567 (1.234.567 in some locales), or with `-h` 1.23M (powers of 1024). */
+/** A byte count: 1,234,567 (1.234.567 in some locales), or with `-h` 11.50M (powers of 1000). */
 function amount(digits: string, unit: string): number {
   if (unit === '') return Number(digits.replace(/\D/g, ''));
-  return scaled(digits, unit);
+  return scaled(digits, unit, 1000);
 }
 
-/** `1.23` with unit `M` (rates are always printed this way, from kB/s up). */
-function scaled(decimal: string, unit: string): number {
-  return Math.round(Number(decimal.replace(/,/g, '')) * 1024 ** UNIT.indexOf(unit.toUpperCase()));
+/** `1.23` with unit `M`. */
+function scaled(decimal: string, unit: string, base: number): number {
+  return Math.round(Number(decimal.replace(/,/g, '')) * base ** UNIT.indexOf(unit.toUpperCase()));
 }
 
 /** Parses one progress2 line; null for anything else rsync prints (names with `-v`, `--stats`). */
@@ -66,7 +66,7 @@ export function parseProgress2(line: string): Progress2Line | null {
   const [, bytes = '', bytesUnit = '', rate = '', rateUnit = '', xfr, kind, toCheck, listed] = m;
   return {
     bytes: amount(bytes, bytesUnit),
-    bytesPerSec: scaled(rate, rateUnit),
+    bytesPerSec: scaled(rate, rateUnit, 1024), // rates are printed from kB/s up, in powers of 1024
     counts:
       xfr === undefined || toCheck === undefined || listed === undefined
         ? null

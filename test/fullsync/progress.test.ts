@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import { createMemoryWorkStore } from '../../src/queue/memory-store.js';
 import { Lane, type BatchReport } from '../../src/sync/lane.js';
 import { RsyncPool } from '../../src/sync/pool.js';
-import { logProgress, type ProgressReporter } from '../../src/sync/progress-report.js';
+import { logProgress, teeProgress, type ProgressReporter } from '../../src/sync/progress-report.js';
 import {
   etaSeconds,
   formatBytes,
@@ -122,6 +122,16 @@ test('ETA and percent from the entries checked so far', () => {
   assert.equal(formatBytes(512), '512 B');
   assert.equal(formatBytes(1536), '1.5 KiB');
   assert.equal(formatBytes(3 * MiB), '3.0 MiB');
+});
+
+test('a tee hands every full sync to each reporter (bars on the terminal, lines in the log file)', () => {
+  const [a, b] = [recordingReporter(), recordingReporter()];
+  const track = teeProgress([a, b]).begin({ root: '/W', remote: 'r' });
+  const p = { checked: 1, total: 2, transferred: 1, bytes: 3, bytesPerSec: 4 };
+  track.update(p);
+  track.end();
+  for (const r of [a, b])
+    assert.deepEqual(r.tracks, [{ subject: { root: '/W', remote: 'r' }, updates: [p], ended: true }]);
 });
 
 let daemon: RsyncDaemon;
