@@ -15,9 +15,10 @@ const MOVE_PAIR_MS = 5;
 const UNPLACED_MS = 5000;
 
 /**
- * A new directory whose watch could not be set: its path, built from the tree as the events so
- * far left it, was gone. If an ancestor was renamed since (its rename is still in the queue), the
- * directory is there under the new name, and it is watched as soon as that rename is applied.
+ * A directory whose watch could not be set while scanning: its path, built from the tree as the
+ * events so far left it, was gone. If an ancestor was renamed meanwhile (its rename is still in
+ * the queue), the directory is there under the new name, and it is watched as soon as that
+ * rename is applied.
  */
 interface Unplaced {
   readonly parent: DirNode;
@@ -76,6 +77,9 @@ export class InotifyWatcher implements Watcher {
         skipDir: (rel) => this.opts.skipDir(rel),
         report: (err) => {
           this.report(err);
+        },
+        vanished: (parent, name, path) => {
+          this.unplaced.push({ parent, name, path, until: performance.now() + UNPLACED_MS });
         },
       });
       const scan = this.scanner.watchRoot();
@@ -189,11 +193,6 @@ export class InotifyWatcher implements Watcher {
           .watchSubtree(step.parent, step.name)
           .then((result) => {
             this.checkLimit(result);
-            const { parent, name } = step;
-            if (this.tree.childOf(parent, name) === undefined && this.tree.get(parent.wd) === parent) {
-              const path = joinRel(this.tree.pathOf(parent), name);
-              this.unplaced.push({ parent, name, path, until: performance.now() + UNPLACED_MS });
-            }
           });
       case 'unwatch':
         this.unwatch(step.wds);

@@ -23,6 +23,11 @@ export interface ScannerOptions {
   readonly skipDir: (rel: RelPath) => boolean;
   /** A directory that could not be watched or read for another reason than vanishing (EACCES…). */
   readonly report: (err: Error) => void;
+  /**
+   * A directory that vanished before it could be watched (ENOENT): deleted, or renamed away
+   * with an ancestor whose rename is still in the event queue (then it must be watched later).
+   */
+  readonly vanished: (parent: DirNode, name: RelPath, rel: RelPath) => void;
 }
 
 /** A directory to visit: `name` in `parent`; a null `parent` (over the watch limit): only count it. */
@@ -78,7 +83,8 @@ export class TreeScanner {
     } catch (err) {
       const code = errnoCode(err);
       if (code === 'ENOSPC') return null;
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') this.o.report(this.failure(v.rel, err));
+      if (code === 'ENOENT') this.o.vanished(parent, v.name, v.rel);
+      else if (code !== 'ENOTDIR') this.o.report(this.failure(v.rel, err));
       return undefined;
     }
     const { node, replaced } = tree.place(wd, parent, v.name);
