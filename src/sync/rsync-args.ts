@@ -110,7 +110,10 @@ export function moveArgs(
 /**
  * The whole tree (`-r`, crontab, overflow, recovery): sersync's full-sync form. stdin carries the
  * paths the realtime filter excludes (`--exclude-from=-`), so they are neither sent nor deleted;
- * the crontab filter's rsync patterns follow as `--exclude`.
+ * the crontab filter's rsync patterns follow as `--exclude`. Modification times are compared to
+ * the nanosecond (`--modify-window=-1`; receivers older than rsync 3.1.3 compare seconds): rsync's
+ * quick check otherwise skips a file rewritten at the same size within the second of the copy the
+ * replica has, and a full sync is what repairs changes whose events were lost (a crash, an overflow).
  */
 export function fullArgs(
   remote: Remote,
@@ -118,11 +121,13 @@ export function fullArgs(
   deleteEnabled: boolean,
   crontabExcludes: readonly string[],
 ): string[] {
+  const ownWindow = rsync.commonParams.some((p) => p.startsWith('--modify-window') || /^-[^-]*@/.test(p));
   return [
     ...remoteOptions(remote, rsync),
     '-R',
     '-r',
     ...(deleteEnabled ? ['--delete'] : []),
+    ...(ownWindow ? [] : ['--modify-window=-1']),
     '--from0',
     '--exclude-from=-',
     ...crontabExcludes.map((e) => `--exclude=${e}`),

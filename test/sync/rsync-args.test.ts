@@ -134,6 +134,14 @@ test('rsync args: full sync deletes only with inotify/delete on and carries the 
   assert.ok(!fullArgs(daemon, g18, false, []).includes('--delete'));
 });
 
+test('rsync args: full syncs compare times to the nanosecond unless commonParams sets a window', () => {
+  assert.ok(fullArgs(daemon, g18, true, []).includes('--modify-window=-1'));
+  for (const own of ['--modify-window=2', '-@1', '-artuz@1']) {
+    const args = fullArgs(daemon, { ...g18, commonParams: ['-artuz', own] }, true, []);
+    assert.ok(!args.includes('--modify-window=-1'), own);
+  }
+});
+
 test('exit codes: 0 and 24 succeed, 23 only when every error is a vanished source', () => {
   assert.equal(classifyExit(0, ''), 'ok');
   assert.equal(classifyExit(24, 'file has vanished: "/W/x"'), 'ok');
