@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import { disposeRsyncDaemon, startRsyncDaemon, type RsyncDaemon } from '../helpers/rsyncd.js';
 import { tempDir } from '../helpers/tmp.js';
-import { killedDuringChurn } from './cases/crash.js';
+import { killedDuringChurn, rewriteWhileDown } from './cases/crash.js';
 import { eventOverflow, rootDeletedAndRecreated } from './cases/watch.js';
 import { seedFrom } from './lib/prng.js';
 
@@ -33,4 +33,8 @@ test('kill -9 at 5 random moments of a churn workload, each followed by a restar
   const seed = seedFrom(process.env.FAULT_SEED);
   t.diagnostic(`FAULT_SEED=${seed}`);
   await killedDuringChurn(work.path, daemon, { kills: 5, ops: 400, seed });
+});
+
+test('a same-size rewrite in the same second while sersync2 was down is repaired by the -r full sync', async () => {
+  await rewriteWhileDown(work.path, daemon);
 });
