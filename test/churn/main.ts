@@ -35,9 +35,10 @@ try {
     const started = performance.now();
     const stats = churn(src, ops, seed + b);
     const wrote = performance.now();
-    await eventually(() => treeDiff(src, daemon.dir) === '', 120_000, 'convergence').catch(() => {
-      failed = true;
-    });
+    failed = !(await eventually(() => treeDiff(src, daemon.dir) === '', 120_000, 'convergence').then(
+      () => true,
+      () => false,
+    ));
     const line = `churn seed=${seed + b} ops=${ops} applied in ${Math.round(wrote - started)} ms, converged ${failed ? 'NO' : `${Math.round(performance.now() - wrote)} ms after the last operation`} ${JSON.stringify(stats.byKind)}`;
     process.stdout.write(`${line}\n`);
     if (failed) {
