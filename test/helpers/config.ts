@@ -1,16 +1,9 @@
+import { DEFAULTS } from '../../src/config/defaults.js';
 import type { Config, InotifyToggles, LocalPath, Remote } from '../../src/config/types.js';
 import type { RsyncDaemon } from './rsyncd.js';
 
-export const SERSYNC_TOGGLES: InotifyToggles = {
-  delete: true,
-  createFolder: true,
-  createFile: false,
-  closeWrite: true,
-  moveFrom: true,
-  moveTo: true,
-  attrib: false,
-  modify: false,
-};
+/** sersync's shipped `<inotify>` toggles. */
+export const SERSYNC_TOGGLES: InotifyToggles = DEFAULTS.inotify;
 
 /** The remote that reaches a test daemon's module. */
 export function daemonRemote(d: RsyncDaemon): Remote {
