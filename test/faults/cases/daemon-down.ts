@@ -32,7 +32,7 @@ export async function daemonDownDuringBurst(
     try {
       await writer.finished();
       await new Promise((r) => setTimeout(r, p.downMs));
-      assert.ok(rig.queue().length > 0, 'work waits in the queue while the daemon is down');
+      assert.ok(rig.queued().length > 0, 'work waits in the queue while the daemon is down');
     } finally {
       await daemon.restart();
     }

@@ -21,7 +21,7 @@ export async function refusingReplica(work: string, files: number): Promise<Case
     mkdirSync(join(rig.src, 'd'));
     for (let i = 0; i < files; i++) writeFileSync(join(rig.src, 'd', `f${i}`), `refused ${i}`);
     await eventually(
-      () => rig.queue().some((r) => r.op.path === 'd' || r.op.path.startsWith('d/')),
+      () => rig.queued().some((r) => r.op.path === 'd' || r.op.path.startsWith('d/')),
       15_000,
       'queued rows',
     );

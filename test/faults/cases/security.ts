@@ -89,7 +89,7 @@ export async function secretsStayHidden(work: string): Promise<CaseResult> {
     writeFileSync(passwordFile, `${wrong}\n`);
     writeFileSync(join(rig.src, 'refused.html'), 'auth fails now');
     await eventually(
-      () => rig.queue().some((r) => (r.lastError ?? '').includes('auth failed')),
+      () => rig.queued().some((r) => (r.lastError ?? '').includes('auth failed')),
       15_000,
       'auth failure',
     );
@@ -99,15 +99,7 @@ export async function secretsStayHidden(work: string): Promise<CaseResult> {
       15_000,
       'the fail log',
     );
-    for (const args of [
-      ['check'],
-      ['check', '--json'],
-      ['status'],
-      ['status', '--json'],
-      ['queue', 'list'],
-      ['queue', 'list', '--json'],
-      ['queue', 'stats'],
-    ])
+    for (const args of [['check'], ['check', '--json'], ['status', '--json'], ['queue', 'list', '--json']])
       look(args);
     const [row] = rig.queue();
     look(['queue', 'show', String(row?.id)]);

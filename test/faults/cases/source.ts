@@ -42,7 +42,7 @@ export async function unreadableFile(work: string, daemon: RsyncDaemon): Promise
     writeFileSync(join(rig.src, 'a.txt'), 'a');
     writeFileSync(secret, 'the replicator may not read this', { mode: 0o000 });
     writeFileSync(join(rig.src, 'b.txt'), 'b');
-    await eventually(() => rig.queue().some((r) => r.attempts > 0), 15_000, 'a failed row');
+    await eventually(() => rig.queued().some((r) => r.attempts > 0), 15_000, 'a failed row');
     const rows = rig.queue();
     assert.deepEqual(
       rows.map((r) => r.op.path),

@@ -39,7 +39,7 @@ export async function stalledRemote(work: string, daemon: RsyncDaemon, p: StallP
       const running = rsyncProcesses(marker);
       assert.ok(running.length <= 1, `${running.length} rsync runs at once on a stalled remote`);
       for (const r of running) assert.equal(r.ppid, proc.child.pid, 'an rsync not run by sersync2');
-      timeouts = rig.queue().filter((r) => r.exitCode === 30).length;
+      timeouts = rig.queued().filter((r) => r.exitCode === 30).length;
       assert.ok(Date.now() < deadline + (p.timeoutS + 10) * 1000, 'rsync --timeout never fired');
       await new Promise((r) => setTimeout(r, 200));
     }

@@ -5,9 +5,12 @@
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
+import { queueFileFor } from '../../../src/queue/state-dir.js';
+import { openWorkStore } from '../../../src/queue/store.js';
+import type { QueueRow } from '../../../src/queue/types.js';
 import type { RsyncDaemon } from '../../helpers/rsyncd.js';
 import {
   CLI,
@@ -122,10 +125,23 @@ export class Rig {
     });
   }
 
+  /** The queue as the operator sees it: `sersync2 queue list --json`. */
   queue(): JsonRow[] {
     const r = this.cli(['queue', 'list', '--json']);
     assert.equal(r.status, 0, r.stderr);
     return JSON.parse(r.stdout) as JsonRow[];
+  }
+
+  /** The queue read in this process: cheap enough to poll (the CLI costs a node start each time). */
+  queued(): QueueRow[] {
+    const file = queueFileFor(this.state, this.config);
+    if (!existsSync(file)) return [];
+    const store = openWorkStore(file, { readOnly: true });
+    try {
+      return store.list();
+    } finally {
+      store.close();
+    }
   }
 
   /**
@@ -146,7 +162,8 @@ export class Rig {
     } catch (err) {
       throw new Error(`${(err as Error).message}\n${diff().slice(0, 2000)}`, { cause: err });
     }
-    await poll(() => this.queue().length === 0, ms, `${what}: an empty queue`);
+    await poll(() => this.queued().length === 0, ms, `${what}: an empty queue`);
+    assert.deepEqual(this.queue(), [], `${what}: sersync2 queue list --json`);
     if (this.proc !== null) {
       assert.equal(this.proc.child.exitCode, null, `sersync2 died:\n${this.proc.stderr()}`);
       assert.equal(this.proc.child.signalCode, null, `sersync2 was killed:\n${this.proc.stderr()}`);

@@ -1,0 +1,171 @@
+/**
+ * The soak: every fault case of test/faults at full strength (the daemon down 30 s, 20 kill -9
+ * per churn, 1,000 config variants per round…), round after round, for `--minutes N`; then one
+ * summary line per case. Exit 1 if any run failed or lost anything.
+ *
+ *   npm run soak -- --minutes 30 [--seed S] [--only name,name]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { disposeRsyncDaemon, startRsyncDaemon, type RsyncDaemon } from '../helpers/rsyncd.js';
+import { fuzzConfigs } from '../faults/cases/config-fuzz.js';
+import { killedDuringChurn, rewriteWhileDown } from '../faults/cases/crash.js';
+import { daemonDownDuringBurst } from '../faults/cases/daemon-down.js';
+import { hostileNames } from '../faults/cases/names.js';
+import { refusingReplica } from '../faults/cases/refusing-replica.js';
+import type { CaseResult } from '../faults/cases/result.js';
+import {
+  commandPluginRunsNoShell,
+  passwordFileWarnings,
+  secretsStayHidden,
+  stateDirOwnerOnly,
+} from '../faults/cases/security.js';
+import {
+  fileBecomesDirectory,
+  specialFiles,
+  symlinkLoops,
+  unreadableFile,
+  vanishingFiles,
+} from '../faults/cases/source.js';
+import { queueDamaged, queueLockedAtStart, queueLockedWhileRunning } from '../faults/cases/state-db.js';
+import { stalledRemote } from '../faults/cases/stall.js';
+import { eventOverflow, rootDeletedAndRecreated } from '../faults/cases/watch.js';
+import { prng, seedFrom } from '../faults/lib/prng.js';
+
+interface Context {
+  readonly work: string;
+  readonly daemon: RsyncDaemon;
+  /** A fresh seed for this run. */
+  readonly seed: number;
+}
+
+/** Each case at soak strength. */
+const CASES: Readonly<Record<string, (c: Context) => Promise<CaseResult> | CaseResult>> = {
+  'daemon-down-30s': (c) =>
+    daemonDownDuringBurst(c.work, c.daemon, { dirs: 20, filesPerDir: 100, downMs: 30_000 }),
+  'stalled-remote': (c) => stalledRemote(c.work, c.daemon, { timeoutS: 2, stallMs: 10_000 }),
+  'read-only-replica': (c) => refusingReplica(c.work, 200),
+  'kill-9-churn-x20': (c) => killedDuringChurn(c.work, c.daemon, { kills: 20, ops: 400, seed: c.seed }),
+  'rewrite-while-down': (c) => rewriteWhileDown(c.work, c.daemon),
+  'inotify-overflow': (c) => eventOverflow(c.work, c.daemon),
+  'root-deleted': (c) => rootDeletedAndRecreated(c.work, c.daemon, 5000),
+  'unreadable-file': (c) => unreadableFile(c.work, c.daemon),
+  'vanishing-files': (c) => vanishingFiles(c.work, c.daemon, { files: 200, seed: c.seed }),
+  'file-dir-flips': (c) => fileBecomesDirectory(c.work, c.daemon, 20),
+  'symlink-loops': (c) => symlinkLoops(c.work),
+  'fifo-socket': (c) => specialFiles(c.work, c.daemon),
+  'queue-locked-at-start': (c) => queueLockedAtStart(c.work, c.daemon),
+  'queue-locked-running': (c) => queueLockedWhileRunning(c.work, c.daemon, 8000),
+  'queue-damaged': (c) => queueDamaged(c.work, c.daemon),
+  'config-fuzz-1000': (c) => fuzzConfigs(c.seed, 1000),
+  'hostile-names': (c) => hostileNames(c.work, c.daemon),
+  'password-file-mode': (c) => passwordFileWarnings(c.work, c.daemon),
+  'secrets-hidden': (c) => secretsStayHidden(c.work),
+  'state-dir-0700': (c) => stateDirOwnerOnly(c.work, c.daemon),
+  'command-plugin-no-shell': (c) => commandPluginRunsNoShell(c.work, c.daemon),
+};
+
+/** A run that takes this long has hung: it is failed, and the soak ends (its processes may linger). */
+const HUNG_MS = 15 * 60_000;
+
+interface Tally {
+  runs: number;
+  faults: number;
+  files: number;
+  lost: number;
+  failures: string[];
+  ms: number;
+}
+
+function summary(name: string, t: Tally): string {
+  const mean = t.runs === 0 ? 0 : t.ms / t.runs / 1000;
+  return (
+    `${name.padEnd(24)} runs ${String(t.runs).padStart(4)}  faults injected ${String(t.faults).padStart(6)}  ` +
+    `files verified ${String(t.files).padStart(7)}  lost ${t.lost}  failed ${t.failures.length}  ` +
+    `mean ${mean.toFixed(1)} s`
+  );
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      minutes: { type: 'string', default: '30' },
+      seed: { type: 'string' },
+      only: { type: 'string' },
+    },
+  });
+  const minutes = Number(values.minutes);
+  if (!(minutes > 0)) throw new Error(`--minutes wants a positive number, not ${values.minutes}`);
+  const seed = seedFrom(values.seed);
+  const names = values.only === undefined ? Object.keys(CASES) : values.only.split(',');
+  for (const n of names)
+    if (!(n in CASES)) throw new Error(`no case ${n} (cases: ${Object.keys(CASES).join(', ')})`);
+  const rnd = prng(seed);
+  const work = mkdtempSync(join(tmpdir(), 'sersync-soak-'));
+  const daemon = await startRsyncDaemon();
+  const tallies = new Map<string, Tally>(
+    names.map((n) => [n, { runs: 0, faults: 0, files: 0, lost: 0, failures: [], ms: 0 }]),
+  );
+  const started = Date.now();
+  const end = started + minutes * 60_000;
+  process.stdout.write(`soak: ${minutes} min, seed ${seed}, ${names.length} cases, work dir ${work}\n`);
+  let hung = false;
+  try {
+    for (let round = 1; Date.now() < end && !hung; round++) {
+      for (const name of names) {
+        if (Date.now() >= end) break;
+        const tally = tallies.get(name);
+        const run = CASES[name];
+        if (tally === undefined || run === undefined) continue;
+        const runSeed = Math.floor(rnd() * 2 ** 31);
+        const t0 = Date.now();
+        let timer: NodeJS.Timeout | undefined;
+        let failure: string | null = null;
+        try {
+          const result = await Promise.race([
+            Promise.resolve(run({ work, daemon, seed: runSeed })),
+            new Promise<never>((_, reject) => {
+              timer = setTimeout(() => {
+                reject(new Error(`hung for ${HUNG_MS / 60_000} min`));
+              }, HUNG_MS);
+            }),
+          ]);
+          tally.faults += result.faults;
+          tally.files += result.files;
+          tally.lost += result.lost;
+        } catch (err) {
+          failure = err instanceof Error ? err.message : String(err);
+          tally.failures.push(`round ${round}, seed ${runSeed}: ${failure}`);
+          hung = failure.startsWith('hung');
+        } finally {
+          clearTimeout(timer);
+          tally.runs++;
+          tally.ms += Date.now() - t0;
+        }
+        const elapsed = ((Date.now() - started) / 60_000).toFixed(1);
+        const took = ((Date.now() - t0) / 1000).toFixed(1);
+        const outcome = failure === null ? 'ok' : `FAILED: ${failure.split('\n')[0] ?? ''}`;
+        process.stdout.write(`[${elapsed} min] round ${round} ${name}: ${outcome} (${took} s)\n`);
+      }
+    }
+  } finally {
+    await disposeRsyncDaemon(daemon);
+  }
+  process.stdout.write(
+    `\nsoak summary (${((Date.now() - started) / 60_000).toFixed(1)} min, seed ${seed})\n`,
+  );
+  let failed = 0;
+  for (const [name, t] of tallies) {
+    process.stdout.write(`${summary(name, t)}\n`);
+    for (const f of t.failures)
+      process.stdout.write(`    FAILED ${f.split('\n').slice(0, 6).join('\n           ')}\n`);
+    failed += t.failures.length + t.lost;
+  }
+  if (failed === 0) rmSync(work, { recursive: true, force: true });
+  else process.stdout.write(`work dir kept for inspection: ${work}\n`);
+  return failed === 0 ? 0 : 1;
+}
+
+process.exitCode = await main();
