@@ -253,18 +253,24 @@ export class Lane {
    */
   private refusesFullDelete(task: RsyncTask): boolean {
     if (task.input?.kind !== 'excluded' || !task.args.includes('--delete')) return false;
-    let entries: string[];
-    try {
-      entries = readdirSync(this.ctx.root);
-    } catch {
-      entries = [];
-    }
-    if (entries.length > 0) return false;
+    if (listing(this.ctx.root).length > 0) return false;
+    const t = this.ctx.remote.target;
+    // Empty on both sides (a first start, the shipped demo): nothing to send and nothing to protect.
+    if (t.kind === 'local' && listing(t.path).length === 0) return true;
     this.ctx.log.error(
       { root: this.ctx.root, remote: this.ctx.remote.id },
       'refusing a full sync with --delete: the watched directory is missing or empty; the replica is left as it is',
     );
     return true;
+  }
+}
+
+/** A directory's entries; none when it is missing or unreadable. */
+function listing(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
   }
 }
 

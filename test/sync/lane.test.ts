@@ -2,6 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import type { Config } from '../../src/config/types.js';
 import type { Change } from '../../src/filter/changes.js';
 import { silentLogger } from '../../src/log/logger.js';
@@ -199,4 +200,37 @@ test('lane: a new directory whose walked entries start with # or ; is sent whole
     await lane.idle();
     assert.equal(treeDiff(root, daemon.dir), '');
   });
+});
+
+test('lane: a full sync with --delete from an empty root to an empty local replica is quietly nothing', async () => {
+  const src = await tempDir();
+  const replica = await tempDir();
+  const lines: string[] = [];
+  const log = pino({ level: 'info' }, { write: (l: string) => lines.push(l) });
+  const remote = { id: replica.path, target: { kind: 'local' as const, path: replica.path } };
+  const reports: BatchReport[] = [];
+  const lane = new Lane({
+    config: testConfig([{ watch: src.path, remotes: [remote] }]),
+    root: src.path,
+    remote,
+    pool,
+    store: createMemoryWorkStore(),
+    log,
+    settleMs: 1,
+    onBatch: (r) => reports.push(r),
+  });
+  try {
+    lane.restore({ kind: 'full', path: '' });
+    await lane.idle();
+    assert.equal(reports.at(-1)?.failure, null);
+    assert.deepEqual(reports.at(-1)?.results, []);
+    assert.deepEqual(
+      lines.filter((l) => l.includes('"level":50')),
+      [],
+    );
+  } finally {
+    await lane.stop();
+    await src.remove();
+    await replica.remove();
+  }
 });
