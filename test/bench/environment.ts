@@ -66,7 +66,7 @@ export function describeEnvironment(): Environment {
     versions: {
       'sersync-ts': pkg.version,
       node: process.version,
-      rsync: firstLine('rsync', ['--version'], /rsync\s+version\s+(\S+\s+protocol version \d+)/),
+      rsync: firstLine('rsync', ['--version'], /rsync\s+version\s+(\S+)/),
       lsyncd: firstLine('lsyncd', ['--version'], /Version:\s*(\S+)/),
       inotifywait: firstLine('inotifywait', ['--help'], /^inotifywait\s+(\S+)/m),
       sersync2: process.env.SERSYNC_BIN ?? 'not given (SERSYNC_BIN)',

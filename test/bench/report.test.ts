@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { atMost, formatTable, formatTarget, formatValue } from './report.js';
+import { atMost, formatTable, formatTarget, formatValue, formatWorkload } from './report.js';
+import { contenderResult, skippedResult } from './results.js';
 
 test('atMost: PASS at or under the limit, MISS over it', () => {
   assert.equal(atMost('x', 10, 10, 'ms').pass, true);
@@ -32,4 +33,37 @@ test('formatTable: columns line up on the widest cell', () => {
     ),
     'a    bb  c\naaa  b   c',
   );
+});
+
+test('formatWorkload: median [min – max], the ratio to the floor, skipped and failed contenders', () => {
+  const text = formatWorkload({
+    name: 'burst',
+    title: 'Burst',
+    metrics: [
+      { key: 't', label: 'converged', unit: 'ms', vsFloor: true },
+      { key: 'b', label: 'bytes', unit: 'bytes' },
+    ],
+    variants: [
+      {
+        label: '',
+        contenders: [
+          { ...contenderResult('floor: rsync', true), samples: { t: [200], b: [2048] } },
+          { ...contenderResult('sersync-ts'), samples: { t: [100, 300, 150], b: [2048, 2049] } },
+          { ...contenderResult('lsyncd'), failures: ['repeat 1: did not converge'] },
+          skippedResult('loop', 'not installed'),
+        ],
+      },
+    ],
+    targets: [],
+    notes: [],
+  });
+  const lines = text.split('\n');
+  assert.equal(lines[0], '== Burst ==');
+  assert.match(
+    lines.find((l) => l.includes('sersync-ts')) ?? '',
+    /150 ms \[100 ms – 300 ms\] +0\.75× +2\.00 KiB$/,
+  );
+  assert.match(lines.find((l) => l.includes('floor: rsync')) ?? '', /200 ms +1\.00× +2\.00 KiB$/);
+  assert.ok(lines.includes('  lsyncd: ! repeat 1: did not converge'));
+  assert.ok(lines.includes('  loop: skipped (not installed)'));
 });

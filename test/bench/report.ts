@@ -33,8 +33,8 @@ export function formatValue(v: number, unit: Unit): string {
 
 function cell(s: Summary | null, unit: Unit): string {
   if (s === null) return '–';
-  if (s.n === 1 || s.min === s.max) return formatValue(s.median, unit);
-  return `${formatValue(s.median, unit)} [${formatValue(s.min, unit)} – ${formatValue(s.max, unit)}]`;
+  const [median, min, max] = [s.median, s.min, s.max].map((v) => formatValue(v, unit));
+  return min === max ? (median ?? '') : `${median ?? ''} [${min ?? ''} – ${max ?? ''}]`;
 }
 
 /** Columns padded to their widest cell. Pure. */
