@@ -28,8 +28,26 @@ const NOTHING: Entry = { del: null, send: 'none', from: null, fresh: false };
 export class Coalescer {
   private readonly entries = new Map<RelPath, Entry>();
   private full = false;
+  /** What the last `take` handed out, until it `landed`. */
+  private carrying: readonly PathOp[] = [];
 
   apply(change: Change): void {
+    this.change(change);
+    // The batch in flight may carry this path after all (its delete form sends whatever exists when
+    // rsync looks; a tree send walks what is there): until it lands, what the replica holds there
+    // is unknown, so the entry is not fresh, and a removal that follows is sent, not cancelled.
+    const path = change.kind === 'rename' ? change.to : change.kind === 'resync' ? null : change.path;
+    const e = path === null ? undefined : this.entries.get(path);
+    if (path !== null && e?.fresh === true && this.carrying.some((op) => carries(op, path)))
+      this.set(path, { ...e, fresh: false });
+  }
+
+  /** The batch taken last has finished, whatever its outcome: the replica is known again. */
+  landed(): void {
+    this.carrying = [];
+  }
+
+  private change(change: Change): void {
     if (this.full) return; // a pending full resync covers everything
     switch (change.kind) {
       case 'sync':
@@ -94,6 +112,11 @@ export class Coalescer {
    * still there), then removals, then sends. Entries still waiting for content stay.
    */
   take(): PathOp[] {
+    this.carrying = this.takeReady();
+    return [...this.carrying];
+  }
+
+  private takeReady(): PathOp[] {
     if (this.full) {
       this.full = false;
       this.entries.clear();
@@ -184,4 +207,9 @@ export class Coalescer {
     for (const path of this.entries.keys())
       if (path !== dir && isWithin(path, dir)) this.entries.delete(path);
   }
+}
+
+/** Whether running `op` may send `path`: the path itself, or anything below a directory sent or deleted whole. */
+function carries(op: PathOp, path: RelPath): boolean {
+  return op.path === path || (op.kind !== 'sync' && isWithin(path, op.path));
 }

@@ -157,6 +157,7 @@ export class Lane {
       })
       .finally(() => {
         this.inFlight = false;
+        this.coalescer.landed();
         this.schedule();
       });
   }
