@@ -40,6 +40,8 @@ export interface RigOptions {
 }
 
 let serial = 0;
+/** FAULT_DEBUG=1: sersync2 runs with `<debug start="true"/>`, and a failure prints its whole log. */
+const DEBUG = process.env.FAULT_DEBUG === '1';
 
 /**
  * `eventually` at a gentler pace: comparing large trees costs CPU that the replicator, on the
@@ -75,7 +77,13 @@ export class Rig {
     const target = opts.port === undefined ? opts.daemon : { ...opts.daemon, port: opts.port };
     this.config = writeConfig(
       base,
-      sersyncConfigXml({ watch: this.src, daemons: [target], failLog: this.failLog, ...opts.spec }),
+      sersyncConfigXml({
+        watch: this.src,
+        daemons: [target],
+        failLog: this.failLog,
+        debug: DEBUG, // every event and rsync command in the log that a failure prints
+        ...opts.spec,
+      }),
     );
   }
 
@@ -160,7 +168,18 @@ export class Rig {
     try {
       await poll(() => diff() === '', ms, `${what}: replica == source`);
     } catch (err) {
-      throw new Error(`${(err as Error).message}\n${diff().slice(0, 2000)}`, { cause: err });
+      const log =
+        this.proc
+          ?.stderr()
+          .split('\n')
+          .slice(DEBUG ? 0 : -40)
+          .join('\n') ?? '';
+      throw new Error(
+        `${(err as Error).message}\n${diff().slice(0, 2000)}\nsersync2's last log lines:\n${log}`,
+        {
+          cause: err,
+        },
+      );
     }
     await poll(() => this.queued().length === 0, ms, `${what}: an empty queue`);
     assert.deepEqual(this.queue(), [], `${what}: sersync2 queue list --json`);
