@@ -23,6 +23,12 @@ function firstLine(cmd: string, args: readonly string[], pick: RegExp): string {
   return pick.exec(text)?.[1] ?? text.trim().split('\n')[0] ?? '?';
 }
 
+/** The checkout's commit, `-dirty` when the working tree differs: which engine was measured. */
+function gitRevision(cwd: string): string {
+  const r = spawnSync('git', ['describe', '--always', '--dirty'], { cwd, encoding: 'utf8' });
+  return r.status === 0 ? `git ${r.stdout.trim()}` : 'not a git checkout';
+}
+
 function procValue(file: string): string {
   try {
     return readFileSync(file, 'utf8').trim();
@@ -51,9 +57,8 @@ export function formatBusy(b: Busy): string {
 }
 
 export function describeEnvironment(): Environment {
-  const pkg = JSON.parse(
-    readFileSync(join(import.meta.dirname, '..', '..', '..', 'package.json'), 'utf8'),
-  ) as {
+  const root = join(import.meta.dirname, '..', '..', '..');
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
     version: string;
   };
   return {
@@ -64,7 +69,7 @@ export function describeEnvironment(): Environment {
     kernel: release(),
     busy: busyNow(),
     versions: {
-      'sersync-ts': pkg.version,
+      'sersync-ts': `${pkg.version} (${gitRevision(root)})`,
       node: process.version,
       rsync: firstLine('rsync', ['--version'], /rsync\s+version\s+(\S+)/),
       lsyncd: firstLine('lsyncd', ['--version'], /Version:\s*(\S+)/),
