@@ -21,8 +21,13 @@ after(async () => {
   await work.remove();
 });
 
-test('the rsync daemon killed mid-burst, down 2 s, restarted: converges, and nothing travels twice once it is back', async () => {
-  await daemonDownDuringBurst(work.path, daemon, { dirs: 10, filesPerDir: 50, downMs: 2000 });
+test('the rsync daemon killed mid-burst, down 2 s, restarted: converges', async () => {
+  await daemonDownDuringBurst(work.path, daemon, {
+    dirs: 10,
+    filesPerDir: 50,
+    downMs: 2000,
+    exactlyOnce: false,
+  });
 });
 
 test('a remote that accepts and then stalls: rsync --timeout ends each run, no rsync is left, it converges once traffic passes', async () => {

@@ -44,7 +44,12 @@ interface Context {
 /** Each case at soak strength. */
 const CASES: Readonly<Record<string, (c: Context) => Promise<CaseResult> | CaseResult>> = {
   'daemon-down-30s': (c) =>
-    daemonDownDuringBurst(c.work, c.daemon, { dirs: 20, filesPerDir: 100, downMs: 30_000 }),
+    daemonDownDuringBurst(c.work, c.daemon, {
+      dirs: 20,
+      filesPerDir: 100,
+      downMs: 30_000,
+      exactlyOnce: true,
+    }),
   'stalled-remote': (c) => stalledRemote(c.work, c.daemon, { timeoutS: 2, stallMs: 10_000 }),
   'read-only-replica': (c) => refusingReplica(c.work, 200),
   'kill-9-churn-x20': (c) => killedDuringChurn(c.work, c.daemon, { kills: 20, ops: 400, seed: c.seed }),
