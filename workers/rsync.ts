@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import type { MessagePort } from 'node:worker_threads';
 import { compilePathFilter } from '../src/filter/path-filter.js';
-import { pathBytes } from '../src/paths.js';
+import { pathBytes, type RelPath } from '../src/paths.js';
 import { anchoredPattern, fileListEntry } from '../src/sync/rsync-args.js';
 import { Progress2Reader, type ProgressMessage, type ReportingTask } from '../src/sync/rsync-progress.js';
 import type { RsyncInput, RsyncResult, RsyncTask } from '../src/sync/task.js';
@@ -17,21 +17,36 @@ const KILL_GRACE_MS = 2000;
 const NUL = Buffer.of(0);
 const PROGRESS_EVERY_MS = 100;
 
-/** The list for rsync's stdin, and the entries a full sync's walk found (rsync's `.` included). */
-function buildInput(task: RsyncTask, input: RsyncInput): { list: string[]; walked: number } {
+/**
+ * The list for rsync's stdin, the entries a full sync's walk found (rsync's `.` included), and
+ * the directories a send's walk could not read (their contents are not in the list).
+ */
+function buildInput(
+  task: RsyncTask,
+  input: RsyncInput,
+): { list: string[]; walked: number; unreadable: RelPath[] } {
   switch (input.kind) {
     case 'rules':
-      return { list: [...input.rules], walked: 0 };
+      return { list: [...input.rules], walked: 0, unreadable: [] };
     case 'files': {
       const out = input.paths.map(fileListEntry);
+      const unreadable: RelPath[] = [];
       const excluded = compilePathFilter(task.filter);
       for (const tree of input.trees) {
         out.push(fileListEntry(tree));
-        walkTree(task.cwd, tree, excluded, (p) => out.push(fileListEntry(p)));
+        walkTree(
+          task.cwd,
+          tree,
+          excluded,
+          (p) => out.push(fileListEntry(p)),
+          () => undefined,
+          (dir) => unreadable.push(dir),
+        );
       }
-      return { list: out, walked: 0 };
+      return { list: out, walked: 0, unreadable };
     }
     case 'excluded': {
+      // rsync walks the tree itself here, and reports what it cannot read.
       const out: string[] = [];
       let walked = 1;
       walkTree(
@@ -41,7 +56,7 @@ function buildInput(task: RsyncTask, input: RsyncInput): { list: string[]; walke
         () => walked++,
         (p, isDir) => out.push(anchoredPattern(p, isDir ? '/***' : '')),
       );
-      return { list: out, walked };
+      return { list: out, walked, unreadable: [] };
     }
   }
 }
@@ -123,6 +138,7 @@ export default function runRsync(task: ReportingTask): Promise<RsyncResult> {
         timedOut,
         durationMs: performance.now() - started,
         listed: list?.length ?? 0,
+        unreadable: input?.unreadable ?? [],
         ...transferStats(stdout),
         stderr: stderr + extra,
       });

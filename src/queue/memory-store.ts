@@ -20,11 +20,12 @@ export function createMemoryWorkStore(maxIntervalMs = 3_600_000): WorkStore {
     );
     return [...rows.values()].filter((r) => r.state === 'retry' && !full.has(`${r.remoteId}\0${r.root}`));
   };
-  /** Fails the batch's rows (all, or those of `only`); removes the others. */
-  const failRows = (batch: number, only: ReadonlySet<string> | null, failure: Failure, now: number): void => {
+  /** Fails the batch's rows with their failure (`failureOf`); removes those that have none. */
+  const failRows = (batch: number, failureOf: (path: string) => Failure | undefined, now: number): void => {
     for (const [k, r] of rows) {
       if (r.batch !== batch || r.state !== 'inflight') continue;
-      if (only !== null && !only.has(r.op.path)) {
+      const failure = failureOf(r.op.path);
+      if (failure === undefined) {
         rows.delete(k);
         continue;
       }
@@ -68,10 +69,10 @@ export function createMemoryWorkStore(maxIntervalMs = 3_600_000): WorkStore {
       for (const [k, r] of rows) if (r.batch === batch) rows.delete(k);
     },
     fail(batch, failure, now = Date.now()) {
-      failRows(batch, null, failure, now);
+      failRows(batch, () => failure, now);
     },
-    failPaths(batch, paths, failure, now = Date.now()) {
-      failRows(batch, new Set(paths), failure, now);
+    failPaths(batch, failures, now = Date.now()) {
+      failRows(batch, (path) => failures.get(path), now);
     },
     due(now, limit) {
       return waiting()

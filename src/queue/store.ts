@@ -268,25 +268,27 @@ class SqliteWorkStore implements QueueStore {
   }
 
   fail(batch: number, failure: Failure, now = this.now()): void {
-    this.failRows(batch, null, failure, now);
+    this.failRows(batch, () => failure, now);
   }
 
-  failPaths(batch: number, paths: readonly RelPath[], failure: Failure, now = this.now()): void {
-    this.failRows(batch, new Set(paths.map(pathBytes).map((b) => b.toString('hex'))), failure, now);
+  failPaths(batch: number, failures: ReadonlyMap<RelPath, Failure>, now = this.now()): void {
+    const byHex = new Map([...failures].map(([p, f]) => [pathBytes(p).toString('hex'), f]));
+    this.failRows(batch, (path) => byHex.get(path.toString('hex')), now);
   }
 
-  /** Fails the batch's rows (all, or those whose path's hex is in `only`); removes the others. */
-  private failRows(batch: number, only: ReadonlySet<string> | null, failure: Failure, now: number): void {
-    const message = failure.message.slice(0, MAX_ERROR_CHARS);
+  /** Fails the batch's rows with their failure (`failureOf`); removes those that have none. */
+  private failRows(batch: number, failureOf: (path: Buffer) => Failure | undefined, now: number): void {
     const touched = this.db.transaction(() => {
       const inBatch = this.batchRowsStmt.all(batch);
       for (const r of inBatch) {
-        if (only !== null && !only.has(r.path.toString('hex'))) {
+        const failure = failureOf(r.path);
+        if (failure === undefined) {
           this.deleteRowStmt.run(r.id);
           continue;
         }
         const attempts = r.attempts + 1;
         const next = now + retryDelayMs(attempts, this.maxIntervalMinutes);
+        const message = failure.message.slice(0, MAX_ERROR_CHARS);
         this.failRowStmt.run(attempts, now, now, failure.exitCode, message, next, r.id);
       }
       return inBatch;

@@ -44,9 +44,9 @@ export interface WorkStore {
   fail(batch: number, failure: Failure, now?: number): void;
   /**
    * The batch reached the remote except for these paths (rsync could not read them): their rows
-   * fail as `fail` makes them, the others are removed as `succeed` does.
+   * fail, each with its own failure, as `fail` makes them; the others are removed as `succeed` does.
    */
-  failPaths(batch: number, paths: readonly RelPath[], failure: Failure, now?: number): void;
+  failPaths(batch: number, failures: ReadonlyMap<RelPath, Failure>, now?: number): void;
   /**
    * Retry rows due at `now` (oldest first), at most `limit`; they stay queued until begun again.
    * Rows of a tree and remote whose full sync is in flight wait for its outcome.

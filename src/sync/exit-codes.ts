@@ -74,16 +74,20 @@ const SOURCE_FILE_ERRORS = [
 ];
 
 /**
- * The files an exit 23 is about, relative to `root`, when every error rsync printed names one
- * file of the source it could not read (vanished files are not errors); null when any error is
- * about something else (the receiver, the connection), or a name cannot be read back, so that
- * the caller fails everything. rsync prints names absolute, with bytes it deems unprintable
- * as `\#ooo` (octal).
+ * The files an exit 23 is about, relative to `root`, each with rsync's line about it, when every
+ * error rsync printed names one file of the source it could not read (vanished files are not
+ * errors); null when any error is about something else (the receiver, the connection), or a name
+ * cannot be read back, so that the caller fails everything. rsync prints names absolute, with
+ * bytes it deems unprintable as `\#ooo` (octal).
  */
-export function failedSourcePaths(exitCode: number, stderr: string, root: string): RelPath[] | null {
+export function failedSourcePaths(
+  exitCode: number,
+  stderr: string,
+  root: string,
+): { readonly path: RelPath; readonly error: string }[] | null {
   if (exitCode !== 23) return null;
   const prefix = `${fromUtf8(root)}/`;
-  const paths: RelPath[] = [];
+  const paths: { path: RelPath; error: string }[] = [];
   for (const line of stderr.split('\n')) {
     if (!/^rsync(: | error:)/.test(line) || /^rsync error: some files/.test(line)) continue;
     if (/No such file or directory \(2\)|file has vanished/.test(line)) continue;
@@ -93,7 +97,7 @@ export function failedSourcePaths(exitCode: number, stderr: string, root: string
       String.fromCharCode(parseInt(o, 8)),
     );
     if (!abs.startsWith(prefix)) return null;
-    paths.push(abs.slice(prefix.length));
+    paths.push({ path: abs.slice(prefix.length), error: line });
   }
   return paths.length > 0 ? paths : null;
 }

@@ -4,7 +4,7 @@ import type { PathOp } from '../coalesce/types.js';
 import type { Config, Remote } from '../config/types.js';
 import type { Change } from '../filter/changes.js';
 import type { Logger } from '../log/logger.js';
-import { isWithin, type RelPath } from '../paths.js';
+import { displayPath, isWithin, type RelPath } from '../paths.js';
 import type { Failure, WorkStore } from '../queue/types.js';
 import { classifyExit, failedSourcePaths, lastErrorLine } from './exit-codes.js';
 import { planMove, planRuns } from './plan.js';
@@ -195,7 +195,7 @@ export class Lane {
     }
     const rest = [...ops.filter((op) => op.kind !== 'move'), ...sendWhole];
     let failure: Failure | null = null;
-    let unreadable: RelPath[] | null = null;
+    let unreadable: Map<RelPath, Failure> | null = null;
     for (const task of planRuns(rest, this.ctx)) {
       if (this.refusesFullDelete(task)) continue;
       const r = await this.run(task);
@@ -203,12 +203,11 @@ export class Lane {
       failure = failureOf(r);
       if (failure === null) continue;
       // The sends run last: when rsync could read only some of them, the rest has arrived.
-      if (task.input?.kind === 'files')
-        unreadable = opsNaming(ops, failedSourcePaths(r.exitCode, r.stderr, root));
+      if (task.input?.kind === 'files') unreadable = opsNaming(ops, unsentSourcePaths(r, root));
       break;
     }
     if (failure === null) store.succeed(batch);
-    else if (unreadable !== null) store.failPaths(batch, unreadable, failure);
+    else if (unreadable !== null) store.failPaths(batch, unreadable);
     else store.fail(batch, failure);
     this.count(ops, results, failure);
     const report: BatchReport = {
@@ -275,23 +274,44 @@ function listing(dir: string): string[] {
   }
 }
 
-/** The paths of the ops that sent these files (null if any file is not theirs). */
-function opsNaming(ops: readonly PathOp[], files: readonly RelPath[] | null): RelPath[] | null {
-  if (files === null) return null;
-  const named = new Set<RelPath>();
-  for (const file of files) {
+/** What a send could not read, by the path of the op that carried it (null if any is not theirs). */
+function opsNaming(
+  ops: readonly PathOp[],
+  unread: readonly { readonly path: RelPath; readonly error: string }[] | null,
+): Map<RelPath, Failure> | null {
+  if (unread === null) return null;
+  const failures = new Map<RelPath, Failure>();
+  for (const { path, error } of unread) {
     const op = ops.find(
-      (o) => o.path === file || ((o.kind === 'tree' || o.kind === 'move') && isWithin(file, o.path)),
+      (o) => o.path === path || ((o.kind === 'tree' || o.kind === 'move') && isWithin(path, o.path)),
     );
     if (op === undefined) return null;
-    named.add(op.path);
+    if (!failures.has(op.path)) failures.set(op.path, { exitCode: 23, message: error });
   }
-  return [...named];
+  return failures;
+}
+
+/**
+ * The source paths a send could not read, relative to the root, with why: those rsync named
+ * (exit 23) and the directories the walk could not list. Null when something else failed.
+ */
+function unsentSourcePaths(r: RsyncResult, root: string): { path: RelPath; error: string }[] | null {
+  const walked = r.unreadable.map((path) => ({ path, error: unreadableDirectory(path) }));
+  if (classifyExit(r.exitCode, r.stderr) === 'ok') return walked;
+  const named = failedSourcePaths(r.exitCode, r.stderr, root);
+  return named === null ? null : [...named, ...walked];
+}
+
+/** Reported as rsync reports an unreadable source (exit 23), so that the rows read alike. */
+function unreadableDirectory(dir: RelPath): string {
+  return `cannot read directory ${displayPath(dir)}: its contents were not sent`;
 }
 
 function failureOf(r: RsyncResult): Failure | null {
   if (r.timedOut)
     return { exitCode: -1, message: `rsync timed out after ${Math.round(r.durationMs / 1000)} s` };
-  if (classifyExit(r.exitCode, r.stderr) === 'ok') return null;
-  return { exitCode: r.exitCode, message: lastErrorLine(r.stderr) || `rsync exited with ${r.exitCode}` };
+  if (classifyExit(r.exitCode, r.stderr) !== 'ok')
+    return { exitCode: r.exitCode, message: lastErrorLine(r.stderr) || `rsync exited with ${r.exitCode}` };
+  const [dir] = r.unreadable;
+  return dir === undefined ? null : { exitCode: 23, message: unreadableDirectory(dir) };
 }

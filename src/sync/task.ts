@@ -29,6 +29,8 @@ export interface RsyncResult {
   readonly durationMs: number;
   /** Entries written to stdin (paths or rules). */
   readonly listed: number;
+  /** Directories below a sent tree that could not be read (no permission): their contents were not sent. */
+  readonly unreadable: readonly RelPath[];
   /** Regular files and bytes rsync sent (its `--stats`), null when it printed no summary. */
   readonly filesSent: number | null;
   readonly bytesSent: number | null;

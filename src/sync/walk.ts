@@ -11,7 +11,8 @@ export function absoluteBytes(root: string, rel: RelPath): Buffer {
  * Every entry below `start` (not `start` itself), depth first, parents before children; `visit`
  * sees each with its kind and says nothing about descent: excluded directories are skipped with
  * their subtree, excluded files are reported to `onExcluded`. Symlinks are entries, never
- * followed. A directory that vanishes or cannot be read mid-walk is skipped: rsync reports it.
+ * followed. A directory that vanishes mid-walk is skipped (its removal has its own event); one
+ * that cannot be read (no permission) is reported to `onUnreadable`: what is in it was not seen.
  */
 export function walkTree(
   root: string,
@@ -19,13 +20,16 @@ export function walkTree(
   excluded: PathPredicate,
   visit: (path: RelPath, isDir: boolean) => void,
   onExcluded: (path: RelPath, isDir: boolean) => void = () => undefined,
+  onUnreadable: (dir: RelPath) => void = () => undefined,
 ): void {
   const stack: RelPath[] = [start];
   for (let dir = stack.pop(); dir !== undefined; dir = stack.pop()) {
     let entries: Dirent<Buffer>[];
     try {
       entries = readdirSync(absoluteBytes(root, dir), { withFileTypes: true, encoding: 'buffer' });
-    } catch {
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') onUnreadable(dir);
       continue;
     }
     for (const e of entries) {

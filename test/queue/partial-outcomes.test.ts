@@ -88,7 +88,7 @@ for (const [name, open] of stores) {
 }
 
 for (const [name, open] of stores) {
-  test(`${name}: failPaths fails the named rows of a batch and removes the rest`, async () => {
+  test(`${name}: failPaths fails the named rows of a batch, each with its own failure, and removes the rest`, async () => {
     const { store, done } = await open();
     try {
       const ops: PathOp[] = [
@@ -96,15 +96,23 @@ for (const [name, open] of stores) {
         { kind: 'tree', path: 'dir' },
         { kind: 'sync', path: 'n\u00e9\n' },
       ];
-      store.failPaths(store.begin(R, ROOT, ops), ['dir', 'n\u00e9\n'], failure, T0);
+      const other = { exitCode: 23, message: 'cannot read directory dir' };
+      store.failPaths(
+        store.begin(R, ROOT, ops),
+        new Map([
+          ['dir', other],
+          ['n\u00e9\n', failure],
+        ]),
+        T0,
+      );
       assert.deepEqual(
         store
           .due(LATER, 100)
-          .map((r) => [r.op.path, r.attempts])
+          .map((r) => [r.op.path, r.attempts, r.lastError])
           .sort(),
         [
-          ['dir', 1],
-          ['n\u00e9\n', 1],
+          ['dir', 1, other.message],
+          ['n\u00e9\n', 1, failure.message],
         ],
       );
       assert.equal(store.recoverInflight(LATER), 0, 'nothing left in flight');

@@ -187,17 +187,18 @@ test("exit codes: the reported line is the specific error, not rsync's generic s
   );
 });
 
-test('exit 23: the source files rsync could not read, relative to the root, or null for any other error', () => {
+test('exit 23: the source files rsync could not read, relative to the root, with its line about each, or null for any other error', () => {
   const tail =
     'rsync error: some files/attrs were not transferred (see previous errors) (code 23) at main.c(1394)';
   const open = (p: string): string =>
     `rsync: [sender] send_files failed to open "${p}": Permission denied (13)`;
+  const opendir = 'rsync: [sender] opendir "/W/d/sub" failed: Permission denied (13)';
   assert.deepEqual(
     failedSourcePaths(
       23,
       [
         open('/W/a\\#012b'),
-        'rsync: [sender] opendir "/W/d/sub" failed: Permission denied (13)',
+        opendir,
         open('/W/l\\#351t q"t'),
         'rsync: [sender] link_stat "/W/gone" failed: No such file or directory (2)',
         'file has vanished: "/W/gone2"',
@@ -205,7 +206,11 @@ test('exit 23: the source files rsync could not read, relative to the root, or n
       ].join('\n'),
       '/W',
     ),
-    ['a\nb', 'd/sub', 'l\u00e9t q"t'],
+    [
+      { path: 'a\nb', error: open('/W/a\\#012b') },
+      { path: 'd/sub', error: opendir },
+      { path: 'l\u00e9t q"t', error: open('/W/l\\#351t q"t') },
+    ],
   );
   assert.equal(failedSourcePaths(23, `${open('/elsewhere/x')}\n${tail}`, '/W'), null, 'outside the root');
   assert.equal(
