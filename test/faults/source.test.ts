@@ -26,7 +26,7 @@ after(async () => {
   await work.remove();
 });
 
-test('an unreadable file waits alone in the queue; readable and retried, it arrives', async () => {
+test('an unreadable file and directory wait alone in the queue; readable and retried, they arrive', async () => {
   await unreadableFile(work.path, daemon);
 });
 

@@ -11,6 +11,7 @@ import {
   lstatSync,
   mkdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -31,31 +32,47 @@ import type { CaseResult } from './result.js';
 const WITHOUT_ROOT_READ = ['setpriv', '--bounding-set=-dac_override,-dac_read_search', '--'];
 
 /**
- * A file the replicator cannot read: everything else arrives, only that file waits in the
- * queue (with rsync's "Permission denied"); once readable and retried, it arrives too.
+ * A file and a directory the replicator cannot read (the directory inside a tree moved in):
+ * everything else arrives, only they wait in the queue, with rsync's "Permission denied" and
+ * "cannot read directory"; once readable and retried, they arrive too.
  */
 export async function unreadableFile(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
   const rig = Rig.create(work, { daemon });
+  const outside = join(rig.base, 'outside');
+  const locked = join(rig.src, 'tree', 'locked');
   try {
     await rig.start([], { wrapper: WITHOUT_ROOT_READ });
     const secret = join(rig.src, 'secret.txt');
     writeFileSync(join(rig.src, 'a.txt'), 'a');
     writeFileSync(secret, 'the replicator may not read this', { mode: 0o000 });
     writeFileSync(join(rig.src, 'b.txt'), 'b');
-    await eventually(() => rig.queued().some((r) => r.attempts > 0), 15_000, 'a failed row');
-    const rows = rig.queue();
+    mkdirSync(join(outside, 'locked'), { recursive: true });
+    writeFileSync(join(outside, 'readable.txt'), 'r');
+    writeFileSync(join(outside, 'locked', 'hidden.txt'), 'h');
+    chmodSync(join(outside, 'locked'), 0o000);
+    renameSync(outside, join(rig.src, 'tree'));
+    await eventually(
+      () => rig.queued().filter((r) => r.attempts > 0).length === 2,
+      15_000,
+      'two failed rows',
+    );
+    const rows = rig.queue().sort((x, y) => x.op.path.localeCompare(y.op.path));
     assert.deepEqual(
       rows.map((r) => r.op.path),
-      ['secret.txt'],
-      'only the unreadable file waits',
+      ['secret.txt', 'tree'],
+      'only the unreadable file and the tree holding the unreadable directory wait',
     );
     assert.match(rows[0]?.lastError ?? '', /Permission denied/);
+    assert.match(rows[1]?.lastError ?? '', /cannot read directory tree\/locked/);
     for (const f of ['a.txt', 'b.txt']) assert.equal(readFileSync(join(rig.replica, f), 'utf8'), f[0]);
+    assert.equal(readFileSync(join(rig.replica, 'tree', 'readable.txt'), 'utf8'), 'r');
     chmodSync(secret, 0o644);
+    chmodSync(locked, 0o755);
     assert.equal(rig.cli(['queue', 'retry', '--all']).status, 0);
     await rig.converged(15_000, 'after the file became readable');
     return { faults: 1, files: rig.files(), lost: 0 };
   } finally {
+    if (existsSync(locked)) chmodSync(locked, 0o755);
     await rig.stop();
   }
 }
