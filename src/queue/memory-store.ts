@@ -62,6 +62,12 @@ export function createMemoryWorkStore(maxIntervalMs = 3_600_000): WorkStore {
           nextAttemptAt: null,
           batch,
         });
+        if ((op.kind !== 'tree' && op.kind !== 'move') || op.path === '') continue;
+        for (const [k, r] of rows) {
+          const below = r.remoteId === remoteId && r.root === root && r.op.path.startsWith(`${op.path}/`);
+          if (below && r.state === 'retry' && r.op.kind !== 'delete' && r.op.kind !== 'full')
+            rows.set(k, { ...r, state: 'inflight', nextAttemptAt: null, batch });
+        }
       }
       return batch;
     },

@@ -180,6 +180,7 @@ class SqliteWorkStore implements QueueStore {
   private readonly batchRowsStmt;
   private readonly failRowStmt;
   private readonly deleteRowStmt;
+  private readonly adoptBelowStmt;
   private readonly dueStmt;
   private readonly nextDueStmt;
   private readonly settleLaneStmt;
@@ -215,6 +216,11 @@ class SqliteWorkStore implements QueueStore {
       `SELECT id, attempts, path FROM work WHERE batch = ? AND state = 'inflight'`,
     );
     this.deleteRowStmt = db.prepare<[number]>(`DELETE FROM work WHERE id = ?`);
+    this.adoptBelowStmt = db.prepare<[number, string, string, Buffer, Buffer, Buffer]>(
+      `UPDATE work SET state = 'inflight', batch = ?, next_attempt_at = NULL
+       WHERE remote = ? AND root = ? AND state = 'retry' AND kind IN ('sync', 'tree', 'move')
+         AND length(path) > length(?) AND substr(path, 1, length(?)) = ?`,
+    );
     this.failRowStmt = db.prepare<[number, number, number, number, string, number, number]>(
       `UPDATE work SET state = 'retry', attempts = ?, first_failure_at = coalesce(first_failure_at, ?),
          last_failure_at = ?, exit_code = ?, last_error = ?, next_attempt_at = ?
@@ -257,6 +263,10 @@ class SqliteWorkStore implements QueueStore {
       for (const op of ops) {
         const c = opColumns(op);
         this.upsertStmt.run(remoteId, root, c.path, c.kind, c.isDir, c.from, batch);
+        if ((op.kind === 'tree' || op.kind === 'move') && op.path !== '') {
+          const prefix = Buffer.concat([c.path, Buffer.from('/')]);
+          this.adoptBelowStmt.run(batch, remoteId, root, prefix, prefix, prefix);
+        }
       }
       return batch;
     })();

@@ -35,7 +35,9 @@ export interface QueueRow {
 export interface WorkStore {
   /**
    * Records ops about to be dispatched to one remote as one batch; returns the batch id. A row
-   * already queued for the same (remote, root, path) is superseded (its attempts carry over).
+   * already queued for the same (remote, root, path) is superseded (its attempts carry over). A
+   * directory sent whole (`tree`, `move`) carries every path below it: the queued sends below it
+   * join its batch, and its outcome settles them (removals below it stay: a send deletes nothing).
    */
   begin(remoteId: string, root: string, ops: readonly PathOp[]): number;
   /** The batch reached the remote: its rows are removed. */

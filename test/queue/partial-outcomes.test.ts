@@ -121,3 +121,32 @@ for (const [name, open] of stores) {
     }
   });
 }
+
+for (const [name, open] of stores) {
+  test(`${name}: a directory sent whole carries the sends queued below it, not the removals`, async () => {
+    const { store, done } = await open();
+    try {
+      const queued: PathOp[] = [
+        { kind: 'sync', path: 'd/a' },
+        { kind: 'tree', path: 'd/sub' },
+        { kind: 'delete', path: 'd/gone', isDir: false },
+        { kind: 'sync', path: 'd2/a' }, // a sibling whose name starts the same
+      ];
+      store.fail(store.begin(R, ROOT, queued), failure, T0);
+      store.fail(store.begin(OTHER, ROOT, [{ kind: 'sync', path: 'd/a' }]), failure, T0);
+      const tree = store.begin(R, ROOT, [{ kind: 'tree', path: 'd' }]);
+      const waiting = (): string[] =>
+        store
+          .due(LATER, 100)
+          .map((r) => `${r.remoteId === R ? 'R' : 'OTHER'} ${r.op.path}`)
+          .sort();
+      assert.deepEqual(waiting(), ['OTHER d/a', 'R d/gone', 'R d2/a'], 'the sends below d joined its batch');
+      store.fail(tree, failure, T0);
+      assert.equal(store.due(LATER, 100).find((r) => r.op.path === 'd/a' && r.remoteId === R)?.attempts, 2);
+      store.succeed(store.begin(R, ROOT, [{ kind: 'tree', path: 'd' }]));
+      assert.deepEqual(waiting(), ['OTHER d/a', 'R d/gone', 'R d2/a'], 'its success settled them');
+    } finally {
+      await done();
+    }
+  });
+}
