@@ -1,6 +1,7 @@
 import { appendFileSync, mkdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { prng } from '../helpers/prng.js';
 
 /** One change to a tree; paths are relative to its root. */
 export type ChurnOp =
@@ -54,18 +55,6 @@ class Bag {
   list(): string[] {
     return [...this.items];
   }
-}
-
-/** A small seeded PRNG (mulberry32): the same seed gives the same plan on every machine. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const under = (dir: string, p: string): boolean => dir === '' || p.startsWith(`${dir}/`);

@@ -11,7 +11,7 @@ import { Coalescer } from '../../src/coalesce/coalescer.js';
 import type { PathOp } from '../../src/coalesce/types.js';
 import type { Change } from '../../src/filter/changes.js';
 import { isWithin } from '../../src/paths.js';
-import { prng } from '../faults/lib/prng.js';
+import { prng } from '../helpers/prng.js';
 
 /** path → content version ('dir' for a directory). */
 type Tree = Map<string, number | 'dir'>;

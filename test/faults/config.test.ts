@@ -13,7 +13,7 @@ import { ConfigError } from '../../src/errors.js';
 import { CLI } from '../helpers/sersync.js';
 import { tempDir } from '../helpers/tmp.js';
 import { FUZZ_BASES, fuzzConfigs } from './cases/config-fuzz.js';
-import { seedFrom } from './lib/prng.js';
+import { seedFrom } from '../helpers/prng.js';
 
 const SHIPPED = readFileSync(FUZZ_BASES[0] ?? '', 'utf8');
 

@@ -13,7 +13,7 @@ import {
   unreadableFile,
   vanishingFiles,
 } from './cases/source.js';
-import { seedFrom } from './lib/prng.js';
+import { seedFrom } from '../helpers/prng.js';
 
 let daemon: RsyncDaemon;
 let work: { path: string; remove: () => Promise<void> };

@@ -8,7 +8,7 @@ import { disposeRsyncDaemon, startRsyncDaemon, type RsyncDaemon } from '../helpe
 import { tempDir } from '../helpers/tmp.js';
 import { killedDuringChurn, rewriteWhileDown } from './cases/crash.js';
 import { eventOverflow, rootDeletedAndRecreated } from './cases/watch.js';
-import { seedFrom } from './lib/prng.js';
+import { seedFrom } from '../helpers/prng.js';
 
 let daemon: RsyncDaemon;
 let work: { path: string; remove: () => Promise<void> };

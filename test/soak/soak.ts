@@ -32,7 +32,7 @@ import {
 import { queueDamaged, queueLockedAtStart, queueLockedWhileRunning } from '../faults/cases/state-db.js';
 import { stalledRemote } from '../faults/cases/stall.js';
 import { eventOverflow, rootDeletedAndRecreated } from '../faults/cases/watch.js';
-import { prng, seedFrom } from '../faults/lib/prng.js';
+import { prng, seedFrom } from '../helpers/prng.js';
 
 interface Context {
   readonly work: string;

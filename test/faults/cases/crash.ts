@@ -1,7 +1,7 @@
 import { statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RsyncDaemon } from '../../helpers/rsyncd.js';
-import { prng } from '../lib/prng.js';
+import { prng } from '../../helpers/prng.js';
 import { Rig } from '../lib/rig.js';
 import { startWriter } from '../lib/workload.js';
 import type { CaseResult } from './result.js';

@@ -9,7 +9,7 @@ import { parseConfig } from '../../../src/config/load.js';
 import { configToJson, describeConfig } from '../../../src/config/present.js';
 import { ConfigError } from '../../../src/errors.js';
 import { mutate } from './config-mutations.js';
-import { prng } from './prng.js';
+import { prng } from '../../helpers/prng.js';
 
 const SLOW_MS = 1000;
 const FILE = '/etc/sersync/confxml.xml';

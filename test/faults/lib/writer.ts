@@ -8,7 +8,7 @@
  */
 import { appendFileSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { prng } from './prng.js';
+import { prng } from '../../helpers/prng.js';
 
 function progress(done: number, total: number): void {
   const step = Math.max(1, Math.floor(total / 10));
