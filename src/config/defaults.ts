@@ -20,6 +20,8 @@ export const DEFAULTS = {
   auth: { users: 'root', passwordFile: '/etc/rsync.pas' },
   port: 874,
   timeoutS: 100,
+  /** An I/O timeout, not a run time limit: a healthy transfer moves data (or keep-alives) far more often. */
+  stallTimeoutS: 600,
   failLog: { path: '/tmp/rsync_fail_log.sh', timeToExecuteMinutes: 60 },
   /** sersync's compiled-in interval when `timeToExecute=""`: 7200 s. */
   failLogEmptyMinutes: 120,

@@ -1,5 +1,5 @@
 /** A resolved Config shown to people (`sersync2 check`) and to programs (`check --json`); secrets never shown. */
-import type { Config, ConfigWarning, InotifyToggles, Remote } from './types.js';
+import type { Config, ConfigWarning, InotifyToggles, Remote, RsyncSettings } from './types.js';
 
 const HIDDEN = '(hidden)';
 
@@ -35,6 +35,11 @@ function describeRemote(remote: Remote, config: Config): string {
     case 'daemon':
       return `${remote.id}  (rsync daemon module${as})`;
   }
+}
+
+function timeoutText(rsync: RsyncSettings): string {
+  if (rsync.timeoutS !== null) return `${rsync.timeoutS} s`;
+  return rsync.stallTimeoutS > 0 ? `off (stalled remote given up after ${rsync.stallTimeoutS} s)` : 'none';
 }
 
 function events(toggles: InotifyToggles): string {
@@ -102,7 +107,7 @@ export function describeConfig(config: Config, stateDirOverride: string | null):
     `rsync options   ${rsync.commonParamsRaw}   → ${quoteWords(rsync.commonParams)}`,
     `  auth          ${auth}`,
     `  port          ${rsync.port === null ? 'default' : String(rsync.port)}`,
-    `  timeout       ${rsync.timeoutS === null ? 'none' : `${rsync.timeoutS} s`}`,
+    `  timeout       ${timeoutText(rsync)}`,
     `  ssh           ${onOff(rsync.ssh)}`,
     `events          ${events(config.inotify)}`,
     `filter          ${onOff(filter.enabled)}${filter.excludes.length > 0 ? `, ${filter.excludes.length} exclude expression(s)` : ''}`,

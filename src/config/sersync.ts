@@ -33,6 +33,7 @@ export function readRsync(r: ConfigReader, sersync: XmlElement | undefined): Rsy
     () => r.integer(timeoutEl, 'time', DEFAULTS.timeoutS, NON_NEGATIVE),
     null,
   );
+  const stallTimeoutS = r.integer(timeoutEl, 'stall', DEFAULTS.stallTimeoutS, NON_NEGATIVE);
   const ssh = r.toggle(rsync?.child('ssh'), 'start', false);
 
   const passwordFile = auth?.attr('passwordfile');
@@ -65,6 +66,7 @@ export function readRsync(r: ConfigReader, sersync: XmlElement | undefined): Rsy
     },
     port: portOn ? port : null,
     timeoutS: timeoutOn ? timeoutS : null,
+    stallTimeoutS,
     ssh,
   };
 }

@@ -60,6 +60,11 @@ export interface RsyncSettings {
   readonly port: number | null;
   /** `<timeout start="true" time>` in seconds, else null. */
   readonly timeoutS: number | null;
+  /**
+   * `timeout/@stall` **(extension)**: rsync's `--timeout` while `<timeout>` is off, so a remote
+   * that accepts a connection and then stalls cannot hold its lane for ever; 0: none.
+   */
+  readonly stallTimeoutS: number;
   /** `<ssh start="true">`. */
   readonly ssh: boolean;
 }

@@ -27,7 +27,8 @@ export function destination(remote: Remote, rsync: RsyncSettings, sub: RelPath =
 /**
  * Options every run to this remote carries: `commonParams` as written, then what the config asks.
  * Fixes sersync's ssh mode: no `--password-file` (rsync refuses it without a daemon), and the
- * port becomes ssh's port. Daemon connections get TCP_NODELAY: without it Nagle and delayed ACKs
+ * port becomes ssh's port; with `<timeout>` off, the stall backstop is rsync's I/O timeout (sersync
+ * waited for ever on a remote that stopped answering). Daemon connections get TCP_NODELAY: without it Nagle and delayed ACKs
  * stall rsync's small protocol messages (~135 ms per run on loopback instead of ~3 ms).
  */
 export function remoteOptions(remote: Remote, rsync: RsyncSettings): string[] {
@@ -35,7 +36,8 @@ export function remoteOptions(remote: Remote, rsync: RsyncSettings): string[] {
   const out = [...rsync.commonParams];
   if (kind === 'ssh') out.push('-e', rsync.port === null ? 'ssh' : `ssh -p ${rsync.port}`);
   if (kind === 'daemon' && rsync.port !== null) out.push(`--port=${rsync.port}`);
-  if (rsync.timeoutS !== null && kind !== 'local') out.push(`--timeout=${rsync.timeoutS}`);
+  const ioTimeoutS = rsync.timeoutS ?? (rsync.stallTimeoutS > 0 ? rsync.stallTimeoutS : null);
+  if (ioTimeoutS !== null && kind !== 'local') out.push(`--timeout=${ioTimeoutS}`);
   if (kind === 'daemon' && rsync.auth.enabled && rsync.auth.passwordFile !== '') {
     out.push(`--password-file=${rsync.auth.passwordFile}`);
   }

@@ -92,6 +92,7 @@ test('auth, port and timeout are read when switched on', () => {
     auth: { enabled: true, users: 'backup', passwordFile: '/etc/sersync/secrets/rsync.pas' },
     port: 8873,
     timeoutS: 30,
+    stallTimeoutS: 600,
     ssh: false,
   });
   assert.deepEqual(c.warnings, []);
@@ -109,6 +110,14 @@ test('switched-off port and timeout are null, and their bad values only warn', (
     '4:39: port="http" must be a whole number from 1 to 65535 (ignored: this part is not enabled)',
     '4:75: time="-1" must be a whole number >= 0 (ignored: this part is not enabled)',
   ]);
+});
+
+test('timeout/@stall (extension) sets the stall backstop while <timeout> is off', () => {
+  const stall = (attrs: string): Config =>
+    parse(ONE_TREE.replace('</sersync>', ''), `<rsync><timeout ${attrs}/></rsync>`, '</sersync>');
+  assert.equal(stall('start="false" stall="45"').rsync.stallTimeoutS, 45);
+  assert.equal(stall('start="false" stall="0"').rsync.stallTimeoutS, 0);
+  assert.throws(() => stall('start="false" stall="soon"'), /stall="soon" must be a whole number >= 0/);
 });
 
 test('ssh mode makes ip:path remotes and warns about what rsync ignores over ssh', () => {

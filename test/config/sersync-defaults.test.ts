@@ -48,6 +48,7 @@ test('the sersync 2.5.4 default confxml.xml loads with the reference defaults', 
     auth: { enabled: false, users: 'root', passwordFile: '/etc/rsync.pas' },
     port: null,
     timeoutS: null,
+    stallTimeoutS: 600,
     ssh: false,
   });
   assert.deepEqual(c.failLog, { path: '/tmp/rsync_fail_log.sh', timeToExecuteMinutes: 60 });

@@ -34,6 +34,10 @@ test('a remote that accepts and then stalls: rsync --timeout ends each run, no r
   await stalledRemote(work.path, daemon, { timeoutS: 1, stallMs: 2000 });
 });
 
+test('a stalled remote with <timeout> off (the shipped default): the stall backstop ends each run and it converges', async () => {
+  await stalledRemote(work.path, daemon, { timeoutS: 1, stallMs: 2000, backstop: true });
+});
+
 test("a replica that refuses writes: rows carry rsync's message; made writable and retried, it converges", async () => {
   await refusingReplica(work.path, 50);
 });

@@ -34,6 +34,7 @@ export function testConfig(
       auth: { enabled: d !== undefined, users: d?.user ?? '', passwordFile: d?.passwordFile ?? '' },
       port: d?.port ?? null,
       timeoutS: null,
+      stallTimeoutS: 600,
       ssh: false,
     },
     failLog: { path: '/tmp/rsync_fail_log.sh', timeToExecuteMinutes: 60 },

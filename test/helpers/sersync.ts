@@ -25,6 +25,8 @@ export interface SersyncConfigSpec {
   readonly params?: string;
   readonly ssh?: boolean;
   readonly timeoutS?: number;
+  /** `<timeout start="false" stall>`: the stall backstop (extension) with `<timeout>` off. */
+  readonly stallTimeoutS?: number;
   /** Raw XML put before `</sersync>`'s `<plugin>` (e.g. a crontab) — replaces the shipped `<plugin start="false" …/>`. */
   readonly sersyncPlugin?: string;
   /** Raw XML appended inside `<head>`. */
@@ -76,6 +78,12 @@ export function sersyncConfigXml(spec: SersyncConfigSpec): string {
     xml = xml.replace(
       /<timeout start="false" time="100"\/>/,
       `<timeout start="true" time="${spec.timeoutS}"/>`,
+    );
+  }
+  if (spec.stallTimeoutS !== undefined) {
+    xml = xml.replace(
+      /<timeout start="false" time="100"\/>/,
+      `<timeout start="false" time="100" stall="${spec.stallTimeoutS}"/>`,
     );
   }
   if (spec.sersyncPlugin !== undefined)

@@ -51,6 +51,8 @@ const CASES: Readonly<Record<string, (c: Context) => Promise<CaseResult> | CaseR
       exactlyOnce: true,
     }),
   'stalled-remote': (c) => stalledRemote(c.work, c.daemon, { timeoutS: 2, stallMs: 10_000 }),
+  'stalled-remote-backstop': (c) =>
+    stalledRemote(c.work, c.daemon, { timeoutS: 2, stallMs: 10_000, backstop: true }),
   'read-only-replica': (c) => refusingReplica(c.work, 200),
   'kill-9-churn-x20': (c) => killedDuringChurn(c.work, c.daemon, { kills: 20, ops: 400, seed: c.seed }),
   'rewrite-while-down': (c) => rewriteWhileDown(c.work, c.daemon),

@@ -24,6 +24,7 @@ const g18: RsyncSettings = {
   auth: { enabled: true, users: 'root', passwordFile: '/etc/rsync.pas' },
   port: 874,
   timeoutS: 100,
+  stallTimeoutS: 600,
   ssh: false,
 };
 
@@ -71,6 +72,16 @@ test('rsync args: a local directory target needs no daemon options', () => {
     }),
     ['-artuz', '--ignore-times', '-R', '--no-recursive', '--from0', '--files-from=-', './', '/srv/replica/'],
   );
+});
+
+test('rsync args: with <timeout> off, a stalled remote is still given up after the stall backstop', () => {
+  const off = { ...g18, timeoutS: null };
+  assert.ok(syncArgs(daemon, off).includes('--timeout=600'));
+  assert.ok(syncArgs(ssh, { ...off, ssh: true }).includes('--timeout=600'));
+  assert.ok(!syncArgs(daemon, { ...off, stallTimeoutS: 0 }).some((a) => a.startsWith('--timeout')));
+  // An explicit <timeout start="true" time="0"> is the operator's "no timeout", as in rsync.
+  assert.ok(syncArgs(daemon, { ...g18, timeoutS: 0 }).includes('--timeout=0'));
+  assert.ok(!syncArgs(local, off).some((a) => a.startsWith('--timeout')));
 });
 
 test('rsync args: destinations', () => {

@@ -9,21 +9,28 @@ import { Rig } from '../lib/rig.js';
 import type { CaseResult } from './result.js';
 
 export interface StallParams {
-  /** `<timeout time>`: rsync's --timeout, seconds. */
+  /** rsync's --timeout, seconds: `<timeout time>`, or with `backstop` the `stall` extension. */
   readonly timeoutS: number;
+  /** `<timeout>` left off (sersync's default): the stall backstop must end the runs. */
+  readonly backstop?: boolean;
   /** How long the remote stays stalled. */
   readonly stallMs: number;
 }
 
 /**
  * A remote that accepts connections and then stalls (a proxy holding every byte back): rsync's
- * `--timeout` ends each run stuck on it, no rsync process outlives its run, the work stays
- * queued, and everything converges once traffic passes again.
+ * `--timeout` (from `<timeout>`, or from the stall backstop while it is off) ends each run stuck
+ * on it, no rsync process outlives its run, the work stays queued, and everything converges once
+ * traffic passes again.
  */
 export async function stalledRemote(work: string, daemon: RsyncDaemon, p: StallParams): Promise<CaseResult> {
   const proxy = await startStallProxy(daemon.port);
   const marker = `--port=${proxy.port}`;
-  const rig = Rig.create(work, { daemon, port: proxy.port, spec: { timeoutS: p.timeoutS } });
+  const rig = Rig.create(work, {
+    daemon,
+    port: proxy.port,
+    spec: p.backstop === true ? { stallTimeoutS: p.timeoutS } : { timeoutS: p.timeoutS },
+  });
   try {
     const proc = await rig.start();
     writeFileSync(join(rig.src, 'before.txt'), 'before the stall');
