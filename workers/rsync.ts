@@ -1,9 +1,11 @@
 /**
  * piscina worker: runs one rsync. It owns what must not stall the main event loop (walking large
- * trees to build the list) and what piscina cannot do itself (abort does not kill a child): the
- * timeout and the kill. Results go back to the main thread, which owns all state.
+ * trees to build the list, feeding rsync's stdin, reading its output). A stalled remote is ended by
+ * rsync's own `--timeout` (see `remoteOptions`). Results go back to the main thread, which owns all
+ * state.
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
 import { compilePathFilter } from '../src/filter/path-filter.js';
 import { pathBytes, type RelPath } from '../src/paths.js';
@@ -13,7 +15,6 @@ import type { RsyncInput, RsyncResult, RsyncTask } from '../src/sync/task.js';
 import { walkTree } from '../src/sync/walk.js';
 
 const STDERR_TAIL = 16 * 1024;
-const KILL_GRACE_MS = 2000;
 const NUL = Buffer.of(0);
 const PROGRESS_EVERY_MS = 100;
 
@@ -94,6 +95,12 @@ export function transferStats(stdout: string): { filesSent: number | null; bytes
   };
 }
 
+/** Why rsync did not start. Node names the program when it is the directory to run in that is missing. */
+function startFailure(err: NodeJS.ErrnoException, cwd: string): string {
+  if (err.code === 'ENOENT' && !existsSync(cwd)) return `the watched directory ${cwd} no longer exists`;
+  return err.message;
+}
+
 export default function runRsync(task: ReportingTask): Promise<RsyncResult> {
   const started = performance.now();
   const input = task.input === null ? null : buildInput(task, task.input);
@@ -109,7 +116,6 @@ export default function runRsync(task: ReportingTask): Promise<RsyncResult> {
     });
     let stderr = '';
     let stdout = '';
-    let timedOut = false;
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
       stdout = (stdout + chunk).slice(-STDERR_TAIL);
@@ -121,21 +127,11 @@ export default function runRsync(task: ReportingTask): Promise<RsyncResult> {
     });
     child.stdin.on('error', () => undefined); // rsync may exit before reading it all; its exit code says why
     child.stdin.end(list === null ? undefined : Buffer.concat(list.flatMap((e) => [pathBytes(e), NUL])));
-    const timer =
-      task.timeoutMs > 0
-        ? setTimeout(() => {
-            timedOut = true;
-            child.kill('SIGTERM');
-            setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS).unref();
-          }, task.timeoutMs)
-        : null;
     const finish = (exitCode: number, signal: string | null, extra = ''): void => {
-      if (timer !== null) clearTimeout(timer);
       progress?.close();
       resolve({
         exitCode,
         signal,
-        timedOut,
         durationMs: performance.now() - started,
         listed: list?.length ?? 0,
         unreadable: input?.unreadable ?? [],
@@ -144,7 +140,7 @@ export default function runRsync(task: ReportingTask): Promise<RsyncResult> {
       });
     };
     child.on('error', (err) => {
-      finish(-1, null, `cannot run rsync: ${err.message}`);
+      finish(-1, null, `cannot run rsync: ${startFailure(err, task.cwd)}`);
     });
     child.on('close', (code, signal) => {
       finish(code ?? -1, signal);

@@ -5,7 +5,7 @@ import type { RelPath } from '../paths.js';
 export interface Failure {
   /** rsync's exit code; -1 when it was killed (timeout) or could not start. */
   readonly exitCode: number;
-  /** rsync's last stderr line (or our own reason, e.g. `timed out after 100 s`). */
+  /** rsync's last stderr line (or our own reason, e.g. `cannot read directory …`). */
   readonly message: string;
 }
 

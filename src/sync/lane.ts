@@ -308,8 +308,6 @@ function unreadableDirectory(dir: RelPath): string {
 }
 
 function failureOf(r: RsyncResult): Failure | null {
-  if (r.timedOut)
-    return { exitCode: -1, message: `rsync timed out after ${Math.round(r.durationMs / 1000)} s` };
   if (classifyExit(r.exitCode, r.stderr) !== 'ok')
     return { exitCode: r.exitCode, message: lastErrorLine(r.stderr) || `rsync exited with ${r.exitCode}` };
   const [dir] = r.unreadable;

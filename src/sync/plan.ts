@@ -20,7 +20,7 @@ export interface PlanContext {
 export function planMove(op: Extract<PathOp, { kind: 'move' }>, ctx: PlanContext): RsyncTask | null {
   const { config, root, remote } = ctx;
   const args = moveArgs(remote, config.rsync, op.path, op.from, config.inotify.delete);
-  return args === null ? null : { cwd: root, filter: filterSpecOf(config), timeoutMs: 0, args, input: null };
+  return args === null ? null : { cwd: root, filter: filterSpecOf(config), args, input: null };
 }
 
 /**
@@ -32,7 +32,7 @@ export function planRuns(ops: readonly PathOp[], ctx: PlanContext): RsyncTask[] 
   const { config, root, remote } = ctx;
   const rsync = config.rsync;
   const deleteEnabled = config.inotify.delete;
-  const base = { cwd: root, filter: filterSpecOf(config), timeoutMs: 0 };
+  const base = { cwd: root, filter: filterSpecOf(config) };
   const runs: RsyncTask[] = [];
   const removals: RelPath[] = [];
   const paths: RelPath[] = [];

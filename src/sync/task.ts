@@ -17,15 +17,12 @@ export interface RsyncTask {
   readonly args: readonly string[];
   readonly input: RsyncInput | null;
   readonly filter: FilterSpec;
-  /** Kill rsync after this long (ms); 0 = never. */
-  readonly timeoutMs: number;
 }
 
 export interface RsyncResult {
   /** -1 when rsync was killed or could not start. */
   readonly exitCode: number;
   readonly signal: string | null;
-  readonly timedOut: boolean;
   readonly durationMs: number;
   /** Entries written to stdin (paths or rules). */
   readonly listed: number;
