@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, statSync } from 'node:fs';
 import type { PathOp, PathOpKind } from '../coalesce/types.js';
 import { fromBytes, pathBytes, type RelPath } from '../paths.js';
 import { FAIL_LOG_MIN_ATTEMPTS, retryDelayMs } from './retry-policy.js';
@@ -121,6 +121,9 @@ function createPrivate(file: string): void {
 export function openWorkStore(file: string, opts: WorkStoreOptions = {}): QueueStore {
   let db: Database.Database | null = null;
   try {
+    // SQLite takes an empty file for a new database, but this one lost its writes (truncated, or a
+    // crash before the first): what it queued is unknown, so the start must not count as clean.
+    const emptied = statSync(file, { throwIfNoEntry: false })?.size === 0;
     createPrivate(file);
     db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
     db.pragma('journal_mode = WAL');
@@ -132,6 +135,7 @@ export function openWorkStore(file: string, opts: WorkStoreOptions = {}): QueueS
       throw Object.assign(new Error(finding), { code: 'SQLITE_CORRUPT' });
     }
     migrate(db, file);
+    if (emptied && opts.readOnly !== true) db.prepare("DELETE FROM meta WHERE key = 'clean_stop'").run();
     // A writer must be able to write: a lock held elsewhere is an error now, not a stall later.
     if (opts.readOnly !== true) db.transaction(() => undefined).immediate();
   } catch (err) {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { statSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PathOp } from '../../src/coalesce/types.js';
@@ -183,6 +183,19 @@ test('recoverInflight makes rows a crash left inflight due now, without counting
     assert.equal(s.list().find((r) => r.op.path === 'a')?.attempts, 0);
     assert.equal(s.recoverInflight(), 0);
   });
+});
+
+test('a queue file found empty (truncated, or a crash before its first write) is not a clean stop', async () => {
+  const dir = await tempDir();
+  try {
+    const file = join(dir.path, 'q.sqlite');
+    writeFileSync(file, '', { mode: 0o600 });
+    const s = openWorkStore(file);
+    assert.equal(s.takeCleanStopMark(), false, 'whatever it held is unknown: the full sync must run');
+    s.close();
+  } finally {
+    await dir.remove();
+  }
 });
 
 test('the clean-stop mark survives a reopen and is taken once', async () => {
