@@ -1,4 +1,5 @@
 /** A resolved Config shown to people (`sersync2 check`) and to programs (`check --json`); secrets never shown. */
+import { printable } from '../printable.js';
 import type { Config, ConfigWarning, InotifyToggles, Remote, RsyncSettings } from './types.js';
 
 const HIDDEN = '(hidden)';
@@ -13,7 +14,7 @@ export function configToJson(config: Config): string {
 }
 
 export function formatWarning(file: string, w: ConfigWarning): string {
-  return `${file}:${w.line}:${w.column}: warning: ${w.message}`;
+  return printable(`${file}:${w.line}:${w.column}: warning: ${w.message}`);
 }
 
 function onOff(on: boolean): string {
@@ -83,7 +84,7 @@ function pluginLines(config: Config): string[] {
 }
 
 /**
- * The resolved configuration as aligned text lines. `stateDirOverride` is `--state-dir` from
+ * The resolved configuration as aligned text lines, control characters escaped. `stateDirOverride` is `--state-dir` from
  * the command line, which wins over `<state dir>`.
  */
 export function describeConfig(config: Config, stateDirOverride: string | null): string[] {
@@ -121,5 +122,5 @@ export function describeConfig(config: Config, stateDirOverride: string | null):
     `debug           ${onOff(config.debug)}`,
     `file system     xfs ${onOff(config.fileSystem.xfs)}, watcher ${config.fileSystem.watcher}`,
   );
-  return lines;
+  return lines.map(printable);
 }

@@ -1,5 +1,6 @@
 /** `sersync2 status` for people: a few summary lines and two compact tables. */
-import { formatDuration, printable } from '../queue/present.js';
+import { printable } from '../printable.js';
+import { formatDuration } from '../queue/present.js';
 import type { DaemonStatus } from './status.js';
 
 const MAX_ERROR_COLUMN = 70;

@@ -1,5 +1,6 @@
 import type { PathOp } from '../coalesce/types.js';
 import { displayPath, type RelPath } from '../paths.js';
+import { printable } from '../printable.js';
 import type { QueueRow, QueueStats } from './types.js';
 
 /**
@@ -7,14 +8,6 @@ import type { QueueRow, QueueStats } from './types.js';
  * through `displayPath`, and control characters are shown escaped so a name with a newline
  * cannot break a table line.
  */
-
-/** Text safe for one terminal line: C0 controls and DEL as `\n`, `\t`, `\xNN`. */
-export function printable(s: string): string {
-  // eslint-disable-next-line no-control-regex -- finding control characters is the point
-  return s.replace(/[\u0000-\u001f\u007f]/g, (c) =>
-    c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
-  );
-}
 
 export function showPath(p: RelPath): string {
   return p === '' ? '.' : printable(displayPath(p));

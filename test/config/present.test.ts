@@ -62,3 +62,15 @@ test('the human form lists every tree and remote, the toggles, filters, schedule
   }
   assert.ok(describeConfig(config, '/var/lib/s').includes('state dir       /var/lib/s  (--state-dir)'));
 });
+
+test('text: a newline or escape sequence in a value is shown escaped, one line each', () => {
+  const hostile = parseConfig(
+    '<head><sersync><localpath watch="/srv/a&#10;b\u001b[2J"><remote path="/backup/x&#9;y"/></localpath></sersync></head>',
+    '/etc/sersync/confxml.xml',
+  );
+  const lines = describeConfig(hostile, null);
+  assert.ok(lines.includes('tree 1          /srv/a\\nb\\x1b[2J'));
+  assert.ok(lines.some((l) => l.startsWith('  remote        /backup/x\\ty')));
+  // eslint-disable-next-line no-control-regex -- looking for control characters is the point
+  assert.ok(lines.every((l) => !/[\u0000-\u001f\u007f]/.test(l)));
+});

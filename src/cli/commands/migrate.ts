@@ -9,7 +9,7 @@ import { writeFailLogMirror } from '../../queue/fail-log-mirror.js';
 import { legacyToRows, parseLegacyFailLog, type LegacyProblem } from '../../queue/legacy-fail-log.js';
 import { migrationReport, type Difference } from '../../queue/migration-report.js';
 import { openQueueForConfig } from '../../queue/open.js';
-import { printable } from '../../queue/present.js';
+import { printable } from '../../printable.js';
 import { globalOptions, loadConfigFor } from '../program.js';
 
 export interface MigrateOptions {
