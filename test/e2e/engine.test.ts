@@ -3,57 +3,23 @@
  * real daemon, real files. The daemon's transfer log shows what travelled; the replicator's
  * JSON log lines (`synced … rsyncRuns`) show how many rsync runs it took.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { disposeRsyncDaemon, startRsyncDaemon, type RsyncDaemon } from '../helpers/rsyncd.js';
-import {
-  sersyncConfigXml,
-  startSersync,
-  writeConfig,
-  type SersyncConfigSpec,
-  type SersyncProcess,
-} from '../helpers/sersync.js';
-import { tempDir } from '../helpers/tmp.js';
-import { eventually, treeDiff } from '../helpers/trees.js';
+import { converged as convergedTo, useLab } from '../helpers/lab.js';
+import type { SersyncConfigSpec, SersyncProcess } from '../helpers/sersync.js';
+import { eventually } from '../helpers/trees.js';
 
-let daemon: RsyncDaemon;
-let work: { path: string; remove: () => Promise<void> };
-before(async () => {
-  daemon = await startRsyncDaemon();
-  work = await tempDir('sersync-engine-');
-});
-after(async () => {
-  await disposeRsyncDaemon(daemon);
-  await work.remove();
-});
+const lab = useLab('sersync-engine-');
 
-let runs = 0;
-async function withSersync(
+const withSersync = (
   spec: Partial<SersyncConfigSpec>,
   body: (src: string, proc: SersyncProcess, base: string) => Promise<void>,
-): Promise<void> {
-  const base = join(work.path, `run${++runs}`);
-  const src = join(base, 'W');
-  mkdirSync(src, { recursive: true });
-  rmSync(daemon.dir, { recursive: true, force: true });
-  mkdirSync(daemon.dir);
-  const file = writeConfig(
-    base,
-    sersyncConfigXml({ watch: src, daemons: [daemon], failLog: join(base, 'fail.sh'), ...spec }),
-  );
-  const proc = await startSersync(file, [], join(base, 'state'));
-  try {
-    await body(src, proc, base);
-  } finally {
-    assert.equal(await proc.stop(), 0, proc.stderr());
-  }
-}
+): Promise<void> => lab.withSersync({ spec }, (run) => body(run.src, run.proc, run.base));
 
-const converged = (src: string, replica = daemon.dir, ms = 20_000): Promise<void> =>
-  eventually(() => treeDiff(src, replica) === '', ms, 'replica == source');
+const converged = (src: string, replica = lab.daemon.dir): Promise<void> => convergedTo(src, replica);
 
 /** rsync runs reported by the replicator's `synced` log lines so far. */
 function rsyncRuns(proc: SersyncProcess): number {
@@ -88,7 +54,7 @@ test('engine: sed -i on 200 files during a 5,000-file burst sends no temp file',
     await new Promise((resolve) => burst.once('exit', resolve));
     await converged(src);
     assert.deepEqual(
-      (await daemon.received()).filter((p) => TEMP.test(p)),
+      (await lab.daemon.received()).filter((p) => TEMP.test(p)),
       [],
     );
   });
@@ -112,7 +78,7 @@ test('engine: a directory renamed while files are still written into it', async 
     );
     await new Promise((resolve) => writer.once('exit', resolve));
     await converged(src);
-    assert.equal(existsSync(join(daemon.dir, 'live')), false);
+    assert.equal(existsSync(join(lab.daemon.dir, 'live')), false);
   });
 });
 
@@ -141,24 +107,24 @@ test('engine: a file created and deleted within a millisecond never reaches the 
     writeFileSync(join(src, 'marker'), 'm');
     await converged(src);
     assert.deepEqual(
-      (await daemon.received()).filter((p) => p.startsWith('blink')),
+      (await lab.daemon.received()).filter((p) => p.startsWith('blink')),
       [],
     );
   });
 });
 
 test('engine: with two remotes and one of them down, the other converges', async () => {
-  const local = join(work.path, 'local-replica');
+  const local = join(lab.work, 'local-replica');
   mkdirSync(local, { recursive: true });
   await withSersync({ localTargets: [local] }, async (src) => {
-    await daemon.stop();
+    await lab.daemon.stop();
     try {
       mkdirSync(join(src, 'd'));
       for (let i = 0; i < 100; i++) writeFileSync(join(src, 'd', `f${i}`), `${i}`);
       renameSync(join(src, 'd'), join(src, 'e'));
       await converged(src, local);
     } finally {
-      await daemon.restart();
+      await lab.daemon.restart();
     }
     await converged(src);
   });
@@ -182,7 +148,7 @@ test('engine: hostile names replicate byte-exact through the CLI and nothing run
     writeFileSync(join(src, '--dir with space', '-f'), 'f');
     writeFileSync(Buffer.concat([Buffer.from(`${src}/`), Buffer.from([0x66, 0xe9, 0xff])]), 'latin');
     await converged(src);
-    for (const where of [src, daemon.dir, base, process.cwd()]) {
+    for (const where of [src, lab.daemon.dir, base, process.cwd()]) {
       for (const f of ['INJECTED', 'INJECTED2', 'PWNED'])
         assert.equal(existsSync(join(where, f)), false, `${where}/${f}`);
     }

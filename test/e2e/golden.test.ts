@@ -3,7 +3,7 @@
  * outcome on the replica, with the real CLI, a real rsync daemon and real files. What must never
  * reach the replica is checked in the daemon's transfer log as well as on disk.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
@@ -17,60 +17,22 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { disposeRsyncDaemon, startRsyncDaemon, type RsyncDaemon } from '../helpers/rsyncd.js';
-import { sersyncConfigXml, startSersync, writeConfig, type SersyncConfigSpec } from '../helpers/sersync.js';
-import { tempDir } from '../helpers/tmp.js';
-import { eventually, treeDiff } from '../helpers/trees.js';
+import { converged, useLab } from '../helpers/lab.js';
+import type { SersyncConfigSpec } from '../helpers/sersync.js';
+import { eventually } from '../helpers/trees.js';
 
-let daemon: RsyncDaemon;
-let work: { path: string; remove: () => Promise<void> };
-before(async () => {
-  daemon = await startRsyncDaemon({ extraModules: ['second'] });
-  work = await tempDir('sersync-golden-');
-});
-after(async () => {
-  await disposeRsyncDaemon(daemon);
-  await work.remove();
-});
+const lab = useLab('sersync-golden-', { extraModules: ['second'] });
 
-let runs = 0;
 /** A fresh source tree and empty replica, and a sersync2 process on a config made from sersync's shipped file. */
-async function withSersync(
+const withSersync = (
   spec: Partial<SersyncConfigSpec>,
   args: readonly string[],
   setup: (src: string) => void,
   body: (src: string, replica: string) => Promise<void>,
-): Promise<void> {
-  const base = join(work.path, `run${++runs}`);
-  const src = join(base, 'W');
-  mkdirSync(src, { recursive: true });
-  rmSync(daemon.dir, { recursive: true, force: true });
-  mkdirSync(daemon.dir);
-  setup(src);
-  const file = writeConfig(
-    base,
-    sersyncConfigXml({ watch: src, daemons: [daemon], failLog: join(base, 'fail.sh'), ...spec }),
-  );
-  const proc = await startSersync(file, args, join(base, 'state'));
-  try {
-    await body(src, daemon.dir);
-  } finally {
-    assert.equal(await proc.stop(), 0, proc.stderr());
-  }
-}
-
-async function converged(src: string, replica: string, excludes: readonly string[] = []): Promise<void> {
-  try {
-    await eventually(() => treeDiff(src, replica, excludes) === '', 10_000, `replica == source (${src})`);
-  } catch (err) {
-    throw new Error(`${(err as Error).message}; still different:\n${treeDiff(src, replica, excludes)}`, {
-      cause: err,
-    });
-  }
-}
+): Promise<void> => lab.withSersync({ spec, args, setup }, (run) => body(run.src, run.replica));
 
 test('G1–G13: the shipped config replicates every kind of change, and temp files never travel', async () => {
-  const outside = join(work.path, 'outside');
+  const outside = join(lab.work, 'outside');
   mkdirSync(join(outside, 'tree/l1/l2'), { recursive: true });
   writeFileSync(join(outside, 'tree/l1/l2/deep.txt'), 'deep');
   writeFileSync(join(outside, 'tree/top.txt'), 'top');
@@ -93,7 +55,7 @@ test('G1–G13: the shipped config replicates every kind of change, and temp fil
       await converged(src, replica); // -r seeded the replica
       const step = async (what: () => void): Promise<void> => {
         what();
-        await converged(src, replica, NEVER);
+        await converged(src, replica, { excludes: NEVER });
       };
       await step(() => writeFileSync(join(src, 'a.txt'), 'hi')); // G1
       await step(() => writeFileSync(join(src, 'sub/deep/b.txt'), 'x')); // G2
@@ -123,7 +85,7 @@ test('G1–G13: the shipped config replicates every kind of change, and temp fil
         'dot-files persist and are replicated',
       );
       for (const n of NEVER) assert.equal(existsSync(join(replica, n)), false, `${n} reached the replica`);
-      const received = await daemon.received();
+      const received = await lab.daemon.received();
       assert.deepEqual(
         received.filter((p) => /(^|\/)(sed[A-Za-z0-9]{6}|4913|x~)$/.test(p)),
         [],
@@ -187,8 +149,8 @@ test('G17: with attrib on, chmod is replicated and the directory stays watched',
 });
 
 test('G18: auth, port and timeout, two remotes: both converge', async () => {
-  rmSync(daemon.moduleDir('second'), { recursive: true, force: true });
-  mkdirSync(daemon.moduleDir('second'));
+  rmSync(lab.daemon.moduleDir('second'), { recursive: true, force: true });
+  mkdirSync(lab.daemon.moduleDir('second'));
   await withSersync(
     { modules: ['second'], timeoutS: 100 },
     [],
@@ -198,7 +160,7 @@ test('G18: auth, port and timeout, two remotes: both converge', async () => {
       mkdirSync(join(src, 'd'));
       writeFileSync(join(src, 'd/g.txt'), 'g');
       await converged(src, replica);
-      await converged(src, daemon.moduleDir('second'));
+      await converged(src, lab.daemon.moduleDir('second'));
     },
   );
 });

@@ -3,36 +3,19 @@
  * daemon, a replica that differs from the source. What must never reach the replica is checked in
  * the daemon's transfer log as well as on disk.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { shellWord } from '../../src/queue/fail-log.js';
-import { disposeRsyncDaemon, startRsyncDaemon, type RsyncDaemon } from '../helpers/rsyncd.js';
-import {
-  CLI,
-  sersyncConfigXml,
-  startSersync,
-  writeConfig,
-  type SersyncConfigSpec,
-  type SersyncProcess,
-} from '../helpers/sersync.js';
-import { tempDir } from '../helpers/tmp.js';
+import { converged, useLab, type RunOptions } from '../helpers/lab.js';
+import { CLI, sersyncConfigXml, writeConfig, type SersyncProcess } from '../helpers/sersync.js';
 import { eventually, treeDiff } from '../helpers/trees.js';
 import { drawnPieces, populate } from './helpers.js';
 
-let daemon: RsyncDaemon;
-let work: { path: string; remove: () => Promise<void> };
-before(async () => {
-  daemon = await startRsyncDaemon({ extraModules: ['second'] });
-  work = await tempDir('sersync-fullsync-');
-});
-after(async () => {
-  await disposeRsyncDaemon(daemon);
-  await work.remove();
-});
+const lab = useLab('sersync-fullsync-', { extraModules: ['second'] });
 
 type Files = Readonly<Record<string, string>>;
 
@@ -80,20 +63,12 @@ const REPLICA_SAME: Files = { 'a.txt': 'same' };
 const REPLICA_CHANGED: Files = { 'sub/b.txt': 'old content' };
 const REPLICA_EXTRA: Files = { 'extra.txt': 'only on the replica', 'gone/dir/x': 'x' };
 
-let runs = 0;
 /**
  * A source tree and a replica prepared by `setup`, then `sersync2 ARGS` on a config made from
  * sersync's shipped file; `body` runs while it replicates, and it must stop cleanly.
  */
-async function withSersync(
-  opts: {
-    spec?: Partial<SersyncConfigSpec>;
-    args: readonly string[];
-    xml?: (xml: string) => string;
-    /** Where the config's watch points (default: the source, created). */
-    watch?: (base: string) => string;
-    ready?: RegExp;
-  },
+const withSersync = (
+  opts: Omit<RunOptions, 'setup'>,
   setup: (src: string, replica: string) => void,
   body: (
     src: string,
@@ -101,38 +76,8 @@ async function withSersync(
     proc: SersyncProcess,
     received: () => Promise<string[]>,
   ) => Promise<void>,
-): Promise<void> {
-  const base = join(work.path, `run${++runs}`);
-  const src = join(base, 'W');
-  mkdirSync(src, { recursive: true });
-  rmSync(daemon.dir, { recursive: true, force: true });
-  mkdirSync(daemon.dir);
-  setup(src, daemon.dir);
-  const before = (await daemon.received()).length;
-  const received = async (): Promise<string[]> => (await daemon.received()).slice(before);
-  const watch = opts.watch?.(base) ?? src;
-  const xml = sersyncConfigXml({ watch, daemons: [daemon], failLog: join(base, 'fail.sh'), ...opts.spec });
-  const file = writeConfig(base, opts.xml?.(xml) ?? xml);
-  const proc = await startSersync(
-    file,
-    opts.args,
-    join(base, 'state'),
-    opts.ready ? { ready: opts.ready } : {},
-  );
-  try {
-    await body(watch, daemon.dir, proc, received);
-  } finally {
-    assert.equal(await proc.stop(), 0, proc.stderr());
-  }
-}
-
-async function converged(src: string, replica: string): Promise<void> {
-  try {
-    await eventually(() => treeDiff(src, replica) === '', 20_000, `replica == source (${src})`);
-  } catch (err) {
-    throw new Error(`${(err as Error).message}; still different:\n${treeDiff(src, replica)}`, { cause: err });
-  }
-}
+): Promise<void> =>
+  lab.withSersync({ ...opts, setup }, (run) => body(run.src, run.replica, run.proc, run.received));
 
 /** Resolves once the first remote's full sync has been batched and settled (its `synced` log line). */
 async function fullSyncDone(proc: SersyncProcess): Promise<void> {
@@ -307,17 +252,22 @@ test('-r: changes made while the full sync runs are replicated too (the watches 
 });
 
 test('on a terminal, -r draws a bar per remote with files, bytes, rate and ETA; log lines go above the bars', async () => {
-  const base = join(work.path, `run${++runs}`);
+  const base = join(lab.work, 'terminal');
   const src = join(base, 'W');
   mkdirSync(src, { recursive: true });
-  for (const dir of [daemon.dir, daemon.moduleDir('second')]) {
+  for (const dir of [lab.daemon.dir, lab.daemon.moduleDir('second')]) {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir);
   }
   const tree = populate(src, 10, 100);
   const file = writeConfig(
     base,
-    sersyncConfigXml({ watch: src, daemons: [daemon], modules: ['second'], failLog: join(base, 'fail.sh') }),
+    sersyncConfigXml({
+      watch: src,
+      daemons: [lab.daemon],
+      modules: ['second'],
+      failLog: join(base, 'fail.sh'),
+    }),
   );
   const pidFile = join(base, 'sersync2.pid');
   const argv = [
@@ -349,8 +299,8 @@ test('on a terminal, -r draws a bar per remote with files, bytes, rate and ETA; 
     const [code] = (await exited) as [number | null];
     assert.equal(code, 0, out);
   }
-  assert.equal(treeDiff(src, daemon.dir), '');
-  assert.equal(treeDiff(src, daemon.moduleDir('second')), '');
+  assert.equal(treeDiff(src, lab.daemon.dir), '');
+  assert.equal(treeDiff(src, lab.daemon.moduleDir('second')), '');
   const drawn = drawnPieces(out);
   const done = `100% | ${tree.entries}/${tree.entries} files | ${tree.files} sent, `;
   for (const remote of ['127.0.0.1::replica', '127.0.0.1::second']) {
