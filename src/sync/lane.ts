@@ -196,8 +196,12 @@ export class Lane {
     const rest = [...ops.filter((op) => op.kind !== 'move'), ...sendWhole];
     let failure: Failure | null = null;
     let unreadable: Map<RelPath, Failure> | null = null;
+    let refused = false;
     for (const task of planRuns(rest, this.ctx)) {
-      if (this.refusesFullDelete(task)) continue;
+      if (this.refusesFullDelete(task)) {
+        refused = true;
+        continue;
+      }
       const r = await this.run(task);
       results.push(r);
       failure = failureOf(r);
@@ -209,7 +213,7 @@ export class Lane {
     if (failure === null) store.succeed(batch);
     else if (unreadable !== null) store.failPaths(batch, unreadable);
     else store.fail(batch, failure);
-    this.count(ops, results, failure);
+    this.count(ops, results, failure, refused);
     const report: BatchReport = {
       root,
       remote,
@@ -229,7 +233,12 @@ export class Lane {
     return this.ctx.pool.run(task, full ? { root: this.ctx.root, remote: this.ctx.remote.id } : undefined);
   }
 
-  private count(ops: readonly PathOp[], results: readonly RsyncResult[], failure: Failure | null): void {
+  private count(
+    ops: readonly PathOp[],
+    results: readonly RsyncResult[],
+    failure: Failure | null,
+    refusedFull: boolean,
+  ): void {
     const s = this.stats;
     s.batches++;
     s.rsyncRuns += results.length;
@@ -239,7 +248,7 @@ export class Lane {
     }
     if (failure === null) {
       s.lastSuccessAt = Date.now();
-      if (ops.some((op) => op.kind === 'full')) s.lastFullSyncAt = s.lastSuccessAt;
+      if (!refusedFull && ops.some((op) => op.kind === 'full')) s.lastFullSyncAt = s.lastSuccessAt;
     } else {
       s.failedBatches++;
       s.lastFailureAt = Date.now();

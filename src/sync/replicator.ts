@@ -329,8 +329,10 @@ export class Replicator {
       rsyncRuns: report.results.length,
       ms: Math.round(report.durationMs),
     };
-    if (report.failure === null) log.info(line, 'synced');
-    else
+    // A batch that ran nothing (a refused full sync, which logged its own error) sent nothing.
+    if (report.failure === null) {
+      if (report.results.length > 0) log.info(line, 'synced');
+    } else
       log.warn(
         { ...line, exitCode: report.failure.exitCode, error: report.failure.message },
         'sync failed, queued for retry',

@@ -225,6 +225,11 @@ for (const [what, watch] of [
         writeFileSync(join(root, 'later.txt'), 'later');
         await eventually(() => existsSync(join(replica, 'later.txt')), 20_000, 'a later change');
         assert.deepEqual(snapshot(replica), { ...REPLICA, 'later.txt': 'later' });
+        const synced = logEntries(proc).filter((e) => e.msg === 'synced');
+        assert.ok(
+          synced.every((e) => Number(e.rsyncRuns) > 0),
+          'the refused full sync is not also reported as synced',
+        );
       },
     );
   });
