@@ -198,7 +198,9 @@ interface EngineContext {
 async function startEngine(config: Config, fullSync: boolean, ctx: EngineContext): Promise<Engine> {
   const { pool, log, say } = ctx;
   prepareDirectories(config, log);
-  const { store } = openQueueForConfig(config, { stateDirFlag: ctx.stateDirFlag, log });
+  // A write waiting on a lock held by another process freezes the event loop (and with it the
+  // watches and the control socket): wait briefly, and let the lane try the batch again later.
+  const { store } = openQueueForConfig(config, { stateDirFlag: ctx.stateDirFlag, log, busyTimeoutMs: 250 });
   const plugin: Plugin | null =
     config.plugin.enabled && config.plugin.name !== null
       ? createPlugin(config.plugin.name, config.plugin, log)

@@ -17,6 +17,8 @@ export interface OpenQueueOptions {
   readonly mirrorFailLog?: boolean;
   /** Only reads follow (see WorkStoreOptions.readOnly). */
   readonly readOnly?: boolean;
+  /** See WorkStoreOptions.busyTimeoutMs. */
+  readonly busyTimeoutMs?: number;
   readonly now?: () => number;
 }
 
@@ -41,6 +43,7 @@ export function openQueueForConfig(config: Config, opts: OpenQueueOptions): Open
         now,
         maxIntervalMinutes: config.failLog.timeToExecuteMinutes,
         readOnly: opts.readOnly === true,
+        busyTimeoutMs: opts.busyTimeoutMs,
       }),
     };
   }
@@ -57,6 +60,7 @@ export function openQueueForConfig(config: Config, opts: OpenQueueOptions): Open
   const store = openWorkStore(file, {
     now,
     readOnly: opts.readOnly === true,
+    busyTimeoutMs: opts.busyTimeoutMs,
     maxIntervalMinutes: config.failLog.timeToExecuteMinutes,
     onFailLogRowsChange: mirror,
   });

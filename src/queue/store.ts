@@ -22,6 +22,12 @@ export interface WorkStoreOptions {
    * get an error at open instead of a stall at their first write.
    */
   readonly readOnly?: boolean;
+  /**
+   * How long a write waits for a lock held elsewhere once the queue is open (at open: 5 s). The
+   * daemon writes on its event loop, which such a wait freezes, so it passes a short one and
+   * tries the batch again later.
+   */
+  readonly busyTimeoutMs?: number | undefined;
 }
 
 /**
@@ -138,6 +144,7 @@ export function openWorkStore(file: string, opts: WorkStoreOptions = {}): QueueS
     if (emptied && opts.readOnly !== true) db.prepare("DELETE FROM meta WHERE key = 'clean_stop'").run();
     // A writer must be able to write: a lock held elsewhere is an error now, not a stall later.
     if (opts.readOnly !== true) db.transaction(() => undefined).immediate();
+    if (opts.busyTimeoutMs !== undefined) db.pragma(`busy_timeout = ${opts.busyTimeoutMs}`);
   } catch (err) {
     db?.close();
     throw openError(file, err);

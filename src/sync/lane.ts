@@ -49,8 +49,16 @@ export interface LaneContext {
    * coalesced away instead of sent, at no cost a person can notice.
    */
   readonly settleMs: number;
+  /**
+   * The first wait after a batch failed unexpectedly (its store locked or the disk full); it
+   * doubles with each failure in a row, up to 30 s (default 1000).
+   */
+  readonly storeRetryMs?: number;
   readonly onBatch: (report: BatchReport) => void;
 }
+
+/** The longest wait between two tries of a lane whose store keeps failing. */
+const MAX_STORE_RETRY_MS = 30_000;
 
 /**
  * The path from one tree to one remote. Group commit: when idle, the first change dispatches
@@ -65,6 +73,8 @@ export class Lane {
   private inFlight = false;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** Batches in a row that failed unexpectedly: the next try waits longer each time. */
+  private storeFailures = 0;
   private idleWaiters: (() => void)[] = [];
   readonly stats: LaneStats = {
     batches: 0,
@@ -130,10 +140,14 @@ export class Lane {
   private schedule(): void {
     if (this.inFlight || this.timer !== null || this.stopped) return this.notifyIdle();
     if (this.coalescer.size === 0 && this.unconfirmed.size === 0) return this.notifyIdle();
+    const wait =
+      this.storeFailures === 0
+        ? this.ctx.settleMs
+        : Math.min(MAX_STORE_RETRY_MS, (this.ctx.storeRetryMs ?? 1000) * 2 ** (this.storeFailures - 1));
     this.timer = setTimeout(() => {
       this.timer = null;
       this.dispatch();
-    }, this.ctx.settleMs);
+    }, wait);
   }
 
   private notifyIdle(): void {
@@ -149,10 +163,15 @@ export class Lane {
     if (ops.length === 0) return this.notifyIdle();
     this.inFlight = true;
     this.execute(ops)
+      .then(() => {
+        this.storeFailures = 0;
+      })
       .catch((err: unknown) => {
         // The batch could not be recorded or settled (the queue locked by another process past
-        // SQLite's wait, a full disk): its work is all that is left of it, so it goes back.
+        // SQLite's wait, a full disk): its work is all that is left of it, so it goes back, and
+        // the lane waits before it tries again rather than fail in a tight loop.
         for (const op of ops) this.coalescer.restore(op);
+        this.storeFailures++;
         this.ctx.log.error({ err }, 'sync batch failed unexpectedly: its work is kept and tried again');
       })
       .finally(() => {

@@ -168,7 +168,15 @@ export class Replicator {
     const leftBehind = this.trees.some((t) => t.lanes.some((l) => l.pending > 0));
     await Promise.all(this.trees.flatMap((t) => t.lanes.map((l) => l.stop())));
     await this.pluginWork;
-    if (!leftBehind) this.deps.store.markCleanStop();
+    if (leftBehind) return;
+    try {
+      this.deps.store.markCleanStop();
+    } catch (err) {
+      this.deps.log.warn(
+        { err },
+        'cannot record the clean stop in the retry queue: the next start resyncs every tree',
+      );
+    }
   }
 
   private async watch(tree: Tree): Promise<WatchStats> {

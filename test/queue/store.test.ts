@@ -198,6 +198,28 @@ test('a queue file found empty (truncated, or a crash before its first write) is
   }
 });
 
+test('busyTimeoutMs: once open, a write waits only that long for a lock held elsewhere', async () => {
+  const dir = await tempDir();
+  try {
+    const file = join(dir.path, 'q.sqlite');
+    const s = openWorkStore(file, { busyTimeoutMs: 100 });
+    const other = new Database(file);
+    other.exec('BEGIN EXCLUSIVE');
+    try {
+      const started = performance.now();
+      assert.throws(() => s.begin('r', '/w', [{ kind: 'sync', path: 'a' }]), { code: 'SQLITE_BUSY' });
+      // The wait at open is 5 s: a write after it would have frozen the daemon's event loop as long.
+      assert.ok(performance.now() - started < 2000, `${performance.now() - started} ms`);
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    s.close();
+  } finally {
+    await dir.remove();
+  }
+});
+
 test('the clean-stop mark survives a reopen and is taken once', async () => {
   const dir = await tempDir();
   try {

@@ -62,3 +62,37 @@ test('a batch the store could not record is kept and sent once the store works a
     await dst.remove();
   }
 });
+
+test('a lane whose store keeps failing waits longer before each try, not in a tight loop', async () => {
+  const src = await tempDir();
+  const dst = await tempDir();
+  const pool = new RsyncPool(2);
+  const remote: Remote = { id: dst.path, target: { kind: 'local', path: dst.path } };
+  const store = lockedAtFirst(3);
+  const lane = new Lane({
+    config: testConfig([{ watch: src.path, remotes: [remote] }]),
+    root: src.path,
+    remote,
+    pool,
+    store,
+    log: silentLogger,
+    settleMs: 1,
+    storeRetryMs: 40,
+    onBatch: () => undefined,
+  });
+  try {
+    writeFileSync(join(src.path, 'f.txt'), 'f');
+    const started = performance.now();
+    lane.push({ kind: 'sync', path: 'f.txt' });
+    await lane.idle();
+    assert.equal(store.attempts, 4);
+    // 40 + 80 + 160 ms of back-off between the four tries (without it: a few ms in all).
+    assert.ok(performance.now() - started >= 280, `${performance.now() - started} ms`);
+    assert.equal(readFileSync(join(dst.path, 'f.txt'), 'utf8'), 'f');
+  } finally {
+    await lane.stop();
+    await pool.close();
+    await src.remove();
+    await dst.remove();
+  }
+});
