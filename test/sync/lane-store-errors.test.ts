@@ -33,42 +33,21 @@ function lockedAtFirst(failures: number): WorkStore & { attempts: number } {
   };
 }
 
-test('a batch the store could not record is kept and sent once the store works again', async () => {
+/** A lane from a fresh source to a local replica whose store fails its first `failures` begins. */
+async function withLockedLane(
+  failures: number,
+  body: (ctx: {
+    src: string;
+    dst: string;
+    lane: Lane;
+    store: ReturnType<typeof lockedAtFirst>;
+  }) => Promise<void>,
+): Promise<void> {
   const src = await tempDir();
   const dst = await tempDir();
   const pool = new RsyncPool(2);
   const remote: Remote = { id: dst.path, target: { kind: 'local', path: dst.path } };
-  const store = lockedAtFirst(2);
-  const lane = new Lane({
-    config: testConfig([{ watch: src.path, remotes: [remote] }]),
-    root: src.path,
-    remote,
-    pool,
-    store,
-    log: silentLogger,
-    settleMs: 1,
-    onBatch: () => undefined,
-  });
-  try {
-    writeFileSync(join(src.path, 'kept.txt'), 'kept through the lock');
-    lane.push({ kind: 'sync', path: 'kept.txt' });
-    await lane.idle();
-    assert.equal(store.attempts, 3);
-    assert.equal(readFileSync(join(dst.path, 'kept.txt'), 'utf8'), 'kept through the lock');
-  } finally {
-    await lane.stop();
-    await pool.close();
-    await src.remove();
-    await dst.remove();
-  }
-});
-
-test('a lane whose store keeps failing waits longer before each try, not in a tight loop', async () => {
-  const src = await tempDir();
-  const dst = await tempDir();
-  const pool = new RsyncPool(2);
-  const remote: Remote = { id: dst.path, target: { kind: 'local', path: dst.path } };
-  const store = lockedAtFirst(3);
+  const store = lockedAtFirst(failures);
   const lane = new Lane({
     config: testConfig([{ watch: src.path, remotes: [remote] }]),
     root: src.path,
@@ -81,18 +60,34 @@ test('a lane whose store keeps failing waits longer before each try, not in a ti
     onBatch: () => undefined,
   });
   try {
-    writeFileSync(join(src.path, 'f.txt'), 'f');
-    const started = performance.now();
-    lane.push({ kind: 'sync', path: 'f.txt' });
-    await lane.idle();
-    assert.equal(store.attempts, 4);
-    // 40 + 80 + 160 ms of back-off between the four tries (without it: a few ms in all).
-    assert.ok(performance.now() - started >= 280, `${performance.now() - started} ms`);
-    assert.equal(readFileSync(join(dst.path, 'f.txt'), 'utf8'), 'f');
+    await body({ src: src.path, dst: dst.path, lane, store });
   } finally {
     await lane.stop();
     await pool.close();
     await src.remove();
     await dst.remove();
   }
+}
+
+test('a batch the store could not record is kept and sent once the store works again', async () => {
+  await withLockedLane(2, async ({ src, dst, lane, store }) => {
+    writeFileSync(join(src, 'kept.txt'), 'kept through the lock');
+    lane.push({ kind: 'sync', path: 'kept.txt' });
+    await lane.idle();
+    assert.equal(store.attempts, 3);
+    assert.equal(readFileSync(join(dst, 'kept.txt'), 'utf8'), 'kept through the lock');
+  });
+});
+
+test('a lane whose store keeps failing waits longer before each try, not in a tight loop', async () => {
+  await withLockedLane(3, async ({ src, dst, lane, store }) => {
+    writeFileSync(join(src, 'f.txt'), 'f');
+    const started = performance.now();
+    lane.push({ kind: 'sync', path: 'f.txt' });
+    await lane.idle();
+    assert.equal(store.attempts, 4);
+    // 40 + 80 + 160 ms of back-off between the four tries (without it: a few ms in all).
+    assert.ok(performance.now() - started >= 280, `${performance.now() - started} ms`);
+    assert.equal(readFileSync(join(dst, 'f.txt'), 'utf8'), 'f');
+  });
 });
