@@ -47,6 +47,13 @@ export interface RunOptions {
   readonly pidFile: string | null;
 }
 
+/**
+ * How long the daemon's writes wait for a queue lock held by another process: the wait freezes the
+ * event loop (and with it the watches and the control socket), so it is short, and the lane tries
+ * the batch again later.
+ */
+const DAEMON_BUSY_TIMEOUT_MS = 250;
+
 /** Runs until stopped; resolves to the process exit code. */
 export async function runReplicator(config: Config, options: RunOptions): Promise<number> {
   const stateDir = (): string => resolveStateDir(options.stateDir, config.stateDir);
@@ -198,9 +205,11 @@ interface EngineContext {
 async function startEngine(config: Config, fullSync: boolean, ctx: EngineContext): Promise<Engine> {
   const { pool, log, say } = ctx;
   prepareDirectories(config, log);
-  // A write waiting on a lock held by another process freezes the event loop (and with it the
-  // watches and the control socket): wait briefly, and let the lane try the batch again later.
-  const { store } = openQueueForConfig(config, { stateDirFlag: ctx.stateDirFlag, log, busyTimeoutMs: 250 });
+  const { store } = openQueueForConfig(config, {
+    stateDirFlag: ctx.stateDirFlag,
+    log,
+    busyTimeoutMs: DAEMON_BUSY_TIMEOUT_MS,
+  });
   const plugin: Plugin | null =
     config.plugin.enabled && config.plugin.name !== null
       ? createPlugin(config.plugin.name, config.plugin, log)

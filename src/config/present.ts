@@ -84,8 +84,8 @@ function pluginLines(config: Config): string[] {
 }
 
 /**
- * The resolved configuration as aligned text lines, control characters escaped. `stateDirOverride` is `--state-dir` from
- * the command line, which wins over `<state dir>`.
+ * The resolved configuration as aligned text lines, control characters escaped.
+ * `stateDirOverride` is `--state-dir` from the command line, which wins over `<state dir>`.
  */
 export function describeConfig(config: Config, stateDirOverride: string | null): string[] {
   const { rsync, crontab, filter, failLog } = config;

@@ -36,17 +36,13 @@ export interface OpenedQueue {
 export function openQueueForConfig(config: Config, opts: OpenQueueOptions): OpenedQueue {
   const file = queueFileFor(resolveStateDir(opts.stateDirFlag, config.stateDir), config.file);
   const now = opts.now ?? Date.now;
-  if (opts.mirrorFailLog === false) {
-    return {
-      file,
-      store: openWorkStore(file, {
-        now,
-        maxIntervalMinutes: config.failLog.timeToExecuteMinutes,
-        readOnly: opts.readOnly === true,
-        busyTimeoutMs: opts.busyTimeoutMs,
-      }),
-    };
-  }
+  const storeOptions = {
+    now,
+    maxIntervalMinutes: config.failLog.timeToExecuteMinutes,
+    readOnly: opts.readOnly === true,
+    busyTimeoutMs: opts.busyTimeoutMs,
+  };
+  if (opts.mirrorFailLog === false) return { file, store: openWorkStore(file, storeOptions) };
   let opened: QueueStore | null = null;
   const mirror = failLogMirrorHook(
     config,
@@ -57,13 +53,7 @@ export function openQueueForConfig(config: Config, opts: OpenQueueOptions): Open
     opts.log,
     now,
   );
-  const store = openWorkStore(file, {
-    now,
-    readOnly: opts.readOnly === true,
-    busyTimeoutMs: opts.busyTimeoutMs,
-    maxIntervalMinutes: config.failLog.timeToExecuteMinutes,
-    onFailLogRowsChange: mirror,
-  });
+  const store = openWorkStore(file, { ...storeOptions, onFailLogRowsChange: mirror });
   opened = store;
   mirror(store.failedAtLeast(FAIL_LOG_MIN_ATTEMPTS));
   return { file, store };

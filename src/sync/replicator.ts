@@ -337,14 +337,13 @@ export class Replicator {
       rsyncRuns: report.results.length,
       ms: Math.round(report.durationMs),
     };
-    // A batch that ran nothing (a refused full sync, which logged its own error) sent nothing.
-    if (report.failure === null) {
-      if (report.results.length > 0) log.info(line, 'synced');
-    } else
+    if (report.failure !== null)
       log.warn(
         { ...line, exitCode: report.failure.exitCode, error: report.failure.message },
         'sync failed, queued for retry',
       );
+    // A batch that ran nothing (a refused full sync, which logged its own error) sent nothing.
+    else if (report.results.length > 0) log.info(line, 'synced');
     const plugin = this.deps.plugin?.plugin;
     if (plugin === undefined || !runsPlugin) return;
     const events = report.ops.flatMap((op) => pluginEvents(report.root, op));

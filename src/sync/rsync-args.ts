@@ -27,9 +27,10 @@ export function destination(remote: Remote, rsync: RsyncSettings, sub: RelPath =
 /**
  * Options every run to this remote carries: `commonParams` as written, then what the config asks.
  * Fixes sersync's ssh mode: no `--password-file` (rsync refuses it without a daemon), and the
- * port becomes ssh's port; with `<timeout>` off, the stall backstop is rsync's I/O timeout (sersync
- * waited for ever on a remote that stopped answering). Daemon connections get TCP_NODELAY: without it Nagle and delayed ACKs
- * stall rsync's small protocol messages (~135 ms per run on loopback instead of ~3 ms).
+ * port becomes ssh's port. With `<timeout>` off, the stall backstop is rsync's I/O timeout
+ * (sersync waited for ever on a remote that stopped answering). Daemon connections get
+ * TCP_NODELAY: without it Nagle and delayed ACKs stall rsync's small protocol messages (~135 ms
+ * per run on loopback instead of ~3 ms).
  */
 export function remoteOptions(remote: Remote, rsync: RsyncSettings): string[] {
   const kind = remote.target.kind;
