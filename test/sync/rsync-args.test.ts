@@ -121,12 +121,12 @@ test('rsync args: names are escaped only where rsync would read wildcards', () =
   assert.equal(fileListEntry('#not-a-comment'), './#not-a-comment');
 });
 
-test('rsync args: a renamed directory is sent with its old name as --link-dest basis', () => {
+test('rsync args: a renamed directory is sent from inside it (never by a name that could be a link) with its old name as --link-dest basis', () => {
   assert.deepEqual(moveArgs(daemon, g18, 'p/new', 'p/old', true)?.slice(-5), [
     '-r',
     '--delete',
     '--link-dest=../old',
-    './p/new/',
+    './',
     'root@10.0.0.1::m1/p/new/',
   ]);
   assert.equal(moveArgs(daemon, g18, Buffer.from([0xff]).toString('latin1'), 'old', true), null);
