@@ -18,7 +18,14 @@ import { walkTree } from '../src/sync/walk.js';
 const STDERR_TAIL = 16 * 1024;
 const NUL = Buffer.of(0);
 const PROGRESS_EVERY_MS = 100;
-const NOT_RUN = { exitCode: -1, signal: null, listed: 0, unreadable: [], filesSent: null, bytesSent: null } as const;
+const NOT_RUN = {
+  exitCode: -1,
+  signal: null,
+  listed: 0,
+  unreadable: [],
+  filesSent: null,
+  bytesSent: null,
+} as const;
 
 /**
  * The list for rsync's stdin, the entries a full sync's walk found (rsync's `.` included), and

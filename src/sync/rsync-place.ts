@@ -25,6 +25,7 @@ export function pinnedPlace(root: string, rel: RelPath): PinnedPlace | string {
   } catch (err) {
     return `cannot open ${displayPath(rel)}: ${(err as Error).message}`;
   }
-  if (fd === null) return `${displayPath(rel)} is no longer a directory of the tree (moved, removed or a symlink)`;
+  if (fd === null)
+    return `${displayPath(rel)} is no longer a directory of the tree (moved, removed or a symlink)`;
   return { cwd: `/proc/self/fd/${PINNED_FD}`, fd };
 }

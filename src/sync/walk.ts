@@ -1,4 +1,12 @@
-import { closeSync, constants, openSync, readdirSync, readlinkSync, realpathSync, type Dirent } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  realpathSync,
+  type Dirent,
+} from 'node:fs';
 import type { PathPredicate } from '../filter/path-filter.js';
 import { fromBytes, joinRel, pathBytes, type RelPath } from '../paths.js';
 

@@ -45,7 +45,8 @@ function idOf(name: string, flag: '-u' | '-g'): number {
 export function createUnprivileged(): UnprivilegedOrReason {
   if (process.getuid?.() !== 0) return { user: null, reason: 'needs root to create a throw-away user' };
   for (const tool of ['useradd', 'userdel', 'setpriv'])
-    if (spawnSync(tool, ['--help']).error !== undefined) return { user: null, reason: `${tool} is not installed` };
+    if (spawnSync(tool, ['--help']).error !== undefined)
+      return { user: null, reason: `${tool} is not installed` };
   const name = `sxt${process.pid.toString(36)}${Math.random().toString(36).slice(2, 7)}`;
   const add = withPasswdLock(['useradd', '-M', '-r', '-U', '-s', '/usr/sbin/nologin', name]);
   if (add.status !== 0) return { user: null, reason: `useradd failed: ${add.stderr.trim()}` };

@@ -8,7 +8,12 @@ import { tempDir } from '../helpers/tmp.js';
 /** What `walkTree(root, start)` lists, sorted. */
 function listed(root: string, start: string): string[] {
   const out: string[] = [];
-  walkTree(root, start, () => false, (p, isDir) => out.push(isDir ? `${p}/` : p));
+  walkTree(
+    root,
+    start,
+    () => false,
+    (p, isDir) => out.push(isDir ? `${p}/` : p),
+  );
   return out.sort();
 }
 
@@ -27,5 +32,9 @@ test('walk: never leaves the tree through a symlink, wherever the link is', asyn
   assert.deepEqual(listed(root, 'swapped'), []);
   assert.deepEqual(listed(root, 'swapped/sub'), [], 'a parent that is a link');
   assert.deepEqual(listed(root, 'real/link/sub'), [], 'a parent further up that is a link');
-  assert.deepEqual(listed(join(root, 'real', 'link'), ''), ['sub/', 'sub/secret.txt'], 'a root named through a link is followed');
+  assert.deepEqual(
+    listed(join(root, 'real', 'link'), ''),
+    ['sub/', 'sub/secret.txt'],
+    'a root named through a link is followed',
+  );
 });

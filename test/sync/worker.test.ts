@@ -26,13 +26,16 @@ test('worker: a run from a watch root that is gone says so, not "spawn rsync ENO
 const noFilter = { excludes: [], builtinTemp: true, ignoreDotFiles: false };
 
 /** A tree with `old/` on the replica and the same directory renamed `new` at the source. */
-async function renamedTree(t: { after: (fn: () => Promise<void>) => void }): Promise<{ root: string; replica: string; outside: string }> {
+async function renamedTree(t: {
+  after: (fn: () => Promise<void>) => void;
+}): Promise<{ root: string; replica: string; outside: string }> {
   const work = await tempDir();
   t.after(work.remove);
   const root = join(work.path, 'src');
   const replica = join(work.path, 'replica');
   const outside = join(work.path, 'outside');
-  for (const d of [join(root, 'new'), join(replica, 'old'), join(outside, 'new')]) mkdirSync(d, { recursive: true });
+  for (const d of [join(root, 'new'), join(replica, 'old'), join(outside, 'new')])
+    mkdirSync(d, { recursive: true });
   writeFileSync(join(root, 'new', 'f.txt'), 'in the tree');
   writeFileSync(join(outside, 'new', 'secret.txt'), 'outside the tree');
   assert.equal(spawnSync('cp', ['-a', join(root, 'new', 'f.txt'), join(replica, 'old', 'f.txt')]).status, 0);
