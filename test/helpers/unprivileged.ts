@@ -19,8 +19,10 @@ export interface Unprivileged {
   run(cmd: readonly string[]): SpawnSyncReturns<string>;
   /** Starts `cmd` as the user. */
   spawn(cmd: readonly string[]): ChildProcess;
-  /** Hands `dir` and everything in it to the user, and lets it reach `dir` (search on every ancestor). */
+  /** Hands `dir` and everything in it to the user, and lets it reach `dir` (see `reach`). */
   grant(dir: string): void;
+  /** Lets the user reach `path`: search permission on every directory above it. */
+  reach(path: string): void;
 }
 
 /** The user for this file's tests, or why there is none; `remove` deletes it. */
@@ -75,7 +77,10 @@ export function createUnprivileged(): UnprivilegedOrReason {
     },
     grant: (dir) => {
       chownTree(dir, uid, gid);
-      for (let d = dirname(dir); d !== dirname(d); d = dirname(d)) {
+      user.reach(dir);
+    },
+    reach: (path) => {
+      for (let d = dirname(path); d !== dirname(d); d = dirname(d)) {
         const mode = statSync(d).mode & 0o7777;
         if ((mode & 0o001) === 0) chmodSync(d, mode | 0o001);
       }
