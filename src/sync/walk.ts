@@ -13,7 +13,8 @@ import { fromBytes, joinRel, pathBytes, type RelPath } from '../paths.js';
 /** Absolute path of a tree entry as bytes (names are bytes; see paths.ts). */
 export function absoluteBytes(root: string | Buffer, rel: RelPath): Buffer {
   const r = Buffer.from(root);
-  return rel === '' ? r : Buffer.concat([r, Buffer.from('/'), pathBytes(rel)]);
+  if (rel === '') return r;
+  return Buffer.concat([r, Buffer.from(r.at(-1) === 0x2f ? '' : '/'), pathBytes(rel)]); // the root may be `/`
 }
 
 /*

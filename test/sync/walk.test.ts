@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { walkTree } from '../../src/sync/walk.js';
+import { absoluteBytes, openTreeDir, realRoot, walkTree } from '../../src/sync/walk.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /** What `walkTree(root, start)` lists, sorted. */
@@ -37,4 +37,12 @@ test('walk: never leaves the tree through a symlink, wherever the link is', asyn
     ['sub/', 'sub/secret.txt'],
     'a root named through a link is followed',
   );
+});
+
+test('walk: a root of / joins its entries with one slash, so that they are found where the kernel has them', () => {
+  assert.equal(absoluteBytes('/', 'etc').toString(), '/etc');
+  assert.equal(absoluteBytes('/srv/www', 'a/b').toString(), '/srv/www/a/b');
+  const fd = openTreeDir(realRoot('/'), 'etc');
+  assert.notEqual(fd, null);
+  if (fd !== null) closeSync(fd);
 });
