@@ -18,8 +18,9 @@ import { walkTree } from '../src/sync/walk.js';
 const STDERR_TAIL = 16 * 1024;
 const NUL = Buffer.of(0);
 const PROGRESS_EVERY_MS = 100;
+/** A run whose directory is no longer one of the tree: rsync's code for an unusable source (-1 reads as a lost remote). */
 const NOT_RUN = {
-  exitCode: -1,
+  exitCode: 3,
   signal: null,
   listed: 0,
   unreadable: [],

@@ -65,7 +65,7 @@ test('worker: a directory swapped for a symlink (or below one) before its run is
   symlinkSync(outside, join(root, 'p'));
   for (const dir of ['new', 'p/new']) {
     const result = await runRsync(moveTask(root, replica, dir));
-    assert.equal(result.exitCode, -1);
+    assert.equal(result.exitCode, 3, "rsync's code for a source it cannot use");
     assert.match(result.stderr, /^rsync not run: .*new is no longer a directory of the tree/);
   }
   assert.deepEqual(readdirSync(replica), ['old']);
