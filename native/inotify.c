@@ -1,42 +1,59 @@
 /*
  * The thinnest possible inotify binding for sersync-ts: one inotify instance per handle, add and
- * remove watches, and raw event bytes handed to JavaScript as they become readable. Everything
- * else (parsing `struct inotify_event`, the watch tree, rename pairing) lives in TypeScript.
+ * remove watches, raw event bytes handed to JavaScript as they become readable, and the start-up
+ * walk of a tree (readdir and inotify_add_watch without a JavaScript object per entry). Parsing
+ * `struct inotify_event`, the watch tree and rename pairing live in TypeScript.
  *
  * The fd is polled by libuv on the Node event loop (uv_poll_t), so reading never blocks it.
  *
  * Exports:
- *   open(callback)              -> handle   callback(err: Error | null, chunk?: Buffer)
+ *   open(callback)               -> handle  callback(err: Error | null, chunk?: Buffer)
  *   addWatch(handle, path, mask) -> wd      path is a Buffer (file names are bytes)
  *   rmWatch(handle, wd)
+ *   pause(handle) / resume(handle)          stop / restart reading (backpressure: while paused the
+ *                                           kernel queues, and past its limit reports IN_Q_OVERFLOW)
+ *   scan(handle, dir, rel, mask, lstatAll, skip) -> ScanResult  (see js_scan)
  *   close(handle)
  * Failed system calls throw an Error with Node's usual `code` ('ENOSPC', 'ENOENT'...), `errno`
- * (negative, as in Node) and `syscall`.
+ * (negative, as in Node) and `syscall`; bad arguments throw a TypeError.
+ *
+ * Lifetime: the handle is a JavaScript object that owns the callback (as a hidden property); this
+ * file holds only a weak reference to it. So a handle JavaScript can no longer reach is collected,
+ * callback and all, and its finaliser closes the fd: close() is the prompt way, not the only one.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <node_api.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
 /* One read batch: a few thousand events. libuv's poll is level-triggered, so whatever does not
- * fit is delivered on the next loop turn instead of starving other work. */
+ * fit is delivered on the next loop turn instead of starving other work. The buffer is on the
+ * stack of the read (Node's threads have megabytes of it): a handle owns no memory that would
+ * outlive close() until the garbage collector runs. */
 #define BATCH_BYTES (256 * 1024)
 /* read() on inotify fails with EINVAL unless one whole event with the longest name fits. */
 #define MIN_FREE (sizeof(struct inotify_event) + NAME_MAX + 1)
+/* The hidden property of the handle object that holds the callback. */
+#define CALLBACK_KEY "sersync:inotify:callback"
 
 typedef struct {
   int fd; /* -1 once closed */
   uv_poll_t poll;
   napi_env env;
-  napi_ref callback;
+  napi_ref self; /* weak: the handle object, which holds the callback */
   napi_async_context async_context;
+  bool paused;      /* by pause(); resume() restarts polling */
+  bool failed;      /* a read error stopped polling for good */
   bool poll_closed; /* libuv is done with `poll` */
   bool finalized;   /* JavaScript can no longer reach the handle */
-  char buf[BATCH_BYTES];
 } Instance;
 
 #define CHECK(call)                                                                                     \
@@ -61,6 +78,11 @@ static napi_value throw_errno(napi_env env, int err, const char *syscall) {
   return NULL;
 }
 
+static napi_value type_error(napi_env env, const char *code, const char *message) {
+  napi_throw_type_error(env, code, message);
+  return NULL;
+}
+
 static void free_if_unused(Instance *in) {
   if (in->poll_closed && in->finalized) free(in);
 }
@@ -82,20 +104,17 @@ static void stop(Instance *in) {
 
 static void cleanup_hook(void *data) { stop(data); }
 
-static void release_js(Instance *in) {
-  if (in->callback == NULL) return;
-  napi_remove_env_cleanup_hook(in->env, cleanup_hook, in);
-  napi_delete_reference(in->env, in->callback);
-  napi_async_destroy(in->env, in->async_context);
-  in->callback = NULL;
-}
-
 static void deliver(Instance *in, napi_value error, const char *data, size_t length) {
   napi_env env = in->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value callback, recv, argv[2], result;
-  napi_get_reference_value(env, in->callback, &callback);
+  napi_value self = NULL, callback, recv, argv[2], result;
+  napi_get_reference_value(env, in->self, &self);
+  /* A handle being collected: its finaliser closes the fd, nobody is left to tell. */
+  if (self == NULL || napi_get_named_property(env, self, CALLBACK_KEY, &callback) != napi_ok) {
+    napi_close_handle_scope(env, scope);
+    return;
+  }
   napi_get_global(env, &recv); /* make_callback needs an object receiver */
   if (error != NULL) {
     argv[0] = error;
@@ -117,6 +136,7 @@ static void deliver(Instance *in, napi_value error, const char *data, size_t len
 /* A broken fd would make the level-triggered poll fire forever: stop, and tell JavaScript once. */
 static void fail(Instance *in, int err, const char *syscall) {
   uv_poll_stop(&in->poll);
+  in->failed = true;
   napi_handle_scope scope;
   if (napi_open_handle_scope(in->env, &scope) != napi_ok) return;
   deliver(in, errno_error(in->env, err, syscall), NULL, 0);
@@ -130,9 +150,10 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     fail(in, -status, "uv_poll");
     return;
   }
+  char buf[BATCH_BYTES];
   size_t length = 0;
   while (in->fd >= 0 && BATCH_BYTES - length >= MIN_FREE) {
-    ssize_t n = read(in->fd, in->buf + length, BATCH_BYTES - length);
+    ssize_t n = read(in->fd, buf + length, BATCH_BYTES - length);
     if (n > 0) {
       length += (size_t)n;
     } else if (n < 0 && errno == EINTR) {
@@ -144,124 +165,188 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
       break;
     }
   }
-  if (length > 0) deliver(in, NULL, in->buf, length);
+  if (length > 0) deliver(in, NULL, buf, length);
 }
 
+static int start_polling(Instance *in) { return uv_poll_start(&in->poll, UV_READABLE, on_readable); }
+
 static void finalize(napi_env env, void *data, void *hint) {
-  (void)env;
   (void)hint;
   Instance *in = data;
   stop(in);
-  release_js(in);
+  napi_remove_env_cleanup_hook(env, cleanup_hook, in);
+  napi_delete_reference(env, in->self);
+  napi_async_destroy(env, in->async_context);
   in->finalized = true;
   free_if_unused(in);
 }
 
-static Instance *unwrap(napi_env env, napi_value value) {
+/* The argument count is checked first: a missing argument is a TypeError, never `undefined`. */
+static bool get_args(napi_env env, napi_callback_info info, size_t expected, napi_value *argv,
+                     const char *usage) {
+  size_t argc = expected;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return false;
+  if (argc < expected) {
+    type_error(env, "ERR_MISSING_ARGS", usage);
+    return false;
+  }
+  return true;
+}
+
+static Instance *unwrap(napi_env env, napi_value value, const char *usage) {
   Instance *in = NULL;
-  if (napi_get_value_external(env, value, (void **)&in) != napi_ok || in == NULL) {
-    napi_throw_type_error(env, NULL, "expected an inotify handle");
+  napi_valuetype type;
+  if (napi_typeof(env, value, &type) != napi_ok || type != napi_object ||
+      napi_unwrap(env, value, (void **)&in) != napi_ok || in == NULL) {
+    type_error(env, "ERR_INVALID_ARG_TYPE", usage);
     return NULL;
   }
   return in;
 }
 
+/*
+ * A path argument as a NUL-terminated string in `out` (PATH_MAX bytes). A NUL inside would make
+ * the kernel see only its prefix, so it is refused, as Node's fs refuses it.
+ */
+static bool get_path(napi_env env, napi_value value, char *out, size_t *out_length, const char *usage) {
+  bool is_buffer = false;
+  char *path;
+  size_t length;
+  if (napi_is_buffer(env, value, &is_buffer) != napi_ok || !is_buffer ||
+      napi_get_buffer_info(env, value, (void **)&path, &length) != napi_ok) {
+    type_error(env, "ERR_INVALID_ARG_TYPE", usage);
+    return false;
+  }
+  if (memchr(path, '\0', length) != NULL) {
+    type_error(env, "ERR_INVALID_ARG_VALUE", "the path must not contain a NUL byte");
+    return false;
+  }
+  if (length >= PATH_MAX) {
+    throw_errno(env, ENAMETOOLONG, "inotify_add_watch");
+    return false;
+  }
+  memcpy(out, path, length);
+  out[length] = '\0';
+  if (out_length != NULL) *out_length = length;
+  return true;
+}
+
+/*
+ * Every step that can fail comes before polling starts, and each failure undoes the steps before
+ * it: once the poll runs, nothing is left to fail.
+ */
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
+  static const char usage[] = "open(callback): callback must be a function";
   napi_value argv[1], handle, resource_name;
   napi_valuetype type;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || napi_typeof(env, argv[0], &type) != napi_ok || type != napi_function) {
-    napi_throw_type_error(env, NULL, "open(callback): callback must be a function");
-    return NULL;
-  }
+  if (!get_args(env, info, 1, argv, usage)) return NULL;
+  if (napi_typeof(env, argv[0], &type) != napi_ok || type != napi_function) return type_error(env, NULL, usage);
   uv_loop_t *loop;
   CHECK(napi_get_uv_event_loop(env, &loop));
-  int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (fd < 0) return throw_errno(env, errno, "inotify_init1");
+  napi_property_descriptor hidden = {CALLBACK_KEY, NULL, NULL, NULL, NULL, argv[0], napi_default, NULL};
+  CHECK(napi_create_object(env, &handle));
+  CHECK(napi_define_properties(env, handle, 1, &hidden));
+  CHECK(napi_create_string_utf8(env, "sersync:inotify", NAPI_AUTO_LENGTH, &resource_name));
 
   Instance *in = calloc(1, sizeof(Instance));
-  if (in == NULL) {
-    close(fd);
-    return throw_errno(env, ENOMEM, "inotify_init1");
-  }
-  in->fd = fd;
+  if (in == NULL) return throw_errno(env, ENOMEM, "inotify_init1");
   in->env = env;
-  int rc = uv_poll_init(loop, &in->poll, fd);
+  in->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (in->fd < 0) {
+    int err = errno;
+    free(in);
+    return throw_errno(env, err, "inotify_init1");
+  }
+  int rc = uv_poll_init(loop, &in->poll, in->fd);
   if (rc != 0) {
-    close(fd);
+    close(in->fd);
     free(in);
     return throw_errno(env, -rc, "uv_poll_init");
   }
   in->poll.data = in;
-  rc = uv_poll_start(&in->poll, UV_READABLE, on_readable);
-  if (rc != 0) {
+  /* From here the poll handle exists: every way out goes through stop(), which lets libuv let go. */
+  napi_status status = napi_async_init(env, NULL, resource_name, &in->async_context);
+  if (status == napi_ok) {
+    status = napi_wrap(env, handle, in, finalize, NULL, NULL);
+    if (status != napi_ok) napi_async_destroy(env, in->async_context);
+  }
+  if (status != napi_ok) {
     in->finalized = true; /* no handle was handed out: free once libuv lets go */
+    stop(in);
+    return NULL;
+  }
+  /* The handle is wrapped: from here the finaliser cleans up whatever fails. */
+  CHECK(napi_create_reference(env, handle, 0, &in->self));
+  CHECK(napi_add_env_cleanup_hook(env, cleanup_hook, in));
+  rc = start_polling(in);
+  if (rc != 0) {
     stop(in);
     return throw_errno(env, -rc, "uv_poll_start");
   }
-  CHECK(napi_create_string_utf8(env, "sersync:inotify", NAPI_AUTO_LENGTH, &resource_name));
-  CHECK(napi_async_init(env, NULL, resource_name, &in->async_context));
-  CHECK(napi_create_reference(env, argv[0], 1, &in->callback));
-  CHECK(napi_add_env_cleanup_hook(env, cleanup_hook, in));
-  CHECK(napi_create_external(env, in, finalize, NULL, &handle));
   return handle;
 }
 
 static napi_value js_add_watch(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
+  static const char usage[] = "addWatch(handle, path: Buffer, mask: number)";
   napi_value argv[3], result;
-  char *path;
-  size_t path_length;
+  char path[PATH_MAX];
   uint32_t mask;
-  bool is_buffer = false;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Instance *in = argc == 3 ? unwrap(env, argv[0]) : NULL;
-  if (in == NULL) return NULL;
-  if (napi_is_buffer(env, argv[1], &is_buffer) != napi_ok || !is_buffer ||
-      napi_get_value_uint32(env, argv[2], &mask) != napi_ok) {
-    napi_throw_type_error(env, NULL, "addWatch(handle, path: Buffer, mask: number)");
-    return NULL;
-  }
-  CHECK(napi_get_buffer_info(env, argv[1], (void **)&path, &path_length));
+  if (!get_args(env, info, 3, argv, usage)) return NULL;
+  Instance *in = unwrap(env, argv[0], usage);
+  if (in == NULL || !get_path(env, argv[1], path, NULL, usage)) return NULL;
+  if (napi_get_value_uint32(env, argv[2], &mask) != napi_ok) return type_error(env, "ERR_INVALID_ARG_TYPE", usage);
   if (in->fd < 0) return throw_errno(env, EBADF, "inotify_add_watch");
-  /* The kernel wants a NUL-terminated name; a Buffer is not. */
-  char *cpath = malloc(path_length + 1);
-  if (cpath == NULL) return throw_errno(env, ENOMEM, "inotify_add_watch");
-  memcpy(cpath, path, path_length);
-  cpath[path_length] = '\0';
-  int wd = inotify_add_watch(in->fd, cpath, mask);
-  int err = errno;
-  free(cpath);
-  if (wd < 0) return throw_errno(env, err, "inotify_add_watch");
+  int wd = inotify_add_watch(in->fd, path, mask);
+  if (wd < 0) return throw_errno(env, errno, "inotify_add_watch");
   CHECK(napi_create_int32(env, wd, &result));
   return result;
 }
 
 static napi_value js_rm_watch(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
+  static const char usage[] = "rmWatch(handle, wd: number)";
   napi_value argv[2];
   int32_t wd;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Instance *in = argc == 2 ? unwrap(env, argv[0]) : NULL;
+  if (!get_args(env, info, 2, argv, usage)) return NULL;
+  Instance *in = unwrap(env, argv[0], usage);
   if (in == NULL) return NULL;
-  if (napi_get_value_int32(env, argv[1], &wd) != napi_ok) {
-    napi_throw_type_error(env, NULL, "rmWatch(handle, wd: number)");
-    return NULL;
-  }
+  if (napi_get_value_int32(env, argv[1], &wd) != napi_ok) return type_error(env, "ERR_INVALID_ARG_TYPE", usage);
   if (in->fd < 0) return throw_errno(env, EBADF, "inotify_rm_watch");
   if (inotify_rm_watch(in->fd, wd) < 0) return throw_errno(env, errno, "inotify_rm_watch");
   return NULL;
 }
 
-static napi_value js_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
+static napi_value js_pause(napi_env env, napi_callback_info info) {
+  static const char usage[] = "pause(handle)";
   napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  Instance *in = argc == 1 ? unwrap(env, argv[0]) : NULL;
+  if (!get_args(env, info, 1, argv, usage)) return NULL;
+  Instance *in = unwrap(env, argv[0], usage);
+  if (in == NULL) return NULL;
+  if (in->fd >= 0 && !in->paused) uv_poll_stop(&in->poll);
+  in->paused = true;
+  return NULL;
+}
+
+static napi_value js_resume(napi_env env, napi_callback_info info) {
+  static const char usage[] = "resume(handle)";
+  napi_value argv[1];
+  if (!get_args(env, info, 1, argv, usage)) return NULL;
+  Instance *in = unwrap(env, argv[0], usage);
+  if (in == NULL) return NULL;
+  if (in->fd >= 0 && in->paused && !in->failed) {
+    int rc = start_polling(in);
+    if (rc != 0) return throw_errno(env, -rc, "uv_poll_start");
+  }
+  in->paused = false;
+  return NULL;
+}
+
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  static const char usage[] = "close(handle)";
+  napi_value argv[1];
+  if (!get_args(env, info, 1, argv, usage)) return NULL;
+  Instance *in = unwrap(env, argv[0], usage);
   if (in == NULL) return NULL;
   stop(in);
-  release_js(in);
   return NULL;
 }
 
@@ -270,6 +355,8 @@ NAPI_MODULE_INIT() {
       {"open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL},
       {"addWatch", NULL, js_add_watch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"rmWatch", NULL, js_rm_watch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"pause", NULL, js_pause, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"resume", NULL, js_resume, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));

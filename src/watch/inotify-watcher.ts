@@ -13,6 +13,11 @@ import { WatchTree, type DirNode } from './watch-tree.js';
 const MOVE_PAIR_MS = 5;
 /** How long a new directory that could not be watched waits for a rename of an ancestor to explain why. */
 const UNPLACED_MS = 5000;
+/**
+ * Event bytes read but not yet processed beyond which reading pauses (resumed at half): the kernel
+ * then holds the events, and past its own limit reports IN_Q_OVERFLOW, answered with a rescan.
+ */
+const MAX_PENDING_BYTES = 4 * 1024 * 1024;
 
 /**
  * A directory whose watch could not be set while scanning: its path, built from the tree as the
@@ -52,6 +57,8 @@ export class InotifyWatcher implements Watcher {
   private moveTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private unplaced: Unplaced[] = [];
+  private pendingBytes = 0;
+  private paused = false;
 
   constructor(
     private readonly binding: InotifyBinding,
@@ -119,11 +126,16 @@ export class InotifyWatcher implements Watcher {
       return;
     }
     const batch = parseInotifyEvents(chunk);
-    this.enqueue(() => this.translator.translate(batch));
+    this.pendingBytes += chunk.length;
+    if (this.pendingBytes > MAX_PENDING_BYTES && !this.paused && this.handle !== undefined) {
+      this.binding.pause(this.handle);
+      this.paused = true;
+    }
+    this.enqueue(() => this.translator.translate(batch), chunk.length);
   }
 
   /** Translates (when its turn comes, against the tree as the earlier work left it) and runs. */
-  private enqueue(translate: () => Iterable<Step>): void {
+  private enqueue(translate: () => Iterable<Step>, bytes = 0): void {
     this.work = this.work
       .then(async () => {
         if (this.closed) return;
@@ -133,7 +145,17 @@ export class InotifyWatcher implements Watcher {
       })
       .catch((err: unknown) => {
         this.report(err);
+      })
+      .finally(() => {
+        this.processed(bytes);
       });
+  }
+
+  private processed(bytes: number): void {
+    this.pendingBytes -= bytes;
+    if (!this.paused || this.pendingBytes > MAX_PENDING_BYTES / 2 || this.closed) return;
+    this.paused = false;
+    if (this.handle !== undefined) this.binding.resume(this.handle);
   }
 
   /**

@@ -11,6 +11,16 @@ export interface InotifyBinding {
   /** inotify_add_watch on a path given as bytes; returns the wd. */
   addWatch(handle: InotifyHandle, path: Buffer, mask: number): number;
   rmWatch(handle: InotifyHandle, wd: number): void;
+  /**
+   * Stops reading until resume(): the kernel queues the events meanwhile, and past
+   * `fs.inotify.max_queued_events` drops them and queues IN_Q_OVERFLOW, so memory stays bounded.
+   */
+  pause(handle: InotifyHandle): void;
+  resume(handle: InotifyHandle): void;
+  /**
+   * Closes the fd and frees the read buffer at once. A handle JavaScript can no longer reach is
+   * closed by its finaliser too, but only when the garbage collector gets to it.
+   */
   close(handle: InotifyHandle): void;
 }
 
