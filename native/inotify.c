@@ -340,6 +340,255 @@ static napi_value js_resume(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---- scan: the start-up walk ------------------------------------------------------------------ */
+
+/* One directory met by a scan. wd > 0: watched; 0: only counted (below a directory the watch limit
+ * stopped); -1: inotify_add_watch failed with `err`. `read_err`: reading it failed. */
+typedef struct {
+  int32_t parent;
+  int32_t wd;
+  uint32_t name_at; /* in the scan's name arena */
+  uint32_t name_len;
+  int err;
+  int read_err;
+  const char *read_syscall;
+} Entry;
+
+typedef struct {
+  Entry *entries;
+  size_t count, cap;
+  char *names;
+  size_t names_len, names_cap;
+  int32_t *stack;
+  size_t depth, stack_cap;
+} Scan;
+
+static bool grow(void **items, size_t *cap, size_t need, size_t size) {
+  if (need <= *cap) return true;
+  size_t next = *cap == 0 ? 64 : *cap;
+  while (next < need) next *= 2;
+  void *grown = realloc(*items, next * size);
+  if (grown == NULL) return false;
+  *items = grown;
+  *cap = next;
+  return true;
+}
+
+static bool add_entry(Scan *s, int32_t parent, int32_t wd, const char *name, size_t name_len) {
+  if (!grow((void **)&s->entries, &s->cap, s->count + 1, sizeof(Entry)) ||
+      !grow((void **)&s->names, &s->names_cap, s->names_len + name_len, 1) ||
+      !grow((void **)&s->stack, &s->stack_cap, s->depth + 1, sizeof(int32_t)))
+    return false;
+  memcpy(s->names + s->names_len, name, name_len);
+  s->entries[s->count] = (Entry){parent, wd, (uint32_t)s->names_len, (uint32_t)name_len, 0, 0, NULL};
+  s->names_len += name_len;
+  s->stack[s->depth++] = (int32_t)s->count++;
+  return true;
+}
+
+/* Writes entry i's path relative to the scan's start into `out` (PATH_MAX), from its parents;
+ * returns its length, or -1 when it is too long. */
+static ssize_t rel_of(const Scan *s, int32_t i, char *out) {
+  size_t length = 0;
+  for (int32_t n = i; n > 0; n = s->entries[n].parent) length += s->entries[n].name_len + (n == i ? 0 : 1);
+  if (length >= PATH_MAX) return -1;
+  size_t end = length;
+  for (int32_t n = i; n > 0; n = s->entries[n].parent) {
+    const Entry *e = &s->entries[n];
+    if (n != i) out[--end] = '/';
+    end -= e->name_len;
+    memcpy(out + end, s->names + e->name_at, e->name_len);
+  }
+  return (ssize_t)length;
+}
+
+static bool is_directory(int dir_fd, const struct dirent *d, bool lstat_all) {
+  if (!lstat_all && d->d_type != DT_UNKNOWN) return d->d_type == DT_DIR;
+  struct stat st;
+  /* Never follows a symlink; an entry gone meanwhile is just not a directory. */
+  return fstatat(dir_fd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+}
+
+typedef enum { SKIP_NO, SKIP_YES, SKIP_THREW } SkipAnswer;
+
+static SkipAnswer ask_skip(napi_env env, napi_value skip, const char *rel, size_t length) {
+  napi_value arg, result, undefined;
+  bool yes = false;
+  if (napi_create_string_latin1(env, rel, length, &arg) != napi_ok) return SKIP_THREW;
+  napi_get_undefined(env, &undefined);
+  if (napi_call_function(env, undefined, skip, 1, &arg, &result) != napi_ok) return SKIP_THREW;
+  if (napi_coerce_to_bool(env, result, &result) != napi_ok || napi_get_value_bool(env, result, &yes) != napi_ok)
+    return SKIP_THREW;
+  return yes ? SKIP_YES : SKIP_NO;
+}
+
+/*
+ * Watches directory i, then reads it and adds its subdirectories (minus the skipped ones) to the
+ * scan: top-down, so a subdirectory made after the read is reported by the watch and one made
+ * before it is found by the read. `abs` holds the start's absolute path, `abs_len` long.
+ */
+static bool visit(napi_env env, Instance *in, Scan *s, int32_t i, char *abs, size_t abs_len, const char *rel0,
+                  size_t rel0_len, uint32_t mask, bool lstat_all, napi_value skip) {
+  char rel[PATH_MAX];
+  ssize_t own = rel_of(s, i, rel);
+  /* The full path: start, '/', own rel (or the start alone). */
+  size_t length = abs_len + (own > 0 ? 1 + (size_t)own : 0);
+  Entry *e = &s->entries[i];
+  if (own < 0 || length >= PATH_MAX) {
+    if (e->wd != 0) e->wd = -1, e->err = ENAMETOOLONG;
+    return true;
+  }
+  char path[PATH_MAX];
+  memcpy(path, abs, abs_len);
+  if (own > 0) {
+    path[abs_len] = '/';
+    memcpy(path + abs_len + 1, rel, (size_t)own);
+  }
+  path[length] = '\0';
+  bool counting = e->wd == 0;
+  if (!counting) {
+    int wd = inotify_add_watch(in->fd, path, mask);
+    if (wd < 0) {
+      e->wd = -1;
+      e->err = errno;
+      if (e->err != ENOSPC) return true; /* gone, not a directory, not ours: nothing below */
+      counting = true;
+    } else {
+      e->wd = wd;
+    }
+  }
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  DIR *dir = fd < 0 ? NULL : fdopendir(fd);
+  if (dir == NULL) {
+    e->read_err = errno;
+    e->read_syscall = "opendir";
+    if (fd >= 0) close(fd);
+    return true;
+  }
+  /* The skip filter sees paths relative to the watch root: rel0, then this directory's own. */
+  char child[PATH_MAX];
+  size_t base = rel0_len;
+  memcpy(child, rel0, rel0_len);
+  if (own > 0) {
+    if (base > 0) child[base++] = '/';
+    memcpy(child + base, rel, (size_t)own);
+    base += (size_t)own;
+  }
+  if (base > 0) child[base++] = '/';
+  bool ok = true;
+  for (;;) {
+    errno = 0;
+    struct dirent *d = readdir(dir);
+    if (d == NULL) {
+      if (errno != 0) {
+        s->entries[i].read_err = errno;
+        s->entries[i].read_syscall = "readdir";
+      }
+      break;
+    }
+    const char *name = d->d_name;
+    if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))) continue;
+    if (!is_directory(fd, d, lstat_all)) continue;
+    size_t name_len = strlen(name);
+    if (skip != NULL && base + name_len < PATH_MAX) {
+      memcpy(child + base, name, name_len);
+      SkipAnswer answer = ask_skip(env, skip, child, base + name_len);
+      if (answer == SKIP_THREW) {
+        ok = false;
+        break;
+      }
+      if (answer == SKIP_YES) continue;
+    }
+    /* e may have moved: add_entry reallocates. */
+    if (!add_entry(s, i, counting ? 0 : 1, name, name_len)) {
+      napi_throw_error(env, "ENOMEM", "scan: out of memory");
+      ok = false;
+      break;
+    }
+  }
+  closedir(dir);
+  return ok;
+}
+
+static napi_value scan_result(napi_env env, const Scan *s) {
+  napi_value result, parents_buffer, wds_buffer, parents, wds, names, failures;
+  int32_t *parent_data, *wd_data;
+  size_t n = s->count;
+  CHECK(napi_create_object(env, &result));
+  CHECK(napi_create_arraybuffer(env, n * sizeof(int32_t), (void **)&parent_data, &parents_buffer));
+  CHECK(napi_create_arraybuffer(env, n * sizeof(int32_t), (void **)&wd_data, &wds_buffer));
+  CHECK(napi_create_typedarray(env, napi_int32_array, n, parents_buffer, 0, &parents));
+  CHECK(napi_create_typedarray(env, napi_int32_array, n, wds_buffer, 0, &wds));
+  CHECK(napi_create_array_with_length(env, n, &names));
+  CHECK(napi_create_array(env, &failures));
+  uint32_t failed = 0;
+  for (size_t i = 0; i < n; i++) {
+    const Entry *e = &s->entries[i];
+    napi_value name;
+    parent_data[i] = e->parent;
+    wd_data[i] = e->wd;
+    CHECK(napi_create_string_latin1(env, s->names + e->name_at, e->name_len, &name));
+    CHECK(napi_set_element(env, names, (uint32_t)i, name));
+    for (int k = 0; k < 2; k++) {
+      int err = k == 0 ? (e->wd < 0 ? e->err : 0) : e->read_err;
+      if (err == 0) continue;
+      napi_value failure, index;
+      CHECK(napi_create_object(env, &failure));
+      CHECK(napi_create_uint32(env, (uint32_t)i, &index));
+      CHECK(napi_set_named_property(env, failure, "index", index));
+      CHECK(napi_set_named_property(env, failure, "error",
+                                    errno_error(env, err, k == 0 ? "inotify_add_watch" : e->read_syscall)));
+      CHECK(napi_set_element(env, failures, failed++, failure));
+    }
+  }
+  CHECK(napi_set_named_property(env, result, "parent", parents));
+  CHECK(napi_set_named_property(env, result, "wd", wds));
+  CHECK(napi_set_named_property(env, result, "name", names));
+  CHECK(napi_set_named_property(env, result, "failures", failures));
+  return result;
+}
+
+/*
+ * scan(handle, dir: Buffer, rel: string, mask, lstatAll: boolean, skip: ((rel) => boolean) | null)
+ * Watches `dir` (the directory at `rel`, latin1 bytes, below the watch root; '' for the root) and
+ * every directory below it that `skip` does not exclude, never following a symlink. Returns
+ * { parent: Int32Array, wd: Int32Array, name: string[], failures: { index, error }[] }: entry 0 is
+ * `dir` itself (parent -1, name ''), every other entry comes after its parent; wd > 0 watched,
+ * 0 only counted (below a directory the watch limit stopped), -1 failed (see failures).
+ */
+static napi_value js_scan(napi_env env, napi_callback_info info) {
+  static const char usage[] =
+      "scan(handle, dir: Buffer, rel: string, mask: number, lstatAll: boolean, skip: function | null)";
+  napi_value argv[6], result = NULL;
+  char abs[PATH_MAX], rel0[PATH_MAX];
+  size_t abs_len, rel0_len;
+  uint32_t mask;
+  bool lstat_all;
+  napi_valuetype skip_type;
+  if (!get_args(env, info, 6, argv, usage)) return NULL;
+  Instance *in = unwrap(env, argv[0], usage);
+  if (in == NULL || !get_path(env, argv[1], abs, &abs_len, usage)) return NULL;
+  if (napi_get_value_string_latin1(env, argv[2], rel0, sizeof rel0, &rel0_len) != napi_ok ||
+      napi_get_value_uint32(env, argv[3], &mask) != napi_ok ||
+      napi_get_value_bool(env, argv[4], &lstat_all) != napi_ok || napi_typeof(env, argv[5], &skip_type) != napi_ok ||
+      (skip_type != napi_function && skip_type != napi_null))
+    return type_error(env, "ERR_INVALID_ARG_TYPE", usage);
+  if (in->fd < 0) return throw_errno(env, EBADF, "inotify_add_watch");
+  napi_value skip = skip_type == napi_function ? argv[5] : NULL;
+  Scan s = {0};
+  bool ok = add_entry(&s, -1, 1, "", 0);
+  while (ok && s.depth > 0) {
+    int32_t i = s.stack[--s.depth];
+    ok = visit(env, in, &s, i, abs, abs_len, rel0, rel0_len, mask, lstat_all, skip);
+  }
+  if (ok) result = scan_result(env, &s);
+  else if (s.entries == NULL) napi_throw_error(env, "ENOMEM", "scan: out of memory");
+  free(s.entries);
+  free(s.names);
+  free(s.stack);
+  return result;
+}
+
 static napi_value js_close(napi_env env, napi_callback_info info) {
   static const char usage[] = "close(handle)";
   napi_value argv[1];
@@ -357,6 +606,7 @@ NAPI_MODULE_INIT() {
       {"rmWatch", NULL, js_rm_watch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"pause", NULL, js_pause, NULL, NULL, NULL, napi_enumerable, NULL},
       {"resume", NULL, js_resume, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"scan", NULL, js_scan, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));
