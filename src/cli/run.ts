@@ -178,6 +178,10 @@ async function replicate(config: Config, options: RunOptions, ctx: ReplicateCont
   say('run the sersync: ');
   try {
     await service.start(config, options.fullSyncAtStart);
+    // The rsync thread starts once the watches are set, not before: it would slow the start-up.
+    pool.start().catch((err: unknown) => {
+      log.error({ err }, 'the rsync worker pool cannot start');
+    });
     reportStartup({ ok: true });
     signals.onReload(() => {
       // Rejects only when not even the previous config could be started again.
