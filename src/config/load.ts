@@ -21,7 +21,7 @@ import { parseXml } from './xml.js';
  * With an `inspect`or, files the config names are checked too (loadConfig passes the disk's).
  */
 export function parseConfig(xml: string, file: string, inspect: FileInspector | null = null): Config {
-  const head = parseXml(xml, file);
+  const { head, warnings: xmlWarnings } = parseXml(xml, file);
   const r = new ConfigReader(file, inspect);
   head.attr('version');
   const sersync = head.child('sersync');
@@ -45,7 +45,7 @@ export function parseConfig(xml: string, file: string, inspect: FileInspector | 
     stateDir: readStateDir(r, head),
     warnings: [],
   };
-  const warnings: ConfigWarning[] = [...r.warnings, ...head.leftovers()];
+  const warnings: ConfigWarning[] = [...xmlWarnings, ...r.warnings, ...head.leftovers()];
   return { ...config, warnings: warnings.sort((a, b) => a.line - b.line || a.column - b.column) };
 }
 
