@@ -81,12 +81,32 @@ function readRemote(r: ConfigReader, el: XmlElement, ssh: boolean): Remote {
     const abs = r.resolvePath(r.required(el, 'path').value);
     return { id: abs, target: { kind: 'local', path: abs } };
   }
-  const host = r.required(el, 'ip', ' (the host to replicate to)').value;
-  const name = r.required(el, 'name', ssh ? ' (the path on the ssh host)' : ' (the rsync module)').value;
-  return ssh
+  const ip = r.required(el, 'ip', ' (the host to replicate to)');
+  const nameAttr = r.required(el, 'name', ssh ? ' (the path on the ssh host)' : ' (the rsync module)');
+  const [host, name] = [ip.value, nameAttr.value];
+  const remote: Remote = ssh
     ? { id: `${host}:${name}`, target: { kind: 'ssh', host, path: name } }
     : { id: `${host}::${name}`, target: { kind: 'daemon', host, module: name } };
+  for (const a of [ip, nameAttr]) {
+    if (/[\s"'`\\]/.test(a.value)) {
+      r.warn(
+        a.pos,
+        `${a.name}="${a.value}" holds a space or quote: sersync pasted it into a shell command, where it ` +
+          `was split into several words; sersync-ts passes the destination to rsync as one argument, "${remote.id}"`,
+      );
+    }
+  }
+  if (!HOST.test(host) && !/[\s"'`\\]/.test(host)) {
+    r.warn(
+      ip.pos,
+      `ip="${host}" is not a host name or address (a placeholder left in?): every sync to it will fail`,
+    );
+  }
+  return remote;
 }
+
+/** A host name, an IPv4 address or an IPv6 address (bare or in brackets), as rsync takes it. */
+const HOST = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?|\[?[0-9A-Fa-f:.]+(?:%[\w.-]+)?\]?)$/;
 
 function readLocalPath(r: ConfigReader, el: XmlElement, ssh: boolean): LocalPath {
   const watch = r.resolvePath(r.required(el, 'watch', ' (the directory to watch)').value);

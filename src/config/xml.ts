@@ -39,8 +39,8 @@ export class XmlElement {
     /** By lower-case name; the first of a repeated attribute (sersync read the first). */
     private readonly attrs: ReadonlyMap<string, XmlAttribute>,
     private readonly kids: readonly XmlElement[],
-    /** Where the first non-blank text inside it starts (sersync never reads text), or null. */
-    private readonly textPos: Position | null,
+    /** The first non-blank text inside it and where it starts (sersync never reads text), or null. */
+    private readonly text: { readonly pos: Position; readonly excerpt: string } | null,
   ) {}
 
   /** The attribute, or undefined when absent; either way the name counts as known. */
@@ -84,8 +84,8 @@ export class XmlElement {
         out.push({ ...a.pos, message: caseMessage(`"${a.name}"`, `"${asked}"`) });
       }
     }
-    if (this.textPos !== null) {
-      out.push({ ...this.textPos, message: `text inside <${this.name}> ignored` });
+    if (this.text !== null) {
+      out.push({ ...this.text.pos, message: `text ${this.text.excerpt} inside <${this.name}> ignored` });
     }
     const seen = new Map<string, XmlElement>();
     for (const k of this.kids) {
@@ -164,7 +164,7 @@ class Reader {
   private elements = 0;
 
   constructor(
-    private readonly text: string,
+    readonly text: string,
     private readonly file: string,
   ) {
     this.where = positionFinder(text);
@@ -313,7 +313,14 @@ class Reader {
       }
       this.i++;
       this.skipSpace();
-      const value = this.value(attr, nameAt, name);
+      const written = this.value(attr, nameAt, name);
+      const value = written.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '');
+      if (value !== written) {
+        this.warn(
+          nameAt,
+          `the spaces around the value of ${attr}= on <${name}> are dropped: read as ${JSON.stringify(value)}`,
+        );
+      }
       if (value.length > XML_LIMITS.valueChars) {
         this.fail(
           nameAt,
@@ -376,8 +383,14 @@ class Reader {
   }
 
   noteText(at: number, open: Open | null): void {
-    if (open === null) this.warn(at, 'text outside <head> ignored');
+    if (open === null) this.warn(at, `text ${this.excerpt(at)} outside <head> ignored`);
     else open.textAt ??= at;
+  }
+
+  /** The text from `at` to the end of its line or the next tag, quoted and shortened. */
+  excerpt(at: number): string {
+    const line = /^[^\n<]*/.exec(this.text.slice(at, at + 200))?.[0].trimEnd() ?? '';
+    return JSON.stringify(line.length > 40 ? `${line.slice(0, 40)}…` : line);
   }
 
   /** Every top-level element of the document, built. */
@@ -385,8 +398,8 @@ class Reader {
     const top: XmlElement[] = [];
     const stack: Open[] = [];
     const close = (o: Open): void => {
-      const textPos = o.textAt === null ? null : this.where(o.textAt);
-      const el = new XmlElement(o.name, this.where(o.at), o.attrs, o.kids, textPos);
+      const text = o.textAt === null ? null : { pos: this.where(o.textAt), excerpt: this.excerpt(o.textAt) };
+      const el = new XmlElement(o.name, this.where(o.at), o.attrs, o.kids, text);
       (stack.at(-1)?.kids ?? top).push(el);
     };
     for (;;) {
@@ -460,6 +473,13 @@ export function parseXml(xml: string, file: string): ParsedXml {
   const nul = full.indexOf('\0');
   const top = new Reader(nul < 0 ? full : full.slice(0, nul), file);
   if (nul >= 0) top.warn(nul, 'a NUL byte: the rest of the file is ignored (as sersync did)');
+  const template = top.text.search(/\{\{|\{%/);
+  if (template >= 0) {
+    top.warn(
+      template,
+      'template syntax ({{ … }} or {% … %}): this looks like a template that was never rendered',
+    );
+  }
   const elements = top.document();
   const head = elements.find((e) => e.name.toLowerCase() === 'head');
   if (head === undefined) {

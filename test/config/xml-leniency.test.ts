@@ -115,9 +115,9 @@ const CASES: readonly Lenient[] = [
     lines: ['# sersync config', '<head>', '  # the tree', TREE, '  debug = off >', '</head>', 'EOF'],
     check: (c) => assert.equal(c.localpaths.length, 1),
     warnings: [
-      '1:1: text outside <head> ignored',
-      '3:3: text inside <head> ignored',
-      '7:1: text outside <head> ignored',
+      '1:1: text "# sersync config" outside <head> ignored',
+      '3:3: text "# the tree" inside <head> ignored',
+      '7:1: text "EOF" outside <head> ignored',
     ],
   },
   {
