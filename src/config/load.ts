@@ -10,6 +10,7 @@ import { resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { readPlugins } from './plugins.js';
 import { inspectPasswordFile } from './password-file.js';
+import { existingRealPath } from './real-path.js';
 import { ConfigReader, type FileInspector } from './reader.js';
 import { readDebug, readFileSystem, readFilter, readHost, readInotify, readStateDir } from './sections.js';
 import { readCrontab, readFailLog, readLocalPaths, readPluginSwitch, readRsync } from './sersync.js';
@@ -82,6 +83,6 @@ function readText(file: string): { text: string; warning: ConfigWarning | null }
 export function loadConfig(file: string): Config {
   const abs = resolve(file);
   const { text, warning } = readText(abs);
-  const config = parseConfig(text, abs, { passwordFile: inspectPasswordFile });
+  const config = parseConfig(text, abs, { passwordFile: inspectPasswordFile, realPath: existingRealPath });
   return warning === null ? config : { ...config, warnings: [warning, ...config.warnings] };
 }

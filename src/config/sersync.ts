@@ -108,6 +108,17 @@ function readRemote(r: ConfigReader, el: XmlElement, ssh: boolean): Remote {
 /** A host name, an IPv4 address or an IPv6 address (bare or in brackets), as rsync takes it. */
 const HOST = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?|\[?[0-9A-Fa-f:.]+(?:%[\w.-]+)?\]?)$/;
 
+/** A local replica inside its own tree copies itself without end: refused, also through a link. */
+function checkNotInside(r: ConfigReader, el: XmlElement, replica: string, watch: string): void {
+  const real = r.inspect === null ? null : [r.inspect.realPath(replica), r.inspect.realPath(watch)];
+  const [realReplica = replica, realWatch = watch] = real ?? [];
+  if (!inside(replica, watch) && !inside(realReplica, realWatch)) return;
+  const how = inside(replica, watch)
+    ? ''
+    : ` (through a symbolic link: ${realReplica} is inside ${realWatch})`;
+  r.fail(el.pos, `remote path ${replica} lies inside the watched tree ${watch}${how}: it would copy itself`);
+}
+
 function readLocalPath(r: ConfigReader, el: XmlElement, ssh: boolean): LocalPath {
   const watch = r.resolvePath(r.required(el, 'watch', ' (the directory to watch)').value);
   const remoteEls = el.children('remote');
@@ -119,12 +130,7 @@ function readLocalPath(r: ConfigReader, el: XmlElement, ssh: boolean): LocalPath
     const remote = readRemote(r, re, ssh);
     if (remotes.some((x) => x.id === remote.id))
       r.fail(re.pos, `duplicate remote ${remote.id} in this <localpath>`);
-    if (remote.target.kind === 'local' && inside(remote.target.path, watch)) {
-      r.fail(
-        re.pos,
-        `remote path ${remote.target.path} lies inside the watched tree ${watch}: it would copy itself`,
-      );
-    }
+    if (remote.target.kind === 'local') checkNotInside(r, re, remote.target.path, watch);
     remotes.push(remote);
   }
   return { watch, remotes };
