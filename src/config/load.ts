@@ -5,7 +5,7 @@
  * Unlike sersync, a missing element takes its default, every `<localpath>` counts, and
  * anything unknown is a warning with its line and column.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { readPlugins } from './plugins.js';
@@ -83,6 +83,10 @@ function readText(file: string): { text: string; warning: ConfigWarning | null }
 export function loadConfig(file: string): Config {
   const abs = resolve(file);
   const { text, warning } = readText(abs);
-  const config = parseConfig(text, abs, { passwordFile: inspectPasswordFile, realPath: existingRealPath });
+  const config = parseConfig(text, abs, {
+    passwordFile: inspectPasswordFile,
+    realPath: existingRealPath,
+    isDirectory: (path) => statSync(path, { throwIfNoEntry: false })?.isDirectory() === true,
+  });
   return warning === null ? config : { ...config, warnings: [warning, ...config.warnings] };
 }

@@ -23,6 +23,8 @@ export interface FileInspector {
   passwordFile(path: string): string | null;
   /** The path with its symbolic links resolved (as far as it exists). */
   realPath(path: string): string;
+  /** Whether a directory is there (following links). */
+  isDirectory(path: string): boolean;
 }
 
 export class ConfigReader {

@@ -1,4 +1,5 @@
 /** The `<sersync>` section: watched trees and their remotes, rsync options, fail log, crontab, plugin switch. */
+import { dirname } from 'node:path';
 import { validateDetailed } from 'node-cron';
 import { DEFAULTS } from './defaults.js';
 import { NON_NEGATIVE, PORT, type ConfigReader } from './reader.js';
@@ -171,7 +172,15 @@ export function readFailLog(r: ConfigReader, sersync: XmlElement | undefined): F
       : time.value === ''
         ? DEFAULTS.failLogEmptyMinutes
         : Math.max(1, r.parseInteger(time, NON_NEGATIVE));
-  return { path: r.path(el, 'path', DEFAULTS.failLog.path), timeToExecuteMinutes: minutes };
+  const path = r.path(el, 'path', DEFAULTS.failLog.path);
+  if (r.inspect !== null && !r.inspect.isDirectory(dirname(path))) {
+    r.warn(
+      el?.attr('path')?.pos ?? el?.pos ?? { line: 1, column: 1 },
+      `the fail log's directory ${dirname(path)} does not exist: the list of failed syncs is not ` +
+        'written there (retries are not affected); create it or point failLog path elsewhere',
+    );
+  }
+  return { path, timeToExecuteMinutes: minutes };
 }
 
 /** sersync read `schedule` with atoi and replaced anything <= 0 by 600 minutes. */
