@@ -40,7 +40,7 @@ export function parseConfig(xml: string, file: string, inspect: FileInspector | 
     inotify: readInotify(r, head),
     localpaths,
     rsync,
-    failLog: readFailLog(r, sersync),
+    failLog: readFailLog(r, sersync, localpaths),
     crontab: readCrontab(r, sersync, filter.enabled && filter.excludes.length > 0),
     plugin: readPlugins(r, head, readPluginSwitch(r, sersync), firstTree?.watch ?? r.dir),
     stateDir: readStateDir(r, head),

@@ -162,7 +162,15 @@ export function readLocalPaths(
   return trees;
 }
 
-export function readFailLog(r: ConfigReader, sersync: XmlElement | undefined): FailLogSettings {
+/**
+ * `localpaths` are the trees read before: the start creates their missing watch and local replica
+ * directories, and with them a fail-log directory above them (the shipped demo's `./demo`).
+ */
+export function readFailLog(
+  r: ConfigReader,
+  sersync: XmlElement | undefined,
+  localpaths: readonly LocalPath[],
+): FailLogSettings {
   const el = sersync?.child('failLog');
   const time = el?.attr('timeToExecute');
   // sersync: an empty value keeps its compiled-in 7200 s; 0 meant "at every idle minute", i.e. 1.
@@ -173,10 +181,15 @@ export function readFailLog(r: ConfigReader, sersync: XmlElement | undefined): F
         ? DEFAULTS.failLogEmptyMinutes
         : Math.max(1, r.parseInteger(time, NON_NEGATIVE));
   const path = r.path(el, 'path', DEFAULTS.failLog.path);
-  if (r.inspect !== null && !r.inspect.isDirectory(dirname(path))) {
+  const created = localpaths.flatMap((t) => [
+    t.watch,
+    ...t.remotes.flatMap((x) => (x.target.kind === 'local' ? [x.target.path] : [])),
+  ]);
+  const dir = dirname(path);
+  if (r.inspect !== null && !r.inspect.isDirectory(dir) && !created.some((c) => inside(c, dir))) {
     r.warn(
       el?.attr('path')?.pos ?? el?.pos ?? { line: 1, column: 1 },
-      `the fail log's directory ${dirname(path)} does not exist: the list of failed syncs is not ` +
+      `the fail log's directory ${dir} does not exist: the list of failed syncs is not ` +
         'written there (retries are not affected); create it or point failLog path elsewhere',
     );
   }
