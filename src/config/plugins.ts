@@ -23,14 +23,22 @@ const INTERPRETER =
   /^(?:(?:ba|da|z|k|mk|c|tc|a)?sh|busybox|env|python[\d.]*|perl[\d.]*|php[\d.]*|ruby[\d.]*|node(?:js)?|lua[\d.]*|tclsh[\d.]*|g?awk)$/;
 
 /**
- * sersync's shipped section runs `/bin/sh <changed file>`: every file written into the tree is
- * run as a program by the user sersync runs as (root). Said at every load while it is in use.
+ * Whether a command prefix runs the changed file as a program: sersync's shipped section runs
+ * `/bin/sh <changed file>`, so every file written into the tree runs as the user sersync runs as.
  */
-function warnInterpreter(r: ConfigReader, prefix: readonly string[], at: XmlElement): void {
+export function runsTreeFiles(prefix: readonly string[]): boolean {
   const program = prefix[0] ?? '';
-  const name = program.slice(program.lastIndexOf('/') + 1);
   // `sh -c 'cmd'` gets the path as $0, `perl -e 'code'` as an argument: neither runs the file.
-  if (!INTERPRETER.test(name) || prefix.slice(1).some((w) => w === '-c' || w === '-e')) return;
+  return (
+    INTERPRETER.test(program.slice(program.lastIndexOf('/') + 1)) &&
+    !prefix.slice(1).some((w) => w === '-c' || w === '-e')
+  );
+}
+
+/** Said at every load while the plugin is in use (check and the start). */
+function warnInterpreter(r: ConfigReader, prefix: readonly string[], at: XmlElement): void {
+  if (!runsTreeFiles(prefix)) return;
+  const program = prefix[0] ?? '';
   r.warn(
     at.pos,
     `the command plugin runs ${program} on each changed file: every file written into the watched ` +
