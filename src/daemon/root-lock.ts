@@ -12,9 +12,20 @@ import { createConnection, createServer, type Server } from 'node:net';
 import { SersyncError } from '../errors.js';
 
 /** What a holder answers to whoever finds its name taken. */
-interface Holder {
+export interface Holder {
   readonly pid: number;
   readonly config: string;
+}
+
+/** A root is held by another process: `holder` when it answered as a sersync2, else null. */
+export class RootHeldError extends SersyncError {
+  constructor(
+    message: string,
+    readonly root: string,
+    readonly holder: Holder | null,
+  ) {
+    super('ERR_SERSYNC_RUNNING', message);
+  }
 }
 
 export interface RootLocks {
@@ -27,8 +38,8 @@ export function rootLockName(realRoot: string): string {
 }
 
 /**
- * Holds every root's real path for this process until `release`. Throws `ERR_SERSYNC_RUNNING`
- * naming the other process (pid, config) when one already holds a root, and holds nothing then.
+ * Holds every root's real path for this process until `release`. Throws `RootHeldError` naming
+ * the other process (pid, config) when one already holds a root, and holds nothing then.
  */
 export async function lockWatchRoots(roots: readonly string[], configFile: string): Promise<RootLocks> {
   const held: Server[] = [];
@@ -76,10 +87,11 @@ async function hold(real: string, root: string, configFile: string): Promise<Ser
       holder === null
         ? 'a process that does not answer as sersync2'
         : `another sersync2 (pid ${holder.pid}, config ${holder.config})`;
-    throw new SersyncError(
-      'ERR_SERSYNC_RUNNING',
+    throw new RootHeldError(
       `${who} already watches ${same}: two replicators of one tree would push every change twice; ` +
         `stop that one first${holder === null ? '' : ` (kill ${holder.pid})`}`,
+      root,
+      holder,
     );
   }
 }
