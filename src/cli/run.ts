@@ -93,6 +93,7 @@ export async function runReplicator(config: Config, options: RunOptions): Promis
     } else {
       // Before the pid file: a second instance, refused here, must leave the first one's pid file alone.
       control = await ControlServer.claim(controlSocketFile(stateDir(), config.file), config.file);
+      if (daemonLog !== null) control.onReopenLogs(reopen);
       pid = writePid();
       const progress = progressReporter(bars, log, daemonLog === null);
       await replicate(config, options, { log, signals, control, progress });
