@@ -214,6 +214,12 @@ interface EngineContext {
 /** Everything that replicates one config: its queue, plugin, watchers and lanes, crontab. */
 async function startEngine(config: Config, fullSync: boolean, ctx: EngineContext): Promise<Engine> {
   const { pool, log, say } = ctx;
+  // <debug> at start and on every reload: the lanes' child loggers, made below, take this level.
+  const level = config.debug ? 'debug' : 'info';
+  if (log.level !== level) {
+    log.level = level;
+    log.info(`log level set to ${level} by <debug>`);
+  }
   prepareDirectories(config, log);
   const locks = await lockWatchRoots(
     config.localpaths.map((lp) => lp.watch),
