@@ -53,6 +53,7 @@ async function withQueue(
     log,
     mirrorFailLog: mirror,
     readOnly: !mirror,
+    daemonsQueue: true,
   });
   try {
     const json = cmd.opts<QueueCommonOptions>().json === true;
