@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { queueFileFor } from '../../src/queue/state-dir.js';
@@ -34,9 +34,9 @@ test(
       }),
     );
     const file = queueFileFor(SYSTEM_DIR, config);
-    const cli = (wrapper: readonly string[], args: readonly string[]): ReturnType<typeof spawnSync> => {
-      const [cmd = process.execPath, ...rest] = [...wrapper, process.execPath, CLI, ...args, '-o', config];
-      return spawnSync(cmd, rest, {
+    const cli = (wrapper: readonly string[], args: readonly string[]): SpawnSyncReturns<string> => {
+      const argv = [...wrapper, process.execPath, CLI, ...args, '-o', config];
+      return spawnSync(argv[0] ?? process.execPath, argv.slice(1), {
         encoding: 'utf8',
         env: { ...process.env, HOME: home, XDG_STATE_HOME: '' },
       });
@@ -54,14 +54,14 @@ test(
         ['queue', 'stats', '--json'],
       ]) {
         const r = cli(NOBODY, args);
-        assert.equal(r.status, 1, `${args.join(' ')} as nobody:\n${String(r.stdout)}`);
-        assert.doesNotMatch(String(r.stdout), /queued: 0|queue is empty|"retry": 0/);
+        assert.equal(r.status, 1, `${args.join(' ')} as nobody:\n${r.stdout}`);
+        assert.doesNotMatch(r.stdout, /queued: 0|queue is empty|"retry": 0/);
         assert.match(
-          String(r.stderr),
+          r.stderr,
           /this user \(uid 65534\) cannot see the daemon's retry queue: .*\/var\/lib\/sersync2 \(EACCES\) is closed to it.*Run this as root/,
         );
       }
-      assert.match(String(cli([], ['queue', 'stats']).stdout), /queued: 3/, 'root sees it');
+      assert.match(cli([], ['queue', 'stats']).stdout, /queued: 3/, 'root sees it');
     } finally {
       for (const name of readdirSync(SYSTEM_DIR))
         if (name.startsWith(file.slice(SYSTEM_DIR.length + 1))) rmSync(join(SYSTEM_DIR, name));
