@@ -27,6 +27,7 @@
 #include <limits.h>
 #include <node_api.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -342,17 +343,34 @@ static napi_value js_resume(napi_env env, napi_callback_info info) {
 
 /* ---- scan: the start-up walk ------------------------------------------------------------------ */
 
+/*
+ * THE TREE'S BOUNDARY. Every directory is opened relative to its parent's fd with O_NOFOLLOW, read
+ * through that fd, and watched as /proc/self/fd/N: the kernel resolves that magic link to exactly
+ * the directory held open. A directory that a local user swaps for a symlink meanwhile (a parent
+ * component or the last one) fails with ELOOP; nothing outside the tree is ever watched or listed.
+ */
+#define OPEN_DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+
 /* One directory met by a scan. wd > 0: watched; 0: only counted (below a directory the watch limit
- * stopped); -1: inotify_add_watch failed with `err`. `read_err`: reading it failed. */
+ * stopped); -1: opening or watching it failed with `err` in `err_syscall`. `read_err`: reading it
+ * failed. */
 typedef struct {
   int32_t parent;
   int32_t wd;
   uint32_t name_at; /* in the scan's name arena */
   uint32_t name_len;
   int err;
+  const char *err_syscall;
   int read_err;
   const char *read_syscall;
 } Entry;
+
+/* An open directory on the path from the start to the entry being visited: its children are
+ * opened relative to `fd`. */
+typedef struct {
+  int32_t entry;
+  int fd;
+} OpenDir;
 
 typedef struct {
   Entry *entries;
@@ -361,6 +379,8 @@ typedef struct {
   size_t names_len, names_cap;
   int32_t *stack;
   size_t depth, stack_cap;
+  OpenDir *open;
+  size_t open_depth, open_cap;
 } Scan;
 
 static bool grow(void **items, size_t *cap, size_t need, size_t size) {
@@ -380,10 +400,15 @@ static bool add_entry(Scan *s, int32_t parent, int32_t wd, const char *name, siz
       !grow((void **)&s->stack, &s->stack_cap, s->depth + 1, sizeof(int32_t)))
     return false;
   memcpy(s->names + s->names_len, name, name_len);
-  s->entries[s->count] = (Entry){parent, wd, (uint32_t)s->names_len, (uint32_t)name_len, 0, 0, NULL};
+  s->entries[s->count] = (Entry){parent, wd, (uint32_t)s->names_len, (uint32_t)name_len, 0, NULL, 0, NULL};
   s->names_len += name_len;
   s->stack[s->depth++] = (int32_t)s->count++;
   return true;
+}
+
+/* Closes the open directories down to (not including) `entry`; -1 closes them all. */
+static void close_down_to(Scan *s, int32_t entry) {
+  while (s->open_depth > 0 && s->open[s->open_depth - 1].entry != entry) close(s->open[--s->open_depth].fd);
 }
 
 /* Writes entry i's path relative to the scan's start into `out` (PATH_MAX), from its parents;
@@ -409,6 +434,56 @@ static bool is_directory(int dir_fd, const struct dirent *d, bool lstat_all) {
   return fstatat(dir_fd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* openat of a directory, never through a symlink. A symlink fails with ELOOP, as the caller must
+ * tell it from a file (ENOTDIR: its event says what it is): with O_DIRECTORY the kernel says
+ * ENOTDIR for both. */
+static int open_dir_at(int parent_fd, const char *name) {
+  int fd = openat(parent_fd, name, OPEN_DIR_FLAGS);
+  struct stat st;
+  if (fd < 0 && errno == ENOTDIR && fstatat(parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+    errno = ELOOP;
+  return fd;
+}
+
+/*
+ * Opens the scan's start: the watch root (`abs` up to `root_len`, followed as named: it is the
+ * tree, resolved by the watcher), then each component of `rel0` relative to the one before, never
+ * through a symlink. Returns the fd, or -1 with errno set.
+ */
+static int open_start(const char *abs, size_t root_len, const char *rel0, size_t rel0_len) {
+  char root[PATH_MAX];
+  memcpy(root, abs, root_len);
+  root[root_len] = '\0';
+  int fd = open(root, OPEN_DIR_FLAGS);
+  for (size_t at = 0; fd >= 0 && at < rel0_len;) {
+    const char *slash = memchr(rel0 + at, '/', rel0_len - at);
+    size_t end = slash == NULL ? rel0_len : (size_t)(slash - rel0);
+    char name[NAME_MAX + 1];
+    if (end - at > NAME_MAX) {
+      close(fd);
+      errno = ENAMETOOLONG;
+      return -1;
+    }
+    memcpy(name, rel0 + at, end - at);
+    name[end - at] = '\0';
+    int next = open_dir_at(fd, name);
+    int err = errno;
+    close(fd);
+    errno = err;
+    fd = next;
+    at = end + 1;
+  }
+  return fd;
+}
+
+/* inotify_add_watch on the directory open as `fd`: no path is looked up again. */
+static int watch_fd(int inotify_fd, int fd, uint32_t mask) {
+  char proc[64];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+  /* The magic link must be followed (to the open directory itself), so no IN_DONTFOLLOW here. */
+  return inotify_add_watch(inotify_fd, proc, (mask & ~(uint32_t)IN_DONT_FOLLOW) | IN_ONLYDIR);
+}
+
 typedef enum { SKIP_NO, SKIP_YES, SKIP_THREW } SkipAnswer;
 
 static SkipAnswer ask_skip(napi_env env, napi_value skip, const char *rel, size_t length) {
@@ -423,46 +498,60 @@ static SkipAnswer ask_skip(napi_env env, napi_value skip, const char *rel, size_
 }
 
 /*
- * Watches directory i, then reads it and adds its subdirectories (minus the skipped ones) to the
- * scan: top-down, so a subdirectory made after the read is reported by the watch and one made
- * before it is found by the read. `abs` holds the start's absolute path, `abs_len` long.
+ * Opens directory i (relative to its parent, which is open on the path; entry 0 from `start_fd`),
+ * watches it, then reads it and adds its subdirectories (minus the skipped ones) to the scan:
+ * top-down, so a subdirectory made after the read is reported by the watch and one made before it
+ * is found by the read. Directory i stays open while it has children to visit.
  */
-static bool visit(napi_env env, Instance *in, Scan *s, int32_t i, char *abs, size_t abs_len, const char *rel0,
+static bool visit(napi_env env, Instance *in, Scan *s, int32_t i, int start_fd, size_t abs_len, const char *rel0,
                   size_t rel0_len, uint32_t mask, bool lstat_all, napi_value skip) {
   char rel[PATH_MAX];
   ssize_t own = rel_of(s, i, rel);
-  /* The full path: start, '/', own rel (or the start alone). */
-  size_t length = abs_len + (own > 0 ? 1 + (size_t)own : 0);
   Entry *e = &s->entries[i];
-  if (own < 0 || length >= PATH_MAX) {
-    if (e->wd != 0) e->wd = -1, e->err = ENAMETOOLONG;
+  bool counting = e->wd == 0;
+  /* Entry 0 (own 0) always fits: its path came in below PATH_MAX. */
+  if (own < 0 || (own > 0 && abs_len + 1 + (size_t)own >= PATH_MAX)) {
+    if (!counting) e->wd = -1, e->err = ENAMETOOLONG, e->err_syscall = "openat";
     return true;
   }
-  char path[PATH_MAX];
-  memcpy(path, abs, abs_len);
-  if (own > 0) {
-    path[abs_len] = '/';
-    memcpy(path + abs_len + 1, rel, (size_t)own);
+  int fd = start_fd;
+  if (i > 0) {
+    close_down_to(s, e->parent);
+    char name[NAME_MAX + 1];
+    memcpy(name, s->names + e->name_at, e->name_len);
+    name[e->name_len] = '\0';
+    errno = EBADF;
+    fd = s->open_depth == 0 ? -1 : open_dir_at(s->open[s->open_depth - 1].fd, name);
   }
-  path[length] = '\0';
-  bool counting = e->wd == 0;
+  if (fd < 0) {
+    /* gone, not a directory, a symlink now: nothing below */
+    if (counting) e->read_err = errno, e->read_syscall = "openat";
+    else e->wd = -1, e->err = errno, e->err_syscall = "openat";
+    return true;
+  }
   if (!counting) {
-    int wd = inotify_add_watch(in->fd, path, mask);
+    int wd = watch_fd(in->fd, fd, mask);
     if (wd < 0) {
       e->wd = -1;
       e->err = errno;
-      if (e->err != ENOSPC) return true; /* gone, not a directory, not ours: nothing below */
+      e->err_syscall = "inotify_add_watch";
+      if (e->err != ENOSPC) {
+        close(fd);
+        return true;
+      }
       counting = true;
     } else {
       e->wd = wd;
     }
   }
-  int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  DIR *dir = fd < 0 ? NULL : fdopendir(fd);
+  /* The reading gets its own fd (fdopendir owns it); `fd` stays for the children. */
+  int read_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  DIR *dir = read_fd < 0 ? NULL : fdopendir(read_fd);
   if (dir == NULL) {
     e->read_err = errno;
     e->read_syscall = "opendir";
-    if (fd >= 0) close(fd);
+    if (read_fd >= 0) close(read_fd);
+    close(fd);
     return true;
   }
   /* The skip filter sees paths relative to the watch root: rel0, then this directory's own. */
@@ -476,6 +565,7 @@ static bool visit(napi_env env, Instance *in, Scan *s, int32_t i, char *abs, siz
   }
   if (base > 0) child[base++] = '/';
   bool ok = true;
+  size_t before = s->count;
   for (;;) {
     errno = 0;
     struct dirent *d = readdir(dir);
@@ -507,6 +597,15 @@ static bool visit(napi_env env, Instance *in, Scan *s, int32_t i, char *abs, siz
     }
   }
   closedir(dir);
+  if (s->count == before || !ok) {
+    close(fd);
+  } else if (grow((void **)&s->open, &s->open_cap, s->open_depth + 1, sizeof(OpenDir))) {
+    s->open[s->open_depth++] = (OpenDir){i, fd};
+  } else {
+    close(fd);
+    napi_throw_error(env, "ENOMEM", "scan: out of memory");
+    ok = false;
+  }
   return ok;
 }
 
@@ -537,7 +636,7 @@ static napi_value scan_result(napi_env env, const Scan *s) {
       CHECK(napi_create_uint32(env, (uint32_t)i, &index));
       CHECK(napi_set_named_property(env, failure, "index", index));
       CHECK(napi_set_named_property(env, failure, "error",
-                                    errno_error(env, err, k == 0 ? "inotify_add_watch" : e->read_syscall)));
+                                    errno_error(env, err, k == 0 ? e->err_syscall : e->read_syscall)));
       CHECK(napi_set_element(env, failures, failed++, failure));
     }
   }
@@ -550,8 +649,9 @@ static napi_value scan_result(napi_env env, const Scan *s) {
 
 /*
  * scan(handle, dir: Buffer, rel: string, mask, lstatAll: boolean, skip: ((rel) => boolean) | null)
- * Watches `dir` (the directory at `rel`, latin1 bytes, below the watch root; '' for the root) and
- * every directory below it that `skip` does not exclude, never following a symlink. Returns
+ * Watches `dir` (the directory at `rel`, latin1 bytes, below the watch root; '' for the root; `dir`
+ * is the root's path, '/', `rel`) and every directory below it that `skip` does not exclude, never
+ * following a symlink: not in `rel`, not below (see THE TREE'S BOUNDARY). Returns
  * { parent: Int32Array, wd: Int32Array, name: string[], failures: { index, error }[] }: entry 0 is
  * `dir` itself (parent -1, name ''), every other entry comes after its parent; wd > 0 watched,
  * 0 only counted (below a directory the watch limit stopped), -1 failed (see failures).
@@ -573,19 +673,31 @@ static napi_value js_scan(napi_env env, napi_callback_info info) {
       napi_get_value_bool(env, argv[4], &lstat_all) != napi_ok || napi_typeof(env, argv[5], &skip_type) != napi_ok ||
       (skip_type != napi_function && skip_type != napi_null))
     return type_error(env, "ERR_INVALID_ARG_TYPE", usage);
+  /* `dir` ends with '/' + rel: what comes before is the root, the one part opened by path. */
+  size_t root_len = rel0_len == 0 ? abs_len : abs_len - rel0_len - 1;
+  if (rel0_len > 0 &&
+      (abs_len < rel0_len + 2 || abs[root_len] != '/' || memcmp(abs + root_len + 1, rel0, rel0_len) != 0))
+    return type_error(env, "ERR_INVALID_ARG_VALUE", "scan: dir must end with '/' and rel");
   if (in->fd < 0) return throw_errno(env, EBADF, "inotify_add_watch");
   napi_value skip = skip_type == napi_function ? argv[5] : NULL;
   Scan s = {0};
   bool ok = add_entry(&s, -1, 1, "", 0);
+  int start_fd = ok ? open_start(abs, root_len, rel0, rel0_len) : -1;
+  if (ok && start_fd < 0) {
+    s.entries[0] = (Entry){-1, -1, 0, 0, errno, "openat", 0, NULL};
+    s.depth = 0;
+  }
   while (ok && s.depth > 0) {
     int32_t i = s.stack[--s.depth];
-    ok = visit(env, in, &s, i, abs, abs_len, rel0, rel0_len, mask, lstat_all, skip);
+    ok = visit(env, in, &s, i, start_fd, abs_len, rel0, rel0_len, mask, lstat_all, skip);
   }
+  close_down_to(&s, -1);
   if (ok) result = scan_result(env, &s);
   else if (s.entries == NULL) napi_throw_error(env, "ENOMEM", "scan: out of memory");
   free(s.entries);
   free(s.names);
   free(s.stack);
+  free(s.open);
   return result;
 }
 

@@ -28,7 +28,10 @@ export interface InotifyBinding {
    * Watches `dir` and every directory below it, top-down (each watched before it is read), never
    * following a symlink, in one call: readdir's d_type says which entries are directories (lstat
    * where it cannot, and for every entry with `lstatAll`). `rel` is `dir` below the watch root
-   * (latin1 bytes, '' for the root); `skip(rel)` true leaves a directory and all below it out.
+   * (latin1 bytes, '' for the root) and `dir` must be the root's path + '/' + rel: only the root is
+   * looked up by path, each directory below it is opened from its parent's fd (O_NOFOLLOW) and
+   * watched as /proc/self/fd/N, so a component swapped for a symlink fails with ELOOP instead of
+   * being followed. `skip(rel)` true leaves a directory and all below it out.
    */
   scan(
     handle: InotifyHandle,

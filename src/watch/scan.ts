@@ -90,7 +90,9 @@ export class TreeScanner {
         const placed = tree.place(wd, parent, name);
         for (const stale of placed.replaced) this.unwatch(stale);
         nodes[i] = placed.node;
-      } else if (parent !== undefined && errnoCode(err) === 'ENOENT') {
+      } else if (parent !== undefined && (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ELOOP')) {
+        // ELOOP: a directory on its path is a symlink now; the real one may come back (a rename)
+        if (errnoCode(err) === 'ELOOP') this.o.report(this.failure(this.relOf(found, i, rel), err));
         this.o.vanished(parent, name, joinRel(tree.pathOf(parent), name));
       } else if (err !== undefined && errnoCode(err) !== 'ENOTDIR') {
         this.o.report(this.failure(this.relOf(found, i, rel), err));
@@ -125,6 +127,10 @@ export class TreeScanner {
   private failure(rel: RelPath, err: unknown): SersyncError {
     const where = rel === '' ? this.o.root : `${this.o.root}/${displayPath(rel)}`;
     const why = err instanceof Error ? err.message : String(err);
+    if (errnoCode(err) === 'ELOOP') {
+      const skipped = `skipped ${where}: it or a directory above it is a symbolic link now (links are never followed out of the tree)`;
+      return new SersyncError('ERR_SERSYNC_WATCH', skipped, { cause: err });
+    }
     return new SersyncError('ERR_SERSYNC_WATCH', `cannot watch ${where}: ${why}`, { cause: err });
   }
 }

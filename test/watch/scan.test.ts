@@ -31,6 +31,8 @@ describe('native scan', { skip: load.ok ? undefined : 'the binding did not load'
     writeFileSync(`${tmp.path}/t/a/file`, 'x');
     symlinkSync('../e', `${tmp.path}/t/a/link`);
     symlinkSync('/', `${tmp.path}/t/root-link`);
+    mkdirSync(`${tmp.path}/outside/x/y`, { recursive: true });
+    symlinkSync(`${tmp.path}/outside`, `${tmp.path}/t/out-link`);
   });
   after(() => tmp.remove());
 
@@ -103,10 +105,31 @@ describe('native scan', { skip: load.ok ? undefined : 'the binding did not load'
     assert.equal(gone.wd[0], -1);
     assert.deepEqual(
       gone.failures.map((f) => [f.index, f.error.code, f.error.syscall]),
-      [[0, 'ENOENT', 'inotify_add_watch']],
+      [[0, 'ENOENT', 'openat']],
     );
     const link = scan('root-link', false, null);
     assert.equal(link.wd[0], -1, 'IN_DONT_FOLLOW: not watched through the link');
     assert.equal(link.wd.length, 1, 'and not walked');
+  });
+
+  test('a directory above the start that is a symlink is not followed: nothing outside the tree is watched or listed', () => {
+    const through = scan('out-link/x', false, null);
+    assert.deepEqual(
+      through.failures.map((f) => [f.index, f.error.code, f.error.syscall]),
+      [[0, 'ELOOP', 'openat']],
+    );
+    assert.deepEqual([...through.wd], [-1], 'outside/x not watched, outside/x/y not met');
+  });
+
+  test('dir must be the root joined with rel (only the root is looked up by path)', () => {
+    const handle = binding.open(() => undefined);
+    try {
+      assert.throws(
+        () => binding.scan(handle, Buffer.from(`${tmp.path}/outside/x`), 'a/x', WATCH_MASK, false, null),
+        { name: 'TypeError', message: /dir must end with '\/' and rel/ },
+      );
+    } finally {
+      binding.close(handle);
+    }
   });
 });
