@@ -3,6 +3,8 @@ import { Coalescer } from '../coalesce/coalescer.js';
 import type { PathOp } from '../coalesce/types.js';
 import type { Config, Remote } from '../config/types.js';
 import type { Change } from '../filter/changes.js';
+import { NameDelay } from '../filter/name-delay.js';
+import { isTempFileName } from '../filter/temp-files.js';
 import type { Logger } from '../log/logger.js';
 import { displayPath, isWithin, type RelPath } from '../paths.js';
 import type { Failure, WorkStore } from '../queue/types.js';
@@ -34,6 +36,8 @@ export interface LaneStats {
   lastError: string | null;
   /** When a batch with a full sync of the tree last succeeded. */
   lastFullSyncAt: number | null;
+  /** Files whose send waits because their name looks temporary (they are sent if they stay). */
+  delayedByName: number;
 }
 
 export interface LaneContext {
@@ -55,7 +59,12 @@ export interface LaneContext {
    */
   readonly storeRetryMs?: number;
   readonly onBatch: (report: BatchReport) => void;
+  /** How long a file with a temporary-looking name must stay unchanged before it is sent (default 2 s). */
+  readonly nameSettleMs?: number;
 }
+
+/** rsync's exit code when it received SIGINT, SIGTERM or SIGHUP. */
+const RSYNC_GOT_SIGNAL = 20;
 
 /** The longest wait between two tries of a lane whose store keeps failing. */
 const MAX_STORE_RETRY_MS = 30_000;
@@ -86,9 +95,23 @@ export class Lane {
     lastFailureAt: null,
     lastError: null,
     lastFullSyncAt: null,
+    delayedByName: 0,
   };
+  private readonly nameDelay: NameDelay;
 
-  constructor(private readonly ctx: LaneContext) {}
+  constructor(private readonly ctx: LaneContext) {
+    const rule = ctx.config.tempFiles.builtin ? isTempFileName : (): boolean => false;
+    this.nameDelay = new NameDelay(
+      ctx.root,
+      rule,
+      (path, stays) => {
+        this.stats.delayedByName = this.nameDelay.size;
+        if (stays) this.coalescer.apply({ kind: 'sync', path });
+        this.schedule();
+      },
+      ctx.nameSettleMs,
+    );
+  }
 
   get remote(): Remote {
     return this.ctx.remote;
@@ -108,6 +131,10 @@ export class Lane {
   }
 
   push(change: Change): void {
+    if (change.kind === 'sync' && this.nameDelay.hold(change.path)) {
+      this.stats.delayedByName = this.nameDelay.size;
+      return this.notifyIdle();
+    }
     if (change.kind === 'new') this.unconfirmed.add(change.path);
     this.coalescer.apply(change);
     this.schedule();
@@ -128,13 +155,20 @@ export class Lane {
   /** Stops dispatching; resolves when the batch in flight (if any) has finished. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.nameDelay.stop();
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     while (this.inFlight) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
   private isIdle(): boolean {
-    return !this.inFlight && this.timer === null && this.coalescer.size === 0 && this.unconfirmed.size === 0;
+    return (
+      !this.inFlight &&
+      this.timer === null &&
+      this.coalescer.size === 0 &&
+      this.unconfirmed.size === 0 &&
+      this.nameDelay.size === 0
+    );
   }
 
   private schedule(): void {
@@ -162,8 +196,10 @@ export class Lane {
     const ops = this.coalescer.take();
     if (ops.length === 0) return this.notifyIdle();
     this.inFlight = true;
+    let ok = false;
     this.execute(ops)
-      .then(() => {
+      .then((succeeded) => {
+        ok = succeeded;
         this.storeFailures = 0;
       })
       .catch((err: unknown) => {
@@ -176,7 +212,7 @@ export class Lane {
       })
       .finally(() => {
         this.inFlight = false;
-        this.coalescer.landed();
+        this.coalescer.landed(ok);
         this.schedule();
       });
   }
@@ -197,7 +233,8 @@ export class Lane {
     this.unconfirmed.clear();
   }
 
-  private async execute(ops: readonly PathOp[]): Promise<void> {
+  /** Runs a batch; true when all of it reached the replica. */
+  private async execute(ops: readonly PathOp[]): Promise<boolean> {
     const { store, remote, root } = this.ctx;
     const started = performance.now();
     const batch = store.begin(remote.id, root, ops);
@@ -229,6 +266,15 @@ export class Lane {
       if (task.input?.kind === 'files') unreadable = opsNaming(ops, unsentSourcePaths(r, root));
       break;
     }
+    if (failure !== null && failure.exitCode === RSYNC_GOT_SIGNAL) {
+      // rsync itself got SIGINT/SIGTERM: Ctrl-C or a stop reaching the whole process group, or an
+      // admin's kill. Not a failure of the remote: its rows keep their real last error (they stay
+      // in flight until a batch takes them over or the next start queues them again) and the work
+      // goes back.
+      for (const op of ops) this.coalescer.restore(op);
+      this.ctx.log.info({ root, remote: remote.id }, 'rsync was interrupted by a signal: its work is kept');
+      return false;
+    }
     if (failure === null) store.succeed(batch);
     else if (unreadable !== null) store.failPaths(batch, unreadable);
     else store.fail(batch, failure);
@@ -242,6 +288,7 @@ export class Lane {
       durationMs: performance.now() - started,
     };
     this.ctx.onBatch(report);
+    return failure === null;
   }
 
   private run(task: RsyncTask): Promise<RsyncResult> {

@@ -13,7 +13,7 @@ import { disposeRsyncDaemon, startRsyncDaemon, type RsyncDaemon } from '../helpe
 import { symlinkRaces } from '../faults/cases/boundary.js';
 import { fuzzConfigs } from '../faults/cases/config-fuzz.js';
 import { killedDuringChurn, rewriteWhileDown } from '../faults/cases/crash.js';
-import { daemonDownDuringBurst } from '../faults/cases/daemon-down.js';
+import { daemonDownDuringBurst, dirRenamesWhileDown } from '../faults/cases/daemon-down.js';
 import { hostileNames } from '../faults/cases/names.js';
 import { missingPasswordFile } from '../faults/cases/password-file.js';
 import { refusingReplica } from '../faults/cases/refusing-replica.js';
@@ -63,6 +63,8 @@ const CASES: Readonly<Record<string, (c: Context) => Promise<CaseResult> | CaseR
       downMs: 30_000,
       exactlyOnce: true,
     }),
+  'dir-renames-down': (c) =>
+    dirRenamesWhileDown(c.work, c.daemon, { rounds: 5, ops: 600, downMs: 30_000, seed: c.seed }),
   'stalled-remote': (c) => stalledRemote(c.work, c.daemon, { timeoutS: 2, stallMs: 10_000 }),
   'stalled-remote-backstop': (c) =>
     stalledRemote(c.work, c.daemon, { timeoutS: 2, stallMs: 10_000, backstop: true }),

@@ -23,7 +23,7 @@ test('worker: a run from a watch root that is gone says so, not "spawn rsync ENO
   );
 });
 
-const noFilter = { excludes: [], builtinTemp: true, ignoreDotFiles: false };
+const noFilter = { excludes: [], ignoreDotFiles: false };
 
 /** A tree with `old/` on the replica and the same directory renamed `new` at the source. */
 async function renamedTree(t: {
