@@ -5,7 +5,15 @@ import { InotifyWatcher } from './inotify-watcher.js';
 import { loadInotifyBinding } from './native.js';
 import type { Watcher, WatcherOptions } from './types.js';
 
-export type { Watcher, WatcherOptions, WatchEvent, WatchEventType, WatchStats } from './types.js';
+export type {
+  Watcher,
+  WatcherOptions,
+  WatchEvent,
+  WatchEventType,
+  WatchGap,
+  WatchHealth,
+  WatchStats,
+} from './types.js';
 export { loadInotifyBinding } from './native.js';
 
 /**
@@ -30,4 +38,10 @@ export function simulateOverflow(watcher: Watcher): void {
     throw new TypeError('simulateOverflow: not a watcher made by createWatcher');
   }
   watcher.injectOverflow();
+}
+
+/** For tests: makes a started inotify watcher's read fail, as the binding reports a failed read(2). */
+export function simulateReadError(watcher: Watcher, err: Error): void {
+  if (!(watcher instanceof InotifyWatcher)) throw new TypeError('simulateReadError: not an inotify watcher');
+  watcher.injectReadError(err);
 }

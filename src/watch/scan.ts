@@ -28,6 +28,8 @@ export interface ScannerOptions {
    * with an ancestor whose rename is still in the event queue (then it must be watched later).
    */
   readonly vanished: (parent: DirNode, name: RelPath, rel: RelPath) => void;
+  /** A directory the kernel refused to watch (ENOSPC) whose parent is watched: the top of a gap. */
+  readonly overLimit?: (parent: DirNode, name: RelPath) => void;
 }
 
 /** A directory to visit: `name` in `parent`; a null `parent` (over the watch limit): only count it. */
@@ -82,7 +84,10 @@ export class TreeScanner {
       wd = this.o.binding.addWatch(this.o.handle, this.absolute(v.rel), WATCH_MASK);
     } catch (err) {
       const code = errnoCode(err);
-      if (code === 'ENOSPC') return null;
+      if (code === 'ENOSPC') {
+        this.o.overLimit?.(parent, v.name);
+        return null;
+      }
       if (code === 'ENOENT') this.o.vanished(parent, v.name, v.rel);
       else if (code !== 'ENOTDIR') this.o.report(this.failure(v.rel, err));
       return undefined;

@@ -4,22 +4,26 @@ import assert from 'node:assert/strict';
 import { addRun, buildStatus, withPast } from '../../src/daemon/status.js';
 import { formatBytes, statusText } from '../../src/daemon/status-text.js';
 import type { TreeStatus } from '../../src/sync/replicator.js';
-import { imgTree, inputs, stats, T, trees } from './status-fixture.js';
+import { imgTree, inputs, stats, T, trees, watched } from './status-fixture.js';
 
 test('status: trees sum their lanes, lanes carry their retries, remotes add up over trees', () => {
   const s = buildStatus(inputs());
   assert.equal(s.uptimeSeconds, 3723);
-  assert.deepEqual(s.trees, [
-    { root: '/srv/www', watching: true, directories: 12, events: 40, pending: 2 },
-    { root: '/srv/img', watching: false, directories: 0, events: 7, pending: 3 },
-  ]);
   assert.deepEqual(
-    s.lanes.map((l) => [l.root, l.remote, l.inFlight, l.queuedRetries]),
+    s.trees.map((t) => [t.root, t.watching, t.directories, t.events, t.pending, t.degraded]),
     [
-      ['/srv/www', 'A::m', true, 1],
-      ['/srv/img', 'A::m', false, 0],
-      ['/srv/img', 'B::m', false, 17],
+      ['/srv/www', true, 12, 40, 2, []],
+      ['/srv/img', false, 0, 7, 3, ['root-gone']],
     ],
+  );
+  assert.deepEqual(
+    s.lanes.map((l) => [l.root, l.remote, l.inFlight, l.queuedRetries, l.lagSeconds]),
+    [
+      ['/srv/www', 'A::m', true, 1, 3],
+      ['/srv/img', 'A::m', false, 0, 0],
+      ['/srv/img', 'B::m', false, 17, 120],
+    ],
+    'the lag is the age of the oldest change pending, in flight or queued for retry',
   );
   assert.deepEqual(s.remotes, [
     {
@@ -36,6 +40,7 @@ test('status: trees sum their lanes, lanes carry their retries, remotes add up o
       lastSuccessAt: T - 1000,
       lastFailureAt: T - 90_000,
       lastError: 'old failure',
+      lagSeconds: 3,
     },
     {
       remote: 'B::m',
@@ -51,6 +56,7 @@ test('status: trees sum their lanes, lanes carry their retries, remotes add up o
       lastSuccessAt: null,
       lastFailureAt: T - 2000,
       lastError: 'refused',
+      lagSeconds: 120,
     },
   ]);
   assert.deepEqual(s.fullSync, { lastAt: T - 60_000, nextAt: T + 600_000 });
@@ -63,19 +69,19 @@ test('status: counters of replicators ended by reloads are added; live values ar
   const fresh: TreeStatus[] = [
     {
       root: '/srv/www',
-      watching: true,
-      directories: 13,
+      ...watched({ directories: 13 }),
       events: 1,
       lanes: [
         {
           remote: 'A::m',
           pending: 0,
           busy: false,
+          oldestChangeAt: null,
           ...stats({ batches: 1, lastFailureAt: T, lastError: 'new' }),
         },
       ],
     },
-    { root: '/srv/new', watching: true, directories: 1, events: 0, lanes: [] },
+    { root: '/srv/new', ...watched(), events: 0, lanes: [] },
   ];
   const now = withPast(fresh, past);
   assert.equal(now.length, 2, 'a tree dropped by the reload is not shown');
