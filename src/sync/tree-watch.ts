@@ -10,12 +10,7 @@ export type WatcherFactory = (opts: WatcherOptions) => Watcher;
 
 /** Why a tree is not replicated as it changes, or not with every guarantee. */
 export type DegradedReason =
-  | 'root-gone'
-  | 'root-replaced'
-  | 'watcher-restarting'
-  | 'watch-limit'
-  | 'unmounted'
-  | 'fallback-watcher';
+  'root-gone' | 'root-replaced' | 'watcher-restarting' | 'watch-limit' | 'unmounted' | 'fallback-watcher';
 
 export const DEGRADED_REASONS: readonly DegradedReason[] = [
   'root-gone',
@@ -304,7 +299,10 @@ export class TreeWatch {
       (err: unknown) => {
         this.restarting = null;
         this.watcher = null;
-        log.error({ root, error: err instanceof Error ? err.message : String(err) }, 'cannot watch the directory again');
+        log.error(
+          { root, error: err instanceof Error ? err.message : String(err) },
+          'cannot watch the directory again',
+        );
       },
     );
   }

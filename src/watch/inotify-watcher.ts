@@ -341,7 +341,11 @@ export class InotifyWatcher implements Watcher {
       if (this.tree.get(g.parent.wd) !== g.parent) continue; // it left the tree
       this.overLimit += (await this.scan().watchSubtree(g.parent, g.name)).overLimit;
       if (this.tree.childOf(g.parent, g.name) !== undefined)
-        events.push({ type: 'rewatched', path: joinRel(this.tree.pathOf(g.parent), g.name), why: 'watch-limit' });
+        events.push({
+          type: 'rewatched',
+          path: joinRel(this.tree.pathOf(g.parent), g.name),
+          why: 'watch-limit',
+        });
     }
   }
 

@@ -45,7 +45,10 @@ export interface MountChanges {
 }
 
 /** What changed between two looks at the mounts below a root. */
-export function diffMounts(before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>): MountChanges {
+export function diffMounts(
+  before: ReadonlyMap<string, string>,
+  after: ReadonlyMap<string, string>,
+): MountChanges {
   const mounted = [...after].filter(([point, id]) => before.get(point) !== id).map(([point]) => point);
   const unmounted = [...before.keys()].filter((point) => !after.has(point));
   return { mounted, unmounted };

@@ -120,10 +120,12 @@ test('status: the human output has the summary and one line per tree and per rem
   assert.ok(lines.includes('rsync:     1 of 10 running, 12 started'));
   assert.ok(lines.includes('full sync: last 1m00s ago, next in 10m00s'));
   const row = (first: string): string[] => (lines.find((l) => l.startsWith(first)) ?? '').split(/\s{2,}/);
-  assert.deepEqual(row('TREE'), ['TREE', 'WATCHING', 'DIRECTORIES', 'EVENTS', 'PENDING']);
-  assert.deepEqual(row('/srv/img'), ['/srv/img', 'NO', '0', '7', '3']);
-  assert.deepEqual(row('B::m'), ['B::m', '0', '3', '17', '4', '0', '0 B', '-', '2s ago: refused']);
-  assert.deepEqual(row('A::m').slice(6, 8), ['3.0 KiB', '1s ago']);
+  assert.deepEqual(row('TREE'), ['TREE', 'WATCHING', 'DIRECTORIES', 'EVENTS', 'PENDING', 'DEGRADED']);
+  assert.deepEqual(row('/srv/img'), ['/srv/img', 'NO', '0', '7', '3', 'root-gone']);
+  assert.deepEqual(row('/srv/www'), ['/srv/www', 'yes', '12', '40', '2', '-']);
+  assert.ok(lines.includes('! /srv/img: the watched directory is missing; nothing is sent until it is back'));
+  assert.deepEqual(row('B::m'), ['B::m', '0', '3', '17', '4', '0', '0 B', '2m00s', '-', '2s ago: refused']);
+  assert.deepEqual(row('A::m').slice(6, 9), ['3.0 KiB', '3s', '1s ago']);
 });
 
 test('status: a name with a newline cannot break the table', () => {
@@ -137,4 +139,31 @@ test('status: byte counts in binary units', () => {
   assert.equal(formatBytes(1023), '1023 B');
   assert.equal(formatBytes(1536), '1.5 KiB');
   assert.equal(formatBytes(5 * 1024 ** 3), '5.0 GiB');
+});
+
+test('status: a partly watched tree says where, why and what to do', () => {
+  const tree: TreeStatus = {
+    ...imgTree(),
+    ...watched({
+      watching: false,
+      directories: 5,
+      degraded: ['watch-limit', 'unmounted', 'fallback-watcher'],
+      unwatchedDirectories: 40,
+      gaps: [
+        { path: 'mnt/disk', reason: 'unmounted' },
+        { path: 'big', reason: 'watch-limit' },
+      ],
+      watcherRestarts: 1,
+      lastWatcherRestart: { at: T - 4000, reason: 'read: Input/output error' },
+    }),
+  };
+  const lines = statusText(buildStatus(inputs({ trees: [tree] }))).split('\n');
+  const row = (lines.find((l) => l.startsWith('/srv/img')) ?? '').split(/\s{2,}/);
+  assert.deepEqual(row, ['/srv/img', 'PARTLY', '5', '7', '3', 'watch-limit,unmounted,fallback-watcher']);
+  const notes = lines.filter((l) => l.startsWith('! '));
+  assert.equal(notes.length, 4);
+  assert.match(notes[0] ?? '', /40 directories not watched .*max_user_watches.*: big$/);
+  assert.match(notes[1] ?? '', /unmounted \(mnt\/disk\)/);
+  assert.match(notes[2] ?? '', /chokidar fallback/);
+  assert.match(notes[3] ?? '', /watcher restarted 1 time \(last 4s ago: read: Input\/output error\)/);
 });
