@@ -322,8 +322,11 @@ export class TreeWatch {
     const now = new Set(health.gaps.map((g) => `${g.reason}\0${g.path}`));
     const added = health.gaps.filter((g) => !this.knownGaps.has(`${g.reason}\0${g.path}`));
     const { log, root } = this.deps;
-    const limited = added.filter((g) => g.reason === 'watch-limit');
-    if (limited.length > 0) {
+    // The limit is said when it is first reached; the directories it leaves out change as it
+    // goes, and status lists them.
+    const wasLimited = [...this.knownGaps].some((k) => k.startsWith('watch-limit\0'));
+    const limited = health.gaps.filter((g) => g.reason === 'watch-limit');
+    if (limited.length > 0 && !wasLimited) {
       const needed = this.watcher.watchedDirectories() + health.unwatchedDirectories;
       log.warn(
         {
