@@ -291,7 +291,6 @@ export class InotifyWatcher implements Watcher {
 
   /** What no event tells: mounts come and gone, room again for the watches refused at the limit. */
   private async recheck(): Promise<void> {
-    if (this.closed) return;
     const events: WatchEvent[] = [];
     await this.followMounts(events);
     await this.retryLimitGaps(events);
