@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { configToJson, describeConfig, formatWarning } from '../../config/present.js';
 import { loadConfig } from '../../config/load.js';
 import type { Config } from '../../config/types.js';
+import { describeWatcher } from '../../watch/index.js';
 import { globalOptions } from '../program.js';
 
 /** Paths the runtime needs that are not there yet: worth a note, not an error (the demo dirs are created). */
@@ -34,9 +35,12 @@ export function registerCheckCommand(program: Command): void {
         process.stdout.write(`${configToJson(config)}\n`);
         return;
       }
+      const watcher = describeWatcher(config.fileSystem.watcher);
       const lines = [
         ...describeConfig(config, stateDir),
+        `  runs          ${watcher.runs ?? 'none'}`,
         ...missingPaths(config).map((p) => `note: ${p} does not exist yet`),
+        ...(watcher.warning === null ? [] : [`WARNING: ${watcher.warning}`]),
         '',
         ...config.warnings.map((w) => formatWarning(config.file, w)),
         `${config.file}: usable${config.warnings.length > 0 ? `, with ${config.warnings.length} warning(s)` : ''}`,
