@@ -50,8 +50,8 @@ test('a watcher whose read fails is replaced, the tree resynced, and status coun
       'a new watcher',
     );
     const [tree] = replicator.status();
-    assert.equal(tree?.watcherRestarts, 1);
-    assert.match(tree?.lastWatcherRestart?.reason ?? '', /EIO/);
+    assert.equal(tree.watcherRestarts, 1);
+    assert.match(tree.lastWatcherRestart?.reason ?? '', /EIO/);
     const metrics = renderMetrics(buildStatus(inputs({ trees: replicator.status(), retries: [] })));
     assert.match(metrics, new RegExp(`sersync_watcher_restarts_total\\{root="${src.path}"\\} 1`));
     writeFileSync(join(src.path, 'after.txt'), 'seen by the new watcher');
