@@ -50,6 +50,7 @@ test('a watcher whose read fails is replaced, the tree resynced, and status coun
       'a new watcher',
     );
     const [tree] = replicator.status();
+    assert.ok(tree !== undefined);
     assert.equal(tree.watcherRestarts, 1);
     assert.match(tree.lastWatcherRestart?.reason ?? '', /EIO/);
     const metrics = renderMetrics(buildStatus(inputs({ trees: replicator.status(), retries: [] })));

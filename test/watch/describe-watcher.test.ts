@@ -55,6 +55,7 @@ test('chokidar watching: check warns, the start warns, status says fallback-watc
       );
       assert.equal(status.status, 0, status.stderr);
       const [tree] = (JSON.parse(status.stdout) as DaemonStatus).trees;
+      assert.ok(tree !== undefined);
       assert.equal(tree.watcher, 'chokidar');
       assert.deepEqual(tree.degraded, ['fallback-watcher']);
     } finally {
