@@ -32,6 +32,15 @@ import {
 import { queueDamaged, queueLockedAtStart, queueLockedWhileRunning } from '../faults/cases/state-db.js';
 import { stalledRemote } from '../faults/cases/stall.js';
 import { eventOverflow, rootDeletedAndRecreated } from '../faults/cases/watch.js';
+import {
+  deploySwitchesSymlink,
+  mountedInTree,
+  mountUnavailable,
+  rootRemounted,
+  rootSwappedForSymlink,
+  userNamespaceUnavailable,
+  watchLimitWhileRunning,
+} from '../faults/cases/watch-health.js';
 import { prng, seedFrom } from '../helpers/prng.js';
 
 interface Context {
@@ -72,6 +81,16 @@ const CASES: Readonly<Record<string, (c: Context) => Promise<CaseResult> | CaseR
   'secrets-hidden': (c) => secretsStayHidden(c.work),
   'state-dir-0700': (c) => stateDirOwnerOnly(c.work, c.daemon),
   'command-plugin-no-shell': (c) => commandPluginRunsNoShell(c.work, c.daemon),
+  'root-swapped-for-symlink': (c) => rootSwappedForSymlink(c.work, c.daemon),
+  'deploy-symlink-switch': (c) => deploySwitchesSymlink(c.work, c.daemon),
+  // Only where this host lets them run (root with mount(2), user namespaces).
+  ...(mountUnavailable() === undefined && {
+    'mounted-in-tree': (c: Context) => mountedInTree(c.work, c.daemon),
+    'root-remounted': (c: Context) => rootRemounted(c.work, c.daemon),
+  }),
+  ...(userNamespaceUnavailable() === undefined && {
+    'watch-limit-running': (c: Context) => watchLimitWhileRunning(c.work, c.daemon),
+  }),
 };
 
 /** A run that takes this long has hung: it is failed, and the soak ends (its processes may linger). */
