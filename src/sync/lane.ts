@@ -45,6 +45,8 @@ export interface LaneContext {
    * Without it, rsync runs in `root`.
    */
   readonly source?: () => string | null;
+  /** Paths full syncs must leave alone now (see PlanContext.protect). */
+  readonly protect?: () => readonly RelPath[];
   readonly remote: Remote;
   readonly pool: RsyncPool;
   readonly store: WorkStore;
@@ -229,7 +231,7 @@ export class Lane {
 
   private async execute(ops: readonly PathOp[], cwd: string): Promise<void> {
     const { store, remote, root } = this.ctx;
-    const plan = { ...this.ctx, root: cwd };
+    const plan = { ...this.ctx, root: cwd, protect: this.ctx.protect?.() ?? [] };
     const started = performance.now();
     const batch = store.begin(remote.id, root, ops);
     const results: RsyncResult[] = [];

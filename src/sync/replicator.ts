@@ -4,7 +4,7 @@ import type { Config, LocalPath } from '../config/types.js';
 import { toChanges, type Change } from '../filter/changes.js';
 import { compilePathFilter, filterSpecOf, type PathPredicate } from '../filter/path-filter.js';
 import type { Logger } from '../log/logger.js';
-import { displayPath } from '../paths.js';
+import { displayPath, type RelPath } from '../paths.js';
 import type { Plugin, PluginEvent } from '../plugins/types.js';
 import type { Failure, WorkStore } from '../queue/types.js';
 import type { WatchEvent, WatchStats } from '../watch/types.js';
@@ -100,6 +100,7 @@ export class Replicator {
           config,
           root: lp.watch,
           source,
+          protect: (): readonly RelPath[] => tree.watch?.unmounted() ?? [],
           remote,
           pool: deps.pool,
           store: deps.store,

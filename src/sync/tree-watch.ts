@@ -134,6 +134,11 @@ export class TreeWatch {
     return null;
   }
 
+  /** File systems unmounted from the tree: full syncs leave the replica's copy of them alone. */
+  unmounted(): RelPath[] {
+    return (this.watcher?.health().gaps ?? []).filter((g) => g.reason === 'unmounted').map((g) => g.path);
+  }
+
   /** Answers the events this class owns; false for the others. */
   handle(ev: WatchEvent): boolean {
     if (ev.type === 'root-gone') {

@@ -116,6 +116,15 @@ export async function mountedInTree(work: string, daemon: RsyncDaemon): Promise<
       existsSync(join(rig.replica, 'mnt', 'm1.txt')),
       'the replica keeps the copy of an unmounted disk',
     );
+    // a full sync meanwhile (crontab, `sersync2 resync`) sends the rest but deletes nothing of it
+    writeFileSync(join(rig.src, 'during.txt'), 'written while the disk is away');
+    assert.equal(rig.cli(['resync']).status, 0);
+    await eventually(() => existsSync(join(rig.replica, 'during.txt')), 10_000, 'the resync');
+    await eventually(() => rig.queued().length === 0, 10_000, 'the resync done');
+    assert.ok(
+      existsSync(join(rig.replica, 'mnt', 'm2.txt')),
+      'a full sync keeps the copy of an unmounted disk',
+    );
 
     mountTmpfs(mnt);
     writeFileSync(join(mnt, 'm3.txt'), 'on the disk mounted again');

@@ -6,6 +6,7 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { get } from 'node:http';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import type { DaemonStatus } from '../../../src/daemon/status.js';
@@ -210,8 +211,17 @@ export class Rig {
 
   /** One sample of `GET /metrics` (the rig needs `metricsPort`); undefined when it is not served. */
   async metric(name: string, labels: Readonly<Record<string, string>>): Promise<number | undefined> {
-    const res = await fetch(`http://127.0.0.1:${this.opts.metricsPort ?? 0}/metrics`);
-    const family = parsePrometheusText(await res.text()).get(name);
+    // A fresh connection each time (no keep-alive): a reused one the server timed out fails the fetch.
+    const text = await new Promise<string>((resolve, reject) => {
+      get(`http://127.0.0.1:${this.opts.metricsPort ?? 0}/metrics`, { agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (c: string) => (body += c));
+        res.on('end', () => {
+          resolve(body);
+        });
+      }).on('error', reject);
+    });
+    const family = parsePrometheusText(text).get(name);
     const want = JSON.stringify(Object.entries(labels).sort());
     return family?.samples.find((x) => JSON.stringify(Object.entries(x.labels).sort()) === want)?.value;
   }
