@@ -22,8 +22,8 @@ export type RootLook =
   | { readonly kind: 'other' }
   /** A directory (`resolved`: its real path, through any symlinked parents). */
   | { readonly kind: 'dir'; readonly id: DirIdentity; readonly resolved: string }
-  /** A symlink to a directory. */
-  | { readonly kind: 'link'; readonly id: DirIdentity; readonly resolved: string };
+  /** A symlink to a directory; `linkUid`: the owner of the link itself. */
+  | { readonly kind: 'link'; readonly id: DirIdentity; readonly resolved: string; readonly linkUid: number };
 
 /** The root as watching began (or as last accepted). */
 export interface RootOrigin {
@@ -50,15 +50,25 @@ export function judgeRoot(origin: RootOrigin, now: RootLook): RootVerdict {
   if (now.kind === 'missing' || now.kind === 'other') return 'gone';
   const same = now.id.dev === origin.id.dev && now.id.ino === origin.id.ino;
   if (now.kind === 'link') {
-    if (!origin.follows) return 'replaced';
+    if (!origin.follows || !trustedLink(now)) return 'replaced';
     return same && now.resolved === origin.resolved ? 'same' : 'switched';
   }
   if (same) return 'same';
   return now.id.uid === origin.id.uid ? 'returned' : 'replaced';
 }
 
-/** The origin a first look gives (null when the root is not a usable directory). */
+/**
+ * A symlink is followed only when root made it or its owner owns the directory it points to (the
+ * rule of the kernel's fs.protected_symlinks): a deploy user's `current -> releases/N` is followed,
+ * a link another user planted towards a directory not theirs (`/root/secret`) is not.
+ */
+export function trustedLink(look: Extract<RootLook, { kind: 'link' }>): boolean {
+  return look.linkUid === 0 || look.linkUid === look.id.uid;
+}
+
+/** The origin a first look gives (null when the root is not a usable directory, or an untrusted link). */
 export function originOf(look: RootLook): RootOrigin | null {
+  if (look.kind === 'link' && !trustedLink(look)) return null;
   if (look.kind !== 'dir' && look.kind !== 'link') return null;
   return { follows: look.kind === 'link', id: look.id, resolved: look.resolved };
 }
@@ -71,7 +81,10 @@ export function lookAtRoot(root: string): RootLook {
     const st = own.isSymbolicLink() ? statSync(root) : own;
     if (!st.isDirectory()) return { kind: 'other' };
     const id = { dev: st.dev, ino: st.ino, uid: st.uid };
-    return { kind: own.isSymbolicLink() ? 'link' : 'dir', id, resolved: realpathSync(root) };
+    const resolved = realpathSync(root);
+    return own.isSymbolicLink()
+      ? { kind: 'link', id, resolved, linkUid: own.uid }
+      : { kind: 'dir', id, resolved };
   } catch {
     return { kind: 'missing' };
   }

@@ -1,3 +1,4 @@
+import { SersyncError } from '../errors.js';
 import type { Change } from '../filter/changes.js';
 import type { Logger } from '../log/logger.js';
 import { displayPath, fromUtf8, type RelPath } from '../paths.js';
@@ -104,6 +105,12 @@ export class TreeWatch {
   async start(): Promise<WatchStats> {
     const look = lookAtRoot(this.deps.root);
     this.origin = originOf(look);
+    if (look.kind === 'link' && this.origin === null)
+      throw new SersyncError(
+        'ERR_SERSYNC_WATCH',
+        `refusing to watch ${this.deps.root}: it is a symlink owned by uid ${look.linkUid} to ${look.resolved}, ` +
+          `a directory of uid ${look.id.uid}; a followed watch path must be root's link or its owner's directory`,
+      );
     const stats = await this.open();
     if (this.origin?.follows === true)
       this.deps.log.info(

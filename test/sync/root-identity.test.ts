@@ -26,13 +26,13 @@ test('judgeRoot: the same directory, gone, replaced, returned, switched', () => 
     [
       'swapped for a symlink (the attack)',
       dirOrigin,
-      { kind: 'link', id: { dev: 1, ino: 7, uid: 0 }, resolved: '/root/secret' },
+      { kind: 'link', id: { dev: 1, ino: 7, uid: 0 }, resolved: '/root/secret', linkUid: 0 },
       'replaced',
     ],
     [
       'a symlink even to itself is not the directory',
       dirOrigin,
-      { kind: 'link', id: ID, resolved: '/srv/www' },
+      { kind: 'link', id: ID, resolved: '/srv/www', linkUid: 0 },
       'replaced',
     ],
     [
@@ -47,12 +47,23 @@ test('judgeRoot: the same directory, gone, replaced, returned, switched', () => 
       { kind: 'dir', id: { dev: 2, ino: 2, uid: 0 }, resolved: '/srv/www' },
       'returned',
     ],
-    ['followed link, unchanged', linkOrigin, { kind: 'link', id: ID, resolved: '/srv/releases/1' }, 'same'],
     [
-      'followed link switched by a deploy',
+      'followed link, unchanged',
       linkOrigin,
-      { kind: 'link', id: { dev: 1, ino: 101, uid: 33 }, resolved: '/srv/releases/2' },
+      { kind: 'link', id: ID, resolved: '/srv/releases/1', linkUid: 0 },
+      'same',
+    ],
+    [
+      'followed link switched by a deploy user to their release',
+      linkOrigin,
+      { kind: 'link', id: { dev: 1, ino: 101, uid: 33 }, resolved: '/srv/releases/2', linkUid: 33 },
       'switched',
+    ],
+    [
+      'followed link switched by another user to a directory not theirs',
+      linkOrigin,
+      { kind: 'link', id: { dev: 1, ino: 7, uid: 0 }, resolved: '/root/secret', linkUid: 33 },
+      'replaced',
     ],
     ['followed link dangling', linkOrigin, { kind: 'missing' }, 'gone'],
   ];
@@ -71,6 +82,9 @@ test('lookAtRoot: a directory, a symlink to one (resolved), nothing', async () =
     assert.ok(link.kind === 'link');
     assert.equal(link.resolved, realpathSync(real));
     assert.equal(originOf(link)?.follows, true);
+    // a link of another owner to a directory not theirs is not a watch path to follow
+    assert.equal(originOf({ ...link, linkUid: 1000 }), null);
+    assert.notEqual(originOf({ ...link, linkUid: 1000, id: { ...link.id, uid: 1000 } }), null);
     assert.equal(lookAtRoot(join(tmp.path, 'none')).kind, 'missing');
     // the attack: the root moved away and a link put in its place
     renameSync(real, `${real}.old`);
