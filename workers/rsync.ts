@@ -4,12 +4,13 @@
  * rsync's own `--timeout` (see `remoteOptions`). Results go back to the main thread, which owns all
  * state.
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { closeSync, existsSync } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
 import { compilePathFilter } from '../src/filter/path-filter.js';
 import { pathBytes, type RelPath } from '../src/paths.js';
 import { anchoredPattern, fileListEntry } from '../src/sync/rsync-args.js';
+import { pinnedPlace } from '../src/sync/rsync-place.js';
 import { Progress2Reader, type ProgressMessage, type ReportingTask } from '../src/sync/rsync-progress.js';
 import type { RsyncInput, RsyncResult, RsyncTask } from '../src/sync/task.js';
 import { walkTree } from '../src/sync/walk.js';
@@ -17,6 +18,15 @@ import { walkTree } from '../src/sync/walk.js';
 const STDERR_TAIL = 16 * 1024;
 const NUL = Buffer.of(0);
 const PROGRESS_EVERY_MS = 100;
+/** A run whose directory is no longer one of the tree: rsync's code for an unusable source (-1 reads as a lost remote). */
+const NOT_RUN = {
+  exitCode: 3,
+  signal: null,
+  listed: 0,
+  unreadable: [],
+  filesSent: null,
+  bytesSent: null,
+} as const;
 
 /**
  * The list for rsync's stdin, the entries a full sync's walk found (rsync's `.` included), and
@@ -101,6 +111,19 @@ function startFailure(err: NodeJS.ErrnoException, cwd: string): string {
   return err.message;
 }
 
+/** A run inside a directory of the tree starts there, held open (see `pinnedPlace`); others in the root. */
+function startRsync(task: RsyncTask, argv: string[]): ChildProcessWithoutNullStreams | string {
+  const place = task.dir === undefined ? null : pinnedPlace(task.cwd, task.dir);
+  if (place === null) return spawn('rsync', argv, { cwd: task.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+  if (typeof place === 'string') return place;
+  try {
+    const stdio = ['pipe', 'pipe', 'pipe', place.fd] as const;
+    return spawn('rsync', argv, { cwd: place.cwd, stdio: [...stdio] }) as ChildProcessWithoutNullStreams;
+  } finally {
+    closeSync(place.fd); // the child has its copy: spawn returns once rsync is exec'd
+  }
+}
+
 export default function runRsync(task: ReportingTask): Promise<RsyncResult> {
   const started = performance.now();
   const input = task.input === null ? null : buildInput(task, task.input);
@@ -110,10 +133,12 @@ export default function runRsync(task: ReportingTask): Promise<RsyncResult> {
     task.progressPort === undefined ? null : progressPoster(task.progressPort, input?.walked ?? 0);
   const reporting = progress === null ? [] : ['--info=progress2'];
   return new Promise((resolve) => {
-    const child = spawn('rsync', ['--stats', ...reporting, ...task.args], {
-      cwd: task.cwd,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = startRsync(task, ['--stats', ...reporting, ...task.args]);
+    if (typeof child === 'string') {
+      progress?.close();
+      resolve({ ...NOT_RUN, durationMs: performance.now() - started, stderr: `rsync not run: ${child}` });
+      return;
+    }
     let stderr = '';
     let stdout = '';
     child.stdout.setEncoding('utf8');

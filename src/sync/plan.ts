@@ -25,7 +25,7 @@ export interface PlanContext {
 export function planMove(op: Extract<PathOp, { kind: 'move' }>, ctx: PlanContext): RsyncTask | null {
   const { config, root, remote } = ctx;
   const args = moveArgs(remote, config.rsync, op.path, op.from, config.inotify.delete);
-  return args === null ? null : { cwd: root, filter: filterSpecOf(config), args, input: null };
+  return args === null ? null : { cwd: root, dir: op.path, filter: filterSpecOf(config), args, input: null };
 }
 
 /**

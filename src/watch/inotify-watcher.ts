@@ -16,6 +16,11 @@ const MOVE_PAIR_MS = 5;
 const UNPLACED_MS = 5000;
 /** How often mounts and directories left unwatched at the watch limit are looked at, by default. */
 const RECHECK_MS = 1000;
+/**
+ * Event bytes read but not yet processed beyond which reading pauses (resumed at half): the kernel
+ * then holds the events, and past its own limit reports IN_Q_OVERFLOW, answered with a rescan.
+ */
+const MAX_PENDING_BYTES = 4 * 1024 * 1024;
 
 /**
  * A directory whose watch could not be set while scanning: its path, built from the tree as the
@@ -66,6 +71,8 @@ export class InotifyWatcher implements Watcher {
   private recheckTimer: NodeJS.Timeout | undefined;
   /** Its read failed: no event comes any more (see onRead). */
   private dead = false;
+  private pendingBytes = 0;
+  private paused = false;
 
   constructor(
     private readonly binding: InotifyBinding,
@@ -100,12 +107,7 @@ export class InotifyWatcher implements Watcher {
         },
       });
       this.mounts = this.mountsNow();
-      const scan = this.scanner.watchRoot();
-      this.work = scan.then(
-        () => undefined,
-        () => undefined,
-      );
-      const { overLimit } = await scan;
+      const { overLimit } = this.scanner.watchRoot();
       if (overLimit > 0) throw watchLimitError(this.tree.size + overLimit, this.root);
     } catch (err) {
       await this.close();
@@ -162,11 +164,16 @@ export class InotifyWatcher implements Watcher {
       return;
     }
     const batch = parseInotifyEvents(chunk);
-    this.enqueue(() => this.translator.translate(batch));
+    this.pendingBytes += chunk.length;
+    if (this.pendingBytes > MAX_PENDING_BYTES && !this.paused && this.handle !== undefined) {
+      this.binding.pause(this.handle);
+      this.paused = true;
+    }
+    this.enqueue(() => this.translator.translate(batch), chunk.length);
   }
 
   /** Translates (when its turn comes, against the tree as the earlier work left it) and runs. */
-  private enqueue(translate: () => Iterable<Step>): void {
+  private enqueue(translate: () => Iterable<Step>, bytes = 0): void {
     this.work = this.work
       .then(async () => {
         if (this.closed) return;
@@ -176,7 +183,17 @@ export class InotifyWatcher implements Watcher {
       })
       .catch((err: unknown) => {
         this.report(err);
+      })
+      .finally(() => {
+        this.processed(bytes);
       });
+  }
+
+  private processed(bytes: number): void {
+    this.pendingBytes -= bytes;
+    if (!this.paused || this.pendingBytes > MAX_PENDING_BYTES / 2 || this.closed) return;
+    this.paused = false;
+    if (this.handle !== undefined) this.binding.resume(this.handle);
   }
 
   /**
@@ -198,7 +215,7 @@ export class InotifyWatcher implements Watcher {
       const io = this.perform(step, events);
       if (io !== undefined) await io; // only scans wait: plain events cost no extra turn
     }
-    if (this.unplaced.length > 0) await this.watchUnplaced(events);
+    if (this.unplaced.length > 0) this.watchUnplaced(events);
     if (events.length > 0 && !this.closed) this.opts.onEvents(events);
   }
 
@@ -207,7 +224,7 @@ export class InotifyWatcher implements Watcher {
    * given them a new path; each one watched now is reported as created, so the consumer sends it
    * with everything written into it meanwhile.
    */
-  private async watchUnplaced(events: WatchEvent[]): Promise<void> {
+  private watchUnplaced(events: WatchEvent[]): void {
     const now = performance.now();
     const waiting = this.unplaced;
     this.unplaced = [];
@@ -215,7 +232,7 @@ export class InotifyWatcher implements Watcher {
       if (this.tree.get(u.parent.wd) !== u.parent) continue; // its parent left the tree too
       const path = joinRel(this.tree.pathOf(u.parent), u.name);
       if (path !== u.path) {
-        this.checkLimit(await this.scan().watchSubtree(u.parent, u.name));
+        this.checkLimit(this.scan().watchSubtree(u.parent, u.name));
         if (this.tree.childOf(u.parent, u.name) !== undefined) {
           events.push({ type: 'create', path, isDir: true });
           continue;
@@ -232,19 +249,15 @@ export class InotifyWatcher implements Watcher {
         events.push(step.event);
         return undefined;
       case 'watch':
-        return this.scan()
-          .watchSubtree(step.parent, step.name)
-          .then((result) => {
-            this.checkLimit(result);
-          });
+        this.checkLimit(this.scan().watchSubtree(step.parent, step.name));
+        return undefined;
       case 'unwatch':
         this.unwatch(step.wds);
         return undefined;
       case 'overflow':
-        return this.rewatch().then((rootThere) => {
-          if (rootThere) events.push({ type: 'overflow' });
-          else for (const last of this.translator.stop()) void this.perform(last, events);
-        });
+        if (this.rewatch()) events.push({ type: 'overflow' });
+        else for (const last of this.translator.stop()) void this.perform(last, events);
+        return undefined;
       case 'stop':
         this.unwatch(this.tree.root === undefined ? [] : this.tree.detach(this.tree.root));
         return undefined;
@@ -255,12 +268,12 @@ export class InotifyWatcher implements Watcher {
    * After lost events: watches the tree afresh, and removes the watches of directories no longer in
    * it. False when the root itself is gone.
    */
-  private async rewatch(): Promise<boolean> {
+  private rewatch(): boolean {
     const before = this.tree.wds();
     this.limitGaps = []; // the scan finds them again
     this.overLimit = 0;
     try {
-      this.checkLimit(await this.scan().watchRoot());
+      this.checkLimit(this.scan().watchRoot());
     } catch (err) {
       const code = errnoCode(err);
       if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
@@ -290,10 +303,10 @@ export class InotifyWatcher implements Watcher {
   }
 
   /** What no event tells: mounts come and gone, room again for the watches refused at the limit. */
-  private async recheck(): Promise<void> {
+  private recheck(): void {
     const events: WatchEvent[] = [];
-    await this.followMounts(events);
-    await this.retryLimitGaps(events);
+    this.followMounts(events);
+    this.retryLimitGaps(events);
     if (events.length > 0 && !this.closed) this.opts.onEvents(events);
   }
 
@@ -303,42 +316,42 @@ export class InotifyWatcher implements Watcher {
    * under it is watched (silently: its absence is no reason to delete the replica's copy) and the
    * gap stays in `health()` until something is mounted there again.
    */
-  private async followMounts(events: WatchEvent[]): Promise<void> {
+  private followMounts(events: WatchEvent[]): void {
     const now = this.mountsNow();
     const { mounted, unmounted } = diffMounts(this.mounts, now);
     this.mounts = now;
     const rootLen = fromUtf8(this.root).length + 1;
     for (const point of unmounted) {
       const rel = point.slice(rootLen);
-      if (await this.watchAgain(rel)) this.unmounted.add(rel);
+      if (this.watchAgain(rel)) this.unmounted.add(rel);
     }
     for (const point of mounted) {
       const rel = point.slice(rootLen);
       this.unmounted.delete(rel);
-      if (await this.watchAgain(rel)) events.push({ type: 'rewatched', path: rel, why: 'mounted' });
+      if (this.watchAgain(rel)) events.push({ type: 'rewatched', path: rel, why: 'mounted' });
     }
   }
 
   /** Watches `rel` afresh (dropping a stale watch there); false when it is not part of the watched tree. */
-  private async watchAgain(rel: RelPath): Promise<boolean> {
+  private watchAgain(rel: RelPath): boolean {
     const parent = this.nodeAt(parentOf(rel));
     const name = baseName(rel);
     if (parent === undefined || this.opts.skipDir(rel)) return false;
     const stale = this.tree.childOf(parent, name);
     if (stale !== undefined) this.unwatch(this.tree.detach(stale));
-    this.checkLimit(await this.scan().watchSubtree(parent, name));
+    this.checkLimit(this.scan().watchSubtree(parent, name));
     return this.tree.childOf(parent, name) !== undefined;
   }
 
   /** Tries again every directory refused at the limit; each one watched now is reported. */
-  private async retryLimitGaps(events: WatchEvent[]): Promise<void> {
+  private retryLimitGaps(events: WatchEvent[]): void {
     if (this.limitGaps.length === 0) return;
     const gaps = this.limitGaps;
     this.limitGaps = [];
     this.overLimit = 0;
     for (const g of gaps) {
       if (this.tree.get(g.parent.wd) !== g.parent) continue; // it left the tree
-      this.overLimit += (await this.scan().watchSubtree(g.parent, g.name)).overLimit;
+      this.overLimit += this.scan().watchSubtree(g.parent, g.name).overLimit;
       if (this.tree.childOf(g.parent, g.name) !== undefined)
         events.push({
           type: 'rewatched',
