@@ -8,7 +8,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
-  chmodSync,
   chownSync,
   existsSync,
   mkdirSync,
@@ -23,6 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TreeReport } from '../../../src/daemon/status.js';
 import { freePort, type RsyncDaemon } from '../../helpers/rsyncd.js';
+import { createUnprivileged } from '../../helpers/unprivileged.js';
 import { eventually, treeDiff } from '../../helpers/trees.js';
 import { Rig } from '../lib/rig.js';
 import type { CaseResult } from './result.js';
@@ -51,33 +51,6 @@ export function userNamespaceUnavailable(): string | undefined {
   const probe = spawnSync('unshare', ['--user', '--map-root-user', 'true'], { encoding: 'utf8' });
   if (probe.error !== undefined) return `unshare(1) cannot run: ${probe.error.message}`;
   return probe.status === 0 ? undefined : `no private user namespace here: ${probe.stderr.trim()}`;
-}
-
-/**
- * Runs `body` with a throw-away unprivileged user, removed after; with root when no user can be
- * made here (the reason is returned for the case to print).
- */
-function asAttacker(
-  body: (run: (argv: readonly string[]) => void, uid: number | null) => void,
-): string | null {
-  const name = `sersync-atk${process.pid % 100_000}`;
-  const made = spawnSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', name], {
-    encoding: 'utf8',
-  });
-  const uid =
-    made.status === 0 ? Number(spawnSync('id', ['-u', name], { encoding: 'utf8' }).stdout.trim()) : null;
-  try {
-    body((argv) => {
-      const [cmd = '', ...args] = uid === null ? argv : ['runuser', '-u', name, '--', ...argv];
-      const r = spawnSync(cmd, args, { encoding: 'utf8' });
-      assert.equal(r.status, 0, `${argv.join(' ')}: ${r.stderr}`);
-    }, uid);
-  } finally {
-    if (uid !== null) spawnSync('userdel', [name]);
-  }
-  return uid === null
-    ? `no unprivileged user could be made (${made.stderr.trim()}): the swap ran as root`
-    : null;
 }
 
 function mountTmpfs(dir: string): void {
@@ -272,15 +245,22 @@ export async function rootSwappedForSymlink(work: string, daemon: RsyncDaemon): 
     await rig.start(['-r']);
     await rig.converged(10_000, 'before the swap');
     // The attack, by a user who may write the root's parent (not the root, not the secret).
-    const note = asAttacker((run, uid) => {
-      if (uid !== null) {
-        chmodSync(work, 0o711); // the lab's directory is 0700: let the attacker reach the tree's parent
-        chownSync(rig.base, uid, uid);
+    const attacker = createUnprivileged();
+    try {
+      const run = (argv: readonly string[]): void => {
+        const r = attacker.user === null ? spawnSync(argv[0] ?? '', argv.slice(1)) : attacker.user.run(argv);
+        assert.equal(r.status, 0, `${argv.join(' ')}: ${String(r.stderr)}`);
+      };
+      if (attacker.user === null) process.stderr.write(`# the swap runs as root: ${attacker.reason}\n`);
+      else {
+        attacker.user.reach(rig.src);
+        chownSync(rig.base, attacker.user.uid, attacker.user.gid);
       }
       run(['mv', rig.src, `${rig.src}.old`]);
       run(['ln', '-s', secret, rig.src]);
-    });
-    if (note !== null) process.stderr.write(`# ${note}\n`);
+    } finally {
+      if (attacker.user !== null) attacker.remove();
+    }
     const replaced = await statusShows(rig, (t) => t.degraded.includes('root-replaced'), 'the replaced root');
     assert.equal(replaced.watching, false);
     assert.equal(await degradedMetric(rig, 'root-replaced'), 1);
