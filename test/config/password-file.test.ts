@@ -43,7 +43,11 @@ const xml = (auth: string, ssh = 'false'): string => `<head><sersync>
 </sersync></head>`;
 
 test('the warning points at the passwordfile attribute; parsing alone never looks at the disk', () => {
-  const inspect = { passwordFile: (p: string) => `bad ${p}` };
+  const inspect = {
+    passwordFile: (p: string) => `bad ${p}`,
+    realPath: (p: string) => p,
+    isDirectory: () => true,
+  };
   const auth = '<auth start="true" users="u" passwordfile="/etc/rsync.pas"/>';
   const [w] = parseConfig(xml(auth), '/c.xml', inspect).warnings;
   const column = (xml(auth).split('\n')[3] ?? '').indexOf('passwordfile=') + 1;
