@@ -3,7 +3,7 @@
  * can read is refused (and every sync fails), one owned by someone else is refused when rsync
  * runs as root. A file its group can read is accepted by rsync but exposes the secret.
  */
-import { lstatSync, realpathSync, statSync } from 'node:fs';
+import { accessSync, constants, lstatSync, realpathSync, statSync } from 'node:fs';
 import { quote } from 'shell-quote';
 
 export interface FileFacts {
@@ -58,15 +58,30 @@ export function linkedPasswordFileProblem(
   );
 }
 
-/** Looks at the file itself; a file that is not there is reported elsewhere (`check`'s notes). */
+/**
+ * A password file rsync cannot open (`reason`: missing, not readable by this user). rsync then stops
+ * before connecting, and its only word on it ("could not open password file") precedes the
+ * generic "syntax or usage error (code 1)" that every sync fails with.
+ */
+export function unreadablePasswordFile(path: string, reason: string): string {
+  return (
+    `passwordfile ${path} cannot be read (${reason}): rsync stops at "could not open password file", so ` +
+    `every sync would fail with "syntax or usage error (code 1)"; fix: write the rsync module's password ` +
+    `into it (one line), then ${quote(['chmod', '600', path])}, or turn <auth start> off`
+  );
+}
+
+/** Looks at the file itself, as the user sersync2 runs as (rsync reads it as that user). */
 export function inspectPasswordFile(path: string): string | null {
   const myUid = process.getuid?.() ?? -1;
   try {
+    accessSync(path, constants.R_OK);
     if (lstatSync(path).isSymbolicLink()) {
       return linkedPasswordFileProblem(path, realpathSync(path), statSync(path), myUid);
     }
     return passwordFileProblem(path, statSync(path), myUid);
-  } catch {
-    return null;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return unreadablePasswordFile(path, code === 'ENOENT' ? 'it does not exist' : (code ?? String(err)));
   }
 }

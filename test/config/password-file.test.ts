@@ -1,7 +1,7 @@
 /** The rsync password file is checked as rsync checks it, and reported as a positioned warning. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, parseConfig } from '../../src/config/load.js';
 import { passwordFileProblem } from '../../src/config/password-file.js';
@@ -80,6 +80,13 @@ test('loadConfig checks the real file', async () => {
     );
     chmodSync(pass, 0o600);
     assert.deepEqual(loadConfig(file).warnings, []);
+    rmSync(pass);
+    assert.match(
+      loadConfig(file)
+        .warnings.map((w) => w.message)
+        .join('\n'),
+      /cannot be read \(it does not exist\): rsync stops at "could not open password file".*fix: write/,
+    );
   } finally {
     await dir.remove();
   }

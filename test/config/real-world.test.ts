@@ -108,7 +108,10 @@ for (const shape of CORPUS) {
       shape.tree,
     );
     assert.deepEqual(
-      config.warnings.map((w) => `${w.line}:${w.column}: ${w.message}`),
+      config.warnings
+        // the password file these configs name (/etc/rsync.pas…) is on their hosts, not on this one
+        .filter((w) => !/^passwordfile \S+ cannot be read/.test(w.message))
+        .map((w) => `${w.line}:${w.column}: ${w.message}`),
       shape.warnings,
     );
   });

@@ -7,16 +7,13 @@ import type { Config } from '../../config/types.js';
 import { describeWatcher } from '../../watch/index.js';
 import { globalOptions } from '../program.js';
 
-/** Paths the runtime needs that are not there yet: worth a note, not an error (the demo dirs are created). */
+/** Directories the runtime needs that are not there yet: worth a note, not an error (they are created). */
 function missingPaths(config: Config): string[] {
   const paths = config.localpaths.flatMap((t) => [
     t.watch,
     ...t.remotes.flatMap((r) => (r.target.kind === 'local' ? [r.target.path] : [])),
   ]);
-  const needsPasswordFile =
-    config.rsync.auth.enabled &&
-    config.localpaths.some((t) => t.remotes.some((r) => r.target.kind === 'daemon'));
-  if (needsPasswordFile) paths.push(config.rsync.auth.passwordFile);
+  // A missing password file is a warning of the config (inspectPasswordFile): every sync would fail.
   return paths.filter((p) => !existsSync(p));
 }
 
