@@ -28,7 +28,7 @@ import type { ProgressBars } from '../sync/progress-bars.js';
 import { logProgress, teeProgress, type ProgressReporter } from '../sync/progress-report.js';
 import { RsyncPool } from '../sync/pool.js';
 import { Replicator } from '../sync/replicator.js';
-import { createWatcher } from '../watch/index.js';
+import { createWatcher, describeWatcher } from '../watch/index.js';
 
 export interface RunOptions {
   /** `-d`: run in the background. */
@@ -268,6 +268,11 @@ async function startEngine(config: Config, fullSync: boolean, ctx: EngineContext
     const ownRoots = roots.filter((r) => !syncRoots.has(r));
     if (plugin !== null && ownRoots.length > 0) {
       stopPluginWatch = await runPluginOnly(config, plugin, ownRoots, log, announce);
+    }
+    const { warning } = describeWatcher(config.fileSystem.watcher);
+    if (warning !== null) {
+      log.warn(warning);
+      say(`WARNING: ${warning}`);
     }
     const watchStats = await replicator.start({ fullSync });
     for (const [i, s] of watchStats.entries()) {

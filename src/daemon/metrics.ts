@@ -3,6 +3,7 @@
  * Written from the snapshot rather than kept in a metrics registry: every value already lives
  * in the replicator, so there is nothing to update as things happen.
  */
+import { DEGRADED_REASONS } from '../sync/tree-watch.js';
 import type { DaemonStatus, LaneReport } from './status.js';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -68,8 +69,37 @@ export function renderMetrics(s: DaemonStatus): string {
     perTree(
       'sersync_tree_watching',
       'gauge',
-      '1 while the tree is watched, 0 while its root is missing.',
+      '1 while every change in the tree is seen; 0 while the tree, or part of it, is not watched.',
       (t) => (t.watching ? 1 : 0),
+    ),
+    {
+      name: 'sersync_tree_degraded',
+      type: 'gauge',
+      help: '1 while the tree is degraded for this reason (see docs/operations.md, Failure modes and alerts).',
+      samples: s.trees.flatMap((t) =>
+        DEGRADED_REASONS.map((reason) => ({
+          labels: { root: t.root, reason },
+          value: t.degraded.includes(reason) ? 1 : 0,
+        })),
+      ),
+    },
+    perTree(
+      'sersync_tree_unwatched_directories',
+      'gauge',
+      'Directories without a watch (the inotify watch limit); synced whole now and then meanwhile.',
+      (t) => t.unwatchedDirectories,
+    ),
+    perTree(
+      'sersync_watcher_restarts_total',
+      'counter',
+      'Watchers replaced after they failed.',
+      (t) => t.watcherRestarts,
+    ),
+    perTree(
+      'sersync_tree_root_switches_total',
+      'counter',
+      'Times a watch path named as a symlink pointed to another directory.',
+      (t) => t.rootSwitches,
     ),
     perTree(
       'sersync_tree_watched_directories',
@@ -78,6 +108,18 @@ export function renderMetrics(s: DaemonStatus): string {
       (t) => t.directories,
     ),
     perTree('sersync_tree_events_total', 'counter', 'Watch events seen.', (t) => t.events),
+    perLane(
+      'sersync_oldest_unsynced_change_age_seconds',
+      'gauge',
+      'Age of the oldest change of the tree not yet on the remote (pending, in flight or queued for retry); 0 when none.',
+      (l) => l.lagSeconds,
+    ),
+    {
+      name: 'sersync_replication_lag_seconds',
+      type: 'gauge',
+      help: 'Replication lag: age of the oldest change not yet on the remote, over its trees; 0 when none.',
+      samples: s.remotes.map((r) => ({ labels: { remote: r.remote }, value: r.lagSeconds })),
+    },
     perLane('sersync_pending_operations', 'gauge', 'Operations waiting to be sent.', (l) => l.pending),
     perLane('sersync_batches_in_flight', 'gauge', '1 while a batch is being sent.', (l) =>
       l.inFlight ? 1 : 0,

@@ -8,6 +8,7 @@ import type { Config } from '../config/types.js';
 import { formatWarning } from '../config/present.js';
 import { SersyncError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
+import type { LaneRetries } from '../queue/types.js';
 import type { TreeStatus } from '../sync/replicator.js';
 import { packageVersion } from '../version.js';
 import type { WatchStats } from '../watch/types.js';
@@ -23,7 +24,7 @@ export interface Engine {
   status(): TreeStatus[];
   /** Queues a full sync of one tree (its watched root) or of all. */
   resync(root?: string): void;
-  retriesByLane(): readonly { readonly remoteId: string; readonly root: string; readonly count: number }[];
+  retriesByLane(): readonly LaneRetries[];
   /** The crontab's next full sync, or null. */
   nextFullSyncAt(): number | null;
   stop(): Promise<void>;

@@ -1,7 +1,7 @@
 /** `sersync2 status` for people: a few summary lines and two compact tables. */
 import { printable } from '../printable.js';
 import { formatDuration } from '../queue/present.js';
-import type { DaemonStatus } from './status.js';
+import type { DaemonStatus, TreeReport } from './status.js';
 
 export function statusText(s: DaemonStatus): string {
   const ago = (at: number | null): string => (at === null ? '-' : `${formatDuration(s.now - at)} ago`);
@@ -16,15 +16,17 @@ export function statusText(s: DaemonStatus): string {
     `full sync: last ${s.fullSync.lastAt === null ? 'never' : ago(s.fullSync.lastAt)}, ${next}`,
   ];
   const trees = table(
-    ['TREE', 'WATCHING', 'DIRECTORIES', 'EVENTS', 'PENDING'],
+    ['TREE', 'WATCHING', 'DIRECTORIES', 'EVENTS', 'PENDING', 'DEGRADED'],
     s.trees.map((t) => [
       printable(t.root),
-      t.watching ? 'yes' : 'NO',
+      t.watching ? 'yes' : t.watcher === null ? 'NO' : 'PARTLY',
       String(t.directories),
       String(t.events),
       String(t.pending),
+      t.degraded.length === 0 ? '-' : t.degraded.join(','),
     ]),
   );
+  const problems = s.trees.flatMap((t) => explain(t, ago));
   const remotes = table(
     [
       'REMOTE',
@@ -34,6 +36,7 @@ export function statusText(s: DaemonStatus): string {
       'RSYNC RUNS',
       'FILES',
       'SENT',
+      'LAG',
       'LAST SUCCESS',
       'LAST FAILURE',
     ],
@@ -48,12 +51,49 @@ export function statusText(s: DaemonStatus): string {
         String(r.rsyncRuns),
         String(r.filesSent),
         formatBytes(r.bytesSent),
+        r.lagSeconds === 0 ? '-' : formatDuration(r.lagSeconds * 1000),
         ago(r.lastSuccessAt),
         failure, // the last column: whole, since the end says why (`… Connection refused (111)`)
       ];
     }),
   );
-  return `${summary.join('\n')}\n\n${trees}\n${remotes}`;
+  const notes = problems.length === 0 ? '' : `\n${problems.join('\n')}\n`;
+  return `${summary.join('\n')}\n\n${trees}${notes}\n${remotes}`;
+}
+
+/** One line per thing an operator must know about a tree: what is not replicated, and what to do. */
+function explain(t: TreeReport, ago: (at: number | null) => string): string[] {
+  const root = printable(t.root);
+  const gaps = (reason: string): string =>
+    t.gaps
+      .filter((g) => g.reason === reason)
+      .map((g) => printable(g.path))
+      .join(', ');
+  const lines = t.degraded.map((reason) => {
+    switch (reason) {
+      case 'root-gone':
+        return `${root}: the watched directory is missing; nothing is sent until it is back`;
+      case 'root-replaced':
+        return `${root}: the watched directory was replaced (a symlink, or another owner's directory); nothing is sent`;
+      case 'unmounted':
+        return `${root}: a file system in the tree is unmounted${gaps('unmounted') === '' ? ' (the root)' : ` (${gaps('unmounted')})`}; its content is not replicated until it is mounted again`;
+      case 'watcher-restarting':
+        return `${root}: the watcher failed and is being restarted`;
+      case 'watch-limit':
+        return `${root}: ${t.unwatchedDirectories} directories not watched (inotify watch limit: raise fs.inotify.max_user_watches), sent whole now and then: ${gaps('watch-limit')}`;
+      case 'fallback-watcher':
+        return `${root}: the chokidar fallback watches (the native inotify binding is not built): renames are not paired, files written into a new directory at once can be missed, lost events are not noticed`;
+    }
+  });
+  if (t.watcherRestarts > 0)
+    lines.push(
+      `${root}: watcher restarted ${plural(t.watcherRestarts, 'time')} (last ${ago(t.lastWatcherRestart?.at ?? null)}: ${printable(t.lastWatcherRestart?.reason ?? '')})`,
+    );
+  if (t.rootSwitches > 0)
+    lines.push(
+      `${root}: the symlink switched ${plural(t.rootSwitches, 'time')}; now ${printable(t.resolvedRoot ?? '')}`,
+    );
+  return lines.map((l) => `! ${l}`);
 }
 
 /** Columns padded to their widest cell, two spaces apart; the last column is not padded. */

@@ -2,13 +2,17 @@
  * What `sersync2 status`, `GET /status` and `GET /metrics` report: one snapshot of the running
  * replicator, built here from its parts by pure functions.
  */
+import type { LaneRetries } from '../queue/types.js';
 import type { LaneStats } from '../sync/lane.js';
 import type { TreeStatus } from '../sync/replicator.js';
+import type { TreeWatchStatus } from '../sync/tree-watch.js';
 
-export interface TreeReport {
+/**
+ * One tree. `watching` is true only while every change in the whole tree is seen; `degraded`
+ * says why not (or what the running watcher cannot guarantee), `gaps` where.
+ */
+export interface TreeReport extends TreeWatchStatus {
   readonly root: string;
-  readonly watching: boolean;
-  readonly directories: number;
   /** Watch events seen since start (over reloads). */
   readonly events: number;
   /** Operations waiting for dispatch, summed over the tree's remotes. */
@@ -23,6 +27,11 @@ export interface LaneReport extends LaneStats {
   readonly inFlight: boolean;
   /** Failed operations in the retry queue, waiting for their next attempt. */
   readonly queuedRetries: number;
+  /**
+   * The replication lag: the age in seconds of the oldest change not yet on the remote (pending,
+   * in flight or in the retry queue); 0 when there is none.
+   */
+  readonly lagSeconds: number;
 }
 
 /** A remote over every tree that replicates to it. */
@@ -42,6 +51,8 @@ export interface RemoteReport {
   readonly lastFailureAt: number | null;
   /** rsync's message of the last failure. */
   readonly lastError: string | null;
+  /** The largest lag of its trees (see LaneReport). */
+  readonly lagSeconds: number;
 }
 
 export interface PoolReport {
@@ -82,22 +93,27 @@ export interface StatusInputs {
   readonly reloads: number;
   readonly lastReloadAt: number | null;
   readonly trees: readonly TreeStatus[];
-  readonly retries: readonly { readonly remoteId: string; readonly root: string; readonly count: number }[];
+  readonly retries: readonly LaneRetries[];
   readonly pool: PoolReport;
   readonly nextFullSyncAt: number | null;
 }
 
 export function buildStatus(input: StatusInputs): DaemonStatus {
-  const retries = new Map(input.retries.map((r) => [laneKey(r.root, r.remoteId), r.count]));
+  const retries = new Map(input.retries.map((r) => [laneKey(r.root, r.remoteId), r]));
   const lanes: LaneReport[] = input.trees.flatMap((t) =>
-    t.lanes.map(({ remote, pending, busy, ...stats }) => ({
-      root: t.root,
-      remote,
-      pending,
-      inFlight: busy,
-      queuedRetries: retries.get(laneKey(t.root, remote)) ?? 0,
-      ...stats,
-    })),
+    t.lanes.map(({ remote, pending, busy, oldestChangeAt, ...stats }) => {
+      const queued = retries.get(laneKey(t.root, remote));
+      const oldest = earliest([oldestChangeAt, queued?.oldestFailureAt ?? null]);
+      return {
+        root: t.root,
+        remote,
+        pending,
+        inFlight: busy,
+        queuedRetries: queued?.count ?? 0,
+        lagSeconds: oldest === null ? 0 : Math.max(0, (input.now - oldest) / 1000),
+        ...stats,
+      };
+    }),
   );
   return {
     pid: input.pid,
@@ -108,12 +124,9 @@ export function buildStatus(input: StatusInputs): DaemonStatus {
     uptimeSeconds: Math.floor((input.now - input.startedAt) / 1000),
     reloads: input.reloads,
     lastReloadAt: input.lastReloadAt,
-    trees: input.trees.map((t) => ({
-      root: t.root,
-      watching: t.watching,
-      directories: t.directories,
-      events: t.events,
-      pending: t.lanes.reduce((n, l) => n + l.pending, 0),
+    trees: input.trees.map(({ lanes: treeLanes, ...t }) => ({
+      ...t,
+      pending: treeLanes.reduce((n, l) => n + l.pending, 0),
     })),
     remotes: remotesOf(lanes),
     lanes,
@@ -142,6 +155,7 @@ function remotesOf(lanes: readonly LaneReport[]): RemoteReport[] {
       lastSuccessAt: latest(own.map((l) => l.lastSuccessAt)),
       lastFailureAt: lastFailed?.lastFailureAt ?? null,
       lastError: lastFailed?.lastError ?? null,
+      lagSeconds: Math.max(0, ...own.map((l) => l.lagSeconds)),
     };
   });
 }
@@ -189,6 +203,11 @@ function addStats(now: LaneStats, before: LaneStats): LaneStats {
     lastFullSyncAt: latest([now.lastFullSyncAt, before.lastFullSyncAt]),
     delayedByName: now.delayedByName, // a gauge: what the running lane holds now
   };
+}
+
+function earliest(times: readonly (number | null)[]): number | null {
+  const known = times.filter((t): t is number => t !== null);
+  return known.length === 0 ? null : Math.min(...known);
 }
 
 function latest(times: readonly (number | null)[]): number | null {

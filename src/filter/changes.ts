@@ -62,8 +62,10 @@ export function toChanges(ev: WatchEvent, on: InotifyToggles, excluded: PathPred
       ];
     }
     case 'overflow':
+    case 'rewatched':
       return [{ kind: 'resync' }];
     case 'root-gone':
+    case 'failed':
       return [];
   }
 }

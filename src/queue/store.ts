@@ -6,7 +6,15 @@ import { fromBytes, pathBytes, type RelPath } from '../paths.js';
 import { FAIL_LOG_MIN_ATTEMPTS, retryDelayMs } from './retry-policy.js';
 import { SersyncError } from '../errors.js';
 import { migrate } from './schema.js';
-import type { Failure, ImportedRow, QueueFilter, QueueRow, QueueStats, QueueStore } from './types.js';
+import type {
+  Failure,
+  ImportedRow,
+  LaneRetries,
+  QueueFilter,
+  QueueRow,
+  QueueStats,
+  QueueStore,
+} from './types.js';
 
 export interface WorkStoreOptions {
   /** The clock (epoch ms); tests inject one. */
@@ -446,11 +454,12 @@ class SqliteWorkStore implements QueueStore {
     return this.failedAtLeastStmt.all(minAttempts).map(toRow);
   }
 
-  retriesByLane(): { remoteId: string; root: string; count: number }[] {
+  retriesByLane(): LaneRetries[] {
     return this.db
-      .prepare<[], { remoteId: string; root: string; count: number }>(
-        `SELECT remote AS remoteId, root, count(*) AS count FROM work WHERE state = 'retry'
-         GROUP BY remote, root ORDER BY remote, root`,
+      .prepare<[], LaneRetries>(
+        `SELECT remote AS remoteId, root, sum(state = 'retry') AS count,
+                min(first_failure_at) AS oldestFailureAt
+         FROM work GROUP BY remote, root ORDER BY remote, root`,
       )
       .all();
   }

@@ -100,6 +100,16 @@ export interface ImportedRow {
   readonly failure: Failure;
 }
 
+/** The retry queue's share of one tree's lane to one remote. */
+export interface LaneRetries {
+  readonly remoteId: string;
+  readonly root: string;
+  /** Failed operations waiting for their next attempt. */
+  readonly count: number;
+  /** When the first of its queued operations (waiting or being retried) first failed, or null. */
+  readonly oldestFailureAt: number | null;
+}
+
 /**
  * The store plus what operators and the fail-log mirror need: inspection and manual
  * retry/drop. Safe to use from a second process (the CLI) while the daemon writes.
@@ -111,7 +121,7 @@ export interface QueueStore extends WorkStore {
   /** Rows that have failed at least `minAttempts` times, oldest first. */
   failedAtLeast(minAttempts: number): QueueRow[];
   /** Retry rows (failed, waiting for their next attempt) per remote and tree, for status and metrics. */
-  retriesByLane(): { readonly remoteId: string; readonly root: string; readonly count: number }[];
+  retriesByLane(): LaneRetries[];
   /** Retry rows (all, or those ids) become due at `now`; returns how many. Inflight rows are left alone. */
   makeDue(ids: readonly number[] | 'all', now?: number): number;
   /** Removes rows (all, or those ids) for good; returns how many. */

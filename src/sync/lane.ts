@@ -43,6 +43,14 @@ export interface LaneStats {
 export interface LaneContext {
   readonly config: Config;
   readonly root: string;
+  /**
+   * The real directory rsync runs in (the root as the watcher resolved it), checked at each
+   * dispatch; null while the root cannot be trusted: the lane then holds its work until `resume()`.
+   * Without it, rsync runs in `root`.
+   */
+  readonly source?: () => string | null;
+  /** Paths full syncs must leave alone now (see PlanContext.protect). */
+  readonly protect?: () => readonly RelPath[];
   readonly remote: Remote;
   readonly pool: RsyncPool;
   readonly store: WorkStore;
@@ -85,6 +93,9 @@ export class Lane {
   /** Batches in a row that failed unexpectedly: the next try waits longer each time. */
   private storeFailures = 0;
   private idleWaiters: (() => void)[] = [];
+  /** When the oldest change pending, and the oldest of the batch in flight, was seen (epoch ms). */
+  private pendingSince: number | null = null;
+  private inFlightSince: number | null = null;
   readonly stats: LaneStats = {
     batches: 0,
     failedBatches: 0,
@@ -130,19 +141,31 @@ export class Lane {
     return this.inFlight;
   }
 
+  /** When the oldest change not yet on the remote (pending or in flight) was seen, or null. */
+  get oldestChangeAt(): number | null {
+    return this.inFlightSince ?? this.pendingSince;
+  }
+
   push(change: Change): void {
     if (change.kind === 'sync' && this.nameDelay.hold(change.path)) {
       this.stats.delayedByName = this.nameDelay.size;
       return this.notifyIdle();
     }
     if (change.kind === 'new') this.unconfirmed.add(change.path);
+    this.pendingSince ??= Date.now();
     this.coalescer.apply(change);
     this.schedule();
   }
 
   /** Puts back operations from the retry queue. */
   restore(op: PathOp): void {
+    this.pendingSince ??= Date.now();
     this.coalescer.restore(op);
+    this.schedule();
+  }
+
+  /** The root can be trusted again (see `source`): send what was held. */
+  resume(): void {
     this.schedule();
   }
 
@@ -192,12 +215,19 @@ export class Lane {
   }
 
   private dispatch(): void {
+    const cwd = this.ctx.source === undefined ? this.ctx.root : this.ctx.source();
+    if (cwd === null) return; // held: resume() dispatches
     this.confirmCreated();
     const ops = this.coalescer.take();
-    if (ops.length === 0) return this.notifyIdle();
+    if (ops.length === 0) {
+      this.pendingSince = null;
+      return this.notifyIdle();
+    }
     this.inFlight = true;
+    this.inFlightSince = this.pendingSince;
+    this.pendingSince = this.coalescer.size > 0 ? this.inFlightSince : null;
     let ok = false;
-    this.execute(ops)
+    this.execute(ops, cwd)
       .then((succeeded) => {
         ok = succeeded;
         this.storeFailures = 0;
@@ -207,11 +237,13 @@ export class Lane {
         // SQLite's wait, a full disk): its work is all that is left of it, so it goes back, and
         // the lane waits before it tries again rather than fail in a tight loop.
         for (const op of ops) this.coalescer.restore(op);
+        this.pendingSince = Math.min(this.pendingSince ?? Infinity, this.inFlightSince ?? Date.now());
         this.storeFailures++;
         this.ctx.log.error({ err }, 'sync batch failed unexpectedly: its work is kept and tried again');
       })
       .finally(() => {
         this.inFlight = false;
+        this.inFlightSince = null;
         this.coalescer.landed(ok);
         this.schedule();
       });
@@ -233,9 +265,10 @@ export class Lane {
     this.unconfirmed.clear();
   }
 
-  /** Runs a batch; true when all of it reached the replica. */
-  private async execute(ops: readonly PathOp[]): Promise<boolean> {
+  /** Runs a batch in `cwd` (the tree's directory as resolved now); true when all of it reached the replica. */
+  private async execute(ops: readonly PathOp[], cwd: string): Promise<boolean> {
     const { store, remote, root } = this.ctx;
+    const plan = { ...this.ctx, root: cwd, protect: this.ctx.protect?.() ?? [] };
     const started = performance.now();
     const batch = store.begin(remote.id, root, ops);
     const results: RsyncResult[] = [];
@@ -244,7 +277,7 @@ export class Lane {
     const sendWhole: PathOp[] = [];
     for (const op of ops) {
       if (op.kind !== 'move') continue;
-      const task = planMove(op, this.ctx);
+      const task = planMove(op, plan);
       const r = task === null ? null : await this.run(task);
       if (r !== null) results.push(r);
       if (r === null || failureOf(r) !== null) sendWhole.push(op);
@@ -253,8 +286,8 @@ export class Lane {
     let failure: Failure | null = null;
     let unreadable: Map<RelPath, Failure> | null = null;
     let refused = false;
-    for (const task of planRuns(rest, this.ctx)) {
-      if (this.refusesFullDelete(task)) {
+    for (const task of planRuns(rest, plan)) {
+      if (this.refusesFullDelete(task, cwd)) {
         refused = true;
         continue;
       }
@@ -263,7 +296,7 @@ export class Lane {
       failure = failureOf(r);
       if (failure === null) continue;
       // The sends run last: when rsync could read only some of them, the rest has arrived.
-      if (task.input?.kind === 'files') unreadable = opsNaming(ops, unsentSourcePaths(r, root));
+      if (task.input?.kind === 'files') unreadable = opsNaming(ops, unsentSourcePaths(r, cwd));
       break;
     }
     if (failure !== null && failure.exitCode === RSYNC_GOT_SIGNAL) {
@@ -326,9 +359,9 @@ export class Lane {
    * A full sync with `--delete` from an empty or missing root would wipe the replica: a typo in
    * `watch` or an unmounted disk must not destroy the backup.
    */
-  private refusesFullDelete(task: RsyncTask): boolean {
+  private refusesFullDelete(task: RsyncTask, cwd: string): boolean {
     if (task.input?.kind !== 'excluded' || !task.args.includes('--delete')) return false;
-    if (listing(this.ctx.root).length > 0) return false;
+    if (listing(cwd).length > 0) return false;
     const t = this.ctx.remote.target;
     // Empty on both sides (a first start, the shipped demo): nothing to send and nothing to protect.
     if (t.kind === 'local' && listing(t.path).length === 0) return true;

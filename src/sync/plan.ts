@@ -1,8 +1,8 @@
 import type { PathOp } from '../coalesce/types.js';
 import type { Config, Remote } from '../config/types.js';
 import { filterSpecOf } from '../filter/path-filter.js';
-import type { RelPath } from '../paths.js';
-import { deleteArgs, deleteRules, fullArgs, moveArgs, syncArgs } from './rsync-args.js';
+import { displayPath, type RelPath } from '../paths.js';
+import { anchoredPattern, deleteArgs, deleteRules, fullArgs, moveArgs, syncArgs } from './rsync-args.js';
 import type { RsyncTask } from './task.js';
 
 /** Everything that shapes the rsync runs of one tree towards one remote. */
@@ -10,6 +10,11 @@ export interface PlanContext {
   readonly config: Config;
   readonly root: string;
   readonly remote: Remote;
+  /**
+   * Paths a full sync must neither send nor delete (a file system unmounted from the tree: the
+   * replica keeps its copy until it is back).
+   */
+  readonly protect?: readonly RelPath[];
 }
 
 /**
@@ -41,9 +46,10 @@ export function planRuns(ops: readonly PathOp[], ctx: PlanContext): RsyncTask[] 
     switch (op.kind) {
       case 'full': {
         const crontab = crontabExcludes(config);
+        const kept = (ctx.protect ?? []).map((p) => anchoredPattern(displayPath(p)));
         runs.push({
           ...base,
-          args: fullArgs(remote, rsync, deleteEnabled, crontab),
+          args: fullArgs(remote, rsync, deleteEnabled, [...crontab, ...kept]),
           input: { kind: 'excluded' },
         });
         break;

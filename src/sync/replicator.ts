@@ -1,21 +1,22 @@
-import { existsSync, lstatSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import type { PathOp } from '../coalesce/types.js';
 import type { Config, LocalPath } from '../config/types.js';
 import { toChanges, type Change } from '../filter/changes.js';
 import { compilePathFilter, filterSpecOf, type PathPredicate } from '../filter/path-filter.js';
 import type { Logger } from '../log/logger.js';
-import { displayPath } from '../paths.js';
+import { displayPath, type RelPath } from '../paths.js';
 import { treeEvents } from '../plugins/tree-events.js';
 import type { Plugin, PluginEvent } from '../plugins/types.js';
 import type { Failure, WorkStore } from '../queue/types.js';
-import type { Watcher, WatcherOptions, WatchEvent, WatchStats } from '../watch/types.js';
+import type { WatchEvent, WatchStats } from '../watch/types.js';
 import { Lane, type BatchReport, type LaneStats } from './lane.js';
 import { crontabExcludes } from './plan.js';
 import type { RsyncPool } from './pool.js';
 import { probeRemote } from './probe.js';
+import { TreeWatch, type TreeWatchStatus, type WatcherFactory } from './tree-watch.js';
 import { absoluteBytes } from './walk.js';
 
-export type WatcherFactory = (opts: WatcherOptions) => Watcher;
+export type { WatcherFactory } from './tree-watch.js';
 
 export interface ReplicatorDeps {
   readonly config: Config;
@@ -29,27 +30,31 @@ export interface ReplicatorDeps {
   readonly settleMs?: number;
   /** How often the retry queue is looked at (it may also be changed by `sersync2 queue retry`). */
   readonly retryPollMs?: number;
-  /** How often a vanished root is looked for. */
+  /** How often the root is checked (still the same directory, back after it vanished). */
   readonly rootPollMs?: number;
+  /** How often directories left unwatched at the watch limit are sent whole (default 10 s). */
+  readonly gapSyncMs?: number;
+  /** How often watchers look at mounts and retry refused watches (default 1 s). */
+  readonly recheckMs?: number;
   /** How often a remote whose last batch failed is probed. */
   readonly probeMs?: number;
 }
 
-export interface TreeStatus {
+export interface TreeStatus extends TreeWatchStatus {
   readonly root: string;
-  readonly watching: boolean;
-  readonly directories: number;
   readonly events: number;
   readonly lanes: readonly ({
     readonly remote: string;
     readonly pending: number;
     readonly busy: boolean;
+    /** When the oldest change pending or in flight was seen (epoch ms), or null. */
+    readonly oldestChangeAt: number | null;
   } & LaneStats)[];
 }
 
-/** One watched tree: its watcher, its filter and one lane per remote. */
+/** One watched tree: its watch, its filter and one lane per remote. */
 class Tree {
-  watcher: Watcher | null = null;
+  watch: TreeWatch | null = null;
   events = 0;
   readonly excluded: PathPredicate;
 
@@ -75,7 +80,6 @@ export class Replicator {
   private readonly trees: Tree[];
   private readonly lanesByKey = new Map<string, Lane>();
   private retryTimer: NodeJS.Timeout | null = null;
-  private readonly rootTimers = new Set<NodeJS.Timeout>();
   /** Lanes whose last batch failed: probed until their remote answers, then their backlog is released. */
   private readonly failing = new Set<Lane>();
   /**
@@ -92,10 +96,13 @@ export class Replicator {
   constructor(private readonly deps: ReplicatorDeps) {
     const { config } = deps;
     this.trees = config.localpaths.map((lp) => {
+      const source = (): string | null => tree.watch?.source() ?? null;
       const lanes = lp.remotes.map((remote, i) => {
         const lane = new Lane({
           config,
           root: lp.watch,
+          source,
+          protect: (): readonly RelPath[] => tree.watch?.unmounted() ?? [],
           remote,
           pool: deps.pool,
           store: deps.store,
@@ -109,7 +116,8 @@ export class Replicator {
         this.lanesByKey.set(laneKey(lp.watch, remote.id), lane);
         return lane;
       });
-      return new Tree(lp, lanes, config);
+      const tree = new Tree(lp, lanes, config);
+      return tree;
     });
   }
 
@@ -150,10 +158,15 @@ export class Replicator {
   status(): TreeStatus[] {
     return this.trees.map((t) => ({
       root: t.spec.watch,
-      watching: t.watcher !== null,
-      directories: t.watcher?.watchedDirectories() ?? 0,
+      ...(t.watch?.status() ?? unwatched),
       events: t.events,
-      lanes: t.lanes.map((l) => ({ remote: l.remote.id, pending: l.pending, busy: l.busy, ...l.stats })),
+      lanes: t.lanes.map((l) => ({
+        remote: l.remote.id,
+        pending: l.pending,
+        busy: l.busy,
+        oldestChangeAt: l.oldestChangeAt,
+        ...l.stats,
+      })),
     }));
   }
 
@@ -165,8 +178,7 @@ export class Replicator {
     this.stopping = true;
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     if (this.probeTimer !== null) clearTimeout(this.probeTimer);
-    for (const t of this.rootTimers) clearTimeout(t);
-    await Promise.all(this.trees.map((t) => t.watcher?.close() ?? Promise.resolve()));
+    await Promise.all(this.trees.map((t) => t.watch?.close() ?? Promise.resolve()));
     const leftBehind = this.trees.some((t) => t.lanes.some((l) => l.pending > 0));
     await Promise.all(this.trees.flatMap((t) => t.lanes.map((l) => l.stop())));
     await this.pluginWork;
@@ -181,21 +193,29 @@ export class Replicator {
     }
   }
 
-  private async watch(tree: Tree): Promise<WatchStats> {
-    const root = tree.spec.watch;
-    const watcher = this.deps.createWatcher({
-      root,
-      xfs: this.deps.config.fileSystem.xfs,
+  private watch(tree: Tree): Promise<WatchStats> {
+    const { config, log } = this.deps;
+    const watch = new TreeWatch({
+      root: tree.spec.watch,
+      createWatcher: this.deps.createWatcher,
+      xfs: config.fileSystem.xfs,
       skipDir: (rel) => tree.excluded(rel, true),
+      log,
       onEvents: (events) => {
         this.onEvents(tree, events);
       },
-      onError: (err) => {
-        this.deps.log.error({ err, root }, 'watcher error');
+      push: (change) => {
+        tree.push(change);
       },
+      resumed: () => {
+        for (const lane of tree.lanes) lane.resume();
+      },
+      pollMs: this.deps.rootPollMs ?? 1000,
+      gapSyncMs: this.deps.gapSyncMs ?? 10_000,
+      recheckMs: this.deps.recheckMs,
     });
-    tree.watcher = watcher;
-    return watcher.start();
+    tree.watch = watch;
+    return watch.start();
   }
 
   private onEvents(tree: Tree, events: readonly WatchEvent[]): void {
@@ -203,10 +223,7 @@ export class Replicator {
     tree.events += events.length;
     for (const ev of events) {
       if (config.debug) log.debug({ root: tree.spec.watch, event: describeEvent(ev) }, 'inotify event');
-      if (ev.type === 'root-gone') {
-        this.rootGone(tree);
-        return;
-      }
+      if (tree.watch?.handle(ev) === true) return;
       if (ev.type === 'overflow') {
         log.warn(
           { root: tree.spec.watch },
@@ -215,36 +232,6 @@ export class Replicator {
       }
       for (const change of toChanges(ev, config.inotify, tree.excluded)) tree.push(change);
     }
-  }
-
-  /** The root vanished: never a reason to touch the replica. Watch again, and resync, once it is back. */
-  private rootGone(tree: Tree): void {
-    const { log } = this.deps;
-    const root = tree.spec.watch;
-    log.error({ root }, 'the watched directory vanished; the replica is left as it is until it returns');
-    const old = tree.watcher;
-    tree.watcher = null;
-    void old?.close();
-    const poll = (): void => {
-      const timer = setTimeout(() => {
-        this.rootTimers.delete(timer);
-        if (this.stopping) return;
-        if (!existsSync(root)) return poll();
-        this.watch(tree).then(
-          () => {
-            log.warn({ root }, 'the watched directory is back: watching it again and resyncing');
-            tree.push({ kind: 'resync' });
-          },
-          (err: unknown) => {
-            log.error({ err, root }, 'cannot watch the directory again');
-            tree.watcher = null;
-            poll();
-          },
-        );
-      }, this.deps.rootPollMs ?? 1000);
-      this.rootTimers.add(timer);
-    };
-    poll();
   }
 
   private pollRetries(): void {
@@ -384,6 +371,20 @@ function mayHaveCutTransfer(failure: Failure): boolean {
   );
 }
 
+/** A tree before its watch started. */
+const unwatched: TreeWatchStatus = {
+  watching: false,
+  watcher: null,
+  directories: 0,
+  degraded: [],
+  unwatchedDirectories: 0,
+  gaps: [],
+  resolvedRoot: null,
+  rootSwitches: 0,
+  watcherRestarts: 0,
+  lastWatcherRestart: null,
+};
+
 function laneKey(root: string, remoteId: string): string {
   return `${root}\0${remoteId}`;
 }
@@ -418,6 +419,10 @@ function describeEvent(ev: WatchEvent): Record<string, unknown> {
     case 'overflow':
     case 'root-gone':
       return { type: ev.type };
+    case 'rewatched':
+      return { type: ev.type, path: displayPath(ev.path), why: ev.why };
+    case 'failed':
+      return { type: ev.type, reason: ev.reason };
     case 'create':
     case 'attrib':
     case 'delete':

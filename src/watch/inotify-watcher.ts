@@ -4,8 +4,9 @@ import { encodeInotifyEvents, IN, parseInotifyEvents } from './inotify-events.js
 import { errnoCode, type InotifyBinding, type InotifyHandle } from './native.js';
 import { TreeScanner, type ScanResult } from './scan.js';
 import { EventTranslator, type Step } from './translate.js';
-import type { Watcher, WatcherOptions, WatchEvent, WatchStats } from './types.js';
-import { joinRel, type RelPath } from '../paths.js';
+import type { Watcher, WatcherOptions, WatchEvent, WatchHealth, WatchStats } from './types.js';
+import { baseName, fromUtf8, joinRel, parentOf, type RelPath } from '../paths.js';
+import { diffMounts, mountsBelow, readMountTable } from './mounts.js';
 import { watchLimitError } from './watch-limit.js';
 import { WatchTree, type DirNode } from './watch-tree.js';
 
@@ -13,6 +14,8 @@ import { WatchTree, type DirNode } from './watch-tree.js';
 const MOVE_PAIR_MS = 5;
 /** How long a new directory that could not be watched waits for a rename of an ancestor to explain why. */
 const UNPLACED_MS = 5000;
+/** How often mounts and directories left unwatched at the watch limit are looked at, by default. */
+const RECHECK_MS = 1000;
 /**
  * Event bytes read but not yet processed beyond which reading pauses (resumed at half): the kernel
  * then holds the events, and past its own limit reports IN_Q_OVERFLOW, answered with a rescan.
@@ -57,6 +60,17 @@ export class InotifyWatcher implements Watcher {
   private moveTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private unplaced: Unplaced[] = [];
+  /** The tops of the directories the kernel refused to watch (ENOSPC), retried at each recheck. */
+  private limitGaps: { readonly parent: DirNode; readonly name: RelPath }[] = [];
+  /** Directories left unwatched at the limit, the tops and everything below them. */
+  private overLimit = 0;
+  /** Mount points (relative) whose file system went away: their content is missing from the tree. */
+  private readonly unmounted = new Set<RelPath>();
+  /** Mount ids by mount point below the root, as the last recheck saw them. */
+  private mounts = new Map<string, string>();
+  private recheckTimer: NodeJS.Timeout | undefined;
+  /** Its read failed: no event comes any more (see onRead). */
+  private dead = false;
   private pendingBytes = 0;
   private paused = false;
 
@@ -88,13 +102,18 @@ export class InotifyWatcher implements Watcher {
         vanished: (parent, name, path) => {
           this.unplaced.push({ parent, name, path, until: performance.now() + UNPLACED_MS });
         },
+        overLimit: (parent, name) => {
+          this.limitGaps.push({ parent, name });
+        },
       });
+      this.mounts = this.mountsNow();
       const { overLimit } = this.scanner.watchRoot();
       if (overLimit > 0) throw watchLimitError(this.tree.size + overLimit, this.root);
     } catch (err) {
       await this.close();
       throw this.rootError(err);
     }
+    this.armRecheck();
     return { backend: 'inotify', directories: this.tree.size, readyMs: performance.now() - started };
   }
 
@@ -102,10 +121,19 @@ export class InotifyWatcher implements Watcher {
     return this.tree.size;
   }
 
+  health(): WatchHealth {
+    const limit = this.limitGaps
+      .filter((g) => this.tree.get(g.parent.wd) === g.parent)
+      .map((g) => ({ path: joinRel(this.tree.pathOf(g.parent), g.name), reason: 'watch-limit' as const }));
+    const unmounted = [...this.unmounted].map((path) => ({ path, reason: 'unmounted' as const }));
+    return { gaps: [...unmounted, ...limit], unwatchedDirectories: limit.length === 0 ? 0 : this.overLimit };
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.moveTimer);
+    clearTimeout(this.recheckTimer);
     if (this.handle !== undefined) this.binding.close(this.handle);
     await this.work.catch(() => undefined);
   }
@@ -115,9 +143,24 @@ export class InotifyWatcher implements Watcher {
     this.onRead(null, encodeInotifyEvents([{ wd: -1, mask: IN.Q_OVERFLOW, cookie: 0, name: '' }]));
   }
 
+  /** Test hook: a failed read of the inotify descriptor, as the binding reports one. */
+  injectReadError(err: Error): void {
+    this.onRead(err);
+  }
+
+  /**
+   * A failed read stops the binding's polling: no event would ever come again. Said once, as a
+   * `failed` event, so that the consumer replaces this watcher and resyncs.
+   */
   private onRead(err: Error | null, chunk?: Buffer): void {
     if (err !== null || chunk === undefined) {
-      this.report(err ?? new Error('inotify read without data'));
+      if (this.closed || this.dead) return;
+      clearTimeout(this.recheckTimer);
+      const reason = err?.message ?? 'inotify read without data';
+      this.dead = true;
+      this.work = this.work.then(() => {
+        if (!this.closed) this.opts.onEvents([{ type: 'failed', reason }]);
+      });
       return;
     }
     const batch = parseInotifyEvents(chunk);
@@ -227,6 +270,8 @@ export class InotifyWatcher implements Watcher {
    */
   private rewatch(): boolean {
     const before = this.tree.wds();
+    this.limitGaps = []; // the scan finds them again
+    this.overLimit = 0;
     try {
       this.checkLimit(this.scan().watchRoot());
     } catch (err) {
@@ -239,7 +284,93 @@ export class InotifyWatcher implements Watcher {
   }
 
   private checkLimit(result: ScanResult): void {
-    if (result.overLimit > 0) this.report(watchLimitError(this.tree.size + result.overLimit, this.root));
+    if (result.overLimit === 0) return;
+    this.overLimit += result.overLimit;
+    this.report(watchLimitError(this.tree.size + this.overLimit, this.root));
+  }
+
+  private armRecheck(): void {
+    this.recheckTimer = setTimeout(() => {
+      this.work = this.work
+        .then(() => this.recheck())
+        .catch((err: unknown) => {
+          this.report(err);
+        })
+        .finally(() => {
+          if (!this.closed && !this.dead) this.armRecheck();
+        });
+    }, this.opts.recheckMs ?? RECHECK_MS);
+  }
+
+  /** What no event tells: mounts come and gone, room again for the watches refused at the limit. */
+  private recheck(): void {
+    const events: WatchEvent[] = [];
+    this.followMounts(events);
+    this.retryLimitGaps(events);
+    if (events.length > 0 && !this.closed) this.opts.onEvents(events);
+  }
+
+  /**
+   * A file system mounted over a watched directory hides it (its watch sees nothing more): the new
+   * top is watched and the tree resynced. One unmounted took its watches with it: the directory
+   * under it is watched (silently: its absence is no reason to delete the replica's copy) and the
+   * gap stays in `health()` until something is mounted there again.
+   */
+  private followMounts(events: WatchEvent[]): void {
+    const now = this.mountsNow();
+    const { mounted, unmounted } = diffMounts(this.mounts, now);
+    this.mounts = now;
+    const rootLen = fromUtf8(this.root).length + 1;
+    for (const point of unmounted) {
+      const rel = point.slice(rootLen);
+      if (this.watchAgain(rel)) this.unmounted.add(rel);
+    }
+    for (const point of mounted) {
+      const rel = point.slice(rootLen);
+      this.unmounted.delete(rel);
+      if (this.watchAgain(rel)) events.push({ type: 'rewatched', path: rel, why: 'mounted' });
+    }
+  }
+
+  /** Watches `rel` afresh (dropping a stale watch there); false when it is not part of the watched tree. */
+  private watchAgain(rel: RelPath): boolean {
+    const parent = this.nodeAt(parentOf(rel));
+    const name = baseName(rel);
+    if (parent === undefined || this.opts.skipDir(rel)) return false;
+    const stale = this.tree.childOf(parent, name);
+    if (stale !== undefined) this.unwatch(this.tree.detach(stale));
+    this.checkLimit(this.scan().watchSubtree(parent, name));
+    return this.tree.childOf(parent, name) !== undefined;
+  }
+
+  /** Tries again every directory refused at the limit; each one watched now is reported. */
+  private retryLimitGaps(events: WatchEvent[]): void {
+    if (this.limitGaps.length === 0) return;
+    const gaps = this.limitGaps;
+    this.limitGaps = [];
+    this.overLimit = 0;
+    for (const g of gaps) {
+      if (this.tree.get(g.parent.wd) !== g.parent) continue; // it left the tree
+      this.overLimit += this.scan().watchSubtree(g.parent, g.name).overLimit;
+      if (this.tree.childOf(g.parent, g.name) !== undefined)
+        events.push({
+          type: 'rewatched',
+          path: joinRel(this.tree.pathOf(g.parent), g.name),
+          why: 'watch-limit',
+        });
+    }
+  }
+
+  /** The watched directory at `rel`, if it is watched. */
+  private nodeAt(rel: RelPath): DirNode | undefined {
+    let node = this.tree.root;
+    if (rel === '') return node;
+    for (const name of rel.split('/')) node = node === undefined ? undefined : this.tree.childOf(node, name);
+    return node;
+  }
+
+  private mountsNow(): Map<string, string> {
+    return mountsBelow(readMountTable(), fromUtf8(this.root));
   }
 
   private unwatch(wds: readonly number[]): void {

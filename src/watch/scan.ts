@@ -24,6 +24,8 @@ export interface ScannerOptions {
    * with an ancestor whose rename is still in the event queue (then it must be watched later).
    */
   readonly vanished: (parent: DirNode, name: RelPath, rel: RelPath) => void;
+  /** A directory the kernel refused to watch (ENOSPC) whose parent is watched: the top of a gap. */
+  readonly overLimit?: (parent: DirNode, name: RelPath) => void;
 }
 
 /** Reading a directory that is gone or is no directory (any more) is no failure: its events say so. */
@@ -84,6 +86,7 @@ export class TreeScanner {
       const err = wd === -1 ? failed.get(i) : undefined;
       if (wd === 0 || errnoCode(err) === 'ENOSPC') {
         overLimit++;
+        if (parent !== undefined && wd !== 0) this.o.overLimit?.(parent, name);
       } else if (i === 0 && 'wd' in start) {
         nodes[i] = start;
       } else if (wd > 0 && parent !== undefined) {

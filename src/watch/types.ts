@@ -26,7 +26,14 @@ export type WatchEvent =
   /** The kernel dropped events (IN_Q_OVERFLOW): the tree must be resynced. */
   | { readonly type: 'overflow' }
   /** The watched root itself was deleted or moved away. Never a reason to delete the replica. */
-  | { readonly type: 'root-gone' };
+  | { readonly type: 'root-gone' }
+  /**
+   * A directory whose watches were lost or missing (a file system mounted over it, the watch
+   * limit) is watched again: what changed meanwhile is unknown, so the tree must be resynced.
+   */
+  | { readonly type: 'rewatched'; readonly path: RelPath; readonly why: 'mounted' | 'watch-limit' }
+  /** The watcher cannot go on (its read failed): it must be closed and started afresh, the tree resynced. */
+  | { readonly type: 'failed'; readonly reason: string };
 
 export type WatchEventType = WatchEvent['type'];
 
@@ -41,6 +48,31 @@ export interface WatcherOptions {
   readonly onEvents: (events: readonly WatchEvent[]) => void;
   /** A failure after start (e.g. the watch limit reached while adding a new directory). */
   readonly onError: (err: Error) => void;
+  /**
+   * How often the watcher looks for what no event tells: file systems mounted or unmounted in the
+   * tree, directories left unwatched at the watch limit (default 1000 ms).
+   */
+  readonly recheckMs?: number | undefined;
+}
+
+/** Why part of a tree is not replicated as it changes. */
+export type GapReason = 'watch-limit' | 'unmounted';
+
+/** A directory (with everything below it) the watcher cannot follow now. */
+export interface WatchGap {
+  readonly path: RelPath;
+  /**
+   * `watch-limit`: not watched (the kernel refused more watches); `unmounted`: a file system that
+   * was mounted here is gone (the directory under it is watched, its content is not the tree's).
+   */
+  readonly reason: GapReason;
+}
+
+export interface WatchHealth {
+  /** The topmost directories the watcher cannot follow, in the order they were found. */
+  readonly gaps: readonly WatchGap[];
+  /** Directories with no watch (the watch-limit gaps and everything below them). */
+  readonly unwatchedDirectories: number;
 }
 
 export interface WatchStats {
@@ -56,5 +88,7 @@ export interface Watcher {
   start(): Promise<WatchStats>;
   /** Directories under watch now. */
   watchedDirectories(): number;
+  /** What the watcher cannot follow now; no gaps when the whole tree is watched. */
+  health(): WatchHealth;
   close(): Promise<void>;
 }

@@ -142,7 +142,23 @@ test(
       assert.equal(s0.pid, proc.child.pid);
       assert.equal(s0.version, packageVersion());
       assert.equal(s0.configFile, s.config);
-      assert.deepEqual(s0.trees, [{ root: s.src, watching: true, directories: 1, events: 0, pending: 0 }]);
+      assert.deepEqual(s0.trees, [
+        {
+          root: s.src,
+          watching: true,
+          watcher: 'inotify',
+          directories: 1,
+          degraded: [],
+          unwatchedDirectories: 0,
+          gaps: [],
+          resolvedRoot: s.src,
+          rootSwitches: 0,
+          watcherRestarts: 0,
+          lastWatcherRestart: null,
+          events: 0,
+          pending: 0,
+        },
+      ]);
       assert.equal(s0.pool.maxConcurrent, 10, '-n absent means 10');
       assert.equal(s0.fullSync.lastAt, null);
       const next = (s0.fullSync.nextAt ?? 0) - s0.startedAt;

@@ -6,7 +6,7 @@ import { METRICS_CONTENT_TYPE, renderMetrics } from '../../src/daemon/metrics.js
 import { buildStatus } from '../../src/daemon/status.js';
 import { freePort } from '../helpers/rsyncd.js';
 import { parsePrometheusText, type MetricFamily } from './prometheus-text.js';
-import { inputs, T, wwwTree } from './status-fixture.js';
+import { imgTree, inputs, T, watched, wwwTree } from './status-fixture.js';
 
 function value(
   families: Map<string, MetricFamily>,
@@ -129,5 +129,34 @@ test('the exposition reader used above refuses what the format does not allow', 
   assert.equal(
     parsePrometheusText('# HELP a x\\ny\n# TYPE a gauge\na{b="c\\"d"} -Inf 123\n').get('a')?.help,
     'x\ny',
+  );
+});
+
+test('metrics: the health of each tree and the replication lag of each remote', () => {
+  const limited = {
+    ...wwwTree(),
+    ...watched({
+      watching: false,
+      directories: 12,
+      degraded: ['watch-limit', 'fallback-watcher'],
+      unwatchedDirectories: 7,
+      gaps: [{ path: 'big', reason: 'watch-limit' }],
+      watcherRestarts: 2,
+    }),
+  };
+  const m = parsePrometheusText(renderMetrics(buildStatus(inputs({ trees: [limited, imgTree()] }))));
+  assert.equal(value(m, 'sersync_tree_watching', { root: '/srv/www' }), 0, 'not watched in full');
+  assert.equal(value(m, 'sersync_tree_degraded', { root: '/srv/www', reason: 'watch-limit' }), 1);
+  assert.equal(value(m, 'sersync_tree_degraded', { root: '/srv/www', reason: 'fallback-watcher' }), 1);
+  assert.equal(value(m, 'sersync_tree_degraded', { root: '/srv/www', reason: 'root-gone' }), 0);
+  assert.equal(value(m, 'sersync_tree_degraded', { root: '/srv/img', reason: 'root-gone' }), 1);
+  assert.equal(value(m, 'sersync_tree_unwatched_directories', { root: '/srv/www' }), 7);
+  assert.equal(value(m, 'sersync_watcher_restarts_total', { root: '/srv/www' }), 2);
+  assert.equal(value(m, 'sersync_replication_lag_seconds', { remote: 'A::m' }), 3);
+  assert.equal(value(m, 'sersync_replication_lag_seconds', { remote: 'B::m' }), 120);
+  assert.equal(
+    value(m, 'sersync_oldest_unsynced_change_age_seconds', { root: '/srv/img', remote: 'A::m' }),
+    0,
+    'nothing waiting: no lag',
   );
 });

@@ -13,6 +13,7 @@ import { ConfigError } from '../../src/errors.js';
 import type { TreeStatus } from '../../src/sync/replicator.js';
 import { testConfig } from '../helpers/config.js';
 import { tempDir } from '../helpers/tmp.js';
+import { watched } from './status-fixture.js';
 
 const ROOT = '/srv/www';
 
@@ -24,7 +25,7 @@ function config(stateDir: string | null = null, id = 'A::m'): Config {
 
 /** An engine that reports `events` seen on its one tree and records its stop. */
 function engine(cfg: Config, events: number, log: string[]): Engine {
-  const tree: TreeStatus = { root: ROOT, watching: true, directories: 1, events, lanes: [] };
+  const tree: TreeStatus = { root: ROOT, ...watched(), events, lanes: [] };
   return {
     config: cfg,
     watchStats: [{ directories: 1, readyMs: 1, backend: 'inotify' }],

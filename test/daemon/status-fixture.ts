@@ -2,6 +2,7 @@
 import type { StatusInputs } from '../../src/daemon/status.js';
 import type { LaneStats } from '../../src/sync/lane.js';
 import type { TreeStatus } from '../../src/sync/replicator.js';
+import type { TreeWatchStatus } from '../../src/sync/tree-watch.js';
 
 export const T = 1_800_000_000_000;
 
@@ -21,6 +22,23 @@ export function stats(over: Partial<LaneStats> = {}): LaneStats {
   };
 }
 
+/** A tree's watch: fully watched by the inotify watcher unless `over` says otherwise. */
+export function watched(over: Partial<TreeWatchStatus> = {}): TreeWatchStatus {
+  return {
+    watching: true,
+    watcher: 'inotify',
+    directories: 1,
+    degraded: [],
+    unwatchedDirectories: 0,
+    gaps: [],
+    resolvedRoot: null,
+    rootSwitches: 0,
+    watcherRestarts: 0,
+    lastWatcherRestart: null,
+    ...over,
+  };
+}
+
 /** Two trees; remote A serves both, remote B only the second (down, with retries queued). */
 export function trees(): TreeStatus[] {
   return [wwwTree(), imgTree()];
@@ -29,14 +47,14 @@ export function trees(): TreeStatus[] {
 export function wwwTree(): TreeStatus {
   return {
     root: '/srv/www',
-    watching: true,
-    directories: 12,
+    ...watched({ directories: 12, resolvedRoot: '/srv/www' }),
     events: 40,
     lanes: [
       {
         remote: 'A::m',
         pending: 2,
         busy: true,
+        oldestChangeAt: T - 3000,
         ...stats({ batches: 5, rsyncRuns: 6, filesSent: 30, bytesSent: 3000, lastSuccessAt: T - 5000 }),
       },
     ],
@@ -46,14 +64,14 @@ export function wwwTree(): TreeStatus {
 export function imgTree(): TreeStatus {
   return {
     root: '/srv/img',
-    watching: false,
-    directories: 0,
+    ...watched({ watching: false, watcher: null, directories: 0, degraded: ['root-gone'] }),
     events: 7,
     lanes: [
       {
         remote: 'A::m',
         pending: 0,
         busy: false,
+        oldestChangeAt: null,
         ...stats({
           batches: 2,
           rsyncRuns: 2,
@@ -69,6 +87,7 @@ export function imgTree(): TreeStatus {
         remote: 'B::m',
         pending: 3,
         busy: false,
+        oldestChangeAt: T - 1000,
         ...stats({
           batches: 4,
           failedBatches: 4,
@@ -92,8 +111,8 @@ export function inputs(over: Partial<StatusInputs> = {}): StatusInputs {
     lastReloadAt: null,
     trees: trees(),
     retries: [
-      { remoteId: 'B::m', root: '/srv/img', count: 17 },
-      { remoteId: 'A::m', root: '/srv/www', count: 1 },
+      { remoteId: 'B::m', root: '/srv/img', count: 17, oldestFailureAt: T - 120_000 },
+      { remoteId: 'A::m', root: '/srv/www', count: 1, oldestFailureAt: null },
     ],
     pool: { inFlight: 1, maxConcurrent: 10, started: 12 },
     nextFullSyncAt: T + 600_000,

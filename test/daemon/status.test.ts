@@ -4,22 +4,26 @@ import assert from 'node:assert/strict';
 import { addRun, buildStatus, withPast } from '../../src/daemon/status.js';
 import { formatBytes, statusText } from '../../src/daemon/status-text.js';
 import type { TreeStatus } from '../../src/sync/replicator.js';
-import { imgTree, inputs, stats, T, trees } from './status-fixture.js';
+import { imgTree, inputs, stats, T, trees, watched } from './status-fixture.js';
 
 test('status: trees sum their lanes, lanes carry their retries, remotes add up over trees', () => {
   const s = buildStatus(inputs());
   assert.equal(s.uptimeSeconds, 3723);
-  assert.deepEqual(s.trees, [
-    { root: '/srv/www', watching: true, directories: 12, events: 40, pending: 2 },
-    { root: '/srv/img', watching: false, directories: 0, events: 7, pending: 3 },
-  ]);
   assert.deepEqual(
-    s.lanes.map((l) => [l.root, l.remote, l.inFlight, l.queuedRetries]),
+    s.trees.map((t) => [t.root, t.watching, t.directories, t.events, t.pending, t.degraded]),
     [
-      ['/srv/www', 'A::m', true, 1],
-      ['/srv/img', 'A::m', false, 0],
-      ['/srv/img', 'B::m', false, 17],
+      ['/srv/www', true, 12, 40, 2, []],
+      ['/srv/img', false, 0, 7, 3, ['root-gone']],
     ],
+  );
+  assert.deepEqual(
+    s.lanes.map((l) => [l.root, l.remote, l.inFlight, l.queuedRetries, l.lagSeconds]),
+    [
+      ['/srv/www', 'A::m', true, 1, 3],
+      ['/srv/img', 'A::m', false, 0, 0],
+      ['/srv/img', 'B::m', false, 17, 120],
+    ],
+    'the lag is the age of the oldest change pending, in flight or queued for retry',
   );
   assert.deepEqual(s.remotes, [
     {
@@ -36,6 +40,7 @@ test('status: trees sum their lanes, lanes carry their retries, remotes add up o
       lastSuccessAt: T - 1000,
       lastFailureAt: T - 90_000,
       lastError: 'old failure',
+      lagSeconds: 3,
     },
     {
       remote: 'B::m',
@@ -51,6 +56,7 @@ test('status: trees sum their lanes, lanes carry their retries, remotes add up o
       lastSuccessAt: null,
       lastFailureAt: T - 2000,
       lastError: 'refused',
+      lagSeconds: 120,
     },
   ]);
   assert.deepEqual(s.fullSync, { lastAt: T - 60_000, nextAt: T + 600_000 });
@@ -63,19 +69,19 @@ test('status: counters of replicators ended by reloads are added; live values ar
   const fresh: TreeStatus[] = [
     {
       root: '/srv/www',
-      watching: true,
-      directories: 13,
+      ...watched({ directories: 13 }),
       events: 1,
       lanes: [
         {
           remote: 'A::m',
           pending: 0,
           busy: false,
+          oldestChangeAt: null,
           ...stats({ batches: 1, lastFailureAt: T, lastError: 'new' }),
         },
       ],
     },
-    { root: '/srv/new', watching: true, directories: 1, events: 0, lanes: [] },
+    { root: '/srv/new', ...watched(), events: 0, lanes: [] },
   ];
   const now = withPast(fresh, past);
   assert.equal(now.length, 2, 'a tree dropped by the reload is not shown');
@@ -114,10 +120,12 @@ test('status: the human output has the summary and one line per tree and per rem
   assert.ok(lines.includes('rsync:     1 of 10 running, 12 started'));
   assert.ok(lines.includes('full sync: last 1m00s ago, next in 10m00s'));
   const row = (first: string): string[] => (lines.find((l) => l.startsWith(first)) ?? '').split(/\s{2,}/);
-  assert.deepEqual(row('TREE'), ['TREE', 'WATCHING', 'DIRECTORIES', 'EVENTS', 'PENDING']);
-  assert.deepEqual(row('/srv/img'), ['/srv/img', 'NO', '0', '7', '3']);
-  assert.deepEqual(row('B::m'), ['B::m', '0', '3', '17', '4', '0', '0 B', '-', '2s ago: refused']);
-  assert.deepEqual(row('A::m').slice(6, 8), ['3.0 KiB', '1s ago']);
+  assert.deepEqual(row('TREE'), ['TREE', 'WATCHING', 'DIRECTORIES', 'EVENTS', 'PENDING', 'DEGRADED']);
+  assert.deepEqual(row('/srv/img'), ['/srv/img', 'NO', '0', '7', '3', 'root-gone']);
+  assert.deepEqual(row('/srv/www'), ['/srv/www', 'yes', '12', '40', '2', '-']);
+  assert.ok(lines.includes('! /srv/img: the watched directory is missing; nothing is sent until it is back'));
+  assert.deepEqual(row('B::m'), ['B::m', '0', '3', '17', '4', '0', '0 B', '2m00s', '-', '2s ago: refused']);
+  assert.deepEqual(row('A::m').slice(6, 9), ['3.0 KiB', '3s', '1s ago']);
 });
 
 test('status: a name with a newline cannot break the table', () => {
@@ -131,4 +139,31 @@ test('status: byte counts in binary units', () => {
   assert.equal(formatBytes(1023), '1023 B');
   assert.equal(formatBytes(1536), '1.5 KiB');
   assert.equal(formatBytes(5 * 1024 ** 3), '5.0 GiB');
+});
+
+test('status: a partly watched tree says where, why and what to do', () => {
+  const tree: TreeStatus = {
+    ...imgTree(),
+    ...watched({
+      watching: false,
+      directories: 5,
+      degraded: ['watch-limit', 'unmounted', 'fallback-watcher'],
+      unwatchedDirectories: 40,
+      gaps: [
+        { path: 'mnt/disk', reason: 'unmounted' },
+        { path: 'big', reason: 'watch-limit' },
+      ],
+      watcherRestarts: 1,
+      lastWatcherRestart: { at: T - 4000, reason: 'read: Input/output error' },
+    }),
+  };
+  const lines = statusText(buildStatus(inputs({ trees: [tree] }))).split('\n');
+  const row = (lines.find((l) => l.startsWith('/srv/img')) ?? '').split(/\s{2,}/);
+  assert.deepEqual(row, ['/srv/img', 'PARTLY', '5', '7', '3', 'watch-limit,unmounted,fallback-watcher']);
+  const notes = lines.filter((l) => l.startsWith('! '));
+  assert.equal(notes.length, 4);
+  assert.match(notes[0] ?? '', /40 directories not watched .*max_user_watches.*: big$/);
+  assert.match(notes[1] ?? '', /unmounted \(mnt\/disk\)/);
+  assert.match(notes[2] ?? '', /chokidar fallback/);
+  assert.match(notes[3] ?? '', /watcher restarted 1 time \(last 4s ago: read: Input\/output error\)/);
 });

@@ -39,6 +39,15 @@ import {
 } from '../faults/cases/state-db.js';
 import { stalledRemote } from '../faults/cases/stall.js';
 import { eventOverflow, rootDeletedAndRecreated } from '../faults/cases/watch.js';
+import {
+  deploySwitchesSymlink,
+  mountedInTree,
+  mountUnavailable,
+  rootRemounted,
+  rootSwappedForSymlink,
+  userNamespaceUnavailable,
+  watchLimitWhileRunning,
+} from '../faults/cases/watch-health.js';
 import { prng, seedFrom } from '../helpers/prng.js';
 import { createUnprivileged, type Unprivileged } from '../helpers/unprivileged.js';
 
@@ -89,6 +98,16 @@ const CASES: Readonly<Record<string, (c: Context) => Promise<CaseResult> | CaseR
   'secrets-hidden': (c) => secretsStayHidden(c.work),
   'state-dir-0700': (c) => stateDirOwnerOnly(c.work, c.daemon),
   'command-plugin-no-shell': (c) => commandPluginRunsNoShell(c.work, c.daemon),
+  'root-swapped-for-symlink': (c) => rootSwappedForSymlink(c.work, c.daemon),
+  'deploy-symlink-switch': (c) => deploySwitchesSymlink(c.work, c.daemon),
+  // Only where this host lets them run (root with mount(2), user namespaces).
+  ...(mountUnavailable() === undefined && {
+    'mounted-in-tree': (c: Context) => mountedInTree(c.work, c.daemon),
+    'root-remounted': (c: Context) => rootRemounted(c.work, c.daemon),
+  }),
+  ...(userNamespaceUnavailable() === undefined && {
+    'watch-limit-running': (c: Context) => watchLimitWhileRunning(c.work, c.daemon),
+  }),
   'symlink-races-500': (c) => {
     if (c.attacker === null) throw new Error('no attacker user');
     return symlinkRaces(c.work, c.attacker, { tries: 500, seed: c.seed });

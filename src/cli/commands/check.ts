@@ -5,6 +5,7 @@ import { configToJson, describeConfig, formatWarning } from '../../config/presen
 import { loadConfig } from '../../config/load.js';
 import type { Config } from '../../config/types.js';
 import { hasUpdate } from '../../sync/rsync-args.js';
+import { describeWatcher } from '../../watch/index.js';
 import { globalOptions } from '../program.js';
 
 /** Directories the runtime needs that are not there yet: worth a note, not an error (they are created). */
@@ -32,14 +33,17 @@ export function registerCheckCommand(program: Command): void {
         process.stdout.write(`${configToJson(config)}\n`);
         return;
       }
+      const watcher = describeWatcher(config.fileSystem.watcher);
       const lines = [
         ...describeConfig(config, stateDir),
+        `  runs          ${watcher.runs ?? 'none'}`,
         ...missingPaths(config).map((p) => `note: ${p} does not exist yet`),
         ...(hasUpdate(config.rsync.commonParams)
           ? [
               'note: commonParams -u (--update) applies to full syncs only: an event sync sends what the watcher saw change, even where the replica has a newer copy (sersync kept the stale copy)',
             ]
           : []),
+        ...(watcher.warning === null ? [] : [`WARNING: ${watcher.warning}`]),
         '',
         ...config.warnings.map((w) => formatWarning(config.file, w)),
         `${config.file}: usable${config.warnings.length > 0 ? `, with ${config.warnings.length} warning(s)` : ''}`,

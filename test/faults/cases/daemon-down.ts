@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { RsyncDaemon } from '../../helpers/rsyncd.js';
+import { freePort, type RsyncDaemon } from '../../helpers/rsyncd.js';
 import { crashDaemon } from '../lib/procs.js';
 import { Rig } from '../lib/rig.js';
 import { startWriter } from '../lib/workload.js';
@@ -29,7 +29,7 @@ export async function daemonDownDuringBurst(
   daemon: RsyncDaemon,
   p: DaemonDownParams,
 ): Promise<CaseResult> {
-  const rig = Rig.create(work, { daemon });
+  const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
   await rig.start();
   try {
     const writer = startWriter(['burst', rig.src, String(p.dirs), String(p.filesPerDir)]);
@@ -39,6 +39,11 @@ export async function daemonDownDuringBurst(
       await writer.finished();
       await new Promise((r) => setTimeout(r, p.downMs));
       assert.ok(rig.queued().length > 0, 'work waits in the queue while the daemon is down');
+      // The replication lag shows it: the oldest change not on the remote is older than the outage.
+      const [remote] = rig.status().remotes;
+      assert.ok((remote?.lagSeconds ?? 0) >= p.downMs / 1000, `lag ${remote?.lagSeconds} s while down`);
+      const lag = await rig.metric('sersync_replication_lag_seconds', { remote: remote?.remote ?? '' });
+      assert.ok((lag ?? 0) >= p.downMs / 1000, `/metrics: lag ${lag} s while down`);
     } finally {
       await daemon.restart();
     }
@@ -48,6 +53,7 @@ export async function daemonDownDuringBurst(
     for (const path of (await daemon.received()).slice(before)) counts.set(path, (counts.get(path) ?? 0) + 1);
     const twice = [...counts].filter(([, n]) => n > 1);
     if (p.exactlyOnce) assert.deepEqual(twice, [], 'files sent more than once after the daemon came back');
+    assert.equal(rig.status().remotes[0]?.lagSeconds, 0, 'no lag once converged');
     return { faults: 1, files: rig.files(), lost: 0 };
   } finally {
     await rig.stop();

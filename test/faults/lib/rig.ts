@@ -6,8 +6,10 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { get } from 'node:http';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
+import type { DaemonStatus } from '../../../src/daemon/status.js';
 import { queueFileFor } from '../../../src/queue/state-dir.js';
 import { openWorkStore } from '../../../src/queue/store.js';
 import type { QueueRow } from '../../../src/queue/types.js';
@@ -21,6 +23,7 @@ import {
   type SersyncProcess,
 } from '../../helpers/sersync.js';
 import { treeDiff } from '../../helpers/trees.js';
+import { parsePrometheusText } from '../../daemon/prometheus-text.js';
 import { NotConvergedError } from '../cases/result.js';
 import { lostFiles } from './lost.js';
 
@@ -39,6 +42,8 @@ export interface RigOptions {
   /** sersync2 connects here instead of the daemon's port (a proxy in front of it). */
   readonly port?: number;
   readonly spec?: Partial<SersyncConfigSpec>;
+  /** Serve /metrics and /status on this loopback port. */
+  readonly metricsPort?: number;
 }
 
 let serial = 0;
@@ -77,15 +82,17 @@ export class Rig {
     rmSync(this.replica, { recursive: true, force: true });
     mkdirSync(this.replica);
     const target = opts.port === undefined ? opts.daemon : { ...opts.daemon, port: opts.port };
+    const xml = sersyncConfigXml({
+      watch: this.src,
+      daemons: [target],
+      failLog: this.failLog,
+      debug: DEBUG, // every event and rsync command in the log that a failure prints
+      ...opts.spec,
+    });
+    const host = `<host hostip="127.0.0.1" port="${opts.metricsPort ?? 0}" metrics="true"/>`;
     this.config = writeConfig(
       base,
-      sersyncConfigXml({
-        watch: this.src,
-        daemons: [target],
-        failLog: this.failLog,
-        debug: DEBUG, // every event and rsync command in the log that a failure prints
-        ...opts.spec,
-      }),
+      opts.metricsPort === undefined ? xml : xml.replace(/<host [^>]*>(<\/host>)?/, host),
     );
   }
 
@@ -196,6 +203,30 @@ export class Rig {
       assert.equal(this.proc.child.exitCode, null, `sersync2 died:\n${this.proc.stderr()}`);
       assert.equal(this.proc.child.signalCode, null, `sersync2 was killed:\n${this.proc.stderr()}`);
     }
+  }
+
+  /** The running daemon's view of itself: `sersync2 status --json`. */
+  status(): DaemonStatus {
+    const r = this.cli(['status', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout) as DaemonStatus;
+  }
+
+  /** One sample of `GET /metrics` (the rig needs `metricsPort`); undefined when it is not served. */
+  async metric(name: string, labels: Readonly<Record<string, string>>): Promise<number | undefined> {
+    // A fresh connection each time (no keep-alive): a reused one the server timed out fails the fetch.
+    const text = await new Promise<string>((resolve, reject) => {
+      get(`http://127.0.0.1:${this.opts.metricsPort ?? 0}/metrics`, { agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (c: string) => (body += c));
+        res.on('end', () => {
+          resolve(body);
+        });
+      }).on('error', reject);
+    });
+    const family = parsePrometheusText(text).get(name);
+    const want = JSON.stringify(Object.entries(labels).sort());
+    return family?.samples.find((x) => JSON.stringify(Object.entries(x.labels).sort()) === want)?.value;
   }
 
   /** Regular files (and other non-directories) in the source: what `converged` verified. */

@@ -1,0 +1,363 @@
+import { SersyncError } from '../errors.js';
+import type { Change } from '../filter/changes.js';
+import type { Logger } from '../log/logger.js';
+import { displayPath, fromUtf8, type RelPath } from '../paths.js';
+import { deviceOf, readMountTable } from '../watch/mounts.js';
+import type { Watcher, WatcherOptions, WatchEvent, WatchGap, WatchStats } from '../watch/types.js';
+import { watchLimitError } from '../watch/watch-limit.js';
+import { isSameDirectory, judgeRoot, lookAtRoot, originOf, type RootOrigin } from './root-identity.js';
+
+export type WatcherFactory = (opts: WatcherOptions) => Watcher;
+
+/** Why a tree is not replicated as it changes, or not with every guarantee. */
+export type DegradedReason =
+  'root-gone' | 'root-replaced' | 'watcher-restarting' | 'watch-limit' | 'unmounted' | 'fallback-watcher';
+
+export const DEGRADED_REASONS: readonly DegradedReason[] = [
+  'root-gone',
+  'root-replaced',
+  'watcher-restarting',
+  'watch-limit',
+  'unmounted',
+  'fallback-watcher',
+];
+
+/** While one of these lasts, the tree is not watched (as a whole). */
+type Down = 'root-gone' | 'root-replaced' | 'watcher-restarting' | 'unmounted';
+
+/** How many gap paths status shows. */
+const SHOWN_GAPS = 10;
+
+/** A tree's watch as status and /metrics report it. */
+export interface TreeWatchStatus {
+  /** Every change in the whole tree is seen now. */
+  readonly watching: boolean;
+  readonly watcher: WatchStats['backend'] | null;
+  readonly directories: number;
+  readonly degraded: readonly DegradedReason[];
+  /** Directories without a watch (the watch limit). */
+  readonly unwatchedDirectories: number;
+  /** The first few directories the watcher cannot follow, and why. */
+  readonly gaps: readonly { readonly path: string; readonly reason: WatchGap['reason'] }[];
+  /** The real directory watched and synced from (a followed symlink's target), null before start. */
+  readonly resolvedRoot: string | null;
+  readonly rootSwitches: number;
+  readonly watcherRestarts: number;
+  readonly lastWatcherRestart: { readonly at: number; readonly reason: string } | null;
+}
+
+/** Pure: the reasons a tree is degraded, in a fixed order. */
+export function degradedReasons(
+  down: Down | null,
+  gaps: readonly WatchGap[],
+  backend: WatchStats['backend'] | null,
+): DegradedReason[] {
+  const on = new Set<DegradedReason>(gaps.map((g) => g.reason));
+  if (down !== null) on.add(down);
+  if (backend === 'chokidar') on.add('fallback-watcher');
+  return DEGRADED_REASONS.filter((r) => on.has(r));
+}
+
+export interface TreeWatchDeps {
+  /** The root as the config names it. */
+  readonly root: string;
+  readonly createWatcher: WatcherFactory;
+  readonly xfs: boolean;
+  readonly skipDir: (rel: RelPath) => boolean;
+  readonly log: Logger;
+  /** The watcher's events (never `root-gone`/`failed`: this class answers those). */
+  readonly onEvents: (events: readonly WatchEvent[]) => void;
+  /** A change for every lane of the tree (resyncs, sends of unwatched directories). */
+  readonly push: (change: Change) => void;
+  /** The root can be trusted again: lanes holding work may send. */
+  readonly resumed: () => void;
+  /** How often the root's identity is checked (and a missing root looked for). */
+  readonly pollMs: number;
+  /** How often directories left unwatched at the watch limit are sent whole. */
+  readonly gapSyncMs: number;
+  /** How often the watcher looks at mounts and retries refused watches. */
+  readonly recheckMs?: number | undefined;
+}
+
+/**
+ * One tree's watch and its health: the watcher, the root it watches (the same directory as at
+ * start, or a followed symlink's new target), its replacement after a failure, and the parts it
+ * cannot follow. Nothing is sent while the root cannot be trusted (`source()` is null).
+ */
+export class TreeWatch {
+  private watcher: Watcher | null = null;
+  private backend: WatchStats['backend'] | null = null;
+  private origin: RootOrigin | null = null;
+  private down: Down | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private restarting: Promise<void> | null = null;
+  private restarts = 0;
+  private lastRestart: { at: number; reason: string } | null = null;
+  private switches = 0;
+  private lastGapSync = Date.now();
+  /** The gaps as last logged, keyed `reason\0path`. */
+  private knownGaps = new Set<string>();
+
+  constructor(private readonly deps: TreeWatchDeps) {}
+
+  /** Watches the tree; throws when its root cannot be watched. */
+  async start(): Promise<WatchStats> {
+    const look = lookAtRoot(this.deps.root);
+    this.origin = originOf(look);
+    if (look.kind === 'link' && this.origin === null)
+      throw new SersyncError(
+        'ERR_SERSYNC_WATCH',
+        `refusing to watch ${this.deps.root}: it is a symlink owned by uid ${look.linkUid} to ${look.resolved}, ` +
+          `a directory of uid ${look.id.uid}; a followed watch path must be root's link or its owner's directory`,
+      );
+    const stats = await this.open();
+    if (this.origin?.follows === true)
+      this.deps.log.info(
+        { root: this.deps.root, target: this.origin.resolved },
+        'the watch path is a symlink: following it (a switch to another directory is watched and resynced)',
+      );
+    this.arm();
+    return stats;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    await this.restarting;
+    await this.watcher?.close();
+    this.watcher = null;
+  }
+
+  /**
+   * The real directory rsync runs in, checked against the root's identity at this moment; null
+   * while the root cannot be trusted (gone, replaced, being re-watched): nothing is sent then.
+   */
+  source(): string | null {
+    const o = this.origin;
+    if (this.down !== null || o === null) return null;
+    if (isSameDirectory(o.resolved, o.id)) return o.resolved;
+    this.check(); // something changed under us: find out what now
+    return null;
+  }
+
+  /** File systems unmounted from the tree: full syncs leave the replica's copy of them alone. */
+  unmounted(): RelPath[] {
+    return (this.watcher?.health().gaps ?? []).filter((g) => g.reason === 'unmounted').map((g) => g.path);
+  }
+
+  /** Answers the events this class owns; false for the others. */
+  handle(ev: WatchEvent): boolean {
+    if (ev.type === 'root-gone') {
+      this.goDown('root-gone');
+      return true;
+    }
+    if (ev.type === 'failed') {
+      this.restarts++;
+      this.lastRestart = { at: Date.now(), reason: ev.reason };
+      this.deps.log.error(
+        { root: this.deps.root, reason: ev.reason, restarts: this.restarts },
+        'the watcher failed: starting a new one, then resyncing the tree',
+      );
+      this.goDown('watcher-restarting');
+      this.check();
+      return true;
+    }
+    if (ev.type === 'rewatched')
+      this.deps.log.warn(
+        { root: this.deps.root, path: displayPath(ev.path), why: ev.why },
+        ev.why === 'mounted'
+          ? 'a file system was mounted in the tree: watching it and resyncing the tree'
+          : 'watches could be added again: the whole tree is watched, resyncing it',
+      );
+    return false;
+  }
+
+  status(): TreeWatchStatus {
+    const health = this.watcher?.health() ?? { gaps: [], unwatchedDirectories: 0 };
+    const degraded = degradedReasons(this.down, health.gaps, this.backend);
+    return {
+      watching:
+        this.down === null && this.watcher !== null && !health.gaps.some((g) => g.reason !== 'unmounted'),
+      watcher: this.down === null ? this.backend : null,
+      directories: this.down === null ? (this.watcher?.watchedDirectories() ?? 0) : 0,
+      degraded,
+      unwatchedDirectories: health.unwatchedDirectories,
+      gaps: health.gaps.slice(0, SHOWN_GAPS).map((g) => ({ path: displayPath(g.path), reason: g.reason })),
+      resolvedRoot: this.origin?.resolved ?? null,
+      rootSwitches: this.switches,
+      watcherRestarts: this.restarts,
+      lastWatcherRestart: this.lastRestart,
+    };
+  }
+
+  private async open(): Promise<WatchStats> {
+    const { deps } = this;
+    const watcher = deps.createWatcher({
+      root: this.origin?.resolved ?? deps.root,
+      xfs: deps.xfs,
+      skipDir: deps.skipDir,
+      recheckMs: deps.recheckMs,
+      onEvents: deps.onEvents,
+      onError: (err) => {
+        // The watch limit is reported, with its fix, when the gaps are (see logGaps): once, not per directory.
+        if (err.name !== 'WatchLimitError')
+          deps.log.error({ root: deps.root, error: err.message }, 'watcher error');
+      },
+    });
+    this.watcher = watcher;
+    const stats = await watcher.start();
+    this.backend = stats.backend;
+    return stats;
+  }
+
+  private goDown(why: Down): void {
+    if (this.down === why) return;
+    const { log, root } = this.deps;
+    if (why === 'root-gone')
+      log.error({ root }, 'the watched directory vanished; the replica is left as it is until it returns');
+    if (why === 'unmounted')
+      log.error(
+        { root },
+        'the file system of the watched directory was unmounted: nothing is sent, the replica is left as it is until it is mounted again',
+      );
+    if (why === 'root-replaced')
+      log.error(
+        { root, resolved: this.origin?.resolved },
+        'the watched directory was replaced (by a symlink or by a directory of another owner): nothing is sent, ' +
+          'the replica is left as it is; put the original directory back, or restart sersync2 to accept the new one',
+      );
+    this.down = why;
+    const old = this.watcher;
+    this.watcher = null;
+    void old?.close();
+  }
+
+  private arm(): void {
+    if (this.closed) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.check();
+      this.syncGaps();
+      this.logGaps();
+      this.arm();
+    }, this.deps.pollMs);
+    this.timer.unref();
+  }
+
+  /** Looks at the root and acts on what changed. */
+  private check(): void {
+    if (this.closed || this.restarting !== null || this.origin === null) return;
+    const look = lookAtRoot(this.deps.root);
+    const verdict = judgeRoot(this.origin, look);
+    const { log, root } = this.deps;
+    switch (verdict) {
+      case 'gone':
+        return this.goDown('root-gone');
+      case 'replaced':
+        return this.goDown('root-replaced');
+      case 'same':
+        if (this.down !== null) this.reopen('the watched directory is back: watching it again and resyncing');
+        return;
+      case 'returned':
+      case 'switched': {
+        if (verdict === 'returned' && look.kind === 'dir' && this.unmountedUnder(look.resolved))
+          return this.goDown('unmounted');
+        const next = originOf(look);
+        if (next === null) return;
+        const from = this.origin.resolved;
+        this.origin = next;
+        if (verdict === 'switched') {
+          this.switches++;
+          log.warn(
+            { root, from, to: next.resolved },
+            'the watched symlink points to another directory: watching it and resyncing the tree',
+          );
+        }
+        this.goDown('watcher-restarting');
+        this.reopen(
+          verdict === 'switched'
+            ? 'watching the new target of the symlink'
+            : 'the watched directory is another one of the same owner (recreated, mounted over or remounted): watching it again and resyncing',
+        );
+        return;
+      }
+    }
+  }
+
+  /**
+   * Whether the root's file system was unmounted, leaving the directory it was mounted on in its
+   * place: no reason to make the replica a copy of that directory; wait for the mount instead.
+   */
+  private unmountedUnder(resolved: string): boolean {
+    if (this.origin === null) return false;
+    const mounts = readMountTable();
+    const dev = deviceOf(this.origin.id.dev);
+    const point = fromUtf8(resolved);
+    return !mounts.some((m) => m.dev === dev) && !mounts.some((m) => m.point === point);
+  }
+
+  private reopen(message: string): void {
+    const { log, root } = this.deps;
+    this.restarting = this.open().then(
+      () => {
+        this.restarting = null;
+        if (this.closed) return;
+        this.down = null;
+        log.warn({ root, resolved: this.origin?.resolved }, message);
+        this.deps.push({ kind: 'resync' });
+        this.deps.resumed();
+      },
+      (err: unknown) => {
+        this.restarting = null;
+        this.watcher = null;
+        log.error(
+          { root, error: err instanceof Error ? err.message : String(err) },
+          'cannot watch the directory again',
+        );
+      },
+    );
+  }
+
+  /** Directories left unwatched at the limit are sent whole now and then, until they can be watched. */
+  private syncGaps(): void {
+    if (this.watcher === null || Date.now() - this.lastGapSync < this.deps.gapSyncMs) return;
+    this.lastGapSync = Date.now();
+    for (const g of this.watcher.health().gaps)
+      if (g.reason === 'watch-limit') this.deps.push({ kind: 'tree', path: g.path });
+  }
+
+  /** Says when the parts of the tree that are not followed change: once per gap. */
+  private logGaps(): void {
+    if (this.watcher === null) return;
+    const health = this.watcher.health();
+    const now = new Set(health.gaps.map((g) => `${g.reason}\0${g.path}`));
+    const added = health.gaps.filter((g) => !this.knownGaps.has(`${g.reason}\0${g.path}`));
+    const { log, root } = this.deps;
+    // The limit is said when it is first reached; the directories it leaves out change as it
+    // goes, and status lists them.
+    const wasLimited = [...this.knownGaps].some((k) => k.startsWith('watch-limit\0'));
+    const limited = health.gaps.filter((g) => g.reason === 'watch-limit');
+    if (limited.length > 0 && !wasLimited) {
+      const needed = this.watcher.watchedDirectories() + health.unwatchedDirectories;
+      log.warn(
+        {
+          root,
+          unwatchedDirectories: health.unwatchedDirectories,
+          paths: limited.slice(0, SHOWN_GAPS).map((g) => displayPath(g.path)),
+          gapSyncSeconds: this.deps.gapSyncMs / 1000,
+        },
+        `part of the tree is not watched, and is sent whole every ${this.deps.gapSyncMs / 1000} s until it can be: ` +
+          watchLimitError(needed, root).message,
+      );
+    }
+    for (const g of added.filter((x) => x.reason === 'unmounted'))
+      log.error(
+        { root, path: displayPath(g.path) },
+        'a file system mounted in the tree went away: its content is not replicated (the replica keeps its copy) until it is mounted again',
+      );
+    if ([...this.knownGaps].some((k) => !now.has(k)) && health.gaps.length === 0)
+      log.info({ root }, 'the whole tree is watched again');
+    this.knownGaps = now;
+  }
+}

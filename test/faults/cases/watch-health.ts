@@ -1,0 +1,327 @@
+/**
+ * Faults that blind the watcher without a word from the kernel to the user: file systems mounted
+ * and unmounted in the tree (and under its root), the inotify watch limit reached while running,
+ * the root swapped for a symlink, a symlinked watch path switched by a deploy. Each case asserts
+ * that the replica converges once the cause is gone AND that `sersync2 status --json` and
+ * `/metrics` show the fault while it lasts.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TreeReport } from '../../../src/daemon/status.js';
+import { freePort, type RsyncDaemon } from '../../helpers/rsyncd.js';
+import { createUnprivileged } from '../../helpers/unprivileged.js';
+import { eventually, treeDiff } from '../../helpers/trees.js';
+import { Rig } from '../lib/rig.js';
+import type { CaseResult } from './result.js';
+
+const LIMITED = fileURLToPath(new URL('../../daemon/limited-child.js', import.meta.url));
+
+/** Why tmpfs cannot be mounted here (not root, no CAP_SYS_ADMIN), or undefined when it can. */
+export function mountUnavailable(): string | undefined {
+  const probe = join('/tmp', `sersync-mount-probe-${process.pid}`);
+  mkdirSync(probe, { recursive: true });
+  try {
+    const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'sersync-probe', probe], {
+      encoding: 'utf8',
+    });
+    if (r.error !== undefined) return `mount(8) cannot run: ${r.error.message}`;
+    if (r.status !== 0) return `mounting tmpfs is not permitted here: ${r.stderr.trim()}`;
+    spawnSync('umount', [probe]);
+    return undefined;
+  } finally {
+    rmSync(probe, { recursive: true, force: true });
+  }
+}
+
+/** Why a private user namespace (to lower the watch limit for one process) is not available. */
+export function userNamespaceUnavailable(): string | undefined {
+  const probe = spawnSync('unshare', ['--user', '--map-root-user', 'true'], { encoding: 'utf8' });
+  if (probe.error !== undefined) return `unshare(1) cannot run: ${probe.error.message}`;
+  return probe.status === 0 ? undefined : `no private user namespace here: ${probe.stderr.trim()}`;
+}
+
+function mountTmpfs(dir: string): void {
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'sersync-test', dir], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `mount ${dir}: ${r.stderr}`);
+}
+
+function unmount(dir: string): void {
+  const r = spawnSync('umount', [dir], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `umount ${dir}: ${r.stderr}`);
+}
+
+/** Unmounts whatever the case left mounted at these places (a failed case must not leak mounts). */
+function unmountAll(dirs: readonly string[]): void {
+  for (const dir of dirs)
+    while (spawnSync('mountpoint', ['-q', dir]).status === 0) spawnSync('umount', [dir]);
+}
+
+/** The one tree of the rig as `status --json` shows it. */
+function tree(rig: Rig): TreeReport {
+  const [t] = rig.status().trees;
+  assert.ok(t !== undefined, 'status shows the tree');
+  return t;
+}
+
+/** Waits until `status --json` shows `want` for the tree. */
+async function statusShows(rig: Rig, want: (t: TreeReport) => boolean, what: string): Promise<TreeReport> {
+  let last: TreeReport | undefined;
+  await eventually(() => want((last = tree(rig))), 20_000, `status --json to show ${what}`).catch(
+    (err: unknown) => {
+      throw new Error(`${(err as Error).message}; last: ${JSON.stringify(last)}`, { cause: err });
+    },
+  );
+  return last as TreeReport;
+}
+
+async function degradedMetric(rig: Rig, reason: string): Promise<number | undefined> {
+  return rig.metric('sersync_tree_degraded', { root: rig.opts.spec?.watch ?? rig.src, reason });
+}
+
+/**
+ * A disk mounted over a watched directory after start (no event at all), then unmounted (the
+ * kernel drops its watches), then mounted again: each file written into it reaches the replica,
+ * and while it is away status and /metrics say `unmounted` and the replica keeps its copy.
+ */
+export async function mountedInTree(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
+  const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
+  const mnt = join(rig.src, 'mnt');
+  try {
+    mkdirSync(mnt);
+    writeFileSync(join(rig.src, 'a.txt'), 'a');
+    await rig.start(['-r']);
+    await rig.converged(10_000, 'before the mount');
+    mountTmpfs(mnt);
+    writeFileSync(join(mnt, 'm1.txt'), 'on the disk mounted after start');
+    await rig.converged(20_000, 'a file system mounted after start');
+    writeFileSync(join(mnt, 'm2.txt'), 'an event in the mounted file system');
+    await rig.converged(10_000, 'a change in the mounted file system');
+
+    unmount(mnt);
+    const away = await statusShows(rig, (t) => t.degraded.includes('unmounted'), 'the unmounted disk');
+    assert.deepEqual(away.gaps, [{ path: 'mnt', reason: 'unmounted' }]);
+    assert.equal(await degradedMetric(rig, 'unmounted'), 1, '/metrics: degraded, reason unmounted');
+    assert.ok(
+      existsSync(join(rig.replica, 'mnt', 'm1.txt')),
+      'the replica keeps the copy of an unmounted disk',
+    );
+    // a full sync meanwhile (crontab, `sersync2 resync`) sends the rest but deletes nothing of it
+    writeFileSync(join(rig.src, 'during.txt'), 'written while the disk is away');
+    assert.equal(rig.cli(['resync']).status, 0);
+    await eventually(() => existsSync(join(rig.replica, 'during.txt')), 10_000, 'the resync');
+    await eventually(() => rig.queued().length === 0, 10_000, 'the resync done');
+    assert.ok(
+      existsSync(join(rig.replica, 'mnt', 'm2.txt')),
+      'a full sync keeps the copy of an unmounted disk',
+    );
+
+    mountTmpfs(mnt);
+    writeFileSync(join(mnt, 'm3.txt'), 'on the disk mounted again');
+    await rig.converged(20_000, 'the file system mounted again');
+    const back = await statusShows(rig, (t) => t.degraded.length === 0, 'no gap any more');
+    assert.equal(back.watching, true);
+    assert.equal(await degradedMetric(rig, 'unmounted'), 0);
+    return { faults: 3, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop().finally(() => {
+      unmountAll([mnt]);
+    });
+  }
+}
+
+/**
+ * The watch root is itself a mount point, unmounted and mounted again: while it is away nothing is
+ * sent (the directory under it is not the tree: the replica keeps its content), status and /metrics
+ * say so; once mounted again the replica follows the new content.
+ */
+export async function rootRemounted(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
+  const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
+  try {
+    writeFileSync(join(rig.src, 'under.txt'), 'the directory the root is mounted on');
+    mountTmpfs(rig.src);
+    writeFileSync(join(rig.src, 'a.txt'), 'a');
+    await rig.start(['-r']);
+    await rig.converged(10_000, 'before the unmount');
+
+    unmount(rig.src);
+    const away = await statusShows(rig, (t) => t.degraded.includes('unmounted'), 'the unmounted root');
+    assert.equal(away.watching, false);
+    assert.equal(await rig.metric('sersync_tree_watching', { root: rig.src }), 0);
+    assert.equal(await degradedMetric(rig, 'unmounted'), 1);
+    // two more root checks: still nothing sent from the directory under the mount
+    await statusShows(rig, (t) => t.degraded.includes('unmounted'), 'the root still unmounted');
+    assert.ok(existsSync(join(rig.replica, 'a.txt')), 'the replica keeps its content');
+    assert.ok(!existsSync(join(rig.replica, 'under.txt')), 'the covered directory is not sent');
+
+    mountTmpfs(rig.src);
+    writeFileSync(join(rig.src, 'a.txt'), 'a, on the new mount');
+    writeFileSync(join(rig.src, 'b.txt'), 'b');
+    await rig.converged(20_000, 'the root mounted again');
+    const back = await statusShows(rig, (t) => t.watching && t.degraded.length === 0, 'watching again');
+    assert.equal(back.watcher, 'inotify');
+    return { faults: 2, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop().finally(() => {
+      unmountAll([rig.src]);
+    });
+  }
+}
+
+/**
+ * The inotify watch limit (lowered in a private user namespace) reached by a new directory tree
+ * while running: status and /metrics say which directories are not watched and how many; their
+ * files still arrive (sent whole now and then); once watches are freed the tree is watched whole
+ * again and resynced.
+ */
+export async function watchLimitWhileRunning(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
+  const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
+  try {
+    for (let i = 0; i < 10; i++) mkdirSync(join(rig.src, 'spare', `s${i}`), { recursive: true });
+    // the root, spare and its 10: 12 watches of 14
+    await rig.start(['-r'], {
+      wrapper: ['unshare', '--user', '--map-root-user', process.execPath, LIMITED, '14'],
+    });
+    await rig.converged(10_000, 'before the limit');
+    for (let i = 0; i < 10; i++) {
+      mkdirSync(join(rig.src, 'big', `b${i}`), { recursive: true });
+      writeFileSync(join(rig.src, 'big', `b${i}`, 'f.txt'), `${i}`);
+    }
+    const limited = await statusShows(
+      rig,
+      (t) => t.degraded.includes('watch-limit') && t.unwatchedDirectories > 0,
+      'the watch limit',
+    );
+    assert.equal(limited.watching, false, 'not WATCHING while part of the tree is not');
+    assert.ok(limited.gaps.every((g) => g.reason === 'watch-limit' && g.path.startsWith('big/')));
+    assert.equal(await rig.metric('sersync_tree_watching', { root: rig.src }), 0);
+    assert.equal(
+      await rig.metric('sersync_tree_unwatched_directories', { root: rig.src }),
+      limited.unwatchedDirectories,
+    );
+    await rig.converged(30_000, 'the files in the directories that could not be watched');
+    const gap = join(rig.src, limited.gaps[0]?.path ?? 'big');
+    writeFileSync(join(gap, 'later.txt'), 'written into an unwatched directory');
+    await rig.converged(30_000, 'a file written later into an unwatched directory (periodic send)');
+    const warning = rig.logLines(/part of the tree is not watched/);
+    assert.equal(warning.length, 1, 'said once');
+    assert.match(String(warning[0]?.msg), /sysctl -w fs\.inotify\.max_user_watches=\d+/);
+    assert.equal(rig.logLines('watcher error').length, 0, 'no error lines for the limit');
+
+    rmSync(join(rig.src, 'spare'), { recursive: true }); // frees 11 watches
+    await statusShows(rig, (t) => t.watching && t.degraded.length === 0, 'the whole tree watched again');
+    writeFileSync(join(rig.src, 'big', 'b9', 'watched.txt'), 'watched now');
+    await rig.converged(10_000, 'after the watches could be added');
+    return { faults: 1, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop();
+  }
+}
+
+/**
+ * The root swapped for a symlink to a directory root may read (`mv src src.old && ln -s SECRET
+ * src`): nothing is sent, the replica is left as it is (no copy of the target, no --delete), status
+ * and /metrics say `root-replaced`; with the directory put back, replication resumes.
+ */
+export async function rootSwappedForSymlink(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
+  const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
+  const secret = join(rig.base, 'secret');
+  try {
+    mkdirSync(secret, { mode: 0o700 });
+    writeFileSync(join(secret, 'shadow'), 'root only');
+    writeFileSync(join(rig.src, 'a.txt'), 'a');
+    await rig.start(['-r']);
+    await rig.converged(10_000, 'before the swap');
+    // The attack, by a user who may write the root's parent (not the root, not the secret).
+    const attacker = createUnprivileged();
+    try {
+      const run = (argv: readonly string[]): void => {
+        const r = attacker.user === null ? spawnSync(argv[0] ?? '', argv.slice(1)) : attacker.user.run(argv);
+        assert.equal(r.status, 0, `${argv.join(' ')}: ${String(r.stderr)}`);
+      };
+      if (attacker.user === null) process.stderr.write(`# the swap runs as root: ${attacker.reason}\n`);
+      else {
+        attacker.user.reach(rig.src);
+        chownSync(rig.base, attacker.user.uid, attacker.user.gid);
+      }
+      run(['mv', rig.src, `${rig.src}.old`]);
+      run(['ln', '-s', secret, rig.src]);
+    } finally {
+      if (attacker.user !== null) attacker.remove();
+    }
+    const replaced = await statusShows(rig, (t) => t.degraded.includes('root-replaced'), 'the replaced root');
+    assert.equal(replaced.watching, false);
+    assert.equal(await degradedMetric(rig, 'root-replaced'), 1);
+    writeFileSync(join(secret, 'more'), 'a change in the target');
+    await statusShows(rig, (t) => t.degraded.includes('root-replaced'), 'still refused at the next checks');
+    await statusShows(rig, (t) => t.degraded.includes('root-replaced'), 'still refused');
+    assert.ok(!existsSync(join(rig.replica, 'shadow')), "the link's target is never sent");
+    assert.equal(readFileSync(join(rig.replica, 'a.txt'), 'utf8'), 'a', 'the replica is left as it is');
+    assert.equal(rig.logLines(/watched directory was replaced/).length, 1, 'said once, loudly');
+
+    rmSync(rig.src);
+    renameSync(`${rig.src}.old`, rig.src);
+    writeFileSync(join(rig.src, 'b.txt'), 'b');
+    await rig.converged(20_000, 'the directory put back');
+    await statusShows(rig, (t) => t.watching && t.degraded.length === 0, 'watching again');
+    return { faults: 1, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop();
+  }
+}
+
+/**
+ * A watch path the config names as a symlink, switched by a deploy (`ln -s releases/2 current.tmp
+ * && mv -T current.tmp current`): the new release is watched and replicated (the replica becomes
+ * it), status shows the switch, and an edit in the old release sends nothing.
+ */
+export async function deploySwitchesSymlink(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
+  const base = join(work, `deploy-${Date.now()}`);
+  const releases = join(base, 'releases');
+  const current = join(base, 'current');
+  mkdirSync(join(releases, '1'), { recursive: true });
+  writeFileSync(join(releases, '1', 'index.html'), 'release 1');
+  writeFileSync(join(releases, '1', 'only-in-1.txt'), 'gone in 2');
+  symlinkSync(join(releases, '1'), current);
+  const rig = Rig.create(work, { daemon, metricsPort: await freePort(), spec: { watch: current } });
+  const same = (dir: string) => (): boolean => {
+    try {
+      return treeDiff(dir, rig.replica) === '';
+    } catch {
+      return false;
+    }
+  };
+  try {
+    await rig.start(['-r']);
+    await eventually(same(join(releases, '1')), 10_000, 'release 1 on the replica');
+    mkdirSync(join(releases, '2', 'assets'), { recursive: true });
+    writeFileSync(join(releases, '2', 'index.html'), 'release 2');
+    writeFileSync(join(releases, '2', 'assets', 'app.js'), 'js');
+    symlinkSync(join(releases, '2'), `${current}.tmp`);
+    renameSync(`${current}.tmp`, current); // mv -T
+    const switched = await statusShows(rig, (t) => t.rootSwitches === 1, 'the switch');
+    assert.equal(switched.resolvedRoot, realpathSync(join(releases, '2')));
+    assert.equal(await rig.metric('sersync_tree_root_switches_total', { root: current }), 1);
+    await eventually(same(join(releases, '2')), 20_000, 'release 2 on the replica');
+    writeFileSync(join(releases, '1', 'edit-in-old.txt'), 'the old release');
+    writeFileSync(join(releases, '2', 'new.txt'), 'the new release');
+    await eventually(same(join(releases, '2')), 10_000, 'a change in the new release');
+    assert.ok(!existsSync(join(rig.replica, 'edit-in-old.txt')), 'the old release is not watched');
+    return { faults: 1, files: 3, lost: 0 };
+  } finally {
+    await rig.stop();
+    rmSync(base, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * Faults that blind the watcher, through the real CLI and a real daemon: each converges once the
+ * cause is gone, and `status --json` and `/metrics` show it while it lasts (cases/watch-health.ts).
+ */
+import { test } from 'node:test';
+import { useLab } from '../helpers/lab.js';
+import {
+  deploySwitchesSymlink,
+  mountedInTree,
+  mountUnavailable,
+  rootRemounted,
+  rootSwappedForSymlink,
+  userNamespaceUnavailable,
+  watchLimitWhileRunning,
+} from './cases/watch-health.js';
+
+const lab = useLab('sersync-faults-watch-health-');
+const noMount = mountUnavailable();
+
+test(
+  'a file system mounted in the tree after start, unmounted, mounted again',
+  { skip: noMount },
+  async () => {
+    await mountedInTree(lab.work, lab.daemon);
+  },
+);
+
+test('the watch root unmounted and mounted again: nothing sent meanwhile', { skip: noMount }, async () => {
+  await rootRemounted(lab.work, lab.daemon);
+});
+
+test(
+  'the inotify watch limit reached while running: degraded, covered by periodic sends, healed',
+  { skip: userNamespaceUnavailable() },
+  async () => {
+    await watchLimitWhileRunning(lab.work, lab.daemon);
+  },
+);
+
+test('the root swapped for a symlink: refused, nothing sent, the replica untouched', async () => {
+  await rootSwappedForSymlink(lab.work, lab.daemon);
+});
+
+test('a symlinked watch path switched by a deploy: the new release is watched and replicated', async () => {
+  await deploySwitchesSymlink(lab.work, lab.daemon);
+});
