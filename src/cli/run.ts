@@ -291,6 +291,8 @@ async function startEngine(config: Config, fullSync: boolean, ctx: EngineContext
       },
       retriesByLane: () => store.retriesByLane(),
       nextFullSyncAt: () => crontab?.nextRunAt() ?? null,
+      outstanding: () => replicator.outstanding(),
+      repair: (root, remote, changes) => replicator.repair(root, remote, changes),
       stop,
     };
   } catch (err) {

@@ -107,6 +107,11 @@ export class Lane {
     return this.inFlight;
   }
 
+  /** Operations waiting or in flight (see Coalescer.outstanding). */
+  outstanding(): PathOp[] {
+    return this.coalescer.outstanding();
+  }
+
   push(change: Change): void {
     if (change.kind === 'new') this.unconfirmed.add(change.path);
     this.coalescer.apply(change);

@@ -32,6 +32,8 @@ function engine(cfg: Config, events: number, log: string[]): Engine {
     resync: () => undefined,
     retriesByLane: () => [],
     nextFullSyncAt: () => null,
+    outstanding: () => [],
+    repair: () => 0,
     stop: () => {
       log.push(`stop ${cfg.localpaths[0]?.remotes[0]?.id ?? ''}`);
       return Promise.resolve();
