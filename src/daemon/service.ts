@@ -10,6 +10,7 @@ import { formatWarning } from '../config/present.js';
 import { SersyncError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { TreeStatus } from '../sync/replicator.js';
+import type { VerifyStatus } from '../verify/periodic.js';
 import { packageVersion } from '../version.js';
 import type { WatchStats } from '../watch/types.js';
 import type { ControlServer } from './control.js';
@@ -29,6 +30,8 @@ export interface Engine {
   nextFullSyncAt(): number | null;
   /** What each lane has not sent yet (Replicator.outstanding). */
   outstanding(): unknown;
+  /** The last periodic verify, or null when `<verify>` is off. */
+  verifyStatus(): VerifyStatus | null;
   /** Queues changes on one lane (Replicator.repair); returns how many. */
   repair(root: string, remote: string, changes: readonly Change[]): number;
   stop(): Promise<void>;
@@ -109,6 +112,7 @@ export class Service {
       retries: engine.retriesByLane(),
       pool: { inFlight: pool.inFlight, maxConcurrent: pool.maxConcurrent, started: pool.started },
       nextFullSyncAt: engine.nextFullSyncAt(),
+      verify: engine.verifyStatus(),
     });
   }
 

@@ -4,6 +4,7 @@
  */
 import type { LaneStats } from '../sync/lane.js';
 import type { TreeStatus } from '../sync/replicator.js';
+import type { VerifyStatus } from '../verify/periodic.js';
 
 export interface TreeReport {
   readonly root: string;
@@ -71,6 +72,8 @@ export interface DaemonStatus {
     /** Next crontab full sync, or null without a crontab. */
     readonly nextAt: number | null;
   };
+  /** The last periodic verify (`<verify start="true">`), or null when it is off. */
+  readonly verify: VerifyStatus | null;
 }
 
 export interface StatusInputs {
@@ -85,6 +88,7 @@ export interface StatusInputs {
   readonly retries: readonly { readonly remoteId: string; readonly root: string; readonly count: number }[];
   readonly pool: PoolReport;
   readonly nextFullSyncAt: number | null;
+  readonly verify?: VerifyStatus | null;
 }
 
 export function buildStatus(input: StatusInputs): DaemonStatus {
@@ -119,6 +123,7 @@ export function buildStatus(input: StatusInputs): DaemonStatus {
     lanes,
     pool: input.pool,
     fullSync: { lastAt: latest(lanes.map((l) => l.lastFullSyncAt)), nextAt: input.nextFullSyncAt },
+    verify: input.verify ?? null,
   };
 }
 

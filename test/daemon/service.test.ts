@@ -33,6 +33,7 @@ function engine(cfg: Config, events: number, log: string[]): Engine {
     retriesByLane: () => [],
     nextFullSyncAt: () => null,
     outstanding: () => [],
+    verifyStatus: () => null,
     repair: () => 0,
     stop: () => {
       log.push(`stop ${cfg.localpaths[0]?.remotes[0]?.id ?? ''}`);
