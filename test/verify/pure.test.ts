@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PathOp } from '../../src/coalesce/types.js';
+import { buildStatus } from '../../src/daemon/status.js';
+import { statusText } from '../../src/daemon/status-text.js';
+import type { VerifyStatus } from '../../src/verify/periodic.js';
+import { inputs, T } from '../daemon/status-fixture.js';
 import { withoutUpdate } from '../../src/verify/args.js';
 import { parseItemized, parseItemLine, withTypeChanges, type Difference } from '../../src/verify/itemize.js';
 import { isPending } from '../../src/verify/pending.js';
@@ -142,4 +146,24 @@ test('exit codes: 0 equal, 1 drift, 2 not compared; kept extras and pending are 
   assert.equal(exitCode([drift, failed]), 2);
   assert.deepEqual(drift.first, { content: ['p'] });
   assert.equal(drift.drift.content, 1);
+});
+
+test('status shows the periodic verify: not run yet, equal, or how many paths differ', () => {
+  const diff: Difference = { path: 'p', kind: 'content', isDir: false, attributes: ['content'] };
+  const lane = { root: '/w', remote: 'r', pending: [], keptExtra: [], error: null };
+  const text = (verify: VerifyStatus | null): string => statusText(buildStatus(inputs({ verify })));
+  const ran = { lastRunAt: T - 60_000, lastSuccessAt: T - 60_000, nextAt: T + 60_000 };
+  assert.doesNotMatch(text(null), /verify:/);
+  assert.match(
+    text({ lastRunAt: null, lastSuccessAt: null, nextAt: T, lanes: [] }),
+    /^verify: +not run yet$/m,
+  );
+  assert.match(
+    text({ ...ran, lanes: [summarize({ ...lane, drift: [] })] }),
+    /^verify: +last .* ago: replicas equal$/m,
+  );
+  assert.match(
+    text({ ...ran, lanes: [summarize({ ...lane, drift: [diff, { ...diff, path: 'q' }] })] }),
+    /^verify: +last .* ago: 2 paths DIFFER \(sersync2 verify lists them\)$/m,
+  );
 });

@@ -132,8 +132,12 @@ test('a tree under heavy churn shows pending paths, never drift', async () => {
   });
 });
 
-test('verify exits 2 when --root/--remote name nothing it can compare', async () => {
-  await lab.withSersync({}, async (run) => {
+test('verify exits 2 when it cannot compare: a remote that refuses, flags that name nothing', async () => {
+  await lab.withSersync({ spec: { modules: ['nosuchmodule'] } }, async (run) => {
+    const refused = await sersync2(run.base, ['verify']);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stdout, /-> 127\.0\.0\.1::replica: equal/);
+    assert.match(refused.stdout, /-> 127\.0\.0\.1::nosuchmodule: could not compare: .*Unknown module/);
     const unknown = await sersync2(run.base, ['verify', '--remote', 'nowhere::x']);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /no tree and remote match/);
