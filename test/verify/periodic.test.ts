@@ -1,16 +1,20 @@
 /**
  * The daemon's periodic verify (`<verify start="true">`): real rsync against a local replica;
- * its last result reaches the status snapshot and /metrics, and drift shows there.
+ * its last result reaches the status snapshot and /metrics, and drift shows there. And the
+ * verify's progress bar on a terminal.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config/load.js';
 import { renderMetrics } from '../../src/daemon/metrics.js';
 import { buildStatus } from '../../src/daemon/status.js';
 import { silentLogger } from '../../src/log/logger.js';
+import { ProgressBars } from '../../src/sync/progress-bars.js';
 import { PeriodicVerify } from '../../src/verify/periodic.js';
+import { verifyLane } from '../../src/verify/verify.js';
 import { inputs } from '../daemon/status-fixture.js';
 import { parsePrometheusText } from '../daemon/prometheus-text.js';
 import { testConfig } from '../helpers/config.js';
@@ -70,6 +74,40 @@ test('the periodic verify reports drift in status and /metrics', async () => {
     assert.equal(metrics().get('sersync_verify_drift_paths')?.samples[0]?.value, 0);
   } finally {
     await periodic.stop();
+    await dir.remove();
+  }
+});
+
+test('on a terminal the verify draws a progress bar per tree and remote, as -r does', async () => {
+  const dir = await tempDir('sersync-verify-bar-');
+  try {
+    const src = join(dir.path, 'src');
+    const replica = join(dir.path, 'replica');
+    mkdirSync(src);
+    mkdirSync(replica);
+    for (let i = 0; i < 20; i++) writeFileSync(join(src, `f${i}`), 'x');
+    let drawn = '';
+    const terminal = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        drawn += chunk.toString();
+        done();
+      },
+    });
+    Object.assign(terminal, { isTTY: true, columns: 200 });
+    const config = testConfig([
+      { watch: src, remotes: [{ id: replica, target: { kind: 'local', path: replica } }] },
+    ]);
+    const verdict = await verifyLane(src, config.localpaths[0]?.remotes[0] ?? assert.fail(), {
+      config,
+      checksum: false,
+      pending: () => Promise.resolve(null),
+      recheckMs: 0,
+      progress: new ProgressBars(terminal as unknown as NodeJS.WriteStream),
+    });
+    assert.equal(verdict.error, null);
+    assert.ok(drawn.includes(`${src} -> ${replica}`), drawn);
+    assert.match(drawn, /100% \| 21\/21 files/);
+  } finally {
     await dir.remove();
   }
 });
