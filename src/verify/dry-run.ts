@@ -15,8 +15,15 @@ import { parseItemized, type Difference } from './itemize.js';
 
 const NUL = Buffer.of(0);
 
-/** The differences rsync lists; throws `SersyncError` when it could not compare. */
-export function dryRun(task: RsyncTask, track: ProgressTrack | null): Promise<Difference[]> {
+/**
+ * The differences rsync lists; throws `SersyncError` when it could not compare. `signal` kills
+ * rsync (the daemon stopping in the middle of a periodic verify).
+ */
+export function dryRun(
+  task: RsyncTask,
+  track: ProgressTrack | null,
+  signal?: AbortSignal,
+): Promise<Difference[]> {
   const input = task.input === null ? null : buildInput(task, task.input);
   const progress = track === null ? [] : ['--info=progress2'];
   const reader = new Progress2Reader(input?.walked ?? 0);
@@ -24,6 +31,7 @@ export function dryRun(task: RsyncTask, track: ProgressTrack | null): Promise<Di
     const child = spawn('rsync', [...progress, ...task.args], {
       cwd: task.cwd,
       stdio: ['pipe', 'pipe', 'pipe'],
+      ...(signal === undefined ? {} : { signal }),
     });
     const out: Buffer[] = [];
     let stderr = '';

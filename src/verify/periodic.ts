@@ -32,6 +32,8 @@ export class PeriodicVerify {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** Kills the rsync of a verify in progress when the daemon stops. */
+  private readonly abort = new AbortController();
   private state: VerifyStatus = { lastRunAt: null, lastSuccessAt: null, nextAt: null, lanes: [] };
 
   constructor(private readonly deps: PeriodicVerifyDeps) {}
@@ -47,6 +49,7 @@ export class PeriodicVerify {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer !== null) clearTimeout(this.timer);
+    this.abort.abort();
     await this.running;
   }
 
@@ -73,10 +76,12 @@ export class PeriodicVerify {
           pending: () => Promise.resolve(this.deps.outstanding()),
           recheckMs: this.deps.recheckMs ?? 2000,
           progress: null,
+          signal: this.abort.signal,
         });
         lanes.push(summarize(verdict));
       }
     }
+    if (this.stopped) return; // cut short: not a result
     const now = Date.now();
     const compared = lanes.every((l) => l.error === null);
     this.state = {

@@ -5,6 +5,7 @@
  * differs then is drift.
  */
 import { lstatSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config, Remote } from '../config/types.js';
 import { parentOf, type RelPath } from '../paths.js';
 import type { ProgressReporter } from '../sync/progress-report.js';
@@ -36,6 +37,8 @@ export interface VerifyContext {
   /** How long to wait before comparing the differing paths again. */
   readonly recheckMs: number;
   readonly progress: ProgressReporter | null;
+  /** Ends the comparison early (rsync killed); the verdict then carries the error. */
+  readonly signal?: AbortSignal;
 }
 
 export async function verifyLane(root: string, remote: Remote, ctx: VerifyContext): Promise<LaneVerdict> {
@@ -44,13 +47,16 @@ export async function verifyLane(root: string, remote: Remote, ctx: VerifyContex
   try {
     const started = Date.now();
     const track = ctx.progress?.begin({ root, remote: remote.id }) ?? null;
-    const first = await dryRun(verifyTask(config, root, remote, checksum), track);
+    const first = await dryRun(verifyTask(config, root, remote, checksum), track, ctx.signal);
     if (first.length === 0) return verdict;
     const before = await ctx.pending();
-    await new Promise((resolve) => setTimeout(resolve, ctx.recheckMs));
+    await sleep(ctx.recheckMs, undefined, ctx.signal === undefined ? {} : { signal: ctx.signal });
     const paths = first.map((d) => d.path);
     const again = new Map(
-      (await dryRun(recheckTask(config, root, remote, paths, checksum), null)).map((d) => [d.path, d]),
+      (await dryRun(recheckTask(config, root, remote, paths, checksum), null, ctx.signal)).map((d) => [
+        d.path,
+        d,
+      ]),
     );
     const after = await ctx.pending();
     const ops = [...opsOf(before ?? [], root, remote.id), ...opsOf(after ?? [], root, remote.id)];

@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config/load.js';
@@ -111,3 +112,41 @@ test('on a terminal the verify draws a progress bar per tree and remote, as -r d
     await dir.remove();
   }
 });
+
+test(
+  'stopping the daemon kills a periodic verify in progress instead of waiting for it',
+  { timeout: 60_000 },
+  async () => {
+    const dir = await tempDir('sersync-verify-stop-');
+    // A "remote" that accepts the connection and never answers: rsync would wait for its --timeout.
+    const sockets: Socket[] = [];
+    const silent = createServer((s) => sockets.push(s));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const base = testConfig([
+        {
+          watch: dir.path,
+          remotes: [{ id: '127.0.0.1::m', target: { kind: 'daemon', host: '127.0.0.1', module: 'm' } }],
+        },
+      ]);
+      const config = { ...base, rsync: { ...base.rsync, port } };
+      const periodic = new PeriodicVerify({
+        config,
+        outstanding: () => [],
+        log: silentLogger,
+        intervalMs: 10,
+      });
+      periodic.start();
+      await eventually(() => sockets.length > 0, 20_000, 'rsync connected');
+      const started = performance.now();
+      await periodic.stop();
+      assert.ok(performance.now() - started < 5000, 'stop() did not wait for rsync');
+      assert.equal(periodic.status().lastRunAt, null, 'a verify cut short is not a result');
+    } finally {
+      for (const s of sockets) s.destroy();
+      silent.close();
+      await dir.remove();
+    }
+  },
+);
