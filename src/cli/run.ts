@@ -28,7 +28,7 @@ import type { ProgressBars } from '../sync/progress-bars.js';
 import { logProgress, teeProgress, type ProgressReporter } from '../sync/progress-report.js';
 import { RsyncPool } from '../sync/pool.js';
 import { Replicator } from '../sync/replicator.js';
-import { PeriodicVerify } from '../verify/periodic.js';
+import type { PeriodicVerify } from '../verify/periodic.js';
 import { createWatcher } from '../watch/index.js';
 
 export interface RunOptions {
@@ -286,7 +286,8 @@ async function startEngine(config: Config, fullSync: boolean, ctx: EngineContext
       log,
     );
     if (config.verify.enabled) {
-      verify = new PeriodicVerify({
+      // Loaded only when <verify start="true">.
+      verify = new (await import('../verify/periodic.js')).PeriodicVerify({
         config,
         outstanding: () => replicator.outstanding(),
         log,

@@ -9,7 +9,7 @@ import type { Config } from '../../config/types.js';
 import { askDaemon, controlSocketFile, NotRunningError } from '../../daemon/control.js';
 import { SersyncError, UsageError } from '../../errors.js';
 import { resolveStateDir } from '../../queue/state-dir.js';
-import { ProgressBars } from '../../sync/progress-bars.js';
+import type { ProgressBars } from '../../sync/progress-bars.js';
 import type { PendingLane } from '../../verify/pending.js';
 import { repairChanges } from '../../verify/repair.js';
 import { exitCode, summarize, summaryText } from '../../verify/report.js';
@@ -82,7 +82,11 @@ async function verifyCommand(flags: VerifyFlags, cmd: Command): Promise<number> 
       return null;
     }
   };
-  const bars = process.stderr.isTTY && flags.json !== true ? new ProgressBars(process.stderr) : null;
+  // cli-progress is loaded only for a terminal.
+  const bars: ProgressBars | null =
+    process.stderr.isTTY && flags.json !== true
+      ? new (await import('../../sync/progress-bars.js')).ProgressBars(process.stderr)
+      : null;
   const verdicts: LaneVerdict[] = [];
   for (const { root, remote } of lanes) {
     verdicts.push(
