@@ -32,7 +32,7 @@ const NOT_RUN = {
  * The list for rsync's stdin, the entries a full sync's walk found (rsync's `.` included), and
  * the directories a send's walk could not read (their contents are not in the list).
  */
-function buildInput(
+export function buildInput(
   task: RsyncTask,
   input: RsyncInput,
 ): { list: string[]; walked: number; unreadable: RelPath[] } {

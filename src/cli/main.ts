@@ -27,6 +27,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   status: async () => (await import('./commands/status.js')).registerStatusCommand,
   resync: async () => (await import('./commands/resync.js')).registerResyncCommand,
   'reopen-logs': async () => (await import('./commands/reopen-logs.js')).registerReopenLogsCommand,
+  verify: async () => (await import('./commands/verify.js')).registerVerifyCommand,
 };
 
 const argv = process.argv.slice(2);

@@ -28,6 +28,7 @@ import type { ProgressBars } from '../sync/progress-bars.js';
 import { logProgress, teeProgress, type ProgressReporter } from '../sync/progress-report.js';
 import { RsyncPool } from '../sync/pool.js';
 import { Replicator } from '../sync/replicator.js';
+import type { PeriodicVerify } from '../verify/periodic.js';
 import { createWatcher, describeWatcher } from '../watch/index.js';
 
 export interface RunOptions {
@@ -255,8 +256,10 @@ async function startEngine(config: Config, fullSync: boolean, ctx: EngineContext
   };
   let stopPluginWatch = (): Promise<void> => Promise.resolve();
   let crontab: Crontab | null = null;
+  let verify: PeriodicVerify | null = null;
   const stop = async (): Promise<void> => {
     crontab?.stop();
+    await verify?.stop();
     await stopPluginWatch();
     await replicator.stop();
     await plugin?.close();
@@ -287,6 +290,16 @@ async function startEngine(config: Config, fullSync: boolean, ctx: EngineContext
       },
       log,
     );
+    if (config.verify.enabled) {
+      // Loaded only when <verify start="true">.
+      verify = new (await import('../verify/periodic.js')).PeriodicVerify({
+        config,
+        outstanding: () => replicator.outstanding(),
+        log,
+        intervalMs: config.verify.scheduleMinutes * 60_000,
+      });
+      verify.start();
+    }
     return {
       config,
       watchStats,
@@ -296,6 +309,9 @@ async function startEngine(config: Config, fullSync: boolean, ctx: EngineContext
       },
       retriesByLane: () => store.retriesByLane(),
       nextFullSyncAt: () => crontab?.nextRunAt() ?? null,
+      outstanding: () => replicator.outstanding(),
+      verifyStatus: () => verify?.status() ?? null,
+      repair: (root, remote, changes) => replicator.repair(root, remote, changes),
       stop,
     };
   } catch (err) {

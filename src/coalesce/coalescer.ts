@@ -133,6 +133,26 @@ export class Coalescer {
     for (const [p, e] of this.entries) if (e.fresh && carries(op, p)) this.set(p, { ...e, fresh: false });
   }
 
+  /**
+   * Everything not yet on the replica, without taking it: the batch in flight, what waits for
+   * dispatch, and created files still being written (as sends). For `sersync2 verify`.
+   */
+  outstanding(): PathOp[] {
+    const waiting: PathOp[] = this.full
+      ? [{ kind: 'full', path: '' }]
+      : [...this.entries].flatMap(([path, e]): PathOp[] => [
+          ...(e.del === null ? [] : [{ kind: 'delete' as const, path, isDir: e.del.isDir }]),
+          ...(e.send === 'move' && e.from !== null
+            ? [{ kind: 'move' as const, path, from: e.from }]
+            : e.send === 'tree'
+              ? [{ kind: 'tree' as const, path }]
+              : e.del === null || e.send === 'sync'
+                ? [{ kind: 'sync' as const, path }]
+                : []),
+        ]);
+    return [...this.carrying, ...waiting];
+  }
+
   /** Paths created whose content has not been announced yet (no close_write so far). */
   waiting(): RelPath[] {
     const out: RelPath[] = [];

@@ -12,7 +12,15 @@ import { readPlugins } from './plugins.js';
 import { inspectPasswordFile } from './password-file.js';
 import { existingRealPath } from './real-path.js';
 import { ConfigReader, type FileInspector } from './reader.js';
-import { readDebug, readFileSystem, readFilter, readHost, readInotify, readStateDir } from './sections.js';
+import {
+  readDebug,
+  readFileSystem,
+  readFilter,
+  readHost,
+  readInotify,
+  readStateDir,
+  readVerify,
+} from './sections.js';
 import { readCrontab, readFailLog, readLocalPaths, readPluginSwitch, readRsync } from './sersync.js';
 import type { Config, ConfigWarning } from './types.js';
 import { parseXml } from './xml.js';
@@ -44,6 +52,7 @@ export function parseConfig(xml: string, file: string, inspect: FileInspector | 
     crontab: readCrontab(r, sersync, filter.enabled && filter.excludes.length > 0),
     plugin: readPlugins(r, head, readPluginSwitch(r, sersync), firstTree?.watch ?? r.dir),
     stateDir: readStateDir(r, head),
+    verify: readVerify(r, head),
     warnings: [],
   };
   const warnings: ConfigWarning[] = [...xmlWarnings, ...r.warnings, ...head.leftovers()];

@@ -66,6 +66,15 @@ export function readInotify(r: ConfigReader, head: XmlElement): InotifyToggles {
   };
 }
 
+/** Extension `<verify start="true" schedule="MINUTES"/>`: periodic `sersync2 verify` in the daemon (off by default; daily). */
+export function readVerify(r: ConfigReader, head: XmlElement): Config['verify'] {
+  const el = head.child('verify');
+  return {
+    enabled: r.toggle(el, 'start', false),
+    scheduleMinutes: r.integer(el, 'schedule', 1440, { min: 1, max: 525_600 }),
+  };
+}
+
 /** Extension `<state dir="…"/>`: where the retry queue lives (null: the default location). */
 export function readStateDir(r: ConfigReader, head: XmlElement): string | null {
   const el = head.child('state');

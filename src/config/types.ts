@@ -182,6 +182,8 @@ export interface Config {
   readonly plugin: PluginSettings;
   /** Extension `<state dir>`: where the retry queue lives; null = the default location. */
   readonly stateDir: string | null;
+  /** Extension `<verify start schedule>`: the daemon verifies every replica every `scheduleMinutes`. */
+  readonly verify: { readonly enabled: boolean; readonly scheduleMinutes: number };
   /** Non-fatal findings (unknown elements/attributes, ignored values), with their place in the file. */
   readonly warnings: readonly ConfigWarning[];
 }

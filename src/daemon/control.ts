@@ -7,6 +7,7 @@
 import { chmodSync, lstatSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { SersyncError } from '../errors.js';
+import type { Change } from '../filter/changes.js';
 import { stateFileFor } from '../queue/state-dir.js';
 import { packageVersion } from '../version.js';
 
@@ -16,7 +17,16 @@ export type ControlRequest =
   /** A full sync of one tree (its watched root), or of every tree when null. */
   | { readonly op: 'resync'; readonly root: string | null }
   /** Reopen the log file (logrotate moved it); answered by the socket itself, like `hello`. */
-  | { readonly op: 'reopen-logs' };
+  | { readonly op: 'reopen-logs' }
+  /** What every lane has not sent yet (`sersync2 verify`). */
+  | { readonly op: 'pending' }
+  /** `sersync2 verify --repair`: these changes through the lane of one tree and remote. */
+  | {
+      readonly op: 'repair';
+      readonly root: string;
+      readonly remote: string;
+      readonly changes: readonly Change[];
+    };
 
 export type ControlReply =
   { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: string };
@@ -161,7 +171,23 @@ function parseRequest(v: unknown): ControlRequest {
   const { op, root } = v as { op?: unknown; root?: unknown };
   if (op === 'hello' || op === 'status' || op === 'reopen-logs') return { op };
   if (op === 'resync' && (root === null || typeof root === 'string')) return { op, root };
+  if (op === 'pending') return { op };
+  if (op === 'repair') return parseRepair(v as Record<string, unknown>);
   throw new Error(`unknown request ${JSON.stringify(v)}`);
+}
+
+function parseRepair(v: Record<string, unknown>): ControlRequest {
+  const { root, remote, changes } = v;
+  if (typeof root !== 'string' || typeof remote !== 'string' || !Array.isArray(changes))
+    throw new Error('repair needs root, remote and changes');
+  const ok = (c: unknown): c is Change => {
+    const { kind, path, isDir } = (c ?? {}) as Record<string, unknown>;
+    if (typeof path !== 'string') return false;
+    return kind === 'sync' || kind === 'tree' || (kind === 'delete' && typeof isDir === 'boolean');
+  };
+  const bad: unknown = (changes as unknown[]).find((c) => !ok(c));
+  if (bad !== undefined) throw new Error(`not a change: ${JSON.stringify(bad)}`);
+  return { op: 'repair', root, remote, changes: changes as Change[] };
 }
 
 function listen(server: Server, file: string): Promise<void> {

@@ -179,8 +179,31 @@ export function renderMetrics(s: DaemonStatus): string {
       'When the crontab runs the next full sync (Unix time).',
       seconds(s.fullSync.nextAt),
     ),
+    ...verifyFamilies(s),
   ];
   return families.map(renderFamily).join('');
+}
+
+/** The periodic verify's last result (only when `<verify start="true">`). */
+function verifyFamilies(s: DaemonStatus): Family[] {
+  const v = s.verify;
+  if (v === null) return [];
+  return [
+    {
+      name: 'sersync_verify_drift_paths',
+      type: 'gauge',
+      help: 'Paths that differed between the tree and the replica at the last periodic verify.',
+      samples: v.lanes
+        .filter((l) => l.error === null)
+        .map((l) => ({ labels: { root: l.root, remote: l.remote }, value: l.driftPaths })),
+    },
+    {
+      name: 'sersync_verify_last_success_timestamp_seconds',
+      type: 'gauge',
+      help: 'When a periodic verify last compared every tree with every remote (Unix time).',
+      samples: [{ labels: {}, value: v.lastSuccessAt === null ? null : v.lastSuccessAt / 1000 }],
+    },
+  ];
 }
 
 function renderFamily(f: Family): string {

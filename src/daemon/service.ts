@@ -5,11 +5,13 @@
  * crontab for one config) is made by the caller's factory, so a reload is: stop one, start one.
  */
 import type { Config } from '../config/types.js';
+import type { Change } from '../filter/changes.js';
 import { formatWarning } from '../config/present.js';
 import { SersyncError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { LaneRetries } from '../queue/types.js';
 import type { TreeStatus } from '../sync/replicator.js';
+import type { VerifyStatus } from '../verify/periodic.js';
 import { packageVersion } from '../version.js';
 import type { WatchStats } from '../watch/types.js';
 import type { ControlServer } from './control.js';
@@ -27,6 +29,12 @@ export interface Engine {
   retriesByLane(): readonly LaneRetries[];
   /** The crontab's next full sync, or null. */
   nextFullSyncAt(): number | null;
+  /** What each lane has not sent yet (Replicator.outstanding). */
+  outstanding(): unknown;
+  /** The last periodic verify, or null when `<verify>` is off. */
+  verifyStatus(): VerifyStatus | null;
+  /** Queues changes on one lane (Replicator.repair); returns how many. */
+  repair(root: string, remote: string, changes: readonly Change[]): number;
   stop(): Promise<void>;
 }
 
@@ -74,9 +82,18 @@ export class Service {
     const engine = await this.deps.startEngine(config, { fullSync, reload: false });
     this.engine = engine;
     this.http = await this.openHttp(config);
-    this.deps.control.handle((request) =>
-      request.op === 'status' ? this.status() : { resynced: this.resync(request.root) },
-    );
+    this.deps.control.handle((request) => {
+      switch (request.op) {
+        case 'status':
+          return this.status();
+        case 'resync':
+          return { resynced: this.resync(request.root) };
+        case 'pending':
+          return { lanes: this.running().outstanding() };
+        case 'repair':
+          return { queued: this.repair(request.root, request.remote, request.changes) };
+      }
+    });
     this.checkWatches(engine);
     return engine.watchStats;
   }
@@ -96,6 +113,7 @@ export class Service {
       retries: engine.retriesByLane(),
       pool: { inFlight: pool.inFlight, maxConcurrent: pool.maxConcurrent, started: pool.started },
       nextFullSyncAt: engine.nextFullSyncAt(),
+      verify: engine.verifyStatus(),
     });
   }
 
@@ -113,6 +131,13 @@ export class Service {
     this.deps.log.info({ roots: chosen }, 'full sync requested (sersync2 resync)');
     for (const r of chosen) engine.resync(r);
     return chosen;
+  }
+
+  /** `sersync2 verify --repair`: the differing paths through the running lanes. */
+  repair(root: string, remote: string, changes: readonly Change[]): number {
+    const queued = this.running().repair(root, remote, changes);
+    this.deps.log.info({ root, remote, changes: queued }, 'repair requested (sersync2 verify --repair)');
+    return queued;
   }
 
   /**

@@ -1,6 +1,7 @@
 /** `sersync2 status` for people: a few summary lines and two compact tables. */
 import { printable } from '../printable.js';
 import { formatDuration } from '../queue/present.js';
+import type { VerifyStatus } from '../verify/periodic.js';
 import type { DaemonStatus, TreeReport } from './status.js';
 
 export function statusText(s: DaemonStatus): string {
@@ -14,6 +15,7 @@ export function statusText(s: DaemonStatus): string {
     `config:    ${s.configFile}`,
     `rsync:     ${s.pool.inFlight} of ${s.pool.maxConcurrent} running, ${s.pool.started} started`,
     `full sync: last ${s.fullSync.lastAt === null ? 'never' : ago(s.fullSync.lastAt)}, ${next}`,
+    ...(s.verify === null ? [] : [verifyLine(s.verify, ago)]),
   ];
   const trees = table(
     ['TREE', 'WATCHING', 'DIRECTORIES', 'EVENTS', 'PENDING', 'DEGRADED'],
@@ -94,6 +96,18 @@ function explain(t: TreeReport, ago: (at: number | null) => string): string[] {
       `${root}: the symlink switched ${plural(t.rootSwitches, 'time')}; now ${printable(t.resolvedRoot ?? '')}`,
     );
   return lines.map((l) => `! ${l}`);
+}
+
+/** The periodic verify (`<verify start="true">`): when, and how many paths differed. */
+function verifyLine(v: VerifyStatus, ago: (at: number | null) => string): string {
+  if (v.lastRunAt === null) return 'verify:    not run yet';
+  const drift = v.lanes.reduce((n, l) => n + l.driftPaths, 0);
+  const failed = v.lanes.filter((l) => l.error !== null).length;
+  const outcome = [
+    drift === 0 ? 'replicas equal' : `${plural(drift, 'path')} DIFFER (sersync2 verify lists them)`,
+    ...(failed === 0 ? [] : [`${failed} not compared`]),
+  ];
+  return `verify:    last ${ago(v.lastRunAt)}: ${outcome.join(', ')}`;
 }
 
 /** Columns padded to their widest cell, two spaces apart; the last column is not padded. */

@@ -6,6 +6,7 @@ import type { LaneRetries } from '../queue/types.js';
 import type { LaneStats } from '../sync/lane.js';
 import type { TreeStatus } from '../sync/replicator.js';
 import type { TreeWatchStatus } from '../sync/tree-watch.js';
+import type { VerifyStatus } from '../verify/periodic.js';
 
 /**
  * One tree. `watching` is true only while every change in the whole tree is seen; `degraded`
@@ -82,6 +83,8 @@ export interface DaemonStatus {
     /** Next crontab full sync, or null without a crontab. */
     readonly nextAt: number | null;
   };
+  /** The last periodic verify (`<verify start="true">`), or null when it is off. */
+  readonly verify: VerifyStatus | null;
 }
 
 export interface StatusInputs {
@@ -96,6 +99,7 @@ export interface StatusInputs {
   readonly retries: readonly LaneRetries[];
   readonly pool: PoolReport;
   readonly nextFullSyncAt: number | null;
+  readonly verify?: VerifyStatus | null;
 }
 
 export function buildStatus(input: StatusInputs): DaemonStatus {
@@ -132,6 +136,7 @@ export function buildStatus(input: StatusInputs): DaemonStatus {
     lanes,
     pool: input.pool,
     fullSync: { lastAt: latest(lanes.map((l) => l.lastFullSyncAt)), nextAt: input.nextFullSyncAt },
+    verify: input.verify ?? null,
   };
 }
 

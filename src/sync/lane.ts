@@ -146,6 +146,11 @@ export class Lane {
     return this.inFlightSince ?? this.pendingSince;
   }
 
+  /** Operations waiting or in flight (see Coalescer.outstanding). */
+  outstanding(): PathOp[] {
+    return this.coalescer.outstanding();
+  }
+
   push(change: Change): void {
     if (change.kind === 'sync' && this.nameDelay.hold(change.path)) {
       this.stats.delayedByName = this.nameDelay.size;

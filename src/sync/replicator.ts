@@ -4,6 +4,7 @@ import type { Config, LocalPath } from '../config/types.js';
 import { toChanges, type Change } from '../filter/changes.js';
 import { compilePathFilter, filterSpecOf, type PathPredicate } from '../filter/path-filter.js';
 import type { Logger } from '../log/logger.js';
+import { SersyncError } from '../errors.js';
 import { displayPath, type RelPath } from '../paths.js';
 import { treeEvents } from '../plugins/tree-events.js';
 import type { Plugin, PluginEvent } from '../plugins/types.js';
@@ -153,6 +154,39 @@ export class Replicator {
       await this.pluginWork;
       if (this.trees.every((t) => t.lanes.every((l) => !l.busy && l.pending === 0))) return;
     }
+  }
+
+  /**
+   * Per tree and remote, what is not on the replica yet: waiting, in flight, or queued for
+   * retry (`sersync2 verify` reports those paths as pending, not drift).
+   */
+  outstanding(): { root: string; remote: string; ops: PathOp[] }[] {
+    const queued = this.deps.store.due(Number.MAX_SAFE_INTEGER, 100_000);
+    return this.trees.flatMap((t) =>
+      t.lanes.map((l) => ({
+        root: l.root,
+        remote: l.remote.id,
+        ops: [
+          ...l.outstanding(),
+          ...queued.filter((r) => r.root === l.root && r.remoteId === l.remote.id).map((r) => r.op),
+        ],
+      })),
+    );
+  }
+
+  /**
+   * `sersync2 verify --repair`: these changes go through the lane of `root` to `remoteId` as if
+   * their events had been seen. Returns how many; throws when there is no such lane.
+   */
+  repair(root: string, remoteId: string, changes: readonly Change[]): number {
+    const lane = this.lanesByKey.get(laneKey(root, remoteId));
+    if (lane === undefined)
+      throw new SersyncError(
+        'ERR_SERSYNC_NO_TREE',
+        `${root} -> ${remoteId} is not replicated by this config`,
+      );
+    for (const c of changes) lane.push(c);
+    return changes.length;
   }
 
   status(): TreeStatus[] {

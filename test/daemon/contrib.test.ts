@@ -25,11 +25,15 @@ function missing(tool: string): string | undefined {
 test('systemd: the unit passes systemd-analyze verify', { skip: missing('systemd-analyze') }, async () => {
   const tmp = await tempDir('sersync-unit-');
   try {
-    // verify checks that ExecStart exists: point it at this checkout's build instead of /usr/local/bin
-    const unit = readFileSync(UNIT, 'utf8').replace('/usr/local/bin/sersync2', `${process.execPath} ${CLI}`);
+    // verify checks that ExecStart exists: point it at this checkout's build instead of the global
+    // install's (.ci/run verifies the unit as shipped after `npm install -g`, man page included)
+    const unit = readFileSync(UNIT, 'utf8').replace(
+      /^ExecStart=\/usr\/bin\/sersync2 /m,
+      `ExecStart=${process.execPath} ${CLI} `,
+    );
     const file = join(tmp.path, 'sersync2.service');
     writeFileSync(file, unit);
-    const r = spawnSync('systemd-analyze', ['verify', file], { encoding: 'utf8' });
+    const r = spawnSync('systemd-analyze', ['verify', '--man=no', file], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stderr, '', 'no warnings either');
   } finally {
@@ -113,8 +117,12 @@ test('package: npm pack ships the built program and the native sources, not the 
   assert.equal(r.status, 0, r.stderr);
   const [pack] = JSON.parse(r.stdout) as [{ files: { path: string }[] }];
   const files = new Set(pack.files.map((f) => f.path));
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    bin: Record<string, string>;
+    man: string[];
+  };
   for (const bin of Object.values(pkg.bin)) assert.ok(files.has(bin), `bin ${bin}`);
+  for (const page of pkg.man) assert.ok(files.has(page.replace(/^\.\//, '')), `man page ${page}`);
   for (const needed of [
     'dist/workers/rsync.js',
     'native/binding.gyp',
@@ -122,6 +130,9 @@ test('package: npm pack ships the built program and the native sources, not the 
     'confxml.xml',
     'contrib/sersync2.service',
     'contrib/logrotate',
+    'contrib/prometheus/sersync2-alerts.yml',
+    'contrib/grafana/sersync2-dashboard.json',
+    'man/sersync2.1',
     'docs/operations.md',
   ])
     assert.ok(files.has(needed), needed);

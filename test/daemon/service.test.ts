@@ -33,6 +33,9 @@ function engine(cfg: Config, events: number, log: string[]): Engine {
     resync: () => undefined,
     retriesByLane: () => [],
     nextFullSyncAt: () => null,
+    outstanding: () => [],
+    verifyStatus: () => null,
+    repair: () => 0,
     stop: () => {
       log.push(`stop ${cfg.localpaths[0]?.remotes[0]?.id ?? ''}`);
       return Promise.resolve();

@@ -41,6 +41,7 @@ export function testConfig(
     crontab: { enabled: false, scheduleMinutes: 600, cron: null, filter: { enabled: false, excludes: [] } },
     plugin: { enabled: false, name: null, command: null, socket: null, refreshCDN: null, http: null },
     stateDir: null,
+    verify: { enabled: false, scheduleMinutes: 1440 },
     warnings: [],
     ...opts.overrides,
   };

@@ -1,0 +1,64 @@
+/**
+ * Runs one dry run (never through a shell, names on stdin as the engine sends them) and reads
+ * its itemized output. The verify runs in its own process, so rsync is spawned here rather than
+ * on the daemon's pool; the list on stdin is built by the worker's own code.
+ */
+import { spawn } from 'node:child_process';
+import { buildInput } from '../../workers/rsync.js';
+import { SersyncError } from '../errors.js';
+import { pathBytes } from '../paths.js';
+import { classifyExit, lastErrorLine } from '../sync/exit-codes.js';
+import type { ProgressTrack } from '../sync/progress-report.js';
+import { Progress2Reader } from '../sync/rsync-progress.js';
+import type { RsyncTask } from '../sync/task.js';
+import { parseItemized, type Difference } from './itemize.js';
+
+const NUL = Buffer.of(0);
+
+/**
+ * The differences rsync lists; throws `SersyncError` when it could not compare. `signal` kills
+ * rsync (the daemon stopping in the middle of a periodic verify).
+ */
+export function dryRun(
+  task: RsyncTask,
+  track: ProgressTrack | null,
+  signal?: AbortSignal,
+): Promise<Difference[]> {
+  const input = task.input === null ? null : buildInput(task, task.input);
+  const progress = track === null ? [] : ['--info=progress2'];
+  const reader = new Progress2Reader(input?.walked ?? 0);
+  return new Promise((resolve, reject) => {
+    const child = spawn('rsync', [...progress, ...task.args], {
+      cwd: task.cwd,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      ...(signal === undefined ? {} : { signal }),
+    });
+    const out: Buffer[] = [];
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out.push(chunk);
+      if (track !== null && reader.feed(chunk.toString('latin1'))) track.update(reader.snapshot());
+    });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-16 * 1024);
+    });
+    child.stdin.on('error', () => undefined); // rsync may exit before reading it all; its exit code says why
+    const list = input?.list ?? [];
+    child.stdin.end(Buffer.concat(list.flatMap((e) => [pathBytes(e), NUL])));
+    child.on('error', (err) => {
+      reject(new SersyncError('ERR_SERSYNC_VERIFY', `cannot run rsync in ${task.cwd}: ${err.message}`));
+    });
+    child.on('close', (code) => {
+      track?.end();
+      const exit = code ?? -1;
+      if (classifyExit(exit, stderr) !== 'ok') {
+        const why = lastErrorLine(stderr) || `rsync exited with ${exit}`;
+        reject(new SersyncError('ERR_SERSYNC_VERIFY', `cannot compare ${task.cwd}: ${why}`));
+        return;
+      }
+      // Names are bytes: latin1 keeps one char per byte (see paths.ts).
+      resolve(parseItemized(Buffer.concat(out).toString('latin1')));
+    });
+  });
+}

@@ -1,0 +1,215 @@
+/**
+ * contrib/prometheus/sersync2-alerts.yml under `promtool test rules`, fed with /metrics scraped
+ * from a real sersync2: one remote that works and one that refuses every batch. The scrape becomes
+ * promtool's input series (timestamps moved so that the scrape is at time 0); series of features
+ * this run does not exercise (the periodic verify, a degraded tree, the replication lag) are added
+ * under the names /metrics gives them. Skipped with a reason only when promtool is absent outside CI.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { renderMetrics } from '../../src/daemon/metrics.js';
+import { buildStatus } from '../../src/daemon/status.js';
+import { inputs } from '../daemon/status-fixture.js';
+import { freePort } from '../helpers/rsyncd.js';
+import { useLab } from '../helpers/lab.js';
+import { eventually } from '../helpers/trees.js';
+import { parsePrometheusText, type Sample } from '../daemon/prometheus-text.js';
+
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+const RULES = join(ROOT, 'contrib', 'prometheus', 'sersync2-alerts.yml');
+const lab = useLab('sersync-alerts-');
+
+function promtoolMissing(): string | false {
+  const r = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
+  if (r.error === undefined) return false;
+  if (process.env.CI !== undefined) return false; // CI installs it (.ci/run): fail there, never skip
+  return 'promtool is not installed here (Debian package prometheus)';
+}
+
+const labelText = (labels: Readonly<Record<string, string>>): string =>
+  Object.entries(labels)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(',');
+
+/** A sample as promtool input: constant over the test, timestamps relative to the scrape (`now`). */
+function series(s: Sample, nowS: number, extra: Record<string, string>): { series: string; values: string } {
+  const value = s.name.endsWith('_timestamp_seconds') ? Math.round(s.value - nowS) : s.value;
+  return { series: `${s.name}{${labelText({ ...s.labels, ...extra })}}`, values: `${value}+0x120` };
+}
+
+test(
+  'the alert rules fire on a real scrape of a failing remote, and stay quiet for a healthy one',
+  {
+    skip: promtoolMissing(),
+  },
+  async () => {
+    const port = await freePort();
+    const xml = (text: string): string =>
+      text.replace(
+        '<host hostip="localhost" port="8008"></host>',
+        `<host hostip="127.0.0.1" port="${port}" metrics="true"></host>`,
+      );
+    await lab.withSersync({ spec: { modules: ['nosuchmodule'] }, xml }, async (run) => {
+      writeFileSync(join(run.src, 'a.txt'), 'a');
+      let text = '';
+      await eventually(
+        async () => {
+          text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+          return /sersync_retry_queue_operations\{[^}]*nosuchmodule[^}]*\} [1-9]/.test(text);
+        },
+        20_000,
+        'a failed batch in the retry queue',
+      );
+      const nowS = Date.now() / 1000;
+      const instance = { instance: 'replica-host:8008', job: 'sersync2' };
+      const samples = [...parsePrometheusText(text).values()].flatMap((f) => f.samples);
+      const good = `127.0.0.1::${lab.daemon.module}`;
+      const bad = '127.0.0.1::nosuchmodule';
+      const lane = { root: run.src, remote: bad };
+      // Not exercised by this run: the names and labels /metrics gives them.
+      const synthetic = [
+        {
+          series: `sersync_replication_lag_seconds{${labelText({ remote: bad, ...instance })}}`,
+          values: '0+60x120',
+        },
+        {
+          series: `sersync_replication_lag_seconds{${labelText({ remote: good, ...instance })}}`,
+          values: '0+0x120',
+        },
+        { series: `sersync_verify_drift_paths{${labelText({ ...lane, ...instance })}}`, values: '4+0x120' },
+        {
+          series: `sersync_verify_last_success_timestamp_seconds{${labelText(instance)}}`,
+          values: '-3600+0x120',
+        },
+        {
+          series: `sersync_tree_degraded{${labelText({ root: run.src, reason: 'watch-limit', ...instance })}}`,
+          values: '1+0x120',
+        },
+        {
+          series: `sersync_tree_unwatched_directories{${labelText({ root: run.src, ...instance })}}`,
+          values: '3+0x120',
+        },
+        { series: `up{${labelText(instance)}}`, values: '1+0x120' },
+      ];
+      const queued = samples.find(
+        (s) => s.name === 'sersync_retry_queue_operations' && s.labels.remote === bad,
+      );
+      assert.ok(queued !== undefined);
+      /** An alert as promtool reports it: the rule's labels and annotations with this run's values. */
+      const alert = (
+        name: string,
+        labels: Record<string, string>,
+        severity: string,
+        annotations: Record<string, string>,
+      ): unknown => ({
+        exp_labels: { ...labels, ...instance, severity, alertname: name },
+        exp_annotations: annotations,
+      });
+      const spec = {
+        rule_files: [RULES],
+        evaluation_interval: '1m',
+        tests: [
+          {
+            interval: '1m',
+            input_series: [...samples.map((s) => series(s, nowS, instance)), ...synthetic],
+            alert_rule_test: [
+              {
+                eval_time: '10m',
+                alertname: 'SersyncRemoteFailing',
+                exp_alerts: [
+                  alert('SersyncRemoteFailing', lane, 'critical', {
+                    summary: `sersync2 cannot reach ${bad} for ${run.src}`,
+                    description: `${queued.value} operations wait for a retry; \`sersync2 status\` shows the last error.`,
+                  }),
+                ],
+              },
+              {
+                eval_time: '15m',
+                alertname: 'SersyncReplicationLagHigh',
+                exp_alerts: [
+                  alert('SersyncReplicationLagHigh', { remote: bad }, 'warning', {
+                    summary: `${bad} is 15m 0s behind`,
+                    description:
+                      'Changes wait longer than usual: a slow or failing remote, or more changes than it takes.',
+                  }),
+                ],
+              },
+              {
+                eval_time: '1m',
+                alertname: 'SersyncVerifyDrift',
+                exp_alerts: [
+                  alert('SersyncVerifyDrift', lane, 'critical', {
+                    summary: `the replica ${bad} differs from ${run.src} in 4 paths`,
+                    description: '`sersync2 verify` lists them; `sersync2 verify --repair` sends them again.',
+                  }),
+                ],
+              },
+              { eval_time: '1m', alertname: 'SersyncVerifyNotRunning', exp_alerts: [] },
+              {
+                eval_time: '10m',
+                alertname: 'SersyncTreeDegraded',
+                exp_alerts: [
+                  alert('SersyncTreeDegraded', { root: run.src, reason: 'watch-limit' }, 'warning', {
+                    summary: `${run.src} is degraded: watch-limit`,
+                    description: 'See docs/operations.md, Failure modes and alerts, for this reason.',
+                  }),
+                ],
+              },
+              {
+                eval_time: '15m',
+                alertname: 'SersyncUnwatchedDirectories',
+                exp_alerts: [
+                  alert('SersyncUnwatchedDirectories', { root: run.src }, 'warning', {
+                    summary: `3 directories of ${run.src} have no watch`,
+                    description: 'Raise fs.inotify.max_user_watches (docs/operations.md, inotify limits).',
+                  }),
+                ],
+              },
+              // The healthy parts of the same scrape stay quiet.
+              { eval_time: '60m', alertname: 'SersyncTreeNotWatched', exp_alerts: [] },
+              { eval_time: '60m', alertname: 'SersyncDown', exp_alerts: [] },
+              { eval_time: '60m', alertname: 'SersyncQueueGrowing', exp_alerts: [] },
+              { eval_time: '60m', alertname: 'SersyncFullSyncFailing', exp_alerts: [] },
+            ],
+          },
+        ],
+      };
+      const file = join(run.base, 'alerts-test.yml');
+      writeFileSync(file, JSON.stringify(spec, null, 2)); // JSON is YAML
+      const r = spawnSync('promtool', ['test', 'rules', file], { encoding: 'utf8' });
+      assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+    });
+  },
+);
+
+/** Metric names a rule or panel expression uses (words starting sersync_). */
+function metricNames(exprs: readonly string[]): Set<string> {
+  return new Set(exprs.flatMap((e) => [...e.matchAll(/\bsersync_[a-z_]+/g)].map((m) => m[0])));
+}
+
+test('every metric the rules and the Grafana dashboard use is one /metrics serves', () => {
+  const verify = { lastRunAt: 1, lastSuccessAt: 1, nextAt: 2, lanes: [] };
+  const served = new Set(parsePrometheusText(renderMetrics(buildStatus(inputs({ verify })))).keys());
+  // Being added to /metrics by the tree-health work (h-watchhealth): names as that branch serves them.
+  for (const name of [
+    'sersync_tree_degraded',
+    'sersync_tree_unwatched_directories',
+    'sersync_replication_lag_seconds',
+  ])
+    served.add(name);
+  const rules = readFileSync(RULES, 'utf8');
+  const dashboard = JSON.parse(
+    readFileSync(join(ROOT, 'contrib', 'grafana', 'sersync2-dashboard.json'), 'utf8'),
+  ) as {
+    panels: { targets: { expr: string }[] }[];
+  };
+  const used = metricNames([rules, ...dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr))]);
+  assert.ok(used.size > 10);
+  assert.deepEqual(
+    [...used].filter((n) => !served.has(n)),
+    [],
+  );
+});
