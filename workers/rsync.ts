@@ -1,22 +1,24 @@
 /**
  * piscina worker: runs one rsync. It owns what must not stall the main event loop (walking large
- * trees to build the list, feeding rsync's stdin, reading its output). A stalled remote is ended by
- * rsync's own `--timeout` (see `remoteOptions`). Results go back to the main thread, which owns all
- * state.
+ * trees to build the list, feeding rsync's stdin, reading its output, watching it for a stall).
+ * Results go back to the main thread, which owns all state.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
 import { compilePathFilter } from '../src/filter/path-filter.js';
 import { pathBytes, type RelPath } from '../src/paths.js';
 import { anchoredPattern, fileListEntry } from '../src/sync/rsync-args.js';
 import { Progress2Reader, type ProgressMessage, type ReportingTask } from '../src/sync/rsync-progress.js';
+import { ioBytes, sampleEveryMs, StallClock } from '../src/sync/stall.js';
 import type { RsyncInput, RsyncResult, RsyncTask } from '../src/sync/task.js';
 import { walkTree } from '../src/sync/walk.js';
 
 const STDERR_TAIL = 16 * 1024;
 const NUL = Buffer.of(0);
 const PROGRESS_EVERY_MS = 100;
+/** How long a stalled rsync gets to end on SIGTERM before it is killed. */
+const KILL_GRACE_MS = 2000;
 
 /**
  * The list for rsync's stdin, the entries a full sync's walk found (rsync's `.` included), and
@@ -101,6 +103,34 @@ function startFailure(err: NodeJS.ErrnoException, cwd: string): string {
   return err.message;
 }
 
+/**
+ * The stall backstop: samples the run's I/O counters (and its output) and stops it once they have
+ * not moved for `stallS` seconds. Calls `onStall` once, when it stops the run.
+ */
+function watchStall(
+  child: ChildProcess,
+  stallS: number,
+  output: () => number,
+  onStall: () => void,
+): () => void {
+  const pid = child.pid;
+  if (pid === undefined) return () => undefined;
+  const clock = new StallClock(stallS * 1000, performance.now());
+  let grace: NodeJS.Timeout | null = null;
+  const sampler = setInterval(() => {
+    const io = ioBytes(pid);
+    if (io === null || !clock.stalled(io + output(), performance.now())) return;
+    clearInterval(sampler);
+    onStall();
+    child.kill('SIGTERM');
+    grace = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+  }, sampleEveryMs(stallS));
+  return () => {
+    clearInterval(sampler);
+    if (grace !== null) clearTimeout(grace);
+  };
+}
+
 export default function runRsync(task: ReportingTask): Promise<RsyncResult> {
   const started = performance.now();
   const input = task.input === null ? null : buildInput(task, task.input);
@@ -116,18 +146,32 @@ export default function runRsync(task: ReportingTask): Promise<RsyncResult> {
     });
     let stderr = '';
     let stdout = '';
+    let output = 0;
+    let stalled = false;
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
+      output += chunk.length;
       stdout = (stdout + chunk).slice(-STDERR_TAIL);
       progress?.feed(chunk);
     });
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => {
+      output += chunk.length;
       stderr = (stderr + chunk).slice(-STDERR_TAIL);
     });
+    const unwatch =
+      task.stallS === null
+        ? () => undefined
+        : watchStall(
+            child,
+            task.stallS,
+            () => output,
+            () => (stalled = true),
+          );
     child.stdin.on('error', () => undefined); // rsync may exit before reading it all; its exit code says why
     child.stdin.end(list === null ? undefined : Buffer.concat(list.flatMap((e) => [pathBytes(e), NUL])));
     const finish = (exitCode: number, signal: string | null, extra = ''): void => {
+      unwatch();
       progress?.close();
       resolve({
         exitCode,
@@ -143,7 +187,14 @@ export default function runRsync(task: ReportingTask): Promise<RsyncResult> {
       finish(-1, null, `cannot run rsync: ${startFailure(err, task.cwd)}`);
     });
     child.on('close', (code, signal) => {
-      finish(code ?? -1, signal);
+      // Reported as rsync reports its own I/O timeout, so that it is retried and probed alike.
+      if (stalled)
+        finish(
+          30,
+          signal,
+          `sersync2 error: timeout: no I/O for ${task.stallS} s (timeout/@stall): rsync stopped\n`,
+        );
+      else finish(code ?? -1, signal);
     });
   });
 }

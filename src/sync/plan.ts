@@ -2,7 +2,7 @@ import type { PathOp } from '../coalesce/types.js';
 import type { Config, Remote } from '../config/types.js';
 import { filterSpecOf } from '../filter/path-filter.js';
 import type { RelPath } from '../paths.js';
-import { deleteArgs, deleteRules, fullArgs, moveArgs, syncArgs } from './rsync-args.js';
+import { deleteArgs, deleteRules, fullArgs, moveArgs, stallBackstopS, syncArgs } from './rsync-args.js';
 import type { RsyncTask } from './task.js';
 
 /** Everything that shapes the rsync runs of one tree towards one remote. */
@@ -20,7 +20,8 @@ export interface PlanContext {
 export function planMove(op: Extract<PathOp, { kind: 'move' }>, ctx: PlanContext): RsyncTask | null {
   const { config, root, remote } = ctx;
   const args = moveArgs(remote, config.rsync, op.path, op.from, config.inotify.delete);
-  return args === null ? null : { cwd: root, filter: filterSpecOf(config), args, input: null };
+  const stallS = stallBackstopS(remote, config.rsync);
+  return args === null ? null : { cwd: root, filter: filterSpecOf(config), stallS, args, input: null };
 }
 
 /**
@@ -32,7 +33,7 @@ export function planRuns(ops: readonly PathOp[], ctx: PlanContext): RsyncTask[] 
   const { config, root, remote } = ctx;
   const rsync = config.rsync;
   const deleteEnabled = config.inotify.delete;
-  const base = { cwd: root, filter: filterSpecOf(config) };
+  const base = { cwd: root, filter: filterSpecOf(config), stallS: stallBackstopS(remote, rsync) };
   const runs: RsyncTask[] = [];
   const removals: RelPath[] = [];
   const paths: RelPath[] = [];

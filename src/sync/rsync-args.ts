@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import type { Remote, RsyncSettings } from '../config/types.js';
 import { displayPath, fromUtf8, parentOf, type RelPath } from '../paths.js';
+import { PROC_IO } from './stall.js';
 
 /**
  * rsync argument vectors, one builder per kind of run. Pure: the caller spawns rsync with the
@@ -27,8 +28,9 @@ export function destination(remote: Remote, rsync: RsyncSettings, sub: RelPath =
 /**
  * Options every run to this remote carries: `commonParams` as written, then what the config asks.
  * Fixes sersync's ssh mode: no `--password-file` (rsync refuses it without a daemon), and the
- * port becomes ssh's port. With `<timeout>` off, the stall backstop is rsync's I/O timeout
- * (sersync waited for ever on a remote that stopped answering). Daemon connections get
+ * port becomes ssh's port. `<timeout>` on is passed as written; with it off, the stall backstop
+ * (`stallBackstopS`) is the worker's watch, not `--timeout`, which would make every run to a
+ * default rsyncd wait ~50 ms (sersync waited for ever on a remote that stopped answering). Daemon connections get
  * TCP_NODELAY: without it Nagle and delayed ACKs stall rsync's small protocol messages (~135 ms
  * per run on loopback instead of ~3 ms).
  */
@@ -37,7 +39,7 @@ export function remoteOptions(remote: Remote, rsync: RsyncSettings): string[] {
   const out = [...rsync.commonParams];
   if (kind === 'ssh') out.push('-e', rsync.port === null ? 'ssh' : `ssh -p ${rsync.port}`);
   if (kind === 'daemon' && rsync.port !== null) out.push(`--port=${rsync.port}`);
-  const ioTimeoutS = rsync.timeoutS ?? (rsync.stallTimeoutS > 0 ? rsync.stallTimeoutS : null);
+  const ioTimeoutS = rsync.timeoutS ?? (PROC_IO ? null : backstopSetting(remote, rsync));
   if (ioTimeoutS !== null && kind !== 'local') out.push(`--timeout=${ioTimeoutS}`);
   if (kind === 'daemon' && rsync.auth.enabled && rsync.auth.passwordFile !== '') {
     out.push(`--password-file=${rsync.auth.passwordFile}`);
@@ -46,6 +48,20 @@ export function remoteOptions(remote: Remote, rsync: RsyncSettings): string[] {
     out.push('--sockopts=TCP_NODELAY');
   }
   return out;
+}
+
+/**
+ * Seconds without I/O after which the worker stops a run to this remote, while `<timeout>` is off
+ * (`timeout/@stall`); null when `<timeout>` is on (rsync's own), the backstop is 0, the remote is
+ * a local directory (no network to stall), or the kernel shows no I/O counters (`--timeout` then).
+ */
+export function stallBackstopS(remote: Remote, rsync: RsyncSettings): number | null {
+  return PROC_IO ? backstopSetting(remote, rsync) : null;
+}
+
+function backstopSetting(remote: Remote, rsync: RsyncSettings): number | null {
+  if (rsync.timeoutS !== null || rsync.stallTimeoutS <= 0 || remote.target.kind === 'local') return null;
+  return rsync.stallTimeoutS;
 }
 
 /**

@@ -17,10 +17,15 @@ export interface RsyncTask {
   readonly args: readonly string[];
   readonly input: RsyncInput | null;
   readonly filter: FilterSpec;
+  /** Seconds without I/O after which the worker stops the run (the stall backstop); null: never. */
+  readonly stallS: number | null;
 }
 
 export interface RsyncResult {
-  /** -1 when rsync was killed or could not start. */
+  /**
+   * -1 when rsync was killed or could not start; 30 (rsync's own I/O timeout) when the stall
+   * backstop stopped it.
+   */
   readonly exitCode: number;
   readonly signal: string | null;
   readonly durationMs: number;

@@ -10,6 +10,7 @@ import {
   fileListEntry,
   fullArgs,
   moveArgs,
+  stallBackstopS,
   syncArgs,
 } from '../../src/sync/rsync-args.js';
 
@@ -74,14 +75,23 @@ test('rsync args: a local directory target needs no daemon options', () => {
   );
 });
 
-test('rsync args: with <timeout> off, a stalled remote is still given up after the stall backstop', () => {
+test("rsync args: with <timeout> off, the stall backstop is the worker's watch, and the argv a bare rsync speaks", () => {
   const off = { ...g18, timeoutS: null };
-  assert.ok(syncArgs(daemon, off).includes('--timeout=600'));
-  assert.ok(syncArgs(ssh, { ...off, ssh: true }).includes('--timeout=600'));
-  assert.ok(!syncArgs(daemon, { ...off, stallTimeoutS: 0 }).some((a) => a.startsWith('--timeout')));
-  // An explicit <timeout start="true" time="0"> is the operator's "no timeout", as in rsync.
+  // --timeout makes every run to a default rsyncd wait ~50 ms (Nagle meets the delayed ACK).
+  for (const [remote, rsync] of [
+    [daemon, off],
+    [ssh, { ...off, ssh: true }],
+    [local, off],
+  ] as const)
+    assert.ok(!syncArgs(remote, rsync).some((a) => a.startsWith('--timeout')), remote.id);
+  assert.equal(stallBackstopS(daemon, off), 600);
+  assert.equal(stallBackstopS(ssh, { ...off, ssh: true }), 600);
+  assert.equal(stallBackstopS(local, off), null, 'no network to stall');
+  assert.equal(stallBackstopS(daemon, { ...off, stallTimeoutS: 0 }), null, 'stall="0": none, as sersync');
+  // <timeout start="true"> is rsync's own, as written (time="0" is the operator's "no timeout").
+  assert.equal(stallBackstopS(daemon, g18), null);
+  assert.ok(syncArgs(daemon, g18).includes('--timeout=100'));
   assert.ok(syncArgs(daemon, { ...g18, timeoutS: 0 }).includes('--timeout=0'));
-  assert.ok(!syncArgs(local, off).some((a) => a.startsWith('--timeout')));
 });
 
 test('rsync args: destinations', () => {
