@@ -1,4 +1,5 @@
 import { lstatSync, readdirSync } from 'node:fs';
+import { backoffMs } from '../backoff.js';
 import { Coalescer } from '../coalesce/coalescer.js';
 import type { PathOp } from '../coalesce/types.js';
 import type { Config, Remote } from '../config/types.js';
@@ -143,7 +144,7 @@ export class Lane {
     const wait =
       this.storeFailures === 0
         ? this.ctx.settleMs
-        : Math.min(MAX_STORE_RETRY_MS, (this.ctx.storeRetryMs ?? 1000) * 2 ** (this.storeFailures - 1));
+        : backoffMs(this.storeFailures, this.ctx.storeRetryMs ?? 1000, MAX_STORE_RETRY_MS);
     this.timer = setTimeout(() => {
       this.timer = null;
       this.dispatch();

@@ -7,7 +7,7 @@ import type { Config } from '../../src/config/types.js';
 import type { Change } from '../../src/filter/changes.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { fromUtf8 } from '../../src/paths.js';
-import { createMemoryWorkStore } from '../../src/queue/memory-store.js';
+import { createMemoryWorkStore } from '../helpers/memory-store.js';
 import type { WorkStore } from '../../src/queue/types.js';
 import { Lane, type BatchReport } from '../../src/sync/lane.js';
 import { RsyncPool } from '../../src/sync/pool.js';
