@@ -7,7 +7,7 @@ import type { Change } from '../filter/changes.js';
 import type { Logger } from '../log/logger.js';
 import { displayPath, isWithin, type RelPath } from '../paths.js';
 import type { Failure, WorkStore } from '../queue/types.js';
-import { classifyExit, failedSourcePaths, lastErrorLine } from './exit-codes.js';
+import { classifyExit, describeExit, failedSourcePaths, lastErrorLine } from './exit-codes.js';
 import { planMove, planRuns } from './plan.js';
 import type { RsyncPool } from './pool.js';
 import type { RsyncResult, RsyncTask } from './task.js';
@@ -326,7 +326,9 @@ function opsNaming(
  */
 function unsentSourcePaths(r: RsyncResult, root: string): { path: RelPath; error: string }[] | null {
   const walked = r.unreadable.map((path) => ({ path, error: unreadableDirectory(path) }));
-  if (classifyExit(r.exitCode, r.stderr) === 'ok') return walked;
+  const outcome = classifyExit(r.exitCode, r.stderr);
+  if (outcome === 'ok') return walked;
+  if (outcome !== 'partial') return null;
   const named = failedSourcePaths(r.exitCode, r.stderr, root);
   return named === null ? null : [...named, ...walked];
 }
@@ -338,7 +340,11 @@ function unreadableDirectory(dir: RelPath): string {
 
 function failureOf(r: RsyncResult): Failure | null {
   if (classifyExit(r.exitCode, r.stderr) !== 'ok')
-    return { exitCode: r.exitCode, message: lastErrorLine(r.stderr) || `rsync exited with ${r.exitCode}` };
+    return {
+      exitCode: r.exitCode,
+      message:
+        lastErrorLine(r.stderr) || `rsync exited with ${r.exitCode} (${describeExit(r.exitCode).meaning})`,
+    };
   const [dir] = r.unreadable;
   return dir === undefined ? null : { exitCode: 23, message: unreadableDirectory(dir) };
 }

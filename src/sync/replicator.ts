@@ -6,8 +6,9 @@ import { compilePathFilter, filterSpecOf, type PathPredicate } from '../filter/p
 import type { Logger } from '../log/logger.js';
 import { displayPath } from '../paths.js';
 import type { Plugin, PluginEvent } from '../plugins/types.js';
-import type { Failure, WorkStore } from '../queue/types.js';
+import type { WorkStore } from '../queue/types.js';
 import type { Watcher, WatcherOptions, WatchEvent, WatchStats } from '../watch/types.js';
+import { describeExit, remoteLoss } from './exit-codes.js';
 import { Lane, type BatchReport, type LaneStats } from './lane.js';
 import type { RsyncPool } from './pool.js';
 import { probeRemote } from './probe.js';
@@ -265,9 +266,10 @@ export class Replicator {
 
   private afterBatch(lane: Lane, report: BatchReport): void {
     const { failure } = report;
-    if (failure !== null && isUnreachable(failure.exitCode)) {
+    const loss = failure === null ? null : remoteLoss(failure);
+    if (loss?.lost === true) {
       this.failing.add(lane);
-      if (mayHaveCutTransfer(failure)) this.interrupted.add(lane);
+      if (loss.mayHaveCut) this.interrupted.add(lane);
       return;
     }
     this.failing.delete(lane);
@@ -339,7 +341,13 @@ export class Replicator {
     };
     if (report.failure !== null)
       log.warn(
-        { ...line, exitCode: report.failure.exitCode, error: report.failure.message },
+        {
+          ...line,
+          exitCode: report.failure.exitCode,
+          // `final`: retrying alone will not heal it (refused login, bad option): the operator must act.
+          outcome: describeExit(report.failure.exitCode).outcome,
+          error: report.failure.message,
+        },
         'sync failed, queued for retry',
       );
     // A batch that ran nothing (a refused full sync, which logged its own error) sent nothing.
@@ -351,26 +359,6 @@ export class Replicator {
       for (const ev of events) await plugin.handle(ev);
     });
   }
-}
-
-/**
- * rsync exits that mean the remote could not be reached or stopped answering (socket I/O,
- * protocol stream cut, timeouts, ssh, killed); only these are worth probing. Refused
- * authentication or a full disk wait for back-off, or the probe would retry them in a loop.
- */
-function isUnreachable(exitCode: number): boolean {
-  return [-1, 10, 12, 30, 35, 255].includes(exitCode);
-}
-
-/**
- * Whether a failure may have cut a file mid-transfer, leaving the receiver's temp file behind:
- * any loss of the remote except one where rsync never got connected.
- */
-function mayHaveCutTransfer(failure: Failure): boolean {
-  return (
-    failure.exitCode !== 35 &&
-    !/failed to connect to|getaddrinfo|ssh: connect to host|Could not resolve hostname/.test(failure.message)
-  );
 }
 
 function laneKey(root: string, remoteId: string): string {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Remote, RsyncSettings } from '../../src/config/types.js';
-import { classifyExit, failedSourcePaths, lastErrorLine } from '../../src/sync/exit-codes.js';
+import { classifyExit, failedSourcePaths, lastErrorLine, remoteLoss } from '../../src/sync/exit-codes.js';
 import {
   anchoredPattern,
   deleteArgs,
@@ -181,8 +181,38 @@ test('exit codes: 0 and 24 succeed, 23 only when every error is a vanished sourc
     'retry',
   );
   assert.equal(classifyExit(10, ''), 'retry');
-  assert.equal(classifyExit(5, '@ERROR: auth failed on module m1'), 'fatal');
+  assert.equal(classifyExit(5, '@ERROR: auth failed on module m1'), 'final');
   assert.equal(classifyExit(99, ''), 'retry');
+});
+
+test('exit codes: 23 is partial when every error names a source file rsync could not read', () => {
+  const unreadable =
+    'rsync: [sender] send_files failed to open "/W/secret": Permission denied (13)\nrsync error: some files/attrs were not transferred (see previous errors) (code 23) at main.c(1338)';
+  assert.equal(classifyExit(23, unreadable), 'partial');
+  assert.equal(
+    classifyExit(
+      23,
+      `${unreadable}\nrsync: [receiver] mkstemp "/replica/.a.XXXX" failed: Permission denied (13)`,
+    ),
+    'retry',
+    'and a failure when the receiver also refused something',
+  );
+});
+
+test('exit codes: which failures mean the remote is lost (probed), and which may have cut a file', () => {
+  const table: [exitCode: number, message: string, lost: boolean, mayHaveCut: boolean][] = [
+    [10, 'rsync: [sender] failed to connect to 10.0.0.1 (10.0.0.1): Connection refused (111)', true, false],
+    [10, 'rsync: connection unexpectedly closed (0 bytes received so far) [sender]', true, true],
+    [12, 'rsync: connection unexpectedly closed', true, true],
+    [30, 'sersync2 error: timeout: no I/O for 600 s (timeout/@stall): rsync stopped', true, true],
+    [35, 'rsync error: timeout waiting for daemon connection (code 35)', true, false],
+    [255, 'ssh: connect to host 10.0.0.1 port 22: No route to host', true, false],
+    [-1, 'rsync was killed', true, true],
+    [5, '@ERROR: auth failed on module m1', false, false],
+    [11, 'rsync: write failed on "/replica/a": No space left on device (28)', false, false],
+  ];
+  for (const [exitCode, message, lost, mayHaveCut] of table)
+    assert.deepEqual(remoteLoss({ exitCode, message }), { lost, mayHaveCut }, `${exitCode} ${message}`);
 });
 
 test("exit codes: the reported line is the specific error, not rsync's generic summary", () => {
