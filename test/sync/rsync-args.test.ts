@@ -13,6 +13,7 @@ import {
   stallBackstopS,
   syncArgs,
 } from '../../src/sync/rsync-args.js';
+import { remoteKind, type ProbeTarget } from '../../src/sync/remote-kinds.js';
 
 const daemon: Remote = { id: '10.0.0.1::m1', target: { kind: 'daemon', host: '10.0.0.1', module: 'm1' } };
 const ssh: Remote = { id: '10.0.0.1:/srv/m1', target: { kind: 'ssh', host: '10.0.0.1', path: '/srv/m1' } };
@@ -274,4 +275,39 @@ test('exit 23: the source files rsync could not read, relative to the root, with
     'a receiver error fails the whole batch',
   );
   assert.equal(failedSourcePaths(10, open('/W/a'), '/W'), null, 'only exit 23 is per file');
+});
+
+test('remote kinds: each kind owns its transport, login, tuning, network and probe', () => {
+  const off = { ...g18, timeoutS: null };
+  const table: [Remote, RsyncSettings, string[], string[], string[], boolean, ProbeTarget][] = [
+    [
+      daemon,
+      g18,
+      ['--port=874'],
+      ['--password-file=/etc/rsync.pas'],
+      ['--sockopts=TCP_NODELAY'],
+      true,
+      { host: '10.0.0.1', port: 874 },
+    ],
+    [
+      daemon,
+      { ...off, port: null },
+      [],
+      ['--password-file=/etc/rsync.pas'],
+      ['--sockopts=TCP_NODELAY'],
+      true,
+      { host: '10.0.0.1', port: 873 },
+    ],
+    [ssh, { ...g18, ssh: true }, ['-e', 'ssh -p 874'], [], [], true, { host: '10.0.0.1', port: 874 }],
+    [ssh, { ...g18, ssh: true, port: null }, ['-e', 'ssh'], [], [], true, { host: '10.0.0.1', port: 22 }],
+    [local, g18, [], [], [], false, { writable: '/srv/replica' }],
+  ];
+  for (const [remote, rsync, transport, login, tuning, networked, probe] of table) {
+    const kind = remoteKind(remote);
+    assert.deepEqual(
+      [kind.transport(rsync), kind.login(rsync), kind.tuning(rsync), kind.networked, kind.probe(rsync)],
+      [transport, login, tuning, networked, probe],
+      remote.id,
+    );
+  }
 });

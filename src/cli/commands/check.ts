@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { configToJson, describeConfig, formatWarning } from '../../config/present.js';
 import { loadConfig } from '../../config/load.js';
 import type { Config } from '../../config/types.js';
+import { remoteKind } from '../../sync/remote-kinds.js';
 import { globalOptions } from '../program.js';
 
 /** Paths the runtime needs that are not there yet: worth a note, not an error (the demo dirs are created). */
@@ -12,9 +13,9 @@ function missingPaths(config: Config): string[] {
     t.watch,
     ...t.remotes.flatMap((r) => (r.target.kind === 'local' ? [r.target.path] : [])),
   ]);
-  const needsPasswordFile =
-    config.rsync.auth.enabled &&
-    config.localpaths.some((t) => t.remotes.some((r) => r.target.kind === 'daemon'));
+  const needsPasswordFile = config.localpaths.some((t) =>
+    t.remotes.some((r) => remoteKind(r).login(config.rsync).length > 0),
+  );
   if (needsPasswordFile) paths.push(config.rsync.auth.passwordFile);
   return paths.filter((p) => !existsSync(p));
 }
