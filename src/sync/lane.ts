@@ -5,9 +5,9 @@ import type { PathOp } from '../coalesce/types.js';
 import type { Config, Remote } from '../config/types.js';
 import type { Change } from '../filter/changes.js';
 import type { Logger } from '../log/logger.js';
-import { displayPath, isWithin, type RelPath } from '../paths.js';
+import type { RelPath } from '../paths.js';
 import type { Failure, WorkStore } from '../queue/types.js';
-import { classifyExit, describeExit, failedSourcePaths, lastErrorLine } from './exit-codes.js';
+import { failureOf, partialFailures } from './outcome.js';
 import { planMove, planRuns } from './plan.js';
 import type { RsyncPool } from './pool.js';
 import type { RsyncResult, RsyncTask } from './task.js';
@@ -227,7 +227,7 @@ export class Lane {
       failure = failureOf(r);
       if (failure === null) continue;
       // The sends run last: when rsync could read only some of them, the rest has arrived.
-      if (task.input?.kind === 'files') unreadable = opsNaming(ops, unsentSourcePaths(r, root));
+      if (task.kind === 'send') unreadable = partialFailures(ops, r, root);
       break;
     }
     if (failure === null) store.succeed(batch);
@@ -249,7 +249,7 @@ export class Lane {
     if (this.ctx.config.debug)
       this.ctx.log.debug({ cwd: task.cwd, argv: ['rsync', ...task.args] }, 'execute command');
     // Only a full sync (a walk of the whole tree) reports progress.
-    const full = task.input?.kind === 'excluded';
+    const full = task.kind === 'full';
     return this.ctx.pool.run(task, full ? { root: this.ctx.root, remote: this.ctx.remote.id } : undefined);
   }
 
@@ -281,7 +281,7 @@ export class Lane {
    * `watch` or an unmounted disk must not destroy the backup.
    */
   private refusesFullDelete(task: RsyncTask): boolean {
-    if (task.input?.kind !== 'excluded' || !task.args.includes('--delete')) return false;
+    if (task.kind !== 'full' || !this.ctx.config.inotify.delete) return false;
     if (listing(this.ctx.root).length > 0) return false;
     const t = this.ctx.remote.target;
     // Empty on both sides (a first start, the shipped demo): nothing to send and nothing to protect.
@@ -301,50 +301,4 @@ function listing(dir: string): string[] {
   } catch {
     return [];
   }
-}
-
-/** What a send could not read, by the path of the op that carried it (null if any is not theirs). */
-function opsNaming(
-  ops: readonly PathOp[],
-  unread: readonly { readonly path: RelPath; readonly error: string }[] | null,
-): Map<RelPath, Failure> | null {
-  if (unread === null) return null;
-  const failures = new Map<RelPath, Failure>();
-  for (const { path, error } of unread) {
-    const op = ops.find(
-      (o) => o.path === path || ((o.kind === 'tree' || o.kind === 'move') && isWithin(path, o.path)),
-    );
-    if (op === undefined) return null;
-    if (!failures.has(op.path)) failures.set(op.path, { exitCode: 23, message: error });
-  }
-  return failures;
-}
-
-/**
- * The source paths a send could not read, relative to the root, with why: those rsync named
- * (exit 23) and the directories the walk could not list. Null when something else failed.
- */
-function unsentSourcePaths(r: RsyncResult, root: string): { path: RelPath; error: string }[] | null {
-  const walked = r.unreadable.map((path) => ({ path, error: unreadableDirectory(path) }));
-  const outcome = classifyExit(r.exitCode, r.stderr);
-  if (outcome === 'ok') return walked;
-  if (outcome !== 'partial') return null;
-  const named = failedSourcePaths(r.exitCode, r.stderr, root);
-  return named === null ? null : [...named, ...walked];
-}
-
-/** Reported as rsync reports an unreadable source (exit 23), so that the rows read alike. */
-function unreadableDirectory(dir: RelPath): string {
-  return `cannot read directory ${displayPath(dir)}: its contents were not sent`;
-}
-
-function failureOf(r: RsyncResult): Failure | null {
-  if (classifyExit(r.exitCode, r.stderr) !== 'ok')
-    return {
-      exitCode: r.exitCode,
-      message:
-        lastErrorLine(r.stderr) || `rsync exited with ${r.exitCode} (${describeExit(r.exitCode).meaning})`,
-    };
-  const [dir] = r.unreadable;
-  return dir === undefined ? null : { exitCode: 23, message: unreadableDirectory(dir) };
 }

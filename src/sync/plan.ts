@@ -21,7 +21,9 @@ export function planMove(op: Extract<PathOp, { kind: 'move' }>, ctx: PlanContext
   const { config, root, remote } = ctx;
   const args = moveArgs(remote, config.rsync, op.path, op.from, config.inotify.delete);
   const stallS = stallBackstopS(remote, config.rsync);
-  return args === null ? null : { cwd: root, filter: filterSpecOf(config), stallS, args, input: null };
+  return args === null
+    ? null
+    : { kind: 'move', cwd: root, filter: filterSpecOf(config), stallS, args, input: null };
 }
 
 /**
@@ -44,6 +46,7 @@ export function planRuns(ops: readonly PathOp[], ctx: PlanContext): RsyncTask[] 
         const crontab = config.crontab.filter.enabled ? config.crontab.filter.excludes : [];
         runs.push({
           ...base,
+          kind: 'full',
           args: fullArgs(remote, rsync, deleteEnabled, crontab),
           input: { kind: 'excluded' },
         });
@@ -66,12 +69,18 @@ export function planRuns(ops: readonly PathOp[], ctx: PlanContext): RsyncTask[] 
   if (removals.length > 0) {
     runs.push({
       ...base,
+      kind: 'delete',
       args: deleteArgs(remote, rsync),
       input: { kind: 'rules', rules: deleteRules(removals) },
     });
   }
   if (paths.length + trees.length > 0) {
-    runs.push({ ...base, args: syncArgs(remote, rsync), input: { kind: 'files', paths, trees } });
+    runs.push({
+      ...base,
+      kind: 'send',
+      args: syncArgs(remote, rsync),
+      input: { kind: 'files', paths, trees },
+    });
   }
   return runs;
 }

@@ -10,8 +10,15 @@ export type RsyncInput =
   /** `--exclude-from`: every path of the tree the filter excludes (walked). */
   | { readonly kind: 'excluded' };
 
+/**
+ * What a run does: `send` listed paths and trees, `delete` listed paths, rebuild a renamed
+ * directory from its old copy (`move`), or sync the whole tree (`full`).
+ */
+export type RsyncTaskKind = 'send' | 'delete' | 'move' | 'full';
+
 /** One rsync run, as the worker thread receives it (structured-cloned). */
 export interface RsyncTask {
+  readonly kind: RsyncTaskKind;
   /** The watch root: rsync runs there, every listed path is relative to it. */
   readonly cwd: string;
   readonly args: readonly string[];

@@ -14,6 +14,7 @@ test('worker: a run from a watch root that is gone says so, not "spawn rsync ENO
   const work = await tempDir();
   t.after(work.remove);
   const result = await runRsync({
+    kind: 'delete',
     cwd: join(work.path, 'gone'),
     args: ['-r', '--delete', '--include-from=-', '--exclude=*', './', join(work.path, 'replica')],
     input: { kind: 'rules', rules: ['+ /f'] },
@@ -38,6 +39,7 @@ test('worker: a run that makes no I/O for stallS seconds is stopped and reported
   proxy.stall();
   const marker = `--port=${proxy.port}`;
   const result = await runRsync({
+    kind: 'send',
     cwd: work.path,
     // No --timeout: the argv a bare rsync speaks.
     args: [
@@ -64,6 +66,7 @@ test('worker: a slow run that keeps moving bytes is not taken for a stalled one'
   writeFileSync(join(work.path, 'src', 'big'), Buffer.alloc(300 * 1024, 1));
   const started = performance.now();
   const result = await runRsync({
+    kind: 'send',
     cwd: join(work.path, 'src'),
     // ~3 s at 100 KiB/s, with a backstop of 1 s: only silence counts, not length.
     args: ['-a', '--bwlimit=100', './', join(work.path, 'replica')],
