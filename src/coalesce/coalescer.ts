@@ -75,24 +75,42 @@ export class Coalescer {
    * happens before a newer send.
    */
   restore(op: PathOp): void {
-    if (this.full || (op.kind !== 'delete' && this.coveredByAncestor(op.path))) return;
+    if (this.full) return;
     if (op.kind === 'full') return this.apply({ kind: 'resync' });
+    // The failed run may have done part of its work before it broke: what the replica holds
+    // where it may have written is unknown.
+    this.unsure(op);
+    if (op.kind !== 'delete' && this.coveredByAncestor(op.path)) return;
     const e = this.entries.get(op.path);
     if (e !== undefined) {
-      if (op.kind === 'delete' && e.del === null && e.fresh)
-        this.set(op.path, { ...e, del: { isDir: op.isDir } });
+      // A failed removal still runs, before the newer send (a move runs before removals: it
+      // becomes a whole send).
+      if (op.kind === 'delete' && e.del === null)
+        this.set(op.path, {
+          ...e,
+          del: { isDir: op.isDir },
+          ...(e.send === 'move' ? { send: 'tree', from: null } : {}),
+        });
       return;
     }
     switch (op.kind) {
       case 'sync':
         return this.sync(op.path);
       case 'tree':
-        return this.tree(op.path);
+        return this.set(op.path, { del: null, send: 'tree', from: null, fresh: false });
       case 'delete':
         return this.set(op.path, { del: { isDir: op.isDir }, send: 'none', from: null, fresh: true });
       case 'move':
-        return this.set(op.path, { del: null, send: 'move', from: op.from, fresh: true });
+        return this.set(op.path, { del: null, send: 'move', from: op.from, fresh: false });
     }
+  }
+
+  /**
+   * "Fresh" promises that no run ever created the path on the replica; it no longer holds where
+   * `op` may have written: a removal that follows is sent.
+   */
+  private unsure(op: PathOp): void {
+    for (const [p, e] of this.entries) if (e.fresh && carries(op, p)) this.set(p, { ...e, fresh: false });
   }
 
   /** Paths created whose content has not been announced yet (no close_write so far). */
@@ -209,7 +227,11 @@ export class Coalescer {
   }
 }
 
-/** Whether running `op` may send `path`: the path itself, or anything below a directory sent or deleted whole. */
+/**
+ * Whether running `op` may create `path` on the replica: the path itself, a directory above it
+ * (`-R` creates a file's directories; a removal's include chain sends what exists), or anything
+ * below a directory sent or mirrored whole.
+ */
 function carries(op: PathOp, path: RelPath): boolean {
-  return op.path === path || (op.kind !== 'sync' && isWithin(path, op.path));
+  return isWithin(op.path, path) || (op.kind !== 'sync' && isWithin(path, op.path));
 }
