@@ -53,7 +53,9 @@ function scenario(seed: number): { src: Tree; rep: Tree; log: string[] } {
     ['d/x', 1],
   ]);
   const rep: Tree = new Map(src);
-  const queue: PathOp[] = [];
+  // The retry queue as the store keeps it: one row per path (a later op for it replaces the row).
+  const queue = new Map<string, PathOp>();
+  let adopted: PathOp[] = [];
   const log: string[] = [];
   let inFlight: PathOp[] | null = null;
   let version = 1;
@@ -66,10 +68,11 @@ function scenario(seed: number): { src: Tree; rep: Tree; log: string[] } {
     // A failed batch did some of its work, in order, before the connection broke.
     const done = ok ? inFlight.length : Math.floor(rnd() * (inFlight.length + 1));
     for (const op of inFlight.slice(0, done)) runOp(op, src, rep);
-    if (!ok) queue.push(...inFlight);
+    if (!ok) for (const op of [...adopted, ...inFlight]) queue.set(op.path, op);
+    adopted = [];
     log.push(`${ok ? 'landed' : `failed after ${done}`} ${JSON.stringify(inFlight)}`);
     inFlight = null;
-    c.landed();
+    c.landed(ok);
   };
   for (let step = 0; step < 24; step++) {
     const r = rnd();
@@ -98,18 +101,29 @@ function scenario(seed: number): { src: Tree; rep: Tree; log: string[] } {
     } else if (r < 0.65) {
       if (inFlight === null) {
         inFlight = c.take();
+        // A batch takes over the rows of its paths, and those below a directory it sends whole.
+        for (const op of inFlight)
+          for (const [p, row] of queue)
+            if (
+              p === op.path ||
+              ((op.kind === 'tree' || op.kind === 'move') && isWithin(p, op.path) && row.kind !== 'delete')
+            ) {
+              if (p !== op.path) adopted.push(row);
+              queue.delete(p);
+            }
         log.push(`took ${JSON.stringify(inFlight)}`);
       }
     } else if (r < 0.75) land(true);
     else if (r < 0.9) land(false);
     else if (inFlight === null) {
       // The retry queue gives its rows back (the remote answers again).
-      log.push(`restored ${JSON.stringify(queue)}`);
-      for (const op of queue.splice(0)) c.restore(op);
+      log.push(`restored ${JSON.stringify([...queue.values()])}`);
+      for (const op of queue.values()) c.restore(op);
     }
   }
   land(true);
-  for (const op of queue.splice(0)) c.restore(op);
+  for (const op of queue.values()) c.restore(op);
+  queue.clear();
   for (let ops = c.take(); ops.length > 0; ops = c.take()) {
     inFlight = ops;
     land(true);
@@ -140,4 +154,31 @@ test('a move that failed, a file below it sent since, then the directory renamed
     ops.some((op) => op.kind === 'delete' && op.path === 'b'),
     `b is removed: ${JSON.stringify(ops)}`,
   );
+});
+
+test('the queue keeps one row per path: a newer send of a path whose removal failed removes it first', () => {
+  const c = new Coalescer();
+  c.apply({ kind: 'delete', path: 'd', isDir: true });
+  c.take();
+  c.landed(false); // the removal waits in the queue as the row of `d`
+  c.apply({ kind: 'tree', path: 'd' }); // takes that row over when it is sent
+  assert.deepEqual(c.take(), [
+    { kind: 'delete', path: 'd', isDir: true },
+    { kind: 'tree', path: 'd' },
+  ]);
+  c.landed(true);
+  c.apply({ kind: 'sync', path: 'd' });
+  assert.deepEqual(c.take(), [{ kind: 'sync', path: 'd' }], 'settled once a batch carrying it landed');
+});
+
+test('a directory whose whole send failed, then only its attributes changed: its contents still go', () => {
+  const c = new Coalescer();
+  c.apply({ kind: 'tree', path: 'd' });
+  c.take();
+  c.landed(false);
+  c.apply({ kind: 'sync', path: 'd' }); // chmod d: would take over the row of the failed send
+  assert.deepEqual(c.take(), [
+    { kind: 'delete', path: 'd', isDir: false },
+    { kind: 'sync', path: 'd' },
+  ]);
 });
