@@ -30,6 +30,13 @@ export class Coalescer {
   private full = false;
   /** What the last `take` handed out, until it `landed`. */
   private carrying: readonly PathOp[] = [];
+  /**
+   * Paths of batches that failed, until a batch carrying them lands. Their rows wait in the retry
+   * queue, which keeps one row per path: a newer operation on the path takes the row over, so it
+   * must do what the failed one did too. It is sent as a removal first (a removal run mirrors the
+   * path: stale entries go, what exists is sent), then as itself.
+   */
+  private readonly owed = new Set<RelPath>();
 
   apply(change: Change): void {
     this.change(change);
@@ -42,8 +49,13 @@ export class Coalescer {
       this.set(path, { ...e, fresh: false });
   }
 
-  /** The batch taken last has finished, whatever its outcome: the replica is known again. */
-  landed(): void {
+  /** The batch taken last has finished (`ok`: every run of it succeeded). */
+  landed(ok = true): void {
+    for (const op of this.carrying) {
+      if (ok) this.owed.delete(op.path);
+      else if (op.kind !== 'full') this.owed.add(op.path);
+    }
+    if (ok && this.carrying.some((op) => op.kind === 'full')) this.owed.clear();
     this.carrying = [];
   }
 
@@ -75,24 +87,50 @@ export class Coalescer {
    * happens before a newer send.
    */
   restore(op: PathOp): void {
-    if (this.full || (op.kind !== 'delete' && this.coveredByAncestor(op.path))) return;
+    if (this.full) return;
     if (op.kind === 'full') return this.apply({ kind: 'resync' });
+    // The failed run may have done part of its work before it broke: what the replica holds
+    // where it may have written is unknown.
+    this.unsure(op);
+    if (op.kind !== 'delete' && this.coveredByAncestor(op.path, op.kind === 'move')) return;
     const e = this.entries.get(op.path);
     if (e !== undefined) {
-      if (op.kind === 'delete' && e.del === null && e.fresh)
-        this.set(op.path, { ...e, del: { isDir: op.isDir } });
+      // A failed removal still runs, before the newer send (a move runs before removals: it
+      // becomes a whole send).
+      if (op.kind === 'delete' && e.del === null)
+        this.set(op.path, {
+          ...e,
+          del: { isDir: op.isDir },
+          ...(e.send === 'move' ? { send: 'tree', from: null } : {}),
+        });
       return;
     }
     switch (op.kind) {
+      // The queue keeps one row per path: a removal that came with this send (a directory
+      // replaced, a file turned into one) is not in it, so it is sent again (a removal run mirrors
+      // the path, so stale entries below it go and what exists is sent).
       case 'sync':
-        return this.sync(op.path);
       case 'tree':
-        return this.tree(op.path);
+        if (this.coveredByAncestor(op.path, false)) return;
+        return this.set(op.path, {
+          del: { isDir: op.kind === 'tree' },
+          send: op.kind,
+          from: null,
+          fresh: false,
+        });
       case 'delete':
         return this.set(op.path, { del: { isDir: op.isDir }, send: 'none', from: null, fresh: true });
       case 'move':
-        return this.set(op.path, { del: null, send: 'move', from: op.from, fresh: true });
+        return this.set(op.path, { del: null, send: 'move', from: op.from, fresh: false });
     }
+  }
+
+  /**
+   * "Fresh" promises that no run ever created the path on the replica; it no longer holds where
+   * `op` may have written: a removal that follows is sent.
+   */
+  private unsure(op: PathOp): void {
+    for (const [p, e] of this.entries) if (e.fresh && carries(op, p)) this.set(p, { ...e, fresh: false });
   }
 
   /** Paths created whose content has not been announced yet (no close_write so far). */
@@ -125,8 +163,9 @@ export class Coalescer {
     const moves: PathOp[] = [];
     const deletes: PathOp[] = [];
     const sends: PathOp[] = [];
-    for (const [path, e] of this.entries) {
-      if (e.send === 'none' && e.del === null) continue;
+    for (const [path, entry] of this.entries) {
+      if (entry.send === 'none' && entry.del === null) continue;
+      const e = this.owed.has(path) ? owing(entry) : entry;
       if (e.del !== null) deletes.push({ kind: 'delete', path, isDir: e.del.isDir });
       if (e.send === 'move' && e.from !== null) moves.push({ kind: 'move', path, from: e.from });
       else if (e.send === 'sync' || e.send === 'tree') sends.push({ kind: e.send, path });
@@ -136,18 +175,18 @@ export class Coalescer {
   }
 
   private sync(path: RelPath): void {
-    if (this.coveredByAncestor(path)) return;
+    if (this.coveredByAncestor(path, false)) return;
     const e = this.entries.get(path) ?? NOTHING;
     if (e.send === 'none') this.set(path, { ...e, send: 'sync' });
   }
 
   private created(path: RelPath): void {
-    if (this.coveredByAncestor(path) || this.entries.has(path)) return;
+    if (this.coveredByAncestor(path, false) || this.entries.has(path)) return;
     this.set(path, { del: null, send: 'none', from: null, fresh: true });
   }
 
   private tree(path: RelPath): void {
-    if (this.coveredByAncestor(path)) return;
+    if (this.coveredByAncestor(path, false)) return;
     this.dropBelow(path);
     this.set(path, { del: this.entries.get(path)?.del ?? null, send: 'tree', from: null, fresh: true });
   }
@@ -173,32 +212,43 @@ export class Coalescer {
   private renameDir(from: RelPath, to: RelPath): void {
     const ef = this.entries.get(from);
     // The replica's copy of `from` (or, for a chain of renames, of the first name) is the basis.
-    const basis = this.coveredByAncestor(from)
+    const basis = this.coveredByAncestor(from, true)
       ? null
       : ef === undefined || !ef.fresh
         ? from
         : ef.send === 'move'
           ? ef.from
           : null;
+    // Content changed below `from` and not sent yet: the move's quick check against the old copy
+    // would keep a file rewritten at the same size within the same second (`sed -i`), so these
+    // are sent after the move (with --ignore-times, as every event send).
+    const changed: RelPath[] = [];
+    for (const [p, e] of this.entries)
+      if (p !== from && isWithin(p, from) && e.send === 'sync') changed.push(to + p.slice(from.length));
     this.delete(from, true);
-    if (this.coveredByAncestor(to)) return;
+    if (this.coveredByAncestor(to, true)) return;
     this.dropBelow(to);
     const et = this.entries.get(to);
     // A removal at `to` runs after the moves, so a replaced `to` is sent whole instead.
     if (basis === null || (et?.del ?? null) !== null) return this.tree(to);
     this.set(to, { del: null, send: 'move', from: basis, fresh: true });
+    for (const p of changed) this.sync(p);
   }
 
   private set(path: RelPath, e: Entry): void {
     this.entries.set(path, e);
   }
 
-  /** True when an ancestor is about to be sent whole, so this path travels with it. */
-  private coveredByAncestor(path: RelPath): boolean {
+  /**
+   * True when an ancestor is about to be sent whole, so this path travels with it. A move counts
+   * only where asked (a rename, a move below it): it checks files against their old copy with
+   * rsync's quick check, so a changed file below it must still be sent on its own.
+   */
+  private coveredByAncestor(path: RelPath, byMove: boolean): boolean {
     for (let p = path; p !== '';) {
       p = parentOf(p);
       const send = this.entries.get(p)?.send;
-      if (send === 'tree' || send === 'move') return true;
+      if (send === 'tree' || (byMove && send === 'move')) return true;
     }
     return false;
   }
@@ -209,7 +259,21 @@ export class Coalescer {
   }
 }
 
-/** Whether running `op` may send `path`: the path itself, or anything below a directory sent or deleted whole. */
+/** An entry that also does what a failed operation on its path did: a removal first (a move runs before removals, so it is sent whole). */
+function owing(e: Entry): Entry {
+  if (e.del !== null) return e;
+  return {
+    ...e,
+    del: { isDir: e.send !== 'sync' },
+    ...(e.send === 'move' ? { send: 'tree', from: null } : {}),
+  };
+}
+
+/**
+ * Whether running `op` may create `path` on the replica: the path itself, a directory above it
+ * (`-R` creates a file's directories; a removal's include chain sends what exists), or anything
+ * below a directory sent or mirrored whole.
+ */
 function carries(op: PathOp, path: RelPath): boolean {
-  return op.path === path || (op.kind !== 'sync' && isWithin(path, op.path));
+  return isWithin(op.path, path) || (op.kind !== 'sync' && isWithin(path, op.path));
 }

@@ -163,8 +163,10 @@ export class Lane {
     const ops = this.coalescer.take();
     if (ops.length === 0) return this.notifyIdle();
     this.inFlight = true;
+    let ok = false;
     this.execute(ops)
-      .then(() => {
+      .then((succeeded) => {
+        ok = succeeded;
         this.storeFailures = 0;
       })
       .catch((err: unknown) => {
@@ -177,7 +179,7 @@ export class Lane {
       })
       .finally(() => {
         this.inFlight = false;
-        this.coalescer.landed();
+        this.coalescer.landed(ok);
         this.schedule();
       });
   }
@@ -198,7 +200,8 @@ export class Lane {
     this.unconfirmed.clear();
   }
 
-  private async execute(ops: readonly PathOp[]): Promise<void> {
+  /** Runs a batch; true when all of it reached the replica. */
+  private async execute(ops: readonly PathOp[]): Promise<boolean> {
     const { store, remote, root } = this.ctx;
     const started = performance.now();
     const batch = store.begin(remote.id, root, ops);
@@ -243,6 +246,7 @@ export class Lane {
       durationMs: performance.now() - started,
     };
     this.ctx.onBatch(report);
+    return failure === null;
   }
 
   private run(task: RsyncTask): Promise<RsyncResult> {

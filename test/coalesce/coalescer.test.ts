@@ -67,11 +67,27 @@ const cases: { name: string; changes: Change[]; ops: PathOp[] }[] = [
     ops: [{ kind: 'tree', path: 'n' }],
   },
   {
-    name: 'a directory renamed within the tree is sent against its old name, then the old name removed',
+    name: 'a directory renamed within the tree is sent against its old name, then the old name removed; a file written after the rename is sent after the move',
     changes: [rename('p/old', 'p/new', true), sync('p/new/written-after')],
     ops: [
       { kind: 'move', path: 'p/new', from: 'p/old' },
       { kind: 'delete', path: 'p/old', isDir: true },
+      { kind: 'sync', path: 'p/new/written-after' },
+    ],
+  },
+  {
+    name: 'an edit pending below a directory when it is renamed travels with it: sent after the move (cp -r; sed -i; mv)',
+    changes: [
+      sync('build/app.conf'),
+      sync('build/other'),
+      rename('build', 'site', true),
+      rename('site', 'site2', true),
+    ],
+    ops: [
+      { kind: 'move', path: 'site2', from: 'build' },
+      { kind: 'delete', path: 'build', isDir: true },
+      { kind: 'sync', path: 'site2/app.conf' },
+      { kind: 'sync', path: 'site2/other' },
     ],
   },
   {
@@ -126,12 +142,14 @@ const cases: { name: string; changes: Change[]; ops: PathOp[] }[] = [
     ops: [{ kind: 'delete', path: 'old', isDir: true }],
   },
   {
-    name: 'a moved-in file under a renamed directory travels with it; a file renamed there is also removed by its old name',
+    name: 'files moved in or renamed under a renamed directory are sent after the move; a file renamed there is also removed by its old name',
     changes: [rename('old', 'new', true), sync('new/moved-in.txt'), rename('new/x', 'new/y')],
     ops: [
       { kind: 'move', path: 'new', from: 'old' },
       { kind: 'delete', path: 'old', isDir: true },
       { kind: 'delete', path: 'new/x', isDir: false },
+      { kind: 'sync', path: 'new/moved-in.txt' },
+      { kind: 'sync', path: 'new/y' },
     ],
   },
   {
@@ -196,8 +214,13 @@ test('coalescer: operations put back from the queue are dispatched', () => {
   const c = new Coalescer();
   c.restore({ kind: 'move', path: 'n', from: 'o' });
   c.restore({ kind: 'sync', path: 'f' });
+  c.restore({ kind: 'tree', path: 'd' });
+  // one row per path: a removal that came with a send is sent again
   assert.deepEqual(c.take(), [
     { kind: 'move', path: 'n', from: 'o' },
+    { kind: 'delete', path: 'f', isDir: false },
+    { kind: 'delete', path: 'd', isDir: true },
     { kind: 'sync', path: 'f' },
+    { kind: 'tree', path: 'd' },
   ]);
 });

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import { useLab } from '../helpers/lab.js';
-import { daemonDownDuringBurst } from './cases/daemon-down.js';
+import { daemonDownDuringBurst, dirRenamesWhileDown } from './cases/daemon-down.js';
 import { refusingReplica } from './cases/refusing-replica.js';
 import { stalledRemote } from './cases/stall.js';
 
@@ -18,6 +18,10 @@ test('the rsync daemon killed mid-burst, down 2 s, restarted: converges', async 
     downMs: 2000,
     exactlyOnce: false,
   });
+});
+
+test('directories renamed while the rsync daemon is down and while its backlog is sent: no stale directory is left', async () => {
+  await dirRenamesWhileDown(lab.work, lab.daemon, { rounds: 3, ops: 150, downMs: 1500, seed: 1 });
 });
 
 test('a remote that accepts and then stalls: rsync --timeout ends each run, no rsync is left, it converges once traffic passes', async () => {

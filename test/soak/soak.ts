@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { disposeRsyncDaemon, startRsyncDaemon, type RsyncDaemon } from '../helpers/rsyncd.js';
 import { fuzzConfigs } from '../faults/cases/config-fuzz.js';
 import { killedDuringChurn, rewriteWhileDown } from '../faults/cases/crash.js';
-import { daemonDownDuringBurst } from '../faults/cases/daemon-down.js';
+import { daemonDownDuringBurst, dirRenamesWhileDown } from '../faults/cases/daemon-down.js';
 import { hostileNames } from '../faults/cases/names.js';
 import { refusingReplica } from '../faults/cases/refusing-replica.js';
 import type { CaseResult } from '../faults/cases/result.js';
@@ -50,6 +50,8 @@ const CASES: Readonly<Record<string, (c: Context) => Promise<CaseResult> | CaseR
       downMs: 30_000,
       exactlyOnce: true,
     }),
+  'dir-renames-down': (c) =>
+    dirRenamesWhileDown(c.work, c.daemon, { rounds: 5, ops: 600, downMs: 30_000, seed: c.seed }),
   'stalled-remote': (c) => stalledRemote(c.work, c.daemon, { timeoutS: 2, stallMs: 10_000 }),
   'stalled-remote-backstop': (c) =>
     stalledRemote(c.work, c.daemon, { timeoutS: 2, stallMs: 10_000, backstop: true }),

@@ -53,3 +53,55 @@ export async function daemonDownDuringBurst(
     await rig.stop();
   }
 }
+
+export interface RenamesDownParams {
+  /** Down / up rounds. */
+  readonly rounds: number;
+  /** Operations of the rename workload while the daemon is down, and again once it is back. */
+  readonly ops: number;
+  readonly downMs: number;
+  readonly seed: number;
+}
+
+/**
+ * Directories renamed back and forth (and written into) while the rsync daemon is down, and
+ * again while the backlog is being sent once it is back: the moves fail and are retried while
+ * newer sends create their directories on the replica, and a directory renamed away must still
+ * be removed from the replica. While the daemon is down, status shows the queued work and the
+ * error; once it is back the replica converges with no stale directory.
+ */
+export async function dirRenamesWhileDown(
+  work: string,
+  daemon: RsyncDaemon,
+  p: RenamesDownParams,
+): Promise<CaseResult> {
+  const rig = Rig.create(work, { daemon });
+  await rig.start();
+  try {
+    for (let round = 0; round < p.rounds; round++) {
+      const seed = p.seed + round;
+      await crashDaemon(daemon);
+      try {
+        await startWriter(['renames', rig.src, String(p.ops), String(seed)]).finished();
+        await new Promise((r) => setTimeout(r, p.downMs));
+        const status = rig.cli(['status', '--json']);
+        assert.equal(status.status, 0, status.stderr);
+        const [remote] = (
+          JSON.parse(status.stdout) as { remotes: { queuedRetries: number; lastError: string | null }[] }
+        ).remotes;
+        assert.ok(
+          remote !== undefined && remote.queuedRetries > 0,
+          `status shows the backlog: ${status.stdout}`,
+        );
+        assert.ok(remote.lastError !== null, 'status shows why');
+      } finally {
+        await daemon.restart();
+      }
+      await startWriter(['renames', rig.src, String(p.ops), String(seed + 1000)]).finished();
+      await rig.converged(30_000, `round ${round + 1} (renames seed ${seed})`);
+    }
+    return { faults: p.rounds, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop();
+  }
+}

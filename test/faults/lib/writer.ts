@@ -2,6 +2,8 @@
  * A workload in its own process, so the writes race the replicator for real:
  *   node writer.js burst ROOT DIRS FILES_PER_DIR   — new directories full of small files
  *   node writer.js churn ROOT OPS SEED              — seeded random creates, rewrites, renames, deletes
+ *   node writer.js renames ROOT OPS SEED            — directories renamed among a few names (and into each
+ *                                                     other), written into, created and removed, paced 5 ms
  *   node writer.js flicker ROOT FILES SEED          — files (up to 2 MB) removed, truncated or replaced
  *                                                     right after they were written, while rsync reads them
  * It prints `progress N` after every tenth of its work, so a test can strike at a chosen moment.
@@ -67,6 +69,45 @@ function churn(root: string, ops: number, seed: number): void {
   }
 }
 
+/**
+ * Directory renames racing the replicator: a handful of names, so a name comes back after it was
+ * renamed away, and a rename often follows a write inside the directory (the stale-directory
+ * trace of a remote down during churn). Paced, so that batches and retries land in between.
+ */
+function renames(root: string, ops: number, seed: number): void {
+  const rnd = prng(seed);
+  const names = ['a', 'b', 'c', 'd', 'e', 'a/x', 'b/y', 'c/z'];
+  const pace = new Int32Array(new SharedArrayBuffer(4));
+  const isDir = (p: string): boolean => {
+    try {
+      return statSync(p).isDirectory();
+    } catch {
+      return false;
+    }
+  };
+  for (let i = 0; i < ops; i++) {
+    const present = names.filter((n) => isDir(join(root, n)));
+    const free = names.filter((n) => !isDir(join(root, n)));
+    const dir = present[Math.floor(rnd() * present.length)];
+    const to = free[Math.floor(rnd() * free.length)];
+    const r = rnd();
+    try {
+      if (dir === undefined || (r < 0.15 && to !== undefined)) {
+        mkdirSync(join(root, to ?? 'a'), { recursive: true });
+        writeFileSync(join(root, to ?? 'a', `f${i}`), `new ${i}`);
+      } else if (r < 0.5 && to !== undefined) renameSync(join(root, dir), join(root, to));
+      else if (r < 0.9) writeFileSync(join(root, dir, `f${i % 5}`), `write ${i} `.repeat(1 + (i % 3)));
+      else rmSync(join(root, dir), { recursive: true });
+    } catch (err) {
+      // a rename into its own subtree, a parent renamed away: skip it, the tree is still valid
+      const code = err instanceof Error && 'code' in err ? err.code : null;
+      if (code !== 'EINVAL' && code !== 'ENOENT' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+    }
+    Atomics.wait(pace, 0, 0, 5);
+    progress(i + 1, ops);
+  }
+}
+
 function flicker(root: string, files: number, seed: number): void {
   const rnd = prng(seed);
   for (let i = 0; i < files; i++) {
@@ -87,9 +128,10 @@ function flicker(root: string, files: number, seed: number): void {
 
 const [mode, root, a, b] = process.argv.slice(2);
 if (root === undefined || a === undefined || b === undefined)
-  throw new Error('usage: writer burst|churn ROOT N M');
+  throw new Error('usage: writer burst|churn|renames|flicker ROOT N M');
 if (mode === 'burst') burst(root, Number(a), Number(b));
 else if (mode === 'churn') churn(root, Number(a), Number(b));
+else if (mode === 'renames') renames(root, Number(a), Number(b));
 else if (mode === 'flicker') flicker(root, Number(a), Number(b));
 else throw new Error(`unknown mode ${String(mode)}`);
 process.stdout.write('done\n');

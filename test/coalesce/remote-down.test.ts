@@ -1,0 +1,184 @@
+/**
+ * The coalescer against a model of the replica while batches fail (the remote down) and their
+ * operations come back later from the retry queue, with directories renamed back and forth in
+ * between. rsync's semantics are modelled, not copied from the code: a failed batch may have
+ * done any part of its work before the connection broke; a send of `d/x` with `-R` creates `d`
+ * on the replica (so does a removal's include chain); a removal mirrors whatever is there when rsync looks. After the backlog has
+ * been sent the replica must equal the source, whatever happened in between.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Coalescer } from '../../src/coalesce/coalescer.js';
+import type { PathOp } from '../../src/coalesce/types.js';
+import type { Change } from '../../src/filter/changes.js';
+import { isWithin, parentOf } from '../../src/paths.js';
+import { prng } from '../helpers/prng.js';
+
+/** path → content version ('dir' for a directory). */
+type Tree = Map<string, number | 'dir'>;
+
+const under = (t: Tree, p: string): string[] => [...t.keys()].filter((k) => isWithin(k, p));
+
+/** What running one operation does to the replica, given the source as it is while it runs. */
+function runOp(op: PathOp, src: Tree, rep: Tree): void {
+  // -R, and a removal's include chain: the directories above the path are created on the replica
+  for (let p = parentOf(op.path); p !== ''; p = parentOf(p)) if (src.has(p)) rep.set(p, 'dir');
+  const mirror = (p: string, remove: boolean): void => {
+    if (remove) for (const k of under(rep, p)) if (!src.has(k)) rep.delete(k);
+    for (const k of under(src, p)) rep.set(k, src.get(k) ?? 0);
+  };
+  switch (op.kind) {
+    case 'delete':
+    case 'move':
+    case 'full':
+      return mirror(op.path, true);
+    case 'tree':
+      return mirror(op.path, false);
+    case 'sync': {
+      const v = src.get(op.path);
+      if (v === undefined) return; // vanished: nothing sent
+      rep.set(op.path, v);
+    }
+  }
+}
+
+const DIRS = ['d', 'e'] as const;
+
+function scenario(seed: number): { src: Tree; rep: Tree; log: string[] } {
+  const rnd = prng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
+  const c = new Coalescer();
+  const src: Tree = new Map<string, number | 'dir'>([
+    ['d', 'dir'],
+    ['d/x', 1],
+  ]);
+  const rep: Tree = new Map(src);
+  // The retry queue as the store keeps it: one row per path (a later op for it replaces the row).
+  const queue = new Map<string, PathOp>();
+  let adopted: PathOp[] = [];
+  const log: string[] = [];
+  let inFlight: PathOp[] | null = null;
+  let version = 1;
+  const emit = (...changes: Change[]): void => {
+    for (const ch of changes) c.apply(ch);
+    log.push(changes.map((ch) => JSON.stringify(ch)).join(', '));
+  };
+  const land = (ok: boolean): void => {
+    if (inFlight === null) return;
+    // A failed batch did some of its work, in order, before the connection broke.
+    const done = ok ? inFlight.length : Math.floor(rnd() * (inFlight.length + 1));
+    for (const op of inFlight.slice(0, done)) runOp(op, src, rep);
+    if (!ok) for (const op of [...adopted, ...inFlight]) queue.set(op.path, op);
+    adopted = [];
+    log.push(`${ok ? 'landed' : `failed after ${done}`} ${JSON.stringify(inFlight)}`);
+    inFlight = null;
+    c.landed(ok);
+  };
+  for (let step = 0; step < 24; step++) {
+    const r = rnd();
+    const dir = pick(DIRS);
+    const other = dir === 'd' ? 'e' : 'd';
+    const file = `${dir}/${pick(['x', 'y'])}`;
+    if (r < 0.15 && src.has(dir)) {
+      const isNew = !src.has(file);
+      src.set(file, ++version);
+      emit(...(isNew ? [{ kind: 'new', path: file } as const] : []), { kind: 'sync', path: file });
+    } else if (r < 0.2 && src.has(file)) {
+      src.delete(file);
+      emit({ kind: 'delete', path: file, isDir: false });
+    } else if (r < 0.35 && src.has(dir) && !src.has(other)) {
+      for (const k of under(src, dir)) {
+        src.set(other + k.slice(dir.length), src.get(k) ?? 0);
+        src.delete(k);
+      }
+      emit({ kind: 'rename', from: dir, to: other, isDir: true });
+    } else if (r < 0.4 && !src.has(dir)) {
+      src.set(dir, 'dir');
+      emit({ kind: 'tree', path: dir });
+    } else if (r < 0.45 && src.has(dir)) {
+      for (const k of under(src, dir)) src.delete(k);
+      emit({ kind: 'delete', path: dir, isDir: true });
+    } else if (r < 0.65) {
+      if (inFlight === null) {
+        inFlight = c.take();
+        // A batch takes over the rows of its paths, and those below a directory it sends whole.
+        for (const op of inFlight)
+          for (const [p, row] of queue)
+            if (
+              p === op.path ||
+              ((op.kind === 'tree' || op.kind === 'move') && isWithin(p, op.path) && row.kind !== 'delete')
+            ) {
+              if (p !== op.path) adopted.push(row);
+              queue.delete(p);
+            }
+        log.push(`took ${JSON.stringify(inFlight)}`);
+      }
+    } else if (r < 0.75) land(true);
+    else if (r < 0.9) land(false);
+    else if (inFlight === null) {
+      // The retry queue gives its rows back (the remote answers again).
+      log.push(`restored ${JSON.stringify([...queue.values()])}`);
+      for (const op of queue.values()) c.restore(op);
+    }
+  }
+  land(true);
+  for (const op of queue.values()) c.restore(op);
+  queue.clear();
+  for (let ops = c.take(); ops.length > 0; ops = c.take()) {
+    inFlight = ops;
+    land(true);
+  }
+  return { src, rep, log };
+}
+
+test('directories renamed while batches fail and come back from the queue: the replica ends equal to the source', () => {
+  for (let seed = 1; seed <= 20_000; seed++) {
+    const { src, rep, log } = scenario(seed);
+    const sorted = (t: Tree): [string, number | 'dir'][] => [...t].sort(([a], [b]) => a.localeCompare(b));
+    assert.deepEqual(sorted(rep), sorted(src), `seed ${seed}:\n${log.join('\n')}`);
+  }
+});
+
+test('a move that failed, a file below it sent since, then the directory renamed away: its removal is sent', () => {
+  const c = new Coalescer();
+  c.apply({ kind: 'rename', from: 'a', to: 'b', isDir: true });
+  const failed = c.take(); // the remote is down: the move and the removal of `a` are queued
+  c.landed();
+  c.apply({ kind: 'sync', path: 'b/x' });
+  assert.deepEqual(c.take(), [{ kind: 'sync', path: 'b/x' }]); // lands: `-R` creates b on the replica
+  c.landed();
+  for (const op of failed) c.restore(op);
+  c.apply({ kind: 'rename', from: 'b', to: 'c', isDir: true });
+  const ops = c.take();
+  assert.ok(
+    ops.some((op) => op.kind === 'delete' && op.path === 'b'),
+    `b is removed: ${JSON.stringify(ops)}`,
+  );
+});
+
+test('the queue keeps one row per path: a newer send of a path whose removal failed removes it first', () => {
+  const c = new Coalescer();
+  c.apply({ kind: 'delete', path: 'd', isDir: true });
+  c.take();
+  c.landed(false); // the removal waits in the queue as the row of `d`
+  c.apply({ kind: 'tree', path: 'd' }); // takes that row over when it is sent
+  assert.deepEqual(c.take(), [
+    { kind: 'delete', path: 'd', isDir: true },
+    { kind: 'tree', path: 'd' },
+  ]);
+  c.landed(true);
+  c.apply({ kind: 'sync', path: 'd' });
+  assert.deepEqual(c.take(), [{ kind: 'sync', path: 'd' }], 'settled once a batch carrying it landed');
+});
+
+test('a directory whose whole send failed, then only its attributes changed: its contents still go', () => {
+  const c = new Coalescer();
+  c.apply({ kind: 'tree', path: 'd' });
+  c.take();
+  c.landed(false);
+  c.apply({ kind: 'sync', path: 'd' }); // chmod d: would take over the row of the failed send
+  assert.deepEqual(c.take(), [
+    { kind: 'delete', path: 'd', isDir: false },
+    { kind: 'sync', path: 'd' },
+  ]);
+});
