@@ -1,6 +1,6 @@
 import { lstatSync, readdirSync } from 'node:fs';
 import { backoffMs } from '../backoff.js';
-import { Coalescer } from '../coalesce/coalescer.js';
+import { Coalescer, MAX_PENDING } from '../coalesce/coalescer.js';
 import type { PathOp } from '../coalesce/types.js';
 import type { Config, Remote } from '../config/types.js';
 import type { Change } from '../filter/changes.js';
@@ -110,14 +110,22 @@ export class Lane {
 
   push(change: Change): void {
     if (change.kind === 'new') this.unconfirmed.add(change.path);
-    this.coalescer.apply(change);
+    if (this.coalescer.apply(change)) this.overflowed();
     this.schedule();
   }
 
   /** Puts back operations from the retry queue. */
   restore(op: PathOp): void {
-    this.coalescer.restore(op);
+    if (this.coalescer.restore(op)) this.overflowed();
     this.schedule();
+  }
+
+  /** More changes pending than the coalescer tracks one by one: a full sync of the tree carries them. */
+  private overflowed(): void {
+    this.ctx.log.warn(
+      { root: this.ctx.root, remote: this.ctx.remote.id, limit: MAX_PENDING },
+      'too many changes pending: resyncing the tree instead of tracking each',
+    );
   }
 
   /** Resolves when nothing is pending or in flight. */
