@@ -4,15 +4,15 @@
  * Results go back to the main thread, which owns all state.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, lstatSync } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
 import { compilePathFilter } from '../src/filter/path-filter.js';
 import { pathBytes, type RelPath } from '../src/paths.js';
 import { anchoredPattern, fileListEntry } from '../src/sync/rsync-args.js';
 import { Progress2Reader, type ProgressMessage, type ReportingTask } from '../src/sync/rsync-progress.js';
 import { ioBytes, sampleEveryMs, StallClock } from '../src/sync/stall.js';
-import type { RsyncInput, RsyncResult, RsyncTask } from '../src/sync/task.js';
-import { walkTree } from '../src/sync/walk.js';
+import type { FileSignature, RsyncInput, RsyncResult, RsyncTask } from '../src/sync/task.js';
+import { absoluteBytes, walkTree } from '../src/sync/walk.js';
 
 const STDERR_TAIL = 16 * 1024;
 const NUL = Buffer.of(0);
@@ -21,19 +21,52 @@ const PROGRESS_EVERY_MS = 100;
 const KILL_GRACE_MS = 2000;
 
 /**
- * The list for rsync's stdin, the entries a full sync's walk found (rsync's `.` included), and
- * the directories a send's walk could not read (their contents are not in the list).
+ * File timestamps come from the kernel's coarse clock (a tick of up to 10 ms): a file changed in
+ * the tick rsync starts in could be rewritten after rsync read it and keep its timestamps, so its
+ * signature would not show the change. Only files changed before that are trusted unchanged.
  */
-function buildInput(
-  task: RsyncTask,
-  input: RsyncInput,
-): { list: string[]; walked: number; unreadable: RelPath[] } {
+const TICK_NS = 10_000_000n;
+
+interface Stamped {
+  readonly signature: FileSignature;
+  /** The later of its mtime and ctime. */
+  readonly changedNs: bigint;
+}
+
+/** A regular file's size, mtime and ctime in ns; null for anything else or nothing. */
+function stamp(root: string, path: RelPath): Stamped | null {
+  const st = lstatSync(absoluteBytes(root, path), { bigint: true, throwIfNoEntry: false });
+  if (st?.isFile() !== true) return null;
+  return {
+    signature: `${st.size}:${st.mtimeNs}:${st.ctimeNs}`,
+    changedNs: st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs,
+  };
+}
+
+interface Input {
+  readonly list: string[];
+  /** Entries a full sync's walk found (rsync's `.` included): its progress total. */
+  readonly walked: number;
+  /** Directories a send's walk could not read (their contents are not in the list). */
+  readonly unreadable: RelPath[];
+  /** Regular files a send's tree walks listed, with their signatures. */
+  readonly signatures: Map<RelPath, FileSignature>;
+}
+
+/** The list for rsync's stdin, and what building it learnt about the tree. */
+function buildInput(task: RsyncTask, input: RsyncInput): Input {
   switch (input.kind) {
     case 'rules':
-      return { list: [...input.rules], walked: 0, unreadable: [] };
+      return { list: [...input.rules], walked: 0, unreadable: [], signatures: new Map() };
     case 'files': {
-      const out = input.paths.map(fileListEntry);
+      const out = input.paths
+        .filter((p) => {
+          const sent = input.sentAs.get(p);
+          return sent === undefined || stamp(task.cwd, p)?.signature !== sent;
+        })
+        .map(fileListEntry);
       const unreadable: RelPath[] = [];
+      const stamps = new Map<RelPath, Stamped>();
       const excluded = compilePathFilter(task.filter);
       for (const tree of input.trees) {
         out.push(fileListEntry(tree));
@@ -41,12 +74,20 @@ function buildInput(
           task.cwd,
           tree,
           excluded,
-          (p) => out.push(fileListEntry(p)),
+          (p, isDir) => {
+            out.push(fileListEntry(p));
+            const s = isDir ? null : stamp(task.cwd, p);
+            if (s !== null) stamps.set(p, s);
+          },
           () => undefined,
           (dir) => unreadable.push(dir),
         );
       }
-      return { list: out, walked: 0, unreadable };
+      // rsync starts now: what changed before this tick will show any later write in its signature.
+      const settled = BigInt(Date.now()) * 1_000_000n - TICK_NS;
+      const signatures = new Map<RelPath, FileSignature>();
+      for (const [p, s] of stamps) if (s.changedNs < settled) signatures.set(p, s.signature);
+      return { list: out, walked: 0, unreadable, signatures };
     }
     case 'excluded': {
       // rsync walks the tree itself here, and reports what it cannot read.
@@ -59,7 +100,7 @@ function buildInput(
         () => walked++,
         (p, isDir) => out.push(anchoredPattern(p, isDir ? '/***' : '')),
       );
-      return { list: out, walked, unreadable: [] };
+      return { list: out, walked, unreadable: [], signatures: new Map() };
     }
   }
 }
@@ -179,6 +220,7 @@ export default function runRsync(task: ReportingTask): Promise<RsyncResult> {
         durationMs: performance.now() - started,
         listed: list?.length ?? 0,
         unreadable: input?.unreadable ?? [],
+        walked: input?.signatures ?? new Map(),
         ...transferStats(stdout),
         stderr: stderr + extra,
       });

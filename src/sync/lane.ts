@@ -10,7 +10,7 @@ import type { Failure, WorkStore } from '../queue/types.js';
 import { failureOf, partialFailures } from './outcome.js';
 import { planMove, planRuns } from './plan.js';
 import type { RsyncPool } from './pool.js';
-import type { RsyncResult, RsyncTask } from './task.js';
+import type { FileSignature, RsyncResult, RsyncTask } from './task.js';
 import { absoluteBytes } from './walk.js';
 
 export interface BatchReport {
@@ -74,6 +74,8 @@ export class Lane {
   private inFlight = false;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** Files the last batch's tree walks sent, with their signatures: see `RsyncInput`. */
+  private justWalked: ReadonlyMap<RelPath, FileSignature> = new Map();
   /** Batches in a row that failed unexpectedly: the next try waits longer each time. */
   private storeFailures = 0;
   private idleWaiters: (() => void)[] = [];
@@ -228,7 +230,9 @@ export class Lane {
     let failure: Failure | null = null;
     let unreadable: Map<RelPath, Failure> | null = null;
     let refused = false;
-    for (const task of planRuns(rest, this.ctx)) {
+    const justWalked = this.justWalked;
+    this.justWalked = new Map();
+    for (const task of planRuns(rest, this.ctx, justWalked)) {
       if (this.refusesFullDelete(task)) {
         refused = true;
         continue;
@@ -241,6 +245,8 @@ export class Lane {
       if (task.kind === 'send') unreadable = partialFailures(ops, r, root);
       break;
     }
+    // Only what surely arrived may spare the next batch a send.
+    if (failure === null) this.justWalked = new Map(results.flatMap((r) => [...r.walked]));
     if (failure === null) store.succeed(batch);
     else if (unreadable !== null) store.failPaths(batch, unreadable);
     else store.fail(batch, failure);

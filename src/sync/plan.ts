@@ -3,13 +3,26 @@ import type { Config, Remote } from '../config/types.js';
 import { filterSpecOf } from '../filter/path-filter.js';
 import type { RelPath } from '../paths.js';
 import { deleteArgs, deleteRules, fullArgs, moveArgs, stallBackstopS, syncArgs } from './rsync-args.js';
-import type { RsyncTask } from './task.js';
+import type { FileSignature, RsyncTask } from './task.js';
 
 /** Everything that shapes the rsync runs of one tree towards one remote. */
 export interface PlanContext {
   readonly config: Config;
   readonly root: string;
   readonly remote: Remote;
+}
+
+/** The paths of `paths` that the last batch's walks sent, with the signature they had then. */
+function sentBefore(
+  paths: readonly RelPath[],
+  justWalked: ReadonlyMap<RelPath, FileSignature>,
+): Map<RelPath, FileSignature> {
+  const out = new Map<RelPath, FileSignature>();
+  for (const p of paths) {
+    const sig = justWalked.get(p);
+    if (sig !== undefined) out.set(p, sig);
+  }
+  return out;
 }
 
 /**
@@ -29,9 +42,14 @@ export function planMove(op: Extract<PathOp, { kind: 'move' }>, ctx: PlanContext
 /**
  * The rsync runs that carry a batch of operations to one remote, in the order they must run:
  * one run for every removal, then one run for every send; a full resync runs alone. Moves are
- * sent whole here (see `planMove` for the cheap way, which runs before these). Pure.
+ * sent whole here (see `planMove` for the cheap way, which runs before these). `justWalked`: the
+ * files the previous batch's tree walks sent (see `RsyncInput`). Pure.
  */
-export function planRuns(ops: readonly PathOp[], ctx: PlanContext): RsyncTask[] {
+export function planRuns(
+  ops: readonly PathOp[],
+  ctx: PlanContext,
+  justWalked: ReadonlyMap<RelPath, FileSignature> = new Map(),
+): RsyncTask[] {
   const { config, root, remote } = ctx;
   const rsync = config.rsync;
   const deleteEnabled = config.inotify.delete;
@@ -79,7 +97,7 @@ export function planRuns(ops: readonly PathOp[], ctx: PlanContext): RsyncTask[] 
       ...base,
       kind: 'send',
       args: syncArgs(remote, rsync),
-      input: { kind: 'files', paths, trees },
+      input: { kind: 'files', paths, trees, sentAs: sentBefore(paths, justWalked) },
     });
   }
   return runs;
