@@ -1,6 +1,6 @@
 /** A resolved Config shown to people (`sersync2 check`) and to programs (`check --json`); secrets never shown. */
 import { printable } from '../printable.js';
-import { remoteKind } from '../sync/remote-kinds.js';
+import { remoteKind } from './remote-kinds.js';
 import type { Config, ConfigWarning, InotifyToggles, Remote, RsyncSettings } from './types.js';
 
 const HIDDEN = '(hidden)';

@@ -1,7 +1,7 @@
 import type { PathOp } from '../coalesce/types.js';
 import type { Config, Remote, RsyncSettings } from '../config/types.js';
 import { fromUtf8, type RelPath } from '../paths.js';
-import { remoteKind } from '../sync/remote-kinds.js';
+import { remoteKind } from '../config/remote-kinds.js';
 import type { QueueRow } from './types.js';
 
 /**

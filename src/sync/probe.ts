@@ -1,7 +1,7 @@
 import { accessSync, constants } from 'node:fs';
 import { connect } from 'node:net';
 import type { Remote, RsyncSettings } from '../config/types.js';
-import { remoteKind } from './remote-kinds.js';
+import { remoteKind } from '../config/remote-kinds.js';
 
 /**
  * Whether a remote looks reachable again, cheaply: a TCP connect to the rsync daemon or ssh

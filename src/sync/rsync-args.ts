@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import type { Remote, RsyncSettings } from '../config/types.js';
 import { displayPath, fromUtf8, parentOf, type RelPath } from '../paths.js';
-import { remoteKind } from './remote-kinds.js';
+import { remoteKind } from '../config/remote-kinds.js';
 import { PROC_IO } from './stall.js';
 
 /**
@@ -18,7 +18,7 @@ export function destination(remote: Remote, rsync: RsyncSettings, sub: RelPath =
 
 /**
  * Options every run to this remote carries: `commonParams` as written, then what its kind needs
- * (`remote-kinds.ts`: transport, login, socket tuning) and the I/O timeout. `<timeout>` on is
+ * (`src/config/remote-kinds.ts`: transport, login, socket tuning) and the I/O timeout. `<timeout>` on is
  * passed as written; with it off, the stall backstop (`stallBackstopS`) is the worker's watch, not
  * `--timeout`, which would make every run to a default rsyncd wait ~50 ms.
  */

@@ -13,7 +13,7 @@ import {
   stallBackstopS,
   syncArgs,
 } from '../../src/sync/rsync-args.js';
-import { remoteKind, type ProbeTarget } from '../../src/sync/remote-kinds.js';
+import { remoteKind, type ProbeTarget } from '../../src/config/remote-kinds.js';
 
 const daemon: Remote = { id: '10.0.0.1::m1', target: { kind: 'daemon', host: '10.0.0.1', module: 'm1' } };
 const ssh: Remote = { id: '10.0.0.1:/srv/m1', target: { kind: 'ssh', host: '10.0.0.1', path: '/srv/m1' } };

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { configToJson, describeConfig, formatWarning } from '../../config/present.js';
 import { loadConfig } from '../../config/load.js';
 import type { Config } from '../../config/types.js';
-import { remoteKind } from '../../sync/remote-kinds.js';
+import { remoteKind } from '../../config/remote-kinds.js';
 import { globalOptions } from '../program.js';
 
 /** Paths the runtime needs that are not there yet: worth a note, not an error (the demo dirs are created). */

@@ -1,4 +1,4 @@
-import type { Remote, RemoteTarget, RsyncSettings } from '../config/types.js';
+import type { Remote, RemoteTarget, RsyncSettings } from './types.js';
 import { displayPath, type RelPath } from '../paths.js';
 
 /**
