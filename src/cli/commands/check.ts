@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { configToJson, describeConfig, formatWarning } from '../../config/present.js';
 import { loadConfig } from '../../config/load.js';
 import type { Config } from '../../config/types.js';
+import { hasUpdate } from '../../sync/rsync-args.js';
 import { globalOptions } from '../program.js';
 
 /** Paths the runtime needs that are not there yet: worth a note, not an error (the demo dirs are created). */
@@ -37,6 +38,11 @@ export function registerCheckCommand(program: Command): void {
       const lines = [
         ...describeConfig(config, stateDir),
         ...missingPaths(config).map((p) => `note: ${p} does not exist yet`),
+        ...(hasUpdate(config.rsync.commonParams)
+          ? [
+              'note: commonParams -u (--update) applies to full syncs only: an event sync sends what the watcher saw change, even where the replica has a newer copy (sersync kept the stale copy)',
+            ]
+          : []),
         '',
         ...config.warnings.map((w) => formatWarning(config.file, w)),
         `${config.file}: usable${config.warnings.length > 0 ? `, with ${config.warnings.length} warning(s)` : ''}`,
