@@ -1,6 +1,5 @@
 import type { Config } from '../config/types.js';
 import { baseName, displayPath, type RelPath } from '../paths.js';
-import { isTempFileName } from './temp-files.js';
 
 /**
  * What decides whether a path of the tree is replicated at all, in a form that crosses to a
@@ -9,14 +8,12 @@ import { isTempFileName } from './temp-files.js';
 export interface FilterSpec {
   /** `<filter start="true">` exclude expressions (empty when the filter is off). */
   readonly excludes: readonly string[];
-  readonly builtinTemp: boolean;
   readonly ignoreDotFiles: boolean;
 }
 
 export function filterSpecOf(config: Config): FilterSpec {
   return {
     excludes: config.filter.enabled ? config.filter.excludes.map((e) => e.expression) : [],
-    builtinTemp: config.tempFiles.builtin,
     ignoreDotFiles: config.tempFiles.ignoreDotFiles,
   };
 }
@@ -40,8 +37,8 @@ export function compilePathFilter(spec: FilterSpec): PathPredicate {
     if (path === '') return false;
     if (!isDir) {
       const name = displayPath(baseName(path));
+      // The temp-name table only delays a file (name-delay.ts); dot files are sersync's own rule.
       if (spec.ignoreDotFiles && (name.startsWith('.') || name.endsWith('~'))) return true;
-      if (spec.builtinTemp && isTempFileName(name)) return true;
     }
     return regexes.length > 0 && matches(displayPath(path), isDir);
   };
@@ -49,5 +46,5 @@ export function compilePathFilter(spec: FilterSpec): PathPredicate {
 
 /** True when no path can be excluded: tree syncs may then let rsync recurse by itself. */
 export function isTrivialFilter(spec: FilterSpec): boolean {
-  return spec.excludes.length === 0 && !spec.builtinTemp && !spec.ignoreDotFiles;
+  return spec.excludes.length === 0 && !spec.ignoreDotFiles;
 }

@@ -3,6 +3,8 @@ import { Coalescer } from '../coalesce/coalescer.js';
 import type { PathOp } from '../coalesce/types.js';
 import type { Config, Remote } from '../config/types.js';
 import type { Change } from '../filter/changes.js';
+import { NameDelay } from '../filter/name-delay.js';
+import { isTempFileName } from '../filter/temp-files.js';
 import type { Logger } from '../log/logger.js';
 import { displayPath, isWithin, type RelPath } from '../paths.js';
 import type { Failure, WorkStore } from '../queue/types.js';
@@ -34,6 +36,8 @@ export interface LaneStats {
   lastError: string | null;
   /** When a batch with a full sync of the tree last succeeded. */
   lastFullSyncAt: number | null;
+  /** Files whose send waits because their name looks temporary (they are sent if they stay). */
+  delayedByName: number;
 }
 
 export interface LaneContext {
@@ -55,6 +59,8 @@ export interface LaneContext {
    */
   readonly storeRetryMs?: number;
   readonly onBatch: (report: BatchReport) => void;
+  /** How long a file with a temporary-looking name must stay unchanged before it is sent (default 2 s). */
+  readonly nameSettleMs?: number;
 }
 
 /** The longest wait between two tries of a lane whose store keeps failing. */
@@ -86,9 +92,23 @@ export class Lane {
     lastFailureAt: null,
     lastError: null,
     lastFullSyncAt: null,
+    delayedByName: 0,
   };
+  private readonly nameDelay: NameDelay;
 
-  constructor(private readonly ctx: LaneContext) {}
+  constructor(private readonly ctx: LaneContext) {
+    const rule = ctx.config.tempFiles.builtin ? isTempFileName : (): boolean => false;
+    this.nameDelay = new NameDelay(
+      ctx.root,
+      rule,
+      (path, stays) => {
+        this.stats.delayedByName = this.nameDelay.size;
+        if (stays) this.coalescer.apply({ kind: 'sync', path });
+        this.schedule();
+      },
+      ctx.nameSettleMs,
+    );
+  }
 
   get remote(): Remote {
     return this.ctx.remote;
@@ -108,6 +128,10 @@ export class Lane {
   }
 
   push(change: Change): void {
+    if (change.kind === 'sync' && this.nameDelay.hold(change.path)) {
+      this.stats.delayedByName = this.nameDelay.size;
+      return this.notifyIdle();
+    }
     if (change.kind === 'new') this.unconfirmed.add(change.path);
     this.coalescer.apply(change);
     this.schedule();
@@ -128,13 +152,20 @@ export class Lane {
   /** Stops dispatching; resolves when the batch in flight (if any) has finished. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.nameDelay.stop();
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     while (this.inFlight) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
   private isIdle(): boolean {
-    return !this.inFlight && this.timer === null && this.coalescer.size === 0 && this.unconfirmed.size === 0;
+    return (
+      !this.inFlight &&
+      this.timer === null &&
+      this.coalescer.size === 0 &&
+      this.unconfirmed.size === 0 &&
+      this.nameDelay.size === 0
+    );
   }
 
   private schedule(): void {

@@ -270,7 +270,9 @@ export class Replicator {
       if (mayHaveCutTransfer(failure)) this.interrupted.add(lane);
       return;
     }
-    this.failing.delete(lane);
+    // A batch got through before the probe saw the remote answer: its backlog goes now, not at
+    // each row's back-off time (minutes after a long outage).
+    if (this.failing.delete(lane) && failure === null) this.releaseBacklog(lane);
     if (failure !== null) return;
     const full = report.ops.some((op) => op.kind === 'full') && report.results.length > 0;
     if (full && this.fullSyncCarriesEverything()) {
@@ -298,23 +300,29 @@ export class Replicator {
     return inotify.delete && !(crontab.filter.enabled && crontab.filter.excludes.length > 0);
   }
 
+  /** Puts every retry row of the lane back into it at once: its remote answers again. */
+  private releaseBacklog(lane: Lane): void {
+    const rows = this.deps.store
+      .due(Number.MAX_SAFE_INTEGER, 100_000)
+      .filter((r) => r.remoteId === lane.remote.id && r.root === lane.root);
+    if (rows.length === 0) return;
+    this.deps.log.info(
+      { remote: lane.remote.id, root: lane.root, operations: rows.length },
+      'remote answers again: sending its backlog',
+    );
+    for (const row of rows) lane.restore(row.op);
+  }
+
   private probeFailing(): void {
     if (this.stopping) return;
-    const { store, config, log } = this.deps;
+    const { config } = this.deps;
     const lanes = [...this.failing].filter((l) => !l.busy);
     void Promise.all(
       lanes.map(async (lane) => {
         if (!(await probeRemote(lane.remote, config.rsync))) return;
-        const rows = store
-          .due(Number.MAX_SAFE_INTEGER, 100_000)
-          .filter((r) => r.remoteId === lane.remote.id && r.root === lane.root);
-        if (rows.length === 0 || this.stopping) return;
-        log.info(
-          { remote: lane.remote.id, root: lane.root, operations: rows.length },
-          'remote answers again: sending its backlog',
-        );
+        if (this.stopping) return;
         this.failing.delete(lane);
-        for (const row of rows) lane.restore(row.op);
+        this.releaseBacklog(lane);
       }),
     ).finally(() => {
       if (this.stopping) return;

@@ -26,7 +26,7 @@ import {
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { useLab } from '../helpers/lab.js';
-import type { SersyncConfigSpec } from '../helpers/sersync.js';
+import { CLI, type SersyncConfigSpec } from '../helpers/sersync.js';
 import { eventually } from '../helpers/trees.js';
 
 // Symlinks kept as they are (a daemon without chroot munges them by default: its own setting, not ours).
@@ -345,3 +345,24 @@ for (const w of WORKLOADS) {
     );
   });
 }
+
+test('workload: real files with temp-looking names (.env.sample, .htaccess.backup) are delayed, shown in status, then sent', async () => {
+  await lab.withSersync({}, async ({ src, replica, base }) => {
+    writeFileSync(join(src, '.env.sample'), 'KEY=value\n');
+    writeFileSync(join(src, '.htaccess.backup'), 'Deny from all\n');
+    writeFileSync(join(src, '.page.html.Ab12Cd'), 'a temp file that goes');
+    rmSync(join(src, '.page.html.Ab12Cd'));
+    const status = (): { lanes: { delayedByName: number }[] } => {
+      const r = spawnSync(
+        process.execPath,
+        [CLI, 'status', '--json', '-o', join(base, 'confxml.xml'), '--state-dir', join(base, 'state')],
+        { encoding: 'utf8' },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout) as { lanes: { delayedByName: number }[] };
+    };
+    assert.ok((status().lanes[0]?.delayedByName ?? 0) > 0, 'status shows the files held by a name rule');
+    await sameTree(src, replica, 'the delayed files arrive');
+    assert.equal(status().lanes[0]?.delayedByName, 0);
+  });
+});

@@ -11,7 +11,7 @@ test('worker: a run from a watch root that is gone says so, not "spawn rsync ENO
     cwd: join(work.path, 'gone'),
     args: ['-r', '--delete', '--include-from=-', '--exclude=*', './', join(work.path, 'replica')],
     input: { kind: 'rules', rules: ['+ /f'] },
-    filter: { excludes: [], builtinTemp: true, ignoreDotFiles: false },
+    filter: { excludes: [], ignoreDotFiles: false },
   });
   assert.equal(result.exitCode, -1);
   assert.equal(
