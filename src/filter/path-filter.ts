@@ -31,7 +31,10 @@ export function compilePathFilter(spec: FilterSpec): PathPredicate {
   const regexes = spec.excludes.map((e) => new RegExp(`^(?:${e})$`));
   const matches = (text: string, isDir: boolean): boolean =>
     regexes.some(
-      (r) => r.test(text) || r.test(`/${text}`) || (isDir && (r.test(`${text}/`) || r.test(`/${text}/`))),
+      (r) =>
+        r.test(text) ||
+        r.test(`/${text}`) ||
+        (isDir && [text, `/${text}`].some((form) => isDirectoryRule(r, form))),
     );
   return (path, isDir) => {
     if (path === '') return false;
@@ -42,6 +45,16 @@ export function compilePathFilter(spec: FilterSpec): PathPredicate {
     }
     return regexes.length > 0 && matches(displayPath(path), isDir);
   };
+}
+
+/**
+ * The `dir/` form excludes a directory only when the expression is about the directory itself
+ * (`(.*)/cache/`), not about what is inside it (`(.*)/cache/(.*)` also matches `cache/x`):
+ * sersync matched whole strings, so the directory of a contents rule was still replicated, and
+ * its removal too.
+ */
+function isDirectoryRule(r: RegExp, form: string): boolean {
+  return r.test(`${form}/`) && !r.test(`${form}/x`);
 }
 
 /** True when no path can be excluded: tree syncs may then let rsync recurse by itself. */

@@ -366,3 +366,28 @@ test('workload: real files with temp-looking names (.env.sample, .htaccess.backu
     assert.equal(status().lanes[0]?.delayedByName, 0);
   });
 });
+
+test('workload: with the filter (.*)/cache/(.*), rm -rf sub/cache reaches the replica and a new cache/ is sent (its contents stay excluded)', async () => {
+  await lab.withSersync(
+    {
+      spec: { filter: ['(.*)/cache/(.*)'] },
+      setup: (src, replica) => {
+        mkdirSync(join(src, 'sub', 'cache'), { recursive: true });
+        writeFileSync(join(src, 'sub', 'cache', 'old'), 'old');
+        sh(src, 'rsync', '-a', `${src}/`, `${replica}/`);
+      },
+    },
+    async ({ src, replica }) => {
+      rmSync(join(src, 'sub', 'cache'), { recursive: true });
+      mkdirSync(join(src, 'cache'));
+      writeFileSync(join(src, 'cache', 'x'), 'excluded');
+      writeFileSync(join(src, 'marker'), 'after the others');
+      const present = (p: string): boolean => spawnSync('test', ['-e', join(replica, p)]).status === 0;
+      await eventually(
+        () => present('marker') && !present('sub/cache') && present('cache') && !present('cache/x'),
+        20_000,
+        'sub/cache removed, cache/ sent without its excluded file',
+      );
+    },
+  );
+});
