@@ -40,7 +40,7 @@ export function planRuns(ops: readonly PathOp[], ctx: PlanContext): RsyncTask[] 
   for (const op of ops) {
     switch (op.kind) {
       case 'full': {
-        const crontab = config.crontab.filter.enabled ? config.crontab.filter.excludes : [];
+        const crontab = crontabExcludes(config);
         runs.push({
           ...base,
           args: fullArgs(remote, rsync, deleteEnabled, crontab),
@@ -73,4 +73,13 @@ export function planRuns(ops: readonly PathOp[], ctx: PlanContext): RsyncTask[] 
     runs.push({ ...base, args: syncArgs(remote, rsync), input: { kind: 'files', paths, trees } });
   }
   return runs;
+}
+
+/**
+ * The crontab filter's excludes, which full syncs carry only while the crontab itself is on: with
+ * `<crontab start="false">`, sersync's `-r` sent everything whatever `<crontabfilter>` said. Pure.
+ */
+export function crontabExcludes(config: Config): readonly string[] {
+  const { enabled, filter } = config.crontab;
+  return enabled && filter.enabled ? filter.excludes : [];
 }

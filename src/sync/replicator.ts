@@ -9,6 +9,7 @@ import type { Plugin, PluginEvent } from '../plugins/types.js';
 import type { Failure, WorkStore } from '../queue/types.js';
 import type { Watcher, WatcherOptions, WatchEvent, WatchStats } from '../watch/types.js';
 import { Lane, type BatchReport, type LaneStats } from './lane.js';
+import { crontabExcludes } from './plan.js';
 import type { RsyncPool } from './pool.js';
 import { probeRemote } from './probe.js';
 import { absoluteBytes } from './walk.js';
@@ -296,8 +297,7 @@ export class Replicator {
    * off (no --delete) or the crontab filter keeps some paths out of full syncs.
    */
   private fullSyncCarriesEverything(): boolean {
-    const { inotify, crontab } = this.deps.config;
-    return inotify.delete && !(crontab.filter.enabled && crontab.filter.excludes.length > 0);
+    return this.deps.config.inotify.delete && crontabExcludes(this.deps.config).length === 0;
   }
 
   /** Puts every retry row of the lane back into it at once: its remote answers again. */
