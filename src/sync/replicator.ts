@@ -5,6 +5,7 @@ import { toChanges, type Change } from '../filter/changes.js';
 import { compilePathFilter, filterSpecOf, type PathPredicate } from '../filter/path-filter.js';
 import type { Logger } from '../log/logger.js';
 import { displayPath } from '../paths.js';
+import { treeEvents } from '../plugins/tree-events.js';
 import type { Plugin, PluginEvent } from '../plugins/types.js';
 import type { Failure, WorkStore } from '../queue/types.js';
 import type { Watcher, WatcherOptions, WatchEvent, WatchStats } from '../watch/types.js';
@@ -354,7 +355,9 @@ export class Replicator {
     else if (report.results.length > 0) log.info(line, 'synced');
     const plugin = this.deps.plugin?.plugin;
     if (plugin === undefined || !runsPlugin) return;
-    const events = report.ops.flatMap((op) => pluginEvents(report.root, op));
+    const excluded =
+      this.trees.find((t) => t.lanes.some((l) => l.root === report.root))?.excluded ?? ((): boolean => false);
+    const events = report.ops.flatMap((op) => pluginEvents(report.root, op, excluded));
     this.pluginWork = this.pluginWork.then(async () => {
       for (const ev of events) await plugin.handle(ev);
     });
@@ -386,13 +389,13 @@ function laneKey(root: string, remoteId: string): string {
 }
 
 /** What sersync handed its plugin after an event's syncs: created/changed paths and deleted ones. */
-export function pluginEvents(root: string, op: PathOp): PluginEvent[] {
+export function pluginEvents(root: string, op: PathOp, excluded: PathPredicate): PluginEvent[] {
   switch (op.kind) {
     case 'sync':
       return [{ root, path: op.path, isDir: isDirectory(root, op), op: 'sync' }];
     case 'tree':
     case 'move':
-      return [{ root, path: op.path, isDir: true, op: 'sync' }];
+      return treeEvents(root, op.path, excluded);
     case 'delete':
       return [{ root, path: op.path, isDir: op.isDir, op: 'delete' }];
     case 'full':

@@ -11,9 +11,11 @@ import {
   appendFileSync,
   chmodSync,
   chownSync,
+  existsSync,
   linkSync,
   lstatSync,
   mkdirSync,
+  readFileSync,
   readdirSync,
   readlinkSync,
   renameSync,
@@ -388,6 +390,46 @@ test('workload: with the filter (.*)/cache/(.*), rm -rf sub/cache reaches the re
         20_000,
         'sub/cache removed, cache/ sent without its excluded file',
       );
+    },
+  );
+});
+
+test('workload: the command plugin runs for every file a recursive send carried (cp -r of 60 files, mkdir -p d && echo > d/z.sh)', async () => {
+  let record = '';
+  await lab.withSersync(
+    {
+      spec: { sersyncPlugin: '<plugin start="true" name="command"/>' },
+      xml: (xml) => {
+        record = join(lab.work, `record-${Date.now()}.log`);
+        const recorder = `${record}.sh`;
+        writeFileSync(recorder, `printf '%s\\n' "$1" >> '${record}'\n`);
+        return xml.replace(
+          '<param prefix="/bin/sh" suffix="" ignoreError="true"/>',
+          `<param prefix="/bin/sh ${recorder}" suffix="" ignoreError="false"/>`,
+        );
+      },
+    },
+    async ({ src, replica }) => {
+      const outside = join(src, '..', 'tpl');
+      mkdirSync(outside);
+      const files = Array.from({ length: 60 }, (_, i) => `f${i}.php`);
+      for (const f of files) writeFileSync(join(outside, f), `<?php // ${f}`);
+      sh(src, 'cp', '-r', outside, 'app');
+      sh(src, 'sh', '-c', 'mkdir -p d && echo hi > d/z.sh');
+      const wanted = [...files.map((f) => join(src, 'app', f)), join(src, 'd', 'z.sh')];
+      const ran = (): string[] => (existsSync(record) ? readFileSync(record, 'utf8').split('\n') : []);
+      await eventually(
+        () => wanted.every((w) => ran().includes(w)),
+        20_000,
+        'the command ran for every file',
+      ).catch(() =>
+        assert.deepEqual(
+          wanted.filter((w) => !ran().includes(w)),
+          [],
+          'files the command never saw',
+        ),
+      );
+      await sameTree(src, replica, 'the files arrive');
     },
   );
 });
