@@ -63,6 +63,9 @@ export interface LaneContext {
   readonly nameSettleMs?: number;
 }
 
+/** rsync's exit code when it received SIGINT, SIGTERM or SIGHUP. */
+const RSYNC_GOT_SIGNAL = 20;
+
 /** The longest wait between two tries of a lane whose store keeps failing. */
 const MAX_STORE_RETRY_MS = 30_000;
 
@@ -262,6 +265,15 @@ export class Lane {
       // The sends run last: when rsync could read only some of them, the rest has arrived.
       if (task.input?.kind === 'files') unreadable = opsNaming(ops, unsentSourcePaths(r, root));
       break;
+    }
+    if (failure !== null && failure.exitCode === RSYNC_GOT_SIGNAL) {
+      // rsync itself got SIGINT/SIGTERM: Ctrl-C or a stop reaching the whole process group, or an
+      // admin's kill. Not a failure of the remote: its rows keep their real last error (they stay
+      // in flight until a batch takes them over or the next start queues them again) and the work
+      // goes back.
+      for (const op of ops) this.coalescer.restore(op);
+      this.ctx.log.info({ root, remote: remote.id }, 'rsync was interrupted by a signal: its work is kept');
+      return false;
     }
     if (failure === null) store.succeed(batch);
     else if (unreadable !== null) store.failPaths(batch, unreadable);
