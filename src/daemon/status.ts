@@ -187,6 +187,7 @@ function addStats(now: LaneStats, before: LaneStats): LaneStats {
     lastFailureAt: failedLast.lastFailureAt,
     lastError: failedLast.lastError,
     lastFullSyncAt: latest([now.lastFullSyncAt, before.lastFullSyncAt]),
+    delayedByName: now.delayedByName, // a gauge: what the running lane holds now
   };
 }
 

@@ -1,6 +1,5 @@
 import type { Config } from '../config/types.js';
 import { baseName, displayPath, type RelPath } from '../paths.js';
-import { isTempFileName } from './temp-files.js';
 
 /**
  * What decides whether a path of the tree is replicated at all, in a form that crosses to a
@@ -9,14 +8,12 @@ import { isTempFileName } from './temp-files.js';
 export interface FilterSpec {
   /** `<filter start="true">` exclude expressions (empty when the filter is off). */
   readonly excludes: readonly string[];
-  readonly builtinTemp: boolean;
   readonly ignoreDotFiles: boolean;
 }
 
 export function filterSpecOf(config: Config): FilterSpec {
   return {
     excludes: config.filter.enabled ? config.filter.excludes.map((e) => e.expression) : [],
-    builtinTemp: config.tempFiles.builtin,
     ignoreDotFiles: config.tempFiles.ignoreDotFiles,
   };
 }
@@ -34,20 +31,33 @@ export function compilePathFilter(spec: FilterSpec): PathPredicate {
   const regexes = spec.excludes.map((e) => new RegExp(`^(?:${e})$`));
   const matches = (text: string, isDir: boolean): boolean =>
     regexes.some(
-      (r) => r.test(text) || r.test(`/${text}`) || (isDir && (r.test(`${text}/`) || r.test(`/${text}/`))),
+      (r) =>
+        r.test(text) ||
+        r.test(`/${text}`) ||
+        (isDir && [text, `/${text}`].some((form) => isDirectoryRule(r, form))),
     );
   return (path, isDir) => {
     if (path === '') return false;
     if (!isDir) {
       const name = displayPath(baseName(path));
+      // The temp-name table only delays a file (name-delay.ts); dot files are sersync's own rule.
       if (spec.ignoreDotFiles && (name.startsWith('.') || name.endsWith('~'))) return true;
-      if (spec.builtinTemp && isTempFileName(name)) return true;
     }
     return regexes.length > 0 && matches(displayPath(path), isDir);
   };
 }
 
+/**
+ * The `dir/` form excludes a directory only when the expression is about the directory itself
+ * (`(.*)/cache/`), not about what is inside it (`(.*)/cache/(.*)` also matches `cache/x`):
+ * sersync matched whole strings, so the directory of a contents rule was still replicated, and
+ * its removal too.
+ */
+function isDirectoryRule(r: RegExp, form: string): boolean {
+  return r.test(`${form}/`) && !r.test(`${form}/x`);
+}
+
 /** True when no path can be excluded: tree syncs may then let rsync recurse by itself. */
 export function isTrivialFilter(spec: FilterSpec): boolean {
-  return spec.excludes.length === 0 && !spec.builtinTemp && !spec.ignoreDotFiles;
+  return spec.excludes.length === 0 && !spec.ignoreDotFiles;
 }

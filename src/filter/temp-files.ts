@@ -1,8 +1,9 @@
 /**
- * Names of files that exist only while a program writes another file. Replicating them costs a
- * transfer and a delete and can leave debris on the replica when a delete is missed. Visible as a
- * table so operators can see what is dropped; `<filter builtinTemp="false">` switches it off.
- * Only files are matched, never directories.
+ * Names of files that usually exist only while a program writes another file. Their sends are
+ * delayed (name-delay.ts) so that one removed or renamed within moments never travels; a real
+ * file with such a name (`.env.sample`) is sent once it stays. Visible as a table so operators
+ * can see what is delayed; `<filter builtinTemp="false">` switches it off. Only files, never
+ * directories.
  */
 export const TEMP_FILE_RULES: readonly { readonly name: string; readonly pattern: RegExp }[] = [
   { name: "vim's write-permission probe", pattern: /^4913$/ },

@@ -1,20 +1,21 @@
 import { lstatSync } from 'node:fs';
 import type { Config } from '../config/types.js';
 import { toChanges, type Change } from '../filter/changes.js';
-import { compilePathFilter, filterSpecOf } from '../filter/path-filter.js';
+import { compilePathFilter, filterSpecOf, type PathPredicate } from '../filter/path-filter.js';
 import type { Logger } from '../log/logger.js';
 import { absoluteBytes } from '../sync/walk.js';
 import { createWatcher } from '../watch/index.js';
 import type { Watcher } from '../watch/types.js';
+import { treeEvents } from './tree-events.js';
 import type { Plugin, PluginEvent } from './types.js';
 
 /** What a plugin is told about a change when no rsync runs (`-m`, or a plugin's own watch). */
-export function pluginEventsOf(root: string, change: Change): PluginEvent[] {
+export function pluginEventsOf(root: string, change: Change, excluded: PathPredicate): PluginEvent[] {
   switch (change.kind) {
     case 'sync':
       return [{ root, path: change.path, isDir: isDirectory(root, change.path), op: 'sync' }];
     case 'tree':
-      return [{ root, path: change.path, isDir: true, op: 'sync' }];
+      return treeEvents(root, change.path, excluded);
     case 'delete':
       return [{ root, path: change.path, isDir: change.isDir, op: 'delete' }];
     case 'rename':
@@ -60,7 +61,7 @@ export async function runPluginOnly(
       skipDir: (rel) => excluded(rel, true),
       onEvents: (events) => {
         const batch = events.flatMap((ev) =>
-          toChanges(ev, config.inotify, excluded).flatMap((c) => pluginEventsOf(root, c)),
+          toChanges(ev, config.inotify, excluded).flatMap((c) => pluginEventsOf(root, c, excluded)),
         );
         work = work.then(async () => {
           for (const ev of batch) await plugin.handle(ev);

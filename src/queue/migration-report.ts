@@ -1,4 +1,5 @@
 import type { Config } from '../config/types.js';
+import { hasUpdate } from '../sync/rsync-args.js';
 
 /** One way sersync-ts behaves differently from sersync for a given config. */
 export interface Difference {
@@ -34,6 +35,18 @@ const RULES: readonly Rule[] = [
     applies: (c) => c.filter.enabled && c.filter.excludes.length > 0,
     change: '-r and the crontab full sync run, and honour the realtime exclude filter',
     why: 'sersync skipped -r and disabled the crontab (without a crontab filter) when the filter was on',
+  },
+  {
+    id: 'filter-new-dir-contents',
+    applies: (c) => c.filter.enabled && c.filter.excludes.length > 0,
+    change: 'an excluded file created inside a new directory stays off the replica',
+    why: "sersync's recursive rsync of a new directory carried everything in it, excluded or not",
+  },
+  {
+    id: 'update-event-syncs',
+    applies: (c) => hasUpdate(c.rsync.commonParams),
+    change: 'commonParams -u (--update) applies to full syncs only, not to real-time syncs',
+    why: 'an older file restored over a newer one (cp -p, mv, tar x) was skipped, and the replica kept the stale copy',
   },
   {
     id: 'ssh-password-file',

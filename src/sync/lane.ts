@@ -4,6 +4,8 @@ import { Coalescer, MAX_PENDING } from '../coalesce/coalescer.js';
 import type { PathOp } from '../coalesce/types.js';
 import type { Config, Remote } from '../config/types.js';
 import type { Change } from '../filter/changes.js';
+import { NameDelay } from '../filter/name-delay.js';
+import { isTempFileName } from '../filter/temp-files.js';
 import type { Logger } from '../log/logger.js';
 import type { RelPath } from '../paths.js';
 import type { Failure, WorkStore } from '../queue/types.js';
@@ -35,6 +37,8 @@ export interface LaneStats {
   lastError: string | null;
   /** When a batch with a full sync of the tree last succeeded. */
   lastFullSyncAt: number | null;
+  /** Files whose send waits because their name looks temporary (they are sent if they stay). */
+  delayedByName: number;
 }
 
 export interface LaneContext {
@@ -56,7 +60,12 @@ export interface LaneContext {
    */
   readonly storeRetryMs?: number;
   readonly onBatch: (report: BatchReport) => void;
+  /** How long a file with a temporary-looking name must stay unchanged before it is sent (default 2 s). */
+  readonly nameSettleMs?: number;
 }
+
+/** rsync's exit code when it received SIGINT, SIGTERM or SIGHUP. */
+const RSYNC_GOT_SIGNAL = 20;
 
 /** The longest wait between two tries of a lane whose store keeps failing. */
 const MAX_STORE_RETRY_MS = 30_000;
@@ -89,9 +98,23 @@ export class Lane {
     lastFailureAt: null,
     lastError: null,
     lastFullSyncAt: null,
+    delayedByName: 0,
   };
+  private readonly nameDelay: NameDelay;
 
-  constructor(private readonly ctx: LaneContext) {}
+  constructor(private readonly ctx: LaneContext) {
+    const rule = ctx.config.tempFiles.builtin ? isTempFileName : (): boolean => false;
+    this.nameDelay = new NameDelay(
+      ctx.root,
+      rule,
+      (path, stays) => {
+        this.stats.delayedByName = this.nameDelay.size;
+        if (stays) this.coalescer.apply({ kind: 'sync', path });
+        this.schedule();
+      },
+      ctx.nameSettleMs,
+    );
+  }
 
   get remote(): Remote {
     return this.ctx.remote;
@@ -111,6 +134,10 @@ export class Lane {
   }
 
   push(change: Change): void {
+    if (change.kind === 'sync' && this.nameDelay.hold(change.path)) {
+      this.stats.delayedByName = this.nameDelay.size;
+      return this.notifyIdle();
+    }
     if (change.kind === 'new') this.unconfirmed.add(change.path);
     if (this.coalescer.apply(change)) this.overflowed();
     this.schedule();
@@ -139,13 +166,20 @@ export class Lane {
   /** Stops dispatching; resolves when the batch in flight (if any) has finished. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.nameDelay.stop();
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     while (this.inFlight) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
   private isIdle(): boolean {
-    return !this.inFlight && this.timer === null && this.coalescer.size === 0 && this.unconfirmed.size === 0;
+    return (
+      !this.inFlight &&
+      this.timer === null &&
+      this.coalescer.size === 0 &&
+      this.unconfirmed.size === 0 &&
+      this.nameDelay.size === 0
+    );
   }
 
   private schedule(): void {
@@ -244,6 +278,15 @@ export class Lane {
       // The sends run last: when rsync could read only some of them, the rest has arrived.
       if (task.kind === 'send') unreadable = partialFailures(ops, r, root);
       break;
+    }
+    if (failure !== null && failure.exitCode === RSYNC_GOT_SIGNAL) {
+      // rsync itself got SIGINT/SIGTERM: Ctrl-C or a stop reaching the whole process group, or an
+      // admin's kill. Not a failure of the remote: its rows keep their real last error (they stay
+      // in flight until a batch takes them over or the next start queues them again) and the work
+      // goes back.
+      for (const op of ops) this.coalescer.restore(op);
+      this.ctx.log.info({ root, remote: remote.id }, 'rsync was interrupted by a signal: its work is kept');
+      return false;
     }
     // Only what surely arrived may spare the next batch a send.
     if (failure === null) this.justWalked = new Map(results.flatMap((r) => [...r.walked]));

@@ -61,7 +61,7 @@ export function planRuns(
   for (const op of ops) {
     switch (op.kind) {
       case 'full': {
-        const crontab = config.crontab.filter.enabled ? config.crontab.filter.excludes : [];
+        const crontab = crontabExcludes(config);
         runs.push({
           ...base,
           kind: 'full',
@@ -101,4 +101,13 @@ export function planRuns(
     });
   }
   return runs;
+}
+
+/**
+ * The crontab filter's excludes, which full syncs carry only while the crontab itself is on: with
+ * `<crontab start="false">`, sersync's `-r` sent everything whatever `<crontabfilter>` said. Pure.
+ */
+export function crontabExcludes(config: Config): readonly string[] {
+  const { enabled, filter } = config.crontab;
+  return enabled && filter.enabled ? filter.excludes : [];
 }

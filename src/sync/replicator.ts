@@ -5,11 +5,13 @@ import { toChanges, type Change } from '../filter/changes.js';
 import { compilePathFilter, filterSpecOf, type PathPredicate } from '../filter/path-filter.js';
 import type { Logger } from '../log/logger.js';
 import { displayPath } from '../paths.js';
+import { treeEvents } from '../plugins/tree-events.js';
 import type { Plugin, PluginEvent } from '../plugins/types.js';
 import type { WorkStore } from '../queue/types.js';
 import type { Watcher, WatcherOptions, WatchEvent, WatchStats } from '../watch/types.js';
 import { describeExit, remoteLoss } from './exit-codes.js';
 import { Lane, type BatchReport, type LaneStats } from './lane.js';
+import { crontabExcludes } from './plan.js';
 import type { RsyncPool } from './pool.js';
 import { probeRemote } from './probe.js';
 import { absoluteBytes } from './walk.js';
@@ -272,7 +274,9 @@ export class Replicator {
       if (loss.mayHaveCut) this.interrupted.add(lane);
       return;
     }
-    this.failing.delete(lane);
+    // A batch got through before the probe saw the remote answer: its backlog goes now, not at
+    // each row's back-off time (minutes after a long outage).
+    if (this.failing.delete(lane) && failure === null) this.releaseBacklog(lane);
     if (failure !== null) return;
     const full = report.ops.some((op) => op.kind === 'full') && report.results.length > 0;
     if (full && this.fullSyncCarriesEverything()) {
@@ -296,27 +300,32 @@ export class Replicator {
    * off (no --delete) or the crontab filter keeps some paths out of full syncs.
    */
   private fullSyncCarriesEverything(): boolean {
-    const { inotify, crontab } = this.deps.config;
-    return inotify.delete && !(crontab.filter.enabled && crontab.filter.excludes.length > 0);
+    return this.deps.config.inotify.delete && crontabExcludes(this.deps.config).length === 0;
+  }
+
+  /** Puts every retry row of the lane back into it at once: its remote answers again. */
+  private releaseBacklog(lane: Lane): void {
+    const rows = this.deps.store
+      .due(Number.MAX_SAFE_INTEGER, 100_000)
+      .filter((r) => r.remoteId === lane.remote.id && r.root === lane.root);
+    if (rows.length === 0) return;
+    this.deps.log.info(
+      { remote: lane.remote.id, root: lane.root, operations: rows.length },
+      'remote answers again: sending its backlog',
+    );
+    for (const row of rows) lane.restore(row.op);
   }
 
   private probeFailing(): void {
     if (this.stopping) return;
-    const { store, config, log } = this.deps;
+    const { config } = this.deps;
     const lanes = [...this.failing].filter((l) => !l.busy);
     void Promise.all(
       lanes.map(async (lane) => {
         if (!(await probeRemote(lane.remote, config.rsync))) return;
-        const rows = store
-          .due(Number.MAX_SAFE_INTEGER, 100_000)
-          .filter((r) => r.remoteId === lane.remote.id && r.root === lane.root);
-        if (rows.length === 0 || this.stopping) return;
-        log.info(
-          { remote: lane.remote.id, root: lane.root, operations: rows.length },
-          'remote answers again: sending its backlog',
-        );
+        if (this.stopping) return;
         this.failing.delete(lane);
-        for (const row of rows) lane.restore(row.op);
+        this.releaseBacklog(lane);
       }),
     ).finally(() => {
       if (this.stopping) return;
@@ -354,7 +363,9 @@ export class Replicator {
     else if (report.results.length > 0) log.info(line, 'synced');
     const plugin = this.deps.plugin?.plugin;
     if (plugin === undefined || !runsPlugin) return;
-    const events = report.ops.flatMap((op) => pluginEvents(report.root, op));
+    const excluded =
+      this.trees.find((t) => t.lanes.some((l) => l.root === report.root))?.excluded ?? ((): boolean => false);
+    const events = report.ops.flatMap((op) => pluginEvents(report.root, op, excluded));
     this.pluginWork = this.pluginWork.then(async () => {
       for (const ev of events) await plugin.handle(ev);
     });
@@ -366,13 +377,13 @@ function laneKey(root: string, remoteId: string): string {
 }
 
 /** What sersync handed its plugin after an event's syncs: created/changed paths and deleted ones. */
-export function pluginEvents(root: string, op: PathOp): PluginEvent[] {
+export function pluginEvents(root: string, op: PathOp, excluded: PathPredicate): PluginEvent[] {
   switch (op.kind) {
     case 'sync':
       return [{ root, path: op.path, isDir: isDirectory(root, op), op: 'sync' }];
     case 'tree':
     case 'move':
-      return [{ root, path: op.path, isDir: true, op: 'sync' }];
+      return treeEvents(root, op.path, excluded);
     case 'delete':
       return [{ root, path: op.path, isDir: op.isDir, op: 'delete' }];
     case 'full':

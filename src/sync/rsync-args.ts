@@ -22,11 +22,11 @@ export function destination(remote: Remote, rsync: RsyncSettings, sub: RelPath =
  * passed as written; with it off, the stall backstop (`stallBackstopS`) is the worker's watch, not
  * `--timeout`, which would make every run to a default rsyncd wait ~50 ms.
  */
-export function remoteOptions(remote: Remote, rsync: RsyncSettings): string[] {
+export function remoteOptions(remote: Remote, rsync: RsyncSettings, params = rsync.commonParams): string[] {
   const kind = remoteKind(remote);
   const ioTimeoutS = rsync.timeoutS ?? (PROC_IO ? null : backstopSetting(remote, rsync));
   return [
-    ...rsync.commonParams,
+    ...params,
     ...kind.transport(rsync),
     ...(ioTimeoutS !== null && kind.networked ? [`--timeout=${ioTimeoutS}`] : []),
     ...kind.login(rsync),
@@ -49,6 +49,28 @@ function backstopSetting(remote: Remote, rsync: RsyncSettings): number | null {
 }
 
 /**
+ * `commonParams` without `-u`/`--update` (sersync's shipped `-artuz` has it), for event runs: the
+ * watcher saw the file change, so the replica's copy is stale even when it is newer (a backup
+ * restored with `cp -p`, an old file moved in, `tar x` of an older archive). Pure.
+ */
+export function withoutUpdate(params: readonly string[]): string[] {
+  return params
+    .filter((p) => p !== '--update')
+    .map((p) => (/^-[A-Za-z]+$/.test(p) ? p.replace(/u/g, '') : p))
+    .filter((p) => p !== '-');
+}
+
+/** True when `commonParams` asks for `-u`/`--update`. */
+export function hasUpdate(params: readonly string[]): boolean {
+  return withoutUpdate(params).join('\0') !== params.join('\0');
+}
+
+/** Options of a run that carries events: `remoteOptions` without `-u`. */
+function eventOptions(remote: Remote, rsync: RsyncSettings): string[] {
+  return remoteOptions(remote, rsync, withoutUpdate(rsync.commonParams));
+}
+
+/**
  * Sends the entries listed on stdin; a listed directory brings its own attributes, not its
  * contents. `--ignore-times`: every listed file is known to have changed, and rsync's quick check
  * would skip one rewritten at the same size within the same second (`sed -i`), leaving the
@@ -56,7 +78,7 @@ function backstopSetting(remote: Remote, rsync: RsyncSettings): number | null {
  */
 export function syncArgs(remote: Remote, rsync: RsyncSettings): string[] {
   return [
-    ...remoteOptions(remote, rsync),
+    ...eventOptions(remote, rsync),
     '--ignore-times',
     '-R',
     '--no-recursive',
@@ -73,7 +95,7 @@ export function syncArgs(remote: Remote, rsync: RsyncSettings): string[] {
  */
 export function deleteArgs(remote: Remote, rsync: RsyncSettings): string[] {
   return [
-    ...remoteOptions(remote, rsync),
+    ...eventOptions(remote, rsync),
     '-R',
     '-r',
     '--delete',
@@ -101,7 +123,7 @@ export function moveArgs(
   if (!isArgvSafe(to) || !isArgvSafe(from)) return null;
   const basis = posix.relative(displayPath(to), displayPath(from));
   return [
-    ...remoteOptions(remote, rsync),
+    ...eventOptions(remote, rsync),
     '-r',
     ...(deleteEnabled ? ['--delete'] : []),
     `--link-dest=${basis}`,

@@ -131,6 +131,7 @@ test('`sersync2 check` on the shipped confxml.xml describes it and exits 0', asy
     `tree 1          ${join(ROOT, 'demo/src')}`,
     `  remote        ${join(ROOT, 'demo/replica')}  (local directory)`,
     'rsync options   -artuz   → "-artuz"',
+    'note: commonParams -u (--update) applies to full syncs only: an event sync sends what the watcher saw change, even where the replica has a newer copy (sersync kept the stale copy)',
     `fail log        ${join(ROOT, 'demo/rsync_fail_log.sh')}, re-run every 60 min`,
     'crontab         off',
     'plugin          off',

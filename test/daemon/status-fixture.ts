@@ -16,6 +16,7 @@ export function stats(over: Partial<LaneStats> = {}): LaneStats {
     lastFailureAt: null,
     lastError: null,
     lastFullSyncAt: null,
+    delayedByName: 0,
     ...over,
   };
 }

@@ -22,14 +22,17 @@ async function reportIds(o: Partial<TestConfigOptions>): Promise<string[]> {
 const ALWAYS = ['no-sysctl', 'fail-log-mirror', 'batched-runs'];
 
 test('the shipped default config: only what concerns every sersync user, dot-files and TCP_NODELAY', async () => {
-  assert.deepEqual((await reportIds({})).sort(), [...ALWAYS, 'dot-files', 'tcp-nodelay'].sort());
+  assert.deepEqual(
+    (await reportIds({})).sort(),
+    [...ALWAYS, 'dot-files', 'tcp-nodelay', 'update-event-syncs'].sort(),
+  );
 });
 
 test('each config-dependent difference is reported exactly when it applies', async () => {
   const cases: [Partial<TestConfigOptions>, string[]][] = [
     [
       { headXml: '<filter start="true"><exclude expression="(.*)\\.gz"/></filter>' },
-      ['filter-path-forms', 'filter-full-syncs'],
+      ['filter-path-forms', 'filter-full-syncs', 'filter-new-dir-contents'],
     ],
     [{ headXml: '<filter start="true"></filter>' }, []],
     [{ ssh: true, auth: { users: 'root', passwordFile: '/etc/rsync.pas' } }, ['ssh-password-file']],

@@ -9,9 +9,11 @@ import {
   destination,
   fileListEntry,
   fullArgs,
+  hasUpdate,
   moveArgs,
   stallBackstopS,
   syncArgs,
+  withoutUpdate,
 } from '../../src/sync/rsync-args.js';
 import { remoteKind, type ProbeTarget } from '../../src/config/remote-kinds.js';
 
@@ -32,7 +34,7 @@ const g18: RsyncSettings = {
 
 test('rsync args: daemon remote carries user, port, timeout, password file and TCP_NODELAY (G18)', () => {
   assert.deepEqual(syncArgs(daemon, g18), [
-    '-artuz',
+    '-artz',
     '--port=874',
     '--timeout=100',
     '--password-file=/etc/rsync.pas',
@@ -45,6 +47,29 @@ test('rsync args: daemon remote carries user, port, timeout, password file and T
     './',
     'root@10.0.0.1::m1',
   ]);
+});
+
+test('rsync args: -u (--update) is dropped from event runs (the watcher saw the change) and kept for full syncs', () => {
+  const cases: [string[], string[]][] = [
+    [['-artuz'], ['-artz']],
+    [['-u'], []],
+    [
+      ['-az', '--update', '--bwlimit=100'],
+      ['-az', '--bwlimit=100'],
+    ],
+    [
+      ['-az', '--suffix=.u', '-T/usr/tmp'],
+      ['-az', '--suffix=.u', '-T/usr/tmp'],
+    ],
+  ];
+  for (const [params, expected] of cases) {
+    assert.deepEqual(withoutUpdate(params), expected, params.join(' '));
+    assert.equal(hasUpdate(params), params.join() !== expected.join(), params.join(' '));
+  }
+  const r = { ...g18, commonParams: ['-artuz'] };
+  for (const args of [syncArgs(daemon, r), deleteArgs(daemon, r), moveArgs(daemon, r, 'b', 'a', true) ?? []])
+    assert.equal(args[0], '-artz');
+  assert.equal(fullArgs(daemon, r, true, [])[0], '-artuz');
 });
 
 test('rsync args: commonParams that set --sockopts are left alone', () => {
@@ -60,7 +85,7 @@ test("rsync args: ssh mode has no --password-file and the port is ssh's (sersync
       (a) => a.startsWith('--password-file') || a.startsWith('--port') || a.startsWith('--sockopts'),
     ),
   );
-  assert.deepEqual(args.slice(0, 4), ['-artuz', '-e', 'ssh -p 874', '--timeout=100']);
+  assert.deepEqual(args.slice(0, 4), ['-artz', '-e', 'ssh -p 874', '--timeout=100']);
   assert.equal(args.at(-1), 'root@10.0.0.1:/srv/m1');
 });
 
@@ -72,7 +97,7 @@ test('rsync args: a local directory target needs no daemon options', () => {
       port: null,
       timeoutS: null,
     }),
-    ['-artuz', '--ignore-times', '-R', '--no-recursive', '--from0', '--files-from=-', './', '/srv/replica/'],
+    ['-artz', '--ignore-times', '-R', '--no-recursive', '--from0', '--files-from=-', './', '/srv/replica/'],
   );
 });
 

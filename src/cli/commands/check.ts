@@ -5,6 +5,7 @@ import { configToJson, describeConfig, formatWarning } from '../../config/presen
 import { loadConfig } from '../../config/load.js';
 import type { Config } from '../../config/types.js';
 import { remoteKind } from '../../config/remote-kinds.js';
+import { hasUpdate } from '../../sync/rsync-args.js';
 import { globalOptions } from '../program.js';
 
 /** Paths the runtime needs that are not there yet: worth a note, not an error (the demo dirs are created). */
@@ -38,6 +39,11 @@ export function registerCheckCommand(program: Command): void {
       const lines = [
         ...describeConfig(config, stateDir),
         ...missingPaths(config).map((p) => `note: ${p} does not exist yet`),
+        ...(hasUpdate(config.rsync.commonParams)
+          ? [
+              'note: commonParams -u (--update) applies to full syncs only: an event sync sends what the watcher saw change, even where the replica has a newer copy (sersync kept the stale copy)',
+            ]
+          : []),
         '',
         ...config.warnings.map((w) => formatWarning(config.file, w)),
         `${config.file}: usable${config.warnings.length > 0 ? `, with ${config.warnings.length} warning(s)` : ''}`,

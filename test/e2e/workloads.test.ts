@@ -1,0 +1,435 @@
+/**
+ * The workloads servers see, each on the real CLI against a real rsync daemon with sersync's
+ * shipped `commonParams` (`-artuz`): after each, the replica equals the source in names, types,
+ * bytes, symlink targets, modes, owners and file modification times. Where it cannot, the
+ * difference is deliberate and listed in docs/migration-from-sersync.md.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import {
+  appendFileSync,
+  chmodSync,
+  chownSync,
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { useLab } from '../helpers/lab.js';
+import { CLI, type SersyncConfigSpec } from '../helpers/sersync.js';
+import { eventually } from '../helpers/trees.js';
+
+// Symlinks kept as they are (a daemon without chroot munges them by default: its own setting, not ours).
+const lab = useLab('sersync-workloads-', { moduleLines: ['munge symlinks = no'] });
+
+/** One line per entry: what the replica must reproduce (not a directory's mtime: listed in the migration guide). */
+function describe(root: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: Buffer, rel: string): void => {
+    for (const name of readdirSync(dir, { encoding: 'buffer' })) {
+      const abs = Buffer.concat([dir, Buffer.from('/'), name]);
+      const path = rel === '' ? name.toString('latin1') : `${rel}/${name.toString('latin1')}`;
+      const st = lstatSync(abs, { bigint: true });
+      const mode = (st.mode & 0o7777n).toString(8);
+      const who = `${st.uid}:${st.gid}`;
+      if (st.isDirectory()) {
+        out.push(`${path} dir ${mode} ${who}`);
+        walk(abs, path);
+      } else if (st.isSymbolicLink()) {
+        out.push(`${path} -> ${readlinkSync(abs, { encoding: 'buffer' }).toString('latin1')} ${who}`);
+      } else {
+        const type = st.isFile() ? 'file' : st.isFIFO() ? 'fifo' : st.isSocket() ? 'socket' : 'other';
+        const body = st.isFile()
+          ? spawnSync('sha1sum', [abs.toString('latin1')])
+              .stdout.toString()
+              .slice(0, 40)
+          : '';
+        // rsync does not set a FIFO's or socket's time on a daemon (listed)
+        const mtime = st.isFile() ? st.mtimeNs : '';
+        out.push(`${path} ${type} ${mode} ${who} ${st.size} ${mtime} ${body}`);
+      }
+    }
+  };
+  walk(Buffer.from(root), '');
+  return out.sort();
+}
+
+async function sameTree(src: string, replica: string, what: string): Promise<void> {
+  try {
+    await eventually(() => describe(src).join('\n') === describe(replica).join('\n'), 20_000, what);
+  } catch (err) {
+    assert.deepEqual(describe(replica), describe(src), `${what}: ${(err as Error).message}`);
+  }
+}
+
+const sh = (cwd: string, cmd: string, ...args: string[]): void => {
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8' });
+  assert.equal(r.status, 0, `${cmd} ${args.join(' ')}: ${r.stderr}`);
+};
+
+/** An mtime in the past, whole seconds: the "older file" of a restore. */
+const OLD = new Date('2020-01-02T03:04:05Z');
+
+interface Workload {
+  readonly name: string;
+  /** The tree before sersync2 starts (the replica gets a copy, as after a first full sync). */
+  readonly before?: (src: string, outside: string) => void;
+  /** What happens while it runs. */
+  readonly act: (src: string, outside: string) => void | Promise<void>;
+  /** Changes to the shipped config. */
+  readonly spec?: Partial<SersyncConfigSpec>;
+}
+
+const WORKLOADS: readonly Workload[] = [
+  {
+    name: 'symlinks: to a file, to a directory, dangling, a file replaced by a symlink',
+    before: (src) => writeFileSync(join(src, 'plain'), 'plain'),
+    act: (src) => {
+      mkdirSync(join(src, 'dir'));
+      writeFileSync(join(src, 'dir', 'f'), 'f');
+      symlinkSync('dir/f', join(src, 'to-file'));
+      symlinkSync('dir', join(src, 'to-dir'));
+      symlinkSync('nowhere/at/all', join(src, 'dangling'));
+      rmSync(join(src, 'plain'));
+      symlinkSync('dir/f', join(src, 'plain'));
+    },
+  },
+  {
+    name: 'hard links: each name is replicated with its content',
+    act: (src) => {
+      writeFileSync(join(src, 'a'), 'shared');
+      linkSync(join(src, 'a'), join(src, 'b'));
+    },
+  },
+  {
+    name: 'chmod, chown and touch only (with <attrib> on: the shipped config has it off, as sersync)',
+    spec: { inotify: { attrib: true } },
+    before: (src) => {
+      writeFileSync(join(src, 'm'), 'mode');
+      writeFileSync(join(src, 'o'), 'owner');
+      writeFileSync(join(src, 't'), 'time');
+      mkdirSync(join(src, 'd'));
+    },
+    act: (src) => {
+      chmodSync(join(src, 'm'), 0o600);
+      chownSync(join(src, 'o'), 1234, 5678);
+      utimesSync(join(src, 't'), OLD, new Date('2021-05-06T07:08:09.123Z'));
+      chmodSync(join(src, 'd'), 0o700);
+    },
+  },
+  {
+    name: 'truncate, and a log appended to for two seconds',
+    before: (src) => writeFileSync(join(src, 'big'), 'x'.repeat(10_000)),
+    act: async (src) => {
+      truncateSync(join(src, 'big'), 10);
+      const end = Date.now() + 2000;
+      while (Date.now() < end) {
+        appendFileSync(join(src, 'app.log'), `${new Date().toISOString()} line\n`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+  },
+  {
+    name: 'cp -r of a tree, and tar x of an archive',
+    act: (src, outside) => {
+      mkdirSync(join(outside, 'tpl', 'sub'), { recursive: true });
+      for (let i = 0; i < 30; i++) writeFileSync(join(outside, 'tpl', 'sub', `f${i}`), `f${i}`);
+      sh(src, 'cp', '-r', join(outside, 'tpl'), 'copied');
+      sh(outside, 'tar', 'cf', 'a.tar', 'tpl');
+      sh(src, 'tar', 'xf', join(outside, 'a.tar'));
+    },
+  },
+  {
+    name: 'a template deploy: cp -r, a same-size edit, and the directory renamed at once',
+    act: (src, outside) => {
+      mkdirSync(join(outside, 'template'));
+      writeFileSync(join(outside, 'template', 'app.conf'), 'listen XXXX\n');
+      sh(src, 'cp', '-r', join(outside, 'template'), 'build');
+      sh(src, 'sed', '-i', 's/XXXX/8080/', 'build/app.conf');
+      renameSync(join(src, 'build'), join(src, 'site-8080'));
+    },
+  },
+  {
+    name: 'a template deploy over a replicated build directory (the rename sent against the old copy)',
+    before: (src) => {
+      mkdirSync(join(src, 'build'));
+      writeFileSync(join(src, 'build', 'app.conf'), 'listen XXXX\n');
+    },
+    act: (src) => {
+      sh(src, 'sed', '-i', 's/XXXX/8080/', 'build/app.conf');
+      renameSync(join(src, 'build'), join(src, 'site-8080'));
+    },
+  },
+  {
+    name: 'git clone and git checkout',
+    act: (src, outside) => {
+      const repo = join(outside, 'repo');
+      mkdirSync(repo);
+      const git = (cwd: string, ...args: string[]): void =>
+        sh(cwd, 'git', '-c', 'user.email=t@t', '-c', 'user.name=t', ...args);
+      git(repo, 'init', '-q', '-b', 'main');
+      writeFileSync(join(repo, 'a.txt'), 'one\n');
+      git(repo, 'add', '.');
+      git(repo, 'commit', '-qm', 'one');
+      git(repo, 'checkout', '-qb', 'other');
+      writeFileSync(join(repo, 'a.txt'), 'two\n');
+      writeFileSync(join(repo, 'b.txt'), 'b\n');
+      git(repo, 'add', '.');
+      git(repo, 'commit', '-qm', 'two');
+      git(src, 'clone', '-q', repo, 'clone');
+      git(join(src, 'clone'), 'checkout', '-q', 'main');
+    },
+  },
+  {
+    name: 'rsync writing into the tree',
+    act: (src, outside) => {
+      mkdirSync(join(outside, 'r', 'deep'), { recursive: true });
+      for (let i = 0; i < 20; i++) writeFileSync(join(outside, 'r', 'deep', `f${i}`), `rsynced ${i}`);
+      sh(src, 'rsync', '-a', `${join(outside, 'r')}/`, 'into/');
+    },
+  },
+  {
+    name: "vim's save dance (backup by rename, then a new file)",
+    before: (src) => writeFileSync(join(src, 'edit.txt'), 'hello world\n'),
+    act: (src) =>
+      sh(
+        src,
+        'vim',
+        '-E',
+        '-s',
+        '-u',
+        'NONE',
+        '-N',
+        '-c',
+        'set backup writebackup backupcopy=no',
+        '-c',
+        '%s/world/there/',
+        '-c',
+        'wq',
+        'edit.txt',
+      ),
+  },
+  {
+    name: 'a directory moved out, changed and moved back',
+    before: (src) => {
+      mkdirSync(join(src, 'roam'));
+      writeFileSync(join(src, 'roam', 'f'), 'before');
+    },
+    act: (src, outside) => {
+      renameSync(join(src, 'roam'), join(outside, 'roam'));
+      writeFileSync(join(outside, 'roam', 'f'), 'after!');
+      writeFileSync(join(outside, 'roam', 'new'), 'new');
+      renameSync(join(outside, 'roam'), join(src, 'roam'));
+    },
+  },
+  {
+    name: 'renamed twice quickly, deleted and recreated with the same name',
+    before: (src) => {
+      mkdirSync(join(src, 'one'));
+      writeFileSync(join(src, 'one', 'f'), 'f');
+      writeFileSync(join(src, 'again'), 'first life');
+    },
+    act: (src) => {
+      renameSync(join(src, 'one'), join(src, 'two'));
+      renameSync(join(src, 'two'), join(src, 'three'));
+      rmSync(join(src, 'again'));
+      writeFileSync(join(src, 'again'), 'second life');
+    },
+  },
+  {
+    name: 'two names swapped through a third (files and directories)',
+    before: (src) => {
+      writeFileSync(join(src, 'x'), 'x content');
+      writeFileSync(join(src, 'y'), 'y content');
+      mkdirSync(join(src, 'dx'));
+      writeFileSync(join(src, 'dx', 'f'), 'in dx');
+      mkdirSync(join(src, 'dy'));
+      writeFileSync(join(src, 'dy', 'f'), 'in dy');
+    },
+    act: (src) => {
+      for (const [a, b] of [
+        ['x', 'y'],
+        ['dx', 'dy'],
+      ] as const) {
+        renameSync(join(src, a), join(src, 'tmp'));
+        renameSync(join(src, b), join(src, a));
+        renameSync(join(src, 'tmp'), join(src, b));
+      }
+    },
+  },
+  {
+    name: 'a FIFO and a socket',
+    act: async (src) => {
+      sh(src, 'mkfifo', 'pipe');
+      const server = createServer();
+      await new Promise<void>((resolve) => server.listen(join(src, 'sock'), resolve));
+      server.unref(); // the socket file stays when the test's server is gone
+    },
+  },
+  {
+    name: '40 levels of mkdir -p, and 255-byte names',
+    act: (src) => {
+      const deep = join(src, ...Array.from({ length: 40 }, (_, i) => `l${i}`));
+      mkdirSync(deep, { recursive: true });
+      writeFileSync(join(deep, 'bottom'), 'deep');
+      const long = 'n'.repeat(255);
+      writeFileSync(join(src, long), 'long name');
+      mkdirSync(join(src, `d${long.slice(1)}`));
+      writeFileSync(join(src, `d${long.slice(1)}`, long), 'long in long');
+    },
+  },
+  {
+    name: '-u: an older file restored over a newer one (cp -p from a backup, mv of an old file)',
+    before: (src, outside) => {
+      writeFileSync(join(src, 'restored'), 'new content');
+      writeFileSync(join(src, 'moved'), 'new content');
+      writeFileSync(join(outside, 'backup'), 'old content');
+      utimesSync(join(outside, 'backup'), OLD, OLD);
+      writeFileSync(join(outside, 'old'), 'old!');
+      utimesSync(join(outside, 'old'), OLD, OLD);
+    },
+    act: (src, outside) => {
+      sh(src, 'cp', '-p', join(outside, 'backup'), 'restored');
+      renameSync(join(outside, 'old'), join(src, 'moved'));
+    },
+  },
+  {
+    name: '-u: tar x of an older archive, and two files swapped through a third',
+    before: (src, outside) => {
+      mkdirSync(join(outside, 'arch'));
+      writeFileSync(join(outside, 'arch', 'f'), 'archived');
+      utimesSync(join(outside, 'arch', 'f'), OLD, OLD);
+      sh(outside, 'tar', 'cf', 'old.tar', 'arch');
+      mkdirSync(join(src, 'arch'));
+      writeFileSync(join(src, 'arch', 'f'), 'current!');
+      writeFileSync(join(src, 'older'), 'older one');
+      utimesSync(join(src, 'older'), OLD, OLD);
+      writeFileSync(join(src, 'newer'), 'newer one');
+    },
+    act: (src, outside) => {
+      sh(src, 'tar', 'xf', join(outside, 'old.tar'));
+      renameSync(join(src, 'older'), join(src, 'tmp'));
+      renameSync(join(src, 'newer'), join(src, 'older'));
+      renameSync(join(src, 'tmp'), join(src, 'newer'));
+    },
+  },
+];
+
+for (const w of WORKLOADS) {
+  test(`workload: ${w.name}`, async () => {
+    let outside = '';
+    await lab.withSersync(
+      {
+        ...(w.spec === undefined ? {} : { spec: w.spec }),
+        setup: (src, replica) => {
+          outside = join(src, '..', 'outside');
+          mkdirSync(outside);
+          w.before?.(src, outside);
+          sh(src, 'rsync', '-a', `${src}/`, `${replica}/`);
+        },
+      },
+      async ({ src, replica }) => {
+        await w.act(src, outside);
+        await sameTree(src, replica, w.name);
+      },
+    );
+  });
+}
+
+test('workload: real files with temp-looking names (.env.sample, .htaccess.backup) are delayed, shown in status, then sent', async () => {
+  await lab.withSersync({}, async ({ src, replica, base }) => {
+    writeFileSync(join(src, '.env.sample'), 'KEY=value\n');
+    writeFileSync(join(src, '.htaccess.backup'), 'Deny from all\n');
+    writeFileSync(join(src, '.page.html.Ab12Cd'), 'a temp file that goes');
+    rmSync(join(src, '.page.html.Ab12Cd'));
+    const status = (): { lanes: { delayedByName: number }[] } => {
+      const r = spawnSync(
+        process.execPath,
+        [CLI, 'status', '--json', '-o', join(base, 'confxml.xml'), '--state-dir', join(base, 'state')],
+        { encoding: 'utf8' },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout) as { lanes: { delayedByName: number }[] };
+    };
+    assert.ok((status().lanes[0]?.delayedByName ?? 0) > 0, 'status shows the files held by a name rule');
+    await sameTree(src, replica, 'the delayed files arrive');
+    assert.equal(status().lanes[0]?.delayedByName, 0);
+  });
+});
+
+test('workload: with the filter (.*)/cache/(.*), rm -rf sub/cache reaches the replica and a new cache/ is sent (its contents stay excluded)', async () => {
+  await lab.withSersync(
+    {
+      spec: { filter: ['(.*)/cache/(.*)'] },
+      setup: (src, replica) => {
+        mkdirSync(join(src, 'sub', 'cache'), { recursive: true });
+        writeFileSync(join(src, 'sub', 'cache', 'old'), 'old');
+        sh(src, 'rsync', '-a', `${src}/`, `${replica}/`);
+      },
+    },
+    async ({ src, replica }) => {
+      rmSync(join(src, 'sub', 'cache'), { recursive: true });
+      mkdirSync(join(src, 'cache'));
+      writeFileSync(join(src, 'cache', 'x'), 'excluded');
+      writeFileSync(join(src, 'marker'), 'after the others');
+      const present = (p: string): boolean => spawnSync('test', ['-e', join(replica, p)]).status === 0;
+      await eventually(
+        () => present('marker') && !present('sub/cache') && present('cache') && !present('cache/x'),
+        20_000,
+        'sub/cache removed, cache/ sent without its excluded file',
+      );
+    },
+  );
+});
+
+test('workload: the command plugin runs for every file a recursive send carried (cp -r of 60 files, mkdir -p d && echo > d/z.sh)', async () => {
+  let record = '';
+  await lab.withSersync(
+    {
+      spec: { sersyncPlugin: '<plugin start="true" name="command"/>' },
+      xml: (xml) => {
+        record = join(lab.work, `record-${Date.now()}.log`);
+        const recorder = `${record}.sh`;
+        writeFileSync(recorder, `printf '%s\\n' "$1" >> '${record}'\n`);
+        return xml.replace(
+          '<param prefix="/bin/sh" suffix="" ignoreError="true"/>',
+          `<param prefix="/bin/sh ${recorder}" suffix="" ignoreError="false"/>`,
+        );
+      },
+    },
+    async ({ src, replica }) => {
+      const outside = join(src, '..', 'tpl');
+      mkdirSync(outside);
+      const files = Array.from({ length: 60 }, (_, i) => `f${i}.php`);
+      for (const f of files) writeFileSync(join(outside, f), `<?php // ${f}`);
+      sh(src, 'cp', '-r', outside, 'app');
+      sh(src, 'sh', '-c', 'mkdir -p d && echo hi > d/z.sh');
+      const wanted = [...files.map((f) => join(src, 'app', f)), join(src, 'd', 'z.sh')];
+      const ran = (): string[] => (existsSync(record) ? readFileSync(record, 'utf8').split('\n') : []);
+      await eventually(
+        () => wanted.every((w) => ran().includes(w)),
+        20_000,
+        'the command ran for every file',
+      ).catch(() =>
+        assert.deepEqual(
+          wanted.filter((w) => !ran().includes(w)),
+          [],
+          'files the command never saw',
+        ),
+      );
+      await sameTree(src, replica, 'the files arrive');
+    },
+  );
+});

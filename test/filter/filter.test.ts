@@ -1,0 +1,207 @@
+/**
+ * src/filter/ as tables: which paths the exclude regexes and the dot-file rule keep out, which
+ * names the temp-name table matches (it only delays them), what each watcher event becomes, and
+ * the delay itself on a real directory: a file that vanishes never travels, one that stays does.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { InotifyToggles } from '../../src/config/types.js';
+import { toChanges, type Change } from '../../src/filter/changes.js';
+import { NameDelay } from '../../src/filter/name-delay.js';
+import {
+  compilePathFilter,
+  isTrivialFilter,
+  type FilterSpec,
+  type PathPredicate,
+} from '../../src/filter/path-filter.js';
+import { isTempFileName } from '../../src/filter/temp-files.js';
+import type { WatchEvent } from '../../src/watch/types.js';
+
+const spec = (over: Partial<FilterSpec> = {}): FilterSpec => ({
+  excludes: [],
+  ignoreDotFiles: false,
+  ...over,
+});
+
+test('path filter: what is excluded', () => {
+  const rows: [string, FilterSpec, string, boolean, boolean][] = [
+    // [what, spec, path, isDir, excluded]
+    ['no rule', spec(), 'a/b.txt', false, false],
+    ['the root is never excluded', spec({ excludes: ['.*'] }), '', true, false],
+    ['a regex on the name at the root', spec({ excludes: ['(.*)\\.log'] }), 'x.log', false, true],
+    [
+      'a regex matched with the leading / below',
+      spec({ excludes: ['/sub/tmp(.*)'] }),
+      'sub/tmpfile',
+      false,
+      true,
+    ],
+    ['and without it', spec({ excludes: ['sub/tmp(.*)'] }), 'sub/tmpfile', false, true],
+    ['whole-string match: a prefix is not enough', spec({ excludes: ['x'] }), 'xy', false, false],
+    ['a directory form with a trailing /', spec({ excludes: ['(.*)/cache/'] }), 'sub/cache', true, true],
+    [
+      'a contents rule keeps the directory itself',
+      spec({ excludes: ['(.*)/cache/(.*)'] }),
+      'sub/cache',
+      true,
+      false,
+    ],
+    ['… and a new top-level one', spec({ excludes: ['(.*)/cache/(.*)'] }), 'cache', true, false],
+    ['… but not what is inside', spec({ excludes: ['(.*)/cache/(.*)'] }), 'sub/cache/x', false, true],
+    ['… at the top level too', spec({ excludes: ['(.*)/cache/(.*)'] }), 'cache/x', false, true],
+    ['dot files kept by default', spec(), '.env', false, false],
+    ['dot files out with ignoreDotFiles', spec({ ignoreDotFiles: true }), 'd/.env', false, true],
+    ['backup~ out with ignoreDotFiles', spec({ ignoreDotFiles: true }), 'd/a.txt~', false, true],
+    ['a dot directory is not a dot file', spec({ ignoreDotFiles: true }), '.git', true, false],
+    ['temp names are not excluded (only delayed)', spec(), '.env.sample', false, false],
+    ['nor a swap file', spec(), 'd/.a.txt.swp', false, false],
+  ];
+  for (const [what, s, path, isDir, excluded] of rows)
+    assert.equal(compilePathFilter(s)(path, isDir), excluded, what);
+});
+
+test('path filter: a trivial filter lets rsync recurse by itself', () => {
+  assert.equal(isTrivialFilter(spec()), true);
+  assert.equal(isTrivialFilter(spec({ ignoreDotFiles: true })), false);
+  assert.equal(isTrivialFilter(spec({ excludes: ['x'] })), false);
+});
+
+test('temp names: the table', () => {
+  const rows: [string, boolean][] = [
+    ['4913', true],
+    ['a.txt~', true],
+    ['.a.txt.swp', true],
+    ['.a.txt.swo', true],
+    ['#a.txt#', true],
+    ['.#a.txt', true],
+    ['.a.txt.Ab12Cd', true], // rsync's receiver temp
+    ['.env.sample', true], // a real file with the same shape: delayed, then sent
+    ['.htaccess.backup', true],
+    ['a.txt', false],
+    ['.env', false],
+    ['.htaccess', false],
+    ['49130', false],
+    ['.a.txt.Ab12C', false],
+  ];
+  for (const [name, temp] of rows) assert.equal(isTempFileName(name), temp, name);
+});
+
+const ON: InotifyToggles = {
+  delete: true,
+  createFolder: true,
+  createFile: false,
+  closeWrite: true,
+  moveFrom: true,
+  moveTo: true,
+  attrib: false,
+  modify: false,
+};
+
+test('changes: each watcher event under the toggles', () => {
+  const none: PathPredicate = () => false;
+  const cacheOut = compilePathFilter(spec({ excludes: ['(.*)/cache/(.*)'] }));
+  const rows: [string, WatchEvent, Partial<InotifyToggles>, Change[], typeof none?][] = [
+    [
+      'a new file waits for its content',
+      { type: 'create', path: 'f', isDir: false },
+      {},
+      [{ kind: 'new', path: 'f' }],
+    ],
+    [
+      'with createFile on it is sent',
+      { type: 'create', path: 'f', isDir: false },
+      { createFile: true },
+      [{ kind: 'sync', path: 'f' }],
+    ],
+    [
+      'a new directory is sent whole, even with createFolder off',
+      { type: 'create', path: 'd', isDir: true },
+      { createFolder: false },
+      [{ kind: 'tree', path: 'd' }],
+    ],
+    ['close_write', { type: 'write', path: 'f' }, {}, [{ kind: 'sync', path: 'f' }]],
+    ['modify is off in the shipped config', { type: 'modify', path: 'f' }, {}, []],
+    ['attrib is off in the shipped config', { type: 'attrib', path: 'f', isDir: false }, {}, []],
+    [
+      'attrib on: a sync, never a delete',
+      { type: 'attrib', path: 'f', isDir: false },
+      { attrib: true },
+      [{ kind: 'sync', path: 'f' }],
+    ],
+    [
+      'delete',
+      { type: 'delete', path: 'f', isDir: false },
+      {},
+      [{ kind: 'delete', path: 'f', isDir: false }],
+    ],
+    ['delete off', { type: 'delete', path: 'f', isDir: false }, { delete: false }, []],
+    [
+      'a rename within the tree',
+      { type: 'rename', from: 'a', to: 'b', isDir: true },
+      {},
+      [{ kind: 'rename', from: 'a', to: 'b', isDir: true }],
+    ],
+    [
+      'a rename with deletes off: only the new name',
+      { type: 'rename', from: 'a', to: 'b', isDir: false },
+      { delete: false },
+      [{ kind: 'sync', path: 'b' }],
+    ],
+    [
+      'moved out',
+      { type: 'move-out', path: 'd', isDir: true },
+      {},
+      [{ kind: 'delete', path: 'd', isDir: true }],
+    ],
+    ['moved in', { type: 'move-in', path: 'd', isDir: true }, {}, [{ kind: 'tree', path: 'd' }]],
+    ['an overflow resyncs', { type: 'overflow' }, {}, [{ kind: 'resync' }]],
+    ['excluded: nothing', { type: 'write', path: 'sub/cache/x' }, {}, [], cacheOut],
+    [
+      'renamed out of an excluded place: sent',
+      { type: 'rename', from: 'sub/cache/x', to: 'x', isDir: false },
+      {},
+      [{ kind: 'sync', path: 'x' }],
+      cacheOut,
+    ],
+  ];
+  for (const [what, ev, toggles, changes, excluded] of rows)
+    assert.deepEqual(toChanges(ev, { ...ON, ...toggles }, excluded ?? none), changes, what);
+});
+
+test('name delay: a temp-named file that vanishes is never sent; one that stays is; other names pass', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'sersync-namedelay-'));
+  try {
+    const settled: [string, boolean][] = [];
+    let done: () => void = () => undefined;
+    const all = new Promise<void>((resolve) => (done = resolve));
+    const delay = new NameDelay(
+      root,
+      isTempFileName,
+      (path, stays) => {
+        settled.push([path, stays]);
+        if (settled.length === 2) done();
+      },
+      50,
+    );
+    writeFileSync(join(root, '.env.sample'), 'KEY=value');
+    writeFileSync(join(root, '.a.txt.Ab12Cd'), 'rsync temp');
+    symlinkSync('.env.sample', join(root, '.link.Ab12Cd'));
+    assert.equal(delay.hold('plain.txt'), false, 'other names are not held');
+    assert.equal(delay.hold('.link.Ab12Cd'), false, 'a symlink is not a temp file');
+    assert.equal(delay.hold('.env.sample'), true);
+    assert.equal(delay.hold('.a.txt.Ab12Cd'), true);
+    assert.equal(delay.size, 2);
+    unlinkSync(join(root, '.a.txt.Ab12Cd'));
+    await all;
+    assert.deepEqual(settled.sort(), [
+      ['.a.txt.Ab12Cd', false],
+      ['.env.sample', true],
+    ]);
+    assert.equal(delay.size, 0);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
