@@ -3,12 +3,13 @@
  * trees to build the list, feeding rsync's stdin, reading its output, watching it for a stall).
  * Results go back to the main thread, which owns all state.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, lstatSync } from 'node:fs';
+import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { closeSync, existsSync, lstatSync } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
 import { compilePathFilter } from '../src/filter/path-filter.js';
 import { pathBytes, type RelPath } from '../src/paths.js';
 import { anchoredPattern, fileListEntry } from '../src/sync/rsync-args.js';
+import { pinnedPlace } from '../src/sync/rsync-place.js';
 import { Progress2Reader, type ProgressMessage, type ReportingTask } from '../src/sync/rsync-progress.js';
 import { ioBytes, sampleEveryMs, StallClock } from '../src/sync/stall.js';
 import type { FileSignature, RsyncInput, RsyncResult, RsyncTask } from '../src/sync/task.js';
@@ -19,6 +20,17 @@ const NUL = Buffer.of(0);
 const PROGRESS_EVERY_MS = 100;
 /** How long a stalled rsync gets to end on SIGTERM before it is killed. */
 const KILL_GRACE_MS = 2000;
+
+/** A run whose directory is no longer one of the tree: rsync's code for an unusable source (-1 reads as a lost remote). */
+const NOT_RUN = {
+  exitCode: 3,
+  signal: null,
+  listed: 0,
+  unreadable: [],
+  filesSent: null,
+  bytesSent: null,
+  walked: new Map<RelPath, FileSignature>(),
+} as const;
 
 /**
  * File timestamps come from the kernel's coarse clock (a tick of up to 10 ms): a file changed in
@@ -172,6 +184,19 @@ function watchStall(
   };
 }
 
+/** A run inside a directory of the tree starts there, held open (see `pinnedPlace`); others in the root. */
+function startRsync(task: RsyncTask, argv: string[]): ChildProcessWithoutNullStreams | string {
+  const place = task.dir === undefined ? null : pinnedPlace(task.cwd, task.dir);
+  if (place === null) return spawn('rsync', argv, { cwd: task.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+  if (typeof place === 'string') return place;
+  try {
+    const stdio = ['pipe', 'pipe', 'pipe', place.fd] as const;
+    return spawn('rsync', argv, { cwd: place.cwd, stdio: [...stdio] }) as ChildProcessWithoutNullStreams;
+  } finally {
+    closeSync(place.fd); // the child has its copy: spawn returns once rsync is exec'd
+  }
+}
+
 export default function runRsync(task: ReportingTask): Promise<RsyncResult> {
   const started = performance.now();
   const input = task.input === null ? null : buildInput(task, task.input);
@@ -181,10 +206,12 @@ export default function runRsync(task: ReportingTask): Promise<RsyncResult> {
     task.progressPort === undefined ? null : progressPoster(task.progressPort, input?.walked ?? 0);
   const reporting = progress === null ? [] : ['--info=progress2'];
   return new Promise((resolve) => {
-    const child = spawn('rsync', ['--stats', ...reporting, ...task.args], {
-      cwd: task.cwd,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = startRsync(task, ['--stats', ...reporting, ...task.args]);
+    if (typeof child === 'string') {
+      progress?.close();
+      resolve({ ...NOT_RUN, durationMs: performance.now() - started, stderr: `rsync not run: ${child}` });
+      return;
+    }
     let stderr = '';
     let stdout = '';
     let output = 0;

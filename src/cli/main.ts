@@ -4,26 +4,38 @@
  *
  * Adding a subcommand: write `src/cli/commands/<name>.ts` exporting
  * `register<Name>Command(program: Command): void`, which calls `program.command('<name>')…`, and
- * add one line below. Inside the action:
+ * add one line to COMMANDS below. Inside the action:
  *   - `globalOptions(cmd)` (from ./program.js) gives the global `-o` (`configFile`, absolute,
  *     default ./confxml.xml) and `--state-dir` (`stateDir`, absolute or null); `loadConfigFor(cmd)`
- *     loads that file and prints its warnings;
+ *     (from ./config-for.js) loads that file and prints its warnings;
  *   - report failure by throwing a `SersyncError` (printed once as `sersync2: <message>`, exit 1;
  *     a `UsageError` also prints the usage line), or set `process.exitCode` for another code;
  *   - print results to stdout, never a stack trace (SERSYNC_DEBUG=1 adds them to errors).
+ *
+ * Only the command that runs is loaded (with what it imports): `--version` and the replicator
+ * load none, so neither pays for SQLite, the rsync pool or the others' modules.
  */
-import { registerCheckCommand } from './commands/check.js';
-import { registerMigrateCommand } from './commands/migrate.js';
-import { registerQueueCommand } from './commands/queue.js';
-import { registerResyncCommand } from './commands/resync.js';
-import { registerStatusCommand } from './commands/status.js';
-import { createProgram, runProgram } from './program.js';
+import type { Command } from 'commander';
+import { commandWord, createProgram, runProgram } from './program.js';
 
+type Register = (program: Command) => void;
+
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  check: async () => (await import('./commands/check.js')).registerCheckCommand,
+  queue: async () => (await import('./commands/queue.js')).registerQueueCommand,
+  migrate: async () => (await import('./commands/migrate.js')).registerMigrateCommand,
+  status: async () => (await import('./commands/status.js')).registerStatusCommand,
+  resync: async () => (await import('./commands/resync.js')).registerResyncCommand,
+};
+
+const argv = process.argv.slice(2);
 const program = createProgram();
-registerCheckCommand(program);
-registerQueueCommand(program);
-registerMigrateCommand(program);
-registerStatusCommand(program);
-registerResyncCommand(program);
+const word = commandWord(program, argv);
+const wanted = word === null ? [] : word in COMMANDS ? [word] : Object.keys(COMMANDS);
+// `--help` lists every command; so does a mistyped one (its error names them all).
+const help = word === null && argv.some((a) => a === '-h' || a === '--help');
+for (const load of (help ? Object.keys(COMMANDS) : wanted).map((name) => COMMANDS[name])) {
+  if (load !== undefined) (await load())(program);
+}
 
-process.exitCode = await runProgram(program, process.argv.slice(2));
+process.exitCode = await runProgram(program, argv);

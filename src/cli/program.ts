@@ -5,8 +5,6 @@
  */
 import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { loadConfig } from '../config/load.js';
-import { formatWarning } from '../config/present.js';
 import { PLUGIN_NAMES, type Config, type PluginName } from '../config/types.js';
 import { ConfigError, SersyncError, UsageError } from '../errors.js';
 import { packageVersion } from '../version.js';
@@ -39,11 +37,28 @@ export function globalOptions(cmd: Command): GlobalOptions {
   return { configFile: resolve(o.config), stateDir: o.stateDir === undefined ? null : resolve(o.stateDir) };
 }
 
-/** Loads the config named by `-o` and prints its warnings to stderr. */
-export function loadConfigFor(cmd: Command): Config {
-  const config = loadConfig(globalOptions(cmd).configFile);
-  for (const w of config.warnings) process.stderr.write(`sersync2: ${formatWarning(config.file, w)}\n`);
-  return config;
+/**
+ * The subcommand `argv` names (its first operand, found as commander would: past the program's
+ * options and their values, `-dro FILE` included), or null when there is none.
+ */
+export function commandWord(program: Command, argv: readonly string[]): string | null {
+  const takesValue = new Set(
+    program.options.filter((o) => o.required || o.optional).flatMap((o) => [o.short, o.long]),
+  );
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (arg === '--') return argv[i + 1] ?? null;
+    if (!arg.startsWith('-') || arg === '-') return arg;
+    if (arg.startsWith('--')) {
+      if (!arg.includes('=') && takesValue.has(arg)) i++;
+      continue;
+    }
+    // -dro FILE: the first letter that takes a value takes the rest of the word, or the next word.
+    let at = 1;
+    while (at < arg.length && !takesValue.has(`-${arg.charAt(at)}`)) at++;
+    if (at === arg.length - 1) i++;
+  }
+  return null;
 }
 
 interface LegacyOptions {
@@ -58,7 +73,7 @@ interface LegacyOptions {
 async function runLegacy(cmd: Command, run: Runner): Promise<number> {
   const o = cmd.opts<LegacyOptions>();
   const { configFile, stateDir } = globalOptions(cmd);
-  const config = loadConfigFor(cmd);
+  const config = (await import('./config-for.js')).loadConfigFor(cmd);
   const pluginOnly = o.plugin ?? null;
   if (pluginOnly !== null && config.plugin[pluginOnly] === null) {
     throw new ConfigError(

@@ -22,7 +22,7 @@ import { openQueueForConfig } from '../queue/open.js';
 import { resolveStateDir, stateFileFor } from '../queue/state-dir.js';
 import { startCrontab, type Crontab } from '../schedule/crontab.js';
 import { planRuns } from '../sync/plan.js';
-import { ProgressBars } from '../sync/progress-bars.js';
+import type { ProgressBars } from '../sync/progress-bars.js';
 import { logProgress, teeProgress, type ProgressReporter } from '../sync/progress-report.js';
 import { RsyncPool } from '../sync/pool.js';
 import { Replicator } from '../sync/replicator.js';
@@ -67,7 +67,10 @@ export async function runReplicator(config: Config, options: RunOptions): Promis
     return 0;
   }
   // Full-sync progress bars on a terminal; log lines for the same terminal are written above them.
-  const bars = process.stderr.isTTY && !isDaemonChild() ? new ProgressBars(process.stderr) : null;
+  const bars =
+    process.stderr.isTTY && !isDaemonChild()
+      ? new (await import('../sync/progress-bars.js')).ProgressBars(process.stderr)
+      : null;
   const { logger: log, reopen } = openLog({
     level: config.debug ? 'debug' : 'info',
     file: daemonLog,
@@ -178,6 +181,10 @@ async function replicate(config: Config, options: RunOptions, ctx: ReplicateCont
   say('run the sersync: ');
   try {
     await service.start(config, options.fullSyncAtStart);
+    // The rsync thread starts once the watches are set, not before: it would slow the start-up.
+    pool.start().catch((err: unknown) => {
+      log.error({ err }, 'the rsync worker pool cannot start');
+    });
     reportStartup({ ok: true });
     signals.onReload(() => {
       // Rejects only when not even the previous config could be started again.

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SersyncError } from '../errors.js';
+import { openAppend, readFileNoFollow, replaceFile } from '../owned-files.js';
 
 /** Set in the environment of the detached child, so it knows to report back instead of detaching again. */
 const CHILD_ENV = 'SERSYNC_DAEMON_CHILD';
@@ -21,8 +22,7 @@ export function isDaemonChild(): boolean {
  * child's own error when it could not start.
  */
 export async function detach(logFile: string): Promise<number> {
-  mkdirSync(dirname(logFile), { recursive: true, mode: 0o700 });
-  const fd = openSync(logFile, 'a', 0o600);
+  const fd = openAppend(logFile, 'log file');
   const script = process.argv[1];
   if (script === undefined)
     throw new SersyncError('ERR_SERSYNC_DAEMON', 'cannot find the sersync2 script to re-run');
@@ -68,14 +68,18 @@ export function reportStartup(result: { ok: true } | { ok: false; message: strin
   });
 }
 
-/** Writes the pid file (owner-only); `remove` deletes it if it still names this process. */
+/**
+ * Writes the pid file (owner-only, never through a link: see `replaceFile`); `remove` deletes it
+ * if it still names this process.
+ */
 export function writePidFile(file: string): { remove: () => void } {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  writeFileSync(file, `${process.pid}\n`, { mode: 0o600 });
+  replaceFile(file, `${process.pid}\n`);
   return {
     remove: () => {
       try {
-        if (readFileSync(file, 'utf8').trim() === String(process.pid)) rmSync(file);
+        const held = readFileNoFollow(file);
+        if (Buffer.isBuffer(held) && held.toString('utf8').trim() === String(process.pid)) rmSync(file);
       } catch {
         // already gone
       }

@@ -1,4 +1,6 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { closeSync } from 'node:fs';
+import { openAppend } from '../owned-files.js';
 
 export type { Logger };
 
@@ -48,12 +50,25 @@ export function humanLine(json: string): string {
 
 /** The one structured logger: JSON lines to a file or pipe, readable lines on a terminal. */
 export function openLog(opts: LogOptions): Log {
-  if (opts.file !== null) {
-    const dest = pino.destination({ dest: opts.file, sync: false, mkdir: true, append: true });
+  const file = opts.file;
+  if (file !== null) {
+    // pino opens by name: the name is checked (and created) first without following links, and
+    // `openAppend` refuses a directory where others could swap it between the two opens.
+    const checked = (): void => {
+      closeSync(openAppend(file, 'log file'));
+    };
+    checked();
+    const dest = pino.destination({ dest: file, sync: false, append: true, mode: 0o600 });
+    const logger = pino({ level: opts.level, base: { pid: process.pid } }, dest);
     return {
-      logger: pino({ level: opts.level, base: { pid: process.pid } }, dest),
+      logger,
       reopen: () => {
-        dest.reopen();
+        try {
+          checked();
+          dest.reopen();
+        } catch (err) {
+          logger.error({ err }, 'cannot reopen the log file: still writing to the one open');
+        }
       },
     };
   }

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { renameSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
+import { exposureWarning, othersMayWrite, readFileNoFollow, replaceFile } from '../owned-files.js';
 import { renderFailLog } from './fail-log.js';
 import type { QueueRow, QueueStore } from './types.js';
 
@@ -10,15 +12,6 @@ const LAST_WRITTEN_KEY = 'fail_log_sha256';
 
 function sha256(b: Buffer): string {
   return createHash('sha256').update(b).digest('hex');
-}
-
-function readIfExists(file: string): Buffer | null {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
 }
 
 /** `file.sersync-20240131T120000Z`: where a fail log we did not write is kept. */
@@ -33,10 +26,12 @@ export interface MirrorResult {
 
 /**
  * Keeps `<failLog path>` equal to the queue's repeatedly failed rows: the whole file is rendered
- * from the rows and replaced atomically (temp file + rename), mode 0600 (sersync made it 0777
- * and executed it; ours holds path names and is never executed, so nobody else needs it).
- * A non-empty file this queue did not write last (a legacy sersync log not yet migrated) is
- * renamed aside first, never overwritten.
+ * from the rows and replaced atomically (`replaceFile`: an exclusive temp file, then a rename, so
+ * a link planted in a shared directory such as /tmp is replaced, never written through), mode
+ * 0600 (sersync made it 0777 and executed it; ours holds path names and is never executed, so
+ * nobody else needs it). A non-empty file this queue did not write last (a legacy sersync log
+ * not yet migrated), or anything there that is not a regular file, is renamed aside first,
+ * never overwritten.
  */
 export function writeFailLogMirror(
   config: Config,
@@ -45,16 +40,17 @@ export function writeFailLogMirror(
   now: number,
 ): MirrorResult {
   const file = config.failLog.path;
-  const existing = readIfExists(file);
+  const existing = readFileNoFollow(file);
   let setAside: string | null = null;
-  if (existing !== null && existing.length > 0 && sha256(existing) !== store.getMeta(LAST_WRITTEN_KEY)) {
+  if (
+    existing === 'other' ||
+    (existing !== null && existing.length > 0 && sha256(existing) !== store.getMeta(LAST_WRITTEN_KEY))
+  ) {
     setAside = setAsideName(file, now);
     renameSync(file, setAside);
   }
   const content = renderFailLog(config, rows);
-  const temp = `${file}.tmp-${process.pid}`;
-  writeFileSync(temp, content, { mode: 0o600 });
-  renameSync(temp, file);
+  replaceFile(file, content);
   store.setMeta(LAST_WRITTEN_KEY, sha256(content));
   return { setAside };
 }
@@ -69,6 +65,8 @@ export function failLogMirrorHook(
   log: Logger,
   now: () => number = Date.now,
 ): (rows: readonly QueueRow[]) => void {
+  const exposure = exposureOf(dirname(config.failLog.path));
+  if (exposure !== null) log.warn({ file: config.failLog.path }, exposureWarning(exposure, 'fail log'));
   return (rows) => {
     try {
       reportSetAside(writeFailLogMirror(config, getStore(), rows, now()), config, log);
@@ -79,6 +77,15 @@ export function failLogMirrorHook(
       );
     }
   };
+}
+
+/** Who else may write the fail log's directory; null also when it does not exist (yet). */
+function exposureOf(dir: string): ReturnType<typeof othersMayWrite> {
+  try {
+    return othersMayWrite(dir);
+  } catch {
+    return null;
+  }
 }
 
 export function reportSetAside(result: MirrorResult, config: Config, log: Logger): void {

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { SersyncError } from '../errors.js';
+import { ensureOwnDir } from '../owned-files.js';
 
 /** Where the state dir goes when neither the command line nor the config names one. */
 export interface StateDirDefaults {
@@ -22,9 +23,12 @@ function defaults(): StateDirDefaults {
   };
 }
 
-/** Creates `dir` (parents too) owner-only when missing and checks that we may write it. */
+/**
+ * Creates `dir` (parents too) owner-only when missing and checks that we may write it and that
+ * nobody else may: its queue and control socket would be theirs to replace.
+ */
 function ensureWritableDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  ensureOwnDir(dir, 'state directory');
   accessSync(dir, constants.W_OK | constants.X_OK);
 }
 

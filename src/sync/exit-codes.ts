@@ -49,33 +49,39 @@ export const RSYNC_EXIT_CODES: Readonly<Record<number, ExitMeaning>> = {
   255: { meaning: 'ssh connection failed', outcome: 'retry', lost: true },
 };
 
-/** rsync's per-file errors about the source (its sender reading our tree), with the quoted name. */
-const SOURCE_FILE_ERRORS = [
-  /^rsync: (?:\[sender\] )?send_files failed to open "(.*)": .* \(\d+\)$/,
-  /^rsync: (?:\[sender\] )?read errors mapping "(.*)": .* \(\d+\)$/,
-  /^rsync: (?:\[sender\] )?opendir "(.*)" failed: .* \(\d+\)$/,
-];
+/**
+ * A source path that is no longer in the tree: vanished, or now reached through a symlink that
+ * someone else planted (rsync ≥ 3.5 refuses to follow it: ELOOP). Either way the change that
+ * removed it has its own event, so nothing is left to send for that path.
+ */
+const GONE = /No such file or directory \(2\)|file has vanished|Too many levels of symbolic links \(40\)/;
 
-const VANISHED = /No such file or directory \(2\)|file has vanished/;
+/**
+ * rsync's per-file errors about the source (its sender reading our tree), with the quoted name:
+ * `send_files failed to open "…": …`, `opendir "…" failed: …`, `link_stat "…" failed: …`, and any
+ * other of that shape, so that a refusal this code does not know by name fails its own path,
+ * not the whole batch. The receiver's and generator's lines carry their own tag.
+ */
+const SOURCE_FILE_ERROR = /^rsync: (?:\[sender\] )?[a-z_ ]+ "(.*)"(?: failed)?: .* \(\d+\)$/;
 
 /** The error lines of an exit 23 other than vanished sources (rsync's own summary left out). */
 function errorsOf23(stderr: string): string[] {
   return stderr
     .split('\n')
-    .filter((l) => /^rsync(: | error:)/.test(l) && !/^rsync error: some files/.test(l) && !VANISHED.test(l));
+    .filter((l) => /^rsync(: | error:)/.test(l) && !/^rsync error: some files/.test(l) && !GONE.test(l));
 }
 
 /**
  * sersync counted exit 23 as success because a source that vanished between the event and the
  * run is not a failure. But 23 also covers a replica that refused a write; so 23 is success only
- * when every error rsync printed is about a vanished source, partial when each names a source
- * file rsync could not read, and a failure otherwise.
+ * when every error rsync printed is about a source that is gone (see `GONE`), partial when each
+ * names a source file rsync could not read, and a failure otherwise.
  */
 export function classifyExit(exitCode: number, stderr: string): Outcome {
   if (exitCode === 23) {
     const errors = errorsOf23(stderr);
     if (errors.length === 0) return 'ok';
-    return errors.every((l) => SOURCE_FILE_ERRORS.some((re) => re.test(l))) ? 'partial' : 'retry';
+    return errors.every((l) => SOURCE_FILE_ERROR.test(l)) ? 'partial' : 'retry';
   }
   return describeExit(exitCode).outcome;
 }
@@ -112,8 +118,7 @@ export function lastErrorLine(stderr: string): string {
 
 /**
  * The files an exit 23 is about, relative to `root`, each with rsync's line about it, when every
- * error rsync printed names one file of the source it could not read (vanished files are not
- * errors); null when any error is about something else (the receiver, the connection), or a name
+ * error rsync printed names one file of the source it could not read (gone ones are not errors); null when any error is about something else (the receiver, the connection), or a name
  * cannot be read back, so that the caller fails everything. rsync prints names absolute, with
  * bytes it deems unprintable as `\#ooo` (octal).
  */
@@ -126,7 +131,7 @@ export function failedSourcePaths(
   const prefix = `${fromUtf8(root)}/`;
   const paths: { path: RelPath; error: string }[] = [];
   for (const line of errorsOf23(stderr)) {
-    const quoted = SOURCE_FILE_ERRORS.map((re) => re.exec(line)?.[1]).find((m) => m !== undefined);
+    const quoted = SOURCE_FILE_ERROR.exec(line)?.[1];
     if (quoted === undefined) return null;
     const abs = fromUtf8(quoted).replace(/\\#([0-7]{3})/g, (_, o: string) =>
       String.fromCharCode(parseInt(o, 8)),

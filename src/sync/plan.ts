@@ -36,7 +36,7 @@ export function planMove(op: Extract<PathOp, { kind: 'move' }>, ctx: PlanContext
   const stallS = stallBackstopS(remote, config.rsync);
   return args === null
     ? null
-    : { kind: 'move', cwd: root, filter: filterSpecOf(config), stallS, args, input: null };
+    : { kind: 'move', cwd: root, dir: op.path, filter: filterSpecOf(config), stallS, args, input: null };
 }
 
 /**

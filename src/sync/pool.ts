@@ -1,17 +1,21 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel } from 'node:worker_threads';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import type { ProgressReporter, ProgressSubject, ProgressTrack } from './progress-report.js';
 import type { ProgressMessage, ReportingTask } from './rsync-progress.js';
 import type { RsyncResult, RsyncTask } from './task.js';
 
+type Pool = Piscina<ReportingTask, RsyncResult>;
+
 /**
  * Runs rsync tasks on a piscina pool: at most `maxConcurrent` rsyncs at once over every tree and
  * remote (sersync's `-n`). Threads are few — each costs ~11 MB and rsync does the work in its own
- * process — and each runs several tasks concurrently.
+ * process — and each runs several tasks concurrently. Piscina and its thread start at the first
+ * task or `start()`, so that a start-up (or a command that never runs rsync) does not pay for them
+ * before the watches are set.
  */
 export class RsyncPool {
-  private readonly pool: Piscina<ReportingTask, RsyncResult>;
+  private pool: Promise<Pool> | undefined;
   private running = 0;
   private readonly waiting: (() => void)[] = [];
   private runs = 0;
@@ -20,15 +24,21 @@ export class RsyncPool {
   constructor(
     readonly maxConcurrent: number,
     private readonly progress: ProgressReporter | null = null,
-  ) {
-    const threads = Math.max(1, Math.min(2, availableParallelism(), maxConcurrent));
-    this.pool = new Piscina({
-      filename: new URL('../../workers/rsync.js', import.meta.url).href,
-      minThreads: 1,
-      maxThreads: threads,
-      concurrentTasksPerWorker: Math.ceil(maxConcurrent / threads),
-      idleTimeout: 60_000,
+  ) {}
+
+  /** Starts the pool's thread (if not started yet), ready for the first task. */
+  start(): Promise<Pool> {
+    this.pool ??= import('piscina').then(({ Piscina }) => {
+      const threads = Math.max(1, Math.min(2, availableParallelism(), this.maxConcurrent));
+      return new Piscina({
+        filename: new URL('../../workers/rsync.js', import.meta.url).href,
+        minThreads: 1,
+        maxThreads: threads,
+        concurrentTasksPerWorker: Math.ceil(this.maxConcurrent / threads),
+        idleTimeout: 60_000,
+      });
     });
+    return this.pool;
   }
 
   /** Runs `task`; with a `subject` (a full sync) its progress goes to the pool's reporter. */
@@ -38,7 +48,8 @@ export class RsyncPool {
     this.runs++;
     try {
       const track = subject === undefined ? undefined : this.progress?.begin(subject);
-      return await (track === undefined ? this.pool.run(task) : this.runReporting(task, track));
+      const pool = await this.start();
+      return await (track === undefined ? pool.run(task) : this.runReporting(pool, task, track));
     } finally {
       this.running--;
       this.waiting.shift()?.();
@@ -46,7 +57,7 @@ export class RsyncPool {
   }
 
   /** The worker posts progress on its end of a channel, the last update marked final. */
-  private async runReporting(task: RsyncTask, track: ProgressTrack): Promise<RsyncResult> {
+  private async runReporting(pool: Pool, task: RsyncTask, track: ProgressTrack): Promise<RsyncResult> {
     const { port1, port2 } = new MessageChannel();
     const last = new Promise<void>((resolve) => {
       port2.on('message', (m: ProgressMessage) => {
@@ -55,7 +66,7 @@ export class RsyncPool {
       });
     });
     try {
-      const result = await this.pool.run({ ...task, progressPort: port1 }, { transferList: [port1] });
+      const result = await pool.run({ ...task, progressPort: port1 }, { transferList: [port1] });
       await last; // posted before the result, on another port: it may still be on its way
       return result;
     } finally {
@@ -75,6 +86,6 @@ export class RsyncPool {
 
   /** Waits for running tasks, then stops the threads. */
   async close(): Promise<void> {
-    await this.pool.close();
+    await (await this.pool)?.close();
   }
 }

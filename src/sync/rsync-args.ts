@@ -111,7 +111,8 @@ export function deleteArgs(remote: Remote, rsync: RsyncSettings): string[] {
  * A directory renamed within the tree: send the new directory with the old one on the replica as
  * `--link-dest` basis (relative to the destination directory), so unchanged files are hard-linked
  * on the replica instead of sent. Null when a name cannot be passed in argv byte-exact (invalid
- * UTF-8): the caller then sends the directory whole.
+ * UTF-8): the caller then sends the directory whole. The source is `./`: rsync runs inside the
+ * new directory (the task's `dir`), because `./to/` would be followed if `to` became a symlink.
  */
 export function moveArgs(
   remote: Remote,
@@ -127,7 +128,7 @@ export function moveArgs(
     '-r',
     ...(deleteEnabled ? ['--delete'] : []),
     `--link-dest=${basis}`,
-    `./${displayPath(to)}/`,
+    './',
     destination(remote, rsync, to),
   ];
 }

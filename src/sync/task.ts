@@ -33,6 +33,11 @@ export interface RsyncTask {
   readonly kind: RsyncTaskKind;
   /** The watch root: rsync runs there, every listed path is relative to it. */
   readonly cwd: string;
+  /**
+   * Set when the run's source is this directory of the tree (`./` in args): rsync starts inside
+   * it, opened without following any symlink, so a name swapped for a link is never followed.
+   */
+  readonly dir?: RelPath;
   readonly args: readonly string[];
   readonly input: RsyncInput | null;
   readonly filter: FilterSpec;

@@ -1,7 +1,7 @@
 import type { Stats } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { relative } from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
+import type { FSWatcher } from 'chokidar';
 import { SersyncError } from '../errors.js';
 import { fromUtf8, isWithin, type RelPath } from '../paths.js';
 import { errnoCode } from './native.js';
@@ -36,6 +36,8 @@ export class ChokidarWatcher implements Watcher {
         cause: err,
       });
     });
+    // Loaded here: only a host without the native binding (or a config asking for it) needs it.
+    const { watch } = await import('chokidar');
     const fsw = watch(this.root, {
       atomic: false,
       ignoreInitial: true,

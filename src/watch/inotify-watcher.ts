@@ -13,6 +13,11 @@ import { WatchTree, type DirNode } from './watch-tree.js';
 const MOVE_PAIR_MS = 5;
 /** How long a new directory that could not be watched waits for a rename of an ancestor to explain why. */
 const UNPLACED_MS = 5000;
+/**
+ * Event bytes read but not yet processed beyond which reading pauses (resumed at half): the kernel
+ * then holds the events, and past its own limit reports IN_Q_OVERFLOW, answered with a rescan.
+ */
+const MAX_PENDING_BYTES = 4 * 1024 * 1024;
 
 /**
  * A directory whose watch could not be set while scanning: its path, built from the tree as the
@@ -52,6 +57,8 @@ export class InotifyWatcher implements Watcher {
   private moveTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private unplaced: Unplaced[] = [];
+  private pendingBytes = 0;
+  private paused = false;
 
   constructor(
     private readonly binding: InotifyBinding,
@@ -82,12 +89,7 @@ export class InotifyWatcher implements Watcher {
           this.unplaced.push({ parent, name, path, until: performance.now() + UNPLACED_MS });
         },
       });
-      const scan = this.scanner.watchRoot();
-      this.work = scan.then(
-        () => undefined,
-        () => undefined,
-      );
-      const { overLimit } = await scan;
+      const { overLimit } = this.scanner.watchRoot();
       if (overLimit > 0) throw watchLimitError(this.tree.size + overLimit, this.root);
     } catch (err) {
       await this.close();
@@ -119,11 +121,16 @@ export class InotifyWatcher implements Watcher {
       return;
     }
     const batch = parseInotifyEvents(chunk);
-    this.enqueue(() => this.translator.translate(batch));
+    this.pendingBytes += chunk.length;
+    if (this.pendingBytes > MAX_PENDING_BYTES && !this.paused && this.handle !== undefined) {
+      this.binding.pause(this.handle);
+      this.paused = true;
+    }
+    this.enqueue(() => this.translator.translate(batch), chunk.length);
   }
 
   /** Translates (when its turn comes, against the tree as the earlier work left it) and runs. */
-  private enqueue(translate: () => Iterable<Step>): void {
+  private enqueue(translate: () => Iterable<Step>, bytes = 0): void {
     this.work = this.work
       .then(async () => {
         if (this.closed) return;
@@ -133,7 +140,17 @@ export class InotifyWatcher implements Watcher {
       })
       .catch((err: unknown) => {
         this.report(err);
+      })
+      .finally(() => {
+        this.processed(bytes);
       });
+  }
+
+  private processed(bytes: number): void {
+    this.pendingBytes -= bytes;
+    if (!this.paused || this.pendingBytes > MAX_PENDING_BYTES / 2 || this.closed) return;
+    this.paused = false;
+    if (this.handle !== undefined) this.binding.resume(this.handle);
   }
 
   /**
@@ -155,7 +172,7 @@ export class InotifyWatcher implements Watcher {
       const io = this.perform(step, events);
       if (io !== undefined) await io; // only scans wait: plain events cost no extra turn
     }
-    if (this.unplaced.length > 0) await this.watchUnplaced(events);
+    if (this.unplaced.length > 0) this.watchUnplaced(events);
     if (events.length > 0 && !this.closed) this.opts.onEvents(events);
   }
 
@@ -164,7 +181,7 @@ export class InotifyWatcher implements Watcher {
    * given them a new path; each one watched now is reported as created, so the consumer sends it
    * with everything written into it meanwhile.
    */
-  private async watchUnplaced(events: WatchEvent[]): Promise<void> {
+  private watchUnplaced(events: WatchEvent[]): void {
     const now = performance.now();
     const waiting = this.unplaced;
     this.unplaced = [];
@@ -172,7 +189,7 @@ export class InotifyWatcher implements Watcher {
       if (this.tree.get(u.parent.wd) !== u.parent) continue; // its parent left the tree too
       const path = joinRel(this.tree.pathOf(u.parent), u.name);
       if (path !== u.path) {
-        this.checkLimit(await this.scan().watchSubtree(u.parent, u.name));
+        this.checkLimit(this.scan().watchSubtree(u.parent, u.name));
         if (this.tree.childOf(u.parent, u.name) !== undefined) {
           events.push({ type: 'create', path, isDir: true });
           continue;
@@ -189,19 +206,15 @@ export class InotifyWatcher implements Watcher {
         events.push(step.event);
         return undefined;
       case 'watch':
-        return this.scan()
-          .watchSubtree(step.parent, step.name)
-          .then((result) => {
-            this.checkLimit(result);
-          });
+        this.checkLimit(this.scan().watchSubtree(step.parent, step.name));
+        return undefined;
       case 'unwatch':
         this.unwatch(step.wds);
         return undefined;
       case 'overflow':
-        return this.rewatch().then((rootThere) => {
-          if (rootThere) events.push({ type: 'overflow' });
-          else for (const last of this.translator.stop()) void this.perform(last, events);
-        });
+        if (this.rewatch()) events.push({ type: 'overflow' });
+        else for (const last of this.translator.stop()) void this.perform(last, events);
+        return undefined;
       case 'stop':
         this.unwatch(this.tree.root === undefined ? [] : this.tree.detach(this.tree.root));
         return undefined;
@@ -212,10 +225,10 @@ export class InotifyWatcher implements Watcher {
    * After lost events: watches the tree afresh, and removes the watches of directories no longer in
    * it. False when the root itself is gone.
    */
-  private async rewatch(): Promise<boolean> {
+  private rewatch(): boolean {
     const before = this.tree.wds();
     try {
-      this.checkLimit(await this.scan().watchRoot());
+      this.checkLimit(this.scan().watchRoot());
     } catch (err) {
       const code = errnoCode(err);
       if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;

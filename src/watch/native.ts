@@ -4,6 +4,19 @@ import { fileURLToPath } from 'node:url';
 /** An open inotify instance of the native binding (opaque). */
 export type InotifyHandle = object & { readonly __inotify: unique symbol };
 
+/**
+ * What `scan` found, entry by entry: entry 0 is the directory scanned, every other entry comes after
+ * its parent (the index in `parent`). `wd`: > 0 watched; 0 only counted, below a directory the
+ * watch limit stopped; -1 failed, with its error (or a failure to read the directory) in
+ * `failures`. Names are byte strings (latin1, one char per byte), as RelPath.
+ */
+export interface ScanEntries {
+  readonly parent: Int32Array;
+  readonly wd: Int32Array;
+  readonly name: readonly string[];
+  readonly failures: readonly { readonly index: number; readonly error: NodeJS.ErrnoException }[];
+}
+
 /** The thin N-API binding in native/inotify.c. Failed calls throw with Node's `code`/`errno`/`syscall`. */
 export interface InotifyBinding {
   /** inotify_init1(IN_NONBLOCK | IN_CLOEXEC), polled by libuv; each readable burst arrives as raw bytes. */
@@ -11,6 +24,30 @@ export interface InotifyBinding {
   /** inotify_add_watch on a path given as bytes; returns the wd. */
   addWatch(handle: InotifyHandle, path: Buffer, mask: number): number;
   rmWatch(handle: InotifyHandle, wd: number): void;
+  /**
+   * Watches `dir` and every directory below it, top-down (each watched before it is read), never
+   * following a symlink, in one call: readdir's d_type says which entries are directories (lstat
+   * where it cannot, and for every entry with `lstatAll`). `rel` is `dir` below the watch root
+   * (latin1 bytes, '' for the root); `skip(rel)` true leaves a directory and all below it out.
+   */
+  scan(
+    handle: InotifyHandle,
+    dir: Buffer,
+    rel: string,
+    mask: number,
+    lstatAll: boolean,
+    skip: ((rel: string) => boolean) | null,
+  ): ScanEntries;
+  /**
+   * Stops reading until resume(): the kernel queues the events meanwhile, and past
+   * `fs.inotify.max_queued_events` drops them and queues IN_Q_OVERFLOW, so memory stays bounded.
+   */
+  pause(handle: InotifyHandle): void;
+  resume(handle: InotifyHandle): void;
+  /**
+   * Closes the fd and frees the read buffer at once. A handle JavaScript can no longer reach is
+   * closed by its finaliser too, but only when the garbage collector gets to it.
+   */
   close(handle: InotifyHandle): void;
 }
 

@@ -1,12 +1,8 @@
-import { lstat, readdir } from 'node:fs/promises';
 import { SersyncError } from '../errors.js';
 import { displayPath, joinRel, pathBytes, type RelPath } from '../paths.js';
 import { WATCH_MASK } from './inotify-events.js';
-import { errnoCode, type InotifyBinding, type InotifyHandle } from './native.js';
+import { errnoCode, type InotifyBinding, type InotifyHandle, type ScanEntries } from './native.js';
 import type { DirNode, WatchTree } from './watch-tree.js';
-
-/** Directory reads in flight at once: enough to keep the disk busy, few enough to bound memory. */
-const SCAN_CONCURRENCY = 8;
 
 export interface ScanResult {
   /** Directories left unwatched because the kernel's watch limit was reached (ENOSPC). */
@@ -30,18 +26,15 @@ export interface ScannerOptions {
   readonly vanished: (parent: DirNode, name: RelPath, rel: RelPath) => void;
 }
 
-/** A directory to visit: `name` in `parent`; a null `parent` (over the watch limit): only count it. */
-interface Visit {
-  readonly parent: DirNode | null;
-  readonly name: RelPath;
-  readonly rel: RelPath;
-}
+/** Reading a directory that is gone or is no directory (any more) is no failure: its events say so. */
+const GONE = new Set(['ENOENT', 'ENOTDIR', 'ELOOP']);
 
 /**
  * Puts an inotify watch on a directory and on every directory below it, top-down: a directory is
  * watched before it is read, so a subdirectory made after the read is reported by the watch and one
- * made before it is found by the read. After ENOSPC it keeps walking, only counting, so the error
- * can say how many watches the tree needs.
+ * made before it is found by the read. The walk is the native addon's (one call, no object per
+ * directory entry); this maps its result into the tree. After ENOSPC it keeps walking, only
+ * counting, so the error can say how many watches the tree needs.
  */
 export class TreeScanner {
   private readonly rootBytes: Buffer;
@@ -51,83 +44,70 @@ export class TreeScanner {
   }
 
   /** Watches the whole tree into a fresh wd map. Throws if the root itself cannot be watched. */
-  async watchRoot(): Promise<ScanResult> {
-    const wd = this.o.binding.addWatch(this.o.handle, this.rootBytes, WATCH_MASK);
-    const root = this.o.tree.setRoot(wd);
-    return this.walk(await this.visitChildren(root, ''));
+  watchRoot(): ScanResult {
+    const found = this.scan('');
+    const rootWd = found.wd[0] ?? -1;
+    if (rootWd <= 0) throw found.failures.find((f) => f.index === 0)?.error ?? new Error('no watch');
+    return this.place(found, this.o.tree.setRoot(rootWd), '');
   }
 
   /** Watches `name` in `parent` and everything below it (a new or moved-in directory). */
-  watchSubtree(parent: DirNode, name: RelPath): Promise<ScanResult> {
-    return this.walk([{ parent, name, rel: joinRel(this.o.tree.pathOf(parent), name) }]);
+  watchSubtree(parent: DirNode, name: RelPath): ScanResult {
+    if (this.o.tree.get(parent.wd) !== parent) return { overLimit: 0 }; // its parent left the tree
+    const rel = joinRel(this.o.tree.pathOf(parent), name);
+    if (this.o.skipDir(rel)) return { overLimit: 0 };
+    return this.place(this.scan(rel), { parent, name }, rel);
   }
 
-  private async walk(start: Visit[]): Promise<ScanResult> {
-    let overLimit = 0;
-    await boundedWalk(start, SCAN_CONCURRENCY, async (v) => {
-      const node = v.parent === null ? null : this.watch(v.parent, v);
-      if (node === undefined) return []; // vanished, or not a directory any more
-      if (node === null) overLimit++;
-      return this.visitChildren(node, v.rel);
-    });
-    return { overLimit };
-  }
-
-  /** Watches one directory: its node, null when over the watch limit, undefined when it is gone. */
-  private watch(parent: DirNode, v: Visit): DirNode | null | undefined {
-    const { tree } = this.o;
-    if (tree.get(parent.wd) !== parent) return undefined; // its parent left the tree meanwhile
-    let wd: number;
-    try {
-      wd = this.o.binding.addWatch(this.o.handle, this.absolute(v.rel), WATCH_MASK);
-    } catch (err) {
-      const code = errnoCode(err);
-      if (code === 'ENOSPC') return null;
-      if (code === 'ENOENT') this.o.vanished(parent, v.name, v.rel);
-      else if (code !== 'ENOTDIR') this.o.report(this.failure(v.rel, err));
-      return undefined;
-    }
-    const { node, replaced } = tree.place(wd, parent, v.name);
-    for (const stale of replaced) this.unwatch(stale);
-    return node;
-  }
-
-  private async visitChildren(node: DirNode | null, rel: RelPath): Promise<Visit[]> {
-    let names: RelPath[];
-    try {
-      names = await this.subdirectories(this.absolute(rel));
-    } catch (err) {
-      const code = errnoCode(err);
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') this.o.report(this.failure(rel, err));
-      return [];
-    }
-    return names
-      .map((name) => ({ parent: node, name, rel: joinRel(rel, name) }))
-      .filter((v) => !this.o.skipDir(v.rel));
+  private scan(rel: RelPath): ScanEntries {
+    const skip = (r: string): boolean => this.o.skipDir(r);
+    return this.o.binding.scan(this.o.handle, this.absolute(rel), rel, WATCH_MASK, this.o.xfs, skip);
   }
 
   /**
-   * Names of the subdirectories (never symlinks), read as latin1: one char per byte, which is
-   * exactly a byte-string RelPath, and twice as fast as a Buffer per name. Node's readdir already
-   * lstat()s entries whose d_type is DT_UNKNOWN, but then one entry deleted meanwhile fails the
-   * whole read; with `xfs` (file systems without d_type) each entry is lstat()ed here and a
-   * vanished one is just skipped.
+   * Puts the scanned directories into the tree. `start` is entry 0: already placed (the root), or
+   * still to place as `name` in `parent`.
    */
-  private async subdirectories(dir: Buffer): Promise<RelPath[]> {
-    if (!this.o.xfs) {
-      const entries = await readdir(dir, { withFileTypes: true, encoding: 'latin1' });
-      return entries.filter((d) => d.isDirectory()).map((d) => d.name);
+  private place(
+    found: ScanEntries,
+    start: DirNode | { parent: DirNode; name: RelPath },
+    rel: RelPath,
+  ): ScanResult {
+    const { tree } = this.o;
+    const failed = new Map(found.failures.map((f) => [f.index, f.error]));
+    const nodes: (DirNode | undefined)[] = [];
+    let overLimit = 0;
+    for (let i = 0; i < found.wd.length; i++) {
+      const wd = found.wd[i] ?? -1;
+      const parent = i === 0 ? ('wd' in start ? undefined : start.parent) : nodes[found.parent[i] ?? -1];
+      const name = i === 0 && !('wd' in start) ? start.name : (found.name[i] ?? '');
+      const err = wd === -1 ? failed.get(i) : undefined;
+      if (wd === 0 || errnoCode(err) === 'ENOSPC') {
+        overLimit++;
+      } else if (i === 0 && 'wd' in start) {
+        nodes[i] = start;
+      } else if (wd > 0 && parent !== undefined) {
+        const placed = tree.place(wd, parent, name);
+        for (const stale of placed.replaced) this.unwatch(stale);
+        nodes[i] = placed.node;
+      } else if (parent !== undefined && errnoCode(err) === 'ENOENT') {
+        this.o.vanished(parent, name, joinRel(tree.pathOf(parent), name));
+      } else if (err !== undefined && errnoCode(err) !== 'ENOTDIR') {
+        this.o.report(this.failure(this.relOf(found, i, rel), err));
+      }
     }
-    const names = await readdir(dir, { encoding: 'latin1' });
-    const isDir = await Promise.all(
-      names.map((name) =>
-        lstat(Buffer.concat([dir, SLASH, pathBytes(name)])).then(
-          (st) => st.isDirectory(),
-          () => false,
-        ),
-      ),
-    );
-    return names.filter((_, i) => isDir[i]);
+    for (const { index, error } of found.failures) {
+      if (error.syscall !== 'inotify_add_watch' && !GONE.has(errnoCode(error) ?? ''))
+        this.o.report(this.failure(this.relOf(found, index, rel), error));
+    }
+    return { overLimit };
+  }
+
+  /** Entry i's path below the root, from the scan's names (for messages). */
+  private relOf(found: ScanEntries, i: number, start: RelPath): RelPath {
+    const names: string[] = [];
+    for (let n = i; n > 0; n = found.parent[n] ?? 0) names.unshift(found.name[n] ?? '');
+    return names.reduce<RelPath>((path, name) => joinRel(path, name), start);
   }
 
   private unwatch(wd: number): void {
@@ -150,31 +130,3 @@ export class TreeScanner {
 }
 
 const SLASH = Buffer.from('/');
-
-/**
- * Visits a tree breadth-agnostically with at most `concurrency` visits in flight; `visit` returns
- * the children to visit next. Resolves when every visit has finished.
- */
-export function boundedWalk<T>(
-  start: T[],
-  concurrency: number,
-  visit: (item: T) => Promise<T[]>,
-): Promise<void> {
-  const todo = [...start];
-  let active = 0;
-  return new Promise((resolve, reject) => {
-    const pump = (): void => {
-      while (active < concurrency && todo.length > 0) {
-        const item = todo.pop() as T;
-        active++;
-        visit(item).then((children) => {
-          active--;
-          todo.push(...children);
-          pump();
-        }, reject);
-      }
-      if (active === 0 && todo.length === 0) resolve();
-    };
-    pump();
-  });
-}

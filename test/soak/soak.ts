@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { disposeRsyncDaemon, startRsyncDaemon, type RsyncDaemon } from '../helpers/rsyncd.js';
+import { symlinkRaces } from '../faults/cases/boundary.js';
 import { fuzzConfigs } from '../faults/cases/config-fuzz.js';
 import { killedDuringChurn, rewriteWhileDown } from '../faults/cases/crash.js';
 import { daemonDownDuringBurst, dirRenamesWhileDown } from '../faults/cases/daemon-down.js';
@@ -33,13 +34,19 @@ import { queueDamaged, queueLockedAtStart, queueLockedWhileRunning } from '../fa
 import { stalledRemote } from '../faults/cases/stall.js';
 import { eventOverflow, rootDeletedAndRecreated } from '../faults/cases/watch.js';
 import { prng, seedFrom } from '../helpers/prng.js';
+import { createUnprivileged, type Unprivileged } from '../helpers/unprivileged.js';
 
 interface Context {
   readonly work: string;
   readonly daemon: RsyncDaemon;
   /** A fresh seed for this run. */
   readonly seed: number;
+  /** The local user the boundary cases attack as (they are left out when there is none). */
+  readonly attacker: Unprivileged | null;
 }
+
+/** Cases that need `Context.attacker`. */
+const ATTACKS = new Set(['symlink-races-500']);
 
 /** Each case at soak strength. */
 const CASES: Readonly<Record<string, (c: Context) => Promise<CaseResult> | CaseResult>> = {
@@ -74,6 +81,10 @@ const CASES: Readonly<Record<string, (c: Context) => Promise<CaseResult> | CaseR
   'secrets-hidden': (c) => secretsStayHidden(c.work),
   'state-dir-0700': (c) => stateDirOwnerOnly(c.work, c.daemon),
   'command-plugin-no-shell': (c) => commandPluginRunsNoShell(c.work, c.daemon),
+  'symlink-races-500': (c) => {
+    if (c.attacker === null) throw new Error('no attacker user');
+    return symlinkRaces(c.work, c.attacker, { tries: 500, seed: c.seed });
+  },
 };
 
 /** A run that takes this long has hung: it is failed, and the soak ends (its processes may linger). */
@@ -108,9 +119,12 @@ async function main(): Promise<number> {
   const minutes = Number(values.minutes);
   if (!(minutes > 0)) throw new Error(`--minutes wants a positive number, not ${values.minutes}`);
   const seed = seedFrom(values.seed);
-  const names = values.only === undefined ? Object.keys(CASES) : values.only.split(',');
-  for (const n of names)
+  const wanted = values.only === undefined ? Object.keys(CASES) : values.only.split(',');
+  for (const n of wanted)
     if (!(n in CASES)) throw new Error(`no case ${n} (cases: ${Object.keys(CASES).join(', ')})`);
+  const made = createUnprivileged();
+  if (made.user === null) process.stdout.write(`soak: skipping ${[...ATTACKS].join(', ')}: ${made.reason}\n`);
+  const names = wanted.filter((n) => made.user !== null || !ATTACKS.has(n));
   const rnd = prng(seed);
   const work = mkdtempSync(join(tmpdir(), 'sersync-soak-'));
   const daemon = await startRsyncDaemon();
@@ -134,7 +148,7 @@ async function main(): Promise<number> {
         let failure: string | null = null;
         try {
           const result = await Promise.race([
-            Promise.resolve(run({ work, daemon, seed: runSeed })),
+            Promise.resolve(run({ work, daemon, seed: runSeed, attacker: made.user })),
             new Promise<never>((_, reject) => {
               timer = setTimeout(() => {
                 reject(new Error(`hung for ${HUNG_MS / 60_000} min`));
@@ -161,6 +175,7 @@ async function main(): Promise<number> {
     }
   } finally {
     await disposeRsyncDaemon(daemon);
+    if (made.user !== null) made.remove();
   }
   process.stdout.write(
     `\nsoak summary (${((Date.now() - started) / 60_000).toFixed(1)} min, seed ${seed})\n`,

@@ -157,12 +157,12 @@ test('rsync args: names are escaped only where rsync would read wildcards', () =
   assert.equal(fileListEntry('#not-a-comment'), './#not-a-comment');
 });
 
-test('rsync args: a renamed directory is sent with its old name as --link-dest basis', () => {
+test('rsync args: a renamed directory is sent from inside it (never by a name that could be a link) with its old name as --link-dest basis', () => {
   assert.deepEqual(moveArgs(daemon, g18, 'p/new', 'p/old', true)?.slice(-5), [
     '-r',
     '--delete',
     '--link-dest=../old',
-    './p/new/',
+    './',
     'root@10.0.0.1::m1/p/new/',
   ]);
   assert.equal(moveArgs(daemon, g18, Buffer.from([0xff]).toString('latin1'), 'old', true), null);
@@ -198,6 +198,14 @@ test('exit codes: 0 and 24 succeed, 23 only when every error is a vanished sourc
       'rsync: [sender] link_stat "/W/./sedAb12" failed: No such file or directory (2)\nrsync error: some files/attrs were not transferred (see previous errors) (code 23) at main.c(1338)',
     ),
     'ok',
+  );
+  assert.equal(
+    classifyExit(
+      23,
+      'rsync: [sender] link_stat "/W/up/f" failed: Too many levels of symbolic links (40)\nrsync error: some files/attrs were not transferred (see previous errors) (code 23) at main.c(1394)',
+    ),
+    'ok',
+    'a path now behind a symlink someone else planted (rsync 3.5 refuses to follow it) is gone from the tree',
   );
   assert.equal(
     classifyExit(
@@ -270,6 +278,7 @@ test('exit 23: the source files rsync could not read, relative to the root, with
   const open = (p: string): string =>
     `rsync: [sender] send_files failed to open "${p}": Permission denied (13)`;
   const opendir = 'rsync: [sender] opendir "/W/d/sub" failed: Permission denied (13)';
+  const unknown = 'rsync: [sender] some_new_check "/W/odd" failed: Operation not permitted (1)';
   assert.deepEqual(
     failedSourcePaths(
       23,
@@ -279,6 +288,8 @@ test('exit 23: the source files rsync could not read, relative to the root, with
         open('/W/l\\#351t q"t'),
         'rsync: [sender] link_stat "/W/gone" failed: No such file or directory (2)',
         'file has vanished: "/W/gone2"',
+        'rsync: [sender] link_stat "/W/linked/f" failed: Too many levels of symbolic links (40)',
+        unknown,
         tail,
       ].join('\n'),
       '/W',
@@ -287,6 +298,7 @@ test('exit 23: the source files rsync could not read, relative to the root, with
       { path: 'a\nb', error: open('/W/a\\#012b') },
       { path: 'd/sub', error: opendir },
       { path: 'l\u00e9t q"t', error: open('/W/l\\#351t q"t') },
+      { path: 'odd', error: unknown },
     ],
   );
   assert.equal(failedSourcePaths(23, `${open('/elsewhere/x')}\n${tail}`, '/W'), null, 'outside the root');

@@ -10,7 +10,8 @@ import { legacyToRows, parseLegacyFailLog, type LegacyProblem } from '../../queu
 import { migrationReport, type Difference } from '../../queue/migration-report.js';
 import { openQueueForConfig } from '../../queue/open.js';
 import { printable } from '../../printable.js';
-import { globalOptions, loadConfigFor } from '../program.js';
+import { loadConfigFor } from '../config-for.js';
+import { globalOptions } from '../program.js';
 
 export interface MigrateOptions {
   /** `--fail-log`: the legacy file (default: the config's failLog path). */

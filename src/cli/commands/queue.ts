@@ -9,7 +9,8 @@ import { openQueueForConfig } from '../../queue/open.js';
 import { queueTable, rowDetails, rowJson, statsText } from '../../queue/present.js';
 import type { QueueRow, QueueStore } from '../../queue/types.js';
 import { runQueuedNow } from '../../sync/run-now.js';
-import { globalOptions, loadConfigFor } from '../program.js';
+import { loadConfigFor } from '../config-for.js';
+import { globalOptions } from '../program.js';
 
 /** Options every `queue` subcommand takes (`-o` and `--state-dir` are the program's global options). */
 export interface QueueCommonOptions {

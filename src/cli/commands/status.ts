@@ -5,7 +5,8 @@ import type { DaemonStatus } from '../../daemon/status.js';
 import { statusText } from '../../daemon/status-text.js';
 import { SersyncError } from '../../errors.js';
 import { resolveStateDir } from '../../queue/state-dir.js';
-import { globalOptions, loadConfigFor } from '../program.js';
+import { loadConfigFor } from '../config-for.js';
+import { globalOptions } from '../program.js';
 
 /**
  * Asks the replicator running for the `-o` config (found through its control socket in the state

@@ -1,0 +1,80 @@
+/** Only what a command needs is loaded: `--version`, `check` and `queue` stay light. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import { commandWord, createProgram } from '../../src/cli/program.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const SHIPPED = fileURLToPath(new URL('../../../confxml.xml', import.meta.url));
+
+test('commandWord finds the subcommand past the options and their values', () => {
+  const program = createProgram();
+  const table: [string[], string | null][] = [
+    [['--version'], null],
+    [[], null],
+    [['-d', '-r', '-o', 'check'], null], // "check" is the config file here
+    [['-dro', 'queue'], null],
+    [['-dro', 'conf.xml', 'queue', 'list'], 'queue'],
+    [['-oconf.xml', 'check'], 'check'],
+    [['--config', 'status', 'status'], 'status'],
+    [['--config=status', 'resync'], 'resync'],
+    [['--state-dir', '/s', '-n', '4', 'check', '--json'], 'check'],
+    [['-m', 'command', 'chek'], 'chek'],
+    [['--', 'check'], 'check'],
+  ];
+  for (const [argv, word] of table) assert.equal(commandWord(program, argv), word, argv.join(' '));
+});
+
+describe('modules loaded per command', () => {
+  let tmp: { path: string; remove: () => Promise<void> };
+  let hooks: string;
+  before(async () => {
+    tmp = await tempDir();
+    // A module hook that names every package resolved (each once) on stderr.
+    const resolver = join(tmp.path, 'resolver.mjs');
+    writeFileSync(
+      resolver,
+      `export async function resolve(s, c, next) {
+        const r = await next(s, c);
+        const m = /node_modules\\/((@[^/]+\\/)?[^/]+)/.exec(r.url);
+        if (m) process.stderr.write('package: ' + m[1] + '\\n');
+        return r;
+      }`,
+    );
+    hooks = join(tmp.path, 'hooks.mjs');
+    writeFileSync(
+      hooks,
+      `import { register } from 'node:module'; register(${JSON.stringify(pathToFileURL(resolver).href)});`,
+    );
+  });
+  after(() => tmp.remove());
+
+  const packagesOf = (args: string[]): Set<string> => {
+    const run = spawnSync(process.execPath, ['--import', hooks, MAIN, ...args], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.equal(run.status, 0, run.stderr);
+    return new Set([...run.stderr.matchAll(/^package: (.+)$/gm)].map((m) => m[1] ?? ''));
+  };
+
+  const cases: [string, string[], string[]][] = [
+    ['--version', ['--version'], ['piscina', 'better-sqlite3', 'chokidar', 'pino', 'fast-xml-parser']],
+    ['check', ['check', '-o', SHIPPED], ['piscina', 'better-sqlite3', 'chokidar', 'pino']],
+    ['queue stats', ['queue', 'stats', '-o', SHIPPED, '--state-dir', 'STATE'], ['piscina', 'chokidar']],
+  ];
+  for (const [name, args, absent] of cases) {
+    test(`${name} does not load ${absent.join(', ')}`, () => {
+      const loaded = packagesOf(args.map((a) => (a === 'STATE' ? join(tmp.path, 'state') : a)));
+      assert.ok(loaded.has('commander'), 'the hook sees the packages');
+      assert.deepEqual(
+        absent.filter((p) => loaded.has(p)),
+        [],
+      );
+    });
+  }
+});

@@ -1,0 +1,24 @@
+/**
+ * The tree's boundary, attacked by an unprivileged user who may write the watched tree: symlink
+ * races never bring a root-only file to the replica.
+ */
+import { test } from 'node:test';
+import { seedFrom } from '../helpers/prng.js';
+import { useUnprivileged } from '../helpers/unprivileged.js';
+import { symlinkRaces } from './cases/boundary.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const attacker = useUnprivileged();
+
+test('a renamed directory swapped for a symlink to a root-only directory, 100 times: never followed', async (t) => {
+  const user = attacker.user();
+  if (user === null) return t.skip(attacker.reason());
+  const seed = seedFrom(process.env.FAULT_SEED);
+  t.diagnostic(`FAULT_SEED=${seed}`);
+  const work = await tempDir('sersync-faults-boundary-');
+  try {
+    await symlinkRaces(work.path, user, { tries: 100, seed });
+  } finally {
+    await work.remove();
+  }
+});

@@ -1,0 +1,142 @@
+/**
+ * The files sersync2 writes as root, attacked by another local user who may create names where
+ * they live (a shared sticky directory such as /tmp): nothing is ever written through a link.
+ */
+import assert from 'node:assert/strict';
+import {
+  closeSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  statSync,
+  chmodSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { pino } from 'pino';
+import { writePidFile } from '../src/daemon/detach.js';
+import { openLog } from '../src/log/logger.js';
+import { openAppend } from '../src/owned-files.js';
+import { failLogMirrorHook } from '../src/queue/fail-log-mirror.js';
+import { resolveStateDir } from '../src/queue/state-dir.js';
+import { openWorkStore } from '../src/queue/store.js';
+import { testConfig } from './queue/helpers/config.js';
+import { tempDir } from './helpers/tmp.js';
+import { useUnprivileged, type Unprivileged } from './helpers/unprivileged.js';
+
+const attacker = useUnprivileged();
+
+interface World {
+  /** A root-owned sticky directory everyone may write, like /tmp. */
+  readonly shared: string;
+  /** A root-owned file the attacker wants overwritten. */
+  readonly victim: string;
+  readonly user: Unprivileged;
+  /** `ln -s victim NAME` in the shared directory, run as the attacker. */
+  readonly plant: (name: string) => void;
+}
+
+async function world(t: TestContext): Promise<World | null> {
+  const user = attacker.user();
+  if (user === null) {
+    t.skip(attacker.reason());
+    return null;
+  }
+  const work = await tempDir('sersync-owned-');
+  t.after(work.remove);
+  const shared = join(work.path, 'shared');
+  mkdirSync(shared);
+  chmodSync(shared, 0o1777);
+  const victim = join(work.path, 'victim');
+  writeFileSync(victim, 'ORIGINAL');
+  user.reach(shared);
+  const plant = (name: string): void => {
+    const r = user.run(['ln', '-s', victim, join(shared, name)]);
+    assert.equal(r.status, 0, r.stderr);
+  };
+  return { shared, victim, user, plant };
+}
+
+test('the fail log in a shared sticky directory: links planted at its name and at temp names are replaced, never written through, and the directory is warned about', async (t) => {
+  const w = await world(t);
+  if (w === null) return;
+  const file = join(w.shared, 'rsync_fail_log.sh');
+  w.plant('rsync_fail_log.sh');
+  w.plant(`rsync_fail_log.sh.tmp-${process.pid}`); // the name the mirror used to write through
+  const config = testConfig(w.shared, { watch: '/W', failLog: file });
+  const store = openWorkStore(join(w.shared, '..', 'q.sqlite'));
+  t.after(() => {
+    store.close();
+  });
+  const lines: string[] = [];
+  const log = pino({ level: 'warn' }, { write: (l: string) => lines.push(l) });
+  const mirror = failLogMirrorHook(config, () => store, log);
+  for (let i = 0; i < 2; i++)
+    store.fail(store.begin('127.0.0.1::tongbu1', '/W', [{ kind: 'sync', path: 'a.txt' }]), {
+      exitCode: 23,
+      message: 'failed',
+    });
+  mirror(store.failedAtLeast(2));
+  assert.equal(readFileSync(w.victim, 'utf8'), 'ORIGINAL', 'root wrote through the planted link');
+  const st = lstatSync(file);
+  assert.ok(st.isFile() && st.uid === 0 && (st.mode & 0o777) === 0o600, 'the fail log is root’s own file');
+  assert.match(readFileSync(file, 'latin1'), /a\.txt/);
+  assert.ok(
+    lines.some((l) => l.includes('which other users can write (mode 1777)')),
+    `no warning about the directory:\n${lines.join('')}`,
+  );
+  assert.ok(
+    lines.some((l) => l.includes('kept it as')),
+    'the planted link was set aside, not followed',
+  );
+});
+
+test('the pid file: a link planted at its name is replaced, never written through', async (t) => {
+  const w = await world(t);
+  if (w === null) return;
+  w.plant('sersync2.pid');
+  const pid = writePidFile(join(w.shared, 'sersync2.pid'));
+  assert.equal(readFileSync(w.victim, 'utf8'), 'ORIGINAL');
+  assert.equal(readFileSync(join(w.shared, 'sersync2.pid'), 'utf8'), `${process.pid}\n`);
+  assert.ok(lstatSync(join(w.shared, 'sersync2.pid')).isFile());
+  pid.remove();
+});
+
+test('the log file: a link, a file of another user, a hard link and a directory others may swap it in are refused; in a sticky directory it is created owner-only', async (t) => {
+  const w = await world(t);
+  if (w === null) return;
+  const at = (name: string): string => join(w.shared, name);
+  w.plant('link.log');
+  assert.throws(
+    () => openAppend(at('link.log'), 'log file'),
+    /refusing to write the log file .*: it is a symlink/,
+  );
+  assert.throws(() => openLog({ level: 'info', file: at('link.log') }), /it is a symlink/);
+  assert.equal(w.user.run(['touch', at('theirs.log')]).status, 0);
+  assert.throws(() => openAppend(at('theirs.log'), 'log file'), /it belongs to another user/);
+  writeFileSync(at('linked.log'), '');
+  linkSync(at('linked.log'), at('second-name'));
+  assert.throws(() => openAppend(at('linked.log'), 'log file'), /it has other hard links/);
+  const open = join(w.shared, 'open');
+  mkdirSync(open);
+  chmodSync(open, 0o777);
+  assert.throws(() => openAppend(join(open, 'x.log'), 'log file'), /others can write its directory/);
+  closeSync(openAppend(at('mine.log'), 'log file'));
+  const st = statSync(at('mine.log'));
+  assert.ok(st.uid === 0 && (st.mode & 0o777) === 0o600);
+  assert.equal(readFileSync(w.victim, 'utf8'), 'ORIGINAL');
+});
+
+test('the state directory: one others may write, or of another user, is refused', async (t) => {
+  const w = await world(t);
+  if (w === null) return;
+  assert.throws(
+    () => resolveStateDir(w.shared, null),
+    /cannot use state directory .*others can write it \(mode 1777\)/,
+  );
+  const theirs = join(w.shared, 'theirs');
+  assert.equal(w.user.run(['mkdir', '-m', '700', theirs]).status, 0);
+  assert.throws(() => resolveStateDir(theirs, null), /it belongs to another user/);
+});
