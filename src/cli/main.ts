@@ -26,6 +26,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   migrate: async () => (await import('./commands/migrate.js')).registerMigrateCommand,
   status: async () => (await import('./commands/status.js')).registerStatusCommand,
   resync: async () => (await import('./commands/resync.js')).registerResyncCommand,
+  'reopen-logs': async () => (await import('./commands/reopen-logs.js')).registerReopenLogsCommand,
 };
 
 const argv = process.argv.slice(2);

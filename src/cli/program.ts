@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { PLUGIN_NAMES, type Config, type PluginName } from '../config/types.js';
 import { ConfigError, SersyncError, UsageError } from '../errors.js';
+import { isDaemonChild } from '../daemon/detach.js';
 import { packageVersion } from '../version.js';
 import { DEFAULT_THREADS, LEGACY_USAGE, parseThreads } from './args.js';
 import type { RunOptions } from './run.js';
@@ -59,6 +60,19 @@ export function commandWord(program: Command, argv: readonly string[]): string |
     if (at === arg.length - 1) i++;
   }
   return null;
+}
+
+/**
+ * A line for stderr: `sersync2: message`, or in the `-d` child, whose stderr is its log file, a
+ * JSON line as pino writes them (level, time, pid, msg), so the log stays JSON lines.
+ */
+export function stderrLine(level: 'warn' | 'error', message: string): void {
+  if (!isDaemonChild()) {
+    process.stderr.write(`sersync2: ${message}\n`);
+    return;
+  }
+  const line = { level: level === 'warn' ? 40 : 50, time: Date.now(), pid: process.pid, msg: message };
+  process.stderr.write(`${JSON.stringify(line)}\n`);
 }
 
 interface LegacyOptions {
@@ -150,7 +164,8 @@ function report(err: unknown): number {
   const debug = process.env.SERSYNC_DEBUG === '1';
   if (err instanceof CommanderError) return err.exitCode; // commander already printed it
   const message = err instanceof SersyncError ? err.message : `internal error: ${String(err)}`;
-  process.stderr.write(`sersync2: ${message}\n`);
+  stderrLine('error', message);
+  if (isDaemonChild()) return 1; // the log keeps JSON lines; the parent printed the message
   if (err instanceof UsageError) process.stderr.write(`${HINT}\n`);
   if (debug && err instanceof Error && err.stack !== undefined) process.stderr.write(`${err.stack}\n`);
   return 1;

@@ -11,6 +11,7 @@ import type { Config, PluginName } from '../config/types.js';
 import { ControlServer, controlSocketFile } from '../daemon/control.js';
 import { detach, isDaemonChild, reportStartup, writePidFile } from '../daemon/detach.js';
 import { Service, type Engine } from '../daemon/service.js';
+import { lockWatchRoots } from '../daemon/root-lock.js';
 import { DaemonSignals } from '../daemon/signals.js';
 import { openLog, type Logger } from '../log/logger.js';
 import { createPlugin } from '../plugins/index.js';
@@ -20,6 +21,7 @@ import type { Plugin } from '../plugins/types.js';
 import { shellWord } from '../queue/fail-log.js';
 import { openQueueForConfig } from '../queue/open.js';
 import { resolveStateDir, stateFileFor } from '../queue/state-dir.js';
+import type { QueueStore } from '../queue/types.js';
 import { startCrontab, type Crontab } from '../schedule/crontab.js';
 import { planRuns } from '../sync/plan.js';
 import type { ProgressBars } from '../sync/progress-bars.js';
@@ -91,6 +93,7 @@ export async function runReplicator(config: Config, options: RunOptions): Promis
     } else {
       // Before the pid file: a second instance, refused here, must leave the first one's pid file alone.
       control = await ControlServer.claim(controlSocketFile(stateDir(), config.file), config.file);
+      if (daemonLog !== null) control.onReopenLogs(reopen);
       pid = writePid();
       const progress = progressReporter(bars, log, daemonLog === null);
       await replicate(config, options, { log, signals, control, progress });
@@ -211,12 +214,28 @@ interface EngineContext {
 /** Everything that replicates one config: its queue, plugin, watchers and lanes, crontab. */
 async function startEngine(config: Config, fullSync: boolean, ctx: EngineContext): Promise<Engine> {
   const { pool, log, say } = ctx;
+  // <debug> at start and on every reload: the lanes' child loggers, made below, take this level.
+  const level = config.debug ? 'debug' : 'info';
+  if (log.level !== level) {
+    log.level = level;
+    log.info(`log level set to ${level} by <debug>`);
+  }
   prepareDirectories(config, log);
-  const { store } = openQueueForConfig(config, {
-    stateDirFlag: ctx.stateDirFlag,
-    log,
-    busyTimeoutMs: DAEMON_BUSY_TIMEOUT_MS,
-  });
+  const locks = await lockWatchRoots(
+    config.localpaths.map((lp) => lp.watch),
+    config.file,
+  );
+  let store: QueueStore;
+  try {
+    store = openQueueForConfig(config, {
+      stateDirFlag: ctx.stateDirFlag,
+      log,
+      busyTimeoutMs: DAEMON_BUSY_TIMEOUT_MS,
+    }).store;
+  } catch (err) {
+    await locks.release();
+    throw err;
+  }
   const plugin: Plugin | null =
     config.plugin.enabled && config.plugin.name !== null
       ? createPlugin(config.plugin.name, config.plugin, log)
@@ -242,6 +261,7 @@ async function startEngine(config: Config, fullSync: boolean, ctx: EngineContext
     await replicator.stop();
     await plugin?.close();
     store.close();
+    await locks.release();
   };
   try {
     for (const lp of config.localpaths) announce(lp.watch);

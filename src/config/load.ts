@@ -5,11 +5,12 @@
  * Unlike sersync, a missing element takes its default, every `<localpath>` counts, and
  * anything unknown is a warning with its line and column.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { readPlugins } from './plugins.js';
 import { inspectPasswordFile } from './password-file.js';
+import { existingRealPath } from './real-path.js';
 import { ConfigReader, type FileInspector } from './reader.js';
 import { readDebug, readFileSystem, readFilter, readHost, readInotify, readStateDir } from './sections.js';
 import { readCrontab, readFailLog, readLocalPaths, readPluginSwitch, readRsync } from './sersync.js';
@@ -21,7 +22,7 @@ import { parseXml } from './xml.js';
  * With an `inspect`or, files the config names are checked too (loadConfig passes the disk's).
  */
 export function parseConfig(xml: string, file: string, inspect: FileInspector | null = null): Config {
-  const head = parseXml(xml, file);
+  const { head, warnings: xmlWarnings } = parseXml(xml, file);
   const r = new ConfigReader(file, inspect);
   head.attr('version');
   const sersync = head.child('sersync');
@@ -39,13 +40,13 @@ export function parseConfig(xml: string, file: string, inspect: FileInspector | 
     inotify: readInotify(r, head),
     localpaths,
     rsync,
-    failLog: readFailLog(r, sersync),
+    failLog: readFailLog(r, sersync, localpaths),
     crontab: readCrontab(r, sersync, filter.enabled && filter.excludes.length > 0),
     plugin: readPlugins(r, head, readPluginSwitch(r, sersync), firstTree?.watch ?? r.dir),
     stateDir: readStateDir(r, head),
     warnings: [],
   };
-  const warnings: ConfigWarning[] = [...r.warnings, ...head.leftovers()];
+  const warnings: ConfigWarning[] = [...xmlWarnings, ...r.warnings, ...head.leftovers()];
   return { ...config, warnings: warnings.sort((a, b) => a.line - b.line || a.column - b.column) };
 }
 
@@ -82,6 +83,10 @@ function readText(file: string): { text: string; warning: ConfigWarning | null }
 export function loadConfig(file: string): Config {
   const abs = resolve(file);
   const { text, warning } = readText(abs);
-  const config = parseConfig(text, abs, { passwordFile: inspectPasswordFile });
+  const config = parseConfig(text, abs, {
+    passwordFile: inspectPasswordFile,
+    realPath: existingRealPath,
+    isDirectory: (path) => statSync(path, { throwIfNoEntry: false })?.isDirectory() === true,
+  });
   return warning === null ? config : { ...config, warnings: [warning, ...config.warnings] };
 }

@@ -18,13 +18,44 @@ import {
 } from './types.js';
 import type { XmlElement } from './xml.js';
 
-function readCommand(r: ConfigReader, el: XmlElement): CommandPluginSettings {
+/** Programs that run the file named after them as code (a shell, a script language). */
+const INTERPRETER =
+  /^(?:(?:ba|da|z|k|mk|c|tc|a)?sh|busybox|env|python[\d.]*|perl[\d.]*|php[\d.]*|ruby[\d.]*|node(?:js)?|lua[\d.]*|tclsh[\d.]*|g?awk)$/;
+
+/**
+ * Whether a command prefix runs the changed file as a program: sersync's shipped section runs
+ * `/bin/sh <changed file>`, so every file written into the tree runs as the user sersync runs as.
+ */
+export function runsTreeFiles(prefix: readonly string[]): boolean {
+  const program = prefix[0] ?? '';
+  // `sh -c 'cmd'` gets the path as $0, `perl -e 'code'` as an argument: neither runs the file.
+  return (
+    INTERPRETER.test(program.slice(program.lastIndexOf('/') + 1)) &&
+    !prefix.slice(1).some((w) => w === '-c' || w === '-e')
+  );
+}
+
+/** Said at every load while the plugin is in use (check and the start). */
+function warnInterpreter(r: ConfigReader, prefix: readonly string[], at: XmlElement): void {
+  if (!runsTreeFiles(prefix)) return;
+  const program = prefix[0] ?? '';
+  r.warn(
+    at.pos,
+    `the command plugin runs ${program} on each changed file: every file written into the watched ` +
+      `tree is run as a program by the user sersync2 runs as (root), so anyone who can write there ` +
+      `(uploads, www-data) can run commands as root (sersync did the same); run a fixed script ` +
+      `instead, with the path as its argument, or limit the files with <filter start="true">`,
+  );
+}
+
+function readCommand(r: ConfigReader, el: XmlElement, inUse: boolean): CommandPluginSettings {
   const param = el.child('param');
   const prefixAttr = param?.attr('prefix');
   const suffixAttr = param?.attr('suffix');
   const prefix = prefixAttr === undefined ? [DEFAULTS.command.prefix] : r.words(prefixAttr);
   if (prefix.length === 0)
     r.fail(prefixAttr?.pos ?? el.pos, 'prefix="" is empty: it names the program to run');
+  if (inUse) warnInterpreter(r, prefix, param ?? el);
   const filter = el.child('filter');
   const filterOn = r.toggle(filter, 'start', false);
   const includes: ExcludeRule[] = [];
@@ -151,7 +182,7 @@ export function readPlugins(
     const inUse = use.name === known;
     switch (known) {
       case 'command':
-        found.command = r.lenient(inUse, () => readCommand(r, el), null, el);
+        found.command = r.lenient(inUse, () => readCommand(r, el, inUse), null, el);
         break;
       case 'socket':
         found.socket = r.lenient(inUse, () => readSocket(r, el, defaultWatch), null, el);

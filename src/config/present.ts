@@ -106,9 +106,14 @@ export function describeConfig(config: Config, stateDirOverride: string | null):
     `  ssh           ${onOff(rsync.ssh)}`,
     `events          ${events(config.inotify)}`,
     `filter          ${onOff(filter.enabled)}${filter.excludes.length > 0 ? `, ${filter.excludes.length} exclude expression(s)` : ''}`,
-    ...filter.excludes.map((e) => `  exclude       ${e.expression}   (matched as /${e.regex.source}/)`),
+  );
+  // One push each: spreading 100,000 excludes into one call overflows the stack.
+  for (const e of filter.excludes)
+    lines.push(`  exclude       ${e.expression}   (matched as /${e.regex.source}/)`);
+  lines.push(
     `temp files      built-in temp names dropped: ${onOff(config.tempFiles.builtin)}; dot files ignored: ${onOff(config.tempFiles.ignoreDotFiles)}`,
-    `fail log        ${failLog.path}, re-run every ${failLog.timeToExecuteMinutes} min`,
+    `fail log        ${failLog.path}: a list of the failed syncs, rewritten from the retry queue, never run`,
+    `  retries       by the queue, 5 s after a failure, doubling up to every ${failLog.timeToExecuteMinutes} min (timeToExecute)`,
     `crontab         ${crontab.enabled ? (crontab.cron !== null ? `cron "${crontab.cron}"` : `every ${crontab.scheduleMinutes} min`) : 'off'}`,
     `  filter        ${onOff(crontab.filter.enabled)}${crontab.filter.excludes.length > 0 ? `: ${crontab.filter.excludes.join(' ')}` : ''}`,
     ...pluginLines(config),

@@ -21,6 +21,10 @@ export const POSITIVE: IntRange = { min: 1, max: Number.MAX_SAFE_INTEGER };
 export interface FileInspector {
   /** What is wrong with this rsync password file, or null. */
   passwordFile(path: string): string | null;
+  /** The path with its symbolic links resolved (as far as it exists). */
+  realPath(path: string): string;
+  /** Whether a directory is there (following links). */
+  isDirectory(path: string): boolean;
 }
 
 export class ConfigReader {

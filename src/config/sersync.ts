@@ -1,4 +1,5 @@
 /** The `<sersync>` section: watched trees and their remotes, rsync options, fail log, crontab, plugin switch. */
+import { dirname } from 'node:path';
 import { validateDetailed } from 'node-cron';
 import { DEFAULTS } from './defaults.js';
 import { NON_NEGATIVE, PORT, type ConfigReader } from './reader.js';
@@ -81,11 +82,42 @@ function readRemote(r: ConfigReader, el: XmlElement, ssh: boolean): Remote {
     const abs = r.resolvePath(r.required(el, 'path').value);
     return { id: abs, target: { kind: 'local', path: abs } };
   }
-  const host = r.required(el, 'ip', ' (the host to replicate to)').value;
-  const name = r.required(el, 'name', ssh ? ' (the path on the ssh host)' : ' (the rsync module)').value;
-  return ssh
+  const ip = r.required(el, 'ip', ' (the host to replicate to)');
+  const nameAttr = r.required(el, 'name', ssh ? ' (the path on the ssh host)' : ' (the rsync module)');
+  const [host, name] = [ip.value, nameAttr.value];
+  const remote: Remote = ssh
     ? { id: `${host}:${name}`, target: { kind: 'ssh', host, path: name } }
     : { id: `${host}::${name}`, target: { kind: 'daemon', host, module: name } };
+  for (const a of [ip, nameAttr]) {
+    if (/[\s"'`\\]/.test(a.value)) {
+      r.warn(
+        a.pos,
+        `${a.name}="${a.value}" holds a space or quote: sersync pasted it into a shell command, where it ` +
+          `was split into several words; sersync-ts passes the destination to rsync as one argument, "${remote.id}"`,
+      );
+    }
+  }
+  if (!HOST.test(host) && !/[\s"'`\\]/.test(host)) {
+    r.warn(
+      ip.pos,
+      `ip="${host}" is not a host name or address (a placeholder left in?): every sync to it will fail`,
+    );
+  }
+  return remote;
+}
+
+/** A host name, an IPv4 address or an IPv6 address (bare or in brackets), as rsync takes it. */
+const HOST = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?|\[?[0-9A-Fa-f:.]+(?:%[\w.-]+)?\]?)$/;
+
+/** A local replica inside its own tree copies itself without end: refused, also through a link. */
+function checkNotInside(r: ConfigReader, el: XmlElement, replica: string, watch: string): void {
+  const real = r.inspect === null ? null : [r.inspect.realPath(replica), r.inspect.realPath(watch)];
+  const [realReplica = replica, realWatch = watch] = real ?? [];
+  if (!inside(replica, watch) && !inside(realReplica, realWatch)) return;
+  const how = inside(replica, watch)
+    ? ''
+    : ` (through a symbolic link: ${realReplica} is inside ${realWatch})`;
+  r.fail(el.pos, `remote path ${replica} lies inside the watched tree ${watch}${how}: it would copy itself`);
 }
 
 function readLocalPath(r: ConfigReader, el: XmlElement, ssh: boolean): LocalPath {
@@ -99,12 +131,7 @@ function readLocalPath(r: ConfigReader, el: XmlElement, ssh: boolean): LocalPath
     const remote = readRemote(r, re, ssh);
     if (remotes.some((x) => x.id === remote.id))
       r.fail(re.pos, `duplicate remote ${remote.id} in this <localpath>`);
-    if (remote.target.kind === 'local' && inside(remote.target.path, watch)) {
-      r.fail(
-        re.pos,
-        `remote path ${remote.target.path} lies inside the watched tree ${watch}: it would copy itself`,
-      );
-    }
+    if (remote.target.kind === 'local') checkNotInside(r, re, remote.target.path, watch);
     remotes.push(remote);
   }
   return { watch, remotes };
@@ -135,7 +162,15 @@ export function readLocalPaths(
   return trees;
 }
 
-export function readFailLog(r: ConfigReader, sersync: XmlElement | undefined): FailLogSettings {
+/**
+ * `localpaths` are the trees read before: the start creates their missing watch and local replica
+ * directories, and with them a fail-log directory above them (the shipped demo's `./demo`).
+ */
+export function readFailLog(
+  r: ConfigReader,
+  sersync: XmlElement | undefined,
+  localpaths: readonly LocalPath[],
+): FailLogSettings {
   const el = sersync?.child('failLog');
   const time = el?.attr('timeToExecute');
   // sersync: an empty value keeps its compiled-in 7200 s; 0 meant "at every idle minute", i.e. 1.
@@ -145,7 +180,20 @@ export function readFailLog(r: ConfigReader, sersync: XmlElement | undefined): F
       : time.value === ''
         ? DEFAULTS.failLogEmptyMinutes
         : Math.max(1, r.parseInteger(time, NON_NEGATIVE));
-  return { path: r.path(el, 'path', DEFAULTS.failLog.path), timeToExecuteMinutes: minutes };
+  const path = r.path(el, 'path', DEFAULTS.failLog.path);
+  const created = localpaths.flatMap((t) => [
+    t.watch,
+    ...t.remotes.flatMap((x) => (x.target.kind === 'local' ? [x.target.path] : [])),
+  ]);
+  const dir = dirname(path);
+  if (r.inspect !== null && !r.inspect.isDirectory(dir) && !created.some((c) => inside(c, dir))) {
+    r.warn(
+      el?.attr('path')?.pos ?? el?.pos ?? { line: 1, column: 1 },
+      `the fail log's directory ${dir} does not exist: the list of failed syncs is not ` +
+        'written there (retries are not affected); create it or point failLog path elsewhere',
+    );
+  }
+  return { path, timeToExecuteMinutes: minutes };
 }
 
 /** sersync read `schedule` with atoi and replaced anything <= 0 by 600 minutes. */

@@ -14,7 +14,9 @@ export type ControlRequest =
   | { readonly op: 'hello' }
   | { readonly op: 'status' }
   /** A full sync of one tree (its watched root), or of every tree when null. */
-  | { readonly op: 'resync'; readonly root: string | null };
+  | { readonly op: 'resync'; readonly root: string | null }
+  /** Reopen the log file (logrotate moved it); answered by the socket itself, like `hello`. */
+  | { readonly op: 'reopen-logs' };
 
 export type ControlReply =
   { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: string };
@@ -26,7 +28,9 @@ export interface Hello {
 }
 
 /** Answers `status` and `resync`; a thrown `SersyncError` becomes the reply's error. */
-export type ControlHandler = (request: Exclude<ControlRequest, { op: 'hello' }>) => unknown;
+export type ControlHandler = (
+  request: Exclude<ControlRequest, { op: 'hello' } | { op: 'reopen-logs' }>,
+) => unknown;
 
 /** No replicator listens on the control socket of this config. */
 export class NotRunningError extends SersyncError {
@@ -43,6 +47,7 @@ const MAX_LINE = 64 * 1024;
 
 export class ControlServer {
   private handler: ControlHandler | null = null;
+  private reopenLogs: (() => void) | null = null;
 
   private constructor(
     readonly file: string,
@@ -87,6 +92,11 @@ export class ControlServer {
     this.handler = handler;
   }
 
+  /** Answers `reopen-logs` (from the start: the log is open before anything else). */
+  onReopenLogs(reopen: () => void): void {
+    this.reopenLogs = reopen;
+  }
+
   async close(): Promise<void> {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -113,6 +123,11 @@ export class ControlServer {
       return failure(`bad request: ${(err as Error).message}`);
     }
     if (request.op === 'hello') return { ok: true, result: { pid: process.pid, version: packageVersion() } };
+    if (request.op === 'reopen-logs') {
+      if (this.reopenLogs === null) return failure('this sersync2 has no log file to reopen');
+      this.reopenLogs();
+      return { ok: true, result: { pid: process.pid } };
+    }
     if (this.handler === null) return failure('sersync2 is still starting; ask again in a moment');
     try {
       return { ok: true, result: this.handler(request) };
@@ -144,7 +159,7 @@ function failure(error: string): ControlReply {
 function parseRequest(v: unknown): ControlRequest {
   if (typeof v !== 'object' || v === null) throw new Error('not an object');
   const { op, root } = v as { op?: unknown; root?: unknown };
-  if (op === 'hello' || op === 'status') return { op };
+  if (op === 'hello' || op === 'status' || op === 'reopen-logs') return { op };
   if (op === 'resync' && (root === null || typeof root === 'string')) return { op, root };
   throw new Error(`unknown request ${JSON.stringify(v)}`);
 }

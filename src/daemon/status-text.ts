@@ -3,8 +3,6 @@ import { printable } from '../printable.js';
 import { formatDuration } from '../queue/present.js';
 import type { DaemonStatus } from './status.js';
 
-const MAX_ERROR_COLUMN = 70;
-
 export function statusText(s: DaemonStatus): string {
   const ago = (at: number | null): string => (at === null ? '-' : `${formatDuration(s.now - at)} ago`);
   const reloaded =
@@ -51,7 +49,7 @@ export function statusText(s: DaemonStatus): string {
         String(r.filesSent),
         formatBytes(r.bytesSent),
         ago(r.lastSuccessAt),
-        failure.length > MAX_ERROR_COLUMN ? `${failure.slice(0, MAX_ERROR_COLUMN - 1)}…` : failure,
+        failure, // the last column: whole, since the end says why (`… Connection refused (111)`)
       ];
     }),
   );

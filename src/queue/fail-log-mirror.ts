@@ -67,10 +67,22 @@ export function failLogMirrorHook(
 ): (rows: readonly QueueRow[]) => void {
   const exposure = exposureOf(dirname(config.failLog.path));
   if (exposure !== null) log.warn({ file: config.failLog.path }, exposureWarning(exposure, 'fail log'));
+  let saidMissingDir = false;
   return (rows) => {
     try {
       reportSetAside(writeFailLogMirror(config, getStore(), rows, now()), config, log);
     } catch (err) {
+      // A missing directory is a config matter (check and the start warn about it): one line, once.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        if (!saidMissingDir) {
+          log.warn(
+            { file: config.failLog.path },
+            `the fail log is not written: the directory of ${config.failLog.path} does not exist (the retry queue is unaffected)`,
+          );
+        }
+        saidMissingDir = true;
+        return;
+      }
       log.warn(
         { err, file: config.failLog.path },
         'could not update the fail log (the retry queue is unaffected)',

@@ -19,6 +19,8 @@ export interface LegacyCommand {
   readonly line: number;
   /** The `#errno` status just above it (exit code × 256, or -1), null when it had none. */
   readonly status: number | null;
+  /** Its first line as written (byte string), for a report that shows what was not imported. */
+  readonly text: string;
   /** The `cd` directory (UTF-8 text, like the config's watch roots). */
   readonly root: string;
   readonly target: RemoteTarget;
@@ -149,7 +151,7 @@ function fromIncludeChain(includes: readonly string[]): { path: RelPath; isDir: 
 const REDIRECTIONS = new Set(['>/dev/null', '2>&1']);
 
 /** Reads `cd W && rsync … -R …` into what it was meant to do. */
-function interpret(words: readonly Word[]): Omit<LegacyCommand, 'line' | 'status'> {
+function interpret(words: readonly Word[]): Omit<LegacyCommand, 'line' | 'status' | 'text'> {
   const plain = (w: Word | undefined, text: string): boolean =>
     w !== undefined && !w.quoted && w.text === text;
   const [cd, root, and, rsync] = words;
@@ -212,7 +214,7 @@ export function parseLegacyFailLog(text: string): LegacyParse {
     } else {
       try {
         const { words, next } = tokenize(text, pos);
-        commands.push({ line, status, ...interpret(words) });
+        commands.push({ line, status, text: first, ...interpret(words) });
         line += countNewlines(text, pos, next);
         pos = next;
         status = null;
@@ -233,6 +235,18 @@ function countNewlines(s: string, from: number, to: number): number {
   let n = 0;
   for (let i = s.indexOf('\n', from); i >= 0 && i < to; i = s.indexOf('\n', i + 1)) n++;
   return n;
+}
+
+/** A destination as rsync is given it (without the user). */
+function targetText(t: RemoteTarget): string {
+  switch (t.kind) {
+    case 'daemon':
+      return `${t.host}::${t.module}`;
+    case 'ssh':
+      return `${t.host}:${t.path}`;
+    case 'local':
+      return t.path;
+  }
 }
 
 function sameTarget(a: RemoteTarget, b: RemoteTarget): boolean {
@@ -275,8 +289,10 @@ export function legacyToRows(
     const remote = local?.remotes.find((r) => sameTarget(r.target, c.target));
     if (local === undefined || remote === undefined) {
       const where =
-        local === undefined ? `${c.root} is not a watched tree` : 'its destination is not a remote';
-      problems.push({ line: c.line, text: `cd ${c.root} && rsync …`, reason: `${where} in ${config.file}` });
+        local === undefined
+          ? `${c.root} is not a watched tree`
+          : `its destination ${targetText(c.target)} is not a remote of ${local.watch}`;
+      problems.push({ line: c.line, text: c.text, reason: `${where} in ${config.file}` });
       continue;
     }
     const op: PathOp =

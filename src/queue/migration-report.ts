@@ -1,3 +1,4 @@
+import { runsTreeFiles } from '../config/plugins.js';
 import type { Config } from '../config/types.js';
 import { hasUpdate } from '../sync/rsync-args.js';
 
@@ -77,6 +78,13 @@ const RULES: readonly Rule[] = [
     applies: (c) => c.plugin.enabled && c.plugin.name !== null && ROOT_REPLACING_PLUGINS.has(c.plugin.name),
     change: "the plugin's own localpath no longer replaces the synced tree",
     why: 'sersync silently watched and rsynced the socket/refreshCDN plugin directory instead of <sersync><localpath>',
+  },
+  {
+    id: 'command-runs-tree-files',
+    applies: (c) =>
+      c.plugin.enabled && c.plugin.name === 'command' && runsTreeFiles(c.plugin.command?.prefix ?? []),
+    change: 'check and every start warn that the command plugin runs each changed file as a program, as root',
+    why: 'the plugin runs it as sersync did; anyone who can write into the tree can run commands as root',
   },
   {
     id: 'attrib-sync',

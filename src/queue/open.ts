@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs';
 import type { Config } from '../config/types.js';
+import { SersyncError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { FAIL_LOG_MIN_ATTEMPTS } from './retry-policy.js';
 import { failLogMirrorHook } from './fail-log-mirror.js';
-import { resolveStateDir, queueFileFor } from './state-dir.js';
+import { deniedSystemDir, resolveStateDir, queueFileFor } from './state-dir.js';
 import { openWorkStore } from './store.js';
 import type { QueueStore } from './types.js';
 
@@ -17,6 +19,12 @@ export interface OpenQueueOptions {
   readonly mirrorFailLog?: boolean;
   /** Only reads follow (see WorkStoreOptions.readOnly). */
   readonly readOnly?: boolean;
+  /**
+   * The CLI looks at a daemon's queue: when the state directory was not named and the system one
+   * is closed to this user, a queue missing from the fallback is an error (the daemon's may be
+   * behind that door), never a new empty one that says "nothing queued".
+   */
+  readonly daemonsQueue?: boolean;
   /** See WorkStoreOptions.busyTimeoutMs. */
   readonly busyTimeoutMs?: number;
   readonly now?: () => number;
@@ -35,6 +43,8 @@ export interface OpenedQueue {
  */
 export function openQueueForConfig(config: Config, opts: OpenQueueOptions): OpenedQueue {
   const file = queueFileFor(resolveStateDir(opts.stateDirFlag, config.stateDir), config.file);
+  if (opts.daemonsQueue === true && opts.stateDirFlag === null && config.stateDir === null)
+    refuseHidden(file);
   const now = opts.now ?? Date.now;
   const storeOptions = {
     now,
@@ -57,4 +67,16 @@ export function openQueueForConfig(config: Config, opts: OpenQueueOptions): Open
   opened = store;
   mirror(store.failedAtLeast(FAIL_LOG_MIN_ATTEMPTS));
   return { file, store };
+}
+
+/** Throws when `file` does not exist and the system state directory is closed to this user. */
+function refuseHidden(file: string): void {
+  const denied = deniedSystemDir();
+  if (denied === null || existsSync(file)) return;
+  throw new SersyncError(
+    'ERR_SERSYNC_QUEUE_HIDDEN',
+    `this user (uid ${process.getuid?.() ?? '?'}) cannot see the daemon's retry queue: it has none at ${file}, ` +
+      `and ${denied} is closed to it (permission denied), where a sersync2 running as root keeps its queue. ` +
+      `Run this as root (or as the user sersync2 runs as), or name the state directory with --state-dir`,
+  );
 }

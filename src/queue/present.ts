@@ -46,8 +46,6 @@ function age(row: QueueRow, now: number): string {
   return row.firstFailureAt === null ? '-' : formatDuration(now - row.firstFailureAt);
 }
 
-const MAX_ERROR_COLUMN = 60;
-
 /** The `queue list` table (header + one line per row). */
 export function queueTable(rows: readonly QueueRow[], now: number): string {
   const header = ['ID', 'REMOTE', 'OPERATION', 'PATH', 'ATTEMPTS', 'AGE', 'NEXT', 'LAST ERROR'];
@@ -62,7 +60,7 @@ export function queueTable(rows: readonly QueueRow[], now: number): string {
       String(r.attempts),
       age(r, now),
       nextAttempt(r, now),
-      error.length > MAX_ERROR_COLUMN ? `${error.slice(0, MAX_ERROR_COLUMN - 1)}…` : error,
+      error, // the last column: whole, since the end says why (`… Connection refused (111)`)
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));

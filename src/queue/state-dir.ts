@@ -79,6 +79,20 @@ export function resolveStateDir(
 }
 
 /**
+ * Where a daemon may keep a queue this user cannot see: the system state directory when it exists
+ * but this user may not use it (so `resolveStateDir` passed it over), with the reason; else null.
+ */
+export function deniedSystemDir(fallback: StateDirDefaults = defaults()): string | null {
+  try {
+    accessSync(fallback.systemDir, constants.R_OK | constants.X_OK);
+    return null;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? null : `${fallback.systemDir} (${code ?? String(err)})`;
+  }
+}
+
+/**
  * A file of one config's state: `<kind>-<config file name>-<8 hex of sha256(absolute path)>.<ext>`,
  * readable at a glance and distinct for two configs with the same name.
  */

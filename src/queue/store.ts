@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
-import { closeSync, openSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, rmSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { PathOp, PathOpKind } from '../coalesce/types.js';
 import { fromBytes, pathBytes, type RelPath } from '../paths.js';
 import { FAIL_LOG_MIN_ATTEMPTS, retryDelayMs } from './retry-policy.js';
@@ -118,6 +119,26 @@ function createPrivate(file: string): void {
   closeSync(openSync(file, 'a', 0o600));
 }
 
+/** fsyncs `path` (a file or a directory, whose entries then survive a power cut). */
+function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The file that says a run of this queue is under way (`<queue>.running`): created, fsynced, when a
+ * run takes the clean-stop mark, removed by its clean stop. It lives outside SQLite on purpose: a
+ * run killed with its `-wal` then lost or damaged leaves a main database that may still hold an
+ * earlier run's mark (SQLite drops such a `-wal` without a word), but it leaves this file too.
+ */
+export function runningMarkerFor(file: string): string {
+  return `${file}.running`;
+}
+
 /**
  * Opens (creating or upgrading) the retry-queue database. WAL with `synchronous=NORMAL`: a crash
  * of the process loses nothing; a power cut may lose the last commits, which the next full
@@ -149,7 +170,7 @@ export function openWorkStore(file: string, opts: WorkStoreOptions = {}): QueueS
     db?.close();
     throw openError(file, err);
   }
-  return new SqliteWorkStore(db, opts);
+  return new SqliteWorkStore(db, file, opts);
 }
 
 /** Why the queue cannot be used, said so that the operator knows what to do. */
@@ -204,6 +225,7 @@ class SqliteWorkStore implements QueueStore {
 
   constructor(
     private readonly db: Database.Database,
+    private readonly file: string,
     opts: WorkStoreOptions,
   ) {
     this.now = opts.now ?? Date.now;
@@ -336,16 +358,34 @@ class SqliteWorkStore implements QueueStore {
     return this.recoverStmt.run(now).changes;
   }
 
+  /** Clean only when the database holds the mark and no earlier run left its running marker. */
   takeCleanStopMark(): boolean {
-    return this.db.transaction(() => {
-      const mark = this.getMetaStmt.get('clean_stop');
+    const marker = runningMarkerFor(this.file);
+    const runLeftBehind = existsSync(marker);
+    const mark = this.db.transaction(() => {
+      const value = this.getMetaStmt.get('clean_stop');
       this.deleteMetaStmt.run('clean_stop');
-      return mark !== undefined;
+      return value;
     })();
+    closeSync(openSync(marker, 'w', 0o600));
+    fsyncPath(marker);
+    fsyncPath(dirname(marker));
+    return mark !== undefined && !runLeftBehind;
   }
 
+  /**
+   * The mark goes into the main database file (a full checkpoint, the `-wal` emptied), then the
+   * running marker goes: a `-wal` lost after this loses nothing. When the checkpoint cannot
+   * complete (a reader in the way), the marker stays and the next start resyncs.
+   * @throws when the mark could not be made durable.
+   */
   markCleanStop(): void {
     this.setMetaStmt.run('clean_stop', new Date(this.now()).toISOString());
+    const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+    if (result?.busy !== 0)
+      throw new Error('another process reads the queue: its -wal could not be checkpointed');
+    rmSync(runningMarkerFor(this.file), { force: true });
+    fsyncPath(dirname(this.file));
   }
 
   close(): void {

@@ -65,7 +65,8 @@ export interface WorkStore {
   recoverInflight(now?: number): number;
   /**
    * Whether the previous process stopped cleanly (true for a new store: there was none); clears
-   * the mark, which `markCleanStop` sets again. A false answer means work may have been lost in memory.
+   * the mark, which `markCleanStop` sets again. A false answer means work may have been lost in memory
+   * (or on disk: a `-wal` lost after a kill), and the caller resyncs.
    */
   takeCleanStopMark(): boolean;
   markCleanStop(): void;

@@ -16,6 +16,19 @@ export function nextScheduledRun(lastMs: number, scheduleMinutes: number): numbe
   return Math.ceil((lastMs + scheduleMinutes * 60_000) / 60_000) * 60_000;
 }
 
+/** How late after its minute node-cron may deliver a tick (it fires a few ms after :00). */
+const TICK_JITTER_MS = 5_000;
+
+/**
+ * The time a full sync counts from: the minute a tick stands for, when it ran just after one.
+ * Counting from the late instant instead would put the next tick a few ms short of a whole
+ * interval, and schedule="1" would run every two minutes.
+ */
+export function runStartedAt(nowMs: number): number {
+  const minute = Math.round(nowMs / 60_000) * 60_000;
+  return Math.abs(nowMs - minute) < TICK_JITTER_MS ? minute : nowMs;
+}
+
 export interface Crontab {
   /** One scheduler tick (node-cron calls it every minute; tests call it with their clock). */
   tick(): void;
@@ -38,7 +51,7 @@ export function startCrontab(
   if (!settings.enabled) return null;
   let last = now();
   const run = (): void => {
-    last = now();
+    last = runStartedAt(now());
     log.info({ schedule: settings.cron ?? `every ${settings.scheduleMinutes} min` }, 'crontab: full sync');
     fullSync();
   };

@@ -111,9 +111,13 @@ export function lastErrorLine(stderr: string): string {
   // the socket errors the client prints after it are its consequences.
   const remote = lines.filter((l) => /^@?ERROR:/.test(l));
   // rsync ends with a generic `rsync error: … (code N) at file.c(L)`; the lines before say what happened.
+  const generic = (l: string): boolean => /^rsync error: .*\(code \d+\)/.test(l);
   const errors = lines.filter((l) => /error|failed|refused|denied|@ERROR/i.test(l));
-  const specific = errors.filter((l) => !/^rsync error: .*\(code \d+\)/.test(l));
-  return remote.at(-1) ?? specific.at(-1) ?? errors.at(-1) ?? lines.at(-1) ?? '';
+  const specific = errors.filter((l) => !generic(l));
+  // rsync's own word on what stopped it, in no error vocabulary: `rsync: [sender] could not open
+  // password file /etc/rsync.pas: No such file or directory (2)` before `syntax or usage error (code 1)`.
+  const explaining = lines.filter((l) => /^rsync: /.test(l) && !generic(l));
+  return remote.at(-1) ?? specific.at(-1) ?? explaining.at(-1) ?? errors.at(-1) ?? lines.at(-1) ?? '';
 }
 
 /**

@@ -347,8 +347,8 @@ export class Lane {
     const t = this.ctx.remote.target;
     // Empty on both sides (a first start, the shipped demo): nothing to send and nothing to protect.
     if (t.kind === 'local' && listing(t.path).length === 0) return true;
+    // ctx.log carries root and remote already: fields given again would be duplicate JSON keys.
     this.ctx.log.error(
-      { root: this.ctx.root, remote: this.ctx.remote.id },
       'refusing a full sync with --delete: the watched directory is missing or empty; the replica is left as it is',
     );
     return true;

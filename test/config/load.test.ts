@@ -352,8 +352,8 @@ test('unknown elements and attributes, stray text and duplicates are warnings wi
     '3:22: unknown attribute "level" on <debug> ignored',
     '4:1: duplicate <debug> ignored: the first one (line 3) is used',
     '5:1: unknown element <fileSytem> inside <head> ignored',
-    '6:1: text inside <sersync> ignored',
     '6:56: unknown attribute "user" on <remote> ignored',
+    '6:78: text "notes" inside <sersync> ignored',
     '7:9: <plugin> section with unknown name="ftp" ignored',
   ]);
 });

@@ -1,7 +1,7 @@
 /** The rsync password file is checked as rsync checks it, and reported as a positioned warning. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, parseConfig } from '../../src/config/load.js';
 import { passwordFileProblem } from '../../src/config/password-file.js';
@@ -43,7 +43,11 @@ const xml = (auth: string, ssh = 'false'): string => `<head><sersync>
 </sersync></head>`;
 
 test('the warning points at the passwordfile attribute; parsing alone never looks at the disk', () => {
-  const inspect = { passwordFile: (p: string) => `bad ${p}` };
+  const inspect = {
+    passwordFile: (p: string) => `bad ${p}`,
+    realPath: (p: string) => p,
+    isDirectory: () => true,
+  };
   const auth = '<auth start="true" users="u" passwordfile="/etc/rsync.pas"/>';
   const [w] = parseConfig(xml(auth), '/c.xml', inspect).warnings;
   const column = (xml(auth).split('\n')[3] ?? '').indexOf('passwordfile=') + 1;
@@ -76,6 +80,13 @@ test('loadConfig checks the real file', async () => {
     );
     chmodSync(pass, 0o600);
     assert.deepEqual(loadConfig(file).warnings, []);
+    rmSync(pass);
+    assert.match(
+      loadConfig(file)
+        .warnings.map((w) => w.message)
+        .join('\n'),
+      /cannot be read \(it does not exist\): rsync stops at "could not open password file".*fix: write/,
+    );
   } finally {
     await dir.remove();
   }

@@ -12,9 +12,15 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Runs `sersync2 args…` to completion (asynchronously, so the test's own servers keep serving). */
-export async function runCli(args: readonly string[]): Promise<CliResult> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Runs `sersync2 args…` to completion (asynchronously, so the test's own servers keep serving);
+ * with `timeoutMs`, a run that should have ended by then is killed (code null).
+ */
+export async function runCli(args: readonly string[], timeoutMs?: number): Promise<CliResult> {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(timeoutMs === undefined ? {} : { timeout: timeoutMs }),
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, sersyncConfigXml, writeConfig } from '../helpers/sersync.js';
@@ -52,7 +52,7 @@ test('systemd: foreground, reload by SIGHUP, a clean stop reaches sersync2 alone
 });
 
 test(
-  'logrotate: the snippet rotates a running daemon, which goes on logging into the new file',
+  'logrotate: the snippet rotates a running daemon, which goes on logging into the new file; a stale pid file is not signalled',
   { skip: missing('logrotate') },
   async () => {
     const tmp = await tempDir('sersync-logrotate-');
@@ -70,12 +70,16 @@ test(
     const started = await runCli(['-d', '-o', config, '--state-dir', state]);
     assert.equal(started.code, 0, started.stderr);
     const pid = Number(/pid (\d+)/.exec(started.stdout)?.[1]);
+    // A daemon killed with -9 left its pid file; the pid now belongs to a stranger (SIGUSR1 ends it).
+    const stranger = spawn('sleep', ['600'], { stdio: 'ignore' });
+    writeFileSync(join(state, 'sersync2-killed.xml-0badc0de.pid'), `${stranger.pid ?? 0}\n`);
     try {
       const { log } = daemonFiles(state, config);
       const conf = join(tmp.path, 'logrotate.conf');
-      writeFileSync(conf, readFileSync(LOGROTATE, 'utf8').replaceAll('/var/lib/sersync2', state), {
-        mode: 0o644,
-      });
+      const snippet = readFileSync(LOGROTATE, 'utf8')
+        .replaceAll('/var/lib/sersync2', state)
+        .replace('/usr/local/bin/sersync2', `${process.execPath} ${CLI}`);
+      writeFileSync(conf, snippet, { mode: 0o644 });
       const r = spawnSync('logrotate', ['-f', '-s', join(tmp.path, 'logrotate.status'), conf], {
         encoding: 'utf8',
       });
@@ -91,7 +95,10 @@ test(
         !readFileSync(`${log}.1`, 'utf8').includes('"msg":"synced"'),
         'nothing written to the old one',
       );
+      assert.equal(stranger.exitCode, null, 'the process a stale pid file names was signalled');
+      assert.equal(stranger.signalCode, null, 'the process a stale pid file names was signalled');
     } finally {
+      stranger.kill();
       await stopDetached(pid);
       await tmp.remove();
     }

@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -114,6 +114,39 @@ test("queue: a wrong password leaves rows with rsync's auth error; fixed and ret
     writeFileSync(daemon.passwordFile, 'secret\n', { mode: 0o600 });
     assert.equal(await proc.stop(), 0);
   }
+});
+
+test('queue retry --now is refused while the daemon runs (its lanes send the rows); stopped, it sends them here', async () => {
+  const s = setup();
+  const cli = (args: readonly string[]): SpawnSyncReturns<string> =>
+    spawnSync(process.execPath, [CLI, ...args, '-o', s.config, '--state-dir', s.state], {
+      encoding: 'utf8',
+    });
+  writeFileSync(daemon.passwordFile, 'wrong\n', { mode: 0o600 });
+  const proc = await startSersync(s.config, [], s.state);
+  try {
+    writeFileSync(join(s.src, 'a.txt'), 'a');
+    await eventually(() => queueList(s).some((r) => r.attempts > 0), 15_000, 'a failed row');
+    const attempts = queueList(s).map((r) => r.attempts);
+    const refused = cli(['queue', 'retry', '--all', '--now']);
+    assert.equal(refused.status, 1, refused.stdout);
+    assert.match(
+      refused.stderr,
+      new RegExp(
+        `queue retry --now: sersync2 \\(pid ${proc.child.pid ?? 0}\\) is running for ${s.src}.*"sersync2 queue retry --all" \\(without --now\\)`,
+      ),
+    );
+    assert.equal(refused.stdout, '', 'it sent something');
+    assert.ok(queueList(s).every((r, i) => r.attempts >= (attempts[i] ?? 0)));
+  } finally {
+    assert.equal(await proc.stop(), 0);
+  }
+  writeFileSync(daemon.passwordFile, 'secret\n', { mode: 0o600 });
+  const sent = cli(['queue', 'retry', '--all', '--now']);
+  assert.equal(sent.status, 0, sent.stderr);
+  assert.match(sent.stdout, /^\d+ {2}ok {2}sent$/m);
+  assert.equal(treeDiff(s.src, daemon.dir), '');
+  assert.deepEqual(queueList(s), []);
 });
 
 test('queue: kill -9 in the middle of a 10,000-file burst loses nothing', async () => {

@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import { useLab } from '../helpers/lab.js';
 import { daemonDownDuringBurst, dirRenamesWhileDown } from './cases/daemon-down.js';
+import { missingPasswordFile } from './cases/password-file.js';
 import { refusingReplica } from './cases/refusing-replica.js';
 import { stalledRemote } from './cases/stall.js';
 
@@ -34,4 +35,8 @@ test('a stalled remote with <timeout> off (the shipped default): the stall backs
 
 test("a replica that refuses writes: rows carry rsync's message; made writable and retried, it converges", async () => {
   await refusingReplica(lab.work, 50);
+});
+
+test('a missing password file: check says it with the fix, queue list and status show the cause whole, it converges once written', async () => {
+  await missingPasswordFile(lab.work, lab.daemon);
 });

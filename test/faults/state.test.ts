@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import { useLab } from '../helpers/lab.js';
-import { queueDamaged, queueLockedAtStart } from './cases/state-db.js';
+import { queueDamaged, queueLockedAtStart, walLostAfterKill } from './cases/state-db.js';
 
 const lab = useLab('sersync-faults-state-');
 
@@ -15,4 +15,8 @@ test('a queue locked by another process at start: a clear error, reading still w
 
 test('a damaged queue: start and queue list refuse with the way out, the file is left alone, the way out works', async () => {
   await queueDamaged(lab.work, lab.daemon);
+});
+
+test('kill -9, then the -wal deleted, garbage or with a garbage header: the start is unclean, says so, resyncs', async () => {
+  await walLostAfterKill(lab.work, lab.daemon);
 });

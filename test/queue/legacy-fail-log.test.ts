@@ -84,7 +84,7 @@ test('every form sersync wrote is read back as what it meant', () => {
   for (const [line, target, op] of SERSYNC_LINES) {
     const { commands, problems } = parseLegacyFailLog(`#errno 256\n${line}\n\n`);
     assert.deepEqual(problems, [], line);
-    assert.deepEqual(commands, [{ line: 2, status: 256, root: '/W', target, op }], line);
+    assert.deepEqual(commands, [{ line: 2, status: 256, text: line, root: '/W', target, op }], line);
   }
 });
 
@@ -202,11 +202,20 @@ test('commands become retry rows of this config; what it cannot place is a probl
         failure: { exitCode: 10, message: 'imported from /tmp/rsync_fail_log.sh:4' },
       },
     ]);
+    // The line as it was written, and which destination or tree is not in the config.
     assert.deepEqual(
-      problems.map((p) => [p.line, p.reason]),
+      problems.map((p) => [p.line, p.text, p.reason]),
       [
-        [5, `its destination is not a remote in ${config.file}`],
-        [6, `/other is not a watched tree in ${config.file}`],
+        [
+          5,
+          `cd /W && rsync -artuz -R "./b.txt" 127.0.0.1::elsewhere${RED}`,
+          `its destination 127.0.0.1::elsewhere is not a remote of /W in ${config.file}`,
+        ],
+        [
+          6,
+          `cd /other && rsync -artuz -R "./c.txt" 127.0.0.1::tongbu1${RED}`,
+          `/other is not a watched tree in ${config.file}`,
+        ],
       ],
     );
   } finally {

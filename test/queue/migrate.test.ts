@@ -204,9 +204,29 @@ test('migrate reports lines it could not import by number and exits 1', async ()
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stdout, /: 2 command\(s\) read;/);
     assert.match(r.stdout, /1 queued for retry now/);
-    assert.match(r.stdout, /2 line\(s\) NOT imported/);
+    assert.ok(r.stdout.includes(`2 line(s) of ${source} NOT imported:`), r.stdout);
     assert.match(r.stdout, /line 5: a " is never closed on its line/);
-    assert.match(r.stdout, /line 8: its destination is not a remote/);
+    assert.ok(
+      r.stdout.includes(
+        `  line 8: its destination 127.0.0.1::unknown is not a remote of ${watch} in ${s.config.file}\n` +
+          `    cd ${watch} && rsync -artuz -R "./x.txt" 127.0.0.1::unknown${RED}\n`,
+      ),
+      r.stdout,
+    );
+    const rerun = `sersync2 migrate -o ${s.config.file} --fail-log ${source}`;
+    assert.ok(r.stdout.includes(`then import them with: ${rerun}\n`), r.stdout);
+    const json = JSON.parse(s.migrate(['--fail-log', source, '--json']).stdout) as {
+      rerun: string;
+      problems: { line: number; text: string }[];
+    };
+    assert.equal(json.rerun, rerun);
+    assert.deepEqual(
+      json.problems.map((p) => p.text),
+      [
+        `cd ${watch} && rsync -artuz -R "./broken 127.0.0.1::tongbu1${RED}`,
+        `cd ${watch} && rsync -artuz -R "./x.txt" 127.0.0.1::unknown${RED}`,
+      ],
+    );
     assert.equal(readFileSync(source, 'utf8'), legacy, 'a --fail-log file elsewhere is left as it is');
   });
 });

@@ -52,6 +52,20 @@ test('each config-dependent difference is reported exactly when it applies', asy
       },
       ['plugin-root'],
     ],
+    [
+      {
+        sersyncXml: '<plugin start="true" name="command"/>',
+        headXml: '<plugin name="command"><param prefix="/bin/sh" suffix="" ignoreError="true"/></plugin>',
+      },
+      ['command-runs-tree-files'],
+    ],
+    [
+      {
+        sersyncXml: '<plugin start="true" name="command"/>',
+        headXml: '<plugin name="command"><param prefix="/opt/hooks/on-change"/></plugin>',
+      },
+      [],
+    ],
   ];
   const base = new Set(await reportIds({}));
   for (const [options, expected] of cases) {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PathOp } from '../../src/coalesce/types.js';
@@ -12,6 +12,7 @@ import { SCHEMA_VERSION } from '../../src/queue/schema.js';
 import { openWorkStore } from '../../src/queue/store.js';
 import type { QueueRow, QueueStore } from '../../src/queue/types.js';
 import { tempDir } from '../helpers/tmp.js';
+import { WAL_DAMAGES } from '../helpers/wal-damage.js';
 
 const R = '127.0.0.1::tongbu1';
 const ROOT = '/srv/www';
@@ -424,3 +425,39 @@ test('kill -9 after begin loses nothing: the next process recovers the rows', as
     await dir.remove();
   }
 });
+
+for (const { name, damage } of WAL_DAMAGES) {
+  test(`kill -9, then the -wal ${name}: the next start is not clean (it resyncs)`, async () => {
+    const dir = await tempDir();
+    try {
+      const file = join(dir.path, 'q.sqlite');
+      const first = openWorkStore(file);
+      first.takeCleanStopMark();
+      first.markCleanStop(); // a clean stop: the main database holds the mark
+      first.close();
+      const child = spawn(
+        process.execPath,
+        [fileURLToPath(new URL('./helpers/begin-and-hang.js', import.meta.url)), file, '30'],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      const [line] = (await once(child.stdout, 'data')) as [Buffer];
+      assert.match(line.toString(), /begun/);
+      const exited = once(child, 'exit');
+      child.kill('SIGKILL');
+      await exited;
+      assert.ok(existsSync(`${file}-wal`), 'the killed run left its -wal');
+      damage(`${file}-wal`);
+
+      const s = openWorkStore(file);
+      assert.equal(s.list().length, 0, 'the rows the -wal held are gone (what the resync repairs)');
+      assert.equal(s.takeCleanStopMark(), false, 'the killed run did not stop cleanly');
+      s.markCleanStop();
+      s.close();
+      const again = openWorkStore(file);
+      assert.equal(again.takeCleanStopMark(), true, 'a clean stop after it is clean again');
+      again.close();
+    } finally {
+      await dir.remove();
+    }
+  });
+}

@@ -90,3 +90,20 @@ test('crontab: with a cron expression the next run is what node-cron will fire',
     cron?.stop();
   }
 });
+
+test('crontab: schedule="1" with ticks delivered a few ms after each minute runs every minute', () => {
+  const minute = 60_000;
+  let clock = 100 * minute + 30_000;
+  const runsAt: number[] = [];
+  const record = (): void => {
+    runsAt.push(Math.floor(clock / minute));
+  };
+  const cron = startCrontab(every1, record, silentLogger, () => clock, false);
+  assert.ok(cron !== null);
+  // node-cron's delay after the minute varies from tick to tick.
+  [4, 9, 3, 8, 2].forEach((delay, i) => {
+    clock = (101 + i) * minute + delay;
+    cron.tick();
+  });
+  assert.deepEqual(runsAt, [102, 103, 104, 105], 'first one minute after the start, then at every tick');
+});

@@ -15,8 +15,9 @@ import { fuzzConfigs } from '../faults/cases/config-fuzz.js';
 import { killedDuringChurn, rewriteWhileDown } from '../faults/cases/crash.js';
 import { daemonDownDuringBurst, dirRenamesWhileDown } from '../faults/cases/daemon-down.js';
 import { hostileNames } from '../faults/cases/names.js';
+import { missingPasswordFile } from '../faults/cases/password-file.js';
 import { refusingReplica } from '../faults/cases/refusing-replica.js';
-import type { CaseResult } from '../faults/cases/result.js';
+import { lostIn, type CaseResult } from '../faults/cases/result.js';
 import {
   commandPluginRunsNoShell,
   passwordFileWarnings,
@@ -30,7 +31,12 @@ import {
   unreadableFile,
   vanishingFiles,
 } from '../faults/cases/source.js';
-import { queueDamaged, queueLockedAtStart, queueLockedWhileRunning } from '../faults/cases/state-db.js';
+import {
+  queueDamaged,
+  queueLockedAtStart,
+  queueLockedWhileRunning,
+  walLostAfterKill,
+} from '../faults/cases/state-db.js';
 import { stalledRemote } from '../faults/cases/stall.js';
 import { eventOverflow, rootDeletedAndRecreated } from '../faults/cases/watch.js';
 import { prng, seedFrom } from '../helpers/prng.js';
@@ -75,6 +81,8 @@ const CASES: Readonly<Record<string, (c: Context) => Promise<CaseResult> | CaseR
   'queue-locked-at-start': (c) => queueLockedAtStart(c.work, c.daemon),
   'queue-locked-running': (c) => queueLockedWhileRunning(c.work, c.daemon, 8000),
   'queue-damaged': (c) => queueDamaged(c.work, c.daemon),
+  'wal-lost-after-kill': (c) => walLostAfterKill(c.work, c.daemon),
+  'password-file-missing': (c) => missingPasswordFile(c.work, c.daemon),
   'config-fuzz-1000': (c) => fuzzConfigs(c.seed, 1000),
   'hostile-names': (c) => hostileNames(c.work, c.daemon),
   'password-file-mode': (c) => passwordFileWarnings(c.work, c.daemon),
@@ -159,6 +167,7 @@ async function main(): Promise<number> {
           tally.files += result.files;
           tally.lost += result.lost;
         } catch (err) {
+          tally.lost += lostIn(err);
           failure = err instanceof Error ? err.message : String(err);
           tally.failures.push(`round ${round}, seed ${runSeed}: ${failure}`);
           hung = failure.startsWith('hung');

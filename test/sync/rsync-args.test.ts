@@ -270,6 +270,14 @@ test("exit codes: the reported line is the specific error, not rsync's generic s
     'ERROR: module is read only',
     "the remote's refusal, not the connection reset that follows it",
   );
+  assert.equal(
+    lastErrorLine(
+      'rsync: [sender] could not open password file /etc/rsync.pas: No such file or directory (2)\n' +
+        'rsync error: syntax or usage error (code 1) at authenticate.c(247) [sender=3.5.0]\n',
+    ),
+    'rsync: [sender] could not open password file /etc/rsync.pas: No such file or directory (2)',
+    "rsync's own line on the cause, though it has no error word",
+  );
 });
 
 test('exit 23: the source files rsync could not read, relative to the root, with its line about each, or null for any other error', () => {

@@ -4,20 +4,16 @@ import type { Command } from 'commander';
 import { configToJson, describeConfig, formatWarning } from '../../config/present.js';
 import { loadConfig } from '../../config/load.js';
 import type { Config } from '../../config/types.js';
-import { remoteKind } from '../../config/remote-kinds.js';
 import { hasUpdate } from '../../sync/rsync-args.js';
 import { globalOptions } from '../program.js';
 
-/** Paths the runtime needs that are not there yet: worth a note, not an error (the demo dirs are created). */
+/** Directories the runtime needs that are not there yet: worth a note, not an error (they are created). */
 function missingPaths(config: Config): string[] {
   const paths = config.localpaths.flatMap((t) => [
     t.watch,
     ...t.remotes.flatMap((r) => (r.target.kind === 'local' ? [r.target.path] : [])),
   ]);
-  const needsPasswordFile = config.localpaths.some((t) =>
-    t.remotes.some((r) => remoteKind(r).login(config.rsync).length > 0),
-  );
-  if (needsPasswordFile) paths.push(config.rsync.auth.passwordFile);
+  // A missing password file is a warning of the config (inspectPasswordFile): every sync would fail.
   return paths.filter((p) => !existsSync(p));
 }
 

@@ -10,6 +10,7 @@ import { legacyToRows, parseLegacyFailLog, type LegacyProblem } from '../../queu
 import { migrationReport, type Difference } from '../../queue/migration-report.js';
 import { openQueueForConfig } from '../../queue/open.js';
 import { printable } from '../../printable.js';
+import { quote } from 'shell-quote';
 import { loadConfigFor } from '../config-for.js';
 import { globalOptions } from '../program.js';
 
@@ -34,6 +35,8 @@ export interface MigrateResult {
   /** Why the fail log could not be rewritten, if it could not. */
   readonly mirrorError: string | null;
   readonly queueFile: string;
+  /** The command that imports the lines left out once they are fixed (null: none left out). */
+  readonly rerun: string | null;
   readonly differences: readonly Difference[];
 }
 
@@ -80,16 +83,21 @@ export function runMigrate(config: Config, opts: MigrateOptions, now = Date.now(
     } catch (err) {
       mirrorError = (err as Error).message;
     }
+    const problems = [...parsed.problems, ...mapped.problems].sort((a, b) => a.line - b.line);
+    // The config's fail log is the queue's mirror now: the lines left out are in the kept copy.
+    const rest = keptAs ?? source;
     return {
       source,
       found: bytes !== null,
       commands: parsed.commands.length,
       imported,
       alreadyQueued: mapped.rows.length - imported,
-      problems: [...parsed.problems, ...mapped.problems].sort((a, b) => a.line - b.line),
+      problems,
       keptAs,
       mirrorError,
       queueFile: file,
+      rerun:
+        problems.length === 0 ? null : quote(['sersync2', 'migrate', '-o', config.file, '--fail-log', rest]),
       differences: migrationReport(config),
     };
   } finally {
@@ -109,9 +117,12 @@ export function migrateText(config: Config, r: MigrateResult): string {
     );
   }
   if (r.problems.length > 0) {
-    out.push(`${r.problems.length} line(s) NOT imported (run them by hand or fix and re-run migrate):`);
+    out.push(`${r.problems.length} line(s) of ${r.keptAs ?? r.source} NOT imported:`);
     for (const p of r.problems)
       out.push(`  line ${p.line}: ${p.reason}`, `    ${printable(displayPath(p.text))}`);
+    out.push(
+      `Fix the config (or run those lines by hand), then import them with: ${printable(r.rerun ?? '')}`,
+    );
   }
   if (r.keptAs !== null) out.push(`The original file is kept as ${r.keptAs}.`);
   if (r.mirrorError !== null) out.push(`Could not rewrite ${config.failLog.path}: ${r.mirrorError}`);

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import type { Config } from '../../config/types.js';
+import { lockWatchRoots, RootHeldError } from '../../daemon/root-lock.js';
 import { SersyncError, UsageError } from '../../errors.js';
 import { createLogger, type Logger } from '../../log/logger.js';
 import { displayPath, fromUtf8 } from '../../paths.js';
@@ -51,6 +53,7 @@ async function withQueue(
     log,
     mirrorFailLog: mirror,
     readOnly: !mirror,
+    daemonsQueue: true,
   });
   try {
     const json = cmd.opts<QueueCommonOptions>().json === true;
@@ -126,10 +129,24 @@ export function queueRetry(ctx: QueueContext, ids: number[] | 'all'): string {
   );
 }
 
-/** `retry --now`: sends the rows from this process. Exit status 1 when any still fails. */
+/**
+ * `retry --now`: sends the rows from this process, holding the config's watch roots meanwhile
+ * (lanes of its own beside a running daemon's could send a path's changes out of order). Refused
+ * while a daemon holds them: it sends due rows within a second. Exit status 1 when any still fails.
+ */
 export async function queueRetryNow(ctx: QueueContext, ids: number[] | 'all'): Promise<string> {
   const rows = ids === 'all' ? ctx.store.list().filter((r) => r.state === 'retry') : existingRows(ctx, ids);
-  const results = await runQueuedNow(ctx.config, ctx.store, rows, ctx.log);
+  const roots = ctx.config.localpaths.map((lp) => lp.watch).filter((r) => existsSync(r));
+  const locks = await lockWatchRoots(roots, ctx.config.file).catch((err: unknown) => {
+    if (!(err instanceof RootHeldError) || err.holder === null) throw err;
+    throw new SersyncError(
+      'ERR_SERSYNC_RUNNING',
+      `queue retry --now: sersync2 (pid ${err.holder.pid}) is running for ${err.root} and sends queued ` +
+        `rows itself; run "sersync2 queue retry ${ids === 'all' ? '--all' : ids.join(' ')}" (without --now): ` +
+        `it sends them within a second, and "sersync2 queue list" shows the outcome`,
+    );
+  });
+  const results = await runQueuedNow(ctx.config, ctx.store, rows, ctx.log).finally(() => locks.release());
   if (results.some((r) => !r.ok)) process.exitCode = 1;
   if (ctx.json) return json(results);
   return results.map((r) => `${r.id}  ${r.ok ? 'ok' : 'FAILED'}  ${r.message}\n`).join('');

@@ -5,12 +5,15 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { queueFileFor } from '../../../src/queue/state-dir.js';
 import { openWorkStore } from '../../../src/queue/store.js';
 import type { RsyncDaemon } from '../../helpers/rsyncd.js';
 import { CLI } from '../../helpers/sersync.js';
+import { eventually } from '../../helpers/trees.js';
+import { WAL_DAMAGES } from '../../helpers/wal-damage.js';
+import { crashDaemon } from '../lib/procs.js';
 import { Rig } from '../lib/rig.js';
 import type { CaseResult } from './result.js';
 
@@ -137,6 +140,45 @@ export async function queueDamaged(work: string, daemon: RsyncDaemon): Promise<C
     writeFileSync(join(rig.src, 'after.txt'), 'a fresh queue');
     await rig.converged(10_000, 'after moving the damaged queue aside');
     return { faults: damaged.length, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop();
+  }
+}
+
+/**
+ * `kill -9` with changes queued for a remote that is down, then the queue's `-wal` lost or
+ * damaged (deleted, garbage, a garbage header): SQLite drops it and the queued changes with it.
+ * The start must not count as clean: it says so and resyncs, and the replica converges.
+ */
+export async function walLostAfterKill(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
+  const rig = Rig.create(work, { daemon });
+  const wal = `${queueFileFor(rig.state, rig.config)}-wal`;
+  try {
+    await rig.start();
+    writeFileSync(join(rig.src, 'first.txt'), 'before any damage');
+    await rig.converged(10_000, 'before the damage');
+    for (const { name, damage } of WAL_DAMAGES) {
+      await rig.stop(); // a clean stop: the main database holds the clean-stop mark
+      await rig.start();
+      await crashDaemon(daemon);
+      try {
+        for (let i = 0; i < 30; i++) writeFileSync(join(rig.src, `${name}-${i}.txt`), `queued ${i}`);
+        await eventually(
+          () => rig.queued().filter((r) => r.state === 'retry').length >= 30,
+          20_000,
+          'queued',
+        );
+        await rig.kill9();
+        assert.ok(existsSync(wal), 'the killed run left its -wal');
+        damage(wal);
+      } finally {
+        await daemon.restart();
+      }
+      await rig.start();
+      assert.equal(rig.logLines(/did not stop cleanly: resyncing/).length, 1, `-wal ${name}: said`);
+      await rig.converged(20_000, `after the -wal was ${name}`);
+    }
+    return { faults: WAL_DAMAGES.length, files: rig.files(), lost: 0 };
   } finally {
     await rig.stop();
   }

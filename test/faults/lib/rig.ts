@@ -21,6 +21,8 @@ import {
   type SersyncProcess,
 } from '../../helpers/sersync.js';
 import { treeDiff } from '../../helpers/trees.js';
+import { NotConvergedError } from '../cases/result.js';
+import { lostFiles } from './lost.js';
 
 /** A row of `sersync2 queue list --json`. */
 export interface JsonRow {
@@ -174,11 +176,12 @@ export class Rig {
           .split('\n')
           .slice(DEBUG ? 0 : -40)
           .join('\n') ?? '';
-      throw new Error(
-        `${(err as Error).message}\n${diff().slice(0, 2000)}\nsersync2's last log lines:\n${log}`,
-        {
-          cause: err,
-        },
+      const lost = lostFiles(this.src, this.replica, excludes);
+      throw new NotConvergedError(
+        `${(err as Error).message} (${lost.length} file(s) lost: ${lost.slice(0, 5).join(', ')})\n` +
+          `${diff().slice(0, 2000)}\nsersync2's last log lines:\n${log}`,
+        lost,
+        { cause: err },
       );
     }
     // A batch in flight is a row too, and the queue is empty for a moment between two batches (a

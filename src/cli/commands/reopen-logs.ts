@@ -1,0 +1,40 @@
+/**
+ * `sersync2 reopen-logs [--state-dir DIR]`: every replicator whose control socket is in the state
+ * directory reopens its log file (logrotate's postrotate). Through the sockets, not pid files: a
+ * pid file left by a killed daemon may name another process by now, and a signal would reach it.
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { askDaemon, NotRunningError } from '../../daemon/control.js';
+import { SersyncError } from '../../errors.js';
+import { resolveStateDir } from '../../queue/state-dir.js';
+import { globalOptions } from '../program.js';
+
+/** The control sockets in `dir` (see controlSocketFile). */
+function controlSockets(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((name) => /^control-.*\.sock$/.test(name))
+    .map((name) => join(dir, name));
+}
+
+export function registerReopenLogsCommand(program: Command): void {
+  program
+    .command('reopen-logs')
+    .description('make every sersync2 running with this state directory reopen its log file (logrotate)')
+    .usage('[--state-dir DIR]   (--state-dir is a global option; -o is not needed)')
+    .action(async (_o: unknown, cmd: Command) => {
+      const dir = resolveStateDir(globalOptions(cmd).stateDir, null);
+      const failed: string[] = [];
+      for (const socket of controlSockets(dir)) {
+        try {
+          const { pid } = (await askDaemon(socket, { op: 'reopen-logs' })) as { pid: number };
+          process.stdout.write(`pid ${pid}: log reopened\n`);
+        } catch (err) {
+          if (err instanceof NotRunningError) continue; // left by a process that died: nobody to tell
+          failed.push(`${socket}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+      if (failed.length > 0) throw new SersyncError('ERR_SERSYNC_CONTROL', failed.join('\n'));
+    });
+}

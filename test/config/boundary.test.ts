@@ -1,0 +1,91 @@
+/**
+ * The config cannot be used against the host: a local replica inside its own tree through a
+ * link, a password file named through a link, a command plugin that runs the tree's files.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { loadConfig, parseConfig } from '../../src/config/load.js';
+import { ConfigError } from '../../src/errors.js';
+import { CLI } from '../helpers/sersync.js';
+import { tempDir } from '../helpers/tmp.js';
+
+test('a local replica inside its own tree through a symlink alias is refused, by check too', async () => {
+  const dir = await tempDir('sersync-boundary-');
+  try {
+    const tree = join(dir.path, 'tree');
+    const alias = join(dir.path, 'alias');
+    mkdirSync(tree);
+    symlinkSync(tree, alias);
+    const file = join(dir.path, 'confxml.xml');
+    const remote = `<remote path="${alias}/replica"/>`;
+    writeFileSync(file, `<head><sersync><localpath watch="${tree}">\n${remote}</localpath></sersync></head>`);
+    const expected =
+      `${file}:2:1: remote path ${alias}/replica lies inside the watched tree ${tree} ` +
+      `(through a symbolic link: ${tree}/replica is inside ${tree}): it would copy itself`;
+    assert.throws(
+      () => loadConfig(file),
+      (err: unknown) => err instanceof ConfigError && err.message === expected,
+    );
+    const r = spawnSync(process.execPath, [CLI, 'check', '-o', file], { encoding: 'utf8', timeout: 30_000 });
+    assert.deepEqual([r.status, r.stderr], [1, `sersync2: ${expected}\n`]);
+    // The watch named through the alias, the replica through the real path: the same.
+    writeFileSync(
+      file,
+      `<head><sersync><localpath watch="${alias}">\n<remote path="${tree}/r"/></localpath></sersync></head>`,
+    );
+    assert.throws(() => loadConfig(file), /lies inside the watched tree .* \(through a symbolic link/);
+  } finally {
+    await dir.remove();
+  }
+});
+
+test('a password file that is a symlink: the link and its target are named, no chmod of the link', async () => {
+  const dir = await tempDir('sersync-boundary-');
+  try {
+    const target = join(dir.path, 'shadow');
+    writeFileSync(target, 'root:x:\n', { mode: 0o640 });
+    const link = join(dir.path, 'rsync.pas');
+    symlinkSync(target, link);
+    const file = join(dir.path, 'confxml.xml');
+    writeFileSync(
+      file,
+      `<head><sersync><localpath watch="/w"><remote ip="10.0.0.1" name="m"/></localpath>` +
+        `<rsync><auth start="true" users="u" passwordfile="${link}"/></rsync></sersync></head>`,
+    );
+    const messages = loadConfig(file).warnings.map((w) => w.message);
+    assert.deepEqual(messages, [
+      `passwordfile ${link} is a symbolic link to ${target}, which can be read by its group (mode 0640): ` +
+        `the password is not private; check that the link points at the rsync password file before ` +
+        `changing ${target} (never chmod or chown the link)`,
+    ]);
+    assert.ok(!messages.join('\n').includes('chmod 600'));
+  } finally {
+    await dir.remove();
+  }
+});
+
+const withCommand = (param: string, on = 'true'): string =>
+  `<head><sersync><localpath watch="/w"><remote ip="h" name="m"/></localpath>` +
+  `<plugin start="${on}" name="command"/></sersync>\n<plugin name="command">${param}</plugin></head>`;
+
+test('a command plugin in use that runs an interpreter on the changed files is warned about', () => {
+  const warnings = (xml: string): string[] =>
+    parseConfig(xml, '/c.xml').warnings.map((w) => `${w.line}:${w.column}: ${w.message}`);
+  const runs = (program: string): string =>
+    `2:24: the command plugin runs ${program} on each changed file: every file written into the watched ` +
+    `tree is run as a program by the user sersync2 runs as (root), so anyone who can write there ` +
+    `(uploads, www-data) can run commands as root (sersync did the same); run a fixed script ` +
+    `instead, with the path as its argument, or limit the files with <filter start="true">`;
+  assert.deepEqual(warnings(withCommand('<param prefix="/bin/sh" suffix="" ignoreError="true"/>')), [
+    runs('/bin/sh'),
+  ]);
+  assert.deepEqual(warnings(withCommand('<param prefix="/usr/bin/python3"/>')), [runs('/usr/bin/python3')]);
+  // The default prefix is /bin/sh too.
+  assert.equal(warnings(withCommand('<param suffix=""/>')).length, 1);
+  assert.deepEqual(warnings(withCommand('<param prefix="/opt/hooks/changed.sh"/>')), []);
+  assert.deepEqual(warnings(withCommand(`<param prefix="/bin/sh -c 'logger changed'"/>`)), []);
+  assert.deepEqual(warnings(withCommand('<param prefix="/bin/sh"/>', 'false')), [], 'not in use');
+});
