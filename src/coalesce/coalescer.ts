@@ -1,5 +1,5 @@
 import type { Change } from '../filter/changes.js';
-import { parentOf, type RelPath } from '../paths.js';
+import { isWithin, parentOf, type RelPath } from '../paths.js';
 import { InFlight } from './in-flight.js';
 import { PathMap } from './path-map.js';
 import type { PathOp } from './types.js';
@@ -260,9 +260,11 @@ export class Coalescer {
     // Content changed below `from` and not sent yet: the move's quick check against the old copy
     // would keep a file rewritten at the same size within the same second (`sed -i`), so these
     // are sent after the move (with --ignore-times, as every event send).
+    // So are sends below it in flight: they find their source renamed away and may not land.
+    const rebase = (p: RelPath): RelPath => to + p.slice(from.length);
     const changed: RelPath[] = [];
-    for (const [p, e] of this.entries.below(from))
-      if (e.send === 'sync') changed.push(to + p.slice(from.length));
+    for (const [p, e] of this.entries.below(from)) if (e.send === 'sync') changed.push(rebase(p));
+    const inFlight = this.carrying.ops.filter((op) => op.kind !== 'delete' && isWithin(op.path, from));
     this.delete(from, true);
     if (this.coveredByAncestor(to, true)) return;
     this.dropBelow(to);
@@ -271,6 +273,10 @@ export class Coalescer {
     if (basis === null || (et?.del ?? null) !== null) return this.tree(to);
     this.set(to, { del: null, send: 'move', from: basis, fresh: true });
     for (const p of changed) this.sync(p);
+    for (const op of inFlight) {
+      if (op.kind === 'sync') this.sync(rebase(op.path));
+      else this.tree(rebase(op.path));
+    }
   }
 
   private set(path: RelPath, e: Entry): void {

@@ -224,3 +224,22 @@ test('coalescer: operations put back from the queue are dispatched', () => {
     { kind: 'tree', path: 'd' },
   ]);
 });
+
+test('coalescer: sends below a directory in flight when it is renamed are sent again under the new name after the move', () => {
+  const c = new Coalescer();
+  c.apply(sync('x/f2'));
+  c.apply(tree('x/sub'));
+  assert.deepEqual(c.take(), [
+    { kind: 'sync', path: 'x/f2' },
+    { kind: 'tree', path: 'x/sub' },
+  ]);
+  // in flight: x renamed to d; the sends above find nothing and x's old copy is the move's basis
+  c.apply(rename('x', 'd', true));
+  c.landed();
+  assert.deepEqual(c.take(), [
+    { kind: 'move', path: 'd', from: 'x' },
+    { kind: 'delete', path: 'x', isDir: true },
+    { kind: 'sync', path: 'd/f2' },
+    { kind: 'tree', path: 'd/sub' },
+  ]);
+});
