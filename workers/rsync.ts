@@ -1,23 +1,26 @@
 /**
  * piscina worker: runs one rsync. It owns what must not stall the main event loop (walking large
- * trees to build the list, feeding rsync's stdin, reading its output). A stalled remote is ended by
- * rsync's own `--timeout` (see `remoteOptions`). Results go back to the main thread, which owns all
- * state.
+ * trees to build the list, feeding rsync's stdin, reading its output, watching it for a stall).
+ * Results go back to the main thread, which owns all state.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { closeSync, existsSync } from 'node:fs';
+import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { closeSync, existsSync, lstatSync } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
 import { compilePathFilter } from '../src/filter/path-filter.js';
 import { pathBytes, type RelPath } from '../src/paths.js';
 import { anchoredPattern, fileListEntry } from '../src/sync/rsync-args.js';
 import { pinnedPlace } from '../src/sync/rsync-place.js';
 import { Progress2Reader, type ProgressMessage, type ReportingTask } from '../src/sync/rsync-progress.js';
-import type { RsyncInput, RsyncResult, RsyncTask } from '../src/sync/task.js';
-import { walkTree } from '../src/sync/walk.js';
+import { ioBytes, sampleEveryMs, StallClock } from '../src/sync/stall.js';
+import type { FileSignature, RsyncInput, RsyncResult, RsyncTask } from '../src/sync/task.js';
+import { absoluteBytes, walkTree } from '../src/sync/walk.js';
 
 const STDERR_TAIL = 16 * 1024;
 const NUL = Buffer.of(0);
 const PROGRESS_EVERY_MS = 100;
+/** How long a stalled rsync gets to end on SIGTERM before it is killed. */
+const KILL_GRACE_MS = 2000;
+
 /** A run whose directory is no longer one of the tree: rsync's code for an unusable source (-1 reads as a lost remote). */
 const NOT_RUN = {
   exitCode: 3,
@@ -26,22 +29,56 @@ const NOT_RUN = {
   unreadable: [],
   filesSent: null,
   bytesSent: null,
+  walked: new Map<RelPath, FileSignature>(),
 } as const;
 
 /**
- * The list for rsync's stdin, the entries a full sync's walk found (rsync's `.` included), and
- * the directories a send's walk could not read (their contents are not in the list).
+ * File timestamps come from the kernel's coarse clock (a tick of up to 10 ms): a file changed in
+ * the tick rsync starts in could be rewritten after rsync read it and keep its timestamps, so its
+ * signature would not show the change. Only files changed before that are trusted unchanged.
  */
-export function buildInput(
-  task: RsyncTask,
-  input: RsyncInput,
-): { list: string[]; walked: number; unreadable: RelPath[] } {
+const TICK_NS = 10_000_000n;
+
+interface Stamped {
+  readonly signature: FileSignature;
+  /** The later of its mtime and ctime. */
+  readonly changedNs: bigint;
+}
+
+/** A regular file's size, mtime and ctime in ns; null for anything else or nothing. */
+function stamp(root: string, path: RelPath): Stamped | null {
+  const st = lstatSync(absoluteBytes(root, path), { bigint: true, throwIfNoEntry: false });
+  if (st?.isFile() !== true) return null;
+  return {
+    signature: `${st.size}:${st.mtimeNs}:${st.ctimeNs}`,
+    changedNs: st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs,
+  };
+}
+
+export interface Input {
+  readonly list: string[];
+  /** Entries a full sync's walk found (rsync's `.` included): its progress total. */
+  readonly walked: number;
+  /** Directories a send's walk could not read (their contents are not in the list). */
+  readonly unreadable: RelPath[];
+  /** Regular files a send's tree walks listed, with their signatures. */
+  readonly signatures: Map<RelPath, FileSignature>;
+}
+
+/** The list for rsync's stdin, and what building it learnt about the tree. */
+export function buildInput(task: RsyncTask, input: RsyncInput): Input {
   switch (input.kind) {
     case 'rules':
-      return { list: [...input.rules], walked: 0, unreadable: [] };
+      return { list: [...input.rules], walked: 0, unreadable: [], signatures: new Map() };
     case 'files': {
-      const out = input.paths.map(fileListEntry);
+      const out = input.paths
+        .filter((p) => {
+          const sent = input.sentAs.get(p);
+          return sent === undefined || stamp(task.cwd, p)?.signature !== sent;
+        })
+        .map(fileListEntry);
       const unreadable: RelPath[] = [];
+      const stamps = new Map<RelPath, Stamped>();
       const excluded = compilePathFilter(task.filter);
       for (const tree of input.trees) {
         out.push(fileListEntry(tree));
@@ -49,12 +86,20 @@ export function buildInput(
           task.cwd,
           tree,
           excluded,
-          (p) => out.push(fileListEntry(p)),
+          (p, isDir) => {
+            out.push(fileListEntry(p));
+            const s = isDir ? null : stamp(task.cwd, p);
+            if (s !== null) stamps.set(p, s);
+          },
           () => undefined,
           (dir) => unreadable.push(dir),
         );
       }
-      return { list: out, walked: 0, unreadable };
+      // rsync starts now: what changed before this tick will show any later write in its signature.
+      const settled = BigInt(Date.now()) * 1_000_000n - TICK_NS;
+      const signatures = new Map<RelPath, FileSignature>();
+      for (const [p, s] of stamps) if (s.changedNs < settled) signatures.set(p, s.signature);
+      return { list: out, walked: 0, unreadable, signatures };
     }
     case 'excluded': {
       // rsync walks the tree itself here, and reports what it cannot read.
@@ -67,7 +112,7 @@ export function buildInput(
         () => walked++,
         (p, isDir) => out.push(anchoredPattern(p, isDir ? '/***' : '')),
       );
-      return { list: out, walked, unreadable: [] };
+      return { list: out, walked, unreadable: [], signatures: new Map() };
     }
   }
 }
@@ -111,6 +156,34 @@ function startFailure(err: NodeJS.ErrnoException, cwd: string): string {
   return err.message;
 }
 
+/**
+ * The stall backstop: samples the run's I/O counters (and its output) and stops it once they have
+ * not moved for `stallS` seconds. Calls `onStall` once, when it stops the run.
+ */
+function watchStall(
+  child: ChildProcess,
+  stallS: number,
+  output: () => number,
+  onStall: () => void,
+): () => void {
+  const pid = child.pid;
+  if (pid === undefined) return () => undefined;
+  const clock = new StallClock(stallS * 1000, performance.now());
+  let grace: NodeJS.Timeout | null = null;
+  const sampler = setInterval(() => {
+    const io = ioBytes(pid);
+    if (io === null || !clock.stalled(io + output(), performance.now())) return;
+    clearInterval(sampler);
+    onStall();
+    child.kill('SIGTERM');
+    grace = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+  }, sampleEveryMs(stallS));
+  return () => {
+    clearInterval(sampler);
+    if (grace !== null) clearTimeout(grace);
+  };
+}
+
 /** A run inside a directory of the tree starts there, held open (see `pinnedPlace`); others in the root. */
 function startRsync(task: RsyncTask, argv: string[]): ChildProcessWithoutNullStreams | string {
   const place = task.dir === undefined ? null : pinnedPlace(task.cwd, task.dir);
@@ -141,18 +214,32 @@ export default function runRsync(task: ReportingTask): Promise<RsyncResult> {
     }
     let stderr = '';
     let stdout = '';
+    let output = 0;
+    let stalled = false;
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
+      output += chunk.length;
       stdout = (stdout + chunk).slice(-STDERR_TAIL);
       progress?.feed(chunk);
     });
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => {
+      output += chunk.length;
       stderr = (stderr + chunk).slice(-STDERR_TAIL);
     });
+    const unwatch =
+      task.stallS === null
+        ? () => undefined
+        : watchStall(
+            child,
+            task.stallS,
+            () => output,
+            () => (stalled = true),
+          );
     child.stdin.on('error', () => undefined); // rsync may exit before reading it all; its exit code says why
     child.stdin.end(list === null ? undefined : Buffer.concat(list.flatMap((e) => [pathBytes(e), NUL])));
     const finish = (exitCode: number, signal: string | null, extra = ''): void => {
+      unwatch();
       progress?.close();
       resolve({
         exitCode,
@@ -160,6 +247,7 @@ export default function runRsync(task: ReportingTask): Promise<RsyncResult> {
         durationMs: performance.now() - started,
         listed: list?.length ?? 0,
         unreadable: input?.unreadable ?? [],
+        walked: input?.signatures ?? new Map(),
         ...transferStats(stdout),
         stderr: stderr + extra,
       });
@@ -168,7 +256,14 @@ export default function runRsync(task: ReportingTask): Promise<RsyncResult> {
       finish(-1, null, `cannot run rsync: ${startFailure(err, task.cwd)}`);
     });
     child.on('close', (code, signal) => {
-      finish(code ?? -1, signal);
+      // Reported as rsync reports its own I/O timeout, so that it is retried and probed alike.
+      if (stalled)
+        finish(
+          30,
+          signal,
+          `sersync2 error: timeout: no I/O for ${task.stallS} s (timeout/@stall): rsync stopped\n`,
+        );
+      else finish(code ?? -1, signal);
     });
   });
 }

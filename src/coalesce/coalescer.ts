@@ -1,5 +1,7 @@
 import type { Change } from '../filter/changes.js';
 import { isWithin, parentOf, type RelPath } from '../paths.js';
+import { InFlight } from './in-flight.js';
+import { PathMap } from './path-map.js';
 import type { PathOp } from './types.js';
 
 /**
@@ -18,6 +20,16 @@ interface Entry {
 
 const NOTHING: Entry = { del: null, send: 'none', from: null, fresh: false };
 
+/** Created, with no content announced yet (no close_write so far). */
+const isWaiting = (e: Entry): boolean => e.send === 'none' && e.del === null;
+
+/**
+ * Paths pending before the coalescer gives up tracking them one by one and syncs the whole tree
+ * instead (as Syncthing's capped aggregator does): ~100 MB of entries at most, and a full sync
+ * costs no more than sending that many paths.
+ */
+export const MAX_PENDING = 250_000;
+
 /**
  * Per-path state of one tree towards one remote: changes go in, the smallest set of operations
  * that brings the replica up to date comes out. Last change wins per path; a directory delete
@@ -26,10 +38,13 @@ const NOTHING: Entry = { del: null, send: 'none', from: null, fresh: false };
  * on the replica, so unchanged files are not sent again. Pure: no I/O, no clock.
  */
 export class Coalescer {
-  private readonly entries = new Map<RelPath, Entry>();
+  private readonly entries = new PathMap<Entry>(isWaiting);
   private full = false;
   /** What the last `take` handed out, until it `landed`. */
-  private carrying: readonly PathOp[] = [];
+  private carrying = new InFlight();
+
+  /** `maxPending`: paths tracked one by one before a full sync of the tree replaces them. */
+  constructor(private readonly maxPending = MAX_PENDING) {}
   /**
    * Paths of batches that failed, until a batch carrying them lands. Their rows wait in the retry
    * queue, which keeps one row per path: a newer operation on the path takes the row over, so it
@@ -38,25 +53,35 @@ export class Coalescer {
    */
   private readonly owed = new Set<RelPath>();
 
-  apply(change: Change): void {
+  /** Takes a change in; true when it made the pending work exceed `maxPending` (see `capped`). */
+  apply(change: Change): boolean {
     this.change(change);
+    if (this.capped()) return true;
     // The batch in flight may carry this path after all (its delete form sends whatever exists when
     // rsync looks; a tree send walks what is there): until it lands, what the replica holds there
     // is unknown, so the entry is not fresh, and a removal that follows is sent, not cancelled.
     const path = change.kind === 'rename' ? change.to : change.kind === 'resync' ? null : change.path;
     const e = path === null ? undefined : this.entries.get(path);
-    if (path !== null && e?.fresh === true && this.carrying.some((op) => carries(op, path)))
+    if (path !== null && e?.fresh === true && this.carrying.carries(path))
       this.set(path, { ...e, fresh: false });
+    return false;
+  }
+
+  /** True when the pending work exceeded `maxPending` and became a full sync of the tree. */
+  private capped(): boolean {
+    if (this.entries.size <= this.maxPending) return false;
+    this.change({ kind: 'resync' });
+    return true;
   }
 
   /** The batch taken last has finished (`ok`: every run of it succeeded). */
   landed(ok = true): void {
-    for (const op of this.carrying) {
+    for (const op of this.carrying.ops) {
       if (ok) this.owed.delete(op.path);
       else if (op.kind !== 'full') this.owed.add(op.path);
     }
-    if (ok && this.carrying.some((op) => op.kind === 'full')) this.owed.clear();
-    this.carrying = [];
+    if (ok && this.carrying.ops.some((op) => op.kind === 'full')) this.owed.clear();
+    this.carrying = new InFlight();
   }
 
   private change(change: Change): void {
@@ -86,9 +111,14 @@ export class Coalescer {
    * pending, so a pending change for the same path wins, except that a failed removal still
    * happens before a newer send.
    */
-  restore(op: PathOp): void {
+  restore(op: PathOp): boolean {
+    this.restoreOne(op);
+    return this.capped();
+  }
+
+  private restoreOne(op: PathOp): void {
     if (this.full) return;
-    if (op.kind === 'full') return this.apply({ kind: 'resync' });
+    if (op.kind === 'full') return this.change({ kind: 'resync' });
     // The failed run may have done part of its work before it broke: what the replica holds
     // where it may have written is unknown.
     this.unsure(op);
@@ -130,7 +160,15 @@ export class Coalescer {
    * `op` may have written: a removal that follows is sent.
    */
   private unsure(op: PathOp): void {
-    for (const [p, e] of this.entries) if (e.fresh && carries(op, p)) this.set(p, { ...e, fresh: false });
+    const touched = op.kind === 'sync' ? [] : [...this.entries.below(op.path)].map(([p]) => p);
+    for (let p = op.path; ; p = parentOf(p)) {
+      touched.push(p);
+      if (p === '') break;
+    }
+    for (const p of touched) {
+      const e = this.entries.get(p);
+      if (e?.fresh === true) this.set(p, { ...e, fresh: false });
+    }
   }
 
   /**
@@ -150,19 +188,19 @@ export class Coalescer {
                 ? [{ kind: 'sync' as const, path }]
                 : []),
         ]);
-    return [...this.carrying, ...waiting];
+    return [...this.carrying.ops, ...waiting];
   }
 
   /** Paths created whose content has not been announced yet (no close_write so far). */
   waiting(): RelPath[] {
     const out: RelPath[] = [];
-    for (const [path, e] of this.entries) if (e.send === 'none' && e.del === null) out.push(path);
+    for (const [path, e] of this.entries) if (isWaiting(e)) out.push(path);
     return out;
   }
 
   /** Operations ready to send. */
   get size(): number {
-    return this.full ? 1 : this.entries.size - this.waiting().length;
+    return this.full ? 1 : this.entries.size - this.entries.countedSize;
   }
 
   /**
@@ -170,8 +208,8 @@ export class Coalescer {
    * still there), then removals, then sends. Entries still waiting for content stay.
    */
   take(): PathOp[] {
-    this.carrying = this.takeReady();
-    return [...this.carrying];
+    this.carrying = new InFlight(this.takeReady());
+    return [...this.carrying.ops];
   }
 
   private takeReady(): PathOp[] {
@@ -245,9 +283,8 @@ export class Coalescer {
     // So are sends below it in flight: they find their source renamed away and may not land.
     const rebase = (p: RelPath): RelPath => to + p.slice(from.length);
     const changed: RelPath[] = [];
-    for (const [p, e] of this.entries)
-      if (p !== from && isWithin(p, from) && e.send === 'sync') changed.push(rebase(p));
-    const inFlight = this.carrying.filter((op) => op.kind !== 'delete' && isWithin(op.path, from));
+    for (const [p, e] of this.entries.below(from)) if (e.send === 'sync') changed.push(rebase(p));
+    const inFlight = this.carrying.ops.filter((op) => op.kind !== 'delete' && isWithin(op.path, from));
     this.delete(from, true);
     if (this.coveredByAncestor(to, true)) return;
     this.dropBelow(to);
@@ -281,8 +318,7 @@ export class Coalescer {
   }
 
   private dropBelow(dir: RelPath): void {
-    for (const path of this.entries.keys())
-      if (path !== dir && isWithin(path, dir)) this.entries.delete(path);
+    for (const [path] of [...this.entries.below(dir)]) this.entries.delete(path);
   }
 }
 
@@ -294,13 +330,4 @@ function owing(e: Entry): Entry {
     del: { isDir: e.send !== 'sync' },
     ...(e.send === 'move' ? { send: 'tree', from: null } : {}),
   };
-}
-
-/**
- * Whether running `op` may create `path` on the replica: the path itself, a directory above it
- * (`-R` creates a file's directories; a removal's include chain sends what exists), or anything
- * below a directory sent or mirrored whole.
- */
-function carries(op: PathOp, path: RelPath): boolean {
-  return isWithin(op.path, path) || (op.kind !== 'sync' && isWithin(path, op.path));
 }

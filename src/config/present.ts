@@ -1,5 +1,6 @@
 /** A resolved Config shown to people (`sersync2 check`) and to programs (`check --json`); secrets never shown. */
 import { printable } from '../printable.js';
+import { remoteKind } from './remote-kinds.js';
 import type { Config, ConfigWarning, InotifyToggles, Remote, RsyncSettings } from './types.js';
 
 const HIDDEN = '(hidden)';
@@ -28,14 +29,7 @@ function quoteWords(words: readonly string[]): string {
 function describeRemote(remote: Remote, config: Config): string {
   const { enabled, users } = config.rsync.auth;
   const as = enabled && users !== '' ? `, as ${users}` : '';
-  switch (remote.target.kind) {
-    case 'local':
-      return `${remote.id}  (local directory)`;
-    case 'ssh':
-      return `${remote.id}  (over ssh${as})`;
-    case 'daemon':
-      return `${remote.id}  (rsync daemon module${as})`;
-  }
+  return `${remote.id}  (${remoteKind(remote).describe(as)})`;
 }
 
 function timeoutText(rsync: RsyncSettings): string {

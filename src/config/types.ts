@@ -61,8 +61,9 @@ export interface RsyncSettings {
   /** `<timeout start="true" time>` in seconds, else null. */
   readonly timeoutS: number | null;
   /**
-   * `timeout/@stall` **(extension)**: rsync's `--timeout` while `<timeout>` is off, so a remote
-   * that accepts a connection and then stalls cannot hold its lane for ever; 0: none.
+   * `timeout/@stall` **(extension)**: while `<timeout>` is off, a run with no I/O for this many
+   * seconds is stopped (the worker watches it), so a remote that accepts a connection and then
+   * stalls cannot hold its lane for ever; 0: none.
    */
   readonly stallTimeoutS: number;
   /** `<ssh start="true">`. */

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffMs } from '../backoff.js';
 import type { Logger } from '../log/logger.js';
 import { PluginError } from './errors.js';
 
@@ -11,7 +12,7 @@ export interface RetryPolicy {
 
 /** The wait before try number `n + 1` (n ≥ 1). */
 export function backoffDelay(policy: RetryPolicy, n: number): number {
-  return Math.min(policy.firstDelayMs * 2 ** (n - 1), policy.maxDelayMs);
+  return backoffMs(n, policy.firstDelayMs, policy.maxDelayMs);
 }
 
 /**

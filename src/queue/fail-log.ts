@@ -1,7 +1,7 @@
 import type { PathOp } from '../coalesce/types.js';
 import type { Config, Remote, RsyncSettings } from '../config/types.js';
 import { fromUtf8, type RelPath } from '../paths.js';
-import { destination } from '../sync/rsync-args.js';
+import { remoteKind } from '../config/remote-kinds.js';
 import type { QueueRow } from './types.js';
 
 /**
@@ -72,16 +72,14 @@ function renderParams(rsync: RsyncSettings): string {
  */
 export function renderSersyncCommand(input: SersyncCommandInput): string {
   const { rsync, remote, op } = input;
-  const kind = remote.target.kind;
-  const ssh =
-    kind !== 'ssh' ? '' : rsync.port === null ? ' -e ssh ' : ` -e ${shellWord(`ssh -p ${rsync.port}`)} `;
-  const port = kind === 'daemon' && rsync.port !== null ? ` --port=${rsync.port} ` : '';
-  const timeout = kind !== 'local' && rsync.timeoutS !== null ? ` --timeout=${rsync.timeoutS} ` : '';
-  const dest = shellWord(fromUtf8(destination(remote, rsync)));
-  const password =
-    kind === 'daemon' && rsync.auth.enabled && rsync.auth.passwordFile !== ''
-      ? ` ${shellWord(`--password-file=${fromUtf8(rsync.auth.passwordFile)}`)}`
-      : '';
+  const kind = remoteKind(remote);
+  const words = (ws: readonly string[], around: string): string =>
+    ws.length === 0 ? '' : `${around}${ws.map((w) => shellWord(fromUtf8(w))).join(' ')}${around}`;
+  // sersync's template: the transport (`-e ssh`, `--port`) and timeout together, the login after the destination.
+  const transport = words(kind.transport(rsync), ' ');
+  const timeout = kind.networked && rsync.timeoutS !== null ? ` --timeout=${rsync.timeoutS} ` : '';
+  const dest = shellWord(fromUtf8(kind.destination(rsync, '')));
+  const password = kind.login(rsync).length === 0 ? '' : ` ${words(kind.login(rsync), '')}`;
   const del = input.deleteEnabled ? '--delete' : '';
   const redirect = input.debug ? '' : ' >/dev/null 2>&1 ';
   const head = `cd ${shellWord(fromUtf8(input.root))} && rsync ${renderParams(rsync)} -R `;
@@ -89,12 +87,12 @@ export function renderSersyncCommand(input: SersyncCommandInput): string {
     case 'sync':
     case 'tree':
     case 'move':
-      return `${head}${ssh}${port}${timeout}${sersyncQuoted(`./${op.path}`)} ${dest}${password}${redirect}`;
+      return `${head}${transport}${timeout}${sersyncQuoted(`./${op.path}`)} ${dest}${password}${redirect}`;
     case 'delete':
-      return `${head}${ssh}${port}${timeout}${del} ./ ${includeChain(op.path, op.isDir)} ${dest}${password}${redirect}`;
+      return `${head}${transport}${timeout}${del} ./ ${includeChain(op.path, op.isDir)} ${dest}${password}${redirect}`;
     case 'full': {
       const excludes = input.fullSyncExcludes.map((e) => ` --exclude=${sersyncQuoted(fromUtf8(e))}`).join('');
-      return `${head}${del} ./ ${ssh}${port}${timeout}${dest}${password}${excludes}${redirect}`;
+      return `${head}${del} ./ ${transport}${timeout}${dest}${password}${excludes}${redirect}`;
     }
   }
 }

@@ -1,3 +1,5 @@
+import { backoffMs } from '../backoff.js';
+
 /** The first retry waits this long; each further failure doubles the wait. */
 export const FIRST_RETRY_DELAY_MS = 5_000;
 
@@ -8,9 +10,7 @@ export const FIRST_RETRY_DELAY_MS = 5_000;
  */
 export function retryDelayMs(attempts: number, maxIntervalMinutes: number): number {
   const capMs = Math.max(FIRST_RETRY_DELAY_MS, maxIntervalMinutes * 60_000);
-  // 2^30 × 5 s is far beyond any cap; bounding the exponent keeps the number finite.
-  const exponent = Math.min(Math.max(attempts, 1) - 1, 30);
-  return Math.min(capMs, FIRST_RETRY_DELAY_MS * 2 ** exponent);
+  return backoffMs(attempts, FIRST_RETRY_DELAY_MS, capMs);
 }
 
 /**

@@ -1,28 +1,41 @@
 import { fromUtf8, type RelPath } from '../paths.js';
+import type { Failure } from '../queue/types.js';
 
 /**
- * What an rsync exit code means for the work it carried. Every failure stays in the retry queue;
- * the outcome decides how it is reported: `retry` is expected to heal (network, remote down),
- * `fatal` needs the operator (bad options, refused authentication, protocol mismatch).
+ * The engine's failure policy, in one table: what an rsync exit means for the work it carried.
+ * `ok`: it arrived. `partial`: some source files could not be read (they are named; the rest
+ * arrived). `retry`: expected to heal (network, remote down). `final`: needs the operator (bad
+ * options, refused authentication, protocol mismatch). Nothing is dropped: `retry` and `final`
+ * both stay in the retry queue with back-off; `final` says the operator must act.
  */
-export type Outcome = 'ok' | 'retry' | 'fatal';
+export type Outcome = 'ok' | 'partial' | 'retry' | 'final';
 
-export const RSYNC_EXIT_CODES: Readonly<
-  Record<number, { readonly meaning: string; readonly outcome: Outcome }>
-> = {
+/**
+ * `lost`: the remote could not be reached or stopped answering, so it is probed and its backlog
+ * released as soon as it answers again (a refused login or a full disk waits for back-off, or the
+ * probe would retry it in a loop).
+ */
+export interface ExitMeaning {
+  readonly meaning: string;
+  readonly outcome: Outcome;
+  readonly lost?: true;
+}
+
+export const RSYNC_EXIT_CODES: Readonly<Record<number, ExitMeaning>> = {
+  [-1]: { meaning: 'rsync was killed or could not start', outcome: 'retry', lost: true },
   0: { meaning: 'success', outcome: 'ok' },
-  1: { meaning: 'syntax or usage error', outcome: 'fatal' },
-  2: { meaning: 'protocol incompatibility', outcome: 'fatal' },
+  1: { meaning: 'syntax or usage error', outcome: 'final' },
+  2: { meaning: 'protocol incompatibility', outcome: 'final' },
   3: { meaning: 'errors selecting input/output files, dirs', outcome: 'retry' },
-  4: { meaning: 'requested action not supported', outcome: 'fatal' },
+  4: { meaning: 'requested action not supported', outcome: 'final' },
   5: {
     meaning: 'error starting client-server protocol (refused, unknown module, auth failed)',
-    outcome: 'fatal',
+    outcome: 'final',
   },
   6: { meaning: 'daemon unable to append to log-file', outcome: 'retry' },
-  10: { meaning: 'error in socket I/O', outcome: 'retry' },
+  10: { meaning: 'error in socket I/O', outcome: 'retry', lost: true },
   11: { meaning: 'error in file I/O', outcome: 'retry' },
-  12: { meaning: 'error in rsync protocol data stream', outcome: 'retry' },
+  12: { meaning: 'error in rsync protocol data stream', outcome: 'retry', lost: true },
   13: { meaning: 'errors with program diagnostics', outcome: 'retry' },
   14: { meaning: 'error in IPC code', outcome: 'retry' },
   20: { meaning: 'received SIGUSR1 or SIGINT', outcome: 'retry' },
@@ -30,10 +43,10 @@ export const RSYNC_EXIT_CODES: Readonly<
   22: { meaning: 'error allocating core memory buffers', outcome: 'retry' },
   23: { meaning: 'partial transfer due to error', outcome: 'retry' },
   24: { meaning: 'partial transfer due to vanished source files', outcome: 'ok' },
-  25: { meaning: 'the --max-delete limit stopped deletions', outcome: 'fatal' },
-  30: { meaning: 'timeout in data send/receive', outcome: 'retry' },
-  35: { meaning: 'timeout waiting for daemon connection', outcome: 'retry' },
-  255: { meaning: 'ssh connection failed', outcome: 'retry' },
+  25: { meaning: 'the --max-delete limit stopped deletions', outcome: 'final' },
+  30: { meaning: 'timeout in data send/receive (or the stall backstop)', outcome: 'retry', lost: true },
+  35: { meaning: 'timeout waiting for daemon connection', outcome: 'retry', lost: true },
+  255: { meaning: 'ssh connection failed', outcome: 'retry', lost: true },
 };
 
 /**
@@ -44,18 +57,48 @@ export const RSYNC_EXIT_CODES: Readonly<
 const GONE = /No such file or directory \(2\)|file has vanished|Too many levels of symbolic links \(40\)/;
 
 /**
+ * rsync's per-file errors about the source (its sender reading our tree), with the quoted name:
+ * `send_files failed to open "…": …`, `opendir "…" failed: …`, `link_stat "…" failed: …`, and any
+ * other of that shape, so that a refusal this code does not know by name fails its own path,
+ * not the whole batch. The receiver's and generator's lines carry their own tag.
+ */
+const SOURCE_FILE_ERROR = /^rsync: (?:\[sender\] )?[a-z_ ]+ "(.*)"(?: failed)?: .* \(\d+\)$/;
+
+/** The error lines of an exit 23 other than vanished sources (rsync's own summary left out). */
+function errorsOf23(stderr: string): string[] {
+  return stderr
+    .split('\n')
+    .filter((l) => /^rsync(: | error:)/.test(l) && !/^rsync error: some files/.test(l) && !GONE.test(l));
+}
+
+/**
  * sersync counted exit 23 as success because a source that vanished between the event and the
  * run is not a failure. But 23 also covers a replica that refused a write; so 23 is success only
- * when every error rsync printed is about a source that is gone (see `GONE`).
+ * when every error rsync printed is about a source that is gone (see `GONE`), partial when each
+ * names a source file rsync could not read, and a failure otherwise.
  */
 export function classifyExit(exitCode: number, stderr: string): Outcome {
   if (exitCode === 23) {
-    const errors = stderr
-      .split('\n')
-      .filter((l) => /^rsync(: | error:)/.test(l) && !/^rsync error: some files/.test(l));
-    return errors.every((l) => GONE.test(l)) ? 'ok' : 'retry';
+    const errors = errorsOf23(stderr);
+    if (errors.length === 0) return 'ok';
+    return errors.every((l) => SOURCE_FILE_ERROR.test(l)) ? 'partial' : 'retry';
   }
-  return RSYNC_EXIT_CODES[exitCode]?.outcome ?? 'retry';
+  return describeExit(exitCode).outcome;
+}
+
+/** The table's row for an exit code (one rsync does not document is retried). */
+export function describeExit(exitCode: number): ExitMeaning {
+  return RSYNC_EXIT_CODES[exitCode] ?? { meaning: 'an exit code rsync does not document', outcome: 'retry' };
+}
+
+/** What a failed run says about its remote: whether to probe it, and whether a file may be cut. */
+export function remoteLoss(failure: Failure): { readonly lost: boolean; readonly mayHaveCut: boolean } {
+  const lost = describeExit(failure.exitCode).lost === true;
+  // A receiver killed mid-file leaves its temp file behind; not so when rsync never got connected.
+  const neverConnected =
+    failure.exitCode === 35 ||
+    /failed to connect to|getaddrinfo|ssh: connect to host|Could not resolve hostname/.test(failure.message);
+  return { lost, mayHaveCut: lost && !neverConnected };
 }
 
 /** The line an operator needs from rsync's stderr: its last error, else its last line. */
@@ -78,14 +121,6 @@ export function lastErrorLine(stderr: string): string {
 }
 
 /**
- * rsync's per-file errors about the source (its sender reading our tree), with the quoted name:
- * `send_files failed to open "…": …`, `opendir "…" failed: …`, `link_stat "…" failed: …`, and any
- * other of that shape, so that a refusal this code does not know by name fails its own path,
- * not the whole batch. The receiver's and generator's lines carry their own tag.
- */
-const SOURCE_FILE_ERROR = /^rsync: (?:\[sender\] )?[a-z_ ]+ "(.*)"(?: failed)?: .* \(\d+\)$/;
-
-/**
  * The files an exit 23 is about, relative to `root`, each with rsync's line about it, when every
  * error rsync printed names one file of the source it could not read (gone ones are not errors); null when any error is about something else (the receiver, the connection), or a name
  * cannot be read back, so that the caller fails everything. rsync prints names absolute, with
@@ -99,9 +134,7 @@ export function failedSourcePaths(
   if (exitCode !== 23) return null;
   const prefix = `${fromUtf8(root)}/`;
   const paths: { path: RelPath; error: string }[] = [];
-  for (const line of stderr.split('\n')) {
-    if (!/^rsync(: | error:)/.test(line) || /^rsync error: some files/.test(line)) continue;
-    if (GONE.test(line)) continue;
+  for (const line of errorsOf23(stderr)) {
     const quoted = SOURCE_FILE_ERROR.exec(line)?.[1];
     if (quoted === undefined) return null;
     const abs = fromUtf8(quoted).replace(/\\#([0-7]{3})/g, (_, o: string) =>

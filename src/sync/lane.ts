@@ -1,17 +1,18 @@
 import { lstatSync, readdirSync } from 'node:fs';
-import { Coalescer } from '../coalesce/coalescer.js';
+import { backoffMs } from '../backoff.js';
+import { Coalescer, MAX_PENDING } from '../coalesce/coalescer.js';
 import type { PathOp } from '../coalesce/types.js';
 import type { Config, Remote } from '../config/types.js';
 import type { Change } from '../filter/changes.js';
 import { NameDelay } from '../filter/name-delay.js';
 import { isTempFileName } from '../filter/temp-files.js';
 import type { Logger } from '../log/logger.js';
-import { displayPath, isWithin, type RelPath } from '../paths.js';
+import type { RelPath } from '../paths.js';
 import type { Failure, WorkStore } from '../queue/types.js';
-import { classifyExit, failedSourcePaths, lastErrorLine } from './exit-codes.js';
+import { failureOf, partialFailures } from './outcome.js';
 import { planMove, planRuns } from './plan.js';
 import type { RsyncPool } from './pool.js';
-import type { RsyncResult, RsyncTask } from './task.js';
+import type { FileSignature, RsyncResult, RsyncTask } from './task.js';
 import { absoluteBytes } from './walk.js';
 
 export interface BatchReport {
@@ -90,6 +91,8 @@ export class Lane {
   private inFlight = false;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** Files the last batch's tree walks sent, with their signatures: see `RsyncInput`. */
+  private justWalked: ReadonlyMap<RelPath, FileSignature> = new Map();
   /** Batches in a row that failed unexpectedly: the next try waits longer each time. */
   private storeFailures = 0;
   private idleWaiters: (() => void)[] = [];
@@ -158,20 +161,28 @@ export class Lane {
     }
     if (change.kind === 'new') this.unconfirmed.add(change.path);
     this.pendingSince ??= Date.now();
-    this.coalescer.apply(change);
+    if (this.coalescer.apply(change)) this.overflowed();
     this.schedule();
   }
 
   /** Puts back operations from the retry queue. */
   restore(op: PathOp): void {
     this.pendingSince ??= Date.now();
-    this.coalescer.restore(op);
+    if (this.coalescer.restore(op)) this.overflowed();
     this.schedule();
   }
 
   /** The root can be trusted again (see `source`): send what was held. */
   resume(): void {
     this.schedule();
+  }
+
+  /** More changes pending than the coalescer tracks one by one: a full sync of the tree carries them. */
+  private overflowed(): void {
+    this.ctx.log.warn(
+      { root: this.ctx.root, remote: this.ctx.remote.id, limit: MAX_PENDING },
+      'too many changes pending: resyncing the tree instead of tracking each',
+    );
   }
 
   /** Resolves when nothing is pending or in flight. */
@@ -205,7 +216,7 @@ export class Lane {
     const wait =
       this.storeFailures === 0
         ? this.ctx.settleMs
-        : Math.min(MAX_STORE_RETRY_MS, (this.ctx.storeRetryMs ?? 1000) * 2 ** (this.storeFailures - 1));
+        : backoffMs(this.storeFailures, this.ctx.storeRetryMs ?? 1000, MAX_STORE_RETRY_MS);
     this.timer = setTimeout(() => {
       this.timer = null;
       this.dispatch();
@@ -291,7 +302,9 @@ export class Lane {
     let failure: Failure | null = null;
     let unreadable: Map<RelPath, Failure> | null = null;
     let refused = false;
-    for (const task of planRuns(rest, plan)) {
+    const justWalked = this.justWalked;
+    this.justWalked = new Map();
+    for (const task of planRuns(rest, plan, justWalked)) {
       if (this.refusesFullDelete(task, cwd)) {
         refused = true;
         continue;
@@ -301,7 +314,7 @@ export class Lane {
       failure = failureOf(r);
       if (failure === null) continue;
       // The sends run last: when rsync could read only some of them, the rest has arrived.
-      if (task.input?.kind === 'files') unreadable = opsNaming(ops, unsentSourcePaths(r, cwd));
+      if (task.kind === 'send') unreadable = partialFailures(ops, r, cwd);
       break;
     }
     if (failure !== null && failure.exitCode === RSYNC_GOT_SIGNAL) {
@@ -313,6 +326,8 @@ export class Lane {
       this.ctx.log.info({ root, remote: remote.id }, 'rsync was interrupted by a signal: its work is kept');
       return false;
     }
+    // Only what surely arrived may spare the next batch a send.
+    if (failure === null) this.justWalked = new Map(results.flatMap((r) => [...r.walked]));
     if (failure === null) store.succeed(batch);
     else if (unreadable !== null) store.failPaths(batch, unreadable);
     else store.fail(batch, failure);
@@ -333,7 +348,7 @@ export class Lane {
     if (this.ctx.config.debug)
       this.ctx.log.debug({ cwd: task.cwd, argv: ['rsync', ...task.args] }, 'execute command');
     // Only a full sync (a walk of the whole tree) reports progress.
-    const full = task.input?.kind === 'excluded';
+    const full = task.kind === 'full';
     return this.ctx.pool.run(task, full ? { root: this.ctx.root, remote: this.ctx.remote.id } : undefined);
   }
 
@@ -365,7 +380,7 @@ export class Lane {
    * `watch` or an unmounted disk must not destroy the backup.
    */
   private refusesFullDelete(task: RsyncTask, cwd: string): boolean {
-    if (task.input?.kind !== 'excluded' || !task.args.includes('--delete')) return false;
+    if (task.kind !== 'full' || !this.ctx.config.inotify.delete) return false;
     if (listing(cwd).length > 0) return false;
     const t = this.ctx.remote.target;
     // Empty on both sides (a first start, the shipped demo): nothing to send and nothing to protect.
@@ -385,44 +400,4 @@ function listing(dir: string): string[] {
   } catch {
     return [];
   }
-}
-
-/** What a send could not read, by the path of the op that carried it (null if any is not theirs). */
-function opsNaming(
-  ops: readonly PathOp[],
-  unread: readonly { readonly path: RelPath; readonly error: string }[] | null,
-): Map<RelPath, Failure> | null {
-  if (unread === null) return null;
-  const failures = new Map<RelPath, Failure>();
-  for (const { path, error } of unread) {
-    const op = ops.find(
-      (o) => o.path === path || ((o.kind === 'tree' || o.kind === 'move') && isWithin(path, o.path)),
-    );
-    if (op === undefined) return null;
-    if (!failures.has(op.path)) failures.set(op.path, { exitCode: 23, message: error });
-  }
-  return failures;
-}
-
-/**
- * The source paths a send could not read, relative to the root, with why: those rsync named
- * (exit 23) and the directories the walk could not list. Null when something else failed.
- */
-function unsentSourcePaths(r: RsyncResult, root: string): { path: RelPath; error: string }[] | null {
-  const walked = r.unreadable.map((path) => ({ path, error: unreadableDirectory(path) }));
-  if (classifyExit(r.exitCode, r.stderr) === 'ok') return walked;
-  const named = failedSourcePaths(r.exitCode, r.stderr, root);
-  return named === null ? null : [...named, ...walked];
-}
-
-/** Reported as rsync reports an unreadable source (exit 23), so that the rows read alike. */
-function unreadableDirectory(dir: RelPath): string {
-  return `cannot read directory ${displayPath(dir)}: its contents were not sent`;
-}
-
-function failureOf(r: RsyncResult): Failure | null {
-  if (classifyExit(r.exitCode, r.stderr) !== 'ok')
-    return { exitCode: r.exitCode, message: lastErrorLine(r.stderr) || `rsync exited with ${r.exitCode}` };
-  const [dir] = r.unreadable;
-  return dir === undefined ? null : { exitCode: 23, message: unreadableDirectory(dir) };
 }

@@ -2,8 +2,8 @@ import type { PathOp } from '../coalesce/types.js';
 import type { Config, Remote } from '../config/types.js';
 import { filterSpecOf } from '../filter/path-filter.js';
 import { displayPath, type RelPath } from '../paths.js';
-import { anchoredPattern, deleteArgs, deleteRules, fullArgs, moveArgs, syncArgs } from './rsync-args.js';
-import type { RsyncTask } from './task.js';
+import { anchoredPattern, deleteArgs, deleteRules, fullArgs, moveArgs, stallBackstopS, syncArgs } from './rsync-args.js';
+import type { FileSignature, RsyncTask } from './task.js';
 
 /** Everything that shapes the rsync runs of one tree towards one remote. */
 export interface PlanContext {
@@ -17,6 +17,19 @@ export interface PlanContext {
   readonly protect?: readonly RelPath[];
 }
 
+/** The paths of `paths` that the last batch's walks sent, with the signature they had then. */
+function sentBefore(
+  paths: readonly RelPath[],
+  justWalked: ReadonlyMap<RelPath, FileSignature>,
+): Map<RelPath, FileSignature> {
+  const out = new Map<RelPath, FileSignature>();
+  for (const p of paths) {
+    const sig = justWalked.get(p);
+    if (sig !== undefined) out.set(p, sig);
+  }
+  return out;
+}
+
 /**
  * The run that rebuilds a directory renamed within the tree from its old copy on the replica
  * (`--link-dest`); null when it cannot be expressed (a name not valid UTF-8). It is an
@@ -25,19 +38,27 @@ export interface PlanContext {
 export function planMove(op: Extract<PathOp, { kind: 'move' }>, ctx: PlanContext): RsyncTask | null {
   const { config, root, remote } = ctx;
   const args = moveArgs(remote, config.rsync, op.path, op.from, config.inotify.delete);
-  return args === null ? null : { cwd: root, dir: op.path, filter: filterSpecOf(config), args, input: null };
+  const stallS = stallBackstopS(remote, config.rsync);
+  return args === null
+    ? null
+    : { kind: 'move', cwd: root, dir: op.path, filter: filterSpecOf(config), stallS, args, input: null };
 }
 
 /**
  * The rsync runs that carry a batch of operations to one remote, in the order they must run:
  * one run for every removal, then one run for every send; a full resync runs alone. Moves are
- * sent whole here (see `planMove` for the cheap way, which runs before these). Pure.
+ * sent whole here (see `planMove` for the cheap way, which runs before these). `justWalked`: the
+ * files the previous batch's tree walks sent (see `RsyncInput`). Pure.
  */
-export function planRuns(ops: readonly PathOp[], ctx: PlanContext): RsyncTask[] {
+export function planRuns(
+  ops: readonly PathOp[],
+  ctx: PlanContext,
+  justWalked: ReadonlyMap<RelPath, FileSignature> = new Map(),
+): RsyncTask[] {
   const { config, root, remote } = ctx;
   const rsync = config.rsync;
   const deleteEnabled = config.inotify.delete;
-  const base = { cwd: root, filter: filterSpecOf(config) };
+  const base = { cwd: root, filter: filterSpecOf(config), stallS: stallBackstopS(remote, rsync) };
   const runs: RsyncTask[] = [];
   const removals: RelPath[] = [];
   const paths: RelPath[] = [];
@@ -49,6 +70,7 @@ export function planRuns(ops: readonly PathOp[], ctx: PlanContext): RsyncTask[] 
         const kept = (ctx.protect ?? []).map((p) => anchoredPattern(displayPath(p)));
         runs.push({
           ...base,
+          kind: 'full',
           args: fullArgs(remote, rsync, deleteEnabled, [...crontab, ...kept]),
           input: { kind: 'excluded' },
         });
@@ -71,12 +93,18 @@ export function planRuns(ops: readonly PathOp[], ctx: PlanContext): RsyncTask[] 
   if (removals.length > 0) {
     runs.push({
       ...base,
+      kind: 'delete',
       args: deleteArgs(remote, rsync),
       input: { kind: 'rules', rules: deleteRules(removals) },
     });
   }
   if (paths.length + trees.length > 0) {
-    runs.push({ ...base, args: syncArgs(remote, rsync), input: { kind: 'files', paths, trees } });
+    runs.push({
+      ...base,
+      kind: 'send',
+      args: syncArgs(remote, rsync),
+      input: { kind: 'files', paths, trees, sentAs: sentBefore(paths, justWalked) },
+    });
   }
   return runs;
 }

@@ -1,6 +1,7 @@
 import { accessSync, constants } from 'node:fs';
 import { connect } from 'node:net';
 import type { Remote, RsyncSettings } from '../config/types.js';
+import { remoteKind } from '../config/remote-kinds.js';
 
 /**
  * Whether a remote looks reachable again, cheaply: a TCP connect to the rsync daemon or ssh
@@ -8,18 +9,17 @@ import type { Remote, RsyncSettings } from '../config/types.js';
  * successful probe releases it at once, so a remote that comes back converges in seconds.
  */
 export function probeRemote(remote: Remote, rsync: RsyncSettings, timeoutMs = 1000): Promise<boolean> {
-  const t = remote.target;
-  if (t.kind === 'local') {
+  const target = remoteKind(remote).probe(rsync);
+  if ('writable' in target) {
     try {
-      accessSync(t.path, constants.W_OK);
+      accessSync(target.writable, constants.W_OK);
       return Promise.resolve(true);
     } catch {
       return Promise.resolve(false);
     }
   }
-  const port = rsync.port ?? (t.kind === 'daemon' ? 873 : 22);
   return new Promise((resolve) => {
-    const socket = connect({ host: t.host, port, timeout: timeoutMs });
+    const socket = connect({ host: target.host, port: target.port, timeout: timeoutMs });
     const done = (ok: boolean): void => {
       socket.destroy();
       resolve(ok);

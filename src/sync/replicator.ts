@@ -8,8 +8,9 @@ import { SersyncError } from '../errors.js';
 import { displayPath, type RelPath } from '../paths.js';
 import { treeEvents } from '../plugins/tree-events.js';
 import type { Plugin, PluginEvent } from '../plugins/types.js';
-import type { Failure, WorkStore } from '../queue/types.js';
+import type { WorkStore } from '../queue/types.js';
 import type { WatchEvent, WatchStats } from '../watch/types.js';
+import { describeExit, remoteLoss } from './exit-codes.js';
 import { Lane, type BatchReport, type LaneStats } from './lane.js';
 import { crontabExcludes } from './plan.js';
 import type { RsyncPool } from './pool.js';
@@ -288,9 +289,10 @@ export class Replicator {
 
   private afterBatch(lane: Lane, report: BatchReport): void {
     const { failure } = report;
-    if (failure !== null && isUnreachable(failure.exitCode)) {
+    const loss = failure === null ? null : remoteLoss(failure);
+    if (loss?.lost === true) {
       this.failing.add(lane);
-      if (mayHaveCutTransfer(failure)) this.interrupted.add(lane);
+      if (loss.mayHaveCut) this.interrupted.add(lane);
       return;
     }
     // A batch got through before the probe saw the remote answer: its backlog goes now, not at
@@ -369,7 +371,13 @@ export class Replicator {
     };
     if (report.failure !== null)
       log.warn(
-        { ...line, exitCode: report.failure.exitCode, error: report.failure.message },
+        {
+          ...line,
+          exitCode: report.failure.exitCode,
+          // `final`: retrying alone will not heal it (refused login, bad option): the operator must act.
+          outcome: describeExit(report.failure.exitCode).outcome,
+          error: report.failure.message,
+        },
         'sync failed, queued for retry',
       );
     // A batch that ran nothing (a refused full sync, which logged its own error) sent nothing.
@@ -383,26 +391,6 @@ export class Replicator {
       for (const ev of events) await plugin.handle(ev);
     });
   }
-}
-
-/**
- * rsync exits that mean the remote could not be reached or stopped answering (socket I/O,
- * protocol stream cut, timeouts, ssh, killed); only these are worth probing. Refused
- * authentication or a full disk wait for back-off, or the probe would retry them in a loop.
- */
-function isUnreachable(exitCode: number): boolean {
-  return [-1, 10, 12, 30, 35, 255].includes(exitCode);
-}
-
-/**
- * Whether a failure may have cut a file mid-transfer, leaving the receiver's temp file behind:
- * any loss of the remote except one where rsync never got connected.
- */
-function mayHaveCutTransfer(failure: Failure): boolean {
-  return (
-    failure.exitCode !== 35 &&
-    !/failed to connect to|getaddrinfo|ssh: connect to host|Could not resolve hostname/.test(failure.message)
-  );
 }
 
 /** A tree before its watch started. */

@@ -1,6 +1,8 @@
 import { posix } from 'node:path';
 import type { Remote, RsyncSettings } from '../config/types.js';
 import { displayPath, fromUtf8, parentOf, type RelPath } from '../paths.js';
+import { remoteKind } from '../config/remote-kinds.js';
+import { PROC_IO } from './stall.js';
 
 /**
  * rsync argument vectors, one builder per kind of run. Pure: the caller spawns rsync with the
@@ -9,43 +11,41 @@ import { displayPath, fromUtf8, parentOf, type RelPath } from '../paths.js';
  * can be read as an option and every byte of it survives.
  */
 
-/** `[user@]host::module`, `[user@]host:path`, or the local directory; `sub` appends a directory. */
+/** Where runs to this remote go; `sub` appends a directory. */
 export function destination(remote: Remote, rsync: RsyncSettings, sub: RelPath = ''): string {
-  const user = rsync.auth.enabled && rsync.auth.users !== '' ? `${rsync.auth.users}@` : '';
-  const tail = sub === '' ? '' : `/${displayPath(sub)}/`;
-  const t = remote.target;
-  switch (t.kind) {
-    case 'daemon':
-      return `${user}${t.host}::${t.module}${tail}`;
-    case 'ssh':
-      return `${user}${t.host}:${t.path}${tail}`;
-    case 'local':
-      return `${t.path}${tail === '' ? '/' : tail}`;
-  }
+  return remoteKind(remote).destination(rsync, sub);
 }
 
 /**
- * Options every run to this remote carries: `commonParams` as written, then what the config asks.
- * Fixes sersync's ssh mode: no `--password-file` (rsync refuses it without a daemon), and the
- * port becomes ssh's port. With `<timeout>` off, the stall backstop is rsync's I/O timeout
- * (sersync waited for ever on a remote that stopped answering). Daemon connections get
- * TCP_NODELAY: without it Nagle and delayed ACKs stall rsync's small protocol messages (~135 ms
- * per run on loopback instead of ~3 ms).
+ * Options every run to this remote carries: `commonParams` as written, then what its kind needs
+ * (`src/config/remote-kinds.ts`: transport, login, socket tuning) and the I/O timeout. `<timeout>` on is
+ * passed as written; with it off, the stall backstop (`stallBackstopS`) is the worker's watch, not
+ * `--timeout`, which would make every run to a default rsyncd wait ~50 ms.
  */
 export function remoteOptions(remote: Remote, rsync: RsyncSettings, params = rsync.commonParams): string[] {
-  const kind = remote.target.kind;
-  const out = [...params];
-  if (kind === 'ssh') out.push('-e', rsync.port === null ? 'ssh' : `ssh -p ${rsync.port}`);
-  if (kind === 'daemon' && rsync.port !== null) out.push(`--port=${rsync.port}`);
-  const ioTimeoutS = rsync.timeoutS ?? (rsync.stallTimeoutS > 0 ? rsync.stallTimeoutS : null);
-  if (ioTimeoutS !== null && kind !== 'local') out.push(`--timeout=${ioTimeoutS}`);
-  if (kind === 'daemon' && rsync.auth.enabled && rsync.auth.passwordFile !== '') {
-    out.push(`--password-file=${rsync.auth.passwordFile}`);
-  }
-  if (kind === 'daemon' && !rsync.commonParams.some((p) => p.startsWith('--sockopts'))) {
-    out.push('--sockopts=TCP_NODELAY');
-  }
-  return out;
+  const kind = remoteKind(remote);
+  const ioTimeoutS = rsync.timeoutS ?? (PROC_IO ? null : backstopSetting(remote, rsync));
+  return [
+    ...params,
+    ...kind.transport(rsync),
+    ...(ioTimeoutS !== null && kind.networked ? [`--timeout=${ioTimeoutS}`] : []),
+    ...kind.login(rsync),
+    ...kind.tuning(rsync),
+  ];
+}
+
+/**
+ * Seconds without I/O after which the worker stops a run to this remote, while `<timeout>` is off
+ * (`timeout/@stall`); null when `<timeout>` is on (rsync's own), the backstop is 0, the remote is
+ * a local directory (no network to stall), or the kernel shows no I/O counters (`--timeout` then).
+ */
+export function stallBackstopS(remote: Remote, rsync: RsyncSettings): number | null {
+  return PROC_IO ? backstopSetting(remote, rsync) : null;
+}
+
+function backstopSetting(remote: Remote, rsync: RsyncSettings): number | null {
+  if (rsync.timeoutS !== null || rsync.stallTimeoutS <= 0 || !remoteKind(remote).networked) return null;
+  return rsync.stallTimeoutS;
 }
 
 /**

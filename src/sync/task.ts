@@ -3,15 +3,34 @@ import type { RelPath } from '../paths.js';
 
 /** What goes to rsync's stdin, NUL-separated; built in the worker so large walks never stall the event loop. */
 export type RsyncInput =
-  /** `--files-from`: these paths, then every entry below each tree (walked, filter applied). */
-  | { readonly kind: 'files'; readonly paths: readonly RelPath[]; readonly trees: readonly RelPath[] }
+  /**
+   * `--files-from`: these paths, then every entry below each tree (walked, filter applied). A path
+   * in `sentAs` is left out while its file still has that signature: a walk of the batch before
+   * sent it, and its own close_write came after (with `--ignore-times` it would travel twice).
+   */
+  | {
+      readonly kind: 'files';
+      readonly paths: readonly RelPath[];
+      readonly trees: readonly RelPath[];
+      readonly sentAs: ReadonlyMap<RelPath, FileSignature>;
+    }
   /** `--include-from`/`--exclude-from` rules, ready made. */
   | { readonly kind: 'rules'; readonly rules: readonly string[] }
   /** `--exclude-from`: every path of the tree the filter excludes (walked). */
   | { readonly kind: 'excluded' };
 
+/**
+ * What a run does: `send` listed paths and trees, `delete` listed paths, rebuild a renamed
+ * directory from its old copy (`move`), or sync the whole tree (`full`).
+ */
+export type RsyncTaskKind = 'send' | 'delete' | 'move' | 'full';
+
+/** A regular file's size, mtime and ctime (ns) when a walk listed it: unchanged since, while equal. */
+export type FileSignature = string;
+
 /** One rsync run, as the worker thread receives it (structured-cloned). */
 export interface RsyncTask {
+  readonly kind: RsyncTaskKind;
   /** The watch root: rsync runs there, every listed path is relative to it. */
   readonly cwd: string;
   /**
@@ -22,10 +41,15 @@ export interface RsyncTask {
   readonly args: readonly string[];
   readonly input: RsyncInput | null;
   readonly filter: FilterSpec;
+  /** Seconds without I/O after which the worker stops the run (the stall backstop); null: never. */
+  readonly stallS: number | null;
 }
 
 export interface RsyncResult {
-  /** -1 when rsync was killed or could not start. */
+  /**
+   * -1 when rsync was killed or could not start; 30 (rsync's own I/O timeout) when the stall
+   * backstop stopped it.
+   */
   readonly exitCode: number;
   readonly signal: string | null;
   readonly durationMs: number;
@@ -33,6 +57,8 @@ export interface RsyncResult {
   readonly listed: number;
   /** Directories below a sent tree that could not be read (no permission): their contents were not sent. */
   readonly unreadable: readonly RelPath[];
+  /** The regular files a tree walk listed for this run, with their signatures then. */
+  readonly walked: ReadonlyMap<RelPath, FileSignature>;
   /** Regular files and bytes rsync sent (its `--stats`), null when it printed no summary. */
   readonly filesSent: number | null;
   readonly bytesSent: number | null;

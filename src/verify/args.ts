@@ -63,7 +63,9 @@ export function recheckTask(
   const full = verifyTask(config, root, remote, checksum);
   const window = full.args.filter((a) => a.startsWith('--modify-window'));
   return {
+    kind: 'delete',
     cwd: root,
+    stallS: full.stallS,
     filter: full.filter,
     args: [...dryRunOptions(checksum), ...window, ...withoutUpdate(deleteArgs(remote, config.rsync))],
     input: { kind: 'rules', rules: deleteRules(paths) },

@@ -28,8 +28,9 @@ export interface Lab {
   close(): Promise<void>;
 }
 
-export async function openLab(): Promise<Lab> {
-  const daemon = await startRsyncDaemon();
+/** `socketOptions`: the daemon's `socket options` (default TCP_NODELAY; null: a default rsyncd). */
+export async function openLab(socketOptions?: string | null): Promise<Lab> {
+  const daemon = await startRsyncDaemon(socketOptions === undefined ? {} : { socketOptions });
   const work = await mkdtemp(join(tmpdir(), 'sersync-bench-'));
   const memoryWork = existsSync('/dev/shm') ? await mkdtemp('/dev/shm/sersync-bench-') : work;
   return {

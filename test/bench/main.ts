@@ -15,6 +15,7 @@ import { ALL_SUBJECTS } from './subjects.js';
 import { bigfile } from './workloads/bigfile.js';
 import { burst } from './workloads/burst.js';
 import { churn } from './workloads/churn.js';
+import { coalesce } from './workloads/coalesce.js';
 import { edits } from './workloads/edits.js';
 import { latency } from './workloads/latency.js';
 import { rename } from './workloads/rename.js';
@@ -28,6 +29,7 @@ const RUNNERS: Record<WorkloadName, (ctx: WorkloadContext) => Promise<WorkloadRe
   rename,
   scale,
   churn,
+  coalesce,
 };
 
 function say(line: string): void {

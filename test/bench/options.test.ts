@@ -7,7 +7,7 @@ test('no flags: every workload, full size, no JSON', () => {
 });
 
 test('--quick alone runs the small versions of latency, burst and edits', () => {
-  assert.deepEqual(parseBenchArgs(['--quick']).workloads, ['latency', 'burst', 'edits']);
+  assert.deepEqual(parseBenchArgs(['--quick']).workloads, ['latency', 'burst', 'edits', 'coalesce']);
 });
 
 test('--only picks workloads (repeated or comma-separated), in the bench order', () => {

@@ -1,11 +1,20 @@
 import { parseArgs } from 'node:util';
 
 /** The workloads, in the order the bench runs them. */
-export const WORKLOADS = ['latency', 'burst', 'edits', 'bigfile', 'rename', 'scale', 'churn'] as const;
+export const WORKLOADS = [
+  'latency',
+  'burst',
+  'edits',
+  'bigfile',
+  'rename',
+  'scale',
+  'churn',
+  'coalesce',
+] as const;
 export type WorkloadName = (typeof WORKLOADS)[number];
 
-/** What `--quick` runs when no `--only` is given: small versions of 1–3. */
-const QUICK_DEFAULT: readonly WorkloadName[] = ['latency', 'burst', 'edits'];
+/** What `--quick` runs when no `--only` is given: small versions of 1–3, and 8 (no rsync). */
+const QUICK_DEFAULT: readonly WorkloadName[] = ['latency', 'burst', 'edits', 'coalesce'];
 
 export interface BenchOptions {
   readonly quick: boolean;

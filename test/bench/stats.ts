@@ -15,6 +15,11 @@ export function summarize(samples: readonly number[]): Summary | null {
   return { n: s.length, median, min: s[0] ?? 0, max: s[s.length - 1] ?? 0 };
 }
 
+/** The arithmetic mean; null for no samples. */
+export function mean(samples: readonly number[]): number | null {
+  return samples.length === 0 ? null : samples.reduce((a, b) => a + b, 0) / samples.length;
+}
+
 /** How many times the floor a value is; null when either is unknown or the floor is zero. */
 export function ratio(value: number | null | undefined, floor: number | null | undefined): number | null {
   if (value === null || value === undefined || floor === null || floor === undefined || floor === 0)

@@ -5,7 +5,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { awaitConvergence } from './converge.js';
 import { forEachContender, withReplicator, type WorkloadContext } from './harness.js';
@@ -13,7 +14,7 @@ import { bareRsync, openLab, type Lab } from './lab.js';
 import { processTree } from './proc.js';
 import { addSample } from './results.js';
 import { QUICK } from './sizes.js';
-import { inotifyLoop, lsyncd, sersyncTs } from './subjects.js';
+import { inotifyLoop, lsyncd, onPath, sersyncTs, withReadOnlySysctls } from './subjects.js';
 
 let lab: Lab;
 before(async () => {
@@ -56,4 +57,15 @@ test('every installed replicator replicates a change and stops cleanly; missing 
   assert.equal(results[1]?.skipped, null, 'sersync-ts always runs');
   const left = processTree(process.pid).filter((p) => !before.has(p));
   assert.deepEqual(left, [], 'no process left behind');
+});
+
+test('the original sersync2 runs with /proc/sys/fs/inotify read-only: its sysctl writes stay off the machine', (t) => {
+  if (onPath('unshare') === null) return t.skip('unshare (util-linux) is not installed');
+  const sysctl = '/proc/sys/fs/inotify/max_queued_events';
+  // It writes the value already there, so the machine is unchanged even if the wrapper failed.
+  const value = readFileSync(sysctl, 'utf8').trim();
+  const [cmd, args] = withReadOnlySysctls('sh', ['-c', 'echo "$1" > "$2"', 'writer', value, sysctl]);
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /Read-only file system/);
 });

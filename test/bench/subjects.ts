@@ -122,6 +122,20 @@ export const inotifyLoop: Subject = {
     ),
 };
 
+/**
+ * Runs a command in its own mount namespace with /proc/sys/fs/inotify read-only: the original
+ * sersync2 writes `max_user_watches=50000000` and `max_queued_events=327679` at start, which
+ * would change the machine for everything measured after it. The script is fixed; the command
+ * and its arguments reach it as positional parameters.
+ */
+const SYSCTLS_READ_ONLY =
+  'mount --bind /proc/sys/fs/inotify /proc/sys/fs/inotify && ' +
+  'mount -o remount,bind,ro /proc/sys/fs/inotify && exec "$0" "$@"';
+
+export function withReadOnlySysctls(cmd: string, args: readonly string[]): [string, string[]] {
+  return ['unshare', ['-m', '--propagation', 'private', 'sh', '-c', SYSCTLS_READ_ONLY, cmd, ...args]];
+}
+
 /** The original sersync2, when SERSYNC_BIN points at one, on the same config as sersync-ts. */
 export const originalSersync: Subject = {
   name: 'sersync2 (original)',
@@ -129,11 +143,14 @@ export const originalSersync: Subject = {
   missing: () => {
     const bin = process.env.SERSYNC_BIN;
     if (bin === undefined || bin === '') return 'SERSYNC_BIN is not set';
+    if (onPath('unshare') === null)
+      return 'unshare (util-linux) is not installed: it keeps its sysctl writes off the machine';
     return existsSync(bin) ? null : `SERSYNC_BIN=${bin} does not exist`;
   },
   start(env) {
     const file = writeConfig(env.scratch, sersyncXml(env));
-    return startPeer(process.env.SERSYNC_BIN ?? '', ['-o', file], env, null);
+    const [cmd, args] = withReadOnlySysctls(process.env.SERSYNC_BIN ?? '', ['-o', file]);
+    return startPeer(cmd, args, env, null);
   },
 };
 

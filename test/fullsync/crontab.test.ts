@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { dirname, join } from 'node:path';
 import type { CrontabSettings } from '../../src/config/types.js';
 import { silentLogger } from '../../src/log/logger.js';
-import { createMemoryWorkStore } from '../../src/queue/memory-store.js';
+import { createMemoryWorkStore } from '../helpers/memory-store.js';
 import { startCrontab } from '../../src/schedule/crontab.js';
 import { RsyncPool } from '../../src/sync/pool.js';
 import { Replicator } from '../../src/sync/replicator.js';

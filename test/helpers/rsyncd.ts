@@ -61,6 +61,8 @@ export interface RsyncDaemonOptions {
   readonly serverPassword?: string;
   /** More modules, same auth: name → directory via `moduleDir`. */
   readonly extraModules?: readonly string[];
+  /** rsyncd.conf's `socket options` (default `TCP_NODELAY`); null: none, as a default rsyncd. */
+  readonly socketOptions?: string | null;
 }
 
 export async function startRsyncDaemon(opts: RsyncDaemonOptions = {}): Promise<RsyncDaemon> {
@@ -94,7 +96,7 @@ export async function startRsyncDaemon(opts: RsyncDaemonOptions = {}): Promise<R
       `log file = ${logFile}`,
       'transfer logging = yes',
       'log format = %o %f %l',
-      'socket options = TCP_NODELAY',
+      ...(opts.socketOptions === null ? [] : [`socket options = ${opts.socketOptions ?? 'TCP_NODELAY'}`]),
       `[${module}]`,
       `  path = ${dir}`,
       '  read only = no',

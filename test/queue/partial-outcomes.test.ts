@@ -1,5 +1,5 @@
 /**
- * Outcomes that are neither a whole success nor a whole failure, in both stores: a full sync
+ * Outcomes that are neither a whole success nor a whole failure, in the SQLite queue: a full sync
  * carries every path of its tree (while it is in flight the tree's retry rows wait, since
  * sending them too would send them twice, and its success settles them); a batch of which rsync
  * could not read some files fails only those.
@@ -8,7 +8,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { PathOp } from '../../src/coalesce/types.js';
-import { createMemoryWorkStore } from '../../src/queue/memory-store.js';
 import { openWorkStore } from '../../src/queue/store.js';
 import type { WorkStore } from '../../src/queue/types.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -20,23 +19,18 @@ const T0 = 1_700_000_000_000;
 const FULL: PathOp = { kind: 'full', path: '' };
 const failure = { exitCode: 10, message: 'Connection refused' };
 
-const stores: [string, () => Promise<{ store: WorkStore; done: () => Promise<void> }>][] = [
-  [
-    'sqlite',
-    async () => {
-      const dir = await tempDir();
-      const store = openWorkStore(join(dir.path, 'q.sqlite'));
-      return {
-        store,
-        done: async () => {
-          store.close();
-          await dir.remove();
-        },
-      };
+/** A fresh SQLite queue in a temporary directory. */
+async function open(): Promise<{ store: WorkStore; done: () => Promise<void> }> {
+  const dir = await tempDir();
+  const store = openWorkStore(join(dir.path, 'q.sqlite'));
+  return {
+    store,
+    done: async () => {
+      store.close();
+      await dir.remove();
     },
-  ],
-  ['memory', () => Promise.resolve({ store: createMemoryWorkStore(), done: () => Promise.resolve() })],
-];
+  };
+}
 
 /** Two failed syncs for R and one for OTHER, all due at T0 + 1 h. */
 function withRetries(store: WorkStore): void {
@@ -52,101 +46,95 @@ function withRetries(store: WorkStore): void {
 }
 const LATER = T0 + 3_600_000;
 
-for (const [name, open] of stores) {
-  test(`${name}: retry rows of a tree wait while its full sync is in flight, for that remote only`, async () => {
-    const { store, done } = await open();
-    try {
-      withRetries(store);
-      assert.equal(store.due(LATER, 100).length, 3);
-      const full = store.begin(R, ROOT, [FULL]);
-      assert.deepEqual(
-        store.due(LATER, 100).map((r) => r.remoteId),
-        [OTHER],
-      );
-      store.fail(full, failure, T0);
-      assert.equal(store.due(LATER, 100).length, 4, 'a failed full sync releases them (and waits itself)');
-    } finally {
-      await done();
-    }
-  });
+test(`queue: retry rows of a tree wait while its full sync is in flight, for that remote only`, async () => {
+  const { store, done } = await open();
+  try {
+    withRetries(store);
+    assert.equal(store.due(LATER, 100).length, 3);
+    const full = store.begin(R, ROOT, [FULL]);
+    assert.deepEqual(
+      store.due(LATER, 100).map((r) => r.remoteId),
+      [OTHER],
+    );
+    store.fail(full, failure, T0);
+    assert.equal(store.due(LATER, 100).length, 4, 'a failed full sync releases them (and waits itself)');
+  } finally {
+    await done();
+  }
+});
 
-  test(`${name}: settleLane removes the retry rows of one tree and remote, and nothing in flight`, async () => {
-    const { store, done } = await open();
-    try {
-      withRetries(store);
-      store.begin(R, ROOT, [{ kind: 'sync', path: 'c' }]);
-      assert.equal(store.settleLane(R, ROOT), 2);
-      assert.deepEqual(
-        store.due(LATER, 100).map((r) => r.remoteId),
-        [OTHER],
-      );
-      assert.equal(store.recoverInflight(LATER), 1, 'the row in flight stays');
-    } finally {
-      await done();
-    }
-  });
-}
+test(`queue: settleLane removes the retry rows of one tree and remote, and nothing in flight`, async () => {
+  const { store, done } = await open();
+  try {
+    withRetries(store);
+    store.begin(R, ROOT, [{ kind: 'sync', path: 'c' }]);
+    assert.equal(store.settleLane(R, ROOT), 2);
+    assert.deepEqual(
+      store.due(LATER, 100).map((r) => r.remoteId),
+      [OTHER],
+    );
+    assert.equal(store.recoverInflight(LATER), 1, 'the row in flight stays');
+  } finally {
+    await done();
+  }
+});
 
-for (const [name, open] of stores) {
-  test(`${name}: failPaths fails the named rows of a batch, each with its own failure, and removes the rest`, async () => {
-    const { store, done } = await open();
-    try {
-      const ops: PathOp[] = [
-        { kind: 'sync', path: 'ok' },
-        { kind: 'tree', path: 'dir' },
-        { kind: 'sync', path: 'n\u00e9\n' },
-      ];
-      const other = { exitCode: 23, message: 'cannot read directory dir' };
-      store.failPaths(
-        store.begin(R, ROOT, ops),
-        new Map([
-          ['dir', other],
-          ['n\u00e9\n', failure],
-        ]),
-        T0,
-      );
-      assert.deepEqual(
-        store
-          .due(LATER, 100)
-          .map((r) => [r.op.path, r.attempts, r.lastError])
-          .sort(),
-        [
-          ['dir', 1, other.message],
-          ['n\u00e9\n', 1, failure.message],
-        ],
-      );
-      assert.equal(store.recoverInflight(LATER), 0, 'nothing left in flight');
-    } finally {
-      await done();
-    }
-  });
-}
+test(`queue: failPaths fails the named rows of a batch, each with its own failure, and removes the rest`, async () => {
+  const { store, done } = await open();
+  try {
+    const ops: PathOp[] = [
+      { kind: 'sync', path: 'ok' },
+      { kind: 'tree', path: 'dir' },
+      { kind: 'sync', path: 'n\u00e9\n' },
+    ];
+    const other = { exitCode: 23, message: 'cannot read directory dir' };
+    store.failPaths(
+      store.begin(R, ROOT, ops),
+      new Map([
+        ['dir', other],
+        ['n\u00e9\n', failure],
+      ]),
+      T0,
+    );
+    assert.deepEqual(
+      store
+        .due(LATER, 100)
+        .map((r) => [r.op.path, r.attempts, r.lastError])
+        .sort(),
+      [
+        ['dir', 1, other.message],
+        ['n\u00e9\n', 1, failure.message],
+      ],
+    );
+    assert.equal(store.recoverInflight(LATER), 0, 'nothing left in flight');
+  } finally {
+    await done();
+  }
+});
 
-for (const [name, open] of stores) {
-  test(`${name}: a directory sent whole carries the sends queued below it, not the removals`, async () => {
-    const { store, done } = await open();
-    try {
-      const queued: PathOp[] = [
-        { kind: 'sync', path: 'd/a' },
-        { kind: 'tree', path: 'd/sub' },
-        { kind: 'delete', path: 'd/gone', isDir: false },
-        { kind: 'sync', path: 'd2/a' }, // a sibling whose name starts the same
-      ];
-      store.fail(store.begin(R, ROOT, queued), failure, T0);
-      store.fail(store.begin(OTHER, ROOT, [{ kind: 'sync', path: 'd/a' }]), failure, T0);
-      const tree = store.begin(R, ROOT, [{ kind: 'tree', path: 'd' }]);
-      const waiting = (): string[] =>
-        store
-          .due(LATER, 100)
-          .map((r) => `${r.remoteId === R ? 'R' : 'OTHER'} ${r.op.path}`)
-          .sort();
-      assert.deepEqual(waiting(), ['OTHER d/a', 'R d/gone', 'R d2/a'], 'the sends below d joined its batch');
-      store.fail(tree, failure, T0);
-      assert.equal(store.due(LATER, 100).find((r) => r.op.path === 'd/a' && r.remoteId === R)?.attempts, 2);
-      store.succeed(store.begin(R, ROOT, [{ kind: 'tree', path: 'd' }]));
-      assert.deepEqual(waiting(), ['OTHER d/a', 'R d/gone', 'R d2/a'], 'its success settled them');
-    } finally {
-      await done();
-    }
-  });
-}
+test(`queue: a directory sent whole carries the sends queued below it, not the removals`, async () => {
+  const { store, done } = await open();
+  try {
+    const queued: PathOp[] = [
+      { kind: 'sync', path: 'd/a' },
+      { kind: 'tree', path: 'd/sub' },
+      { kind: 'delete', path: 'd/gone', isDir: false },
+      { kind: 'sync', path: 'd2/a' }, // a sibling whose name starts the same
+    ];
+    store.fail(store.begin(R, ROOT, queued), failure, T0);
+    store.fail(store.begin(OTHER, ROOT, [{ kind: 'sync', path: 'd/a' }]), failure, T0);
+    const tree = store.begin(R, ROOT, [{ kind: 'tree', path: 'd' }]);
+    const waiting = (): string[] =>
+      store
+        .due(LATER, 100)
+        .map((r) => `${r.remoteId === R ? 'R' : 'OTHER'} ${r.op.path}`)
+        .sort();
+    assert.deepEqual(waiting(), ['OTHER d/a', 'R d/gone', 'R d2/a'], 'the sends below d joined its batch');
+    store.fail(tree, failure, T0);
+    assert.equal(store.due(LATER, 100).find((r) => r.op.path === 'd/a' && r.remoteId === R)?.attempts, 2);
+    store.succeed(store.begin(R, ROOT, [{ kind: 'tree', path: 'd' }]));
+    assert.deepEqual(waiting(), ['OTHER d/a', 'R d/gone', 'R d2/a'], 'its success settled them');
+  } finally {
+    await done();
+  }
+});

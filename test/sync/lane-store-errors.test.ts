@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Remote } from '../../src/config/types.js';
 import { silentLogger } from '../../src/log/logger.js';
-import { createMemoryWorkStore } from '../../src/queue/memory-store.js';
+import { createMemoryWorkStore } from '../helpers/memory-store.js';
 import type { WorkStore } from '../../src/queue/types.js';
 import { Lane } from '../../src/sync/lane.js';
 import { RsyncPool } from '../../src/sync/pool.js';

@@ -7,7 +7,7 @@ import type { Config } from '../../src/config/types.js';
 import type { Change } from '../../src/filter/changes.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { fromUtf8 } from '../../src/paths.js';
-import { createMemoryWorkStore } from '../../src/queue/memory-store.js';
+import { createMemoryWorkStore } from '../helpers/memory-store.js';
 import type { WorkStore } from '../../src/queue/types.js';
 import { Lane, type BatchReport } from '../../src/sync/lane.js';
 import { RsyncPool } from '../../src/sync/pool.js';
@@ -233,4 +233,28 @@ test('lane: a full sync with --delete from an empty root to an empty local repli
     await src.remove();
     await replica.remove();
   }
+});
+
+test('lane: a file a walk just sent is not sent again by its own later close_write, unless it changed', async () => {
+  await withLane(async ({ root, lane, reports }) => {
+    mkdirSync(join(root, 'd'));
+    for (const n of ['same', 'changed']) writeFileSync(join(root, 'd', n), `${n}\n`);
+    // Written well before the walk, as most files of a burst are when their directory is walked.
+    await new Promise((r) => setTimeout(r, 50));
+    lane.push({ kind: 'tree', path: 'd' });
+    await lane.idle();
+    const sent = (): number => reports.at(-1)?.results.reduce((n, r) => n + (r.filesSent ?? 0), 0) ?? -1;
+    assert.equal(sent(), 2);
+    // Their close_write events arrive after the walk: one file unchanged since, one rewritten.
+    writeFileSync(join(root, 'd', 'changed'), 'changed again\n');
+    lane.push({ kind: 'sync', path: 'd/same' });
+    lane.push({ kind: 'sync', path: 'd/changed' });
+    await lane.idle();
+    assert.equal(sent(), 1, 'only the rewritten file travels again');
+    assert.equal(treeDiff(root, daemon.dir), '');
+    // The next time, with no walk in between, a send is a send.
+    lane.push({ kind: 'sync', path: 'd/same' });
+    await lane.idle();
+    assert.equal(sent(), 1);
+  });
 });

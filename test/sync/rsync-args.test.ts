@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Remote, RsyncSettings } from '../../src/config/types.js';
-import { classifyExit, failedSourcePaths, lastErrorLine } from '../../src/sync/exit-codes.js';
+import { classifyExit, failedSourcePaths, lastErrorLine, remoteLoss } from '../../src/sync/exit-codes.js';
 import {
   anchoredPattern,
   deleteArgs,
@@ -11,9 +11,11 @@ import {
   fullArgs,
   hasUpdate,
   moveArgs,
+  stallBackstopS,
   syncArgs,
   withoutUpdate,
 } from '../../src/sync/rsync-args.js';
+import { remoteKind, type ProbeTarget } from '../../src/config/remote-kinds.js';
 
 const daemon: Remote = { id: '10.0.0.1::m1', target: { kind: 'daemon', host: '10.0.0.1', module: 'm1' } };
 const ssh: Remote = { id: '10.0.0.1:/srv/m1', target: { kind: 'ssh', host: '10.0.0.1', path: '/srv/m1' } };
@@ -99,14 +101,23 @@ test('rsync args: a local directory target needs no daemon options', () => {
   );
 });
 
-test('rsync args: with <timeout> off, a stalled remote is still given up after the stall backstop', () => {
+test("rsync args: with <timeout> off, the stall backstop is the worker's watch, and the argv a bare rsync speaks", () => {
   const off = { ...g18, timeoutS: null };
-  assert.ok(syncArgs(daemon, off).includes('--timeout=600'));
-  assert.ok(syncArgs(ssh, { ...off, ssh: true }).includes('--timeout=600'));
-  assert.ok(!syncArgs(daemon, { ...off, stallTimeoutS: 0 }).some((a) => a.startsWith('--timeout')));
-  // An explicit <timeout start="true" time="0"> is the operator's "no timeout", as in rsync.
+  // --timeout makes every run to a default rsyncd wait ~50 ms (Nagle meets the delayed ACK).
+  for (const [remote, rsync] of [
+    [daemon, off],
+    [ssh, { ...off, ssh: true }],
+    [local, off],
+  ] as const)
+    assert.ok(!syncArgs(remote, rsync).some((a) => a.startsWith('--timeout')), remote.id);
+  assert.equal(stallBackstopS(daemon, off), 600);
+  assert.equal(stallBackstopS(ssh, { ...off, ssh: true }), 600);
+  assert.equal(stallBackstopS(local, off), null, 'no network to stall');
+  assert.equal(stallBackstopS(daemon, { ...off, stallTimeoutS: 0 }), null, 'stall="0": none, as sersync');
+  // <timeout start="true"> is rsync's own, as written (time="0" is the operator's "no timeout").
+  assert.equal(stallBackstopS(daemon, g18), null);
+  assert.ok(syncArgs(daemon, g18).includes('--timeout=100'));
   assert.ok(syncArgs(daemon, { ...g18, timeoutS: 0 }).includes('--timeout=0'));
-  assert.ok(!syncArgs(local, off).some((a) => a.startsWith('--timeout')));
 });
 
 test('rsync args: destinations', () => {
@@ -204,8 +215,38 @@ test('exit codes: 0 and 24 succeed, 23 only when every error is a vanished sourc
     'retry',
   );
   assert.equal(classifyExit(10, ''), 'retry');
-  assert.equal(classifyExit(5, '@ERROR: auth failed on module m1'), 'fatal');
+  assert.equal(classifyExit(5, '@ERROR: auth failed on module m1'), 'final');
   assert.equal(classifyExit(99, ''), 'retry');
+});
+
+test('exit codes: 23 is partial when every error names a source file rsync could not read', () => {
+  const unreadable =
+    'rsync: [sender] send_files failed to open "/W/secret": Permission denied (13)\nrsync error: some files/attrs were not transferred (see previous errors) (code 23) at main.c(1338)';
+  assert.equal(classifyExit(23, unreadable), 'partial');
+  assert.equal(
+    classifyExit(
+      23,
+      `${unreadable}\nrsync: [receiver] mkstemp "/replica/.a.XXXX" failed: Permission denied (13)`,
+    ),
+    'retry',
+    'and a failure when the receiver also refused something',
+  );
+});
+
+test('exit codes: which failures mean the remote is lost (probed), and which may have cut a file', () => {
+  const table: [exitCode: number, message: string, lost: boolean, mayHaveCut: boolean][] = [
+    [10, 'rsync: [sender] failed to connect to 10.0.0.1 (10.0.0.1): Connection refused (111)', true, false],
+    [10, 'rsync: connection unexpectedly closed (0 bytes received so far) [sender]', true, true],
+    [12, 'rsync: connection unexpectedly closed', true, true],
+    [30, 'sersync2 error: timeout: no I/O for 600 s (timeout/@stall): rsync stopped', true, true],
+    [35, 'rsync error: timeout waiting for daemon connection (code 35)', true, false],
+    [255, 'ssh: connect to host 10.0.0.1 port 22: No route to host', true, false],
+    [-1, 'rsync was killed', true, true],
+    [5, '@ERROR: auth failed on module m1', false, false],
+    [11, 'rsync: write failed on "/replica/a": No space left on device (28)', false, false],
+  ];
+  for (const [exitCode, message, lost, mayHaveCut] of table)
+    assert.deepEqual(remoteLoss({ exitCode, message }), { lost, mayHaveCut }, `${exitCode} ${message}`);
 });
 
 test("exit codes: the reported line is the specific error, not rsync's generic summary", () => {
@@ -279,4 +320,39 @@ test('exit 23: the source files rsync could not read, relative to the root, with
     'a receiver error fails the whole batch',
   );
   assert.equal(failedSourcePaths(10, open('/W/a'), '/W'), null, 'only exit 23 is per file');
+});
+
+test('remote kinds: each kind owns its transport, login, tuning, network and probe', () => {
+  const off = { ...g18, timeoutS: null };
+  const table: [Remote, RsyncSettings, string[], string[], string[], boolean, ProbeTarget][] = [
+    [
+      daemon,
+      g18,
+      ['--port=874'],
+      ['--password-file=/etc/rsync.pas'],
+      ['--sockopts=TCP_NODELAY'],
+      true,
+      { host: '10.0.0.1', port: 874 },
+    ],
+    [
+      daemon,
+      { ...off, port: null },
+      [],
+      ['--password-file=/etc/rsync.pas'],
+      ['--sockopts=TCP_NODELAY'],
+      true,
+      { host: '10.0.0.1', port: 873 },
+    ],
+    [ssh, { ...g18, ssh: true }, ['-e', 'ssh -p 874'], [], [], true, { host: '10.0.0.1', port: 874 }],
+    [ssh, { ...g18, ssh: true, port: null }, ['-e', 'ssh'], [], [], true, { host: '10.0.0.1', port: 22 }],
+    [local, g18, [], [], [], false, { writable: '/srv/replica' }],
+  ];
+  for (const [remote, rsync, transport, login, tuning, networked, probe] of table) {
+    const kind = remoteKind(remote);
+    assert.deepEqual(
+      [kind.transport(rsync), kind.login(rsync), kind.tuning(rsync), kind.networked, kind.probe(rsync)],
+      [transport, login, tuning, networked, probe],
+      remote.id,
+    );
+  }
 });

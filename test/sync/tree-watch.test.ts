@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { renderMetrics } from '../../src/daemon/metrics.js';
 import { buildStatus } from '../../src/daemon/status.js';
 import { silentLogger } from '../../src/log/logger.js';
-import { createMemoryWorkStore } from '../../src/queue/memory-store.js';
+import { createMemoryWorkStore } from '../helpers/memory-store.js';
 import { RsyncPool } from '../../src/sync/pool.js';
 import { Replicator } from '../../src/sync/replicator.js';
 import { createWatcher, simulateReadError, type Watcher } from '../../src/watch/index.js';

@@ -13,6 +13,7 @@ const CONVERGE_TIMEOUT_MS = 120_000;
 const FILE_BYTES = 1024;
 const TARGET_MS = 300;
 const TARGET_RUNS = 20;
+const TARGET_RECEIVED = 1.01;
 
 /** Writes `files` new 1 KiB files into `dirs` new directories under `src/top`; returns when the last is closed (epoch ms). */
 function writeBurst(src: string, top: string, files: number, dirs: number): number {
@@ -54,7 +55,9 @@ export async function burst(ctx: WorkloadContext): Promise<WorkloadResult> {
             return;
           }
           addSample(trial.result, 'converge', Math.max(0, at - lastWrite));
-          await recordActivity(lab, trial.result);
+          const { received } = await recordActivity(lab, trial.result);
+          // Files the daemon received per file written: above 1, some travelled twice.
+          addSample(trial.result, 'received', received.filter((n) => !n.endsWith('/')).length / files);
         });
       }
     },
@@ -67,6 +70,7 @@ export async function burst(ctx: WorkloadContext): Promise<WorkloadResult> {
       { key: 'converge', label: 'converged after last write', unit: 'ms', vsFloor: true },
       { key: 'runs', label: 'rsync runs', unit: 'count' },
       { key: 'bytes', label: 'bytes sent', unit: 'bytes' },
+      { key: 'received', label: 'files received / written', unit: 'times' },
     ],
     variants: [{ label: '', contenders }],
     targets: [
@@ -82,6 +86,13 @@ export async function burst(ctx: WorkloadContext): Promise<WorkloadResult> {
         ourFigure(contenders, 'runs', 'max'),
         TARGET_RUNS,
         'count',
+        'incomplete',
+      ),
+      atMost(
+        'burst files received per file written (max)',
+        ourFigure(contenders, 'received', 'max'),
+        TARGET_RECEIVED,
+        'times',
         'incomplete',
       ),
     ],

@@ -9,7 +9,7 @@ import { Rig } from '../lib/rig.js';
 import type { CaseResult } from './result.js';
 
 export interface StallParams {
-  /** rsync's --timeout, seconds: `<timeout time>`, or with `backstop` the `stall` extension. */
+  /** Seconds: rsync's --timeout (`<timeout time>`), or with `backstop` the `stall` extension. */
   readonly timeoutS: number;
   /** `<timeout>` left off (sersync's default): the stall backstop must end the runs. */
   readonly backstop?: boolean;
@@ -19,8 +19,8 @@ export interface StallParams {
 
 /**
  * A remote that accepts connections and then stalls (a proxy holding every byte back): rsync's
- * `--timeout` (from `<timeout>`, or from the stall backstop while it is off) ends each run stuck
- * on it, no rsync process outlives its run, the work stays queued, and everything converges once
+ * `--timeout` (from `<timeout>`), or the stall backstop while it is off (the worker stops a run
+ * whose I/O stands still, reported as rsync's timeout), ends each run stuck on it, no rsync process outlives its run, the work stays queued, and everything converges once
  * traffic passes again.
  */
 export async function stalledRemote(work: string, daemon: RsyncDaemon, p: StallParams): Promise<CaseResult> {

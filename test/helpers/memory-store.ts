@@ -1,9 +1,10 @@
-import type { PathOp } from '../coalesce/types.js';
-import type { Failure, QueueRow, WorkStore } from './types.js';
+import { backoffMs } from '../../src/backoff.js';
+import type { PathOp } from '../../src/coalesce/types.js';
+import type { Failure, QueueRow, WorkStore } from '../../src/queue/types.js';
 
 /**
- * A `WorkStore` that lives in memory: the same contract without durability, for tests and for
- * running with no writable state directory. Back-off doubles from 2 s up to `maxIntervalMs`.
+ * A `WorkStore` that lives in memory, for tests of what uses a store (lanes, full syncs), not of
+ * the queue itself (those use SQLite). Back-off doubles from 2 s up to `maxIntervalMs`.
  */
 export function createMemoryWorkStore(maxIntervalMs = 3_600_000): WorkStore {
   const rows = new Map<string, QueueRow & { batch: number }>();
@@ -38,7 +39,7 @@ export function createMemoryWorkStore(maxIntervalMs = 3_600_000): WorkStore {
         lastFailureAt: now,
         exitCode: failure.exitCode,
         lastError: failure.message,
-        nextAttemptAt: now + Math.min(maxIntervalMs, 2000 * 2 ** (attempts - 1)),
+        nextAttemptAt: now + backoffMs(attempts, 2000, maxIntervalMs),
       });
     }
   };

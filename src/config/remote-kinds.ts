@@ -1,0 +1,81 @@
+import type { Remote, RemoteTarget, RsyncSettings } from './types.js';
+import { displayPath, type RelPath } from '../paths.js';
+
+/**
+ * One object per kind of remote (rsync daemon, ssh, local directory), owning what differs between
+ * them: how rsync reaches it, how it logs in, its socket tuning, its destination string, whether a
+ * network lies between (timeouts, the stall backstop) and where a probe knocks. Pure.
+ */
+export interface RemoteKind {
+  /** How rsync reaches it: `-e ssh [-p N]` over ssh, `--port=N` to a daemon; nothing locally. */
+  transport(rsync: RsyncSettings): string[];
+  /** Its login: `--password-file` for a daemon (rsync refuses it over ssh). */
+  login(rsync: RsyncSettings): string[];
+  /**
+   * Socket tuning: daemons get TCP_NODELAY unless `commonParams` sets `--sockopts`; without it
+   * Nagle and delayed ACKs stall rsync's small protocol messages (~135 ms per run on loopback).
+   */
+  tuning(rsync: RsyncSettings): string[];
+  /** `[user@]host::module`, `[user@]host:path`, or the directory; `sub` appends a directory. */
+  destination(rsync: RsyncSettings, sub: RelPath): string;
+  /** A network lies between: rsync's `--timeout` and the stall backstop apply. */
+  readonly networked: boolean;
+  /** What a probe looks at: the daemon's or ssh's port, or whether the directory is writable. */
+  probe(rsync: RsyncSettings): ProbeTarget;
+  /** How `check` names it. */
+  describe(as: string): string;
+}
+
+export type ProbeTarget = { readonly host: string; readonly port: number } | { readonly writable: string };
+
+export function remoteKind(remote: Remote): RemoteKind {
+  return kindOf(remote.target);
+}
+
+function kindOf(t: RemoteTarget): RemoteKind {
+  switch (t.kind) {
+    case 'daemon':
+      return {
+        transport: (rsync) => (rsync.port === null ? [] : [`--port=${rsync.port}`]),
+        login: (rsync) =>
+          rsync.auth.enabled && rsync.auth.passwordFile !== ''
+            ? [`--password-file=${rsync.auth.passwordFile}`]
+            : [],
+        tuning: (rsync) =>
+          rsync.commonParams.some((p) => p.startsWith('--sockopts')) ? [] : ['--sockopts=TCP_NODELAY'],
+        destination: (rsync, sub) => `${user(rsync)}${t.host}::${t.module}${tail(sub)}`,
+        networked: true,
+        probe: (rsync) => ({ host: t.host, port: rsync.port ?? 873 }),
+        describe: (as) => `rsync daemon module${as}`,
+      };
+    case 'ssh':
+      return {
+        // sersync passed `--port`, which means nothing over ssh: the port is ssh's.
+        transport: (rsync) => ['-e', rsync.port === null ? 'ssh' : `ssh -p ${rsync.port}`],
+        login: () => [],
+        tuning: () => [],
+        destination: (rsync, sub) => `${user(rsync)}${t.host}:${t.path}${tail(sub)}`,
+        networked: true,
+        probe: (rsync) => ({ host: t.host, port: rsync.port ?? 22 }),
+        describe: (as) => `over ssh${as}`,
+      };
+    case 'local':
+      return {
+        transport: () => [],
+        login: () => [],
+        tuning: () => [],
+        destination: (_rsync, sub) => `${t.path}${sub === '' ? '/' : tail(sub)}`,
+        networked: false,
+        probe: () => ({ writable: t.path }),
+        describe: () => 'local directory',
+      };
+  }
+}
+
+function user(rsync: RsyncSettings): string {
+  return rsync.auth.enabled && rsync.auth.users !== '' ? `${rsync.auth.users}@` : '';
+}
+
+function tail(sub: RelPath): string {
+  return sub === '' ? '' : `/${displayPath(sub)}/`;
+}

@@ -1,0 +1,67 @@
+import { Coalescer } from '../../../src/coalesce/coalescer.js';
+import type { WorkloadContext } from '../harness.js';
+import { atMost } from '../report.js';
+import {
+  addSample,
+  contenderResult,
+  figure,
+  OURS,
+  type Target,
+  type VariantResult,
+  type WorkloadResult,
+} from '../results.js';
+
+const IN_FLIGHT = [10_000, 30_000] as const;
+const REPEATS = 3;
+const DIRS = 100;
+/** Linear cost: three times the operations, at most this many times the time (quadratic: 9×). */
+const SCALING_LIMIT = 4;
+
+/**
+ * 8. Coalescing while a batch is in flight, without rsync or a file system: N files of a burst
+ * are in flight, and N more are created and written meanwhile (2N changes). The figure is how
+ * long the main thread is busy taking them in; it must grow with N, not N².
+ */
+export function coalesce(ctx: WorkloadContext): Promise<WorkloadResult> {
+  const variants: VariantResult[] = IN_FLIGHT.map((n) => {
+    ctx.progress(`-- ${n.toLocaleString('en')} operations in flight`);
+    const result = contenderResult(OURS);
+    for (let r = 0; r < REPEATS; r++) addSample(result, 'apply', applyWhileInFlight(n));
+    return { label: `${n.toLocaleString('en')} operations in flight`, contenders: [result] };
+  });
+  return Promise.resolve({
+    name: 'coalesce',
+    title: '8. Coalescing: N changes in flight, N new files created and written meanwhile (no rsync)',
+    metrics: [{ key: 'apply', label: 'main thread busy', unit: 'ms' }],
+    variants,
+    targets: [scalingTarget(variants)],
+    notes: ['the coalescer alone, on the main thread: what a burst costs it before any rsync runs'],
+  });
+}
+
+/** Milliseconds to take in 2n changes (n created files, each written) while n are in flight. */
+function applyWhileInFlight(n: number): number {
+  const c = new Coalescer(Number.MAX_SAFE_INTEGER);
+  for (let i = 0; i < n; i++) c.apply({ kind: 'sync', path: `old${i % DIRS}/f${i}` });
+  c.take();
+  const started = performance.now();
+  for (let i = 0; i < n; i++) {
+    const path = `new${i % DIRS}/f${i}`;
+    c.apply({ kind: 'new', path });
+    c.apply({ kind: 'sync', path });
+  }
+  return performance.now() - started;
+}
+
+function scalingTarget(variants: readonly VariantResult[]): Target {
+  const [small, large] = variants.map((v) => figure(v.contenders[0], 'apply')?.median ?? null);
+  const ratio =
+    small === null || small === undefined || large === null || large === undefined ? null : large / small;
+  const t = atMost(
+    `coalescing cost, ${IN_FLIGHT[1].toLocaleString('en')} vs ${IN_FLIGHT[0].toLocaleString('en')} in flight`,
+    ratio,
+    SCALING_LIMIT,
+    'times',
+  );
+  return { ...t, measured: `${t.measured} (${small?.toFixed(1)} ms → ${large?.toFixed(1)} ms)` };
+}
