@@ -43,23 +43,23 @@ test(
         env: { ...process.env, HOME: home, XDG_STATE_HOME: '' },
       });
     };
-    // root's daemon, in the state directory root gets when none is named (mode 0700)
-    const daemon = await startSersync(config, [], SYSTEM_STATE_DIR);
     try {
-      for (const args of [['status'], ['status', '--json'], ['resync'], ['reopen-logs']]) {
-        const r = cli(NOBODY, [...args, '-o', config]);
-        assert.equal(r.status, 4, `${args.join(' ')} as nobody:\n${r.stdout}\n${r.stderr}`);
-        assert.equal(r.stdout, '');
-        assert.doesNotMatch(r.stderr, /no sersync2 is running/);
-        assert.match(r.stderr, HIDDEN);
+      // root's daemon, in the state directory root gets when none is named (mode 0700)
+      const daemon = await startSersync(config, [], SYSTEM_STATE_DIR);
+      try {
+        for (const args of [['status'], ['status', '--json'], ['resync'], ['reopen-logs']]) {
+          const r = cli(NOBODY, [...args, '-o', config]);
+          assert.equal(r.status, 4, `${args.join(' ')} as nobody:\n${r.stdout}\n${r.stderr}`);
+          assert.equal(r.stdout, '');
+          assert.doesNotMatch(r.stderr, /no sersync2 is running/);
+          assert.match(r.stderr, HIDDEN);
+        }
+        const root = cli([], ['status', '--json', '-o', config]);
+        assert.equal(root.status, 0, root.stderr);
+        assert.equal((JSON.parse(root.stdout) as { pid: number }).pid, daemon.child.pid, 'root sees it');
+      } finally {
+        assert.equal(await daemon.stop(), 0);
       }
-      const root = cli([], ['status', '--json', '-o', config]);
-      assert.equal(root.status, 0, root.stderr);
-      assert.equal((JSON.parse(root.stdout) as { pid: number }).pid, daemon.child.pid, 'root sees it');
-    } finally {
-      assert.equal(await daemon.stop(), 0);
-    }
-    try {
       // stopped: root knows it, the user still cannot tell
       const root = cli([], ['status', '-o', config]);
       assert.equal(root.status, 1);
@@ -69,9 +69,10 @@ test(
       const prefix = controlSocketFile(SYSTEM_STATE_DIR, config)
         .slice(SYSTEM_STATE_DIR.length + 1)
         .slice(8, -5);
-      for (const name of readdirSync(SYSTEM_STATE_DIR))
+      for (const name of existsSync(SYSTEM_STATE_DIR) ? readdirSync(SYSTEM_STATE_DIR) : [])
         if (name.includes(prefix)) rmSync(join(SYSTEM_STATE_DIR, name), { recursive: true });
-      if (created && readdirSync(SYSTEM_STATE_DIR).length === 0) rmdirSync(SYSTEM_STATE_DIR);
+      if (created && existsSync(SYSTEM_STATE_DIR) && readdirSync(SYSTEM_STATE_DIR).length === 0)
+        rmdirSync(SYSTEM_STATE_DIR);
       await tmp.remove();
     }
   },
