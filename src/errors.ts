@@ -42,6 +42,22 @@ export class WatchLimitError extends SersyncError {
   }
 }
 
+/**
+ * What a daemon running as another user keeps (its control socket, its queue) is closed to this
+ * user: its state is unknown, so the CLI exits 4 (LSB "status unknown"), never 1 ("not running").
+ */
+export class DaemonHiddenError extends SersyncError {
+  static readonly EXIT_CODE = 4;
+
+  constructor(what: string, why: string) {
+    super(
+      'ERR_SERSYNC_DAEMON_HIDDEN',
+      `this user (uid ${process.getuid?.() ?? '?'}) cannot see the daemon's ${what}: ${why}. ` +
+        `Run this as root (or as the user sersync2 runs as), or name its state directory with --state-dir`,
+    );
+  }
+}
+
 /** Command-line misuse: the CLI prints the message and a usage line, exit 1. */
 export class UsageError extends SersyncError {
   constructor(message: string) {

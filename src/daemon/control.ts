@@ -6,7 +6,7 @@
  */
 import { chmodSync, lstatSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { SersyncError } from '../errors.js';
+import { DaemonHiddenError, SersyncError } from '../errors.js';
 import type { Change } from '../filter/changes.js';
 import { stateFileFor } from '../queue/state-dir.js';
 import { packageVersion } from '../version.js';
@@ -256,10 +256,10 @@ function connectError(file: string, err: NodeJS.ErrnoException): Error {
   if (err instanceof SersyncError) return err;
   if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED')
     return new NotRunningError(file, `no sersync2 is running for this config (nothing answers on ${file})`);
-  if (err.code === 'EACCES')
-    return new SersyncError(
-      'ERR_SERSYNC_CONTROL',
-      `not allowed to use ${file}: run this as the user sersync2 runs as`,
+  if (err.code === 'EACCES' || err.code === 'EPERM')
+    return new DaemonHiddenError(
+      'control socket',
+      `${file} (${err.code}) is closed to it (permission denied)`,
     );
   return new SersyncError('ERR_SERSYNC_CONTROL', `cannot talk to sersync2 on ${file}: ${err.message}`);
 }

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Config } from '../config/types.js';
-import { SersyncError } from '../errors.js';
+import { DaemonHiddenError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { FAIL_LOG_MIN_ATTEMPTS } from './retry-policy.js';
 import { failLogMirrorHook } from './fail-log-mirror.js';
@@ -73,10 +73,8 @@ export function openQueueForConfig(config: Config, opts: OpenQueueOptions): Open
 function refuseHidden(file: string): void {
   const denied = deniedSystemDir();
   if (denied === null || existsSync(file)) return;
-  throw new SersyncError(
-    'ERR_SERSYNC_QUEUE_HIDDEN',
-    `this user (uid ${process.getuid?.() ?? '?'}) cannot see the daemon's retry queue: it has none at ${file}, ` +
-      `and ${denied} is closed to it (permission denied), where a sersync2 running as root keeps its queue. ` +
-      `Run this as root (or as the user sersync2 runs as), or name the state directory with --state-dir`,
+  throw new DaemonHiddenError(
+    'retry queue',
+    `it has none at ${file}, and ${denied} is closed to it (permission denied), where a sersync2 running as root keeps its queue`,
   );
 }

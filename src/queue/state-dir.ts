@@ -14,10 +14,13 @@ export interface StateDirDefaults {
   readonly home: string;
 }
 
+/** Where a sersync2 running as root keeps its state when none is named. */
+export const SYSTEM_STATE_DIR = '/var/lib/sersync2';
+
 function defaults(): StateDirDefaults {
   const xdg = process.env['XDG_STATE_HOME'];
   return {
-    systemDir: '/var/lib/sersync2',
+    systemDir: SYSTEM_STATE_DIR,
     xdgStateHome: xdg === undefined || xdg === '' ? null : xdg,
     home: homedir(),
   };

@@ -54,7 +54,7 @@ test(
         ['queue', 'stats', '--json'],
       ]) {
         const r = cli(NOBODY, args);
-        assert.equal(r.status, 1, `${args.join(' ')} as nobody:\n${r.stdout}`);
+        assert.equal(r.status, 4, `${args.join(' ')} as nobody:\n${r.stdout}`);
         assert.doesNotMatch(r.stdout, /queued: 0|queue is empty|"retry": 0/);
         assert.match(
           r.stderr,

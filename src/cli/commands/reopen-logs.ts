@@ -7,8 +7,8 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { askDaemon, NotRunningError } from '../../daemon/control.js';
-import { SersyncError } from '../../errors.js';
-import { resolveStateDir } from '../../queue/state-dir.js';
+import { DaemonHiddenError, SersyncError } from '../../errors.js';
+import { deniedSystemDir, resolveStateDir, SYSTEM_STATE_DIR } from '../../queue/state-dir.js';
 import { globalOptions } from '../program.js';
 
 /** The control sockets in `dir` (see controlSocketFile). */
@@ -24,7 +24,8 @@ export function registerReopenLogsCommand(program: Command): void {
     .description('make every sersync2 running with this state directory reopen its log file (logrotate)')
     .usage('[--state-dir DIR]   (--state-dir is a global option; -o is not needed)')
     .action(async (_o: unknown, cmd: Command) => {
-      const dir = resolveStateDir(globalOptions(cmd).stateDir, null);
+      const named = globalOptions(cmd).stateDir;
+      const dir = resolveStateDir(named, null);
       const failed: string[] = [];
       for (const socket of controlSockets(dir)) {
         try {
@@ -36,5 +37,9 @@ export function registerReopenLogsCommand(program: Command): void {
         }
       }
       if (failed.length > 0) throw new SersyncError('ERR_SERSYNC_CONTROL', failed.join('\n'));
+      // root's daemons listen in the system directory: one closed to this user is not "none to tell"
+      const denied = named === null && dir !== SYSTEM_STATE_DIR ? deniedSystemDir() : null;
+      if (denied !== null)
+        throw new DaemonHiddenError('control sockets', `${denied} is closed to it (permission denied)`);
     });
 }

@@ -4,7 +4,7 @@ import { askDaemon, controlSocketFile, NotRunningError, type ControlRequest } fr
 import type { DaemonStatus } from '../../daemon/status.js';
 import { statusText } from '../../daemon/status-text.js';
 import { SersyncError } from '../../errors.js';
-import { resolveStateDir } from '../../queue/state-dir.js';
+import { resolveStateDir, SYSTEM_STATE_DIR } from '../../queue/state-dir.js';
 import { loadConfigFor } from '../config-for.js';
 import { globalOptions } from '../program.js';
 
@@ -29,22 +29,31 @@ export async function askRunningDaemon(
       `sersync2: note: ${err.message}\nsersync2: asking the running daemon all the same\n`,
     );
   }
-  const socket = controlSocketFile(resolveStateDir(stateDir, configStateDir), configFile);
-  try {
-    return await askDaemon(socket, request);
-  } catch (err) {
-    if (!(err instanceof NotRunningError)) throw err;
-    throw new SersyncError(
-      err.code,
-      `no sersync2 is running for ${configFile} (nothing answers on ${socket}); ${hint(configFile)}`,
-    );
+  const dir = resolveStateDir(stateDir, configStateDir);
+  const sockets = [controlSocketFile(dir, configFile)];
+  // a user's own fallback directory is not where root's daemon listens: ask there too (a socket
+  // closed to this user is a DaemonHiddenError, never "not running")
+  if (stateDir === null && configStateDir === null && dir !== SYSTEM_STATE_DIR)
+    sockets.push(controlSocketFile(SYSTEM_STATE_DIR, configFile));
+  for (const socket of sockets) {
+    try {
+      return await askDaemon(socket, request);
+    } catch (err) {
+      if (!(err instanceof NotRunningError)) throw err;
+    }
   }
+  throw new SersyncError(
+    'ERR_SERSYNC_NOT_RUNNING',
+    `no sersync2 is running for ${configFile} (nothing answers on ${sockets.join(' or ')}); ${hint(configFile)}`,
+  );
 }
 
 export function registerStatusCommand(program: Command): void {
   program
     .command('status')
-    .description('show what the running sersync2 of this config is doing (exit 1 when none runs)')
+    .description(
+      'show what the running sersync2 of this config is doing (exit 1 when none runs, 4 when this user cannot see it)',
+    )
     .usage('[-o FILE] [--state-dir DIR] [--json]   (-o and --state-dir are global options)')
     .option('--json', 'print the status as JSON')
     .action(async (opts: { json?: true }, cmd: Command) => {

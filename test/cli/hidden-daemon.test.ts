@@ -1,0 +1,79 @@
+/**
+ * A user who cannot enter the system state directory, where root's daemon listens, is told by
+ * `status`, `resync` and `reopen-logs` that it cannot see the daemon (exit 4), never "no sersync2
+ * is running" (exit 1), which only a caller who can look may be told.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { controlSocketFile } from '../../src/daemon/control.js';
+import { SYSTEM_STATE_DIR } from '../../src/queue/state-dir.js';
+import { CLI, sersyncConfigXml, startSersync, writeConfig } from '../helpers/sersync.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--'];
+const HIDDEN =
+  /this user \(uid 65534\) cannot see the daemon's control sockets?: .*\/var\/lib\/sersync2.* \(EACCES\) is closed to it \(permission denied\)\. Run this as root/;
+
+test(
+  "status, resync and reopen-logs as a user who cannot see root's running daemon: exit 4 and why",
+  { skip: process.getuid?.() === 0 ? false : 'needs root, to run a daemon a user cannot see' },
+  async () => {
+    const tmp = await tempDir('sersync-hidden-daemon-');
+    const created = !existsSync(SYSTEM_STATE_DIR);
+    chmodSync(tmp.path, 0o755);
+    const home = join(tmp.path, 'home');
+    mkdirSync(home, { mode: 0o777 });
+    chmodSync(home, 0o777);
+    mkdirSync(join(tmp.path, 'W'));
+    const config = writeConfig(
+      tmp.path,
+      sersyncConfigXml({
+        watch: join(tmp.path, 'W'),
+        localTargets: [join(tmp.path, 'R')],
+        failLog: join(tmp.path, 'f'),
+      }),
+    );
+    const cli = (wrapper: readonly string[], args: readonly string[]): SpawnSyncReturns<string> => {
+      const argv = [...wrapper, process.execPath, CLI, ...args];
+      return spawnSync(argv[0] ?? process.execPath, argv.slice(1), {
+        encoding: 'utf8',
+        env: { ...process.env, HOME: home, XDG_STATE_HOME: '' },
+      });
+    };
+    try {
+      // root's daemon, in the state directory root gets when none is named (mode 0700)
+      const daemon = await startSersync(config, [], SYSTEM_STATE_DIR);
+      try {
+        for (const args of [['status'], ['status', '--json'], ['resync'], ['reopen-logs']]) {
+          const r = cli(NOBODY, [...args, '-o', config]);
+          assert.equal(r.status, 4, `${args.join(' ')} as nobody:\n${r.stdout}\n${r.stderr}`);
+          assert.equal(r.stdout, '');
+          assert.doesNotMatch(r.stderr, /no sersync2 is running/);
+          assert.match(r.stderr, HIDDEN);
+        }
+        const root = cli([], ['status', '--json', '-o', config]);
+        assert.equal(root.status, 0, root.stderr);
+        assert.equal((JSON.parse(root.stdout) as { pid: number }).pid, daemon.child.pid, 'root sees it');
+      } finally {
+        assert.equal(await daemon.stop(), 0);
+      }
+      // stopped: root knows it, the user still cannot tell
+      const root = cli([], ['status', '-o', config]);
+      assert.equal(root.status, 1);
+      assert.match(root.stderr, /no sersync2 is running/);
+      assert.equal(cli(NOBODY, ['status', '-o', config]).status, 4);
+    } finally {
+      const prefix = controlSocketFile(SYSTEM_STATE_DIR, config)
+        .slice(SYSTEM_STATE_DIR.length + 1)
+        .slice(8, -5);
+      for (const name of existsSync(SYSTEM_STATE_DIR) ? readdirSync(SYSTEM_STATE_DIR) : [])
+        if (name.includes(prefix)) rmSync(join(SYSTEM_STATE_DIR, name), { recursive: true });
+      if (created && existsSync(SYSTEM_STATE_DIR) && readdirSync(SYSTEM_STATE_DIR).length === 0)
+        rmdirSync(SYSTEM_STATE_DIR);
+      await tmp.remove();
+    }
+  },
+);
