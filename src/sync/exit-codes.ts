@@ -19,6 +19,11 @@ export interface ExitMeaning {
   readonly meaning: string;
   readonly outcome: Outcome;
   readonly lost?: true;
+  /**
+   * rsync itself got a signal (Ctrl-C or a stop reaching the process group, an admin's kill): not
+   * the remote's failure, so the rows keep their real last error and the work goes back.
+   */
+  readonly interrupted?: true;
 }
 
 export const RSYNC_EXIT_CODES: Readonly<Record<number, ExitMeaning>> = {
@@ -38,7 +43,7 @@ export const RSYNC_EXIT_CODES: Readonly<Record<number, ExitMeaning>> = {
   12: { meaning: 'error in rsync protocol data stream', outcome: 'retry', lost: true },
   13: { meaning: 'errors with program diagnostics', outcome: 'retry' },
   14: { meaning: 'error in IPC code', outcome: 'retry' },
-  20: { meaning: 'received SIGUSR1 or SIGINT', outcome: 'retry' },
+  20: { meaning: 'received SIGUSR1 or SIGINT', outcome: 'retry', interrupted: true },
   21: { meaning: 'some error returned by waitpid()', outcome: 'retry' },
   22: { meaning: 'error allocating core memory buffers', outcome: 'retry' },
   23: { meaning: 'partial transfer due to error', outcome: 'retry' },

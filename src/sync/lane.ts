@@ -9,6 +9,7 @@ import { isTempFileName } from '../filter/temp-files.js';
 import type { Logger } from '../log/logger.js';
 import type { RelPath } from '../paths.js';
 import type { Failure, WorkStore } from '../queue/types.js';
+import { describeExit } from './exit-codes.js';
 import { failureOf, partialFailures } from './outcome.js';
 import { planMove, planRuns } from './plan.js';
 import type { RsyncPool } from './pool.js';
@@ -71,9 +72,6 @@ export interface LaneContext {
   /** How long a file with a temporary-looking name must stay unchanged before it is sent (default 2 s). */
   readonly nameSettleMs?: number;
 }
-
-/** rsync's exit code when it received SIGINT, SIGTERM or SIGHUP. */
-const RSYNC_GOT_SIGNAL = 20;
 
 /** The longest wait between two tries of a lane whose store keeps failing. */
 const MAX_STORE_RETRY_MS = 30_000;
@@ -317,11 +315,9 @@ export class Lane {
       if (task.kind === 'send') unreadable = partialFailures(ops, r, cwd);
       break;
     }
-    if (failure !== null && failure.exitCode === RSYNC_GOT_SIGNAL) {
-      // rsync itself got SIGINT/SIGTERM: Ctrl-C or a stop reaching the whole process group, or an
-      // admin's kill. Not a failure of the remote: its rows keep their real last error (they stay
-      // in flight until a batch takes them over or the next start queues them again) and the work
-      // goes back.
+    if (failure !== null && describeExit(failure.exitCode).interrupted === true) {
+      // Not a failure of the remote: its rows keep their real last error (they stay in flight until
+      // a batch takes them over or the next start queues them again) and the work goes back.
       for (const op of ops) this.coalescer.restore(op);
       this.ctx.log.info({ root, remote: remote.id }, 'rsync was interrupted by a signal: its work is kept');
       return false;
