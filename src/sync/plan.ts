@@ -2,7 +2,15 @@ import type { PathOp } from '../coalesce/types.js';
 import type { Config, Remote } from '../config/types.js';
 import { filterSpecOf } from '../filter/path-filter.js';
 import { displayPath, type RelPath } from '../paths.js';
-import { anchoredPattern, deleteArgs, deleteRules, fullArgs, moveArgs, stallBackstopS, syncArgs } from './rsync-args.js';
+import {
+  anchoredPattern,
+  deleteArgs,
+  deleteRules,
+  fullArgs,
+  moveArgs,
+  stallBackstopS,
+  syncArgs,
+} from './rsync-args.js';
 import type { FileSignature, RsyncTask } from './task.js';
 
 /** Everything that shapes the rsync runs of one tree towards one remote. */

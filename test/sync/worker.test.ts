@@ -30,8 +30,6 @@ test('worker: a run from a watch root that is gone says so, not "spawn rsync ENO
   );
 });
 
-const noFilter = { excludes: [], ignoreDotFiles: false };
-
 test('worker: a run that makes no I/O for stallS seconds is stopped and reported as an rsync timeout', async (t) => {
   const work = await tempDir();
   t.after(work.remove);
