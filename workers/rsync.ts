@@ -4,12 +4,12 @@
  * Results go back to the main thread, which owns all state.
  */
 import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { closeSync, existsSync, lstatSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
 import { compilePathFilter } from '../src/filter/path-filter.js';
 import { pathBytes, type RelPath } from '../src/paths.js';
 import { anchoredPattern, fileListEntry } from '../src/sync/rsync-args.js';
-import { pinnedPlace } from '../src/sync/rsync-place.js';
+import { pinnedPlace, type PinnedPlace } from '../src/sync/rsync-place.js';
 import { Progress2Reader, type ProgressMessage, type ReportingTask } from '../src/sync/rsync-progress.js';
 import { ioBytes, sampleEveryMs, StallClock } from '../src/sync/stall.js';
 import type { FileSignature, RsyncInput, RsyncResult, RsyncTask } from '../src/sync/task.js';
@@ -21,7 +21,7 @@ const PROGRESS_EVERY_MS = 100;
 /** How long a stalled rsync gets to end on SIGTERM before it is killed. */
 const KILL_GRACE_MS = 2000;
 
-/** A run whose directory is no longer one of the tree: rsync's code for an unusable source (-1 reads as a lost remote). */
+/** A run whose root or directory is no longer the tree's: rsync's code for an unusable source (-1 reads as a lost remote). */
 const NOT_RUN = {
   exitCode: 3,
   signal: null,
@@ -150,12 +150,6 @@ export function transferStats(stdout: string): { filesSent: number | null; bytes
   };
 }
 
-/** Why rsync did not start. Node names the program when it is the directory to run in that is missing. */
-function startFailure(err: NodeJS.ErrnoException, cwd: string): string {
-  if (err.code === 'ENOENT' && !existsSync(cwd)) return `the watched directory ${cwd} no longer exists`;
-  return err.message;
-}
-
 /**
  * The stall backstop: samples the run's I/O counters (and its output) and stops it once they have
  * not moved for `stallS` seconds. Calls `onStall` once, when it stops the run.
@@ -184,34 +178,35 @@ function watchStall(
   };
 }
 
-/** A run inside a directory of the tree starts there, held open (see `pinnedPlace`); others in the root. */
-function startRsync(task: RsyncTask, argv: string[]): ChildProcessWithoutNullStreams | string {
-  const place = task.dir === undefined ? null : pinnedPlace(task.cwd, task.dir);
-  if (place === null) return spawn('rsync', argv, { cwd: task.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
-  if (typeof place === 'string') return place;
+/** Starts rsync in its directory of the tree held open (see `pinnedPlace`); closes what this process holds. */
+function startRsync(place: PinnedPlace, argv: string[]): ChildProcessWithoutNullStreams {
   try {
     const stdio = ['pipe', 'pipe', 'pipe', place.fd] as const;
     return spawn('rsync', argv, { cwd: place.cwd, stdio: [...stdio] }) as ChildProcessWithoutNullStreams;
   } finally {
-    closeSync(place.fd); // the child has its copy: spawn returns once rsync is exec'd
+    place.close(); // the child has its copy: spawn returns once rsync is exec'd
   }
 }
 
 export default function runRsync(task: ReportingTask): Promise<RsyncResult> {
   const started = performance.now();
-  const input = task.input === null ? null : buildInput(task, task.input);
+  // Every run starts in the tree's root as it was checked, held open: a root or directory
+  // swapped for a symlink since is never followed, by the walk below nor by rsync.
+  const place = pinnedPlace(task.cwd, task.dir ?? '', task.rootId);
+  if (typeof place === 'string')
+    return Promise.resolve({
+      ...NOT_RUN,
+      durationMs: performance.now() - started,
+      stderr: `rsync not run: ${place}`,
+    });
+  const input = task.input === null ? null : buildInput({ ...task, cwd: place.tree }, task.input);
   const list = input?.list ?? null;
   // Only a task with a port (a full sync) reports progress; event syncs stay as lean as they were.
   const progress =
     task.progressPort === undefined ? null : progressPoster(task.progressPort, input?.walked ?? 0);
   const reporting = progress === null ? [] : ['--info=progress2'];
   return new Promise((resolve) => {
-    const child = startRsync(task, ['--stats', ...reporting, ...task.args]);
-    if (typeof child === 'string') {
-      progress?.close();
-      resolve({ ...NOT_RUN, durationMs: performance.now() - started, stderr: `rsync not run: ${child}` });
-      return;
-    }
+    const child = startRsync(place, ['--stats', ...reporting, ...task.args]);
     let stderr = '';
     let stdout = '';
     let output = 0;
@@ -253,7 +248,7 @@ export default function runRsync(task: ReportingTask): Promise<RsyncResult> {
       });
     };
     child.on('error', (err) => {
-      finish(-1, null, `cannot run rsync: ${startFailure(err, task.cwd)}`);
+      finish(-1, null, `cannot run rsync: ${err.message}`);
     });
     child.on('close', (code, signal) => {
       // Reported as rsync reports its own I/O timeout, so that it is retried and probed alike.

@@ -13,6 +13,7 @@ import { describeExit } from './exit-codes.js';
 import { failureOf, partialFailures } from './outcome.js';
 import { planMove, planRuns } from './plan.js';
 import type { RsyncPool } from './pool.js';
+import type { DirIdentity, RootSource } from './root-identity.js';
 import type { FileSignature, RsyncResult, RsyncTask } from './task.js';
 import { absoluteBytes } from './walk.js';
 
@@ -50,7 +51,7 @@ export interface LaneContext {
    * dispatch; null while the root cannot be trusted: the lane then holds its work until `resume()`.
    * Without it, rsync runs in `root`.
    */
-  readonly source?: () => string | null;
+  readonly source?: () => RootSource | null;
   /** Paths full syncs must leave alone now (see PlanContext.protect). */
   readonly protect?: () => readonly RelPath[];
   readonly remote: Remote;
@@ -229,8 +230,8 @@ export class Lane {
   }
 
   private dispatch(): void {
-    const cwd = this.ctx.source === undefined ? this.ctx.root : this.ctx.source();
-    if (cwd === null) return; // held: resume() dispatches
+    const source = this.ctx.source === undefined ? { dir: this.ctx.root, id: null } : this.ctx.source();
+    if (source === null) return; // held: resume() dispatches
     this.confirmCreated();
     const ops = this.coalescer.take();
     if (ops.length === 0) {
@@ -241,7 +242,7 @@ export class Lane {
     this.inFlightSince = this.pendingSince;
     this.pendingSince = this.coalescer.size > 0 ? this.inFlightSince : null;
     let ok = false;
-    this.execute(ops, cwd)
+    this.execute(ops, source.dir, source.id)
       .then((succeeded) => {
         ok = succeeded;
         this.storeFailures = 0;
@@ -279,10 +280,18 @@ export class Lane {
     this.unconfirmed.clear();
   }
 
-  /** Runs a batch in `cwd` (the tree's directory as resolved now); true when all of it reached the replica. */
-  private async execute(ops: readonly PathOp[], cwd: string): Promise<boolean> {
+  /**
+   * Runs a batch in `cwd` (the tree's directory as resolved now; each run checks it is still the
+   * directory `id` names); true when all of it reached the replica.
+   */
+  private async execute(ops: readonly PathOp[], cwd: string, id: DirIdentity | null): Promise<boolean> {
     const { store, remote, root } = this.ctx;
-    const plan = { ...this.ctx, root: cwd, protect: this.ctx.protect?.() ?? [] };
+    const plan = {
+      ...this.ctx,
+      root: cwd,
+      ...(id === null ? {} : { rootId: id }),
+      protect: this.ctx.protect?.() ?? [],
+    };
     const started = performance.now();
     const batch = store.begin(remote.id, root, ops);
     const results: RsyncResult[] = [];

@@ -11,6 +11,7 @@ import {
   stallBackstopS,
   syncArgs,
 } from './rsync-args.js';
+import type { DirIdentity } from './root-identity.js';
 import type { FileSignature, RsyncTask } from './task.js';
 
 /** Everything that shapes the rsync runs of one tree towards one remote. */
@@ -23,6 +24,13 @@ export interface PlanContext {
    * replica keeps its copy until it is back).
    */
   readonly protect?: readonly RelPath[];
+  /** The root's identity as the tree recorded it: every run checks it (see `RsyncTask.rootId`). */
+  readonly rootId?: DirIdentity;
+}
+
+/** The fields every run of the tree shares. */
+function treeOf(ctx: PlanContext): Pick<RsyncTask, 'cwd' | 'rootId'> {
+  return ctx.rootId === undefined ? { cwd: ctx.root } : { cwd: ctx.root, rootId: ctx.rootId };
 }
 
 /** The paths of `paths` that the last batch's walks sent, with the signature they had then. */
@@ -44,12 +52,12 @@ function sentBefore(
  * optimisation only: the caller sends the directory whole when this is null or fails. Pure.
  */
 export function planMove(op: Extract<PathOp, { kind: 'move' }>, ctx: PlanContext): RsyncTask | null {
-  const { config, root, remote } = ctx;
+  const { config, remote } = ctx;
   const args = moveArgs(remote, config.rsync, op.path, op.from, config.inotify.delete);
   const stallS = stallBackstopS(remote, config.rsync);
   return args === null
     ? null
-    : { kind: 'move', cwd: root, dir: op.path, filter: filterSpecOf(config), stallS, args, input: null };
+    : { kind: 'move', ...treeOf(ctx), dir: op.path, filter: filterSpecOf(config), stallS, args, input: null };
 }
 
 /**
@@ -63,10 +71,10 @@ export function planRuns(
   ctx: PlanContext,
   justWalked: ReadonlyMap<RelPath, FileSignature> = new Map(),
 ): RsyncTask[] {
-  const { config, root, remote } = ctx;
+  const { config, remote } = ctx;
   const rsync = config.rsync;
   const deleteEnabled = config.inotify.delete;
-  const base = { cwd: root, filter: filterSpecOf(config), stallS: stallBackstopS(remote, rsync) };
+  const base = { ...treeOf(ctx), filter: filterSpecOf(config), stallS: stallBackstopS(remote, rsync) };
   const runs: RsyncTask[] = [];
   const removals: RelPath[] = [];
   const paths: RelPath[] = [];

@@ -15,6 +15,7 @@ import { Lane, type BatchReport, type LaneStats } from './lane.js';
 import { crontabExcludes } from './plan.js';
 import type { RsyncPool } from './pool.js';
 import { probeRemote } from './probe.js';
+import type { RootSource } from './root-identity.js';
 import { TreeWatch, type TreeWatchStatus, type WatcherFactory } from './tree-watch.js';
 import { absoluteBytes } from './walk.js';
 
@@ -98,7 +99,7 @@ export class Replicator {
   constructor(private readonly deps: ReplicatorDeps) {
     const { config } = deps;
     this.trees = config.localpaths.map((lp) => {
-      const source = (): string | null => tree.watch?.source() ?? null;
+      const source = (): RootSource | null => tree.watch?.source() ?? null;
       const lanes = lp.remotes.map((remote, i) => {
         const lane = new Lane({
           config,

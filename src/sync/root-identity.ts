@@ -15,6 +15,12 @@ export interface DirIdentity {
   readonly uid: number;
 }
 
+/** The directory rsync runs in: the root's real path and the identity it must still have. */
+export interface RootSource {
+  readonly dir: string;
+  readonly id: DirIdentity;
+}
+
 /** What is at the configured root path now. */
 export type RootLook =
   | { readonly kind: 'missing' }

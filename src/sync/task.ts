@@ -1,5 +1,6 @@
 import type { FilterSpec } from '../filter/path-filter.js';
 import type { RelPath } from '../paths.js';
+import type { DirIdentity } from './root-identity.js';
 
 /** What goes to rsync's stdin, NUL-separated; built in the worker so large walks never stall the event loop. */
 export type RsyncInput =
@@ -38,6 +39,8 @@ export interface RsyncTask {
    * it, opened without following any symlink, so a name swapped for a link is never followed.
    */
   readonly dir?: RelPath;
+  /** The root's identity as the tree recorded it: the run starts only in that very directory. */
+  readonly rootId?: DirIdentity;
   readonly args: readonly string[];
   readonly input: RsyncInput | null;
   readonly filter: FilterSpec;

@@ -5,7 +5,14 @@ import { displayPath, fromUtf8, type RelPath } from '../paths.js';
 import { deviceOf, readMountTable } from '../watch/mounts.js';
 import type { Watcher, WatcherOptions, WatchEvent, WatchGap, WatchStats } from '../watch/types.js';
 import { watchLimitError } from '../watch/watch-limit.js';
-import { isSameDirectory, judgeRoot, lookAtRoot, originOf, type RootOrigin } from './root-identity.js';
+import {
+  isSameDirectory,
+  judgeRoot,
+  lookAtRoot,
+  originOf,
+  type RootOrigin,
+  type RootSource,
+} from './root-identity.js';
 
 export type WatcherFactory = (opts: WatcherOptions) => Watcher;
 
@@ -133,10 +140,10 @@ export class TreeWatch {
    * The real directory rsync runs in, checked against the root's identity at this moment; null
    * while the root cannot be trusted (gone, replaced, being re-watched): nothing is sent then.
    */
-  source(): string | null {
+  source(): RootSource | null {
     const o = this.origin;
     if (this.down !== null || o === null) return null;
-    if (isSameDirectory(o.resolved, o.id)) return o.resolved;
+    if (isSameDirectory(o.resolved, o.id)) return { dir: o.resolved, id: o.id };
     this.check(); // something changed under us: find out what now
     return null;
   }

@@ -23,11 +23,51 @@ test('worker: a run from a watch root that is gone says so, not "spawn rsync ENO
     filter,
     stallS: null,
   });
-  assert.equal(result.exitCode, -1);
+  assert.equal(result.exitCode, 3, "rsync's code for a source it cannot use");
   assert.equal(
     result.stderr,
-    `cannot run rsync: the watched directory ${join(work.path, 'gone')} no longer exists`,
+    `rsync not run: the watched directory ${join(work.path, 'gone')} is no longer a directory there (moved, removed or a symlink)`,
   );
+});
+
+test("worker: a root swapped for a symlink after its identity was taken sends nothing of the link's target", async (t) => {
+  const work = await tempDir();
+  t.after(work.remove);
+  const root = join(work.path, 'src');
+  const replica = join(work.path, 'replica');
+  const outside = join(work.path, 'outside');
+  for (const d of [root, replica, outside]) mkdirSync(d);
+  writeFileSync(join(root, 'kept.txt'), 'in the tree');
+  writeFileSync(join(replica, 'kept.txt'), 'in the tree');
+  writeFileSync(join(outside, 'secret.txt'), 'outside the tree');
+  const st = statSync(root);
+  const base = { cwd: root, rootId: { dev: st.dev, ino: st.ino, uid: st.uid }, filter, stallS: null };
+  const tasks: RsyncTask[] = [
+    {
+      ...base,
+      kind: 'full',
+      args: ['-a', '--delete', '--exclude-from=-', './', replica],
+      input: { kind: 'excluded' },
+    },
+    {
+      ...base,
+      kind: 'send',
+      args: ['-a', '--files-from=-', '--from0', './', replica],
+      input: { kind: 'files', paths: ['secret.txt'], sentAs: new Map(), trees: [] },
+    },
+  ];
+  // The attack, between the tree's check and the run: the root's parent is writable by its user.
+  renameSync(root, `${root}.old`);
+  symlinkSync(outside, root);
+  for (const task of tasks) {
+    const result = await runRsync(task);
+    assert.equal(result.exitCode, 3, `${task.kind}: rsync's code for a source it cannot use`);
+    assert.match(
+      result.stderr,
+      /^rsync not run: the watched directory .* is no longer the directory being watched \(replaced\)/,
+    );
+  }
+  assert.deepEqual(readdirSync(replica), ['kept.txt']);
 });
 
 test('worker: a run that makes no I/O for stallS seconds is stopped and reported as an rsync timeout', async (t) => {
@@ -123,7 +163,7 @@ test('worker: a directory swapped for a symlink (or below one) before its run is
   for (const dir of ['new', 'p/new']) {
     const result = await runRsync(moveTask(root, replica, dir));
     assert.equal(result.exitCode, 3, "rsync's code for a source it cannot use");
-    assert.match(result.stderr, /^rsync not run: .*new is no longer a directory of the tree/);
+    assert.match(result.stderr, /^rsync not run: .*new is no longer a directory there/);
   }
   assert.deepEqual(readdirSync(replica), ['old']);
 });
