@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planRuns } from '../../src/sync/plan.js';
+import { planMove, planRuns } from '../../src/sync/plan.js';
 import { testConfig } from '../helpers/config.js';
 
 const remote = { id: '/srv/replica', target: { kind: 'local', path: '/srv/replica' } } as const;
@@ -27,4 +27,30 @@ test('plan: a full sync carries the crontab filter only while the crontab is on 
     const [run] = planRuns([{ kind: 'full', path: '' }], { config, root: '/srv/www', remote });
     assert.equal(run?.args.includes('--exclude=*.php'), carried, `crontab ${enabled}, filter ${filterOn}`);
   }
+});
+
+test("plan: every run of a batch carries the root's identity, so that the worker checks it", () => {
+  const config = testConfig([{ watch: '/srv/www', remotes: [remote] }]);
+  const rootId = { dev: 2049, ino: 131, uid: 0 };
+  const ctx = { config, root: '/srv/www', remote, rootId };
+  const runs = [
+    ...planRuns([{ kind: 'full', path: '' }], ctx),
+    ...planRuns(
+      [
+        { kind: 'delete', path: 'gone', isDir: false },
+        { kind: 'sync', path: 'f' },
+      ],
+      ctx,
+    ),
+  ];
+  const move = planMove({ kind: 'move', path: 'b', from: 'a' }, ctx);
+  assert.deepEqual(
+    [...runs, move].map((r) => [r?.kind, r?.rootId]),
+    [
+      ['full', rootId],
+      ['delete', rootId],
+      ['send', rootId],
+      ['move', rootId],
+    ],
+  );
 });
