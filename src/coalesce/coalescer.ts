@@ -48,10 +48,9 @@ export class Coalescer {
   /**
    * Paths of batches that failed, until a batch carrying them lands. Their rows wait in the retry
    * queue, which keeps one row per path: a newer operation on the path takes the row over, so it
-   * must do what the failed one did too. It is sent as a removal first (a removal run mirrors the
-   * path: stale entries go, what exists is sent), then as itself.
+   * must do what the failed one did too (see `owing`).
    */
-  private readonly owed = new Set<RelPath>();
+  private readonly owed = new Map<RelPath, Owed>();
 
   /** Takes a change in; true when it made the pending work exceed `maxPending` (see `capped`). */
   apply(change: Change): boolean {
@@ -78,7 +77,7 @@ export class Coalescer {
   landed(ok = true): void {
     for (const op of this.carrying.ops) {
       if (ok) this.owed.delete(op.path);
-      else if (op.kind !== 'full') this.owed.add(op.path);
+      else if (op.kind !== 'full') this.owed.set(op.path, stronger(this.owed.get(op.path), owedBy(op)));
     }
     if (ok && this.carrying.ops.some((op) => op.kind === 'full')) this.owed.clear();
     this.carrying = new InFlight();
@@ -111,12 +110,13 @@ export class Coalescer {
    * pending, so a pending change for the same path wins, except that a failed removal still
    * happens before a newer send.
    */
-  restore(op: PathOp): boolean {
-    this.restoreOne(op);
+  restore(op: PathOp, owesRemoval = false): boolean {
+    this.restoreOne(op, owesRemoval);
     return this.capped();
   }
 
-  private restoreOne(op: PathOp): void {
+  /** `owesRemoval`: the queue row took over a removal's row (QueueRow.owesRemoval). */
+  private restoreOne(op: PathOp, owesRemoval: boolean): void {
     if (this.full) return;
     if (op.kind === 'full') return this.change({ kind: 'resync' });
     // The failed run may have done part of its work before it broke: what the replica holds
@@ -127,23 +127,23 @@ export class Coalescer {
     if (e !== undefined) {
       // A failed removal still runs, before the newer send (a move runs before removals: it
       // becomes a whole send).
-      if (op.kind === 'delete' && e.del === null)
+      if ((op.kind === 'delete' || owesRemoval) && e.del === null)
         this.set(op.path, {
           ...e,
-          del: { isDir: op.isDir },
+          del: { isDir: op.kind === 'delete' ? op.isDir : op.kind !== 'sync' },
           ...(e.send === 'move' ? { send: 'tree', from: null } : {}),
         });
       return;
     }
     switch (op.kind) {
-      // The queue keeps one row per path: a removal that came with this send (a directory
-      // replaced, a file turned into one) is not in it, so it is sent again (a removal run mirrors
-      // the path, so stale entries below it go and what exists is sent).
+      // A removal whose row this send took over (a directory replaced, a file turned into one)
+      // runs first (a removal run mirrors the path: stale entries below it go, what exists is
+      // sent); without one, the send alone, so nothing crosses twice.
       case 'sync':
       case 'tree':
         if (this.coveredByAncestor(op.path, false)) return;
         return this.set(op.path, {
-          del: { isDir: op.kind === 'tree' },
+          del: owesRemoval ? { isDir: op.kind === 'tree' } : null,
           send: op.kind,
           from: null,
           fresh: false,
@@ -223,7 +223,8 @@ export class Coalescer {
     const sends: PathOp[] = [];
     for (const [path, entry] of this.entries) {
       if (entry.send === 'none' && entry.del === null) continue;
-      const e = this.owed.has(path) ? owing(entry) : entry;
+      const owed = this.owed.get(path);
+      const e = owed === undefined ? entry : owing(entry, owed);
       if (e.del !== null) deletes.push({ kind: 'delete', path, isDir: e.del.isDir });
       if (e.send === 'move' && e.from !== null) moves.push({ kind: 'move', path, from: e.from });
       else if (e.send === 'sync' || e.send === 'tree') sends.push({ kind: e.send, path });
@@ -322,9 +323,31 @@ export class Coalescer {
   }
 }
 
-/** An entry that also does what a failed operation on its path did: a removal first (a move runs before removals, so it is sent whole). */
-function owing(e: Entry): Entry {
-  if (e.del !== null) return e;
+/**
+ * What a failed operation leaves owed on its path: a send of the entry, of the directory with
+ * its contents, or a removal (a delete or a move may have left stale entries on the replica).
+ */
+type Owed = 'sync' | 'tree' | 'removal';
+
+const OWED_RANK: Readonly<Record<Owed, number>> = { sync: 0, tree: 1, removal: 2 };
+
+function owedBy(op: PathOp): Owed {
+  return op.kind === 'sync' || op.kind === 'tree' ? op.kind : 'removal';
+}
+
+function stronger(a: Owed | undefined, b: Owed): Owed {
+  return a !== undefined && OWED_RANK[a] > OWED_RANK[b] ? a : b;
+}
+
+/**
+ * An entry that also does what a failed operation on its path did. A failed send is covered by
+ * any later send of the path (a directory's by a send with its contents), so nothing crosses
+ * twice; a failed removal or move needs a removal first (a removal run mirrors the path: stale
+ * entries go, what exists is sent; a move runs before removals, so it is sent whole).
+ */
+function owing(e: Entry, owed: Owed): Entry {
+  if (e.del !== null || owed === 'sync') return e;
+  if (owed === 'tree') return e.send === 'sync' ? { ...e, send: 'tree' } : e;
   return {
     ...e,
     del: { isDir: e.send !== 'sync' },

@@ -37,6 +37,11 @@ const MIGRATIONS: readonly { readonly description: string; readonly sql: string 
       INSERT INTO meta (key, value) VALUES ('clean_stop', 'new database');
     `,
   },
+  {
+    description: 'a row that took over the row of a removal or a move owes that removal',
+    // Rows written before this knew nothing of it: they are taken to owe one (the old behaviour).
+    sql: `ALTER TABLE work ADD COLUMN owes_removal INTEGER NOT NULL DEFAULT 1;`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

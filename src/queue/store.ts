@@ -67,6 +67,7 @@ interface WorkRecord {
   readonly exit_code: number | null;
   readonly last_error: string | null;
   readonly next_attempt_at: number | null;
+  readonly owes_removal: number;
 }
 
 /** The op columns of a row. */
@@ -119,6 +120,7 @@ function toRow(r: WorkRecord): QueueRow {
     exitCode: r.exit_code,
     lastError: r.last_error,
     nextAttemptAt: r.next_attempt_at,
+    owesRemoval: r.owes_removal !== 0,
   };
 }
 
@@ -244,11 +246,12 @@ class SqliteWorkStore implements QueueStore {
       .prepare<[], number>(`UPDATE meta SET value = value + 1 WHERE key = 'last_batch' RETURNING value`)
       .pluck();
     this.upsertStmt = db.prepare<[string, string, Buffer, PathOpKind, number, Buffer | null, number]>(
-      `INSERT INTO work (remote, root, path, kind, is_dir, from_path, state, batch)
-       VALUES (?, ?, ?, ?, ?, ?, 'inflight', ?)
+      `INSERT INTO work (remote, root, path, kind, is_dir, from_path, state, batch, owes_removal)
+       VALUES (?, ?, ?, ?, ?, ?, 'inflight', ?, 0)
        ON CONFLICT (remote, root, path) DO UPDATE SET
          kind = excluded.kind, is_dir = excluded.is_dir, from_path = excluded.from_path,
-         state = 'inflight', batch = excluded.batch, next_attempt_at = NULL`,
+         state = 'inflight', batch = excluded.batch, next_attempt_at = NULL,
+         owes_removal = CASE WHEN work.kind IN ('delete', 'move') THEN 1 ELSE work.owes_removal END`,
     );
     this.deleteBatchStmt = db
       .prepare<[number], number>(`DELETE FROM work WHERE batch = ? RETURNING attempts`)

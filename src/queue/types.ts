@@ -25,6 +25,11 @@ export interface QueueRow {
   readonly lastError: string | null;
   /** Epoch ms of the next attempt (retry rows). */
   readonly nextAttemptAt: number | null;
+  /**
+   * The row took over the row of a removal or a move of its path (the queue keeps one row per
+   * path): that removal is owed too, and runs before the row's own op.
+   */
+  readonly owesRemoval: boolean;
 }
 
 /**

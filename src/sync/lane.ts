@@ -165,9 +165,9 @@ export class Lane {
   }
 
   /** Puts back operations from the retry queue. */
-  restore(op: PathOp): void {
+  restore(op: PathOp, owesRemoval = false): void {
     this.pendingSince ??= Date.now();
-    if (this.coalescer.restore(op)) this.overflowed();
+    if (this.coalescer.restore(op, owesRemoval)) this.overflowed();
     this.schedule();
   }
 

@@ -277,7 +277,7 @@ export class Replicator {
     for (const row of store.due(now, 10_000)) {
       const lane = this.lanesByKey.get(laneKey(row.root, row.remoteId));
       // A row of a tree or remote no longer in the config stays queued for `sersync2 queue`.
-      lane?.restore(row.op);
+      lane?.restore(row.op, row.owesRemoval);
     }
     const next = store.nextDueAt();
     const poll = this.deps.retryPollMs ?? 1000;
@@ -335,7 +335,7 @@ export class Replicator {
       { remote: lane.remote.id, root: lane.root, operations: rows.length },
       'remote answers again: sending its backlog',
     );
-    for (const row of rows) lane.restore(row.op);
+    for (const row of rows) lane.restore(row.op, row.owesRemoval);
   }
 
   private probeFailing(): void {

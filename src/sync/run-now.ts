@@ -51,7 +51,7 @@ export async function runQueuedNow(
           settleMs: 0,
           onBatch: (r) => reports.push(r),
         });
-        for (const row of group) lane.restore(row.op);
+        for (const row of group) lane.restore(row.op, row.owesRemoval);
         await lane.idle();
         await lane.stop();
         const failure = reports.find((r) => r.failure !== null)?.failure ?? null;

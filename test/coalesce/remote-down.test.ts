@@ -44,6 +44,12 @@ function runOp(op: PathOp, src: Tree, rep: Tree): void {
 
 const DIRS = ['d', 'e'] as const;
 
+/** A row of the retry queue. */
+interface Row {
+  readonly op: PathOp;
+  readonly owes: boolean;
+}
+
 function scenario(seed: number): { src: Tree; rep: Tree; log: string[] } {
   const rnd = prng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
@@ -53,8 +59,17 @@ function scenario(seed: number): { src: Tree; rep: Tree; log: string[] } {
     ['d/x', 1],
   ]);
   const rep: Tree = new Map(src);
-  // The retry queue as the store keeps it: one row per path (a later op for it replaces the row).
-  const queue = new Map<string, PathOp>();
+  // The retry queue as the store keeps it: one row per path (a later op for it replaces the row,
+  // and owes the removal of a removal's or a move's row it replaced).
+  const queue = new Map<string, Row>();
+  const put = (op: PathOp): void => {
+    const old = queue.get(op.path);
+    queue.set(op.path, {
+      op,
+      owes: old !== undefined && (old.op.kind === 'delete' || old.op.kind === 'move' || old.owes),
+    });
+  };
+  let taken: PathOp[] = [];
   let adopted: PathOp[] = [];
   const log: string[] = [];
   let inFlight: PathOp[] | null = null;
@@ -68,8 +83,9 @@ function scenario(seed: number): { src: Tree; rep: Tree; log: string[] } {
     // A failed batch did some of its work, in order, before the connection broke.
     const done = ok ? inFlight.length : Math.floor(rnd() * (inFlight.length + 1));
     for (const op of inFlight.slice(0, done)) runOp(op, src, rep);
-    if (!ok) for (const op of [...adopted, ...inFlight]) queue.set(op.path, op);
+    if (!ok) for (const op of [...adopted, ...taken]) put(op);
     adopted = [];
+    taken = [];
     log.push(`${ok ? 'landed' : `failed after ${done}`} ${JSON.stringify(inFlight)}`);
     inFlight = null;
     c.landed(ok);
@@ -106,11 +122,15 @@ function scenario(seed: number): { src: Tree; rep: Tree; log: string[] } {
           for (const [p, row] of queue)
             if (
               p === op.path ||
-              ((op.kind === 'tree' || op.kind === 'move') && isWithin(p, op.path) && row.kind !== 'delete')
+              ((op.kind === 'tree' || op.kind === 'move') && isWithin(p, op.path) && row.op.kind !== 'delete')
             ) {
-              if (p !== op.path) adopted.push(row);
+              if (p !== op.path) adopted.push(row.op);
+              // The batch's op takes the row over: what the row owed stays owed.
+              else if (row.op.kind === 'delete' || row.op.kind === 'move' || row.owes)
+                taken.push({ kind: 'delete', path: p, isDir: true });
               queue.delete(p);
             }
+        taken.push(...inFlight);
         log.push(`took ${JSON.stringify(inFlight)}`);
       }
     } else if (r < 0.75) land(true);
@@ -118,11 +138,11 @@ function scenario(seed: number): { src: Tree; rep: Tree; log: string[] } {
     else if (inFlight === null) {
       // The retry queue gives its rows back (the remote answers again).
       log.push(`restored ${JSON.stringify([...queue.values()])}`);
-      for (const op of queue.values()) c.restore(op);
+      for (const row of queue.values()) c.restore(row.op, row.owes);
     }
   }
   land(true);
-  for (const op of queue.values()) c.restore(op);
+  for (const row of queue.values()) c.restore(row.op, row.owes);
   queue.clear();
   for (let ops = c.take(); ops.length > 0; ops = c.take()) {
     inFlight = ops;
@@ -177,8 +197,14 @@ test('a directory whose whole send failed, then only its attributes changed: its
   c.take();
   c.landed(false);
   c.apply({ kind: 'sync', path: 'd' }); // chmod d: would take over the row of the failed send
-  assert.deepEqual(c.take(), [
-    { kind: 'delete', path: 'd', isDir: false },
-    { kind: 'sync', path: 'd' },
-  ]);
+  assert.deepEqual(c.take(), [{ kind: 'tree', path: 'd' }]);
+});
+
+test('a send whose batch failed comes back from the queue and crosses once (no removal before it)', () => {
+  const c = new Coalescer();
+  c.apply({ kind: 'sync', path: 'f' });
+  c.take();
+  c.landed(false);
+  c.restore({ kind: 'sync', path: 'f' }, false);
+  assert.deepEqual(c.take(), [{ kind: 'sync', path: 'f' }]);
 });

@@ -61,6 +61,8 @@ export function createMemoryWorkStore(maxIntervalMs = 3_600_000): WorkStore {
           exitCode: old?.exitCode ?? null,
           lastError: old?.lastError ?? null,
           nextAttemptAt: null,
+          owesRemoval:
+            old !== undefined && (old.op.kind === 'delete' || old.op.kind === 'move' || old.owesRemoval),
           batch,
         });
         if ((op.kind !== 'tree' && op.kind !== 'move') || op.path === '') continue;

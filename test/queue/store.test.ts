@@ -110,6 +110,25 @@ test('a row begun again supersedes the queued one: new op, attempts carried over
   });
 });
 
+test('a row that takes over a removal or a move owes that removal; a send over a send does not', async () => {
+  await withStore((s) => {
+    const b1 = s.begin(R, ROOT, [
+      { kind: 'delete', path: 'x', isDir: true },
+      { kind: 'move', path: 'm', from: 'o' },
+      sync('f'),
+    ]);
+    s.fail(b1, { exitCode: 10, message: 'down' });
+    const b2 = s.begin(R, ROOT, [sync('x'), sync('m'), sync('f'), sync('new')]);
+    s.fail(b2, { exitCode: 10, message: 'down' });
+    const owes = Object.fromEntries(s.list().map((r) => [r.op.path, r.owesRemoval]));
+    assert.deepEqual(owes, { x: true, m: true, f: false, new: false });
+    // It stays owed when the row is taken over again by a send.
+    const b3 = s.begin(R, ROOT, [sync('x')]);
+    assert.equal(s.list().find((r) => r.op.path === 'x')?.owesRemoval, true);
+    s.succeed(b3);
+  });
+});
+
 test("an older batch's outcome does not touch rows a newer batch took over", async () => {
   await withStore((s) => {
     const b1 = s.begin(R, ROOT, [sync('a.txt'), sync('b.txt')]);
