@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULTS } from '../../src/config/defaults.js';
 import type { InotifyToggles } from '../../src/config/types.js';
 import { toChanges, type Change } from '../../src/filter/changes.js';
 import { NameDelay } from '../../src/filter/name-delay.js';
@@ -89,16 +90,8 @@ test('temp names: the table', () => {
   for (const [name, temp] of rows) assert.equal(isTempFileName(name), temp, name);
 });
 
-const ON: InotifyToggles = {
-  delete: true,
-  createFolder: true,
-  createFile: false,
-  closeWrite: true,
-  moveFrom: true,
-  moveTo: true,
-  attrib: false,
-  modify: false,
-};
+/** sersync's shipped toggles. */
+const ON: InotifyToggles = DEFAULTS.inotify;
 
 test('changes: each watcher event under the toggles', () => {
   const none: PathPredicate = () => false;

@@ -7,12 +7,11 @@ import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { queueFileFor } from '../../src/queue/state-dir.js';
+import { queueFileFor, SYSTEM_STATE_DIR as SYSTEM_DIR } from '../../src/queue/state-dir.js';
 import { openWorkStore } from '../../src/queue/store.js';
 import { CLI, sersyncConfigXml, writeConfig } from '../helpers/sersync.js';
 import { tempDir } from '../helpers/tmp.js';
 
-const SYSTEM_DIR = '/var/lib/sersync2';
 const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--'];
 
 test(
