@@ -40,8 +40,14 @@ export const MAX_PENDING = 250_000;
 export class Coalescer {
   private readonly entries = new PathMap<Entry>(isWaiting);
   private full = false;
-  /** What the last `take` handed out, until it `landed`. */
-  private carrying = new InFlight();
+  /** The batches taken and not landed yet, by the array `take` handed out. */
+  private readonly carrying = new Map<readonly PathOp[], InFlight>();
+  /**
+   * Whether a `take` while batches are in flight may find something: a change arrived on a path
+   * no batch in flight touches, or a batch landed. Spares a scan of everything pending per event
+   * while all of it waits for the batches in flight.
+   */
+  private mayTake = false;
 
   /** `maxPending`: paths tracked one by one before a full sync of the tree replaces them. */
   constructor(private readonly maxPending = MAX_PENDING) {}
@@ -61,9 +67,21 @@ export class Coalescer {
     // is unknown, so the entry is not fresh, and a removal that follows is sent, not cancelled.
     const path = change.kind === 'rename' ? change.to : change.kind === 'resync' ? null : change.path;
     const e = path === null ? undefined : this.entries.get(path);
-    if (path !== null && e?.fresh === true && this.carrying.carries(path))
-      this.set(path, { ...e, fresh: false });
+    const carried = path !== null && this.inFlightCarries(path);
+    if (e?.fresh === true && carried) this.set(path, { ...e, fresh: false });
+    if (!carried && change.kind !== 'new') this.mayTake = true;
     return false;
+  }
+
+  /** Whether some batch in flight may create `path` on the replica (see InFlight.carries). */
+  private inFlightCarries(path: RelPath): boolean {
+    for (const batch of this.carrying.values()) if (batch.carries(path)) return true;
+    return false;
+  }
+
+  /** Whether `take` may find work: always when nothing is in flight and something is ready. */
+  get takeable(): boolean {
+    return this.size > 0 && (this.carrying.size === 0 || this.mayTake);
   }
 
   /** True when the pending work exceeded `maxPending` and became a full sync of the tree. */
@@ -73,14 +91,15 @@ export class Coalescer {
     return true;
   }
 
-  /** The batch taken last has finished (`ok`: every run of it succeeded). */
-  landed(ok = true): void {
-    for (const op of this.carrying.ops) {
+  /** `batch` (as `take` returned it) has finished (`ok`: every run of it succeeded). */
+  landed(batch: readonly PathOp[], ok = true): void {
+    if (!this.carrying.delete(batch)) return;
+    for (const op of batch) {
       if (ok) this.owed.delete(op.path);
       else if (op.kind !== 'full') this.owed.set(op.path, stronger(this.owed.get(op.path), owedBy(op)));
     }
-    if (ok && this.carrying.ops.some((op) => op.kind === 'full')) this.owed.clear();
-    this.carrying = new InFlight();
+    if (ok && batch.some((op) => op.kind === 'full')) this.owed.clear();
+    this.mayTake = true;
   }
 
   private change(change: Change): void {
@@ -112,6 +131,7 @@ export class Coalescer {
    */
   restore(op: PathOp, owesRemoval = false): boolean {
     this.restoreOne(op, owesRemoval);
+    this.mayTake = true;
     return this.capped();
   }
 
@@ -188,7 +208,7 @@ export class Coalescer {
                 ? [{ kind: 'sync' as const, path }]
                 : []),
         ]);
-    return [...this.carrying.ops, ...waiting];
+    return [...[...this.carrying.keys()].flat(), ...waiting];
   }
 
   /** Paths created whose content has not been announced yet (no close_write so far). */
@@ -204,15 +224,26 @@ export class Coalescer {
   }
 
   /**
-   * Takes everything ready, in the order it must reach the replica: moves (while their basis is
-   * still there), then removals, then sends. Entries still waiting for content stay.
+   * Takes a batch, in the order it must reach the replica: moves (while their basis is still
+   * there), then removals, then sends; it is in flight until `landed`. With nothing in flight,
+   * everything ready; otherwise only the ready paths no batch in flight touches (so each path's
+   * operations still reach the replica in order), and nothing while a move or a full sync waits
+   * (those need the replica as every earlier batch left it). Entries still waiting for content stay.
    */
   take(): PathOp[] {
-    this.carrying = new InFlight(this.takeReady());
-    return [...this.carrying.ops];
+    const ops = this.carrying.size === 0 ? this.takeReady(() => true) : this.takeBeside();
+    this.mayTake = false;
+    if (ops.length > 0) this.carrying.set(ops, new InFlight(ops));
+    return ops;
   }
 
-  private takeReady(): PathOp[] {
+  private takeBeside(): PathOp[] {
+    if (this.full) return [];
+    for (const [, e] of this.entries) if (e.send === 'move') return [];
+    return this.takeReady((path) => !this.inFlightCarries(path));
+  }
+
+  private takeReady(free: (path: RelPath) => boolean): PathOp[] {
     if (this.full) {
       this.full = false;
       this.entries.clear();
@@ -223,6 +254,7 @@ export class Coalescer {
     const sends: PathOp[] = [];
     for (const [path, entry] of this.entries) {
       if (entry.send === 'none' && entry.del === null) continue;
+      if (!free(path)) continue;
       const owed = this.owed.get(path);
       const e = owed === undefined ? entry : owing(entry, owed);
       if (e.del !== null) deletes.push({ kind: 'delete', path, isDir: e.del.isDir });
@@ -285,7 +317,9 @@ export class Coalescer {
     const rebase = (p: RelPath): RelPath => to + p.slice(from.length);
     const changed: RelPath[] = [];
     for (const [p, e] of this.entries.below(from)) if (e.send === 'sync') changed.push(rebase(p));
-    const inFlight = this.carrying.ops.filter((op) => op.kind !== 'delete' && isWithin(op.path, from));
+    const inFlight = [...this.carrying.keys()]
+      .flat()
+      .filter((op) => op.kind !== 'delete' && isWithin(op.path, from));
     this.delete(from, true);
     if (this.coveredByAncestor(to, true)) return;
     this.dropBelow(to);

@@ -1,4 +1,5 @@
 import { lstatSync, readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { backoffMs } from '../backoff.js';
 import { Coalescer, MAX_PENDING } from '../coalesce/coalescer.js';
 import type { PathOp } from '../coalesce/types.js';
@@ -7,7 +8,7 @@ import type { Change } from '../filter/changes.js';
 import { NameDelay } from '../filter/name-delay.js';
 import { isTempFileName } from '../filter/temp-files.js';
 import type { Logger } from '../log/logger.js';
-import type { RelPath } from '../paths.js';
+import { parentOf, type RelPath } from '../paths.js';
 import type { Failure, WorkStore } from '../queue/types.js';
 import { describeExit } from './exit-codes.js';
 import { failureOf, partialFailures } from './outcome.js';
@@ -72,32 +73,59 @@ export interface LaneContext {
   readonly onBatch: (report: BatchReport) => void;
   /** How long a file with a temporary-looking name must stay unchanged before it is sent (default 2 s). */
   readonly nameSettleMs?: number;
+  /**
+   * Batches in flight at once, on disjoint paths (default: the pool's `-n`, at most one per CPU:
+   * more rsyncs than cores only wait for each other).
+   */
+  readonly depth?: number;
 }
 
 /** The longest wait between two tries of a lane whose store keeps failing. */
 const MAX_STORE_RETRY_MS = 30_000;
 
+/** Walked files remembered for the double-send check (see `walked`): a miss costs only a re-send. */
+const MAX_WALKED = 200_000;
+
+/** A batch handed to rsync: its operations, its place in dispatch order, its oldest change. */
+interface Flight {
+  readonly ops: readonly PathOp[];
+  readonly seq: number;
+  readonly since: number | null;
+}
+
 /**
  * The path from one tree to one remote. Group commit: when idle, the first change dispatches
- * after `settleMs`; while a batch is in flight, changes accumulate and the next batch takes them
- * all. One batch in flight at a time keeps per-path order: nothing older lands after something
- * newer. Remotes have separate lanes, so one that is down delays nobody else.
+ * after `settleMs` and takes everything ready. While batches are in flight, changes accumulate;
+ * up to `depth` batches run at once, each on paths no other batch in flight touches, so a burst
+ * is shipped while it is still being written and only a small tail remains after it; a path
+ * whose batch is in flight waits for it to land, so nothing older lands after something newer.
+ * Remotes have separate lanes, so one that is down delays nobody else.
  */
 export class Lane {
   private readonly coalescer = new Coalescer();
   /** Created files not yet looked at: a symlink or hard link never gets a close_write. */
   private readonly unconfirmed = new Set<RelPath>();
-  private inFlight = false;
+  private readonly flights = new Set<Flight>();
+  private readonly depth: number;
+  private dispatched = 0;
+  /**
+   * Directories listed by batches that landed while others were in flight, with the newest
+   * dispatch (seq) that listed each. A batch landing after a newer one that listed the same
+   * directory has set that directory's attributes as they were before: it is sent again.
+   */
+  private readonly listedDirs = new Map<RelPath, number>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
-  /** Files the last batch's tree walks sent, with their signatures: see `RsyncInput`. */
-  private justWalked: ReadonlyMap<RelPath, FileSignature> = new Map();
+  /**
+   * Files that landed batches' tree walks sent, with their signatures, until a batch lists them
+   * (see `RsyncInput`); forgotten when a batch starts with nothing else in flight.
+   */
+  private readonly walked = new Map<RelPath, FileSignature>();
   /** Batches in a row that failed unexpectedly: the next try waits longer each time. */
   private storeFailures = 0;
   private idleWaiters: (() => void)[] = [];
-  /** When the oldest change pending, and the oldest of the batch in flight, was seen (epoch ms). */
+  /** When the oldest change pending was seen (epoch ms). */
   private pendingSince: number | null = null;
-  private inFlightSince: number | null = null;
   readonly stats: LaneStats = {
     batches: 0,
     failedBatches: 0,
@@ -113,6 +141,7 @@ export class Lane {
   private readonly nameDelay: NameDelay;
 
   constructor(private readonly ctx: LaneContext) {
+    this.depth = Math.max(1, ctx.depth ?? Math.min(ctx.pool.maxConcurrent, availableParallelism()));
     const rule = ctx.config.tempFiles.builtin ? isTempFileName : (): boolean => false;
     this.nameDelay = new NameDelay(
       ctx.root,
@@ -140,12 +169,15 @@ export class Lane {
   }
 
   get busy(): boolean {
-    return this.inFlight;
+    return this.flights.size > 0;
   }
 
   /** When the oldest change not yet on the remote (pending or in flight) was seen, or null. */
   get oldestChangeAt(): number | null {
-    return this.inFlightSince ?? this.pendingSince;
+    let oldest = this.pendingSince;
+    for (const f of this.flights)
+      if (f.since !== null && (oldest === null || f.since < oldest)) oldest = f.since;
+    return oldest;
   }
 
   /** Operations waiting or in flight (see Coalescer.outstanding). */
@@ -190,18 +222,18 @@ export class Lane {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Stops dispatching; resolves when the batch in flight (if any) has finished. */
+  /** Stops dispatching; resolves when the batches in flight (if any) have finished. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.nameDelay.stop();
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
-    while (this.inFlight) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    while (this.busy) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
   private isIdle(): boolean {
     return (
-      !this.inFlight &&
+      !this.busy &&
       this.timer === null &&
       this.coalescer.size === 0 &&
       this.unconfirmed.size === 0 &&
@@ -210,8 +242,9 @@ export class Lane {
   }
 
   private schedule(): void {
-    if (this.inFlight || this.timer !== null || this.stopped) return this.notifyIdle();
-    if (this.coalescer.size === 0 && this.unconfirmed.size === 0) return this.notifyIdle();
+    if (this.timer !== null || this.stopped || this.flights.size >= this.depth) return this.notifyIdle();
+    const work = this.busy ? this.coalescer.takeable : this.coalescer.size > 0 || this.unconfirmed.size > 0;
+    if (!work) return this.notifyIdle();
     const wait =
       this.storeFailures === 0
         ? this.ctx.settleMs
@@ -223,7 +256,7 @@ export class Lane {
   }
 
   private notifyIdle(): void {
-    if (!this.isIdle() && !(this.stopped && !this.inFlight)) return;
+    if (!this.isIdle() && !(this.stopped && !this.busy)) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
@@ -233,16 +266,18 @@ export class Lane {
     const source = this.ctx.source === undefined ? { dir: this.ctx.root, id: null } : this.ctx.source();
     if (source === null) return; // held: resume() dispatches
     this.confirmCreated();
+    const alone = !this.busy;
     const ops = this.coalescer.take();
     if (ops.length === 0) {
-      this.pendingSince = null;
+      if (alone) this.pendingSince = null;
       return this.notifyIdle();
     }
-    this.inFlight = true;
-    this.inFlightSince = this.pendingSince;
-    this.pendingSince = this.coalescer.size > 0 ? this.inFlightSince : null;
+    const flight: Flight = { ops, seq: ++this.dispatched, since: this.pendingSince };
+    this.flights.add(flight);
+    if (this.coalescer.size === 0) this.pendingSince = null;
+    const sentAs = this.takeWalked(ops, alone);
     let ok = false;
-    this.execute(ops, source.dir, source.id)
+    this.execute(ops, source.dir, source.id, sentAs)
       .then((succeeded) => {
         ok = succeeded;
         this.storeFailures = 0;
@@ -252,16 +287,62 @@ export class Lane {
         // SQLite's wait, a full disk): its work is all that is left of it, so it goes back, and
         // the lane waits before it tries again rather than fail in a tight loop.
         for (const op of ops) this.coalescer.restore(op);
-        this.pendingSince = Math.min(this.pendingSince ?? Infinity, this.inFlightSince ?? Date.now());
+        this.pendingSince = Math.min(this.pendingSince ?? Infinity, flight.since ?? Date.now());
         this.storeFailures++;
         this.ctx.log.error({ err }, 'sync batch failed unexpectedly: its work is kept and tried again');
       })
       .finally(() => {
-        this.inFlight = false;
-        this.inFlightSince = null;
-        this.coalescer.landed(ok);
+        this.flights.delete(flight);
+        this.coalescer.landed(ops, ok);
+        this.relistStaleDirs(flight);
+        // Another timer may be set for a batch beside this one: the lane may still dispatch more.
         this.schedule();
       });
+    // A burst keeps coming: a batch beside this one may already have work.
+    this.schedule();
+  }
+
+  /**
+   * The signatures the double-send check needs for `ops`' files, taken out of `walked`; a batch
+   * dispatched with nothing else in flight comes after every walk that landed, so the rest is
+   * forgotten (a later event of those files is a real change).
+   */
+  private takeWalked(ops: readonly PathOp[], alone: boolean): Map<RelPath, FileSignature> {
+    const out = new Map<RelPath, FileSignature>();
+    if (this.walked.size === 0) return out;
+    for (const op of ops) {
+      const sig = op.kind === 'sync' ? this.walked.get(op.path) : undefined;
+      if (sig === undefined) continue;
+      out.set(op.path, sig);
+      this.walked.delete(op.path);
+    }
+    if (alone) this.walked.clear();
+    return out;
+  }
+
+  /** Remembers what a landed batch's walks sent, the oldest forgotten first past MAX_WALKED. */
+  private rememberWalked(results: readonly RsyncResult[]): void {
+    for (const r of results) for (const [p, sig] of r.walked) this.walked.set(p, sig);
+    for (const p of this.walked.keys()) {
+      if (this.walked.size <= MAX_WALKED) break;
+      this.walked.delete(p);
+    }
+  }
+
+  /**
+   * rsync sets the attributes of every directory above a listed path (`-R`) as they were when it
+   * listed them. Batches side by side may land out of order: a directory that a newer batch
+   * listed and this older one lists too is sent again, so its newest attributes end on the replica.
+   */
+  private relistStaleDirs(flight: Flight): void {
+    const dirs = new Set<RelPath>();
+    for (const op of flight.ops) for (let d = parentOf(op.path); d !== ''; d = parentOf(d)) dirs.add(d);
+    for (const d of dirs) {
+      const newest = this.listedDirs.get(d) ?? 0;
+      if (newest <= flight.seq) this.listedDirs.set(d, flight.seq);
+      else if (!this.coalescer.apply({ kind: 'sync', path: d })) this.pendingSince ??= Date.now();
+    }
+    if (!this.busy) this.listedDirs.clear();
   }
 
   /** A created entry that is not a regular file being written (symlink, FIFO, hard link) is sent now. */
@@ -284,7 +365,12 @@ export class Lane {
    * Runs a batch in `cwd` (the tree's directory as resolved now; each run checks it is still the
    * directory `id` names); true when all of it reached the replica.
    */
-  private async execute(ops: readonly PathOp[], cwd: string, id: DirIdentity | null): Promise<boolean> {
+  private async execute(
+    ops: readonly PathOp[],
+    cwd: string,
+    id: DirIdentity | null,
+    sentAs: ReadonlyMap<RelPath, FileSignature>,
+  ): Promise<boolean> {
     const { store, remote, root } = this.ctx;
     const plan = {
       ...this.ctx,
@@ -309,9 +395,7 @@ export class Lane {
     let failure: Failure | null = null;
     let unreadable: Map<RelPath, Failure> | null = null;
     let refused = false;
-    const justWalked = this.justWalked;
-    this.justWalked = new Map();
-    for (const task of planRuns(rest, plan, justWalked)) {
+    for (const task of planRuns(rest, plan, sentAs)) {
       if (this.refusesFullDelete(task, cwd)) {
         refused = true;
         continue;
@@ -332,7 +416,7 @@ export class Lane {
       return false;
     }
     // Only what surely arrived may spare the next batch a send.
-    if (failure === null) this.justWalked = new Map(results.flatMap((r) => [...r.walked]));
+    if (failure === null) this.rememberWalked(results);
     if (failure === null) store.succeed(batch);
     else if (unreadable !== null) store.failPaths(batch, unreadable);
     else store.fail(batch, failure);

@@ -59,8 +59,8 @@ function scenario(seed: number): { src: Tree; rep: Tree; log: string[] } {
     if (inFlight === null) return;
     run(inFlight, src, rep);
     log.push(`landed ${JSON.stringify(inFlight)}`);
+    c.landed(inFlight);
     inFlight = null;
-    c.landed();
   };
   for (let step = 0; step < 16; step++) {
     const r = rnd();
@@ -117,11 +117,12 @@ test('random changes racing batches in flight: the replica always ends equal to 
 test('a file re-created while its removal is in flight, then removed again, is removed from the replica', () => {
   const c = new Coalescer();
   c.apply({ kind: 'delete', path: 'f', isDir: false });
-  assert.deepEqual(c.take(), [{ kind: 'delete', path: 'f', isDir: false }]);
+  const removal = c.take();
+  assert.deepEqual(removal, [{ kind: 'delete', path: 'f', isDir: false }]);
   // In flight: the removal run finds f again and sends it. Then f goes.
   c.apply({ kind: 'new', path: 'f' });
   c.apply({ kind: 'sync', path: 'f' });
   c.apply({ kind: 'delete', path: 'f', isDir: false });
-  c.landed();
+  c.landed(removal);
   assert.deepEqual(c.take(), [{ kind: 'delete', path: 'f', isDir: false }]);
 });

@@ -69,8 +69,11 @@ test('coalescer: past its limit of pending paths it falls back to one full sync 
   for (const path of ['a', 'b', 'c']) assert.equal(c.apply({ kind: 'sync', path }), false);
   assert.equal(c.apply({ kind: 'sync', path: 'd' }), true, 'the fourth path trips it');
   assert.equal(c.apply({ kind: 'sync', path: 'e' }), false, 'the full sync covers what follows');
-  assert.deepEqual(c.take(), [{ kind: 'full', path: '' }]);
+  const full = c.take();
+  assert.deepEqual(full, [{ kind: 'full', path: '' }]);
   assert.equal(c.apply({ kind: 'sync', path: 'f' }), false);
+  assert.deepEqual(c.take(), [], 'nothing runs beside a full sync');
+  c.landed(full);
   assert.deepEqual(c.take(), [{ kind: 'sync', path: 'f' }], 'tracked one by one again');
   // Rows put back from the retry queue count too.
   const r = new Coalescer(1);

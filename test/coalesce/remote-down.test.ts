@@ -87,8 +87,8 @@ function scenario(seed: number): { src: Tree; rep: Tree; log: string[] } {
     adopted = [];
     taken = [];
     log.push(`${ok ? 'landed' : `failed after ${done}`} ${JSON.stringify(inFlight)}`);
+    c.landed(inFlight, ok);
     inFlight = null;
-    c.landed(ok);
   };
   for (let step = 0; step < 24; step++) {
     const r = rnd();
@@ -163,10 +163,11 @@ test('a move that failed, a file below it sent since, then the directory renamed
   const c = new Coalescer();
   c.apply({ kind: 'rename', from: 'a', to: 'b', isDir: true });
   const failed = c.take(); // the remote is down: the move and the removal of `a` are queued
-  c.landed();
+  c.landed(failed);
   c.apply({ kind: 'sync', path: 'b/x' });
-  assert.deepEqual(c.take(), [{ kind: 'sync', path: 'b/x' }]); // lands: `-R` creates b on the replica
-  c.landed();
+  const sent = c.take();
+  assert.deepEqual(sent, [{ kind: 'sync', path: 'b/x' }]); // lands: `-R` creates b on the replica
+  c.landed(sent);
   for (const op of failed) c.restore(op);
   c.apply({ kind: 'rename', from: 'b', to: 'c', isDir: true });
   const ops = c.take();
@@ -179,14 +180,14 @@ test('a move that failed, a file below it sent since, then the directory renamed
 test('the queue keeps one row per path: a newer send of a path whose removal failed removes it first', () => {
   const c = new Coalescer();
   c.apply({ kind: 'delete', path: 'd', isDir: true });
-  c.take();
-  c.landed(false); // the removal waits in the queue as the row of `d`
+  c.landed(c.take(), false); // the removal waits in the queue as the row of `d`
   c.apply({ kind: 'tree', path: 'd' }); // takes that row over when it is sent
-  assert.deepEqual(c.take(), [
+  const retried = c.take();
+  assert.deepEqual(retried, [
     { kind: 'delete', path: 'd', isDir: true },
     { kind: 'tree', path: 'd' },
   ]);
-  c.landed(true);
+  c.landed(retried, true);
   c.apply({ kind: 'sync', path: 'd' });
   assert.deepEqual(c.take(), [{ kind: 'sync', path: 'd' }], 'settled once a batch carrying it landed');
 });
@@ -194,8 +195,7 @@ test('the queue keeps one row per path: a newer send of a path whose removal fai
 test('a directory whose whole send failed, then only its attributes changed: its contents still go', () => {
   const c = new Coalescer();
   c.apply({ kind: 'tree', path: 'd' });
-  c.take();
-  c.landed(false);
+  c.landed(c.take(), false);
   c.apply({ kind: 'sync', path: 'd' }); // chmod d: would take over the row of the failed send
   assert.deepEqual(c.take(), [{ kind: 'tree', path: 'd' }]);
 });
@@ -203,8 +203,7 @@ test('a directory whose whole send failed, then only its attributes changed: its
 test('a send whose batch failed comes back from the queue and crosses once (no removal before it)', () => {
   const c = new Coalescer();
   c.apply({ kind: 'sync', path: 'f' });
-  c.take();
-  c.landed(false);
+  c.landed(c.take(), false);
   c.restore({ kind: 'sync', path: 'f' }, false);
   assert.deepEqual(c.take(), [{ kind: 'sync', path: 'f' }]);
 });

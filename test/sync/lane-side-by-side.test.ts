@@ -1,0 +1,163 @@
+/**
+ * A lane with batches side by side (`depth`), against a real rsync daemon: a burst is shipped
+ * while it is being written, paths stay in order, and a directory whose attributes an older
+ * batch may set after a newer one is sent again (rsync sets those of the directories above a
+ * path as it listed them).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { silentLogger } from '../../src/log/logger.js';
+import { Lane, type BatchReport } from '../../src/sync/lane.js';
+import { RsyncPool } from '../../src/sync/pool.js';
+import type { RsyncResult, RsyncTask } from '../../src/sync/task.js';
+import type { ProgressSubject } from '../../src/sync/progress-report.js';
+import { daemonRemote, testConfig } from '../helpers/config.js';
+import { createMemoryWorkStore } from '../helpers/memory-store.js';
+import { disposeRsyncDaemon, startRsyncDaemon, type RsyncDaemon } from '../helpers/rsyncd.js';
+import { tempDir } from '../helpers/tmp.js';
+import { treeDiff } from '../helpers/trees.js';
+
+/** The real pool, which tells when a run starts and may hold a finished run's result back. */
+class ObservedPool extends RsyncPool {
+  now = 0;
+  mostAtOnce = 0;
+  private starts: ((task: RsyncTask) => void)[] = [];
+  /** Runs matching it hand their result back only when `release` is called. */
+  hold: ((task: RsyncTask) => boolean) | null = null;
+  private held: (() => void)[] = [];
+
+  override async run(task: RsyncTask, subject?: ProgressSubject): Promise<RsyncResult> {
+    this.now++;
+    this.mostAtOnce = Math.max(this.mostAtOnce, this.now);
+    for (const s of this.starts.splice(0)) s(task);
+    try {
+      const r = await super.run(task, subject);
+      if (this.hold?.(task) === true) await new Promise<void>((resolve) => this.held.push(resolve));
+      return r;
+    } finally {
+      this.now--;
+    }
+  }
+
+  /** Resolves when the next run starts. */
+  nextStart(): Promise<RsyncTask> {
+    return new Promise((resolve) => this.starts.push(resolve));
+  }
+
+  release(): void {
+    for (const r of this.held.splice(0)) r();
+  }
+}
+
+let daemon: RsyncDaemon;
+let pool: ObservedPool;
+before(async () => {
+  daemon = await startRsyncDaemon();
+  pool = new ObservedPool(4);
+});
+after(async () => {
+  await pool.close();
+  await disposeRsyncDaemon(daemon);
+});
+
+async function withLane(
+  body: (h: {
+    root: string;
+    lane: Lane;
+    reports: BatchReport[];
+    nextReport: () => Promise<void>;
+  }) => Promise<void>,
+): Promise<void> {
+  const src = await tempDir();
+  rmSync(daemon.dir, { recursive: true, force: true });
+  mkdirSync(daemon.dir);
+  pool.mostAtOnce = 0;
+  pool.hold = null;
+  const remote = daemonRemote(daemon);
+  const config = testConfig([{ watch: src.path, remotes: [remote] }], { daemon });
+  const reports: BatchReport[] = [];
+  const waiting: (() => void)[] = [];
+  const nextReport = (): Promise<void> => new Promise((resolve) => waiting.push(resolve));
+  const lane = new Lane({
+    config,
+    root: src.path,
+    remote,
+    pool,
+    store: createMemoryWorkStore(),
+    log: silentLogger,
+    settleMs: 1,
+    depth: 2,
+    onBatch: (r) => {
+      reports.push(r);
+      for (const w of waiting.splice(0)) w();
+    },
+  });
+  try {
+    await body({ root: src.path, lane, reports, nextReport });
+  } finally {
+    await lane.stop();
+    await src.remove();
+  }
+}
+
+function fill(dir: string, files: number): void {
+  mkdirSync(dir, { recursive: true });
+  for (let i = 0; i < files; i++) writeFileSync(join(dir, `f${i}`), `${dir} ${i}`);
+}
+
+test('lane: a new directory goes out beside the batch in flight; a file below the one in flight waits for it', async () => {
+  await withLane(async ({ root, lane, reports }) => {
+    fill(join(root, 'd0'), 200);
+    pool.hold = (task) => task.input?.kind === 'files' && task.input.trees.includes('d0');
+    const first = pool.nextStart();
+    lane.push({ kind: 'tree', path: 'd0' });
+    await first;
+    // While d0's walk is in flight: a file below it (waits), and a new directory (goes beside).
+    writeFileSync(join(root, 'd0/late'), 'late');
+    lane.push({ kind: 'new', path: 'd0/late' });
+    lane.push({ kind: 'sync', path: 'd0/late' });
+    fill(join(root, 'd1'), 3);
+    const beside = pool.nextStart();
+    lane.push({ kind: 'tree', path: 'd1' });
+    const second = await beside;
+    assert.deepEqual(second.input?.kind === 'files' ? second.input.trees : null, ['d1']);
+    assert.equal(pool.mostAtOnce, 2, 'two batches in flight at once');
+    pool.release();
+    pool.hold = null;
+    await lane.idle();
+    assert.equal(treeDiff(root, daemon.dir), '');
+    assert.deepEqual(
+      reports.map((r) => r.ops.map((op) => op.path)),
+      [['d1'], ['d0'], ['d0/late']],
+      'd0/late went only after the batch carrying d0 landed',
+    );
+  });
+});
+
+test('lane: a directory listed by an older batch that lands after a newer one is sent again (its newest attributes win)', async () => {
+  await withLane(async ({ root, lane, reports, nextReport }) => {
+    fill(join(root, 'a'), 1);
+    const first = pool.nextStart();
+    pool.hold = (task) => task.input?.kind === 'files' && task.input.paths.includes('a/f0');
+    lane.push({ kind: 'sync', path: 'a/f0' });
+    await first;
+    writeFileSync(join(root, 'a/g'), 'g');
+    lane.push({ kind: 'new', path: 'a/g' });
+    const beside = pool.nextStart();
+    lane.push({ kind: 'sync', path: 'a/g' });
+    const besideLanded = nextReport();
+    await beside;
+    await besideLanded;
+    pool.release();
+    pool.hold = null;
+    await lane.idle();
+    assert.deepEqual(
+      reports.map((r) => r.ops.map((op) => op.path)),
+      [['a/g'], ['a/f0'], ['a']],
+      'a is sent again after the older batch landed last',
+    );
+    assert.equal(treeDiff(root, daemon.dir), '');
+  });
+});
