@@ -63,13 +63,18 @@ export interface Input {
   readonly unreadable: RelPath[];
   /** Regular files a send's tree walks listed, with their signatures. */
   readonly signatures: Map<RelPath, FileSignature>;
+  /** Every path a send's tree walks put in the list (the trees included); only when asked. */
+  readonly listed: RelPath[] | null;
 }
 
-/** The list for rsync's stdin, and what building it learnt about the tree. */
-export function buildInput(task: RsyncTask, input: RsyncInput): Input {
+/**
+ * The list for rsync's stdin, and what building it learnt about the tree; `listing`: keep the
+ * paths the tree walks listed.
+ */
+export function buildInput(task: RsyncTask, input: RsyncInput, listing = false): Input {
   switch (input.kind) {
     case 'rules':
-      return { list: [...input.rules], walked: 0, unreadable: [], signatures: new Map() };
+      return { list: [...input.rules], walked: 0, unreadable: [], signatures: new Map(), listed: null };
     case 'files': {
       const out = input.paths
         .filter((p) => {
@@ -79,17 +84,22 @@ export function buildInput(task: RsyncTask, input: RsyncInput): Input {
         .map(fileListEntry);
       const unreadable: RelPath[] = [];
       const stamps = new Map<RelPath, Stamped>();
+      const listed: RelPath[] | null = listing ? [] : null;
       const excluded = compilePathFilter(task.filter);
       for (const tree of input.trees) {
         out.push(fileListEntry(tree));
+        listed?.push(tree);
         walkTree(
           task.cwd,
           tree,
           excluded,
           (p, isDir) => {
-            out.push(fileListEntry(p));
             const s = isDir ? null : stamp(task.cwd, p);
             if (s !== null) stamps.set(p, s);
+            // Sent by an earlier batch and unchanged since: not listed again.
+            if (s !== null && input.sentAs.get(p) === s.signature) return;
+            out.push(fileListEntry(p));
+            listed?.push(p);
           },
           () => undefined,
           (dir) => unreadable.push(dir),
@@ -99,7 +109,7 @@ export function buildInput(task: RsyncTask, input: RsyncInput): Input {
       const settled = BigInt(Date.now()) * 1_000_000n - TICK_NS;
       const signatures = new Map<RelPath, FileSignature>();
       for (const [p, s] of stamps) if (s.changedNs < settled) signatures.set(p, s.signature);
-      return { list: out, walked: 0, unreadable, signatures };
+      return { list: out, walked: 0, unreadable, signatures, listed };
     }
     case 'excluded': {
       // rsync walks the tree itself here, and reports what it cannot read.
@@ -112,7 +122,7 @@ export function buildInput(task: RsyncTask, input: RsyncInput): Input {
         () => walked++,
         (p, isDir) => out.push(anchoredPattern(p, isDir ? '/***' : '')),
       );
-      return { list: out, walked, unreadable: [], signatures: new Map() };
+      return { list: out, walked, unreadable: [], signatures: new Map(), listed: null };
     }
   }
 }
@@ -199,8 +209,11 @@ export default function runRsync(task: ReportingTask): Promise<RsyncResult> {
       durationMs: performance.now() - started,
       stderr: `rsync not run: ${place}`,
     });
-  const input = task.input === null ? null : buildInput({ ...task, cwd: place.tree }, task.input);
+  const listing = task.listedPort !== undefined;
+  const input = task.input === null ? null : buildInput({ ...task, cwd: place.tree }, task.input, listing);
   const list = input?.list ?? null;
+  // Before rsync starts: from now on, what the walks did not list is not this run's to send.
+  if (input?.listed != null) task.listedPort?.postMessage(input.listed);
   // Only a task with a port (a full sync) reports progress; event syncs stay as lean as they were.
   const progress =
     task.progressPort === undefined ? null : progressPoster(task.progressPort, input?.walked ?? 0);

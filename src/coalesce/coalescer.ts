@@ -91,6 +91,21 @@ export class Coalescer {
     return true;
   }
 
+  /**
+   * The walks of `batch`'s send of `trees` are done and listed `listed` (the trees included):
+   * nothing else below those trees is the batch's to send, so changes there need not wait for it.
+   */
+  narrow(batch: readonly PathOp[], trees: readonly RelPath[], listed: readonly RelPath[]): void {
+    if (!this.carrying.has(batch)) return; // landed already
+    const walked = new Set(trees);
+    const claims: PathOp[] = batch.filter(
+      (op) => !((op.kind === 'tree' || op.kind === 'move') && walked.has(op.path)),
+    );
+    for (const path of listed) claims.push({ kind: 'sync', path });
+    this.carrying.set(batch, new InFlight(claims));
+    this.mayTake = true;
+  }
+
   /** `batch` (as `take` returned it) has finished (`ok`: every run of it succeeded). */
   landed(batch: readonly PathOp[], ok = true): void {
     if (!this.carrying.delete(batch)) return;

@@ -310,11 +310,16 @@ export class Lane {
   private takeWalked(ops: readonly PathOp[], alone: boolean): Map<RelPath, FileSignature> {
     const out = new Map<RelPath, FileSignature>();
     if (this.walked.size === 0) return out;
+    const files = new Set<RelPath>();
+    const trees = new Set<RelPath>();
     for (const op of ops) {
-      const sig = op.kind === 'sync' ? this.walked.get(op.path) : undefined;
-      if (sig === undefined) continue;
-      out.set(op.path, sig);
-      this.walked.delete(op.path);
+      if (op.kind === 'sync') files.add(op.path);
+      else if (op.kind === 'tree' || op.kind === 'move') trees.add(op.path);
+    }
+    for (const [p, sig] of this.walked) {
+      if (!files.has(p) && !hasAncestorIn(p, trees)) continue;
+      out.set(p, sig);
+      this.walked.delete(p);
     }
     if (alone) this.walked.clear();
     return out;
@@ -387,7 +392,7 @@ export class Lane {
     for (const op of ops) {
       if (op.kind !== 'move') continue;
       const task = planMove(op, plan);
-      const r = task === null ? null : await this.run(task);
+      const r = task === null ? null : await this.run(task, ops);
       if (r !== null) results.push(r);
       if (r === null || failureOf(r) !== null) sendWhole.push(op);
     }
@@ -400,7 +405,7 @@ export class Lane {
         refused = true;
         continue;
       }
-      const r = await this.run(task);
+      const r = await this.run(task, ops);
       results.push(r);
       failure = failureOf(r);
       if (failure === null) continue;
@@ -433,12 +438,21 @@ export class Lane {
     return failure === null;
   }
 
-  private run(task: RsyncTask): Promise<RsyncResult> {
+  /** Runs one task of `batch`. */
+  private run(task: RsyncTask, batch: readonly PathOp[]): Promise<RsyncResult> {
     if (this.ctx.config.debug)
       this.ctx.log.debug({ cwd: task.cwd, argv: ['rsync', ...task.args] }, 'execute command');
     // Only a full sync (a walk of the whole tree) reports progress.
     const full = task.kind === 'full';
-    return this.ctx.pool.run(task, full ? { root: this.ctx.root, remote: this.ctx.remote.id } : undefined);
+    const subject = full ? { root: this.ctx.root, remote: this.ctx.remote.id } : undefined;
+    const input = task.input;
+    // Once its walks are done, changes below its trees that they did not list may go beside it.
+    if (this.depth === 1 || input?.kind !== 'files' || input.trees.length === 0)
+      return this.ctx.pool.run(task, subject);
+    return this.ctx.pool.run(task, subject, (listed) => {
+      this.coalescer.narrow(batch, input.trees, listed);
+      this.schedule();
+    });
   }
 
   private count(
@@ -480,6 +494,16 @@ export class Lane {
     );
     return true;
   }
+}
+
+/** Whether a directory above `path` is in `dirs`. */
+function hasAncestorIn(path: RelPath, dirs: ReadonlySet<RelPath>): boolean {
+  if (dirs.size === 0) return false;
+  for (let p = path; p !== '';) {
+    p = parentOf(p);
+    if (dirs.has(p)) return true;
+  }
+  return false;
 }
 
 /** A directory's entries; none when it is missing or unreadable. */

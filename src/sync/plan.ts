@@ -33,19 +33,6 @@ function treeOf(ctx: PlanContext): Pick<RsyncTask, 'cwd' | 'rootId'> {
   return ctx.rootId === undefined ? { cwd: ctx.root } : { cwd: ctx.root, rootId: ctx.rootId };
 }
 
-/** The paths of `paths` that the last batch's walks sent, with the signature they had then. */
-function sentBefore(
-  paths: readonly RelPath[],
-  justWalked: ReadonlyMap<RelPath, FileSignature>,
-): Map<RelPath, FileSignature> {
-  const out = new Map<RelPath, FileSignature>();
-  for (const p of paths) {
-    const sig = justWalked.get(p);
-    if (sig !== undefined) out.set(p, sig);
-  }
-  return out;
-}
-
 /**
  * The run that rebuilds a directory renamed within the tree from its old copy on the replica
  * (`--link-dest`); null when it cannot be expressed (a name not valid UTF-8). It is an
@@ -63,13 +50,13 @@ export function planMove(op: Extract<PathOp, { kind: 'move' }>, ctx: PlanContext
 /**
  * The rsync runs that carry a batch of operations to one remote, in the order they must run:
  * one run for every removal, then one run for every send; a full resync runs alone. Moves are
- * sent whole here (see `planMove` for the cheap way, which runs before these). `justWalked`: the
- * files the previous batch's tree walks sent (see `RsyncInput`). Pure.
+ * sent whole here (see `planMove` for the cheap way, which runs before these). `sentAs`: files
+ * earlier batches' tree walks sent, among or below these ops (see `RsyncInput`). Pure.
  */
 export function planRuns(
   ops: readonly PathOp[],
   ctx: PlanContext,
-  justWalked: ReadonlyMap<RelPath, FileSignature> = new Map(),
+  sentAs: ReadonlyMap<RelPath, FileSignature> = new Map(),
 ): RsyncTask[] {
   const { config, remote } = ctx;
   const rsync = config.rsync;
@@ -119,7 +106,7 @@ export function planRuns(
       ...base,
       kind: 'send',
       args: syncArgs(remote, rsync),
-      input: { kind: 'files', paths, trees, sentAs: sentBefore(paths, justWalked) },
+      input: { kind: 'files', paths, trees, sentAs },
     });
   }
   return runs;

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
+import type { RelPath } from '../paths.js';
 import type { ProgressReporter, ProgressSubject, ProgressTrack } from './progress-report.js';
 import type { ProgressMessage, ReportingTask } from './rsync-progress.js';
 import type { RsyncResult, RsyncTask } from './task.js';
@@ -41,18 +42,42 @@ export class RsyncPool {
     return this.pool;
   }
 
-  /** Runs `task`; with a `subject` (a full sync) its progress goes to the pool's reporter. */
-  async run(task: RsyncTask, subject?: ProgressSubject): Promise<RsyncResult> {
+  /**
+   * Runs `task`; with a `subject` (a full sync) its progress goes to the pool's reporter; with
+   * `onListed` (a send with trees), the paths its walks listed are handed to it before rsync
+   * starts (they may also arrive after the result: the port is another channel).
+   */
+  async run(
+    task: RsyncTask,
+    subject?: ProgressSubject,
+    onListed?: (paths: readonly RelPath[]) => void,
+  ): Promise<RsyncResult> {
     if (this.running >= this.maxConcurrent) await new Promise<void>((r) => this.waiting.push(r));
     this.running++;
     this.runs++;
     try {
       const track = subject === undefined ? undefined : this.progress?.begin(subject);
       const pool = await this.start();
-      return await (track === undefined ? pool.run(task) : this.runReporting(pool, task, track));
+      if (track !== undefined) return await this.runReporting(pool, task, track);
+      if (onListed === undefined) return await pool.run(task);
+      return await this.runListing(pool, task, onListed);
     } finally {
       this.running--;
       this.waiting.shift()?.();
+    }
+  }
+
+  private async runListing(
+    pool: Pool,
+    task: RsyncTask,
+    onListed: (paths: readonly RelPath[]) => void,
+  ): Promise<RsyncResult> {
+    const { port1, port2 } = new MessageChannel();
+    port2.on('message', onListed);
+    try {
+      return await pool.run({ ...task, listedPort: port1 }, { transferList: [port1] });
+    } finally {
+      port2.close();
     }
   }
 

@@ -5,8 +5,14 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { RsyncTask } from './task.js';
 
-/** A task as the pool hands it to the worker: with a port when its progress is wanted (full syncs). */
-export type ReportingTask = RsyncTask & { readonly progressPort?: MessagePort };
+/**
+ * A task as the pool hands it to the worker: with a port when its progress is wanted (full
+ * syncs), and one for the paths its walks listed, posted before rsync starts (`RsyncPool.run`).
+ */
+export type ReportingTask = RsyncTask & {
+  readonly progressPort?: MessagePort;
+  readonly listedPort?: MessagePort;
+};
 
 /**
  * What the worker posts on that port. `final` marks the last one: the pool waits for it rather

@@ -5,9 +5,10 @@ import type { DirIdentity } from './root-identity.js';
 /** What goes to rsync's stdin, NUL-separated; built in the worker so large walks never stall the event loop. */
 export type RsyncInput =
   /**
-   * `--files-from`: these paths, then every entry below each tree (walked, filter applied). A path
-   * in `sentAs` is left out while its file still has that signature: a walk of the batch before
-   * sent it, and its own close_write came after (with `--ignore-times` it would travel twice).
+   * `--files-from`: these paths, then every entry below each tree (walked, filter applied). A file
+   * in `sentAs` is left out while it still has that signature: an earlier batch's walk sent it,
+   * and its own close_write (or a walk of a directory above it) came after; with
+   * `--ignore-times` it would travel twice.
    */
   | {
       readonly kind: 'files';

@@ -171,3 +171,18 @@ test('a move or a full sync never runs beside another batch', () => {
   d.landed(before);
   assert.deepEqual(d.take(), [{ kind: 'full', path: '' }]);
 });
+
+test('once a walk in flight has listed what it sends, only those paths wait for it', () => {
+  const c = new Coalescer();
+  c.apply({ kind: 'tree', path: 'd' });
+  const batch = c.take();
+  c.apply({ kind: 'sync', path: 'd/new' });
+  c.apply({ kind: 'sync', path: 'd/a' });
+  assert.deepEqual(c.take(), [], 'everything below d waits while its walk runs');
+  c.narrow(batch, ['d'], ['d', 'd/a']);
+  assert.deepEqual(c.take(), [{ kind: 'sync', path: 'd/new' }], 'not listed: goes beside');
+  c.landed(batch);
+  assert.deepEqual(c.take(), [{ kind: 'sync', path: 'd/a' }], 'listed: after the batch landed');
+  c.narrow(batch, ['d'], []); // a listing that arrives after its batch landed changes nothing
+  assert.equal(c.takeable, false);
+});

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { silentLogger } from '../../src/log/logger.js';
 import { Lane, type BatchReport } from '../../src/sync/lane.js';
 import { RsyncPool } from '../../src/sync/pool.js';
+import type { RelPath } from '../../src/paths.js';
 import type { RsyncResult, RsyncTask } from '../../src/sync/task.js';
 import type { ProgressSubject } from '../../src/sync/progress-report.js';
 import { daemonRemote, testConfig } from '../helpers/config.js';
@@ -24,16 +25,28 @@ class ObservedPool extends RsyncPool {
   now = 0;
   mostAtOnce = 0;
   private starts: ((task: RsyncTask) => void)[] = [];
+  private listings: ((paths: readonly RelPath[]) => void)[] = [];
   /** Runs matching it hand their result back only when `release` is called. */
   hold: ((task: RsyncTask) => boolean) | null = null;
   private held: (() => void)[] = [];
 
-  override async run(task: RsyncTask, subject?: ProgressSubject): Promise<RsyncResult> {
+  override async run(
+    task: RsyncTask,
+    subject?: ProgressSubject,
+    onListed?: (paths: readonly RelPath[]) => void,
+  ): Promise<RsyncResult> {
     this.now++;
     this.mostAtOnce = Math.max(this.mostAtOnce, this.now);
     for (const s of this.starts.splice(0)) s(task);
+    const listed =
+      onListed === undefined
+        ? undefined
+        : (paths: readonly RelPath[]): void => {
+            onListed(paths);
+            for (const l of this.listings.splice(0)) l(paths);
+          };
     try {
-      const r = await super.run(task, subject);
+      const r = await super.run(task, subject, listed);
       if (this.hold?.(task) === true) await new Promise<void>((resolve) => this.held.push(resolve));
       return r;
     } finally {
@@ -44,6 +57,11 @@ class ObservedPool extends RsyncPool {
   /** Resolves when the next run starts. */
   nextStart(): Promise<RsyncTask> {
     return new Promise((resolve) => this.starts.push(resolve));
+  }
+
+  /** Resolves when the next run's walks have listed what it sends. */
+  nextListing(): Promise<readonly RelPath[]> {
+    return new Promise((resolve) => this.listings.push(resolve));
   }
 
   release(): void {
@@ -107,31 +125,36 @@ function fill(dir: string, files: number): void {
   for (let i = 0; i < files; i++) writeFileSync(join(dir, `f${i}`), `${dir} ${i}`);
 }
 
-test('lane: a new directory goes out beside the batch in flight; a file below the one in flight waits for it', async () => {
-  await withLane(async ({ root, lane, reports }) => {
+test('lane: once the walk in flight has listed its files, new files and directories go beside it; a listed file changed since waits for it', async () => {
+  await withLane(async ({ root, lane, reports, nextReport }) => {
     fill(join(root, 'd0'), 200);
     pool.hold = (task) => task.input?.kind === 'files' && task.input.trees.includes('d0');
-    const first = pool.nextStart();
+    const listing = pool.nextListing();
     lane.push({ kind: 'tree', path: 'd0' });
-    await first;
-    // While d0's walk is in flight: a file below it (waits), and a new directory (goes beside).
+    const listed = await listing;
+    assert.equal(listed.length, 201, 'd0 and its 200 files');
+    // d0's run is in flight: a listed file rewritten (waits), a new file and a new directory (go beside).
+    writeFileSync(join(root, 'd0/f1'), 'rewritten');
+    lane.push({ kind: 'sync', path: 'd0/f1' });
     writeFileSync(join(root, 'd0/late'), 'late');
     lane.push({ kind: 'new', path: 'd0/late' });
     lane.push({ kind: 'sync', path: 'd0/late' });
     fill(join(root, 'd1'), 3);
-    const beside = pool.nextStart();
     lane.push({ kind: 'tree', path: 'd1' });
-    const second = await beside;
-    assert.deepEqual(second.input?.kind === 'files' ? second.input.trees : null, ['d1']);
+    await nextReport();
     assert.equal(pool.mostAtOnce, 2, 'two batches in flight at once');
+    assert.deepEqual(
+      reports.map((r) => r.ops.map((op) => op.path)),
+      [['d0/late', 'd1']],
+    );
     pool.release();
     pool.hold = null;
     await lane.idle();
     assert.equal(treeDiff(root, daemon.dir), '');
     assert.deepEqual(
       reports.map((r) => r.ops.map((op) => op.path)),
-      [['d1'], ['d0'], ['d0/late']],
-      'd0/late went only after the batch carrying d0 landed',
+      [['d0/late', 'd1'], ['d0'], ['d0/f1']],
+      'd0/f1 went only after the batch carrying d0 landed',
     );
   });
 });
