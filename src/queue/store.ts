@@ -3,6 +3,7 @@ import { closeSync, existsSync, fsyncSync, openSync, rmSync, statSync } from 'no
 import { dirname } from 'node:path';
 import type { PathOp, PathOpKind } from '../coalesce/types.js';
 import { fromBytes, pathBytes, type RelPath } from '../paths.js';
+import { adoptsBelow } from './carries.js';
 import { FAIL_LOG_MIN_ATTEMPTS, retryDelayMs } from './retry-policy.js';
 import { SersyncError } from '../errors.js';
 import { migrate } from './schema.js';
@@ -222,7 +223,8 @@ class SqliteWorkStore implements QueueStore {
   private readonly batchRowsStmt;
   private readonly failRowStmt;
   private readonly deleteRowStmt;
-  private readonly adoptBelowStmt;
+  private readonly adoptSendsBelowStmt;
+  private readonly adoptAllBelowStmt;
   private readonly dueStmt;
   private readonly nextDueStmt;
   private readonly settleLaneStmt;
@@ -260,9 +262,14 @@ class SqliteWorkStore implements QueueStore {
       `SELECT id, attempts, path FROM work WHERE batch = ? AND state = 'inflight'`,
     );
     this.deleteRowStmt = db.prepare<[number]>(`DELETE FROM work WHERE id = ?`);
-    this.adoptBelowStmt = db.prepare<[number, string, string, Buffer, Buffer, Buffer]>(
+    this.adoptSendsBelowStmt = db.prepare<[number, string, string, Buffer, Buffer, Buffer]>(
       `UPDATE work SET state = 'inflight', batch = ?, next_attempt_at = NULL
        WHERE remote = ? AND root = ? AND state = 'retry' AND kind IN ('sync', 'tree', 'move')
+         AND length(path) > length(?) AND substr(path, 1, length(?)) = ?`,
+    );
+    this.adoptAllBelowStmt = db.prepare<[number, string, string, Buffer, Buffer, Buffer]>(
+      `UPDATE work SET state = 'inflight', batch = ?, next_attempt_at = NULL
+       WHERE remote = ? AND root = ? AND state = 'retry'
          AND length(path) > length(?) AND substr(path, 1, length(?)) = ?`,
     );
     this.failRowStmt = db.prepare<[number, number, number, number, string, number, number]>(
@@ -307,9 +314,17 @@ class SqliteWorkStore implements QueueStore {
       for (const op of ops) {
         const c = opColumns(op);
         this.upsertStmt.run(remoteId, root, c.path, c.kind, c.isDir, c.from, batch);
-        if ((op.kind === 'tree' || op.kind === 'move') && op.path !== '') {
+        const adopts = adoptsBelow(op);
+        if (adopts !== null) {
           const prefix = Buffer.concat([c.path, Buffer.from('/')]);
-          this.adoptBelowStmt.run(batch, remoteId, root, prefix, prefix, prefix);
+          (adopts === 'sends' ? this.adoptSendsBelowStmt : this.adoptAllBelowStmt).run(
+            batch,
+            remoteId,
+            root,
+            prefix,
+            prefix,
+            prefix,
+          );
         }
       }
       return batch;

@@ -41,8 +41,8 @@ export interface WorkStore {
   /**
    * Records ops about to be dispatched to one remote as one batch; returns the batch id. A row
    * already queued for the same (remote, root, path) is superseded (its attempts carry over). A
-   * directory sent whole (`tree`, `move`) carries every path below it: the queued sends below it
-   * join its batch, and its outcome settles them (removals below it stay: a send deletes nothing).
+   * directory sent whole (`tree`, `move`) carries the queued sends below it, a directory's removal
+   * every queued row below it (`adoptsBelow`): they join its batch, and its outcome settles them.
    */
   begin(remoteId: string, root: string, ops: readonly PathOp[]): number;
   /** The batch reached the remote: its rows are removed. */

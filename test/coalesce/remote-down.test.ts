@@ -117,12 +117,16 @@ function scenario(seed: number): { src: Tree; rep: Tree; log: string[] } {
     } else if (r < 0.65) {
       if (inFlight === null) {
         inFlight = c.take();
-        // A batch takes over the rows of its paths, and those below a directory it sends whole.
+        // A batch takes over the rows of its paths, the sends below a directory it sends whole, and
+        // every row below a directory it removes (the removal mirrors it).
         for (const op of inFlight)
           for (const [p, row] of queue)
             if (
               p === op.path ||
-              ((op.kind === 'tree' || op.kind === 'move') && isWithin(p, op.path) && row.op.kind !== 'delete')
+              ((op.kind === 'tree' || op.kind === 'move') &&
+                isWithin(p, op.path) &&
+                row.op.kind !== 'delete') ||
+              (op.kind === 'delete' && op.isDir && isWithin(p, op.path))
             ) {
               if (p !== op.path) adopted.push(row.op);
               // The batch's op takes the row over: what the row owed stays owed.

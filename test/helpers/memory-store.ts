@@ -1,5 +1,6 @@
 import { backoffMs } from '../../src/backoff.js';
 import type { PathOp } from '../../src/coalesce/types.js';
+import { adoptsBelow } from '../../src/queue/carries.js';
 import type { Failure, QueueRow, WorkStore } from '../../src/queue/types.js';
 
 /**
@@ -65,10 +66,12 @@ export function createMemoryWorkStore(maxIntervalMs = 3_600_000): WorkStore {
             old !== undefined && (old.op.kind === 'delete' || old.op.kind === 'move' || old.owesRemoval),
           batch,
         });
-        if ((op.kind !== 'tree' && op.kind !== 'move') || op.path === '') continue;
+        const adopts = adoptsBelow(op);
+        if (adopts === null) continue;
         for (const [k, r] of rows) {
           const below = r.remoteId === remoteId && r.root === root && r.op.path.startsWith(`${op.path}/`);
-          if (below && r.state === 'retry' && r.op.kind !== 'delete' && r.op.kind !== 'full')
+          const carried = adopts === 'all' || (r.op.kind !== 'delete' && r.op.kind !== 'full');
+          if (below && r.state === 'retry' && carried)
             rows.set(k, { ...r, state: 'inflight', nextAttemptAt: null, batch });
         }
       }

@@ -138,3 +138,30 @@ test(`queue: a directory sent whole carries the sends queued below it, not the r
     await done();
   }
 });
+
+test(`queue: a directory's removal carries every row queued below it, removals included`, async () => {
+  const { store, done } = await open();
+  try {
+    const queued: PathOp[] = [
+      { kind: 'sync', path: 'd/a' },
+      { kind: 'delete', path: 'd/gone', isDir: false },
+      { kind: 'move', path: 'd/m', from: 'd/n' },
+      { kind: 'sync', path: 'd2/a' }, // a sibling whose name starts the same
+    ];
+    store.fail(store.begin(R, ROOT, queued), failure, T0);
+    const waiting = (): string[] =>
+      store
+        .due(LATER, 100)
+        .map((r) => r.op.path)
+        .sort();
+    const removal = store.begin(R, ROOT, [{ kind: 'delete', path: 'd', isDir: true }]);
+    assert.deepEqual(waiting(), ['d2/a'], 'every row below d joined the batch that removes d');
+    store.succeed(removal);
+    assert.deepEqual(waiting(), ['d2/a'], 'its success settled them: the removal mirrored d');
+    store.fail(store.begin(R, ROOT, [{ kind: 'sync', path: 'e/x' }]), failure, T0);
+    store.begin(R, ROOT, [{ kind: 'delete', path: 'e', isDir: false }]);
+    assert.deepEqual(waiting(), ['d2/a', 'e/x'], "a file's removal carries only its own row");
+  } finally {
+    await done();
+  }
+});
