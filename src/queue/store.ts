@@ -223,8 +223,7 @@ class SqliteWorkStore implements QueueStore {
   private readonly batchRowsStmt;
   private readonly failRowStmt;
   private readonly deleteRowStmt;
-  private readonly adoptSendsBelowStmt;
-  private readonly adoptAllBelowStmt;
+  private readonly adoptBelowStmt;
   private readonly dueStmt;
   private readonly nextDueStmt;
   private readonly settleLaneStmt;
@@ -262,15 +261,12 @@ class SqliteWorkStore implements QueueStore {
       `SELECT id, attempts, path FROM work WHERE batch = ? AND state = 'inflight'`,
     );
     this.deleteRowStmt = db.prepare<[number]>(`DELETE FROM work WHERE id = ?`);
-    this.adoptSendsBelowStmt = db.prepare<[number, string, string, Buffer, Buffer, Buffer]>(
-      `UPDATE work SET state = 'inflight', batch = ?, next_attempt_at = NULL
-       WHERE remote = ? AND root = ? AND state = 'retry' AND kind IN ('sync', 'tree', 'move')
-         AND length(path) > length(?) AND substr(path, 1, length(?)) = ?`,
-    );
-    this.adoptAllBelowStmt = db.prepare<[number, string, string, Buffer, Buffer, Buffer]>(
+    // The 7th parameter is 1 when every row below is adopted, 0 for the sends only (`adoptsBelow`).
+    this.adoptBelowStmt = db.prepare<[number, string, string, Buffer, Buffer, Buffer, number]>(
       `UPDATE work SET state = 'inflight', batch = ?, next_attempt_at = NULL
        WHERE remote = ? AND root = ? AND state = 'retry'
-         AND length(path) > length(?) AND substr(path, 1, length(?)) = ?`,
+         AND length(path) > length(?) AND substr(path, 1, length(?)) = ?
+         AND (? = 1 OR kind IN ('sync', 'tree', 'move'))`,
     );
     this.failRowStmt = db.prepare<[number, number, number, number, string, number, number]>(
       `UPDATE work SET state = 'retry', attempts = ?, first_failure_at = coalesce(first_failure_at, ?),
@@ -317,14 +313,7 @@ class SqliteWorkStore implements QueueStore {
         const adopts = adoptsBelow(op);
         if (adopts !== null) {
           const prefix = Buffer.concat([c.path, Buffer.from('/')]);
-          (adopts === 'sends' ? this.adoptSendsBelowStmt : this.adoptAllBelowStmt).run(
-            batch,
-            remoteId,
-            root,
-            prefix,
-            prefix,
-            prefix,
-          );
+          this.adoptBelowStmt.run(batch, remoteId, root, prefix, prefix, prefix, adopts === 'all' ? 1 : 0);
         }
       }
       return batch;

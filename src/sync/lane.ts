@@ -310,17 +310,19 @@ export class Lane {
   private takeWalked(ops: readonly PathOp[], alone: boolean): Map<RelPath, FileSignature> {
     const out = new Map<RelPath, FileSignature>();
     if (this.walked.size === 0) return out;
-    const files = new Set<RelPath>();
-    const trees = new Set<RelPath>();
-    for (const op of ops) {
-      if (op.kind === 'sync') files.add(op.path);
-      else if (op.kind === 'tree' || op.kind === 'move') trees.add(op.path);
-    }
-    for (const [p, sig] of this.walked) {
-      if (!files.has(p) && !hasAncestorIn(p, trees)) continue;
+    const take = (p: RelPath): void => {
+      const sig = this.walked.get(p);
+      if (sig === undefined) return;
       out.set(p, sig);
       this.walked.delete(p);
+    };
+    const trees = new Set<RelPath>();
+    for (const op of ops) {
+      if (op.kind === 'sync') take(op.path);
+      else if (op.kind === 'tree' || op.kind === 'move') trees.add(op.path);
     }
+    // Only a batch that walks directories needs the files remembered below them: a scan.
+    if (trees.size > 0) for (const p of this.walked.keys()) if (hasAncestorIn(p, trees)) take(p);
     if (alone) this.walked.clear();
     return out;
   }

@@ -11,36 +11,9 @@ import assert from 'node:assert/strict';
 import { Coalescer } from '../../src/coalesce/coalescer.js';
 import type { PathOp } from '../../src/coalesce/types.js';
 import type { Change } from '../../src/filter/changes.js';
-import { isWithin, parentOf } from '../../src/paths.js';
+import { isWithin } from '../../src/paths.js';
 import { prng } from '../helpers/prng.js';
-
-/** path → content version ('dir' for a directory). */
-type Tree = Map<string, number | 'dir'>;
-
-const under = (t: Tree, p: string): string[] => [...t.keys()].filter((k) => isWithin(k, p));
-
-/** What running one operation does to the replica, given the source as it is while it runs. */
-function runOp(op: PathOp, src: Tree, rep: Tree): void {
-  // -R, and a removal's include chain: the directories above the path are created on the replica
-  for (let p = parentOf(op.path); p !== ''; p = parentOf(p)) if (src.has(p)) rep.set(p, 'dir');
-  const mirror = (p: string, remove: boolean): void => {
-    if (remove) for (const k of under(rep, p)) if (!src.has(k)) rep.delete(k);
-    for (const k of under(src, p)) rep.set(k, src.get(k) ?? 0);
-  };
-  switch (op.kind) {
-    case 'delete':
-    case 'move':
-    case 'full':
-      return mirror(op.path, true);
-    case 'tree':
-      return mirror(op.path, false);
-    case 'sync': {
-      const v = src.get(op.path);
-      if (v === undefined) return; // vanished: nothing sent
-      rep.set(op.path, v);
-    }
-  }
-}
+import { runOp, sorted, under, type Tree } from './replica-model.js';
 
 const DIRS = ['d', 'e'] as const;
 
@@ -158,7 +131,6 @@ function scenario(seed: number): { src: Tree; rep: Tree; log: string[] } {
 test('directories renamed while batches fail and come back from the queue: the replica ends equal to the source', () => {
   for (let seed = 1; seed <= 20_000; seed++) {
     const { src, rep, log } = scenario(seed);
-    const sorted = (t: Tree): [string, number | 'dir'][] => [...t].sort(([a], [b]) => a.localeCompare(b));
     assert.deepEqual(sorted(rep), sorted(src), `seed ${seed}:\n${log.join('\n')}`);
   }
 });

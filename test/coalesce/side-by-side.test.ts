@@ -1,10 +1,9 @@
 /**
  * The coalescer handing out batches that run side by side (a lane's `depth`), against a model of
  * the replica: up to three batches in flight, each running its operations one at a time, in
- * order, interleaved with the others' and with new changes, landing in any order. rsync's
- * semantics are modelled as in in-flight.test.ts (a removal mirrors what is there when rsync
- * looks; `-R` creates the directories above a path). Batches in flight never share a path or a
- * path and one above it, and after the last batch the replica equals the source.
+ * order, interleaved with the others' and with new changes, landing in any order (rsync as
+ * replica-model.ts models it). Batches in flight never share a path or a path and one above it,
+ * and after the last batch the replica equals the source.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,30 +12,7 @@ import type { PathOp } from '../../src/coalesce/types.js';
 import type { Change } from '../../src/filter/changes.js';
 import { isWithin, parentOf } from '../../src/paths.js';
 import { prng } from '../helpers/prng.js';
-
-type Tree = Map<string, number | 'dir'>;
-
-const under = (t: Tree, p: string): string[] => [...t.keys()].filter((k) => isWithin(k, p));
-
-function runOp(op: PathOp, src: Tree, rep: Tree): void {
-  for (let p = parentOf(op.path); p !== ''; p = parentOf(p)) if (src.has(p)) rep.set(p, 'dir');
-  const mirror = (p: string, remove: boolean): void => {
-    if (remove) for (const k of under(rep, p)) if (!src.has(k)) rep.delete(k);
-    for (const k of under(src, p)) rep.set(k, src.get(k) ?? 0);
-  };
-  switch (op.kind) {
-    case 'delete':
-    case 'move':
-    case 'full':
-      return mirror(op.path, true);
-    case 'tree':
-      return mirror(op.path, false);
-    case 'sync': {
-      const v = src.get(op.path);
-      if (v !== undefined) rep.set(op.path, v);
-    }
-  }
-}
+import { runOp, sorted, under, type Tree } from './replica-model.js';
 
 /** True when one path is the other or above it: such paths may not be in flight in two batches at once. */
 const overlap = (a: string, b: string): boolean => isWithin(a, b) || isWithin(b, a);
@@ -129,7 +105,6 @@ test('batches side by side, landing in any order: never on the same paths, and t
   for (let seed = 1; seed <= 20_000; seed++) {
     const { src, rep, log, ...s } = scenario(seed);
     sideBySide += s.sideBySide;
-    const sorted = (t: Tree): [string, number | 'dir'][] => [...t].sort(([a], [b]) => a.localeCompare(b));
     assert.deepEqual(sorted(rep), sorted(src), `seed ${seed}:\n${log.join('\n')}`);
   }
   assert.ok(sideBySide > 10_000, `batches were taken beside others ${sideBySide} times`);
