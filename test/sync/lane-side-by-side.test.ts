@@ -6,18 +6,14 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { silentLogger } from '../../src/log/logger.js';
-import { Lane, type BatchReport } from '../../src/sync/lane.js';
 import { RsyncPool } from '../../src/sync/pool.js';
 import type { RelPath } from '../../src/paths.js';
 import type { RsyncResult, RsyncTask } from '../../src/sync/task.js';
 import type { ProgressSubject } from '../../src/sync/progress-report.js';
-import { daemonRemote, testConfig } from '../helpers/config.js';
-import { createMemoryWorkStore } from '../helpers/memory-store.js';
 import { disposeRsyncDaemon, startRsyncDaemon, type RsyncDaemon } from '../helpers/rsyncd.js';
-import { tempDir } from '../helpers/tmp.js';
+import { withLane as withDaemonLane, type LaneRig } from '../helpers/lane.js';
 import { treeDiff } from '../helpers/trees.js';
 
 /** The real pool, which tells when a run starts and may hold a finished run's result back. */
@@ -80,44 +76,10 @@ after(async () => {
   await disposeRsyncDaemon(daemon);
 });
 
-async function withLane(
-  body: (h: {
-    root: string;
-    lane: Lane;
-    reports: BatchReport[];
-    nextReport: () => Promise<void>;
-  }) => Promise<void>,
-): Promise<void> {
-  const src = await tempDir();
-  rmSync(daemon.dir, { recursive: true, force: true });
-  mkdirSync(daemon.dir);
+function withLane(body: (rig: LaneRig) => Promise<void>): Promise<void> {
   pool.mostAtOnce = 0;
   pool.hold = null;
-  const remote = daemonRemote(daemon);
-  const config = testConfig([{ watch: src.path, remotes: [remote] }], { daemon });
-  const reports: BatchReport[] = [];
-  const waiting: (() => void)[] = [];
-  const nextReport = (): Promise<void> => new Promise((resolve) => waiting.push(resolve));
-  const lane = new Lane({
-    config,
-    root: src.path,
-    remote,
-    pool,
-    store: createMemoryWorkStore(),
-    log: silentLogger,
-    settleMs: 1,
-    depth: 2,
-    onBatch: (r) => {
-      reports.push(r);
-      for (const w of waiting.splice(0)) w();
-    },
-  });
-  try {
-    await body({ root: src.path, lane, reports, nextReport });
-  } finally {
-    await lane.stop();
-    await src.remove();
-  }
+  return withDaemonLane(daemon, pool, { depth: 2 }, body);
 }
 
 function fill(dir: string, files: number): void {

@@ -3,17 +3,15 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import type { Config } from '../../src/config/types.js';
 import type { Change } from '../../src/filter/changes.js';
-import { silentLogger } from '../../src/log/logger.js';
 import { fromUtf8 } from '../../src/paths.js';
 import { createMemoryWorkStore } from '../helpers/memory-store.js';
-import type { WorkStore } from '../../src/queue/types.js';
 import { Lane, type BatchReport } from '../../src/sync/lane.js';
 import { RsyncPool } from '../../src/sync/pool.js';
 import { absoluteBytes } from '../../src/sync/walk.js';
-import { daemonRemote, testConfig } from '../helpers/config.js';
+import { testConfig } from '../helpers/config.js';
 import { disposeRsyncDaemon, startRsyncDaemon, type RsyncDaemon } from '../helpers/rsyncd.js';
+import { withLane as withDaemonLane, type LaneRig } from '../helpers/lane.js';
 import { tempDir } from '../helpers/tmp.js';
 import { treeDiff } from '../helpers/trees.js';
 
@@ -28,39 +26,8 @@ after(async () => {
   await disposeRsyncDaemon(daemon);
 });
 
-async function withLane(
-  body: (h: {
-    root: string;
-    lane: Lane;
-    reports: BatchReport[];
-    store: WorkStore;
-    config: Config;
-  }) => Promise<void>,
-): Promise<void> {
-  const src = await tempDir();
-  rmSync(daemon.dir, { recursive: true, force: true });
-  mkdirSync(daemon.dir);
-  const remote = daemonRemote(daemon);
-  const config = testConfig([{ watch: src.path, remotes: [remote] }], { daemon });
-  const store = createMemoryWorkStore();
-  const reports: BatchReport[] = [];
-  const lane = new Lane({
-    config,
-    root: src.path,
-    remote,
-    pool,
-    store,
-    log: silentLogger,
-    settleMs: 1,
-    onBatch: (r) => reports.push(r),
-  });
-  try {
-    await body({ root: src.path, lane, reports, store, config });
-  } finally {
-    await lane.stop();
-    await src.remove();
-  }
-}
+const withLane = (body: (rig: LaneRig) => Promise<void>): Promise<void> =>
+  withDaemonLane(daemon, pool, {}, body);
 
 const HOSTILE = [
   'with space$x.txt',

@@ -1,0 +1,62 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import type { Config } from '../../src/config/types.js';
+import { silentLogger } from '../../src/log/logger.js';
+import type { WorkStore } from '../../src/queue/types.js';
+import { Lane, type BatchReport } from '../../src/sync/lane.js';
+import type { RsyncPool } from '../../src/sync/pool.js';
+import { daemonRemote, testConfig } from './config.js';
+import { createMemoryWorkStore } from './memory-store.js';
+import type { RsyncDaemon } from './rsyncd.js';
+import { tempDir } from './tmp.js';
+
+export interface LaneRig {
+  readonly root: string;
+  readonly lane: Lane;
+  /** Every batch the lane reported, in order. */
+  readonly reports: BatchReport[];
+  /** Resolves when the lane reports its next batch. */
+  readonly nextReport: () => Promise<void>;
+  readonly store: WorkStore;
+  readonly config: Config;
+}
+
+/**
+ * Runs `body` with a lane from a fresh temporary tree to `daemon`'s module (emptied first), on
+ * `pool`, with an in-memory queue; the lane is stopped and the tree removed after.
+ */
+export async function withLane(
+  daemon: RsyncDaemon,
+  pool: RsyncPool,
+  opts: { readonly depth?: number },
+  body: (rig: LaneRig) => Promise<void>,
+): Promise<void> {
+  const src = await tempDir();
+  rmSync(daemon.dir, { recursive: true, force: true });
+  mkdirSync(daemon.dir);
+  const remote = daemonRemote(daemon);
+  const config = testConfig([{ watch: src.path, remotes: [remote] }], { daemon });
+  const store = createMemoryWorkStore();
+  const reports: BatchReport[] = [];
+  const waiting: (() => void)[] = [];
+  const lane = new Lane({
+    config,
+    root: src.path,
+    remote,
+    pool,
+    store,
+    log: silentLogger,
+    settleMs: 1,
+    ...(opts.depth === undefined ? {} : { depth: opts.depth }),
+    onBatch: (r) => {
+      reports.push(r);
+      for (const w of waiting.splice(0)) w();
+    },
+  });
+  const nextReport = (): Promise<void> => new Promise((resolve) => waiting.push(resolve));
+  try {
+    await body({ root: src.path, lane, reports, nextReport, store, config });
+  } finally {
+    await lane.stop();
+    await src.remove();
+  }
+}
