@@ -8,7 +8,12 @@ export function treeDiff(a: string, b: string, excludes: readonly string[] = [])
   const r = spawnSync('diff', ['-r', '--no-dereference', ...excludes.map((e) => `--exclude=${e}`), a, b], {
     encoding: 'latin1',
   });
-  if (r.status !== 0 && r.status !== 1) throw new Error(`diff failed: ${r.stderr}`);
+  if (r.status !== 0 && r.status !== 1) {
+    // a file that vanished mid-walk (rsync's temp file renamed into place) is a tree still changing
+    const err = new Error(`diff failed: ${r.stderr}`) as NodeJS.ErrnoException;
+    if (r.stderr.includes('No such file or directory')) err.code = 'ENOENT';
+    throw err;
+  }
   return r.stdout;
 }
 
@@ -20,8 +25,18 @@ export async function eventually(
 ): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
-    if (await cond()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    let vanished: unknown;
+    try {
+      if (await cond()) return;
+    } catch (err) {
+      // a tree read while rsync renames its temp file into place: not yet, unless it lasts
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      vanished = err;
+    }
+    if (Date.now() > deadline) {
+      if (vanished !== undefined) throw vanished;
+      throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    }
     await new Promise((r) => setTimeout(r, 5));
   }
 }
