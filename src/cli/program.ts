@@ -12,12 +12,31 @@ import { packageVersion } from '../version.js';
 import { DEFAULT_THREADS, LEGACY_USAGE, parseThreads } from './args.js';
 import type { RunOptions } from './run.js';
 
-/** What the legacy form starts: the replicator, or a stand-in in tests of the argument handling. */
-export type Runner = (config: Config, options: RunOptions) => Promise<number>;
+/**
+ * What the legacy form starts: the replicator, or a stand-in in tests of the argument handling.
+ * `prepare` runs before the config is read, with what the command line already says.
+ */
+export type Runner = ((config: Config, options: RunOptions) => Promise<number>) & {
+  readonly prepare?: (options: Pick<RunOptions, 'daemon' | 'threads' | 'pluginOnly'>) => void;
+};
 
 /** The engine is loaded only when replicating, so that --help, check and the other commands stay light. */
-const replicator: Runner = async (config, options) =>
-  (await import('./run.js')).runReplicator(config, options);
+const replicator: Runner = Object.assign(
+  async (config: Config, options: RunOptions) => (await import('./run.js')).runReplicator(config, options),
+  {
+    prepare: (o: Pick<RunOptions, 'daemon' | 'threads' | 'pluginOnly'>): void => {
+      // Neither the parent of -d (it only detaches) nor -m (no rsync) runs rsync.
+      if ((o.daemon && !isDaemonChild()) || o.pluginOnly !== null) return;
+      import('../sync/pool.js')
+        .then(({ startRsyncPoolAhead }) => {
+          startRsyncPoolAhead(o.threads);
+        })
+        .catch(() => {
+          // the engine's own start of the pool reports it
+        });
+    },
+  },
+);
 
 export interface GlobalOptions {
   /** `-o FILE`, absolute (default `./confxml.xml`, relative to the current directory as in sersync). */
@@ -87,8 +106,10 @@ interface LegacyOptions {
 async function runLegacy(cmd: Command, run: Runner): Promise<number> {
   const o = cmd.opts<LegacyOptions>();
   const { configFile, stateDir } = globalOptions(cmd);
-  const config = (await import('./config-for.js')).loadConfigFor(cmd);
   const pluginOnly = o.plugin ?? null;
+  const threads = o.threads ?? DEFAULT_THREADS;
+  run.prepare?.({ daemon: o.daemon === true, threads, pluginOnly });
+  const config = (await import('./config-for.js')).loadConfigFor(cmd);
   if (pluginOnly !== null && config.plugin[pluginOnly] === null) {
     throw new ConfigError(
       configFile,
@@ -100,7 +121,7 @@ async function runLegacy(cmd: Command, run: Runner): Promise<number> {
   return run(config, {
     daemon: o.daemon === true,
     fullSyncAtStart: o.fullSync === true,
-    threads: o.threads ?? DEFAULT_THREADS,
+    threads,
     configFile,
     pluginOnly,
     stateDir,

@@ -15,7 +15,7 @@ import type { VerifyStatus } from '../verify/periodic.js';
 import { packageVersion } from '../version.js';
 import type { WatchStats } from '../watch/types.js';
 import type { ControlServer } from './control.js';
-import { serveHttp, type HttpEndpoint } from './http.js';
+import type { HttpEndpoint } from './http.js';
 import { checkWatchHeadroom } from './inotify-usage.js';
 import { addRun, buildStatus, withPast, type DaemonStatus, type PoolReport } from './status.js';
 
@@ -231,6 +231,8 @@ export class Service {
 
   private async openHttp(config: Config): Promise<HttpEndpoint | null> {
     if (!config.host.metrics) return null;
+    // node:http is loaded only where the endpoint is on (~2 MB resident, ~5 ms of start-up)
+    const { serveHttp } = await import('./http.js');
     const http = await serveHttp(config.host.ip, config.host.port, () => this.status());
     this.deps.log.info({ address: http.address }, 'serving /metrics and /status');
     return http;

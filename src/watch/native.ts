@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { packageFile } from '../package-files.js';
 
 /** An open inotify instance of the native binding (opaque). */
 export type InotifyHandle = object & { readonly __inotify: unique symbol };
@@ -57,10 +57,8 @@ export interface InotifyBinding {
 export type BindingLoad =
   { readonly ok: true; readonly binding: InotifyBinding } | { readonly ok: false; readonly reason: string };
 
-/** Built by `npm install` (node-gyp, native/binding.gyp); this file runs from dist/src/watch/. */
-export const ADDON_PATH = fileURLToPath(
-  new URL('../../../native/build/Release/sersync_inotify.node', import.meta.url),
-);
+/** Built by `npm install` (node-gyp, native/binding.gyp). */
+export const ADDON_PATH = packageFile('native', 'build', 'Release', 'sersync_inotify.node');
 
 let loaded: BindingLoad | undefined;
 

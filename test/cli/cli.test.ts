@@ -5,9 +5,9 @@ import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import { CLI as MAIN } from '../helpers/sersync.js';
 import { tempDir } from '../helpers/tmp.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SHIPPED = join(ROOT, 'confxml.xml');
 const USAGE = 'usage: sersync2 [-d] [-r] [-n NUM] [-o FILE] [-m PLUGIN]';

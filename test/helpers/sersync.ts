@@ -6,7 +6,8 @@ import type { InotifyToggles } from '../../src/config/types.js';
 import type { RsyncDaemon } from './rsyncd.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
-export const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+/** The shipped executable (package.json "bin"): the bundle that `npm run build` makes of the CLI. */
+export const CLI = join(ROOT, 'dist', 'bin', 'sersync2.js');
 const SHIPPED_SERSYNC = join(ROOT, 'test', 'fixtures', 'sersync-2.5.4-confxml.xml');
 
 export interface SersyncConfigSpec {

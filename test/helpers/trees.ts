@@ -25,13 +25,13 @@ export async function eventually(
 ): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
-    let vanished: unknown;
+    let vanished: Error | undefined;
     try {
       if (await cond()) return;
     } catch (err) {
       // a tree read while rsync renames its temp file into place: not yet, unless it lasts
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      vanished = err;
+      vanished = err as Error;
     }
     if (Date.now() > deadline) {
       if (vanished !== undefined) throw vanished;
