@@ -12,6 +12,7 @@ import { parentOf, type RelPath } from '../paths.js';
 import type { Failure, WorkStore } from '../queue/types.js';
 import { describeExit } from './exit-codes.js';
 import { failureOf, partialFailures } from './outcome.js';
+import { worthRebuilding } from './move-worth.js';
 import { planMove, planRuns } from './plan.js';
 import type { RsyncPool } from './pool.js';
 import type { DirIdentity, RootSource } from './root-identity.js';
@@ -389,11 +390,12 @@ export class Lane {
     const batch = store.begin(remote.id, root, ops);
     const results: RsyncResult[] = [];
     // Renamed directories first, while their old copy is still on the replica; one that cannot be
-    // rebuilt that way (e.g. its new parent is not there yet) goes with the sends instead.
+    // rebuilt that way (e.g. its new parent is not there yet), or is too small to be worth a run of
+    // its own, goes with the sends instead.
     const sendWhole: PathOp[] = [];
     for (const op of ops) {
       if (op.kind !== 'move') continue;
-      const task = planMove(op, plan);
+      const task = worthRebuilding(absoluteBytes(cwd, op.path)) ? planMove(op, plan) : null;
       const r = task === null ? null : await this.run(task, ops);
       if (r !== null) results.push(r);
       if (r === null || failureOf(r) !== null) sendWhole.push(op);

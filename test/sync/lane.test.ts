@@ -105,6 +105,28 @@ test('lane: a renamed directory is not sent again', async () => {
   });
 });
 
+test('lane: a small renamed directory goes with the batch sends instead of a --link-dest run of its own', async () => {
+  await withLane(async ({ root, lane }) => {
+    mkdirSync(join(root, 'p/old'), { recursive: true });
+    for (let i = 0; i < 3; i++) writeFileSync(join(root, `p/old/f${i}`), `${i}`);
+    lane.push({ kind: 'tree', path: 'p' });
+    await lane.idle();
+    const sentBefore = (await daemon.received()).length;
+    const runsBefore = pool.started;
+    renameSync(join(root, 'p/old'), join(root, 'p/new'));
+    lane.push({ kind: 'rename', from: 'p/old', to: 'p/new', isDir: true });
+    await lane.idle();
+    assert.equal(treeDiff(root, daemon.dir), '');
+    assert.equal(pool.started - runsBefore, 2, 'one run removes the old name, one sends the new');
+    const sentAfter = (await daemon.received()).slice(sentBefore);
+    assert.deepEqual(sentAfter.filter((p) => p.startsWith('p/new/')).sort(), [
+      'p/new/f0',
+      'p/new/f1',
+      'p/new/f2',
+    ]);
+  });
+});
+
 test('lane: a remote that is down keeps the work queued, and it converges once back', async () => {
   await withLane(async ({ root, lane, reports, store }) => {
     await daemon.stop();
