@@ -13,7 +13,7 @@ import type { Failure, WorkStore } from '../queue/types.js';
 import { describeExit } from './exit-codes.js';
 import { failureOf, partialFailures } from './outcome.js';
 import { worthRebuilding } from './move-worth.js';
-import { planMove, planRuns } from './plan.js';
+import { moveWaves, planMove, planRuns } from './plan.js';
 import type { RsyncPool } from './pool.js';
 import type { DirIdentity, RootSource } from './root-identity.js';
 import type { FileSignature, RsyncResult, RsyncTask } from './task.js';
@@ -393,12 +393,18 @@ export class Lane {
     // rebuilt that way (e.g. its new parent is not there yet), or is too small to be worth a run of
     // its own, goes with the sends instead.
     const sendWhole: PathOp[] = [];
-    for (const op of ops) {
-      if (op.kind !== 'move') continue;
-      const task = worthRebuilding(absoluteBytes(cwd, op.path)) ? planMove(op, plan) : null;
-      const r = task === null ? null : await this.run(task, ops);
-      if (r !== null) results.push(r);
-      if (r === null || failureOf(r) !== null) sendWhole.push(op);
+    const moves = ops.filter((op): op is Extract<PathOp, { kind: 'move' }> => op.kind === 'move');
+    for (const wave of moveWaves(moves)) {
+      const ran = await Promise.all(
+        wave.map(async (op) => {
+          const task = worthRebuilding(absoluteBytes(cwd, op.path)) ? planMove(op, plan) : null;
+          return { op, r: task === null ? null : await this.run(task, ops) };
+        }),
+      );
+      for (const { op, r } of ran) {
+        if (r !== null) results.push(r);
+        if (r === null || failureOf(r) !== null) sendWhole.push(op);
+      }
     }
     const rest = [...ops.filter((op) => op.kind !== 'move'), ...sendWhole];
     let failure: Failure | null = null;

@@ -1,7 +1,7 @@
 import type { PathOp } from '../coalesce/types.js';
 import type { Config, Remote } from '../config/types.js';
 import { filterSpecOf } from '../filter/path-filter.js';
-import { displayPath, type RelPath } from '../paths.js';
+import { displayPath, isWithin, type RelPath } from '../paths.js';
 import {
   anchoredPattern,
   deleteArgs,
@@ -38,13 +38,32 @@ function treeOf(ctx: PlanContext): Pick<RsyncTask, 'cwd' | 'rootId'> {
  * (`--link-dest`); null when it cannot be expressed (a name not valid UTF-8). It is an
  * optimisation only: the caller sends the directory whole when this is null or fails. Pure.
  */
-export function planMove(op: Extract<PathOp, { kind: 'move' }>, ctx: PlanContext): RsyncTask | null {
+export function planMove(op: MoveOp, ctx: PlanContext): RsyncTask | null {
   const { config, remote } = ctx;
   const args = moveArgs(remote, config.rsync, op.path, op.from, config.inotify.delete);
   const stallS = stallBackstopS(remote, config.rsync);
   return args === null
     ? null
     : { kind: 'move', ...treeOf(ctx), dir: op.path, filter: filterSpecOf(config), stallS, args, input: null };
+}
+
+type MoveOp = Extract<PathOp, { kind: 'move' }>;
+
+/**
+ * The batch's directory renames in waves that may run at once: a rename joins the last wave when
+ * its old and new names are unrelated to every name of that wave (neither within the other), and
+ * starts a new wave otherwise, so renames that touch each other keep their order. Pure.
+ */
+export function moveWaves(moves: readonly MoveOp[]): MoveOp[][] {
+  const waves: MoveOp[][] = [];
+  const touches = (a: MoveOp, b: MoveOp): boolean =>
+    [a.path, a.from].some((x) => [b.path, b.from].some((y) => isWithin(x, y) || isWithin(y, x)));
+  for (const move of moves) {
+    const last = waves.at(-1);
+    if (last !== undefined && !last.some((m) => touches(m, move))) last.push(move);
+    else waves.push([move]);
+  }
+  return waves;
 }
 
 /**

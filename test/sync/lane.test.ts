@@ -105,6 +105,27 @@ test('lane: a renamed directory is not sent again', async () => {
   });
 });
 
+test('lane: renamed directories in one batch are rebuilt at once, each from its old copy', async () => {
+  await withLane(async ({ root, lane, reports }) => {
+    for (const d of ['a', 'b']) {
+      mkdirSync(join(root, `${d}/old`), { recursive: true });
+      for (let i = 0; i < 30; i++) writeFileSync(join(root, `${d}/old/f${i}`), Buffer.alloc(10_000, i));
+    }
+    lane.push({ kind: 'tree', path: 'a' });
+    lane.push({ kind: 'tree', path: 'b' });
+    await lane.idle();
+    const sentBefore = (await daemon.received()).length;
+    renameSync(join(root, 'a/old'), join(root, 'a/new'));
+    renameSync(join(root, 'b/old'), join(root, 'b/new'));
+    lane.push({ kind: 'rename', from: 'a/old', to: 'a/new', isDir: true });
+    lane.push({ kind: 'rename', from: 'b/old', to: 'b/new', isDir: true });
+    await lane.idle();
+    assert.equal(reports.at(-1)?.failure, null);
+    assert.equal(treeDiff(root, daemon.dir), '');
+    assert.deepEqual((await daemon.received()).slice(sentBefore), [], 'no file content was sent');
+  });
+});
+
 test('lane: a small renamed directory goes with the batch sends instead of a --link-dest run of its own', async () => {
   await withLane(async ({ root, lane }) => {
     mkdirSync(join(root, 'p/old'), { recursive: true });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planMove, planRuns } from '../../src/sync/plan.js';
+import { moveWaves, planMove, planRuns } from '../../src/sync/plan.js';
 import { testConfig } from '../helpers/config.js';
 
 const remote = { id: '/srv/replica', target: { kind: 'local', path: '/srv/replica' } } as const;
@@ -53,4 +53,20 @@ test("plan: every run of a batch carries the root's identity, so that the worker
       ['move', rootId],
     ],
   );
+});
+
+test('plan: renames of unrelated directories share a wave; one touching an earlier one waits for it', () => {
+  const move = (from: string, path: string) => ({ kind: 'move' as const, from, path });
+  const names = (waves: ReturnType<typeof moveWaves>): string[][] => waves.map((w) => w.map((m) => m.path));
+  assert.deepEqual(names(moveWaves([])), []);
+  assert.deepEqual(names(moveWaves([move('a', 'b'), move('c', 'd'), move('e/f', 'g')])), [['b', 'd', 'g']]);
+  // into the directory an earlier rename made; out of one an earlier rename emptied; the same name
+  assert.deepEqual(names(moveWaves([move('a', 'b'), move('c', 'b/c')])), [['b'], ['b/c']]);
+  assert.deepEqual(names(moveWaves([move('a', 'b'), move('a/x', 'y')])), [['b'], ['y']]);
+  assert.deepEqual(names(moveWaves([move('a', 'b'), move('b', 'c')])), [['b'], ['c']]);
+  // a later wave starts only where one touches the last wave: order holds for every pair that touches
+  assert.deepEqual(names(moveWaves([move('a', 'b'), move('p', 'b/q'), move('x', 'y')])), [
+    ['b'],
+    ['b/q', 'y'],
+  ]);
 });
