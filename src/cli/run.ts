@@ -183,8 +183,8 @@ async function replicate(config: Config, options: RunOptions, ctx: ReplicateCont
   say('config xml parse success');
   if (options.fullSyncAtStart) announceFullSync(config, say, log);
   say('run the sersync: ');
-  // The rsync thread loads its modules on a core of its own while this thread sets the watches, so
-  // that the first change after start-up does not wait for it (~0.1 s); it costs this thread ~30 ms.
+  // Takes the rsync thread the command line started before the config was read (see
+  // startRsyncPoolAhead), or starts it now: it boots on a core of its own while the watches are set.
   pool.start().catch((err: unknown) => {
     log.error({ err }, 'the rsync worker pool cannot start');
   });

@@ -79,7 +79,15 @@ export interface LaneContext {
    * more rsyncs than cores only wait for each other).
    */
   readonly depth?: number;
+  /**
+   * How long changes gather before a batch goes beside others in flight (default 200 ms): a writer
+   * still at work gets fewer, fuller runs, each an rsync session that costs it CPU and disk.
+   */
+  readonly sideSettleMs?: number;
 }
+
+/** See `LaneContext.sideSettleMs`. */
+const SIDE_SETTLE_MS = 200;
 
 /** The longest wait between two tries of a lane whose store keeps failing. */
 const MAX_STORE_RETRY_MS = 30_000;
@@ -116,6 +124,8 @@ export class Lane {
    */
   private readonly listedDirs = new Map<RelPath, number>();
   private timer: NodeJS.Timeout | null = null;
+  /** The timer is for a batch beside others: one that may go alone goes sooner. */
+  private timerBeside = false;
   private stopped = false;
   /**
    * Files that landed batches' tree walks sent, with their signatures, until a batch lists them
@@ -243,13 +253,21 @@ export class Lane {
   }
 
   private schedule(): void {
+    const beside = this.busy;
+    if (this.timer !== null && this.timerBeside && !beside) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
     if (this.timer !== null || this.stopped || this.flights.size >= this.depth) return this.notifyIdle();
     const work = this.busy ? this.coalescer.takeable : this.coalescer.size > 0 || this.unconfirmed.size > 0;
     if (!work) return this.notifyIdle();
     const wait =
-      this.storeFailures === 0
-        ? this.ctx.settleMs
-        : backoffMs(this.storeFailures, this.ctx.storeRetryMs ?? 1000, MAX_STORE_RETRY_MS);
+      this.storeFailures !== 0
+        ? backoffMs(this.storeFailures, this.ctx.storeRetryMs ?? 1000, MAX_STORE_RETRY_MS)
+        : beside
+          ? (this.ctx.sideSettleMs ?? SIDE_SETTLE_MS)
+          : this.ctx.settleMs;
+    this.timerBeside = beside;
     this.timer = setTimeout(() => {
       this.timer = null;
       this.dispatch();

@@ -27,7 +27,7 @@ export interface LaneRig {
 export async function withLane(
   daemon: RsyncDaemon,
   pool: RsyncPool,
-  opts: { readonly depth?: number },
+  opts: { readonly depth?: number; readonly sideSettleMs?: number },
   body: (rig: LaneRig) => Promise<void>,
 ): Promise<void> {
   const src = await tempDir();
@@ -47,6 +47,7 @@ export async function withLane(
     log: silentLogger,
     settleMs: 1,
     ...(opts.depth === undefined ? {} : { depth: opts.depth }),
+    ...(opts.sideSettleMs === undefined ? {} : { sideSettleMs: opts.sideSettleMs }),
     onBatch: (r) => {
       reports.push(r);
       for (const w of waiting.splice(0)) w();

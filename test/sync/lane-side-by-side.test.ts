@@ -76,10 +76,15 @@ after(async () => {
   await disposeRsyncDaemon(daemon);
 });
 
-function withLane(body: (rig: LaneRig) => Promise<void>): Promise<void> {
+function withLane(body: (rig: LaneRig) => Promise<void>, sideSettleMs?: number): Promise<void> {
   pool.mostAtOnce = 0;
   pool.hold = null;
-  return withDaemonLane(daemon, pool, { depth: 2 }, body);
+  return withDaemonLane(
+    daemon,
+    pool,
+    { depth: 2, ...(sideSettleMs === undefined ? {} : { sideSettleMs }) },
+    body,
+  );
 }
 
 function fill(dir: string, files: number): void {
@@ -146,3 +151,30 @@ test('lane: a directory listed by an older batch that lands after a newer one is
     assert.equal(treeDiff(root, daemon.dir), '');
   });
 });
+
+test(
+  'lane: changes gather for sideSettleMs before a batch goes beside another; once that one lands they go at once',
+  { timeout: 30_000 },
+  async () => {
+    await withLane(async ({ root, lane, reports }) => {
+      fill(join(root, 'a'), 1);
+      fill(join(root, 'b'), 1);
+      const first = pool.nextStart();
+      pool.hold = (task) => task.input?.kind === 'files' && task.input.paths.includes('a/f0');
+      lane.push({ kind: 'sync', path: 'a/f0' });
+      await first;
+      lane.push({ kind: 'sync', path: 'b/f0' });
+      // Nothing to await for a batch that must not start: a window far longer than the lane's 1 ms settle.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(pool.mostAtOnce, 1, 'b/f0 waits: the side settle (60 s here) has not passed');
+      pool.release();
+      pool.hold = null;
+      await lane.idle(); // within the test's timeout: b/f0 went as soon as a/f0 landed
+      assert.deepEqual(
+        reports.map((r) => r.ops.map((op) => op.path)),
+        [['a/f0'], ['b/f0']],
+      );
+      assert.equal(treeDiff(root, daemon.dir), '');
+    }, 60_000);
+  },
+);
