@@ -1,4 +1,6 @@
-import { lstatSync, readdirSync } from 'node:fs';
+import { closeSync, lstatSync } from 'node:fs';
+import type { RelPath } from '../paths.js';
+import { absoluteBytes, openTreeDir, realRoot, walkTree } from './walk.js';
 
 /**
  * Below this many bytes a renamed directory goes with the batch's sends: its own `--link-dest`
@@ -9,27 +11,43 @@ export const MOVE_MIN_BYTES = 256 * 1024;
 const MOVE_MIN_ENTRIES = 256;
 
 /**
- * Whether a directory renamed within the tree (`dir`: its absolute path's bytes, as it is now) is worth its own run
- * that rebuilds it from the old copy on the replica. Reads at most MOVE_MIN_ENTRIES entries and
- * follows no symbolic link; a directory that cannot be read is left to the run (it reports why).
+ * Whether the directory `dir` of the tree at `root`, renamed within it, is worth its own run that
+ * rebuilds it from the old copy on the replica. The tree's own walk (no link followed, nothing
+ * reached through one), ended after MOVE_MIN_ENTRIES entries; a directory that cannot be read or
+ * is not there is left to the run (it reports why).
  */
-export function worthRebuilding(dir: Buffer): boolean {
-  let bytes = 0;
-  let entries = 0;
-  const pending = [dir];
+export function worthRebuilding(root: string, dir: RelPath): boolean {
   try {
-    for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-      for (const entry of readdirSync(next, { withFileTypes: true, encoding: 'buffer' })) {
-        if (++entries > MOVE_MIN_ENTRIES) return true;
-        const path = Buffer.concat([next, SLASH, entry.name]);
-        if (entry.isDirectory()) pending.push(path);
-        else if (entry.isFile() && (bytes += lstatSync(path).size) >= MOVE_MIN_BYTES) return true;
-      }
-    }
+    const fd = openTreeDir(realRoot(root), dir);
+    if (fd === null) return true;
+    closeSync(fd);
   } catch {
     return true;
   }
-  return false;
+  let bytes = 0;
+  let entries = 0;
+  let worth = false;
+  walkTree(
+    root,
+    dir,
+    () => false,
+    (path, isDir) => {
+      worth = ++entries > MOVE_MIN_ENTRIES || (!isDir && (bytes += sizeOf(root, path)) >= MOVE_MIN_BYTES);
+      return !worth;
+    },
+    undefined,
+    () => {
+      worth = true;
+    },
+  );
+  return worth;
 }
 
-const SLASH = Buffer.from('/');
+function sizeOf(root: string, path: RelPath): number {
+  try {
+    const st = lstatSync(absoluteBytes(root, path));
+    return st.isFile() ? st.size : 0;
+  } catch {
+    return 0; // gone since the walk listed it
+  }
+}

@@ -69,7 +69,7 @@ function listTreeDir(real: Buffer, rel: RelPath): Dirent<Buffer>[] | null {
 
 /**
  * Every entry below `start` (not `start` itself), depth first, parents before children; `visit`
- * sees each with its kind and says nothing about descent: excluded directories are skipped with
+ * sees each with its kind and says nothing about descent (it may end the walk by returning false): excluded directories are skipped with
  * their subtree, excluded files are reported to `onExcluded`. Symlinks are entries, never
  * followed, and a directory that has become one (or moved) before it is read is not entered. A
  * directory that vanishes mid-walk is skipped (its removal has its own event); one that cannot
@@ -79,7 +79,7 @@ export function walkTree(
   root: string,
   start: RelPath,
   excluded: PathPredicate,
-  visit: (path: RelPath, isDir: boolean) => void,
+  visit: (path: RelPath, isDir: boolean) => unknown,
   onExcluded: (path: RelPath, isDir: boolean) => void = () => undefined,
   onUnreadable: (dir: RelPath) => void = () => undefined,
 ): void {
@@ -108,7 +108,7 @@ export function walkTree(
         onExcluded(path, isDir);
         continue;
       }
-      visit(path, isDir);
+      if (visit(path, isDir) === false) return;
       if (isDir) stack.push(path);
     }
   }
