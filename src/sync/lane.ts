@@ -259,7 +259,7 @@ export class Lane {
       this.timer = null;
     }
     if (this.timer !== null || this.stopped || this.flights.size >= this.depth) return this.notifyIdle();
-    const work = this.busy ? this.coalescer.takeable : this.coalescer.size > 0 || this.unconfirmed.size > 0;
+    const work = beside ? this.coalescer.takeable : this.coalescer.size > 0 || this.unconfirmed.size > 0;
     if (!work) return this.notifyIdle();
     const wait =
       this.storeFailures !== 0
@@ -415,7 +415,7 @@ export class Lane {
     for (const wave of moveWaves(moves)) {
       const ran = await Promise.all(
         wave.map(async (op) => {
-          const task = worthRebuilding(absoluteBytes(cwd, op.path)) ? planMove(op, plan) : null;
+          const task = worthRebuilding(cwd, op.path) ? planMove(op, plan) : null;
           return { op, r: task === null ? null : await this.run(task, ops) };
         }),
       );

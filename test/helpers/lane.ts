@@ -2,7 +2,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import type { Config } from '../../src/config/types.js';
 import { silentLogger } from '../../src/log/logger.js';
 import type { WorkStore } from '../../src/queue/types.js';
-import { Lane, type BatchReport } from '../../src/sync/lane.js';
+import { Lane, type BatchReport, type LaneContext } from '../../src/sync/lane.js';
 import type { RsyncPool } from '../../src/sync/pool.js';
 import { daemonRemote, testConfig } from './config.js';
 import { createMemoryWorkStore } from './memory-store.js';
@@ -38,14 +38,12 @@ export async function withLane(
   const store = createMemoryWorkStore();
   const reports: BatchReport[] = [];
   const waiting: (() => void)[] = [];
-  const lane = new Lane({
+  const lane = testLane({
     config,
     root: src.path,
     remote,
     pool,
     store,
-    log: silentLogger,
-    settleMs: 1,
     ...(opts.depth === undefined ? {} : { depth: opts.depth }),
     ...(opts.sideSettleMs === undefined ? {} : { sideSettleMs: opts.sideSettleMs }),
     onBatch: (r) => {
@@ -60,4 +58,11 @@ export async function withLane(
     await lane.stop();
     await src.remove();
   }
+}
+
+/** A lane as tests make one: a silent log, a 1 ms settle, no report unless `onBatch` is given. */
+export function testLane(
+  ctx: Pick<LaneContext, 'config' | 'root' | 'remote' | 'pool' | 'store'> & Partial<LaneContext>,
+): Lane {
+  return new Lane({ log: silentLogger, settleMs: 1, onBatch: () => undefined, ...ctx });
 }

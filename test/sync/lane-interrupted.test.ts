@@ -8,12 +8,12 @@ import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { silentLogger } from '../../src/log/logger.js';
 import { openWorkStore } from '../../src/queue/store.js';
-import { Lane, type BatchReport } from '../../src/sync/lane.js';
+import type { BatchReport } from '../../src/sync/lane.js';
 import { RsyncPool } from '../../src/sync/pool.js';
 import { daemonRemote, testConfig } from '../helpers/config.js';
 import { disposeRsyncDaemon, startRsyncDaemon } from '../helpers/rsyncd.js';
+import { testLane } from '../helpers/lane.js';
 import { tempDir } from '../helpers/tmp.js';
 import { eventually } from '../helpers/trees.js';
 import { rsyncProcesses } from '../faults/lib/procs.js';
@@ -26,14 +26,12 @@ test('rsync killed by SIGINT (Ctrl-C) does not replace the row’s real last err
   const remote = daemonRemote(daemon);
   const store = openWorkStore(join(state.path, 'queue.db'));
   const reports: BatchReport[] = [];
-  const lane = new Lane({
+  const lane = testLane({
     config: testConfig([{ watch: src.path, remotes: [remote] }], { daemon }),
     root: src.path,
     remote,
     pool,
     store,
-    log: silentLogger,
-    settleMs: 1,
     onBatch: (r) => reports.push(r),
   });
   // A remote that accepts and never answers: rsync waits there until it is signalled.

@@ -8,12 +8,12 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Remote } from '../../src/config/types.js';
-import { silentLogger } from '../../src/log/logger.js';
 import { createMemoryWorkStore } from '../helpers/memory-store.js';
 import type { WorkStore } from '../../src/queue/types.js';
-import { Lane } from '../../src/sync/lane.js';
+import type { Lane } from '../../src/sync/lane.js';
 import { RsyncPool } from '../../src/sync/pool.js';
 import { testConfig } from '../helpers/config.js';
+import { testLane } from '../helpers/lane.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /** A store whose first `failures` begin() calls throw, as a locked SQLite database does. */
@@ -48,16 +48,13 @@ async function withLockedLane(
   const pool = new RsyncPool(2);
   const remote: Remote = { id: dst.path, target: { kind: 'local', path: dst.path } };
   const store = lockedAtFirst(failures);
-  const lane = new Lane({
+  const lane = testLane({
     config: testConfig([{ watch: src.path, remotes: [remote] }]),
     root: src.path,
     remote,
     pool,
     store,
-    log: silentLogger,
-    settleMs: 1,
     storeRetryMs: 40,
-    onBatch: () => undefined,
   });
   try {
     await body({ src: src.path, dst: dst.path, lane, store });
