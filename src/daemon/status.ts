@@ -107,7 +107,7 @@ export function buildStatus(input: StatusInputs): DaemonStatus {
   const lanes: LaneReport[] = input.trees.flatMap((t) =>
     t.lanes.map(({ remote, pending, busy, oldestChangeAt, ...stats }) => {
       const queued = retries.get(laneKey(t.root, remote));
-      const oldest = earliest([oldestChangeAt, queued?.oldestFailureAt ?? null]);
+      const oldest = earliest([oldestChangeAt, queued?.oldestSeenAt ?? null]);
       return {
         root: t.root,
         remote,

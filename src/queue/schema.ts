@@ -42,6 +42,11 @@ const MIGRATIONS: readonly { readonly description: string; readonly sql: string 
     // Rows written before this knew nothing of it: they are taken to owe one (the old behaviour).
     sql: `ALTER TABLE work ADD COLUMN owes_removal INTEGER NOT NULL DEFAULT 1;`,
   },
+  {
+    description: 'when the oldest change of a row was seen, so the lag of retried work counts from it',
+    // Rows written before this have none: their lag counts from their first failure, as it did.
+    sql: `ALTER TABLE work ADD COLUMN seen_at INTEGER;`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

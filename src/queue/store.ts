@@ -246,12 +246,13 @@ class SqliteWorkStore implements QueueStore {
     this.nextBatchStmt = db
       .prepare<[], number>(`UPDATE meta SET value = value + 1 WHERE key = 'last_batch' RETURNING value`)
       .pluck();
-    this.upsertStmt = db.prepare<[string, string, Buffer, PathOpKind, number, Buffer | null, number]>(
-      `INSERT INTO work (remote, root, path, kind, is_dir, from_path, state, batch, owes_removal)
-       VALUES (?, ?, ?, ?, ?, ?, 'inflight', ?, 0)
+    this.upsertStmt = db.prepare<[string, string, Buffer, PathOpKind, number, Buffer | null, number, number]>(
+      `INSERT INTO work (remote, root, path, kind, is_dir, from_path, state, batch, owes_removal, seen_at)
+       VALUES (?, ?, ?, ?, ?, ?, 'inflight', ?, 0, ?)
        ON CONFLICT (remote, root, path) DO UPDATE SET
          kind = excluded.kind, is_dir = excluded.is_dir, from_path = excluded.from_path,
          state = 'inflight', batch = excluded.batch, next_attempt_at = NULL,
+         seen_at = coalesce(min(work.seen_at, excluded.seen_at), excluded.seen_at),
          owes_removal = CASE WHEN work.kind IN ('delete', 'move') THEN 1 ELSE work.owes_removal END`,
     );
     this.deleteBatchStmt = db
@@ -303,13 +304,13 @@ class SqliteWorkStore implements QueueStore {
     );
   }
 
-  begin(remoteId: string, root: string, ops: readonly PathOp[]): number {
+  begin(remoteId: string, root: string, ops: readonly PathOp[], seenAt = this.now()): number {
     return this.db.transaction(() => {
       const batch = this.nextBatchStmt.get();
       if (batch === undefined) throw new Error('queue meta row last_batch is missing');
       for (const op of ops) {
         const c = opColumns(op);
-        this.upsertStmt.run(remoteId, root, c.path, c.kind, c.isDir, c.from, batch);
+        this.upsertStmt.run(remoteId, root, c.path, c.kind, c.isDir, c.from, batch, seenAt);
         const adopts = adoptsBelow(op);
         if (adopts !== null) {
           const prefix = Buffer.concat([c.path, Buffer.from('/')]);
@@ -465,7 +466,7 @@ class SqliteWorkStore implements QueueStore {
     return this.db
       .prepare<[], LaneRetries>(
         `SELECT remote AS remoteId, root, sum(state = 'retry') AS count,
-                min(first_failure_at) AS oldestFailureAt
+                min(coalesce(seen_at, first_failure_at)) AS oldestSeenAt
          FROM work GROUP BY remote, root ORDER BY remote, root`,
       )
       .all();

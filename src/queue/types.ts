@@ -43,8 +43,10 @@ export interface WorkStore {
    * already queued for the same (remote, root, path) is superseded (its attempts carry over). A
    * directory sent whole (`tree`, `move`) carries the queued sends below it, a directory's removal
    * every queued row below it (`adoptsBelow`): they join its batch, and its outcome settles them.
+   * `seenAt` is when the oldest of these changes was seen (epoch ms, default now); a superseded row
+   * keeps the earlier of its own and this one, so the lag of retried work counts from the change.
    */
-  begin(remoteId: string, root: string, ops: readonly PathOp[]): number;
+  begin(remoteId: string, root: string, ops: readonly PathOp[], seenAt?: number): number;
   /** The batch reached the remote: its rows are removed. */
   succeed(batch: number): void;
   /** The batch failed: its rows become retry rows with back-off (never dropped). */
@@ -111,8 +113,11 @@ export interface LaneRetries {
   readonly root: string;
   /** Failed operations waiting for their next attempt. */
   readonly count: number;
-  /** When the first of its queued operations (waiting or being retried) first failed, or null. */
-  readonly oldestFailureAt: number | null;
+  /**
+   * When the oldest change among its rows (waiting, or being sent or retried) was seen, or null: the
+   * first failure for a row written by a release that did not record it.
+   */
+  readonly oldestSeenAt: number | null;
 }
 
 /**

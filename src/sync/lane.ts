@@ -296,7 +296,7 @@ export class Lane {
     if (this.coalescer.size === 0) this.pendingSince = null;
     const sentAs = this.takeWalked(ops, alone);
     let ok = false;
-    this.execute(ops, source.dir, source.id, sentAs)
+    this.execute(flight, source.dir, source.id, sentAs)
       .then((succeeded) => {
         ok = succeeded;
         this.storeFailures = 0;
@@ -392,7 +392,7 @@ export class Lane {
    * directory `id` names); true when all of it reached the replica.
    */
   private async execute(
-    ops: readonly PathOp[],
+    { ops, since }: Flight,
     cwd: string,
     id: DirIdentity | null,
     sentAs: ReadonlyMap<RelPath, FileSignature>,
@@ -405,7 +405,7 @@ export class Lane {
       protect: this.ctx.protect?.() ?? [],
     };
     const started = performance.now();
-    const batch = store.begin(remote.id, root, ops);
+    const batch = store.begin(remote.id, root, ops, since ?? undefined);
     const results: RsyncResult[] = [];
     // Renamed directories first, while their old copy is still on the replica; one that cannot be
     // rebuilt that way (e.g. its new parent is not there yet), or is too small to be worth a run of

@@ -111,8 +111,8 @@ export function inputs(over: Partial<StatusInputs> = {}): StatusInputs {
     lastReloadAt: null,
     trees: trees(),
     retries: [
-      { remoteId: 'B::m', root: '/srv/img', count: 17, oldestFailureAt: T - 120_000 },
-      { remoteId: 'A::m', root: '/srv/www', count: 1, oldestFailureAt: null },
+      { remoteId: 'B::m', root: '/srv/img', count: 17, oldestSeenAt: T - 120_000 },
+      { remoteId: 'A::m', root: '/srv/www', count: 1, oldestSeenAt: null },
     ],
     pool: { inFlight: 1, maxConcurrent: 10, started: 12 },
     nextFullSyncAt: T + 600_000,

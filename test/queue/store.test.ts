@@ -400,6 +400,54 @@ test('the database is owner-only, versioned, and survives a reopen', async () =>
   }
 });
 
+test("a lane's retries count their lag from when the change was seen, not from the failure", async () => {
+  await withStore((s, { clock }) => {
+    const seen = clock.now - 9_000;
+    clock.now += 1_000;
+    s.fail(s.begin(R, ROOT, [sync('a')], seen), { exitCode: 10, message: '' });
+    assert.deepEqual(s.retriesByLane(), [{ remoteId: R, root: ROOT, count: 1, oldestSeenAt: seen }]);
+    // Retried later as part of a newer batch: the change is still as old as when it was first seen.
+    clock.now += 60_000;
+    s.fail(s.begin(R, ROOT, [sync('a'), sync('b')], clock.now), { exitCode: 10, message: '' });
+    assert.equal(s.retriesByLane()[0]?.oldestSeenAt, seen);
+    // Without a time given, a change counts as seen when it is recorded.
+    s.begin('10.0.0.2::m2', ROOT, [sync('c')]);
+    assert.equal(s.retriesByLane().find((l) => l.remoteId === '10.0.0.2::m2')?.oldestSeenAt, clock.now);
+  });
+});
+
+test('a database from the previous schema upgrades in place; its rows count their lag from their failure', async () => {
+  const dir = await tempDir();
+  try {
+    const file = join(dir.path, 'q.sqlite');
+    const raw = new Database(file);
+    // The tables as release 2 of the schema left them, with one failed row.
+    raw.exec(`
+      CREATE TABLE work (id INTEGER PRIMARY KEY, remote TEXT NOT NULL, root TEXT NOT NULL, path BLOB NOT NULL,
+        kind TEXT NOT NULL, is_dir INTEGER NOT NULL DEFAULT 0, from_path BLOB, state TEXT NOT NULL,
+        batch INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, first_failure_at INTEGER,
+        last_failure_at INTEGER, exit_code INTEGER, last_error TEXT, next_attempt_at INTEGER,
+        owes_removal INTEGER NOT NULL DEFAULT 1, UNIQUE (remote, root, path));
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+      INSERT INTO meta VALUES ('last_batch', 1), ('clean_stop', 'yes');
+      INSERT INTO work (remote, root, path, kind, state, batch, attempts, first_failure_at, last_failure_at,
+                        exit_code, last_error, next_attempt_at)
+        VALUES ('${R}', '${ROOT}', x'6f6c64', 'sync', 'retry', 1, 1, ${T0}, ${T0}, 10, 'refused', ${T0});
+    `);
+    raw.pragma('user_version = 2');
+    raw.close();
+    const s = openWorkStore(file);
+    try {
+      assert.deepEqual(paths(s.list()), ['old']);
+      assert.equal(s.retriesByLane()[0]?.oldestSeenAt, T0);
+    } finally {
+      s.close();
+    }
+  } finally {
+    await dir.remove();
+  }
+});
+
 test('a database from a newer release is refused, not damaged', async () => {
   const dir = await tempDir();
   try {
