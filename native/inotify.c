@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -381,6 +382,9 @@ typedef struct {
   size_t depth, stack_cap;
   OpenDir *open;
   size_t open_depth, open_cap;
+  /* The last device `is_leaf` looked at, and whether its link counts count subdirectories. */
+  dev_t leaf_dev;
+  bool leaf_known, leaf_counts;
 } Scan;
 
 static bool grow(void **items, size_t *cap, size_t need, size_t size) {
@@ -476,6 +480,27 @@ static int open_start(const char *abs, size_t root_len, const char *rel0, size_t
   return fd;
 }
 
+/*
+ * Whether the directory open as `fd` has no subdirectory, known without reading it: on file systems
+ * whose directory link count is 2 + its subdirectories (as GNU find's leaf optimisation trusts),
+ * a count of exactly 2 says so. Asked after the watch is set, so a subdirectory made later is
+ * reported by the watch. Elsewhere (btrfs and overlayfs report 1, NFS and FUSE may report anything)
+ * the directory is read. Most directories of a large tree are leaves: this skips reading their files.
+ */
+static bool is_leaf(Scan *s, int fd) {
+  struct stat st;
+  if (fstat(fd, &st) != 0 || st.st_nlink != 2) return false;
+  if (!s->leaf_known || st.st_dev != s->leaf_dev) {
+    struct statfs fs;
+    if (fstatfs(fd, &fs) != 0) return false;
+    /* ext2/3/4, XFS, tmpfs: each counts subdirectories in the link count (ext4 says 1 past 65,000). */
+    s->leaf_counts = fs.f_type == 0xEF53 || fs.f_type == 0x58465342 || fs.f_type == 0x01021994;
+    s->leaf_dev = st.st_dev;
+    s->leaf_known = true;
+  }
+  return s->leaf_counts;
+}
+
 /* inotify_add_watch on the directory open as `fd`: no path is looked up again. */
 static int watch_fd(int inotify_fd, int fd, uint32_t mask) {
   char proc[64];
@@ -543,6 +568,10 @@ static bool visit(napi_env env, Instance *in, Scan *s, int32_t i, int start_fd, 
     } else {
       e->wd = wd;
     }
+  }
+  if (is_leaf(s, fd)) {
+    close(fd);
+    return true;
   }
   /* The reading gets its own fd (fdopendir owns it); `fd` stays for the children. */
   int read_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
