@@ -30,14 +30,20 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   verify: async () => (await import('./commands/verify.js')).registerVerifyCommand,
 };
 
-const argv = process.argv.slice(2);
-const program = createProgram();
-const word = commandWord(program, argv);
-const wanted = word === null ? [] : word in COMMANDS ? [word] : Object.keys(COMMANDS);
-// `--help` lists every command; so does a mistyped one (its error names them all).
-const help = word === null && argv.some((a) => a === '-h' || a === '--help');
-for (const load of (help ? Object.keys(COMMANDS) : wanted).map((name) => COMMANDS[name])) {
-  if (load !== undefined) (await load())(program);
+/** Registers what `argv` needs, then runs it; resolves to the exit code. */
+async function main(argv: readonly string[]): Promise<number> {
+  const program = createProgram();
+  const word = commandWord(program, argv);
+  const wanted = word === null ? [] : word in COMMANDS ? [word] : Object.keys(COMMANDS);
+  // `--help` lists every command; so does a mistyped one (its error names them all).
+  const help = word === null && argv.some((a) => a === '-h' || a === '--help');
+  for (const load of (help ? Object.keys(COMMANDS) : wanted).map((name) => COMMANDS[name])) {
+    if (load !== undefined) (await load())(program);
+  }
+  return runProgram(program, argv);
 }
 
-process.exitCode = await runProgram(program, argv);
+// No top-level await: the shipped bundle is CommonJS, which Node loads faster than ES modules.
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

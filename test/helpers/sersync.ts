@@ -7,7 +7,7 @@ import type { RsyncDaemon } from './rsyncd.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 /** The shipped executable (package.json "bin"): the bundle that `npm run build` makes of the CLI. */
-export const CLI = join(ROOT, 'dist', 'bin', 'sersync2.js');
+export const CLI = join(ROOT, 'dist', 'bin', 'sersync2.cjs');
 const SHIPPED_SERSYNC = join(ROOT, 'test', 'fixtures', 'sersync-2.5.4-confxml.xml');
 
 export interface SersyncConfigSpec {
