@@ -1,6 +1,5 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel } from 'node:worker_threads';
-import { pathToFileURL } from 'node:url';
 import type { Piscina } from 'piscina';
 import { packageFile } from '../package-files.js';
 import type { RelPath } from '../paths.js';
@@ -14,7 +13,9 @@ function startPiscina(maxConcurrent: number): Promise<Pool> {
   return import('piscina').then(({ Piscina }) => {
     const threads = Math.max(1, Math.min(2, availableParallelism(), maxConcurrent));
     return new Piscina({
-      filename: pathToFileURL(packageFile('dist', 'workers', 'rsync.js')).href,
+      // The worker as one CommonJS file, named by path: piscina require()s it, so the thread boots
+      // without Node's ES module loader (~25 ms sooner, and its first run with it).
+      filename: packageFile('dist', 'workers', 'rsync.cjs'),
       minThreads: 1,
       maxThreads: threads,
       concurrentTasksPerWorker: Math.ceil(maxConcurrent / threads),
