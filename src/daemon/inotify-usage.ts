@@ -5,7 +5,6 @@
  * say what to run.
  */
 import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Logger } from '../log/logger.js';
 import { currentWatchLimit } from '../watch/watch-limit.js';
 
@@ -18,13 +17,15 @@ export const WATCH_WARNING_RATIO = 0.8;
  */
 export function inotifyWatchesOfUser(uid: number, proc = '/proc'): number {
   let total = 0;
+  // Paths by concatenation: on a busy server this visits tens of thousands of fds, and path.join
+  // would normalise each one.
   for (const pid of readdirSync(proc).filter((name) => /^\d+$/.test(name))) {
     try {
-      if (statSync(join(proc, pid)).uid !== uid) continue;
-      const fdDir = join(proc, pid, 'fd');
-      for (const fd of readdirSync(fdDir)) {
-        if (readlinkSync(join(fdDir, fd)) !== 'anon_inode:inotify') continue;
-        const info = readFileSync(join(proc, pid, 'fdinfo', fd), 'utf8');
+      const dir = `${proc}/${pid}`;
+      if (statSync(dir).uid !== uid) continue;
+      for (const fd of readdirSync(`${dir}/fd`)) {
+        if (readlinkSync(`${dir}/fd/${fd}`) !== 'anon_inode:inotify') continue;
+        const info = readFileSync(`${dir}/fdinfo/${fd}`, 'utf8');
         total += info.split('\n').filter((line) => line.startsWith('inotify wd:')).length;
       }
     } catch {
