@@ -20,6 +20,8 @@ function startPiscina(maxConcurrent: number): Promise<Pool> {
       maxThreads: threads,
       concurrentTasksPerWorker: Math.ceil(maxConcurrent / threads),
       idleTimeout: 60_000,
+      // Piscina's run and wait histograms (~0.7 MB of native memory); nothing reads them.
+      recordTiming: false,
     });
   });
 }
