@@ -7,6 +7,7 @@ import { adoptsBelow } from './carries.js';
 import { FAIL_LOG_MIN_ATTEMPTS, retryDelayMs } from './retry-policy.js';
 import { SersyncError } from '../errors.js';
 import { migrate } from './schema.js';
+import { sqliteAddon } from './sqlite-addon.js';
 import type {
   Failure,
   ImportedRow,
@@ -163,7 +164,7 @@ export function openWorkStore(file: string, opts: WorkStoreOptions = {}): QueueS
     // crash before the first): what it queued is unknown, so the start must not count as clean.
     const emptied = statSync(file, { throwIfNoEntry: false })?.size === 0;
     createPrivate(file);
-    db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
+    db = new Database(file, { timeout: BUSY_TIMEOUT_MS, nativeBinding: sqliteAddon() });
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     const check = String(db.pragma('quick_check', { simple: true }));

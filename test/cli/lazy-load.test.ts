@@ -1,17 +1,21 @@
 /** Only what a command needs is loaded: `--version`, `check` and `queue` stay light. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { commandWord, createProgram } from '../../src/cli/program.js';
-import { CLI } from '../helpers/sersync.js';
+import { CLI, sersyncConfigXml, startSersync, writeConfig } from '../helpers/sersync.js';
+import { eventually } from '../helpers/trees.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-/** The bundle keeps only these packages outside (native code, a worker file of its own). */
-const BUNDLE_EXTERNAL = ['piscina', 'better-sqlite3'];
+/**
+ * Inside the shipped bundle, packages show only by what they do: piscina by the thread it starts,
+ * better-sqlite3 by loading its addon (by path, from node_modules).
+ */
+const BUNDLE_SIGNS: Record<string, string> = { piscina: 'thread', 'better-sqlite3': 'better-sqlite3' };
 const SHIPPED = fileURLToPath(new URL('../../../confxml.xml', import.meta.url));
 
 test('the shipped bundle is strict-mode code, as the modules it is made of', () => {
@@ -59,11 +63,20 @@ describe('modules loaded per command', () => {
       hooks,
       `import { register } from 'node:module'; register(${JSON.stringify(pathToFileURL(resolver).href)});`,
     );
-    // The shipped bundle is CommonJS: its require() calls go past the hook above, so they are named too.
+    // The shipped bundle is CommonJS: its require() calls go past the hook above, so they are named
+    // too, and so is every worker thread started.
     requires = join(tmp.path, 'requires.cjs');
     writeFileSync(
       requires,
-      `const Module = require('node:module');
+      `const threads = require('node:worker_threads');
+      const Worker = threads.Worker;
+      threads.Worker = class extends Worker {
+        constructor(file, ...rest) {
+          process.stderr.write('package: thread ' + file + '\\n');
+          super(file, ...rest);
+        }
+      };
+      const Module = require('node:module');
       const resolve = Module._resolveFilename;
       Module._resolveFilename = function (request, ...rest) {
         const file = resolve.call(this, request, ...rest);
@@ -82,7 +95,7 @@ describe('modules loaded per command', () => {
     });
     assert.equal(run.status, 0, run.stderr);
     if (main === MAIN) assert.match(run.stderr, /^module: .*main\.js$/m, 'the hook sees the modules');
-    return new Set([...run.stderr.matchAll(/^package: (.+)$/gm)].map((m) => m[1] ?? ''));
+    return new Set([...run.stderr.matchAll(/^package: (\S+)/gm)].map((m) => m[1] ?? ''));
   };
 
   const cases: [string, string[], string[]][] = [
@@ -100,17 +113,37 @@ describe('modules loaded per command', () => {
         [],
       );
     });
-    const outside = absent.filter((p) => BUNDLE_EXTERNAL.includes(p));
-    if (outside.length > 0) {
-      test(`${name}, from the shipped bundle, does not load ${outside.join(', ')}`, () => {
+    const signs = absent.flatMap((p) => BUNDLE_SIGNS[p] ?? []);
+    if (signs.length > 0) {
+      test(`${name}, from the shipped bundle, shows none of: ${signs.join(', ')}`, () => {
         const loaded = packagesOf(CLI, argsOf(args));
         assert.deepEqual(
-          outside.filter((p) => loaded.has(p)),
+          signs.filter((p) => loaded.has(p)),
           [],
         );
       });
     }
   }
+  test('the replicator, from the shipped bundle, runs rsync on a thread (so the hook sees threads)', async () => {
+    const base = join(tmp.path, 'replicate');
+    const [src, replica] = [join(base, 'src'), join(base, 'replica')];
+    mkdirSync(src, { recursive: true });
+    mkdirSync(replica);
+    const conf = writeConfig(
+      base,
+      sersyncConfigXml({ watch: src, localTargets: [replica], failLog: join(base, 'fail.sh') }),
+    );
+    const run = await startSersync(conf, [], join(base, 'state'), {
+      env: { NODE_OPTIONS: `--require ${requires}` },
+    });
+    try {
+      writeFileSync(join(src, 'new.txt'), 'x');
+      await eventually(() => existsSync(join(replica, 'new.txt')));
+    } finally {
+      await run.stop();
+    }
+    assert.match(run.stderr(), /^package: thread .*piscina\.cjs$/m);
+  });
   test('queue stats, from the shipped bundle, loads SQLite (so the hook sees what the bundle loads)', () => {
     assert.ok(
       packagesOf(CLI, argsOf(['queue', 'stats', '-o', SHIPPED, '--state-dir', 'STATE'])).has(
