@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { SersyncError } from '../errors.js';
 import { ensureOwnDir } from '../owned-files.js';
 
@@ -24,6 +24,11 @@ function defaults(): StateDirDefaults {
     xdgStateHome: xdg === undefined || xdg === '' ? null : xdg,
     home: homedir(),
   };
+}
+
+/** This user's own state directory: `$XDG_STATE_HOME/sersync2` (`~/.local/state/sersync2`). */
+function userStateDir(fallback: StateDirDefaults): string {
+  return join(fallback.xdgStateHome ?? join(fallback.home, '.local', 'state'), 'sersync2');
 }
 
 /**
@@ -66,7 +71,7 @@ export function resolveStateDir(
     ensureWritableDir(fallback.systemDir);
     return fallback.systemDir;
   } catch {
-    const dir = join(fallback.xdgStateHome ?? join(fallback.home, '.local', 'state'), 'sersync2');
+    const dir = userStateDir(fallback);
     try {
       ensureWritableDir(dir);
     } catch (err) {
@@ -79,6 +84,32 @@ export function resolveStateDir(
     }
     return dir;
   }
+}
+
+/**
+ * The state directory a daemon of this user would use (see resolveStateDir), for the commands that
+ * only talk to it (`status`, `resync`, `reopen-logs`): nothing is created and nothing need be
+ * writable, so a directory closed to this user is found as it is, and told as hidden (exit 4) when
+ * its socket cannot be reached, never as an unusable state directory.
+ */
+export function stateDirToAsk(
+  flag: string | null,
+  configStateDir: string | null,
+  fallback: StateDirDefaults = defaults(),
+): string {
+  const named = flag ?? configStateDir;
+  if (named !== null) return resolve(named);
+  // resolveStateDir takes the system directory when it may write in it, or create it
+  const writable = (dir: string): boolean => {
+    try {
+      accessSync(dir, constants.W_OK | constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const system = fallback.systemDir;
+  return writable(existsSync(system) ? system : dirname(system)) ? system : userStateDir(fallback);
 }
 
 /**

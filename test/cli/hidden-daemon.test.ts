@@ -1,12 +1,13 @@
 /**
- * A user who cannot enter the system state directory, where root's daemon listens, is told by
- * `status`, `resync` and `reopen-logs` that it cannot see the daemon (exit 4), never "no sersync2
- * is running" (exit 1), which only a caller who can look may be told.
+ * A user who cannot enter the state directory where root's daemon listens (the system one, or one
+ * named with --state-dir) is told by `status`, `resync` and `reopen-logs` that it cannot see the
+ * daemon (exit 4), never "no sersync2 is running" or "cannot use state directory" (exit 1), which
+ * would say, wrongly, that none runs.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { controlSocketFile } from '../../src/daemon/control.js';
 import { SYSTEM_STATE_DIR } from '../../src/queue/state-dir.js';
@@ -73,6 +74,60 @@ test(
         if (name.includes(prefix)) rmSync(join(SYSTEM_STATE_DIR, name), { recursive: true });
       if (created && existsSync(SYSTEM_STATE_DIR) && readdirSync(SYSTEM_STATE_DIR).length === 0)
         rmdirSync(SYSTEM_STATE_DIR);
+      await tmp.remove();
+    }
+  },
+);
+
+test(
+  "status, resync and reopen-logs naming root's state directory, as a user who cannot enter it: exit 4 and why",
+  { skip: process.getuid?.() === 0 ? false : 'needs root, to run a daemon a user cannot see' },
+  async () => {
+    const tmp = await tempDir('sersync-hidden-named-');
+    chmodSync(tmp.path, 0o755);
+    mkdirSync(join(tmp.path, 'W'));
+    const state = join(tmp.path, 'state'); // made mode 0700 by the daemon
+    const config = writeConfig(
+      tmp.path,
+      sersyncConfigXml({
+        watch: join(tmp.path, 'W'),
+        localTargets: [join(tmp.path, 'R')],
+        failLog: join(tmp.path, 'f'),
+      }),
+    );
+    const cli = (wrapper: readonly string[], args: readonly string[]): SpawnSyncReturns<string> => {
+      const argv = [...wrapper, process.execPath, CLI, ...args];
+      return spawnSync(argv[0] ?? process.execPath, argv.slice(1), {
+        encoding: 'utf8',
+        env: { ...process.env, HOME: tmp.path },
+      });
+    };
+    try {
+      const daemon = await startSersync(config, [], state);
+      try {
+        assert.equal(statSync(state).mode & 0o777, 0o700);
+        for (const args of [['status'], ['resync'], ['reopen-logs']]) {
+          const r = cli(NOBODY, [...args, '-o', config, '--state-dir', state]);
+          assert.equal(r.status, 4, `${args.join(' ')} as nobody:\n${r.stdout}\n${r.stderr}`);
+          assert.doesNotMatch(r.stderr, /no sersync2 is running|cannot use state directory/);
+          assert.match(
+            r.stderr,
+            /cannot see the daemon's control sockets?: .*\/state.* \(EACCES\) is closed to it/,
+          );
+        }
+        const root = cli([], ['status', '--json', '-o', config, '--state-dir', state]);
+        assert.equal(root.status, 0, root.stderr);
+        assert.equal((JSON.parse(root.stdout) as { pid: number }).pid, daemon.child.pid);
+      } finally {
+        assert.equal(await daemon.stop(), 0);
+      }
+      // asking makes nothing: a state directory that does not exist is not created, and none runs there
+      const nowhere = join(tmp.path, 'nowhere');
+      const r = cli([], ['status', '-o', config, '--state-dir', nowhere]);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /no sersync2 is running/);
+      assert.equal(existsSync(nowhere), false);
+    } finally {
       await tmp.remove();
     }
   },

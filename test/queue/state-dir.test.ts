@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
-import { queueFileFor, resolveStateDir } from '../../src/queue/state-dir.js';
+import { queueFileFor, resolveStateDir, stateDirToAsk } from '../../src/queue/state-dir.js';
 import { tempDir } from '../helpers/tmp.js';
 
 async function inTemp(fn: (dir: string) => void): Promise<void> {
@@ -46,6 +46,30 @@ test('without a named dir: the system dir when usable, else $XDG_STATE_HOME, els
       join(dir, '.local', 'state', 'sersync2'),
     );
     assert.equal(mode(join(dir, '.local', 'state', 'sersync2')), 0o700);
+  });
+});
+
+test('the dir to ask a daemon in is the one it would use, and asking creates nothing', async () => {
+  await inTemp((dir) => {
+    const named = join(dir, 'named');
+    assert.equal(stateDirToAsk(named, join(dir, 'conf')), named);
+    assert.equal(stateDirToAsk(null, named), named);
+    const system = join(dir, 'var', 'lib', 'sersync2');
+    const xdg = join(dir, 'xdg');
+    // resolveStateDir could not make it (no parent here): this user's own
+    assert.equal(
+      stateDirToAsk(null, null, { systemDir: system, xdgStateHome: xdg, home: dir }),
+      join(xdg, 'sersync2'),
+    );
+    mkdirSync(join(dir, 'var', 'lib'), { recursive: true });
+    assert.equal(stateDirToAsk(null, null, { systemDir: system, xdgStateHome: xdg, home: dir }), system);
+    writeFileSync(join(dir, 'not-a-dir'), '');
+    assert.equal(
+      stateDirToAsk(null, null, { systemDir: join(dir, 'not-a-dir'), xdgStateHome: null, home: dir }),
+      join(dir, '.local', 'state', 'sersync2'),
+    );
+    for (const made of [named, system, join(xdg, 'sersync2'), join(dir, '.local')])
+      assert.equal(existsSync(made), false, made);
   });
 });
 

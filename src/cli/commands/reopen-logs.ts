@@ -8,14 +8,22 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { askDaemon, NotRunningError } from '../../daemon/control.js';
 import { DaemonHiddenError, SersyncError } from '../../errors.js';
-import { deniedSystemDir, resolveStateDir, SYSTEM_STATE_DIR } from '../../queue/state-dir.js';
+import { deniedSystemDir, stateDirToAsk, SYSTEM_STATE_DIR } from '../../queue/state-dir.js';
 import { globalOptions } from '../program.js';
 
-/** The control sockets in `dir` (see controlSocketFile). */
+/** The control sockets in `dir` (see controlSocketFile); none when it does not exist. */
 function controlSockets(dir: string): string[] {
-  return readdirSync(dir)
-    .filter((name) => /^control-.*\.sock$/.test(name))
-    .map((name) => join(dir, name));
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return [];
+    if (code === 'EACCES' || code === 'EPERM')
+      throw new DaemonHiddenError('control sockets', `${dir} (${code}) is closed to it (permission denied)`);
+    throw err;
+  }
+  return names.filter((name) => /^control-.*\.sock$/.test(name)).map((name) => join(dir, name));
 }
 
 export function registerReopenLogsCommand(program: Command): void {
@@ -25,7 +33,7 @@ export function registerReopenLogsCommand(program: Command): void {
     .usage('[--state-dir DIR]   (--state-dir is a global option; -o is not needed)')
     .action(async (_o: unknown, cmd: Command) => {
       const named = globalOptions(cmd).stateDir;
-      const dir = resolveStateDir(named, null);
+      const dir = stateDirToAsk(named, null);
       const failed: string[] = [];
       for (const socket of controlSockets(dir)) {
         try {

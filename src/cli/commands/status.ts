@@ -4,7 +4,7 @@ import { askDaemon, controlSocketFile, NotRunningError, type ControlRequest } fr
 import type { DaemonStatus } from '../../daemon/status.js';
 import { statusText } from '../../daemon/status-text.js';
 import { SersyncError } from '../../errors.js';
-import { resolveStateDir, SYSTEM_STATE_DIR } from '../../queue/state-dir.js';
+import { stateDirToAsk, SYSTEM_STATE_DIR } from '../../queue/state-dir.js';
 import { loadConfigFor } from '../config-for.js';
 import { globalOptions } from '../program.js';
 
@@ -29,7 +29,7 @@ export async function askRunningDaemon(
       `sersync2: note: ${err.message}\nsersync2: asking the running daemon all the same\n`,
     );
   }
-  const dir = resolveStateDir(stateDir, configStateDir);
+  const dir = stateDirToAsk(stateDir, configStateDir);
   const sockets = [controlSocketFile(dir, configFile)];
   // a user's own fallback directory is not where root's daemon listens: ask there too (a socket
   // closed to this user is a DaemonHiddenError, never "not running")
