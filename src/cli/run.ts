@@ -8,11 +8,13 @@
 import { mkdirSync } from 'node:fs';
 import { loadConfig } from '../config/load.js';
 import type { Config, PluginName } from '../config/types.js';
-import { ControlServer, controlSocketFile } from '../daemon/control.js';
+import { ControlServer, controlSocketFile, pluginControlSocketFile } from '../daemon/control.js';
 import { detach, isDaemonChild, reportStartup, writePidFile } from '../daemon/detach.js';
 import { Service, type Engine } from '../daemon/service.js';
 import { lockWatchRoots } from '../daemon/root-lock.js';
 import { DaemonSignals } from '../daemon/signals.js';
+import { buildPluginOnlyStatus } from '../daemon/status.js';
+import { SersyncError } from '../errors.js';
 import { openLog, type Logger } from '../log/logger.js';
 import { createPlugin } from '../plugins/index.js';
 import { runPluginOnly } from '../plugins/plugin-only.js';
@@ -27,8 +29,9 @@ import { planRuns } from '../sync/plan.js';
 import type { ProgressBars } from '../sync/progress-bars.js';
 import { logProgress, teeProgress, type ProgressReporter } from '../sync/progress-report.js';
 import { RsyncPool } from '../sync/pool.js';
-import { Replicator } from '../sync/replicator.js';
+import { Replicator, type TreeStatus } from '../sync/replicator.js';
 import type { PeriodicVerify } from '../verify/periodic.js';
+import { packageVersion } from '../version.js';
 import { createWatcher, describeWatcher } from '../watch/index.js';
 
 export interface RunOptions {
@@ -89,8 +92,14 @@ export async function runReplicator(config: Config, options: RunOptions): Promis
   };
   try {
     if (options.pluginOnly !== null) {
+      const name = options.pluginOnly;
+      control = await ControlServer.claim(
+        pluginControlSocketFile(stateDir(), config.file, name),
+        config.file,
+      );
+      if (daemonLog !== null) control.onReopenLogs(reopen);
       pid = writePid();
-      await runPlugin(config, options.pluginOnly, log, signals);
+      await runPlugin(config, name, { log, signals, control });
     } else {
       // Before the pid file: a second instance, refused here, must leave the first one's pid file alone.
       control = await ControlServer.claim(controlSocketFile(stateDir(), config.file), config.file);
@@ -133,15 +142,37 @@ function progressReporter(bars: ProgressBars | null, log: Logger, logOnStderr: b
 async function runPlugin(
   config: Config,
   name: PluginName,
-  log: Logger,
-  signals: DaemonSignals,
+  ctx: { readonly log: Logger; readonly signals: DaemonSignals; readonly control: ControlServer },
 ): Promise<void> {
+  const { log, signals, control } = ctx;
   const say = sayTo(log);
   prepareDirectories(config, log);
+  const startedAt = Date.now();
   const plugin = createPlugin(name, config.plugin, log);
   say(`start the ${name} plugin (no rsync)`);
-  const stop = await runPluginOnly(config, plugin, pluginRoots(config, plugin.name), log, (root) => {
+  const roots = pluginRoots(config, plugin.name);
+  const watch = await runPluginOnly(config, plugin, roots, log, (root) => {
     say(`watch path is: ${root}`);
+  });
+  for (const [i, s] of watch.started.entries())
+    say(
+      `watching ${s.directories} directories under ${roots[i] ?? ''} in ${Math.round(s.readyMs)} ms (${s.backend})`,
+    );
+  control.handle((request) => {
+    if (request.op !== 'status')
+      throw new SersyncError(
+        'ERR_SERSYNC_CONTROL',
+        `this sersync2 (pid ${process.pid}) runs only the ${name} plugin (-m): it has no rsync to ${request.op}`,
+      );
+    return buildPluginOnlyStatus({
+      pid: process.pid,
+      version: packageVersion(),
+      configFile: config.file,
+      startedAt,
+      now: Date.now(),
+      plugin: name,
+      trees: watch.status(),
+    });
   });
   reportStartup({ ok: true });
   signals.onReload(() => {
@@ -150,7 +181,7 @@ async function runPlugin(
   try {
     await signals.stopped;
   } finally {
-    await stop();
+    await watch.stop();
     await plugin.close();
   }
 }
@@ -256,6 +287,7 @@ async function startEngine(config: Config, fullSync: boolean, ctx: EngineContext
     say(`watch path is: ${root}`);
   };
   let stopPluginWatch = (): Promise<void> => Promise.resolve();
+  let pluginTrees = (): TreeStatus[] => [];
   let crontab: Crontab | null = null;
   let verify: PeriodicVerify | null = null;
   const stop = async (): Promise<void> => {
@@ -271,7 +303,10 @@ async function startEngine(config: Config, fullSync: boolean, ctx: EngineContext
     for (const lp of config.localpaths) announce(lp.watch);
     const ownRoots = roots.filter((r) => !syncRoots.has(r));
     if (plugin !== null && ownRoots.length > 0) {
-      stopPluginWatch = await runPluginOnly(config, plugin, ownRoots, log, announce);
+      const own = await runPluginOnly(config, plugin, ownRoots, log, announce);
+      stopPluginWatch = () => own.stop();
+      // in status and /metrics beside the sync trees: trees without remotes
+      pluginTrees = () => own.status().map((t) => ({ ...t, lanes: [] }));
     }
     const { warning } = describeWatcher(config.fileSystem.watcher);
     if (warning !== null) {
@@ -304,7 +339,7 @@ async function startEngine(config: Config, fullSync: boolean, ctx: EngineContext
     return {
       config,
       watchStats,
-      status: () => replicator.status(),
+      status: () => [...replicator.status(), ...pluginTrees()],
       resync: (root) => {
         replicator.resync(root);
       },

@@ -6,6 +6,7 @@
  */
 import { chmodSync, lstatSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import type { PluginName } from '../config/types.js';
 import { DaemonHiddenError, SersyncError } from '../errors.js';
 import type { Change } from '../filter/changes.js';
 import { stateFileFor } from '../queue/state-dir.js';
@@ -267,4 +268,12 @@ function connectError(file: string, err: NodeJS.ErrnoException): Error {
 /** The control socket of one config: `control-<config name>-<hash>.sock` in its state directory. */
 export function controlSocketFile(stateDir: string, configFile: string): string {
   return stateFileFor(stateDir, configFile, 'control', 'sock');
+}
+
+/**
+ * The control socket of a `sersync2 -m PLUGIN` of one config: `control-m-<plugin>-…sock`, its own,
+ * so that it runs beside the replicator of the same config, as sersync's did.
+ */
+export function pluginControlSocketFile(stateDir: string, configFile: string, plugin: PluginName): string {
+  return stateFileFor(stateDir, configFile, `control-m-${plugin}`, 'sock');
 }

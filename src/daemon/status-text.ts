@@ -2,7 +2,7 @@
 import { printable } from '../printable.js';
 import { formatDuration } from '../queue/present.js';
 import type { VerifyStatus } from '../verify/periodic.js';
-import type { DaemonStatus, TreeReport } from './status.js';
+import type { DaemonStatus, PluginOnlyStatus, TreeReport } from './status.js';
 
 export function statusText(s: DaemonStatus): string {
   const ago = (at: number | null): string => (at === null ? '-' : `${formatDuration(s.now - at)} ago`);
@@ -17,18 +17,6 @@ export function statusText(s: DaemonStatus): string {
     `full sync: last ${s.fullSync.lastAt === null ? 'never' : ago(s.fullSync.lastAt)}, ${next}`,
     ...(s.verify === null ? [] : [verifyLine(s.verify, ago)]),
   ];
-  const trees = table(
-    ['TREE', 'WATCHING', 'DIRECTORIES', 'EVENTS', 'PENDING', 'DEGRADED'],
-    s.trees.map((t) => [
-      printable(t.root),
-      t.watching ? 'yes' : t.watcher === null ? 'NO' : 'PARTLY',
-      String(t.directories),
-      String(t.events),
-      String(t.pending),
-      t.degraded.length === 0 ? '-' : t.degraded.join(','),
-    ]),
-  );
-  const problems = s.trees.flatMap((t) => explain(t, ago));
   const remotes = table(
     [
       'REMOTE',
@@ -59,8 +47,35 @@ export function statusText(s: DaemonStatus): string {
       ];
     }),
   );
-  const notes = problems.length === 0 ? '' : `\n${problems.join('\n')}\n`;
-  return `${summary.join('\n')}\n\n${trees}${notes}\n${remotes}`;
+  return `${summary.join('\n')}\n\n${treesText(s.trees, ago)}\n${remotes}`;
+}
+
+/** `sersync2 status` of a `sersync2 -m PLUGIN`: its trees, no remotes. */
+export function pluginOnlyStatusText(s: PluginOnlyStatus): string {
+  const ago = (at: number | null): string => (at === null ? '-' : `${formatDuration(s.now - at)} ago`);
+  const summary = [
+    `sersync2 ${s.version}, pid ${s.pid}, up ${formatDuration(s.uptimeSeconds * 1000)}`,
+    `config:    ${s.configFile}`,
+    `mode:      -m ${s.plugin}: each event to the ${s.plugin} plugin, no rsync`,
+  ];
+  return `${summary.join('\n')}\n\n${treesText(s.trees, ago)}`;
+}
+
+/** The trees' table, then a line for each thing an operator must know. */
+function treesText(trees: readonly TreeReport[], ago: (at: number | null) => string): string {
+  const rows = table(
+    ['TREE', 'WATCHING', 'DIRECTORIES', 'EVENTS', 'PENDING', 'DEGRADED'],
+    trees.map((t) => [
+      printable(t.root),
+      t.watching ? 'yes' : t.watcher === null ? 'NO' : 'PARTLY',
+      String(t.directories),
+      String(t.events),
+      String(t.pending),
+      t.degraded.length === 0 ? '-' : t.degraded.join(','),
+    ]),
+  );
+  const problems = trees.flatMap((t) => explain(t, ago));
+  return problems.length === 0 ? rows : `${rows}\n${problems.join('\n')}\n`;
 }
 
 /** One line per thing an operator must know about a tree: what is not replicated, and what to do. */

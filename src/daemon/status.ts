@@ -2,6 +2,7 @@
  * What `sersync2 status`, `GET /status` and `GET /metrics` report: one snapshot of the running
  * replicator, built here from its parts by pure functions.
  */
+import type { PluginName } from '../config/types.js';
 import type { LaneRetries } from '../queue/types.js';
 import type { LaneStats } from '../sync/lane.js';
 import type { TreeStatus } from '../sync/replicator.js';
@@ -61,6 +62,44 @@ export interface PoolReport {
   readonly maxConcurrent: number;
   /** rsync runs started since the daemon started. */
   readonly started: number;
+}
+
+/** `sersync2 -m PLUGIN`: the plugin only, no rsync, so no remotes, lanes or queue. */
+export interface PluginOnlyStatus {
+  readonly mode: 'plugin-only';
+  readonly plugin: PluginName;
+  readonly pid: number;
+  readonly version: string;
+  readonly configFile: string;
+  readonly startedAt: number;
+  /** The daemon's clock when this was taken (epoch ms). */
+  readonly now: number;
+  readonly uptimeSeconds: number;
+  readonly trees: readonly TreeReport[];
+}
+
+/** The status of a `sersync2 -m PLUGIN`. */
+export function buildPluginOnlyStatus(
+  input: Pick<StatusInputs, 'pid' | 'version' | 'configFile' | 'startedAt' | 'now'> & {
+    readonly plugin: PluginName;
+    readonly trees: readonly TreeReport[];
+  },
+): PluginOnlyStatus {
+  return {
+    mode: 'plugin-only',
+    plugin: input.plugin,
+    pid: input.pid,
+    version: input.version,
+    configFile: input.configFile,
+    startedAt: input.startedAt,
+    now: input.now,
+    uptimeSeconds: Math.floor((input.now - input.startedAt) / 1000),
+    trees: input.trees,
+  };
+}
+
+export function isPluginOnly(s: DaemonStatus | PluginOnlyStatus): s is PluginOnlyStatus {
+  return (s as Partial<PluginOnlyStatus>).mode === 'plugin-only';
 }
 
 export interface DaemonStatus {

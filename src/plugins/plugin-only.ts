@@ -3,11 +3,16 @@ import type { Config } from '../config/types.js';
 import { toChanges, type Change } from '../filter/changes.js';
 import { compilePathFilter, filterSpecOf, type PathPredicate } from '../filter/path-filter.js';
 import type { Logger } from '../log/logger.js';
+import type { TreeReport } from '../daemon/status.js';
+import { TreeWatch } from '../sync/tree-watch.js';
 import { absoluteBytes } from '../sync/walk.js';
 import { createWatcher } from '../watch/index.js';
-import type { Watcher } from '../watch/types.js';
+import type { WatchStats } from '../watch/types.js';
 import { treeEvents } from './tree-events.js';
 import type { Plugin, PluginEvent } from './types.js';
+
+/** As the replicator's trees: the root's identity is checked every second. */
+const ROOT_POLL_MS = 1000;
 
 /** What a plugin is told about a change when no rsync runs (`-m`, or a plugin's own watch). */
 export function pluginEventsOf(root: string, change: Change, excluded: PathPredicate): PluginEvent[] {
@@ -37,11 +42,23 @@ function isDirectory(root: string, path: string): boolean {
   }
 }
 
+/** A plugin's own watch, running: what it reports, and how it stops. */
+export interface PluginWatch {
+  /** What each root's watcher reported once its watches were set. */
+  readonly started: readonly WatchStats[];
+  /** Each root as status reports it (`pending`: its events not yet handed to the plugin). */
+  status(): TreeReport[];
+  /** Stops the watches and waits for the events already taken (the caller closes the plugin). */
+  stop(): Promise<void>;
+}
+
 /**
  * Watches `roots` and hands the plugin every change, in order, with no rsync: sersync's
  * `-m PLUGIN`, and a plugin's own watch outside the sync trees. The `<filter>`, `<inotify>`
- * toggles and `<fileSystem>` still apply. Resolves once every watch is set, to a function that
- * stops the watchers (the caller closes the plugin).
+ * toggles and `<fileSystem>` still apply. Each root has the replicator's watch health (TreeWatch):
+ * a failed watcher is replaced, a vanished, replaced or unmounted root and the directories past the
+ * watch limit are reported while they last. What a restart missed cannot be told to a plugin (it is
+ * not known): its resync is nothing, and status shows the restart.
  */
 export async function runPluginOnly(
   config: Config,
@@ -49,33 +66,70 @@ export async function runPluginOnly(
   roots: readonly string[],
   log: Logger,
   announce: (root: string) => void,
-): Promise<() => Promise<void>> {
+): Promise<PluginWatch> {
   const excluded = compilePathFilter(filterSpecOf(config));
-  const watchers: Watcher[] = [];
+  const trees: { readonly root: string; readonly watch: TreeWatch; events: number; pending: number }[] = [];
   let work = Promise.resolve();
-  for (const root of roots) {
-    announce(root);
-    const watcher = createWatcher(config.fileSystem.watcher, {
-      root,
-      xfs: config.fileSystem.xfs,
-      skipDir: (rel) => excluded(rel, true),
-      onEvents: (events) => {
-        const batch = events.flatMap((ev) =>
-          toChanges(ev, config.inotify, excluded).flatMap((c) => pluginEventsOf(root, c, excluded)),
-        );
-        work = work.then(async () => {
-          for (const ev of batch) await plugin.handle(ev);
-        });
-      },
-      onError: (err) => {
-        log.error({ err, root }, 'watcher error');
-      },
+  /** In order, one at a time, over every root: as sersync handed them. */
+  const hand = (tree: { pending: number }, events: readonly PluginEvent[]): void => {
+    tree.pending += events.length;
+    work = work.then(async () => {
+      for (const ev of events) {
+        await plugin.handle(ev);
+        tree.pending--;
+      }
     });
-    await watcher.start();
-    watchers.push(watcher);
-  }
-  return async () => {
-    await Promise.all(watchers.map((w) => w.close()));
+  };
+  const stop = async (): Promise<void> => {
+    await Promise.all(trees.map((t) => t.watch.close()));
     await work;
   };
+  try {
+    for (const root of roots) {
+      announce(root);
+      const watch: TreeWatch = new TreeWatch({
+        root,
+        createWatcher: (opts) => createWatcher(config.fileSystem.watcher, opts),
+        xfs: config.fileSystem.xfs,
+        skipDir: (rel) => excluded(rel, true),
+        log,
+        onEvents: (events) => {
+          tree.events += events.length;
+          for (const ev of events) {
+            if (watch.handle(ev)) continue;
+            if (ev.type === 'overflow')
+              log.warn(
+                { root },
+                'the kernel dropped events (inotify queue overflow): the plugin misses them',
+              );
+            hand(
+              tree,
+              toChanges(ev, config.inotify, excluded).flatMap((c) => pluginEventsOf(root, c, excluded)),
+            );
+          }
+        },
+        push: (change) => {
+          hand(tree, pluginEventsOf(root, change, excluded));
+        },
+        resumed: () => undefined,
+        pollMs: ROOT_POLL_MS,
+        // A replicator sends the directories past the watch limit whole now and then; a plugin would
+        // be told every file in them each time. They are reported (status, the log), not handed over.
+        gapSyncMs: null,
+      });
+      const tree = { root, watch, events: 0, pending: 0 };
+      trees.push(tree);
+    }
+    const started: WatchStats[] = [];
+    for (const t of trees) started.push(await t.watch.start());
+    return {
+      started,
+      status: () =>
+        trees.map((t) => ({ root: t.root, ...t.watch.status(), events: t.events, pending: t.pending })),
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }

@@ -80,8 +80,8 @@ export interface TreeWatchDeps {
   readonly resumed: () => void;
   /** How often the root's identity is checked (and a missing root looked for). */
   readonly pollMs: number;
-  /** How often directories left unwatched at the watch limit are sent whole. */
-  readonly gapSyncMs: number;
+  /** How often directories left unwatched at the watch limit are sent whole; null: never. */
+  readonly gapSyncMs: number | null;
   /** How often the watcher looks at mounts and retries refused watches. */
   readonly recheckMs?: number | undefined;
 }
@@ -328,7 +328,8 @@ export class TreeWatch {
 
   /** Directories left unwatched at the limit are sent whole now and then, until they can be watched. */
   private syncGaps(): void {
-    if (this.watcher === null || Date.now() - this.lastGapSync < this.deps.gapSyncMs) return;
+    const every = this.deps.gapSyncMs;
+    if (this.watcher === null || every === null || Date.now() - this.lastGapSync < every) return;
     this.lastGapSync = Date.now();
     for (const g of this.watcher.health().gaps)
       if (g.reason === 'watch-limit') this.deps.push({ kind: 'tree', path: g.path });
@@ -347,14 +348,17 @@ export class TreeWatch {
     const limited = health.gaps.filter((g) => g.reason === 'watch-limit');
     if (limited.length > 0 && !wasLimited) {
       const needed = this.watcher.watchedDirectories() + health.unwatchedDirectories;
+      const every = this.deps.gapSyncMs;
       log.warn(
         {
           root,
           unwatchedDirectories: health.unwatchedDirectories,
           paths: limited.slice(0, SHOWN_GAPS).map((g) => displayPath(g.path)),
-          gapSyncSeconds: this.deps.gapSyncMs / 1000,
+          ...(every === null ? {} : { gapSyncSeconds: every / 1000 }),
         },
-        `part of the tree is not watched, and is sent whole every ${this.deps.gapSyncMs / 1000} s until it can be: ` +
+        (every === null
+          ? 'part of the tree is not watched: its changes are missed until it can be: '
+          : `part of the tree is not watched, and is sent whole every ${every / 1000} s until it can be: `) +
           watchLimitError(needed, root).message,
       );
     }

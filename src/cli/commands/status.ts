@@ -1,8 +1,15 @@
 /** `sersync2 status [-o FILE] [--json]`: what the running replicator of this config is doing. */
 import type { Command } from 'commander';
-import { askDaemon, controlSocketFile, NotRunningError, type ControlRequest } from '../../daemon/control.js';
-import type { DaemonStatus } from '../../daemon/status.js';
-import { statusText } from '../../daemon/status-text.js';
+import { PLUGIN_NAMES } from '../../config/types.js';
+import {
+  askDaemon,
+  controlSocketFile,
+  NotRunningError,
+  pluginControlSocketFile,
+  type ControlRequest,
+} from '../../daemon/control.js';
+import { isPluginOnly, type DaemonStatus, type PluginOnlyStatus } from '../../daemon/status.js';
+import { pluginOnlyStatusText, statusText } from '../../daemon/status-text.js';
 import { SersyncError } from '../../errors.js';
 import { stateDirToAsk, SYSTEM_STATE_DIR } from '../../queue/state-dir.js';
 import { loadConfigFor } from '../config-for.js';
@@ -10,7 +17,7 @@ import { globalOptions } from '../program.js';
 
 /**
  * Asks the replicator running for the `-o` config (found through its control socket in the state
- * directory). A config that cannot be read (just broken by an edit the daemon refused to reload)
+ * directory), else a `sersync2 -m PLUGIN` of it. A config that cannot be read (just broken by an edit the daemon refused to reload)
  * does not stop the question: only its `<state dir>` is lost, and the default is tried. When no
  * daemon runs, the error says so and what to run instead (`hint`).
  */
@@ -30,12 +37,18 @@ export async function askRunningDaemon(
     );
   }
   const dir = stateDirToAsk(stateDir, configStateDir);
-  const sockets = [controlSocketFile(dir, configFile)];
   // a user's own fallback directory is not where root's daemon listens: ask there too (a socket
   // closed to this user is a DaemonHiddenError, never "not running")
-  if (stateDir === null && configStateDir === null && dir !== SYSTEM_STATE_DIR)
-    sockets.push(controlSocketFile(SYSTEM_STATE_DIR, configFile));
-  for (const socket of sockets) {
+  const dirs =
+    stateDir === null && configStateDir === null && dir !== SYSTEM_STATE_DIR
+      ? [dir, SYSTEM_STATE_DIR]
+      : [dir];
+  const sockets = dirs.map((d) => controlSocketFile(d, configFile));
+  // then a `sersync2 -m PLUGIN` of this config: its status, or why it cannot do what was asked
+  const plugins = dirs.flatMap((d) =>
+    PLUGIN_NAMES.map((name) => pluginControlSocketFile(d, configFile, name)),
+  );
+  for (const socket of [...sockets, ...plugins]) {
     try {
       return await askDaemon(socket, request);
     } catch (err) {
@@ -44,7 +57,8 @@ export async function askRunningDaemon(
   }
   throw new SersyncError(
     'ERR_SERSYNC_NOT_RUNNING',
-    `no sersync2 is running for ${configFile} (nothing answers on ${sockets.join(' or ')}); ${hint(configFile)}`,
+    `no sersync2 is running for ${configFile} (nothing answers on ${sockets.join(' or ')}, ` +
+      `nor a sersync2 -m PLUGIN); ${hint(configFile)}`,
   );
 }
 
@@ -61,7 +75,8 @@ export function registerStatusCommand(program: Command): void {
         cmd,
         { op: 'status' },
         (file) => `start it with: sersync2 -d -o ${file}`,
-      )) as DaemonStatus;
-      process.stdout.write(opts.json === true ? `${JSON.stringify(status, null, 2)}\n` : statusText(status));
+      )) as DaemonStatus | PluginOnlyStatus;
+      const text = isPluginOnly(status) ? pluginOnlyStatusText(status) : statusText(status);
+      process.stdout.write(opts.json === true ? `${JSON.stringify(status, null, 2)}\n` : text);
     });
 }
