@@ -64,10 +64,8 @@ export interface PoolReport {
   readonly started: number;
 }
 
-/** `sersync2 -m PLUGIN`: the plugin only, no rsync, so no remotes, lanes or queue. */
-export interface PluginOnlyStatus {
-  readonly mode: 'plugin-only';
-  readonly plugin: PluginName;
+/** The process that answers, in every status. */
+export interface ProcessReport {
   readonly pid: number;
   readonly version: string;
   readonly configFile: string;
@@ -75,41 +73,34 @@ export interface PluginOnlyStatus {
   /** The daemon's clock when this was taken (epoch ms). */
   readonly now: number;
   readonly uptimeSeconds: number;
+}
+
+type ProcessInputs = Omit<ProcessReport, 'uptimeSeconds'>;
+
+function processReport(input: ProcessInputs): ProcessReport {
+  const { pid, version, configFile, startedAt, now } = input;
+  return { pid, version, configFile, startedAt, now, uptimeSeconds: Math.floor((now - startedAt) / 1000) };
+}
+
+/** `sersync2 -m PLUGIN`: the plugin only, no rsync, so no remotes, lanes or queue. */
+export interface PluginOnlyStatus extends ProcessReport {
+  readonly mode: 'plugin-only';
+  readonly plugin: PluginName;
   readonly trees: readonly TreeReport[];
 }
 
 /** The status of a `sersync2 -m PLUGIN`. */
 export function buildPluginOnlyStatus(
-  input: Pick<StatusInputs, 'pid' | 'version' | 'configFile' | 'startedAt' | 'now'> & {
-    readonly plugin: PluginName;
-    readonly trees: readonly TreeReport[];
-  },
+  input: ProcessInputs & { readonly plugin: PluginName; readonly trees: readonly TreeReport[] },
 ): PluginOnlyStatus {
-  return {
-    mode: 'plugin-only',
-    plugin: input.plugin,
-    pid: input.pid,
-    version: input.version,
-    configFile: input.configFile,
-    startedAt: input.startedAt,
-    now: input.now,
-    uptimeSeconds: Math.floor((input.now - input.startedAt) / 1000),
-    trees: input.trees,
-  };
+  return { ...processReport(input), mode: 'plugin-only', plugin: input.plugin, trees: input.trees };
 }
 
 export function isPluginOnly(s: DaemonStatus | PluginOnlyStatus): s is PluginOnlyStatus {
   return (s as Partial<PluginOnlyStatus>).mode === 'plugin-only';
 }
 
-export interface DaemonStatus {
-  readonly pid: number;
-  readonly version: string;
-  readonly configFile: string;
-  readonly startedAt: number;
-  /** The daemon's clock when this was taken (epoch ms). */
-  readonly now: number;
-  readonly uptimeSeconds: number;
+export interface DaemonStatus extends ProcessReport {
   readonly reloads: number;
   readonly lastReloadAt: number | null;
   readonly trees: readonly TreeReport[];
@@ -126,12 +117,7 @@ export interface DaemonStatus {
   readonly verify: VerifyStatus | null;
 }
 
-export interface StatusInputs {
-  readonly pid: number;
-  readonly version: string;
-  readonly configFile: string;
-  readonly startedAt: number;
-  readonly now: number;
+export interface StatusInputs extends ProcessInputs {
   readonly reloads: number;
   readonly lastReloadAt: number | null;
   readonly trees: readonly TreeStatus[];
@@ -159,12 +145,7 @@ export function buildStatus(input: StatusInputs): DaemonStatus {
     }),
   );
   return {
-    pid: input.pid,
-    version: input.version,
-    configFile: input.configFile,
-    startedAt: input.startedAt,
-    now: input.now,
-    uptimeSeconds: Math.floor((input.now - input.startedAt) / 1000),
+    ...processReport(input),
     reloads: input.reloads,
     lastReloadAt: input.lastReloadAt,
     trees: input.trees.map(({ lanes: treeLanes, ...t }) => ({

@@ -18,6 +18,28 @@ const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '
 const HIDDEN =
   /this user \(uid 65534\) cannot see the daemon's control sockets?: .*\/var\/lib\/sersync2.* \(EACCES\) is closed to it \(permission denied\)\. Run this as root/;
 
+/** A config replicating `dir`/W to `dir`/R. */
+function configIn(dir: string): string {
+  mkdirSync(join(dir, 'W'));
+  return writeConfig(
+    dir,
+    sersyncConfigXml({ watch: join(dir, 'W'), localTargets: [join(dir, 'R')], failLog: join(dir, 'f') }),
+  );
+}
+
+/** The CLI through `wrapper` (e.g. NOBODY), with `env` over ours. */
+function runAs(
+  wrapper: readonly string[],
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+): SpawnSyncReturns<string> {
+  const argv = [...wrapper, process.execPath, CLI, ...args];
+  return spawnSync(argv[0] ?? process.execPath, argv.slice(1), {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+  });
+}
+
 test(
   "status, resync and reopen-logs as a user who cannot see root's running daemon: exit 4 and why",
   { skip: process.getuid?.() === 0 ? false : 'needs root, to run a daemon a user cannot see' },
@@ -28,22 +50,9 @@ test(
     const home = join(tmp.path, 'home');
     mkdirSync(home, { mode: 0o777 });
     chmodSync(home, 0o777);
-    mkdirSync(join(tmp.path, 'W'));
-    const config = writeConfig(
-      tmp.path,
-      sersyncConfigXml({
-        watch: join(tmp.path, 'W'),
-        localTargets: [join(tmp.path, 'R')],
-        failLog: join(tmp.path, 'f'),
-      }),
-    );
-    const cli = (wrapper: readonly string[], args: readonly string[]): SpawnSyncReturns<string> => {
-      const argv = [...wrapper, process.execPath, CLI, ...args];
-      return spawnSync(argv[0] ?? process.execPath, argv.slice(1), {
-        encoding: 'utf8',
-        env: { ...process.env, HOME: home, XDG_STATE_HOME: '' },
-      });
-    };
+    const config = configIn(tmp.path);
+    const cli = (wrapper: readonly string[], args: readonly string[]): SpawnSyncReturns<string> =>
+      runAs(wrapper, args, { HOME: home, XDG_STATE_HOME: '' });
     try {
       // root's daemon, in the state directory root gets when none is named (mode 0700)
       const daemon = await startSersync(config, [], SYSTEM_STATE_DIR);
@@ -85,23 +94,10 @@ test(
   async () => {
     const tmp = await tempDir('sersync-hidden-named-');
     chmodSync(tmp.path, 0o755);
-    mkdirSync(join(tmp.path, 'W'));
     const state = join(tmp.path, 'state'); // made mode 0700 by the daemon
-    const config = writeConfig(
-      tmp.path,
-      sersyncConfigXml({
-        watch: join(tmp.path, 'W'),
-        localTargets: [join(tmp.path, 'R')],
-        failLog: join(tmp.path, 'f'),
-      }),
-    );
-    const cli = (wrapper: readonly string[], args: readonly string[]): SpawnSyncReturns<string> => {
-      const argv = [...wrapper, process.execPath, CLI, ...args];
-      return spawnSync(argv[0] ?? process.execPath, argv.slice(1), {
-        encoding: 'utf8',
-        env: { ...process.env, HOME: tmp.path },
-      });
-    };
+    const config = configIn(tmp.path);
+    const cli = (wrapper: readonly string[], args: readonly string[]): SpawnSyncReturns<string> =>
+      runAs(wrapper, args, { HOME: tmp.path });
     try {
       const daemon = await startSersync(config, [], state);
       try {
