@@ -7,7 +7,7 @@
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { build, type BuildOptions, type Plugin } from 'esbuild';
 
 const COMMON: BuildOptions = {
@@ -21,6 +21,7 @@ const COMMON: BuildOptions = {
 };
 
 const piscinaDir = dirname(createRequire(import.meta.url).resolve('piscina'));
+const CLI_BUNDLE = 'dist/bin/sersync2.cjs';
 /** Where piscina's own thread bootstrap goes; its pool looks for it from the CLI bundle's folder. */
 const PISCINA_THREAD = 'dist/workers/piscina.cjs';
 const PISCINA_LOOKUP = "(0, node_path_1.resolve)(__dirname, 'worker.js')";
@@ -33,18 +34,18 @@ const piscinaThread: Plugin = {
       const code = readFileSync(file.path, 'utf8');
       if (!code.includes(PISCINA_LOOKUP))
         throw new Error(`${file.path}: piscina no longer finds its thread by ${PISCINA_LOOKUP}`);
-      const to = `(0, node_path_1.resolve)(__dirname, '../workers/${PISCINA_THREAD.split('/').pop()}')`;
+      const to = `(0, node_path_1.resolve)(__dirname, '${relative(dirname(CLI_BUNDLE), PISCINA_THREAD)}')`;
       return { contents: code.replace(PISCINA_LOOKUP, to), loader: 'js' };
     });
   },
 };
 
-rmSync('dist/bin', { recursive: true, force: true });
+rmSync(dirname(CLI_BUNDLE), { recursive: true, force: true });
 await Promise.all([
   build({
     ...COMMON,
     entryPoints: ['dist/src/cli/main.js'],
-    outfile: 'dist/bin/sersync2.cjs',
+    outfile: CLI_BUNDLE,
     // better-sqlite3 is given its addon's path (src/queue/sqlite-addon.ts), so `bindings`, which
     // finds it from the caller's stack, is only the fallback; @napi-rs/nice is only for niceIncrement.
     external: ['bindings', '@napi-rs/nice'],

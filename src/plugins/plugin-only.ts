@@ -11,6 +11,12 @@ import type { WatchStats } from '../watch/types.js';
 import { treeEvents } from './tree-events.js';
 import type { Plugin, PluginEvent } from './types.js';
 
+/** Events seen on a root, and those not yet handed to the plugin. */
+interface Counts {
+  events: number;
+  pending: number;
+}
+
 /** As the replicator's trees: the root's identity is checked every second. */
 const ROOT_POLL_MS = 1000;
 
@@ -68,15 +74,16 @@ export async function runPluginOnly(
   announce: (root: string) => void,
 ): Promise<PluginWatch> {
   const excluded = compilePathFilter(filterSpecOf(config));
-  const trees: { readonly root: string; readonly watch: TreeWatch; events: number; pending: number }[] = [];
+  const trees: { readonly root: string; readonly watch: TreeWatch; readonly counts: Counts }[] = [];
   let work = Promise.resolve();
   /** In order, one at a time, over every root: as sersync handed them. */
-  const hand = (tree: { pending: number }, events: readonly PluginEvent[]): void => {
-    tree.pending += events.length;
+  const hand = (counts: Counts, events: readonly PluginEvent[]): void => {
+    if (events.length === 0) return;
+    counts.pending += events.length;
     work = work.then(async () => {
       for (const ev of events) {
         await plugin.handle(ev);
-        tree.pending--;
+        counts.pending--;
       }
     });
   };
@@ -87,6 +94,7 @@ export async function runPluginOnly(
   try {
     for (const root of roots) {
       announce(root);
+      const counts: Counts = { events: 0, pending: 0 };
       const watch: TreeWatch = new TreeWatch({
         root,
         createWatcher: (opts) => createWatcher(config.fileSystem.watcher, opts),
@@ -94,7 +102,8 @@ export async function runPluginOnly(
         skipDir: (rel) => excluded(rel, true),
         log,
         onEvents: (events) => {
-          tree.events += events.length;
+          counts.events += events.length;
+          const batch: PluginEvent[] = [];
           for (const ev of events) {
             if (watch.handle(ev)) continue;
             if (ev.type === 'overflow')
@@ -102,14 +111,13 @@ export async function runPluginOnly(
                 { root },
                 'the kernel dropped events (inotify queue overflow): the plugin misses them',
               );
-            hand(
-              tree,
-              toChanges(ev, config.inotify, excluded).flatMap((c) => pluginEventsOf(root, c, excluded)),
-            );
+            for (const c of toChanges(ev, config.inotify, excluded))
+              batch.push(...pluginEventsOf(root, c, excluded));
           }
+          hand(counts, batch);
         },
         push: (change) => {
-          hand(tree, pluginEventsOf(root, change, excluded));
+          hand(counts, pluginEventsOf(root, change, excluded));
         },
         resumed: () => undefined,
         pollMs: ROOT_POLL_MS,
@@ -117,15 +125,13 @@ export async function runPluginOnly(
         // be told every file in them each time. They are reported (status, the log), not handed over.
         gapSyncMs: null,
       });
-      const tree = { root, watch, events: 0, pending: 0 };
-      trees.push(tree);
+      trees.push({ root, watch, counts });
     }
     const started: WatchStats[] = [];
     for (const t of trees) started.push(await t.watch.start());
     return {
       started,
-      status: () =>
-        trees.map((t) => ({ root: t.root, ...t.watch.status(), events: t.events, pending: t.pending })),
+      status: () => trees.map((t) => ({ root: t.root, ...t.watch.status(), ...t.counts })),
       stop,
     };
   } catch (err) {

@@ -17,9 +17,9 @@ import { globalOptions } from '../program.js';
 
 /**
  * Asks the replicator running for the `-o` config (found through its control socket in the state
- * directory), else a `sersync2 -m PLUGIN` of it. A config that cannot be read (just broken by an edit the daemon refused to reload)
- * does not stop the question: only its `<state dir>` is lost, and the default is tried. When no
- * daemon runs, the error says so and what to run instead (`hint`).
+ * directory), else a `sersync2 -m PLUGIN` of it. A config that cannot be read (just broken by an
+ * edit the daemon refused to reload) does not stop the question: only its `<state dir>` is lost,
+ * and the default is tried. When no daemon runs, the error says so and what to run instead (`hint`).
  */
 export async function askRunningDaemon(
   cmd: Command,
