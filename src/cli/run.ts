@@ -16,6 +16,7 @@ import { DaemonSignals } from '../daemon/signals.js';
 import { buildPluginOnlyStatus } from '../daemon/status.js';
 import { SersyncError } from '../errors.js';
 import { openLog, type Logger } from '../log/logger.js';
+import { PluginFeed } from '../plugins/feed.js';
 import { createPlugin } from '../plugins/index.js';
 import { runPluginOnly } from '../plugins/plugin-only.js';
 import { pluginRoots } from '../plugins/roots.js';
@@ -149,9 +150,10 @@ async function runPlugin(
   prepareDirectories(config, log);
   const startedAt = Date.now();
   const plugin = createPlugin(name, config.plugin, log);
+  const feed = new PluginFeed(plugin);
   say(`start the ${name} plugin (no rsync)`);
   const roots = pluginRoots(config, plugin.name);
-  const watch = await runPluginOnly(config, plugin, roots, log, (root) => {
+  const watch = await runPluginOnly(config, feed, roots, log, (root) => {
     say(`watch path is: ${root}`);
   });
   for (const [i, s] of watch.started.entries())
@@ -170,7 +172,7 @@ async function runPlugin(
       configFile: config.file,
       startedAt,
       now: Date.now(),
-      plugin: name,
+      plugin: feed.report(),
       trees: watch.status(),
     });
   });
@@ -273,6 +275,7 @@ async function startEngine(config: Config, fullSync: boolean, ctx: EngineContext
     config.plugin.enabled && config.plugin.name !== null
       ? createPlugin(config.plugin.name, config.plugin, log)
       : null;
+  const feed = plugin === null ? null : new PluginFeed(plugin);
   const roots = plugin === null ? [] : pluginRoots(config, plugin.name);
   const syncRoots = new Set(config.localpaths.map((lp) => lp.watch));
   const replicator = new Replicator({
@@ -280,7 +283,7 @@ async function startEngine(config: Config, fullSync: boolean, ctx: EngineContext
     store,
     pool,
     log,
-    plugin: plugin === null ? null : { plugin, roots: new Set(roots) },
+    plugin: feed === null ? null : { feed, roots: new Set(roots) },
     createWatcher: (opts) => createWatcher(config.fileSystem.watcher, opts),
   });
   const announce = (root: string): void => {
@@ -302,10 +305,11 @@ async function startEngine(config: Config, fullSync: boolean, ctx: EngineContext
   try {
     for (const lp of config.localpaths) announce(lp.watch);
     const ownRoots = roots.filter((r) => !syncRoots.has(r));
-    if (plugin !== null && ownRoots.length > 0) {
-      const own = await runPluginOnly(config, plugin, ownRoots, log, announce);
+    if (feed !== null && ownRoots.length > 0) {
+      const own = await runPluginOnly(config, feed, ownRoots, log, announce);
       stopPluginWatch = () => own.stop();
-      // in status and /metrics beside the sync trees: trees without remotes
+      // in status and /metrics beside the sync trees: trees without remotes, whose pending
+      // events are the plugin's
       pluginTrees = () => own.status().map((t) => ({ ...t, lanes: [] }));
     }
     const { warning } = describeWatcher(config.fileSystem.watcher);
@@ -347,6 +351,7 @@ async function startEngine(config: Config, fullSync: boolean, ctx: EngineContext
       nextFullSyncAt: () => crontab?.nextRunAt() ?? null,
       outstanding: () => replicator.outstanding(),
       verifyStatus: () => verify?.status() ?? null,
+      plugin: () => feed?.report() ?? null,
       repair: (root, remote, changes) => replicator.repair(root, remote, changes),
       stop,
     };

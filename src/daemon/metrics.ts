@@ -4,6 +4,7 @@
  * in the replicator, so there is nothing to update as things happen.
  */
 import { DEGRADED_REASONS } from '../sync/tree-watch.js';
+import type { PluginReport } from '../plugins/feed.js';
 import type { DaemonStatus, LaneReport } from './status.js';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -180,6 +181,7 @@ export function renderMetrics(s: DaemonStatus): string {
       seconds(s.fullSync.nextAt),
     ),
     ...verifyFamilies(s),
+    ...pluginFamilies(s.plugin),
   ];
   return families.map(renderFamily).join('');
 }
@@ -203,6 +205,51 @@ function verifyFamilies(s: DaemonStatus): Family[] {
       help: 'When a periodic verify last compared every tree with every remote (Unix time).',
       samples: [{ labels: {}, value: v.lastSuccessAt === null ? null : v.lastSuccessAt / 1000 }],
     },
+  ];
+}
+
+/** The plugin of `<plugin start="true">` (only when there is one); labelled with its name. */
+function pluginFamilies(p: PluginReport | null): Family[] {
+  if (p === null) return [];
+  const one = (name: string, type: Family['type'], help: string, value: number | null): Family => ({
+    name,
+    type,
+    help,
+    samples: [{ labels: { plugin: p.name }, value }],
+  });
+  return [
+    one('sersync_plugin_delivered_total', 'counter', 'Events the plugin delivered.', p.delivered),
+    one(
+      'sersync_plugin_failed_total',
+      'counter',
+      'Events the plugin gave up on after its retries, or dropped.',
+      p.failed,
+    ),
+    one(
+      'sersync_plugin_failing',
+      'gauge',
+      '1 while the plugin fails: its last attempt failed, or its peer cannot be reached.',
+      p.failing ? 1 : 0,
+    ),
+    one('sersync_plugin_pending_events', 'gauge', 'Events waiting to be delivered by the plugin.', p.pending),
+    one(
+      'sersync_plugin_overflows_total',
+      'counter',
+      'Inotify queue overflows in trees the plugin is told about: the changes lost never reach it.',
+      p.overflows,
+    ),
+    one(
+      'sersync_plugin_last_success_timestamp_seconds',
+      'gauge',
+      'When the plugin last delivered an event (Unix time).',
+      p.lastSuccessAt === null ? null : p.lastSuccessAt / 1000,
+    ),
+    one(
+      'sersync_plugin_last_failure_timestamp_seconds',
+      'gauge',
+      'When the plugin last failed (Unix time).',
+      p.lastFailureAt === null ? null : p.lastFailureAt / 1000,
+    ),
   ];
 }
 

@@ -9,6 +9,7 @@ import type { Change } from '../filter/changes.js';
 import { formatWarning } from '../config/present.js';
 import { SersyncError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
+import type { PluginReport } from '../plugins/feed.js';
 import type { LaneRetries } from '../queue/types.js';
 import type { TreeStatus } from '../sync/replicator.js';
 import type { VerifyStatus } from '../verify/periodic.js';
@@ -17,7 +18,14 @@ import type { WatchStats } from '../watch/types.js';
 import type { ControlServer } from './control.js';
 import type { HttpEndpoint } from './http.js';
 import { checkWatchHeadroom } from './inotify-usage.js';
-import { addRun, buildStatus, withPast, type DaemonStatus, type PoolReport } from './status.js';
+import {
+  addRun,
+  buildStatus,
+  pluginWithPast,
+  withPast,
+  type DaemonStatus,
+  type PoolReport,
+} from './status.js';
 
 /** What runs for one config; `stop` lets the batches in flight finish and records their outcome. */
 export interface Engine {
@@ -33,6 +41,8 @@ export interface Engine {
   outstanding(): unknown;
   /** The last periodic verify, or null when `<verify>` is off. */
   verifyStatus(): VerifyStatus | null;
+  /** The plugin of `<plugin start="true">`, or null. */
+  plugin(): PluginReport | null;
   /** Queues changes on one lane (Replicator.repair); returns how many. */
   repair(root: string, remote: string, changes: readonly Change[]): number;
   stop(): Promise<void>;
@@ -64,6 +74,8 @@ export class Service {
   private engine: Engine | null = null;
   /** What engines ended by reloads counted. */
   private past: TreeStatus[] = [];
+  /** What the plugins of engines ended by reloads counted. */
+  private pastPlugin: PluginReport | null = null;
   private http: HttpEndpoint | null = null;
   private readonly startedAt: number;
   private reloads = 0;
@@ -114,6 +126,7 @@ export class Service {
       pool: { inFlight: pool.inFlight, maxConcurrent: pool.maxConcurrent, started: pool.started },
       nextFullSyncAt: engine.nextFullSyncAt(),
       verify: engine.verifyStatus(),
+      plugin: pluginWithPast(engine.plugin(), this.pastPlugin),
     });
   }
 
@@ -172,6 +185,7 @@ export class Service {
     try {
       await old.stop();
       this.past = addRun(this.past, old.status());
+      this.pastPlugin = pluginWithPast(old.plugin(), this.pastPlugin) ?? this.pastPlugin;
       this.engine = null; // stopped: never stopped again
       this.engine = await this.deps.startEngine(next, { fullSync: true, reload: true });
     } catch (err) {

@@ -2,6 +2,7 @@
 import { printable } from '../printable.js';
 import { formatDuration } from '../queue/present.js';
 import type { VerifyStatus } from '../verify/periodic.js';
+import type { PluginReport } from '../plugins/feed.js';
 import type { DaemonStatus, PluginOnlyStatus, TreeReport } from './status.js';
 
 export function statusText(s: DaemonStatus): string {
@@ -16,6 +17,7 @@ export function statusText(s: DaemonStatus): string {
     `rsync:     ${s.pool.inFlight} of ${s.pool.maxConcurrent} running, ${s.pool.started} started`,
     `full sync: last ${s.fullSync.lastAt === null ? 'never' : ago(s.fullSync.lastAt)}, ${next}`,
     ...(s.verify === null ? [] : [verifyLine(s.verify, ago)]),
+    ...(s.plugin === null ? [] : [pluginLine(s.plugin, ago)]),
   ];
   const remotes = table(
     [
@@ -47,7 +49,7 @@ export function statusText(s: DaemonStatus): string {
       ];
     }),
   );
-  return `${summary.join('\n')}\n\n${treesText(s.trees, ago)}\n${remotes}`;
+  return `${summary.join('\n')}\n${pluginProblems(s.plugin, ago)}\n${treesText(s.trees, ago)}\n${remotes}`;
 }
 
 /** `sersync2 status` of a `sersync2 -m PLUGIN`: its trees, no remotes. */
@@ -56,9 +58,31 @@ export function pluginOnlyStatusText(s: PluginOnlyStatus): string {
   const summary = [
     `sersync2 ${s.version}, pid ${s.pid}, up ${formatDuration(s.uptimeSeconds * 1000)}`,
     `config:    ${s.configFile}`,
-    `mode:      -m ${s.plugin}: each event to the ${s.plugin} plugin, no rsync`,
+    `mode:      -m ${s.plugin.name}: each event to the ${s.plugin.name} plugin, no rsync`,
+    pluginLine(s.plugin, ago),
   ];
-  return `${summary.join('\n')}\n\n${treesText(s.trees, ago)}`;
+  return `${summary.join('\n')}\n${pluginProblems(s.plugin, ago)}\n${treesText(s.trees, ago)}`;
+}
+
+/** What the plugin has done: `plugin:    http: 120 delivered, 0 failed, 3 pending`. */
+function pluginLine(p: PluginReport, ago: (at: number | null) => string): string {
+  const failure = p.lastFailureAt === null ? '' : ` (last ${ago(p.lastFailureAt)})`;
+  return `plugin:    ${p.name}: ${p.delivered} delivered, ${p.failed} failed${failure}, ${p.pending} pending`;
+}
+
+/** The lines an operator must act on: a plugin failing now, changes it was never told of. */
+function pluginProblems(p: PluginReport | null, ago: (at: number | null) => string): string {
+  if (p === null) return '';
+  const lines: string[] = [];
+  if (p.failing)
+    lines.push(
+      `! the ${p.name} plugin is FAILING: its last attempt failed ${ago(p.lastFailureAt)}: ${printable(p.lastError ?? '')}`,
+    );
+  if (p.overflows > 0)
+    lines.push(
+      `! the kernel dropped events ${plural(p.overflows, 'time')} (last ${ago(p.lastOverflowAt)}): the ${p.name} plugin was never told of those changes`,
+    );
+  return lines.map((l) => `${l}\n`).join('');
 }
 
 /** The trees' table, then a line for each thing an operator must know. */

@@ -2,7 +2,7 @@
  * What `sersync2 status`, `GET /status` and `GET /metrics` report: one snapshot of the running
  * replicator, built here from its parts by pure functions.
  */
-import type { PluginName } from '../config/types.js';
+import type { PluginReport } from '../plugins/feed.js';
 import type { LaneRetries } from '../queue/types.js';
 import type { LaneStats } from '../sync/lane.js';
 import type { TreeStatus } from '../sync/replicator.js';
@@ -85,13 +85,13 @@ function processReport(input: ProcessInputs): ProcessReport {
 /** `sersync2 -m PLUGIN`: the plugin only, no rsync, so no remotes, lanes or queue. */
 export interface PluginOnlyStatus extends ProcessReport {
   readonly mode: 'plugin-only';
-  readonly plugin: PluginName;
+  readonly plugin: PluginReport;
   readonly trees: readonly TreeReport[];
 }
 
 /** The status of a `sersync2 -m PLUGIN`. */
 export function buildPluginOnlyStatus(
-  input: ProcessInputs & { readonly plugin: PluginName; readonly trees: readonly TreeReport[] },
+  input: ProcessInputs & { readonly plugin: PluginReport; readonly trees: readonly TreeReport[] },
 ): PluginOnlyStatus {
   return { ...processReport(input), mode: 'plugin-only', plugin: input.plugin, trees: input.trees };
 }
@@ -115,6 +115,8 @@ export interface DaemonStatus extends ProcessReport {
   };
   /** The last periodic verify (`<verify start="true">`), or null when it is off. */
   readonly verify: VerifyStatus | null;
+  /** The plugin of `<plugin start="true">`, or null. */
+  readonly plugin: PluginReport | null;
 }
 
 export interface StatusInputs extends ProcessInputs {
@@ -125,6 +127,7 @@ export interface StatusInputs extends ProcessInputs {
   readonly pool: PoolReport;
   readonly nextFullSyncAt: number | null;
   readonly verify?: VerifyStatus | null;
+  readonly plugin?: PluginReport | null;
 }
 
 export function buildStatus(input: StatusInputs): DaemonStatus {
@@ -148,15 +151,13 @@ export function buildStatus(input: StatusInputs): DaemonStatus {
     ...processReport(input),
     reloads: input.reloads,
     lastReloadAt: input.lastReloadAt,
-    trees: input.trees.map(({ lanes: treeLanes, ...t }) => ({
-      ...t,
-      pending: treeLanes.reduce((n, l) => n + l.pending, 0),
-    })),
+    trees: input.trees.map(({ lanes: _lanes, ...t }) => t),
     remotes: remotesOf(lanes),
     lanes,
     pool: input.pool,
     fullSync: { lastAt: latest(lanes.map((l) => l.lastFullSyncAt)), nextAt: input.nextFullSyncAt },
     verify: input.verify ?? null,
+    plugin: input.plugin ?? null,
   };
 }
 
@@ -212,6 +213,25 @@ export function addRun(past: readonly TreeStatus[], ended: readonly TreeStatus[]
     return { ...tree, lanes: [...tree.lanes, ...gone] };
   });
   return [...merged, ...past.filter((p) => !ended.some((t) => t.root === p.root))];
+}
+
+/**
+ * The plugin's counters over reloads (each reload starts a new plugin): the running one's plus
+ * what `past`, the ended ones of the same plugin, counted. Gauges are the running one's.
+ */
+export function pluginWithPast(now: PluginReport | null, past: PluginReport | null): PluginReport | null {
+  if (now === null || past === null || past.name !== now.name) return now;
+  const failedLast = (past.lastFailureAt ?? -1) > (now.lastFailureAt ?? -1) ? past : now;
+  return {
+    ...now,
+    delivered: now.delivered + past.delivered,
+    failed: now.failed + past.failed,
+    overflows: now.overflows + past.overflows,
+    lastSuccessAt: latest([now.lastSuccessAt, past.lastSuccessAt]),
+    lastFailureAt: failedLast.lastFailureAt,
+    lastError: failedLast.lastError,
+    lastOverflowAt: latest([now.lastOverflowAt, past.lastOverflowAt]),
+  };
 }
 
 function addStats(now: LaneStats, before: LaneStats): LaneStats {

@@ -50,6 +50,7 @@ export function createCommandPlugin(settings: CommandPluginSettings, log: Logger
         log.debug({ argv, output }, 'command plugin done');
       });
     },
+    stats: () => runner.stats(),
     close: () => runner.close(),
   };
 }

@@ -68,6 +68,7 @@ export function createHttpPlugin(settings: HttpPluginSettings, log: Logger): Plu
         log.debug({ ...what, status: reply.status }, 'http plugin delivered');
       });
     },
+    stats: () => runner.stats(),
     close: () => runner.close(),
   };
 }

@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import type { Logger } from '../log/logger.js';
 import { backoffDelay, type RetryPolicy } from './retry.js';
+import { PluginCounters, type PluginStats } from './stats.js';
 
 /** Lines kept while the peer is unreachable; beyond this the oldest are dropped (and counted). */
 export const MAX_QUEUED_LINES = 10_000;
@@ -23,6 +24,7 @@ export class LineStream {
   private closing = false;
   private stopped = false;
   private drainWaiters: (() => void)[] = [];
+  private readonly counters = new PluginCounters();
 
   constructor(
     private readonly host: string,
@@ -30,15 +32,22 @@ export class LineStream {
     private readonly log: Logger,
   ) {}
 
+  /** Lines written count as delivered; dropped ones as failed; it is failing while it cannot connect. */
+  stats(): PluginStats {
+    return this.counters.snapshot(this.queue.length, this.failures > 0 && !this.connected);
+  }
+
   /** Queues one line (with its '\n') and sends it as soon as the connection allows. */
   send(line: Buffer): void {
     if (this.closing) {
       this.log.warn('socket plugin is closing: line dropped');
+      this.counters.failedWith('closing: line dropped');
       return;
     }
     if (this.queue.length >= MAX_QUEUED_LINES) {
       this.queue.shift();
       this.dropped++;
+      this.counters.failedWith(`queue full (${MAX_QUEUED_LINES} lines): oldest dropped`);
       if (this.dropped === 1 || this.dropped % 1000 === 0) {
         this.log.warn(
           { dropped: this.dropped, limit: MAX_QUEUED_LINES },
@@ -73,6 +82,7 @@ export class LineStream {
     clearTimeout(deadline);
     this.stop();
     if (this.queue.length > 0) {
+      this.counters.failedWith('closed with paths not sent', this.queue.length);
       this.log.warn({ undelivered: this.queue.length }, 'socket plugin closed with paths not sent');
     }
   }
@@ -85,7 +95,9 @@ export class LineStream {
   private flush(): void {
     const sock = this.sock;
     if (!sock) return;
+    const lines = this.queue.length;
     for (let line = this.queue.shift(); line; line = this.queue.shift()) sock.write(line);
+    if (lines > 0) this.counters.succeeded(lines);
     for (const wake of this.drainWaiters.splice(0)) wake();
   }
 
@@ -123,6 +135,8 @@ export class LineStream {
       this.log.warn({ host, port, err: lastError || undefined }, 'socket plugin connection dropped');
     } else {
       this.failures++;
+      // A failed connect loses nothing yet (the lines wait), but is why the plugin is failing.
+      this.counters.failedWith(`cannot connect to ${host}:${port}: ${lastError}`, 0);
       const fields = { host, port, err: lastError, failures: this.failures };
       if (this.failures === 1) this.log.warn(fields, 'socket plugin cannot connect; retrying with back-off');
       else this.log.debug(fields, 'socket plugin connect failed');

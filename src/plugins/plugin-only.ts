@@ -9,7 +9,8 @@ import { absoluteBytes } from '../sync/walk.js';
 import { createWatcher } from '../watch/index.js';
 import type { WatchStats } from '../watch/types.js';
 import { treeEvents } from './tree-events.js';
-import type { Plugin, PluginEvent } from './types.js';
+import type { PluginFeed } from './feed.js';
+import type { PluginEvent } from './types.js';
 
 /** Events seen on a root, and those not yet handed to the plugin. */
 interface Counts {
@@ -68,28 +69,22 @@ export interface PluginWatch {
  */
 export async function runPluginOnly(
   config: Config,
-  plugin: Plugin,
+  feed: PluginFeed,
   roots: readonly string[],
   log: Logger,
   announce: (root: string) => void,
 ): Promise<PluginWatch> {
   const excluded = compilePathFilter(filterSpecOf(config));
   const trees: { readonly root: string; readonly watch: TreeWatch; readonly counts: Counts }[] = [];
-  let work = Promise.resolve();
-  /** In order, one at a time, over every root: as sersync handed them. */
   const hand = (counts: Counts, events: readonly PluginEvent[]): void => {
-    if (events.length === 0) return;
     counts.pending += events.length;
-    work = work.then(async () => {
-      for (const ev of events) {
-        await plugin.handle(ev);
-        counts.pending--;
-      }
+    feed.hand(events, () => {
+      counts.pending--;
     });
   };
   const stop = async (): Promise<void> => {
     await Promise.all(trees.map((t) => t.watch.close()));
-    await work;
+    await feed.drained();
   };
   try {
     for (const root of roots) {
@@ -106,11 +101,13 @@ export async function runPluginOnly(
           const batch: PluginEvent[] = [];
           for (const ev of events) {
             if (watch.handle(ev)) continue;
-            if (ev.type === 'overflow')
+            if (ev.type === 'overflow') {
               log.warn(
                 { root },
                 'the kernel dropped events (inotify queue overflow): the plugin misses them',
               );
+              feed.missed();
+            }
             for (const c of toChanges(ev, config.inotify, excluded))
               batch.push(...pluginEventsOf(root, c, excluded));
           }

@@ -117,6 +117,7 @@ export function createRefreshCdnPlugin(settings: RefreshCdnPluginSettings, log: 
       }
       return runner.run({ url }, (signal) => send(url, ev.isDir, signal));
     },
+    stats: () => runner.stats(),
     close: () => runner.close(),
   };
 }

@@ -1,6 +1,7 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Logger } from '../log/logger.js';
-import { PluginError } from './errors.js';
+import { describeError, PluginError } from './errors.js';
+import { PluginCounters, type PluginStats } from './stats.js';
 
 export interface RunnerOptions {
   /** How many events may be worked on at once (1 keeps the events' order). */
@@ -13,19 +14,27 @@ export interface RunnerOptions {
 
 /**
  * The edge every plugin's per-event work runs through: bounded concurrency, one log line per
- * failure (so `handle` never rejects), and a shutdown that waits, then aborts what is left.
+ * failure (so `handle` never rejects) and its count for status, and a shutdown that waits, then
+ * aborts what is left.
  */
 export class PluginRunner {
   private readonly limit: LimitFunction;
   private readonly inflight = new Set<Promise<void>>();
   private readonly shutdown = new AbortController();
   private closing = false;
+  private readonly counters: PluginCounters;
 
   constructor(
     private readonly log: Logger,
     private readonly opts: RunnerOptions,
   ) {
     this.limit = pLimit(opts.concurrency);
+    // The command plugin's ignoreError: a failing command is expected there.
+    this.counters = new PluginCounters(opts.failureLevel === 'info');
+  }
+
+  stats(): PluginStats {
+    return this.counters.snapshot();
   }
 
   /** Runs `task` when a slot is free; resolves when it finished or failed (and was logged). */
@@ -37,6 +46,7 @@ export class PluginRunner {
     const done: Promise<void> = this.limit(async () => {
       if (this.shutdown.signal.aborted) throw new PluginError('plugin shut down before this event ran');
       await task(this.shutdown.signal);
+      this.counters.succeeded();
     })
       .catch((err: unknown) => {
         this.report(err, what);
@@ -58,6 +68,7 @@ export class PluginRunner {
   }
 
   private report(err: unknown, what: Readonly<Record<string, unknown>>): void {
+    this.counters.failedWith(describeError(err));
     if (err instanceof PluginError) {
       this.log[this.opts.failureLevel]({ ...what, ...err.context, err: err.message }, 'plugin failed');
     } else {

@@ -46,6 +46,7 @@ function perConnectionPlugin({ host, port }: SocketPluginSettings, log: Logger):
         log.debug(what, 'socket plugin sent');
       });
     },
+    stats: () => runner.stats(),
     close: () => runner.close(),
   };
 }
@@ -68,6 +69,7 @@ function newlinePlugin({ host, port }: SocketPluginSettings, log: Logger): Plugi
       }
       return Promise.resolve();
     },
+    stats: () => stream.stats(),
     close: () => stream.close(CLOSE_GRACE_MS),
   };
 }

@@ -7,7 +7,8 @@ import type { Logger } from '../log/logger.js';
 import { SersyncError } from '../errors.js';
 import { displayPath, type RelPath } from '../paths.js';
 import { treeEvents } from '../plugins/tree-events.js';
-import type { Plugin, PluginEvent } from '../plugins/types.js';
+import type { PluginFeed } from '../plugins/feed.js';
+import type { PluginEvent } from '../plugins/types.js';
 import type { WorkStore } from '../queue/types.js';
 import type { WatchEvent, WatchStats } from '../watch/types.js';
 import { describeExit, remoteLoss } from './exit-codes.js';
@@ -28,7 +29,7 @@ export interface ReplicatorDeps {
   readonly log: Logger;
   readonly createWatcher: WatcherFactory;
   /** The plugin of `<sersync><plugin start="true">`, run after each batch's syncs of these trees; or null. */
-  readonly plugin: { readonly plugin: Plugin; readonly roots: ReadonlySet<string> } | null;
+  readonly plugin: { readonly feed: PluginFeed; readonly roots: ReadonlySet<string> } | null;
   /** Milliseconds an idle lane waits for companion events (see LaneContext). */
   readonly settleMs?: number;
   /** How often the retry queue is looked at (it may also be changed by `sersync2 queue retry`). */
@@ -46,6 +47,8 @@ export interface ReplicatorDeps {
 export interface TreeStatus extends TreeWatchStatus {
   readonly root: string;
   readonly events: number;
+  /** Operations waiting for dispatch, over the tree's remotes (a plugin's own tree: its events waiting). */
+  readonly pending: number;
   readonly lanes: readonly ({
     readonly remote: string;
     readonly pending: number;
@@ -94,7 +97,6 @@ export class Replicator {
   private readonly interrupted = new Set<Lane>();
   private probeTimer: NodeJS.Timeout | null = null;
   private stopping = false;
-  private pluginWork: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: ReplicatorDeps) {
     const { config } = deps;
@@ -153,7 +155,7 @@ export class Replicator {
   async idle(): Promise<void> {
     for (;;) {
       await Promise.all(this.trees.flatMap((t) => t.lanes.map((l) => l.idle())));
-      await this.pluginWork;
+      await this.deps.plugin?.feed.drained();
       if (this.trees.every((t) => t.lanes.every((l) => !l.busy && l.pending === 0))) return;
     }
   }
@@ -196,6 +198,7 @@ export class Replicator {
       root: t.spec.watch,
       ...(t.watch?.status() ?? unwatched),
       events: t.events,
+      pending: t.lanes.reduce((n, l) => n + l.pending, 0),
       lanes: t.lanes.map((l) => ({
         remote: l.remote.id,
         pending: l.pending,
@@ -217,7 +220,7 @@ export class Replicator {
     await Promise.all(this.trees.map((t) => t.watch?.close() ?? Promise.resolve()));
     const leftBehind = this.trees.some((t) => t.lanes.some((l) => l.pending > 0));
     await Promise.all(this.trees.flatMap((t) => t.lanes.map((l) => l.stop())));
-    await this.pluginWork;
+    await this.deps.plugin?.feed.drained();
     if (leftBehind) return;
     try {
       this.deps.store.markCleanStop();
@@ -265,6 +268,8 @@ export class Replicator {
           { root: tree.spec.watch },
           'the kernel dropped events (inotify queue overflow): resyncing the tree',
         );
+        // The resync repairs the replica; the plugin is never told what was lost.
+        if (this.deps.plugin?.roots.has(tree.spec.watch) === true) this.deps.plugin.feed.missed();
       }
       for (const change of toChanges(ev, config.inotify, tree.excluded)) tree.push(change);
     }
@@ -383,14 +388,12 @@ export class Replicator {
       );
     // A batch that ran nothing (a refused full sync, which logged its own error) sent nothing.
     else if (report.results.length > 0) log.info(line, 'synced');
-    const plugin = this.deps.plugin?.plugin;
-    if (plugin === undefined || !runsPlugin) return;
+    const feed = this.deps.plugin?.feed;
+    if (feed === undefined || !runsPlugin) return;
     const excluded =
       this.trees.find((t) => t.lanes.some((l) => l.root === report.root))?.excluded ?? ((): boolean => false);
     const events = report.ops.flatMap((op) => pluginEvents(report.root, op, excluded));
-    this.pluginWork = this.pluginWork.then(async () => {
-      for (const ev of events) await plugin.handle(ev);
-    });
+    feed.hand(events);
   }
 }
 

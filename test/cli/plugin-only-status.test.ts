@@ -62,7 +62,7 @@ test('-m command: status shows the plugin-only daemon, and a vanished root while
   try {
     const up = statusOf(config, state);
     assert.equal(up.mode, 'plugin-only');
-    assert.equal(up.plugin, 'command');
+    assert.equal(up.plugin.name, 'command');
     assert.equal(up.pid, proc.child.pid);
     assert.deepEqual(
       up.trees.map((t) => [t.root, t.watching, t.degraded]),

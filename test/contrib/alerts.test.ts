@@ -12,7 +12,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderMetrics } from '../../src/daemon/metrics.js';
 import { buildStatus } from '../../src/daemon/status.js';
-import { inputs } from '../daemon/status-fixture.js';
+import { failingPlugin, inputs } from '../daemon/status-fixture.js';
 import { freePort } from '../helpers/rsyncd.js';
 import { useLab } from '../helpers/lab.js';
 import { eventually } from '../helpers/trees.js';
@@ -93,6 +93,14 @@ test(
           values: '3+0x120',
         },
         { series: `up{${labelText(instance)}}`, values: '1+0x120' },
+        {
+          series: `sersync_plugin_failing{${labelText({ plugin: 'refreshCDN', ...instance })}}`,
+          values: '1+0x120',
+        },
+        {
+          series: `sersync_plugin_overflows_total{${labelText({ plugin: 'refreshCDN', ...instance })}}`,
+          values: '0+0x5 1+0x115',
+        },
       ];
       const queued = samples.find(
         (s) => s.name === 'sersync_retry_queue_operations' && s.labels.remote === bad,
@@ -168,6 +176,29 @@ test(
                   }),
                 ],
               },
+              {
+                eval_time: '10m',
+                alertname: 'SersyncPluginFailing',
+                exp_alerts: [
+                  alert('SersyncPluginFailing', { plugin: 'refreshCDN' }, 'warning', {
+                    summary: 'the refreshCDN plugin on replica-host:8008 is failing',
+                    description:
+                      '`sersync2 status` shows its last error; what it failed to tell since then is lost.',
+                  }),
+                ],
+              },
+              {
+                eval_time: '10m',
+                alertname: 'SersyncPluginMissedEvents',
+                exp_alerts: [
+                  alert('SersyncPluginMissedEvents', { plugin: 'refreshCDN' }, 'warning', {
+                    summary: 'the refreshCDN plugin on replica-host:8008 missed changes',
+                    description:
+                      'Raise fs.inotify.max_queued_events; purge or notify by hand what changed meanwhile.',
+                  }),
+                ],
+              },
+              { eval_time: '3m', alertname: 'SersyncPluginMissedEvents', exp_alerts: [] },
               // The healthy parts of the same scrape stay quiet.
               { eval_time: '60m', alertname: 'SersyncTreeNotWatched', exp_alerts: [] },
               { eval_time: '60m', alertname: 'SersyncDown', exp_alerts: [] },
@@ -192,7 +223,9 @@ function metricNames(exprs: readonly string[]): Set<string> {
 
 test('every metric the rules and the Grafana dashboard use is one /metrics serves', () => {
   const verify = { lastRunAt: 1, lastSuccessAt: 1, nextAt: 2, lanes: [] };
-  const served = new Set(parsePrometheusText(renderMetrics(buildStatus(inputs({ verify })))).keys());
+  const served = new Set(
+    parsePrometheusText(renderMetrics(buildStatus(inputs({ verify, plugin: failingPlugin() })))).keys(),
+  );
   // Being added to /metrics by the tree-health work (h-watchhealth): names as that branch serves them.
   for (const name of [
     'sersync_tree_degraded',

@@ -15,7 +15,7 @@ import { buildStatus } from '../../src/daemon/status.js';
 import { stateFileFor } from '../../src/queue/state-dir.js';
 import { runCli } from './cli-run.js';
 import { parsePrometheusText } from './prometheus-text.js';
-import { inputs } from './status-fixture.js';
+import { failingPlugin, inputs } from './status-fixture.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const DOC = readFileSync(join(ROOT, 'docs', 'operations.md'), 'utf8');
@@ -157,7 +157,10 @@ test('docs: the state file names shown are the ones used for /etc/sersync2/confx
 
 test('docs: the metrics table lists exactly the metrics served', () => {
   const verify = { lastRunAt: 1, lastSuccessAt: 1, nextAt: 2, lanes: [] }; // <verify start="true">
-  const served = [...parsePrometheusText(renderMetrics(buildStatus(inputs({ verify })))).keys()].sort();
+  const plugin = failingPlugin(); // <plugin start="true">
+  const served = [
+    ...parsePrometheusText(renderMetrics(buildStatus(inputs({ verify, plugin })))).keys(),
+  ].sort();
   const section = DOC.slice(DOC.indexOf('## Metrics'), DOC.indexOf('## inotify limits'));
   const documented = [...new Set(section.match(/sersync_\w+/g))].sort();
   assert.deepEqual(documented, served);

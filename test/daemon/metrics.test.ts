@@ -6,7 +6,7 @@ import { METRICS_CONTENT_TYPE, renderMetrics } from '../../src/daemon/metrics.js
 import { buildStatus } from '../../src/daemon/status.js';
 import { freePort } from '../helpers/rsyncd.js';
 import { parsePrometheusText, type MetricFamily } from './prometheus-text.js';
-import { imgTree, inputs, T, watched, wwwTree } from './status-fixture.js';
+import { failingPlugin, imgTree, inputs, T, watched, wwwTree } from './status-fixture.js';
 
 function value(
   families: Map<string, MetricFamily>,
@@ -21,7 +21,8 @@ function value(
 }
 
 test('metrics: valid exposition text, every family typed and described, counters named _total', () => {
-  const families = parsePrometheusText(renderMetrics(buildStatus(inputs())));
+  const families = parsePrometheusText(renderMetrics(buildStatus(inputs({ plugin: failingPlugin() }))));
+  assert.ok(families.has('sersync_plugin_failing'), 'the plugin families are checked too');
   for (const [name, f] of families) {
     assert.ok(f.type === 'counter' || f.type === 'gauge', `${name} has a TYPE`);
     assert.ok((f.help ?? '').length > 0, `${name} has a HELP`);
@@ -158,5 +159,22 @@ test('metrics: the health of each tree and the replication lag of each remote', 
     value(m, 'sersync_oldest_unsynced_change_age_seconds', { root: '/srv/img', remote: 'A::m' }),
     0,
     'nothing waiting: no lag',
+  );
+});
+
+test("metrics: the plugin's health, labelled with its name; none without a plugin", () => {
+  const m = parsePrometheusText(renderMetrics(buildStatus(inputs({ plugin: failingPlugin() }))));
+  const cdn = { plugin: 'refreshCDN' };
+  assert.equal(value(m, 'sersync_plugin_failing', cdn), 1);
+  assert.equal(value(m, 'sersync_plugin_delivered_total', cdn), 120);
+  assert.equal(value(m, 'sersync_plugin_failed_total', cdn), 3);
+  assert.equal(value(m, 'sersync_plugin_pending_events', cdn), 4);
+  assert.equal(value(m, 'sersync_plugin_overflows_total', cdn), 1);
+  assert.equal(value(m, 'sersync_plugin_last_failure_timestamp_seconds', cdn), (T - 2000) / 1000);
+  assert.equal(value(m, 'sersync_plugin_last_success_timestamp_seconds', cdn), (T - 600_000) / 1000);
+  const none = parsePrometheusText(renderMetrics(buildStatus(inputs())));
+  assert.equal(
+    [...none.keys()].some((k) => k.startsWith('sersync_plugin_')),
+    false,
   );
 });

@@ -25,7 +25,7 @@ function config(stateDir: string | null = null, id = 'A::m'): Config {
 
 /** An engine that reports `events` seen on its one tree and records its stop. */
 function engine(cfg: Config, events: number, log: string[]): Engine {
-  const tree: TreeStatus = { root: ROOT, ...watched(), events, lanes: [] };
+  const tree: TreeStatus = { root: ROOT, ...watched(), events, pending: 0, lanes: [] };
   return {
     config: cfg,
     watchStats: [{ directories: 1, readyMs: 1, backend: 'inotify' }],
@@ -35,6 +35,7 @@ function engine(cfg: Config, events: number, log: string[]): Engine {
     nextFullSyncAt: () => null,
     outstanding: () => [],
     verifyStatus: () => null,
+    plugin: () => null,
     repair: () => 0,
     stop: () => {
       log.push(`stop ${cfg.localpaths[0]?.remotes[0]?.id ?? ''}`);

@@ -1,6 +1,7 @@
 /** A known replicator state for the status, table and metrics tests. */
 import type { StatusInputs } from '../../src/daemon/status.js';
 import type { LaneStats } from '../../src/sync/lane.js';
+import type { PluginReport } from '../../src/plugins/feed.js';
 import type { TreeStatus } from '../../src/sync/replicator.js';
 import type { TreeWatchStatus } from '../../src/sync/tree-watch.js';
 
@@ -49,6 +50,7 @@ export function wwwTree(): TreeStatus {
     root: '/srv/www',
     ...watched({ directories: 12, resolvedRoot: '/srv/www' }),
     events: 40,
+    pending: 2,
     lanes: [
       {
         remote: 'A::m',
@@ -66,6 +68,7 @@ export function imgTree(): TreeStatus {
     root: '/srv/img',
     ...watched({ watching: false, watcher: null, directories: 0, degraded: ['root-gone'] }),
     events: 7,
+    pending: 3,
     lanes: [
       {
         remote: 'A::m',
@@ -97,6 +100,23 @@ export function imgTree(): TreeStatus {
         }),
       },
     ],
+  };
+}
+
+/** A refreshCDN plugin whose purges fail now, with events waiting and one overflow it missed. */
+export function failingPlugin(): PluginReport {
+  return {
+    name: 'refreshCDN',
+    delivered: 120,
+    failed: 3,
+    backlog: 0,
+    pending: 4,
+    lastSuccessAt: T - 600_000,
+    lastFailureAt: T - 2000,
+    lastError: 'CDN refused the purge: HTTP/1.1 403 Forbidden',
+    failing: true,
+    overflows: 1,
+    lastOverflowAt: T - 90_000,
   };
 }
 

@@ -1,10 +1,16 @@
 /** The status snapshot: per tree, per lane, per remote; counters kept over reloads; the human table. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addRun, buildStatus, withPast } from '../../src/daemon/status.js';
-import { formatBytes, statusText } from '../../src/daemon/status-text.js';
+import {
+  addRun,
+  buildPluginOnlyStatus,
+  buildStatus,
+  pluginWithPast,
+  withPast,
+} from '../../src/daemon/status.js';
+import { formatBytes, pluginOnlyStatusText, statusText } from '../../src/daemon/status-text.js';
 import type { TreeStatus } from '../../src/sync/replicator.js';
-import { imgTree, inputs, stats, T, trees, watched } from './status-fixture.js';
+import { failingPlugin, imgTree, inputs, stats, T, trees, watched } from './status-fixture.js';
 
 test('status: trees sum their lanes, lanes carry their retries, remotes add up over trees', () => {
   const s = buildStatus(inputs());
@@ -71,6 +77,7 @@ test('status: counters of replicators ended by reloads are added; live values ar
       root: '/srv/www',
       ...watched({ directories: 13 }),
       events: 1,
+      pending: 0,
       lanes: [
         {
           remote: 'A::m',
@@ -81,7 +88,7 @@ test('status: counters of replicators ended by reloads are added; live values ar
         },
       ],
     },
-    { root: '/srv/new', ...watched(), events: 0, lanes: [] },
+    { root: '/srv/new', ...watched(), events: 0, pending: 0, lanes: [] },
   ];
   const now = withPast(fresh, past);
   assert.equal(now.length, 2, 'a tree dropped by the reload is not shown');
@@ -126,6 +133,78 @@ test('status: the human output has the summary and one line per tree and per rem
   assert.ok(lines.includes('! /srv/img: the watched directory is missing; nothing is sent until it is back'));
   assert.deepEqual(row('B::m'), ['B::m', '0', '3', '17', '4', '0', '0 B', '2m00s', '-', '2s ago: refused']);
   assert.deepEqual(row('A::m').slice(6, 9), ['3.0 KiB', '3s', '1s ago']);
+});
+
+test('status: a failing plugin, and events it was never told of, are said while they last', () => {
+  const text = statusText(buildStatus(inputs({ plugin: failingPlugin() })));
+  const lines = text.split('\n');
+  assert.ok(lines.includes('plugin:    refreshCDN: 120 delivered, 3 failed (last 2s ago), 4 pending'));
+  assert.ok(
+    lines.includes(
+      '! the refreshCDN plugin is FAILING: its last attempt failed 2s ago: CDN refused the purge: HTTP/1.1 403 Forbidden',
+    ),
+  );
+  assert.ok(
+    lines.includes(
+      '! the kernel dropped events 1 time (last 1m30s ago): the refreshCDN plugin was never told of those changes',
+    ),
+  );
+  // healthy again: the counters stay, the warning goes
+  const healed = statusText(
+    buildStatus(inputs({ plugin: { ...failingPlugin(), failing: false, overflows: 0 } })),
+  );
+  assert.equal(healed.includes('!  the refreshCDN'), false);
+  assert.equal(/FAILING|dropped events/.test(healed), false);
+  assert.ok(healed.includes('plugin:    refreshCDN: 120 delivered, 3 failed'));
+  // no plugin: no line
+  assert.equal(statusText(buildStatus(inputs())).includes('plugin:'), false);
+  // -m: the same lines
+  const only = pluginOnlyStatusText(
+    buildPluginOnlyStatus({
+      pid: 7,
+      version: '9.9.9',
+      configFile: '/c.xml',
+      startedAt: T,
+      now: T,
+      plugin: failingPlugin(),
+      trees: [],
+    }),
+  );
+  assert.match(only, /^plugin: +refreshCDN: 120 delivered, 3 failed \(last 2s ago\), 4 pending$/m);
+  assert.match(only, /^! the refreshCDN plugin is FAILING/m);
+});
+
+test("status: the plugin's counters are kept over reloads; its gauges are the running one's", () => {
+  const past = {
+    ...failingPlugin(),
+    delivered: 10,
+    failed: 2,
+    overflows: 1,
+    pending: 9,
+    lastFailureAt: T - 50_000,
+  };
+  const now = {
+    ...failingPlugin(),
+    delivered: 5,
+    failed: 0,
+    overflows: 0,
+    pending: 1,
+    failing: false,
+    lastFailureAt: null,
+    lastError: null,
+    lastOverflowAt: null,
+  };
+  const merged = pluginWithPast(now, past);
+  assert.ok(merged !== null);
+  assert.deepEqual(
+    [merged.delivered, merged.failed, merged.overflows, merged.pending, merged.failing],
+    [15, 2, 1, 1, false],
+  );
+  assert.deepEqual([merged.lastFailureAt, merged.lastError], [T - 50_000, past.lastError]);
+  assert.equal(merged.lastOverflowAt, past.lastOverflowAt);
+  // another plugin after the reload: its own counters only
+  assert.equal(pluginWithPast({ ...now, name: 'http' }, past)?.delivered, 5);
+  assert.equal(pluginWithPast(null, past), null);
 });
 
 test('status: a name with a newline cannot break the table', () => {

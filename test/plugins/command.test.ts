@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { CommandPluginSettings, ExcludeRule } from '../../src/config/types.js';
@@ -104,6 +104,11 @@ test('a failing command is logged as an error, or at info with ignoreError; hand
   const strict = captureLogger();
   const a = createPlugin('command', pluginSettings(settings({ prefix: failing })), strict.log);
   await a.handle({ root: '/W', path: 'f', isDir: false, op: 'sync' });
+  // counted for status: failing until an event is delivered
+  assert.deepEqual(
+    (({ delivered, failed, failing, lastError }) => ({ delivered, failed, failing, lastError }))(a.stats()),
+    { delivered: 0, failed: 1, failing: true, lastError: 'command exited with code 3' },
+  );
   await a.close();
   const errors = strict.entries().filter((e) => e.level === ERROR);
   assert.equal(errors.length, 1);
@@ -119,8 +124,39 @@ test('a failing command is logged as an error, or at info with ignoreError; hand
   );
   await b.handle({ root: '/W', path: 'f', isDir: false, op: 'sync' });
   await b.close();
+  // counted, but an expected failure never makes the plugin failing
+  assert.equal(b.stats().failed, 1);
+  assert.equal(b.stats().failing, false);
   assert.equal(lenient.entries().filter((e) => e.level >= ERROR).length, 0);
   assert.equal(lenient.entries().filter((e) => e.level === INFO && e.code === 3).length, 1);
+});
+
+test('a command that fails, then works: failing while it fails, delivered once it works', async () => {
+  const tmp = await tempDir('sersync-command-stats-');
+  try {
+    const flag = join(tmp.path, 'broken');
+    await writeFile(flag, '');
+    // fails while the flag file exists
+    const prefix = [
+      node,
+      '-e',
+      `process.exit(require('node:fs').existsSync(${JSON.stringify(flag)}) ? 4 : 0)`,
+    ];
+    const { log } = captureLogger();
+    const plugin = createPlugin('command', pluginSettings(settings({ prefix })), log);
+    await plugin.handle({ root: '/W', path: 'a', isDir: false, op: 'sync' });
+    const failing = plugin.stats();
+    assert.equal(failing.failing, true);
+    assert.ok(failing.lastFailureAt !== null && failing.lastSuccessAt === null);
+    await unlink(flag);
+    await plugin.handle({ root: '/W', path: 'b', isDir: false, op: 'sync' });
+    const healed = plugin.stats();
+    assert.deepEqual([healed.delivered, healed.failed, healed.failing], [1, 1, false]);
+    assert.equal(healed.lastError, 'command exited with code 4', 'the last error stays for the record');
+    await plugin.close();
+  } finally {
+    await tmp.remove();
+  }
 });
 
 test('a program that cannot be started is logged, not thrown', async () => {

@@ -112,9 +112,15 @@ test('newline framing: lines queued while the server is down are sent once it is
     'a failed connect',
   );
   await plugin.handle(dd);
+  // while the peer is away: failing, the lines wait
+  const away = plugin.stats();
+  assert.deepEqual([away.failing, away.backlog, away.delivered], [true, 2, 0]);
+  assert.match(away.lastError ?? '', new RegExp(`cannot connect to 127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`));
   const server = await startTcpCapture({ port });
   try {
     await waitFor(() => server.streams.length === 1, 'the reconnect');
+    await waitFor(() => plugin.stats().delivered === 2, 'the queued lines written');
+    assert.deepEqual([plugin.stats().failing, plugin.stats().backlog], [false, 0]);
     await plugin.handle({ ...mTxt, op: 'delete' });
     await plugin.close();
     await waitFor(() => server.received.length === 1, 'the connection to close');

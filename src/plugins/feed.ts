@@ -1,0 +1,65 @@
+import type { PluginName } from '../config/types.js';
+import type { PluginStats } from './stats.js';
+import type { Plugin, PluginEvent } from './types.js';
+
+/** A plugin as `sersync2 status` and /metrics report it. */
+export interface PluginReport extends PluginStats {
+  readonly name: PluginName;
+  /** Events not yet delivered: handed over and waiting for their turn, plus the plugin's backlog. */
+  readonly pending: number;
+  /**
+   * Times the kernel dropped events (inotify queue overflow) in a tree the plugin is told about:
+   * the changes lost there never reach it (rsync's resync carries them; a plugin gets no resync).
+   */
+  readonly overflows: number;
+  readonly lastOverflowAt: number | null;
+}
+
+/**
+ * Hands a plugin its events in order, one at a time, as sersync did, from every tree that tells
+ * it (the sync trees after their batches, its own watches); counts what waits and what it missed.
+ */
+export class PluginFeed {
+  private work: Promise<void> = Promise.resolve();
+  private waiting = 0;
+  private overflows = 0;
+  private lastOverflowAt: number | null = null;
+
+  constructor(readonly plugin: Plugin) {}
+
+  /** Queues `events` behind those handed before; `done` runs after each one the plugin finished. */
+  hand(events: readonly PluginEvent[], done?: () => void): void {
+    if (events.length === 0) return;
+    this.waiting += events.length;
+    // `handle` never rejects (failures are the plugin's to count and log), so the chain holds.
+    this.work = this.work.then(async () => {
+      for (const ev of events) {
+        await this.plugin.handle(ev);
+        this.waiting--;
+        done?.();
+      }
+    });
+  }
+
+  /** The kernel dropped events in a tree the plugin is told about. */
+  missed(): void {
+    this.overflows++;
+    this.lastOverflowAt = Date.now();
+  }
+
+  /** Resolves once every event handed so far is done. */
+  drained(): Promise<void> {
+    return this.work;
+  }
+
+  report(): PluginReport {
+    const stats = this.plugin.stats();
+    return {
+      name: this.plugin.name,
+      ...stats,
+      pending: this.waiting + stats.backlog,
+      overflows: this.overflows,
+      lastOverflowAt: this.lastOverflowAt,
+    };
+  }
+}
