@@ -180,6 +180,12 @@ export function renderMetrics(s: DaemonStatus): string {
       'When the crontab runs the next full sync (Unix time).',
       seconds(s.fullSync.nextAt),
     ),
+    single(
+      'sersync_queue_write_failing',
+      'gauge',
+      '1 while batches cannot be recorded in the retry queue (locked, disk full): their changes wait in memory.',
+      s.queueWriteFailure === null ? 0 : 1,
+    ),
     ...verifyFamilies(s),
     ...pluginFamilies(s.plugin),
   ];

@@ -49,7 +49,11 @@ export function statusText(s: DaemonStatus): string {
       ];
     }),
   );
-  return `${summary.join('\n')}\n${pluginProblems(s.plugin, ago)}\n${treesText(s.trees, ago)}\n${remotes}`;
+  const queue =
+    s.queueWriteFailure === null
+      ? ''
+      : `! the retry queue CANNOT BE WRITTEN (since ${ago(s.queueWriteFailure.since)}): ${printable(s.queueWriteFailure.error)}; changes wait in memory and are sent once it can be\n`;
+  return `${summary.join('\n')}\n${queue}${pluginProblems(s.plugin, ago)}\n${treesText(s.trees, ago)}\n${remotes}`;
 }
 
 /** `sersync2 status` of a `sersync2 -m PLUGIN`: its trees, no remotes. */

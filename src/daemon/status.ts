@@ -117,6 +117,11 @@ export interface DaemonStatus extends ProcessReport {
   readonly verify: VerifyStatus | null;
   /** The plugin of `<plugin start="true">`, or null. */
   readonly plugin: PluginReport | null;
+  /**
+   * Null while batches are recorded in the retry queue; else since when they cannot be, and why
+   * (their changes wait in memory and go once it can be written).
+   */
+  readonly queueWriteFailure: { readonly since: number; readonly error: string } | null;
 }
 
 export interface StatusInputs extends ProcessInputs {
@@ -158,7 +163,17 @@ export function buildStatus(input: StatusInputs): DaemonStatus {
     fullSync: { lastAt: latest(lanes.map((l) => l.lastFullSyncAt)), nextAt: input.nextFullSyncAt },
     verify: input.verify ?? null,
     plugin: input.plugin ?? null,
+    queueWriteFailure: queueWriteFailure(lanes),
   };
+}
+
+/** The lane that has failed to record its batches the longest, as one failure of the queue. */
+function queueWriteFailure(lanes: readonly LaneReport[]): DaemonStatus['queueWriteFailure'] {
+  let first: DaemonStatus['queueWriteFailure'] = null;
+  for (const l of lanes)
+    if (l.queueFailingSince !== null && (first === null || l.queueFailingSince < first.since))
+      first = { since: l.queueFailingSince, error: l.queueError ?? 'unknown error' };
+  return first;
 }
 
 function remotesOf(lanes: readonly LaneReport[]): RemoteReport[] {
@@ -246,7 +261,9 @@ function addStats(now: LaneStats, before: LaneStats): LaneStats {
     lastFailureAt: failedLast.lastFailureAt,
     lastError: failedLast.lastError,
     lastFullSyncAt: latest([now.lastFullSyncAt, before.lastFullSyncAt]),
-    delayedByName: now.delayedByName, // a gauge: what the running lane holds now
+    delayedByName: now.delayedByName, // gauges: the running lane's
+    queueFailingSince: now.queueFailingSince,
+    queueError: now.queueError,
   };
 }
 

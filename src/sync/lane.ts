@@ -43,6 +43,13 @@ export interface LaneStats {
   lastFullSyncAt: number | null;
   /** Files whose send waits because their name looks temporary (they are sent if they stay). */
   delayedByName: number;
+  /**
+   * Since when batches cannot be recorded in the retry queue (locked by another process past
+   * SQLite's wait, a full or read-only disk): their changes wait in memory. Null once one is.
+   */
+  queueFailingSince: number | null;
+  /** Why the last batch could not be recorded, while `queueFailingSince` is set. */
+  queueError: string | null;
 }
 
 export interface LaneContext {
@@ -148,6 +155,8 @@ export class Lane {
     lastError: null,
     lastFullSyncAt: null,
     delayedByName: 0,
+    queueFailingSince: null,
+    queueError: null,
   };
   private readonly nameDelay: NameDelay;
 
@@ -300,6 +309,8 @@ export class Lane {
       .then((succeeded) => {
         ok = succeeded;
         this.storeFailures = 0;
+        this.stats.queueFailingSince = null;
+        this.stats.queueError = null;
       })
       .catch((err: unknown) => {
         // The batch could not be recorded or settled (the queue locked by another process past
@@ -308,6 +319,8 @@ export class Lane {
         for (const op of ops) this.coalescer.restore(op);
         this.pendingSince = Math.min(this.pendingSince ?? Infinity, flight.since ?? Date.now());
         this.storeFailures++;
+        this.stats.queueFailingSince ??= Date.now();
+        this.stats.queueError = describeStoreError(err);
         this.ctx.log.error({ err }, 'sync batch failed unexpectedly: its work is kept and tried again');
       })
       .finally(() => {
@@ -535,6 +548,13 @@ function hasAncestorIn(path: RelPath, dirs: ReadonlySet<RelPath>): boolean {
 }
 
 /** A directory's entries; none when it is missing or unreadable. */
+/** SQLite's message with its code (`database is locked (SQLITE_BUSY)`), for status. */
+function describeStoreError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && !err.message.includes(code) ? `${err.message} (${code})` : err.message;
+}
+
 function listing(dir: string): string[] {
   try {
     return readdirSync(dir);

@@ -93,6 +93,7 @@ test(
           values: '3+0x120',
         },
         { series: `up{${labelText(instance)}}`, values: '1+0x120' },
+        { series: `sersync_queue_write_failing{${labelText(instance)}}`, values: '0+0x3 1+0x116' },
         {
           series: `sersync_plugin_failing{${labelText({ plugin: 'refreshCDN', ...instance })}}`,
           values: '1+0x120',
@@ -122,7 +123,13 @@ test(
         tests: [
           {
             interval: '1m',
-            input_series: [...samples.map((s) => series(s, nowS, instance)), ...synthetic],
+            input_series: [
+              // the queue's gauge is the synthetic one below (this run's is 0: writable)
+              ...samples
+                .filter((s) => s.name !== 'sersync_queue_write_failing')
+                .map((s) => series(s, nowS, instance)),
+              ...synthetic,
+            ],
             alert_rule_test: [
               {
                 eval_time: '10m',
@@ -173,6 +180,17 @@ test(
                   alert('SersyncUnwatchedDirectories', { root: run.src }, 'warning', {
                     summary: `3 directories of ${run.src} have no watch`,
                     description: 'Raise fs.inotify.max_user_watches (docs/operations.md, inotify limits).',
+                  }),
+                ],
+              },
+              { eval_time: '7m', alertname: 'SersyncQueueNotWritable', exp_alerts: [] },
+              {
+                eval_time: '10m',
+                alertname: 'SersyncQueueNotWritable',
+                exp_alerts: [
+                  alert('SersyncQueueNotWritable', {}, 'critical', {
+                    summary: 'sersync2 on replica-host:8008 cannot write its retry queue',
+                    description: 'Nothing is replicated meanwhile; `sersync2 status` shows the error.',
                   }),
                 ],
               },

@@ -8,6 +8,7 @@ import {
   pluginWithPast,
   withPast,
 } from '../../src/daemon/status.js';
+import { renderMetrics } from '../../src/daemon/metrics.js';
 import { formatBytes, pluginOnlyStatusText, statusText } from '../../src/daemon/status-text.js';
 import type { TreeStatus } from '../../src/sync/replicator.js';
 import { failingPlugin, imgTree, inputs, stats, T, trees, watched } from './status-fixture.js';
@@ -205,6 +206,34 @@ test("status: the plugin's counters are kept over reloads; its gauges are the ru
   // another plugin after the reload: its own counters only
   assert.equal(pluginWithPast({ ...now, name: 'http' }, past)?.delivered, 5);
   assert.equal(pluginWithPast(null, past), null);
+});
+
+test('status: a retry queue that cannot be written is said, from the lane that failed first', () => {
+  const [www, img] = trees();
+  assert.ok(www !== undefined && img !== undefined);
+  const failing = (tree: TreeStatus, since: number, error: string): TreeStatus => ({
+    ...tree,
+    lanes: tree.lanes.map((l) => ({ ...l, queueFailingSince: since, queueError: error })),
+  });
+  const s = buildStatus(
+    inputs({
+      trees: [failing(www, T - 3000, 'later'), failing(img, T - 12_000, 'database is locked (SQLITE_BUSY)')],
+    }),
+  );
+  assert.deepEqual(s.queueWriteFailure, { since: T - 12_000, error: 'database is locked (SQLITE_BUSY)' });
+  assert.ok(
+    statusText(s)
+      .split('\n')
+      .includes(
+        '! the retry queue CANNOT BE WRITTEN (since 12s ago): database is locked (SQLITE_BUSY); changes wait in memory and are sent once it can be',
+      ),
+  );
+  const m = renderMetrics(s);
+  assert.match(m, /^sersync_queue_write_failing 1$/m);
+  const fine = buildStatus(inputs());
+  assert.equal(fine.queueWriteFailure, null);
+  assert.doesNotMatch(statusText(fine), /CANNOT BE WRITTEN/);
+  assert.match(renderMetrics(fine), /^sersync_queue_write_failing 0$/m);
 });
 
 test('status: a name with a newline cannot break the table', () => {

@@ -1,16 +1,25 @@
 /**
  * The retry queue's database under attack, through the real CLI: locked by another process at
- * start, damaged (garbage, an overwritten page). Locked while running is a soak case (it costs
- * SQLite's 5 s wait twice); test/sync/lane-store-errors.test.ts covers what it relies on.
+ * start or while running (status and /metrics show it while it lasts), damaged (garbage, an
+ * overwritten page). test/sync/lane-store-errors.test.ts covers what the running case relies on.
  */
 import { test } from 'node:test';
 import { useLab } from '../helpers/lab.js';
-import { queueDamaged, queueLockedAtStart, walLostAfterKill } from './cases/state-db.js';
+import {
+  queueDamaged,
+  queueLockedAtStart,
+  queueLockedWhileRunning,
+  walLostAfterKill,
+} from './cases/state-db.js';
 
 const lab = useLab('sersync-faults-state-');
 
 test('a queue locked by another process at start: a clear error, reading still works, it starts once free', async () => {
   await queueLockedAtStart(lab.work, lab.daemon);
+});
+
+test('a queue locked while running: status and /metrics say so while it lasts; the changes wait and arrive', async () => {
+  await queueLockedWhileRunning(lab.work, lab.daemon, 1000);
 });
 
 test('a damaged queue: start and queue list refuse with the way out, the file is left alone, the way out works', async () => {

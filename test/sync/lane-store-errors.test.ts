@@ -15,6 +15,7 @@ import { RsyncPool } from '../../src/sync/pool.js';
 import { testConfig } from '../helpers/config.js';
 import { testLane } from '../helpers/lane.js';
 import { tempDir } from '../helpers/tmp.js';
+import { eventually } from '../helpers/trees.js';
 
 /** A store whose first `failures` begin() calls throw, as a locked SQLite database does. */
 function lockedAtFirst(failures: number): WorkStore & { attempts: number } {
@@ -69,9 +70,19 @@ async function withLockedLane(
 test('a batch the store could not record is kept and sent once the store works again', async () => {
   await withLockedLane(2, async ({ src, dst, lane, store }) => {
     writeFileSync(join(src, 'kept.txt'), 'kept through the lock');
+    const before = Date.now();
     lane.push({ kind: 'sync', path: 'kept.txt' });
+    await eventually(() => lane.stats.queueFailingSince !== null, 5000, 'the first failure recorded');
+    // said while it lasts (status, /metrics), from the first failure on
+    assert.ok((lane.stats.queueFailingSince ?? 0) >= before);
+    assert.equal(lane.stats.queueError, 'database is locked (SQLITE_BUSY)');
     await lane.idle();
     assert.equal(store.attempts, 3);
+    assert.deepEqual(
+      [lane.stats.queueFailingSince, lane.stats.queueError],
+      [null, null],
+      'cleared once recorded',
+    );
     assert.equal(readFileSync(join(dst, 'kept.txt'), 'utf8'), 'kept through the lock');
   });
 });

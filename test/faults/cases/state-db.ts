@@ -1,6 +1,7 @@
 /**
  * The retry queue's database held by another process or damaged: a clear error at start that
- * names the file and what to do, never a silent empty queue, never a stack trace.
+ * names the file and what to do, never a silent empty queue, never a stack trace; locked while
+ * running, shown in status and /metrics while it lasts.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
@@ -9,7 +10,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { queueFileFor } from '../../../src/queue/state-dir.js';
 import { openWorkStore } from '../../../src/queue/store.js';
-import type { RsyncDaemon } from '../../helpers/rsyncd.js';
+import { freePort, type RsyncDaemon } from '../../helpers/rsyncd.js';
 import { CLI } from '../../helpers/sersync.js';
 import { eventually } from '../../helpers/trees.js';
 import { WAL_DAMAGES } from '../../helpers/wal-damage.js';
@@ -71,27 +72,45 @@ export async function queueLockedAtStart(work: string, daemon: RsyncDaemon): Pro
 
 /**
  * Locked for longer than SQLite waits, while changes arrive: they are kept until the queue can
- * be written again, and then sent.
+ * be written again, and then sent; `status` and /metrics say the queue cannot be written while
+ * it lasts (at least `lockMs`), and stop saying so once it can.
  */
 export async function queueLockedWhileRunning(
   work: string,
   daemon: RsyncDaemon,
   lockMs: number,
 ): Promise<CaseResult> {
-  const rig = Rig.create(work, { daemon });
+  const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
   try {
     await rig.start();
     writeFileSync(join(rig.src, 'before.txt'), 'before');
     await rig.converged(10_000, 'before the lock');
+    assert.equal(rig.status().queueWriteFailure, null);
     const lock = await holdLock(queueFileFor(rig.state, rig.config));
+    const locked = Date.now();
     try {
       for (let i = 0; i < 20; i++)
         writeFileSync(join(rig.src, `during${i}.txt`), `written under the lock ${i}`);
-      await new Promise((r) => setTimeout(r, lockMs));
+      await eventually(
+        () => rig.status().queueWriteFailure !== null,
+        10_000,
+        'status showing the queue locked',
+      );
+      const failure = rig.status().queueWriteFailure;
+      assert.match(failure?.error ?? '', /database is locked \(SQLITE_BUSY\)/);
+      assert.ok((failure?.since ?? 0) >= locked);
+      assert.equal(await rig.metric('sersync_queue_write_failing', {}), 1);
+      const text = rig.cli(['status']);
+      assert.match(text.stdout, /^! the retry queue CANNOT BE WRITTEN \(since .* ago\): database is locked/m);
+      assert.ok((rig.status().remotes[0]?.pending ?? 0) > 0, 'the changes wait');
+      const left = lockMs - (Date.now() - locked);
+      if (left > 0) await new Promise((r) => setTimeout(r, left)); // the fault's length, not a wait for it
     } finally {
       await lock.release();
     }
     await rig.converged(30_000, 'after the lock was released');
+    await eventually(() => rig.status().queueWriteFailure === null, 10_000, 'status showing it writable');
+    assert.equal(await rig.metric('sersync_queue_write_failing', {}), 0);
     return { faults: 1, files: rig.files(), lost: 0 };
   } finally {
     await rig.stop();
