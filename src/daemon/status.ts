@@ -236,30 +236,40 @@ export function addRun(past: readonly TreeStatus[], ended: readonly TreeStatus[]
  */
 export function pluginWithPast(now: PluginReport | null, past: PluginReport | null): PluginReport | null {
   if (now === null || past === null || past.name !== now.name) return now;
-  const failedLast = (past.lastFailureAt ?? -1) > (now.lastFailureAt ?? -1) ? past : now;
   return {
     ...now,
     delivered: now.delivered + past.delivered,
     failed: now.failed + past.failed,
     overflows: now.overflows + past.overflows,
-    lastSuccessAt: latest([now.lastSuccessAt, past.lastSuccessAt]),
-    lastFailureAt: failedLast.lastFailureAt,
-    lastError: failedLast.lastError,
+    ...laterFailure(now, past),
     lastOverflowAt: latest([now.lastOverflowAt, past.lastOverflowAt]),
   };
 }
 
-function addStats(now: LaneStats, before: LaneStats): LaneStats {
+interface Failed {
+  readonly lastSuccessAt: number | null;
+  readonly lastFailureAt: number | null;
+  readonly lastError: string | null;
+}
+
+/** The last success of either, and the later failure with its message. */
+function laterFailure(now: Failed, before: Failed): Failed {
   const failedLast = (before.lastFailureAt ?? -1) > (now.lastFailureAt ?? -1) ? before : now;
+  return {
+    lastSuccessAt: latest([now.lastSuccessAt, before.lastSuccessAt]),
+    lastFailureAt: failedLast.lastFailureAt,
+    lastError: failedLast.lastError,
+  };
+}
+
+function addStats(now: LaneStats, before: LaneStats): LaneStats {
   return {
     batches: now.batches + before.batches,
     failedBatches: now.failedBatches + before.failedBatches,
     rsyncRuns: now.rsyncRuns + before.rsyncRuns,
     filesSent: now.filesSent + before.filesSent,
     bytesSent: now.bytesSent + before.bytesSent,
-    lastSuccessAt: latest([now.lastSuccessAt, before.lastSuccessAt]),
-    lastFailureAt: failedLast.lastFailureAt,
-    lastError: failedLast.lastError,
+    ...laterFailure(now, before),
     lastFullSyncAt: latest([now.lastFullSyncAt, before.lastFullSyncAt]),
     delayedByName: now.delayedByName, // gauges: the running lane's
     queueFailingSince: now.queueFailingSince,

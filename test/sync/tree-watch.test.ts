@@ -12,9 +12,9 @@ import { buildStatus } from '../../src/daemon/status.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { createMemoryWorkStore } from '../helpers/memory-store.js';
 import { RsyncPool } from '../../src/sync/pool.js';
-import { Replicator } from '../../src/sync/replicator.js';
+import { Replicator, type ReplicatorDeps } from '../../src/sync/replicator.js';
 import { createWatcher, simulateReadError, type Watcher } from '../../src/watch/index.js';
-import type { WatchEvent } from '../../src/watch/types.js';
+import type { WatcherOptions } from '../../src/watch/types.js';
 import { PluginFeed } from '../../src/plugins/feed.js';
 import { PluginCounters } from '../../src/plugins/stats.js';
 import { testConfig } from '../helpers/config.js';
@@ -22,63 +22,79 @@ import { tempDir } from '../helpers/tmp.js';
 import { eventually } from '../helpers/trees.js';
 import { inputs } from '../daemon/status-fixture.js';
 
-test('a watcher whose read fails is replaced, the tree resynced, and status counts the restart', async () => {
+/**
+ * A real replicator of a fresh tree to a local replica, with every watcher it makes (and the
+ * options each was made with) kept for the test; stopped and removed after `body`.
+ */
+async function withReplicator(
+  plugin: (src: string) => ReplicatorDeps['plugin'],
+  body: (rig: {
+    src: string;
+    dst: string;
+    replicator: Replicator;
+    watchers: { readonly watcher: Watcher; readonly opts: WatcherOptions }[];
+  }) => Promise<void>,
+): Promise<void> {
   const src = await tempDir();
   const dst = await tempDir();
   const config = testConfig([
     { watch: src.path, remotes: [{ id: 'local', target: { kind: 'local', path: dst.path } }] },
   ]);
-  const watchers: Watcher[] = [];
+  const watchers: { readonly watcher: Watcher; readonly opts: WatcherOptions }[] = [];
   const pool = new RsyncPool(2);
   const replicator = new Replicator({
     config,
     store: createMemoryWorkStore(),
     pool,
     log: silentLogger,
-    plugin: null,
+    plugin: plugin(src.path),
     createWatcher: (opts) => {
-      const w = createWatcher('inotify', opts);
-      watchers.push(w);
-      return w;
+      const watcher = createWatcher('inotify', opts);
+      watchers.push({ watcher, opts });
+      return watcher;
     },
   });
   try {
     await replicator.start({ fullSync: false });
-    const [first] = watchers;
-    assert.ok(first !== undefined);
-    simulateReadError(first, Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' }));
-    writeFileSync(join(src.path, 'while-restarting.txt'), 'no event may come for this one');
-    await eventually(
-      () => watchers.length === 2 && replicator.status()[0]?.watching === true,
-      10_000,
-      'a new watcher',
-    );
-    const [tree] = replicator.status();
-    assert.ok(tree !== undefined);
-    assert.equal(tree.watcherRestarts, 1);
-    assert.match(tree.lastWatcherRestart?.reason ?? '', /EIO/);
-    const metrics = renderMetrics(buildStatus(inputs({ trees: replicator.status(), retries: [] })));
-    assert.match(metrics, new RegExp(`sersync_watcher_restarts_total\\{root="${src.path}"\\} 1`));
-    writeFileSync(join(src.path, 'after.txt'), 'seen by the new watcher');
-    await eventually(
-      () => existsSync(join(dst.path, 'after.txt')) && existsSync(join(dst.path, 'while-restarting.txt')),
-      10_000,
-      'both files on the replica',
-    );
+    await body({ src: src.path, dst: dst.path, replicator, watchers });
   } finally {
     await replicator.stop();
     await pool.close();
     await src.remove();
     await dst.remove();
   }
+}
+
+test('a watcher whose read fails is replaced, the tree resynced, and status counts the restart', async () => {
+  await withReplicator(
+    () => null,
+    async ({ src, dst, replicator, watchers }) => {
+      const [first] = watchers;
+      assert.ok(first !== undefined);
+      simulateReadError(first.watcher, Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' }));
+      writeFileSync(join(src, 'while-restarting.txt'), 'no event may come for this one');
+      await eventually(
+        () => watchers.length === 2 && replicator.status()[0]?.watching === true,
+        10_000,
+        'a new watcher',
+      );
+      const [tree] = replicator.status();
+      assert.ok(tree !== undefined);
+      assert.equal(tree.watcherRestarts, 1);
+      assert.match(tree.lastWatcherRestart?.reason ?? '', /EIO/);
+      const metrics = renderMetrics(buildStatus(inputs({ trees: replicator.status(), retries: [] })));
+      assert.match(metrics, new RegExp(`sersync_watcher_restarts_total\\{root="${src}"\\} 1`));
+      writeFileSync(join(src, 'after.txt'), 'seen by the new watcher');
+      await eventually(
+        () => existsSync(join(dst, 'after.txt')) && existsSync(join(dst, 'while-restarting.txt')),
+        10_000,
+        'both files on the replica',
+      );
+    },
+  );
 });
 
 test('an overflow in a tree that tells a plugin is counted as events the plugin missed; the replica still converges', async () => {
-  const src = await tempDir();
-  const dst = await tempDir();
-  const config = testConfig([
-    { watch: src.path, remotes: [{ id: 'local', target: { kind: 'local', path: dst.path } }] },
-  ]);
   const told: string[] = [];
   const feed = new PluginFeed({
     name: 'command',
@@ -89,34 +105,17 @@ test('an overflow in a tree that tells a plugin is counted as events the plugin 
     stats: () => new PluginCounters().snapshot(),
     close: () => Promise.resolve(),
   });
-  const watcher: { deliver?: (events: readonly WatchEvent[]) => void } = {};
-  const pool = new RsyncPool(2);
-  const replicator = new Replicator({
-    config,
-    store: createMemoryWorkStore(),
-    pool,
-    log: silentLogger,
-    plugin: { feed, roots: new Set([src.path]) },
-    createWatcher: (opts) => {
-      watcher.deliver = opts.onEvents;
-      return createWatcher('inotify', opts);
+  await withReplicator(
+    (src) => ({ feed, roots: new Set([src]) }),
+    async ({ src, dst, watchers }) => {
+      writeFileSync(join(src, 'seen.txt'), 'an event the plugin gets');
+      await eventually(() => told.includes('seen.txt'), 10_000, 'the plugin told');
+      assert.equal(feed.report().overflows, 0);
+      // as the watcher reports IN_Q_OVERFLOW (the file's own event comes too: this counts, not loses)
+      writeFileSync(join(src, 'lost.txt'), 'written as the kernel overflows');
+      watchers[0]?.opts.onEvents([{ type: 'overflow' }]);
+      assert.equal(feed.report().overflows, 1);
+      await eventually(() => existsSync(join(dst, 'lost.txt')), 10_000, 'lost.txt on the replica');
     },
-  });
-  try {
-    await replicator.start({ fullSync: false });
-    writeFileSync(join(src.path, 'seen.txt'), 'an event the plugin gets');
-    await eventually(() => told.includes('seen.txt'), 10_000, 'the plugin told');
-    assert.equal(feed.report().overflows, 0);
-    // as the watcher reports IN_Q_OVERFLOW (the file's own event comes too: this counts, not loses)
-    writeFileSync(join(src.path, 'lost.txt'), 'written as the kernel overflows');
-    assert.ok(watcher.deliver !== undefined);
-    watcher.deliver([{ type: 'overflow' }]);
-    assert.equal(feed.report().overflows, 1);
-    await eventually(() => existsSync(join(dst.path, 'lost.txt')), 10_000, 'lost.txt on the replica');
-  } finally {
-    await replicator.stop();
-    await pool.close();
-    await src.remove();
-    await dst.remove();
-  }
+  );
 });
