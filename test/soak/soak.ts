@@ -5,7 +5,7 @@
  *
  *   npm run soak -- --minutes 30 [--seed S] [--only name,name]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -216,7 +216,12 @@ async function main(): Promise<number> {
     failed += t.failures.length + t.lost;
   }
   if (failed === 0) rmSync(work, { recursive: true, force: true });
-  else process.stdout.write(`work dir kept for inspection: ${work}\n`);
+  else {
+    // every failure whole (the summary shows their first lines): the log lines, what stayed queued
+    const text = [...tallies].flatMap(([name, t]) => t.failures.map((f) => `== ${name}, ${f}\n`));
+    writeFileSync(join(work, 'failures.txt'), text.join('\n'));
+    process.stdout.write(`work dir kept for inspection: ${work} (failures.txt)\n`);
+  }
   return failed === 0 ? 0 : 1;
 }
 

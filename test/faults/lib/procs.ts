@@ -22,6 +22,25 @@ function readProc(pid: number): Proc | null {
   }
 }
 
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
+}
+
+/** State T (stopped) in /proc/PID/stat, or no such process. */
+function stoppedOrGone(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+    return state === 'T' || state === 'Z' || state === 'X';
+  } catch {
+    return true;
+  }
+}
+
 export function processes(): Proc[] {
   return readdirSync('/proc')
     .filter((d) => /^\d+$/.test(d))
@@ -39,23 +58,18 @@ export function rsyncProcesses(marker: string): Proc[] {
 /** `kill -9` of the daemon and of every connection it is serving: a crash mid-transfer. */
 export async function crashDaemon(d: RsyncDaemon): Promise<void> {
   const pid = Number(readFileSync(join(d.dir, '..', 'rsyncd.pid'), 'utf8').trim());
-  const all = processes();
+  // Killed one by one, a process forked meanwhile (a transfer's receiver, forked by its generator)
+  // would live on as an orphan holding the connection open with nobody on the other end: a hang,
+  // not a crash. Stopped processes cannot fork, so the tree is stopped until it stops growing and
+  // every member is seen stopped, then killed whole.
   const tree = new Set([pid]);
-  for (let grew = true; grew;) {
-    grew = false;
-    for (const p of all) {
-      if (tree.has(p.ppid) && !tree.has(p.pid)) {
-        tree.add(p.pid);
-        grew = true;
-      }
-    }
+  for (;;) {
+    for (const p of tree) signal(p, 'SIGSTOP');
+    while (![...tree].every(stoppedOrGone)) await new Promise((r) => setTimeout(r, 1));
+    const size = tree.size;
+    for (const p of processes()) if (tree.has(p.ppid)) tree.add(p.pid);
+    if (tree.size === size) break;
   }
-  for (const p of tree) {
-    try {
-      process.kill(p, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
+  for (const p of tree) signal(p, 'SIGKILL');
   await d.stop(); // reaps the parent the helper spawned
 }

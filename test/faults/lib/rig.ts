@@ -13,6 +13,7 @@ import type { DaemonStatus } from '../../../src/daemon/status.js';
 import { queueFileFor } from '../../../src/queue/state-dir.js';
 import { openWorkStore } from '../../../src/queue/store.js';
 import type { QueueRow } from '../../../src/queue/types.js';
+import { displayPath } from '../../../src/paths.js';
 import type { RsyncDaemon } from '../../helpers/rsyncd.js';
 import {
   CLI,
@@ -177,12 +178,7 @@ export class Rig {
     try {
       await poll(() => diff() === '', ms, `${what}: replica == source`);
     } catch (err) {
-      const log =
-        this.proc
-          ?.stderr()
-          .split('\n')
-          .slice(DEBUG ? 0 : -40)
-          .join('\n') ?? '';
+      const log = this.lastLogLines();
       const lost = lostFiles(this.src, this.replica, excludes);
       throw new NotConvergedError(
         `${(err as Error).message} (${lost.length} file(s) lost: ${lost.slice(0, 5).join(', ')})\n` +
@@ -194,7 +190,16 @@ export class Rig {
     // A batch in flight is a row too, and the queue is empty for a moment between two batches (a
     // resync, then the changes that arrived during it): the operator's view is read until it is
     // empty as well, and only a row that stays fails the case.
-    await poll(() => this.queued().length === 0, ms, `${what}: an empty queue`);
+    await poll(() => this.queued().length === 0, ms, `${what}: an empty queue`).catch((err: unknown) => {
+      const rows = this.queued().map(
+        (r) => `${r.state} ${r.op.kind} ${displayPath(r.op.path)}: ${r.lastError ?? '-'}`,
+      );
+      throw new Error(
+        `${(err as Error).message}; still queued:\n${rows.slice(0, 10).join('\n')}\n` +
+          `sersync2's last log lines:\n${this.lastLogLines()}`,
+        { cause: err },
+      );
+    });
     let rows: JsonRow[] = [];
     await poll(() => (rows = this.queue()).length === 0, 10_000, `${what}: an empty queue list`).catch(() =>
       assert.deepEqual(rows, [], `${what}: sersync2 queue list --json`),
@@ -203,6 +208,17 @@ export class Rig {
       assert.equal(this.proc.child.exitCode, null, `sersync2 died:\n${this.proc.stderr()}`);
       assert.equal(this.proc.child.signalCode, null, `sersync2 was killed:\n${this.proc.stderr()}`);
     }
+  }
+
+  /** What a failure message shows of sersync2's log (all of it with DEBUG). */
+  private lastLogLines(): string {
+    return (
+      this.proc
+        ?.stderr()
+        .split('\n')
+        .slice(DEBUG ? 0 : -40)
+        .join('\n') ?? ''
+    );
   }
 
   /** The running daemon's view of itself: `sersync2 status --json`. */
