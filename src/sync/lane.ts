@@ -547,7 +547,6 @@ function hasAncestorIn(path: RelPath, dirs: ReadonlySet<RelPath>): boolean {
   return false;
 }
 
-/** A directory's entries; none when it is missing or unreadable. */
 /** SQLite's message with its code (`database is locked (SQLITE_BUSY)`), for status. */
 function describeStoreError(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
@@ -555,6 +554,7 @@ function describeStoreError(err: unknown): string {
   return typeof code === 'string' && !err.message.includes(code) ? `${err.message} (${code})` : err.message;
 }
 
+/** A directory's entries; none when it is missing or unreadable. */
 function listing(dir: string): string[] {
   try {
     return readdirSync(dir);
