@@ -275,3 +275,8 @@ export default function runRsync(task: ReportingTask): Promise<RsyncResult> {
     });
   });
 }
+
+/** The task `RsyncPool.ready` sends: that it is answered says a thread has booted. */
+export function ready(): true {
+  return true;
+}

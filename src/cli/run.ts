@@ -60,6 +60,8 @@ export interface RunOptions {
  * the batch again later.
  */
 const DAEMON_BUSY_TIMEOUT_MS = 250;
+/** How long `watching` waits for the rsync thread's boot (~50–130 ms; longer only on a starved machine). */
+const THREAD_READY_LIMIT_MS = 2000;
 
 /** Runs until stopped; resolves to the process exit code. */
 export async function runReplicator(config: Config, options: RunOptions): Promise<number> {
@@ -318,6 +320,10 @@ async function startEngine(config: Config, fullSync: boolean, ctx: EngineContext
       say(`WARNING: ${warning}`);
     }
     const watchStats = await replicator.start({ fullSync });
+    // null: the pool cannot start, which replicate() reports where it starts it
+    const booted = await pool.ready(THREAD_READY_LIMIT_MS).catch(() => null);
+    if (booted === false)
+      log.warn(`the rsync thread has not started within ${THREAD_READY_LIMIT_MS} ms; changes wait for it`);
     for (const [i, s] of watchStats.entries()) {
       say(
         `watching ${s.directories} directories under ${config.localpaths[i]?.watch ?? ''} in ${Math.round(s.readyMs)} ms (${s.backend})`,

@@ -68,6 +68,24 @@ export class RsyncPool {
   }
 
   /**
+   * Resolves true once a thread has booted and answered, false after `limitMs` without. A
+   * replicator says it is watching only then, so that its first change does not wait for the
+   * thread's boot (~50–130 ms, most of it after the watches are set on a small tree).
+   */
+  async ready(limitMs: number): Promise<boolean> {
+    const pool = (await this.start()) as unknown as Piscina<null, true>; // the worker's `ready` export
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), limitMs);
+    });
+    try {
+      return await Promise.race([pool.run(null, { name: 'ready' }), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
    * Runs `task`; with a `subject` (a full sync) its progress goes to the pool's reporter; with
    * `onListed` (a send with trees), the paths its walks listed are handed to it before rsync
    * starts (they may also arrive after the result: the port is another channel).
