@@ -40,6 +40,7 @@ export class PluginRunner {
   /** Runs `task` when a slot is free; resolves when it finished or failed (and was logged). */
   run(what: Readonly<Record<string, unknown>>, task: (signal: AbortSignal) => Promise<void>): Promise<void> {
     if (this.closing) {
+      this.counters.dropped('plugin is closing: event dropped');
       this.log.warn(what, 'plugin is closing: event dropped');
       return Promise.resolve();
     }

@@ -46,6 +46,16 @@ export class PluginCounters {
   }
 
   /**
+   * Events lost without an attempt (handed to a plugin that is closing): counted as failed, but
+   * they say nothing of whether the plugin works, so failing stays as it was.
+   */
+  dropped(message: string, events = 1): void {
+    this.failed += events;
+    this.lastFailureAt = Date.now();
+    this.lastError = message;
+  }
+
+  /**
    * `failingNow`: what the plugin knows of its state (a peer unreachable); without it, failing is
    * whether the last attempt failed.
    */

@@ -249,8 +249,13 @@ test('close waits for a running command up to the timeout, then kills it; later 
     await running;
     const pid = Number(await readFile(pidFile, 'utf8'));
     await waitFor(async () => !(await alive(pid)), 'the command to be gone', 1000);
+    const before = plugin.stats();
     await plugin.handle({ root: tmp.path, path: 'late', isDir: false, op: 'sync' });
     assert.ok(entries().some((e) => e.msg === 'plugin is closing: event dropped'));
+    const after = plugin.stats();
+    assert.equal(after.failed, before.failed + 1, 'the dropped event is counted as failed');
+    assert.equal(after.lastError, 'plugin is closing: event dropped');
+    assert.equal(after.failing, before.failing, 'a drop says nothing of whether the command works');
     assert.equal(existsSync(join(tmp.path, 'late')), false);
   } finally {
     await tmp.remove();

@@ -74,6 +74,12 @@ test('counters: failing follows the last outcome; expected failures never make i
   assert.deepEqual([c.snapshot().failing, c.snapshot().failed], [true, 1]);
   assert.equal(c.snapshot(5, false).failing, false, "the plugin's own word wins");
   assert.equal(c.snapshot(5).backlog, 5);
+  c.succeeded();
+  c.dropped('plugin is closing: event dropped');
+  assert.deepEqual(
+    [c.snapshot().failing, c.snapshot().failed, c.snapshot().lastError],
+    [false, 2, 'plugin is closing: event dropped'],
+  );
   const ignored = new PluginCounters(true);
   ignored.failedWith('exit 1');
   assert.deepEqual([ignored.snapshot().failing, ignored.snapshot().failed], [false, 1]);
