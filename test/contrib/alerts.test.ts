@@ -244,13 +244,6 @@ test('every metric the rules and the Grafana dashboard use is one /metrics serve
   const served = new Set(
     parsePrometheusText(renderMetrics(buildStatus(inputs({ verify, plugin: failingPlugin() })))).keys(),
   );
-  // Being added to /metrics by the tree-health work (h-watchhealth): names as that branch serves them.
-  for (const name of [
-    'sersync_tree_degraded',
-    'sersync_tree_unwatched_directories',
-    'sersync_replication_lag_seconds',
-  ])
-    served.add(name);
   const rules = readFileSync(RULES, 'utf8');
   const dashboard = JSON.parse(
     readFileSync(join(ROOT, 'contrib', 'grafana', 'sersync2-dashboard.json'), 'utf8'),
@@ -261,6 +254,29 @@ test('every metric the rules and the Grafana dashboard use is one /metrics serve
   assert.ok(used.size > 10);
   assert.deepEqual(
     [...used].filter((n) => !served.has(n)),
+    [],
+  );
+});
+
+test('the dashboard shows every signal an alert rule fires on', () => {
+  const rules = metricNames([readFileSync(RULES, 'utf8')]);
+  const shown = metricNames(
+    (
+      JSON.parse(readFileSync(join(ROOT, 'contrib', 'grafana', 'sersync2-dashboard.json'), 'utf8')) as {
+        panels: { targets: { expr: string }[] }[];
+      }
+    ).panels.flatMap((p) => p.targets.map((t) => t.expr)),
+  );
+  // Conditions of a rule, not signals: a remote's last outcome (its failures show as failed batches
+  // and queued work), how long the instance has run, whether a crontab is set.
+  const conditions = new Set([
+    'sersync_last_failure_timestamp_seconds',
+    'sersync_last_success_timestamp_seconds',
+    'sersync_start_time_seconds',
+    'sersync_next_full_sync_timestamp_seconds',
+  ]);
+  assert.deepEqual(
+    [...rules].filter((n) => !shown.has(n) && !conditions.has(n)),
     [],
   );
 });
