@@ -142,6 +142,29 @@ const WORKLOADS: readonly Workload[] = [
     },
   },
   {
+    // logrotate's two modes, as its syscalls go: `create` with `delaycompress` renames the chain
+    // and makes a new log; `copytruncate` copies the log and truncates it under its writer.
+    name: 'logrotate: create (a rename chain, gzip of the oldest, a new log) and copytruncate',
+    before: (src) => {
+      mkdirSync(join(src, 'log'));
+      writeFileSync(join(src, 'log', 'app.log'), 'today\n'.repeat(500));
+      writeFileSync(join(src, 'log', 'app.log.1'), 'yesterday\n'.repeat(500));
+      writeFileSync(join(src, 'log', 'web.log'), 'web today\n'.repeat(500));
+    },
+    act: (src) => {
+      const log = join(src, 'log');
+      renameSync(join(log, 'app.log.1'), join(log, 'app.log.2'));
+      sh(log, 'gzip', '-9', 'app.log.2');
+      renameSync(join(log, 'app.log'), join(log, 'app.log.1'));
+      writeFileSync(join(log, 'app.log'), '');
+      chmodSync(join(log, 'app.log'), 0o640);
+      appendFileSync(join(log, 'app.log'), 'after the rotation\n');
+      sh(log, 'cp', 'web.log', 'web.log.1');
+      truncateSync(join(log, 'web.log'), 0);
+      appendFileSync(join(log, 'web.log'), 'web after the rotation\n');
+    },
+  },
+  {
     name: 'cp -r of a tree, and tar x of an archive',
     act: (src, outside) => {
       mkdirSync(join(outside, 'tpl', 'sub'), { recursive: true });
