@@ -6,10 +6,23 @@ import { listTree, writeTree } from '../fixtures.js';
 import { forEachContender, withReplicator, type WorkloadContext } from '../harness.js';
 import { bareRsync } from '../lab.js';
 import { cpuTimes } from '../proc.js';
-import { addSample, type WorkloadResult } from '../results.js';
+import { atMost } from '../report.js';
+import {
+  addSample,
+  figure,
+  find,
+  OURS,
+  type ContenderResult,
+  type Target,
+  type WorkloadResult,
+} from '../results.js';
 import { convergenceFailure, recordActivity } from './common.js';
 
 const CONVERGE_TIMEOUT_MS = 300_000;
+/** Issue 14: converged within 1.5 × the floor, with at most a quarter of lsyncd's CPU. */
+const FLOOR_FACTOR = 1.5;
+const LSYNCD_CPU_SHARE = 0.25;
+const LSYNCD = 'lsyncd delay=0';
 const PLAN_SEED = 20261122;
 
 /**
@@ -72,9 +85,39 @@ export async function churn(ctx: WorkloadContext): Promise<WorkloadResult> {
       { key: 'cpuChildren', label: 'CPU, its rsync runs', unit: 's' },
     ],
     variants: [{ label: '', contenders }],
-    targets: [],
+    targets: churnTargets(contenders),
     notes: [
       `the operations are the same for every contender (seeded plan); they leave ${end.files.length.toLocaleString('en')} files in ${end.dirs.length - 1} directories`,
     ],
   };
+}
+
+/** Churn's targets, as ratios within the same run: to the floor's convergence, to lsyncd's CPU. Pure. */
+export function churnTargets(contenders: readonly ContenderResult[]): Target[] {
+  const ours = find(contenders, OURS);
+  const usable = (c: ContenderResult | undefined): c is ContenderResult =>
+    c !== undefined && c.skipped === null && c.failures.length === 0;
+  const over = (key: string, of: ContenderResult | undefined): number | null => {
+    const mine = usable(ours) ? figure(ours, key)?.median : undefined;
+    const theirs = usable(of) ? figure(of, key)?.median : undefined;
+    return mine === undefined || theirs === undefined || theirs <= 0 ? null : mine / theirs;
+  };
+  return [
+    atMost(
+      'churn converged after the last operation, × the floor (median)',
+      over(
+        'converge',
+        contenders.find((c) => c.floor),
+      ),
+      FLOOR_FACTOR,
+      'times',
+    ),
+    atMost(
+      `churn: replicator CPU, × ${LSYNCD}'s (median)`,
+      over('cpuOwn', find(contenders, LSYNCD)),
+      LSYNCD_CPU_SHARE,
+      'times',
+      `not measured (${LSYNCD} did not run)`,
+    ),
+  ];
 }
