@@ -11,7 +11,7 @@ import type { Config, PluginName } from '../config/types.js';
 import { ControlServer, controlSocketFile, pluginControlSocketFile } from '../daemon/control.js';
 import { detach, isDaemonChild, reportStartup, writePidFile } from '../daemon/detach.js';
 import { Service, type Engine } from '../daemon/service.js';
-import { lockWatchRoots } from '../daemon/root-lock.js';
+import { lockWatchRoots, nestedRoots } from '../daemon/root-lock.js';
 import { DaemonSignals } from '../daemon/signals.js';
 import { buildPluginOnlyStatus } from '../daemon/status.js';
 import { SersyncError } from '../errors.js';
@@ -258,10 +258,16 @@ async function startEngine(config: Config, fullSync: boolean, ctx: EngineContext
     log.info(`log level set to ${level} by <debug>`);
   }
   prepareDirectories(config, log);
-  const locks = await lockWatchRoots(
-    config.localpaths.map((lp) => lp.watch),
-    config.file,
-  );
+  const watchRoots = config.localpaths.map((lp) => lp.watch);
+  const locks = await lockWatchRoots(watchRoots, config.file);
+  for (const n of await nestedRoots(watchRoots)) {
+    const warning =
+      `another sersync2 (pid ${n.holder.pid}, config ${n.holder.config}) watches ${n.holder.path}, ` +
+      `${n.contains ? 'which contains' : 'inside'} ${n.root}: a change there is pushed by both ` +
+      '(right only if they push to different remotes)';
+    log.warn(warning);
+    say(`WARNING: ${warning}`);
+  }
   let store: QueueStore;
   try {
     store = openQueueForConfig(config, {

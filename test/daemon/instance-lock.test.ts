@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { useLab, converged } from '../helpers/lab.js';
 import { sersyncConfigXml, startSersync, writeConfig } from '../helpers/sersync.js';
@@ -72,4 +72,76 @@ test('kill -9 of the holder frees the tree for the next start at once', async ()
   await first.stop();
   const next = await startSersync(config, [], join(base, 'state2'));
   assert.equal(await next.stop(), 0, next.stderr());
+});
+
+test('a second start on a deploy symlink after a switch is refused: the path as written is held too', async () => {
+  const base = join(lab.work, 'deploy');
+  const [r1, r2] = [join(base, 'releases', '1'), join(base, 'releases', '2')];
+  for (const r of [r1, r2]) mkdirSync(r, { recursive: true });
+  const current = join(base, 'current');
+  symlinkSync(r1, current);
+  const config = writeConfig(
+    base,
+    sersyncConfigXml({ watch: current, daemons: [lab.daemon], failLog: join(base, 'f') }),
+  );
+  const first = await startSersync(config, [], join(base, 'state'));
+  try {
+    symlinkSync(r2, join(base, 'next')); // the deploy's switch, atomic
+    renameSync(join(base, 'next'), current);
+    const second = await runCli(['-o', config, '--state-dir', join(base, 'state2')], 30_000);
+    assert.equal(second.code, 1, `the second one ran:\n${second.stdout}\n${second.stderr}`);
+    assert.match(
+      second.stderr,
+      new RegExp(
+        `another sersync2 \\(pid ${first.child.pid ?? 0}, config ${config}\\) already watches ${current}`,
+      ),
+    );
+  } finally {
+    assert.equal(await first.stop(), 0, first.stderr());
+  }
+});
+
+test('a replicator of a tree inside another one, or containing it, says so at start; both run', async () => {
+  const base = join(lab.work, 'nested');
+  const outer = join(base, 'W');
+  const inner = join(outer, 'www');
+  mkdirSync(inner, { recursive: true });
+  const configOf = (name: string, watch: string): string => {
+    mkdirSync(join(base, name));
+    return writeConfig(
+      join(base, name),
+      sersyncConfigXml({ watch, daemons: [lab.daemon], failLog: join(base, name, 'f') }),
+    );
+  };
+  const [outerConfig, innerConfig] = [configOf('outer', outer), configOf('inner', inner)];
+  const said = (p: { stdout(): string; stderr(): string }): string => p.stdout() + p.stderr();
+  const started: { stop(): Promise<number | null> }[] = [];
+  const start = async (config: string, name: string): Promise<Awaited<ReturnType<typeof startSersync>>> => {
+    const p = await startSersync(config, [], join(base, name, 'state'));
+    started.push(p);
+    return p;
+  };
+  try {
+    const first = await start(outerConfig, 'outer');
+    const second = await start(innerConfig, 'inner');
+    assert.match(
+      said(second),
+      new RegExp(
+        `WARNING: another sersync2 \\(pid ${first.child.pid ?? 0}, config ${outerConfig}\\) watches ${outer}, which contains ${inner}`,
+      ),
+    );
+    assert.doesNotMatch(said(first), /WARNING: another sersync2/, 'the first one had nobody to compare with');
+    assert.equal(await first.stop(), 0, first.stderr());
+    const again = await start(outerConfig, 'outer');
+    assert.match(
+      said(again),
+      new RegExp(
+        `WARNING: another sersync2 \\(pid ${second.child.pid ?? 0}, config ${innerConfig}\\) watches ${inner}, inside ${outer}`,
+      ),
+    );
+    assert.equal(await again.stop(), 0, again.stderr());
+    assert.equal(await second.stop(), 0, second.stderr());
+  } finally {
+    await Promise.all(started.map((p) => p.stop())); // after a failed assertion
+  }
 });
