@@ -38,6 +38,11 @@ export function isWithin(p: RelPath, dir: RelPath): boolean {
   return dir === '' || p === dir || p.startsWith(`${dir}/`);
 }
 
+/** True when the absolute path `p` is `dir` itself or lies below it (both normalised). */
+export function isWithinPath(p: string, dir: string): boolean {
+  return p === dir || p.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
+}
+
 /** The parent of `p` ('' for an entry in the root). */
 export function parentOf(p: RelPath): RelPath {
   const i = p.lastIndexOf('/');

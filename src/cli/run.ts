@@ -258,9 +258,11 @@ async function startEngine(config: Config, fullSync: boolean, ctx: EngineContext
     log.info(`log level set to ${level} by <debug>`);
   }
   prepareDirectories(config, log);
-  const watchRoots = config.localpaths.map((lp) => lp.watch);
-  const locks = await lockWatchRoots(watchRoots, config.file);
-  for (const n of await nestedRoots(watchRoots)) {
+  const locks = await lockWatchRoots(
+    config.localpaths.map((lp) => lp.watch),
+    config.file,
+  );
+  for (const n of await nestedRoots(locks)) {
     const warning =
       `another sersync2 (pid ${n.holder.pid}, config ${n.holder.config}) watches ${n.holder.path}, ` +
       `${n.contains ? 'which contains' : 'inside'} ${n.root}: a change there is pushed by both ` +

@@ -1,6 +1,7 @@
 /** The `<sersync>` section: watched trees and their remotes, rsync options, fail log, crontab, plugin switch. */
 import { dirname } from 'node:path';
 import { validateDetailed } from 'node-cron';
+import { isWithinPath } from '../paths.js';
 import { DEFAULTS } from './defaults.js';
 import { NON_NEGATIVE, PORT, type ConfigReader } from './reader.js';
 import {
@@ -13,11 +14,6 @@ import {
   type RsyncSettings,
 } from './types.js';
 import type { XmlElement } from './xml.js';
-
-/** True when `p` is `dir` or lies below it (both absolute and normalised). */
-function inside(p: string, dir: string): boolean {
-  return p === dir || p.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
-}
 
 export function readRsync(r: ConfigReader, sersync: XmlElement | undefined): RsyncSettings {
   const rsync = sersync?.child('rsync');
@@ -113,8 +109,8 @@ const HOST = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?|\[?[0-9A-Fa-f:.]+
 function checkNotInside(r: ConfigReader, el: XmlElement, replica: string, watch: string): void {
   const real = r.inspect === null ? null : [r.inspect.realPath(replica), r.inspect.realPath(watch)];
   const [realReplica = replica, realWatch = watch] = real ?? [];
-  if (!inside(replica, watch) && !inside(realReplica, realWatch)) return;
-  const how = inside(replica, watch)
+  if (!isWithinPath(replica, watch) && !isWithinPath(realReplica, realWatch)) return;
+  const how = isWithinPath(replica, watch)
     ? ''
     : ` (through a symbolic link: ${realReplica} is inside ${realWatch})`;
   r.fail(el.pos, `remote path ${replica} lies inside the watched tree ${watch}${how}: it would copy itself`);
@@ -149,7 +145,7 @@ export function readLocalPaths(
   const trees: LocalPath[] = [];
   for (const el of els) {
     const tree = readLocalPath(r, el, ssh);
-    const other = trees.find((t) => inside(tree.watch, t.watch) || inside(t.watch, tree.watch));
+    const other = trees.find((t) => isWithinPath(tree.watch, t.watch) || isWithinPath(t.watch, tree.watch));
     if (other?.watch === tree.watch) r.fail(el.pos, `the watch ${tree.watch} is listed twice`);
     if (other !== undefined) {
       r.warn(
@@ -186,7 +182,7 @@ export function readFailLog(
     ...t.remotes.flatMap((x) => (x.target.kind === 'local' ? [x.target.path] : [])),
   ]);
   const dir = dirname(path);
-  if (r.inspect !== null && !r.inspect.isDirectory(dir) && !created.some((c) => inside(c, dir))) {
+  if (r.inspect !== null && !r.inspect.isDirectory(dir) && !created.some((c) => isWithinPath(c, dir))) {
     r.warn(
       el?.attr('path')?.pos ?? el?.pos ?? { line: 1, column: 1 },
       `the fail log's directory ${dir} does not exist: the list of failed syncs is not ` +

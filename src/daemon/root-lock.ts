@@ -12,6 +12,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { resolve as absolutePath } from 'node:path';
 import { createConnection, createServer, type Server } from 'node:net';
 import { SersyncError } from '../errors.js';
+import { isWithinPath } from '../paths.js';
 
 /** What a holder answers to whoever finds its name taken. */
 export interface Holder {
@@ -33,6 +34,8 @@ export class RootHeldError extends SersyncError {
 }
 
 export interface RootLocks {
+  /** Every path held (real, and as written), each to its root as configured. */
+  readonly paths: ReadonlyMap<string, string>;
   release(): Promise<void>;
 }
 
@@ -53,13 +56,14 @@ export async function lockWatchRoots(roots: readonly string[], configFile: strin
   const release = async (): Promise<void> => {
     await Promise.all(held.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   };
+  const paths = lockedPaths(roots);
   try {
-    for (const [name, root] of lockedPaths(roots)) held.push(await hold(name, root, configFile));
+    for (const [path, root] of paths) held.push(await hold(path, root, configFile));
   } catch (err) {
     await release();
     throw err;
   }
-  return { release };
+  return { paths, release };
 }
 
 /**
@@ -147,12 +151,12 @@ export interface NestedRoot {
 }
 
 /**
- * Other replicators on this host whose roots contain one of `roots` or lie inside one: a change
- * there is pushed by both. Legitimate when they push to different remotes, so it is only said. Their
- * names are listed by the kernel (`/proc/net/unix`); each is asked which path it holds.
+ * Other replicators on this host whose roots contain one of ours (`locks`) or lie inside one: a
+ * change there is pushed by both. Legitimate when they push to different remotes, so it is only
+ * said. Their names are listed by the kernel (`/proc/net/unix`); each is asked which path it holds.
  */
-export async function nestedRoots(roots: readonly string[]): Promise<NestedRoot[]> {
-  const ours = lockedPaths(roots);
+export async function nestedRoots(locks: RootLocks): Promise<NestedRoot[]> {
+  const ours = locks.paths;
   const own = new Set([...ours.keys()].map(rootLockName));
   const others = [...listedRootLocks()].filter((name) => !own.has(name));
   // at most a second for one that does not answer (a stopped process): this runs at start
@@ -161,9 +165,10 @@ export async function nestedRoots(roots: readonly string[]): Promise<NestedRoot[
   for (const holder of holders) {
     if (holder?.path === undefined || holder.pid === process.pid) continue;
     const theirs = holder.path;
+    // an equal path has our own name, left out above
     for (const [path, root] of ours) {
-      const contains = inside(path, theirs);
-      if (contains || inside(theirs, path))
+      const contains = isWithinPath(path, theirs);
+      if (contains || isWithinPath(theirs, path))
         found.set(`${holder.pid}\0${root}`, { root, holder: { ...holder, path: theirs }, contains });
     }
   }
@@ -187,9 +192,4 @@ function listedRootLocks(): Set<string> {
     names.add(`\0${listed.replace(/@+$/, '')}`);
   }
   return names;
-}
-
-/** `path` lies strictly below `dir`, on whole path components. */
-function inside(path: string, dir: string): boolean {
-  return path !== dir && path.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
 }

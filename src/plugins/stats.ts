@@ -39,9 +39,7 @@ export class PluginCounters {
 
   /** `events`: how many were lost with it (0: a failed attempt that loses nothing yet). */
   failedWith(message: string, events = 1): void {
-    this.failed += events;
-    this.lastFailureAt = Date.now();
-    this.lastError = message;
+    this.dropped(message, events);
     this.lastFailed = true;
   }
 

@@ -239,18 +239,20 @@ function metricNames(exprs: readonly string[]): Set<string> {
   return new Set(exprs.flatMap((e) => [...e.matchAll(/\bsersync_[a-z_]+/g)].map((m) => m[0])));
 }
 
+/** Every query of the Grafana dashboard's panels. */
+function dashboardExprs(): string[] {
+  const dashboard = JSON.parse(
+    readFileSync(join(ROOT, 'contrib', 'grafana', 'sersync2-dashboard.json'), 'utf8'),
+  ) as { panels: { targets: { expr: string }[] }[] };
+  return dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr));
+}
+
 test('every metric the rules and the Grafana dashboard use is one /metrics serves', () => {
   const verify = { lastRunAt: 1, lastSuccessAt: 1, nextAt: 2, lanes: [] };
   const served = new Set(
     parsePrometheusText(renderMetrics(buildStatus(inputs({ verify, plugin: failingPlugin() })))).keys(),
   );
-  const rules = readFileSync(RULES, 'utf8');
-  const dashboard = JSON.parse(
-    readFileSync(join(ROOT, 'contrib', 'grafana', 'sersync2-dashboard.json'), 'utf8'),
-  ) as {
-    panels: { targets: { expr: string }[] }[];
-  };
-  const used = metricNames([rules, ...dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr))]);
+  const used = metricNames([readFileSync(RULES, 'utf8'), ...dashboardExprs()]);
   assert.ok(used.size > 10);
   assert.deepEqual(
     [...used].filter((n) => !served.has(n)),
@@ -260,13 +262,7 @@ test('every metric the rules and the Grafana dashboard use is one /metrics serve
 
 test('the dashboard shows every signal an alert rule fires on', () => {
   const rules = metricNames([readFileSync(RULES, 'utf8')]);
-  const shown = metricNames(
-    (
-      JSON.parse(readFileSync(join(ROOT, 'contrib', 'grafana', 'sersync2-dashboard.json'), 'utf8')) as {
-        panels: { targets: { expr: string }[] }[];
-      }
-    ).panels.flatMap((p) => p.targets.map((t) => t.expr)),
-  );
+  const shown = metricNames(dashboardExprs());
   // Conditions of a rule, not signals: a remote's last outcome (its failures show as failed batches
   // and queued work), how long the instance has run, whether a crontab is set.
   const conditions = new Set([
