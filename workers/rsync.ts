@@ -12,7 +12,13 @@ import { anchoredPattern, fileListEntry } from '../src/sync/rsync-args.js';
 import { pinnedPlace, type PinnedPlace } from '../src/sync/rsync-place.js';
 import { Progress2Reader, type ProgressMessage, type ReportingTask } from '../src/sync/rsync-progress.js';
 import { ioBytes, sampleEveryMs, StallClock } from '../src/sync/stall.js';
-import type { FileSignature, RsyncInput, RsyncResult, RsyncTask } from '../src/sync/task.js';
+import {
+  notRun,
+  type FileSignature,
+  type RsyncInput,
+  type RsyncResult,
+  type RsyncTask,
+} from '../src/sync/task.js';
 import { absoluteBytes, walkTree } from '../src/sync/walk.js';
 
 const STDERR_TAIL = 16 * 1024;
@@ -20,17 +26,6 @@ const NUL = Buffer.of(0);
 const PROGRESS_EVERY_MS = 100;
 /** How long a stalled rsync gets to end on SIGTERM before it is killed. */
 const KILL_GRACE_MS = 2000;
-
-/** A run whose root or directory is no longer the tree's: rsync's code for an unusable source (-1 reads as a lost remote). */
-const NOT_RUN = {
-  exitCode: 3,
-  signal: null,
-  listed: 0,
-  unreadable: [],
-  filesSent: null,
-  bytesSent: null,
-  walked: new Map<RelPath, FileSignature>(),
-} as const;
 
 /**
  * File timestamps come from the kernel's coarse clock (a tick of up to 10 ms): a file changed in
@@ -45,9 +40,18 @@ interface Stamped {
   readonly changedNs: bigint;
 }
 
-/** A regular file's size, mtime and ctime in ns; null for anything else or nothing. */
+/**
+ * A regular file's size, mtime and ctime in ns; null for anything else, nothing, or a file that
+ * cannot be examined (a directory listable but not searchable): that one is listed, and rsync,
+ * which meets the same error, names it, so only its own path waits in the queue.
+ */
 function stamp(root: string, path: RelPath): Stamped | null {
-  const st = lstatSync(absoluteBytes(root, path), { bigint: true, throwIfNoEntry: false });
+  let st;
+  try {
+    st = lstatSync(absoluteBytes(root, path), { bigint: true, throwIfNoEntry: false });
+  } catch {
+    return null;
+  }
   if (st?.isFile() !== true) return null;
   return {
     signature: `${st.size}:${st.mtimeNs}:${st.ctimeNs}`,
@@ -204,11 +208,8 @@ export default function runRsync(task: ReportingTask): Promise<RsyncResult> {
   // swapped for a symlink since is never followed, by the walk below nor by rsync.
   const place = pinnedPlace(task.cwd, task.dir ?? '', task.rootId);
   if (typeof place === 'string')
-    return Promise.resolve({
-      ...NOT_RUN,
-      durationMs: performance.now() - started,
-      stderr: `rsync not run: ${place}`,
-    });
+    // rsync's code for an unusable source (-1 would read as a lost remote)
+    return Promise.resolve(notRun(3, `rsync not run: ${place}`, performance.now() - started));
   const listing = task.listedPort !== undefined;
   const input = task.input === null ? null : buildInput({ ...task, cwd: place.tree }, task.input, listing);
   const list = input?.list ?? null;

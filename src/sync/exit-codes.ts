@@ -26,7 +26,11 @@ export interface ExitMeaning {
   readonly interrupted?: true;
 }
 
+/** Not rsync's: the thread that runs it failed on the task before rsync ran (or died). */
+export const THREAD_FAILED = -2;
+
 export const RSYNC_EXIT_CODES: Readonly<Record<number, ExitMeaning>> = {
+  [THREAD_FAILED]: { meaning: "sersync2's rsync thread could not run the task", outcome: 'retry' },
   [-1]: { meaning: 'rsync was killed or could not start', outcome: 'retry', lost: true },
   0: { meaning: 'success', outcome: 'ok' },
   1: { meaning: 'syntax or usage error', outcome: 'final' },

@@ -5,7 +5,8 @@ import { packageFile } from '../package-files.js';
 import type { RelPath } from '../paths.js';
 import type { ProgressReporter, ProgressSubject, ProgressTrack } from './progress-report.js';
 import type { ProgressMessage, ReportingTask } from './rsync-progress.js';
-import type { RsyncResult, RsyncTask } from './task.js';
+import { notRun, type RsyncResult, type RsyncTask } from './task.js';
+import { THREAD_FAILED } from './exit-codes.js';
 
 type Pool = Piscina<ReportingTask, RsyncResult>;
 
@@ -98,12 +99,18 @@ export class RsyncPool {
     if (this.running >= this.maxConcurrent) await new Promise<void>((r) => this.waiting.push(r));
     this.running++;
     this.runs++;
+    const started = performance.now();
     try {
       const track = subject === undefined ? undefined : this.progress?.begin(subject);
       const pool = await this.start();
       if (track !== undefined) return await this.runReporting(pool, task, track);
       if (onListed === undefined) return await pool.run(task);
       return await this.runListing(pool, task, onListed);
+    } catch (err) {
+      // The thread could not run it (an error before rsync started, or the thread died): a failed
+      // run of this work, with its reason, retried as any other; not a fault of the queue.
+      const why = err instanceof Error ? err.message : String(err);
+      return notRun(THREAD_FAILED, `sersync2 could not run rsync: ${why}`, performance.now() - started);
     } finally {
       this.running--;
       this.waiting.shift()?.();

@@ -69,3 +69,21 @@ export interface RsyncResult {
   /** The tail of rsync's stderr. */
   readonly stderr: string;
 }
+
+/**
+ * A run that never reached rsync: `exitCode` says why (see the exit-code table), `stderr` in the
+ * words an operator reads in status and the queue.
+ */
+export function notRun(exitCode: number, stderr: string, durationMs: number): RsyncResult {
+  return {
+    exitCode,
+    signal: null,
+    durationMs,
+    listed: 0,
+    unreadable: [],
+    walked: new Map(),
+    filesSent: null,
+    bytesSent: null,
+    stderr,
+  };
+}

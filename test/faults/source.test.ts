@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { useLab } from '../helpers/lab.js';
 import {
   fileBecomesDirectory,
+  searchlessDirectory,
   specialFiles,
   symlinkLoops,
   unreadableFile,
@@ -18,6 +19,10 @@ const lab = useLab('sersync-faults-source-');
 
 test('an unreadable file and directory wait alone in the queue; readable and retried, they arrive', async () => {
   await unreadableFile(lab.work, lab.daemon);
+});
+
+test('a directory that can be listed but not entered waits alone in the queue, as a failure of its own; enterable and retried, it arrives', async () => {
+  await searchlessDirectory(lab.work, lab.daemon);
 });
 
 test('files removed, truncated or replaced while rsync reads them: the last version arrives', async (t) => {

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { classifyExit, THREAD_FAILED } from '../../src/sync/exit-codes.js';
 import { RsyncPool } from '../../src/sync/pool.js';
+import type { RsyncTask } from '../../src/sync/task.js';
+import { tempDir } from '../helpers/tmp.js';
 
 test('pool: ready() answers true once the rsync thread has booted', async (t) => {
   const pool = new RsyncPool(2);
@@ -15,4 +20,32 @@ test('pool: ready() answers false when the thread has not booted within its limi
   // A thread takes tens of milliseconds to boot; a limit of 0 ms ends first.
   assert.equal(await pool.ready(0), false);
   assert.equal(await pool.ready(10_000), true);
+});
+
+test('pool: a task its thread fails on is a failed run with the reason, retried as any other, and the pool goes on', async (t) => {
+  const work = await tempDir();
+  t.after(work.remove);
+  const root = join(work.path, 'src');
+  const replica = join(work.path, 'replica');
+  mkdirSync(root);
+  mkdirSync(replica);
+  writeFileSync(join(root, 'a'), 'a');
+  const pool = new RsyncPool(1);
+  t.after(() => pool.close());
+  const send: RsyncTask = {
+    kind: 'send',
+    cwd: root,
+    args: ['-a', '--files-from=-', '--from0', './', replica],
+    input: { kind: 'files', paths: ['a'], trees: [], sentAs: new Map() },
+    // An exclude the worker cannot compile makes it throw before rsync starts.
+    filter: { excludes: ['('], ignoreDotFiles: false },
+    stallS: null,
+  };
+  const failed = await pool.run(send);
+  assert.equal(failed.exitCode, THREAD_FAILED);
+  assert.match(failed.stderr, /^sersync2 could not run rsync: Invalid regular expression/);
+  assert.equal(classifyExit(failed.exitCode, failed.stderr), 'retry');
+  const sent = await pool.run({ ...send, filter: { excludes: [], ignoreDotFiles: false } });
+  assert.equal(sent.exitCode, 0, sent.stderr);
+  assert.equal(readFileSync(join(replica, 'a'), 'utf8'), 'a');
 });

@@ -18,7 +18,7 @@ import {
 } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { disposeRsyncDaemon, startRsyncDaemon, type RsyncDaemon } from '../../helpers/rsyncd.js';
+import { disposeRsyncDaemon, freePort, startRsyncDaemon, type RsyncDaemon } from '../../helpers/rsyncd.js';
 import { eventually } from '../../helpers/trees.js';
 import { Rig } from '../lib/rig.js';
 import { startWriter } from '../lib/workload.js';
@@ -73,6 +73,48 @@ export async function unreadableFile(work: string, daemon: RsyncDaemon): Promise
     return { faults: 1, files: rig.files(), lost: 0 };
   } finally {
     if (existsSync(locked)) chmodSync(locked, 0o755);
+    await rig.stop();
+  }
+}
+
+/**
+ * A directory the replicator may list but not enter (mode 0644): its files cannot even be looked
+ * at. Only the tree holding it waits in the queue, with rsync's "Permission denied", and status
+ * and /metrics say so as a failure of the remote, never as a retry queue that cannot be written;
+ * everything else arrives. Once enterable and retried, it arrives too.
+ */
+export async function searchlessDirectory(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
+  const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
+  const outside = join(rig.base, 'outside');
+  const listed = join(rig.src, 'tree', 'listed');
+  try {
+    await rig.start([], { wrapper: WITHOUT_ROOT_READ });
+    mkdirSync(join(outside, 'listed'), { recursive: true });
+    writeFileSync(join(outside, 'readable.txt'), 'r');
+    writeFileSync(join(outside, 'listed', 'inside.txt'), 'i');
+    chmodSync(join(outside, 'listed'), 0o644);
+    renameSync(outside, join(rig.src, 'tree'));
+    writeFileSync(join(rig.src, 'a.txt'), 'a');
+    await eventually(() => rig.queued().some((r) => r.attempts > 0), 15_000, 'a failed row');
+    const rows = rig.queue();
+    assert.deepEqual(
+      rows.map((r) => r.op.path),
+      ['tree'],
+      'only the tree holding the directory that cannot be entered waits',
+    );
+    assert.match(rows[0]?.lastError ?? '', /tree\/listed\/inside\.txt.*Permission denied/);
+    assert.equal(readFileSync(join(rig.replica, 'tree', 'readable.txt'), 'utf8'), 'r');
+    await eventually(() => existsSync(join(rig.replica, 'a.txt')), 15_000, 'a.txt beside it');
+    const status = rig.status();
+    assert.equal(status.queueWriteFailure, null, 'the queue is written: this is not its fault');
+    assert.match(status.remotes[0]?.lastError ?? '', /Permission denied/);
+    assert.equal(await rig.metric('sersync_queue_write_failing', {}), 0);
+    chmodSync(listed, 0o755);
+    assert.equal(rig.cli(['queue', 'retry', '--all']).status, 0);
+    await rig.converged(15_000, 'after the directory could be entered');
+    return { faults: 1, files: rig.files(), lost: 0 };
+  } finally {
+    if (existsSync(listed)) chmodSync(listed, 0o755);
     await rig.stop();
   }
 }
