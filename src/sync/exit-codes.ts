@@ -61,9 +61,13 @@ export const RSYNC_EXIT_CODES: Readonly<Record<number, ExitMeaning>> = {
 /**
  * A source path that is no longer in the tree: vanished, or now reached through a symlink that
  * someone else planted (rsync ≥ 3.5 refuses to follow it: ELOOP). Either way the change that
- * removed it has its own event, so nothing is left to send for that path.
+ * removed it has its own event, so nothing is left to send for that path. Only the sender's
+ * lines say so (untagged before rsync 3.2.4): the same errors from the receiver or generator
+ * (`recv_generator: failed to stat …`, a replica directory that is a link under `-K`) mean the
+ * file did not arrive.
  */
-const GONE = /No such file or directory \(2\)|file has vanished|Too many levels of symbolic links \(40\)/;
+const GONE =
+  /^file has vanished: |^rsync: (?:\[sender\] )?(?:link_stat "|readlink_stat\(|opendir "|send_files failed to open "|(?<=\[sender\] )change_dir ).*(?:No such file or directory \(2\)|Too many levels of symbolic links \(40\))$/;
 
 /**
  * rsync's per-file errors about the source (its sender reading our tree), with the quoted name:

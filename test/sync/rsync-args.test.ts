@@ -208,6 +208,22 @@ test('exit codes: 0 and 24 succeed, 23 only when every error is a vanished sourc
     'a path now behind a symlink someone else planted (rsync 3.5 refuses to follow it) is gone from the tree',
   );
   assert.equal(
+    classifyExit(23, 'rsync: link_stat "/W/gone" failed: No such file or directory (2)'),
+    'ok',
+    'the sender of rsync < 3.2.4 does not tag its lines',
+  );
+  for (const line of [
+    'rsync: [generator] recv_generator: failed to stat "/replica/d/f": Too many levels of symbolic links (40)',
+    'rsync: [receiver] mkstemp "/replica/d/.f.XXXXXX" failed: No such file or directory (2)',
+    'rsync: recv_generator: mkdir "/replica/d" failed: No such file or directory (2)',
+    'rsync: change_dir "/replica/d" failed: No such file or directory (2)',
+  ])
+    assert.notEqual(
+      classifyExit(23, `${line}\nrsync error: some files/attrs were not transferred (code 23)`),
+      'ok',
+      `the receiver's side did not write the file: ${line}`,
+    );
+  assert.equal(
     classifyExit(
       23,
       'rsync: [receiver] mkstemp "/replica/.a.XXXX" failed: Permission denied (13)\nrsync error: some files/attrs were not transferred (code 23)',

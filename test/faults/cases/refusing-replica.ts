@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { disposeRsyncDaemon, startRsyncDaemon } from '../../helpers/rsyncd.js';
+import { disposeRsyncDaemon, startRsyncDaemon, type RsyncDaemon } from '../../helpers/rsyncd.js';
 import { eventually } from '../../helpers/trees.js';
 import { editDaemonConf } from '../lib/daemon-conf.js';
 import { Rig } from '../lib/rig.js';
@@ -36,5 +36,36 @@ export async function refusingReplica(work: string, files: number): Promise<Case
   } finally {
     await rig.stop();
     await disposeRsyncDaemon(daemon);
+  }
+}
+
+/**
+ * The replica's receiver refuses a file that the source has (`-K` and a replica directory that is
+ * a link out of the module: rsync's generator says "Too many levels of symbolic links", exit
+ * 23). It did not arrive, so it waits in the queue with that line; it is not taken for a source
+ * that vanished. Once the link is gone and retried, it converges.
+ */
+export async function receiverRefusesThroughLink(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
+  const rig = Rig.create(work, { daemon, spec: { params: '-artuzK' } });
+  const outside = join(rig.base, 'outside');
+  const link = join(rig.replica, 'd');
+  try {
+    mkdirSync(outside);
+    symlinkSync(outside, link);
+    mkdirSync(join(rig.src, 'd'));
+    await rig.start();
+    writeFileSync(join(rig.src, 'd', 'f'), 'must arrive');
+    await eventually(() => rig.queued().some((r) => r.attempts > 0), 15_000, 'a failed row');
+    const rows = rig.queue();
+    assert.ok(rows.length > 0);
+    for (const row of rows) assert.match(row.lastError ?? '', /Too many levels of symbolic links/);
+    assert.equal(existsSync(join(outside, 'f')), false, "written through the replica's link");
+    rmSync(link);
+    const r = rig.cli(['queue', 'retry', '--all']);
+    assert.equal(r.status, 0, r.stderr);
+    await rig.converged(15_000, "after the replica's link was removed");
+    return { faults: 1, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop();
   }
 }
