@@ -53,9 +53,18 @@ export function readRsync(r: ConfigReader, sersync: XmlElement | undefined): Rsy
     const problem = r.inspect?.passwordFile(passwordPath) ?? null;
     if (problem !== null) r.warn(passwordFile?.pos ?? auth.pos, problem);
   }
+  const commonParams = params === undefined ? [DEFAULTS.commonParams] : r.words(params);
+  const follows = params === undefined ? null : linkFollowingOption(commonParams);
+  if (params !== undefined && follows !== null)
+    r.fail(
+      params.pos,
+      `${params.name}="${params.value}": ${follows} makes rsync copy what a symlink points to, also outside ` +
+        'the watched tree: whoever may write the tree could put any file root can read on the replica. ' +
+        'Remove it (links are replicated as links); watch the linked directory as a <localpath> of its own instead',
+    );
   return {
     commonParamsRaw: params?.value ?? DEFAULTS.commonParams,
-    commonParams: params === undefined ? [DEFAULTS.commonParams] : r.words(params),
+    commonParams,
     auth: {
       enabled: authOn,
       users: r.text(auth, 'users', DEFAULTS.auth.users),
@@ -66,6 +75,30 @@ export function readRsync(r: ConfigReader, sersync: XmlElement | undefined): Rsy
     stallTimeoutS,
     ssh,
   };
+}
+
+/** rsync's short options that take a value, in a cluster (`-e ssh`, `-T/tmp`, `-@1`): the rest is the value. */
+const SHORT_WITH_VALUE = new Set(['B', 'e', 'f', 'M', 'T', '@']);
+const FOLLOWING_LONG = new Set(['--copy-links', '--copy-unsafe-links', '--copy-dirlinks']);
+/** `-L` (copy-links) and `-k` (copy-dirlinks). */
+const FOLLOWING_SHORT = new Set(['L', 'k']);
+
+/** The option among `words` that makes rsync's sender follow symlinks, or null. */
+export function linkFollowingOption(words: readonly string[]): string | null {
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i] ?? '';
+    if (FOLLOWING_LONG.has(w)) return w;
+    if (!/^-[^-]/.test(w)) continue;
+    for (let j = 1; j < w.length; j++) {
+      const c = w[j] ?? '';
+      if (FOLLOWING_SHORT.has(c)) return `-${c}`;
+      if (SHORT_WITH_VALUE.has(c)) {
+        if (j === w.length - 1) i++; // the value is the next word
+        break;
+      }
+    }
+  }
+  return null;
 }
 
 function readRemote(r: ConfigReader, el: XmlElement, ssh: boolean): Remote {

@@ -276,6 +276,34 @@ const CASES: readonly Broken[] = [
     detail: 'params="-artuz \'--rsh=ssh": unterminated \' quote',
   },
   {
+    name: 'commonParams that make rsync follow symlinks out of the tree',
+    lines: [
+      '<head>',
+      TREE.replace('</sersync>', '<rsync><commonParams params="-artuzL"/></rsync></sersync>'),
+      '</head>',
+    ],
+    line: 2,
+    column: 90,
+    detail:
+      'params="-artuzL": -L makes rsync copy what a symlink points to, also outside the watched tree: ' +
+      'whoever may write the tree could put any file root can read on the replica. Remove it (links are ' +
+      'replicated as links); watch the linked directory as a <localpath> of its own instead',
+  },
+  {
+    name: 'commonParams with --copy-unsafe-links',
+    lines: [
+      '<head>',
+      TREE.replace('</sersync>', '<rsync><commonParams params="-az --copy-unsafe-links"/></rsync></sersync>'),
+      '</head>',
+    ],
+    line: 2,
+    column: 90,
+    detail:
+      'params="-az --copy-unsafe-links": --copy-unsafe-links makes rsync copy what a symlink points to, also ' +
+      'outside the watched tree: whoever may write the tree could put any file root can read on the replica. ' +
+      'Remove it (links are replicated as links); watch the linked directory as a <localpath> of its own instead',
+  },
+  {
     name: 'an invalid cron expression',
     lines: [
       '<head>',
