@@ -1,11 +1,13 @@
-import { lstatSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, readlinkSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { openTreeDir } from './walk.js';
 
 /**
  * Which directory a watched root is. The root must stay the directory it was when watching began
  * (device + inode): a root swapped for a symlink (`mv src src.old && ln -s /root/secret src`)
  * would otherwise have the replica made a copy of the link's target. A root the config names as a
  * symlink on purpose (`current -> releases/N`, switched by a deploy) is followed instead: the
- * watcher and rsync both use what it points to now. Pure but for `lookAtRoot`.
+ * watcher and rsync both use what it points to now. Pure but for `resolveWatchPath` and `lookAtRoot`.
  */
 
 export interface DirIdentity {
@@ -21,15 +23,35 @@ export interface RootSource {
   readonly id: DirIdentity;
 }
 
+/**
+ * A symlink met on the way to the root (the root itself or any directory above it) that neither
+ * root nor the owner of what it leads to made: whoever owns it can point it anywhere.
+ */
+export interface UntrustedLink {
+  readonly path: string;
+  readonly uid: number;
+  readonly targetUid: number;
+}
+
 /** What is at the configured root path now. */
 export type RootLook =
   | { readonly kind: 'missing' }
   /** Neither a directory nor a symlink to one. */
   | { readonly kind: 'other' }
   /** A directory (`resolved`: its real path, through any symlinked parents). */
-  | { readonly kind: 'dir'; readonly id: DirIdentity; readonly resolved: string }
-  /** A symlink to a directory; `linkUid`: the owner of the link itself. */
-  | { readonly kind: 'link'; readonly id: DirIdentity; readonly resolved: string; readonly linkUid: number };
+  | {
+      readonly kind: 'dir';
+      readonly id: DirIdentity;
+      readonly resolved: string;
+      readonly untrusted: UntrustedLink | null;
+    }
+  /** A symlink to a directory. */
+  | {
+      readonly kind: 'link';
+      readonly id: DirIdentity;
+      readonly resolved: string;
+      readonly untrusted: UntrustedLink | null;
+    };
 
 /** The root as watching began (or as last accepted). */
 export interface RootOrigin {
@@ -56,41 +78,81 @@ export function judgeRoot(origin: RootOrigin, now: RootLook): RootVerdict {
   if (now.kind === 'missing' || now.kind === 'other') return 'gone';
   const same = now.id.dev === origin.id.dev && now.id.ino === origin.id.ino;
   if (now.kind === 'link') {
-    if (!origin.follows || !trustedLink(now)) return 'replaced';
+    if (!origin.follows || now.untrusted !== null) return 'replaced';
     return same && now.resolved === origin.resolved ? 'same' : 'switched';
   }
   if (same) return 'same';
+  // Reached through another user's link (a parent swapped for one), it is not ours to watch.
+  if (now.untrusted !== null) return 'replaced';
   return now.id.uid === origin.id.uid ? 'returned' : 'replaced';
 }
 
-/**
- * A symlink is followed only when root made it or its owner owns the directory it points to (the
- * rule of the kernel's fs.protected_symlinks): a deploy user's `current -> releases/N` is followed,
- * a link another user planted towards a directory not theirs (`/root/secret`) is not.
- */
-export function trustedLink(look: Extract<RootLook, { kind: 'link' }>): boolean {
-  return look.linkUid === 0 || look.linkUid === look.id.uid;
-}
-
-/** The origin a first look gives (null when the root is not a usable directory, or an untrusted link). */
+/** The origin a first look gives (null when the root is not a usable directory, or is reached through an untrusted link). */
 export function originOf(look: RootLook): RootOrigin | null {
-  if (look.kind === 'link' && !trustedLink(look)) return null;
   if (look.kind !== 'dir' && look.kind !== 'link') return null;
+  if (look.untrusted !== null) return null;
   return { follows: look.kind === 'link', id: look.id, resolved: look.resolved };
 }
 
-/** Looks at the configured root path, without following a symlink at its last component blindly. */
+/** Symlinks a path resolves through, at most (the kernel's limit). */
+const MAX_LINKS = 40;
+
+/**
+ * `path`'s real path, resolved one component at a time, and the first symlink on the way that is
+ * not trusted (null: none). A link is trusted when root made it or its owner owns what it leads to
+ * (the rule of the kernel's fs.protected_symlinks): a deploy user's `current -> releases/N` is; a
+ * link another user planted towards a directory not theirs (`/root/secret`) is not, wherever it is
+ * on the way (`current -> releases/live` with `live` swapped for one, or a parent of the root).
+ * Throws when the path cannot be resolved.
+ */
+export function resolveWatchPath(path: string): { resolved: string; untrusted: UntrustedLink | null } {
+  let done = '/';
+  let untrusted: UntrustedLink | null = null;
+  const rest = path.split('/');
+  for (let links = 0; rest.length > 0;) {
+    const name = rest.shift() ?? '';
+    if (name === '' || name === '.') continue;
+    if (name === '..') {
+      done = dirname(done); // `done` holds no link: its parent is the physical one
+      continue;
+    }
+    const here = join(done, name);
+    const own = lstatSync(here);
+    if (!own.isSymbolicLink()) {
+      done = here;
+      continue;
+    }
+    if (++links > MAX_LINKS) throw Object.assign(new Error(`too many symlinks: ${path}`), { code: 'ELOOP' });
+    const targetUid = statSync(here).uid;
+    if (untrusted === null && own.uid !== 0 && own.uid !== targetUid)
+      untrusted = { path: here, uid: own.uid, targetUid };
+    const target = readlinkSync(here);
+    if (target.startsWith('/')) done = '/';
+    rest.unshift(...target.split('/'));
+  }
+  return { resolved: done, untrusted };
+}
+
+/**
+ * Looks at the configured root path, without following a symlink at its last component blindly.
+ * The identity is the directory's at the very path the resolution found, opened without following
+ * a link, so the three agree even when a link on the way is switched meanwhile.
+ */
 export function lookAtRoot(root: string): RootLook {
   try {
     const own = lstatSync(root);
     if (!own.isDirectory() && !own.isSymbolicLink()) return { kind: 'other' };
-    const st = own.isSymbolicLink() ? statSync(root) : own;
-    if (!st.isDirectory()) return { kind: 'other' };
+    const { resolved, untrusted } = resolveWatchPath(root);
+    const fd = openTreeDir(Buffer.from(resolved), '');
+    if (fd === null) return { kind: 'other' };
+    let st;
+    try {
+      st = fstatSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     const id = { dev: st.dev, ino: st.ino, uid: st.uid };
-    const resolved = realpathSync(root);
-    return own.isSymbolicLink()
-      ? { kind: 'link', id, resolved, linkUid: own.uid }
-      : { kind: 'dir', id, resolved };
+    return { kind: own.isSymbolicLink() ? 'link' : 'dir', id, resolved, untrusted };
   } catch {
     return { kind: 'missing' };
   }

@@ -4,8 +4,10 @@
  */
 import { test } from 'node:test';
 import { useLab } from '../helpers/lab.js';
+import { useUnprivileged } from '../helpers/unprivileged.js';
 import {
   deploySwitchesSymlink,
+  linkOnTheWaySwapped,
   mountedInTree,
   mountUnavailable,
   rootRemounted,
@@ -16,6 +18,7 @@ import {
 
 const lab = useLab('sersync-faults-watch-health-');
 const noMount = mountUnavailable();
+const attacker = useUnprivileged();
 
 test(
   'a file system mounted in the tree after start, unmounted, mounted again',
@@ -44,3 +47,10 @@ test('the root swapped for a symlink: refused, nothing sent, the replica untouch
 test('a symlinked watch path switched by a deploy: the new release is watched and replicated', async () => {
   await deploySwitchesSymlink(lab.work, lab.daemon);
 });
+
+for (const shape of ['chain', 'parent'] as const)
+  test(`a link on the way to the root (${shape}) swapped by its owner towards root's directory: refused, nothing sent`, async (t) => {
+    const user = attacker.user();
+    if (user === null) return t.skip(attacker.reason());
+    await linkOnTheWaySwapped(lab.work, lab.daemon, user, shape);
+  });

@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
+  chmodSync,
   chownSync,
   existsSync,
   mkdirSync,
@@ -22,7 +23,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TreeReport } from '../../../src/daemon/status.js';
 import { freePort, type RsyncDaemon } from '../../helpers/rsyncd.js';
-import { createUnprivileged } from '../../helpers/unprivileged.js';
+import { createUnprivileged, type Unprivileged } from '../../helpers/unprivileged.js';
 import { eventually, treeDiff } from '../../helpers/trees.js';
 import { Rig } from '../lib/rig.js';
 import type { CaseResult } from './result.js';
@@ -279,6 +280,86 @@ export async function rootSwappedForSymlink(work: string, daemon: RsyncDaemon): 
     return { faults: 1, files: rig.files(), lost: 0 };
   } finally {
     await rig.stop();
+  }
+}
+
+/**
+ * A link on the way to the root, swapped by a user who owns the directory it is in, towards a
+ * directory only root reads: `chain`, the deploy layout `current -> releases/live` (root's link)
+ * with `live` made the user's link; `parent`, a parent of a root-owned root (`alice/site/www`,
+ * `site` made the user's link to a directory holding a `www`). Refused as `root-replaced` in
+ * status and /metrics, nothing of the target is sent; with the directory put back, it converges.
+ */
+export async function linkOnTheWaySwapped(
+  work: string,
+  daemon: RsyncDaemon,
+  attacker: Unprivileged,
+  shape: 'chain' | 'parent',
+): Promise<CaseResult> {
+  const base = join(work, `on-the-way-${shape}-${Date.now()}`);
+  const owned = join(base, shape === 'chain' ? 'releases' : 'alice'); // the attacker's directory
+  const swapped = join(owned, shape === 'chain' ? 'live' : 'site');
+  const watch = shape === 'chain' ? join(base, 'current') : join(swapped, 'www');
+  const secret = join(base, 'secret');
+  const secretRoot = shape === 'chain' ? secret : join(secret, 'www');
+  mkdirSync(shape === 'chain' ? swapped : watch, { recursive: true });
+  writeFileSync(join(shape === 'chain' ? swapped : watch, 'index.html'), 'site');
+  if (shape === 'chain') symlinkSync(join('releases', 'live'), watch);
+  mkdirSync(secretRoot, { recursive: true, mode: 0o700 });
+  chmodSync(secret, 0o700);
+  writeFileSync(join(secretRoot, 'shadow'), 'root only');
+  attacker.reach(owned);
+  chownSync(owned, attacker.uid, attacker.gid);
+  const rig = Rig.create(work, { daemon, metricsPort: await freePort(), spec: { watch } });
+  try {
+    await rig.start(['-r']);
+    await eventually(() => existsSync(join(rig.replica, 'index.html')), 10_000, 'the site on the replica');
+    const plant = [
+      ['mv', swapped, `${swapped}.old`],
+      ['ln', '-s', shape === 'chain' ? secretRoot : secret, swapped],
+    ];
+    for (const argv of plant) {
+      const r = attacker.run(argv);
+      assert.equal(r.status, 0, `${argv.join(' ')}: ${r.stderr}`);
+    }
+    const replaced = await statusShows(rig, (t) => t.degraded.includes('root-replaced'), 'the replaced root');
+    assert.equal(replaced.watching, false);
+    assert.equal(await degradedMetric(rig, 'root-replaced'), 1);
+    writeFileSync(join(secretRoot, 'more'), 'a change in the target');
+    await statusShows(rig, (t) => t.degraded.includes('root-replaced'), 'still refused at the next checks');
+    assert.ok(!existsSync(join(rig.replica, 'shadow')), "the link's target is never sent");
+    assert.ok(!existsSync(join(rig.replica, 'more')), "the link's target is never sent");
+    assert.equal(
+      readFileSync(join(rig.replica, 'index.html'), 'utf8'),
+      'site',
+      'the replica is left as it is',
+    );
+
+    rmSync(swapped);
+    renameSync(`${swapped}.old`, swapped);
+    writeFileSync(join(shape === 'chain' ? swapped : watch, 'b.txt'), 'b');
+    await statusShows(rig, (t) => t.watching && t.degraded.length === 0, 'watching again');
+    await eventually(
+      () => existsSync(join(rig.replica, 'b.txt')),
+      20_000,
+      'a change after the directory came back',
+    );
+    // Planted before a start, the link makes the start fail, naming it.
+    await rig.stop();
+    for (const argv of plant) assert.equal(attacker.run(argv).status, 0);
+    const refused = rig.cli([]);
+    assert.notEqual(refused.status, 0);
+    assert.match(
+      refused.stderr,
+      new RegExp(
+        `refusing to watch .*: it leads through ${swapped}, a symlink owned by uid ${attacker.uid} to a directory of uid 0`,
+      ),
+    );
+    assert.ok(!existsSync(join(rig.replica, 'shadow')), "the link's target is never sent");
+    return { faults: 2, files: 2, lost: 0 };
+  } finally {
+    await rig.stop();
+    rmSync(base, { recursive: true, force: true });
   }
 }
 
