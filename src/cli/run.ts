@@ -152,7 +152,7 @@ async function runPlugin(
   prepareDirectories(config, log);
   const startedAt = Date.now();
   const plugin = createPlugin(name, config.plugin, log);
-  const feed = new PluginFeed(plugin);
+  const feed = new PluginFeed(plugin, log);
   say(`start the ${name} plugin (no rsync)`);
   const roots = pluginRoots(config, plugin.name);
   const watch = await runPluginOnly(config, feed, roots, log, (root) => {
@@ -285,7 +285,7 @@ async function startEngine(config: Config, fullSync: boolean, ctx: EngineContext
     config.plugin.enabled && config.plugin.name !== null
       ? createPlugin(config.plugin.name, config.plugin, log)
       : null;
-  const feed = plugin === null ? null : new PluginFeed(plugin);
+  const feed = plugin === null ? null : new PluginFeed(plugin, log);
   const roots = plugin === null ? [] : pluginRoots(config, plugin.name);
   const syncRoots = new Set(config.localpaths.map((lp) => lp.watch));
   const replicator = new Replicator({

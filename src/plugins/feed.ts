@@ -1,4 +1,6 @@
 import type { PluginName } from '../config/types.js';
+import { silentLogger, type Logger } from '../log/logger.js';
+import { displayPath } from '../paths.js';
 import type { PluginStats } from './stats.js';
 import type { Plugin, PluginEvent } from './types.js';
 
@@ -15,6 +17,11 @@ export interface PluginReport extends PluginStats {
   readonly lastOverflowAt: number | null;
 }
 
+export interface HandOptions {
+  readonly done?: () => void;
+  readonly usable?: (ev: PluginEvent) => boolean;
+}
+
 /**
  * Hands a plugin its events in order, one at a time, as sersync did, from every tree that tells
  * it (the sync trees after their batches, its own watches); counts what waits and what it missed.
@@ -25,18 +32,30 @@ export class PluginFeed {
   private overflows = 0;
   private lastOverflowAt: number | null = null;
 
-  constructor(readonly plugin: Plugin) {}
+  constructor(
+    readonly plugin: Plugin,
+    private readonly log: Logger = silentLogger,
+  ) {}
 
-  /** Queues `events` behind those handed before; `done` runs after each one the plugin finished. */
-  hand(events: readonly PluginEvent[], done?: () => void): void {
+  /**
+   * Queues `events` behind those handed before; `done` runs after each one the plugin finished.
+   * `usable` is asked right before each event: false withholds it (its tree's root was replaced
+   * meanwhile, so its path, by name, would lead outside the tree).
+   */
+  hand(events: readonly PluginEvent[], opts: HandOptions = {}): void {
     if (events.length === 0) return;
     this.waiting += events.length;
     // `handle` never rejects (failures are the plugin's to count and log), so the chain holds.
     this.work = this.work.then(async () => {
       for (const ev of events) {
-        await this.plugin.handle(ev);
+        if (opts.usable?.(ev) !== false) await this.plugin.handle(ev);
+        else
+          this.log.warn(
+            { root: ev.root, path: displayPath(ev.path), plugin: this.plugin.name },
+            "not handed to the plugin: its tree's root was replaced, so the path would lead outside the tree",
+          );
         this.waiting--;
-        done?.();
+        opts.done?.();
       }
     });
   }

@@ -76,10 +76,13 @@ export async function runPluginOnly(
 ): Promise<PluginWatch> {
   const excluded = compilePathFilter(filterSpecOf(config));
   const trees: { readonly root: string; readonly watch: TreeWatch; readonly counts: Counts }[] = [];
-  const hand = (counts: Counts, events: readonly PluginEvent[]): void => {
+  const hand = (counts: Counts, watch: TreeWatch, events: readonly PluginEvent[]): void => {
     counts.pending += events.length;
-    feed.hand(events, () => {
-      counts.pending--;
+    feed.hand(events, {
+      done: () => {
+        counts.pending--;
+      },
+      usable: () => watch.trusted(),
     });
   };
   const stop = async (): Promise<void> => {
@@ -111,10 +114,10 @@ export async function runPluginOnly(
             for (const c of toChanges(ev, config.inotify, excluded))
               batch.push(...pluginEventsOf(root, c, excluded));
           }
-          hand(counts, batch);
+          hand(counts, watch, batch);
         },
         push: (change) => {
-          hand(counts, pluginEventsOf(root, change, excluded));
+          hand(counts, watch, pluginEventsOf(root, change, excluded));
         },
         resumed: () => undefined,
         pollMs: ROOT_POLL_MS,

@@ -390,10 +390,10 @@ export class Replicator {
     else if (report.results.length > 0) log.info(line, 'synced');
     const feed = this.deps.plugin?.feed;
     if (feed === undefined || !runsPlugin) return;
-    const excluded =
-      this.trees.find((t) => t.lanes.some((l) => l.root === report.root))?.excluded ?? ((): boolean => false);
+    const tree = this.trees.find((t) => t.lanes.some((l) => l.root === report.root));
+    const excluded = tree?.excluded ?? ((): boolean => false);
     const events = report.ops.flatMap((op) => pluginEvents(report.root, op, excluded));
-    feed.hand(events);
+    feed.hand(events, { usable: () => tree?.watch?.trusted() !== false });
   }
 }
 

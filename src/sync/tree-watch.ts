@@ -151,6 +151,15 @@ export class TreeWatch {
     return null;
   }
 
+  /**
+   * False while the root is replaced, or is found replaced now: a plugin handed a path by the root's
+   * name would then act on what the link leads to, outside the tree, as root.
+   */
+  trusted(): boolean {
+    if (this.down === 'root-replaced') return false;
+    return this.origin === null || judgeRoot(this.origin, lookAtRoot(this.deps.root)) !== 'replaced';
+  }
+
   /** File systems unmounted from the tree: full syncs leave the replica's copy of them alone. */
   unmounted(): RelPath[] {
     return (this.watcher?.health().gaps ?? []).filter((g) => g.reason === 'unmounted').map((g) => g.path);

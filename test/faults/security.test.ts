@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import { useLab } from '../helpers/lab.js';
 import {
+  commandPluginAfterRootSwap,
   commandPluginRunsNoShell,
   passwordFileWarnings,
   secretsStayHidden,
@@ -27,4 +28,8 @@ test('the state directory is 0700 and its files 0600, whatever the umask', async
 
 test('the command plugin hands hostile names over as one exact argument each and runs no shell', async () => {
   await commandPluginRunsNoShell(lab.work, lab.daemon);
+});
+
+test("the command plugin is never handed a path by the root's name once the root is replaced", async () => {
+  await commandPluginAfterRootSwap(lab.work, lab.daemon);
 });

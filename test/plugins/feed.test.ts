@@ -32,7 +32,7 @@ test('the feed hands events in order, one at a time, and counts those not yet de
   const { plugin, seen, release } = heldPlugin();
   const feed = new PluginFeed(plugin);
   let done = 0;
-  feed.hand([ev('a'), ev('b')], () => done++);
+  feed.hand([ev('a'), ev('b')], { done: () => done++ });
   feed.hand([ev('c')]);
   feed.hand([]);
   await new Promise((r) => setImmediate(r));
@@ -83,4 +83,20 @@ test('counters: failing follows the last outcome; expected failures never make i
   const ignored = new PluginCounters(true);
   ignored.failedWith('exit 1');
   assert.deepEqual([ignored.snapshot().failing, ignored.snapshot().failed], [false, 1]);
+});
+
+test('the feed withholds an event its tree no longer vouches for, at its turn, and goes on', async () => {
+  const { plugin, seen, release } = heldPlugin();
+  const feed = new PluginFeed(plugin);
+  let trusted = true;
+  let done = 0;
+  feed.hand([ev('a'), ev('b'), ev('c')], { done: () => done++, usable: (e) => trusted || e.path === 'c' });
+  await new Promise((r) => setImmediate(r));
+  trusted = false; // the root is replaced while `a` runs: `b` is withheld when its turn comes
+  release();
+  await new Promise((r) => setImmediate(r));
+  release();
+  await feed.drained();
+  assert.deepEqual(seen, ['a', 'c']);
+  assert.deepEqual([feed.report().pending, done], [0, 3]);
 });

@@ -4,7 +4,18 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { disposeRsyncDaemon, startRsyncDaemon, type RsyncDaemon } from '../../helpers/rsyncd.js';
@@ -221,6 +232,53 @@ export async function commandPluginRunsNoShell(work: string, daemon: RsyncDaemon
       for (const p of ['PWNED', 'PWNED2', 'PWNED3', 'PWNED4'])
         assert.equal(existsSync(join(where, p)), false, `${where}/${p}`);
     return { faults: names.length, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop();
+  }
+}
+
+/**
+ * The command plugin runs as root on the path of each change, by the root's name. Its events wait
+ * their turn behind a slow command; the root is swapped for a link to a directory only root reads
+ * meanwhile: the waiting event is withheld (logged), never handed with a path that now leads there.
+ */
+export async function commandPluginAfterRootSwap(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
+  const rig = Rig.create(work, { daemon, spec: { sersyncPlugin: '<plugin start="true" name="command"/>' } });
+  const outbox = join(rig.base, 'outbox');
+  const started = join(rig.base, 'slow-started');
+  const secret = join(rig.base, 'secret');
+  const script = join(rig.base, 'copy.sh');
+  mkdirSync(outbox);
+  mkdirSync(secret, { mode: 0o700 });
+  writeFileSync(join(secret, 'key'), 'root only');
+  // Each command copies its file to the outbox; the first one then takes a while.
+  writeFileSync(
+    script,
+    `cp -- "$1" '${outbox}/' 2>/dev/null\ncase "$1" in *slow) : > '${started}'; sleep 4;; esac\nexit 0\n`,
+  );
+  const xml = readFileSync(rig.config, 'latin1').replace(
+    '<param prefix="/bin/sh" suffix="" ignoreError="true"/>',
+    `<param prefix="/bin/sh ${script}" suffix="" ignoreError="true"/>`,
+  );
+  writeFileSync(rig.config, xml, 'latin1');
+  try {
+    await rig.start();
+    writeFileSync(join(rig.src, 'slow'), 'first');
+    await eventually(() => existsSync(started), 10_000, 'the slow command to start');
+    writeFileSync(join(rig.src, 'key'), "the tree's own");
+    await eventually(() => existsSync(join(rig.replica, 'key')), 10_000, 'key synced, its event waiting');
+    renameSync(rig.src, `${rig.src}.old`);
+    symlinkSync(secret, rig.src);
+    await eventually(
+      () => rig.logLines(/not handed to the plugin/).length === 1,
+      15_000,
+      'the waiting event withheld',
+    );
+    assert.equal(existsSync(join(outbox, 'slow')), true, 'the slow command ran');
+    assert.equal(existsSync(join(outbox, 'key')), false, "the plugin copied the link's target");
+    rmSync(rig.src);
+    renameSync(`${rig.src}.old`, rig.src);
+    return { faults: 1, files: 2, lost: 0 };
   } finally {
     await rig.stop();
   }
