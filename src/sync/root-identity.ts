@@ -94,6 +94,18 @@ export function originOf(look: RootLook): RootOrigin | null {
   return { follows: look.kind === 'link', id: look.id, resolved: look.resolved };
 }
 
+/** Why a root whose look gives no origin cannot be used (see `originOf`). */
+export function unusableRoot(root: string, look: RootLook): string {
+  if (look.kind === 'missing') return `${root}: it is not there`;
+  if (look.kind === 'other' || look.untrusted === null) return `${root}: it is not a directory`;
+  const link = look.untrusted;
+  return (
+    `${root}: it leads through ${link.path}, a symlink owned by uid ${link.uid} to a directory of uid ` +
+    `${link.targetUid}, which its owner can point anywhere; every link on the way to a watch path must ` +
+    `be root's or its target owner's`
+  );
+}
+
 /** Symlinks a path resolves through, at most (the kernel's limit). */
 const MAX_LINKS = 40;
 

@@ -10,6 +10,7 @@ import {
   judgeRoot,
   lookAtRoot,
   originOf,
+  unusableRoot,
   type RootOrigin,
   type RootSource,
 } from './root-identity.js';
@@ -112,15 +113,8 @@ export class TreeWatch {
   async start(): Promise<WatchStats> {
     const look = lookAtRoot(this.deps.root);
     this.origin = originOf(look);
-    if ((look.kind === 'link' || look.kind === 'dir') && look.untrusted !== null) {
-      const link = look.untrusted;
-      throw new SersyncError(
-        'ERR_SERSYNC_WATCH',
-        `refusing to watch ${this.deps.root}: it leads through ${link.path}, a symlink owned by uid ${link.uid} ` +
-          `to a directory of uid ${link.targetUid}, which its owner can point anywhere; every link on the way ` +
-          `to a watch path must be root's or its target owner's`,
-      );
-    }
+    if ((look.kind === 'link' || look.kind === 'dir') && look.untrusted !== null)
+      throw new SersyncError('ERR_SERSYNC_WATCH', `refusing to watch ${unusableRoot(this.deps.root, look)}`);
     const stats = await this.open();
     if (this.origin?.follows === true)
       this.deps.log.info(

@@ -3,11 +3,12 @@
  * its itemized output. The verify runs in its own process, so rsync is spawned here rather than
  * on the daemon's pool; the list on stdin is built by the worker's own code.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { buildInput } from '../../workers/rsync.js';
 import { SersyncError } from '../errors.js';
 import { pathBytes } from '../paths.js';
 import { classifyExit, lastErrorLine } from '../sync/exit-codes.js';
+import { pinnedPlace } from '../sync/rsync-place.js';
 import type { ProgressTrack } from '../sync/progress-report.js';
 import { Progress2Reader } from '../sync/rsync-progress.js';
 import type { RsyncTask } from '../sync/task.js';
@@ -24,15 +25,30 @@ export function dryRun(
   track: ProgressTrack | null,
   signal?: AbortSignal,
 ): Promise<Difference[]> {
-  const input = task.input === null ? null : buildInput(task, task.input);
+  // As the engine's runs: in the root held open, checked to be the directory `rootId` names.
+  const place = pinnedPlace(task.cwd, '', task.rootId);
+  if (typeof place === 'string')
+    return Promise.reject(new SersyncError('ERR_SERSYNC_VERIFY', `cannot compare ${task.cwd}: ${place}`));
+  let input;
+  try {
+    input = task.input === null ? null : buildInput({ ...task, cwd: place.tree }, task.input);
+  } catch (err) {
+    place.close();
+    throw err;
+  }
   const progress = track === null ? [] : ['--info=progress2'];
   const reader = new Progress2Reader(input?.walked ?? 0);
   return new Promise((resolve, reject) => {
-    const child = spawn('rsync', [...progress, ...task.args], {
-      cwd: task.cwd,
-      stdio: ['pipe', 'pipe', 'pipe'],
-      ...(signal === undefined ? {} : { signal }),
-    });
+    let child: ChildProcessWithoutNullStreams;
+    try {
+      child = spawn('rsync', [...progress, ...task.args], {
+        cwd: place.cwd,
+        stdio: ['pipe', 'pipe', 'pipe', place.fd],
+        ...(signal === undefined ? {} : { signal }),
+      }) as ChildProcessWithoutNullStreams;
+    } finally {
+      place.close(); // the child has its copy
+    }
     const out: Buffer[] = [];
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {

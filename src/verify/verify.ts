@@ -8,7 +8,9 @@ import { lstatSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config, Remote } from '../config/types.js';
 import { parentOf, type RelPath } from '../paths.js';
+import { SersyncError } from '../errors.js';
 import type { ProgressReporter } from '../sync/progress-report.js';
+import { lookAtRoot, originOf, unusableRoot } from '../sync/root-identity.js';
 import { absoluteBytes } from '../sync/walk.js';
 import { recheckTask, verifyTask } from './args.js';
 import { dryRun } from './dry-run.js';
@@ -47,16 +49,25 @@ export async function verifyLane(root: string, remote: Remote, ctx: VerifyContex
   try {
     const started = Date.now();
     const track = ctx.progress?.begin({ root, remote: remote.id }) ?? null;
-    const first = await dryRun(verifyTask(config, root, remote, checksum), track, ctx.signal);
+    // The root as the engine would take it: refused when reached through a link someone else planted.
+    const look = lookAtRoot(root);
+    const origin = originOf(look);
+    if (origin === null)
+      throw new SersyncError('ERR_SERSYNC_VERIFY', `cannot compare ${unusableRoot(root, look)}`);
+    const pinned = { cwd: origin.resolved, rootId: origin.id };
+    const first = await dryRun(
+      { ...verifyTask(config, root, remote, checksum), ...pinned },
+      track,
+      ctx.signal,
+    );
     if (first.length === 0) return verdict;
     const before = await ctx.pending();
     await sleep(ctx.recheckMs, undefined, ctx.signal === undefined ? {} : { signal: ctx.signal });
     const paths = first.map((d) => d.path);
     const again = new Map(
-      (await dryRun(recheckTask(config, root, remote, paths, checksum), null, ctx.signal)).map((d) => [
-        d.path,
-        d,
-      ]),
+      (
+        await dryRun({ ...recheckTask(config, root, remote, paths, checksum), ...pinned }, null, ctx.signal)
+      ).map((d) => [d.path, d]),
     );
     const after = await ctx.pending();
     const ops = [...opsOf(before ?? [], root, remote.id), ...opsOf(after ?? [], root, remote.id)];

@@ -7,14 +7,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, mkdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LaneSummary } from '../../src/verify/report.js';
 import { converged, useLab } from '../helpers/lab.js';
 import { CLI } from '../helpers/sersync.js';
 import { eventually } from '../helpers/trees.js';
+import { useUnprivileged } from '../helpers/unprivileged.js';
 
 const lab = useLab('sersync-verify-');
+const attacker = useUnprivileged();
 
 interface Verified {
   readonly code: number | null;
@@ -141,5 +143,39 @@ test('verify exits 2 when it cannot compare: a remote that refuses, flags that n
     const unknown = await sersync2(run.base, ['verify', '--remote', 'nowhere::x']);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /no tree and remote match/);
+  });
+});
+
+test("verify refuses a root now reached through another user's link, and names nothing behind it", async (t) => {
+  const user = attacker.user();
+  if (user === null) return t.skip(attacker.reason());
+  await lab.withSersync({}, async (run) => {
+    populate(run.src);
+    await converged(run.src, run.replica);
+    const secret = join(run.base, 'secret');
+    mkdirSync(secret, { mode: 0o700 });
+    writeFileSync(join(secret, 'root-only-name'), 'root only');
+    user.reach(run.src);
+    chownSync(run.base, user.uid, user.gid);
+    for (const argv of [
+      ['mv', run.src, `${run.src}.old`],
+      ['ln', '-s', secret, run.src],
+    ])
+      assert.equal(user.run(argv).status, 0, argv.join(' '));
+    try {
+      const r = await sersync2(run.base, ['verify']);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(
+        r.stdout,
+        new RegExp(
+          `could not compare: .*: it leads through ${run.src}, a symlink owned by uid ${user.uid} to a directory of uid 0`,
+        ),
+      );
+      assert.doesNotMatch(r.stdout + r.stderr, /root-only-name/);
+    } finally {
+      rmSync(run.src);
+      renameSync(`${run.src}.old`, run.src);
+      chownSync(run.base, 0, 0);
+    }
   });
 });
