@@ -31,6 +31,7 @@ import type { ProgressBars } from '../sync/progress-bars.js';
 import { logProgress, teeProgress, type ProgressReporter } from '../sync/progress-report.js';
 import { RsyncPool } from '../sync/pool.js';
 import { Replicator, type TreeStatus } from '../sync/replicator.js';
+import { installedRsync, rsyncWarning } from '../sync/rsync-version.js';
 import type { PeriodicVerify } from '../verify/periodic.js';
 import { packageVersion } from '../version.js';
 import { createWatcher, describeWatcher } from '../watch/index.js';
@@ -337,6 +338,11 @@ async function startEngine(config: Config, fullSync: boolean, ctx: EngineContext
         `watching ${s.directories} directories under ${config.localpaths[i]?.watch ?? ''} in ${Math.round(s.readyMs)} ms (${s.backend})`,
       );
     }
+    // Asked once watching: its spawn (a fork of this process) would delay the watches otherwise.
+    void installedRsync().then(({ version, error }) => {
+      const problem = rsyncWarning(version, error);
+      if (problem !== null) log.warn(problem);
+    });
     crontab = startCrontab(
       config.crontab,
       () => {

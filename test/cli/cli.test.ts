@@ -204,3 +204,29 @@ test('check lists warnings with file:line:column, and the file is still usable',
     await dir.remove();
   }
 });
+
+test('`sersync2 check` names the rsync it will run, and warns when it is older than 3.5 or missing', async () => {
+  const work = await tempDir();
+  try {
+    const fake = join(work.path, 'rsync');
+    await writeFile(fake, '#!/bin/sh\necho "rsync  version 3.1.3  protocol version 31"\n', { mode: 0o755 });
+    const old = await sersync2(['check'], { env: { PATH: `${work.path}:${process.env.PATH ?? ''}` } });
+    assert.equal(old.code, 0, old.stderr);
+    assert.match(old.stdout, /^ {2}rsync {9}3\.1\.3$/m);
+    assert.match(
+      old.stdout,
+      /^WARNING: rsync 3\.1\.3 follows a symlink planted .* install rsync 3\.5 or later$/m,
+    );
+    const none = await sersync2(['check'], { env: { PATH: join(work.path, 'empty') } });
+    assert.equal(none.code, 0, none.stderr);
+    assert.match(none.stdout, /^ {2}rsync {9}not found$/m);
+    assert.match(
+      none.stdout,
+      /^WARNING: cannot run rsync \(.*ENOENT.*\): every sync will fail until it is installed$/m,
+    );
+    const now = await sersync2(['check']);
+    assert.doesNotMatch(now.stdout, /WARNING: .*rsync/, "this machine's rsync is recent");
+  } finally {
+    await work.remove();
+  }
+});

@@ -5,6 +5,7 @@ import { configToJson, describeConfig, formatWarning } from '../../config/presen
 import { loadConfig } from '../../config/load.js';
 import type { Config } from '../../config/types.js';
 import { hasUpdate } from '../../sync/rsync-args.js';
+import { installedRsync, rsyncWarning } from '../../sync/rsync-version.js';
 import { describeWatcher } from '../../watch/index.js';
 import { globalOptions } from '../program.js';
 
@@ -26,7 +27,7 @@ export function registerCheckCommand(program: Command): void {
     )
     .usage('[-o FILE] [--state-dir DIR] [--json]   (-o and --state-dir are global options)')
     .option('--json', 'print the resolved configuration as JSON')
-    .action((opts: { json?: true }, cmd: Command) => {
+    .action(async (opts: { json?: true }, cmd: Command) => {
       const { stateDir, configFile } = globalOptions(cmd);
       const config = loadConfig(configFile);
       if (opts.json) {
@@ -34,9 +35,12 @@ export function registerCheckCommand(program: Command): void {
         return;
       }
       const watcher = describeWatcher(config.fileSystem.watcher);
+      const rsync = await installedRsync();
+      const rsyncProblem = rsyncWarning(rsync.version, rsync.error);
       const lines = [
         ...describeConfig(config, stateDir),
         `  runs          ${watcher.runs ?? 'none'}`,
+        `  rsync         ${rsync.version?.text ?? 'not found'}`,
         ...missingPaths(config).map((p) => `note: ${p} does not exist yet`),
         ...(hasUpdate(config.rsync.commonParams)
           ? [
@@ -44,6 +48,7 @@ export function registerCheckCommand(program: Command): void {
             ]
           : []),
         ...(watcher.warning === null ? [] : [`WARNING: ${watcher.warning}`]),
+        ...(rsyncProblem === null ? [] : [`WARNING: ${rsyncProblem}`]),
         '',
         ...config.warnings.map((w) => formatWarning(config.file, w)),
         `${config.file}: usable${config.warnings.length > 0 ? `, with ${config.warnings.length} warning(s)` : ''}`,
