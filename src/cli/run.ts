@@ -212,6 +212,7 @@ async function replicate(config: Config, options: RunOptions, ctx: ReplicateCont
         log,
         stateDirFlag: options.stateDir,
         say: opts.reload ? (line) => log.info(line) : say,
+        reload: opts.reload,
       }),
     loadConfig: () => loadConfig(config.file),
     stateDirOf: (cfg) => resolveStateDir(options.stateDir, cfg.stateDir),
@@ -247,6 +248,8 @@ interface EngineContext {
   readonly stateDirFlag: string | null;
   /** Console lines at start; log lines after a reload. */
   readonly say: (line: string) => void;
+  /** A reload (or the return to the previous config after one failed): replication must go on. */
+  readonly reload: boolean;
 }
 
 /** Everything that replicates one config: its queue, plugin, watchers and lanes, crontab. */
@@ -296,6 +299,7 @@ async function startEngine(config: Config, fullSync: boolean, ctx: EngineContext
     log,
     plugin: feed === null ? null : { feed, roots: new Set(roots) },
     createWatcher: (opts) => createWatcher(config.fileSystem.watcher, opts),
+    degradeAtLimit: ctx.reload,
   });
   const announce = (root: string): void => {
     say(`watch path is: ${root}`);

@@ -42,6 +42,8 @@ export interface ReplicatorDeps {
   readonly recheckMs?: number;
   /** How often a remote whose last batch failed is probed. */
   readonly probeMs?: number;
+  /** A reload's trees: past the watch limit they start degraded, not failed (see WatcherOptions). */
+  readonly degradeAtLimit?: boolean;
 }
 
 export interface TreeStatus extends TreeWatchStatus {
@@ -252,6 +254,7 @@ export class Replicator {
       pollMs: this.deps.rootPollMs ?? 1000,
       gapSyncMs: this.deps.gapSyncMs ?? 10_000,
       recheckMs: this.deps.recheckMs,
+      degradeAtLimit: this.deps.degradeAtLimit === true,
     });
     tree.watch = watch;
     return watch.start();

@@ -85,6 +85,8 @@ export interface TreeWatchDeps {
   readonly gapSyncMs: number | null;
   /** How often the watcher looks at mounts and retries refused watches. */
   readonly recheckMs?: number | undefined;
+  /** A reload's tree: past the watch limit it starts degraded, not failed (see WatcherOptions). */
+  readonly degradeAtLimit?: boolean;
 }
 
 /**
@@ -106,6 +108,7 @@ export class TreeWatch {
   private lastGapSync = Date.now();
   /** The gaps as last logged, keyed `reason\0path`. */
   private knownGaps = new Set<string>();
+  private watchedOnce = false;
 
   constructor(private readonly deps: TreeWatchDeps) {}
 
@@ -211,6 +214,8 @@ export class TreeWatch {
       xfs: deps.xfs,
       skipDir: deps.skipDir,
       recheckMs: deps.recheckMs,
+      // Once watched, a tree is watched again degraded rather than not at all.
+      degradeAtLimit: this.watchedOnce || deps.degradeAtLimit === true,
       onEvents: deps.onEvents,
       onError: (err) => {
         // The watch limit is reported, with its fix, when the gaps are (see logGaps): once, not per directory.
@@ -221,6 +226,7 @@ export class TreeWatch {
     this.watcher = watcher;
     const stats = await watcher.start();
     this.backend = stats.backend;
+    this.watchedOnce = true;
     return stats;
   }
 

@@ -107,8 +107,10 @@ export class InotifyWatcher implements Watcher {
         },
       });
       this.mounts = this.mountsNow();
-      const { overLimit } = this.scanner.watchRoot();
-      if (overLimit > 0) throw watchLimitError(this.tree.size + overLimit, this.root);
+      const scanned = this.scanner.watchRoot();
+      if (scanned.overLimit > 0 && this.opts.degradeAtLimit !== true)
+        throw watchLimitError(this.tree.size + scanned.overLimit, this.root);
+      this.checkLimit(scanned);
     } catch (err) {
       await this.close();
       throw this.rootError(err);

@@ -53,6 +53,13 @@ export interface WatcherOptions {
    * tree, directories left unwatched at the watch limit (default 1000 ms).
    */
   readonly recheckMs?: number | undefined;
+  /**
+   * A tree past the watch limit at `start()`: false (a first start) fails with the number needed;
+   * true (the tree watched again after a restore, a reload) starts with the directories that do not
+   * fit as `watch-limit` gaps, as when it grows past the limit while running, so that replication
+   * goes on degraded instead of stopping.
+   */
+  readonly degradeAtLimit?: boolean;
 }
 
 /** Why part of a tree is not replicated as it changes. */

@@ -13,6 +13,7 @@ import {
   rootRemounted,
   rootSwappedForSymlink,
   userNamespaceUnavailable,
+  watchLimitOnRestoreAndReload,
   watchLimitWhileRunning,
 } from './cases/watch-health.js';
 
@@ -37,6 +38,14 @@ test(
   { skip: userNamespaceUnavailable() },
   async () => {
     await watchLimitWhileRunning(lab.work, lab.daemon);
+  },
+);
+
+test(
+  'a tree past the watch limit when it is watched again (a swapped-in root, a reload): degraded, not stopped',
+  { skip: userNamespaceUnavailable() },
+  async () => {
+    await watchLimitOnRestoreAndReload(lab.work, lab.daemon);
   },
 );
 

@@ -232,6 +232,52 @@ export async function watchLimitWhileRunning(work: string, daemon: RsyncDaemon):
 }
 
 /**
+ * A tree past the watch limit when it must be watched again: the root swapped (`mv src src.old &&
+ * mv new src`) for a tree larger than the limit, then a reload (SIGHUP) while degraded. Each goes
+ * on degraded (`watch-limit`, the unwatched directories sent whole now and then), as a tree that
+ * grows past the limit does, instead of stopping replication or the daemon.
+ */
+export async function watchLimitOnRestoreAndReload(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
+  const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
+  const next = join(rig.base, 'next');
+  try {
+    for (let i = 0; i < 3; i++) mkdirSync(join(rig.src, `d${i}`));
+    await rig.start(['-r'], {
+      wrapper: ['unshare', '--user', '--map-root-user', process.execPath, LIMITED, '14'],
+    });
+    await rig.converged(10_000, 'before the swap');
+    for (let i = 0; i < 20; i++) {
+      mkdirSync(join(next, `n${i}`), { recursive: true });
+      writeFileSync(join(next, `n${i}`, 'f.txt'), `${i}`);
+    }
+    renameSync(rig.src, `${rig.src}.old`);
+    renameSync(next, rig.src);
+    const limited = await statusShows(
+      rig,
+      (t) => t.degraded.includes('watch-limit') && t.unwatchedDirectories > 0,
+      'the swapped-in tree watched as far as the limit allows',
+    );
+    assert.ok(!limited.degraded.includes('watcher-restarting'), JSON.stringify(limited.degraded));
+    assert.equal(await degradedMetric(rig, 'watch-limit'), 1);
+    await rig.converged(30_000, 'the swapped-in tree, past the limit');
+
+    rig.running.child.kill('SIGHUP');
+    await eventually(() => rig.status().reloads === 1, 20_000, 'the reload');
+    const reloaded = await statusShows(
+      rig,
+      (t) => t.degraded.includes('watch-limit'),
+      'degraded after the reload',
+    );
+    assert.ok(reloaded.unwatchedDirectories > 0);
+    writeFileSync(join(rig.src, 'n19', 'after-reload.txt'), 'still replicated');
+    await rig.converged(30_000, 'a change after the reload');
+    return { faults: 2, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop();
+  }
+}
+
+/**
  * The root swapped for a symlink to a directory root may read (`mv src src.old && ln -s SECRET
  * src`): nothing is sent, the replica is left as it is (no copy of the target, no --delete), status
  * and /metrics say `root-replaced`; with the directory put back, replication resumes.
