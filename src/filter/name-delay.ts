@@ -9,6 +9,8 @@ interface Held {
   timer: NodeJS.Timeout;
   /** size and mtime at the last look: a file still being written is looked at again. */
   seen: string;
+  /** When it was first held (a file rewritten meanwhile keeps it): the change waits since then. */
+  since: number;
 }
 
 /**
@@ -33,6 +35,13 @@ export class NameDelay {
     return this.held.size;
   }
 
+  /** When the file held longest was first held, or null: its change is that old. */
+  oldestSince(): number | null {
+    let oldest: number | null = null;
+    for (const h of this.held.values()) if (oldest === null || h.since < oldest) oldest = h.since;
+    return oldest;
+  }
+
   /** True when the send of `path` (a file) is held; it is released later if the file stays. */
   hold(path: RelPath): boolean {
     if (!this.looksTemporary(displayPath(baseName(path)))) return false;
@@ -47,16 +56,17 @@ export class NameDelay {
     this.held.clear();
   }
 
-  private wait(path: RelPath, seen: string): void {
+  private wait(path: RelPath, seen: string, since?: number): void {
     const prev = this.held.get(path);
     if (prev !== undefined) clearTimeout(prev.timer);
+    const first = since ?? prev?.since ?? Date.now();
     const timer = setTimeout(() => {
       this.held.delete(path);
       const now = this.look(path);
-      if (now !== null && now !== seen && now !== 'other') return this.wait(path, now); // still written
+      if (now !== null && now !== seen && now !== 'other') return this.wait(path, now, first); // still written
       this.settled(path, now !== null); // null: it vanished, it was a temporary file
     }, this.settleMs);
-    this.held.set(path, { timer, seen });
+    this.held.set(path, { timer, seen, since: first });
   }
 
   /** A regular file's size, mtime and inode; 'other' for another kind of entry; null when gone. */

@@ -183,9 +183,12 @@ export class Lane {
     return this.ctx.root;
   }
 
-  /** Operations waiting for dispatch (excluding files still being written). */
+  /**
+   * Operations waiting for dispatch, files held for their temporary-looking name included: a stop
+   * with any of them is not clean, so the next start resyncs what they would have sent.
+   */
   get pending(): number {
-    return this.coalescer.size;
+    return this.coalescer.size + this.nameDelay.size;
   }
 
   get busy(): boolean {
@@ -195,6 +198,8 @@ export class Lane {
   /** When the oldest change not yet on the remote (pending or in flight) was seen, or null. */
   get oldestChangeAt(): number | null {
     let oldest = this.pendingSince;
+    const held = this.nameDelay.oldestSince();
+    if (held !== null && (oldest === null || held < oldest)) oldest = held;
     for (const f of this.flights)
       if (f.since !== null && (oldest === null || f.since < oldest)) oldest = f.since;
     return oldest;

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RsyncDaemon } from '../../helpers/rsyncd.js';
+import { freePort, type RsyncDaemon } from '../../helpers/rsyncd.js';
 import { Rig } from '../lib/rig.js';
 import type { CaseResult } from './result.js';
 
@@ -105,6 +105,34 @@ export async function hostileNames(work: string, daemon: RsyncDaemon): Promise<C
     for (const where of [src, rig.replica, rig.base, process.cwd()])
       for (const f of INJECTED) assert.equal(existsSync(join(where, f)), false, `${where}/${f}: a name ran`);
     return { faults: HOSTILE_NAMES.length * 3 + 1, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop();
+  }
+}
+
+/**
+ * Real files with temporary-looking names (`.env.sample`, `notes~`) are held 2 s before they are
+ * sent: while held they count as pending and as lag in status and /metrics, and a stop in that
+ * moment is not clean, so the next start resyncs them instead of losing them.
+ */
+export async function heldNamesAcrossStop(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
+  const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
+  try {
+    await rig.start();
+    const held = ['.env.sample', 'notes~'];
+    for (const name of held) writeFileSync(join(rig.src, name), `a real file named ${name}\n`);
+    const [remote] = rig.status().remotes;
+    assert.ok(remote !== undefined);
+    assert.equal(remote.pending, held.length, 'held files are pending');
+    assert.ok(remote.lagSeconds > 0, 'and count as lag');
+    const metric = await rig.metric('sersync_pending_operations', { root: rig.src, remote: remote.remote });
+    assert.equal(metric, held.length);
+    await rig.stop(); // within the 2 s they are held
+    for (const name of held)
+      assert.ok(!existsSync(join(rig.replica, name)), `${name} was sent before the stop`);
+    await rig.start();
+    await rig.converged(15_000, 'the held files, after a stop while they were held');
+    return { faults: 1, files: rig.files(), lost: 0 };
   } finally {
     await rig.stop();
   }
