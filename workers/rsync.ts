@@ -7,6 +7,7 @@ import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'n
 import { lstatSync } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
 import { compilePathFilter } from '../src/filter/path-filter.js';
+import { SOURCE_UNUSABLE } from '../src/sync/exit-codes.js';
 import { pathBytes, type RelPath } from '../src/paths.js';
 import { anchoredPattern, fileListEntry } from '../src/sync/rsync-args.js';
 import { pinnedPlace, type PinnedPlace } from '../src/sync/rsync-place.js';
@@ -208,8 +209,8 @@ export default function runRsync(task: ReportingTask): Promise<RsyncResult> {
   // swapped for a symlink since is never followed, by the walk below nor by rsync.
   const place = pinnedPlace(task.cwd, task.dir ?? '', task.rootId);
   if (typeof place === 'string')
-    // rsync's code for an unusable source (-1 would read as a lost remote)
-    return Promise.resolve(notRun(3, `rsync not run: ${place}`, performance.now() - started));
+    // -1 would read as a lost remote
+    return Promise.resolve(notRun(SOURCE_UNUSABLE, `rsync not run: ${place}`, performance.now() - started));
   const listing = task.listedPort !== undefined;
   const input = task.input === null ? null : buildInput({ ...task, cwd: place.tree }, task.input, listing);
   const list = input?.list ?? null;

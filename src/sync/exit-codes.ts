@@ -26,6 +26,9 @@ export interface ExitMeaning {
   readonly interrupted?: true;
 }
 
+/** rsync's code for a source it cannot use; also a run not made because the tree's root is not usable. */
+export const SOURCE_UNUSABLE = 3;
+
 /** Not rsync's: the thread that runs it failed on the task before rsync ran (or died). */
 export const THREAD_FAILED = -2;
 

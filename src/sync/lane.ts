@@ -10,7 +10,7 @@ import { isTempFileName } from '../filter/temp-files.js';
 import type { Logger } from '../log/logger.js';
 import { parentOf, type RelPath } from '../paths.js';
 import type { Failure, WorkStore } from '../queue/types.js';
-import { describeExit } from './exit-codes.js';
+import { describeExit, SOURCE_UNUSABLE } from './exit-codes.js';
 import { failureOf, partialFailures } from './outcome.js';
 import { worthRebuilding } from './move-worth.js';
 import { moveWaves, planMove, planRuns } from './plan.js';
@@ -446,9 +446,12 @@ export class Lane {
     let failure: Failure | null = null;
     let unreadable: Map<RelPath, Failure> | null = null;
     let refused = false;
+    let refusal: string | null = null;
     for (const task of planRuns(rest, plan, sentAs)) {
-      if (this.refusesFullDelete(task, cwd)) {
+      const why = this.refusesFullDelete(task, cwd);
+      if (why !== null) {
         refused = true;
+        if (why !== 'nothing to do') refusal = why;
         continue;
       }
       const r = await this.run(task, ops);
@@ -471,7 +474,10 @@ export class Lane {
     if (failure === null) store.succeed(batch);
     else if (unreadable !== null) store.failPaths(batch, unreadable);
     else store.fail(batch, failure);
-    this.count(ops, results, failure, refused);
+    // A refused full sync is not retried (a retry once the first file appears in an empty mount
+    // point would empty the replica), but it is no success either: status shows it as a failure.
+    const shown = failure ?? (refusal === null ? null : { exitCode: SOURCE_UNUSABLE, message: refusal });
+    this.count(ops, results, shown, refused);
     const report: BatchReport = {
       root,
       remote,
@@ -528,17 +534,21 @@ export class Lane {
    * A full sync with `--delete` from an empty or missing root would wipe the replica: a typo in
    * `watch` or an unmounted disk must not destroy the backup.
    */
-  private refusesFullDelete(task: RsyncTask, cwd: string): boolean {
-    if (task.kind !== 'full' || !this.ctx.config.inotify.delete) return false;
-    if (listing(cwd).length > 0) return false;
+  /**
+   * Why a full sync with --delete is not run: 'nothing to do' when both sides are empty, the
+   * refusal when the watched directory is missing or empty (it would empty the replica); null: run it.
+   */
+  private refusesFullDelete(task: RsyncTask, cwd: string): string | null {
+    if (task.kind !== 'full' || !this.ctx.config.inotify.delete) return null;
+    if (listing(cwd).length > 0) return null;
     const t = this.ctx.remote.target;
     // Empty on both sides (a first start, the shipped demo): nothing to send and nothing to protect.
-    if (t.kind === 'local' && listing(t.path).length === 0) return true;
+    if (t.kind === 'local' && listing(t.path).length === 0) return 'nothing to do';
+    const refusal =
+      'refusing a full sync with --delete: the watched directory is missing or empty; the replica is left as it is';
     // ctx.log carries root and remote already: fields given again would be duplicate JSON keys.
-    this.ctx.log.error(
-      'refusing a full sync with --delete: the watched directory is missing or empty; the replica is left as it is',
-    );
-    return true;
+    this.ctx.log.error(refusal);
+    return refusal;
   }
 }
 

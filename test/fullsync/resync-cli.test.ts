@@ -5,10 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { DaemonStatus } from '../../src/daemon/status.js';
 import { shellWord } from '../../src/queue/fail-log.js';
 import { converged, useLab, type RunOptions } from '../helpers/lab.js';
 import { CLI, sersyncConfigXml, writeConfig, type SersyncProcess } from '../helpers/sersync.js';
@@ -75,9 +76,10 @@ const withSersync = (
     replica: string,
     proc: SersyncProcess,
     received: () => Promise<string[]>,
+    base: string,
   ) => Promise<void>,
 ): Promise<void> =>
-  lab.withSersync({ ...opts, setup }, (run) => body(run.src, run.replica, run.proc, run.received));
+  lab.withSersync({ ...opts, setup }, (run) => body(run.src, run.replica, run.proc, run.received, run.base));
 
 /** Resolves once the first remote's full sync has been batched and settled (its `synced` log line). */
 async function fullSyncDone(proc: SersyncProcess): Promise<void> {
@@ -209,12 +211,26 @@ for (const [what, watch] of [
       (_src, replica) => {
         write(replica, REPLICA);
       },
-      async (root, replica, proc) => {
+      async (root, replica, proc, _received, base) => {
         await eventually(
           () => logEntries(proc).some((e) => e.level === 50 && /^refusing a full sync/.test(String(e.msg))),
           20_000,
           'the refusal',
         );
+        const status = spawnSync(
+          process.execPath,
+          [CLI, 'status', '--json', '-o', join(base, 'confxml.xml'), '--state-dir', join(base, 'state')],
+          { encoding: 'utf8' },
+        );
+        assert.equal(status.status, 0, status.stderr);
+        const remote = (JSON.parse(status.stdout) as DaemonStatus).remotes.at(0);
+        assert.ok(remote !== undefined);
+        assert.equal(remote.lastSuccessAt, null, 'a refused full sync is no success');
+        assert.match(
+          remote.lastError ?? '',
+          /^refusing a full sync with --delete: the watched directory is missing or empty/,
+        );
+        assert.notEqual(remote.lastFailureAt, null);
         const refusal = logEntries(proc).find((e) => e.level === 50);
         assert.ok(refusal !== undefined);
         assert.equal(refusal.root, root);
