@@ -133,7 +133,18 @@ export function lastErrorLine(stderr: string): string {
   // rsync's own word on what stopped it, in no error vocabulary: `rsync: [sender] could not open
   // password file /etc/rsync.pas: No such file or directory (2)` before `syntax or usage error (code 1)`.
   const explaining = lines.filter((l) => /^rsync: /.test(l) && !generic(l));
-  return remote.at(-1) ?? specific.at(-1) ?? explaining.at(-1) ?? errors.at(-1) ?? lines.at(-1) ?? '';
+  // The replica's side failing (`[receiver] write failed …: No space left on device`) is the cause
+  // of the sender's `read error: Connection reset by peer` that follows it.
+  const receiving = explaining.filter((l) => /^rsync: \[(?:receiver|generator)\] /.test(l));
+  return (
+    remote.at(-1) ??
+    receiving.at(-1) ??
+    specific.at(-1) ??
+    explaining.at(-1) ??
+    errors.at(-1) ??
+    lines.at(-1) ??
+    ''
+  );
 }
 
 /**

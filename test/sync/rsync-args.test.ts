@@ -294,6 +294,16 @@ test("exit codes: the reported line is the specific error, not rsync's generic s
     'rsync: [sender] could not open password file /etc/rsync.pas: No such file or directory (2)',
     "rsync's own line on the cause, though it has no error word",
   );
+  assert.equal(
+    lastErrorLine(
+      'rsync: [receiver] write failed on "/replica/big" (in replica): No space left on device (28)\n' +
+        'rsync error: error in file IO (code 11) at receiver.c(657) [receiver=3.5.0]\n' +
+        'rsync: [sender] read error: Connection reset by peer (104)\n' +
+        'rsync error: error in socket I/O (code 10) at io.c(806) [sender=3.5.0]\n',
+    ),
+    'rsync: [receiver] write failed on "/replica/big" (in replica): No space left on device (28)',
+    "the replica's full disk, not the connection reset that follows it",
+  );
 });
 
 test('exit 23: the source files rsync could not read, relative to the root, with its line about each, or null for any other error', () => {
