@@ -186,6 +186,12 @@ export function renderMetrics(s: DaemonStatus): string {
       '1 while batches cannot be recorded in the retry queue (locked, disk full): their changes wait in memory.',
       s.queueWriteFailure === null ? 0 : 1,
     ),
+    single(
+      'sersync_queue_orphaned_retries',
+      'gauge',
+      'Retry rows of trees or remotes no longer in the config: never sent (sersync2 queue shows them).',
+      s.orphanedRetries.reduce((n, o) => n + o.count, 0),
+    ),
     ...verifyFamilies(s),
     ...pluginFamilies(s.plugin),
   ];

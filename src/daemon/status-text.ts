@@ -53,7 +53,13 @@ export function statusText(s: DaemonStatus): string {
     s.queueWriteFailure === null
       ? ''
       : `! the retry queue CANNOT BE WRITTEN (since ${ago(s.queueWriteFailure.since)}): ${printable(s.queueWriteFailure.error)}; changes wait in memory and are sent once it can be\n`;
-  return `${summary.join('\n')}\n${queue}${pluginProblems(s.plugin, ago)}\n${treesText(s.trees, ago)}\n${remotes}`;
+  const orphans = s.orphanedRetries
+    .map(
+      (o) =>
+        `! ${o.count} queued retries of ${printable(o.root)} -> ${printable(o.remoteId)}, which the config no longer has, are not sent: \`sersync2 queue list --remote ${printable(o.remoteId)}\` shows them; drop them, or put the remote back\n`,
+    )
+    .join('');
+  return `${summary.join('\n')}\n${queue}${orphans}${pluginProblems(s.plugin, ago)}\n${treesText(s.trees, ago)}\n${remotes}`;
 }
 
 /** `sersync2 status` of a `sersync2 -m PLUGIN`: its trees, no remotes. */

@@ -122,6 +122,11 @@ export interface DaemonStatus extends ProcessReport {
    * (their changes wait in memory and go once it can be written).
    */
   readonly queueWriteFailure: { readonly since: number; readonly error: string } | null;
+  /**
+   * Retry rows of trees or remotes no longer in the config (a reload removed them): never sent by
+   * this replicator, kept for `sersync2 queue` (drop them, or put the remote back).
+   */
+  readonly orphanedRetries: readonly LaneRetries[];
 }
 
 export interface StatusInputs extends ProcessInputs {
@@ -164,6 +169,9 @@ export function buildStatus(input: StatusInputs): DaemonStatus {
     verify: input.verify ?? null,
     plugin: input.plugin ?? null,
     queueWriteFailure: queueWriteFailure(lanes),
+    orphanedRetries: input.retries.filter(
+      (r) => r.count > 0 && !lanes.some((l) => l.root === r.root && l.remote === r.remoteId),
+    ),
   };
 }
 

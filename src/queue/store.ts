@@ -11,6 +11,7 @@ import { sqliteAddon } from './sqlite-addon.js';
 import type {
   Failure,
   ImportedRow,
+  LaneId,
   LaneRetries,
   QueueFilter,
   QueueRow,
@@ -48,6 +49,14 @@ export interface WorkStoreOptions {
  */
 const NOT_UNDER_FULL_SYNC = `NOT EXISTS (SELECT 1 FROM work AS f WHERE f.remote = work.remote
   AND f.root = work.root AND f.path = x'' AND f.kind = 'full' AND f.state = 'inflight')`;
+
+/** The row is one of the lanes given as JSON (two parameters: the same JSON or NULL twice). */
+const IN_LANES = `(? IS NULL OR EXISTS (SELECT 1 FROM json_each(?) AS l
+  WHERE l.value ->> 0 = work.remote AND l.value ->> 1 = work.root))`;
+
+function lanesJson(lanes: readonly LaneId[] | undefined): string | null {
+  return lanes === undefined ? null : JSON.stringify(lanes.map((l) => [l.remoteId, l.root]));
+}
 
 /** Longer rsync error lines are cut: the row keeps what an operator needs, not a whole dump. */
 const MAX_ERROR_CHARS = 1000;
@@ -275,13 +284,16 @@ class SqliteWorkStore implements QueueStore {
          last_failure_at = ?, exit_code = ?, last_error = ?, next_attempt_at = ?
        WHERE id = ?`,
     );
-    this.dueStmt = db.prepare<[number, number], WorkRecord>(
+    // The lanes as JSON ([[remote, root], …]), or NULL for every row.
+    this.dueStmt = db.prepare<[number, string | null, string | null, number], WorkRecord>(
       `SELECT * FROM work WHERE state = 'retry' AND next_attempt_at <= ? AND ${NOT_UNDER_FULL_SYNC}
+         AND ${IN_LANES}
        ORDER BY next_attempt_at, id LIMIT ?`,
     );
     this.nextDueStmt = db
-      .prepare<[], number | null>(
-        `SELECT min(next_attempt_at) FROM work WHERE state = 'retry' AND ${NOT_UNDER_FULL_SYNC}`,
+      .prepare<[string | null, string | null], number | null>(
+        `SELECT min(next_attempt_at) FROM work WHERE state = 'retry' AND ${NOT_UNDER_FULL_SYNC}
+           AND ${IN_LANES}`,
       )
       .pluck();
     this.settleLaneStmt = db
@@ -357,12 +369,14 @@ class SqliteWorkStore implements QueueStore {
     if (touched.some((r) => r.attempts + 1 >= FAIL_LOG_MIN_ATTEMPTS)) this.failLogChanged();
   }
 
-  due(now: number, limit: number): QueueRow[] {
-    return this.dueStmt.all(now, limit).map(toRow);
+  due(now: number, limit: number, lanes?: readonly LaneId[]): QueueRow[] {
+    const l = lanesJson(lanes);
+    return this.dueStmt.all(now, l, l, limit).map(toRow);
   }
 
-  nextDueAt(): number | null {
-    return this.nextDueStmt.get() ?? null;
+  nextDueAt(lanes?: readonly LaneId[]): number | null {
+    const l = lanesJson(lanes);
+    return this.nextDueStmt.get(l, l) ?? null;
   }
 
   settleLane(remoteId: string, root: string): number {

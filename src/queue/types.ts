@@ -37,6 +37,12 @@ export interface QueueRow {
  * main thread). Every op is recorded before its rsync starts and forgotten when it succeeds,
  * so `kill -9` at any moment loses nothing. All methods are synchronous.
  */
+/** A tree and one of its remotes: whose rows a replicator sends. */
+export interface LaneId {
+  readonly root: string;
+  readonly remoteId: string;
+}
+
 export interface WorkStore {
   /**
    * Records ops about to be dispatched to one remote as one batch; returns the batch id. A row
@@ -58,11 +64,13 @@ export interface WorkStore {
   failPaths(batch: number, failures: ReadonlyMap<RelPath, Failure>, now?: number): void;
   /**
    * Retry rows due at `now` (oldest first), at most `limit`; they stay queued until begun again.
-   * Rows of a tree and remote whose full sync is in flight wait for its outcome.
+   * Rows of a tree and remote whose full sync is in flight wait for its outcome. With `lanes`,
+   * only theirs: rows of a tree or remote no longer in the config neither starve theirs nor keep
+   * the next retry due.
    */
-  due(now: number, limit: number): QueueRow[];
-  /** Epoch ms of the earliest retry that `due` would return, or null. */
-  nextDueAt(): number | null;
+  due(now: number, limit: number, lanes?: readonly LaneId[]): QueueRow[];
+  /** Epoch ms of the earliest retry that `due` would return (for `lanes`), or null. */
+  nextDueAt(lanes?: readonly LaneId[]): number | null;
   /**
    * A full sync of `root` reached `remoteId` carrying every path of the tree as it is now: its
    * retry rows are settled (removed). Returns how many.

@@ -9,7 +9,7 @@ import { displayPath, type RelPath } from '../paths.js';
 import { treeEvents } from '../plugins/tree-events.js';
 import type { PluginFeed } from '../plugins/feed.js';
 import type { PluginEvent } from '../plugins/types.js';
-import type { WorkStore } from '../queue/types.js';
+import type { LaneId, WorkStore } from '../queue/types.js';
 import type { WatchEvent, WatchStats } from '../watch/types.js';
 import { describeExit, remoteLoss } from './exit-codes.js';
 import { Lane, type BatchReport, type LaneStats } from './lane.js';
@@ -278,16 +278,21 @@ export class Replicator {
     }
   }
 
+  /** The tree and remote of every lane: whose retry rows this replicator sends. */
+  private laneIds(): LaneId[] {
+    return [...this.lanesByKey.values()].map((l) => ({ root: l.root, remoteId: l.remote.id }));
+  }
+
   private pollRetries(): void {
     if (this.stopping) return;
     const { store } = this.deps;
     const now = Date.now();
-    for (const row of store.due(now, 10_000)) {
-      const lane = this.lanesByKey.get(laneKey(row.root, row.remoteId));
-      // A row of a tree or remote no longer in the config stays queued for `sersync2 queue`.
-      lane?.restore(row.op, row.owesRemoval);
-    }
-    const next = store.nextDueAt();
+    // A row of a tree or remote no longer in the config stays queued for `sersync2 queue`, left
+    // out here: it would keep the next retry due now, and crowd out the rows of these lanes.
+    const lanes = this.laneIds();
+    for (const row of store.due(now, 10_000, lanes))
+      this.lanesByKey.get(laneKey(row.root, row.remoteId))?.restore(row.op, row.owesRemoval);
+    const next = store.nextDueAt(lanes);
     const poll = this.deps.retryPollMs ?? 1000;
     const wait = next === null ? poll : Math.max(10, Math.min(poll, next - now));
     this.retryTimer = setTimeout(() => {

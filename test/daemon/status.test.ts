@@ -265,7 +265,7 @@ test('status: a partly watched tree says where, why and what to do', () => {
       lastWatcherRestart: { at: T - 4000, reason: 'read: Input/output error' },
     }),
   };
-  const lines = statusText(buildStatus(inputs({ trees: [tree] }))).split('\n');
+  const lines = statusText(buildStatus(inputs({ trees: [tree], retries: [] }))).split('\n');
   const row = (lines.find((l) => l.startsWith('/srv/img')) ?? '').split(/\s{2,}/);
   assert.deepEqual(row, ['/srv/img', 'PARTLY', '5', '7', '3', 'watch-limit,unmounted,fallback-watcher']);
   const notes = lines.filter((l) => l.startsWith('! '));
@@ -274,4 +274,30 @@ test('status: a partly watched tree says where, why and what to do', () => {
   assert.match(notes[1] ?? '', /unmounted \(mnt\/disk\)/);
   assert.match(notes[2] ?? '', /chokidar fallback/);
   assert.match(notes[3] ?? '', /watcher restarted 1 time \(last 4s ago: read: Input\/output error\)/);
+});
+
+test('status: retry rows of a remote the config no longer has are said, with how to see them, and counted', () => {
+  const s = buildStatus(
+    inputs({
+      retries: [
+        ...inputs().retries,
+        { remoteId: 'gone::m', root: '/srv/www', count: 3000, oldestSeenAt: T - 600_000 },
+      ],
+    }),
+  );
+  assert.deepEqual(
+    s.orphanedRetries.map((o) => [o.root, o.remoteId, o.count]),
+    [['/srv/www', 'gone::m', 3000]],
+  );
+  assert.ok(
+    statusText(s)
+      .split('\n')
+      .includes(
+        '! 3000 queued retries of /srv/www -> gone::m, which the config no longer has, are not sent: `sersync2 queue list --remote gone::m` shows them; drop them, or put the remote back',
+      ),
+  );
+  assert.match(renderMetrics(s), /^sersync_queue_orphaned_retries 3000$/m);
+  const fine = buildStatus(inputs());
+  assert.deepEqual(fine.orphanedRetries, []);
+  assert.match(renderMetrics(fine), /^sersync_queue_orphaned_retries 0$/m);
 });

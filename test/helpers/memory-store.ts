@@ -1,7 +1,7 @@
 import { backoffMs } from '../../src/backoff.js';
 import type { PathOp } from '../../src/coalesce/types.js';
 import { adoptsBelow } from '../../src/queue/carries.js';
-import type { Failure, QueueRow, WorkStore } from '../../src/queue/types.js';
+import type { Failure, LaneId, QueueRow, WorkStore } from '../../src/queue/types.js';
 
 /**
  * A `WorkStore` that lives in memory, for tests of what uses a store (lanes, full syncs), not of
@@ -86,14 +86,17 @@ export function createMemoryWorkStore(maxIntervalMs = 3_600_000): WorkStore {
     failPaths(batch, failures, now = Date.now()) {
       failRows(batch, (path) => failures.get(path), now);
     },
-    due(now, limit) {
+    due(now, limit, lanes) {
       return waiting()
+        .filter((r) => inLanes(r, lanes))
         .filter((r) => (r.nextAttemptAt ?? 0) <= now)
         .sort((a, b) => (a.nextAttemptAt ?? 0) - (b.nextAttemptAt ?? 0))
         .slice(0, limit);
     },
-    nextDueAt() {
-      const times = waiting().map((r) => r.nextAttemptAt ?? 0);
+    nextDueAt(lanes) {
+      const times = waiting()
+        .filter((r) => inLanes(r, lanes))
+        .map((r) => r.nextAttemptAt ?? 0);
       return times.length === 0 ? null : Math.min(...times);
     },
     settleLane(remoteId, root) {
@@ -126,4 +129,8 @@ export function createMemoryWorkStore(maxIntervalMs = 3_600_000): WorkStore {
       rows.clear();
     },
   };
+}
+
+function inLanes(r: QueueRow, lanes: readonly LaneId[] | undefined): boolean {
+  return lanes === undefined || lanes.some((l) => l.root === r.root && l.remoteId === r.remoteId);
 }

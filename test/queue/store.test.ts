@@ -528,3 +528,29 @@ for (const { name, damage } of WAL_DAMAGES) {
     }
   });
 }
+
+test('due and nextDueAt for given lanes leave out the rows of trees and remotes no longer in the config', async () => {
+  await withStore((s, { clock }) => {
+    const gone = 'removed::module';
+    for (const [remote, path] of [
+      [gone, 'old.txt'],
+      [R, 'live.txt'],
+    ] as const) {
+      const b = s.begin(remote, ROOT, [sync(path)]);
+      s.fail(b, { exitCode: 10, message: 'down' });
+      clock.now += 1000; // the removed remote's row is due first
+    }
+    const lanes = [{ root: ROOT, remoteId: R }];
+    const later = clock.now + 3_600_000;
+    assert.deepEqual(
+      s.due(later, 1, lanes).map((r) => r.op.path),
+      ['live.txt'],
+      "the removed remote's older row does not crowd it out",
+    );
+    assert.equal(s.due(later, 10).length, 2, 'without lanes, every row');
+    const live = s.nextDueAt(lanes);
+    assert.ok(live !== null);
+    assert.ok(live > (s.nextDueAt() ?? Infinity), 'the orphaned row does not keep the next retry due');
+    assert.equal(s.nextDueAt([{ root: ROOT, remoteId: 'other::x' }]), null);
+  });
+});
