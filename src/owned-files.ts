@@ -3,9 +3,10 @@
  * written so that nobody else can point them elsewhere. sersync2 usually runs as root, and some
  * of these files live where other users may create names (sersync's fail log defaults to
  * /tmp/rsync_fail_log.sh): a symlink or hard link planted at a name root opens would make root
- * write a file of the planter's choosing. So a name is never opened through a symlink
- * (`O_NOFOLLOW`), a temporary file is created exclusively under a random name (`O_EXCL`), and a
- * file is replaced by renaming over its name (a rename replaces a link, never follows it).
+ * write a file of the planter's choosing. So the way to a file must be one no other user can
+ * change (`checkDirPath`), a name is never opened through a symlink (`O_NOFOLLOW`), a temporary
+ * file is created exclusively under a random name (`O_EXCL`), and a file is replaced by renaming
+ * over its name (a rename replaces a link, never follows it).
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -16,10 +17,11 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
+  readlinkSync,
   renameSync,
   rmSync,
-  statSync,
   writeFileSync,
+  type Stats,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { SersyncError } from './errors.js';
@@ -37,18 +39,91 @@ export interface OthersMayWrite {
   readonly sticky: boolean;
 }
 
-/** Null when only this process's user (or root) may change the entries of `dir`. */
-export function othersMayWrite(dir: string): OthersMayWrite | null {
-  const st = statSync(dir);
-  const mode = st.mode & 0o7777;
-  const foreignOwner = st.uid !== process.geteuid?.() && st.uid !== 0;
-  if ((mode & 0o022) === 0 && !foreignOwner) return null;
-  return { dir, mode, sticky: (mode & S_ISVTX) !== 0 };
+/** As many symlinks as the kernel follows in one path before ELOOP. */
+const MAX_LINKS = 40;
+
+/** Root or this process's user: the only owners who may change a name on the way to our files. */
+function trusted(uid: number): boolean {
+  return uid === 0 || uid === process.geteuid?.();
+}
+
+/**
+ * Checks that no other user can change where `dir` leads (OpenSSH's safe_path): every component
+ * of the path as written and, through each symlink, of where it leads, from `/` down, must belong
+ * to root or this user; every directory passed through must be writable by nobody else unless it
+ * is sticky (/tmp), where the entry we use below it is ours by the first rule. Missing directories
+ * are created 0700 one at a time and checked like the others when `create`; else ENOENT is thrown.
+ * Refusals are `refuse(why)`, naming the component. Returns who else may create or remove names
+ * in the directory it leads to, for the caller to judge (null: nobody).
+ */
+export function checkDirPath(
+  dir: string,
+  refuse: (why: string) => Error,
+  create = false,
+): OthersMayWrite | null {
+  // Walked as the kernel will: relative to the working directory, `..` after following links.
+  const pending = (dir.startsWith('/') ? dir : `${process.cwd()}/${dir}`).split('/');
+  const root = trustedStat('/', refuse);
+  let at = '/';
+  let mode = root.mode & 0o7777;
+  let links = 0;
+  for (let name = pending.shift(); name !== undefined; name = pending.shift()) {
+    if (name === '' || name === '.') continue;
+    if (name === '..') {
+      at = dirname(at);
+      mode = lstatSync(at).mode & 0o7777;
+      continue;
+    }
+    if ((mode & 0o022) !== 0 && (mode & S_ISVTX) === 0)
+      throw refuse(`others can write ${at} (mode ${octal(mode)})`);
+    const next = join(at, name);
+    const st = trustedStat(next, refuse, create);
+    if (st.isSymbolicLink()) {
+      if (++links > MAX_LINKS) throw refuse(`too many symlinks on the way (at ${next})`);
+      const target = readlinkSync(next);
+      if (target.startsWith('/')) [at, mode] = ['/', root.mode & 0o7777];
+      pending.unshift(...target.split('/'));
+      continue;
+    }
+    if (!st.isDirectory()) throw refuse(`${next} is not a directory`);
+    [at, mode] = [next, st.mode & 0o7777];
+  }
+  return (mode & 0o022) === 0 ? null : { dir: at, mode, sticky: (mode & S_ISVTX) !== 0 };
+}
+
+/** `path`'s own status (a link is not followed), created first as a directory when missing and `create`. */
+function trustedStat(path: string, refuse: (why: string) => Error, create = false): Stats {
+  let st: Stats;
+  try {
+    st = lstatSync(path);
+  } catch (err) {
+    if (!create || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    mkdirMissing(path);
+    st = lstatSync(path);
+  }
+  if (!trusted(st.uid))
+    throw refuse(
+      `${st.isSymbolicLink() ? 'the symlink ' : ''}${path} belongs to another user (uid ${st.uid})`,
+    );
+  return st;
+}
+
+function mkdirMissing(dir: string): void {
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (err) {
+    // made meanwhile by someone: judged like any other
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}
+
+function octal(mode: number): string {
+  return mode.toString(8).padStart(4, '0');
 }
 
 /** A sentence for the log about `exposure`, naming what lives there. */
 export function exposureWarning(exposure: OthersMayWrite, what: string): string {
-  const mode = `mode ${exposure.mode.toString(8).padStart(4, '0')}`;
+  const mode = `mode ${octal(exposure.mode)}`;
   return (
     `the ${what} is in ${exposure.dir}, which other users can write (${mode}); it is written without ` +
     `following links${exposure.sticky ? '' : ', but others can replace or remove it'}: ` +
@@ -61,7 +136,8 @@ export function exposureWarning(exposure: OthersMayWrite, what: string): string 
  * directory, created exclusively without following links, written, then renamed over `file`.
  */
 export function replaceFile(file: string, content: string | Buffer, mode = 0o600): void {
-  const temp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  // not path.join, which would take `..` before a link (where `checkDirPath` checked) by its text
+  const temp = `${dirname(file)}/.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`;
   const fd = openSync(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
   try {
     writeFileSync(fd, content);
@@ -100,17 +176,31 @@ export function readFileNoFollow(file: string): Buffer | null | 'other' {
   }
 }
 
+/** Why root must not use the file of status `st` where others may create names; null when it may. */
+function fileProblem(st: Stats): string | null {
+  if (!st.isFile()) return 'it is not a regular file';
+  if (!trusted(st.uid)) return `it belongs to another user (uid ${st.uid})`;
+  return st.nlink > 1 ? 'it has other hard links' : null;
+}
+
 /**
- * A descriptor to append to `file` (created with `mode` when missing, its directory too). Refused
- * (a SersyncError naming the file): a symlink, anything but a regular file, a file of another
- * user, one with other hard links, and a file in a directory others can write without the
- * sticky bit (they could swap it for a link between two opens, e.g. at log rotation).
+ * Creates `file`'s directory (parents too, 0700) when missing and checks the way to it (see
+ * `checkDirPath`); one others may write is accepted only when sticky (/tmp): elsewhere they could
+ * swap the file for a link between two opens (e.g. at log rotation).
  */
-export function openAppend(file: string, what: string, mode = 0o600): number {
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  const exposure = othersMayWrite(dirname(file));
+export function ensureDirFor(file: string, what: string): void {
+  const exposure = checkDirPath(dirname(file), (why) => refused(file, what, why), true);
   if (exposure !== null && !exposure.sticky)
     throw refused(file, what, `others can write its directory ${exposure.dir}; choose an owner-only one`);
+}
+
+/**
+ * A descriptor to append to `file` (created with `mode` when missing, its directory too: see
+ * `ensureDirFor`). Refused (a SersyncError naming the file): a symlink, anything but a regular
+ * file, a file of another user and one with other hard links.
+ */
+export function openAppend(file: string, what: string, mode = 0o600): number {
+  ensureDirFor(file, what);
   let fd: number;
   try {
     fd = openSync(file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK, mode);
@@ -119,14 +209,7 @@ export function openAppend(file: string, what: string, mode = 0o600): number {
     if (isSymlink(file)) throw refused(file, what, 'it is a symlink');
     throw err;
   }
-  const st = fstatSync(fd);
-  const problem = !st.isFile()
-    ? 'it is not a regular file'
-    : st.uid !== process.geteuid?.()
-      ? `it belongs to another user (uid ${st.uid})`
-      : st.nlink > 1
-        ? 'it has other hard links'
-        : null;
+  const problem = fileProblem(fstatSync(fd));
   if (problem === null) return fd;
   closeSync(fd);
   throw refused(file, what, problem);
@@ -145,21 +228,11 @@ function refused(file: string, what: string, why: string): SersyncError {
 }
 
 /**
- * Creates `dir` (parents too) owner-only when missing; an existing one must be a directory that
- * belongs to this user and that nobody else may write (its files would be theirs to replace).
+ * Creates `dir` (parents too, 0700) when missing; the way to it must be safe (see `checkDirPath`)
+ * and nobody else may write it (its files would be theirs to replace).
  */
 export function ensureOwnDir(dir: string, what: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  if (!statSync(dir).isDirectory()) throw refused(dir, what, 'it is not a directory');
-  const exposure = othersMayWrite(dir);
-  if (exposure !== null) {
-    const owner = statSync(dir).uid;
-    throw refused(
-      dir,
-      what,
-      owner !== process.geteuid?.()
-        ? `it belongs to another user (uid ${owner})`
-        : `others can write it (mode ${exposure.mode.toString(8).padStart(4, '0')}); chmod 700 ${dir}`,
-    );
-  }
+  const exposure = checkDirPath(dir, (why) => refused(dir, what, why), true);
+  if (exposure !== null)
+    throw refused(dir, what, `others can write it (mode ${octal(exposure.mode)}); chmod 700 ${dir}`);
 }

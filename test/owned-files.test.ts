@@ -9,7 +9,9 @@ import {
   lstatSync,
   mkdirSync,
   readFileSync,
+  readdirSync,
   statSync,
+  symlinkSync,
   chmodSync,
   writeFileSync,
 } from 'node:fs';
@@ -138,5 +140,65 @@ test('the state directory: one others may write, or of another user, is refused'
   );
   const theirs = join(w.shared, 'theirs');
   assert.equal(w.user.run(['mkdir', '-m', '700', theirs]).status, 0);
-  assert.throws(() => resolveStateDir(theirs, null), /it belongs to another user/);
+  assert.throws(() => resolveStateDir(theirs, null), /theirs belongs to another user \(uid \d+\)/);
+});
+
+test('the log file: a sticky directory of another user is refused (its owner may swap the file)', async (t) => {
+  const w = await world(t);
+  if (w === null) return;
+  const theirs = join(w.shared, 'theirs');
+  assert.equal(w.user.run(['mkdir', '-m', '1755', theirs]).status, 0);
+  assert.throws(
+    () => openAppend(join(theirs, 's.log'), 'log file'),
+    new RegExp(
+      `refusing to write the log file .*: ${theirs} belongs to another user \\(uid ${w.user.uid}\\)`,
+    ),
+  );
+  assert.throws(() => openLog({ level: 'info', file: join(theirs, 's.log') }), /belongs to another user/);
+  assert.deepEqual(readdirSync(theirs), []);
+});
+
+test('every file root writes, reached through a link another user planted in a sticky directory: refused, nothing written where it leads', async (t) => {
+  const w = await world(t);
+  if (w === null) return;
+  const target = join(w.shared, '..', 'root-only');
+  mkdirSync(target, { mode: 0o700 });
+  const link = join(w.shared, 'planted');
+  assert.equal(w.user.run(['ln', '-s', target, link]).status, 0);
+  const why = new RegExp(`the symlink ${link} belongs to another user \\(uid ${w.user.uid}\\)`);
+  assert.throws(() => resolveStateDir(link, null), why);
+  assert.throws(() => resolveStateDir(join(link, 'below'), null), why);
+  assert.throws(() => writePidFile(join(link, 'sersync2.pid')), why);
+  assert.throws(() => openAppend(join(link, 's.log'), 'log file'), why);
+  const failLog = join(link, 'rsync_fail_log.sh');
+  const lines: string[] = [];
+  const log = pino({ level: 'warn' }, { write: (l: string) => lines.push(l) });
+  const store = openWorkStore(join(w.shared, '..', 'q.sqlite'));
+  t.after(() => {
+    store.close();
+  });
+  failLogMirrorHook(testConfig(w.shared, { watch: '/W', failLog }), () => store, log)([]);
+  assert.equal(lines.length, 1, lines.join(''));
+  assert.match(lines[0] ?? '', new RegExp(`the fail log ${failLog} is not written: ${why.source}`));
+  assert.deepEqual(readdirSync(target), [], 'root wrote where the link leads');
+});
+
+test('a directory on the way that others may write without the sticky bit is refused; links of root or this user are followed', async (t) => {
+  const w = await world(t);
+  if (w === null) return;
+  const open = join(w.shared, '..', 'open');
+  mkdirSync(open);
+  chmodSync(open, 0o777);
+  assert.throws(
+    () => resolveStateDir(join(open, 'state'), null),
+    new RegExp(`others can write ${open} \\(mode 0777\\)`),
+  );
+  assert.throws(() => writePidFile(join(open, 'sersync2.pid')), /others can write its directory/);
+  // root's own relative link (as /var/run -> ../run), and `..` after it taken where the link leads
+  const work = join(w.shared, '..');
+  mkdirSync(join(work, 'real'), { mode: 0o700 });
+  mkdirSync(join(work, 'etc'), { mode: 0o700 });
+  symlinkSync('../real', join(work, 'etc', 'alias'));
+  writePidFile(`${work}/etc/alias/../real/sersync2.pid`);
+  assert.equal(readFileSync(join(work, 'real', 'sersync2.pid'), 'utf8'), `${process.pid}\n`);
 });

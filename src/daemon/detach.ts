@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, readFileSync, rmSync } from 'node:fs';
 import { SersyncError } from '../errors.js';
-import { openAppend, readFileNoFollow, replaceFile } from '../owned-files.js';
+import { ensureDirFor, openAppend, readFileNoFollow, replaceFile } from '../owned-files.js';
 
 /** Set in the environment of the detached child, so it knows to report back instead of detaching again. */
 const CHILD_ENV = 'SERSYNC_DAEMON_CHILD';
@@ -69,11 +68,11 @@ export function reportStartup(result: { ok: true } | { ok: false; message: strin
 }
 
 /**
- * Writes the pid file (owner-only, never through a link: see `replaceFile`); `remove` deletes it
- * if it still names this process.
+ * Writes the pid file (owner-only, never through a link, where nobody else can replace it: see
+ * `ensureDirFor` and `replaceFile`); `remove` deletes it if it still names this process.
  */
 export function writePidFile(file: string): { remove: () => void } {
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  ensureDirFor(file, 'pid file');
   replaceFile(file, `${process.pid}\n`);
   return {
     remove: () => {

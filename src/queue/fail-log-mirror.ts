@@ -3,7 +3,8 @@ import { renameSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
-import { exposureWarning, othersMayWrite, readFileNoFollow, replaceFile } from '../owned-files.js';
+import { SersyncError } from '../errors.js';
+import { checkDirPath, exposureWarning, readFileNoFollow, replaceFile } from '../owned-files.js';
 import { renderFailLog } from './fail-log.js';
 import type { QueueRow, QueueStore } from './types.js';
 
@@ -31,7 +32,8 @@ export interface MirrorResult {
  * 0600 (sersync made it 0777 and executed it; ours holds path names and is never executed, so
  * nobody else needs it). A non-empty file this queue did not write last (a legacy sersync log
  * not yet migrated), or anything there that is not a regular file, is renamed aside first,
- * never overwritten.
+ * never overwritten. Nothing is written when another user could change where its directory
+ * leads (see `checkDirPath`): a SersyncError says why.
  */
 export function writeFailLogMirror(
   config: Config,
@@ -40,6 +42,7 @@ export function writeFailLogMirror(
   now: number,
 ): MirrorResult {
   const file = config.failLog.path;
+  failLogDirExposure(file);
   const existing = readFileNoFollow(file);
   let setAside: string | null = null;
   if (
@@ -65,39 +68,38 @@ export function failLogMirrorHook(
   log: Logger,
   now: () => number = Date.now,
 ): (rows: readonly QueueRow[]) => void {
-  const exposure = exposureOf(dirname(config.failLog.path));
-  if (exposure !== null) log.warn({ file: config.failLog.path }, exposureWarning(exposure, 'fail log'));
-  let saidMissingDir = false;
+  const file = config.failLog.path;
+  // A missing or unsafe directory is a config matter: one line, once each (check and the start
+  // warn about a missing one, so it is not said before a write).
+  const said = new Set<string>();
+  const once = (msg: string): void => {
+    if (!said.has(msg)) log.warn({ file }, `${msg} (the retry queue is unaffected)`);
+    said.add(msg);
+  };
+  try {
+    const exposure = failLogDirExposure(file);
+    if (exposure !== null) log.warn({ file }, exposureWarning(exposure, 'fail log'));
+  } catch (err) {
+    if (err instanceof SersyncError) once(err.message);
+  }
   return (rows) => {
     try {
       reportSetAside(writeFailLogMirror(config, getStore(), rows, now()), config, log);
     } catch (err) {
-      // A missing directory is a config matter (check and the start warn about it): one line, once.
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        if (!saidMissingDir) {
-          log.warn(
-            { file: config.failLog.path },
-            `the fail log is not written: the directory of ${config.failLog.path} does not exist (the retry queue is unaffected)`,
-          );
-        }
-        saidMissingDir = true;
-        return;
-      }
-      log.warn(
-        { err, file: config.failLog.path },
-        'could not update the fail log (the retry queue is unaffected)',
-      );
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        once(`the fail log is not written: the directory of ${file} does not exist`);
+      else if (err instanceof SersyncError) once(err.message);
+      else log.warn({ err, file }, 'could not update the fail log (the retry queue is unaffected)');
     }
   };
 }
 
-/** Who else may write the fail log's directory; null also when it does not exist (yet). */
-function exposureOf(dir: string): ReturnType<typeof othersMayWrite> {
-  try {
-    return othersMayWrite(dir);
-  } catch {
-    return null;
-  }
+/** Who else may write the fail log's directory, once the way to it is safe (see `checkDirPath`). */
+function failLogDirExposure(file: string): ReturnType<typeof checkDirPath> {
+  return checkDirPath(
+    dirname(file),
+    (why) => new SersyncError('ERR_SERSYNC_UNSAFE_FILE', `the fail log ${file} is not written: ${why}`),
+  );
 }
 
 export function reportSetAside(result: MirrorResult, config: Config, log: Logger): void {

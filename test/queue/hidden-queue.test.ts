@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { queueFileFor, SYSTEM_STATE_DIR as SYSTEM_DIR } from '../../src/queue/state-dir.js';
 import { openWorkStore } from '../../src/queue/store.js';
@@ -22,8 +22,8 @@ test(
     const created = !existsSync(SYSTEM_DIR);
     chmodSync(tmp.path, 0o755);
     const home = join(tmp.path, 'home');
-    mkdirSync(home, { mode: 0o777 });
-    chmodSync(home, 0o777);
+    mkdirSync(home, { mode: 0o700 });
+    chownSync(home, 65534, 65534); // nobody's own home: one others may write would be refused
     const config = writeConfig(
       tmp.path,
       sersyncConfigXml({
