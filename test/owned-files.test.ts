@@ -3,13 +3,18 @@
  * they live (a shared sticky directory such as /tmp): nothing is ever written through a link.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import {
   closeSync,
   linkSync,
   lstatSync,
   mkdirSync,
+  open,
+  openSync,
   readFileSync,
   readdirSync,
+  renameSync,
+  rmSync,
   statSync,
   symlinkSync,
   chmodSync,
@@ -26,6 +31,7 @@ import { resolveStateDir } from '../src/queue/state-dir.js';
 import { openWorkStore } from '../src/queue/store.js';
 import { testConfig } from './queue/helpers/config.js';
 import { tempDir } from './helpers/tmp.js';
+import { eventually } from './helpers/trees.js';
 import { useUnprivileged, type Unprivileged } from './helpers/unprivileged.js';
 
 const attacker = useUnprivileged();
@@ -201,4 +207,65 @@ test('a directory on the way that others may write without the sticky bit is ref
   symlinkSync('../real', join(work, 'etc', 'alias'));
   writePidFile(`${work}/etc/alias/../real/sersync2.pid`);
   assert.equal(readFileSync(join(work, 'real', 'sersync2.pid'), 'utf8'), `${process.pid}\n`);
+});
+
+/**
+ * Runs `act` while every thread of libuv's pool waits on a FIFO, then lets them go: a file the code
+ * under test asked to open asynchronously (by name) is opened only after `act` (as on a busy machine).
+ */
+async function beforeQueuedOpens(dir: string, act: () => void): Promise<void> {
+  const fifos = Array.from({ length: Number(process.env['UV_THREADPOOL_SIZE'] ?? 4) }, (_, i) =>
+    join(dir, `pool-${i}`),
+  );
+  const waiting = fifos.map((fifo) => {
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    return new Promise<void>((resolve, reject) => {
+      open(fifo, 'r', (err, fd) => {
+        if (err !== null) return reject(err);
+        closeSync(fd);
+        rmSync(fifo);
+        resolve();
+      });
+    });
+  });
+  act();
+  for (const fifo of fifos) closeSync(openSync(fifo, 'w')); // waits for its reader: no race
+  await Promise.all(waiting);
+}
+
+test('the log file: lines go to the file that was checked, at start and at each reopen, never to a link put at its name after the check', async (t) => {
+  const work = await tempDir('sersync-log-fd-');
+  t.after(work.remove);
+  const file = join(work.path, 's.log');
+  const victim = join(work.path, 'victim');
+  writeFileSync(victim, 'ORIGINAL');
+  const swap = (keep: string): void => {
+    renameSync(file, join(work.path, keep));
+    symlinkSync(victim, file);
+  };
+  let log: ReturnType<typeof openLog> | null = null;
+  await beforeQueuedOpens(work.path, () => {
+    log = openLog({ level: 'info', file });
+    swap('first.log');
+  });
+  const { logger, reopen } = log as unknown as ReturnType<typeof openLog>;
+  logger.info('line one');
+  rmSync(file);
+  await beforeQueuedOpens(work.path, () => {
+    reopen();
+    swap('second.log');
+  });
+  logger.info('line two');
+  const text = (name: string): string => readFileSync(join(work.path, name), 'utf8');
+  // the lines are written asynchronously, where they are written
+  await eventually(
+    () =>
+      text('victim') !== 'ORIGINAL' ||
+      (/line one/.test(text('first.log')) && /line two/.test(text('second.log'))),
+    10_000,
+    'the two lines',
+  );
+  assert.equal(readFileSync(victim, 'utf8'), 'ORIGINAL', 'the log was written through the link');
+  assert.match(readFileSync(join(work.path, 'first.log'), 'utf8'), /line one/);
+  assert.match(readFileSync(join(work.path, 'second.log'), 'utf8'), /line two/);
 });

@@ -1,5 +1,4 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
-import { closeSync } from 'node:fs';
 import { openAppend } from '../owned-files.js';
 
 export type { Logger };
@@ -52,20 +51,25 @@ export function humanLine(json: string): string {
 export function openLog(opts: LogOptions): Log {
   const file = opts.file;
   if (file !== null) {
-    // pino opens by name: the name is checked (and created) first without following links, and
-    // `openAppend` refuses a directory where others could swap it between the two opens.
-    const checked = (): void => {
-      closeSync(openAppend(file, 'log file'));
+    // pino is handed the descriptor `openAppend` checked, never the name, which another could
+    // point elsewhere between a check and pino's own open; a reopen swaps in a new checked one.
+    const open = (): ReturnType<typeof pino.destination> =>
+      pino.destination({ fd: openAppend(file, 'log file'), sync: false });
+    let dest = open();
+    const stream: DestinationStream & { flush: (cb: (err?: Error) => void) => void } = {
+      write: (line) => dest.write(line),
+      flush: (cb) => {
+        dest.flush(cb);
+      },
     };
-    checked();
-    const dest = pino.destination({ dest: file, sync: false, append: true, mode: 0o600 });
-    const logger = pino({ level: opts.level, base: { pid: process.pid } }, dest);
+    const logger = pino({ level: opts.level, base: { pid: process.pid } }, stream);
     return {
       logger,
       reopen: () => {
         try {
-          checked();
-          dest.reopen();
+          const old = dest;
+          dest = open();
+          old.end(); // its last lines go to the file it had open (the rotated one)
         } catch (err) {
           logger.error({ err }, 'cannot reopen the log file: still writing to the one open');
         }
