@@ -18,6 +18,7 @@ import {
   openSync,
   readFileSync,
   readlinkSync,
+  readSync,
   renameSync,
   rmSync,
   writeFileSync,
@@ -156,21 +157,65 @@ export function replaceFile(file: string, content: string | Buffer, mode = 0o600
 }
 
 /**
- * `file`'s bytes when it is a regular file (a symlink is not followed); null when there is none;
- * `other` for a symlink or anything else that is not a regular file.
+ * `file` opened to read without following a link or waiting for a FIFO's writer, with its status;
+ * null when there is none; 'link' for a symlink.
  */
-export function readFileNoFollow(file: string): Buffer | null | 'other' {
+function openNoFollow(file: string): { fd: number; st: Stats } | null | 'link' {
   let fd: number;
   try {
     fd = openSync(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return null;
-    if (code === 'ELOOP') return 'other';
+    if (code === 'ELOOP') return 'link';
     throw err;
   }
+  return { fd, st: fstatSync(fd) };
+}
+
+/**
+ * `file`'s bytes when it is a regular file (a symlink is not followed); null when there is none;
+ * `other` for a symlink or anything else that is not a regular file.
+ */
+export function readFileNoFollow(file: string): Buffer | null | 'other' {
+  const opened = openNoFollow(file);
+  if (opened === null || opened === 'link') return opened === null ? null : 'other';
   try {
-    return fstatSync(fd).isFile() ? readFileSync(fd) : 'other';
+    return opened.st.isFile() ? readFileSync(opened.fd) : 'other';
+  } finally {
+    closeSync(opened.fd);
+  }
+}
+
+/**
+ * The bytes of a file root reads where others may create names (sersync's fail log in /tmp);
+ * null when it or its directory does not exist. Refused (a SersyncError naming it): a way to it
+ * another user could change (see `checkDirPath`), a symlink, anything but a regular file (a FIFO
+ * would block the read forever), another user's file, one with other hard links (a planted link to
+ * a secret) and one larger than `maxBytes`.
+ */
+export function readOwnFile(file: string, what: string, maxBytes: number): Buffer | null {
+  const refuse = (why: string): SersyncError => refused(file, what, why, 'read');
+  let opened: ReturnType<typeof openNoFollow>;
+  try {
+    checkDirPath(dirname(file), refuse);
+    opened = openNoFollow(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  if (opened === null) return null;
+  if (opened === 'link') throw refuse('it is a symlink');
+  const { fd, st } = opened;
+  try {
+    const problem = fileProblem(st) ?? (st.size > maxBytes ? `it is larger than ${maxBytes} bytes` : null);
+    if (problem !== null) throw refuse(problem);
+    // at most the size seen: a file others may write (sersync made it 0777) could grow while read
+    const bytes = Buffer.alloc(st.size);
+    let got = 0;
+    for (let n = -1; n !== 0 && got < bytes.length; got += n)
+      n = readSync(fd, bytes, got, bytes.length - got, got);
+    return bytes.subarray(0, got);
   } finally {
     closeSync(fd);
   }
@@ -223,8 +268,8 @@ function isSymlink(path: string): boolean {
   }
 }
 
-function refused(file: string, what: string, why: string): SersyncError {
-  return new SersyncError('ERR_SERSYNC_UNSAFE_FILE', `refusing to write the ${what} ${file}: ${why}`);
+function refused(file: string, what: string, why: string, verb: 'read' | 'write' = 'write'): SersyncError {
+  return new SersyncError('ERR_SERSYNC_UNSAFE_FILE', `refusing to ${verb} the ${what} ${file}: ${why}`);
 }
 
 /**

@@ -1,7 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  linkSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PathOp } from '../../src/coalesce/types.js';
@@ -239,5 +249,35 @@ test('migrate without a legacy fail log still explains what differs', async () =
     assert.match(r.stdout, /What behaves differently under sersync-ts with .*confxml\.xml:/);
     assert.match(r.stdout, /\/proc\/sys\/fs\/inotify is never written\n {6}why: /);
     assert.doesNotMatch(r.stdout, /IN_ATTRIB/, 'only what applies to this config');
+  });
+});
+
+test('migrate reads only a regular file of root or this user: a planted FIFO, link, hard link, file of another user or huge file is refused at once, its contents never shown', async () => {
+  await withSetup((s) => {
+    const file = s.config.failLog.path;
+    const secret = join(s.dir, 'secret');
+    writeFileSync(secret, 'SECRET line\n', { mode: 0o600 });
+    const plants: [string, () => void][] = [
+      ['it is not a regular file', () => spawnSync('mkfifo', [file])],
+      ['it is a symlink', () => symlinkSync(secret, file)],
+      ['it has other hard links', () => linkSync(secret, file)],
+      ['it is larger than 268435456 bytes', () => truncateSync((writeFileSync(file, ''), file), 2 ** 28 + 1)],
+    ];
+    if (process.getuid?.() === 0)
+      plants.push([
+        'it belongs to another user (uid 65534)',
+        () => {
+          writeFileSync(file, 'SECRET of nobody\n');
+          chownSync(file, 65534, 65534);
+        },
+      ]);
+    for (const [why, plant] of plants) {
+      plant();
+      const r = s.migrate([]);
+      assert.equal(r.status, 1, `${why}: ${r.stderr}`);
+      assert.ok(r.stderr.endsWith(`sersync2: refusing to read the fail log ${file}: ${why}\n`), r.stderr);
+      assert.doesNotMatch(r.stdout, /SECRET/);
+      rmSync(file);
+    }
   });
 });

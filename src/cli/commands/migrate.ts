@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Config } from '../../config/types.js';
 import { createLogger } from '../../log/logger.js';
+import { readOwnFile } from '../../owned-files.js';
 import { displayPath, pathBytes, type RelPath } from '../../paths.js';
 import { FAIL_LOG_MIN_ATTEMPTS } from '../../queue/retry-policy.js';
 import { writeFailLogMirror } from '../../queue/fail-log-mirror.js';
@@ -40,14 +41,8 @@ export interface MigrateResult {
   readonly differences: readonly Difference[];
 }
 
-function readIfExists(file: string): Buffer | null {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-}
+/** Far above any fail log sersync wrote (a line per failed command), so a planted one cannot exhaust memory. */
+const MAX_FAIL_LOG_BYTES = 256 * 1024 * 1024;
 
 function isDirectory(root: string, path: RelPath): boolean {
   try {
@@ -64,7 +59,7 @@ function isDirectory(root: string, path: RelPath): boolean {
  */
 export function runMigrate(config: Config, opts: MigrateOptions, now = Date.now()): MigrateResult {
   const source = resolve(opts.failLog ?? config.failLog.path);
-  const bytes = readIfExists(source);
+  const bytes = readOwnFile(source, 'fail log', MAX_FAIL_LOG_BYTES);
   const parsed = parseLegacyFailLog(bytes === null ? '' : bytes.toString('latin1'));
   const mapped = legacyToRows(config, parsed.commands, source, isDirectory);
   const log = createLogger({ level: 'warn', file: null });
