@@ -8,6 +8,7 @@ import {
   deleteRules,
   fullArgs,
   moveArgs,
+  rootAttributeArgs,
   stallBackstopS,
   syncArgs,
 } from './rsync-args.js';
@@ -85,6 +86,7 @@ export function planRuns(
   const removals: RelPath[] = [];
   const paths: RelPath[] = [];
   const trees: RelPath[] = [];
+  let rootAttributes = false;
   for (const op of ops) {
     switch (op.kind) {
       case 'full': {
@@ -105,7 +107,8 @@ export function planRuns(
         removals.push(op.path);
         break;
       case 'sync':
-        paths.push(op.path);
+        if (op.path === '') rootAttributes = true;
+        else paths.push(op.path);
         break;
       case 'tree':
         trees.push(op.path);
@@ -120,6 +123,8 @@ export function planRuns(
       input: { kind: 'rules', rules: deleteRules(removals) },
     });
   }
+  if (rootAttributes)
+    runs.push({ ...base, kind: 'send', args: rootAttributeArgs(remote, rsync), input: null });
   if (paths.length + trees.length > 0) {
     runs.push({
       ...base,

@@ -90,6 +90,23 @@ export function syncArgs(remote: Remote, rsync: RsyncSettings): string[] {
 }
 
 /**
+ * The watched directory's own attributes (a chmod, chown or touch of the root, with `<attrib>` on).
+ * rsync sends the contents of `.` whenever it is named, so every entry below it is excluded, and
+ * protected on the replica even where `commonParams` has `--delete-excluded`.
+ */
+export function rootAttributeArgs(remote: Remote, rsync: RsyncSettings): string[] {
+  return [
+    ...eventOptions(remote, rsync),
+    '--no-recursive',
+    '--dirs',
+    '--exclude=/*',
+    '--filter=P /*',
+    './',
+    destination(remote, rsync),
+  ];
+}
+
+/**
  * sersync's delete form for many paths at once: an include chain on stdin (`deleteRules`) then
  * `--exclude=*`, so `--delete` can remove only the listed paths and everything else is protected.
  */

@@ -20,6 +20,7 @@ import {
   readlinkSync,
   renameSync,
   rmSync,
+  statSync,
   symlinkSync,
   truncateSync,
   utimesSync,
@@ -413,6 +414,33 @@ test('workload: with the filter (.*)/cache/(.*), rm -rf sub/cache reaches the re
         20_000,
         'sub/cache removed, cache/ sent without its excluded file',
       );
+    },
+  );
+});
+
+test("workload: with <attrib> on, a chmod of the watched root sends the root's mode only: no excluded entry, no --delete of the top level", async () => {
+  await lab.withSersync(
+    {
+      spec: { filter: ['(.*)\\.gz', '^static/*'], inotify: { attrib: true }, params: '-artuz --delete' },
+      setup: (src, replica) => {
+        mkdirSync(join(src, 'static'));
+        writeFileSync(join(src, 'static', 's.txt'), 'excluded');
+        writeFileSync(join(src, 'dump.gz'), 'excluded');
+        writeFileSync(join(src, 'a.txt'), 'a');
+        writeFileSync(join(replica, 'a.txt'), 'a');
+        writeFileSync(join(replica, 'replica-only.txt'), 'kept: --delete applies to what changed');
+      },
+    },
+    async ({ src, replica }) => {
+      chmodSync(src, 0o750);
+      await eventually(
+        () => (statSync(replica).mode & 0o777) === 0o750,
+        20_000,
+        "the root's mode on the replica",
+      );
+      writeFileSync(join(src, 'marker'), 'after the chmod');
+      await eventually(() => existsSync(join(replica, 'marker')), 20_000, 'a later change');
+      assert.deepEqual(readdirSync(replica).sort(), ['a.txt', 'marker', 'replica-only.txt']);
     },
   );
 });
