@@ -33,6 +33,13 @@ export const DEGRADED_REASONS: readonly DegradedReason[] = [
 /** While one of these lasts, the tree is not watched (as a whole). */
 type Down = 'root-gone' | 'root-replaced' | 'watcher-restarting' | 'unmounted';
 
+const REWATCHED: Record<Extract<WatchEvent, { type: 'rewatched' }>['why'], string> = {
+  mounted: 'a file system was mounted in the tree: watching it and resyncing the tree',
+  unmounted:
+    'a file system mounted in the tree after start was unmounted: watching the directory it covered and resyncing the tree',
+  'watch-limit': 'watches could be added again: the whole tree is watched, resyncing it',
+};
+
 /** How many gap paths status shows. */
 const SHOWN_GAPS = 10;
 
@@ -182,9 +189,7 @@ export class TreeWatch {
     if (ev.type === 'rewatched')
       this.deps.log.warn(
         { root: this.deps.root, path: displayPath(ev.path), why: ev.why },
-        ev.why === 'mounted'
-          ? 'a file system was mounted in the tree: watching it and resyncing the tree'
-          : 'watches could be added again: the whole tree is watched, resyncing it',
+        REWATCHED[ev.why],
       );
     return false;
   }

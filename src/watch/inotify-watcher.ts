@@ -68,6 +68,11 @@ export class InotifyWatcher implements Watcher {
   private readonly unmounted = new Set<RelPath>();
   /** Mount ids by mount point below the root, as the last recheck saw them. */
   private mounts = new Map<string, string>();
+  /**
+   * The mounts whose file system was part of the tree when watching began, or took the place of
+   * one gone: the directory under them is not the tree's. Under any other, it is the tree's own.
+   */
+  private readonly original = new Set<string>();
   private recheckTimer: NodeJS.Timeout | undefined;
   /** Its read failed: no event comes any more (see onRead). */
   private dead = false;
@@ -107,6 +112,7 @@ export class InotifyWatcher implements Watcher {
         },
       });
       this.mounts = this.mountsNow();
+      for (const id of this.mounts.values()) this.original.add(id);
       const scanned = this.scanner.watchRoot();
       if (scanned.overLimit > 0 && this.opts.degradeAtLimit !== true)
         throw watchLimitError(this.tree.size + scanned.overLimit, this.root);
@@ -314,22 +320,28 @@ export class InotifyWatcher implements Watcher {
 
   /**
    * A file system mounted over a watched directory hides it (its watch sees nothing more): the new
-   * top is watched and the tree resynced. One unmounted took its watches with it: the directory
-   * under it is watched (silently: its absence is no reason to delete the replica's copy) and the
-   * gap stays in `health()` until something is mounted there again.
+   * top is watched and the tree resynced. One unmounted took its watches with it, and the directory
+   * under it is watched. If the file system was mounted after watching began, that directory is the
+   * one it covered, the tree's own: the tree is resynced. If it was there at start, the directory
+   * is a stranger (silently watched: its emptiness is no reason to delete the replica's copy) and
+   * the gap stays in `health()` until something is mounted there again.
    */
   private followMounts(events: WatchEvent[]): void {
+    const before = this.mounts;
     const now = this.mountsNow();
-    const { mounted, unmounted } = diffMounts(this.mounts, now);
+    const { mounted, unmounted } = diffMounts(before, now);
     this.mounts = now;
     const rootLen = fromUtf8(this.root).length + 1;
     for (const point of unmounted) {
       const rel = point.slice(rootLen);
-      if (this.watchAgain(rel)) this.unmounted.add(rel);
+      const original = this.original.delete(before.get(point) ?? '');
+      if (!this.watchAgain(rel)) continue;
+      if (original) this.unmounted.add(rel);
+      else events.push({ type: 'rewatched', path: rel, why: 'unmounted' });
     }
     for (const point of mounted) {
       const rel = point.slice(rootLen);
-      this.unmounted.delete(rel);
+      if (this.unmounted.delete(rel)) this.original.add(now.get(point) ?? '');
       if (this.watchAgain(rel)) events.push({ type: 'rewatched', path: rel, why: 'mounted' });
     }
   }

@@ -28,10 +28,15 @@ export type WatchEvent =
   /** The watched root itself was deleted or moved away. Never a reason to delete the replica. */
   | { readonly type: 'root-gone' }
   /**
-   * A directory whose watches were lost or missing (a file system mounted over it, the watch
-   * limit) is watched again: what changed meanwhile is unknown, so the tree must be resynced.
+   * A directory whose watches were lost or missing (a file system mounted over it, or mounted after
+   * start and unmounted again, the watch limit) is watched again: what changed meanwhile is unknown,
+   * so the tree must be resynced.
    */
-  | { readonly type: 'rewatched'; readonly path: RelPath; readonly why: 'mounted' | 'watch-limit' }
+  | {
+      readonly type: 'rewatched';
+      readonly path: RelPath;
+      readonly why: 'mounted' | 'unmounted' | 'watch-limit';
+    }
   /** The watcher cannot go on (its read failed): it must be closed and started afresh, the tree resynced. */
   | { readonly type: 'failed'; readonly reason: string };
 
@@ -70,7 +75,8 @@ export interface WatchGap {
   readonly path: RelPath;
   /**
    * `watch-limit`: not watched (the kernel refused more watches); `unmounted`: a file system that
-   * was mounted here is gone (the directory under it is watched, its content is not the tree's).
+   * was mounted here when watching began is gone (the directory under it is watched, its content is
+   * not the tree's).
    */
   readonly reason: GapReason;
 }

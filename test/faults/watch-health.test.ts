@@ -8,6 +8,7 @@ import { useUnprivileged } from '../helpers/unprivileged.js';
 import {
   deploySwitchesSymlink,
   linkOnTheWaySwapped,
+  mountedAfterStart,
   mountedInTree,
   mountUnavailable,
   rootRemounted,
@@ -21,11 +22,15 @@ const lab = useLab('sersync-faults-watch-health-');
 const noMount = mountUnavailable();
 const attacker = useUnprivileged();
 
+test('a file system in the tree at start, unmounted, mounted again', { skip: noMount }, async () => {
+  await mountedInTree(lab.work, lab.daemon);
+});
+
 test(
-  'a file system mounted in the tree after start, unmounted, mounted again',
+  'a directory bind-mounted after start, unmounted: its own content is watched and replicated',
   { skip: noMount },
   async () => {
-    await mountedInTree(lab.work, lab.daemon);
+    await mountedAfterStart(lab.work, lab.daemon);
   },
 );
 

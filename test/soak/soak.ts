@@ -41,6 +41,7 @@ import { stalledRemote } from '../faults/cases/stall.js';
 import { eventOverflow, rootDeletedAndRecreated } from '../faults/cases/watch.js';
 import {
   deploySwitchesSymlink,
+  mountedAfterStart,
   mountedInTree,
   mountUnavailable,
   rootRemounted,
@@ -103,6 +104,7 @@ const CASES: Readonly<Record<string, (c: Context) => Promise<CaseResult> | CaseR
   // Only where this host lets them run (root with mount(2), user namespaces).
   ...(mountUnavailable() === undefined && {
     'mounted-in-tree': (c: Context) => mountedInTree(c.work, c.daemon),
+    'mounted-after-start': (c: Context) => mountedAfterStart(c.work, c.daemon),
     'root-remounted': (c: Context) => rootRemounted(c.work, c.daemon),
   }),
   ...(userNamespaceUnavailable() === undefined && {

@@ -93,52 +93,86 @@ async function degradedMetric(rig: Rig, reason: string): Promise<number | undefi
 }
 
 /**
- * A disk mounted over a watched directory after start (no event at all), then unmounted (the
- * kernel drops its watches), then mounted again: each file written into it reaches the replica,
- * and while it is away status and /metrics say `unmounted` and the replica keeps its copy.
+ * A disk mounted in the tree when watching began, unmounted (the kernel drops its watches), then
+ * mounted again: while it is away status and /metrics say `unmounted`, the replica keeps its copy,
+ * even through a full sync; mounted again, it converges.
  */
 export async function mountedInTree(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
   const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
   const mnt = join(rig.src, 'mnt');
   try {
     mkdirSync(mnt);
-    writeFileSync(join(rig.src, 'a.txt'), 'a');
-    await rig.start(['-r']);
-    await rig.converged(10_000, 'before the mount');
+    writeFileSync(join(mnt, 'under.txt'), 'the directory the disk is mounted on');
     mountTmpfs(mnt);
-    writeFileSync(join(mnt, 'm1.txt'), 'on the disk mounted after start');
-    await rig.converged(20_000, 'a file system mounted after start');
-    writeFileSync(join(mnt, 'm2.txt'), 'an event in the mounted file system');
-    await rig.converged(10_000, 'a change in the mounted file system');
+    writeFileSync(join(rig.src, 'a.txt'), 'a');
+    writeFileSync(join(mnt, 'm1.txt'), 'on the disk mounted before start');
+    await rig.start(['-r']);
+    await rig.converged(10_000, 'before the unmount');
 
     unmount(mnt);
     const away = await statusShows(rig, (t) => t.degraded.includes('unmounted'), 'the unmounted disk');
     assert.deepEqual(away.gaps, [{ path: 'mnt', reason: 'unmounted' }]);
     assert.equal(await degradedMetric(rig, 'unmounted'), 1, '/metrics: degraded, reason unmounted');
-    assert.ok(
-      existsSync(join(rig.replica, 'mnt', 'm1.txt')),
-      'the replica keeps the copy of an unmounted disk',
-    );
-    // a full sync meanwhile (crontab, `sersync2 resync`) sends the rest but deletes nothing of it
+    // a full sync meanwhile (crontab, `sersync2 resync`) sends the rest but neither deletes the
+    // disk's copy nor sends the directory under it
     writeFileSync(join(rig.src, 'during.txt'), 'written while the disk is away');
     assert.equal(rig.cli(['resync']).status, 0);
     await eventually(() => existsSync(join(rig.replica, 'during.txt')), 10_000, 'the resync');
     await eventually(() => rig.queued().length === 0, 10_000, 'the resync done');
     assert.ok(
-      existsSync(join(rig.replica, 'mnt', 'm2.txt')),
+      existsSync(join(rig.replica, 'mnt', 'm1.txt')),
       'a full sync keeps the copy of an unmounted disk',
     );
+    assert.ok(!existsSync(join(rig.replica, 'mnt', 'under.txt')), 'the directory under it is not sent');
 
     mountTmpfs(mnt);
-    writeFileSync(join(mnt, 'm3.txt'), 'on the disk mounted again');
+    writeFileSync(join(mnt, 'm2.txt'), 'on the disk mounted again');
     await rig.converged(20_000, 'the file system mounted again');
     const back = await statusShows(rig, (t) => t.degraded.length === 0, 'no gap any more');
     assert.equal(back.watching, true);
     assert.equal(await degradedMetric(rig, 'unmounted'), 0);
-    return { faults: 3, files: rig.files(), lost: 0 };
+    return { faults: 2, files: rig.files(), lost: 0 };
   } finally {
     await rig.stop().finally(() => {
       unmountAll([mnt]);
+    });
+  }
+}
+
+/**
+ * A directory mounted over after start (a bind mount: no event at all), then lazily unmounted: the
+ * directory it covered is the tree's own again, so nothing is degraded (status and /metrics), its
+ * own content is watched and the replica converges to it, the mount's files gone from it.
+ */
+export async function mountedAfterStart(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
+  const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
+  const sub = join(rig.src, 'sub');
+  const other = join(rig.base, 'other');
+  try {
+    mkdirSync(sub);
+    mkdirSync(other);
+    writeFileSync(join(sub, 'own.txt'), "the tree's own directory");
+    writeFileSync(join(other, 'bound.txt'), 'elsewhere');
+    await rig.start(['-r']);
+    await rig.converged(10_000, 'before the mount');
+    const r = spawnSync('mount', ['--bind', other, sub], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `mount --bind: ${r.stderr}`);
+    writeFileSync(join(sub, 'via-bind.txt'), 'through the bind mount');
+    await rig.converged(20_000, 'a directory bind-mounted after start');
+
+    const l = spawnSync('umount', ['-l', sub], { encoding: 'utf8' });
+    assert.equal(l.status, 0, `umount -l: ${l.stderr}`);
+    writeFileSync(join(sub, 'after.txt'), 'in the uncovered directory');
+    await rig.converged(20_000, "the tree's own directory uncovered");
+    assert.ok(!existsSync(join(rig.replica, 'sub', 'bound.txt')), "the mount's files left the replica");
+    const back = await statusShows(rig, (t) => t.watching && t.degraded.length === 0, 'nothing degraded');
+    assert.deepEqual(back.gaps, []);
+    assert.equal(await degradedMetric(rig, 'unmounted'), 0);
+    assert.equal(await rig.metric('sersync_tree_watching', { root: rig.src }), 1);
+    return { faults: 1, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop().finally(() => {
+      unmountAll([sub]);
     });
   }
 }
