@@ -74,9 +74,14 @@ export type RootVerdict =
   /** The followed symlink points to another directory (a deploy): watch that one, resync. */
   | 'switched';
 
+/** Whether two identities are the same directory (device + inode; the owner may have changed). */
+export function sameId(a: DirIdentity, b: DirIdentity): boolean {
+  return a.dev === b.dev && a.ino === b.ino;
+}
+
 export function judgeRoot(origin: RootOrigin, now: RootLook): RootVerdict {
   if (now.kind === 'missing' || now.kind === 'other') return 'gone';
-  const same = now.id.dev === origin.id.dev && now.id.ino === origin.id.ino;
+  const same = sameId(now.id, origin.id);
   if (now.kind === 'link') {
     if (!origin.follows || now.untrusted !== null) return 'replaced';
     return same && now.resolved === origin.resolved ? 'same' : 'switched';
@@ -174,7 +179,7 @@ export function lookAtRoot(root: string): RootLook {
 export function isSameDirectory(dir: string, id: DirIdentity): boolean {
   try {
     const st = lstatSync(dir);
-    return st.isDirectory() && st.dev === id.dev && st.ino === id.ino;
+    return st.isDirectory() && sameId(st, id);
   } catch {
     return false;
   }

@@ -10,7 +10,9 @@ import {
   judgeRoot,
   lookAtRoot,
   originOf,
+  sameId,
   unusableRoot,
+  type DirIdentity,
   type RootOrigin,
   type RootSource,
 } from './root-identity.js';
@@ -105,6 +107,8 @@ export class TreeWatch {
   private watcher: Watcher | null = null;
   private backend: WatchStats['backend'] | null = null;
   private origin: RootOrigin | null = null;
+  /** The root directory when watching began: uncovered by an unmount, it is the tree again. */
+  private first: DirIdentity | null = null;
   private down: Down | null = null;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -123,6 +127,7 @@ export class TreeWatch {
   async start(): Promise<WatchStats> {
     const look = lookAtRoot(this.deps.root);
     this.origin = originOf(look);
+    this.first = this.origin?.id ?? null;
     if ((look.kind === 'link' || look.kind === 'dir') && look.untrusted !== null)
       throw new SersyncError('ERR_SERSYNC_WATCH', `refusing to watch ${unusableRoot(this.deps.root, look)}`);
     const stats = await this.open();
@@ -285,7 +290,9 @@ export class TreeWatch {
         return;
       case 'returned':
       case 'switched': {
-        if (verdict === 'returned' && look.kind === 'dir' && this.unmountedUnder(look.resolved))
+        const uncovered =
+          verdict === 'returned' && look.kind === 'dir' && this.first !== null && sameId(look.id, this.first);
+        if (verdict === 'returned' && look.kind === 'dir' && !uncovered && this.unmountedUnder(look.resolved))
           return this.goDown('unmounted');
         const next = originOf(look);
         if (next === null) return;
@@ -302,7 +309,9 @@ export class TreeWatch {
         this.reopen(
           verdict === 'switched'
             ? 'watching the new target of the symlink'
-            : 'the watched directory is another one of the same owner (recreated, mounted over or remounted): watching it again and resyncing',
+            : uncovered
+              ? 'the file system mounted over the watched directory was unmounted: watching the directory it covered (the one watched at start) again and resyncing'
+              : 'the watched directory is another one of the same owner (recreated, mounted over or remounted): watching it again and resyncing',
         );
         return;
       }
@@ -311,7 +320,8 @@ export class TreeWatch {
 
   /**
    * Whether the root's file system was unmounted, leaving the directory it was mounted on in its
-   * place: no reason to make the replica a copy of that directory; wait for the mount instead.
+   * place (not the one watched at start): no reason to make the replica a copy of that directory;
+   * wait for the mount instead.
    */
   private unmountedUnder(resolved: string): boolean {
     if (this.origin === null) return false;

@@ -11,6 +11,7 @@ import {
   mountedAfterStart,
   mountedInTree,
   mountUnavailable,
+  rootMountedOver,
   rootRemounted,
   rootSwappedForSymlink,
   userNamespaceUnavailable,
@@ -31,6 +32,14 @@ test(
   { skip: noMount },
   async () => {
     await mountedAfterStart(lab.work, lab.daemon);
+  },
+);
+
+test(
+  'a tmpfs mounted over the root after start, unmounted: the root is watched and replicated again',
+  { skip: noMount },
+  async () => {
+    await rootMountedOver(lab.work, lab.daemon);
   },
 );
 

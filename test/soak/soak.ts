@@ -44,6 +44,7 @@ import {
   mountedAfterStart,
   mountedInTree,
   mountUnavailable,
+  rootMountedOver,
   rootRemounted,
   rootSwappedForSymlink,
   userNamespaceUnavailable,
@@ -106,6 +107,7 @@ const CASES: Readonly<Record<string, (c: Context) => Promise<CaseResult> | CaseR
     'mounted-in-tree': (c: Context) => mountedInTree(c.work, c.daemon),
     'mounted-after-start': (c: Context) => mountedAfterStart(c.work, c.daemon),
     'root-remounted': (c: Context) => rootRemounted(c.work, c.daemon),
+    'root-mounted-over': (c: Context) => rootMountedOver(c.work, c.daemon),
   }),
   ...(userNamespaceUnavailable() === undefined && {
     'watch-limit-running': (c: Context) => watchLimitWhileRunning(c.work, c.daemon),

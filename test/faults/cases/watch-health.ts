@@ -178,6 +178,39 @@ export async function mountedAfterStart(work: string, daemon: RsyncDaemon): Prom
 }
 
 /**
+ * A tmpfs mounted over the watch root after start (a directory of the same owner: watched and
+ * replicated), then unmounted: the directory under it is the one watched at start, so it is
+ * watched again and the tree resynced, nothing degraded (status and /metrics); the replica
+ * converges to it, with a file written after the unmount.
+ */
+export async function rootMountedOver(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
+  const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
+  try {
+    writeFileSync(join(rig.src, 'a.txt'), 'a');
+    await rig.start(['-r']);
+    await rig.converged(10_000, 'before the mount');
+    mountTmpfs(rig.src);
+    writeFileSync(join(rig.src, 'on-tmpfs.txt'), 'on the tmpfs');
+    await rig.converged(20_000, 'the tmpfs mounted over the root');
+
+    unmount(rig.src);
+    writeFileSync(join(rig.src, 'after.txt'), 'written after the unmount');
+    await rig.converged(20_000, 'the root uncovered');
+    const back = await statusShows(rig, (t) => t.watching && t.degraded.length === 0, 'watching again');
+    assert.equal(back.watcher, 'inotify');
+    assert.equal(await degradedMetric(rig, 'unmounted'), 0);
+    assert.equal(await rig.metric('sersync_tree_watching', { root: rig.src }), 1);
+    writeFileSync(join(rig.src, 'later.txt'), 'an event in the uncovered root');
+    await rig.converged(10_000, 'a change in the uncovered root');
+    return { faults: 1, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop().finally(() => {
+      unmountAll([rig.src]);
+    });
+  }
+}
+
+/**
  * The watch root is itself a mount point, unmounted and mounted again: while it is away nothing is
  * sent (the directory under it is not the tree: the replica keeps its content), status and /metrics
  * say so; once mounted again the replica follows the new content.
