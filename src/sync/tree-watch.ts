@@ -203,8 +203,8 @@ export class TreeWatch {
     const health = this.watcher?.health() ?? { gaps: [], unwatchedDirectories: 0 };
     const degraded = degradedReasons(this.down, health.gaps, this.backend);
     return {
-      watching:
-        this.down === null && this.watcher !== null && !health.gaps.some((g) => g.reason !== 'unmounted'),
+      // A file system gone from the tree is a part of it not replicated: not watching it whole.
+      watching: this.down === null && this.watcher !== null && health.gaps.length === 0,
       watcher: this.down === null ? this.backend : null,
       directories: this.down === null ? (this.watcher?.watchedDirectories() ?? 0) : 0,
       degraded,

@@ -94,8 +94,8 @@ async function degradedMetric(rig: Rig, reason: string): Promise<number | undefi
 
 /**
  * A disk mounted in the tree when watching began, unmounted (the kernel drops its watches), then
- * mounted again: while it is away status and /metrics say `unmounted`, the replica keeps its copy,
- * even through a full sync; mounted again, it converges.
+ * mounted again: while it is away status and /metrics say `unmounted` (the tree is not WATCHING
+ * whole), the replica keeps its copy, even through a full sync; mounted again, it converges.
  */
 export async function mountedInTree(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
   const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
@@ -112,7 +112,9 @@ export async function mountedInTree(work: string, daemon: RsyncDaemon): Promise<
     unmount(mnt);
     const away = await statusShows(rig, (t) => t.degraded.includes('unmounted'), 'the unmounted disk');
     assert.deepEqual(away.gaps, [{ path: 'mnt', reason: 'unmounted' }]);
+    assert.equal(away.watching, false, 'not WATCHING while part of the tree is away');
     assert.equal(await degradedMetric(rig, 'unmounted'), 1, '/metrics: degraded, reason unmounted');
+    assert.equal(await rig.metric('sersync_tree_watching', { root: rig.src }), 0);
     // a full sync meanwhile (crontab, `sersync2 resync`) sends the rest but neither deletes the
     // disk's copy nor sends the directory under it
     writeFileSync(join(rig.src, 'during.txt'), 'written while the disk is away');
