@@ -334,9 +334,8 @@ export class InotifyWatcher implements Watcher {
     const rootLen = fromUtf8(this.root).length + 1;
     for (const point of unmounted) {
       const rel = point.slice(rootLen);
-      const original = this.original.delete(before.get(point) ?? '');
       if (!this.watchAgain(rel)) continue;
-      if (original) this.unmounted.add(rel);
+      if (this.original.has(before.get(point) ?? '')) this.unmounted.add(rel);
       else events.push({ type: 'rewatched', path: rel, why: 'unmounted' });
     }
     for (const point of mounted) {
@@ -344,6 +343,9 @@ export class InotifyWatcher implements Watcher {
       if (this.unmounted.delete(rel)) this.original.add(now.get(point) ?? '');
       if (this.watchAgain(rel)) events.push({ type: 'rewatched', path: rel, why: 'mounted' });
     }
+    // Kept while mounted anywhere (an ancestor renamed moves it); the kernel reuses a gone one's id.
+    const ids = new Set(now.values());
+    for (const id of this.original) if (!ids.has(id)) this.original.delete(id);
   }
 
   /** Watches `rel` afresh (dropping a stale watch there); false when it is not part of the watched tree. */

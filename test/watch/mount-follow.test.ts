@@ -6,8 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { mountsBelow, readMountTable } from '../../src/watch/mounts.js';
 import { mountUnavailable } from '../faults/cases/watch-health.js';
 import { eventually } from '../helpers/trees.js';
 import { withWatcher, type EventLog, type Watched } from './helpers.js';
@@ -25,23 +26,30 @@ const mountTmpfs = (dir: string): void => {
 
 const rewatches = (log: EventLog): number => log.events.filter((e) => e.type === 'rewatched').length;
 
-/** Runs `body` on a watched tree holding `mnt`, mounted before watching began when `atStart`. */
+/** Runs `body` on a watched tree holding `rel`, mounted before watching began when `atStart`. */
 async function withMountPoint(
   atStart: boolean,
   body: (w: Watched, mnt: string) => Promise<void>,
+  rel = 'mnt',
 ): Promise<void> {
-  let mnt = '';
-  try {
-    await withWatcher('inotify', (w) => body(w, mnt), {
+  await withWatcher(
+    'inotify',
+    async (w) => {
+      try {
+        await body(w, `${w.root}/${rel}`);
+      } finally {
+        // whatever the case left mounted, wherever it moved, before the tree is removed
+        for (const point of [...mountsBelow(readMountTable(), w.root).keys()].reverse())
+          spawnSync('umount', [point]);
+      }
+    },
+    {
       setup: (root) => {
-        mnt = `${root}/mnt`;
-        mkdirSync(mnt);
-        if (atStart) mountTmpfs(mnt);
+        mkdirSync(`${root}/${rel}`, { recursive: true });
+        if (atStart) mountTmpfs(`${root}/${rel}`);
       },
-    });
-  } finally {
-    while (mnt !== '' && spawnSync('mountpoint', ['-q', mnt]).status === 0) spawnSync('umount', [mnt]);
-  }
+    },
+  );
 }
 
 test(
@@ -64,6 +72,30 @@ test(
       await eventually(() => watcher.health().gaps.length > 0, 5000, 'the second unmount as a gap');
       assert.equal(rewatches(log), 1, 'the second unmount resyncs nothing either');
     });
+  },
+);
+
+test(
+  'inotify: a mount there at start, its parent renamed, unmounted, is a gap',
+  { skip: noMount },
+  async () => {
+    await withMountPoint(
+      true,
+      async ({ root, watcher, log }) => {
+        renameSync(`${root}/dir`, `${root}/moved`);
+        await log.waitFor({ type: 'rename', from: 'dir', to: 'moved', isDir: true });
+        // the mount table shows it at its new place: followed there
+        await log.waitFor({ type: 'rewatched', path: 'moved/mnt', why: 'mounted' });
+        run('umount', `${root}/moved/mnt`);
+        await eventually(() => watcher.health().gaps.length > 0, 5000, 'the unmount as a gap');
+        assert.deepEqual(watcher.health().gaps, [{ path: 'moved/mnt', reason: 'unmounted' }]);
+        assert.ok(
+          !log.events.some((e) => e.type === 'rewatched' && e.why === 'unmounted'),
+          'not taken for a mount made after start',
+        );
+      },
+      'dir/mnt',
+    );
   },
 );
 
