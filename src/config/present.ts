@@ -109,7 +109,7 @@ export function describeConfig(config: Config, stateDirOverride: string | null):
   );
   // One push each: spreading 100,000 excludes into one call overflows the stack.
   for (const e of filter.excludes)
-    lines.push(`  exclude       ${e.expression}   (matched as /${e.regex.source}/)`);
+    lines.push(`  exclude       ${e.expression}   (matched as /${e.regex.source}/${e.regex.flags})`);
   lines.push(
     `temp files      built-in temp names dropped: ${onOff(config.tempFiles.builtin)}; dot files ignored: ${onOff(config.tempFiles.ignoreDotFiles)}`,
     `fail log        ${failLog.path}: a list of the failed syncs, rewritten from the retry queue, never run`,

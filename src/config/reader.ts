@@ -4,6 +4,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
+import { wholeMatchFromBoost } from './boost-regex.js';
 import type { ExcludeRule, ConfigWarning } from './types.js';
 import { splitWords } from './words.js';
 import type { Position, XmlAttribute, XmlElement } from './xml.js';
@@ -121,9 +122,19 @@ export class ConfigReader {
     return resolve(this.dir, value);
   }
 
-  /** sersync's `<exclude>`/`<include>`: a regex that must match the whole string. */
-  wholeMatch(a: XmlAttribute): ExcludeRule {
-    return { expression: a.value, regex: this.regex(a, `^(?:${a.value})$`) };
+  /**
+   * sersync's `<exclude>`/`<include>`: a Boost regex that must match the whole string. One that
+   * cannot be used is skipped with a warning, as sersync skipped it ("regular expression error").
+   */
+  wholeMatch(a: XmlAttribute): ExcludeRule | null {
+    const js = wholeMatchFromBoost(a.value);
+    if ('source' in js) return { expression: a.value, regex: new RegExp(js.source, js.flags) };
+    this.warn(
+      a.pos,
+      `${a.name}="${a.value}" is not a regular expression sersync could use (${js.error}): skipped, ` +
+        'as sersync skipped it; it matches nothing (a glob like *.log is written (.*)\\.log)',
+    );
+    return null;
   }
 
   regex(a: XmlAttribute, source = a.value): RegExp {

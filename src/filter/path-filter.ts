@@ -1,3 +1,4 @@
+import type { JsRegex } from '../config/boost-regex.js';
 import type { Config } from '../config/types.js';
 import { baseName, displayPath, type RelPath } from '../paths.js';
 
@@ -6,14 +7,16 @@ import { baseName, displayPath, type RelPath } from '../paths.js';
  * worker thread (regexes as sources): the same rule applies to events and to tree walks.
  */
 export interface FilterSpec {
-  /** `<filter start="true">` exclude expressions (empty when the filter is off). */
-  readonly excludes: readonly string[];
+  /** `<filter start="true">` exclude expressions as whole-string patterns (empty when the filter is off). */
+  readonly excludes: readonly JsRegex[];
   readonly ignoreDotFiles: boolean;
 }
 
 export function filterSpecOf(config: Config): FilterSpec {
   return {
-    excludes: config.filter.enabled ? config.filter.excludes.map((e) => e.expression) : [],
+    excludes: config.filter.enabled
+      ? config.filter.excludes.map((e) => ({ source: e.regex.source, flags: e.regex.flags }))
+      : [],
     ignoreDotFiles: config.tempFiles.ignoreDotFiles,
   };
 }
@@ -28,7 +31,7 @@ export type PathPredicate = (path: RelPath, isDir: boolean) => boolean;
  * excluding what it excluded and now also excludes what its author meant.
  */
 export function compilePathFilter(spec: FilterSpec): PathPredicate {
-  const regexes = spec.excludes.map((e) => new RegExp(`^(?:${e})$`));
+  const regexes = spec.excludes.map((e) => new RegExp(e.source, e.flags));
   const matches = (text: string, isDir: boolean): boolean =>
     regexes.some(
       (r) =>

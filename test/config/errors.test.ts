@@ -162,34 +162,6 @@ const CASES: readonly Broken[] = [
     detail: 'remote path /srv/data/copy lies inside the watched tree /srv/data: it would copy itself',
   },
   {
-    name: 'an invalid regex in the switched-on filter',
-    lines: [
-      '<head>',
-      '<filter start="true">',
-      '  <exclude expression="(.*\\.gz"/>',
-      '</filter>',
-      TREE,
-      '</head>',
-    ],
-    line: 3,
-    column: 12,
-    detail: 'invalid regular expression "(.*\\.gz": Unterminated group',
-  },
-  {
-    name: 'an invalid include regex of the command plugin in use',
-    lines: [
-      '<head>',
-      TREE.replace('</sersync>', '<plugin start="true" name="command"/></sersync>'),
-      '<plugin name="command">',
-      '  <filter start="true"><include expression="*.php"/></filter>',
-      '</plugin>',
-      '</head>',
-    ],
-    line: 4,
-    column: 33,
-    detail: 'invalid regular expression "*.php": Nothing to repeat',
-  },
-  {
     name: 'an unknown plugin name switched on',
     lines: [
       '<head><sersync><localpath watch="/w"><remote ip="h" name="m"/></localpath>',

@@ -182,7 +182,27 @@ test('an invalid regex in a switched-off filter is a warning and is dropped', ()
     ['c'],
   );
   assert.deepEqual(messages(c), [
-    '3:32: invalid regular expression "a(b": Unterminated group (ignored: this part is not enabled)',
+    '3:32: expression="a(b" is not a regular expression sersync could use (Unterminated group): skipped, as sersync skipped it; it matches nothing (a glob like *.log is written (.*)\\.log)',
+  ]);
+});
+
+test('an exclude or include sersync could not use is skipped with a warning, as sersync skipped it; the file loads', () => {
+  const c = parse(
+    '<filter start="true"><exclude expression="*.log"/><exclude expression="(.*\\.gz"/>',
+    '<exclude expression="(.*)\\.tmp"/></filter>',
+    ONE_TREE.replace('</sersync>', '<plugin start="true" name="command"/></sersync>'),
+    '<plugin name="command"><param prefix="/usr/local/bin/purge"/>',
+    '<filter start="true"><include expression="a++"/></filter></plugin>',
+  );
+  assert.deepEqual(
+    c.filter.excludes.map((e) => e.expression),
+    ['(.*)\\.tmp'],
+  );
+  assert.deepEqual(c.plugin.command?.includes, []);
+  assert.deepEqual(messages(c), [
+    '3:31: expression="*.log" is not a regular expression sersync could use (Nothing to repeat): skipped, as sersync skipped it; it matches nothing (a glob like *.log is written (.*)\\.log)',
+    '3:60: expression="(.*\\.gz" is not a regular expression sersync could use (Unterminated group): skipped, as sersync skipped it; it matches nothing (a glob like *.log is written (.*)\\.log)',
+    '7:31: expression="a++" is not a regular expression sersync could use (a possessive quantifier or an atomic group, which JavaScript cannot match): skipped, as sersync skipped it; it matches nothing (a glob like *.log is written (.*)\\.log)',
   ]);
 });
 

@@ -53,7 +53,7 @@ test('the human form lists every tree and remote, the toggles, filters, schedule
     '  auth          user sync, password file /etc/rsync.pas',
     'events          delete createFolder closeWrite moveFrom moveTo   (off: createFile attrib modify)',
     'filter          on, 1 exclude expression(s)',
-    '  exclude       (.*)\\.gz   (matched as /^(?:(.*)\\.gz)$/)',
+    '  exclude       (.*)\\.gz   (matched as /^(?:(.*)\\.gz)$/s)',
     'crontab         cron "0 3 * * *"',
     "plugin          refreshCDN, after each event's syncs",
     '  refreshCDN    chinacache: cdn:80 user u password (hidden), base http://x/, watch /srv/a',

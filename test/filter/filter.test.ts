@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { wholeMatchFromBoost } from '../../src/config/boost-regex.js';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import type { InotifyToggles } from '../../src/config/types.js';
 import { toChanges, type Change } from '../../src/filter/changes.js';
@@ -21,10 +22,14 @@ import {
 import { isTempFileName } from '../../src/filter/temp-files.js';
 import type { WatchEvent } from '../../src/watch/types.js';
 
-const spec = (over: Partial<FilterSpec> = {}): FilterSpec => ({
-  excludes: [],
-  ignoreDotFiles: false,
-  ...over,
+/** A filter of sersync `<exclude>` expressions, read as the config reads them. */
+const spec = (over: { excludes?: readonly string[]; ignoreDotFiles?: boolean } = {}): FilterSpec => ({
+  excludes: (over.excludes ?? []).map((e) => {
+    const js = wholeMatchFromBoost(e);
+    if (!('source' in js)) throw new Error(`${e}: ${js.error}`);
+    return js;
+  }),
+  ignoreDotFiles: over.ignoreDotFiles ?? false,
 });
 
 test('path filter: what is excluded', () => {
@@ -53,6 +58,18 @@ test('path filter: what is excluded', () => {
     ['… and a new top-level one', spec({ excludes: ['(.*)/cache/(.*)'] }), 'cache', true, false],
     ['… but not what is inside', spec({ excludes: ['(.*)/cache/(.*)'] }), 'sub/cache/x', false, true],
     ['… at the top level too', spec({ excludes: ['(.*)/cache/(.*)'] }), 'cache/x', false, true],
+    [
+      'a POSIX class, as Boost reads it',
+      spec({ excludes: ['(.*)\\.log\\.[[:digit:]]+'] }),
+      'app.log.1',
+      false,
+      true,
+    ],
+    ['\\A and \\z anchors', spec({ excludes: ['\\A(.*)\\.tmp\\z'] }), 'd/a.tmp', false, true],
+    ['\\Q…\\E quotes', spec({ excludes: ['(.*)\\Q.txt\\E'] }), 'a.txt', false, true],
+    ['… literally', spec({ excludes: ['(.*)\\Q.txt\\E'] }), 'aXtxt', false, false],
+    ['. matches a newline in a name, as in Boost', spec({ excludes: ['(.*)\\.gz'] }), 'a\nb.gz', false, true],
+    ['a leading (?i)', spec({ excludes: ['(?i)(.*)\\.jpg'] }), 'PHOTO.JPG', false, true],
     ['dot files kept by default', spec(), '.env', false, false],
     ['dot files out with ignoreDotFiles', spec({ ignoreDotFiles: true }), 'd/.env', false, true],
     ['backup~ out with ignoreDotFiles', spec({ ignoreDotFiles: true }), 'd/a.txt~', false, true],

@@ -38,7 +38,7 @@ test('pool: a task its thread fails on is a failed run with the reason, retried 
     args: ['-a', '--files-from=-', '--from0', './', replica],
     input: { kind: 'files', paths: ['a'], trees: [], sentAs: new Map() },
     // An exclude the worker cannot compile makes it throw before rsync starts.
-    filter: { excludes: ['('], ignoreDotFiles: false },
+    filter: { excludes: [{ source: '(', flags: '' }], ignoreDotFiles: false },
     stallS: null,
   };
   const failed = await pool.run(send);
