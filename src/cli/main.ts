@@ -30,8 +30,23 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   verify: async () => (await import('./commands/verify.js')).registerVerifyCommand,
 };
 
+/**
+ * A working directory removed before the start (a shell left in a deleted release directory):
+ * Node's worker threads read it as they boot, and the rsync thread would die at the first change.
+ * The process works from `/` instead; nothing relative could be resolved against it anyway.
+ */
+function leaveRemovedWorkingDirectory(): void {
+  try {
+    process.cwd();
+  } catch {
+    process.chdir('/');
+    process.stderr.write('sersync2: the working directory no longer exists; working from /\n');
+  }
+}
+
 /** Registers what `argv` needs, then runs it; resolves to the exit code. */
 async function main(argv: readonly string[]): Promise<number> {
+  leaveRemovedWorkingDirectory();
   const program = createProgram();
   const word = commandWord(program, argv);
   const wanted = word === null ? [] : word in COMMANDS ? [word] : Object.keys(COMMANDS);
