@@ -67,6 +67,12 @@ export function renderMetrics(s: DaemonStatus): string {
       seconds(s.startedAt),
     ),
     single('sersync_reloads_total', 'counter', 'Config reloads (SIGHUP) that took effect.', s.reloads),
+    single(
+      'sersync_config_last_reload_successful',
+      'gauge',
+      '0 while the last reload (SIGHUP) was refused: the config file on disk is not the one running.',
+      s.reloadRefused === null ? 1 : 0,
+    ),
     perTree(
       'sersync_tree_watching',
       'gauge',

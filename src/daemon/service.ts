@@ -25,6 +25,7 @@ import {
   withPast,
   type DaemonStatus,
   type PoolReport,
+  type ReloadRefusal,
 } from './status.js';
 
 /** What runs for one config; `stop` lets the batches in flight finish and records their outcome. */
@@ -80,6 +81,8 @@ export class Service {
   private readonly startedAt: number;
   private reloads = 0;
   private lastReloadAt: number | null = null;
+  /** The last reload that did not take effect, until one does. */
+  private reloadRefused: ReloadRefusal | null = null;
   private switching: Promise<void> = Promise.resolve();
   /** Between stopping one engine and starting the next: there is nothing to ask. */
   private between = false;
@@ -121,6 +124,7 @@ export class Service {
       now: this.now(),
       reloads: this.reloads,
       lastReloadAt: this.lastReloadAt,
+      reloadRefused: this.reloadRefused,
       trees: withPast(engine.status(), this.past),
       retries: engine.retriesByLane(),
       pool: { inFlight: pool.inFlight, maxConcurrent: pool.maxConcurrent, started: pool.started },
@@ -193,6 +197,7 @@ export class Service {
         { error: errorText(err) },
         'reload: cannot start on the new config; going back to the previous one',
       );
+      this.reloadRefused = { at: this.now(), error: `cannot start on it: ${errorText(err)}` };
       this.engine = await this.deps.startEngine(old.config, { fullSync: true, reload: true });
       return;
     } finally {
@@ -201,6 +206,7 @@ export class Service {
     await this.replaceHttp(old.config, next);
     this.reloads++;
     this.lastReloadAt = this.now();
+    this.reloadRefused = null;
     this.checkWatches(this.engine);
     log.info(
       { trees: next.localpaths.map((lp) => ({ root: lp.watch, remotes: lp.remotes.map((r) => r.id) })) },
@@ -224,6 +230,7 @@ export class Service {
       return next;
     } catch (err) {
       log.error({ error: errorText(err) }, 'reload refused; the running config stays');
+      this.reloadRefused = { at: this.now(), error: errorText(err) };
       return null;
     }
   }

@@ -100,9 +100,17 @@ export function isPluginOnly(s: DaemonStatus | PluginOnlyStatus): s is PluginOnl
   return (s as Partial<PluginOnlyStatus>).mode === 'plugin-only';
 }
 
+/** A reload (SIGHUP) that did not take effect: the config was unusable, or could not start. */
+export interface ReloadRefusal {
+  readonly at: number;
+  readonly error: string;
+}
+
 export interface DaemonStatus extends ProcessReport {
   readonly reloads: number;
   readonly lastReloadAt: number | null;
+  /** The last reload that was refused, until one takes effect (the running config stays). */
+  readonly reloadRefused: ReloadRefusal | null;
   readonly trees: readonly TreeReport[];
   readonly remotes: readonly RemoteReport[];
   readonly lanes: readonly LaneReport[];
@@ -132,6 +140,7 @@ export interface DaemonStatus extends ProcessReport {
 export interface StatusInputs extends ProcessInputs {
   readonly reloads: number;
   readonly lastReloadAt: number | null;
+  readonly reloadRefused?: ReloadRefusal | null;
   readonly trees: readonly TreeStatus[];
   readonly retries: readonly LaneRetries[];
   readonly pool: PoolReport;
@@ -161,6 +170,7 @@ export function buildStatus(input: StatusInputs): DaemonStatus {
     ...processReport(input),
     reloads: input.reloads,
     lastReloadAt: input.lastReloadAt,
+    reloadRefused: input.reloadRefused ?? null,
     trees: input.trees.map(({ lanes: _lanes, ...t }) => t),
     remotes: remotesOf(lanes),
     lanes,

@@ -256,7 +256,13 @@ test(
       assert.match(refusal, new RegExp(`${s.config.replace(/[.]/g, '\\.')}:\\d+:\\d+`), 'file:line:column');
       writeFileSync(join(s.src, 'b.txt'), 'b');
       await eventually(() => existsSync(onReplica('b.txt')), 10_000, 'b.txt with the old config');
-      assert.equal((await status(s)).reloads, 0);
+      const refused = await status(s);
+      assert.equal(refused.reloads, 0);
+      assert.match(
+        refused.reloadRefused?.error ?? '',
+        /:\d+:\d+/,
+        'status says the reload was refused, and where',
+      );
 
       // a config that loads but cannot start (a local replica under a regular file): the old one comes back
       writeFileSync(join(s.base, 'a-file'), '');
@@ -270,10 +276,12 @@ test(
       );
       writeFileSync(join(s.src, 'b2.txt'), 'b2');
       await eventually(() => existsSync(onReplica('b2.txt')), 10_000, 'b2.txt with the old config restarted');
+      assert.match((await status(s)).reloadRefused?.error ?? '', /^cannot start on it: /);
 
       s.rewrite({ modules: ['second'] });
       proc.child.kill('SIGHUP');
       await eventually(() => /config reloaded/.test(proc.stderr()), 10_000, 'the reload');
+      assert.equal((await status(s)).reloadRefused, null, 'a reload that took effect clears it');
       writeFileSync(join(s.src, 'c.txt'), 'c');
       await eventually(() => existsSync(onReplica('c.txt', 'second')), 10_000, 'c.txt on the new remote');
       await eventually(() => existsSync(onReplica('c.txt')), 10_000, 'c.txt on the first remote');

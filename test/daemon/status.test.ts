@@ -301,3 +301,20 @@ test('status: retry rows of a remote the config no longer has are said, with how
   assert.deepEqual(fine.orphanedRetries, []);
   assert.match(renderMetrics(fine), /^sersync_queue_orphaned_retries 0$/m);
 });
+
+test('status: a refused reload is said until one takes effect, and /metrics counts it', () => {
+  const s = buildStatus(
+    inputs({ reloadRefused: { at: T - 5000, error: '/etc/sersync2/confxml.xml:3:7: unclosed <localpath>' } }),
+  );
+  assert.ok(
+    statusText(s)
+      .split('\n')
+      .includes(
+        '! the last reload was refused (5s ago): /etc/sersync2/confxml.xml:3:7: unclosed <localpath>; the config running is the one before it',
+      ),
+  );
+  assert.match(renderMetrics(s), /^sersync_config_last_reload_successful 0$/m);
+  const fine = buildStatus(inputs());
+  assert.equal(fine.reloadRefused, null);
+  assert.match(renderMetrics(fine), /^sersync_config_last_reload_successful 1$/m);
+});
