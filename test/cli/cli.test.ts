@@ -230,3 +230,23 @@ test('`sersync2 check` names the rsync it will run, and warns when it is older t
     await work.remove();
   }
 });
+
+test('`sersync2 status` with a config it cannot read says it cannot tell, not that nothing runs', async () => {
+  const work = await tempDir();
+  try {
+    const config = join(work.path, 'confxml.xml');
+    await writeFile(config, '<head><sersync><localpath watch="/w">');
+    const r = await sersync2(['status', '-o', config], {
+      env: { XDG_STATE_HOME: join(work.path, 'state') },
+    });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /asking the running daemon all the same/);
+    assert.match(
+      r.stderr,
+      /cannot tell whether a sersync2 runs for .*: the config cannot be read, so its <state dir> is unknown/,
+    );
+    assert.doesNotMatch(r.stderr, /no sersync2 is running/);
+  } finally {
+    await work.remove();
+  }
+});

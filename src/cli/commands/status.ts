@@ -28,10 +28,12 @@ export async function askRunningDaemon(
 ): Promise<unknown> {
   const { configFile, stateDir } = globalOptions(cmd);
   let configStateDir: string | null = null;
+  let unreadable = false;
   try {
     configStateDir = loadConfigFor(cmd).stateDir;
   } catch (err) {
     if (!(err instanceof SersyncError)) throw err;
+    unreadable = true;
     process.stderr.write(
       `sersync2: note: ${err.message}\nsersync2: asking the running daemon all the same\n`,
     );
@@ -55,6 +57,14 @@ export async function askRunningDaemon(
       if (!(err instanceof NotRunningError)) throw err;
     }
   }
+  // Its <state dir> unknown, a daemon that runs with one cannot be found: not "not running".
+  if (unreadable && stateDir === null)
+    throw new SersyncError(
+      'ERR_SERSYNC_NOT_RUNNING',
+      `cannot tell whether a sersync2 runs for ${configFile}: the config cannot be read, so its ` +
+        `<state dir> is unknown, and nothing answers on ${sockets.join(' or ')}; give --state-dir DIR ` +
+        'if the config sets one, or fix the config',
+    );
   throw new SersyncError(
     'ERR_SERSYNC_NOT_RUNNING',
     `no sersync2 is running for ${configFile} (nothing answers on ${sockets.join(' or ')}, ` +
