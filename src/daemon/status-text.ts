@@ -52,7 +52,7 @@ export function statusText(s: DaemonStatus): string {
   const queue =
     s.queueWriteFailure === null
       ? ''
-      : `! the retry queue CANNOT BE WRITTEN (since ${ago(s.queueWriteFailure.since)}): ${printable(s.queueWriteFailure.error)}; changes wait in memory and are sent once it can be\n`;
+      : `! the retry queue CANNOT BE WRITTEN (since ${ago(s.queueWriteFailure.since)}): ${printable(s.queueWriteFailure.error)}\n`;
   const reload =
     s.reloadRefused === null
       ? ''

@@ -224,6 +224,8 @@ function openError(file: string, err: unknown): SersyncError {
 
 class SqliteWorkStore implements QueueStore {
   private readonly now: () => number;
+  /** The database file as opened: whoever removes or replaces it takes the queue with it. */
+  private readonly opened: { readonly dev: number; readonly ino: number };
   private readonly maxIntervalMinutes: number;
   private readonly onFailLogRowsChange: ((rows: readonly QueueRow[]) => void) | undefined;
 
@@ -250,6 +252,8 @@ class SqliteWorkStore implements QueueStore {
     opts: WorkStoreOptions,
   ) {
     this.now = opts.now ?? Date.now;
+    const st = statSync(file);
+    this.opened = { dev: st.dev, ino: st.ino };
     this.maxIntervalMinutes = opts.maxIntervalMinutes ?? 60;
     this.onFailLogRowsChange = opts.onFailLogRowsChange;
 
@@ -410,7 +414,18 @@ class SqliteWorkStore implements QueueStore {
    * complete (a reader in the way), the marker stays and the next start resyncs.
    * @throws when the mark could not be made durable.
    */
+  fileLost(): string | null {
+    const st = statSync(this.file, { throwIfNoEntry: false });
+    if (st !== undefined && st.dev === this.opened.dev && st.ino === this.opened.ino) return null;
+    return (
+      `the retry queue ${this.file} was ${st === undefined ? 'removed' : 'replaced'} while running: ` +
+      'what it holds is lost at the next start, which resyncs every tree'
+    );
+  }
+
   markCleanStop(): void {
+    const lost = this.fileLost();
+    if (lost !== null) throw new Error(lost); // the running marker stays: the next start resyncs
     this.setMetaStmt.run('clean_stop', new Date(this.now()).toISOString());
     const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
     if (result?.busy !== 0)

@@ -84,6 +84,11 @@ export interface WorkStore {
    * (or on disk: a `-wal` lost after a kill), and the caller resyncs.
    */
   takeCleanStopMark(): boolean;
+  /**
+   * Null while the file the store opened is still at its path; else why not (removed or replaced
+   * while running: what it holds would be gone at the next start). A stop is not marked clean then.
+   */
+  fileLost(): string | null;
   markCleanStop(): void;
   close(): void;
 }

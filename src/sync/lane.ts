@@ -325,7 +325,7 @@ export class Lane {
         this.pendingSince = Math.min(this.pendingSince ?? Infinity, flight.since ?? Date.now());
         this.storeFailures++;
         this.stats.queueFailingSince ??= Date.now();
-        this.stats.queueError = describeStoreError(err);
+        this.stats.queueError = `${describeStoreError(err)}; changes wait in memory and are sent once it can be`;
         this.ctx.log.error({ err }, 'sync batch failed unexpectedly: its work is kept and tried again');
       })
       .finally(() => {

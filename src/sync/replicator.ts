@@ -88,6 +88,8 @@ export class Replicator {
   private readonly trees: Tree[];
   private readonly lanesByKey = new Map<string, Lane>();
   private retryTimer: NodeJS.Timeout | null = null;
+  /** Since when the retry queue's file is found removed or replaced (see WorkStore.fileLost). */
+  private queueLostSince: number | null = null;
   /** Lanes whose last batch failed: probed until their remote answers, then their backlog is released. */
   private readonly failing = new Set<Lane>();
   /**
@@ -196,6 +198,9 @@ export class Replicator {
   }
 
   status(): TreeStatus[] {
+    const lost = this.deps.store.fileLost();
+    const lostSince = lost === null ? null : (this.queueLostSince ??= Date.now());
+    if (lost === null) this.queueLostSince = null;
     return this.trees.map((t) => ({
       root: t.spec.watch,
       ...(t.watch?.status() ?? unwatched),
@@ -207,6 +212,9 @@ export class Replicator {
         busy: l.busy,
         oldestChangeAt: l.oldestChangeAt,
         ...l.stats,
+        ...(lost === null || l.stats.queueFailingSince !== null
+          ? {}
+          : { queueFailingSince: lostSince, queueError: lost }),
       })),
     }));
   }

@@ -9,6 +9,7 @@ import {
   queueDamaged,
   queueLockedAtStart,
   queueLockedWhileRunning,
+  queueRemovedWhileRunning,
   walLostAfterKill,
 } from './cases/state-db.js';
 
@@ -28,4 +29,8 @@ test('a damaged queue: start and queue list refuse with the way out, the file is
 
 test('kill -9, then the -wal deleted, garbage or with a garbage header: the start is unclean, says so, resyncs', async () => {
   await walLostAfterKill(lab.work, lab.daemon);
+});
+
+test('the queue removed while running: status and /metrics say so; the next start resyncs, nothing is lost', async () => {
+  await queueRemovedWhileRunning(lab.work, lab.daemon);
 });

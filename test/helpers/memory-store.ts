@@ -93,6 +93,7 @@ export function createMemoryWorkStore(maxIntervalMs = 3_600_000): WorkStore {
         .sort((a, b) => (a.nextAttemptAt ?? 0) - (b.nextAttemptAt ?? 0))
         .slice(0, limit);
     },
+    fileLost: () => null,
     nextDueAt(lanes) {
       const times = waiting()
         .filter((r) => inLanes(r, lanes))

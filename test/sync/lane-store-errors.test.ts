@@ -75,7 +75,10 @@ test('a batch the store could not record is kept and sent once the store works a
     await eventually(() => lane.stats.queueFailingSince !== null, 5000, 'the first failure recorded');
     // said while it lasts (status, /metrics), from the first failure on
     assert.ok((lane.stats.queueFailingSince ?? 0) >= before);
-    assert.equal(lane.stats.queueError, 'database is locked (SQLITE_BUSY)');
+    assert.equal(
+      lane.stats.queueError,
+      'database is locked (SQLITE_BUSY); changes wait in memory and are sent once it can be',
+    );
     await lane.idle();
     assert.equal(store.attempts, 3);
     assert.deepEqual(

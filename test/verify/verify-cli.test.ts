@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, chownSync, mkdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { LaneSummary } from '../../src/verify/report.js';
 import { converged, useLab } from '../helpers/lab.js';
 import { CLI } from '../helpers/sersync.js';
@@ -149,14 +149,20 @@ test('verify exits 2 when it cannot compare: a remote that refuses, flags that n
 test("verify refuses a root now reached through another user's link, and names nothing behind it", async (t) => {
   const user = attacker.user();
   if (user === null) return t.skip(attacker.reason());
-  await lab.withSersync({}, async (run) => {
+  // The tree's parent is the user's; the config and state directory stay root's.
+  const watch = (base: string): string => {
+    const w = join(base, 'theirs', 'W');
+    mkdirSync(w, { recursive: true });
+    return w;
+  };
+  await lab.withSersync({ watch }, async (run) => {
     populate(run.src);
     await converged(run.src, run.replica);
     const secret = join(run.base, 'secret');
     mkdirSync(secret, { mode: 0o700 });
     writeFileSync(join(secret, 'root-only-name'), 'root only');
     user.reach(run.src);
-    chownSync(run.base, user.uid, user.gid);
+    chownSync(dirname(run.src), user.uid, user.gid);
     for (const argv of [
       ['mv', run.src, `${run.src}.old`],
       ['ln', '-s', secret, run.src],
@@ -175,7 +181,7 @@ test("verify refuses a root now reached through another user's link, and names n
     } finally {
       rmSync(run.src);
       renameSync(`${run.src}.old`, run.src);
-      chownSync(run.base, 0, 0);
+      chownSync(dirname(run.src), 0, 0);
     }
   });
 });

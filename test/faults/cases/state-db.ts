@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { queueFileFor } from '../../../src/queue/state-dir.js';
 import { openWorkStore } from '../../../src/queue/store.js';
@@ -198,6 +198,36 @@ export async function walLostAfterKill(work: string, daemon: RsyncDaemon): Promi
       await rig.converged(20_000, `after the -wal was ${name}`);
     }
     return { faults: WAL_DAMAGES.length, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop();
+  }
+}
+
+/**
+ * The queue's database removed while running (`rm` of the state files): status and /metrics say
+ * so while it lasts; the stop is then not marked clean (it would be written into the removed
+ * file), so the next start resyncs, and a change made while it was stopped arrives.
+ */
+export async function queueRemovedWhileRunning(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
+  const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
+  try {
+    await rig.start();
+    writeFileSync(join(rig.src, 'a.txt'), 'a');
+    await rig.converged(10_000, 'before the removal');
+    const file = queueFileFor(rig.state, rig.config);
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
+    const failure = rig.status().queueWriteFailure;
+    assert.match(
+      failure?.error ?? '',
+      /^the retry queue .* was removed while running: what it holds is lost at the next start/,
+    );
+    assert.equal(await rig.metric('sersync_queue_write_failing', {}), 1);
+    await rig.stop();
+    writeFileSync(join(rig.src, 'while-stopped.txt'), 'only a resync carries it');
+    await rig.start();
+    await rig.converged(15_000, 'the start after the removal resyncs');
+    assert.equal(rig.status().queueWriteFailure, null);
+    return { faults: 1, files: rig.files(), lost: 0 };
   } finally {
     await rig.stop();
   }
