@@ -1,5 +1,6 @@
 /** confxml.xml features: several trees and remotes, rsync options, filters, crontab, plugins, extensions. */
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -406,6 +407,39 @@ test('loadConfig resolves the path, reads UTF-8, and falls back to ISO-8859-1 wi
     assert.deepEqual(messages(loadConfig(latin1)), [
       '1:1: the file is not UTF-8: read as ISO-8859-1; non-ASCII paths in it may not match the disk',
     ]);
+  } finally {
+    await dir.remove();
+  }
+});
+
+test('a GB2312 config whose Chinese watch path names no directory as read is refused at its place, not created empty', async () => {
+  const dir = await tempDir();
+  try {
+    // 网站 in GBK bytes, as a zh_CN.GBK server writes it; the directory exists with those bytes.
+    const gbk = Buffer.from([0xcd, 0xf8, 0xd5, 0xbe]);
+    mkdirSync(Buffer.concat([Buffer.from(`${dir.path}/`), gbk]));
+    const file = join(dir.path, 'gbk.xml');
+    const head = Buffer.from(
+      `<?xml version="1.0" encoding="GB2312"?>\n<head version="2.5">\n<sersync>\n  <localpath watch="${dir.path}/`,
+    );
+    const tail = Buffer.from('"><remote ip="10.0.0.2" name="www"/></localpath>\n</sersync>\n</head>\n');
+    await writeFile(file, Buffer.concat([head, gbk, tail]));
+    assert.throws(() => loadConfig(file), {
+      message: new RegExp(
+        `^${file}:4:21: watch=".*" has non-ASCII characters in a file that is not UTF-8 \\(read as ISO-8859-1\\), and no directory has that name`,
+      ),
+    });
+    // An ISO-8859-1 file naming a directory that exists as read (é in UTF-8 on disk) still loads.
+    mkdirSync(join(dir.path, 'caf\u00e9'));
+    const latin1 = join(dir.path, 'latin1.xml');
+    await writeFile(
+      latin1,
+      Buffer.from(
+        doc(`<sersync><localpath watch="${dir.path}/caf\u00e9"><remote path="r"/></localpath></sersync>`),
+        'latin1',
+      ),
+    );
+    assert.equal(loadConfig(latin1).localpaths[0]?.watch, join(dir.path, 'caf\u00e9'));
   } finally {
     await dir.remove();
   }
