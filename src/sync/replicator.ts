@@ -87,6 +87,8 @@ class Tree {
 export class Replicator {
   private readonly trees: Tree[];
   private readonly lanesByKey = new Map<string, Lane>();
+  /** The tree and remote of every lane: whose retry rows this replicator sends. */
+  private readonly laneIds: readonly LaneId[];
   private retryTimer: NodeJS.Timeout | null = null;
   /** Since when the retry queue's file is found removed or replaced (see WorkStore.fileLost). */
   private queueLostSince: number | null = null;
@@ -128,6 +130,9 @@ export class Replicator {
       const tree = new Tree(lp, lanes, config);
       return tree;
     });
+    this.laneIds = config.localpaths.flatMap((lp) =>
+      lp.remotes.map((r) => ({ root: lp.watch, remoteId: r.id })),
+    );
   }
 
   /**
@@ -286,18 +291,13 @@ export class Replicator {
     }
   }
 
-  /** The tree and remote of every lane: whose retry rows this replicator sends. */
-  private laneIds(): LaneId[] {
-    return [...this.lanesByKey.values()].map((l) => ({ root: l.root, remoteId: l.remote.id }));
-  }
-
   private pollRetries(): void {
     if (this.stopping) return;
     const { store } = this.deps;
     const now = Date.now();
     // A row of a tree or remote no longer in the config stays queued for `sersync2 queue`, left
     // out here: it would keep the next retry due now, and crowd out the rows of these lanes.
-    const lanes = this.laneIds();
+    const lanes = this.laneIds;
     for (const row of store.due(now, 10_000, lanes))
       this.lanesByKey.get(laneKey(row.root, row.remoteId))?.restore(row.op, row.owesRemoval);
     const next = store.nextDueAt(lanes);

@@ -166,7 +166,10 @@ export class TreeWatch {
    */
   trusted(): boolean {
     if (this.down === 'root-replaced') return false;
-    return this.origin === null || judgeRoot(this.origin, lookAtRoot(this.deps.root)) !== 'replaced';
+    const o = this.origin;
+    // Asked for every plugin event: one lstat while the root is as it was, a full look otherwise.
+    if (o === null || isSameDirectory(o.resolved, o.id)) return true;
+    return judgeRoot(o, lookAtRoot(this.deps.root)) !== 'replaced';
   }
 
   /** File systems unmounted from the tree: full syncs leave the replica's copy of them alone. */
