@@ -28,6 +28,7 @@
 #include <node_api.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -740,6 +741,19 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * The clock the kernel stamps files with (current_time() reads the coarse real-time clock), in ns:
+ * a file whose mtime and ctime are older than this value cannot be changed again and keep them.
+ */
+static napi_value js_file_clock(napi_env env, napi_callback_info info) {
+  (void)info;
+  struct timespec ts;
+  if (clock_gettime(CLOCK_REALTIME_COARSE, &ts) != 0) return throw_errno(env, errno, "clock_gettime");
+  napi_value out;
+  CHECK(napi_create_bigint_int64(env, (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec, &out));
+  return out;
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor properties[] = {
       {"open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -749,6 +763,7 @@ NAPI_MODULE_INIT() {
       {"resume", NULL, js_resume, NULL, NULL, NULL, napi_enumerable, NULL},
       {"scan", NULL, js_scan, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"fileClock", NULL, js_file_clock, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));
   return exports;

@@ -20,6 +20,13 @@ const COMMON: BuildOptions = {
   logLevel: 'warning',
 };
 
+/** `import.meta.url` in a CommonJS bundle: the bundle's own file (src/package-files.ts finds the package from it). */
+const OWN_URL: BuildOptions = {
+  define: { 'import.meta.url': 'bundleUrl' },
+  // 'use strict' first: after this banner, esbuild's own directive would be a plain string.
+  banner: { js: "'use strict'; const bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+};
+
 const piscinaDir = dirname(createRequire(import.meta.url).resolve('piscina'));
 const CLI_BUNDLE = 'dist/bin/sersync2.cjs';
 /** Where piscina's own thread bootstrap goes; its pool looks for it from the CLI bundle's folder. */
@@ -50,9 +57,7 @@ await Promise.all([
     // finds it from the caller's stack, is only the fallback; @napi-rs/nice is only for niceIncrement.
     external: ['bindings', '@napi-rs/nice'],
     plugins: [piscinaThread],
-    define: { 'import.meta.url': 'bundleUrl' },
-    // 'use strict' first: after this banner, esbuild's own directive would be a plain string.
-    banner: { js: "'use strict'; const bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+    ...OWN_URL,
   }),
   build({
     ...COMMON,
@@ -60,5 +65,6 @@ await Promise.all([
     outfile: PISCINA_THREAD,
     external: ['@napi-rs/nice'],
   }),
-  build({ ...COMMON, entryPoints: ['dist/workers/rsync.js'], outfile: 'dist/workers/rsync.cjs' }),
+  // The worker reads the file clock through the native binding, found from the package's root.
+  build({ ...COMMON, entryPoints: ['dist/workers/rsync.js'], outfile: 'dist/workers/rsync.cjs', ...OWN_URL }),
 ]);

@@ -21,23 +21,19 @@ import {
   type RsyncTask,
 } from '../src/sync/task.js';
 import { absoluteBytes, walkTree } from '../src/sync/walk.js';
+import { fileClockNs, fileClockPast } from '../src/sync/file-clock.js';
 
 const STDERR_TAIL = 16 * 1024;
 const NUL = Buffer.of(0);
 const PROGRESS_EVERY_MS = 100;
 /** How long a stalled rsync gets to end on SIGTERM before it is killed. */
 const KILL_GRACE_MS = 2000;
+/** The longest rsync waits for the file clock's tick to pass (a tick is 1–10 ms). */
+const CLOCK_WAIT_MS = 20;
 
-/**
- * File timestamps come from the kernel's coarse clock (a tick of up to 10 ms): a file changed in
- * the tick rsync starts in could be rewritten after rsync read it and keep its timestamps, so its
- * signature would not show the change. Only files changed before that are trusted unchanged.
- */
-const TICK_NS = 10_000_000n;
-
-interface Stamped {
+export interface Stamped {
   readonly signature: FileSignature;
-  /** The later of its mtime and ctime. */
+  /** Its ctime: any change to the file sets it to the file clock's time (mtime may be set to anything). */
   readonly changedNs: bigint;
 }
 
@@ -56,7 +52,7 @@ function stamp(root: string, path: RelPath): Stamped | null {
   if (st?.isFile() !== true) return null;
   return {
     signature: `${st.size}:${st.mtimeNs}:${st.ctimeNs}`,
-    changedNs: st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs,
+    changedNs: st.ctimeNs,
   };
 }
 
@@ -66,8 +62,13 @@ export interface Input {
   readonly walked: number;
   /** Directories a send's walk could not read (their contents are not in the list). */
   readonly unreadable: RelPath[];
-  /** Regular files a send's tree walks listed, with their signatures. */
-  readonly signatures: Map<RelPath, FileSignature>;
+  /**
+   * Regular files a send's tree walks listed, stamped. A signature shows every later write only
+   * once the file clock has passed the file's change (see `trustedSignatures`).
+   */
+  readonly stamps: Map<RelPath, Stamped>;
+  /** The latest change among `stamps`, or null. */
+  readonly newestChangeNs: bigint | null;
   /** Every path a send's tree walks put in the list (the trees included); only when asked. */
   readonly listed: RelPath[] | null;
 }
@@ -76,10 +77,20 @@ export interface Input {
  * The list for rsync's stdin, and what building it learnt about the tree; `listing`: keep the
  * paths the tree walks listed.
  */
+/**
+ * The signatures that show any write made after now: the files changed before the file clock's
+ * current tick (a file changed within it could be written again in it and keep its timestamps).
+ */
+export function trustedSignatures(stamps: ReadonlyMap<RelPath, Stamped>, clockNs: bigint): Map<RelPath, FileSignature> {
+  const out = new Map<RelPath, FileSignature>();
+  for (const [p, s] of stamps) if (s.changedNs < clockNs) out.set(p, s.signature);
+  return out;
+}
+
 export function buildInput(task: RsyncTask, input: RsyncInput, listing = false): Input {
   switch (input.kind) {
     case 'rules':
-      return { list: [...input.rules], walked: 0, unreadable: [], signatures: new Map(), listed: null };
+      return { list: [...input.rules], walked: 0, unreadable: [], stamps: new Map(), newestChangeNs: null, listed: null };
     case 'files': {
       const out = input.paths
         .filter((p) => {
@@ -89,6 +100,7 @@ export function buildInput(task: RsyncTask, input: RsyncInput, listing = false):
         .map(fileListEntry);
       const unreadable: RelPath[] = [];
       const stamps = new Map<RelPath, Stamped>();
+      let newestChangeNs: bigint | null = null;
       const listed: RelPath[] | null = listing ? [] : null;
       const excluded = compilePathFilter(task.filter);
       for (const tree of input.trees) {
@@ -100,7 +112,10 @@ export function buildInput(task: RsyncTask, input: RsyncInput, listing = false):
           excluded,
           (p, isDir) => {
             const s = isDir ? null : stamp(task.cwd, p);
-            if (s !== null) stamps.set(p, s);
+            if (s !== null) {
+              stamps.set(p, s);
+              if (newestChangeNs === null || s.changedNs > newestChangeNs) newestChangeNs = s.changedNs;
+            }
             // Sent by an earlier batch and unchanged since: not listed again.
             if (s !== null && input.sentAs.get(p) === s.signature) return;
             out.push(fileListEntry(p));
@@ -110,11 +125,7 @@ export function buildInput(task: RsyncTask, input: RsyncInput, listing = false):
           (dir) => unreadable.push(dir),
         );
       }
-      // rsync starts now: what changed before this tick will show any later write in its signature.
-      const settled = BigInt(Date.now()) * 1_000_000n - TICK_NS;
-      const signatures = new Map<RelPath, FileSignature>();
-      for (const [p, s] of stamps) if (s.changedNs < settled) signatures.set(p, s.signature);
-      return { list: out, walked: 0, unreadable, signatures, listed };
+      return { list: out, walked: 0, unreadable, stamps, newestChangeNs, listed };
     }
     case 'excluded': {
       // rsync walks the tree itself here, and reports what it cannot read.
@@ -127,7 +138,7 @@ export function buildInput(task: RsyncTask, input: RsyncInput, listing = false):
         () => walked++,
         (p, isDir) => out.push(anchoredPattern(p, isDir ? '/***' : '')),
       );
-      return { list: out, walked, unreadable: [], signatures: new Map(), listed: null };
+      return { list: out, walked, unreadable: [], stamps: new Map(), newestChangeNs: null, listed: null };
     }
   }
 }
@@ -203,19 +214,24 @@ function startRsync(place: PinnedPlace, argv: string[]): ChildProcessWithoutNull
   }
 }
 
-export default function runRsync(task: ReportingTask): Promise<RsyncResult> {
+export default async function runRsync(task: ReportingTask): Promise<RsyncResult> {
   const started = performance.now();
   // Every run starts in the tree's root as it was checked, held open: a root or directory
   // swapped for a symlink since is never followed, by the walk below nor by rsync.
   const place = pinnedPlace(task.cwd, task.dir ?? '', task.rootId);
   if (typeof place === 'string')
     // -1 would read as a lost remote
-    return Promise.resolve(notRun(SOURCE_UNUSABLE, `rsync not run: ${place}`, performance.now() - started));
+    return notRun(SOURCE_UNUSABLE, `rsync not run: ${place}`, performance.now() - started);
   const listing = task.listedPort !== undefined;
   const input = task.input === null ? null : buildInput({ ...task, cwd: place.tree }, task.input, listing);
   const list = input?.list ?? null;
   // Before rsync starts: from now on, what the walks did not list is not this run's to send.
   if (input?.listed != null) task.listedPort?.postMessage(input.listed);
+  // A file the walk found changed in the file clock's current tick could change again after rsync
+  // read it and keep its signature: rsync starts in the next tick, so that every signature holds
+  // (not waiting long for a ctime ahead of the clock, which a clock stepped back leaves).
+  if (input?.newestChangeNs != null) await fileClockPast(input.newestChangeNs, CLOCK_WAIT_MS);
+  const walked = input === null ? new Map<RelPath, FileSignature>() : trustedSignatures(input.stamps, fileClockNs());
   // Only a task with a port (a full sync) reports progress; event syncs stay as lean as they were.
   const progress =
     task.progressPort === undefined ? null : progressPoster(task.progressPort, input?.walked ?? 0);
@@ -257,7 +273,7 @@ export default function runRsync(task: ReportingTask): Promise<RsyncResult> {
         durationMs: performance.now() - started,
         listed: list?.length ?? 0,
         unreadable: input?.unreadable ?? [],
-        walked: input?.signatures ?? new Map(),
+        walked,
         ...transferStats(stdout),
         stderr: stderr + extra,
       });
