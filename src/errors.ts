@@ -43,12 +43,15 @@ export class WatchLimitError extends SersyncError {
 }
 
 /**
- * What a daemon running as another user keeps (its control socket, its queue) is closed to this
- * user: its state is unknown, so the CLI exits 4 (LSB "status unknown"), never 1 ("not running").
+ * Whether a daemon runs, or what it does, cannot be told: the CLI exits 4 (LSB "status unknown"),
+ * never 1 ("not running").
  */
-export class DaemonHiddenError extends SersyncError {
+export class StatusUnknownError extends SersyncError {
   static readonly EXIT_CODE = 4;
+}
 
+/** What a daemon running as another user keeps (its control socket, its queue) is closed to this user. */
+export class DaemonHiddenError extends StatusUnknownError {
   constructor(what: string, why: string) {
     super(
       'ERR_SERSYNC_DAEMON_HIDDEN',

@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { PLUGIN_NAMES, type Config, type PluginName } from '../config/types.js';
-import { ConfigError, DaemonHiddenError, SersyncError, UsageError } from '../errors.js';
+import { ConfigError, SersyncError, StatusUnknownError, UsageError } from '../errors.js';
 import { isDaemonChild } from '../daemon/detach.js';
 import { packageVersion } from '../version.js';
 import { DEFAULT_THREADS, LEGACY_USAGE, parseThreads } from './args.js';
@@ -189,7 +189,7 @@ function report(err: unknown): number {
   if (isDaemonChild()) return 1; // the log keeps JSON lines; the parent printed the message
   if (err instanceof UsageError) process.stderr.write(`${HINT}\n`);
   if (debug && err instanceof Error && err.stack !== undefined) process.stderr.write(`${err.stack}\n`);
-  return err instanceof DaemonHiddenError ? DaemonHiddenError.EXIT_CODE : 1;
+  return err instanceof StatusUnknownError ? StatusUnknownError.EXIT_CODE : 1;
 }
 
 /**

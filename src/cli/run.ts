@@ -61,6 +61,8 @@ export interface RunOptions {
  * the batch again later.
  */
 const DAEMON_BUSY_TIMEOUT_MS = 250;
+/** How often the daemon looks for its control socket's file (see `keepStateFiles`). */
+const STATE_FILES_CHECK_MS = 5000;
 /** How long `watching` waits for the rsync thread's boot (~50–130 ms; longer only on a starved machine). */
 const THREAD_READY_LIMIT_MS = 2000;
 
@@ -94,6 +96,10 @@ export async function runReplicator(config: Config, options: RunOptions): Promis
     const pidFile = options.pidFile ?? (options.daemon ? stateFile('sersync2', 'pid') : null);
     return pidFile === null ? null : writePidFile(pidFile);
   };
+  const restoreStateFiles = (): void => {
+    if (daemonLog !== null) reopen();
+    if (pid !== null) pid = writePid();
+  };
   try {
     if (options.pluginOnly !== null) {
       const name = options.pluginOnly;
@@ -103,12 +109,14 @@ export async function runReplicator(config: Config, options: RunOptions): Promis
       );
       if (daemonLog !== null) control.onReopenLogs(reopen);
       pid = writePid();
+      keepStateFiles(control, log, restoreStateFiles);
       await runPlugin(config, name, { log, signals, control });
     } else {
       // Before the pid file: a second instance, refused here, must leave the first one's pid file alone.
       control = await ControlServer.claim(controlSocketFile(stateDir(), config.file), config.file);
       if (daemonLog !== null) control.onReopenLogs(reopen);
       pid = writePid();
+      keepStateFiles(control, log, restoreStateFiles);
       const progress = progressReporter(bars, log, daemonLog === null);
       await replicate(config, options, { log, signals, control, progress });
     }
@@ -123,6 +131,27 @@ export async function runReplicator(config: Config, options: RunOptions): Promis
     signals.dispose();
     log.flush();
   }
+}
+
+/**
+ * The control socket put back when its file is removed while running (the state directory
+ * deleted), with the files kept beside it (`restore`: the pid file, the log): else `status` says
+ * that no sersync2 runs, and an init script finds no pid.
+ */
+function keepStateFiles(control: ControlServer, log: Logger, restore: () => void): void {
+  control.keepPresent(
+    STATE_FILES_CHECK_MS,
+    () => {
+      restore();
+      log.warn(
+        { socket: control.file },
+        'the control socket was removed while running (its state directory deleted?): it is back, with the pid file and log',
+      );
+    },
+    (err) => {
+      log.error({ err, socket: control.file }, 'the control socket was removed while running and cannot be put back');
+    },
+  );
 }
 
 /** Console lines scripts grep for; in the background they go to the log. */

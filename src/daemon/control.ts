@@ -5,9 +5,11 @@
  * a second instance for the same config refuse to start.
  */
 import { chmodSync, lstatSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { PluginName } from '../config/types.js';
 import { DaemonHiddenError, SersyncError } from '../errors.js';
+import { ensureOwnDir } from '../owned-files.js';
 import type { Change } from '../filter/changes.js';
 import { stateFileFor } from '../queue/state-dir.js';
 import { packageVersion } from '../version.js';
@@ -59,11 +61,18 @@ const MAX_LINE = 64 * 1024;
 export class ControlServer {
   private handler: ControlHandler | null = null;
   private reopenLogs: (() => void) | null = null;
+  private keeper: NodeJS.Timeout | null = null;
+  private rebinding = false;
 
-  private constructor(
-    readonly file: string,
-    private readonly server: Server,
-  ) {}
+  private server = this.newServer();
+
+  private constructor(readonly file: string) {}
+
+  private newServer(): Server {
+    return createServer((socket) => {
+      this.serve(socket);
+    });
+  }
 
   /**
    * Listens on `file` (mode 0600). A socket left by a process that died is replaced; one that
@@ -71,10 +80,7 @@ export class ControlServer {
    */
   static async claim(file: string, configFile: string): Promise<ControlServer> {
     checkSocketPath(file);
-    const control = new ControlServer(file, createServer());
-    control.server.on('connection', (socket) => {
-      control.serve(socket);
-    });
+    const control = new ControlServer(file);
     try {
       await listen(control.server, file);
     } catch (err) {
@@ -108,8 +114,37 @@ export class ControlServer {
     this.reopenLogs = reopen;
   }
 
+  /**
+   * Puts the socket back when its file is removed while running (its state directory deleted, a
+   * tmp cleaner): `status` would find nothing there and say that no sersync2 runs. Looked at every
+   * `everyMs`; `onBack` runs once it answers again, `onError` when it cannot be put back.
+   */
+  keepPresent(everyMs: number, onBack: () => void, onError: (err: Error) => void): void {
+    this.keeper = setInterval(() => {
+      if (this.rebinding || lstatSync(this.file, { throwIfNoEntry: false }) !== undefined) return;
+      this.rebinding = true;
+      this.rebind()
+        .then(onBack, onError)
+        .finally(() => (this.rebinding = false));
+    }, everyMs);
+    this.keeper.unref();
+  }
+
+  private async rebind(): Promise<void> {
+    ensureOwnDir(dirname(this.file), 'state directory');
+    // libuv unlinks the socket's path when it closes: the old one goes first, nothing is there now
+    await closeServer(this.server);
+    const server = this.newServer();
+    await listen(server, this.file).catch((err: unknown) => {
+      throw cannotListen(this.file, err);
+    });
+    chmodSync(this.file, 0o600);
+    this.server = server;
+  }
+
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    if (this.keeper !== null) clearInterval(this.keeper);
+    await closeServer(this.server);
   }
 
   private serve(socket: Socket): void {
@@ -189,6 +224,10 @@ function parseRepair(v: Record<string, unknown>): ControlRequest {
   const bad: unknown = (changes as unknown[]).find((c) => !ok(c));
   if (bad !== undefined) throw new Error(`not a change: ${JSON.stringify(bad)}`);
   return { op: 'repair', root, remote, changes: changes as Change[] };
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
 }
 
 function listen(server: Server, file: string): Promise<void> {

@@ -118,6 +118,25 @@ async function hold(path: string, root: string, configFile: string): Promise<Ser
   }
 }
 
+/**
+ * The sersync2 that holds the watch root `root` (by its real path, else as written), or null when
+ * none answers. It is found whatever its state directory, and with its control socket gone.
+ */
+export async function holderOf(root: string): Promise<Holder | null> {
+  const paths = new Set<string>();
+  try {
+    paths.add(realpathSync(root));
+  } catch {
+    // gone, or not reachable by this user: as written only
+  }
+  paths.add(absolutePath(root));
+  for (const path of paths) {
+    const holder = await askHolder(rootLockName(path), 1000);
+    if (holder !== null) return holder;
+  }
+  return null;
+}
+
 /** The holder of the socket `name`, or null when it does not answer as one. */
 function askHolder(name: string, timeoutMs = 5000): Promise<Holder | null> {
   return new Promise((resolve) => {

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { closeSync, existsSync, fsyncSync, openSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { PathOp, PathOpKind } from '../coalesce/types.js';
+import { ensureOwnDir } from '../owned-files.js';
 import { fromBytes, pathBytes, type RelPath } from '../paths.js';
 import { adoptsBelow } from './carries.js';
 import { FAIL_LOG_MIN_ATTEMPTS, retryDelayMs } from './retry-policy.js';
@@ -417,15 +418,37 @@ class SqliteWorkStore implements QueueStore {
   fileLost(): string | null {
     const st = statSync(this.file, { throwIfNoEntry: false });
     if (st !== undefined && st.dev === this.opened.dev && st.ino === this.opened.ino) return null;
+    this.keepRunningMarker();
     return (
       `the retry queue ${this.file} was ${st === undefined ? 'removed' : 'replaced'} while running: ` +
       'what it holds is lost at the next start, which resyncs every tree'
     );
   }
 
+  /**
+   * With the database lost, the running marker is what makes the next start resync (a database
+   * created at its place starts out marked clean): put back when it went too (its whole state
+   * directory removed), once the directory is there again.
+   */
+  private keepRunningMarker(): void {
+    const marker = runningMarkerFor(this.file);
+    if (existsSync(marker) || !existsSync(dirname(marker))) return;
+    try {
+      closeSync(openSync(marker, 'w', 0o600));
+      fsyncPath(dirname(marker));
+    } catch {
+      // tried again at the next look; the loss is reported all the same
+    }
+  }
+
   markCleanStop(): void {
     const lost = this.fileLost();
-    if (lost !== null) throw new Error(lost); // the running marker stays: the next start resyncs
+    if (lost !== null) {
+      // removed with its directory just now: the marker needs the directory back first
+      ensureOwnDir(dirname(this.file), 'state directory');
+      this.keepRunningMarker();
+      throw new Error(lost); // the next start resyncs
+    }
     this.setMetaStmt.run('clean_stop', new Date(this.now()).toISOString());
     const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
     if (result?.busy !== 0)

@@ -202,10 +202,17 @@ export class Replicator {
     return changes.length;
   }
 
-  status(): TreeStatus[] {
+  /** Whether the retry queue's file was removed or replaced, noting when it was first found so. */
+  private queueFileLost(): string | null {
     const lost = this.deps.store.fileLost();
-    const lostSince = lost === null ? null : (this.queueLostSince ??= Date.now());
     if (lost === null) this.queueLostSince = null;
+    else this.queueLostSince ??= Date.now();
+    return lost;
+  }
+
+  status(): TreeStatus[] {
+    const lost = this.queueFileLost();
+    const lostSince = this.queueLostSince;
     return this.trees.map((t) => ({
       root: t.spec.watch,
       ...(t.watch?.status() ?? unwatched),
@@ -293,6 +300,7 @@ export class Replicator {
 
   private pollRetries(): void {
     if (this.stopping) return;
+    this.queueFileLost(); // its "since" is then within a poll of the loss, not whenever status is asked
     const { store } = this.deps;
     const now = Date.now();
     // A row of a tree or remote no longer in the config stays queued for `sersync2 queue`, left

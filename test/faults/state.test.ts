@@ -10,6 +10,7 @@ import {
   queueLockedAtStart,
   queueLockedWhileRunning,
   queueRemovedWhileRunning,
+  stateDirRemovedWhileRunning,
   walLostAfterKill,
 } from './cases/state-db.js';
 
@@ -33,4 +34,8 @@ test('kill -9, then the -wal deleted, garbage or with a garbage header: the star
 
 test('the queue removed while running: status and /metrics say so; the next start resyncs, nothing is lost', async () => {
   await queueRemovedWhileRunning(lab.work, lab.daemon);
+});
+
+test('the whole state directory removed while running: status finds it all the same, the socket and pid file come back, nothing is lost', async () => {
+  await stateDirRemovedWhileRunning(lab.work, lab.daemon);
 });

@@ -215,14 +215,62 @@ export async function queueRemovedWhileRunning(work: string, daemon: RsyncDaemon
     writeFileSync(join(rig.src, 'a.txt'), 'a');
     await rig.converged(10_000, 'before the removal');
     const file = queueFileFor(rig.state, rig.config);
+    const removed = Date.now();
     for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
+    // Nobody asks for a while: "since" must still say when it happened, not when status was asked.
+    await new Promise((r) => setTimeout(r, 2500)); // the time that passes, not a wait for an event
     const failure = rig.status().queueWriteFailure;
     assert.match(
       failure?.error ?? '',
       /^the retry queue .* was removed while running: what it holds is lost at the next start/,
     );
+    const since = failure?.since ?? 0;
+    assert.ok(since >= removed && since <= removed + 1500, `since ${since - removed} ms after the removal`);
     assert.equal(await rig.metric('sersync_queue_write_failing', {}), 1);
     await rig.stop();
+    writeFileSync(join(rig.src, 'while-stopped.txt'), 'only a resync carries it');
+    await rig.start();
+    await rig.converged(15_000, 'the start after the removal resyncs');
+    assert.equal(rig.status().queueWriteFailure, null);
+    return { faults: 1, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop();
+  }
+}
+
+/**
+ * The whole state directory removed while running (a cleaner of /tmp, an `rm -rf` by hand):
+ * `status` never says that nothing runs. While the control socket is gone, the watch root the
+ * replicator holds answers for it (exit 4, "status unknown"); within seconds the socket is back,
+ * with the pid file, and status shows the lost queue; the next start, even after a kill -9,
+ * resyncs: nothing is lost.
+ */
+export async function stateDirRemovedWhileRunning(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
+  const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
+  const pidFile = join(rig.state, 'sersync2.pid');
+  try {
+    const { pid } = (await rig.start(['--pid-file', pidFile])).child;
+    writeFileSync(join(rig.src, 'a.txt'), 'a');
+    await rig.converged(10_000, 'before the removal');
+    // Asked where no socket is, as while it is gone: the replicator is found by its watch root.
+    const elsewhere = spawnSync(
+      process.execPath,
+      [CLI, 'status', '-o', rig.config, '--state-dir', join(rig.base, 'elsewhere')],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    assert.equal(elsewhere.status, 4, elsewhere.stderr);
+    assert.match(elsewhere.stderr, new RegExp(`a sersync2 runs \\(pid ${pid}, config .*: it holds the watch root`));
+    assert.doesNotMatch(elsewhere.stderr, /no sersync2 is running/);
+    rmSync(rig.state, { recursive: true, force: true });
+    await eventually(() => rig.cli(['status', '--json']).status === 0, 20_000, 'the control socket put back');
+    assert.match(rig.status().queueWriteFailure?.error ?? '', /^the retry queue .* was removed while running/);
+    assert.equal(await rig.metric('sersync_queue_write_failing', {}), 1);
+    assert.equal(readFileSync(pidFile, 'utf8').trim(), String(pid), 'the pid file is back');
+    writeFileSync(join(rig.src, 'after.txt'), 'after the removal');
+    await rig.converged(15_000, 'after the removal');
+    // Killed: only what the running daemon left in the new directory can make the next start
+    // resync (a database created there by `queue list` starts out marked clean).
+    await rig.kill9();
     writeFileSync(join(rig.src, 'while-stopped.txt'), 'only a resync carries it');
     await rig.start();
     await rig.converged(15_000, 'the start after the removal resyncs');
