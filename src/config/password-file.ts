@@ -3,7 +3,7 @@
  * can read is refused (and every sync fails), one owned by someone else is refused when rsync
  * runs as root. A file its group can read is accepted by rsync but exposes the secret.
  */
-import { accessSync, constants, lstatSync, realpathSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, lstatSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import { quote } from 'shell-quote';
 
 export interface FileFacts {
@@ -71,15 +71,52 @@ export function unreadablePasswordFile(path: string, reason: string): string {
   );
 }
 
-/** Looks at the file itself, as the user sersync2 runs as (rsync reads it as that user). */
-export function inspectPasswordFile(path: string): string | null {
+/** rsync reads at most this much of it (authenticate.c: a 512-byte buffer). */
+const RSYNC_READS = 511;
+
+/**
+ * What is wrong with the password rsync would send: its first line that is not empty, as rsync
+ * reads it (authenticate.c: strtok on CR and LF, spaces kept). A line `USER:secret` is the
+ * daemon's secrets-file form, copied to the client by mistake: rsync sends all of it as the password.
+ */
+export function passwordProblem(path: string, content: Buffer, user: string): string | null {
+  const password = content.subarray(0, RSYNC_READS).toString('latin1').split(/[\r\n]+/).find((l) => l !== '');
+  if (password === undefined)
+    return (
+      `passwordfile ${path} holds no password: rsync stops at "failed to read a password", so every ` +
+      'sync would fail with "syntax or usage error (code 1)"; fix: write the rsync module\'s password into it'
+    );
+  if (user !== '' && password.startsWith(`${user}:`))
+    return (
+      `passwordfile ${path} holds "${user}:…", the form of the daemon's secrets file: rsync sends the whole ` +
+      'line as the password, so every sync would fail with "auth failed"; fix: keep only the password in it'
+    );
+  return null;
+}
+
+function readHead(path: string): Buffer {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK); // a FIFO swapped in never blocks
+  try {
+    const buf = Buffer.alloc(RSYNC_READS);
+    return buf.subarray(0, readSync(fd, buf, 0, buf.length, 0));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Looks at the file itself, as the user sersync2 runs as (rsync reads it as that user), and at the
+ * password in it for the daemon user `user`.
+ */
+export function inspectPasswordFile(path: string, user: string): string | null {
   const myUid = process.getuid?.() ?? -1;
   try {
     accessSync(path, constants.R_OK);
-    if (lstatSync(path).isSymbolicLink()) {
-      return linkedPasswordFileProblem(path, realpathSync(path), statSync(path), myUid);
-    }
-    return passwordFileProblem(path, statSync(path), myUid);
+    const st = statSync(path);
+    const problem = lstatSync(path).isSymbolicLink()
+      ? linkedPasswordFileProblem(path, realpathSync(path), st, myUid)
+      : passwordFileProblem(path, st, myUid);
+    return problem ?? (st.isFile() ? passwordProblem(path, readHead(path), user) : null);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     return unreadablePasswordFile(path, code === 'ENOENT' ? 'it does not exist' : (code ?? String(err)));

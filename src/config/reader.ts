@@ -20,8 +20,8 @@ export const POSITIVE: IntRange = { min: 1, max: Number.MAX_SAFE_INTEGER };
 
 /** Looks at files the config names (loadConfig); parsing text alone never touches the disk. */
 export interface FileInspector {
-  /** What is wrong with this rsync password file, or null. */
-  passwordFile(path: string): string | null;
+  /** What is wrong with this rsync password file, for the daemon user `user`, or null. */
+  passwordFile(path: string, user: string): string | null;
   /** The path with its symbolic links resolved (as far as it exists). */
   realPath(path: string): string;
   /** Whether a directory is there (following links). */

@@ -49,8 +49,9 @@ export function readRsync(r: ConfigReader, sersync: XmlElement | undefined): Rsy
     );
   }
   const passwordPath = r.path(auth, 'passwordfile', DEFAULTS.auth.passwordFile);
+  const users = r.text(auth, 'users', DEFAULTS.auth.users);
   if (authOn && !ssh && auth !== undefined) {
-    const problem = r.inspect?.passwordFile(passwordPath) ?? null;
+    const problem = r.inspect?.passwordFile(passwordPath, users) ?? null;
     if (problem !== null) r.warn(passwordFile?.pos ?? auth.pos, problem);
   }
   const commonParams = params === undefined ? [DEFAULTS.commonParams] : r.words(params);
@@ -67,7 +68,7 @@ export function readRsync(r: ConfigReader, sersync: XmlElement | undefined): Rsy
     commonParams,
     auth: {
       enabled: authOn,
-      users: r.text(auth, 'users', DEFAULTS.auth.users),
+      users,
       passwordFile: passwordPath,
     },
     port: portOn ? port : null,

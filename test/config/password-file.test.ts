@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, parseConfig } from '../../src/config/load.js';
-import { passwordFileProblem } from '../../src/config/password-file.js';
+import { passwordFileProblem, passwordProblem } from '../../src/config/password-file.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const ROOT = 0;
@@ -87,6 +87,36 @@ test('loadConfig checks the real file', async () => {
         .join('\n'),
       /cannot be read \(it does not exist\): rsync stops at "could not open password file".*fix: write/,
     );
+  } finally {
+    await dir.remove();
+  }
+});
+
+test('the password in it, read as rsync reads it: the daemon secrets-file form "user:password", or none at all', () => {
+  const problem = (text: string, user = 'backup'): string | null =>
+    passwordProblem('/etc/rsync.pas', Buffer.from(text, 'latin1'), user);
+  assert.match(
+    problem('backup:s3cret\n') ?? '',
+    /holds "backup:…", the form of the daemon's secrets file: rsync sends the whole line as the password.*auth failed.*keep only the password/,
+  );
+  assert.equal(problem('s3cret\n'), null);
+  assert.equal(problem('\r\n\ns3cret\n'), null, 'rsync skips empty lines (strtok on CR and LF)');
+  assert.equal(problem('other:s3cret\n'), null, 'a password may hold a colon');
+  assert.equal(problem('backup:s3cret\n', ''), null, 'no user, nothing to compare');
+  for (const empty of ['', '\n', '\r\n\r\n'])
+    assert.match(problem(empty) ?? '', /holds no password: rsync stops at "failed to read a password"/);
+});
+
+test('loadConfig reads the password the file holds, for the configured user', async () => {
+  const dir = await tempDir();
+  try {
+    const pass = join(dir.path, 'rsync.pass');
+    writeFileSync(pass, 'u:secret\n', { mode: 0o600 });
+    const file = join(dir.path, 'c.xml');
+    writeFileSync(file, xml(`<auth start="true" users="u" passwordfile="${pass}"/>`));
+    assert.match(loadConfig(file).warnings.map((w) => w.message).join('\n'), /holds "u:…", the form of the daemon's secrets file/);
+    writeFileSync(pass, 'secret\n');
+    assert.deepEqual(loadConfig(file).warnings, []);
   } finally {
     await dir.remove();
   }
