@@ -3,7 +3,14 @@ import type { Change } from '../filter/changes.js';
 import type { Logger } from '../log/logger.js';
 import { displayPath, fromUtf8, type RelPath } from '../paths.js';
 import { deviceOf, readMountTable } from '../watch/mounts.js';
-import type { Watcher, WatcherOptions, WatchEvent, WatchGap, WatchStats } from '../watch/types.js';
+import type {
+  MountMemory,
+  Watcher,
+  WatcherOptions,
+  WatchEvent,
+  WatchGap,
+  WatchStats,
+} from '../watch/types.js';
 import { watchLimitError } from '../watch/watch-limit.js';
 import {
   isSameDirectory,
@@ -120,6 +127,13 @@ export class TreeWatch {
   /** The gaps as last logged, keyed `reason\0path`. */
   private knownGaps = new Set<string>();
   private watchedOnce = false;
+  /** The directory the watcher watches (the root's identity when it was made). */
+  private watched: DirIdentity | null = null;
+  /**
+   * The mount memory of the last watcher dropped, with the directory it watched: handed to the
+   * next watcher of that same directory only (another one's mounts owe nothing to it).
+   */
+  private kept: { readonly of: DirIdentity; readonly memory: MountMemory } | null = null;
 
   constructor(private readonly deps: TreeWatchDeps) {}
 
@@ -222,8 +236,11 @@ export class TreeWatch {
 
   private async open(): Promise<WatchStats> {
     const { deps } = this;
+    const id = this.origin?.id ?? null;
+    const kept = this.kept;
     const watcher = deps.createWatcher({
       root: this.origin?.resolved ?? deps.root,
+      mountMemory: kept !== null && id !== null && sameId(kept.of, id) ? kept.memory : undefined,
       xfs: deps.xfs,
       skipDir: deps.skipDir,
       recheckMs: deps.recheckMs,
@@ -237,6 +254,7 @@ export class TreeWatch {
       },
     });
     this.watcher = watcher;
+    this.watched = id;
     const stats = await watcher.start();
     this.backend = stats.backend;
     this.watchedOnce = true;
@@ -262,6 +280,8 @@ export class TreeWatch {
     this.down = why;
     const old = this.watcher;
     this.watcher = null;
+    const memory = old?.mountMemory?.();
+    if (memory !== undefined && this.watched !== null) this.kept = { of: this.watched, memory };
     void old?.close();
   }
 

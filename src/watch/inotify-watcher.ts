@@ -4,7 +4,7 @@ import { encodeInotifyEvents, IN, parseInotifyEvents } from './inotify-events.js
 import { errnoCode, type InotifyBinding, type InotifyHandle } from './native.js';
 import { TreeScanner, type ScanResult } from './scan.js';
 import { EventTranslator, type Step } from './translate.js';
-import type { Watcher, WatcherOptions, WatchEvent, WatchHealth, WatchStats } from './types.js';
+import type { MountMemory, Watcher, WatcherOptions, WatchEvent, WatchHealth, WatchStats } from './types.js';
 import { baseName, fromUtf8, joinRel, parentOf, type RelPath } from '../paths.js';
 import { diffMounts, mountsBelow, readMountTable } from './mounts.js';
 import { watchLimitError } from './watch-limit.js';
@@ -59,6 +59,7 @@ export class InotifyWatcher implements Watcher {
   private work: Promise<void> = Promise.resolve();
   private moveTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  private started = false;
   private unplaced: Unplaced[] = [];
   /** The tops of the directories the kernel refused to watch (ENOSPC), retried at each recheck. */
   private limitGaps: { readonly parent: DirNode; readonly name: RelPath }[] = [];
@@ -66,11 +67,12 @@ export class InotifyWatcher implements Watcher {
   private overLimit = 0;
   /** Mount points (relative) whose file system went away: their content is missing from the tree. */
   private readonly unmounted = new Set<RelPath>();
-  /** Mount ids by mount point below the root, as the last recheck saw them. */
-  private mounts = new Map<string, string>();
+  /** Mount ids by mount point (relative) below the root, as the last recheck saw them. */
+  private mounts: ReadonlyMap<RelPath, string> = new Map();
   /**
-   * The mounts whose file system was part of the tree when watching began, or took the place of
-   * one gone: the directory under them is not the tree's. Under any other, it is the tree's own.
+   * The mounts whose file system was part of the tree when watching began (by the first of the
+   * watchers handing their memory on), or took the place of one gone: the directory under them is
+   * not the tree's. Under any other, it is the tree's own.
    */
   private readonly original = new Set<string>();
   private recheckTimer: NodeJS.Timeout | undefined;
@@ -111,16 +113,23 @@ export class InotifyWatcher implements Watcher {
           this.limitGaps.push({ parent, name });
         },
       });
-      this.mounts = this.mountsNow();
-      for (const id of this.mounts.values()) this.original.add(id);
+      const now = this.mountsNow();
+      // A restart goes on from what the watcher before knew, not from a new beginning.
+      const memory = this.opts.mountMemory;
+      this.mounts = memory?.mounts ?? now;
+      for (const id of memory?.original ?? now.values()) this.original.add(id);
+      for (const rel of memory?.unmounted ?? []) this.unmounted.add(rel);
       const scanned = this.scanner.watchRoot();
       if (scanned.overLimit > 0 && this.opts.degradeAtLimit !== true)
         throw watchLimitError(this.tree.size + scanned.overLimit, this.root);
       this.checkLimit(scanned);
+      // Mounted while no watcher looked: over the tree's own directory, unless in a gap's place.
+      if (memory !== undefined) this.followMounts(now, [], true);
     } catch (err) {
       await this.close();
       throw this.rootError(err);
     }
+    this.started = true;
     this.armRecheck();
     return { backend: 'inotify', directories: this.tree.size, readyMs: performance.now() - started };
   }
@@ -135,6 +144,12 @@ export class InotifyWatcher implements Watcher {
       .map((g) => ({ path: joinRel(this.tree.pathOf(g.parent), g.name), reason: 'watch-limit' as const }));
     const unmounted = [...this.unmounted].map((path) => ({ path, reason: 'unmounted' as const }));
     return { gaps: [...unmounted, ...limit], unwatchedDirectories: limit.length === 0 ? 0 : this.overLimit };
+  }
+
+  /** Undefined before `start()` is done: there is nothing to go on from yet. */
+  mountMemory(): MountMemory | undefined {
+    if (!this.started) return undefined;
+    return { mounts: this.mounts, original: new Set(this.original), unmounted: new Set(this.unmounted) };
   }
 
   async close(): Promise<void> {
@@ -313,7 +328,7 @@ export class InotifyWatcher implements Watcher {
   /** What no event tells: mounts come and gone, room again for the watches refused at the limit. */
   private recheck(): void {
     const events: WatchEvent[] = [];
-    this.followMounts(events);
+    this.followMounts(this.mountsNow(), events);
     this.retryLimitGaps(events);
     if (events.length > 0 && !this.closed) this.opts.onEvents(events);
   }
@@ -325,23 +340,24 @@ export class InotifyWatcher implements Watcher {
    * one it covered, the tree's own: the tree is resynced. If it was there at start, the directory
    * is a stranger (silently watched: its emptiness is no reason to delete the replica's copy) and
    * the gap stays in `health()` until something is mounted there again.
+   *
+   * `scanned`: the whole tree was just watched as it is now (a restart), so nothing needs watching
+   * again, and the consumer resyncs the tree anyway.
    */
-  private followMounts(events: WatchEvent[]): void {
+  private followMounts(now: ReadonlyMap<RelPath, string>, events: WatchEvent[], scanned = false): void {
     const before = this.mounts;
-    const now = this.mountsNow();
     const { mounted, unmounted } = diffMounts(before, now);
     this.mounts = now;
-    const rootLen = fromUtf8(this.root).length + 1;
-    for (const point of unmounted) {
-      const rel = point.slice(rootLen);
-      if (!this.watchAgain(rel)) continue;
-      if (this.original.has(before.get(point) ?? '')) this.unmounted.add(rel);
+    const watch = (rel: RelPath): boolean =>
+      scanned ? this.nodeAt(rel) !== undefined : this.watchAgain(rel);
+    for (const rel of unmounted) {
+      if (!watch(rel)) continue;
+      if (this.original.has(before.get(rel) ?? '')) this.unmounted.add(rel);
       else events.push({ type: 'rewatched', path: rel, why: 'unmounted' });
     }
-    for (const point of mounted) {
-      const rel = point.slice(rootLen);
-      if (this.unmounted.delete(rel)) this.original.add(now.get(point) ?? '');
-      if (this.watchAgain(rel)) events.push({ type: 'rewatched', path: rel, why: 'mounted' });
+    for (const rel of mounted) {
+      if (this.unmounted.delete(rel)) this.original.add(now.get(rel) ?? '');
+      if (watch(rel)) events.push({ type: 'rewatched', path: rel, why: 'mounted' });
     }
     // Kept while mounted anywhere (an ancestor renamed moves it); the kernel reuses a gone one's id.
     const ids = new Set(now.values());
@@ -385,8 +401,12 @@ export class InotifyWatcher implements Watcher {
     return node;
   }
 
-  private mountsNow(): Map<string, string> {
-    return mountsBelow(readMountTable(), fromUtf8(this.root));
+  /** Relative, so that a memory handed over holds for the same directory reached by another path. */
+  private mountsNow(): Map<RelPath, string> {
+    const root = fromUtf8(this.root);
+    const prefix = root.endsWith('/') ? root.length : root.length + 1;
+    const below = mountsBelow(readMountTable(), root);
+    return new Map([...below].map(([point, id]) => [point.slice(prefix), id]));
   }
 
   private unwatch(wds: readonly number[]): void {

@@ -65,6 +65,24 @@ export interface WatcherOptions {
    * goes on degraded instead of stopping.
    */
   readonly degradeAtLimit?: boolean;
+  /**
+   * What the previous watcher of the same directory knew of the mounts in it (its `mountMemory()`),
+   * for a watcher started in its place: a restart must not change which mounts cover a directory of
+   * the tree's own and which left a stranger behind. The consumer resyncs the tree after a restart,
+   * so the new watcher reports nothing of what changed meanwhile. Without it, every mount in the
+   * tree at `start()` counts as there when watching began.
+   */
+  readonly mountMemory?: MountMemory | undefined;
+}
+
+/** What an inotify watcher knows of the mounts in its tree (see `WatcherOptions.mountMemory`). */
+export interface MountMemory {
+  /** Mount ids by mount point (relative to the root), as last looked at. */
+  readonly mounts: ReadonlyMap<RelPath, string>;
+  /** The mounts the tree had when watching began, or that took the place of one gone. */
+  readonly original: ReadonlySet<string>;
+  /** The `unmounted` gaps. */
+  readonly unmounted: ReadonlySet<RelPath>;
 }
 
 /** Why part of a tree is not replicated as it changes. */
@@ -103,5 +121,7 @@ export interface Watcher {
   watchedDirectories(): number;
   /** What the watcher cannot follow now; no gaps when the whole tree is watched. */
   health(): WatchHealth;
+  /** For the watcher started in this one's place (absent when the watcher does not follow mounts). */
+  mountMemory?(): MountMemory | undefined;
   close(): Promise<void>;
 }

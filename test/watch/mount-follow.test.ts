@@ -2,16 +2,18 @@
  * The inotify watcher and mounts: a file system mounted over a watched directory (no event from the
  * kernel) is watched and reported as `rewatched`. Unmounted, one mounted after start uncovers the
  * tree's own directory (rewatched, no gap); one there at start leaves a gap in `health()` until it
- * is mounted again.
+ * is mounted again. A watcher started in another's place with its mount memory (a restart) judges
+ * mounts as the one before would have.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { createWatcher } from '../../src/watch/index.js';
 import { mountsBelow, readMountTable } from '../../src/watch/mounts.js';
 import { mountUnavailable } from '../faults/cases/watch-health.js';
 import { eventually } from '../helpers/trees.js';
-import { withWatcher, type EventLog, type Watched } from './helpers.js';
+import { EventLog, withWatcher, type Watched } from './helpers.js';
 
 const noMount = mountUnavailable();
 
@@ -50,6 +52,36 @@ async function withMountPoint(
       },
     },
   );
+}
+
+/**
+ * Closes `w`'s watcher and starts another on its tree with its mount memory, as TreeWatch does at a
+ * restart; `meanwhile` runs while no watcher looks.
+ */
+async function restarted(
+  w: Watched,
+  meanwhile: () => void,
+  body: (next: Watched) => Promise<void>,
+): Promise<void> {
+  const mountMemory = w.watcher.mountMemory?.();
+  assert.ok(mountMemory !== undefined, 'a started watcher hands its mount memory over');
+  await w.watcher.close();
+  meanwhile();
+  const log = new EventLog(() => watcher.watchedDirectories());
+  const watcher = createWatcher('inotify', {
+    root: w.root,
+    xfs: false,
+    skipDir: () => false,
+    onEvents: log.onEvents,
+    onError: log.onError,
+    mountMemory,
+  });
+  try {
+    const stats = await watcher.start();
+    await body({ root: w.root, watcher, stats, log });
+  } finally {
+    await watcher.close();
+  }
 }
 
 test(
@@ -115,6 +147,104 @@ test(
       assert.deepEqual(watcher.health(), { gaps: [], unwatchedDirectories: 0 }, 'no gap: it is the tree');
       writeFileSync(`${mnt}/uncovered.txt`, 'the directory the mount covered is watched');
       await log.waitFor({ type: 'write', path: 'mnt/uncovered.txt' });
+    });
+  },
+);
+
+test(
+  'inotify: a mount made after start, across a restart, unmounted: the tree again, no gap',
+  { skip: noMount },
+  async () => {
+    await withMountPoint(false, async (w, mnt) => {
+      mountTmpfs(mnt);
+      await w.log.waitFor({ type: 'rewatched', path: 'mnt', why: 'mounted' });
+      await restarted(
+        w,
+        () => undefined,
+        async ({ watcher, log }) => {
+          run('umount', mnt);
+          await log.waitFor({ type: 'rewatched', path: 'mnt', why: 'unmounted' });
+          assert.deepEqual(watcher.health(), { gaps: [], unwatchedDirectories: 0 });
+        },
+      );
+    });
+  },
+);
+
+test(
+  'inotify: a gap is kept across a restart, and filled by a mount as before',
+  { skip: noMount },
+  async () => {
+    await withMountPoint(true, async (w, mnt) => {
+      run('umount', mnt);
+      await eventually(() => w.watcher.health().gaps.length > 0, 5000, 'the unmount as a gap');
+      await restarted(
+        w,
+        () => undefined,
+        async ({ watcher, log }) => {
+          assert.deepEqual(watcher.health().gaps, [{ path: 'mnt', reason: 'unmounted' }]);
+          mountTmpfs(mnt);
+          await log.waitFor({ type: 'rewatched', path: 'mnt', why: 'mounted' });
+          assert.deepEqual(watcher.health().gaps, []);
+          run('umount', mnt);
+          await eventually(
+            () => watcher.health().gaps.length > 0,
+            5000,
+            'the filling mount gone: a gap again',
+          );
+          assert.equal(rewatches(log), 1, 'nothing to resync at the unmount');
+        },
+      );
+    });
+  },
+);
+
+test(
+  'inotify: mounts come and gone while restarting are judged as a running watcher would',
+  { skip: noMount },
+  async () => {
+    // mounted over a directory of the tree's own: not there when watching began
+    await withMountPoint(false, async (w, mnt) => {
+      await restarted(
+        w,
+        () => {
+          mountTmpfs(mnt);
+        },
+        async ({ watcher, log }) => {
+          run('umount', mnt);
+          await log.waitFor({ type: 'rewatched', path: 'mnt', why: 'unmounted' });
+          assert.deepEqual(watcher.health().gaps, []);
+        },
+      );
+    });
+    // a mount there at start gone: the directory under it is a stranger
+    await withMountPoint(true, async (w, mnt) => {
+      await restarted(
+        w,
+        () => {
+          run('umount', mnt);
+        },
+        ({ watcher }) => {
+          assert.deepEqual(watcher.health().gaps, [{ path: 'mnt', reason: 'unmounted' }]);
+          return Promise.resolve();
+        },
+      );
+    });
+    // a gap filled: the mount in its place is the tree's, and leaves the gap again when unmounted
+    await withMountPoint(true, async (w, mnt) => {
+      run('umount', mnt);
+      await eventually(() => w.watcher.health().gaps.length > 0, 5000, 'the unmount as a gap');
+      await restarted(
+        w,
+        () => {
+          mountTmpfs(mnt);
+        },
+        async ({ watcher }) => {
+          assert.deepEqual(watcher.health().gaps, []);
+          run('umount', mnt);
+          await eventually(() => watcher.health().gaps.length > 0, 5000, 'the unmount as a gap');
+        },
+      );
     });
   },
 );
