@@ -6,7 +6,7 @@ import { TreeScanner, type ScanResult } from './scan.js';
 import { EventTranslator, type Step } from './translate.js';
 import type { MountMemory, Watcher, WatcherOptions, WatchEvent, WatchHealth, WatchStats } from './types.js';
 import { baseName, fromUtf8, joinRel, parentOf, type RelPath } from '../paths.js';
-import { diffMounts, mountsBelow, readMountTable } from './mounts.js';
+import { diffMounts, mountsBelow, readMountTable, type Mount } from './mounts.js';
 import { watchLimitError } from './watch-limit.js';
 import { WatchTree, type DirNode } from './watch-tree.js';
 
@@ -113,7 +113,8 @@ export class InotifyWatcher implements Watcher {
           this.limitGaps.push({ parent, name });
         },
       });
-      const now = this.mountsNow();
+      const table = readMountTable();
+      const now = this.mountsIn(table);
       // A restart goes on from what the watcher before knew, not from a new beginning.
       const memory = this.opts.mountMemory;
       this.mounts = memory?.mounts ?? now;
@@ -124,7 +125,7 @@ export class InotifyWatcher implements Watcher {
         throw watchLimitError(this.tree.size + scanned.overLimit, this.root);
       this.checkLimit(scanned);
       // Mounted while no watcher looked: over the tree's own directory, unless in a gap's place.
-      if (memory !== undefined) this.followMounts(now, [], true);
+      if (memory !== undefined) this.followMounts(table, [], true);
     } catch (err) {
       await this.close();
       throw this.rootError(err);
@@ -328,7 +329,7 @@ export class InotifyWatcher implements Watcher {
   /** What no event tells: mounts come and gone, room again for the watches refused at the limit. */
   private recheck(): void {
     const events: WatchEvent[] = [];
-    this.followMounts(this.mountsNow(), events);
+    this.followMounts(readMountTable(), events);
     this.retryLimitGaps(events);
     if (events.length > 0 && !this.closed) this.opts.onEvents(events);
   }
@@ -344,8 +345,9 @@ export class InotifyWatcher implements Watcher {
    * `scanned`: the whole tree was just watched as it is now (a restart), so nothing needs watching
    * again, and the consumer resyncs the tree anyway.
    */
-  private followMounts(now: ReadonlyMap<RelPath, string>, events: WatchEvent[], scanned = false): void {
+  private followMounts(table: readonly Mount[], events: WatchEvent[], scanned = false): void {
     const before = this.mounts;
+    const now = this.mountsIn(table);
     const { mounted, unmounted } = diffMounts(before, now);
     this.mounts = now;
     const watch = (rel: RelPath): boolean =>
@@ -359,8 +361,9 @@ export class InotifyWatcher implements Watcher {
       if (this.unmounted.delete(rel)) this.original.add(now.get(rel) ?? '');
       if (watch(rel)) events.push({ type: 'rewatched', path: rel, why: 'mounted' });
     }
-    // Kept while mounted anywhere (an ancestor renamed moves it); the kernel reuses a gone one's id.
-    const ids = new Set(now.values());
+    // Kept while mounted anywhere: a rename moves it (an ancestor's, or the root's own, out of sight
+    // until the tree is back); the kernel reuses a gone one's id.
+    const ids = new Set(table.map((m) => m.id));
     for (const id of this.original) if (!ids.has(id)) this.original.delete(id);
   }
 
@@ -402,10 +405,10 @@ export class InotifyWatcher implements Watcher {
   }
 
   /** Relative, so that a memory handed over holds for the same directory reached by another path. */
-  private mountsNow(): Map<RelPath, string> {
+  private mountsIn(table: readonly Mount[]): Map<RelPath, string> {
     const root = fromUtf8(this.root);
     const prefix = root.endsWith('/') ? root.length : root.length + 1;
-    const below = mountsBelow(readMountTable(), root);
+    const below = mountsBelow(table, root);
     return new Map([...below].map(([point, id]) => [point.slice(prefix), id]));
   }
 

@@ -248,3 +248,30 @@ test(
     });
   },
 );
+
+test(
+  'inotify: a mount there at start stays original while its tree is moved away: back and restarted, unmounted, it is a gap',
+  { skip: noMount },
+  async () => {
+    await withMountPoint(true, async (w, mnt) => {
+      const away = `${w.root}-away`;
+      renameSync(w.root, away);
+      try {
+        await w.log.waitFor({ type: 'root-gone' });
+        // a recheck of the old watcher while the mount is out of its tree
+        await eventually(() => w.watcher.mountMemory?.()?.mounts.size === 0, 5000, 'the mount out of sight');
+      } finally {
+        renameSync(away, w.root);
+      }
+      await restarted(
+        w,
+        () => undefined,
+        async ({ watcher }) => {
+          run('umount', mnt);
+          await eventually(() => watcher.health().gaps.length > 0, 5000, 'the unmount as a gap');
+          assert.deepEqual(watcher.health().gaps, [{ path: 'mnt', reason: 'unmounted' }]);
+        },
+      );
+    });
+  },
+);
