@@ -7,8 +7,10 @@ import { useLab } from '../helpers/lab.js';
 import { useUnprivileged } from '../helpers/unprivileged.js';
 import {
   deploySwitchesSymlink,
+  gapAcrossRestart,
   linkOnTheWaySwapped,
   mountedAfterStart,
+  mountedAfterStartAcrossRestart,
   mountedInTree,
   mountUnavailable,
   rootMountedOver,
@@ -32,6 +34,22 @@ test(
   { skip: noMount },
   async () => {
     await mountedAfterStart(lab.work, lab.daemon);
+  },
+);
+
+test(
+  "a tmpfs mounted in the tree after start, a new watcher, unmounted: still the tree's own directory",
+  { skip: noMount },
+  async () => {
+    await mountedAfterStartAcrossRestart(lab.work, lab.daemon);
+  },
+);
+
+test(
+  'an unmounted gap outlives a new watcher: still shown, still left alone',
+  { skip: noMount },
+  async () => {
+    await gapAcrossRestart(lab.work, lab.daemon);
   },
 );
 

@@ -1,11 +1,13 @@
 /**
  * A tree's watch through the real replicator, watcher and rsync to a local replica: a watcher
  * whose read fails is replaced and the tree resynced, and status and /metrics say so; an overflow
- * is counted against the plugin that never hears of what it lost.
+ * is counted against the plugin that never hears of what it lost; a restart changes nothing in how
+ * the mounts in the tree are judged.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderMetrics } from '../../src/daemon/metrics.js';
 import { buildStatus } from '../../src/daemon/status.js';
@@ -21,6 +23,7 @@ import { testConfig } from '../helpers/config.js';
 import { tempDir } from '../helpers/tmp.js';
 import { eventually } from '../helpers/trees.js';
 import { inputs } from '../daemon/status-fixture.js';
+import { mountUnavailable } from '../faults/cases/watch-health.js';
 
 /**
  * A real replicator of a fresh tree to a local replica, with every watcher it makes (and the
@@ -119,3 +122,61 @@ test('an overflow in a tree that tells a plugin is counted as events the plugin 
     },
   );
 });
+
+test(
+  'a file system mounted after start, the watcher restarted, unmounted: the directory it covered is the tree, no gap',
+  { skip: mountUnavailable() },
+  async () => {
+    await withReplicator(
+      () => null,
+      async ({ src, dst, replicator, watchers }) => {
+        const sub = join(src, 'sub');
+        const run = (...args: string[]): void => {
+          const r = spawnSync(args[0] ?? '', args.slice(1), { encoding: 'utf8' });
+          assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
+        };
+        const idle = (): boolean =>
+          replicator.status()[0]?.lanes.every((l) => l.pending === 0 && !l.busy) === true;
+        mkdirSync(sub);
+        writeFileSync(join(sub, 'own.txt'), "the tree's own directory");
+        await eventually(() => existsSync(join(dst, 'sub', 'own.txt')), 10_000, 'own.txt on the replica');
+        run('mount', '-t', 'tmpfs', '-o', 'size=1m', 'sersync-test', sub);
+        try {
+          writeFileSync(join(sub, 'on-tmpfs.txt'), 'on the tmpfs');
+          await eventually(
+            () => existsSync(join(dst, 'sub', 'on-tmpfs.txt')),
+            10_000,
+            'the tmpfs replicated',
+          );
+          const [first] = watchers;
+          assert.ok(first !== undefined);
+          simulateReadError(first.watcher, Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' }));
+          await eventually(
+            () => watchers.length === 2 && replicator.status()[0]?.watching === true,
+            10_000,
+            'a new watcher',
+          );
+          assert.equal(replicator.status()[0]?.watcherRestarts, 1);
+          // the resync after the restart done: what follows is the unmount's own doing
+          await eventually(idle, 10_000, 'the resync after the restart');
+
+          run('umount', sub);
+          writeFileSync(join(sub, 'after.txt'), 'in the uncovered directory');
+          await eventually(
+            () =>
+              existsSync(join(dst, 'sub', 'after.txt')) &&
+              existsSync(join(dst, 'sub', 'own.txt')) &&
+              !existsSync(join(dst, 'sub', 'on-tmpfs.txt')),
+            10_000,
+            'the replica as the uncovered directory',
+          );
+          const [tree] = replicator.status();
+          assert.equal(tree?.watching, true);
+          assert.deepEqual(tree.gaps, []);
+        } finally {
+          while (spawnSync('mountpoint', ['-q', sub]).status === 0) spawnSync('umount', [sub]);
+        }
+      },
+    );
+  },
+);

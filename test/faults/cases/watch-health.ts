@@ -180,6 +180,100 @@ export async function mountedAfterStart(work: string, daemon: RsyncDaemon): Prom
 }
 
 /**
+ * A new watcher for the tree, as at any watcher restart: the root moved away (the watcher sees it
+ * go and is dropped) and back (a new one is started, the tree resynced).
+ */
+async function rootAwayAndBack(rig: Rig, away: string): Promise<void> {
+  renameSync(rig.src, away);
+  await statusShows(rig, (t) => t.degraded.includes('root-gone'), 'the root gone');
+  renameSync(away, rig.src);
+  await statusShows(rig, (t) => t.watcher === 'inotify', 'the root watched again');
+  await eventually(() => rig.logLines(/watched directory is back/).length > 0, 5000, 'a new watcher');
+}
+
+/**
+ * A tmpfs mounted over a directory after start, a new watcher (a restart), then the tmpfs
+ * unmounted: the directory it covered is still the tree's own (the new watcher goes on from what
+ * the one before knew), so its content reaches the replica and nothing is degraded.
+ */
+export async function mountedAfterStartAcrossRestart(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
+  const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
+  const sub = join(rig.src, 'sub');
+  const away = join(rig.base, 'away');
+  try {
+    mkdirSync(sub);
+    writeFileSync(join(sub, 'own.txt'), "the tree's own directory");
+    await rig.start(['-r']);
+    await rig.converged(10_000, 'before the mount');
+    mountTmpfs(sub);
+    writeFileSync(join(sub, 'on-tmpfs.txt'), 'on the tmpfs');
+    await rig.converged(20_000, 'a tmpfs mounted after start');
+
+    await rootAwayAndBack(rig, away);
+    await rig.converged(20_000, 'the tree watched by a new watcher');
+    unmount(sub);
+    writeFileSync(join(sub, 'after.txt'), 'in the uncovered directory');
+    await rig.converged(20_000, "the tree's own directory uncovered");
+    assert.ok(
+      existsSync(join(rig.replica, 'sub', 'own.txt')),
+      "the directory's own file is back on the replica",
+    );
+    assert.ok(!existsSync(join(rig.replica, 'sub', 'on-tmpfs.txt')), "the tmpfs's files left the replica");
+    const back = await statusShows(rig, (t) => t.watching && t.degraded.length === 0, 'nothing degraded');
+    assert.deepEqual(back.gaps, []);
+    assert.equal(await degradedMetric(rig, 'unmounted'), 0);
+    return { faults: 2, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop().finally(() => {
+      unmountAll([sub, join(away, 'sub')]);
+    });
+  }
+}
+
+/**
+ * A disk there at start unmounted (a gap), then a new watcher (a restart): the gap is kept, status
+ * and /metrics still show it, and the resync that follows the restart neither deletes the disk's
+ * copy nor sends the directory under it; mounted again, the tree converges and is whole.
+ */
+export async function gapAcrossRestart(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
+  const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
+  const mnt = join(rig.src, 'mnt');
+  const away = join(rig.base, 'away');
+  try {
+    mkdirSync(mnt);
+    writeFileSync(join(mnt, 'under.txt'), 'the directory the disk is mounted on');
+    mountTmpfs(mnt);
+    writeFileSync(join(mnt, 'm1.txt'), 'on the disk mounted before start');
+    await rig.start(['-r']);
+    await rig.converged(10_000, 'before the unmount');
+    unmount(mnt);
+    await statusShows(rig, (t) => t.degraded.includes('unmounted'), 'the unmounted disk');
+
+    await rootAwayAndBack(rig, away);
+    writeFileSync(join(rig.src, 'after.txt'), 'written after the restart');
+    await eventually(() => existsSync(join(rig.replica, 'after.txt')), 10_000, 'a change after the restart');
+    await eventually(() => rig.queued().length === 0, 10_000, 'the resync after the restart done');
+    const kept = tree(rig);
+    assert.deepEqual(kept.gaps, [{ path: 'mnt', reason: 'unmounted' }], 'the gap outlives the restart');
+    assert.equal(kept.watching, false);
+    assert.equal(await degradedMetric(rig, 'unmounted'), 1);
+    assert.ok(existsSync(join(rig.replica, 'mnt', 'm1.txt')), "the resync keeps the disk's copy");
+    assert.ok(!existsSync(join(rig.replica, 'mnt', 'under.txt')), 'the directory under it is not sent');
+
+    mountTmpfs(mnt);
+    writeFileSync(join(mnt, 'm2.txt'), 'on the disk mounted again');
+    await rig.converged(20_000, 'the file system mounted again');
+    const back = await statusShows(rig, (t) => t.degraded.length === 0, 'no gap any more');
+    assert.equal(back.watching, true);
+    return { faults: 3, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop().finally(() => {
+      unmountAll([mnt, join(away, 'mnt')]);
+    });
+  }
+}
+
+/**
  * A tmpfs mounted over the watch root after start (a directory of the same owner: watched and
  * replicated), then unmounted: the directory under it is the one watched at start, so it is
  * watched again and the tree resynced, nothing degraded (status and /metrics); the replica
