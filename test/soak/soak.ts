@@ -35,13 +35,17 @@ import {
   queueDamaged,
   queueLockedAtStart,
   queueLockedWhileRunning,
+  queueRemovedWhileRunning,
+  stateDirRemovedWhileRunning,
   walLostAfterKill,
 } from '../faults/cases/state-db.js';
 import { stalledRemote } from '../faults/cases/stall.js';
 import { eventOverflow, rootDeletedAndRecreated } from '../faults/cases/watch.js';
 import {
   deploySwitchesSymlink,
+  gapAcrossRestart,
   mountedAfterStart,
+  mountedAfterStartAcrossRestart,
   mountedInTree,
   mountUnavailable,
   rootMountedOver,
@@ -93,6 +97,8 @@ const CASES: Readonly<Record<string, (c: Context) => Promise<CaseResult> | CaseR
   'queue-locked-running': (c) => queueLockedWhileRunning(c.work, c.daemon, 8000),
   'queue-damaged': (c) => queueDamaged(c.work, c.daemon),
   'wal-lost-after-kill': (c) => walLostAfterKill(c.work, c.daemon),
+  'queue-removed': (c) => queueRemovedWhileRunning(c.work, c.daemon),
+  'state-dir-removed': (c) => stateDirRemovedWhileRunning(c.work, c.daemon),
   'password-file-missing': (c) => missingPasswordFile(c.work, c.daemon),
   'config-fuzz-1000': (c) => fuzzConfigs(c.seed, 1000),
   'hostile-names': (c) => hostileNames(c.work, c.daemon),
@@ -108,6 +114,8 @@ const CASES: Readonly<Record<string, (c: Context) => Promise<CaseResult> | CaseR
     'mounted-after-start': (c: Context) => mountedAfterStart(c.work, c.daemon),
     'root-remounted': (c: Context) => rootRemounted(c.work, c.daemon),
     'root-mounted-over': (c: Context) => rootMountedOver(c.work, c.daemon),
+    'mount-across-restart': (c: Context) => mountedAfterStartAcrossRestart(c.work, c.daemon),
+    'gap-across-restart': (c: Context) => gapAcrossRestart(c.work, c.daemon),
   }),
   ...(userNamespaceUnavailable() === undefined && {
     'watch-limit-running': (c: Context) => watchLimitWhileRunning(c.work, c.daemon),
