@@ -277,7 +277,26 @@ function refused(file: string, what: string, why: string, verb: 'read' | 'write'
  * and nobody else may write it (its files would be theirs to replace).
  */
 export function ensureOwnDir(dir: string, what: string): void {
-  const exposure = checkDirPath(dir, (why) => refused(dir, what, why), true);
+  checkOwnDir(dir, what, true);
+}
+
+/**
+ * Why `ensureOwnDir` would refuse `dir`, without creating anything (`sersync2 check`); null when it
+ * would not. A directory still missing is no problem: it is created 0700 below a safe parent.
+ */
+export function ownDirProblem(dir: string, what: string): string | null {
+  try {
+    checkOwnDir(dir, what, false);
+    return null;
+  } catch (err) {
+    if (err instanceof SersyncError) return err.message;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+function checkOwnDir(dir: string, what: string, create: boolean): void {
+  const exposure = checkDirPath(dir, (why) => refused(dir, what, why), create);
   if (exposure !== null)
     throw refused(dir, what, `others can write it (mode ${octal(exposure.mode)}); chmod 700 ${dir}`);
 }

@@ -76,12 +76,8 @@ export function failLogMirrorHook(
     if (!said.has(msg)) log.warn({ file }, `${msg} (the retry queue is unaffected)`);
     said.add(msg);
   };
-  try {
-    const exposure = failLogDirExposure(file);
-    if (exposure !== null) log.warn({ file }, exposureWarning(exposure, 'fail log'));
-  } catch (err) {
-    if (err instanceof SersyncError) once(err.message);
-  }
+  const problem = failLogPlaceProblem(file);
+  if (problem !== null) once(problem);
   return (rows) => {
     try {
       reportSetAside(writeFailLogMirror(config, getStore(), rows, now()), config, log);
@@ -92,6 +88,21 @@ export function failLogMirrorHook(
       else log.warn({ err, file }, 'could not update the fail log (the retry queue is unaffected)');
     }
   };
+}
+
+/**
+ * What is wrong with where the fail log goes (another user could redirect it, so it is not written;
+ * or could replace it); null when nothing, or when its directory is missing (a warning of the config).
+ */
+export function failLogPlaceProblem(file: string): string | null {
+  try {
+    const exposure = failLogDirExposure(file);
+    return exposure === null ? null : exposureWarning(exposure, 'fail log');
+  } catch (err) {
+    if (err instanceof SersyncError) return err.message;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
 }
 
 /** Who else may write the fail log's directory, once the way to it is safe (see `checkDirPath`). */

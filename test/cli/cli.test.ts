@@ -1,7 +1,7 @@
 /** The real `sersync2` executable, spawned: help, version, usage errors, and `check` on the shipped confxml.xml. */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
@@ -246,6 +246,45 @@ test('`sersync2 status` with a config it cannot read says it cannot tell, not th
       /cannot tell whether a sersync2 runs for .*: the config cannot be read, so its <state dir> is unknown/,
     );
     assert.doesNotMatch(r.stderr, /no sersync2 is running/);
+  } finally {
+    await work.remove();
+  }
+});
+
+test('`sersync2 check` looks at where root writes: a state directory another user could redirect fails it, a fail log others may replace is a warning', async () => {
+  const work = await tempDir();
+  try {
+    const open = join(work.path, 'open');
+    await mkdir(open, { mode: 0o777 });
+    await chmod(open, 0o777); // not sticky: anyone may rename what is in it
+    const file = join(work.path, 'c.xml');
+    await writeFile(
+      file,
+      `<head><sersync><localpath watch="${work.path}"><remote ip="127.0.0.1" name="m"/></localpath>` +
+        `<failLog path="${open}/fail.sh" timeToExecute="60"/></sersync></head>`,
+    );
+    const unsafe = await sersync2(['check', '-o', file, '--state-dir', join(open, 'state')]);
+    assert.equal(unsafe.code, 1, unsafe.stderr);
+    assert.match(
+      unsafe.stderr,
+      new RegExp(
+        `sersync2 would not start: refusing to write the state directory ${open}/state: others can write ${open} \\(mode 0777\\)`,
+      ),
+    );
+    assert.doesNotMatch(unsafe.stdout, /: usable/);
+    assert.match(
+      unsafe.stdout,
+      new RegExp(
+        `^WARNING: the fail log is in ${open}, which other users can write \\(mode 0777\\).*others can replace or remove it`,
+        'm',
+      ),
+    );
+    const safe = await sersync2(['check', '-o', file, '--state-dir', join(work.path, 'state')]);
+    assert.equal(safe.code, 0, safe.stderr);
+    assert.match(safe.stdout, /: usable/);
+    await chmod(open, 0o700);
+    const none = await sersync2(['check', '-o', file, '--state-dir', join(work.path, 'state')]);
+    assert.doesNotMatch(none.stdout, /WARNING: the fail log/);
   } finally {
     await work.remove();
   }

@@ -4,6 +4,10 @@ import type { Command } from 'commander';
 import { configToJson, describeConfig, formatWarning } from '../../config/present.js';
 import { loadConfig } from '../../config/load.js';
 import type { Config } from '../../config/types.js';
+import { SersyncError } from '../../errors.js';
+import { ownDirProblem } from '../../owned-files.js';
+import { failLogPlaceProblem } from '../../queue/fail-log-mirror.js';
+import { stateDirToAsk } from '../../queue/state-dir.js';
 import { hasUpdate } from '../../sync/rsync-args.js';
 import { installedRsync, rsyncWarning } from '../../sync/rsync-version.js';
 import { describeWatcher } from '../../watch/index.js';
@@ -34,6 +38,9 @@ export function registerCheckCommand(program: Command): void {
         process.stdout.write(`${configToJson(config)}\n`);
         return;
       }
+      // Where it writes as root: a state directory another user could redirect stops the start.
+      const unsafeState = ownDirProblem(stateDirToAsk(stateDir, config.stateDir), 'state directory');
+      const failLogPlace = failLogPlaceProblem(config.failLog.path);
       const watcher = describeWatcher(config.fileSystem.watcher);
       const rsync = await installedRsync();
       const rsyncProblem = rsyncWarning(rsync.version, rsync.error);
@@ -49,10 +56,17 @@ export function registerCheckCommand(program: Command): void {
           : []),
         ...(watcher.warning === null ? [] : [`WARNING: ${watcher.warning}`]),
         ...(rsyncProblem === null ? [] : [`WARNING: ${rsyncProblem}`]),
+        ...(failLogPlace === null ? [] : [`WARNING: ${failLogPlace}`]),
         '',
         ...config.warnings.map((w) => formatWarning(config.file, w)),
-        `${config.file}: usable${config.warnings.length > 0 ? `, with ${config.warnings.length} warning(s)` : ''}`,
+        ...(unsafeState === null
+          ? [
+              `${config.file}: usable${config.warnings.length > 0 ? `, with ${config.warnings.length} warning(s)` : ''}`,
+            ]
+          : []),
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
+      if (unsafeState !== null)
+        throw new SersyncError('ERR_SERSYNC_UNSAFE_FILE', `sersync2 would not start: ${unsafeState}`);
     });
 }
