@@ -31,7 +31,7 @@ import type { ProgressBars } from '../sync/progress-bars.js';
 import { logProgress, teeProgress, type ProgressReporter } from '../sync/progress-report.js';
 import { RsyncPool } from '../sync/pool.js';
 import { Replicator, type TreeStatus } from '../sync/replicator.js';
-import { installedRsync, rsyncWarning } from '../sync/rsync-version.js';
+import { LaterRsyncCheck } from '../sync/rsync-version.js';
 import type { PeriodicVerify } from '../verify/periodic.js';
 import { packageVersion } from '../version.js';
 import { createWatcher, describeWatcher } from '../watch/index.js';
@@ -231,10 +231,12 @@ async function replicate(config: Config, options: RunOptions, ctx: ReplicateCont
   const { log, signals } = ctx;
   const say = sayTo(log);
   const pool = new RsyncPool(options.threads, ctx.progress);
+  const rsync = new LaterRsyncCheck((problem) => log.warn(problem));
   const service = new Service({
     control: ctx.control,
     pool,
     log,
+    rsyncProblem: () => rsync.problem,
     startEngine: (cfg, opts) =>
       startEngine(cfg, opts.fullSync, {
         pool,
@@ -257,6 +259,7 @@ async function replicate(config: Config, options: RunOptions, ctx: ReplicateCont
   try {
     await service.start(config, options.fullSyncAtStart);
     reportStartup({ ok: true });
+    rsync.start(RSYNC_CHECK_DELAY_MS);
     signals.onReload(() => {
       // Rejects only when not even the previous config could be started again.
       service.reload().catch((err: unknown) => {
@@ -281,21 +284,8 @@ interface EngineContext {
   readonly reload: boolean;
 }
 
-/**
- * Once a process, a while after the start: the check spawns rsync, a fork of this process that
- * would delay the first changes (the bench saw +10 ms on the first).
- */
+/** How long after the start the installed rsync is looked at (see LaterRsyncCheck). */
 const RSYNC_CHECK_DELAY_MS = 10_000;
-let rsyncCheck: NodeJS.Timeout | null = null;
-
-function warnAboutRsyncLater(log: Logger): void {
-  rsyncCheck ??= setTimeout(() => {
-    void installedRsync().then(({ version, error }) => {
-      const problem = rsyncWarning(version, error);
-      if (problem !== null) log.warn(problem);
-    });
-  }, RSYNC_CHECK_DELAY_MS).unref();
-}
 
 /** Everything that replicates one config: its queue, plugin, watchers and lanes, crontab. */
 async function startEngine(config: Config, fullSync: boolean, ctx: EngineContext): Promise<Engine> {
@@ -387,7 +377,6 @@ async function startEngine(config: Config, fullSync: boolean, ctx: EngineContext
         `watching ${s.directories} directories under ${config.localpaths[i]?.watch ?? ''} in ${Math.round(s.readyMs)} ms (${s.backend})`,
       );
     }
-    warnAboutRsyncLater(log);
     crontab = startCrontab(
       config.crontab,
       () => {

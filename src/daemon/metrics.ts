@@ -73,6 +73,12 @@ export function renderMetrics(s: DaemonStatus): string {
       '0 while the last reload (SIGHUP) was refused: the config file on disk is not the one running.',
       s.reloadRefused === null ? 1 : 0,
     ),
+    single(
+      'sersync_rsync_problem',
+      'gauge',
+      '1 when the rsync every sync runs is missing, or older than 3.5 (it may follow a symlink planted in the tree); looked at 10 s after the start.',
+      s.rsyncProblem === null ? 0 : 1,
+    ),
     perTree(
       'sersync_tree_watching',
       'gauge',

@@ -68,6 +68,8 @@ export interface ServiceDeps {
   readonly loadConfig: () => Config;
   /** The state directory a config uses (a reload may not move it: the queue and socket live there). */
   readonly stateDirOf: (config: Config) => string;
+  /** What is wrong with the installed rsync, once it was looked at (see LaterRsyncCheck). */
+  readonly rsyncProblem?: () => string | null;
   readonly now?: () => number;
 }
 
@@ -125,6 +127,7 @@ export class Service {
       reloads: this.reloads,
       lastReloadAt: this.lastReloadAt,
       reloadRefused: this.reloadRefused,
+      rsyncProblem: this.deps.rsyncProblem?.() ?? null,
       trees: withPast(engine.status(), this.past),
       retries: engine.retriesByLane(),
       pool: { inFlight: pool.inFlight, maxConcurrent: pool.maxConcurrent, started: pool.started },

@@ -57,13 +57,14 @@ export function statusText(s: DaemonStatus): string {
     s.reloadRefused === null
       ? ''
       : `! the last reload was refused (${ago(s.reloadRefused.at)}): ${printable(s.reloadRefused.error)}; the config running is the one before it\n`;
+  const rsync = s.rsyncProblem === null ? '' : `! ${printable(s.rsyncProblem)}\n`;
   const orphans = s.orphanedRetries
     .map(
       (o) =>
         `! ${o.count} queued retries of ${printable(o.root)} -> ${printable(o.remoteId)}, which the config no longer has, are not sent: \`sersync2 queue list --remote ${printable(o.remoteId)}\` shows them; drop them, or put the remote back\n`,
     )
     .join('');
-  return `${summary.join('\n')}\n${reload}${queue}${orphans}${pluginProblems(s.plugin, ago)}\n${treesText(s.trees, ago)}\n${remotes}`;
+  return `${summary.join('\n')}\n${reload}${rsync}${queue}${orphans}${pluginProblems(s.plugin, ago)}\n${treesText(s.trees, ago)}\n${remotes}`;
 }
 
 /** `sersync2 status` of a `sersync2 -m PLUGIN`: its trees, no remotes. */

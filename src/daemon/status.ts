@@ -111,6 +111,11 @@ export interface DaemonStatus extends ProcessReport {
   readonly lastReloadAt: number | null;
   /** The last reload that was refused, until one takes effect (the running config stays). */
   readonly reloadRefused: ReloadRefusal | null;
+  /**
+   * What is wrong with the rsync every sync runs (missing, or too old to keep the tree's boundary),
+   * once it was looked at (10 s after the start); null when nothing.
+   */
+  readonly rsyncProblem: string | null;
   readonly trees: readonly TreeReport[];
   readonly remotes: readonly RemoteReport[];
   readonly lanes: readonly LaneReport[];
@@ -141,6 +146,7 @@ export interface StatusInputs extends ProcessInputs {
   readonly reloads: number;
   readonly lastReloadAt: number | null;
   readonly reloadRefused?: ReloadRefusal | null;
+  readonly rsyncProblem?: string | null;
   readonly trees: readonly TreeStatus[];
   readonly retries: readonly LaneRetries[];
   readonly pool: PoolReport;
@@ -171,6 +177,7 @@ export function buildStatus(input: StatusInputs): DaemonStatus {
     reloads: input.reloads,
     lastReloadAt: input.lastReloadAt,
     reloadRefused: input.reloadRefused ?? null,
+    rsyncProblem: input.rsyncProblem ?? null,
     trees: input.trees.map(({ lanes: _lanes, ...t }) => t),
     remotes: remotesOf(lanes),
     lanes,

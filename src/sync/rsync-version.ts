@@ -40,3 +40,25 @@ export async function installedRsync(): Promise<{ version: RsyncVersion | null; 
     return { version: null, error: (err as Error).message };
   }
 }
+
+/**
+ * The installed rsync looked at once, a while after the start: the look spawns rsync, a fork of this
+ * process that would delay the first changes (the bench saw +10 ms on the first). Its problem is
+ * logged, and kept for status and /metrics.
+ */
+export class LaterRsyncCheck {
+  /** What `rsyncWarning` found, or null: nothing wrong, or not looked at yet. */
+  problem: string | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly onProblem: (problem: string) => void) {}
+
+  start(delayMs: number): void {
+    this.timer ??= setTimeout(() => {
+      void installedRsync().then(({ version, error }) => {
+        this.problem = rsyncWarning(version, error);
+        if (this.problem !== null) this.onProblem(this.problem);
+      });
+    }, delayMs).unref();
+  }
+}

@@ -222,6 +222,7 @@ test(
               { eval_time: '60m', alertname: 'SersyncDown', exp_alerts: [] },
               { eval_time: '60m', alertname: 'SersyncQueueGrowing', exp_alerts: [] },
               { eval_time: '60m', alertname: 'SersyncFullSyncFailing', exp_alerts: [] },
+              { eval_time: '60m', alertname: 'SersyncRsyncProblem', exp_alerts: [] },
             ],
           },
         ],

@@ -7,6 +7,7 @@ import { useLab } from '../helpers/lab.js';
 import {
   commandPluginAfterRootSwap,
   commandPluginRunsNoShell,
+  oldRsyncShown,
   passwordFileWarnings,
   secretsStayHidden,
   stateDirOwnerOnly,
@@ -32,4 +33,8 @@ test('the command plugin hands hostile names over as one exact argument each and
 
 test("the command plugin is never handed a path by the root's name once the root is replaced", async () => {
   await commandPluginAfterRootSwap(lab.work, lab.daemon);
+});
+
+test('an rsync older than 3.5: status, /metrics and the log say so while it runs, and replication goes on', async () => {
+  await oldRsyncShown(lab.work, lab.daemon);
 });

@@ -3,6 +3,7 @@
  * directory is the owner's alone, and the command plugin never runs a shell.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import {
   chmodSync,
@@ -18,7 +19,7 @@ import {
 } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { disposeRsyncDaemon, startRsyncDaemon, type RsyncDaemon } from '../../helpers/rsyncd.js';
+import { disposeRsyncDaemon, freePort, startRsyncDaemon, type RsyncDaemon } from '../../helpers/rsyncd.js';
 import { eventually } from '../../helpers/trees.js';
 import { Rig } from '../lib/rig.js';
 import type { CaseResult } from './result.js';
@@ -279,6 +280,39 @@ export async function commandPluginAfterRootSwap(work: string, daemon: RsyncDaem
     rmSync(rig.src);
     renameSync(`${rig.src}.old`, rig.src);
     return { faults: 1, files: 2, lost: 0 };
+  } finally {
+    await rig.stop();
+  }
+}
+
+/**
+ * An rsync older than 3.5 (it follows a symlink planted mid-path): 10 s after the start, status
+ * shows it, `sersync_rsync_problem` is 1, and the log says it; replication goes on.
+ */
+export async function oldRsyncShown(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
+  const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
+  const bin = join(rig.base, 'bin');
+  mkdirSync(bin);
+  const real = spawnSync('sh', ['-c', 'command -v rsync'], { encoding: 'utf8' }).stdout.trim();
+  // Says it is 3.1.3; does the work of the real one.
+  writeFileSync(
+    join(bin, 'rsync'),
+    `#!/bin/sh\nif [ "$1" = --version ]; then echo "rsync  version 3.1.3  protocol version 31"; exit 0; fi\nexec ${real} "$@"\n`,
+    { mode: 0o755 },
+  );
+  try {
+    await rig.start([], { env: { PATH: `${bin}:${process.env.PATH ?? ''}` } });
+    writeFileSync(join(rig.src, 'a.txt'), 'a');
+    await rig.converged(10_000, 'with the old rsync');
+    await eventually(() => rig.status().rsyncProblem !== null, 20_000, 'status showing the old rsync');
+    assert.match(
+      rig.status().rsyncProblem ?? '',
+      /^rsync 3\.1\.3 follows a symlink planted .* install rsync 3\.5 or later$/,
+    );
+    assert.equal(await rig.metric('sersync_rsync_problem', {}), 1);
+    assert.match(rig.cli(['status']).stdout, /^! rsync 3\.1\.3 follows a symlink planted/m);
+    assert.match(rig.running.stderr(), /rsync 3\.1\.3 follows a symlink planted/);
+    return { faults: 1, files: rig.files(), lost: 0 };
   } finally {
     await rig.stop();
   }
