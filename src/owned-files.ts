@@ -174,16 +174,19 @@ function openNoFollow(file: string): { fd: number; st: Stats } | null | 'link' {
 }
 
 /**
- * `file`'s bytes when it is a regular file (a symlink is not followed); null when there is none;
- * `other` for a symlink or anything else that is not a regular file.
+ * The bytes of a file we wrote earlier, when it is still a regular file of root's or this user's of
+ * at most `maxBytes` (a symlink is not followed); null when there is none; `other` for anything
+ * else, unread: another user may put a file of any size where ours was (in /tmp), and reading it
+ * whole would take the memory it holds.
  */
-export function readFileNoFollow(file: string): Buffer | null | 'other' {
+export function readFileNoFollow(file: string, maxBytes: number): Buffer | null | 'other' {
   const opened = openNoFollow(file);
   if (opened === null || opened === 'link') return opened === null ? null : 'other';
+  const { fd, st } = opened;
   try {
-    return opened.st.isFile() ? readFileSync(opened.fd) : 'other';
+    return st.isFile() && trusted(st.uid) && st.size <= maxBytes ? readFileSync(fd) : 'other';
   } finally {
-    closeSync(opened.fd);
+    closeSync(fd);
   }
 }
 

@@ -18,6 +18,8 @@ import {
   statSync,
   symlinkSync,
   chmodSync,
+  chownSync,
+  truncateSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -25,7 +27,7 @@ import { test, type TestContext } from 'node:test';
 import { pino } from 'pino';
 import { writePidFile } from '../src/daemon/detach.js';
 import { openLog } from '../src/log/logger.js';
-import { openAppend } from '../src/owned-files.js';
+import { openAppend, readFileNoFollow } from '../src/owned-files.js';
 import { failLogMirrorHook } from '../src/queue/fail-log-mirror.js';
 import { resolveStateDir } from '../src/queue/state-dir.js';
 import { openWorkStore } from '../src/queue/store.js';
@@ -268,4 +270,19 @@ test('the log file: lines go to the file that was checked, at start and at each 
   assert.equal(readFileSync(victim, 'utf8'), 'ORIGINAL', 'the log was written through the link');
   assert.match(readFileSync(join(work.path, 'first.log'), 'utf8'), /line one/);
   assert.match(readFileSync(join(work.path, 'second.log'), 'utf8'), /line two/);
+});
+
+test('a file root wrote earlier is read back only while it is still its own and small: another user may put a file of any size there', async (t) => {
+  const work = await tempDir('sersync-readback-');
+  t.after(() => work.remove());
+  const file = join(work.path, 'fail.sh');
+  writeFileSync(file, 'ours\n');
+  assert.deepEqual(readFileNoFollow(file, 1024), Buffer.from('ours\n'));
+  truncateSync(file, 300 * 1024 * 1024); // sparse: a size, no memory
+  assert.equal(readFileNoFollow(file, 1024), 'other', 'larger than asked for: not read');
+  writeFileSync(file, 'theirs\n');
+  chownSync(file, 65534, 65534);
+  assert.equal(readFileNoFollow(file, 1024), 'other', "another user's file: not read");
+  rmSync(file);
+  assert.equal(readFileNoFollow(file, 1024), null);
 });

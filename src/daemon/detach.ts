@@ -77,7 +77,7 @@ export function writePidFile(file: string): { remove: () => void } {
   return {
     remove: () => {
       try {
-        const held = readFileNoFollow(file);
+        const held = readFileNoFollow(file, 64); // a pid and a newline
         if (Buffer.isBuffer(held) && held.toString('utf8').trim() === String(process.pid)) rmSync(file);
       } catch {
         // already gone

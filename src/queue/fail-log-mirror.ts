@@ -8,6 +8,11 @@ import { checkDirPath, exposureWarning, readFileNoFollow, replaceFile } from '..
 import { renderFailLog } from './fail-log.js';
 import type { QueueRow, QueueStore } from './types.js';
 
+/**
+ * A fail log larger than this is not read to tell whether it is ours (it is set aside unread): ours
+ * holds a line per repeatedly failed path, far less than this.
+ */
+const MAX_FAIL_LOG_BYTES = 256 * 1024 * 1024;
 /** Meta key: sha256 of the fail log this queue last wrote, to tell our file from anyone else's. */
 const LAST_WRITTEN_KEY = 'fail_log_sha256';
 
@@ -43,7 +48,7 @@ export function writeFailLogMirror(
 ): MirrorResult {
   const file = config.failLog.path;
   failLogDirExposure(file);
-  const existing = readFileNoFollow(file);
+  const existing = readFileNoFollow(file, MAX_FAIL_LOG_BYTES);
   let setAside: string | null = null;
   if (
     existing === 'other' ||
