@@ -263,6 +263,12 @@ function pluginFamilies(p: PluginReport | null): Family[] {
       p.overflows,
     ),
     one(
+      'sersync_plugin_withheld_total',
+      'counter',
+      "Events not handed to the plugin because their tree's root was replaced: it never hears of them.",
+      p.withheld,
+    ),
+    one(
       'sersync_plugin_last_success_timestamp_seconds',
       'gauge',
       'When the plugin last delivered an event (Unix time).',

@@ -97,6 +97,10 @@ function pluginProblems(p: PluginReport | null, ago: (at: number | null) => stri
     lines.push(
       `! the kernel dropped events ${plural(p.overflows, 'time')} (last ${ago(p.lastOverflowAt)}): the ${p.name} plugin was never told of those changes`,
     );
+  if (p.withheld > 0)
+    lines.push(
+      `! ${plural(p.withheld, 'event')} withheld from the ${p.name} plugin (last ${ago(p.lastWithheldAt)}): their tree's root was replaced, so their paths led outside the tree`,
+    );
   return lines.map((l) => `${l}\n`).join('');
 }
 

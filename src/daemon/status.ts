@@ -266,8 +266,10 @@ export function pluginWithPast(now: PluginReport | null, past: PluginReport | nu
     delivered: now.delivered + past.delivered,
     failed: now.failed + past.failed,
     overflows: now.overflows + past.overflows,
+    withheld: now.withheld + past.withheld,
     ...laterFailure(now, past),
     lastOverflowAt: latest([now.lastOverflowAt, past.lastOverflowAt]),
+    lastWithheldAt: latest([now.lastWithheldAt, past.lastWithheldAt]),
   };
 }
 

@@ -15,6 +15,12 @@ export interface PluginReport extends PluginStats {
    */
   readonly overflows: number;
   readonly lastOverflowAt: number | null;
+  /**
+   * Events not handed over because their tree's root was replaced before their turn (by name,
+   * their paths would lead outside the tree): the plugin was never told of those changes.
+   */
+  readonly withheld: number;
+  readonly lastWithheldAt: number | null;
 }
 
 export interface HandOptions {
@@ -31,6 +37,8 @@ export class PluginFeed {
   private waiting = 0;
   private overflows = 0;
   private lastOverflowAt: number | null = null;
+  private withheld = 0;
+  private lastWithheldAt: number | null = null;
 
   constructor(
     readonly plugin: Plugin,
@@ -49,11 +57,14 @@ export class PluginFeed {
     this.work = this.work.then(async () => {
       for (const ev of events) {
         if (opts.usable?.(ev) !== false) await this.plugin.handle(ev);
-        else
+        else {
+          this.withheld++;
+          this.lastWithheldAt = Date.now();
           this.log.warn(
             { root: ev.root, path: displayPath(ev.path), plugin: this.plugin.name },
             "not handed to the plugin: its tree's root was replaced, so the path would lead outside the tree",
           );
+        }
         this.waiting--;
         opts.done?.();
       }
@@ -79,6 +90,8 @@ export class PluginFeed {
       pending: this.waiting + stats.backlog,
       overflows: this.overflows,
       lastOverflowAt: this.lastOverflowAt,
+      withheld: this.withheld,
+      lastWithheldAt: this.lastWithheldAt,
     };
   }
 }

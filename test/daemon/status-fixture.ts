@@ -105,7 +105,10 @@ export function imgTree(): TreeStatus {
   };
 }
 
-/** A refreshCDN plugin whose purges fail now, with events waiting and one overflow it missed. */
+/**
+ * A refreshCDN plugin whose purges fail now, with events waiting, one overflow it missed and two
+ * events withheld from it (their root was replaced).
+ */
 export function failingPlugin(): PluginReport {
   return {
     name: 'refreshCDN',
@@ -119,6 +122,8 @@ export function failingPlugin(): PluginReport {
     failing: true,
     overflows: 1,
     lastOverflowAt: T - 90_000,
+    withheld: 2,
+    lastWithheldAt: T - 30_000,
   };
 }
 

@@ -150,12 +150,17 @@ test('status: a failing plugin, and events it was never told of, are said while 
       '! the kernel dropped events 1 time (last 1m30s ago): the refreshCDN plugin was never told of those changes',
     ),
   );
+  assert.ok(
+    lines.includes(
+      "! 2 events withheld from the refreshCDN plugin (last 30s ago): their tree's root was replaced, so their paths led outside the tree",
+    ),
+  );
   // healthy again: the counters stay, the warning goes
   const healed = statusText(
-    buildStatus(inputs({ plugin: { ...failingPlugin(), failing: false, overflows: 0 } })),
+    buildStatus(inputs({ plugin: { ...failingPlugin(), failing: false, overflows: 0, withheld: 0 } })),
   );
   assert.equal(healed.includes('!  the refreshCDN'), false);
-  assert.equal(/FAILING|dropped events/.test(healed), false);
+  assert.equal(/FAILING|dropped events|withheld/.test(healed), false);
   assert.ok(healed.includes('plugin:    refreshCDN: 120 delivered, 3 failed'));
   // no plugin: no line
   assert.equal(statusText(buildStatus(inputs())).includes('plugin:'), false);
@@ -181,6 +186,7 @@ test("status: the plugin's counters are kept over reloads; its gauges are the ru
     delivered: 10,
     failed: 2,
     overflows: 1,
+    withheld: 3,
     pending: 9,
     lastFailureAt: T - 50_000,
   };
@@ -189,20 +195,23 @@ test("status: the plugin's counters are kept over reloads; its gauges are the ru
     delivered: 5,
     failed: 0,
     overflows: 0,
+    withheld: 1,
     pending: 1,
     failing: false,
     lastFailureAt: null,
     lastError: null,
     lastOverflowAt: null,
+    lastWithheldAt: null,
   };
   const merged = pluginWithPast(now, past);
   assert.ok(merged !== null);
   assert.deepEqual(
-    [merged.delivered, merged.failed, merged.overflows, merged.pending, merged.failing],
-    [15, 2, 1, 1, false],
+    [merged.delivered, merged.failed, merged.overflows, merged.withheld, merged.pending, merged.failing],
+    [15, 2, 1, 4, 1, false],
   );
   assert.deepEqual([merged.lastFailureAt, merged.lastError], [T - 50_000, past.lastError]);
   assert.equal(merged.lastOverflowAt, past.lastOverflowAt);
+  assert.equal(merged.lastWithheldAt, past.lastWithheldAt);
   // another plugin after the reload: its own counters only
   assert.equal(pluginWithPast({ ...now, name: 'http' }, past)?.delivered, 5);
   assert.equal(pluginWithPast(null, past), null);

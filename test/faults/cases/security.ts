@@ -197,7 +197,11 @@ export async function stateDirOwnerOnly(work: string, daemon: RsyncDaemon): Prom
  * program as one argument each, exactly (a recorder script logs what it got), and run nothing.
  */
 export async function commandPluginRunsNoShell(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
-  const rig = Rig.create(work, { daemon, spec: { sersyncPlugin: '<plugin start="true" name="command"/>' } });
+  const rig = Rig.create(work, {
+    daemon,
+    metricsPort: await freePort(),
+    spec: { sersyncPlugin: '<plugin start="true" name="command"/>' },
+  });
   const recorder = join(rig.base, 'record.sh');
   const record = join(rig.base, 'record.log');
   writeFileSync(recorder, `printf '%s\\0' "$@" >> '${record}'\n`);
@@ -241,10 +245,15 @@ export async function commandPluginRunsNoShell(work: string, daemon: RsyncDaemon
 /**
  * The command plugin runs as root on the path of each change, by the root's name. Its events wait
  * their turn behind a slow command; the root is swapped for a link to a directory only root reads
- * meanwhile: the waiting event is withheld (logged), never handed with a path that now leads there.
+ * meanwhile: the waiting event is withheld (logged, counted by status and /metrics), never handed
+ * with a path that now leads there.
  */
 export async function commandPluginAfterRootSwap(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
-  const rig = Rig.create(work, { daemon, spec: { sersyncPlugin: '<plugin start="true" name="command"/>' } });
+  const rig = Rig.create(work, {
+    daemon,
+    metricsPort: await freePort(),
+    spec: { sersyncPlugin: '<plugin start="true" name="command"/>' },
+  });
   const outbox = join(rig.base, 'outbox');
   const started = join(rig.base, 'slow-started');
   const secret = join(rig.base, 'secret');
@@ -277,6 +286,10 @@ export async function commandPluginAfterRootSwap(work: string, daemon: RsyncDaem
     );
     assert.equal(existsSync(join(outbox, 'slow')), true, 'the slow command ran');
     assert.equal(existsSync(join(outbox, 'key')), false, "the plugin copied the link's target");
+    // Said by status and /metrics, not only by the log: the plugin never heard of that change.
+    assert.equal(rig.status().plugin?.withheld, 1);
+    assert.match(rig.cli(['status']).stdout, /^! 1 event withheld from the command plugin \(last .* ago\)/m);
+    assert.equal(await rig.metric('sersync_plugin_withheld_total', { plugin: 'command' }), 1);
     rmSync(rig.src);
     renameSync(`${rig.src}.old`, rig.src);
     return { faults: 1, files: 2, lost: 0 };
