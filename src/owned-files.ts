@@ -24,8 +24,9 @@ import {
   writeFileSync,
   type Stats,
 } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { SersyncError } from './errors.js';
+import { resolveStepByStep, TooManyLinksError } from './resolve-path.js';
 
 const { O_APPEND, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_WRONLY } = constants;
 /** The sticky bit (Node's fs.constants does not name it). */
@@ -39,9 +40,6 @@ export interface OthersMayWrite {
   /** The sticky bit (/tmp): others cannot remove or rename what we created there. */
   readonly sticky: boolean;
 }
-
-/** As many symlinks as the kernel follows in one path before ELOOP. */
-const MAX_LINKS = 40;
 
 /** Root or this process's user: the only owners who may change a name on the way to our files. */
 function trusted(uid: number): boolean {
@@ -62,34 +60,25 @@ export function checkDirPath(
   refuse: (why: string) => Error,
   create = false,
 ): OthersMayWrite | null {
-  // Walked as the kernel will: relative to the working directory, `..` after following links.
-  const pending = (dir.startsWith('/') ? dir : `${process.cwd()}/${dir}`).split('/');
-  const root = trustedStat('/', refuse);
-  let at = '/';
-  let mode = root.mode & 0o7777;
-  let links = 0;
-  for (let name = pending.shift(); name !== undefined; name = pending.shift()) {
-    if (name === '' || name === '.') continue;
-    if (name === '..') {
-      at = dirname(at);
-      mode = lstatSync(at).mode & 0o7777;
-      continue;
-    }
-    if ((mode & 0o022) !== 0 && (mode & S_ISVTX) === 0)
-      throw refuse(`others can write ${at} (mode ${octal(mode)})`);
-    const next = join(at, name);
-    const st = trustedStat(next, refuse, create);
-    if (st.isSymbolicLink()) {
-      if (++links > MAX_LINKS) throw refuse(`too many symlinks on the way (at ${next})`);
-      const target = readlinkSync(next);
-      if (target.startsWith('/')) [at, mode] = ['/', root.mode & 0o7777];
-      pending.unshift(...target.split('/'));
-      continue;
-    }
-    if (!st.isDirectory()) throw refuse(`${next} is not a directory`);
-    [at, mode] = [next, st.mode & 0o7777];
+  trustedStat('/', refuse);
+  const modeOf = (at: string): number => lstatSync(at).mode & 0o7777;
+  let end: string;
+  try {
+    end = resolveStepByStep(dir, (here, at) => {
+      const mode = modeOf(at);
+      if ((mode & 0o022) !== 0 && (mode & S_ISVTX) === 0)
+        throw refuse(`others can write ${at} (mode ${octal(mode)})`);
+      const st = trustedStat(here, refuse, create);
+      if (st.isSymbolicLink()) return readlinkSync(here);
+      if (!st.isDirectory()) throw refuse(`${here} is not a directory`);
+      return null;
+    });
+  } catch (err) {
+    if (err instanceof TooManyLinksError) throw refuse(`too many symlinks on the way (at ${err.at})`);
+    throw err;
   }
-  return (mode & 0o022) === 0 ? null : { dir: at, mode, sticky: (mode & S_ISVTX) !== 0 };
+  const mode = modeOf(end);
+  return (mode & 0o022) === 0 ? null : { dir: end, mode, sticky: (mode & S_ISVTX) !== 0 };
 }
 
 /** `path`'s own status (a link is not followed), created first as a directory when missing and `create`. */

@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, lstatSync, readlinkSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { resolveStepByStep } from '../resolve-path.js';
 import { openTreeDir } from './walk.js';
 
 /**
@@ -111,9 +111,6 @@ export function unusableRoot(root: string, look: RootLook): string {
   );
 }
 
-/** Symlinks a path resolves through, at most (the kernel's limit). */
-const MAX_LINKS = 40;
-
 /**
  * `path`'s real path, resolved one component at a time, and the first symlink on the way that is
  * not trusted (null: none). A link is trusted when root made it or its owner owns what it leads to
@@ -123,31 +120,16 @@ const MAX_LINKS = 40;
  * Throws when the path cannot be resolved.
  */
 export function resolveWatchPath(path: string): { resolved: string; untrusted: UntrustedLink | null } {
-  let done = '/';
   let untrusted: UntrustedLink | null = null;
-  const rest = path.split('/');
-  for (let links = 0; rest.length > 0;) {
-    const name = rest.shift() ?? '';
-    if (name === '' || name === '.') continue;
-    if (name === '..') {
-      done = dirname(done); // `done` holds no link: its parent is the physical one
-      continue;
-    }
-    const here = join(done, name);
+  const resolved = resolveStepByStep(path, (here) => {
     const own = lstatSync(here);
-    if (!own.isSymbolicLink()) {
-      done = here;
-      continue;
-    }
-    if (++links > MAX_LINKS) throw Object.assign(new Error(`too many symlinks: ${path}`), { code: 'ELOOP' });
+    if (!own.isSymbolicLink()) return null;
     const targetUid = statSync(here).uid;
     if (untrusted === null && own.uid !== 0 && own.uid !== targetUid)
       untrusted = { path: here, uid: own.uid, targetUid };
-    const target = readlinkSync(here);
-    if (target.startsWith('/')) done = '/';
-    rest.unshift(...target.split('/'));
-  }
-  return { resolved: done, untrusted };
+    return readlinkSync(here);
+  });
+  return { resolved, untrusted };
 }
 
 /**
