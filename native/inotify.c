@@ -743,7 +743,7 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
 
 /*
  * The clock the kernel stamps files with (current_time() reads the coarse real-time clock), in ns:
- * a file whose mtime and ctime are older than this value cannot be changed again and keep them.
+ * a file whose ctime is older than this value cannot be changed again and keep it.
  */
 static napi_value js_file_clock(napi_env env, napi_callback_info info) {
   (void)info;

@@ -67,30 +67,38 @@ export interface Input {
    * once the file clock has passed the file's change (see `trustedSignatures`).
    */
   readonly stamps: Map<RelPath, Stamped>;
-  /** The latest change among `stamps`, or null. */
-  readonly newestChangeNs: bigint | null;
   /** Every path a send's tree walks put in the list (the trees included); only when asked. */
   readonly listed: RelPath[] | null;
+}
+
+/**
+ * The signatures that show any write made after now: the files changed before the file clock's
+ * current tick (a file changed within it could be written again in it and keep its timestamps).
+ */
+export function trustedSignatures(
+  stamps: ReadonlyMap<RelPath, Stamped>,
+  clockNs: bigint,
+): Map<RelPath, FileSignature> {
+  const out = new Map<RelPath, FileSignature>();
+  for (const [p, s] of stamps) if (s.changedNs < clockNs) out.set(p, s.signature);
+  return out;
+}
+
+/** The latest change among `stamps`, or null when there are none. */
+export function newestChange(stamps: ReadonlyMap<RelPath, Stamped>): bigint | null {
+  let newest: bigint | null = null;
+  for (const s of stamps.values()) if (newest === null || s.changedNs > newest) newest = s.changedNs;
+  return newest;
 }
 
 /**
  * The list for rsync's stdin, and what building it learnt about the tree; `listing`: keep the
  * paths the tree walks listed.
  */
-/**
- * The signatures that show any write made after now: the files changed before the file clock's
- * current tick (a file changed within it could be written again in it and keep its timestamps).
- */
-export function trustedSignatures(stamps: ReadonlyMap<RelPath, Stamped>, clockNs: bigint): Map<RelPath, FileSignature> {
-  const out = new Map<RelPath, FileSignature>();
-  for (const [p, s] of stamps) if (s.changedNs < clockNs) out.set(p, s.signature);
-  return out;
-}
-
 export function buildInput(task: RsyncTask, input: RsyncInput, listing = false): Input {
   switch (input.kind) {
     case 'rules':
-      return { list: [...input.rules], walked: 0, unreadable: [], stamps: new Map(), newestChangeNs: null, listed: null };
+      return { list: [...input.rules], walked: 0, unreadable: [], stamps: new Map(), listed: null };
     case 'files': {
       const out = input.paths
         .filter((p) => {
@@ -100,7 +108,6 @@ export function buildInput(task: RsyncTask, input: RsyncInput, listing = false):
         .map(fileListEntry);
       const unreadable: RelPath[] = [];
       const stamps = new Map<RelPath, Stamped>();
-      let newestChangeNs: bigint | null = null;
       const listed: RelPath[] | null = listing ? [] : null;
       const excluded = compilePathFilter(task.filter);
       for (const tree of input.trees) {
@@ -112,10 +119,7 @@ export function buildInput(task: RsyncTask, input: RsyncInput, listing = false):
           excluded,
           (p, isDir) => {
             const s = isDir ? null : stamp(task.cwd, p);
-            if (s !== null) {
-              stamps.set(p, s);
-              if (newestChangeNs === null || s.changedNs > newestChangeNs) newestChangeNs = s.changedNs;
-            }
+            if (s !== null) stamps.set(p, s);
             // Sent by an earlier batch and unchanged since: not listed again.
             if (s !== null && input.sentAs.get(p) === s.signature) return;
             out.push(fileListEntry(p));
@@ -125,7 +129,7 @@ export function buildInput(task: RsyncTask, input: RsyncInput, listing = false):
           (dir) => unreadable.push(dir),
         );
       }
-      return { list: out, walked: 0, unreadable, stamps, newestChangeNs, listed };
+      return { list: out, walked: 0, unreadable, stamps, listed };
     }
     case 'excluded': {
       // rsync walks the tree itself here, and reports what it cannot read.
@@ -138,7 +142,7 @@ export function buildInput(task: RsyncTask, input: RsyncInput, listing = false):
         () => walked++,
         (p, isDir) => out.push(anchoredPattern(p, isDir ? '/***' : '')),
       );
-      return { list: out, walked, unreadable: [], stamps: new Map(), newestChangeNs: null, listed: null };
+      return { list: out, walked, unreadable: [], stamps: new Map(), listed: null };
     }
   }
 }
@@ -230,8 +234,10 @@ export default async function runRsync(task: ReportingTask): Promise<RsyncResult
   // A file the walk found changed in the file clock's current tick could change again after rsync
   // read it and keep its signature: rsync starts in the next tick, so that every signature holds
   // (not waiting long for a ctime ahead of the clock, which a clock stepped back leaves).
-  if (input?.newestChangeNs != null) await fileClockPast(input.newestChangeNs, CLOCK_WAIT_MS);
-  const walked = input === null ? new Map<RelPath, FileSignature>() : trustedSignatures(input.stamps, fileClockNs());
+  const newest = input === null ? null : newestChange(input.stamps);
+  if (newest !== null) await fileClockPast(newest, CLOCK_WAIT_MS);
+  const walked =
+    input === null ? new Map<RelPath, FileSignature>() : trustedSignatures(input.stamps, fileClockNs());
   // Only a task with a port (a full sync) reports progress; event syncs stay as lean as they were.
   const progress =
     task.progressPort === undefined ? null : progressPoster(task.progressPort, input?.walked ?? 0);

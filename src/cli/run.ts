@@ -149,7 +149,10 @@ function keepStateFiles(control: ControlServer, log: Logger, restore: () => void
       );
     },
     (err) => {
-      log.error({ err, socket: control.file }, 'the control socket was removed while running and cannot be put back');
+      log.error(
+        { err, socket: control.file },
+        'the control socket was removed while running and cannot be put back',
+      );
     },
   );
 }

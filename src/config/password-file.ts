@@ -3,7 +3,16 @@
  * can read is refused (and every sync fails), one owned by someone else is refused when rsync
  * runs as root. A file its group can read is accepted by rsync but exposes the secret.
  */
-import { accessSync, closeSync, constants, lstatSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  lstatSync,
+  openSync,
+  readSync,
+  realpathSync,
+  statSync,
+} from 'node:fs';
 import { quote } from 'shell-quote';
 
 export interface FileFacts {
@@ -80,7 +89,11 @@ const RSYNC_READS = 511;
  * daemon's secrets-file form, copied to the client by mistake: rsync sends all of it as the password.
  */
 export function passwordProblem(path: string, content: Buffer, user: string): string | null {
-  const password = content.subarray(0, RSYNC_READS).toString('latin1').split(/[\r\n]+/).find((l) => l !== '');
+  const password = content
+    .subarray(0, RSYNC_READS)
+    .toString('latin1')
+    .split(/[\r\n]+/)
+    .find((l) => l !== '');
   if (password === undefined)
     return (
       `passwordfile ${path} holds no password: rsync stops at "failed to read a password", so every ` +

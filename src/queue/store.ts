@@ -161,6 +161,13 @@ export function runningMarkerFor(file: string): string {
   return `${file}.running`;
 }
 
+/** Creates the running marker, durably: a crash right after still leaves it. */
+function writeRunningMarker(marker: string): void {
+  closeSync(openSync(marker, 'w', 0o600));
+  fsyncPath(marker);
+  fsyncPath(dirname(marker));
+}
+
 /**
  * Opens (creating or upgrading) the retry-queue database. WAL with `synchronous=NORMAL`: a crash
  * of the process loses nothing; a power cut may lose the last commits, which the next full
@@ -403,18 +410,10 @@ class SqliteWorkStore implements QueueStore {
       this.deleteMetaStmt.run('clean_stop');
       return value;
     })();
-    closeSync(openSync(marker, 'w', 0o600));
-    fsyncPath(marker);
-    fsyncPath(dirname(marker));
+    writeRunningMarker(marker);
     return mark !== undefined && !runLeftBehind;
   }
 
-  /**
-   * The mark goes into the main database file (a full checkpoint, the `-wal` emptied), then the
-   * running marker goes: a `-wal` lost after this loses nothing. When the checkpoint cannot
-   * complete (a reader in the way), the marker stays and the next start resyncs.
-   * @throws when the mark could not be made durable.
-   */
   fileLost(): string | null {
     const st = statSync(this.file, { throwIfNoEntry: false });
     if (st !== undefined && st.dev === this.opened.dev && st.ino === this.opened.ino) return null;
@@ -434,13 +433,18 @@ class SqliteWorkStore implements QueueStore {
     const marker = runningMarkerFor(this.file);
     if (existsSync(marker) || !existsSync(dirname(marker))) return;
     try {
-      closeSync(openSync(marker, 'w', 0o600));
-      fsyncPath(dirname(marker));
+      writeRunningMarker(marker);
     } catch {
       // tried again at the next look; the loss is reported all the same
     }
   }
 
+  /**
+   * The mark goes into the main database file (a full checkpoint, the `-wal` emptied), then the
+   * running marker goes: a `-wal` lost after this loses nothing. When the checkpoint cannot
+   * complete (a reader in the way), the marker stays and the next start resyncs.
+   * @throws when the mark could not be made durable.
+   */
   markCleanStop(): void {
     const lost = this.fileLost();
     if (lost !== null) {

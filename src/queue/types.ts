@@ -86,7 +86,8 @@ export interface WorkStore {
   takeCleanStopMark(): boolean;
   /**
    * Null while the file the store opened is still at its path; else why not (removed or replaced
-   * while running: what it holds would be gone at the next start). A stop is not marked clean then.
+   * while running: what it holds would be gone at the next start). A stop is not marked clean then,
+   * and the running marker is put back beside the path if it went too, so the next start resyncs.
    */
   fileLost(): string | null;
   markCleanStop(): void;

@@ -5,8 +5,9 @@ const MAX_TICK_NS = 10_000_000n;
 
 /**
  * The clock the kernel stamps files with, in ns (CLOCK_REALTIME_COARSE, read by the native
- * binding); without the binding, a value it is never below. A file whose mtime and ctime are both
- * below it cannot be changed again and keep them, so its size, mtime and ctime show any later write.
+ * binding); without the binding, a value it is never below. A file whose ctime is below it cannot be
+ * changed again and keep it (any change sets the ctime to this clock), so its signature shows any
+ * later write.
  */
 export function fileClockNs(): bigint {
   const load = loadInotifyBinding();

@@ -114,7 +114,12 @@ test('loadConfig reads the password the file holds, for the configured user', as
     writeFileSync(pass, 'u:secret\n', { mode: 0o600 });
     const file = join(dir.path, 'c.xml');
     writeFileSync(file, xml(`<auth start="true" users="u" passwordfile="${pass}"/>`));
-    assert.match(loadConfig(file).warnings.map((w) => w.message).join('\n'), /holds "u:…", the form of the daemon's secrets file/);
+    assert.match(
+      loadConfig(file)
+        .warnings.map((w) => w.message)
+        .join('\n'),
+      /holds "u:…", the form of the daemon's secrets file/,
+    );
     writeFileSync(pass, 'secret\n');
     assert.deepEqual(loadConfig(file).warnings, []);
   } finally {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { RsyncTask } from '../../src/sync/task.js';
 import { fileClockNs, fileClockPast } from '../../src/sync/file-clock.js';
-import { buildInput, trustedSignatures } from '../../workers/rsync.js';
+import { buildInput, newestChange, trustedSignatures } from '../../workers/rsync.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const task = (cwd: string): RsyncTask => ({
@@ -24,17 +24,17 @@ test('send list: a file an earlier walk sent, unchanged since, is left out of a 
   for (const f of ['a', 'b', 'c']) writeFileSync(join(src, 'd', f), f);
   const first = buildInput(task(src), { kind: 'files', paths: [], trees: ['d'], sentAs: new Map() }, true);
   assert.deepEqual(first.listed, ['d', 'd/a', 'd/b', 'd/c']);
-  assert.notEqual(first.newestChangeNs, null);
+  assert.notEqual(newestChange(first.stamps), null);
   // As once the file clock has passed the walk's files (rsync starts then).
-  const sentAs = trustedSignatures(first.stamps, (first.newestChangeNs ?? 0n) + 1n);
+  const sentAs = trustedSignatures(first.stamps, (newestChange(first.stamps) ?? 0n) + 1n);
   assert.equal(sentAs.size, 3, 'each walked file has its signature');
-  await fileClockPast(first.newestChangeNs ?? 0n, 1000);
+  await fileClockPast(newestChange(first.stamps) ?? 0n, 1000);
   writeFileSync(join(src, 'd', 'b'), 'changed, and longer');
   const again = buildInput(task(src), { kind: 'files', paths: [], trees: ['d'], sentAs }, true);
   assert.deepEqual(again.listed, ['d', 'd/b']);
   assert.deepEqual(again.list, ['./d', './d/b'], 'what rsync reads');
   assert.deepEqual(
-    [...trustedSignatures(again.stamps, again.newestChangeNs ?? 0n).keys()].sort(),
+    [...trustedSignatures(again.stamps, newestChange(again.stamps) ?? 0n).keys()].sort(),
     ['d/a', 'd/c'],
     'with the file clock still in the tick d/b changed in, only the others are trusted unchanged',
   );
@@ -51,8 +51,11 @@ test('file clock: files are stamped with it, and a change is trusted by its ctim
   // An mtime in the future, as `tar x` of an archive made on a clock ahead leaves it.
   utimesSync(join(src, 'f'), new Date(Date.now() + 86_400_000), new Date(Date.now() + 86_400_000));
   const input = buildInput(task(src), { kind: 'files', paths: [], trees: [''], sentAs: new Map() });
-  const changed = input.newestChangeNs ?? -1n;
-  assert.ok(changed >= before, `the file's ctime ${changed} is not below the clock read before the write ${before}`);
+  const changed = newestChange(input.stamps) ?? -1n;
+  assert.ok(
+    changed >= before,
+    `the file's ctime ${changed} is not below the clock read before the write ${before}`,
+  );
   await fileClockPast(changed, 1000);
   assert.ok(fileClockNs() > changed, 'the clock passed the change within a second');
   assert.deepEqual([...trustedSignatures(input.stamps, fileClockNs()).keys()], ['f']);

@@ -203,6 +203,26 @@ export async function walLostAfterKill(work: string, daemon: RsyncDaemon): Promi
   }
 }
 
+/** While the queue's file is lost: status says so, and since when (returned); /metrics too. */
+async function queueLossShown(rig: Rig): Promise<number> {
+  const failure = rig.status().queueWriteFailure;
+  assert.match(
+    failure?.error ?? '',
+    /^the retry queue .* was removed while running: what it holds is lost at the next start/,
+  );
+  assert.equal(await rig.metric('sersync_queue_write_failing', {}), 1);
+  return failure?.since ?? 0;
+}
+
+/** Stopped after the queue was lost: the next start resyncs, so a change made meanwhile arrives. */
+async function nextStartResyncs(rig: Rig): Promise<CaseResult> {
+  writeFileSync(join(rig.src, 'while-stopped.txt'), 'only a resync carries it');
+  await rig.start();
+  await rig.converged(15_000, 'the start after the removal resyncs');
+  assert.equal(rig.status().queueWriteFailure, null);
+  return { faults: 1, files: rig.files(), lost: 0 };
+}
+
 /**
  * The queue's database removed while running (`rm` of the state files): status and /metrics say
  * so while it lasts; the stop is then not marked clean (it would be written into the removed
@@ -219,20 +239,10 @@ export async function queueRemovedWhileRunning(work: string, daemon: RsyncDaemon
     for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
     // Nobody asks for a while: "since" must still say when it happened, not when status was asked.
     await new Promise((r) => setTimeout(r, 2500)); // the time that passes, not a wait for an event
-    const failure = rig.status().queueWriteFailure;
-    assert.match(
-      failure?.error ?? '',
-      /^the retry queue .* was removed while running: what it holds is lost at the next start/,
-    );
-    const since = failure?.since ?? 0;
+    const since = await queueLossShown(rig);
     assert.ok(since >= removed && since <= removed + 1500, `since ${since - removed} ms after the removal`);
-    assert.equal(await rig.metric('sersync_queue_write_failing', {}), 1);
     await rig.stop();
-    writeFileSync(join(rig.src, 'while-stopped.txt'), 'only a resync carries it');
-    await rig.start();
-    await rig.converged(15_000, 'the start after the removal resyncs');
-    assert.equal(rig.status().queueWriteFailure, null);
-    return { faults: 1, files: rig.files(), lost: 0 };
+    return await nextStartResyncs(rig);
   } finally {
     await rig.stop();
   }
@@ -259,23 +269,21 @@ export async function stateDirRemovedWhileRunning(work: string, daemon: RsyncDae
       { encoding: 'utf8', timeout: 30_000 },
     );
     assert.equal(elsewhere.status, 4, elsewhere.stderr);
-    assert.match(elsewhere.stderr, new RegExp(`a sersync2 runs \\(pid ${pid}, config .*: it holds the watch root`));
+    assert.match(
+      elsewhere.stderr,
+      new RegExp(`a sersync2 runs \\(pid ${pid}, config .*: it holds the watch root`),
+    );
     assert.doesNotMatch(elsewhere.stderr, /no sersync2 is running/);
     rmSync(rig.state, { recursive: true, force: true });
     await eventually(() => rig.cli(['status', '--json']).status === 0, 20_000, 'the control socket put back');
-    assert.match(rig.status().queueWriteFailure?.error ?? '', /^the retry queue .* was removed while running/);
-    assert.equal(await rig.metric('sersync_queue_write_failing', {}), 1);
+    await queueLossShown(rig);
     assert.equal(readFileSync(pidFile, 'utf8').trim(), String(pid), 'the pid file is back');
     writeFileSync(join(rig.src, 'after.txt'), 'after the removal');
     await rig.converged(15_000, 'after the removal');
     // Killed: only what the running daemon left in the new directory can make the next start
     // resync (a database created there by `queue list` starts out marked clean).
     await rig.kill9();
-    writeFileSync(join(rig.src, 'while-stopped.txt'), 'only a resync carries it');
-    await rig.start();
-    await rig.converged(15_000, 'the start after the removal resyncs');
-    assert.equal(rig.status().queueWriteFailure, null);
-    return { faults: 1, files: rig.files(), lost: 0 };
+    return await nextStartResyncs(rig);
   } finally {
     await rig.stop();
   }
