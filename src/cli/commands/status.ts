@@ -79,7 +79,7 @@ export async function askRunningDaemon(
       'ERR_SERSYNC_UNREACHABLE',
       `a sersync2 runs (pid ${holder.pid}, config ${holder.config}: it holds the watch root ${lp.watch}), ` +
         `but nothing answers on ${sockets.join(' or ')}: its state directory was removed or is another ` +
-        '(give --state-dir DIR); a removed control socket is put back within seconds',
+        '(give --state-dir DIR); a removed control socket is put back within seconds, else its log says why not',
     );
   }
   throw new SersyncError(
