@@ -141,6 +141,11 @@ function explain(t: TreeReport, ago: (at: number | null) => string): string[] {
         return `${root}: the watcher failed and is being restarted`;
       case 'watch-limit':
         return `${root}: ${t.unwatchedDirectories} directories not watched (inotify watch limit: raise fs.inotify.max_user_watches), sent whole now and then: ${gaps('watch-limit')}`;
+      case 'unwatchable':
+        return `${root}: directories that cannot be watched, their changes missed until they can be: ${t.gaps
+          .filter((g) => g.reason === 'unwatchable')
+          .map((g) => `${printable(g.path)} (${g.why ?? 'unknown'})`)
+          .join(', ')}`;
       case 'fallback-watcher':
         return `${root}: the chokidar fallback watches (the native inotify binding is not built): renames are not paired, files written into a new directory at once can be missed, lost events are not noticed`;
     }

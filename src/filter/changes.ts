@@ -61,8 +61,11 @@ export function toChanges(ev: WatchEvent, on: InotifyToggles, excluded: PathPred
         ...(toKept ? moveIn(ev.to, ev.isDir, on, excluded) : []),
       ];
     }
-    case 'overflow':
     case 'rewatched':
+      // Only that directory went unseen (the rest of the tree was watched all along).
+      if (ev.why === 'unwatchable') return excluded(ev.path, true) ? [] : [{ kind: 'tree', path: ev.path }];
+      return [{ kind: 'resync' }];
+    case 'overflow':
       return [{ kind: 'resync' }];
     case 'root-gone':
     case 'failed':

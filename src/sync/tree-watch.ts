@@ -28,13 +28,20 @@ export type WatcherFactory = (opts: WatcherOptions) => Watcher;
 
 /** Why a tree is not replicated as it changes, or not with every guarantee. */
 export type DegradedReason =
-  'root-gone' | 'root-replaced' | 'watcher-restarting' | 'watch-limit' | 'unmounted' | 'fallback-watcher';
+  | 'root-gone'
+  | 'root-replaced'
+  | 'watcher-restarting'
+  | 'watch-limit'
+  | 'unwatchable'
+  | 'unmounted'
+  | 'fallback-watcher';
 
 export const DEGRADED_REASONS: readonly DegradedReason[] = [
   'root-gone',
   'root-replaced',
   'watcher-restarting',
   'watch-limit',
+  'unwatchable',
   'unmounted',
   'fallback-watcher',
 ];
@@ -47,6 +54,7 @@ const REWATCHED: Record<Extract<WatchEvent, { type: 'rewatched' }>['why'], strin
   unmounted:
     'a file system mounted in the tree after start was unmounted: watching the directory it covered and resyncing the tree',
   'watch-limit': 'watches could be added again: the whole tree is watched, resyncing it',
+  unwatchable: 'a directory that could not be watched is watched now: sending it',
 };
 
 /** How many gap paths status shows. */
@@ -62,7 +70,12 @@ export interface TreeWatchStatus {
   /** Directories without a watch (the watch limit). */
   readonly unwatchedDirectories: number;
   /** The first few directories the watcher cannot follow, and why. */
-  readonly gaps: readonly { readonly path: string; readonly reason: WatchGap['reason'] }[];
+  readonly gaps: readonly {
+    readonly path: string;
+    readonly reason: WatchGap['reason'];
+    /** For `unwatchable`: why. */
+    readonly why?: string;
+  }[];
   /** The real directory watched and synced from (a followed symlink's target), null before start. */
   readonly resolvedRoot: string | null;
   readonly rootSwitches: number;
@@ -226,7 +239,11 @@ export class TreeWatch {
       directories: this.down === null ? (this.watcher?.watchedDirectories() ?? 0) : 0,
       degraded,
       unwatchedDirectories: health.unwatchedDirectories,
-      gaps: health.gaps.slice(0, SHOWN_GAPS).map((g) => ({ path: displayPath(g.path), reason: g.reason })),
+      gaps: health.gaps.slice(0, SHOWN_GAPS).map((g) => ({
+        path: displayPath(g.path),
+        reason: g.reason,
+        ...(g.why === undefined ? {} : { why: g.why }),
+      })),
       resolvedRoot: this.origin?.resolved ?? null,
       rootSwitches: this.switches,
       watcherRestarts: this.restarts,
@@ -412,6 +429,11 @@ export class TreeWatch {
           watchLimitError(needed, root).message,
       );
     }
+    for (const g of added.filter((x) => x.reason === 'unwatchable'))
+      log.error(
+        { root, path: displayPath(g.path), why: g.why },
+        'a directory cannot be watched: changes in it are missed until it can be (tried again every second)',
+      );
     for (const g of added.filter((x) => x.reason === 'unmounted'))
       log.error(
         { root, path: displayPath(g.path) },

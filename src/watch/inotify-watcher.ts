@@ -65,6 +65,11 @@ export class InotifyWatcher implements Watcher {
   private limitGaps: { readonly parent: DirNode; readonly name: RelPath }[] = [];
   /** Directories left unwatched at the limit, the tops and everything below them. */
   private overLimit = 0;
+  /**
+   * The tops of the directories that could not be watched or read for another reason (a path past
+   * PATH_MAX, no permission), with why: retried at each recheck.
+   */
+  private refused: { readonly parent: DirNode; readonly name: RelPath; readonly why: string }[] = [];
   /** Mount points (relative) whose file system went away: their content is missing from the tree. */
   private readonly unmounted = new Set<RelPath>();
   /** Mount ids by mount point (relative) below the root, as the last recheck saw them. */
@@ -112,6 +117,10 @@ export class InotifyWatcher implements Watcher {
         overLimit: (parent, name) => {
           this.limitGaps.push({ parent, name });
         },
+        unwatchable: (parent, name, why) => {
+          this.refused = this.refused.filter((r) => r.parent !== parent || r.name !== name);
+          this.refused.push({ parent, name, why });
+        },
       });
       const table = readMountTable();
       const now = this.mountsIn(table);
@@ -144,7 +153,17 @@ export class InotifyWatcher implements Watcher {
       .filter((g) => this.tree.get(g.parent.wd) === g.parent)
       .map((g) => ({ path: joinRel(this.tree.pathOf(g.parent), g.name), reason: 'watch-limit' as const }));
     const unmounted = [...this.unmounted].map((path) => ({ path, reason: 'unmounted' as const }));
-    return { gaps: [...unmounted, ...limit], unwatchedDirectories: limit.length === 0 ? 0 : this.overLimit };
+    const refused = this.refused
+      .filter((g) => this.tree.get(g.parent.wd) === g.parent)
+      .map((g) => ({
+        path: joinRel(this.tree.pathOf(g.parent), g.name),
+        reason: 'unwatchable' as const,
+        why: g.why,
+      }));
+    return {
+      gaps: [...unmounted, ...limit, ...refused],
+      unwatchedDirectories: limit.length === 0 ? 0 : this.overLimit,
+    };
   }
 
   /** Undefined before `start()` is done: there is nothing to go on from yet. */
@@ -296,6 +315,7 @@ export class InotifyWatcher implements Watcher {
     const before = this.tree.wds();
     this.limitGaps = []; // the scan finds them again
     this.overLimit = 0;
+    this.refused = [];
     try {
       this.checkLimit(this.scan().watchRoot());
     } catch (err) {
@@ -326,11 +346,15 @@ export class InotifyWatcher implements Watcher {
     }, this.opts.recheckMs ?? RECHECK_MS);
   }
 
-  /** What no event tells: mounts come and gone, room again for the watches refused at the limit. */
+  /**
+   * What no event tells: mounts come and gone, room again for the watches refused at the limit, a
+   * directory that can be watched now (a permission granted).
+   */
   private recheck(): void {
     const events: WatchEvent[] = [];
     this.followMounts(readMountTable(), events);
     this.retryLimitGaps(events);
+    this.retryRefused(events);
     if (events.length > 0 && !this.closed) this.opts.onEvents(events);
   }
 
@@ -392,6 +416,23 @@ export class InotifyWatcher implements Watcher {
           type: 'rewatched',
           path: joinRel(this.tree.pathOf(g.parent), g.name),
           why: 'watch-limit',
+        });
+    }
+  }
+
+  /** Tries again every directory that could not be watched; each one watched whole now is reported. */
+  private retryRefused(events: WatchEvent[]): void {
+    const gaps = this.refused;
+    this.refused = [];
+    for (const g of gaps) {
+      if (this.tree.get(g.parent.wd) !== g.parent) continue; // it left the tree
+      this.checkLimit(this.scan().watchSubtree(g.parent, g.name));
+      const still = this.refused.some((r) => r.parent === g.parent && r.name === g.name);
+      if (!still && this.tree.childOf(g.parent, g.name) !== undefined)
+        events.push({
+          type: 'rewatched',
+          path: joinRel(this.tree.pathOf(g.parent), g.name),
+          why: 'unwatchable',
         });
     }
   }

@@ -17,8 +17,14 @@ export interface ScannerOptions {
   readonly root: string;
   readonly xfs: boolean;
   readonly skipDir: (rel: RelPath) => boolean;
-  /** A directory that could not be watched or read for another reason than vanishing (EACCES…). */
+  /** What is worth a log line: a directory on the way that became a symlink, the root unreadable. */
   readonly report: (err: Error) => void;
+  /**
+   * A directory that could not be opened, watched or read for another reason than vanishing or
+   * the watch limit (its path longer than PATH_MAX, no permission): the top of a gap, to be tried
+   * again. `why` says what stops it.
+   */
+  readonly unwatchable: (parent: DirNode, name: RelPath, why: string) => void;
   /**
    * A directory that vanished before it could be watched (ENOENT): deleted, or renamed away
    * with an ancestor whose rename is still in the event queue (then it must be watched later).
@@ -58,7 +64,16 @@ export class TreeScanner {
     if (this.o.tree.get(parent.wd) !== parent) return { overLimit: 0 }; // its parent left the tree
     const rel = joinRel(this.o.tree.pathOf(parent), name);
     if (this.o.skipDir(rel)) return { overLimit: 0 };
-    return this.place(this.scan(rel), { parent, name }, rel);
+    let found: ScanEntries;
+    try {
+      found = this.scan(rel);
+    } catch (err) {
+      // Its own path is past PATH_MAX: the binding takes it by path.
+      if (errnoCode(err) !== 'ENAMETOOLONG') throw err;
+      this.o.unwatchable(parent, name, whyUnwatchable(err as NodeJS.ErrnoException));
+      return { overLimit: 0 };
+    }
+    return this.place(found, { parent, name }, rel);
   }
 
   private scan(rel: RelPath): ScanEntries {
@@ -76,34 +91,38 @@ export class TreeScanner {
     rel: RelPath,
   ): ScanResult {
     const { tree } = this.o;
-    const failed = new Map(found.failures.map((f) => [f.index, f.error]));
+    const { failedToWatch, failedToRead } = splitFailures(found);
     const nodes: (DirNode | undefined)[] = [];
     let overLimit = 0;
     for (let i = 0; i < found.wd.length; i++) {
       const wd = found.wd[i] ?? -1;
       const parent = i === 0 ? ('wd' in start ? undefined : start.parent) : nodes[found.parent[i] ?? -1];
       const name = i === 0 && !('wd' in start) ? start.name : (found.name[i] ?? '');
-      const err = wd === -1 ? failed.get(i) : undefined;
-      if (wd === 0 || errnoCode(err) === 'ENOSPC') {
+      const err = failedToWatch.get(i);
+      const code = errnoCode(err);
+      if (wd === 0 || code === 'ENOSPC') {
         overLimit++;
         if (parent !== undefined && wd !== 0) this.o.overLimit?.(parent, name);
-      } else if (i === 0 && 'wd' in start) {
+        continue;
+      }
+      if (i === 0 && 'wd' in start) {
         nodes[i] = start;
       } else if (wd > 0 && parent !== undefined) {
         const placed = tree.place(wd, parent, name);
         for (const stale of placed.replaced) this.unwatch(stale);
         nodes[i] = placed.node;
-      } else if (parent !== undefined && (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ELOOP')) {
+      } else if (parent !== undefined && (code === 'ENOENT' || code === 'ELOOP')) {
         // ELOOP: a directory on its path is a symlink now; the real one may come back (a rename)
-        if (errnoCode(err) === 'ELOOP') this.o.report(this.failure(this.relOf(found, i, rel), err));
+        if (code === 'ELOOP') this.o.report(this.failure(this.relOf(found, i, rel), err));
         this.o.vanished(parent, name, joinRel(tree.pathOf(parent), name));
-      } else if (err !== undefined && errnoCode(err) !== 'ENOTDIR') {
-        this.o.report(this.failure(this.relOf(found, i, rel), err));
+      } else if (parent !== undefined && err !== undefined && code !== 'ENOTDIR') {
+        this.o.unwatchable(parent, name, whyUnwatchable(err));
       }
-    }
-    for (const { index, error } of found.failures) {
-      if (error.syscall !== 'inotify_add_watch' && !GONE.has(errnoCode(error) ?? ''))
-        this.o.report(this.failure(this.relOf(found, index, rel), error));
+      // Watched, but what is below it is unknown: a gap from here down.
+      const unread = failedToRead.get(i);
+      if (wd <= 0 || unread === undefined || GONE.has(errnoCode(unread) ?? '')) continue;
+      if (parent === undefined) this.o.report(this.failure(this.relOf(found, i, rel), unread));
+      else this.o.unwatchable(parent, name, whyUnwatchable(unread));
     }
     return { overLimit };
   }
@@ -139,3 +158,29 @@ export class TreeScanner {
 }
 
 const SLASH = Buffer.from('/');
+
+/**
+ * A scan's failures by entry: the first of an entry that was not watched (wd -1) is why; any
+ * other is a failure to read a directory (its subdirectories are unknown).
+ */
+function splitFailures(found: ScanEntries): {
+  failedToWatch: Map<number, NodeJS.ErrnoException>;
+  failedToRead: Map<number, NodeJS.ErrnoException>;
+} {
+  const failedToWatch = new Map<number, NodeJS.ErrnoException>();
+  const failedToRead = new Map<number, NodeJS.ErrnoException>();
+  for (const { index, error } of found.failures) {
+    if (found.wd[index] === -1 && !failedToWatch.has(index)) failedToWatch.set(index, error);
+    else failedToRead.set(index, error);
+  }
+  return { failedToWatch, failedToRead };
+}
+
+/** What keeps a directory from being watched, for status. */
+function whyUnwatchable(err: NodeJS.ErrnoException): string {
+  const code = err.code ?? '';
+  if (code === 'ENAMETOOLONG')
+    return 'its path is longer than PATH_MAX, 4096 bytes: neither inotify nor rsync can reach it';
+  if (code === 'EACCES' || code === 'EPERM') return `permission denied (${err.syscall ?? 'open'})`;
+  return err.message;
+}

@@ -30,12 +30,13 @@ export type WatchEvent =
   /**
    * A directory whose watches were lost or missing (a file system mounted over it, or mounted after
    * start and unmounted again, the watch limit) is watched again: what changed meanwhile is unknown,
-   * so the tree must be resynced.
+   * so the tree must be resynced. `unwatchable`: a directory that could not be watched at all can be
+   * now; only it has to be sent.
    */
   | {
       readonly type: 'rewatched';
       readonly path: RelPath;
-      readonly why: 'mounted' | 'unmounted' | 'watch-limit';
+      readonly why: 'mounted' | 'unmounted' | 'watch-limit' | 'unwatchable';
     }
   /** The watcher cannot go on (its read failed): it must be closed and started afresh, the tree resynced. */
   | { readonly type: 'failed'; readonly reason: string };
@@ -86,7 +87,7 @@ export interface MountMemory {
 }
 
 /** Why part of a tree is not replicated as it changes. */
-export type GapReason = 'watch-limit' | 'unmounted';
+export type GapReason = 'watch-limit' | 'unmounted' | 'unwatchable';
 
 /** A directory (with everything below it) the watcher cannot follow now. */
 export interface WatchGap {
@@ -94,9 +95,12 @@ export interface WatchGap {
   /**
    * `watch-limit`: not watched (the kernel refused more watches); `unmounted`: a file system that
    * was mounted here when watching began is gone (the directory under it is watched, its content is
-   * not the tree's).
+   * not the tree's); `unwatchable`: the kernel would not let it be opened, watched or read for
+   * another reason (its path longer than PATH_MAX, no permission): nothing below it is watched.
    */
   readonly reason: GapReason;
+  /** For `unwatchable`: why. */
+  readonly why?: string;
 }
 
 export interface WatchHealth {

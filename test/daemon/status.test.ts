@@ -270,11 +270,12 @@ test('status: a partly watched tree says where, why and what to do', () => {
     ...watched({
       watching: false,
       directories: 5,
-      degraded: ['watch-limit', 'unmounted', 'fallback-watcher'],
+      degraded: ['watch-limit', 'unwatchable', 'unmounted', 'fallback-watcher'],
       unwatchedDirectories: 40,
       gaps: [
         { path: 'mnt/disk', reason: 'unmounted' },
         { path: 'big', reason: 'watch-limit' },
+        { path: 'deep/er', reason: 'unwatchable', why: 'permission denied (openat)' },
       ],
       watcherRestarts: 1,
       lastWatcherRestart: { at: T - 4000, reason: 'read: Input/output error' },
@@ -282,13 +283,24 @@ test('status: a partly watched tree says where, why and what to do', () => {
   };
   const lines = statusText(buildStatus(inputs({ trees: [tree], retries: [] }))).split('\n');
   const row = (lines.find((l) => l.startsWith('/srv/img')) ?? '').split(/\s{2,}/);
-  assert.deepEqual(row, ['/srv/img', 'PARTLY', '5', '7', '3', 'watch-limit,unmounted,fallback-watcher']);
+  assert.deepEqual(row, [
+    '/srv/img',
+    'PARTLY',
+    '5',
+    '7',
+    '3',
+    'watch-limit,unwatchable,unmounted,fallback-watcher',
+  ]);
   const notes = lines.filter((l) => l.startsWith('! '));
-  assert.equal(notes.length, 4);
+  assert.equal(notes.length, 5);
   assert.match(notes[0] ?? '', /40 directories not watched .*max_user_watches.*: big$/);
-  assert.match(notes[1] ?? '', /unmounted \(mnt\/disk\)/);
-  assert.match(notes[2] ?? '', /chokidar fallback/);
-  assert.match(notes[3] ?? '', /watcher restarted 1 time \(last 4s ago: read: Input\/output error\)/);
+  assert.match(
+    notes[1] ?? '',
+    /cannot be watched, their changes missed .*: deep\/er \(permission denied \(openat\)\)$/,
+  );
+  assert.match(notes[2] ?? '', /unmounted \(mnt\/disk\)/);
+  assert.match(notes[3] ?? '', /chokidar fallback/);
+  assert.match(notes[4] ?? '', /watcher restarted 1 time \(last 4s ago: read: Input\/output error\)/);
 });
 
 test('status: retry rows of a remote the config no longer has are said, with how to see them, and counted', () => {

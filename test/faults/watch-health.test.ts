@@ -13,6 +13,7 @@ import {
   mountedAfterStartAcrossRestart,
   mountedInTree,
   mountUnavailable,
+  pathPastPathMax,
   rootMountedOver,
   rootRemounted,
   rootSwappedForSymlink,
@@ -63,6 +64,10 @@ test(
 
 test('the watch root unmounted and mounted again: nothing sent meanwhile', { skip: noMount }, async () => {
   await rootRemounted(lab.work, lab.daemon);
+});
+
+test('a directory past PATH_MAX: unwatchable while it lasts, watched and sent once renamed short', async () => {
+  await pathPastPathMax(lab.work, lab.daemon);
 });
 
 test(

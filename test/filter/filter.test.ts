@@ -168,6 +168,25 @@ test('changes: each watcher event under the toggles', () => {
     ],
     ['moved in', { type: 'move-in', path: 'd', isDir: true }, {}, [{ kind: 'tree', path: 'd' }]],
     ['an overflow resyncs', { type: 'overflow' }, {}, [{ kind: 'resync' }]],
+    [
+      'a directory watched again after the watch limit: the tree resynced',
+      { type: 'rewatched', path: 'big', why: 'watch-limit' },
+      {},
+      [{ kind: 'resync' }],
+    ],
+    [
+      'a directory that could not be watched is now: only it is sent (the rest was watched)',
+      { type: 'rewatched', path: 'a/deep', why: 'unwatchable' },
+      {},
+      [{ kind: 'tree', path: 'a/deep' }],
+    ],
+    [
+      'an excluded directory watched again: nothing',
+      { type: 'rewatched', path: 'sub/cache/x', why: 'unwatchable' },
+      {},
+      [],
+      cacheOut,
+    ],
     ['excluded: nothing', { type: 'write', path: 'sub/cache/x' }, {}, [], cacheOut],
     [
       'renamed out of an excluded place: sent',

@@ -48,6 +48,7 @@ import {
   mountedAfterStartAcrossRestart,
   mountedInTree,
   mountUnavailable,
+  pathPastPathMax,
   rootMountedOver,
   rootRemounted,
   rootSwappedForSymlink,
@@ -108,6 +109,7 @@ const CASES: Readonly<Record<string, (c: Context) => Promise<CaseResult> | CaseR
   'command-plugin-no-shell': (c) => commandPluginRunsNoShell(c.work, c.daemon),
   'root-swapped-for-symlink': (c) => rootSwappedForSymlink(c.work, c.daemon),
   'deploy-symlink-switch': (c) => deploySwitchesSymlink(c.work, c.daemon),
+  'path-past-path-max': (c) => pathPastPathMax(c.work, c.daemon),
   // Only where this host lets them run (root with mount(2), user namespaces).
   ...(mountUnavailable() === undefined && {
     'mounted-in-tree': (c: Context) => mountedInTree(c.work, c.daemon),

@@ -66,10 +66,17 @@ export async function unreadableFile(work: string, daemon: RsyncDaemon): Promise
     assert.match(rows[1]?.lastError ?? '', /cannot read directory tree\/locked/);
     for (const f of ['a.txt', 'b.txt']) assert.equal(readFileSync(join(rig.replica, f), 'utf8'), f[0]);
     assert.equal(readFileSync(join(rig.replica, 'tree', 'readable.txt'), 'utf8'), 'r');
+    // Nor can it be watched: status says so while it lasts.
+    const gaps = (): unknown[] =>
+      rig.status().trees.flatMap((t) => t.gaps.map((g) => [g.path, g.reason, g.why]));
+    await eventually(() => gaps().length > 0, 5_000, 'status to show the unwatchable directory');
+    assert.deepEqual(gaps(), [['tree/locked', 'unwatchable', 'permission denied (openat)']]);
+    assert.equal(rig.status().trees[0]?.watching, false);
     chmodSync(secret, 0o644);
     chmodSync(locked, 0o755);
     assert.equal(rig.cli(['queue', 'retry', '--all']).status, 0);
     await rig.converged(15_000, 'after the file became readable');
+    await eventually(() => gaps().length === 0, 5_000, 'status to show the directory watched');
     return { faults: 1, files: rig.files(), lost: 0 };
   } finally {
     if (existsSync(locked)) chmodSync(locked, 0o755);

@@ -394,6 +394,77 @@ export async function watchLimitWhileRunning(work: string, daemon: RsyncDaemon):
   }
 }
 
+/** The length past which the kernel refuses a path (PATH_MAX, its NUL included). */
+const PATH_MAX = 4096;
+
+/**
+ * A directory made while running whose path is longer than PATH_MAX (a chain of long names, made
+ * with relative `cd`s as a program deep in a tree does): neither inotify nor rsync can reach it.
+ * While it lasts, status and /metrics say `unwatchable` (with the path and why), not WATCHING
+ * whole; once the chain's top is renamed short, it is watched and sent, and the replica converges.
+ */
+export async function pathPastPathMax(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
+  const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
+  // The top name is the longest, so that renaming it short brings the chain within PATH_MAX.
+  const top = `top${'t'.repeat(247)}`;
+  try {
+    writeFileSync(join(rig.src, 'a.txt'), 'a');
+    await rig.start(['-r']);
+    await rig.converged(10_000, 'before the deep chain');
+
+    const names = [top];
+    let length = rig.src.length + 1 + top.length;
+    while (length < PATH_MAX) {
+      const name = `d${String(names.length).padStart(2, '0')}${'x'.repeat(237)}`;
+      names.push(name);
+      length += 1 + name.length;
+    }
+    assert.ok(length - top.length + 1 < PATH_MAX, 'renamed short, the chain fits');
+    // Each directory is entered by its name (a shell's cd gives up past PATH_MAX: it tracks $PWD).
+    const made = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        "for (const n of process.argv.slice(1)) { require('fs').mkdirSync(n); process.chdir(n); } require('fs').writeFileSync('deep.txt', 'deep')",
+        ...names,
+      ],
+      { cwd: rig.src, encoding: 'utf8' },
+    );
+    assert.equal(made.status, 0, `the deep chain: ${made.stderr}`);
+
+    const deepest = names.join('/');
+    const blind = await statusShows(
+      rig,
+      (t) => t.degraded.includes('unwatchable'),
+      'the directory past PATH_MAX',
+    );
+    assert.equal(blind.watching, false, 'not WATCHING while part of the tree is not');
+    assert.deepEqual(
+      blind.gaps.map((g) => [g.path, g.reason]),
+      [[deepest, 'unwatchable']],
+    );
+    assert.match(blind.gaps[0]?.why ?? '', /PATH_MAX/);
+    assert.equal(await degradedMetric(rig, 'unwatchable'), 1, '/metrics: degraded, reason unwatchable');
+    assert.equal(await rig.metric('sersync_tree_watching', { root: rig.src }), 0);
+    const said = (): number => rig.logLines(/a directory cannot be watched/).length;
+    await eventually(() => said() > 0, 5_000, 'the log line for the unwatchable directory');
+
+    renameSync(join(rig.src, top), join(rig.src, 't'));
+    const whole = await statusShows(rig, (t) => t.watching && t.degraded.length === 0, 'the chain watched');
+    assert.equal(whole.gaps.length, 0);
+    assert.equal(await degradedMetric(rig, 'unwatchable'), 0);
+    await rig.converged(20_000, 'the file past PATH_MAX, once within it');
+    writeFileSync(join(rig.src, 't', ...names.slice(1), 'later.txt'), 'seen by its own watch');
+    await rig.converged(10_000, 'a file written later in the once unwatchable directory');
+    assert.equal(said(), 1, 'said once, though tried again every second');
+    return { faults: 1, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop();
+    // node's rm gives up on a path past PATH_MAX; rm(1) descends by name
+    spawnSync('rm', ['-rf', '--', join(rig.src, top)]);
+  }
+}
+
 /**
  * A tree past the watch limit when it must be watched again: the root swapped (`mv src src.old &&
  * mv new src`) for a tree larger than the limit, then a reload (SIGHUP) while degraded. Each goes
