@@ -103,6 +103,12 @@ export function renderMetrics(s: DaemonStatus): string {
       (t) => t.unwatchedDirectories,
     ),
     perTree(
+      'sersync_tree_shared_file_systems',
+      'gauge',
+      "File systems of the tree other hosts (or their own daemon) can write: NFS, SMB, FUSE…; their changes give no event here, only a full sync brings them ('' in status is the root's own).",
+      (t) => t.sharedFileSystems.length,
+    ),
+    perTree(
       'sersync_watcher_restarts_total',
       'counter',
       'Watchers replaced after they failed.',

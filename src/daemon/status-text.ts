@@ -150,6 +150,14 @@ function explain(t: TreeReport, ago: (at: number | null) => string): string[] {
         return `${root}: the chokidar fallback watches (the native inotify binding is not built): renames are not paired, files written into a new directory at once can be missed, lost events are not noticed`;
     }
   });
+  if (t.sharedFileSystems.length > 0)
+    lines.push(
+      `${root}: on ${t.sharedFileSystems
+        .map((m) => (m.path === '' ? m.fstype : `${m.fstype} at ${printable(m.path)}`))
+        .join(
+          ', ',
+        )}, which other hosts (or its own daemon) can write: their changes give no inotify event here and arrive only with a full sync (crontab, sersync2 resync)`,
+    );
   if (t.watcherRestarts > 0)
     lines.push(
       `${root}: watcher restarted ${plural(t.watcherRestarts, 'time')} (last ${ago(t.lastWatcherRestart?.at ?? null)}: ${printable(t.lastWatcherRestart?.reason ?? '')})`,

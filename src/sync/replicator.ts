@@ -433,6 +433,7 @@ const unwatched: TreeWatchStatus = {
   rootSwitches: 0,
   watcherRestarts: 0,
   lastWatcherRestart: null,
+  sharedFileSystems: [],
 };
 
 function laneKey(root: string, remoteId: string): string {

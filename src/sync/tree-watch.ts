@@ -2,7 +2,7 @@ import { SersyncError } from '../errors.js';
 import type { Change } from '../filter/changes.js';
 import type { Logger } from '../log/logger.js';
 import { displayPath, fromUtf8, type RelPath } from '../paths.js';
-import { deviceOf, readMountTable } from '../watch/mounts.js';
+import { deviceOf, readMountTable, sharedMountsAt, type SharedMount } from '../watch/mounts.js';
 import type {
   MountMemory,
   Watcher,
@@ -81,6 +81,11 @@ export interface TreeWatchStatus {
   readonly rootSwitches: number;
   readonly watcherRestarts: number;
   readonly lastWatcherRestart: { readonly at: number; readonly reason: string } | null;
+  /**
+   * File systems of the tree whose files can change without an event here (NFS, SMB, FUSE…):
+   * `path` '' is the root's own. Only this host's writes to them are seen.
+   */
+  readonly sharedFileSystems: readonly SharedMount[];
 }
 
 /** Pure: the reasons a tree is degraded, in a fixed order. */
@@ -158,6 +163,12 @@ export class TreeWatch {
     if ((look.kind === 'link' || look.kind === 'dir') && look.untrusted !== null)
       throw new SersyncError('ERR_SERSYNC_WATCH', `refusing to watch ${unusableRoot(this.deps.root, look)}`);
     const stats = await this.open();
+    const shared = this.sharedFileSystems();
+    if (shared.length > 0)
+      this.deps.log.warn(
+        { root: this.deps.root, sharedFileSystems: shared },
+        'part of the tree is on a file system other hosts (or its own daemon) can write: inotify sees only the changes made through this host, a full sync (crontab, sersync2 resync) brings the others',
+      );
     if (this.origin?.follows === true)
       this.deps.log.info(
         { root: this.deps.root, target: this.origin.resolved },
@@ -248,7 +259,12 @@ export class TreeWatch {
       rootSwitches: this.switches,
       watcherRestarts: this.restarts,
       lastWatcherRestart: this.lastRestart,
+      sharedFileSystems: this.sharedFileSystems(),
     };
+  }
+
+  private sharedFileSystems(): SharedMount[] {
+    return this.origin === null ? [] : sharedMountsAt(this.origin.resolved);
   }
 
   private async open(): Promise<WatchStats> {

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { displayPath, fromUtf8 } from '../paths.js';
 
 /**
  * Mounts inside a watched tree. A file system mounted over a watched directory gives no inotify
@@ -13,9 +14,14 @@ export interface Mount {
   /** `major:minor`, as `deviceOf` writes a stat's `dev`. */
   readonly dev: string;
   readonly point: string;
+  /** The file system type (`ext4`, `nfs4`, `fuse.sshfs`). */
+  readonly fstype: string;
 }
 
-/** `/proc/self/mountinfo` lines → mounts (fields 1 and 5; the point's `\040`-style escapes undone). */
+/**
+ * `/proc/self/mountinfo` lines → mounts (fields 1, 3 and 5, and the type after the optional fields'
+ * `-`; the point's `\040`-style escapes undone).
+ */
 export function parseMountinfo(text: string): Mount[] {
   const mounts: Mount[] = [];
   for (const line of text.split('\n')) {
@@ -23,9 +29,65 @@ export function parseMountinfo(text: string): Mount[] {
     const [id, , dev, , point] = fields;
     if (id === undefined || dev === undefined || point === undefined || id === '') continue;
     const unescaped = point.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-    mounts.push({ id, dev, point: unescaped });
+    const dash = fields.indexOf('-', 6);
+    mounts.push({ id, dev, point: unescaped, fstype: dash < 0 ? '' : (fields[dash + 1] ?? '') });
   }
   return mounts;
+}
+
+/**
+ * File systems whose files can change without an inotify event on this host: written by other
+ * hosts (NFS, SMB, cluster and shared-disk file systems, a VM's host share), or by a FUSE daemon
+ * from what it is made of (sshfs, s3fs, rclone, mergerfs's branches, bindfs's source). inotify
+ * sees only what goes through this host's mount.
+ */
+const SHARED_TYPES = new Set([
+  '9p',
+  'afs',
+  'beegfs',
+  'ceph',
+  'cifs',
+  'gfs2',
+  'glusterfs',
+  'gpfs',
+  'lustre',
+  'ncpfs',
+  'nfs',
+  'nfs4',
+  'ocfs2',
+  'smb3',
+  'smbfs',
+  'vboxsf',
+  'virtiofs',
+]);
+
+/** Whether a file system of this type can change without an event here (see SHARED_TYPES). */
+export function isSharedFileSystem(fstype: string): boolean {
+  // fuseblk is a local disk's (NTFS, exFAT); fuse-overlayfs is made of local layers, like overlay.
+  if (fstype === 'fuse' || fstype.startsWith('fuse.')) return fstype !== 'fuse.fuse-overlayfs';
+  return SHARED_TYPES.has(fstype);
+}
+
+/** A file system of a tree that can change without an event: where (relative, '' for the root's) and its type. */
+export interface SharedMount {
+  readonly path: string;
+  readonly fstype: string;
+}
+
+/**
+ * The shared file systems of the tree at `root` (its real path): the root's own, found by its
+ * device (`rootDev`, as `deviceOf` writes it), and those mounted below it (the one on top at each point).
+ */
+export function sharedMountsOf(mounts: readonly Mount[], root: string, rootDev: string): SharedMount[] {
+  const out: SharedMount[] = [];
+  const own = mounts.findLast((m) => m.dev === rootDev);
+  if (own !== undefined && isSharedFileSystem(own.fstype)) out.push({ path: '', fstype: own.fstype });
+  const prefix = root.endsWith('/') ? root : `${root}/`;
+  const top = new Map<string, Mount>();
+  for (const m of mounts) if (m.point.startsWith(prefix)) top.set(m.point, m);
+  for (const [point, m] of top)
+    if (isSharedFileSystem(m.fstype)) out.push({ path: point.slice(prefix.length), fstype: m.fstype });
+  return out;
 }
 
 /** The mount ids by mount point strictly below `root` (the root's own mount is the caller's). */
@@ -60,6 +122,19 @@ export function deviceOf(dev: number): string {
   const major = ((d >> 8n) & 0xfffn) | ((d >> 32n) & ~0xfffn);
   const minor = (d & 0xffn) | ((d >> 12n) & ~0xffn);
   return `${major}:${minor}`;
+}
+
+/** `sharedMountsOf` for a directory as it is now (paths as text); none when it cannot be looked at. */
+export function sharedMountsAt(dir: string): SharedMount[] {
+  try {
+    const real = realpathSync(dir);
+    return sharedMountsOf(readMountTable(), fromUtf8(real), deviceOf(statSync(real).dev)).map((m) => ({
+      path: displayPath(m.path),
+      fstype: m.fstype,
+    }));
+  } catch {
+    return [];
+  }
 }
 
 /** The process's mount table; empty when /proc is not there (the check is then a no-op). */

@@ -155,6 +155,7 @@ test(
           rootSwitches: 0,
           watcherRestarts: 0,
           lastWatcherRestart: null,
+          sharedFileSystems: [],
           events: 0,
           pending: 0,
         },

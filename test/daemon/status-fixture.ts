@@ -38,6 +38,7 @@ export function watched(over: Partial<TreeWatchStatus> = {}): TreeWatchStatus {
     rootSwitches: 0,
     watcherRestarts: 0,
     lastWatcherRestart: null,
+    sharedFileSystems: [],
     ...over,
   };
 }

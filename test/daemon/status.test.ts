@@ -279,6 +279,10 @@ test('status: a partly watched tree says where, why and what to do', () => {
       ],
       watcherRestarts: 1,
       lastWatcherRestart: { at: T - 4000, reason: 'read: Input/output error' },
+      sharedFileSystems: [
+        { path: '', fstype: 'nfs4' },
+        { path: 'media', fstype: 'fuse.sshfs' },
+      ],
     }),
   };
   const lines = statusText(buildStatus(inputs({ trees: [tree], retries: [] }))).split('\n');
@@ -292,7 +296,7 @@ test('status: a partly watched tree says where, why and what to do', () => {
     'watch-limit,unwatchable,unmounted,fallback-watcher',
   ]);
   const notes = lines.filter((l) => l.startsWith('! '));
-  assert.equal(notes.length, 5);
+  assert.equal(notes.length, 6);
   assert.match(notes[0] ?? '', /40 directories not watched .*max_user_watches.*: big$/);
   assert.match(
     notes[1] ?? '',
@@ -300,7 +304,11 @@ test('status: a partly watched tree says where, why and what to do', () => {
   );
   assert.match(notes[2] ?? '', /unmounted \(mnt\/disk\)/);
   assert.match(notes[3] ?? '', /chokidar fallback/);
-  assert.match(notes[4] ?? '', /watcher restarted 1 time \(last 4s ago: read: Input\/output error\)/);
+  assert.match(
+    notes[4] ?? '',
+    /^! \/srv\/img: on nfs4, fuse\.sshfs at media, which other hosts .* arrive only with a full sync/,
+  );
+  assert.match(notes[5] ?? '', /watcher restarted 1 time \(last 4s ago: read: Input\/output error\)/);
 });
 
 test('status: retry rows of a remote the config no longer has are said, with how to see them, and counted', () => {

@@ -7,6 +7,7 @@ import { useLab } from '../helpers/lab.js';
 import { useUnprivileged } from '../helpers/unprivileged.js';
 import {
   deploySwitchesSymlink,
+  fuseUnavailable,
   gapAcrossRestart,
   linkOnTheWaySwapped,
   mountedAfterStart,
@@ -15,6 +16,7 @@ import {
   mountUnavailable,
   pathPastPathMax,
   rootMountedOver,
+  rootOnSharedFileSystem,
   rootRemounted,
   rootSwappedForSymlink,
   userNamespaceUnavailable,
@@ -65,6 +67,14 @@ test(
 test('the watch root unmounted and mounted again: nothing sent meanwhile', { skip: noMount }, async () => {
   await rootRemounted(lab.work, lab.daemon);
 });
+
+test(
+  'the root on a FUSE file system written from elsewhere: shown while it lasts, a full sync brings it',
+  { skip: fuseUnavailable() },
+  async () => {
+    await rootOnSharedFileSystem(lab.work, lab.daemon);
+  },
+);
 
 test('a directory past PATH_MAX: unwatchable while it lasts, watched and sent once renamed short', async () => {
   await pathPastPathMax(lab.work, lab.daemon);

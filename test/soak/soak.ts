@@ -43,6 +43,7 @@ import { stalledRemote } from '../faults/cases/stall.js';
 import { eventOverflow, rootDeletedAndRecreated } from '../faults/cases/watch.js';
 import {
   deploySwitchesSymlink,
+  fuseUnavailable,
   gapAcrossRestart,
   mountedAfterStart,
   mountedAfterStartAcrossRestart,
@@ -50,6 +51,7 @@ import {
   mountUnavailable,
   pathPastPathMax,
   rootMountedOver,
+  rootOnSharedFileSystem,
   rootRemounted,
   rootSwappedForSymlink,
   userNamespaceUnavailable,
@@ -118,6 +120,9 @@ const CASES: Readonly<Record<string, (c: Context) => Promise<CaseResult> | CaseR
     'root-mounted-over': (c: Context) => rootMountedOver(c.work, c.daemon),
     'mount-across-restart': (c: Context) => mountedAfterStartAcrossRestart(c.work, c.daemon),
     'gap-across-restart': (c: Context) => gapAcrossRestart(c.work, c.daemon),
+  }),
+  ...(fuseUnavailable() === undefined && {
+    'root-on-shared-fs': (c: Context) => rootOnSharedFileSystem(c.work, c.daemon),
   }),
   ...(userNamespaceUnavailable() === undefined && {
     'watch-limit-running': (c: Context) => watchLimitWhileRunning(c.work, c.daemon),

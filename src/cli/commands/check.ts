@@ -11,6 +11,8 @@ import { stateDirToAsk } from '../../queue/state-dir.js';
 import { hasUpdate } from '../../sync/rsync-args.js';
 import { installedRsync, rsyncWarning } from '../../sync/rsync-version.js';
 import { describeWatcher } from '../../watch/index.js';
+import { sharedMountsAt } from '../../watch/mounts.js';
+import { printable } from '../../printable.js';
 import { globalOptions } from '../program.js';
 
 /** Directories the runtime needs that are not there yet: worth a note, not an error (they are created). */
@@ -57,6 +59,12 @@ export function registerCheckCommand(program: Command): void {
         ...(watcher.warning === null ? [] : [`WARNING: ${watcher.warning}`]),
         ...(rsyncProblem === null ? [] : [`WARNING: ${rsyncProblem}`]),
         ...(failLogPlace === null ? [] : [`WARNING: ${failLogPlace}`]),
+        ...config.localpaths.flatMap((t) =>
+          sharedMountsAt(t.watch).map(
+            (m) =>
+              `WARNING: ${printable(m.path === '' ? t.watch : `${t.watch}/${m.path}`)} is on ${m.fstype}, which other hosts (or its own daemon) can write: their changes give no inotify event here and arrive only with a full sync (<crontab>, sersync2 resync)`,
+          ),
+        ),
         '',
         ...config.warnings.map((w) => formatWarning(config.file, w)),
         ...(unsafeState === null

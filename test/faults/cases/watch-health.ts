@@ -54,6 +54,21 @@ export function userNamespaceUnavailable(): string | undefined {
   return probe.status === 0 ? undefined : `no private user namespace here: ${probe.stderr.trim()}`;
 }
 
+/** Why a FUSE file system (bindfs) cannot be mounted here, or undefined when it can. */
+export function fuseUnavailable(): string | undefined {
+  const probe = join('/tmp', `sersync-fuse-probe-${process.pid}`);
+  mkdirSync(probe, { recursive: true });
+  try {
+    const r = spawnSync('bindfs', [probe, probe], { encoding: 'utf8' });
+    if (r.error !== undefined) return `bindfs cannot run (.ci/run installs it): ${r.error.message}`;
+    if (r.status !== 0) return `mounting a FUSE file system is not permitted here: ${r.stderr.trim()}`;
+    spawnSync('umount', [probe]);
+    return undefined;
+  } finally {
+    rmSync(probe, { recursive: true, force: true });
+  }
+}
+
 function mountTmpfs(dir: string): void {
   const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'sersync-test', dir], { encoding: 'utf8' });
   assert.equal(r.status, 0, `mount ${dir}: ${r.stderr}`);
@@ -391,6 +406,44 @@ export async function watchLimitWhileRunning(work: string, daemon: RsyncDaemon):
     return { faults: 1, files: rig.files(), lost: 0 };
   } finally {
     await rig.stop();
+  }
+}
+
+/**
+ * The watch root on a file system whose files change without an event here: a FUSE mount (bindfs,
+ * as sshfs, s3fs or mergerfs are) whose source is written directly, as another NFS client writes
+ * a share. inotify cannot see those writes, so status, /metrics, `check` and the start's log say
+ * the tree is on such a file system for as long as it is; a full sync brings what they wrote.
+ */
+export async function rootOnSharedFileSystem(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
+  const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
+  const source = join(rig.base, 'other-host');
+  try {
+    mkdirSync(source, { recursive: true });
+    writeFileSync(join(source, 'a.txt'), 'before start');
+    const mounted = spawnSync('bindfs', [source, rig.src], { encoding: 'utf8' });
+    assert.equal(mounted.status, 0, `bindfs: ${mounted.stderr}`);
+    const check = rig.cli(['check']);
+    assert.equal(check.status, 0, check.stderr);
+    assert.match(check.stdout, new RegExp(`WARNING: ${rig.src} is on fuse, which other hosts`));
+    await rig.start(['-r']);
+    await rig.converged(10_000, 'the start');
+
+    const shared = await statusShows(rig, (t) => t.sharedFileSystems.length > 0, 'the shared file system');
+    assert.deepEqual(shared.sharedFileSystems, [{ path: '', fstype: 'fuse' }]);
+    assert.equal(await rig.metric('sersync_tree_shared_file_systems', { root: rig.src }), 1);
+    assert.equal(rig.logLines(/part of the tree is on a file system other hosts/).length, 1);
+
+    writeFileSync(join(rig.src, 'here.txt'), 'written through this host: seen');
+    await eventually(() => existsSync(join(rig.replica, 'here.txt')), 10_000, 'a write through the mount');
+    writeFileSync(join(source, 'elsewhere.txt'), 'written by "another host": no event');
+    assert.equal(rig.cli(['resync']).status, 0);
+    await rig.converged(20_000, 'the full sync');
+    return { faults: 1, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop().finally(() => {
+      spawnSync('umount', [rig.src]);
+    });
   }
 }
 
