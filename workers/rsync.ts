@@ -14,6 +14,7 @@ import { pinnedPlace, type PinnedPlace } from '../src/sync/rsync-place.js';
 import { Progress2Reader, type ProgressMessage, type ReportingTask } from '../src/sync/rsync-progress.js';
 import { ioBytes, sampleEveryMs, StallClock } from '../src/sync/stall.js';
 import {
+  nothingToSend,
   notRun,
   type FileSignature,
   type RsyncInput,
@@ -231,6 +232,10 @@ export default async function runRsync(task: ReportingTask): Promise<RsyncResult
   const list = input?.list ?? null;
   // Before rsync starts: from now on, what the walks did not list is not this run's to send.
   if (input?.listed != null) task.listedPort?.postMessage(input.listed);
+  if (task.input?.kind === 'files' && list?.length === 0) {
+    place.close();
+    return nothingToSend(performance.now() - started);
+  }
   // A file the walk found changed in the file clock's current tick could change again after rsync
   // read it and keep its signature: rsync starts in the next tick, so that every signature holds
   // (not waiting long for a ctime ahead of the clock, which a clock stepped back leaves).
@@ -277,6 +282,7 @@ export default async function runRsync(task: ReportingTask): Promise<RsyncResult
         exitCode,
         signal,
         durationMs: performance.now() - started,
+        ran: true,
         listed: list?.length ?? 0,
         unreadable: input?.unreadable ?? [],
         walked,

@@ -515,7 +515,7 @@ export class Lane {
   ): void {
     const s = this.stats;
     s.batches++;
-    s.rsyncRuns += results.length;
+    s.rsyncRuns += results.filter((r) => r.ran).length;
     for (const r of results) {
       s.filesSent += r.filesSent ?? 0;
       s.bytesSent += r.bytesSent ?? 0;

@@ -396,7 +396,7 @@ export class Replicator {
       listed: report.results.reduce((n, r) => n + r.listed, 0),
       files: report.results.reduce((n, r) => n + (r.filesSent ?? 0), 0),
       bytes: report.results.reduce((n, r) => n + (r.bytesSent ?? 0), 0),
-      rsyncRuns: report.results.length,
+      rsyncRuns: report.results.filter((r) => r.ran).length,
       ms: Math.round(report.durationMs),
     };
     if (report.failure !== null)

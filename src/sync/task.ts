@@ -57,6 +57,8 @@ export interface RsyncResult {
   readonly exitCode: number;
   readonly signal: string | null;
   readonly durationMs: number;
+  /** An rsync process was started for it (counted as an rsync run). */
+  readonly ran: boolean;
   /** Entries written to stdin (paths or rules). */
   readonly listed: number;
   /** Directories below a sent tree that could not be read (no permission): their contents were not sent. */
@@ -71,6 +73,14 @@ export interface RsyncResult {
 }
 
 /**
+ * A send whose every listed file an earlier batch's walk already sent, unchanged since: done
+ * without starting rsync (it would connect, authenticate and transfer nothing).
+ */
+export function nothingToSend(durationMs: number): RsyncResult {
+  return { ...notRun(0, '', durationMs), filesSent: 0, bytesSent: 0 };
+}
+
+/**
  * A run that never reached rsync: `exitCode` says why (see the exit-code table), `stderr` in the
  * words an operator reads in status and the queue.
  */
@@ -79,6 +89,7 @@ export function notRun(exitCode: number, stderr: string, durationMs: number): Rs
     exitCode,
     signal: null,
     durationMs,
+    ran: false,
     listed: 0,
     unreadable: [],
     walked: new Map(),

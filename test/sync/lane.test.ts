@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import type { Change } from '../../src/filter/changes.js';
@@ -266,6 +267,33 @@ test('lane: a full sync with --delete from an empty root to an empty local repli
     await src.remove();
     await replica.remove();
   }
+});
+
+test('lane: a batch whose every file a walk just sent, unchanged, starts no rsync at all', async () => {
+  await withLane(async ({ root, lane, reports }) => {
+    mkdirSync(join(root, 'd'));
+    for (const n of ['a', 'b']) writeFileSync(join(root, 'd', n), `${n}\n`);
+    lane.push({ kind: 'tree', path: 'd' });
+    await lane.idle();
+    const sessions = async (): Promise<number> =>
+      (await readFile(daemon.logFile, 'utf8')).split('\n').filter((l) => / rsync to /.test(l)).length;
+    const before = await sessions();
+    const runs = lane.stats.rsyncRuns;
+    // Their close_write events, after the walk: nothing changed since.
+    lane.push({ kind: 'sync', path: 'd/a' });
+    lane.push({ kind: 'sync', path: 'd/b' });
+    await lane.idle();
+    const last = reports.at(-1);
+    assert.ok(last !== undefined);
+    assert.equal(last.failure, null);
+    assert.deepEqual(
+      last.results.map((r) => [r.ran, r.listed, r.filesSent]),
+      [[false, 0, 0]],
+    );
+    assert.equal(lane.stats.rsyncRuns, runs, 'no rsync run counted');
+    assert.equal(await sessions(), before, 'no session reached the daemon');
+    assert.equal(treeDiff(root, daemon.dir), '');
+  });
 });
 
 test('lane: a file a walk just sent is not sent again by its own later close_write, unless it changed', async () => {
