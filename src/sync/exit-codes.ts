@@ -80,11 +80,25 @@ const GONE =
  */
 const SOURCE_FILE_ERROR = /^rsync: (?:\[sender\] )?[a-z_ ]+ "(.*)"(?: failed)?: .* \(\d+\)$/;
 
+/**
+ * rsync's errors that are printed without its `rsync:` prefix and still make exit 23 (FERROR_XFER
+ * in flist.c, generator.c, receiver.c), and the daemon's `ERROR:` lines. A path past PATH_MAX is
+ * `filename overflows max-path len by N: …`: the file is left out, and with `--delete` every
+ * deletion of the run is skipped (rsync says so on stdout only).
+ */
+const UNPREFIXED_ERROR =
+  /^(?:filename overflows max-path len by \d+: |skipping overly long name: |skipping file with bogus \(zero\) st_mode: |skipping symlink with 0-length value: |cannot convert filename: |cannot convert symlink data for: |cannot send file with empty name in |readdir\(|cannot add local filter rules in long-named directory: |failed to re-read xattr |could not make way for |recv_files: |temporary filename too long: |symlink has no referent: |@?ERROR: )/;
+
 /** The error lines of an exit 23 other than vanished sources (rsync's own summary left out). */
 function errorsOf23(stderr: string): string[] {
   return stderr
     .split('\n')
-    .filter((l) => /^rsync(: | error:)/.test(l) && !/^rsync error: some files/.test(l) && !GONE.test(l));
+    .filter(
+      (l) =>
+        (/^rsync(: | error:)/.test(l) || UNPREFIXED_ERROR.test(l)) &&
+        !/^rsync error: some files/.test(l) &&
+        !GONE.test(l),
+    );
 }
 
 /**
@@ -128,7 +142,9 @@ export function lastErrorLine(stderr: string): string {
   const remote = lines.filter((l) => /^@?ERROR:/.test(l));
   // rsync ends with a generic `rsync error: … (code N) at file.c(L)`; the lines before say what happened.
   const generic = (l: string): boolean => /^rsync error: .*\(code \d+\)/.test(l);
-  const errors = lines.filter((l) => /error|failed|refused|denied|@ERROR/i.test(l));
+  const errors = lines.filter(
+    (l) => /error|failed|refused|denied|@ERROR/i.test(l) || UNPREFIXED_ERROR.test(l),
+  );
   const specific = errors.filter((l) => !generic(l));
   // rsync's own word on what stopped it, in no error vocabulary: `rsync: [sender] could not open
   // password file /etc/rsync.pas: No such file or directory (2)` before `syntax or usage error (code 1)`.

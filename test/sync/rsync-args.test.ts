@@ -212,6 +212,24 @@ test('exit codes: 0 and 24 succeed, 23 only when every error is a vanished sourc
     'ok',
     'the sender of rsync < 3.2.4 does not tag its lines',
   );
+  // Printed without rsync's prefix, each still a file that did not arrive (and, with --delete, no
+  // deletion done by that run): never a success.
+  for (const line of [
+    `filename overflows max-path len by 1: ${'d'.repeat(240)}/${'e'.repeat(240)}`,
+    'skipping overly long name: x',
+    'cannot convert filename: caf\\#351 (Invalid or incomplete multibyte or wide character)',
+    'could not make way for new symlink: d',
+    'ERROR: module is read only',
+  ]) {
+    const stderr = `${line}\nrsync error: some files/attrs were not transferred (code 23) at main.c(1347)`;
+    assert.equal(classifyExit(23, stderr), 'retry', line);
+    assert.equal(lastErrorLine(stderr), line, 'the line an operator is shown');
+  }
+  assert.equal(
+    failedSourcePaths(23, 'filename overflows max-path len by 1: a/b\nrsync error: x (code 23)', '/W'),
+    null,
+    'the whole batch fails (the name is relative to where rsync ran, which a move run changes)',
+  );
   for (const line of [
     'rsync: [generator] recv_generator: failed to stat "/replica/d/f": Too many levels of symbolic links (40)',
     'rsync: [receiver] mkstemp "/replica/d/.f.XXXXXX" failed: No such file or directory (2)',

@@ -454,7 +454,8 @@ const PATH_MAX = 4096;
  * A directory made while running whose path is longer than PATH_MAX (a chain of long names, made
  * with relative `cd`s as a program deep in a tree does): neither inotify nor rsync can reach it.
  * While it lasts, status and /metrics say `unwatchable` (with the path and why), not WATCHING
- * whole; once the chain's top is renamed short, it is watched and sent, and the replica converges.
+ * whole, and a full sync fails instead of claiming the replica whole; once the chain's top is
+ * renamed short, it is watched and sent, and the replica converges.
  */
 export async function pathPastPathMax(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
   const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
@@ -499,6 +500,14 @@ export async function pathPastPathMax(work: string, daemon: RsyncDaemon): Promis
     assert.match(blind.gaps[0]?.why ?? '', /PATH_MAX/);
     assert.equal(await degradedMetric(rig, 'unwatchable'), 1, '/metrics: degraded, reason unwatchable');
     assert.equal(await rig.metric('sersync_tree_watching', { root: rig.src }), 0);
+    // rsync cannot reach it either: a full sync meanwhile fails, it does not claim the replica whole
+    // (rsync skips the path, and every deletion of the run, printing no `rsync:` line for it).
+    assert.equal(rig.cli(['resync']).status, 0);
+    await eventually(
+      () => /filename overflows max-path len/.test(rig.status().remotes[0]?.lastError ?? ''),
+      15_000,
+      'the full sync to fail on the path past PATH_MAX',
+    );
     const said = (): number => rig.logLines(/a directory cannot be watched/).length;
     await eventually(() => said() > 0, 5_000, 'the log line for the unwatchable directory');
 
