@@ -34,7 +34,8 @@ const WITHOUT_ROOT_READ = ['setpriv', '--bounding-set=-dac_override,-dac_read_se
 /**
  * A file and a directory the replicator cannot read (the directory inside a tree moved in):
  * everything else arrives, only they wait in the queue, with rsync's "Permission denied" and
- * "cannot read directory"; once readable and retried, they arrive too.
+ * "cannot read directory"; a full sync meanwhile, whose deletions rsync skips, waits too; once
+ * readable and retried, they arrive, and the full sync is done.
  */
 export async function unreadableFile(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
   const rig = Rig.create(work, { daemon });
@@ -72,6 +73,16 @@ export async function unreadableFile(work: string, daemon: RsyncDaemon): Promise
     await eventually(() => gaps().length > 0, 5_000, 'status to show the unwatchable directory');
     assert.deepEqual(gaps(), [['tree/locked', 'unwatchable', 'permission denied (openat)']]);
     assert.equal(rig.status().trees[0]?.watching, false);
+    // A full sync meanwhile cannot read the locked directory either, and rsync then skips the
+    // deletions of the directories it reaches after it (saying so on stdout only): the full sync
+    // must not count as done.
+    writeFileSync(join(rig.replica, 'stale.txt'), 'deleted from the tree while its event was missed');
+    assert.equal(rig.cli(['resync']).status, 0);
+    await eventually(
+      () => rig.queued().some((r) => r.op.kind === 'full' && r.attempts > 0),
+      15_000,
+      'the full sync to wait in the queue',
+    );
     chmodSync(secret, 0o644);
     chmodSync(locked, 0o755);
     assert.equal(rig.cli(['queue', 'retry', '--all']).status, 0);
