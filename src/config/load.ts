@@ -29,9 +29,14 @@ import { parseXml } from './xml.js';
  * Parses confxml.xml text; `file` (absolute) names it in messages and anchors relative paths.
  * With an `inspect`or, files the config names are checked too (loadConfig passes the disk's).
  */
-export function parseConfig(xml: string, file: string, inspect: FileInspector | null = null): Config {
+export function parseConfig(
+  xml: string,
+  file: string,
+  inspect: FileInspector | null = null,
+  readAsLatin1 = false,
+): Config {
   const { head, warnings: xmlWarnings } = parseXml(xml, file);
-  const r = new ConfigReader(file, inspect);
+  const r = new ConfigReader(file, inspect, readAsLatin1);
   head.attr('version');
   const sersync = head.child('sersync');
   const { filter, tempFiles } = readFilter(r, head);
@@ -89,38 +94,18 @@ function readText(file: string): { text: string; warning: ConfigWarning | null }
   }
 }
 
-/**
- * A file that is not UTF-8 (a GB2312 or GBK config with a Chinese `watch`) is read as ISO-8859-1:
- * a non-ASCII watch path then names another directory than the one on disk. Started, it would be
- * created empty and watched, and nothing would ever be replicated: refused instead, at its place.
- */
-function refuseUnmatchableWatch(config: Config, text: string): void {
-  for (const { watch } of config.localpaths) {
-    // eslint-disable-next-line no-control-regex -- ASCII is exactly what is safe here
-    if (/^[\x00-\x7f]*$/.test(watch) || statSync(watch, { throwIfNoEntry: false }) !== undefined) continue;
-    const at = text.indexOf(watch);
-    const before = at < 0 ? '' : text.slice(0, at);
-    const line = before.split('\n').length;
-    const column = before.length - before.lastIndexOf('\n');
-    throw new ConfigError(
-      config.file,
-      at < 0 ? 1 : line,
-      at < 0 ? 1 : column,
-      `watch="${watch}" has non-ASCII characters in a file that is not UTF-8 (read as ISO-8859-1), and ` +
-        'no directory has that name: it would be created empty and watched while the real one is never ' +
-        'replicated. Save the file as UTF-8 with the directory named as it is on disk (in UTF-8), or use an ASCII path',
-    );
-  }
-}
-
 export function loadConfig(file: string): Config {
   const abs = resolve(file);
   const { text, warning } = readText(abs);
-  const config = parseConfig(text, abs, {
-    passwordFile: inspectPasswordFile,
-    realPath: existingRealPath,
-    isDirectory: (path) => statSync(path, { throwIfNoEntry: false })?.isDirectory() === true,
-  });
-  if (warning !== null) refuseUnmatchableWatch(config, text);
+  const config = parseConfig(
+    text,
+    abs,
+    {
+      passwordFile: inspectPasswordFile,
+      realPath: existingRealPath,
+      isDirectory: (path) => statSync(path, { throwIfNoEntry: false })?.isDirectory() === true,
+    },
+    warning !== null,
+  );
   return warning === null ? config : { ...config, warnings: [warning, ...config.warnings] };
 }

@@ -36,6 +36,8 @@ export class ConfigReader {
   constructor(
     readonly file: string,
     readonly inspect: FileInspector | null = null,
+    /** The file was not UTF-8 and was read as ISO-8859-1: its non-ASCII paths may name nothing on disk. */
+    readonly readAsLatin1 = false,
   ) {
     this.dir = dirname(file);
   }

@@ -13,7 +13,7 @@ import {
   type Remote,
   type RsyncSettings,
 } from './types.js';
-import type { XmlElement } from './xml.js';
+import type { XmlAttribute, XmlElement } from './xml.js';
 
 export function readRsync(r: ConfigReader, sersync: XmlElement | undefined): RsyncSettings {
   const rsync = sersync?.child('rsync');
@@ -150,8 +150,27 @@ function checkNotInside(r: ConfigReader, el: XmlElement, replica: string, watch:
   r.fail(el.pos, `remote path ${replica} lies inside the watched tree ${watch}${how}: it would copy itself`);
 }
 
+/**
+ * A file that is not UTF-8 (a GB2312 or GBK config with a Chinese `watch`) is read as ISO-8859-1:
+ * a non-ASCII watch path then names another directory than the one on disk. Started, it would be
+ * created empty and watched, and nothing would ever be replicated: refused instead, at its place.
+ */
+function refuseUnmatchableWatch(r: ConfigReader, attr: XmlAttribute, watch: string): void {
+  // eslint-disable-next-line no-control-regex -- ASCII is exactly what is safe here
+  if (!r.readAsLatin1 || /^[\x00-\x7f]*$/.test(watch) || r.inspect === null || r.inspect.isDirectory(watch))
+    return;
+  r.fail(
+    attr.pos,
+    `watch="${watch}" has non-ASCII characters in a file that is not UTF-8 (read as ISO-8859-1), and ` +
+      'no directory has that name: it would be created empty and watched while the real one is never ' +
+      'replicated. Save the file as UTF-8 with the directory named as it is on disk (in UTF-8), or use an ASCII path',
+  );
+}
+
 function readLocalPath(r: ConfigReader, el: XmlElement, ssh: boolean): LocalPath {
-  const watch = r.resolvePath(r.required(el, 'watch', ' (the directory to watch)').value);
+  const watchAttr = r.required(el, 'watch', ' (the directory to watch)');
+  const watch = r.resolvePath(watchAttr.value);
+  refuseUnmatchableWatch(r, watchAttr, watch);
   const remoteEls = el.children('remote');
   if (remoteEls.length === 0) {
     r.fail(el.pos, `<localpath watch="${watch}"> has no <remote>: nowhere to replicate to`);

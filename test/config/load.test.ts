@@ -419,14 +419,16 @@ test('a GB2312 config whose Chinese watch path names no directory as read is ref
     const gbk = Buffer.from([0xcd, 0xf8, 0xd5, 0xbe]);
     mkdirSync(Buffer.concat([Buffer.from(`${dir.path}/`), gbk]));
     const file = join(dir.path, 'gbk.xml');
+    // The same path in a comment above: the error points at the attribute, not at the first mention.
+    const comment = Buffer.concat([Buffer.from(`<!-- was ${dir.path}/`), gbk, Buffer.from(' -->\n')]);
     const head = Buffer.from(
       `<?xml version="1.0" encoding="GB2312"?>\n<head version="2.5">\n<sersync>\n  <localpath watch="${dir.path}/`,
     );
     const tail = Buffer.from('"><remote ip="10.0.0.2" name="www"/></localpath>\n</sersync>\n</head>\n');
-    await writeFile(file, Buffer.concat([head, gbk, tail]));
+    await writeFile(file, Buffer.concat([comment, head, gbk, tail]));
     assert.throws(() => loadConfig(file), {
       message: new RegExp(
-        `^${file}:4:21: watch=".*" has non-ASCII characters in a file that is not UTF-8 \\(read as ISO-8859-1\\), and no directory has that name`,
+        `^${file}:5:14: watch=".*" has non-ASCII characters in a file that is not UTF-8 \\(read as ISO-8859-1\\), and no directory has that name`,
       ),
     });
     // An ISO-8859-1 file naming a directory that exists as read (é in UTF-8 on disk) still loads.
