@@ -164,16 +164,17 @@ function openNoFollow(file: string): { fd: number; st: Stats } | null | 'link' {
 
 /**
  * The bytes of a file we wrote earlier, when it is still a regular file of root's or this user's of
- * at most `maxBytes` (a symlink is not followed); null when there is none; `other` for anything
- * else, unread: another user may put a file of any size where ours was (in /tmp), and reading it
- * whole would take the memory it holds.
+ * at most `maxBytes` (a symlink is not followed); null when there is none; `too-large` for such a
+ * file past `maxBytes` and `other` for anything else, both unread: another user may put a file of
+ * any size where ours was (in /tmp), and reading it whole would take the memory it holds.
  */
-export function readFileNoFollow(file: string, maxBytes: number): Buffer | null | 'other' {
+export function readFileNoFollow(file: string, maxBytes: number): Buffer | null | 'other' | 'too-large' {
   const opened = openNoFollow(file);
   if (opened === null || opened === 'link') return opened === null ? null : 'other';
   const { fd, st } = opened;
   try {
-    return st.isFile() && trusted(st.uid) && st.size <= maxBytes ? readFileSync(fd) : 'other';
+    if (!st.isFile() || !trusted(st.uid)) return 'other';
+    return st.size <= maxBytes ? readFileSync(fd) : 'too-large';
   } finally {
     closeSync(fd);
   }

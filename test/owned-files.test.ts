@@ -103,6 +103,31 @@ test('the fail log in a shared sticky directory: links planted at its name and a
   );
 });
 
+test("a fail log of root's too large to read is set aside unread, and said so (not taken for sersync's)", async (t) => {
+  const work = await tempDir('sersync-bigfaillog-');
+  t.after(() => work.remove());
+  const file = join(work.path, 'rsync_fail_log.sh');
+  writeFileSync(file, '');
+  truncateSync(file, 256 * 1024 * 1024 + 1); // sparse: a size, no memory
+  const store = openWorkStore(join(work.path, 'q.sqlite'));
+  t.after(() => {
+    store.close();
+  });
+  const lines: string[] = [];
+  const log = pino({ level: 'warn' }, { write: (l: string) => lines.push(l) });
+  failLogMirrorHook(testConfig(work.path, { watch: '/W', failLog: file }), () => store, log)([]);
+  const kept = readdirSync(work.path).filter((f) => f.startsWith('rsync_fail_log.sh.sersync-'));
+  assert.equal(kept.length, 1, 'set aside, not overwritten');
+  assert.equal(statSync(join(work.path, kept[0] ?? '')).size, 256 * 1024 * 1024 + 1);
+  assert.equal(statSync(file).size, 0, 'the mirror took its place');
+  const said = lines.map((l) => String((JSON.parse(l) as { msg?: string }).msg)).join('\n');
+  assert.match(
+    said,
+    /found a fail log larger than 256 MiB at .* \(not read to tell whether this queue wrote it\); kept it as /,
+  );
+  assert.doesNotMatch(said, /sersync's\?/);
+});
+
 test('the pid file: a link planted at its name is replaced, never written through', async (t) => {
   const w = await world(t);
   if (w === null) return;
@@ -279,7 +304,7 @@ test('a file root wrote earlier is read back only while it is still its own and 
   writeFileSync(file, 'ours\n');
   assert.deepEqual(readFileNoFollow(file, 1024), Buffer.from('ours\n'));
   truncateSync(file, 300 * 1024 * 1024); // sparse: a size, no memory
-  assert.equal(readFileNoFollow(file, 1024), 'other', 'larger than asked for: not read');
+  assert.equal(readFileNoFollow(file, 1024), 'too-large', 'larger than asked for: not read');
   writeFileSync(file, 'theirs\n');
   chownSync(file, 65534, 65534);
   assert.equal(readFileNoFollow(file, 1024), 'other', "another user's file: not read");

@@ -26,8 +26,13 @@ export function setAsideName(file: string, now: number): string {
 }
 
 export interface MirrorResult {
-  /** Where a fail log we had not written (e.g. sersync's own) was moved before ours replaced it. */
+  /**
+   * Where a fail log we had not written (e.g. sersync's own), or one too large to tell (over
+   * MAX_FAIL_LOG_BYTES, unread), was moved before ours replaced it.
+   */
   readonly setAside: string | null;
+  /** Why it was set aside: not ours, or too large to read and compare. */
+  readonly why?: 'not-ours' | 'too-large';
 }
 
 /**
@@ -49,18 +54,19 @@ export function writeFailLogMirror(
   const file = config.failLog.path;
   failLogDirExposure(file);
   const existing = readFileNoFollow(file, MAX_FAIL_LOG_BYTES);
-  let setAside: string | null = null;
-  if (
-    existing === 'other' ||
-    (existing !== null && existing.length > 0 && sha256(existing) !== store.getMeta(LAST_WRITTEN_KEY))
-  ) {
-    setAside = setAsideName(file, now);
-    renameSync(file, setAside);
-  }
+  const why =
+    existing === 'too-large'
+      ? 'too-large'
+      : existing === 'other' ||
+          (existing !== null && existing.length > 0 && sha256(existing) !== store.getMeta(LAST_WRITTEN_KEY))
+        ? 'not-ours'
+        : null;
+  const setAside = why === null ? null : setAsideName(file, now);
+  if (setAside !== null) renameSync(file, setAside);
   const content = renderFailLog(config, rows);
   replaceFile(file, content);
   store.setMeta(LAST_WRITTEN_KEY, sha256(content));
-  return { setAside };
+  return why === null ? { setAside } : { setAside, why };
 }
 
 /**
@@ -120,9 +126,13 @@ function failLogDirExposure(file: string): ReturnType<typeof checkDirPath> {
 
 export function reportSetAside(result: MirrorResult, config: Config, log: Logger): void {
   if (result.setAside === null) return;
+  const found =
+    result.why === 'too-large'
+      ? `found a fail log larger than ${MAX_FAIL_LOG_BYTES / 1024 / 1024} MiB at ${config.failLog.path} (not read to tell whether this queue wrote it)`
+      : `found a fail log not written by this queue (sersync's?) at ${config.failLog.path}`;
   log.warn(
     { file: config.failLog.path, keptAs: result.setAside },
-    `found a fail log not written by this queue (sersync's?) at ${config.failLog.path}; kept it as ` +
-      `${result.setAside}. To queue its commands: sersync2 migrate -o ${config.file} --fail-log ${result.setAside}`,
+    `${found}; kept it as ${result.setAside}. To queue its commands: ` +
+      `sersync2 migrate -o ${config.file} --fail-log ${result.setAside}`,
   );
 }
