@@ -83,8 +83,8 @@ const SOURCE_FILE_ERROR = /^rsync: (?:\[sender\] )?[a-z_ ]+ "(.*)"(?: failed)?: 
 /**
  * rsync's errors that are printed without its `rsync:` prefix and still make exit 23 (FERROR_XFER
  * in flist.c, generator.c, receiver.c), and the daemon's `ERROR:` lines. A path past PATH_MAX is
- * `filename overflows max-path len by N: …`: the file is left out, and with `--delete` every
- * deletion of the run is skipped (rsync says so on stdout only).
+ * `filename overflows max-path len by N: …`: the file is left out, and with `--delete` the
+ * deletions of every directory reached after it are skipped (rsync says so on stdout only).
  */
 const UNPREFIXED_ERROR =
   /^(?:filename overflows max-path len by \d+: |skipping overly long name: |skipping file with bogus \(zero\) st_mode: |skipping symlink with 0-length value: |cannot convert filename: |cannot convert symlink data for: |cannot send file with empty name in |readdir\(|cannot add local filter rules in long-named directory: |failed to re-read xattr |could not make way for |recv_files: |temporary filename too long: |symlink has no referent: |@?ERROR: )/;

@@ -501,7 +501,7 @@ export async function pathPastPathMax(work: string, daemon: RsyncDaemon): Promis
     assert.equal(await degradedMetric(rig, 'unwatchable'), 1, '/metrics: degraded, reason unwatchable');
     assert.equal(await rig.metric('sersync_tree_watching', { root: rig.src }), 0);
     // rsync cannot reach it either: a full sync meanwhile fails, it does not claim the replica whole
-    // (rsync skips the path, and every deletion of the run, printing no `rsync:` line for it).
+    // (rsync skips the path, and the deletions of the directories after it, printing no `rsync:` line).
     assert.equal(rig.cli(['resync']).status, 0);
     await eventually(
       () => /filename overflows max-path len/.test(rig.status().remotes[0]?.lastError ?? ''),
