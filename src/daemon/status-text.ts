@@ -1,5 +1,6 @@
 /** `sersync2 status` for people: a few summary lines and two compact tables. */
 import { printable } from '../printable.js';
+import { SHARED_FILE_SYSTEM_EFFECT } from '../watch/mounts.js';
 import { formatDuration } from '../queue/present.js';
 import type { VerifyStatus } from '../verify/periodic.js';
 import type { PluginReport } from '../plugins/feed.js';
@@ -154,9 +155,7 @@ function explain(t: TreeReport, ago: (at: number | null) => string): string[] {
     lines.push(
       `${root}: on ${t.sharedFileSystems
         .map((m) => (m.path === '' ? m.fstype : `${m.fstype} at ${printable(m.path)}`))
-        .join(
-          ', ',
-        )}, which other hosts (or its own daemon) can write: their changes give no inotify event here and arrive only with a full sync (crontab, sersync2 resync)`,
+        .join(', ')}, ${SHARED_FILE_SYSTEM_EFFECT}`,
     );
   if (t.watcherRestarts > 0)
     lines.push(

@@ -31,8 +31,8 @@ export interface MirrorResult {
    * MAX_FAIL_LOG_BYTES, unread), was moved before ours replaced it.
    */
   readonly setAside: string | null;
-  /** Why it was set aside: not ours, or too large to read and compare. */
-  readonly why?: 'not-ours' | 'too-large';
+  /** Why it was set aside: not ours, or too large to read and compare; null when it was not. */
+  readonly why: 'not-ours' | 'too-large' | null;
 }
 
 /**
@@ -54,19 +54,17 @@ export function writeFailLogMirror(
   const file = config.failLog.path;
   failLogDirExposure(file);
   const existing = readFileNoFollow(file, MAX_FAIL_LOG_BYTES);
-  const why =
-    existing === 'too-large'
-      ? 'too-large'
-      : existing === 'other' ||
-          (existing !== null && existing.length > 0 && sha256(existing) !== store.getMeta(LAST_WRITTEN_KEY))
-        ? 'not-ours'
-        : null;
+  const ours =
+    existing === null ||
+    (Buffer.isBuffer(existing) &&
+      (existing.length === 0 || sha256(existing) === store.getMeta(LAST_WRITTEN_KEY)));
+  const why = ours ? null : existing === 'too-large' ? 'too-large' : 'not-ours';
   const setAside = why === null ? null : setAsideName(file, now);
   if (setAside !== null) renameSync(file, setAside);
   const content = renderFailLog(config, rows);
   replaceFile(file, content);
   store.setMeta(LAST_WRITTEN_KEY, sha256(content));
-  return why === null ? { setAside } : { setAside, why };
+  return { setAside, why };
 }
 
 /**

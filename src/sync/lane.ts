@@ -16,7 +16,7 @@ import { worthRebuilding } from './move-worth.js';
 import { moveWaves, planMove, planRuns } from './plan.js';
 import type { RsyncPool } from './pool.js';
 import type { DirIdentity, RootSource } from './root-identity.js';
-import type { FileSignature, RsyncResult, RsyncTask } from './task.js';
+import { rsyncRunsOf, type FileSignature, type RsyncResult, type RsyncTask } from './task.js';
 import { absoluteBytes } from './walk.js';
 
 export interface BatchReport {
@@ -515,7 +515,7 @@ export class Lane {
   ): void {
     const s = this.stats;
     s.batches++;
-    s.rsyncRuns += results.filter((r) => r.ran).length;
+    s.rsyncRuns += rsyncRunsOf(results);
     for (const r of results) {
       s.filesSent += r.filesSent ?? 0;
       s.bytesSent += r.bytesSent ?? 0;

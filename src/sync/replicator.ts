@@ -17,6 +17,7 @@ import { crontabExcludes } from './plan.js';
 import type { RsyncPool } from './pool.js';
 import { probeRemote } from './probe.js';
 import type { RootSource } from './root-identity.js';
+import { rsyncRunsOf } from './task.js';
 import { TreeWatch, type TreeWatchStatus, type WatcherFactory } from './tree-watch.js';
 import { absoluteBytes } from './walk.js';
 
@@ -396,7 +397,7 @@ export class Replicator {
       listed: report.results.reduce((n, r) => n + r.listed, 0),
       files: report.results.reduce((n, r) => n + (r.filesSent ?? 0), 0),
       bytes: report.results.reduce((n, r) => n + (r.bytesSent ?? 0), 0),
-      rsyncRuns: report.results.filter((r) => r.ran).length,
+      rsyncRuns: rsyncRunsOf(report.results),
       ms: Math.round(report.durationMs),
     };
     if (report.failure !== null)

@@ -72,6 +72,11 @@ export interface RsyncResult {
   readonly stderr: string;
 }
 
+/** rsync processes a batch's runs started (runs done without one are not counted). */
+export function rsyncRunsOf(results: readonly RsyncResult[]): number {
+  return results.filter((r) => r.ran).length;
+}
+
 /**
  * A send whose every listed file an earlier batch's walk already sent, unchanged since: done
  * without starting rsync (it would connect, authenticate and transfer nothing).

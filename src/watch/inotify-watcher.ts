@@ -353,8 +353,7 @@ export class InotifyWatcher implements Watcher {
   private recheck(): void {
     const events: WatchEvent[] = [];
     this.followMounts(readMountTable(), events);
-    this.retryLimitGaps(events);
-    this.retryRefused(events);
+    this.retryGaps(events);
     if (events.length > 0 && !this.closed) this.opts.onEvents(events);
   }
 
@@ -402,38 +401,24 @@ export class InotifyWatcher implements Watcher {
     return this.tree.childOf(parent, name) !== undefined;
   }
 
-  /** Tries again every directory refused at the limit; each one watched now is reported. */
-  private retryLimitGaps(events: WatchEvent[]): void {
-    if (this.limitGaps.length === 0) return;
-    const gaps = this.limitGaps;
+  /**
+   * Tries again every directory refused at the limit or for another reason; each one watched now
+   * is reported. A retry still refused puts itself back (the scanner's callbacks).
+   */
+  private retryGaps(events: WatchEvent[]): void {
+    const retries = [
+      ...this.limitGaps.map((g) => ({ ...g, why: 'watch-limit' as const })),
+      ...this.refused.map((g) => ({ ...g, why: 'unwatchable' as const })),
+    ];
     this.limitGaps = [];
+    this.refused = [];
     this.overLimit = 0;
-    for (const g of gaps) {
+    for (const g of retries) {
       if (this.tree.get(g.parent.wd) !== g.parent) continue; // it left the tree
       this.overLimit += this.scan().watchSubtree(g.parent, g.name).overLimit;
-      if (this.tree.childOf(g.parent, g.name) !== undefined)
-        events.push({
-          type: 'rewatched',
-          path: joinRel(this.tree.pathOf(g.parent), g.name),
-          why: 'watch-limit',
-        });
-    }
-  }
-
-  /** Tries again every directory that could not be watched; each one watched whole now is reported. */
-  private retryRefused(events: WatchEvent[]): void {
-    const gaps = this.refused;
-    this.refused = [];
-    for (const g of gaps) {
-      if (this.tree.get(g.parent.wd) !== g.parent) continue; // it left the tree
-      this.checkLimit(this.scan().watchSubtree(g.parent, g.name));
-      const still = this.refused.some((r) => r.parent === g.parent && r.name === g.name);
-      if (!still && this.tree.childOf(g.parent, g.name) !== undefined)
-        events.push({
-          type: 'rewatched',
-          path: joinRel(this.tree.pathOf(g.parent), g.name),
-          why: 'unwatchable',
-        });
+      const refusedAgain = this.refused.some((r) => r.parent === g.parent && r.name === g.name);
+      if (!refusedAgain && this.tree.childOf(g.parent, g.name) !== undefined)
+        events.push({ type: 'rewatched', path: joinRel(this.tree.pathOf(g.parent), g.name), why: g.why });
     }
   }
 

@@ -68,6 +68,10 @@ export function isSharedFileSystem(fstype: string): boolean {
   return SHARED_TYPES.has(fstype);
 }
 
+/** What a shared file system means for replication, as check, status and the log say it. */
+export const SHARED_FILE_SYSTEM_EFFECT =
+  'which other hosts (or its own daemon) can write: their changes give no inotify event here and arrive only with a full sync (<crontab>, sersync2 resync)';
+
 /** A file system of a tree that can change without an event: where (relative, '' for the root's) and its type. */
 export interface SharedMount {
   readonly path: string;
@@ -82,20 +86,23 @@ export function sharedMountsOf(mounts: readonly Mount[], root: string, rootDev: 
   const out: SharedMount[] = [];
   const own = mounts.findLast((m) => m.dev === rootDev);
   if (own !== undefined && isSharedFileSystem(own.fstype)) out.push({ path: '', fstype: own.fstype });
-  const prefix = root.endsWith('/') ? root : `${root}/`;
-  const top = new Map<string, Mount>();
-  for (const m of mounts) if (m.point.startsWith(prefix)) top.set(m.point, m);
-  for (const [point, m] of top)
-    if (isSharedFileSystem(m.fstype)) out.push({ path: point.slice(prefix.length), fstype: m.fstype });
+  const prefix = root.endsWith('/') ? root.length : root.length + 1;
+  for (const [point, m] of topMountsBelow(mounts, root))
+    if (isSharedFileSystem(m.fstype)) out.push({ path: point.slice(prefix), fstype: m.fstype });
   return out;
 }
 
 /** The mount ids by mount point strictly below `root` (the root's own mount is the caller's). */
 export function mountsBelow(mounts: readonly Mount[], root: string): Map<string, string> {
+  return new Map([...topMountsBelow(mounts, root)].map(([point, m]) => [point, m.id]));
+}
+
+/** The mount on top at each point strictly below `root`. */
+function topMountsBelow(mounts: readonly Mount[], root: string): Map<string, Mount> {
   const prefix = root.endsWith('/') ? root : `${root}/`;
-  const below = new Map<string, string>();
+  const below = new Map<string, Mount>();
   // Later lines are later mounts: the last one at a point is the one on top.
-  for (const m of mounts) if (m.point.startsWith(prefix)) below.set(m.point, m.id);
+  for (const m of mounts) if (m.point.startsWith(prefix)) below.set(m.point, m);
   return below;
 }
 

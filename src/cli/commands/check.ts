@@ -11,7 +11,7 @@ import { stateDirToAsk } from '../../queue/state-dir.js';
 import { hasUpdate } from '../../sync/rsync-args.js';
 import { installedRsync, rsyncWarning } from '../../sync/rsync-version.js';
 import { describeWatcher } from '../../watch/index.js';
-import { sharedMountsAt } from '../../watch/mounts.js';
+import { SHARED_FILE_SYSTEM_EFFECT, sharedMountsAt } from '../../watch/mounts.js';
 import { printable } from '../../printable.js';
 import { globalOptions } from '../program.js';
 
@@ -62,7 +62,7 @@ export function registerCheckCommand(program: Command): void {
         ...config.localpaths.flatMap((t) =>
           sharedMountsAt(t.watch).map(
             (m) =>
-              `WARNING: ${printable(m.path === '' ? t.watch : `${t.watch}/${m.path}`)} is on ${m.fstype}, which other hosts (or its own daemon) can write: their changes give no inotify event here and arrive only with a full sync (<crontab>, sersync2 resync)`,
+              `WARNING: ${printable(m.path === '' ? t.watch : `${t.watch}/${m.path}`)} is on ${m.fstype}, ${SHARED_FILE_SYSTEM_EFFECT}`,
           ),
         ),
         '',
