@@ -41,7 +41,7 @@ export const RSYNC_EXIT_CODES: Readonly<Record<number, ExitMeaning>> = {
   3: { meaning: 'errors selecting input/output files, dirs', outcome: 'retry' },
   4: { meaning: 'requested action not supported', outcome: 'final' },
   5: {
-    meaning: 'error starting client-server protocol (refused, unknown module, auth failed)',
+    meaning: 'error starting client-server protocol (refused, unknown module, auth failed, busy)',
     outcome: 'final',
   },
   6: { meaning: 'daemon unable to append to log-file', outcome: 'retry' },
@@ -89,6 +89,12 @@ const SOURCE_FILE_ERROR = /^rsync: (?:\[sender\] )?[a-z_ ]+ "(.*)"(?: failed)?: 
 const UNPREFIXED_ERROR =
   /^(?:filename overflows max-path len by \d+: |skipping overly long name: |skipping file with bogus \(zero\) st_mode: |skipping symlink with 0-length value: |cannot convert filename: |cannot convert symlink data for: |cannot send file with empty name in |readdir\(|cannot add local filter rules in long-named directory: |failed to re-read xattr |could not make way for |recv_files: |temporary filename too long: |symlink has no referent: |@?ERROR: )/;
 
+/**
+ * The daemon's refusal while its module's `max connections` are taken (exit 5, as a refused
+ * login): it heals by itself as the other transfers end, so it is retried, not the operator's to fix.
+ */
+const DAEMON_BUSY = /^@ERROR: max connections \(\d+\) reached -- try again later$/m;
+
 /** The error lines of an exit 23 other than vanished sources (rsync's own summary left out). */
 function errorsOf23(stderr: string): string[] {
   return stderr
@@ -113,7 +119,16 @@ export function classifyExit(exitCode: number, stderr: string): Outcome {
     if (errors.length === 0) return 'ok';
     return errors.every((l) => SOURCE_FILE_ERROR.test(l)) ? 'partial' : 'retry';
   }
-  return describeExit(exitCode).outcome;
+  return busyOrTable(exitCode, stderr);
+}
+
+/** What a recorded failure (its exit code and line) asks for: `retry` or `final`. */
+export function failureOutcome(failure: Failure): Outcome {
+  return busyOrTable(failure.exitCode, failure.message);
+}
+
+function busyOrTable(exitCode: number, text: string): Outcome {
+  return exitCode === 5 && DAEMON_BUSY.test(text) ? 'retry' : describeExit(exitCode).outcome;
 }
 
 /** The table's row for an exit code (one rsync does not document is retried). */

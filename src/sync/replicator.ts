@@ -11,7 +11,7 @@ import type { PluginFeed } from '../plugins/feed.js';
 import type { PluginEvent } from '../plugins/types.js';
 import type { LaneId, WorkStore } from '../queue/types.js';
 import type { WatchEvent, WatchStats } from '../watch/types.js';
-import { describeExit, remoteLoss } from './exit-codes.js';
+import { failureOutcome, remoteLoss } from './exit-codes.js';
 import { Lane, type BatchReport, type LaneStats } from './lane.js';
 import { crontabExcludes } from './plan.js';
 import type { RsyncPool } from './pool.js';
@@ -406,7 +406,7 @@ export class Replicator {
           ...line,
           exitCode: report.failure.exitCode,
           // `final`: retrying alone will not heal it (refused login, bad option): the operator must act.
-          outcome: describeExit(report.failure.exitCode).outcome,
+          outcome: failureOutcome(report.failure),
           error: report.failure.message,
         },
         'sync failed, queued for retry',

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { useLab } from '../helpers/lab.js';
 import { daemonDownDuringBurst, dirRenamesWhileDown } from './cases/daemon-down.js';
 import { missingPasswordFile } from './cases/password-file.js';
-import { receiverRefusesThroughLink, refusingReplica } from './cases/refusing-replica.js';
+import { busyDaemon, receiverRefusesThroughLink, refusingReplica } from './cases/refusing-replica.js';
 import { stalledRemote } from './cases/stall.js';
 
 const lab = useLab('sersync-faults-remote-');
@@ -35,6 +35,10 @@ test('a stalled remote with <timeout> off (the shipped default): the stall backs
 
 test("a replica that refuses writes: rows carry rsync's message; made writable and retried, it converges", async () => {
   await refusingReplica(lab.work, 50);
+});
+
+test("a daemon whose module's max connections are taken: rows wait with its line, the log says retry (not final), and the queue sends them once a slot is free", async () => {
+  await busyDaemon(lab.work);
 });
 
 test('a file the receiver refuses (a replica directory that is a link, under -K) waits in the queue; it is not taken for a vanished source', async () => {

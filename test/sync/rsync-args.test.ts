@@ -1,7 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Remote, RsyncSettings } from '../../src/config/types.js';
-import { classifyExit, failedSourcePaths, lastErrorLine, remoteLoss } from '../../src/sync/exit-codes.js';
+import {
+  classifyExit,
+  failedSourcePaths,
+  failureOutcome,
+  lastErrorLine,
+  remoteLoss,
+} from '../../src/sync/exit-codes.js';
 import {
   anchoredPattern,
   deleteArgs,
@@ -250,6 +256,14 @@ test('exit codes: 0 and 24 succeed, 23 only when every error is a vanished sourc
   );
   assert.equal(classifyExit(10, ''), 'retry');
   assert.equal(classifyExit(5, '@ERROR: auth failed on module m1'), 'final');
+  const busy = '@ERROR: max connections (4) reached -- try again later';
+  assert.equal(
+    classifyExit(5, `${busy}\nrsync error: error starting client-server protocol (code 5) at main.c(1863)`),
+    'retry',
+    'a busy daemon heals by itself',
+  );
+  assert.equal(failureOutcome({ exitCode: 5, message: busy }), 'retry');
+  assert.equal(failureOutcome({ exitCode: 5, message: '@ERROR: Unknown module ‘m2’' }), 'final');
   assert.equal(classifyExit(99, ''), 'retry');
 });
 
