@@ -11,6 +11,18 @@
           "type": "none"
         }]
       ]
+    },
+    {
+      "target_name": "sersync-confine",
+      "conditions": [
+        ["OS=='linux'", {
+          "type": "executable",
+          "sources": ["confine.c"],
+          "cflags": ["-std=gnu11", "-Wall", "-Wextra"]
+        }, {
+          "type": "none"
+        }]
+      ]
     }
   ]
 }

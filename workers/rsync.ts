@@ -4,13 +4,14 @@
  * Results go back to the main thread, which owns all state.
  */
 import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { lstatSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
 import { compilePathFilter } from '../src/filter/path-filter.js';
-import { SOURCE_UNUSABLE } from '../src/sync/exit-codes.js';
-import { pathBytes, type RelPath } from '../src/paths.js';
+import { refusedReads, SOURCE_UNUSABLE } from '../src/sync/exit-codes.js';
+import { parentOf, pathBytes, type RelPath } from '../src/paths.js';
 import { anchoredPattern, fileListEntry } from '../src/sync/rsync-args.js';
-import { pinnedPlace, type PinnedPlace } from '../src/sync/rsync-place.js';
+import { CONFINE_HELPER, confinedCommand } from '../src/sync/confine.js';
+import { PINNED_FD, pinnedPlace, type PinnedPlace } from '../src/sync/rsync-place.js';
 import { Progress2Reader, type ProgressMessage, type ReportingTask } from '../src/sync/rsync-progress.js';
 import { ioBytes, sampleEveryMs, StallClock } from '../src/sync/stall.js';
 import {
@@ -21,7 +22,7 @@ import {
   type RsyncResult,
   type RsyncTask,
 } from '../src/sync/task.js';
-import { absoluteBytes, walkTree } from '../src/sync/walk.js';
+import { absoluteBytes, openTreeDir, realRoot, walkTree } from '../src/sync/walk.js';
 import { fileClockNs, fileClockPast } from '../src/sync/file-clock.js';
 
 const STDERR_TAIL = 16 * 1024;
@@ -209,11 +210,51 @@ function watchStall(
   };
 }
 
-/** Starts rsync in its directory of the tree held open (see `pinnedPlace`); closes what this process holds. */
-function startRsync(place: PinnedPlace, argv: string[]): ChildProcessWithoutNullStreams {
+/** Built at install with the inotify binding; without it runs go unconfined, and status says so. */
+const CONFINABLE = existsSync(CONFINE_HELPER);
+
+/**
+ * Of a confined run's refused reads, the lines of those whose directory is no longer one of the
+ * tree (reached without following links): a symlink planted on the way took them out of it.
+ */
+function leftTheTree(root: string, stderr: string): string[] {
+  let real: Buffer;
+  try {
+    real = realRoot(root);
+  } catch {
+    return [];
+  }
+  return refusedReads(stderr, real.toString('utf8'))
+    .filter(({ path }) => {
+      let fd: number | null;
+      try {
+        fd = openTreeDir(real, parentOf(path));
+      } catch {
+        return false; // not readable, but there: the refusal stands
+      }
+      if (fd === null) return true;
+      closeSync(fd);
+      return false;
+    })
+    .map(({ line }) => line);
+}
+
+/**
+ * Starts rsync in its directory of the tree held open (see `pinnedPlace`), its reads confined to
+ * it unless `reads` is null (see `confine.ts`); closes what this process holds.
+ */
+function startRsync(
+  place: PinnedPlace,
+  argv: string[],
+  reads: readonly string[] | null,
+): ChildProcessWithoutNullStreams {
   try {
     const stdio = ['pipe', 'pipe', 'pipe', place.fd] as const;
-    return spawn('rsync', argv, { cwd: place.cwd, stdio: [...stdio] }) as ChildProcessWithoutNullStreams;
+    const { command, args } =
+      reads === null || !CONFINABLE
+        ? { command: 'rsync', args: argv }
+        : confinedCommand(reads, PINNED_FD, argv);
+    return spawn(command, args, { cwd: place.cwd, stdio: [...stdio] }) as ChildProcessWithoutNullStreams;
   } finally {
     place.close(); // the child has its copy: spawn returns once rsync is exec'd
   }
@@ -248,7 +289,7 @@ export default async function runRsync(task: ReportingTask): Promise<RsyncResult
     task.progressPort === undefined ? null : progressPoster(task.progressPort, input?.walked ?? 0);
   const reporting = progress === null ? [] : ['--info=progress2'];
   return new Promise((resolve) => {
-    const child = startRsync(place, ['--stats', ...reporting, ...task.args]);
+    const child = startRsync(place, ['--stats', ...reporting, ...task.args], task.reads);
     let stderr = '';
     let stdout = '';
     let output = 0;
@@ -288,6 +329,7 @@ export default async function runRsync(task: ReportingTask): Promise<RsyncResult
         walked,
         ...transferStats(stdout),
         stderr: stderr + extra,
+        leftTree: exitCode === 23 && task.reads !== null && CONFINABLE ? leftTheTree(task.cwd, stderr) : [],
       });
     };
     child.on('error', (err) => {

@@ -239,7 +239,7 @@ async function replicate(config: Config, options: RunOptions, ctx: ReplicateCont
     control: ctx.control,
     pool,
     log,
-    rsyncProblem: () => rsync.problem,
+    rsync: (cfg) => rsync.reportFor(cfg),
     startEngine: (cfg, opts) =>
       startEngine(cfg, opts.fullSync, {
         pool,
@@ -262,7 +262,7 @@ async function replicate(config: Config, options: RunOptions, ctx: ReplicateCont
   try {
     await service.start(config, options.fullSyncAtStart);
     reportStartup({ ok: true });
-    rsync.start(RSYNC_CHECK_DELAY_MS);
+    rsync.start(RSYNC_CHECK_DELAY_MS, () => service.config() ?? config);
     signals.onReload(() => {
       // Rejects only when not even the previous config could be started again.
       service.reload().catch((err: unknown) => {

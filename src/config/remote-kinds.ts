@@ -24,6 +24,12 @@ export interface RemoteKind {
   probe(rsync: RsyncSettings): ProbeTarget;
   /** How `check` names it. */
   describe(as: string): string;
+  /**
+   * What rsync must read for it besides the tree and the system's files, when its reads are
+   * confined to the tree (`src/sync/confine.ts`); null when they cannot be: ssh reads its keys,
+   * which a link planted in the tree could then bring to the replica.
+   */
+  reads(rsync: RsyncSettings): readonly string[] | null;
 }
 
 export type ProbeTarget = { readonly host: string; readonly port: number } | { readonly writable: string };
@@ -47,6 +53,8 @@ function kindOf(t: RemoteTarget): RemoteKind {
         networked: true,
         probe: (rsync) => ({ host: t.host, port: rsync.port ?? 873 }),
         describe: (as) => `rsync daemon module${as}`,
+        reads: (rsync) =>
+          rsync.auth.enabled && rsync.auth.passwordFile !== '' ? [rsync.auth.passwordFile] : [],
       };
     case 'ssh':
       return {
@@ -58,6 +66,7 @@ function kindOf(t: RemoteTarget): RemoteKind {
         networked: true,
         probe: (rsync) => ({ host: t.host, port: rsync.port ?? 22 }),
         describe: (as) => `over ssh${as}`,
+        reads: () => null,
       };
     case 'local':
       return {
@@ -68,6 +77,8 @@ function kindOf(t: RemoteTarget): RemoteKind {
         networked: false,
         probe: () => ({ writable: t.path }),
         describe: () => 'local directory',
+        // rsync's receiver, forked from the same process, reads the replica's files and listings
+        reads: () => [t.path],
       };
   }
 }

@@ -76,8 +76,14 @@ export function renderMetrics(s: DaemonStatus): string {
     single(
       'sersync_rsync_problem',
       'gauge',
-      '1 when the rsync every sync runs is missing, or older than 3.5 (it may follow a symlink planted in the tree); looked at 10 s after the start.',
+      '1 when the rsync every sync runs is missing, or older than 3.5 (it may follow a symlink planted in the tree) on runs not confined to the tree; looked at 10 s after the start.',
       s.rsyncProblem === null ? 0 : 1,
+    ),
+    single(
+      'sersync_rsync_reads_confined',
+      'gauge',
+      "1 when every rsync run reads only its tree and the system's files (Landlock), so no symlink planted in the tree brings a file from outside; 0 when some runs are not confined (over ssh, or no Landlock); looked at 10 s after the start.",
+      s.rsync === null ? null : s.rsync.confined ? 1 : 0,
     ),
     perTree(
       'sersync_tree_watching',

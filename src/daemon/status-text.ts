@@ -15,7 +15,7 @@ export function statusText(s: DaemonStatus): string {
   const summary = [
     `sersync2 ${s.version}, pid ${s.pid}, up ${formatDuration(s.uptimeSeconds * 1000)}${reloaded}`,
     `config:    ${s.configFile}`,
-    `rsync:     ${s.pool.inFlight} of ${s.pool.maxConcurrent} running, ${s.pool.started} started`,
+    `rsync:     ${s.pool.inFlight} of ${s.pool.maxConcurrent} running, ${s.pool.started} started${rsyncLine(s)}`,
     `full sync: last ${s.fullSync.lastAt === null ? 'never' : ago(s.fullSync.lastAt)}, ${next}`,
     ...(s.verify === null ? [] : [verifyLine(s.verify, ago)]),
     ...(s.plugin === null ? [] : [pluginLine(s.plugin, ago)]),
@@ -201,6 +201,19 @@ export function formatBytes(n: number): string {
     unit++;
   }
   return unit === 0 ? `${n} B` : `${value.toFixed(1)} ${units[unit] ?? ''}`;
+}
+
+/** The installed rsync and whether its reads are confined to the tree, once looked at. */
+function rsyncLine(s: DaemonStatus): string {
+  const r = s.rsync;
+  if (r === null) return '';
+  const reads =
+    r.unavailable !== null
+      ? `reads not confined: ${r.unavailable}`
+      : r.unconfined.length > 0
+        ? `reads confined to the tree, except runs to ${r.unconfined.map((u) => u.id).join(', ')}`
+        : 'reads confined to the tree';
+  return `; ${r.version ?? 'not found'}, ${printable(reads)}`;
 }
 
 function plural(n: number, word: string): string {

@@ -5,6 +5,7 @@
 import type { PluginReport } from '../plugins/feed.js';
 import type { LaneRetries } from '../queue/types.js';
 import type { LaneStats } from '../sync/lane.js';
+import type { RsyncReport } from '../sync/rsync-version.js';
 import type { TreeStatus } from '../sync/replicator.js';
 import type { TreeWatchStatus } from '../sync/tree-watch.js';
 import type { VerifyStatus } from '../verify/periodic.js';
@@ -116,6 +117,8 @@ export interface DaemonStatus extends ProcessReport {
    * once it was looked at (10 s after the start); null when nothing.
    */
   readonly rsyncProblem: string | null;
+  /** The rsync every sync runs, and whether its reads are confined to the tree; null until looked at. */
+  readonly rsync: RsyncReport | null;
   readonly trees: readonly TreeReport[];
   readonly remotes: readonly RemoteReport[];
   readonly lanes: readonly LaneReport[];
@@ -146,7 +149,7 @@ export interface StatusInputs extends ProcessInputs {
   readonly reloads: number;
   readonly lastReloadAt: number | null;
   readonly reloadRefused?: ReloadRefusal | null;
-  readonly rsyncProblem?: string | null;
+  readonly rsync?: RsyncReport | null;
   readonly trees: readonly TreeStatus[];
   readonly retries: readonly LaneRetries[];
   readonly pool: PoolReport;
@@ -177,7 +180,8 @@ export function buildStatus(input: StatusInputs): DaemonStatus {
     reloads: input.reloads,
     lastReloadAt: input.lastReloadAt,
     reloadRefused: input.reloadRefused ?? null,
-    rsyncProblem: input.rsyncProblem ?? null,
+    rsyncProblem: input.rsync?.problem ?? null,
+    rsync: input.rsync ?? null,
     trees: input.trees.map(({ lanes: _lanes, ...t }) => t),
     remotes: remotesOf(lanes),
     lanes,

@@ -58,6 +58,9 @@ export const RSYNC_EXIT_CODES: Readonly<Record<number, ExitMeaning>> = {
   25: { meaning: 'the --max-delete limit stopped deletions', outcome: 'final' },
   30: { meaning: 'timeout in data send/receive (or the stall backstop)', outcome: 'retry', lost: true },
   35: { meaning: 'timeout waiting for daemon connection', outcome: 'retry', lost: true },
+  // sersync-confine's own (native/confine.c), as a shell's: rsync was not run.
+  126: { meaning: "rsync's reads could not be confined to the tree: not run", outcome: 'retry' },
+  127: { meaning: 'rsync could not be run (not installed?)', outcome: 'retry' },
   255: { meaning: 'ssh connection failed', outcome: 'retry', lost: true },
 };
 
@@ -95,15 +98,19 @@ const UNPREFIXED_ERROR =
  */
 const DAEMON_BUSY = /^@ERROR: max connections \(\d+\) reached -- try again later$/m;
 
-/** The error lines of an exit 23 other than vanished sources (rsync's own summary left out). */
-function errorsOf23(stderr: string): string[] {
+/**
+ * The error lines of an exit 23 other than vanished sources (rsync's own summary left out). `gone`:
+ * lines the worker found to be about a path that left the tree (see `RsyncResult.leftTree`).
+ */
+function errorsOf23(stderr: string, gone: readonly string[]): string[] {
   return stderr
     .split('\n')
     .filter(
       (l) =>
         (/^rsync(: | error:)/.test(l) || UNPREFIXED_ERROR.test(l)) &&
         !/^rsync error: some files/.test(l) &&
-        !GONE.test(l),
+        !GONE.test(l) &&
+        !gone.includes(l),
     );
 }
 
@@ -113,9 +120,9 @@ function errorsOf23(stderr: string): string[] {
  * when every error rsync printed is about a source that is gone (see `GONE`), partial when each
  * names a source file rsync could not read, and a failure otherwise.
  */
-export function classifyExit(exitCode: number, stderr: string): Outcome {
+export function classifyExit(exitCode: number, stderr: string, gone: readonly string[] = []): Outcome {
   if (exitCode === 23) {
-    const errors = errorsOf23(stderr);
+    const errors = errorsOf23(stderr, gone);
     if (errors.length === 0) return 'ok';
     return errors.every((l) => SOURCE_FILE_ERROR.test(l)) ? 'partial' : 'retry';
   }
@@ -188,18 +195,42 @@ export function failedSourcePaths(
   exitCode: number,
   stderr: string,
   root: string,
+  gone: readonly string[] = [],
 ): { readonly path: RelPath; readonly error: string }[] | null {
   if (exitCode !== 23) return null;
-  const prefix = `${fromUtf8(root)}/`;
   const paths: { path: RelPath; error: string }[] = [];
-  for (const line of errorsOf23(stderr)) {
-    const quoted = SOURCE_FILE_ERROR.exec(line)?.[1];
-    if (quoted === undefined) return null;
-    const abs = fromUtf8(quoted).replace(/\\#([0-7]{3})/g, (_, o: string) =>
-      String.fromCharCode(parseInt(o, 8)),
-    );
-    if (!abs.startsWith(prefix)) return null;
-    paths.push({ path: abs.slice(prefix.length), error: line });
+  for (const line of errorsOf23(stderr, gone)) {
+    const path = sourcePathOf(line, root);
+    if (path === null) return null;
+    paths.push({ path, error: line });
   }
   return paths.length > 0 ? paths : null;
+}
+
+/**
+ * The source paths (relative to `root`) of the reads rsync's sender was refused (`Permission
+ * denied`), each with its line: under confinement, a read through a link planted on the path.
+ */
+export function refusedReads(
+  stderr: string,
+  root: string,
+): { readonly path: RelPath; readonly line: string }[] {
+  return stderr
+    .split('\n')
+    .filter((l) => l.endsWith(': Permission denied (13)'))
+    .flatMap((line) => {
+      const path = sourcePathOf(line, root);
+      return path === null ? [] : [{ path, line }];
+    });
+}
+
+/** The path below `root` a per-file source error names; null for another line, or a path elsewhere. */
+function sourcePathOf(line: string, root: string): RelPath | null {
+  const quoted = SOURCE_FILE_ERROR.exec(line)?.[1];
+  if (quoted === undefined) return null;
+  const abs = fromUtf8(quoted).replace(/\\#([0-7]{3})/g, (_, o: string) =>
+    String.fromCharCode(parseInt(o, 8)),
+  );
+  const prefix = `${fromUtf8(root)}/`;
+  return abs.startsWith(prefix) ? abs.slice(prefix.length) : null;
 }

@@ -11,7 +11,7 @@ import type { RsyncResult } from './task.js';
 
 /** The run's failure, or null when its work arrived. */
 export function failureOf(r: RsyncResult): Failure | null {
-  if (classifyExit(r.exitCode, r.stderr) !== 'ok')
+  if (classifyExit(r.exitCode, r.stderr, r.leftTree) !== 'ok')
     return {
       exitCode: r.exitCode,
       message:
@@ -57,10 +57,10 @@ function opsNaming(
  */
 function unsentSourcePaths(r: RsyncResult, root: string): { path: RelPath; error: string }[] | null {
   const walked = r.unreadable.map((path) => ({ path, error: unreadableDirectory(path) }));
-  const outcome = classifyExit(r.exitCode, r.stderr);
+  const outcome = classifyExit(r.exitCode, r.stderr, r.leftTree);
   if (outcome === 'ok') return walked;
   if (outcome !== 'partial') return null;
-  const named = failedSourcePaths(r.exitCode, r.stderr, root);
+  const named = failedSourcePaths(r.exitCode, r.stderr, root, r.leftTree);
   return named === null ? null : [...named, ...walked];
 }
 

@@ -1,5 +1,5 @@
 import type { PathOp } from '../coalesce/types.js';
-import type { Config, Remote } from '../config/types.js';
+import type { Config, Remote, RsyncSettings } from '../config/types.js';
 import { filterSpecOf } from '../filter/path-filter.js';
 import { displayPath, isWithin, type RelPath } from '../paths.js';
 import {
@@ -12,6 +12,7 @@ import {
   stallBackstopS,
   syncArgs,
 } from './rsync-args.js';
+import { runReads } from './confine.js';
 import type { DirIdentity } from './root-identity.js';
 import type { FileSignature, RsyncTask } from './task.js';
 
@@ -34,6 +35,11 @@ function treeOf(ctx: PlanContext): Pick<RsyncTask, 'cwd' | 'rootId'> {
   return ctx.rootId === undefined ? { cwd: ctx.root } : { cwd: ctx.root, rootId: ctx.rootId };
 }
 
+/** What every run to the remote is held to: the stall backstop, and what it may read. */
+function runLimits(remote: Remote, rsync: RsyncSettings): Pick<RsyncTask, 'stallS' | 'reads'> {
+  return { stallS: stallBackstopS(remote, rsync), reads: runReads(remote, rsync) };
+}
+
 /**
  * The run that rebuilds a directory renamed within the tree from its old copy on the replica
  * (`--link-dest`); null when it cannot be expressed (a name not valid UTF-8). It is an
@@ -42,10 +48,17 @@ function treeOf(ctx: PlanContext): Pick<RsyncTask, 'cwd' | 'rootId'> {
 export function planMove(op: MoveOp, ctx: PlanContext): RsyncTask | null {
   const { config, remote } = ctx;
   const args = moveArgs(remote, config.rsync, op.path, op.from, config.inotify.delete);
-  const stallS = stallBackstopS(remote, config.rsync);
   return args === null
     ? null
-    : { kind: 'move', ...treeOf(ctx), dir: op.path, filter: filterSpecOf(config), stallS, args, input: null };
+    : {
+        kind: 'move',
+        ...treeOf(ctx),
+        dir: op.path,
+        ...runLimits(remote, config.rsync),
+        filter: filterSpecOf(config),
+        args,
+        input: null,
+      };
 }
 
 type MoveOp = Extract<PathOp, { kind: 'move' }>;
@@ -81,7 +94,7 @@ export function planRuns(
   const { config, remote } = ctx;
   const rsync = config.rsync;
   const deleteEnabled = config.inotify.delete;
-  const base = { ...treeOf(ctx), filter: filterSpecOf(config), stallS: stallBackstopS(remote, rsync) };
+  const base = { ...treeOf(ctx), ...runLimits(remote, rsync), filter: filterSpecOf(config) };
   const runs: RsyncTask[] = [];
   const removals: RelPath[] = [];
   const paths: RelPath[] = [];

@@ -5,6 +5,14 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import type { Config } from '../config/types.js';
+import {
+  describeConfinement,
+  listUnconfined,
+  probeConfinement,
+  unconfinedRemotes,
+  type Confinement,
+} from './confine.js';
 
 export interface RsyncVersion {
   readonly major: number;
@@ -20,15 +28,73 @@ export function parseRsyncVersion(output: string): RsyncVersion | null {
   return { text: m[1] ?? '', major: Number(m[2]), minor: Number(m[3]) };
 }
 
-/** What an operator must know about this rsync; null when nothing. */
-export function rsyncWarning(version: RsyncVersion | null, error: string | null): string | null {
+/**
+ * What an operator must know about this rsync; null when nothing. Before 3.5 it follows a link
+ * planted mid-path, which confinement (`confine.ts`) stops on every run it applies to:
+ * `unconfined` names the remotes it does not, and why.
+ */
+export function rsyncWarning(
+  version: RsyncVersion | null,
+  error: string | null,
+  confinement: Confinement,
+  unconfined: readonly { readonly id: string; readonly why: string }[],
+): string | null {
   if (version === null)
     return `cannot run rsync (${error ?? 'no version in its output'}): every sync will fail until it is installed`;
   if (version.major > 3 || (version.major === 3 && version.minor >= 5)) return null;
-  return (
-    `rsync ${version.text} follows a symlink planted in the middle of a listed path between the listing ` +
-    'and its read; where users other than root write the watched tree, install rsync 3.5 or later'
-  );
+  const follows = `rsync ${version.text} follows a symlink planted in the middle of a listed path between the listing and its read`;
+  const advice = 'where users other than root write the watched tree, install rsync 3.5 or later';
+  if ('unavailable' in confinement)
+    return `${follows}, and its reads cannot be confined to the tree: ${confinement.unavailable}; ${advice}`;
+  if (unconfined.length > 0)
+    return `${follows}; its reads are confined to the tree except on runs to ${listUnconfined(unconfined)}; ${advice}`;
+  return null;
+}
+
+/** The installed rsync and whether its reads can be confined: what `rsyncWarning` weighs. */
+export interface RsyncLook {
+  readonly version: RsyncVersion | null;
+  readonly error: string | null;
+  readonly confinement: Confinement;
+}
+
+/** Looks at both (two processes). */
+export async function lookAtRsync(): Promise<RsyncLook> {
+  const [installed, confinement] = await Promise.all([installedRsync(), probeConfinement()]);
+  return { ...installed, confinement };
+}
+
+/** `rsyncWarning` of a look, for the remotes of `config`. */
+export function rsyncProblem(look: RsyncLook, config: Config): string | null {
+  return rsyncWarning(look.version, look.error, look.confinement, unconfinedRemotes(config));
+}
+
+/** The installed rsync as status shows it. */
+export interface RsyncReport {
+  /** As `rsync --version` says it; null when it cannot run. */
+  readonly version: string | null;
+  /** Every run of the config reads only its tree and the system's files (`confine.ts`). */
+  readonly confined: boolean;
+  /** `check`'s words for it: how, or why not. */
+  readonly confinement: string;
+  /** Why no run is confined (no Landlock, no helper); null when runs can be. */
+  readonly unavailable: string | null;
+  /** The remotes whose runs are not confined, and why. */
+  readonly unconfined: readonly { readonly id: string; readonly why: string }[];
+  /** What is wrong (see `rsyncWarning`); null when nothing. */
+  readonly problem: string | null;
+}
+
+export function rsyncReport(look: RsyncLook, config: Config): RsyncReport {
+  const unconfined = unconfinedRemotes(config);
+  return {
+    version: look.version?.text ?? null,
+    confined: !('unavailable' in look.confinement) && unconfined.length === 0,
+    confinement: describeConfinement(look.confinement, unconfined),
+    unavailable: 'unavailable' in look.confinement ? look.confinement.unavailable : null,
+    unconfined,
+    problem: rsyncProblem(look, config),
+  };
 }
 
 /** Runs `rsync --version`: the version, or why there is none. */
@@ -47,18 +113,24 @@ export async function installedRsync(): Promise<{ version: RsyncVersion | null; 
  * logged, and kept for status and /metrics.
  */
 export class LaterRsyncCheck {
-  /** What `rsyncWarning` found, or null: nothing wrong, or not looked at yet. */
-  problem: string | null = null;
+  private look: RsyncLook | null = null;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly onProblem: (problem: string) => void) {}
 
-  start(delayMs: number): void {
+  /** Looks after `delayMs`, then logs the problem of `config` (the one running then). */
+  start(delayMs: number, config: () => Config): void {
     this.timer ??= setTimeout(() => {
-      void installedRsync().then(({ version, error }) => {
-        this.problem = rsyncWarning(version, error);
-        if (this.problem !== null) this.onProblem(this.problem);
+      void lookAtRsync().then((look) => {
+        this.look = look;
+        const problem = rsyncProblem(look, config());
+        if (problem !== null) this.onProblem(problem);
       });
     }, delayMs).unref();
+  }
+
+  /** What status shows for `config`; null until looked at. */
+  reportFor(config: Config): RsyncReport | null {
+    return this.look === null ? null : rsyncReport(this.look, config);
   }
 }

@@ -47,6 +47,11 @@ export interface RsyncTask {
   readonly filter: FilterSpec;
   /** Seconds without I/O after which the worker stops the run (the stall backstop); null: never. */
   readonly stallS: number | null;
+  /**
+   * Run confined to the tree (`confine.ts`): what rsync may read besides it and the system's
+   * files; null: unconfined (over ssh).
+   */
+  readonly reads: readonly string[] | null;
 }
 
 export interface RsyncResult {
@@ -70,6 +75,11 @@ export interface RsyncResult {
   readonly bytesSent: number | null;
   /** The tail of rsync's stderr. */
   readonly stderr: string;
+  /**
+   * Its lines about a listed path that a symlink planted on the way took out of the tree, whose
+   * read confinement refused: gone from the tree, as for rsync ≥ 3.5 (the swap has its own events).
+   */
+  readonly leftTree: readonly string[];
 }
 
 /** rsync processes a batch's runs started (runs done without one are not counted). */
@@ -101,5 +111,6 @@ export function notRun(exitCode: number, stderr: string, durationMs: number): Rs
     filesSent: null,
     bytesSent: null,
     stderr,
+    leftTree: [],
   };
 }

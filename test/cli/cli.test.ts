@@ -205,17 +205,38 @@ test('check lists warnings with file:line:column, and the file is still usable',
   }
 });
 
-test('`sersync2 check` names the rsync it will run, and warns when it is older than 3.5 or missing', async () => {
+test('`sersync2 check` names the rsync it will run and whether its reads are confined, and warns when it is older than 3.5 and not confined, or missing', async () => {
   const work = await tempDir();
   try {
     const fake = join(work.path, 'rsync');
     await writeFile(fake, '#!/bin/sh\necho "rsync  version 3.1.3  protocol version 31"\n', { mode: 0o755 });
-    const old = await sersync2(['check'], { env: { PATH: `${work.path}:${process.env.PATH ?? ''}` } });
+    const path = { PATH: `${work.path}:${process.env.PATH ?? ''}` };
+    // The shipped config's remote is a local directory: its runs are confined to the tree.
+    const old = await sersync2(['check'], { env: path });
     assert.equal(old.code, 0, old.stderr);
     assert.match(old.stdout, /^ {2}rsync {9}3\.1\.3$/m);
     assert.match(
       old.stdout,
-      /^WARNING: rsync 3\.1\.3 follows a symlink planted .* install rsync 3\.5 or later$/m,
+      /^ {2}confined {6}yes: rsync reads only the tree and the system's files \(Landlock ABI \d+\)$/m,
+    );
+    assert.doesNotMatch(old.stdout, /WARNING: .*rsync/, 'every run confined: nothing to warn of');
+    // Over ssh they are not.
+    const sshConfig = join(work.path, 'ssh.xml');
+    await writeFile(
+      sshConfig,
+      (await readFile(SHIPPED, 'utf8'))
+        .replace('<remote path="./demo/replica"/>', '<remote ip="192.0.2.1" name="/srv/replica"/>')
+        .replace('<ssh start="false"/>', '<ssh start="true"/>'),
+    );
+    const overSsh = await sersync2(['check', '-o', sshConfig], { env: path });
+    assert.equal(overSsh.code, 0, overSsh.stderr);
+    assert.match(
+      overSsh.stdout,
+      /^ {2}confined {6}yes: .*, except runs to 192\.0\.2\.1:\/srv\/replica \(ssh reads its keys\)$/m,
+    );
+    assert.match(
+      overSsh.stdout,
+      /^WARNING: rsync 3\.1\.3 follows a symlink planted .*; its reads are confined to the tree except on runs to 192\.0\.2\.1:\/srv\/replica \(ssh reads its keys\); .* install rsync 3\.5 or later$/m,
     );
     const none = await sersync2(['check'], { env: { PATH: join(work.path, 'empty') } });
     assert.equal(none.code, 0, none.stderr);

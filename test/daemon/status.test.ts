@@ -11,6 +11,7 @@ import {
 import { renderMetrics } from '../../src/daemon/metrics.js';
 import { formatBytes, pluginOnlyStatusText, statusText } from '../../src/daemon/status-text.js';
 import type { TreeStatus } from '../../src/sync/replicator.js';
+import type { RsyncReport } from '../../src/sync/rsync-version.js';
 import { failingPlugin, imgTree, inputs, stats, T, trees, watched } from './status-fixture.js';
 
 test('status: trees sum their lanes, lanes carry their retries, remotes add up over trees', () => {
@@ -352,4 +353,54 @@ test('status: a refused reload is said until one takes effect, and /metrics coun
   const fine = buildStatus(inputs());
   assert.equal(fine.reloadRefused, null);
   assert.match(renderMetrics(fine), /^sersync_config_last_reload_successful 1$/m);
+});
+
+test('status: the rsync every run uses and whether its reads are confined, once looked at; /metrics says it', () => {
+  const report = (over: Partial<RsyncReport>): RsyncReport => ({
+    version: '3.2.7',
+    confined: true,
+    confinement: "yes: rsync reads only the tree and the system's files (Landlock ABI 7)",
+    unavailable: null,
+    unconfined: [],
+    problem: null,
+    ...over,
+  });
+  const rsyncLine = (s: ReturnType<typeof buildStatus>): string =>
+    statusText(s)
+      .split('\n')
+      .find((l) => l.startsWith('rsync:')) ?? '';
+  const before = buildStatus(inputs());
+  assert.equal(rsyncLine(before), 'rsync:     1 of 10 running, 12 started', 'not looked at yet');
+  assert.doesNotMatch(renderMetrics(before), /^sersync_rsync_reads_confined /m);
+
+  const confined = buildStatus(inputs({ rsync: report({}) }));
+  assert.equal(
+    rsyncLine(confined),
+    'rsync:     1 of 10 running, 12 started; 3.2.7, reads confined to the tree',
+  );
+  assert.match(renderMetrics(confined), /^sersync_rsync_reads_confined 1$/m);
+  assert.match(renderMetrics(confined), /^sersync_rsync_problem 0$/m);
+
+  const problem = 'rsync 3.2.7 follows a symlink planted …';
+  const overSsh = buildStatus(
+    inputs({
+      rsync: report({ confined: false, unconfined: [{ id: 'h:/srv', why: 'ssh reads its keys' }], problem }),
+    }),
+  );
+  assert.equal(
+    rsyncLine(overSsh),
+    'rsync:     1 of 10 running, 12 started; 3.2.7, reads confined to the tree, except runs to h:/srv',
+  );
+  assert.ok(statusText(overSsh).split('\n').includes(`! ${problem}`));
+  assert.equal(overSsh.rsyncProblem, problem);
+  assert.match(renderMetrics(overSsh), /^sersync_rsync_reads_confined 0$/m);
+  assert.match(renderMetrics(overSsh), /^sersync_rsync_problem 1$/m);
+
+  const noLandlock = buildStatus(
+    inputs({ rsync: report({ confined: false, unavailable: 'this kernel has no Landlock', problem }) }),
+  );
+  assert.equal(
+    rsyncLine(noLandlock),
+    'rsync:     1 of 10 running, 12 started; 3.2.7, reads not confined: this kernel has no Landlock',
+  );
 });

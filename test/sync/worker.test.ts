@@ -1,8 +1,18 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { failureOf } from '../../src/sync/outcome.js';
 import type { RsyncTask } from '../../src/sync/task.js';
 import runRsync from '../../workers/rsync.js';
 import { startStallProxy } from '../faults/lib/proxy.js';
@@ -22,6 +32,7 @@ test('worker: a run from a watch root that is gone says so, not "spawn rsync ENO
     input: { kind: 'rules', rules: ['+ /f'] },
     filter,
     stallS: null,
+    reads: null,
   });
   assert.equal(result.exitCode, 3, "rsync's code for a source it cannot use");
   assert.equal(
@@ -41,7 +52,13 @@ test("worker: a root swapped for a symlink after its identity was taken sends no
   writeFileSync(join(replica, 'kept.txt'), 'in the tree');
   writeFileSync(join(outside, 'secret.txt'), 'outside the tree');
   const st = statSync(root);
-  const base = { cwd: root, rootId: { dev: st.dev, ino: st.ino, uid: st.uid }, filter, stallS: null };
+  const base = {
+    cwd: root,
+    rootId: { dev: st.dev, ino: st.ino, uid: st.uid },
+    filter,
+    stallS: null,
+    reads: null,
+  };
   const tasks: RsyncTask[] = [
     {
       ...base,
@@ -94,6 +111,7 @@ test('worker: a run that makes no I/O for stallS seconds is stopped and reported
     input: null,
     filter,
     stallS: 1,
+    reads: null,
   });
   assert.equal(result.exitCode, 30);
   assert.match(result.stderr, /timeout: no I\/O for 1 s \(timeout\/@stall\)/);
@@ -115,6 +133,7 @@ test('worker: a slow run that keeps moving bytes is not taken for a stalled one'
     input: null,
     filter,
     stallS: 1,
+    reads: null,
   });
   assert.equal(result.exitCode, 0, result.stderr);
   assert.ok(performance.now() - started > 1500, 'the run lasted longer than the backstop');
@@ -145,6 +164,7 @@ const moveTask = (root: string, replica: string, dir: string): RsyncTask => ({
   input: null,
   filter,
   stallS: null,
+  reads: null,
 });
 
 test('worker: a run inside a directory starts there: the renamed directory is rebuilt from its old copy', async (t) => {
@@ -166,4 +186,69 @@ test('worker: a directory swapped for a symlink (or below one) before its run is
     assert.match(result.stderr, /^rsync not run: .*new is no longer a directory there/);
   }
   assert.deepEqual(readdirSync(replica), ['old']);
+});
+
+/**
+ * rsync before 3.5 follows a link planted in the middle of a listed path between the listing and
+ * its read: `a/secret.txt` listed, then `a/` swapped for `a -> outside/`. Confined, its read of
+ * the target is refused wherever the link points, and the path counts as gone from the tree.
+ */
+test('worker: a link planted mid-path after the listing brings nothing from outside the tree (confined reads)', async (t) => {
+  const work = await tempDir();
+  t.after(work.remove);
+  const daemon = await startRsyncDaemon();
+  t.after(() => disposeRsyncDaemon(daemon));
+  const root = join(work.path, 'src');
+  const outside = join(work.path, 'outside');
+  const local = join(work.path, 'local-replica');
+  for (const d of [join(root, 'b'), outside, local]) mkdirSync(d, { recursive: true });
+  writeFileSync(join(outside, 'secret.txt'), 'outside the tree');
+  writeFileSync(join(root, 'b', 'kept.txt'), 'in the tree');
+  symlinkSync(outside, join(root, 'a')); // planted after `a/secret.txt` was listed
+  const files = {
+    kind: 'files',
+    paths: ['a/secret.txt', 'b/kept.txt'],
+    sentAs: new Map(),
+    trees: [],
+  } as const;
+  const toDaemon: RsyncTask = {
+    kind: 'send',
+    cwd: root,
+    args: [
+      '-a',
+      '--from0',
+      '--files-from=-',
+      `--port=${daemon.port}`,
+      `--password-file=${daemon.passwordFile}`,
+      './',
+      `${daemon.user}@127.0.0.1::${daemon.module}/`,
+    ],
+    input: files,
+    filter,
+    stallS: null,
+    reads: [daemon.passwordFile],
+  };
+  const toLocal: RsyncTask = {
+    ...toDaemon,
+    args: ['-a', '--from0', '--files-from=-', './', `${local}/`],
+    reads: [local],
+  };
+  for (const [task, replica] of [
+    [toDaemon, daemon.dir],
+    [toLocal, local],
+  ] as const) {
+    const result = await runRsync(task);
+    assert.equal(result.exitCode, 23, result.stderr);
+    assert.match(result.stderr, /send_files failed to open ".*\/a\/secret\.txt": Permission denied \(13\)/);
+    // Gone from the tree, as rsync ≥ 3.5 has it: the run succeeded (the link has its own events).
+    assert.equal(result.leftTree.length, 1);
+    assert.match(result.leftTree[0] ?? '', /a\/secret\.txt": Permission denied/);
+    assert.equal(failureOf(result), null);
+    assert.equal(
+      existsSync(join(replica, 'a', 'secret.txt')),
+      false,
+      `read through the link into ${replica}`,
+    );
+    assert.equal(readFileSync(join(replica, 'b', 'kept.txt'), 'utf8'), 'in the tree');
+  }
 });

@@ -9,7 +9,8 @@ import { ownDirProblem } from '../../owned-files.js';
 import { failLogPlaceProblem } from '../../queue/fail-log-mirror.js';
 import { stateDirToAsk } from '../../queue/state-dir.js';
 import { hasUpdate } from '../../sync/rsync-args.js';
-import { installedRsync, rsyncWarning } from '../../sync/rsync-version.js';
+import { lookAtRsync, rsyncProblem as problemOf } from '../../sync/rsync-version.js';
+import { describeConfinement, unconfinedRemotes } from '../../sync/confine.js';
 import { describeWatcher } from '../../watch/index.js';
 import { SHARED_FILE_SYSTEM_EFFECT, sharedMountsAt } from '../../watch/mounts.js';
 import { printable } from '../../printable.js';
@@ -44,12 +45,14 @@ export function registerCheckCommand(program: Command): void {
       const unsafeState = ownDirProblem(stateDirToAsk(stateDir, config.stateDir), 'state directory');
       const failLogPlace = failLogPlaceProblem(config.failLog.path);
       const watcher = describeWatcher(config.fileSystem.watcher);
-      const rsync = await installedRsync();
-      const rsyncProblem = rsyncWarning(rsync.version, rsync.error);
+      const rsync = await lookAtRsync();
+      const rsyncProblem = problemOf(rsync, config);
+      const unconfined = unconfinedRemotes(config);
       const lines = [
         ...describeConfig(config, stateDir),
         `  runs          ${watcher.runs ?? 'none'}`,
         `  rsync         ${rsync.version?.text ?? 'not found'}`,
+        `  confined      ${describeConfinement(rsync.confinement, unconfined)}`,
         ...missingPaths(config).map((p) => `note: ${p} does not exist yet`),
         ...(hasUpdate(config.rsync.commonParams)
           ? [

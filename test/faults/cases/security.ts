@@ -299,13 +299,15 @@ export async function commandPluginAfterRootSwap(work: string, daemon: RsyncDaem
 }
 
 /**
- * An rsync older than 3.5 (it follows a symlink planted mid-path): 10 s after the start, status
- * shows it, `sersync_rsync_problem` is 1, and the log says it; replication goes on.
+ * An rsync older than 3.5 (it follows a symlink planted mid-path), 10 s after the start. Runs to a
+ * daemon are confined to the tree: status says so, `sersync_rsync_reads_confined` is 1 and nothing
+ * is wrong. Runs through a remote shell (`--rsh`; here a stand-in for ssh that reaches the same
+ * daemon) are not: status shows the problem, `sersync_rsync_problem` is 1, and the log says it.
+ * Replication goes on either way.
  */
 export async function oldRsyncShown(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
-  const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
-  const bin = join(rig.base, 'bin');
-  mkdirSync(bin);
+  const bin = join(work, `old-rsync-${process.pid}`);
+  mkdirSync(bin, { recursive: true });
   const real = spawnSync('sh', ['-c', 'command -v rsync'], { encoding: 'utf8' }).stdout.trim();
   // Says it is 3.1.3; does the work of the real one.
   writeFileSync(
@@ -313,20 +315,58 @@ export async function oldRsyncShown(work: string, daemon: RsyncDaemon): Promise<
     `#!/bin/sh\nif [ "$1" = --version ]; then echo "rsync  version 3.1.3  protocol version 31"; exit 0; fi\nexec ${real} "$@"\n`,
     { mode: 0o755 },
   );
+  // `rsh [-l user] host rsync --server --daemon .`: runs that daemon here, with a test daemon's config.
+  const shellDaemon = await startRsyncDaemon();
+  const shell = join(bin, 'remote-shell');
+  writeFileSync(
+    shell,
+    `#!/bin/sh\nwhile [ "$1" != rsync ]; do shift; done\nshift\nexec rsync --config=${join(shellDaemon.dir, '..', 'rsyncd.conf')} "$@"\n`,
+    { mode: 0o755 },
+  );
+  const env = { PATH: `${bin}:${process.env.PATH ?? ''}` };
+  const confinedRig = Rig.create(work, { daemon, metricsPort: await freePort() });
+  const shellRig = Rig.create(work, {
+    daemon: shellDaemon,
+    metricsPort: await freePort(),
+    spec: { params: `-artuz --rsh=${shell}` },
+  });
   try {
-    await rig.start([], { env: { PATH: `${bin}:${process.env.PATH ?? ''}` } });
-    writeFileSync(join(rig.src, 'a.txt'), 'a');
-    await rig.converged(10_000, 'with the old rsync');
-    await eventually(() => rig.status().rsyncProblem !== null, 20_000, 'status showing the old rsync');
+    await Promise.all([confinedRig.start([], { env }), shellRig.start([], { env })]);
+    for (const rig of [confinedRig, shellRig]) writeFileSync(join(rig.src, 'a.txt'), 'a');
+    await confinedRig.converged(10_000, 'with the old rsync, confined');
+    await eventually(() => confinedRig.status().rsync !== null, 20_000, 'the look at rsync');
+    const confined = confinedRig.status();
+    assert.ok(confined.rsync !== null);
+    assert.equal(confined.rsync.version, '3.1.3');
+    assert.equal(confined.rsync.confined, true, confined.rsync.confinement);
+    assert.equal(confined.rsyncProblem, null);
+    assert.equal(await confinedRig.metric('sersync_rsync_reads_confined', {}), 1);
+    assert.equal(await confinedRig.metric('sersync_rsync_problem', {}), 0);
     assert.match(
-      rig.status().rsyncProblem ?? '',
-      /^rsync 3\.1\.3 follows a symlink planted .* install rsync 3\.5 or later$/,
+      confinedRig.cli(['status']).stdout,
+      /^rsync: .* started; 3\.1\.3, reads confined to the tree$/m,
     );
-    assert.equal(await rig.metric('sersync_rsync_problem', {}), 1);
-    assert.match(rig.cli(['status']).stdout, /^! rsync 3\.1\.3 follows a symlink planted/m);
-    assert.match(rig.running.stderr(), /rsync 3\.1\.3 follows a symlink planted/);
-    return { faults: 1, files: rig.files(), lost: 0 };
+    assert.doesNotMatch(confinedRig.running.stderr(), /follows a symlink planted/);
+
+    await shellRig.converged(10_000, 'with the old rsync, through a remote shell');
+    await eventually(() => shellRig.status().rsyncProblem !== null, 20_000, 'status showing the old rsync');
+    assert.match(
+      shellRig.status().rsyncProblem ?? '',
+      /^rsync 3\.1\.3 follows a symlink planted .* except on runs to 127\.0\.0\.1::replica \(a remote shell of its own \(-e\), which reads its keys\); .* install rsync 3\.5 or later$/,
+    );
+    assert.equal(shellRig.status().rsync?.confined, false);
+    assert.equal(await shellRig.metric('sersync_rsync_problem', {}), 1);
+    assert.equal(await shellRig.metric('sersync_rsync_reads_confined', {}), 0);
+    const text = shellRig.cli(['status']).stdout;
+    assert.match(
+      text,
+      /^rsync: .* started; 3\.1\.3, reads confined to the tree, except runs to 127\.0\.0\.1::replica$/m,
+    );
+    assert.match(text, /^! rsync 3\.1\.3 follows a symlink planted/m);
+    assert.match(shellRig.running.stderr(), /rsync 3\.1\.3 follows a symlink planted/);
+    return { faults: 1, files: confinedRig.files() + shellRig.files(), lost: 0 };
   } finally {
-    await rig.stop();
+    await Promise.all([confinedRig.stop(), shellRig.stop()]);
+    await disposeRsyncDaemon(shellDaemon);
   }
 }

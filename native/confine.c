@@ -1,0 +1,98 @@
+/*
+ * sersync-confine: runs a program (rsync) that may read files only below the directories and files
+ * it is given, by a Landlock ruleset (Linux 5.13+) applied to itself just before exec. rsync older
+ * than 3.5 follows a symlink another user plants in the middle of a listed path between our
+ * listing and its read; confined, that read is refused (EACCES) wherever the link points, so no
+ * file from outside the tree reaches a replica. Only reads are restricted: writes, exec and
+ * sockets are as before.
+ *
+ *   sersync-confine --abi                          prints the kernel's Landlock ABI (0: none)
+ *   sersync-confine [--allow-fd N] [--allow PATH]... -- PROGRAM ARG...
+ *
+ * An allowed directory may be read below it (files and listings); an allowed file may be read.
+ * A path that does not exist is skipped. On a kernel without Landlock (or with it disabled) the
+ * program runs unconfined: `--abi` is how the caller learns that and says so. Any other failure
+ * exits 126 with the reason on stderr, without running the program (127: it cannot be run).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/landlock.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define READS (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
+#define CANNOT_CONFINE 126
+#define CANNOT_RUN 127
+
+static long abi_version(void) {
+  long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+  return abi < 0 ? 0 : abi;
+}
+
+__attribute__((noreturn)) static void fail(const char *what, const char *path, int code) {
+  fprintf(stderr, "sersync2: cannot confine rsync's reads to the tree: %s%s%s: %s\n", what,
+          path == NULL ? "" : " ", path == NULL ? "" : path, strerror(errno));
+  exit(code);
+}
+
+/* Allows reading below `fd` (a directory) or `fd` itself (any other file). */
+static void allow_fd(int ruleset, int fd, const char *what) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) fail("fstat", what, CANNOT_CONFINE);
+  struct landlock_path_beneath_attr rule = {
+      .allowed_access = S_ISDIR(st.st_mode) ? READS : LANDLOCK_ACCESS_FS_READ_FILE,
+      .parent_fd = fd,
+  };
+  if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &rule, 0) != 0)
+    fail("landlock_add_rule", what, CANNOT_CONFINE);
+}
+
+static void allow_path(int ruleset, const char *path) {
+  int fd = open(path, O_PATH | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT || errno == ENOTDIR || errno == EACCES) return;
+    fail("open", path, CANNOT_CONFINE);
+  }
+  allow_fd(ruleset, fd, path);
+  close(fd);
+}
+
+int main(int argc, char **argv) {
+  if (argc == 2 && strcmp(argv[1], "--abi") == 0) {
+    printf("%ld\n", abi_version());
+    return 0;
+  }
+  int program = 1;
+  while (program < argc && strcmp(argv[program], "--") != 0) program += 2;
+  if (program >= argc - 1) {
+    fprintf(stderr, "usage: sersync-confine [--allow-fd N] [--allow PATH]... -- PROGRAM ARG...\n");
+    return CANNOT_CONFINE;
+  }
+  struct landlock_ruleset_attr attr = {.handled_access_fs = READS};
+  int ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0);
+  if (ruleset < 0 && errno != ENOSYS && errno != EOPNOTSUPP) fail("landlock_create_ruleset", NULL, CANNOT_CONFINE);
+  if (ruleset >= 0) {
+    for (int i = 1; i < program; i += 2) {
+      const char *value = argv[i + 1];
+      if (strcmp(argv[i], "--allow") == 0) {
+        allow_path(ruleset, value);
+      } else if (strcmp(argv[i], "--allow-fd") == 0) {
+        allow_fd(ruleset, atoi(value), value);
+      } else {
+        errno = EINVAL;
+        fail("unknown option", argv[i], CANNOT_CONFINE);
+      }
+    }
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail("prctl(PR_SET_NO_NEW_PRIVS)", NULL, CANNOT_CONFINE);
+    if (syscall(SYS_landlock_restrict_self, ruleset, 0) != 0) fail("landlock_restrict_self", NULL, CANNOT_CONFINE);
+    close(ruleset);
+  }
+  execvp(argv[program + 1], argv + program + 1);
+  fail("exec", argv[program + 1], CANNOT_RUN);
+}

@@ -1,0 +1,173 @@
+/**
+ * rsync's reads confined to the tree. rsync older than 3.5 follows a symlink that another user
+ * plants in the middle of a listed path between our listing and its read (`a/` swapped for
+ * `a -> /etc` once `a/x` is listed sends `/etc/x` to the replica). So runs to daemons and local
+ * directories start through `sersync-confine` (native/confine.c): a Landlock ruleset lets rsync
+ * read only the directory it starts in (held open, `PINNED_FD`), the system files every rsync
+ * reads, and what its remote needs; a planted link then meets EACCES, wherever it points. Runs
+ * over ssh are not confined: ssh reads its keys, which such a link could then bring along.
+ */
+import { execFile } from 'node:child_process';
+import { accessSync, constants, existsSync, realpathSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { remoteKind } from '../config/remote-kinds.js';
+import type { Config, Remote, RsyncSettings } from '../config/types.js';
+import { packageFile } from '../package-files.js';
+
+/** The helper, built by node-gyp at install beside the inotify binding. */
+export const CONFINE_HELPER = packageFile('native', 'build', 'Release', 'sersync-confine');
+
+/**
+ * What any rsync reads besides the tree, none of it secret: its program's libraries, locales and
+ * character sets (all below /usr and /lib), user and group names (rsync sends names with ids),
+ * host name resolution, popt's option aliases, OpenSSL's config, and harmless devices.
+ */
+const SYSTEM_READS: readonly string[] = [
+  '/usr',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/bin',
+  '/sbin',
+  '/etc/ld.so.cache',
+  '/etc/ld.so.preload',
+  '/etc/passwd',
+  '/etc/group',
+  '/etc/nsswitch.conf',
+  '/var/lib/sss/mc',
+  '/etc/hosts',
+  '/etc/host.conf',
+  '/etc/resolv.conf',
+  '/etc/gai.conf',
+  '/etc/services',
+  '/etc/protocols',
+  '/etc/localtime',
+  '/etc/popt',
+  '/etc/popt.d',
+  '/etc/ssl/openssl.cnf',
+  '/dev/null',
+  '/dev/zero',
+  '/dev/random',
+  '/dev/urandom',
+];
+
+/** How a run to a remote is confined: what it may read besides the tree, or why it is not. */
+export type RunConfinement = { readonly reads: readonly string[] } | { readonly unconfined: string };
+
+/**
+ * What a run to `remote` must read besides the tree and the system's files (`commonParams`'s own
+ * files, `--exclude-from=/etc/…`, included), or why it runs unconfined: over ssh, or through a
+ * remote shell of the operator's (`-e`, `--rsh`), which read their keys; or with options that
+ * follow links out of the tree on purpose (`-L`, `--copy-links`, `--copy-unsafe-links`, `-k`). Pure.
+ */
+export function runConfinement(remote: Remote, rsync: RsyncSettings): RunConfinement {
+  const params = rsync.commonParams;
+  const short = (letters: RegExp): boolean => params.some((p) => /^-[A-Za-z]+$/.test(p) && letters.test(p));
+  if (short(/e/) || params.some((p) => /^--rsh\b/.test(p)))
+    return { unconfined: 'a remote shell of its own (-e), which reads its keys' };
+  if (short(/[Lk]/) || params.some((p) => /^--copy-(?:links|unsafe-links|dirlinks)$/.test(p)))
+    return { unconfined: 'commonParams follow symlinks out of the tree on purpose (-L, -k)' };
+  const own = remoteKind(remote).reads(rsync);
+  if (own === null) return { unconfined: 'ssh reads its keys' };
+  return { reads: [...own, ...params.flatMap(absolutePathsIn)] };
+}
+
+/** `runConfinement`'s reads, or null: unconfined. */
+export function runReads(remote: Remote, rsync: RsyncSettings): readonly string[] | null {
+  const c = runConfinement(remote, rsync);
+  return 'reads' in c ? c.reads : null;
+}
+
+/** The remotes of `config` whose runs are not confined, each with why. */
+export function unconfinedRemotes(config: Config): { readonly id: string; readonly why: string }[] {
+  const seen = new Map<string, string>();
+  for (const remote of config.localpaths.flatMap((lp) => lp.remotes)) {
+    const c = runConfinement(remote, config.rsync);
+    if ('unconfined' in c) seen.set(remote.id, c.unconfined);
+  }
+  return [...seen].map(([id, why]) => ({ id, why }));
+}
+
+/** `a::m (ssh reads its keys), …` */
+export function listUnconfined(unconfined: readonly { readonly id: string; readonly why: string }[]): string {
+  return unconfined.map((u) => `${u.id} (${u.why})`).join(', ');
+}
+
+/** `--exclude-from=/etc/x` → `/etc/x`; `--filter=merge /etc/y` → `/etc/y`. */
+function absolutePathsIn(param: string): string[] {
+  return param.split(/[=\s]/).filter((word) => word.startsWith('/'));
+}
+
+/** The command that runs `rsync argv`, started in the tree's directory held open as `fd`, confined. */
+export function confinedCommand(
+  reads: readonly string[],
+  fd: number,
+  argv: readonly string[],
+): { readonly command: string; readonly args: string[] } {
+  const allowed = [...SYSTEM_READS, ...programReads(), ...reads];
+  return {
+    command: CONFINE_HELPER,
+    args: ['--allow-fd', String(fd), ...allowed.flatMap((p) => ['--allow', p]), '--', 'rsync', ...argv],
+  };
+}
+
+let program: string[] | undefined;
+
+/**
+ * The installed rsync's own reads beyond the system's: the directory it is in and the `lib` beside
+ * it (an rsync built into /opt/rsync/bin, or a wrapper script, which its shell reads), and `~/.popt`.
+ */
+function programReads(): readonly string[] {
+  if (program !== undefined) return program;
+  const found = onPath('rsync');
+  const dir = found === null ? null : dirname(found);
+  program = [join(homedir(), '.popt'), ...(dir === null ? [] : [dir, join(dirname(dir), 'lib')])];
+  return program;
+}
+
+function onPath(name: string): string | null {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    try {
+      const file = join(dir, name);
+      accessSync(file, constants.X_OK);
+      return realpathSync(file);
+    } catch {
+      // not in this directory
+    }
+  }
+  return null;
+}
+
+/** Whether runs can be confined here: the kernel's Landlock ABI, or why not. */
+export type Confinement = { readonly abi: number } | { readonly unavailable: string };
+
+/** Asks the helper (a process: done once, off the start's path). */
+export async function probeConfinement(): Promise<Confinement> {
+  if (!existsSync(CONFINE_HELPER))
+    return { unavailable: `its helper ${CONFINE_HELPER} is not built (npm install builds it)` };
+  try {
+    const { stdout } = await promisify(execFile)(CONFINE_HELPER, ['--abi'], { timeout: 10_000 });
+    const abi = Number(stdout.trim());
+    return abi > 0
+      ? { abi }
+      : { unavailable: 'this kernel has no Landlock (Linux 5.13 or later, with landlock among its LSMs)' };
+  } catch (err) {
+    return { unavailable: `its helper ${CONFINE_HELPER} fails: ${(err as Error).message}` };
+  }
+}
+
+/** How `check` says it. */
+export function describeConfinement(
+  confinement: Confinement,
+  unconfined: readonly { readonly id: string; readonly why: string }[],
+): string {
+  if ('unavailable' in confinement) return `no: ${confinement.unavailable}`;
+  const how = `rsync reads only the tree and the system's files (Landlock ABI ${confinement.abi})`;
+  return unconfined.length === 0
+    ? `yes: ${how}`
+    : `yes: ${how}, except runs to ${listUnconfined(unconfined)}`;
+}
