@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import { seedFrom } from '../helpers/prng.js';
 import { useUnprivileged } from '../helpers/unprivileged.js';
-import { symlinkRaces } from './cases/boundary.js';
+import { midPathLink, symlinkRaces } from './cases/boundary.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const attacker = useUnprivileged();
@@ -18,6 +18,15 @@ test('a renamed directory swapped for a symlink to a root-only directory, 100 ti
   const work = await tempDir('sersync-faults-boundary-');
   try {
     await symlinkRaces(work.path, user, { tries: 100, seed });
+  } finally {
+    await work.remove();
+  }
+});
+
+test('a link planted mid-path after rsync was handed the path, before it reads it: nothing from outside the tree arrives (confined reads), and it converges', async () => {
+  const work = await tempDir('sersync-faults-midpath-');
+  try {
+    await midPathLink(work.path);
   } finally {
     await work.remove();
   }

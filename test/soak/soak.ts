@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { disposeRsyncDaemon, startRsyncDaemon, type RsyncDaemon } from '../helpers/rsyncd.js';
-import { symlinkRaces } from '../faults/cases/boundary.js';
+import { midPathLink, symlinkRaces } from '../faults/cases/boundary.js';
 import { fuzzConfigs } from '../faults/cases/config-fuzz.js';
 import { killedDuringChurn, rewriteWhileDown } from '../faults/cases/crash.js';
 import { daemonDownDuringBurst, dirRenamesWhileDown } from '../faults/cases/daemon-down.js';
@@ -112,6 +112,7 @@ const CASES: Readonly<Record<string, (c: Context) => Promise<CaseResult> | CaseR
   'root-swapped-for-symlink': (c) => rootSwappedForSymlink(c.work, c.daemon),
   'deploy-symlink-switch': (c) => deploySwitchesSymlink(c.work, c.daemon),
   'path-past-path-max': (c) => pathPastPathMax(c.work, c.daemon),
+  'mid-path-link': (c) => midPathLink(c.work),
   // Only where this host lets them run (root with mount(2), user namespaces).
   ...(mountUnavailable() === undefined && {
     'mounted-in-tree': (c: Context) => mountedInTree(c.work, c.daemon),

@@ -3,11 +3,22 @@
  * that user never bring a root-only file to the replica, and the replica still converges.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { disposeRsyncDaemon, startRsyncDaemon } from '../../helpers/rsyncd.js';
 import type { Unprivileged } from '../../helpers/unprivileged.js';
+import { eventually } from '../../helpers/trees.js';
 import { Rig } from '../lib/rig.js';
 import type { CaseResult } from './result.js';
 
@@ -85,6 +96,57 @@ export async function symlinkRaces(
     }
     return { faults: opts.tries, files: rig.files(), lost: 0 };
   } finally {
+    await rig.stop();
+    await disposeRsyncDaemon(daemon);
+  }
+}
+
+/**
+ * A link planted in the middle of a path rsync has already been handed (`x/root-only-0.txt`,
+ * then `x/` swapped for `x -> secret/`), while rsync has not read it yet: rsync older than 3.5
+ * follows such a link. rsync is held at its start by a wrapper until the swap is made, so the
+ * race is won every time. Its reads are confined to the tree, so nothing of `secret/` reaches the
+ * replica, whatever rsync is installed; the path counts as gone, and the replica converges (the
+ * link replicated as a link).
+ */
+export async function midPathLink(work: string): Promise<CaseResult> {
+  const daemon = await startRsyncDaemon({ moduleLines: ['use chroot = yes', 'munge symlinks = no'] });
+  const rig = Rig.create(work, { daemon });
+  const secret = join(rig.base, 'secret');
+  const bin = join(rig.base, 'bin');
+  const [gate, held, go] = ['gate', 'held', 'go'].map((f) => join(rig.base, f)) as [string, string, string];
+  const real = spawnSync('sh', ['-c', 'command -v rsync'], { encoding: 'utf8' }).stdout.trim();
+  mkdirSync(bin);
+  // The first run after `gate` appears says it is held, and waits for `go`.
+  writeFileSync(
+    join(bin, 'rsync'),
+    `#!/bin/sh\nif [ -e ${gate} ] && rm ${gate} 2>/dev/null; then\n  : > ${held}\n  while [ ! -e ${go} ]; do sleep 0.01; done\nfi\nexec ${real} "$@"\n`,
+    { mode: 0o755 },
+  );
+  try {
+    rootOnlyDir(secret);
+    await rig.start([], { env: { PATH: `${bin}:${process.env.PATH ?? ''}` } });
+    writeFileSync(gate, '');
+    mkdirSync(join(rig.src, 'x'));
+    writeFileSync(join(rig.src, 'x', 'root-only-0.txt'), 'bait');
+    await eventually(() => existsSync(held), 15_000, 'a run holding x/root-only-0.txt');
+    renameSync(join(rig.src, 'x'), join(rig.src, 'x.old'));
+    symlinkSync(secret, join(rig.src, 'x'));
+    writeFileSync(go, '');
+    await rig.converged(20_000, 'after the link was planted mid-path');
+    assert.deepEqual(leaked(rig.replica), [], 'root-only files on the replica');
+    // Not even for a moment: a file read through the link would arrive as x/…, deleted by the next run.
+    const received = await daemon.received();
+    assert.deepEqual(
+      received.filter((p) => p.startsWith('x/')),
+      [],
+      `the daemon received files through the link: ${received.join(', ')}`,
+    );
+    assert.ok(lstatSync(join(rig.replica, 'x')).isSymbolicLink(), 'x is a link on the replica');
+    assert.equal(readFileSync(join(rig.replica, 'x.old', 'root-only-0.txt'), 'utf8'), 'bait');
+    return { faults: 1, files: rig.files(), lost: 0 };
+  } finally {
+    writeFileSync(go, '');
     await rig.stop();
     await disposeRsyncDaemon(daemon);
   }
