@@ -11,6 +11,7 @@ import { refusedReads, SOURCE_UNUSABLE } from '../src/sync/exit-codes.js';
 import { parentOf, pathBytes, type RelPath } from '../src/paths.js';
 import { anchoredPattern, fileListEntry } from '../src/sync/rsync-args.js';
 import { CONFINE_HELPER, confinedCommand } from '../src/sync/confine.js';
+import { passwordInEnv } from '../src/sync/password-env.js';
 import { PINNED_FD, pinnedPlace, type PinnedPlace } from '../src/sync/rsync-place.js';
 import { Progress2Reader, type ProgressMessage, type ReportingTask } from '../src/sync/rsync-progress.js';
 import { ioBytes, sampleEveryMs, StallClock } from '../src/sync/stall.js';
@@ -241,7 +242,8 @@ function leftTheTree(root: string, stderr: string): string[] {
 
 /**
  * Starts rsync in its directory of the tree held open (see `pinnedPlace`), its reads confined to
- * it unless `reads` is null (see `confine.ts`); closes what this process holds.
+ * it unless `reads` is null (see `confine.ts`), its password then in its environment (see
+ * `password-env.ts`); closes what this process holds.
  */
 function startRsync(
   place: PinnedPlace,
@@ -250,11 +252,19 @@ function startRsync(
 ): ChildProcessWithoutNullStreams {
   try {
     const stdio = ['pipe', 'pipe', 'pipe', place.fd] as const;
+    if (reads === null || !CONFINABLE)
+      return spawn('rsync', argv, { cwd: place.cwd, stdio: [...stdio] }) as ChildProcessWithoutNullStreams;
+    const login = passwordInEnv(argv, process.getuid?.() ?? -1);
     const { command, args } =
-      reads === null || !CONFINABLE
-        ? { command: 'rsync', args: argv }
-        : confinedCommand(reads, PINNED_FD, argv);
-    return spawn(command, args, { cwd: place.cwd, stdio: [...stdio] }) as ChildProcessWithoutNullStreams;
+      login === null
+        ? confinedCommand(reads, PINNED_FD, argv)
+        : confinedCommand(
+            reads.filter((r) => r !== login.file),
+            PINNED_FD,
+            login.argv,
+          );
+    const env = login === null ? process.env : { ...process.env, RSYNC_PASSWORD: login.password };
+    return spawn(command, args, { cwd: place.cwd, stdio: [...stdio], env }) as ChildProcessWithoutNullStreams;
   } finally {
     place.close(); // the child has its copy: spawn returns once rsync is exec'd
   }

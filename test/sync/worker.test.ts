@@ -10,7 +10,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { failureOf } from '../../src/sync/outcome.js';
 import type { RsyncTask } from '../../src/sync/task.js';
@@ -205,9 +205,11 @@ test('worker: a link planted mid-path after the listing brings nothing from outs
   writeFileSync(join(outside, 'secret.txt'), 'outside the tree');
   writeFileSync(join(root, 'b', 'kept.txt'), 'in the tree');
   symlinkSync(outside, join(root, 'a')); // planted after `a/secret.txt` was listed
+  // The password file is not among what rsync may read: it gets the password in its environment.
+  symlinkSync(dirname(daemon.passwordFile), join(root, 'p'));
   const files = {
     kind: 'files',
-    paths: ['a/secret.txt', 'b/kept.txt'],
+    paths: ['a/secret.txt', 'b/kept.txt', `p/${basename(daemon.passwordFile)}`],
     sentAs: new Map(),
     trees: [],
   } as const;
@@ -240,9 +242,9 @@ test('worker: a link planted mid-path after the listing brings nothing from outs
     const result = await runRsync(task);
     assert.equal(result.exitCode, 23, result.stderr);
     assert.match(result.stderr, /send_files failed to open ".*\/a\/secret\.txt": Permission denied \(13\)/);
-    // Gone from the tree, as rsync ≥ 3.5 has it: the run succeeded (the link has its own events).
-    assert.equal(result.leftTree.length, 1);
-    assert.match(result.leftTree[0] ?? '', /a\/secret\.txt": Permission denied/);
+    // Gone from the tree, as rsync ≥ 3.5 has it: the run succeeded (the links have their own events).
+    assert.equal(result.leftTree.length, 2, result.stderr);
+    assert.match(result.leftTree.join('\n'), /a\/secret\.txt": Permission denied/);
     assert.equal(failureOf(result), null);
     assert.equal(
       existsSync(join(replica, 'a', 'secret.txt')),
@@ -250,5 +252,10 @@ test('worker: a link planted mid-path after the listing brings nothing from outs
       `read through the link into ${replica}`,
     );
     assert.equal(readFileSync(join(replica, 'b', 'kept.txt'), 'utf8'), 'in the tree');
+    assert.equal(
+      existsSync(join(replica, 'p', basename(daemon.passwordFile))),
+      false,
+      `the password file read through the link into ${replica}`,
+    );
   }
 });
