@@ -86,13 +86,27 @@ const FOLLOWING_SHORT = new Set(['L', 'k']);
 
 /** The option among `words` that makes rsync's sender follow symlinks, or null. */
 export function linkFollowingOption(words: readonly string[]): string | null {
+  return optionAmong(words, (w) => FOLLOWING_LONG.has(w), FOLLOWING_SHORT);
+}
+
+/** The option among `words` that names a remote shell of its own (`-e`, `--rsh`), or null. */
+export function remoteShellOption(words: readonly string[]): string | null {
+  return optionAmong(words, (w) => w === '--rsh' || w.startsWith('--rsh='), new Set(['e']));
+}
+
+/** The first of `words` that is a long option `long` accepts, or a short one in `short` (in a cluster). */
+function optionAmong(
+  words: readonly string[],
+  long: (word: string) => boolean,
+  short: ReadonlySet<string>,
+): string | null {
   for (let i = 0; i < words.length; i++) {
     const w = words[i] ?? '';
-    if (FOLLOWING_LONG.has(w)) return w;
+    if (long(w)) return w;
     if (!/^-[^-]/.test(w)) continue;
     for (let j = 1; j < w.length; j++) {
       const c = w[j] ?? '';
-      if (FOLLOWING_SHORT.has(c)) return `-${c}`;
+      if (short.has(c)) return `-${c}`;
       if (SHORT_WITH_VALUE.has(c)) {
         if (j === w.length - 1) i++; // the value is the next word
         break;

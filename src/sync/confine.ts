@@ -13,6 +13,7 @@ import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { remoteKind } from '../config/remote-kinds.js';
+import { remoteShellOption } from '../config/sersync.js';
 import type { Config, Remote, RsyncSettings } from '../config/types.js';
 import { packageFile } from '../package-files.js';
 
@@ -60,19 +61,15 @@ export type RunConfinement = { readonly reads: readonly string[] } | { readonly 
 /**
  * What a run to `remote` must read besides the tree and the system's files (`commonParams`'s own
  * files, `--exclude-from=/etc/…`, included), or why it runs unconfined: over ssh, or through a
- * remote shell of the operator's (`-e`, `--rsh`), which read their keys; or with options that
- * follow links out of the tree on purpose (`-L`, `--copy-links`, `--copy-unsafe-links`, `-k`). Pure.
+ * remote shell of the operator's (`-e`, `--rsh`), which read their keys. (Options that follow
+ * links out of the tree, `-L` and the like, are refused with the config.) Pure.
  */
 export function runConfinement(remote: Remote, rsync: RsyncSettings): RunConfinement {
-  const params = rsync.commonParams;
-  const short = (letters: RegExp): boolean => params.some((p) => /^-[A-Za-z]+$/.test(p) && letters.test(p));
-  if (short(/e/) || params.some((p) => /^--rsh\b/.test(p)))
+  if (remoteShellOption(rsync.commonParams) !== null)
     return { unconfined: 'a remote shell of its own (-e), which reads its keys' };
-  if (short(/[Lk]/) || params.some((p) => /^--copy-(?:links|unsafe-links|dirlinks)$/.test(p)))
-    return { unconfined: 'commonParams follow symlinks out of the tree on purpose (-L, -k)' };
   const own = remoteKind(remote).reads(rsync);
   if (own === null) return { unconfined: 'ssh reads its keys' };
-  return { reads: [...own, ...params.flatMap(absolutePathsIn)] };
+  return { reads: [...own, ...rsync.commonParams.flatMap(absolutePathsIn)] };
 }
 
 /** `runConfinement`'s reads, or null: unconfined. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Config, Remote, RsyncSettings } from '../../src/config/types.js';
-import { describeConfinement, runConfinement, runReads, unconfinedRemotes } from '../../src/sync/confine.js';
+import { describeConfinement, runReads, unconfinedRemotes } from '../../src/sync/confine.js';
 
 const daemon: Remote = { id: '10.0.0.1::m1', target: { kind: 'daemon', host: '10.0.0.1', module: 'm1' } };
 const ssh: Remote = { id: '10.0.0.1:/srv/m1', target: { kind: 'ssh', host: '10.0.0.1', path: '/srv/m1' } };
@@ -30,6 +30,7 @@ test('confine: what a run may read besides the tree, by remote kind; ssh and a t
     ['-artuz', '-e', 'ssh -p 2222'],
     ['-avze', 'ssh'],
     ['-a', '--rsh=ssh'],
+    ['-a', '--rsh', 'ssh'],
   ])
     assert.equal(runReads(daemon, settings(params)), null, params.join(' '));
   assert.deepEqual(
@@ -41,19 +42,8 @@ test('confine: what a run may read besides the tree, by remote kind; ssh and a t
     'files commonParams names',
   );
   assert.deepEqual(runReads(daemon, settings(['-artuz', '--exclude=*.tmp'])), ['/etc/rsync.pas']);
-  // Following links out of the tree is what these ask for: confined, every such link would fail.
-  for (const params of [
-    ['-artuzL'],
-    ['-a', '--copy-links'],
-    ['-a', '--copy-unsafe-links'],
-    ['-ak'],
-    ['-a', '--copy-dirlinks'],
-  ])
-    assert.deepEqual(
-      runConfinement(daemon, settings(params)),
-      { unconfined: 'commonParams follow symlinks out of the tree on purpose (-L, -k)' },
-      params.join(' '),
-    );
+  // `e` as the value of an option that takes one is no remote shell
+  assert.deepEqual(runReads(daemon, settings(['-aTe'])), ['/etc/rsync.pas']);
   assert.deepEqual(runReads(daemon, settings(['-artuzK'])), ['/etc/rsync.pas'], "-K is the receiver's");
 });
 
