@@ -255,14 +255,11 @@ function startRsync(
     if (reads === null || !CONFINABLE)
       return spawn('rsync', argv, { cwd: place.cwd, stdio: [...stdio] }) as ChildProcessWithoutNullStreams;
     const login = passwordInEnv(argv, process.getuid?.() ?? -1);
-    const { command, args } =
-      login === null
-        ? confinedCommand(reads, PINNED_FD, argv)
-        : confinedCommand(
-            reads.filter((r) => r !== login.file),
-            PINNED_FD,
-            login.argv,
-          );
+    const { command, args } = confinedCommand(
+      login === null ? reads : reads.filter((r) => r !== login.file),
+      PINNED_FD,
+      login?.argv ?? argv,
+    );
     const env = login === null ? process.env : { ...process.env, RSYNC_PASSWORD: login.password };
     return spawn(command, args, { cwd: place.cwd, stdio: [...stdio], env }) as ChildProcessWithoutNullStreams;
   } finally {

@@ -64,11 +64,6 @@ export async function lookAtRsync(): Promise<RsyncLook> {
   return { ...installed, confinement };
 }
 
-/** `rsyncWarning` of a look, for the remotes of `config`. */
-export function rsyncProblem(look: RsyncLook, config: Config): string | null {
-  return rsyncWarning(look.version, look.error, look.confinement, unconfinedRemotes(config));
-}
-
 /** The installed rsync as status shows it. */
 export interface RsyncReport {
   /** As `rsync --version` says it; null when it cannot run. */
@@ -93,7 +88,7 @@ export function rsyncReport(look: RsyncLook, config: Config): RsyncReport {
     confinement: describeConfinement(look.confinement, unconfined),
     unavailable: 'unavailable' in look.confinement ? look.confinement.unavailable : null,
     unconfined,
-    problem: rsyncProblem(look, config),
+    problem: rsyncWarning(look.version, look.error, look.confinement, unconfined),
   };
 }
 
@@ -123,7 +118,7 @@ export class LaterRsyncCheck {
     this.timer ??= setTimeout(() => {
       void lookAtRsync().then((look) => {
         this.look = look;
-        const problem = rsyncProblem(look, config());
+        const { problem } = rsyncReport(look, config());
         if (problem !== null) this.onProblem(problem);
       });
     }, delayMs).unref();

@@ -9,8 +9,7 @@ import { ownDirProblem } from '../../owned-files.js';
 import { failLogPlaceProblem } from '../../queue/fail-log-mirror.js';
 import { stateDirToAsk } from '../../queue/state-dir.js';
 import { hasUpdate } from '../../sync/rsync-args.js';
-import { lookAtRsync, rsyncProblem as problemOf } from '../../sync/rsync-version.js';
-import { describeConfinement, unconfinedRemotes } from '../../sync/confine.js';
+import { lookAtRsync, rsyncReport } from '../../sync/rsync-version.js';
 import { describeWatcher } from '../../watch/index.js';
 import { SHARED_FILE_SYSTEM_EFFECT, sharedMountsAt } from '../../watch/mounts.js';
 import { printable } from '../../printable.js';
@@ -45,14 +44,12 @@ export function registerCheckCommand(program: Command): void {
       const unsafeState = ownDirProblem(stateDirToAsk(stateDir, config.stateDir), 'state directory');
       const failLogPlace = failLogPlaceProblem(config.failLog.path);
       const watcher = describeWatcher(config.fileSystem.watcher);
-      const rsync = await lookAtRsync();
-      const rsyncProblem = problemOf(rsync, config);
-      const unconfined = unconfinedRemotes(config);
+      const rsync = rsyncReport(await lookAtRsync(), config);
       const lines = [
         ...describeConfig(config, stateDir),
         `  runs          ${watcher.runs ?? 'none'}`,
-        `  rsync         ${rsync.version?.text ?? 'not found'}`,
-        `  confined      ${describeConfinement(rsync.confinement, unconfined)}`,
+        `  rsync         ${rsync.version ?? 'not found'}`,
+        `  confined      ${rsync.confinement}`,
         ...missingPaths(config).map((p) => `note: ${p} does not exist yet`),
         ...(hasUpdate(config.rsync.commonParams)
           ? [
@@ -60,7 +57,7 @@ export function registerCheckCommand(program: Command): void {
             ]
           : []),
         ...(watcher.warning === null ? [] : [`WARNING: ${watcher.warning}`]),
-        ...(rsyncProblem === null ? [] : [`WARNING: ${rsyncProblem}`]),
+        ...(rsync.problem === null ? [] : [`WARNING: ${rsync.problem}`]),
         ...(failLogPlace === null ? [] : [`WARNING: ${failLogPlace}`]),
         ...config.localpaths.flatMap((t) =>
           sharedMountsAt(t.watch).map(
