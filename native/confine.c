@@ -42,6 +42,9 @@ struct landlock_path_beneath_attr {
 #define LANDLOCK_ACCESS_FS_READ_FILE (1ULL << 2)
 #define LANDLOCK_ACCESS_FS_READ_DIR (1ULL << 3)
 #endif
+#ifndef LANDLOCK_ACCESS_FS_REFER
+#define LANDLOCK_ACCESS_FS_REFER (1ULL << 13)
+#endif
 /* New system calls have one number on every architecture. */
 #ifndef SYS_landlock_create_ruleset
 #define SYS_landlock_create_ruleset 444
@@ -97,9 +100,23 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: sersync-confine [--allow-fd N] [--allow PATH]... -- PROGRAM ARG...\n");
     return CANNOT_CONFINE;
   }
-  struct landlock_ruleset_attr attr = {.handled_access_fs = READS};
+  /*
+   * From ABI 2 every ruleset denies linking and renaming across directories unless a rule allows it
+   * (REFER): a local replica's receiver would then copy what it hard-links (`--link-dest`, `-H`). So
+   * it is allowed everywhere; the kernel still refuses any link or rename that would make a file
+   * readable that was not, so no read escapes the rules by it.
+   */
+  long abi = abi_version();
+  struct landlock_ruleset_attr attr = {.handled_access_fs = READS | (abi >= 2 ? LANDLOCK_ACCESS_FS_REFER : 0)};
   int ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0);
   if (ruleset < 0 && errno != ENOSYS && errno != EOPNOTSUPP) fail("landlock_create_ruleset", NULL, CANNOT_CONFINE);
+  if (ruleset >= 0 && abi >= 2) {
+    int root = open("/", O_PATH | O_CLOEXEC);
+    struct landlock_path_beneath_attr refer = {.allowed_access = LANDLOCK_ACCESS_FS_REFER, .parent_fd = root};
+    if (root < 0 || syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &refer, 0) != 0)
+      fail("landlock_add_rule (links and renames)", "/", CANNOT_CONFINE);
+    close(root);
+  }
   if (ruleset >= 0) {
     for (int i = 1; i < program; i += 2) {
       const char *value = argv[i + 1];

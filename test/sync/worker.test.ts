@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
   existsSync,
+  linkSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -164,7 +165,7 @@ const moveTask = (root: string, replica: string, dir: string): RsyncTask => ({
   input: null,
   filter,
   stallS: null,
-  reads: null,
+  reads: [replica],
 });
 
 test('worker: a run inside a directory starts there: the renamed directory is rebuilt from its old copy', async (t) => {
@@ -258,4 +259,30 @@ test('worker: a link planted mid-path after the listing brings nothing from outs
       `the password file read through the link into ${replica}`,
     );
   }
+});
+
+/**
+ * Landlock denies linking and renaming across directories under any ruleset unless a rule allows
+ * it; the helper allows it (the kernel still refuses one that would make a file readable that was
+ * not), so a local replica's hard links (`-H`, `--link-dest`) stay hard links.
+ */
+test('worker: a confined run to a local replica keeps hard links across its directories (-H)', async (t) => {
+  const work = await tempDir();
+  t.after(work.remove);
+  const root = join(work.path, 'src');
+  const replica = join(work.path, 'replica');
+  for (const d of [join(root, 'a'), join(root, 'b'), replica]) mkdirSync(d, { recursive: true });
+  writeFileSync(join(root, 'a', 'f'), 'linked');
+  linkSync(join(root, 'a', 'f'), join(root, 'b', 'g'));
+  const result = await runRsync({
+    kind: 'full',
+    cwd: root,
+    args: ['-aH', './', `${replica}/`],
+    input: null,
+    filter,
+    stallS: null,
+    reads: [replica],
+  });
+  assert.equal(result.exitCode, 0, result.stderr);
+  assert.equal(statSync(join(replica, 'a', 'f')).ino, statSync(join(replica, 'b', 'g')).ino);
 });
