@@ -17,7 +17,7 @@
       "conditions": [
         ["OS=='linux'", {
           "type": "executable",
-          "sources": ["confine.c"],
+          "sources": ["confine.c", "shell.c"],
           "cflags": ["-std=gnu11", "-Wall", "-Wextra"]
         }, {
           "type": "none"

@@ -7,7 +7,8 @@
  * sockets are as before.
  *
  *   sersync-confine --abi                          prints the kernel's Landlock ABI (0: none)
- *   sersync-confine [--allow-fd N] [--allow PATH]... -- PROGRAM ARG...
+ *   sersync-confine [--allow-fd N] [--allow PATH]... [--shell-outside] -- PROGRAM ARG...
+ *   sersync-confine --relay SHELL ARG...           rsync's remote shell, run outside (shell.c)
  *
  * An allowed directory may be read below it (files and listings); an allowed file may be read.
  * A path that does not exist is skipped. On a kernel without Landlock (or with it disabled) the
@@ -25,6 +26,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include "shell.h"
 
 /* Kernel headers older than 5.13 (Debian 11's) lack Landlock: its ABI is stable, so it is spelt out. */
 #if __has_include(<linux/landlock.h>)
@@ -94,12 +97,23 @@ int main(int argc, char **argv) {
     printf("%ld\n", abi_version());
     return 0;
   }
+  if (argc >= 2 && strcmp(argv[1], "--relay") == 0) return relay_shell(argc, argv);
   int program = 1;
-  while (program < argc && strcmp(argv[program], "--") != 0) program += 2;
+  int shell_outside = 0;
+  while (program < argc && strcmp(argv[program], "--") != 0) {
+    if (strcmp(argv[program], "--shell-outside") == 0) {
+      shell_outside = 1;
+      program += 1;
+    } else {
+      program += 2;
+    }
+  }
   if (program >= argc - 1) {
-    fprintf(stderr, "usage: sersync-confine [--allow-fd N] [--allow PATH]... -- PROGRAM ARG...\n");
+    fprintf(stderr,
+            "usage: sersync-confine [--allow-fd N] [--allow PATH]... [--shell-outside] -- PROGRAM ARG...\n");
     return CANNOT_CONFINE;
   }
+  if (shell_outside) start_shell_broker();
   /*
    * From ABI 2 every ruleset denies linking and renaming across directories unless a rule allows it
    * (REFER): a local replica's receiver would then copy what it hard-links (`--link-dest`, `-H`). So
@@ -120,7 +134,9 @@ int main(int argc, char **argv) {
   if (ruleset >= 0) {
     for (int i = 1; i < program; i += 2) {
       const char *value = argv[i + 1];
-      if (strcmp(argv[i], "--allow") == 0) {
+      if (strcmp(argv[i], "--shell-outside") == 0) {
+        i -= 1;
+      } else if (strcmp(argv[i], "--allow") == 0) {
         allow_path(ruleset, value);
       } else if (strcmp(argv[i], "--allow-fd") == 0) {
         allow_fd(ruleset, atoi(value), value);

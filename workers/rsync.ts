@@ -242,17 +242,17 @@ function leftTheTree(root: string, stderr: string): string[] {
 
 /**
  * Starts rsync in its directory of the tree held open (see `pinnedPlace`), its reads confined to
- * it unless `reads` is null (see `confine.ts`), its password then in its environment (see
- * `password-env.ts`); closes what this process holds.
+ * it and `reads` (see `confine.ts`; not when the helper is not built), its password then in its
+ * environment (see `password-env.ts`); closes what this process holds.
  */
 function startRsync(
   place: PinnedPlace,
   argv: string[],
-  reads: readonly string[] | null,
+  reads: readonly string[],
 ): ChildProcessWithoutNullStreams {
   try {
     const stdio = ['pipe', 'pipe', 'pipe', place.fd] as const;
-    if (reads === null || !CONFINABLE)
+    if (!CONFINABLE)
       return spawn('rsync', argv, { cwd: place.cwd, stdio: [...stdio] }) as ChildProcessWithoutNullStreams;
     const login = passwordInEnv(argv, process.getuid?.() ?? -1);
     const { command, args } = confinedCommand(
@@ -336,7 +336,7 @@ export default async function runRsync(task: ReportingTask): Promise<RsyncResult
         walked,
         ...transferStats(stdout),
         stderr: stderr + extra,
-        leftTree: exitCode === 23 && task.reads !== null && CONFINABLE ? leftTheTree(task.cwd, stderr) : [],
+        leftTree: exitCode === 23 && CONFINABLE ? leftTheTree(task.cwd, stderr) : [],
       });
     };
     child.on('error', (err) => {

@@ -239,7 +239,7 @@ async function replicate(config: Config, options: RunOptions, ctx: ReplicateCont
     control: ctx.control,
     pool,
     log,
-    rsync: (cfg) => rsync.reportFor(cfg),
+    rsync: () => rsync.reported(),
     startEngine: (cfg, opts) =>
       startEngine(cfg, opts.fullSync, {
         pool,
@@ -262,7 +262,7 @@ async function replicate(config: Config, options: RunOptions, ctx: ReplicateCont
   try {
     await service.start(config, options.fullSyncAtStart);
     reportStartup({ ok: true });
-    rsync.start(RSYNC_CHECK_DELAY_MS, () => service.config() ?? config);
+    rsync.start(RSYNC_CHECK_DELAY_MS);
     signals.onReload(() => {
       // Rejects only when not even the previous config could be started again.
       service.reload().catch((err: unknown) => {

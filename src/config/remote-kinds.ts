@@ -25,11 +25,10 @@ export interface RemoteKind {
   /** How `check` names it. */
   describe(as: string): string;
   /**
-   * What rsync must read for it besides the tree and the system's files, when its reads are
-   * confined to the tree (`src/sync/confine.ts`); null when they cannot be: ssh reads its keys,
-   * which a link planted in the tree could then bring to the replica.
+   * What rsync must read for it besides the tree and the system's files, its reads confined to the
+   * tree (`src/sync/confine.ts`). Not ssh's keys: the remote shell runs outside the confinement.
    */
-  reads(rsync: RsyncSettings): readonly string[] | null;
+  reads(rsync: RsyncSettings): readonly string[];
 }
 
 export type ProbeTarget = { readonly host: string; readonly port: number } | { readonly writable: string };
@@ -66,7 +65,7 @@ function kindOf(t: RemoteTarget): RemoteKind {
         networked: true,
         probe: (rsync) => ({ host: t.host, port: rsync.port ?? 22 }),
         describe: (as) => `over ssh${as}`,
-        reads: () => null,
+        reads: () => [],
       };
     case 'local':
       return {

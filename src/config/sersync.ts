@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { validateDetailed } from 'node-cron';
 import { isWithinPath } from '../paths.js';
 import { DEFAULTS } from './defaults.js';
+import { linkFollowingOption } from './rsync-options.js';
 import { NON_NEGATIVE, PORT, type ConfigReader } from './reader.js';
 import {
   PLUGIN_NAMES,
@@ -76,44 +77,6 @@ export function readRsync(r: ConfigReader, sersync: XmlElement | undefined): Rsy
     stallTimeoutS,
     ssh,
   };
-}
-
-/** rsync's short options that take a value, in a cluster (`-e ssh`, `-T/tmp`, `-@1`): the rest is the value. */
-const SHORT_WITH_VALUE = new Set(['B', 'e', 'f', 'M', 'T', '@']);
-const FOLLOWING_LONG = new Set(['--copy-links', '--copy-unsafe-links', '--copy-dirlinks']);
-/** `-L` (copy-links) and `-k` (copy-dirlinks). */
-const FOLLOWING_SHORT = new Set(['L', 'k']);
-
-/** The option among `words` that makes rsync's sender follow symlinks, or null. */
-export function linkFollowingOption(words: readonly string[]): string | null {
-  return optionAmong(words, (w) => FOLLOWING_LONG.has(w), FOLLOWING_SHORT);
-}
-
-/** The option among `words` that names a remote shell of its own (`-e`, `--rsh`), or null. */
-export function remoteShellOption(words: readonly string[]): string | null {
-  return optionAmong(words, (w) => w === '--rsh' || w.startsWith('--rsh='), new Set(['e']));
-}
-
-/** The first of `words` that is a long option `long` accepts, or a short one in `short` (in a cluster). */
-function optionAmong(
-  words: readonly string[],
-  long: (word: string) => boolean,
-  short: ReadonlySet<string>,
-): string | null {
-  for (let i = 0; i < words.length; i++) {
-    const w = words[i] ?? '';
-    if (long(w)) return w;
-    if (!/^-[^-]/.test(w)) continue;
-    for (let j = 1; j < w.length; j++) {
-      const c = w[j] ?? '';
-      if (short.has(c)) return `-${c}`;
-      if (SHORT_WITH_VALUE.has(c)) {
-        if (j === w.length - 1) i++; // the value is the next word
-        break;
-      }
-    }
-  }
-  return null;
 }
 
 function readRemote(r: ConfigReader, el: XmlElement, ssh: boolean): Remote {

@@ -70,7 +70,7 @@ export interface ServiceDeps {
   /** The state directory a config uses (a reload may not move it: the queue and socket live there). */
   readonly stateDirOf: (config: Config) => string;
   /** What is wrong with the installed rsync, once it was looked at (see LaterRsyncCheck). */
-  readonly rsync?: (config: Config) => RsyncReport | null;
+  readonly rsync?: () => RsyncReport | null;
   readonly now?: () => number;
 }
 
@@ -128,7 +128,7 @@ export class Service {
       reloads: this.reloads,
       lastReloadAt: this.lastReloadAt,
       reloadRefused: this.reloadRefused,
-      rsync: this.deps.rsync?.(engine.config) ?? null,
+      rsync: this.deps.rsync?.() ?? null,
       trees: withPast(engine.status(), this.past),
       retries: engine.retriesByLane(),
       pool: { inFlight: pool.inFlight, maxConcurrent: pool.maxConcurrent, started: pool.started },
@@ -136,11 +136,6 @@ export class Service {
       verify: engine.verifyStatus(),
       plugin: pluginWithPast(engine.plugin(), this.pastPlugin),
     });
-  }
-
-  /** The config running now; null between two during a reload, or before the start. */
-  config(): Config | null {
-    return this.between ? null : (this.engine?.config ?? null);
   }
 
   /** Queues a full sync of `root` (a watched root) or of every tree; returns the roots. */

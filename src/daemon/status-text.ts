@@ -208,11 +208,7 @@ function rsyncLine(s: DaemonStatus): string {
   const r = s.rsync;
   if (r === null) return '';
   const reads =
-    r.unavailable !== null
-      ? `reads not confined: ${r.unavailable}`
-      : r.unconfined.length > 0
-        ? `reads confined to the tree, except runs to ${r.unconfined.map((u) => u.id).join(', ')}`
-        : 'reads confined to the tree';
+    r.unavailable !== null ? `reads not confined: ${r.unavailable}` : 'reads confined to the tree';
   return `; ${r.version ?? 'not found'}, ${printable(reads)}`;
 }
 

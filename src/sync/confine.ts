@@ -1,11 +1,12 @@
 /**
  * rsync's reads confined to the tree. rsync older than 3.5 follows a symlink that another user
  * plants in the middle of a listed path between our listing and its read (`a/` swapped for
- * `a -> /etc` once `a/x` is listed sends `/etc/x` to the replica). So runs to daemons and local
- * directories start through `sersync-confine` (native/confine.c): a Landlock ruleset lets rsync
- * read only the directory it starts in (held open, `PINNED_FD`), the system files every rsync
- * reads, and what its remote needs; a planted link then meets EACCES, wherever it points. Runs
- * over ssh are not confined: ssh reads its keys, which such a link could then bring along.
+ * `a -> /etc` once `a/x` is listed sends `/etc/x` to the replica). So every run starts through
+ * `sersync-confine` (native/confine.c): a Landlock ruleset lets rsync read only the directory it
+ * starts in (held open, `PINNED_FD`), the system files every rsync reads, and what its remote
+ * needs; a planted link then meets EACCES, wherever it points. A remote shell (ssh, or `-e` in
+ * `commonParams`) reads its keys, which such a link could then bring along: it runs outside the
+ * confinement, started for rsync by the helper's broker (native/shell.c).
  */
 import { execFile } from 'node:child_process';
 import { accessSync, constants, existsSync, realpathSync } from 'node:fs';
@@ -13,8 +14,8 @@ import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { remoteKind } from '../config/remote-kinds.js';
-import { remoteShellOption } from '../config/sersync.js';
-import type { Config, Remote, RsyncSettings } from '../config/types.js';
+import { localFilesNamed, remoteShellValues } from '../config/rsync-options.js';
+import type { Remote, RsyncSettings } from '../config/types.js';
 import { packageFile } from '../package-files.js';
 
 /** The helper, built by node-gyp at install beside the inotify binding. */
@@ -55,60 +56,59 @@ const SYSTEM_READS: readonly string[] = [
   '/dev/urandom',
 ];
 
-/** How a run to a remote is confined: what it may read besides the tree, or why it is not. */
-export type RunConfinement = { readonly reads: readonly string[] } | { readonly unconfined: string };
+/**
+ * What a run to `remote` must read besides the tree and the system's files: its kind's own (the
+ * password file, a local replica) and the files `commonParams` names (`--exclude-from=/etc/…`).
+ * (Options that follow links out of the tree, `-L` and the like, are refused with the config.) Pure.
+ */
+export function runReads(remote: Remote, rsync: RsyncSettings): readonly string[] {
+  return [...remoteKind(remote).reads(rsync), ...localFilesNamed(rsync.commonParams)];
+}
 
 /**
- * What a run to `remote` must read besides the tree and the system's files (`commonParams`'s own
- * files, `--exclude-from=/etc/…`, included), or why it runs unconfined: over ssh, or through a
- * remote shell of the operator's (`-e`, `--rsh`), which read their keys. (Options that follow
- * links out of the tree, `-L` and the like, are refused with the config.) Pure.
+ * The command that runs `rsync argv`, started in the tree's directory held open as `fd`, confined.
+ * A remote shell named in `argv` is started by the helper's relay, outside the confinement.
  */
-export function runConfinement(remote: Remote, rsync: RsyncSettings): RunConfinement {
-  if (remoteShellOption(rsync.commonParams) !== null)
-    return { unconfined: 'a remote shell of its own (-e), which reads its keys' };
-  const own = remoteKind(remote).reads(rsync);
-  if (own === null) return { unconfined: 'ssh reads its keys' };
-  return { reads: [...own, ...rsync.commonParams.flatMap(absolutePathsIn)] };
-}
-
-/** `runConfinement`'s reads, or null: unconfined. */
-export function runReads(remote: Remote, rsync: RsyncSettings): readonly string[] | null {
-  const c = runConfinement(remote, rsync);
-  return 'reads' in c ? c.reads : null;
-}
-
-/** The remotes of `config` whose runs are not confined, each with why. */
-export function unconfinedRemotes(config: Config): { readonly id: string; readonly why: string }[] {
-  const seen = new Map<string, string>();
-  for (const remote of config.localpaths.flatMap((lp) => lp.remotes)) {
-    const c = runConfinement(remote, config.rsync);
-    if ('unconfined' in c) seen.set(remote.id, c.unconfined);
-  }
-  return [...seen].map(([id, why]) => ({ id, why }));
-}
-
-/** `a::m (ssh reads its keys), …` */
-export function listUnconfined(unconfined: readonly { readonly id: string; readonly why: string }[]): string {
-  return unconfined.map((u) => `${u.id} (${u.why})`).join(', ');
-}
-
-/** `--exclude-from=/etc/x` → `/etc/x`; `--filter=merge /etc/y` → `/etc/y`. */
-function absolutePathsIn(param: string): string[] {
-  return param.split(/[=\s]/).filter((word) => word.startsWith('/'));
-}
-
-/** The command that runs `rsync argv`, started in the tree's directory held open as `fd`, confined. */
 export function confinedCommand(
   reads: readonly string[],
   fd: number,
   argv: readonly string[],
 ): { readonly command: string; readonly args: string[] } {
-  const allowed = [...SYSTEM_READS, ...programReads(), ...reads];
+  const shells = remoteShellValues(argv);
+  const rsync = [...argv];
+  for (const { word, at } of shells) {
+    const w = rsync[word] ?? '';
+    rsync[word] = `${w.slice(0, at)}${RELAY} ${w.slice(at)}`;
+  }
+  const allowed = [
+    ...SYSTEM_READS,
+    ...programReads(),
+    ...reads,
+    ...(shells.length > 0 ? [CONFINE_HELPER] : []),
+  ];
   return {
     command: CONFINE_HELPER,
-    args: ['--allow-fd', String(fd), ...allowed.flatMap((p) => ['--allow', p]), '--', 'rsync', ...argv],
+    args: [
+      '--allow-fd',
+      String(fd),
+      ...allowed.flatMap((p) => ['--allow', p]),
+      ...(shells.length > 0 ? ['--shell-outside'] : []),
+      '--',
+      'rsync',
+      ...rsync,
+    ],
   };
+}
+
+/** How rsync's `-e` names the relay. */
+const RELAY = `${rshWord(CONFINE_HELPER)} --relay`;
+
+/**
+ * `word` as one word of rsync's `-e`: rsync splits it at spaces outside quotes and drops the quotes
+ * (no backslashes), so it is quoted, a `'` in it written as `'"'"'`. Pure.
+ */
+export function rshWord(word: string): string {
+  return `'${word.replaceAll("'", `'"'"'`)}'`;
 }
 
 let program: string[] | undefined;
@@ -158,13 +158,8 @@ export async function probeConfinement(): Promise<Confinement> {
 }
 
 /** How `check` says it. */
-export function describeConfinement(
-  confinement: Confinement,
-  unconfined: readonly { readonly id: string; readonly why: string }[],
-): string {
-  if ('unavailable' in confinement) return `no: ${confinement.unavailable}`;
-  const how = `rsync reads only the tree and the system's files (Landlock ABI ${confinement.abi})`;
-  return unconfined.length === 0
-    ? `yes: ${how}`
-    : `yes: ${how}, except runs to ${listUnconfined(unconfined)}`;
+export function describeConfinement(confinement: Confinement): string {
+  return 'unavailable' in confinement
+    ? `no: ${confinement.unavailable}`
+    : `yes: rsync reads only the tree and the system's files (Landlock ABI ${confinement.abi})`;
 }

@@ -5,14 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { Config } from '../config/types.js';
-import {
-  describeConfinement,
-  listUnconfined,
-  probeConfinement,
-  unconfinedRemotes,
-  type Confinement,
-} from './confine.js';
+import { describeConfinement, probeConfinement, type Confinement } from './confine.js';
 
 export interface RsyncVersion {
   readonly major: number;
@@ -30,14 +23,12 @@ export function parseRsyncVersion(output: string): RsyncVersion | null {
 
 /**
  * What an operator must know about this rsync; null when nothing. Before 3.5 it follows a link
- * planted mid-path, which confinement (`confine.ts`) stops on every run it applies to:
- * `unconfined` names the remotes it does not, and why.
+ * planted mid-path, which confinement (`confine.ts`) stops on every run, where the kernel allows it.
  */
 export function rsyncWarning(
   version: RsyncVersion | null,
   error: string | null,
   confinement: Confinement,
-  unconfined: readonly { readonly id: string; readonly why: string }[],
 ): string | null {
   if (version === null)
     return `cannot run rsync (${error ?? 'no version in its output'}): every sync will fail until it is installed`;
@@ -46,8 +37,6 @@ export function rsyncWarning(
   const advice = 'where users other than root write the watched tree, install rsync 3.5 or later';
   if ('unavailable' in confinement)
     return `${follows}, and its reads cannot be confined to the tree: ${confinement.unavailable}; ${advice}`;
-  if (unconfined.length > 0)
-    return `${follows}; its reads are confined to the tree except on runs to ${listUnconfined(unconfined)}; ${advice}`;
   return null;
 }
 
@@ -68,27 +57,23 @@ export async function lookAtRsync(): Promise<RsyncLook> {
 export interface RsyncReport {
   /** As `rsync --version` says it; null when it cannot run. */
   readonly version: string | null;
-  /** Every run of the config reads only its tree and the system's files (`confine.ts`). */
+  /** Every run reads only its tree and the system's files (`confine.ts`). */
   readonly confined: boolean;
   /** `check`'s words for it: how, or why not. */
   readonly confinement: string;
   /** Why no run is confined (no Landlock, no helper); null when runs can be. */
   readonly unavailable: string | null;
-  /** The remotes whose runs are not confined, and why. */
-  readonly unconfined: readonly { readonly id: string; readonly why: string }[];
   /** What is wrong (see `rsyncWarning`); null when nothing. */
   readonly problem: string | null;
 }
 
-export function rsyncReport(look: RsyncLook, config: Config): RsyncReport {
-  const unconfined = unconfinedRemotes(config);
+export function rsyncReport(look: RsyncLook): RsyncReport {
   return {
     version: look.version?.text ?? null,
-    confined: !('unavailable' in look.confinement) && unconfined.length === 0,
-    confinement: describeConfinement(look.confinement, unconfined),
+    confined: !('unavailable' in look.confinement),
+    confinement: describeConfinement(look.confinement),
     unavailable: 'unavailable' in look.confinement ? look.confinement.unavailable : null,
-    unconfined,
-    problem: rsyncWarning(look.version, look.error, look.confinement, unconfined),
+    problem: rsyncWarning(look.version, look.error, look.confinement),
   };
 }
 
@@ -108,24 +93,23 @@ export async function installedRsync(): Promise<{ version: RsyncVersion | null; 
  * logged, and kept for status and /metrics.
  */
 export class LaterRsyncCheck {
-  private look: RsyncLook | null = null;
+  private report: RsyncReport | null = null;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly onProblem: (problem: string) => void) {}
 
-  /** Looks after `delayMs`, then logs the problem of `config` (the one running then). */
-  start(delayMs: number, config: () => Config): void {
+  /** Looks after `delayMs`, then logs the problem. */
+  start(delayMs: number): void {
     this.timer ??= setTimeout(() => {
       void lookAtRsync().then((look) => {
-        this.look = look;
-        const { problem } = rsyncReport(look, config());
-        if (problem !== null) this.onProblem(problem);
+        this.report = rsyncReport(look);
+        if (this.report.problem !== null) this.onProblem(this.report.problem);
       });
     }, delayMs).unref();
   }
 
-  /** What status shows for `config`; null until looked at. */
-  reportFor(config: Config): RsyncReport | null {
-    return this.look === null ? null : rsyncReport(this.look, config);
+  /** What status shows; null until looked at. */
+  reported(): RsyncReport | null {
+    return this.report;
   }
 }

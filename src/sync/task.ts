@@ -47,11 +47,8 @@ export interface RsyncTask {
   readonly filter: FilterSpec;
   /** Seconds without I/O after which the worker stops the run (the stall backstop); null: never. */
   readonly stallS: number | null;
-  /**
-   * Run confined to the tree (`confine.ts`): what rsync may read besides it and the system's
-   * files; null: unconfined (over ssh).
-   */
-  readonly reads: readonly string[] | null;
+  /** Run confined to the tree (`confine.ts`): what rsync may read besides it and the system's files. */
+  readonly reads: readonly string[];
 }
 
 export interface RsyncResult {

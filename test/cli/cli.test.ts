@@ -5,7 +5,7 @@ import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { CLI as MAIN } from '../helpers/sersync.js';
+import { CLI as MAIN, installWithoutConfineHelper } from '../helpers/sersync.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -20,10 +20,10 @@ interface Result {
 
 function sersync2(
   args: readonly string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; cli?: string } = {},
 ): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], {
+    const child = spawn(process.execPath, [opts.cli ?? MAIN, ...args], {
       cwd: opts.cwd ?? ROOT,
       env: { ...process.env, SERSYNC_DEBUG: '', ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -205,7 +205,7 @@ test('check lists warnings with file:line:column, and the file is still usable',
   }
 });
 
-test('`sersync2 check` names the rsync it will run and whether its reads are confined, and warns when it is older than 3.5 and not confined, or missing', async () => {
+test('`sersync2 check` names the rsync it will run and whether its reads are confined (over ssh too), and warns when it is older than 3.5 and not confined, or missing', async () => {
   const work = await tempDir();
   try {
     const fake = join(work.path, 'rsync');
@@ -220,7 +220,7 @@ test('`sersync2 check` names the rsync it will run and whether its reads are con
       /^ {2}confined {6}yes: rsync reads only the tree and the system's files \(Landlock ABI \d+\)$/m,
     );
     assert.doesNotMatch(old.stdout, /WARNING: .*rsync/, 'every run confined: nothing to warn of');
-    // Over ssh they are not.
+    // Over ssh too: ssh runs outside the confinement.
     const sshConfig = join(work.path, 'ssh.xml');
     await writeFile(
       sshConfig,
@@ -230,13 +230,21 @@ test('`sersync2 check` names the rsync it will run and whether its reads are con
     );
     const overSsh = await sersync2(['check', '-o', sshConfig], { env: path });
     assert.equal(overSsh.code, 0, overSsh.stderr);
+    assert.match(overSsh.stdout, /^ {2}confined {6}yes: rsync reads only the tree and the system's files/m);
+    assert.doesNotMatch(overSsh.stdout, /WARNING: .*rsync/);
+    // An install whose helper was not built confines nothing.
+    const bare = await sersync2(['check', '-o', sshConfig], {
+      env: path,
+      cli: installWithoutConfineHelper(join(work.path, 'no-helper')),
+    });
+    assert.equal(bare.code, 0, bare.stderr);
     assert.match(
-      overSsh.stdout,
-      /^ {2}confined {6}yes: .*, except runs to 192\.0\.2\.1:\/srv\/replica \(ssh reads its keys\)$/m,
+      bare.stdout,
+      /^ {2}confined {6}no: its helper .*\/sersync-confine is not built \(npm install builds it\)$/m,
     );
     assert.match(
-      overSsh.stdout,
-      /^WARNING: rsync 3\.1\.3 follows a symlink planted .*; its reads are confined to the tree except on runs to 192\.0\.2\.1:\/srv\/replica \(ssh reads its keys\); .* install rsync 3\.5 or later$/m,
+      bare.stdout,
+      /^WARNING: rsync 3\.1\.3 follows a symlink planted .*, and its reads cannot be confined to the tree: its helper .* is not built .*; .* install rsync 3\.5 or later$/m,
     );
     const none = await sersync2(['check'], { env: { PATH: join(work.path, 'empty') } });
     assert.equal(none.code, 0, none.stderr);

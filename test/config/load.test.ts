@@ -5,7 +5,6 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfig, parseConfig } from '../../src/config/load.js';
-import { linkFollowingOption } from '../../src/config/sersync.js';
 import type { Config } from '../../src/config/types.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -445,21 +444,4 @@ test('a GB2312 config whose Chinese watch path names no directory as read is ref
   } finally {
     await dir.remove();
   }
-});
-
-test('the options that make rsync follow symlinks are found in clusters, not in option values', () => {
-  const cases: [string[], string | null][] = [
-    [['-artuz'], null],
-    [['-artuzL'], '-L'],
-    [['-avk'], '-k'],
-    [['--copy-links'], '--copy-links'],
-    [['--copy-dirlinks'], '--copy-dirlinks'],
-    [['-az', '--copy-unsafe-links'], '--copy-unsafe-links'],
-    [['--safe-links', '-K', '-l'], null],
-    [['-e', 'ssh -L 8022:h:22'], null],
-    [['-azT/tmp/Lk'], null],
-    [['-az@1', '-L'], '-L'],
-    [['--rsh=ssh -L 1:h:2'], null],
-  ];
-  for (const [words, found] of cases) assert.equal(linkFollowingOption(words), found, words.join(' '));
 });

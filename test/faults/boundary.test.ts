@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { seedFrom } from '../helpers/prng.js';
 import { useUnprivileged } from '../helpers/unprivileged.js';
 import { midPathLink, symlinkRaces } from './cases/boundary.js';
+import { sshdUnavailable, startSshd } from '../helpers/sshd.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const attacker = useUnprivileged();
@@ -28,6 +29,19 @@ test('a link planted mid-path after rsync was handed the path, before it reads i
   try {
     await midPathLink(work.path);
   } finally {
+    await work.remove();
+  }
+});
+
+test('the same over ssh (real ssh and sshd, the key outside the tree): ssh runs outside the confinement, nothing from outside the tree arrives, and it converges', async (t) => {
+  const unavailable = sshdUnavailable();
+  if (unavailable !== undefined) return t.skip(unavailable);
+  const work = await tempDir('sersync-faults-midpath-ssh-');
+  const sshd = await startSshd();
+  try {
+    await midPathLink(work.path, sshd);
+  } finally {
+    await sshd.stop();
     await work.remove();
   }
 });

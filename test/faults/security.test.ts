@@ -35,6 +35,6 @@ test("the command plugin is never handed a path by the root's name once the root
   await commandPluginAfterRootSwap(lab.work, lab.daemon);
 });
 
-test('an rsync older than 3.5: runs to a daemon are confined and nothing is shown; runs through a remote shell are not, and status, /metrics and the log say so; replication goes on', async () => {
+test('an rsync older than 3.5: runs to a daemon and through a remote shell are confined and nothing is shown; an install without the helper confines nothing, and status, /metrics and the log say so; replication goes on', async () => {
   await oldRsyncShown(lab.work, lab.daemon);
 });

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InotifyToggles } from '../../src/config/types.js';
 import type { RsyncDaemon } from './rsyncd.js';
@@ -9,6 +9,27 @@ const ROOT = join(import.meta.dirname, '..', '..', '..');
 /** The shipped executable (package.json "bin"): the bundle that `npm run build` makes of the CLI. */
 export const CLI = join(ROOT, 'dist', 'bin', 'sersync2.cjs');
 const SHIPPED_SERSYNC = join(ROOT, 'test', 'fixtures', 'sersync-2.5.4-confxml.xml');
+
+/**
+ * A copy of the installed package in `dir` whose native build has the inotify binding but not the
+ * confinement's helper (as when its build failed); returns its executable.
+ */
+export function installWithoutConfineHelper(dir: string): string {
+  const release = join('native', 'build', 'Release');
+  for (const d of [join('dist', 'bin'), join('dist', 'workers'), release])
+    mkdirSync(join(dir, d), { recursive: true });
+  for (const file of [
+    'package.json',
+    join('dist', 'bin', 'sersync2.cjs'),
+    ...readdirSync(join(ROOT, 'dist', 'workers'))
+      .filter((f) => f.endsWith('.cjs'))
+      .map((f) => join('dist', 'workers', f)),
+    join(release, 'sersync_inotify.node'),
+  ])
+    copyFileSync(join(ROOT, file), join(dir, file));
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  return join(dir, 'dist', 'bin', 'sersync2.cjs');
+}
 
 export interface SersyncConfigSpec {
   readonly watch: string;
@@ -114,9 +135,11 @@ export async function startSersync(
     readonly env?: NodeJS.ProcessEnv;
     /** A command that runs node for us (e.g. `setpriv … --`), argv form. */
     readonly wrapper?: readonly string[];
+    /** Another install's executable (`installWithoutConfineHelper`); the built one by default. */
+    readonly cli?: string;
   } = {},
 ): Promise<SersyncProcess> {
-  const argv = [process.execPath, CLI, ...args, '-o', configFile, '--state-dir', stateDir];
+  const argv = [process.execPath, opts.cli ?? CLI, ...args, '-o', configFile, '--state-dir', stateDir];
   const [command = process.execPath, ...rest] = [...(opts.wrapper ?? []), ...argv];
   const child = spawn(command, rest, {
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { disposeRsyncDaemon, startRsyncDaemon, type RsyncDaemon } from '../helpers/rsyncd.js';
 import { midPathLink, symlinkRaces } from '../faults/cases/boundary.js';
+import { sshdUnavailable, startSshd } from '../helpers/sshd.js';
 import { fuzzConfigs } from '../faults/cases/config-fuzz.js';
 import { killedDuringChurn, rewriteWhileDown } from '../faults/cases/crash.js';
 import { daemonDownDuringBurst, dirRenamesWhileDown } from '../faults/cases/daemon-down.js';
@@ -124,6 +125,16 @@ const CASES: Readonly<Record<string, (c: Context) => Promise<CaseResult> | CaseR
   }),
   ...(fuseUnavailable() === undefined && {
     'root-on-shared-fs': (c: Context) => rootOnSharedFileSystem(c.work, c.daemon),
+  }),
+  ...(sshdUnavailable() === undefined && {
+    'mid-path-link-ssh': async (c: Context) => {
+      const sshd = await startSshd();
+      try {
+        return await midPathLink(c.work, sshd);
+      } finally {
+        await sshd.stop();
+      }
+    },
   }),
   ...(userNamespaceUnavailable() === undefined && {
     'watch-limit-running': (c: Context) => watchLimitWhileRunning(c.work, c.daemon),

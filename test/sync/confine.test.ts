@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import type { Config, Remote, RsyncSettings } from '../../src/config/types.js';
-import { describeConfinement, runReads, unconfinedRemotes } from '../../src/sync/confine.js';
+import type { Remote, RsyncSettings } from '../../src/config/types.js';
+import {
+  CONFINE_HELPER,
+  confinedCommand,
+  describeConfinement,
+  rshWord,
+  runReads,
+} from '../../src/sync/confine.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const daemon: Remote = { id: '10.0.0.1::m1', target: { kind: 'daemon', host: '10.0.0.1', module: 'm1' } };
 const ssh: Remote = { id: '10.0.0.1:/srv/m1', target: { kind: 'ssh', host: '10.0.0.1', path: '/srv/m1' } };
@@ -17,7 +27,7 @@ const settings = (commonParams: string[], auth = true): RsyncSettings => ({
   ssh: false,
 });
 
-test('confine: what a run may read besides the tree, by remote kind; ssh and a transport of its own are not confined', () => {
+test("confine: what a run may read besides the tree, by remote kind; not the remote shell's keys", () => {
   assert.deepEqual(runReads(daemon, settings(['-artuz'])), ['/etc/rsync.pas'], 'its password file');
   assert.deepEqual(runReads(daemon, settings(['-artuz'], false)), []);
   assert.deepEqual(
@@ -25,14 +35,8 @@ test('confine: what a run may read besides the tree, by remote kind; ssh and a t
     ['/srv/replica'],
     "the receiver reads the replica's files",
   );
-  assert.equal(runReads(ssh, settings(['-artuz'])), null, 'ssh reads its keys');
-  for (const params of [
-    ['-artuz', '-e', 'ssh -p 2222'],
-    ['-avze', 'ssh'],
-    ['-a', '--rsh=ssh'],
-    ['-a', '--rsh', 'ssh'],
-  ])
-    assert.equal(runReads(daemon, settings(params)), null, params.join(' '));
+  assert.deepEqual(runReads(ssh, settings(['-artuz'])), [], 'ssh runs outside, with its keys');
+  assert.deepEqual(runReads(daemon, settings(['-artuz', '-e', 'ssh -p 2222'])), ['/etc/rsync.pas']);
   assert.deepEqual(
     runReads(
       daemon,
@@ -42,30 +46,76 @@ test('confine: what a run may read besides the tree, by remote kind; ssh and a t
     'files commonParams names',
   );
   assert.deepEqual(runReads(daemon, settings(['-artuz', '--exclude=*.tmp'])), ['/etc/rsync.pas']);
-  // `e` as the value of an option that takes one is no remote shell
-  assert.deepEqual(runReads(daemon, settings(['-aTe'])), ['/etc/rsync.pas']);
-  assert.deepEqual(runReads(daemon, settings(['-artuzK'])), ['/etc/rsync.pas'], "-K is the receiver's");
+  // Not a remote shell's key: the shell runs outside, and rsync must not be able to send the key.
+  assert.deepEqual(
+    runReads(ssh, settings(['-artuz', '-e', 'ssh -i /root/.ssh/backup_key', '--rsync-path=/usr/bin/rsync'])),
+    [],
+  );
 });
 
-test('confine: the unconfined remotes of a config, and how check says it', () => {
-  const config = {
-    rsync: settings(['-artuz']),
-    localpaths: [
-      { watch: '/a', remotes: [daemon, ssh] },
-      { watch: '/b', remotes: [ssh, local] },
-    ],
-  } as unknown as Config;
-  assert.deepEqual(unconfinedRemotes(config), [{ id: ssh.id, why: 'ssh reads its keys' }]);
+test("confine: a remote shell in the argv is started by the helper's relay, outside the confinement", () => {
+  const relay = `'${CONFINE_HELPER}' --relay`;
+  const run = (argv: string[]) => {
+    const { command, args } = confinedCommand(['/etc/rsync.pas'], 3, argv);
+    const end = args.indexOf('--');
+    return { command, options: args.slice(0, end), rsync: args.slice(end + 1) };
+  };
+  const direct = run(['-a', '--port=873', './', 'h::m/']);
+  assert.equal(direct.command, CONFINE_HELPER);
+  assert.deepEqual(direct.rsync, ['rsync', '-a', '--port=873', './', 'h::m/']);
+  assert.equal(direct.options.includes('--shell-outside'), false, 'no shell, no broker');
+  assert.deepEqual(direct.options.slice(0, 2), ['--allow-fd', '3']);
+  assert.ok(direct.options.includes('/etc/rsync.pas'));
+  assert.equal(direct.options.includes(CONFINE_HELPER), false);
+
+  const overSsh = run(['-a', '-avze', 'ssh -p 2222', '--rsh=ssh -i /k', './', 'h:/d/']);
+  assert.deepEqual(overSsh.rsync, [
+    'rsync',
+    '-a',
+    '-avze',
+    `${relay} ssh -p 2222`,
+    `--rsh=${relay} ssh -i /k`,
+    './',
+    'h:/d/',
+  ]);
+  assert.ok(overSsh.options.includes('--shell-outside'));
+  // the relay is run by the confined rsync: it may read the helper's own program
+  assert.equal(overSsh.options[overSsh.options.indexOf(CONFINE_HELPER) - 1], '--allow');
+});
+
+test('confine: how check says it', () => {
   assert.equal(
-    describeConfinement({ abi: 7 }, []),
+    describeConfinement({ abi: 7 }),
     "yes: rsync reads only the tree and the system's files (Landlock ABI 7)",
   );
-  assert.match(
-    describeConfinement({ abi: 7 }, unconfinedRemotes(config)),
-    /, except runs to 10\.0\.0\.1:\/srv\/m1 \(ssh reads its keys\)$/,
-  );
   assert.equal(
-    describeConfinement({ unavailable: 'this kernel has no Landlock' }, []),
+    describeConfinement({ unavailable: 'this kernel has no Landlock' }),
     'no: this kernel has no Landlock',
   );
+});
+
+test("confine: rsync's -e reads a quoted program path as one word, spaces and quotes in it too", async (t) => {
+  const work = await tempDir();
+  t.after(work.remove);
+  const dir = join(work.path, `it's a "dir"`);
+  mkdirSync(join(dir, 'src'), { recursive: true });
+  writeFileSync(join(dir, 'src', 'f'), 'x');
+  const shell = join(dir, 'remote shell');
+  // `shell -x host rsync --server …`: runs the server here, and says it ran
+  writeFileSync(
+    shell,
+    `#!/bin/sh\ntouch "$(dirname "$0")/ran"\nwhile [ "$1" != rsync ]; do shift; done\nexec "$@"\n`,
+    { mode: 0o755 },
+  );
+  const run = spawnSync(
+    'rsync',
+    ['-a', '-e', `${rshWord(shell)} -x`, './', `host:${join(work.path, 'dst')}/`],
+    {
+      cwd: join(dir, 'src'),
+      encoding: 'utf8',
+    },
+  );
+  assert.equal(run.status, 0, run.stderr);
+  assert.equal(existsSync(join(dir, 'ran')), true);
+  assert.equal(readFileSync(join(work.path, 'dst', 'f'), 'utf8'), 'x');
 });

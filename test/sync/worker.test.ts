@@ -33,7 +33,7 @@ test('worker: a run from a watch root that is gone says so, not "spawn rsync ENO
     input: { kind: 'rules', rules: ['+ /f'] },
     filter,
     stallS: null,
-    reads: null,
+    reads: [join(work.path, 'replica')],
   });
   assert.equal(result.exitCode, 3, "rsync's code for a source it cannot use");
   assert.equal(
@@ -58,7 +58,7 @@ test("worker: a root swapped for a symlink after its identity was taken sends no
     rootId: { dev: st.dev, ino: st.ino, uid: st.uid },
     filter,
     stallS: null,
-    reads: null,
+    reads: [replica],
   };
   const tasks: RsyncTask[] = [
     {
@@ -112,7 +112,7 @@ test('worker: a run that makes no I/O for stallS seconds is stopped and reported
     input: null,
     filter,
     stallS: 1,
-    reads: null,
+    reads: [daemon.passwordFile],
   });
   assert.equal(result.exitCode, 30);
   assert.match(result.stderr, /timeout: no I\/O for 1 s \(timeout\/@stall\)/);
@@ -124,6 +124,7 @@ test('worker: a slow run that keeps moving bytes is not taken for a stalled one'
   const work = await tempDir();
   t.after(work.remove);
   mkdirSync(join(work.path, 'src'));
+  mkdirSync(join(work.path, 'replica')); // as the start makes a local replica
   writeFileSync(join(work.path, 'src', 'big'), Buffer.alloc(300 * 1024, 1));
   const started = performance.now();
   const result = await runRsync({
@@ -134,7 +135,7 @@ test('worker: a slow run that keeps moving bytes is not taken for a stalled one'
     input: null,
     filter,
     stallS: 1,
-    reads: null,
+    reads: [join(work.path, 'replica')],
   });
   assert.equal(result.exitCode, 0, result.stderr);
   assert.ok(performance.now() - started > 1500, 'the run lasted longer than the backstop');
@@ -194,7 +195,7 @@ test('worker: a directory swapped for a symlink (or below one) before its run is
  * its read: `a/secret.txt` listed, then `a/` swapped for `a -> outside/`. Confined, its read of
  * the target is refused wherever the link points, and the path counts as gone from the tree.
  */
-test('worker: a link planted mid-path after the listing brings nothing from outside the tree (confined reads)', async (t) => {
+test('worker: a link planted mid-path after the listing brings nothing from outside the tree (confined reads; the remote shell outside)', async (t) => {
   const work = await tempDir();
   t.after(work.remove);
   const daemon = await startRsyncDaemon();
@@ -236,9 +237,27 @@ test('worker: a link planted mid-path after the listing brings nothing from outs
     args: ['-a', '--from0', '--files-from=-', './', `${local}/`],
     reads: [local],
   };
+  // A stand-in for ssh: reads its key from outside the tree (it runs outside the confinement), then
+  // runs `rsync --server` for the "host" here.
+  const keys = join(work.path, 'keys');
+  mkdirSync(keys);
+  writeFileSync(join(keys, 'id'), 'the key');
+  const ssh = join(keys, 'ssh');
+  writeFileSync(
+    ssh,
+    `#!/bin/sh\ncp ${keys}/id ${keys}/read-by-ssh || exit 255\nwhile [ "$1" != rsync ]; do shift; done\nexec "$@"\n`,
+    { mode: 0o755 },
+  );
+  const shellReplica = join(work.path, 'shell-replica');
+  const overShell: RsyncTask = {
+    ...toDaemon,
+    args: ['-a', '--from0', '--files-from=-', '-e', `${ssh} -p 22`, './', `host:${shellReplica}/`],
+    reads: [],
+  };
   for (const [task, replica] of [
     [toDaemon, daemon.dir],
     [toLocal, local],
+    [overShell, shellReplica],
   ] as const) {
     const result = await runRsync(task);
     assert.equal(result.exitCode, 23, result.stderr);
@@ -259,6 +278,7 @@ test('worker: a link planted mid-path after the listing brings nothing from outs
       `the password file read through the link into ${replica}`,
     );
   }
+  assert.equal(readFileSync(join(keys, 'read-by-ssh'), 'utf8'), 'the key', 'the remote shell read its key');
 });
 
 /**

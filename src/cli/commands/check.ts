@@ -44,7 +44,7 @@ export function registerCheckCommand(program: Command): void {
       const unsafeState = ownDirProblem(stateDirToAsk(stateDir, config.stateDir), 'state directory');
       const failLogPlace = failLogPlaceProblem(config.failLog.path);
       const watcher = describeWatcher(config.fileSystem.watcher);
-      const rsync = rsyncReport(await lookAtRsync(), config);
+      const rsync = rsyncReport(await lookAtRsync());
       const lines = [
         ...describeConfig(config, stateDir),
         `  runs          ${watcher.runs ?? 'none'}`,

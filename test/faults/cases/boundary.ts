@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { disposeRsyncDaemon, startRsyncDaemon } from '../../helpers/rsyncd.js';
 import type { Unprivileged } from '../../helpers/unprivileged.js';
 import { eventually } from '../../helpers/trees.js';
+import type { Sshd } from '../../helpers/sshd.js';
 import { Rig } from '../lib/rig.js';
 import type { CaseResult } from './result.js';
 
@@ -107,11 +108,25 @@ export async function symlinkRaces(
  * follows such a link. rsync is held at its start by a wrapper until the swap is made, so the
  * race is won every time. Its reads are confined to the tree, so nothing of `secret/` reaches the
  * replica, whatever rsync is installed; the path counts as gone, and the replica converges (the
- * link replicated as a link).
+ * link replicated as a link). With `ssh`, the runs go over ssh (real ssh and sshd, the key outside
+ * the tree): ssh runs outside the confinement, rsync inside.
  */
-export async function midPathLink(work: string): Promise<CaseResult> {
+/** The files the receiving rsync's `--log-file` (format `%i %n%L`) says it received. */
+function receivedOverSsh(log: string): string[] {
+  const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
+  return [...text.matchAll(/^\S+ \S+ \[\d+\] >f\S{9} (.*)$/gm)].map((m) => m[1] ?? '');
+}
+
+export async function midPathLink(work: string, ssh?: Sshd): Promise<CaseResult> {
   const daemon = await startRsyncDaemon({ moduleLines: ['use chroot = yes', 'munge symlinks = no'] });
-  const rig = Rig.create(work, { daemon });
+  // Over ssh, the receiving rsync logs what it receives, as the daemon does.
+  const serverLog = join(daemon.dir, '..', 'server.log');
+  const rig = Rig.create(
+    work,
+    ssh === undefined
+      ? { daemon }
+      : { daemon, ssh, spec: { params: `-artuz --remote-option=--log-file=${serverLog}` } },
+  );
   const secret = join(rig.base, 'secret');
   const bin = join(rig.base, 'bin');
   const [gate, held, go] = ['gate', 'held', 'go'].map((f) => join(rig.base, f)) as [string, string, string];
@@ -125,7 +140,9 @@ export async function midPathLink(work: string): Promise<CaseResult> {
   );
   try {
     rootOnlyDir(secret);
-    await rig.start([], { env: { PATH: `${bin}:${process.env.PATH ?? ''}` } });
+    await rig.start([], {
+      env: { PATH: [bin, ...(ssh === undefined ? [] : [ssh.bin]), process.env.PATH ?? ''].join(':') },
+    });
     writeFileSync(gate, '');
     mkdirSync(join(rig.src, 'x'));
     writeFileSync(join(rig.src, 'x', 'root-only-0.txt'), 'bait');
@@ -136,11 +153,11 @@ export async function midPathLink(work: string): Promise<CaseResult> {
     await rig.converged(20_000, 'after the link was planted mid-path');
     assert.deepEqual(leaked(rig.replica), [], 'root-only files on the replica');
     // Not even for a moment: a file read through the link would arrive as x/…, deleted by the next run.
-    const received = await daemon.received();
+    const received = ssh === undefined ? await daemon.received() : receivedOverSsh(serverLog);
     assert.deepEqual(
       received.filter((p) => p.startsWith('x/')),
       [],
-      `the daemon received files through the link: ${received.join(', ')}`,
+      `the replica received files through the link: ${received.join(', ')}`,
     );
     assert.ok(lstatSync(join(rig.replica, 'x')).isSymbolicLink(), 'x is a link on the replica');
     assert.equal(readFileSync(join(rig.replica, 'x.old', 'root-only-0.txt'), 'utf8'), 'bait');

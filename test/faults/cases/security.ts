@@ -20,6 +20,7 @@ import {
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { disposeRsyncDaemon, freePort, startRsyncDaemon, type RsyncDaemon } from '../../helpers/rsyncd.js';
+import { installWithoutConfineHelper } from '../../helpers/sersync.js';
 import { eventually } from '../../helpers/trees.js';
 import { Rig } from '../lib/rig.js';
 import type { CaseResult } from './result.js';
@@ -299,11 +300,12 @@ export async function commandPluginAfterRootSwap(work: string, daemon: RsyncDaem
 }
 
 /**
- * An rsync older than 3.5 (it follows a symlink planted mid-path), 10 s after the start. Runs to a
- * daemon are confined to the tree: status says so, `sersync_rsync_reads_confined` is 1 and nothing
- * is wrong. Runs through a remote shell (`--rsh`; here a stand-in for ssh that reaches the same
- * daemon) are not: status shows the problem, `sersync_rsync_problem` is 1, and the log says it.
- * Replication goes on either way.
+ * An rsync older than 3.5 (it follows a symlink planted mid-path), looked at 10 s after the start.
+ * Runs to a daemon are confined to the tree, and so are runs through a remote shell (`--rsh`; here a
+ * stand-in for ssh that reaches a daemon, reading its config outside the tree: it runs outside the
+ * confinement): status says so, `sersync_rsync_reads_confined` is 1 and nothing is wrong. An install
+ * whose helper was not built confines nothing: status shows the problem, `sersync_rsync_problem` is
+ * 1, and the log says it. Replication goes on in all three.
  */
 export async function oldRsyncShown(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
   const bin = join(work, `old-rsync-${process.pid}`);
@@ -330,43 +332,49 @@ export async function oldRsyncShown(work: string, daemon: RsyncDaemon): Promise<
     metricsPort: await freePort(),
     spec: { params: `-artuz --rsh=${shell}` },
   });
+  const bareDaemon = await startRsyncDaemon();
+  const bareRig = Rig.create(work, { daemon: bareDaemon, metricsPort: await freePort() });
+  const cli = installWithoutConfineHelper(join(work, `no-helper-${process.pid}`));
   try {
-    await Promise.all([confinedRig.start([], { env }), shellRig.start([], { env })]);
-    for (const rig of [confinedRig, shellRig]) writeFileSync(join(rig.src, 'a.txt'), 'a');
-    await confinedRig.converged(10_000, 'with the old rsync, confined');
-    await eventually(() => confinedRig.status().rsync !== null, 20_000, 'the look at rsync');
-    const confined = confinedRig.status();
-    assert.ok(confined.rsync !== null);
-    assert.equal(confined.rsync.version, '3.1.3');
-    assert.equal(confined.rsync.confined, true, confined.rsync.confinement);
-    assert.equal(confined.rsyncProblem, null);
-    assert.equal(await confinedRig.metric('sersync_rsync_reads_confined', {}), 1);
-    assert.equal(await confinedRig.metric('sersync_rsync_problem', {}), 0);
-    assert.match(
-      confinedRig.cli(['status']).stdout,
-      /^rsync: .* started; 3\.1\.3, reads confined to the tree$/m,
-    );
-    assert.doesNotMatch(confinedRig.running.stderr(), /follows a symlink planted/);
+    await Promise.all([
+      confinedRig.start([], { env }),
+      shellRig.start([], { env }),
+      bareRig.start([], { env, cli }),
+    ]);
+    for (const rig of [confinedRig, shellRig, bareRig]) writeFileSync(join(rig.src, 'a.txt'), 'a');
+    for (const [rig, how] of [
+      [confinedRig, 'to a daemon'],
+      [shellRig, 'through a remote shell'],
+    ] as const) {
+      await rig.converged(10_000, `with the old rsync, confined, ${how}`);
+      await eventually(() => rig.status().rsync !== null, 20_000, 'the look at rsync');
+      const confined = rig.status();
+      assert.ok(confined.rsync !== null);
+      assert.equal(confined.rsync.version, '3.1.3');
+      assert.equal(confined.rsync.confined, true, confined.rsync.confinement);
+      assert.equal(confined.rsyncProblem, null);
+      assert.equal(await rig.metric('sersync_rsync_reads_confined', {}), 1);
+      assert.equal(await rig.metric('sersync_rsync_problem', {}), 0);
+      assert.match(rig.cli(['status']).stdout, /^rsync: .* started; 3\.1\.3, reads confined to the tree$/m);
+      assert.doesNotMatch(rig.running.stderr(), /follows a symlink planted/);
+    }
 
-    await shellRig.converged(10_000, 'with the old rsync, through a remote shell');
-    await eventually(() => shellRig.status().rsyncProblem !== null, 20_000, 'status showing the old rsync');
+    await bareRig.converged(10_000, 'with the old rsync and no helper');
+    await eventually(() => bareRig.status().rsyncProblem !== null, 20_000, 'status showing the old rsync');
     assert.match(
-      shellRig.status().rsyncProblem ?? '',
-      /^rsync 3\.1\.3 follows a symlink planted .* except on runs to 127\.0\.0\.1::replica \(a remote shell of its own \(-e\), which reads its keys\); .* install rsync 3\.5 or later$/,
+      bareRig.status().rsyncProblem ?? '',
+      /^rsync 3\.1\.3 follows a symlink planted .*, and its reads cannot be confined to the tree: its helper .*\/sersync-confine is not built .*; .* install rsync 3\.5 or later$/,
     );
-    assert.equal(shellRig.status().rsync?.confined, false);
-    assert.equal(await shellRig.metric('sersync_rsync_problem', {}), 1);
-    assert.equal(await shellRig.metric('sersync_rsync_reads_confined', {}), 0);
-    const text = shellRig.cli(['status']).stdout;
-    assert.match(
-      text,
-      /^rsync: .* started; 3\.1\.3, reads confined to the tree, except runs to 127\.0\.0\.1::replica$/m,
-    );
+    assert.equal(bareRig.status().rsync?.confined, false);
+    assert.equal(await bareRig.metric('sersync_rsync_problem', {}), 1);
+    assert.equal(await bareRig.metric('sersync_rsync_reads_confined', {}), 0);
+    const text = bareRig.cli(['status']).stdout;
+    assert.match(text, /^rsync: .* started; 3\.1\.3, reads not confined: its helper .* is not built/m);
     assert.match(text, /^! rsync 3\.1\.3 follows a symlink planted/m);
-    assert.match(shellRig.running.stderr(), /rsync 3\.1\.3 follows a symlink planted/);
-    return { faults: 1, files: confinedRig.files() + shellRig.files(), lost: 0 };
+    assert.match(bareRig.running.stderr(), /rsync 3\.1\.3 follows a symlink planted/);
+    return { faults: 1, files: confinedRig.files() + shellRig.files() + bareRig.files(), lost: 0 };
   } finally {
-    await Promise.all([confinedRig.stop(), shellRig.stop()]);
-    await disposeRsyncDaemon(shellDaemon);
+    await Promise.all([confinedRig.stop(), shellRig.stop(), bareRig.stop()]);
+    await Promise.all([disposeRsyncDaemon(shellDaemon), disposeRsyncDaemon(bareDaemon)]);
   }
 }

@@ -15,6 +15,7 @@ import { openWorkStore } from '../../../src/queue/store.js';
 import type { QueueRow } from '../../../src/queue/types.js';
 import { displayPath } from '../../../src/paths.js';
 import type { RsyncDaemon } from '../../helpers/rsyncd.js';
+import type { Sshd } from '../../helpers/sshd.js';
 import {
   CLI,
   sersyncConfigXml,
@@ -45,6 +46,8 @@ export interface RigOptions {
   readonly spec?: Partial<SersyncConfigSpec>;
   /** Serve /metrics and /status on this loopback port. */
   readonly metricsPort?: number;
+  /** Replicate over ssh through this sshd, into the daemon's directory (the daemon takes no part). */
+  readonly ssh?: Sshd;
 }
 
 let serial = 0;
@@ -82,10 +85,17 @@ export class Rig {
     mkdirSync(this.src, { recursive: true });
     rmSync(this.replica, { recursive: true, force: true });
     mkdirSync(this.replica);
-    const target = opts.port === undefined ? opts.daemon : { ...opts.daemon, port: opts.port };
+    const target =
+      opts.ssh !== undefined
+        ? // `<remote ip name>` is host and path over ssh; the port is ssh's, the user whom it lets in
+          { ...opts.daemon, module: opts.daemon.dir, port: opts.ssh.port, user: opts.ssh.user }
+        : opts.port === undefined
+          ? opts.daemon
+          : { ...opts.daemon, port: opts.port };
     const xml = sersyncConfigXml({
       watch: this.src,
       daemons: [target],
+      ssh: opts.ssh !== undefined,
       failLog: this.failLog,
       debug: DEBUG, // every event and rsync command in the log that a failure prints
       ...opts.spec,
