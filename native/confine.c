@@ -132,17 +132,16 @@ int main(int argc, char **argv) {
     close(root);
   }
   if (ruleset >= 0) {
-    for (int i = 1; i < program; i += 2) {
-      const char *value = argv[i + 1];
-      if (strcmp(argv[i], "--shell-outside") == 0) {
-        i -= 1;
-      } else if (strcmp(argv[i], "--allow") == 0) {
+    for (int i = 1; i < program; i++) {
+      if (strcmp(argv[i], "--shell-outside") == 0) continue;
+      const char *option = argv[i], *value = argv[++i];
+      if (strcmp(option, "--allow") == 0) {
         allow_path(ruleset, value);
-      } else if (strcmp(argv[i], "--allow-fd") == 0) {
+      } else if (strcmp(option, "--allow-fd") == 0) {
         allow_fd(ruleset, atoi(value), value);
       } else {
         errno = EINVAL;
-        fail("unknown option", argv[i], CANNOT_CONFINE);
+        fail("unknown option", option, CANNOT_CONFINE);
       }
     }
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail("prctl(PR_SET_NO_NEW_PRIVS)", NULL, CANNOT_CONFINE);

@@ -3,16 +3,15 @@
  * trees to build the list, feeding rsync's stdin, reading its output, watching it for a stall).
  * Results go back to the main thread, which owns all state.
  */
-import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { closeSync, existsSync, lstatSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { closeSync, lstatSync } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
 import { compilePathFilter } from '../src/filter/path-filter.js';
 import { refusedReads, SOURCE_UNUSABLE } from '../src/sync/exit-codes.js';
 import { parentOf, pathBytes, type RelPath } from '../src/paths.js';
 import { anchoredPattern, fileListEntry } from '../src/sync/rsync-args.js';
-import { CONFINE_HELPER, confinedCommand } from '../src/sync/confine.js';
-import { passwordInEnv } from '../src/sync/password-env.js';
-import { PINNED_FD, pinnedPlace, type PinnedPlace } from '../src/sync/rsync-place.js';
+import { pinnedPlace } from '../src/sync/rsync-place.js';
+import { CONFINABLE, startRsync } from '../src/sync/rsync-start.js';
 import { Progress2Reader, type ProgressMessage, type ReportingTask } from '../src/sync/rsync-progress.js';
 import { ioBytes, sampleEveryMs, StallClock } from '../src/sync/stall.js';
 import {
@@ -211,9 +210,6 @@ function watchStall(
   };
 }
 
-/** Built at install with the inotify binding; without it runs go unconfined, and status says so. */
-const CONFINABLE = existsSync(CONFINE_HELPER);
-
 /**
  * Of a confined run's refused reads, the lines of those whose directory is no longer one of the
  * tree (reached without following links): a symlink planted on the way took them out of it.
@@ -238,33 +234,6 @@ function leftTheTree(root: string, stderr: string): string[] {
       return false;
     })
     .map(({ line }) => line);
-}
-
-/**
- * Starts rsync in its directory of the tree held open (see `pinnedPlace`), its reads confined to
- * it and `reads` (see `confine.ts`; not when the helper is not built), its password then in its
- * environment (see `password-env.ts`); closes what this process holds.
- */
-function startRsync(
-  place: PinnedPlace,
-  argv: string[],
-  reads: readonly string[],
-): ChildProcessWithoutNullStreams {
-  try {
-    const stdio = ['pipe', 'pipe', 'pipe', place.fd] as const;
-    if (!CONFINABLE)
-      return spawn('rsync', argv, { cwd: place.cwd, stdio: [...stdio] }) as ChildProcessWithoutNullStreams;
-    const login = passwordInEnv(argv, process.getuid?.() ?? -1);
-    const { command, args } = confinedCommand(
-      login === null ? reads : reads.filter((r) => r !== login.file),
-      PINNED_FD,
-      login?.argv ?? argv,
-    );
-    const env = login === null ? process.env : { ...process.env, RSYNC_PASSWORD: login.password };
-    return spawn(command, args, { cwd: place.cwd, stdio: [...stdio], env }) as ChildProcessWithoutNullStreams;
-  } finally {
-    place.close(); // the child has its copy: spawn returns once rsync is exec'd
-  }
 }
 
 export default async function runRsync(task: ReportingTask): Promise<RsyncResult> {

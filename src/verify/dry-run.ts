@@ -1,14 +1,15 @@
 /**
- * Runs one dry run (never through a shell, names on stdin as the engine sends them) and reads
- * its itemized output. The verify runs in its own process, so rsync is spawned here rather than
- * on the daemon's pool; the list on stdin is built by the worker's own code.
+ * Runs one dry run (never through a shell, names on stdin as the engine sends them, started and
+ * confined as the engine's runs are) and reads its itemized output. The verify runs in its own
+ * process, so rsync is started here rather than on the daemon's pool; the list on stdin is built
+ * by the worker's own code.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { buildInput } from '../../workers/rsync.js';
 import { SersyncError } from '../errors.js';
 import { pathBytes } from '../paths.js';
 import { classifyExit, lastErrorLine } from '../sync/exit-codes.js';
 import { pinnedPlace } from '../sync/rsync-place.js';
+import { startRsync } from '../sync/rsync-start.js';
 import type { ProgressTrack } from '../sync/progress-report.js';
 import { Progress2Reader } from '../sync/rsync-progress.js';
 import type { RsyncTask } from '../sync/task.js';
@@ -39,16 +40,7 @@ export function dryRun(
   const progress = track === null ? [] : ['--info=progress2'];
   const reader = new Progress2Reader(input?.walked ?? 0);
   return new Promise((resolve, reject) => {
-    let child: ChildProcessWithoutNullStreams;
-    try {
-      child = spawn('rsync', [...progress, ...task.args], {
-        cwd: place.cwd,
-        stdio: ['pipe', 'pipe', 'pipe', place.fd],
-        ...(signal === undefined ? {} : { signal }),
-      }) as ChildProcessWithoutNullStreams;
-    } finally {
-      place.close(); // the child has its copy
-    }
+    const child = startRsync(place, [...progress, ...task.args], task.reads, signal);
     const out: Buffer[] = [];
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {

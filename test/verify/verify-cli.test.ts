@@ -5,9 +5,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, chownSync, mkdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { LaneSummary } from '../../src/verify/report.js';
 import { converged, useLab } from '../helpers/lab.js';
@@ -25,11 +34,11 @@ interface Verified {
 }
 
 /** Runs `sersync2 verify` (or another subcommand) on the run's config and state directory. */
-async function sersync2(base: string, args: readonly string[]): Promise<Verified> {
+async function sersync2(base: string, args: readonly string[], env?: NodeJS.ProcessEnv): Promise<Verified> {
   const child = spawn(
     process.execPath,
     [CLI, ...args, '-o', join(base, 'confxml.xml'), '--state-dir', join(base, 'state')],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
   );
   let stdout = '';
   let stderr = '';
@@ -55,6 +64,28 @@ function populate(src: string): void {
   for (const name of ['changed.txt', 'deleted.txt', 'mode.txt', 'same.txt', 'sub/deep.txt'])
     writeFileSync(join(src, name), `content of ${name}\n`);
 }
+
+test("verify's dry runs start as the engine's runs do: rsync's reads confined to the tree", async () => {
+  await lab.withSersync({ args: ['-r'] }, async (run) => {
+    populate(run.src);
+    await converged(run.src, run.replica);
+    const outside = join(run.base, 'outside.txt');
+    writeFileSync(outside, 'outside the tree\n');
+    // An rsync that tries to read a file outside the tree, says whether it could, and runs the real one.
+    const bin = join(run.base, 'probe-bin');
+    mkdirSync(bin);
+    const mark = join(run.base, 'probe');
+    const real = spawnSync('sh', ['-c', 'command -v rsync'], { encoding: 'utf8' }).stdout.trim();
+    writeFileSync(
+      join(bin, 'rsync'),
+      `#!/bin/sh\nif [ "$1" != --version ]; then\n  if cat ${outside} >/dev/null 2>&1; then echo read >>${mark}; else echo refused >>${mark}; fi\nfi\nexec ${real} "$@"\n`,
+      { mode: 0o755 },
+    );
+    const r = await sersync2(run.base, ['verify', '--json'], { PATH: `${bin}:${process.env.PATH ?? ''}` });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual([...new Set(readFileSync(mark, 'utf8').trim().split('\n'))], ['refused']);
+  });
+});
 
 test('a replica edited behind sersync2 is reported exactly, and --repair sends exactly those paths', async () => {
   await lab.withSersync({ args: ['-r'] }, async (run) => {
