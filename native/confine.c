@@ -149,5 +149,6 @@ int main(int argc, char **argv) {
     close(ruleset);
   }
   execvp(argv[program + 1], argv + program + 1);
-  fail("exec", argv[program + 1], CANNOT_RUN);
+  fprintf(stderr, "sersync2: cannot run %s: %s\n", argv[program + 1], strerror(errno));
+  return CANNOT_RUN;
 }

@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { closeSync, lstatSync } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
 import { compilePathFilter } from '../src/filter/path-filter.js';
-import { refusedReads, SOURCE_UNUSABLE } from '../src/sync/exit-codes.js';
+import { CANNOT_RUN, refusedReads, SOURCE_UNUSABLE } from '../src/sync/exit-codes.js';
 import { parentOf, pathBytes, type RelPath } from '../src/paths.js';
 import { anchoredPattern, fileListEntry } from '../src/sync/rsync-args.js';
 import { pinnedPlace } from '../src/sync/rsync-place.js';
@@ -309,7 +309,7 @@ export default async function runRsync(task: ReportingTask): Promise<RsyncResult
       });
     };
     child.on('error', (err) => {
-      finish(-1, null, `cannot run rsync: ${err.message}`);
+      finish(CANNOT_RUN, null, `cannot run rsync: ${err.message}`);
     });
     child.on('close', (code, signal) => {
       // Reported as rsync reports its own I/O timeout, so that it is retried and probed alike.

@@ -116,12 +116,13 @@ let program: string[] | undefined;
 /**
  * The installed rsync's own reads beyond the system's: the directory it is in and the `lib` beside
  * it (an rsync built into /opt/rsync/bin, or a wrapper script, which its shell reads), and `~/.popt`.
+ * Looked for again while there is no rsync: one installed later is run as it should be.
  */
 function programReads(): readonly string[] {
   if (program !== undefined) return program;
   const found = onPath('rsync');
-  const dir = found === null ? null : dirname(found);
-  program = [join(homedir(), '.popt'), ...(dir === null ? [] : [dir, join(dirname(dir), 'lib')])];
+  if (found === null) return [join(homedir(), '.popt')];
+  program = [join(homedir(), '.popt'), dirname(found), join(dirname(dirname(found)), 'lib')];
   return program;
 }
 

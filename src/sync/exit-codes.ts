@@ -29,6 +29,12 @@ export interface ExitMeaning {
 /** rsync's code for a source it cannot use; also a run not made because the tree's root is not usable. */
 export const SOURCE_UNUSABLE = 3;
 
+/**
+ * rsync could not be run (not installed, not executable), as a shell says it: the helper's code, and
+ * the worker's for a spawn that failed. Not the remote's fault: no probe, the rows back off.
+ */
+export const CANNOT_RUN = 127;
+
 /** Not rsync's: the thread that runs it failed on the task before rsync ran (or died). */
 export const THREAD_FAILED = -2;
 
@@ -60,7 +66,7 @@ export const RSYNC_EXIT_CODES: Readonly<Record<number, ExitMeaning>> = {
   35: { meaning: 'timeout waiting for daemon connection', outcome: 'retry', lost: true },
   // sersync-confine's own (native/confine.c), as a shell's: rsync was not run.
   126: { meaning: "rsync's reads could not be confined to the tree: not run", outcome: 'retry' },
-  127: { meaning: 'rsync could not be run (not installed?)', outcome: 'retry' },
+  [CANNOT_RUN]: { meaning: 'rsync could not be run (not installed?)', outcome: 'retry' },
   255: { meaning: 'ssh connection failed', outcome: 'retry', lost: true },
 };
 

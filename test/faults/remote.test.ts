@@ -8,6 +8,7 @@ import { useLab } from '../helpers/lab.js';
 import { daemonDownDuringBurst, dirRenamesWhileDown } from './cases/daemon-down.js';
 import { missingPasswordFile } from './cases/password-file.js';
 import { busyDaemon, receiverRefusesThroughLink, refusingReplica } from './cases/refusing-replica.js';
+import { rsyncMissing } from './cases/rsync-missing.js';
 import { stalledRemote } from './cases/stall.js';
 
 const lab = useLab('sersync-faults-remote-');
@@ -47,4 +48,8 @@ test('a file the receiver refuses (a replica directory that is a link, under -K)
 
 test('a missing password file: check says it with the fix, queue list and status show the cause whole, it converges once written', async () => {
   await missingPasswordFile(lab.work, lab.daemon);
+});
+
+test('no rsync on PATH: runs fail with 127 (with the helper and without), the remote is not taken for lost, and it converges once rsync is back', async () => {
+  await rsyncMissing(lab.work);
 });
