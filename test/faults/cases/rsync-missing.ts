@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { QueueRow } from '../../../src/queue/types.js';
 import { disposeRsyncDaemon, startRsyncDaemon } from '../../helpers/rsyncd.js';
@@ -18,13 +18,12 @@ import type { CaseResult } from './result.js';
 
 export async function rsyncMissing(work: string): Promise<CaseResult> {
   const real = spawnSync('sh', ['-c', 'command -v rsync'], { encoding: 'utf8' }).stdout.trim();
-  const bin = join(work, `no-rsync-${process.pid}`);
-  mkdirSync(bin, { recursive: true });
+  const bin = mkdtempSync(join(work, 'no-rsync-'));
   const env = { PATH: bin };
   const daemons = [await startRsyncDaemon(), await startRsyncDaemon()] as const;
   const confined = Rig.create(work, { daemon: daemons[0] });
   const bare = Rig.create(work, { daemon: daemons[1] });
-  const cli = installWithoutConfineHelper(join(work, `no-helper-${process.pid}`));
+  const cli = installWithoutConfineHelper(mkdtempSync(join(work, 'no-helper-')));
   try {
     await Promise.all([confined.start([], { env }), bare.start([], { env, cli })]);
     for (const rig of [confined, bare]) writeFileSync(join(rig.src, 'a.txt'), 'a');

@@ -9,6 +9,7 @@ import {
   chmodSync,
   existsSync,
   mkdirSync,
+  mkdtempSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -334,7 +335,7 @@ export async function oldRsyncShown(work: string, daemon: RsyncDaemon): Promise<
   });
   const bareDaemon = await startRsyncDaemon();
   const bareRig = Rig.create(work, { daemon: bareDaemon, metricsPort: await freePort() });
-  const cli = installWithoutConfineHelper(join(work, `no-helper-${process.pid}`));
+  const cli = installWithoutConfineHelper(mkdtempSync(join(work, 'no-helper-')));
   try {
     await Promise.all([
       confinedRig.start([], { env }),
