@@ -5,8 +5,9 @@
  * `--shell-outside`, a broker is forked before the ruleset applies, and rsync's `-e` names this
  * program in `--relay` mode, followed by the shell's own command. The relay, confined, hands its
  * arguments and its three standard streams to the broker over a socket rsync inherited; the
- * broker, unconfined, runs the shell on those streams and sends back its wait status, which the
- * relay exits with. rsync sees its shell as before: same pipes, same arguments, same status.
+ * broker, unconfined, runs the shell on those streams and sends back its pid, then its wait status,
+ * which the relay exits with. rsync sees its shell as before: same pipes, same arguments, same
+ * status, and the signals rsync sends it (SIGUSR1 when rsync is stopped) reach the shell.
  */
 #define _GNU_SOURCE
 #include "shell.h"
@@ -81,6 +82,7 @@ __attribute__((noreturn)) static void serve(int sock) {
     _exit(CANNOT_EXEC_SHELL);
   }
   for (int i = 0; i < 3; i++) close(streams[i]);
+  send(sock, &shell, sizeof shell, MSG_NOSIGNAL);
   if (shell > 0)
     while (waitpid(shell, &status, 0) < 0 && errno == EINTR) continue;
   send(sock, &status, sizeof status, MSG_NOSIGNAL);
@@ -105,6 +107,23 @@ void start_shell_broker(void) {
   char fd[16];
   snprintf(fd, sizeof fd, "%d", sv[1]);
   setenv(SHELL_FD_ENV, fd, 1);
+}
+
+/* The shell, once the broker has started it; a signal that came before waits for it. */
+static volatile pid_t shell_pid = 0;
+static volatile sig_atomic_t held_signal = 0;
+
+static void forward(int sig) {
+  if (shell_pid > 0) kill(shell_pid, sig);
+  else held_signal = sig;
+}
+
+/* One message of `size` bytes from the broker; false when it is gone. */
+static int receive(int sock, void *into, size_t size) {
+  ssize_t n;
+  do n = recv(sock, into, size, 0);
+  while (n < 0 && errno == EINTR);
+  return n == (ssize_t)size;
 }
 
 int relay_shell(int argc, char **argv) {
@@ -135,6 +154,11 @@ int relay_shell(int argc, char **argv) {
   c->cmsg_len = CMSG_LEN(3 * sizeof(int));
   int streams[3] = {0, 1, 2};
   memcpy(CMSG_DATA(c), streams, sizeof streams);
+  /* rsync stops its shell with a signal (SIGUSR1 on its way out): the shell must get it. */
+  struct sigaction on = {.sa_handler = forward};
+  sigemptyset(&on.sa_mask);
+  const int forwarded[] = {SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2};
+  for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++) sigaction(forwarded[i], &on, NULL);
   if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) {
     perror("sersync2: cannot reach the remote shell's broker");
     return SHELL_FAILED;
@@ -143,11 +167,12 @@ int relay_shell(int argc, char **argv) {
    * Keeping rsync's pipes open until the shell is gone, rsync sees them end as this process exits,
    * so that it finds the shell's status (ssh's 255) at once, as when it runs the shell itself.
    */
+  pid_t shell;
+  if (!receive(sock, &shell, sizeof shell)) return SHELL_FAILED;
+  shell_pid = shell;
+  if (shell > 0 && held_signal != 0) kill(shell, held_signal);
   int status;
-  ssize_t n;
-  do n = recv(sock, &status, sizeof status, 0);
-  while (n < 0 && errno == EINTR);
-  if (n != sizeof status) return SHELL_FAILED;
+  if (!receive(sock, &status, sizeof status)) return SHELL_FAILED;
   if (WIFSIGNALED(status)) {
     signal(WTERMSIG(status), SIG_DFL);
     raise(WTERMSIG(status));

@@ -306,3 +306,33 @@ test('worker: a confined run to a local replica keeps hard links across its dire
   assert.equal(result.exitCode, 0, result.stderr);
   assert.equal(statSync(join(replica, 'a', 'f')).ino, statSync(join(replica, 'b', 'g')).ino);
 });
+
+/**
+ * rsync stops its remote shell with a signal when it is stopped itself (SIGUSR1); the shell runs
+ * outside the confinement, a child of the helper's broker, so the relay rsync started passes the
+ * signal on. Otherwise the shell would hold rsync's stderr open and the stalled run never end.
+ */
+test(
+  'worker: a stalled run through a remote shell ends at the stall backstop, its shell stopped with it',
+  { timeout: 20_000 },
+  async (t) => {
+    const work = await tempDir();
+    t.after(work.remove);
+    const root = join(work.path, 'src');
+    mkdirSync(root);
+    writeFileSync(join(root, 'f'), 'x');
+    const shell = join(work.path, 'stalled-shell');
+    writeFileSync(shell, '#!/bin/sh\nexec sleep 3600\n', { mode: 0o755 });
+    const result = await runRsync({
+      kind: 'full',
+      cwd: root,
+      args: ['-a', '-e', shell, './', 'host:/nowhere/'],
+      input: null,
+      filter,
+      stallS: 1,
+      reads: [],
+    });
+    assert.equal(result.exitCode, 30, result.stderr);
+    assert.match(result.stderr, /no I\/O for 1 s/);
+  },
+);
