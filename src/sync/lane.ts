@@ -66,6 +66,7 @@ export interface LaneContext {
   readonly remote: Remote;
   readonly pool: RsyncPool;
   readonly store: WorkStore;
+  /** Carries `root` and `remote` (a child logger): the lane's lines do not repeat them. */
   readonly log: Logger;
   /**
    * How long a change may wait for companions before an idle lane dispatches. A few ms is enough
@@ -236,7 +237,7 @@ export class Lane {
   /** More changes pending than the coalescer tracks one by one: a full sync of the tree carries them. */
   private overflowed(): void {
     this.ctx.log.warn(
-      { root: this.ctx.root, remote: this.ctx.remote.id, limit: MAX_PENDING },
+      { limit: MAX_PENDING },
       'too many changes pending: resyncing the tree instead of tracking each',
     );
   }
@@ -466,7 +467,7 @@ export class Lane {
       // Not a failure of the remote: its rows keep their real last error (they stay in flight until
       // a batch takes them over or the next start queues them again) and the work goes back.
       for (const op of ops) this.coalescer.restore(op);
-      this.ctx.log.info({ root, remote: remote.id }, 'rsync was interrupted by a signal: its work is kept');
+      this.ctx.log.info('rsync was interrupted by a signal: its work is kept');
       return false;
     }
     // Only what surely arrived may spare the next batch a send.
@@ -546,7 +547,6 @@ export class Lane {
     if (t.kind === 'local' && listing(t.path).length === 0) return 'nothing to do';
     const refusal =
       'refusing a full sync with --delete: the watched directory is missing or empty; the replica is left as it is';
-    // ctx.log carries root and remote already: fields given again would be duplicate JSON keys.
     this.ctx.log.error(refusal);
     return refusal;
   }

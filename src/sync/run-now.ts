@@ -47,7 +47,7 @@ export async function runQueuedNow(
           remote,
           pool,
           store,
-          log,
+          log: log.child({ root: first.root, remote: remote.id }),
           settleMs: 0,
           onBatch: (r) => reports.push(r),
         });
