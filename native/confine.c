@@ -64,29 +64,29 @@ static long abi_version(void) {
   return abi < 0 ? 0 : abi;
 }
 
-__attribute__((noreturn)) static void fail(const char *what, const char *path, int code) {
+__attribute__((noreturn)) static void fail(const char *what, const char *path) {
   fprintf(stderr, "sersync2: cannot confine rsync's reads to the tree: %s%s%s: %s\n", what,
           path == NULL ? "" : " ", path == NULL ? "" : path, strerror(errno));
-  exit(code);
+  exit(CANNOT_CONFINE);
 }
 
 /* Allows reading below `fd` (a directory) or `fd` itself (any other file). */
 static void allow_fd(int ruleset, int fd, const char *what) {
   struct stat st;
-  if (fstat(fd, &st) != 0) fail("fstat", what, CANNOT_CONFINE);
+  if (fstat(fd, &st) != 0) fail("fstat", what);
   struct landlock_path_beneath_attr rule = {
       .allowed_access = S_ISDIR(st.st_mode) ? READS : LANDLOCK_ACCESS_FS_READ_FILE,
       .parent_fd = fd,
   };
   if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &rule, 0) != 0)
-    fail("landlock_add_rule", what, CANNOT_CONFINE);
+    fail("landlock_add_rule", what);
 }
 
 static void allow_path(int ruleset, const char *path) {
   int fd = open(path, O_PATH | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT || errno == ENOTDIR || errno == EACCES) return;
-    fail("open", path, CANNOT_CONFINE);
+    fail("open", path);
   }
   allow_fd(ruleset, fd, path);
   close(fd);
@@ -123,12 +123,12 @@ int main(int argc, char **argv) {
   long abi = abi_version();
   struct landlock_ruleset_attr attr = {.handled_access_fs = READS | (abi >= 2 ? LANDLOCK_ACCESS_FS_REFER : 0)};
   int ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0);
-  if (ruleset < 0 && errno != ENOSYS && errno != EOPNOTSUPP) fail("landlock_create_ruleset", NULL, CANNOT_CONFINE);
+  if (ruleset < 0 && errno != ENOSYS && errno != EOPNOTSUPP) fail("landlock_create_ruleset", NULL);
   if (ruleset >= 0 && abi >= 2) {
     int root = open("/", O_PATH | O_CLOEXEC);
     struct landlock_path_beneath_attr refer = {.allowed_access = LANDLOCK_ACCESS_FS_REFER, .parent_fd = root};
     if (root < 0 || syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &refer, 0) != 0)
-      fail("landlock_add_rule (links and renames)", "/", CANNOT_CONFINE);
+      fail("landlock_add_rule (links and renames)", "/");
     close(root);
   }
   if (ruleset >= 0) {
@@ -141,11 +141,11 @@ int main(int argc, char **argv) {
         allow_fd(ruleset, atoi(value), value);
       } else {
         errno = EINVAL;
-        fail("unknown option", option, CANNOT_CONFINE);
+        fail("unknown option", option);
       }
     }
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail("prctl(PR_SET_NO_NEW_PRIVS)", NULL, CANNOT_CONFINE);
-    if (syscall(SYS_landlock_restrict_self, ruleset, 0) != 0) fail("landlock_restrict_self", NULL, CANNOT_CONFINE);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail("prctl(PR_SET_NO_NEW_PRIVS)", NULL);
+    if (syscall(SYS_landlock_restrict_self, ruleset, 0) != 0) fail("landlock_restrict_self", NULL);
     close(ruleset);
   }
   execvp(argv[program + 1], argv + program + 1);

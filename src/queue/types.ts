@@ -3,7 +3,7 @@ import type { RelPath } from '../paths.js';
 
 /** Why a dispatch failed: what rsync said. */
 export interface Failure {
-  /** rsync's exit code; -1 when it was killed by a signal or could not start. */
+  /** rsync's exit code; -1 when it was killed by a signal, 127 when it could not be run. */
   readonly exitCode: number;
   /** rsync's last stderr line (or our own reason, e.g. `cannot read directory …`). */
   readonly message: string;

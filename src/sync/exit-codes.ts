@@ -40,7 +40,7 @@ export const THREAD_FAILED = -2;
 
 export const RSYNC_EXIT_CODES: Readonly<Record<number, ExitMeaning>> = {
   [THREAD_FAILED]: { meaning: "sersync2's rsync thread could not run the task", outcome: 'retry' },
-  [-1]: { meaning: 'rsync was killed or could not start', outcome: 'retry', lost: true },
+  [-1]: { meaning: 'rsync was killed', outcome: 'retry', lost: true },
   0: { meaning: 'success', outcome: 'ok' },
   1: { meaning: 'syntax or usage error', outcome: 'final' },
   2: { meaning: 'protocol incompatibility', outcome: 'final' },

@@ -53,7 +53,7 @@ export interface RsyncTask {
 
 export interface RsyncResult {
   /**
-   * -1 when rsync was killed or could not start; 30 (rsync's own I/O timeout) when the stall
+   * -1 when rsync was killed, 127 when it could not be run; 30 (rsync's own I/O timeout) when the stall
    * backstop stopped it.
    */
   readonly exitCode: number;
