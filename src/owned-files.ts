@@ -293,3 +293,63 @@ function checkOwnDir(dir: string, what: string, create: boolean): void {
   if (exposure !== null)
     throw refused(dir, what, `others can write it (mode ${octal(exposure.mode)}); chmod 700 ${dir}`);
 }
+
+/**
+ * A local replica (`<remote path>`): rsync writes the tree there as root, so nobody else may change
+ * where its name leads. The way to it is held to `checkDirPath`, and its parent may be written by
+ * nobody else, not even sticky (/tmp): `rsync -a` gives the replica the tree root's owner, who could
+ * then rename it and put a link to /etc at its name. A symlink at its name must be root's or ours,
+ * and so must the way to where it leads. The replica itself may belong to anyone (it is the tree's
+ * copy). Created (0755, missing parents 0700) when missing and `create`; else a missing one is fine.
+ */
+function checkReplicaDir(dir: string, create: boolean): boolean {
+  const refuse = (why: string): SersyncError => refused(dir, 'local replica', why);
+  let path = dir;
+  for (let links = 0; ; links++) {
+    if (links > MAX_REPLICA_LINKS) throw refuse('too many symlinks at its name');
+    const parent = dirname(path);
+    const exposure = checkDirPath(parent, refuse, create);
+    if (exposure !== null)
+      throw refuse(
+        `others can write ${exposure.dir} (mode ${octal(exposure.mode)}), where its name could be swapped for a link; put it in a directory only root may change`,
+      );
+    const st = lstatOrNull(path);
+    if (st === null) {
+      if (create) mkdirSync(path, { mode: 0o755 });
+      return create;
+    }
+    if (st.isDirectory()) return false;
+    if (!st.isSymbolicLink()) throw refuse(`${path} is not a directory`);
+    if (!trusted(st.uid)) throw refuse(`the symlink ${path} belongs to another user (uid ${st.uid})`);
+    const target = readlinkSync(path);
+    path = target.startsWith('/') ? target : `${parent}/${target}`;
+  }
+}
+
+const MAX_REPLICA_LINKS = 40;
+
+function lstatOrNull(path: string): Stats | null {
+  try {
+    return lstatSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/** Creates a local replica when missing, after checking where it is (see `checkReplicaDir`); true if it did. */
+export function ensureReplicaDir(dir: string): boolean {
+  return checkReplicaDir(dir, true);
+}
+
+/** Why `ensureReplicaDir` would refuse `dir`, creating nothing (`sersync2 check`); null when it would not. */
+export function replicaDirProblem(dir: string): string | null {
+  try {
+    checkReplicaDir(dir, false);
+    return null;
+  } catch (err) {
+    if (err instanceof SersyncError) return err.message;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}

@@ -16,6 +16,7 @@ import { DaemonSignals } from '../daemon/signals.js';
 import { buildPluginOnlyStatus } from '../daemon/status.js';
 import { SersyncError } from '../errors.js';
 import { openLog, type Logger } from '../log/logger.js';
+import { ensureReplicaDir } from '../owned-files.js';
 import { PluginFeed } from '../plugins/feed.js';
 import { createPlugin } from '../plugins/index.js';
 import { runPluginOnly } from '../plugins/plugin-only.js';
@@ -182,7 +183,7 @@ async function runPlugin(
 ): Promise<void> {
   const { log, signals, control } = ctx;
   const say = sayTo(log);
-  prepareDirectories(config, log);
+  prepareRoots(config, log);
   const startedAt = Date.now();
   const plugin = createPlugin(name, config.plugin, log);
   const feed = new PluginFeed(plugin, log);
@@ -299,7 +300,8 @@ async function startEngine(config: Config, fullSync: boolean, ctx: EngineContext
     log.level = level;
     log.info(`log level set to ${level} by <debug>`);
   }
-  prepareDirectories(config, log);
+  prepareRoots(config, log);
+  prepareReplicas(config, log);
   const locks = await lockWatchRoots(
     config.localpaths.map((lp) => lp.watch),
     config.file,
@@ -436,16 +438,23 @@ function announceFullSync(config: Config, say: (line: string) => void, log: Logg
 }
 
 /**
- * Watched roots and local replica directories that do not exist yet are created (the shipped demo
- * needs both). A mistyped `watch` thus becomes an empty directory: a full sync with `--delete` from
- * it is refused (Lane.refusesFullDelete), so the replica is left as it is, and the error names it.
+ * Watched roots that do not exist yet are created (the shipped demo needs it). A mistyped `watch`
+ * thus becomes an empty directory: a full sync with `--delete` from it is refused
+ * (Lane.refusesFullDelete), so the replica is left as it is, and the error names it.
  */
-function prepareDirectories(config: Config, log: Logger): void {
-  const dirs = config.localpaths.flatMap((lp) => [
-    lp.watch,
-    ...lp.remotes.flatMap((r) => (r.target.kind === 'local' ? [r.target.path] : [])),
-  ]);
-  for (const dir of dirs) {
-    if (mkdirSync(dir, { recursive: true }) !== undefined) log.warn({ dir }, 'created a missing directory');
-  }
+function prepareRoots(config: Config, log: Logger): void {
+  for (const { watch } of config.localpaths)
+    if (mkdirSync(watch, { recursive: true }) !== undefined)
+      log.warn({ dir: watch }, 'created a missing directory');
+}
+
+/**
+ * Local replica directories: where no other user can point them elsewhere (see `ensureReplicaDir`:
+ * root would write the tree there), created when missing; an unsafe one stops the start.
+ */
+function prepareReplicas(config: Config, log: Logger): void {
+  for (const lp of config.localpaths)
+    for (const { target } of lp.remotes)
+      if (target.kind === 'local' && ensureReplicaDir(target.path))
+        log.warn({ dir: target.path }, 'created a missing directory');
 }

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import { seedFrom } from '../helpers/prng.js';
 import { useUnprivileged } from '../helpers/unprivileged.js';
-import { midPathLink, symlinkRaces } from './cases/boundary.js';
+import { midPathLink, replicaWhereOthersPoint, symlinkRaces } from './cases/boundary.js';
 import { sshdUnavailable, startSshd } from '../helpers/sshd.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -42,6 +42,17 @@ test('the same over ssh (real ssh and sshd, the key outside the tree): ssh runs 
     await midPathLink(work.path, sshd);
   } finally {
     await sshd.stop();
+    await work.remove();
+  }
+});
+
+test('a local replica another user could point elsewhere (their directory on the way, a world-writable one, their symlink at its name) is refused by check and the start; one that is theirs in a directory of ours receives the tree', async (t) => {
+  const user = attacker.user();
+  if (user === null) return t.skip(attacker.reason());
+  const work = await tempDir('sersync-faults-replica-place-');
+  try {
+    await replicaWhereOthersPoint(work.path, user);
+  } finally {
     await work.remove();
   }
 });

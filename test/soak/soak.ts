@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { disposeRsyncDaemon, startRsyncDaemon, type RsyncDaemon } from '../helpers/rsyncd.js';
-import { midPathLink, symlinkRaces } from '../faults/cases/boundary.js';
+import { midPathLink, replicaWhereOthersPoint, symlinkRaces } from '../faults/cases/boundary.js';
 import { rsyncMissing } from '../faults/cases/rsync-missing.js';
 import { sshdUnavailable, startSshd } from '../helpers/sshd.js';
 import { fuzzConfigs } from '../faults/cases/config-fuzz.js';
@@ -72,7 +72,7 @@ interface Context {
 }
 
 /** Cases that need `Context.attacker`. */
-const ATTACKS = new Set(['symlink-races-500']);
+const ATTACKS = new Set(['symlink-races-500', 'replica-where-others-point']);
 
 /** Each case at soak strength. */
 const CASES: Readonly<Record<string, (c: Context) => Promise<CaseResult> | CaseResult>> = {
@@ -144,6 +144,10 @@ const CASES: Readonly<Record<string, (c: Context) => Promise<CaseResult> | CaseR
   'symlink-races-500': (c) => {
     if (c.attacker === null) throw new Error('no attacker user');
     return symlinkRaces(c.work, c.attacker, { tries: 500, seed: c.seed });
+  },
+  'replica-where-others-point': (c) => {
+    if (c.attacker === null) throw new Error('no attacker user');
+    return replicaWhereOthersPoint(c.work, c.attacker);
   },
 };
 

@@ -5,7 +5,7 @@ import { configToJson, describeConfig, formatWarning } from '../../config/presen
 import { loadConfig } from '../../config/load.js';
 import type { Config } from '../../config/types.js';
 import { SersyncError } from '../../errors.js';
-import { ownDirProblem } from '../../owned-files.js';
+import { ownDirProblem, replicaDirProblem } from '../../owned-files.js';
 import { failLogPlaceProblem } from '../../queue/fail-log-mirror.js';
 import { stateDirToAsk } from '../../queue/state-dir.js';
 import { hasUpdate } from '../../sync/rsync-args.js';
@@ -15,12 +15,15 @@ import { SHARED_FILE_SYSTEM_EFFECT, sharedMountsAt } from '../../watch/mounts.js
 import { printable } from '../../printable.js';
 import { globalOptions } from '../program.js';
 
+function localReplicas(config: Config): string[] {
+  return config.localpaths.flatMap((t) =>
+    t.remotes.flatMap((r) => (r.target.kind === 'local' ? [r.target.path] : [])),
+  );
+}
+
 /** Directories the runtime needs that are not there yet: worth a note, not an error (they are created). */
 function missingPaths(config: Config): string[] {
-  const paths = config.localpaths.flatMap((t) => [
-    t.watch,
-    ...t.remotes.flatMap((r) => (r.target.kind === 'local' ? [r.target.path] : [])),
-  ]);
+  const paths = [...config.localpaths.map((t) => t.watch), ...localReplicas(config)];
   // A missing password file is a warning of the config (inspectPasswordFile): every sync would fail.
   return paths.filter((p) => !existsSync(p));
 }
@@ -41,7 +44,10 @@ export function registerCheckCommand(program: Command): void {
         return;
       }
       // Where it writes as root: a state directory another user could redirect stops the start.
-      const unsafeState = ownDirProblem(stateDirToAsk(stateDir, config.stateDir), 'state directory');
+      const unsafe = [
+        ownDirProblem(stateDirToAsk(stateDir, config.stateDir), 'state directory'),
+        ...localReplicas(config).map(replicaDirProblem),
+      ].filter((p) => p !== null);
       const failLogPlace = failLogPlaceProblem(config.failLog.path);
       const watcher = describeWatcher(config.fileSystem.watcher);
       const rsync = rsyncReport(await lookAtRsync());
@@ -67,14 +73,14 @@ export function registerCheckCommand(program: Command): void {
         ),
         '',
         ...config.warnings.map((w) => formatWarning(config.file, w)),
-        ...(unsafeState === null
+        ...(unsafe.length === 0
           ? [
               `${config.file}: usable${config.warnings.length > 0 ? `, with ${config.warnings.length} warning(s)` : ''}`,
             ]
           : []),
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
-      if (unsafeState !== null)
-        throw new SersyncError('ERR_SERSYNC_UNSAFE_FILE', `sersync2 would not start: ${unsafeState}`);
+      if (unsafe.length > 0)
+        throw new SersyncError('ERR_SERSYNC_UNSAFE_FILE', `sersync2 would not start: ${unsafe.join('; ')}`);
     });
 }

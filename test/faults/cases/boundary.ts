@@ -6,9 +6,12 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import {
+  chmodSync,
   existsSync,
+  lchownSync,
   lstatSync,
   mkdirSync,
+  mkdtempSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -19,6 +22,7 @@ import { join } from 'node:path';
 import { disposeRsyncDaemon, startRsyncDaemon } from '../../helpers/rsyncd.js';
 import type { Unprivileged } from '../../helpers/unprivileged.js';
 import { eventually } from '../../helpers/trees.js';
+import { CLI, sersyncConfigXml, startSersync, writeConfig } from '../../helpers/sersync.js';
 import type { Sshd } from '../../helpers/sshd.js';
 import { Rig } from '../lib/rig.js';
 import type { CaseResult } from './result.js';
@@ -167,4 +171,72 @@ export async function midPathLink(work: string, ssh?: Sshd): Promise<CaseResult>
     await rig.stop();
     await disposeRsyncDaemon(daemon);
   }
+}
+
+/**
+ * A local replica where another user could point it elsewhere (a directory of theirs on the way, a
+ * world-writable one even when sticky, a symlink of theirs at its name) would have root write the
+ * tree wherever they like, `--delete` included: `check` and the start refuse it, naming the part
+ * and its owner, and create nothing there. A replica that is itself theirs (as `rsync -a` makes it,
+ * the tree root's owner) in a directory only root may change is fine, and receives the tree.
+ */
+export async function replicaWhereOthersPoint(work: string, user: Unprivileged): Promise<CaseResult> {
+  const base = join(work, 'replica-place');
+  const src = join(base, 'src');
+  mkdirSync(src, { recursive: true });
+  writeFileSync(join(src, 'page.html'), 'page');
+  const theirs = join(base, 'theirs');
+  mkdirSync(theirs);
+  user.grant(theirs);
+  const sticky = join(base, 'sticky');
+  mkdirSync(sticky);
+  chmodSync(sticky, 0o1777);
+  const ours = join(base, 'ours');
+  mkdirSync(ours);
+  const theirLink = join(ours, 'linked');
+  symlinkSync(join(ours, 'elsewhere'), theirLink);
+  lchownSync(theirLink, user.uid, user.gid);
+  const refusals: [string, RegExp][] = [
+    [join(theirs, 'replica'), new RegExp(`${theirs} belongs to another user \\(uid ${user.uid}\\)`)],
+    [join(sticky, 'replica'), new RegExp(`others can write ${sticky} \\(mode 1777\\)`)],
+    [theirLink, new RegExp(`the symlink ${theirLink} belongs to another user \\(uid ${user.uid}\\)`)],
+  ];
+  for (const [replica, why] of refusals) {
+    const dir = mkdtempSync(join(base, 'run-'));
+    const config = writeConfig(
+      dir,
+      sersyncConfigXml({ watch: src, localTargets: [replica], failLog: join(dir, 'fail.sh') }),
+    );
+    const state = join(dir, 'state');
+    const check = spawnSync(process.execPath, [CLI, 'check', '-o', config, '--state-dir', state], {
+      encoding: 'utf8',
+    });
+    assert.notEqual(check.status, 0, `check accepted ${replica}:\n${check.stdout}`);
+    assert.match(check.stderr, new RegExp(`refusing to write the local replica ${replica}: ${why.source}`));
+    const run = spawnSync(process.execPath, [CLI, '-r', '-o', config, '--state-dir', state], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.notEqual(run.status, 0, `sersync2 started with ${replica}:\n${run.stdout}`);
+    assert.match(run.stderr, why);
+    assert.equal(existsSync(replica), false, `${replica} was created`);
+  }
+  // The replica theirs, its directory ours: the tree arrives.
+  const replica = join(ours, 'replica');
+  mkdirSync(replica);
+  user.grant(replica);
+  const dir = mkdtempSync(join(base, 'run-'));
+  const config = writeConfig(
+    dir,
+    sersyncConfigXml({ watch: src, localTargets: [replica], failLog: join(dir, 'fail.sh') }),
+  );
+  const proc = await startSersync(config, ['-r'], join(dir, 'state'));
+  try {
+    writeFileSync(join(src, 'new.html'), 'new');
+    await eventually(() => existsSync(join(replica, 'new.html')), 15_000, 'new.html on the replica');
+    assert.equal(readFileSync(join(replica, 'page.html'), 'utf8'), 'page');
+  } finally {
+    await proc.stop();
+  }
+  return { faults: refusals.length, files: 2, lost: 0 };
 }
