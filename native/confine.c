@@ -1,19 +1,24 @@
 /*
  * sersync-confine: runs a program (rsync) that may read files only below the directories and files
- * it is given, by a Landlock ruleset (Linux 5.13+) applied to itself just before exec. rsync older
- * than 3.5 follows a symlink another user plants in the middle of a listed path between our
- * listing and its read; confined, that read is refused (EACCES) wherever the link points, so no
- * file from outside the tree reaches a replica. Only reads are restricted: writes, exec and
- * sockets are as before.
+ * it is given, and write only below those it is given for writing, by a Landlock ruleset (Linux
+ * 5.13+) applied to itself just before exec. rsync older than 3.5 follows a symlink another user
+ * plants in the middle of a listed path between our listing and its read; confined, that read is
+ * refused (EACCES) wherever the link points, so no file from outside the tree reaches a replica.
+ * Likewise a local replica's receiver (rsync as root) that met a link planted in the replica could
+ * write where it points: it may create, write and remove only below the replica. Exec and sockets
+ * are as before; attributes (chmod, chown, times) are not among what Landlock restricts.
  *
  *   sersync-confine --abi                          prints the kernel's Landlock ABI (0: none)
- *   sersync-confine [--allow-fd N] [--allow PATH]... [--shell-outside] -- PROGRAM ARG...
+ *   sersync-confine [--allow-fd N] [--allow PATH] [--allow-write PATH] [--allow-write-fd N]...
+ *                   [--shell-outside] -- PROGRAM ARG...
  *   sersync-confine --relay SHELL ARG...           rsync's remote shell, run outside (shell.c)
  *
  * An allowed directory may be read below it (files and listings); an allowed file may be read.
- * A path that does not exist is skipped. On a kernel without Landlock (or with it disabled) the
- * program runs unconfined: `--abi` is how the caller learns that and says so. Any other failure
- * exits 126 with the reason on stderr, without running the program (127: it cannot be run).
+ * Below a directory allowed for writing, files may also be created, written, truncated and removed;
+ * an allowed file may be written. A path that does not exist is skipped. On a kernel without
+ * Landlock (or with it disabled) the program runs unconfined: `--abi` is how the caller learns that
+ * and says so. Any other failure exits 126 with the reason on stderr, without running the program
+ * (127: it cannot be run).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -42,11 +47,24 @@ struct landlock_path_beneath_attr {
 } __attribute__((packed));
 #define LANDLOCK_CREATE_RULESET_VERSION (1U << 0)
 #define LANDLOCK_RULE_PATH_BENEATH 1
+#define LANDLOCK_ACCESS_FS_WRITE_FILE (1ULL << 1)
 #define LANDLOCK_ACCESS_FS_READ_FILE (1ULL << 2)
 #define LANDLOCK_ACCESS_FS_READ_DIR (1ULL << 3)
+#define LANDLOCK_ACCESS_FS_REMOVE_DIR (1ULL << 4)
+#define LANDLOCK_ACCESS_FS_REMOVE_FILE (1ULL << 5)
+#define LANDLOCK_ACCESS_FS_MAKE_CHAR (1ULL << 6)
+#define LANDLOCK_ACCESS_FS_MAKE_DIR (1ULL << 7)
+#define LANDLOCK_ACCESS_FS_MAKE_REG (1ULL << 8)
+#define LANDLOCK_ACCESS_FS_MAKE_SOCK (1ULL << 9)
+#define LANDLOCK_ACCESS_FS_MAKE_FIFO (1ULL << 10)
+#define LANDLOCK_ACCESS_FS_MAKE_BLOCK (1ULL << 11)
+#define LANDLOCK_ACCESS_FS_MAKE_SYM (1ULL << 12)
 #endif
 #ifndef LANDLOCK_ACCESS_FS_REFER
 #define LANDLOCK_ACCESS_FS_REFER (1ULL << 13)
+#endif
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
 #endif
 /* New system calls have one number on every architecture. */
 #ifndef SYS_landlock_create_ruleset
@@ -56,6 +74,12 @@ struct landlock_path_beneath_attr {
 #endif
 
 #define READS (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
+/* Everything that changes what a directory holds, and writing a file (TRUNCATE from ABI 3). */
+#define MAKES                                                                                      \
+  (LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG |       \
+   LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_BLOCK |    \
+   LANDLOCK_ACCESS_FS_MAKE_SYM)
+#define DIR_WRITES (LANDLOCK_ACCESS_FS_REMOVE_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE | MAKES)
 #define CANNOT_CONFINE 126
 #define CANNOT_RUN 127
 
@@ -65,30 +89,35 @@ static long abi_version(void) {
 }
 
 __attribute__((noreturn)) static void fail(const char *what, const char *path) {
-  fprintf(stderr, "sersync2: cannot confine rsync's reads to the tree: %s%s%s: %s\n", what,
+  fprintf(stderr, "sersync2: cannot confine rsync to the tree: %s%s%s: %s\n", what,
           path == NULL ? "" : " ", path == NULL ? "" : path, strerror(errno));
   exit(CANNOT_CONFINE);
 }
 
-/* Allows reading below `fd` (a directory) or `fd` itself (any other file). */
-static void allow_fd(int ruleset, int fd, const char *what) {
+/* What a file may be written with: from ABI 3 truncation is handled, and so must be allowed. */
+static uint64_t file_writes = LANDLOCK_ACCESS_FS_WRITE_FILE;
+
+/*
+ * Allows reading below `fd` (a directory) or `fd` itself (any other file); and, when `write`,
+ * changing what is below it (or writing it).
+ */
+static void allow_fd(int ruleset, int fd, int write, const char *what) {
   struct stat st;
   if (fstat(fd, &st) != 0) fail("fstat", what);
-  struct landlock_path_beneath_attr rule = {
-      .allowed_access = S_ISDIR(st.st_mode) ? READS : LANDLOCK_ACCESS_FS_READ_FILE,
-      .parent_fd = fd,
-  };
+  uint64_t access = S_ISDIR(st.st_mode) ? READS : LANDLOCK_ACCESS_FS_READ_FILE;
+  if (write) access |= file_writes | (S_ISDIR(st.st_mode) ? DIR_WRITES : 0);
+  struct landlock_path_beneath_attr rule = {.allowed_access = access, .parent_fd = fd};
   if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &rule, 0) != 0)
     fail("landlock_add_rule", what);
 }
 
-static void allow_path(int ruleset, const char *path) {
+static void allow_path(int ruleset, const char *path, int write) {
   int fd = open(path, O_PATH | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT || errno == ENOTDIR || errno == EACCES) return;
     fail("open", path);
   }
-  allow_fd(ruleset, fd, path);
+  allow_fd(ruleset, fd, write, path);
   close(fd);
 }
 
@@ -109,19 +138,21 @@ int main(int argc, char **argv) {
     }
   }
   if (program >= argc - 1) {
-    fprintf(stderr,
-            "usage: sersync-confine [--allow-fd N] [--allow PATH]... [--shell-outside] -- PROGRAM ARG...\n");
+    fprintf(stderr, "usage: sersync-confine [--allow-fd N] [--allow PATH] [--allow-write PATH] "
+                    "[--allow-write-fd N]... [--shell-outside] -- PROGRAM ARG...\n");
     return CANNOT_CONFINE;
   }
   if (shell_outside) start_shell_broker();
   /*
    * From ABI 2 every ruleset denies linking and renaming across directories unless a rule allows it
    * (REFER): a local replica's receiver would then copy what it hard-links (`--link-dest`, `-H`). So
-   * it is allowed everywhere; the kernel still refuses any link or rename that would make a file
-   * readable that was not, so no read escapes the rules by it.
+   * it is allowed everywhere; the kernel still refuses any link or rename that would give a file
+   * rights it did not have (readable, or writable), so nothing escapes the rules by it.
    */
   long abi = abi_version();
-  struct landlock_ruleset_attr attr = {.handled_access_fs = READS | (abi >= 2 ? LANDLOCK_ACCESS_FS_REFER : 0)};
+  if (abi >= 3) file_writes |= LANDLOCK_ACCESS_FS_TRUNCATE;
+  struct landlock_ruleset_attr attr = {
+      .handled_access_fs = READS | file_writes | DIR_WRITES | (abi >= 2 ? LANDLOCK_ACCESS_FS_REFER : 0)};
   int ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0);
   if (ruleset < 0 && errno != ENOSYS && errno != EOPNOTSUPP) fail("landlock_create_ruleset", NULL);
   if (ruleset >= 0 && abi >= 2) {
@@ -136,9 +167,13 @@ int main(int argc, char **argv) {
       if (strcmp(argv[i], "--shell-outside") == 0) continue;
       const char *option = argv[i], *value = argv[++i];
       if (strcmp(option, "--allow") == 0) {
-        allow_path(ruleset, value);
+        allow_path(ruleset, value, 0);
+      } else if (strcmp(option, "--allow-write") == 0) {
+        allow_path(ruleset, value, 1);
       } else if (strcmp(option, "--allow-fd") == 0) {
-        allow_fd(ruleset, atoi(value), value);
+        allow_fd(ruleset, atoi(value), 0, value);
+      } else if (strcmp(option, "--allow-write-fd") == 0) {
+        allow_fd(ruleset, atoi(value), 1, value);
       } else {
         errno = EINVAL;
         fail("unknown option", option);

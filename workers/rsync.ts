@@ -265,7 +265,7 @@ export default async function runRsync(task: ReportingTask): Promise<RsyncResult
     task.progressPort === undefined ? null : progressPoster(task.progressPort, input?.walked ?? 0);
   const reporting = progress === null ? [] : ['--info=progress2'];
   return new Promise((resolve) => {
-    const child = startRsync(place, ['--stats', ...reporting, ...task.args], task.reads);
+    const child = startRsync(place, ['--stats', ...reporting, ...task.args], task.access);
     let stderr = '';
     let stdout = '';
     let output = 0;

@@ -29,6 +29,8 @@ export interface RemoteKind {
    * tree (`src/sync/confine.ts`). Not ssh's keys: the remote shell runs outside the confinement.
    */
   reads(rsync: RsyncSettings): readonly string[];
+  /** Where rsync writes for it on this machine: a local replica (its receiver runs here). */
+  readonly writes: readonly string[];
 }
 
 export type ProbeTarget = { readonly host: string; readonly port: number } | { readonly writable: string };
@@ -54,6 +56,7 @@ function kindOf(t: RemoteTarget): RemoteKind {
         describe: (as) => `rsync daemon module${as}`,
         reads: (rsync) =>
           rsync.auth.enabled && rsync.auth.passwordFile !== '' ? [rsync.auth.passwordFile] : [],
+        writes: [],
       };
     case 'ssh':
       return {
@@ -66,6 +69,7 @@ function kindOf(t: RemoteTarget): RemoteKind {
         probe: (rsync) => ({ host: t.host, port: rsync.port ?? 22 }),
         describe: (as) => `over ssh${as}`,
         reads: () => [],
+        writes: [],
       };
     case 'local':
       return {
@@ -78,6 +82,7 @@ function kindOf(t: RemoteTarget): RemoteKind {
         describe: () => 'local directory',
         // rsync's receiver, forked from the same process, reads the replica's files and listings
         reads: () => [t.path],
+        writes: [t.path],
       };
   }
 }

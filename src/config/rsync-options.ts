@@ -44,6 +44,13 @@ const READS_LOCAL_FILE = new Set([
   '--read-batch',
 ]);
 
+/**
+ * Options whose value names where this side's rsync writes: its own log and batch files (and the
+ * batch's `.sh` beside it), and a local receiver's directories outside the replica.
+ */
+const WRITES_LOCAL_FILE = new Set(['--log-file', '--write-batch', '--only-write-batch']);
+const WRITES_LOCAL_DIR = new Set(['--temp-dir', '-T', '--backup-dir', '--partial-dir']);
+
 /** Where an option's value begins: `words[word].slice(at)`. */
 export interface ValueAt {
   readonly word: number;
@@ -104,6 +111,22 @@ export function localFilesNamed(words: readonly string[]): string[] {
     if (path.startsWith('/')) paths.push(path);
   }
   return paths;
+}
+
+/**
+ * Where options among `words` have this side's rsync write, absolute paths only (relative ones are
+ * below the replica): a log or batch file's directory (rsync creates them), a directory itself.
+ */
+export function localPlacesWritten(words: readonly string[]): string[] {
+  const places: string[] = [];
+  for (const { option, value } of optionsIn(words)) {
+    if (value === null) continue;
+    const path = (words[value.word] ?? '').slice(value.at);
+    if (!path.startsWith('/')) continue;
+    if (WRITES_LOCAL_FILE.has(option)) places.push(path.slice(0, path.lastIndexOf('/')) || '/');
+    else if (WRITES_LOCAL_DIR.has(option)) places.push(path);
+  }
+  return places;
 }
 
 /** Where each remote shell named among `words` (`-e CMD`, `--rsh=CMD`, `-avzeCMD`) is written. */

@@ -1,10 +1,11 @@
 /**
- * rsync's reads confined to the tree. rsync older than 3.5 follows a symlink that another user
+ * rsync confined to the tree. rsync older than 3.5 follows a symlink that another user
  * plants in the middle of a listed path between our listing and its read (`a/` swapped for
  * `a -> /etc` once `a/x` is listed sends `/etc/x` to the replica). So every run starts through
  * `sersync-confine` (native/confine.c): a Landlock ruleset lets rsync read only the directory it
  * starts in (held open, `PINNED_FD`), the system files every rsync reads, and what its remote
- * needs; a planted link then meets EACCES, wherever it points. A remote shell (ssh, or `-e` in
+ * needs; a planted link then meets EACCES, wherever it points. It writes only a local replica (the
+ * receiver runs here, as root) and what `commonParams` names. A remote shell (ssh, or `-e` in
  * `commonParams`) reads its keys, which such a link could then bring along: it runs outside the
  * confinement, started for rsync by the helper's broker (native/shell.c).
  */
@@ -14,9 +15,10 @@ import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { remoteKind } from '../config/remote-kinds.js';
-import { localFilesNamed, remoteShellValues } from '../config/rsync-options.js';
+import { localFilesNamed, localPlacesWritten, remoteShellValues } from '../config/rsync-options.js';
 import type { Remote, RsyncSettings } from '../config/types.js';
 import { packageFile } from '../package-files.js';
+import type { RunAccess } from './task.js';
 
 /** The helper, built by node-gyp at install beside the inotify binding. */
 export const CONFINE_HELPER = packageFile('native', 'build', 'Release', 'sersync-confine');
@@ -66,11 +68,23 @@ export function runReads(remote: Remote, rsync: RsyncSettings): readonly string[
 }
 
 /**
+ * Where a run to `remote` may write: a local replica (its receiver runs here), and what
+ * `commonParams` names (`--log-file=/var/log/…`, `--backup-dir=/…`). Nowhere else, the tree
+ * included: rsync as root never writes where a link another user planted leads. Pure.
+ */
+export function runWrites(remote: Remote, rsync: RsyncSettings): readonly string[] {
+  return [...remoteKind(remote).writes, ...localPlacesWritten(rsync.commonParams)];
+}
+
+/** What every rsync may write: discarding output. */
+const SYSTEM_WRITES: readonly string[] = ['/dev/null'];
+
+/**
  * The command that runs `rsync argv`, started in the tree's directory held open as `fd`, confined.
  * A remote shell named in `argv` is started by the helper's relay, outside the confinement.
  */
 export function confinedCommand(
-  reads: readonly string[],
+  access: RunAccess,
   fd: number,
   argv: readonly string[],
 ): { readonly command: string; readonly args: string[] } {
@@ -83,15 +97,17 @@ export function confinedCommand(
   const allowed = [
     ...SYSTEM_READS,
     ...programReads(),
-    ...reads,
+    ...access.reads,
     ...(shells.length > 0 ? [CONFINE_HELPER] : []),
   ];
+  const writable = [...SYSTEM_WRITES, ...access.writes];
   return {
     command: CONFINE_HELPER,
     args: [
       '--allow-fd',
       String(fd),
       ...allowed.flatMap((p) => ['--allow', p]),
+      ...writable.flatMap((p) => ['--allow-write', p]),
       ...(shells.length > 0 ? ['--shell-outside'] : []),
       '--',
       'rsync',
@@ -162,5 +178,5 @@ export async function probeConfinement(): Promise<Confinement> {
 export function describeConfinement(confinement: Confinement): string {
   return 'unavailable' in confinement
     ? `no: ${confinement.unavailable}`
-    : `yes: rsync reads only the tree and the system's files (Landlock ABI ${confinement.abi})`;
+    : `yes: rsync reads only the tree and the system's files, and writes only a local replica (Landlock ABI ${confinement.abi})`;
 }

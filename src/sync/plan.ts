@@ -12,7 +12,7 @@ import {
   stallBackstopS,
   syncArgs,
 } from './rsync-args.js';
-import { runReads } from './confine.js';
+import { runReads, runWrites } from './confine.js';
 import type { DirIdentity } from './root-identity.js';
 import type { FileSignature, RsyncTask } from './task.js';
 
@@ -35,9 +35,12 @@ function treeOf(ctx: PlanContext): Pick<RsyncTask, 'cwd' | 'rootId'> {
   return ctx.rootId === undefined ? { cwd: ctx.root } : { cwd: ctx.root, rootId: ctx.rootId };
 }
 
-/** What every run to the remote is held to: the stall backstop, and what it may read. */
-function runLimits(remote: Remote, rsync: RsyncSettings): Pick<RsyncTask, 'stallS' | 'reads'> {
-  return { stallS: stallBackstopS(remote, rsync), reads: runReads(remote, rsync) };
+/** What every run to the remote is held to: the stall backstop, and what it may read and write. */
+function runLimits(remote: Remote, rsync: RsyncSettings): Pick<RsyncTask, 'stallS' | 'access'> {
+  return {
+    stallS: stallBackstopS(remote, rsync),
+    access: { reads: runReads(remote, rsync), writes: runWrites(remote, rsync) },
+  };
 }
 
 /**

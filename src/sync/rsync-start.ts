@@ -1,6 +1,6 @@
 /**
  * How every rsync starts, the engine's runs and verify's dry runs alike: in its directory of the
- * tree held open (see `pinnedPlace`), its reads confined to it and `reads` (see `confine.ts`), its
+ * tree held open (see `pinnedPlace`), confined to it and `access` (see `confine.ts`), its
  * password then in its environment (see `password-env.ts`).
  */
 import { spawn, type ChildProcessWithoutNullStreams, type SpawnOptions } from 'node:child_process';
@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { CONFINE_HELPER, confinedCommand } from './confine.js';
 import { passwordInEnv } from './password-env.js';
 import { PINNED_FD, type PinnedPlace } from './rsync-place.js';
+import type { RunAccess } from './task.js';
 
 /** Built at install with the inotify binding; without it runs go unconfined, and status says so. */
 export const CONFINABLE = existsSync(CONFINE_HELPER);
@@ -16,7 +17,7 @@ export const CONFINABLE = existsSync(CONFINE_HELPER);
 export function startRsync(
   place: PinnedPlace,
   argv: readonly string[],
-  reads: readonly string[],
+  access: RunAccess,
   signal?: AbortSignal,
 ): ChildProcessWithoutNullStreams {
   try {
@@ -28,7 +29,7 @@ export function startRsync(
     if (!CONFINABLE) return spawn('rsync', argv, options) as ChildProcessWithoutNullStreams;
     const login = passwordInEnv(argv, process.getuid?.() ?? -1);
     const { command, args } = confinedCommand(
-      login === null ? reads : reads.filter((r) => r !== login.file),
+      login === null ? access : { ...access, reads: access.reads.filter((r) => r !== login.file) },
       PINNED_FD,
       login?.argv ?? argv,
     );

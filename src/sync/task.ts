@@ -30,6 +30,12 @@ export type RsyncTaskKind = 'send' | 'delete' | 'move' | 'full';
 /** A regular file's size, mtime and ctime (ns) when a walk listed it: unchanged since, while equal. */
 export type FileSignature = string;
 
+/** What a confined rsync may read besides the tree and the system's files, and where it may write. */
+export interface RunAccess {
+  readonly reads: readonly string[];
+  readonly writes: readonly string[];
+}
+
 /** One rsync run, as the worker thread receives it (structured-cloned). */
 export interface RsyncTask {
   readonly kind: RsyncTaskKind;
@@ -47,8 +53,8 @@ export interface RsyncTask {
   readonly filter: FilterSpec;
   /** Seconds without I/O after which the worker stops the run (the stall backstop); null: never. */
   readonly stallS: number | null;
-  /** Run confined to the tree (`confine.ts`): what rsync may read besides it and the system's files. */
-  readonly reads: readonly string[];
+  /** Run confined to the tree (`confine.ts`): what rsync may read besides it and the system's files, and write. */
+  readonly access: RunAccess;
 }
 
 export interface RsyncResult {

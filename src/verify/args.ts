@@ -66,7 +66,7 @@ export function recheckTask(
     kind: 'delete',
     cwd: root,
     stallS: full.stallS,
-    reads: full.reads,
+    access: full.access,
     filter: full.filter,
     args: [...dryRunOptions(checksum), ...window, ...withoutUpdate(deleteArgs(remote, config.rsync))],
     input: { kind: 'rules', rules: deleteRules(paths) },

@@ -40,7 +40,7 @@ export function dryRun(
   const progress = track === null ? [] : ['--info=progress2'];
   const reader = new Progress2Reader(input?.walked ?? 0);
   return new Promise((resolve, reject) => {
-    const child = startRsync(place, [...progress, ...task.args], task.reads, signal);
+    const child = startRsync(place, [...progress, ...task.args], task.access, signal);
     const out: Buffer[] = [];
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {

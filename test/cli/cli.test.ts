@@ -217,7 +217,7 @@ test('`sersync2 check` names the rsync it will run and whether its reads are con
     assert.match(old.stdout, /^ {2}rsync {9}3\.1\.3$/m);
     assert.match(
       old.stdout,
-      /^ {2}confined {6}yes: rsync reads only the tree and the system's files \(Landlock ABI \d+\)$/m,
+      /^ {2}confined {6}yes: rsync reads only the tree and the system's files, and writes only a local replica \(Landlock ABI \d+\)$/m,
     );
     assert.doesNotMatch(old.stdout, /WARNING: .*rsync/, 'every run confined: nothing to warn of');
     // Over ssh too: ssh runs outside the confinement.

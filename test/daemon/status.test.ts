@@ -359,7 +359,8 @@ test('status: the rsync every run uses and whether its reads are confined, once 
   const report = (over: Partial<RsyncReport>): RsyncReport => ({
     version: '3.2.7',
     confined: true,
-    confinement: "yes: rsync reads only the tree and the system's files (Landlock ABI 7)",
+    confinement:
+      "yes: rsync reads only the tree and the system's files, and writes only a local replica (Landlock ABI 7)",
     unavailable: null,
     problem: null,
     ...over,

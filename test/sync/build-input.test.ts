@@ -14,7 +14,7 @@ const task = (cwd: string): RsyncTask => ({
   input: null,
   filter: { excludes: [], ignoreDotFiles: false },
   stallS: null,
-  reads: [],
+  access: { reads: [], writes: [] },
 });
 
 test('send list: a file an earlier walk sent, unchanged since, is left out of a walk of a directory above it; one changed since is in', async (t) => {

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Remote, RsyncSettings } from '../../src/config/types.js';
@@ -10,6 +18,7 @@ import {
   describeConfinement,
   rshWord,
   runReads,
+  runWrites,
 } from '../../src/sync/confine.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -53,10 +62,39 @@ test("confine: what a run may read besides the tree, by remote kind; not the rem
   );
 });
 
+test('confine: where a run may write, by remote kind: a local replica, and the places commonParams names', () => {
+  assert.deepEqual(runWrites(daemon, settings(['-artuz'])), [], 'a daemon writes on its own side');
+  assert.deepEqual(runWrites(ssh, settings(['-artuz'])), []);
+  assert.deepEqual(runWrites(local, settings(['-artuz'])), ['/srv/replica'], "the receiver's replica");
+  assert.deepEqual(
+    runWrites(
+      local,
+      settings([
+        '-artuz',
+        '--log-file=/var/log/rsync/client.log',
+        '--write-batch',
+        '/srv/batches/b1',
+        '-T/var/tmp/rsync',
+        '--backup-dir=/srv/old',
+        '--partial-dir=.partial',
+      ]),
+    ),
+    ['/srv/replica', '/var/log/rsync', '/srv/batches', '/var/tmp/rsync', '/srv/old'],
+    "a log or batch file's directory, a directory itself; relative ones are below the replica",
+  );
+  assert.deepEqual(runWrites(daemon, settings(['-artuz', '--exclude-from=/etc/x'])), [], 'read, not written');
+});
+
+test('confine: the helper is given what it may write, /dev/null always', () => {
+  const { args } = confinedCommand({ reads: ['/srv/replica'], writes: ['/srv/replica'] }, 3, ['-a']);
+  const writes = args.flatMap((a, i) => (a === '--allow-write' ? [args[i + 1]] : []));
+  assert.deepEqual(writes, ['/dev/null', '/srv/replica']);
+});
+
 test("confine: a remote shell in the argv is started by the helper's relay, outside the confinement", () => {
   const relay = `'${CONFINE_HELPER}' --relay`;
   const run = (argv: string[]) => {
-    const { command, args } = confinedCommand(['/etc/rsync.pas'], 3, argv);
+    const { command, args } = confinedCommand({ reads: ['/etc/rsync.pas'], writes: [] }, 3, argv);
     const end = args.indexOf('--');
     return { command, options: args.slice(0, end), rsync: args.slice(end + 1) };
   };
@@ -86,7 +124,7 @@ test("confine: a remote shell in the argv is started by the helper's relay, outs
 test('confine: how check says it', () => {
   assert.equal(
     describeConfinement({ abi: 7 }),
-    "yes: rsync reads only the tree and the system's files (Landlock ABI 7)",
+    "yes: rsync reads only the tree and the system's files, and writes only a local replica (Landlock ABI 7)",
   );
   assert.equal(
     describeConfinement({ unavailable: 'this kernel has no Landlock' }),
@@ -118,4 +156,44 @@ test("confine: rsync's -e reads a quoted program path as one word, spaces and qu
   assert.equal(run.status, 0, run.stderr);
   assert.equal(existsSync(join(dir, 'ran')), true);
   assert.equal(readFileSync(join(work.path, 'dst', 'f'), 'utf8'), 'x');
+});
+
+/**
+ * A local replica's receiver runs here, as root: one that met a link planted in the replica (a
+ * receiver without the 2026 fixes, or a flaw still unknown) would write where it leads. Whatever
+ * the program does, the helper lets it create, write and remove only below the replica; a stand-in
+ * for such a receiver tries every way out.
+ */
+test('confine: the confined program writes only below what it may write: through a planted link, outside, nothing', async (t) => {
+  const work = await tempDir();
+  t.after(work.remove);
+  const tree = join(work.path, 'tree');
+  const replica = join(work.path, 'replica');
+  const outside = join(work.path, 'outside');
+  for (const d of [tree, replica, outside]) mkdirSync(d);
+  writeFileSync(join(outside, 'kept'), 'kept');
+  symlinkSync(outside, join(replica, 'planted'));
+  const { command, args } = confinedCommand({ reads: [replica], writes: [replica] }, 3, []);
+  const script = [
+    'cd "$1"',
+    'echo in > new && mkdir d && echo in > d/f && mv d/f d/g && rm d/g && rmdir d && echo ok > inside-ok',
+    'echo out > planted/x',
+    'mkdir planted/d',
+    'ln -s /etc planted/l',
+    'rm planted/kept',
+    'mv new planted/moved',
+    `echo out > ${JSON.stringify(join(tree, 'x'))}`,
+    'echo written > /dev/null && echo ok > devnull-ok',
+  ].join('\n');
+  const rsyncAt = args.indexOf('rsync');
+  const run = spawnSync(command, [...args.slice(0, rsyncAt), 'sh', '-c', script, 'sh', replica], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe', openSync(tree, 'r')],
+  });
+  assert.equal(run.error, undefined);
+  assert.ok(existsSync(join(replica, 'inside-ok')), `below the replica: ${run.stderr}`);
+  assert.ok(existsSync(join(replica, 'devnull-ok')), `/dev/null: ${run.stderr}`);
+  assert.deepEqual(readdirSync(outside), ['kept'], `written through the link: ${run.stderr}`);
+  assert.deepEqual(readdirSync(tree), [], 'the tree is read, never written');
+  assert.match(run.stderr, /planted\/x: Permission denied/);
 });

@@ -40,7 +40,7 @@ test('pool: a task its thread fails on is a failed run with the reason, retried 
     // An exclude the worker cannot compile makes it throw before rsync starts.
     filter: { excludes: [{ source: '(', flags: '' }], ignoreDotFiles: false },
     stallS: null,
-    reads: [replica],
+    access: { reads: [replica], writes: [replica] },
   };
   const failed = await pool.run(send);
   assert.equal(failed.exitCode, THREAD_FAILED);

@@ -14,6 +14,8 @@ import {
 import { basename, dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { failureOf } from '../../src/sync/outcome.js';
+import type { Remote, RsyncSettings } from '../../src/config/types.js';
+import { runReads, runWrites } from '../../src/sync/confine.js';
 import type { RsyncTask } from '../../src/sync/task.js';
 import runRsync from '../../workers/rsync.js';
 import { startStallProxy } from '../faults/lib/proxy.js';
@@ -33,7 +35,7 @@ test('worker: a run from a watch root that is gone says so, not "spawn rsync ENO
     input: { kind: 'rules', rules: ['+ /f'] },
     filter,
     stallS: null,
-    reads: [join(work.path, 'replica')],
+    access: { reads: [join(work.path, 'replica')], writes: [join(work.path, 'replica')] },
   });
   assert.equal(result.exitCode, 3, "rsync's code for a source it cannot use");
   assert.equal(
@@ -58,7 +60,7 @@ test("worker: a root swapped for a symlink after its identity was taken sends no
     rootId: { dev: st.dev, ino: st.ino, uid: st.uid },
     filter,
     stallS: null,
-    reads: [replica],
+    access: { reads: [replica], writes: [replica] },
   };
   const tasks: RsyncTask[] = [
     {
@@ -112,7 +114,7 @@ test('worker: a run that makes no I/O for stallS seconds is stopped and reported
     input: null,
     filter,
     stallS: 1,
-    reads: [daemon.passwordFile],
+    access: { reads: [daemon.passwordFile], writes: [] },
   });
   assert.equal(result.exitCode, 30);
   assert.match(result.stderr, /timeout: no I\/O for 1 s \(timeout\/@stall\)/);
@@ -135,7 +137,7 @@ test('worker: a slow run that keeps moving bytes is not taken for a stalled one'
     input: null,
     filter,
     stallS: 1,
-    reads: [join(work.path, 'replica')],
+    access: { reads: [join(work.path, 'replica')], writes: [join(work.path, 'replica')] },
   });
   assert.equal(result.exitCode, 0, result.stderr);
   assert.ok(performance.now() - started > 1500, 'the run lasted longer than the backstop');
@@ -166,7 +168,7 @@ const moveTask = (root: string, replica: string, dir: string): RsyncTask => ({
   input: null,
   filter,
   stallS: null,
-  reads: [replica],
+  access: { reads: [replica], writes: [replica] },
 });
 
 test('worker: a run inside a directory starts there: the renamed directory is rebuilt from its old copy', async (t) => {
@@ -230,12 +232,12 @@ test('worker: a link planted mid-path after the listing brings nothing from outs
     input: files,
     filter,
     stallS: null,
-    reads: [daemon.passwordFile],
+    access: { reads: [daemon.passwordFile], writes: [] },
   };
   const toLocal: RsyncTask = {
     ...toDaemon,
     args: ['-a', '--from0', '--files-from=-', './', `${local}/`],
-    reads: [local],
+    access: { reads: [local], writes: [local] },
   };
   // A stand-in for ssh: reads its key from outside the tree (it runs outside the confinement), then
   // runs `rsync --server` for the "host" here.
@@ -252,7 +254,7 @@ test('worker: a link planted mid-path after the listing brings nothing from outs
   const overShell: RsyncTask = {
     ...toDaemon,
     args: ['-a', '--from0', '--files-from=-', '-e', `${ssh} -p 22`, './', `host:${shellReplica}/`],
-    reads: [],
+    access: { reads: [], writes: [] },
   };
   for (const [task, replica] of [
     [toDaemon, daemon.dir],
@@ -301,10 +303,50 @@ test('worker: a confined run to a local replica keeps hard links across its dire
     input: null,
     filter,
     stallS: null,
-    reads: [replica],
+    access: { reads: [replica], writes: [replica] },
   });
   assert.equal(result.exitCode, 0, result.stderr);
   assert.equal(statSync(join(replica, 'a', 'f')).ino, statSync(join(replica, 'b', 'g')).ino);
+});
+
+/**
+ * Writes are confined too: a local replica's run may write the replica and the places its
+ * commonParams name (a backup directory, its own log), as `runWrites` says.
+ */
+test('worker: a confined run to a local replica writes its backups and its log where commonParams names them', async (t) => {
+  const work = await tempDir();
+  t.after(work.remove);
+  const root = join(work.path, 'src');
+  const replica = join(work.path, 'replica');
+  const old = join(work.path, 'old');
+  const logs = join(work.path, 'logs');
+  for (const d of [root, replica, old, logs]) mkdirSync(d);
+  writeFileSync(join(root, 'f'), 'new content');
+  writeFileSync(join(replica, 'f'), 'old');
+  const params = ['-a', '-b', `--backup-dir=${old}`, `--log-file=${logs}/client.log`];
+  const remote: Remote = { id: replica, target: { kind: 'local', path: replica } };
+  const rsync: RsyncSettings = {
+    commonParamsRaw: params.join(' '),
+    commonParams: params,
+    auth: { enabled: false, users: '', passwordFile: '' },
+    port: null,
+    timeoutS: null,
+    stallTimeoutS: 600,
+    ssh: false,
+  };
+  const result = await runRsync({
+    kind: 'full',
+    cwd: root,
+    args: [...params, './', `${replica}/`],
+    input: null,
+    filter,
+    stallS: null,
+    access: { reads: runReads(remote, rsync), writes: runWrites(remote, rsync) },
+  });
+  assert.equal(result.exitCode, 0, result.stderr);
+  assert.equal(readFileSync(join(replica, 'f'), 'utf8'), 'new content');
+  assert.equal(readFileSync(join(old, 'f'), 'utf8'), 'old', 'the backup');
+  assert.match(readFileSync(join(logs, 'client.log'), 'utf8'), /f/, 'its log');
 });
 
 /**
@@ -330,7 +372,7 @@ test(
       input: null,
       filter,
       stallS: 1,
-      reads: [],
+      access: { reads: [], writes: [] },
     });
     assert.equal(result.exitCode, 30, result.stderr);
     assert.match(result.stderr, /no I\/O for 1 s/);

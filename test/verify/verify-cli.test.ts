@@ -11,9 +11,9 @@ import {
   chmodSync,
   chownSync,
   mkdirSync,
-  readFileSync,
   renameSync,
   rmSync,
+  symlinkSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
@@ -71,19 +71,21 @@ test("verify's dry runs start as the engine's runs do: rsync's reads confined to
     await converged(run.src, run.replica);
     const outside = join(run.base, 'outside.txt');
     writeFileSync(outside, 'outside the tree\n');
-    // An rsync that tries to read a file outside the tree, says whether it could, and runs the real one.
+    // An rsync that tries to read a file outside the tree and says whether it could, as its error
+    // (its writes are confined too: it could not leave a mark in a file outside).
     const bin = join(run.base, 'probe-bin');
     mkdirSync(bin);
-    const mark = join(run.base, 'probe');
-    const real = spawnSync('sh', ['-c', 'command -v rsync'], { encoding: 'utf8' }).stdout.trim();
     writeFileSync(
       join(bin, 'rsync'),
-      `#!/bin/sh\nif [ "$1" != --version ]; then\n  if cat ${outside} >/dev/null 2>&1; then echo read >>${mark}; else echo refused >>${mark}; fi\nfi\nexec ${real} "$@"\n`,
+      `#!/bin/sh\nif [ "$1" = --version ]; then exec rsync-real "$@"; fi\nif cat ${outside} >/dev/null 2>&1; then echo "rsync: probe read ${outside}" >&2; else echo "rsync: probe refused ${outside}" >&2; fi\nexit 12\n`,
       { mode: 0o755 },
     );
-    const r = await sersync2(run.base, ['verify', '--json'], { PATH: `${bin}:${process.env.PATH ?? ''}` });
-    assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual([...new Set(readFileSync(mark, 'utf8').trim().split('\n'))], ['refused']);
+    const real = spawnSync('sh', ['-c', 'command -v rsync'], { encoding: 'utf8' }).stdout.trim();
+    symlinkSync(real, join(bin, 'rsync-real'));
+    const r = await sersync2(run.base, ['verify'], { PATH: `${bin}:${process.env.PATH ?? ''}` });
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stdout + r.stderr, /probe refused/);
+    assert.doesNotMatch(r.stdout + r.stderr, /probe read/);
   });
 });
 

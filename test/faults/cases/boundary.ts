@@ -125,21 +125,24 @@ export async function midPathLink(work: string, ssh?: Sshd): Promise<CaseResult>
   const daemon = await startRsyncDaemon({ moduleLines: ['use chroot = yes', 'munge symlinks = no'] });
   // Over ssh, the receiving rsync logs what it receives, as the daemon does.
   const serverLog = join(daemon.dir, '..', 'server.log');
+  // The gate's files are where the confined rsync may write: the directory of its own log.
+  const gates = mkdtempSync(join(work, 'gates-'));
+  const params = `-artuz --log-file=${gates}/rsync.log`;
   const rig = Rig.create(
     work,
     ssh === undefined
-      ? { daemon }
-      : { daemon, ssh, spec: { params: `-artuz --remote-option=--log-file=${serverLog}` } },
+      ? { daemon, spec: { params } }
+      : { daemon, ssh, spec: { params: `${params} --remote-option=--log-file=${serverLog}` } },
   );
   const secret = join(rig.base, 'secret');
   const bin = join(rig.base, 'bin');
-  const [gate, held, go] = ['gate', 'held', 'go'].map((f) => join(rig.base, f)) as [string, string, string];
+  const [gate, held, go] = ['gate', 'held', 'go'].map((f) => join(gates, f)) as [string, string, string];
   const real = spawnSync('sh', ['-c', 'command -v rsync'], { encoding: 'utf8' }).stdout.trim();
   mkdirSync(bin);
-  // The first run after `gate` appears says it is held, and waits for `go`.
+  // The first run after `gate` appears says it is held, and waits for `go` (not `--version`).
   writeFileSync(
     join(bin, 'rsync'),
-    `#!/bin/sh\nif [ -e ${gate} ] && rm ${gate} 2>/dev/null; then\n  : > ${held}\n  while [ ! -e ${go} ]; do sleep 0.01; done\nfi\nexec ${real} "$@"\n`,
+    `#!/bin/sh\nif [ "$1" != --version ] && [ -e ${gate} ] && rm ${gate} 2>/dev/null; then\n  : > ${held}\n  while [ ! -e ${go} ]; do sleep 0.01; done\nfi\nexec ${real} "$@"\n`,
     { mode: 0o755 },
   );
   try {
