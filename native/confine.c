@@ -9,8 +9,8 @@
  * are as before; attributes (chmod, chown, times) are not among what Landlock restricts.
  *
  *   sersync-confine --abi                          prints the kernel's Landlock ABI (0: none)
- *   sersync-confine [--allow-fd N] [--allow PATH] [--allow-write PATH] [--allow-write-fd N]...
- *                   [--shell-outside] -- PROGRAM ARG...
+ *   sersync-confine [--allow-fd N] [--allow PATH] [--allow-write PATH]... [--shell-outside]
+ *                   -- PROGRAM ARG...
  *   sersync-confine --relay SHELL ARG...           rsync's remote shell, run outside (shell.c)
  *
  * An allowed directory may be read below it (files and listings); an allowed file may be read.
@@ -138,11 +138,11 @@ int main(int argc, char **argv) {
     }
   }
   if (program >= argc - 1) {
-    fprintf(stderr, "usage: sersync-confine [--allow-fd N] [--allow PATH] [--allow-write PATH] "
-                    "[--allow-write-fd N]... [--shell-outside] -- PROGRAM ARG...\n");
+    fprintf(stderr, "usage: sersync-confine [--allow-fd N] [--allow PATH] [--allow-write PATH]... "
+                    "[--shell-outside] -- PROGRAM ARG...\n");
     return CANNOT_CONFINE;
   }
-  if (shell_outside) start_shell_broker();
+  if (shell_outside) supervise_rsync();
   /*
    * From ABI 2 every ruleset denies linking and renaming across directories unless a rule allows it
    * (REFER): a local replica's receiver would then copy what it hard-links (`--link-dest`, `-H`). So
@@ -172,8 +172,6 @@ int main(int argc, char **argv) {
         allow_path(ruleset, value, 1);
       } else if (strcmp(option, "--allow-fd") == 0) {
         allow_fd(ruleset, atoi(value), 0, value);
-      } else if (strcmp(option, "--allow-write-fd") == 0) {
-        allow_fd(ruleset, atoi(value), 1, value);
       } else {
         errno = EINVAL;
         fail("unknown option", option);

@@ -13,7 +13,7 @@ import { anchoredPattern, fileListEntry } from '../src/sync/rsync-args.js';
 import { pinnedPlace } from '../src/sync/rsync-place.js';
 import { CONFINABLE, startRsync } from '../src/sync/rsync-start.js';
 import { Progress2Reader, type ProgressMessage, type ReportingTask } from '../src/sync/rsync-progress.js';
-import { ioBytes, sampleEveryMs, StallClock } from '../src/sync/stall.js';
+import { sampleEveryMs, StallClock, treeIoBytes } from '../src/sync/stall.js';
 import {
   nothingToSend,
   notRun,
@@ -197,7 +197,7 @@ function watchStall(
   const clock = new StallClock(stallS * 1000, performance.now());
   let grace: NodeJS.Timeout | null = null;
   const sampler = setInterval(() => {
-    const io = ioBytes(pid);
+    const io = treeIoBytes(pid);
     if (io === null || !clock.stalled(io + output(), performance.now())) return;
     clearInterval(sampler);
     onStall();

@@ -7,7 +7,7 @@
  * needs; a planted link then meets EACCES, wherever it points. It writes only a local replica (the
  * receiver runs here, as root) and what `commonParams` names. A remote shell (ssh, or `-e` in
  * `commonParams`) reads its keys, which such a link could then bring along: it runs outside the
- * confinement, started for rsync by the helper's broker (native/shell.c).
+ * confinement, started for rsync by the helper's supervisor (native/shell.c).
  */
 import { execFile } from 'node:child_process';
 import { accessSync, constants, existsSync, realpathSync } from 'node:fs';

@@ -65,8 +65,11 @@ export const RSYNC_EXIT_CODES: Readonly<Record<number, ExitMeaning>> = {
   30: { meaning: 'timeout in data send/receive (or the stall backstop)', outcome: 'retry', lost: true },
   35: { meaning: 'timeout waiting for daemon connection', outcome: 'retry', lost: true },
   // sersync-confine's own (native/confine.c), as a shell's: rsync was not run.
-  126: { meaning: "rsync's reads could not be confined to the tree: not run", outcome: 'retry' },
-  [CANNOT_RUN]: { meaning: 'rsync could not be run (not installed?)', outcome: 'retry' },
+  126: { meaning: 'rsync could not be confined to the tree: not run', outcome: 'retry' },
+  [CANNOT_RUN]: {
+    meaning: 'rsync could not be run (not installed, or no process could be started)',
+    outcome: 'retry',
+  },
   255: { meaning: 'ssh connection failed', outcome: 'retry', lost: true },
 };
 

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
 /**
  * The stall backstop, kept out of rsync's protocol: rsync's own `--timeout` changes how a daemon
@@ -18,6 +18,55 @@ export function ioBytes(pid: number): number | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Bytes a process and every process below it have read and written so far: a run over ssh is a
+ * supervisor whose children (rsync, ssh) do the I/O. Null once the process is gone. A child that
+ * ends takes its bytes out of the sum, which reads as movement, as its ending is.
+ */
+export function treeIoBytes(pid: number): number | null {
+  const own = ioBytes(pid);
+  if (own === null) return null;
+  return childrenOf(pid).reduce((sum, child) => sum + (treeIoBytes(child) ?? 0), own);
+}
+
+function childrenOf(pid: number): number[] {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  const children: number[] = [];
+  for (const tid of tasks) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8');
+    } catch (err) {
+      // a kernel built without CONFIG_PROC_CHILDREN
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return childrenByParent(pid);
+      continue;
+    }
+    for (const word of text.split(' ')) if (word !== '') children.push(Number(word));
+  }
+  return children;
+}
+
+/** The processes whose parent is `pid`, from every process's stat (field 4, after the name). */
+function childrenByParent(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) children.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return children;
 }
 
 /**

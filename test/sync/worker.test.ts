@@ -13,6 +13,7 @@ import {
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { test } from 'node:test';
+import { describeExit } from '../../src/sync/exit-codes.js';
 import { failureOf } from '../../src/sync/outcome.js';
 import type { Remote, RsyncSettings } from '../../src/config/types.js';
 import { runReads, runWrites } from '../../src/sync/confine.js';
@@ -347,6 +348,40 @@ test('worker: a confined run to a local replica writes its backups and its log w
   assert.equal(readFileSync(join(replica, 'f'), 'utf8'), 'new content');
   assert.equal(readFileSync(join(old, 'f'), 'utf8'), 'old', 'the backup');
   assert.match(readFileSync(join(logs, 'client.log'), 'utf8'), /f/, 'its log');
+});
+
+/**
+ * The helper's own failure: a path it must allow that it cannot open (a symlink loop named by
+ * `--exclude-from`) stops the run before rsync starts, with 126 and the reason, a failure that is
+ * retried, never a lost remote nor a silent unconfined run.
+ */
+test('worker: a run that cannot be confined is not run: 126 with the reason, retried', async (t) => {
+  const work = await tempDir();
+  t.after(work.remove);
+  const root = join(work.path, 'src');
+  const replica = join(work.path, 'replica');
+  for (const d of [root, replica]) mkdirSync(d);
+  writeFileSync(join(root, 'f'), 'x');
+  const loop = join(work.path, 'excludes');
+  symlinkSync(loop, loop);
+  const result = await runRsync({
+    kind: 'full',
+    cwd: root,
+    args: ['-a', `--exclude-from=${loop}`, './', `${replica}/`],
+    input: null,
+    filter,
+    stallS: null,
+    access: { reads: [replica, loop], writes: [replica] },
+  });
+  assert.equal(result.exitCode, 126, result.stderr);
+  assert.match(
+    result.stderr,
+    /cannot confine rsync to the tree: open .*excludes: Too many levels of symbolic links/,
+  );
+  assert.equal(failureOf(result)?.exitCode, 126);
+  assert.equal(describeExit(126).outcome, 'retry');
+  assert.equal(describeExit(126).lost, undefined, 'not a lost remote');
+  assert.deepEqual(readdirSync(replica), [], 'rsync did not run');
 });
 
 /**
