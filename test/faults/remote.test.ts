@@ -9,7 +9,8 @@ import { daemonDownDuringBurst, dirRenamesWhileDown } from './cases/daemon-down.
 import { missingPasswordFile } from './cases/password-file.js';
 import { busyDaemon, receiverRefusesThroughLink, refusingReplica } from './cases/refusing-replica.js';
 import { rsyncMissing } from './cases/rsync-missing.js';
-import { stalledRemote } from './cases/stall.js';
+import { stalledOverSsh, stalledRemote } from './cases/stall.js';
+import { sshdUnavailable, startSshd } from '../helpers/sshd.js';
 
 const lab = useLab('sersync-faults-remote-');
 
@@ -32,6 +33,17 @@ test('a remote that accepts and then stalls: rsync --timeout ends each run, no r
 
 test('a stalled remote with <timeout> off (the shipped default): the stall backstop ends each run and it converges', async () => {
   await stalledRemote(lab.work, lab.daemon, { timeoutS: 1, stallMs: 2000, backstop: true });
+});
+
+test('a remote over ssh (real ssh and sshd) whose rsync stalls: the backstop stops each run, status and /metrics show it while it lasts, nothing of a run outlives it, it converges', async (t) => {
+  const unavailable = sshdUnavailable();
+  if (unavailable !== undefined) return t.skip(unavailable);
+  const sshd = await startSshd();
+  try {
+    await stalledOverSsh(lab.work, sshd);
+  } finally {
+    await sshd.stop();
+  }
 });
 
 test("a replica that refuses writes: rows carry rsync's message; made writable and retried, it converges", async () => {

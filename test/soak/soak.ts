@@ -41,7 +41,7 @@ import {
   stateDirRemovedWhileRunning,
   walLostAfterKill,
 } from '../faults/cases/state-db.js';
-import { stalledRemote } from '../faults/cases/stall.js';
+import { stalledOverSsh, stalledRemote } from '../faults/cases/stall.js';
 import { eventOverflow, rootDeletedAndRecreated } from '../faults/cases/watch.js';
 import {
   deploySwitchesSymlink,
@@ -133,6 +133,14 @@ const CASES: Readonly<Record<string, (c: Context) => Promise<CaseResult> | CaseR
       const sshd = await startSshd();
       try {
         return await midPathLink(c.work, sshd);
+      } finally {
+        await sshd.stop();
+      }
+    },
+    'stalled-over-ssh': async (c: Context) => {
+      const sshd = await startSshd();
+      try {
+        return await stalledOverSsh(c.work, sshd);
       } finally {
         await sshd.stop();
       }

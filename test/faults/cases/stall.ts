@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
-import type { RsyncDaemon } from '../../helpers/rsyncd.js';
+import { basename, join } from 'node:path';
+import { disposeRsyncDaemon, freePort, startRsyncDaemon, type RsyncDaemon } from '../../helpers/rsyncd.js';
+import type { Sshd } from '../../helpers/sshd.js';
 import { eventually } from '../../helpers/trees.js';
-import { rsyncProcesses } from '../lib/procs.js';
+import { processes, rsyncProcesses } from '../lib/procs.js';
 import { startStallProxy } from '../lib/proxy.js';
 import { Rig } from '../lib/rig.js';
 import type { CaseResult } from './result.js';
@@ -64,5 +65,70 @@ export async function stalledRemote(work: string, daemon: RsyncDaemon, p: StallP
   } finally {
     await rig.stop();
     await proxy.close();
+  }
+}
+
+/**
+ * The same over ssh, for real (ssh and sshd on loopback): the remote's rsync holds every byte back
+ * while a gate file exists (`--rsync-path` names a wrapper that waits for it). The stall backstop
+ * stops each run; `status` and `/metrics` show the backlog, the timeout and the growing lag while it
+ * lasts; no ssh, relay or supervisor outlives its run; once the remote answers, it converges, and
+ * after the stop nothing of the runs is left.
+ */
+export async function stalledOverSsh(work: string, ssh: Sshd): Promise<CaseResult> {
+  const daemon = await startRsyncDaemon();
+  const dir = mkdtempSync(join(work, 'remote-'));
+  const gate = join(dir, 'stall');
+  const remoteRsync = join(dir, 'remote-rsync');
+  writeFileSync(remoteRsync, `#!/bin/sh\nwhile [ -e ${gate} ]; do sleep 0.05; done\nexec rsync "$@"\n`, {
+    mode: 0o755,
+  });
+  const rig = Rig.create(work, {
+    daemon,
+    ssh,
+    metricsPort: await freePort(),
+    spec: { stallTimeoutS: 1, params: `-artuz --rsync-path=${remoteRsync}` },
+  });
+  // This case's own processes on this side (the remote's side runs the wrapper under sshd).
+  const local = (): string[] =>
+    processes()
+      .filter((p) => p.argv.some((a) => a.includes(remoteRsync)))
+      .map((p) => basename(p.argv[0] ?? ''))
+      .filter((name) => name === 'ssh' || name === 'sersync-confine');
+  try {
+    await rig.start([], { env: { PATH: `${ssh.bin}:${process.env.PATH ?? ''}` } });
+    writeFileSync(join(rig.src, 'before.txt'), 'before the stall');
+    await rig.converged(15_000, 'before the stall');
+    writeFileSync(gate, '');
+    mkdirSync(join(rig.src, 'during'));
+    for (let i = 0; i < 20; i++) writeFileSync(join(rig.src, 'during', `f${i}`), `stalled ${i}\n`);
+    await eventually(
+      () => rig.queued().some((r) => r.exitCode === 30),
+      20_000,
+      'a run stopped by the backstop',
+    );
+    // While it lasts: the backlog and why, and the lag.
+    const [remote] = rig.status().remotes;
+    assert.ok((remote?.queuedRetries ?? 0) > 0, 'status shows the backlog');
+    assert.match(remote?.lastError ?? '', /no I\/O for 1 s/, 'status says why');
+    await eventually(
+      async () =>
+        ((await rig.metric('sersync_replication_lag_seconds', { remote: remote?.remote ?? '' })) ?? 0) >= 2,
+      20_000,
+      '/metrics: the lag grows while the remote stalls',
+    );
+    // One lane: one run at a time, so at most its ssh, its relay and its supervisor.
+    const during = local();
+    assert.ok(during.filter((n) => n === 'ssh').length <= 1, `runs left behind: ${during.join(' ')}`);
+    assert.ok(during.length <= 3, `runs left behind: ${during.join(' ')}`);
+    rmSync(gate);
+    await rig.converged(30_000, 'after the remote answered again');
+    await rig.stop();
+    await eventually(() => local().length === 0, 5_000, 'nothing of the runs left after the stop');
+    return { faults: 1, files: rig.files(), lost: 0 };
+  } finally {
+    rmSync(gate, { force: true });
+    await rig.stop();
+    await disposeRsyncDaemon(daemon);
   }
 }
