@@ -184,7 +184,7 @@ export async function midPathLink(work: string, ssh?: Sshd): Promise<CaseResult>
  * the tree root's owner) in a directory only root may change is fine, and receives the tree.
  */
 export async function replicaWhereOthersPoint(work: string, user: Unprivileged): Promise<CaseResult> {
-  const base = join(work, 'replica-place');
+  const base = mkdtempSync(join(work, 'replica-place-'));
   const src = join(base, 'src');
   mkdirSync(src, { recursive: true });
   writeFileSync(join(src, 'page.html'), 'page');
