@@ -49,7 +49,7 @@ test('the same over ssh (real ssh and sshd, the key outside the tree): ssh runs 
 test('a local replica another user could point elsewhere (their directory on the way, a world-writable one, their symlink at its name) is refused by check and the start; one that is theirs in a directory of ours receives the tree', async (t) => {
   const user = attacker.user();
   if (user === null) return t.skip(attacker.reason());
-  const work = await tempDir('sersync-faults-replica-place-');
+  const work = await tempDir('sersync-faults-rp-');
   try {
     await replicaWhereOthersPoint(work.path, user);
   } finally {

@@ -184,7 +184,8 @@ export async function midPathLink(work: string, ssh?: Sshd): Promise<CaseResult>
  * the tree root's owner) in a directory only root may change is fine, and receives the tree.
  */
 export async function replicaWhereOthersPoint(work: string, user: Unprivileged): Promise<CaseResult> {
-  const base = mkdtempSync(join(work, 'replica-place-'));
+  // short names: the control socket's path below each run's state directory must stay under 108 bytes
+  const base = mkdtempSync(join(work, 'rp-'));
   const src = join(base, 'src');
   mkdirSync(src, { recursive: true });
   writeFileSync(join(src, 'page.html'), 'page');
@@ -205,7 +206,7 @@ export async function replicaWhereOthersPoint(work: string, user: Unprivileged):
     [theirLink, new RegExp(`the symlink ${theirLink} belongs to another user \\(uid ${user.uid}\\)`)],
   ];
   for (const [replica, why] of refusals) {
-    const dir = mkdtempSync(join(base, 'run-'));
+    const dir = mkdtempSync(join(base, 'r-'));
     const config = writeConfig(
       dir,
       sersyncConfigXml({ watch: src, localTargets: [replica], failLog: join(dir, 'fail.sh') }),
@@ -228,7 +229,7 @@ export async function replicaWhereOthersPoint(work: string, user: Unprivileged):
   const replica = join(ours, 'replica');
   mkdirSync(replica);
   user.grant(replica);
-  const dir = mkdtempSync(join(base, 'run-'));
+  const dir = mkdtempSync(join(base, 'r-'));
   const config = writeConfig(
     dir,
     sersyncConfigXml({ watch: src, localTargets: [replica], failLog: join(dir, 'fail.sh') }),
