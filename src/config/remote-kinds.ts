@@ -31,6 +31,8 @@ export interface RemoteKind {
   reads(rsync: RsyncSettings): readonly string[];
   /** Where rsync writes for it on this machine: a local replica (its receiver runs here). */
   readonly writes: readonly string[];
+  /** The local replica's directory, or null (a daemon's or ssh's is on the other side). */
+  readonly replica: string | null;
 }
 
 export type ProbeTarget = { readonly host: string; readonly port: number } | { readonly writable: string };
@@ -57,6 +59,7 @@ function kindOf(t: RemoteTarget): RemoteKind {
         reads: (rsync) =>
           rsync.auth.enabled && rsync.auth.passwordFile !== '' ? [rsync.auth.passwordFile] : [],
         writes: [],
+        replica: null,
       };
     case 'ssh':
       return {
@@ -70,6 +73,7 @@ function kindOf(t: RemoteTarget): RemoteKind {
         describe: (as) => `over ssh${as}`,
         reads: () => [],
         writes: [],
+        replica: null,
       };
     case 'local':
       return {
@@ -83,6 +87,7 @@ function kindOf(t: RemoteTarget): RemoteKind {
         // rsync's receiver, forked from the same process, reads the replica's files and listings
         reads: () => [t.path],
         writes: [t.path],
+        replica: t.path,
       };
   }
 }

@@ -26,7 +26,7 @@ export interface ExitMeaning {
   readonly interrupted?: true;
 }
 
-/** rsync's code for a source it cannot use; also a run not made because the tree's root is not usable. */
+/** rsync's code for a source it cannot use; also a run not made because the tree's root, or its local replica, is not usable. */
 export const SOURCE_UNUSABLE = 3;
 
 /**

@@ -1,4 +1,5 @@
 import type { PathOp } from '../coalesce/types.js';
+import { remoteKind } from '../config/remote-kinds.js';
 import type { Config, Remote, RsyncSettings } from '../config/types.js';
 import { filterSpecOf } from '../filter/path-filter.js';
 import { displayPath, isWithin, type RelPath } from '../paths.js';
@@ -37,9 +38,14 @@ function treeOf(ctx: PlanContext): Pick<RsyncTask, 'cwd' | 'rootId'> {
 
 /** What every run to the remote is held to: the stall backstop, and what it may read and write. */
 function runLimits(remote: Remote, rsync: RsyncSettings): Pick<RsyncTask, 'stallS' | 'access'> {
+  const { replica } = remoteKind(remote);
   return {
     stallS: stallBackstopS(remote, rsync),
-    access: { reads: runReads(remote, rsync), writes: runWrites(remote, rsync) },
+    access: {
+      reads: runReads(remote, rsync),
+      writes: runWrites(remote, rsync),
+      ...(replica === null ? {} : { replica }),
+    },
   };
 }
 

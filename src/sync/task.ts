@@ -34,6 +34,11 @@ export type FileSignature = string;
 export interface RunAccess {
   readonly reads: readonly string[];
   readonly writes: readonly string[];
+  /**
+   * A local replica: made again before the run when it is missing (removed while running), as rsync
+   * itself would, where no other user can point it elsewhere; the confined rsync may not.
+   */
+  readonly replica?: string;
 }
 
 /** One rsync run, as the worker thread receives it (structured-cloned). */
