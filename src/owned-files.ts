@@ -26,7 +26,7 @@ import {
 } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { SersyncError } from './errors.js';
-import { resolveStepByStep, TooManyLinksError } from './resolve-path.js';
+import { MAX_LINKS, resolveStepByStep, TooManyLinksError } from './resolve-path.js';
 
 const { O_APPEND, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_WRONLY } = constants;
 /** The sticky bit (Node's fs.constants does not name it). */
@@ -306,7 +306,7 @@ function checkReplicaDir(dir: string, create: boolean): boolean {
   const refuse = (why: string): SersyncError => refused(dir, 'local replica', why);
   let path = dir;
   for (let links = 0; ; links++) {
-    if (links > MAX_REPLICA_LINKS) throw refuse('too many symlinks at its name');
+    if (links > MAX_LINKS) throw refuse('too many symlinks at its name');
     const parent = dirname(path);
     const exposure = checkDirPath(parent, refuse, create);
     if (exposure !== null)
@@ -325,8 +325,6 @@ function checkReplicaDir(dir: string, create: boolean): boolean {
     path = target.startsWith('/') ? target : `${parent}/${target}`;
   }
 }
-
-const MAX_REPLICA_LINKS = 40;
 
 function lstatOrNull(path: string): Stats | null {
   try {

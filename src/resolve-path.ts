@@ -1,7 +1,7 @@
 import { dirname, join } from 'node:path';
 
 /** As many symlinks as the kernel follows in one path before ELOOP. */
-const MAX_LINKS = 40;
+export const MAX_LINKS = 40;
 
 /** ELOOP: more symlinks on the way than the kernel follows; `at` is the one past the limit. */
 export class TooManyLinksError extends Error {

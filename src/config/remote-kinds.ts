@@ -29,9 +29,10 @@ export interface RemoteKind {
    * tree (`src/sync/confine.ts`). Not ssh's keys: the remote shell runs outside the confinement.
    */
   reads(rsync: RsyncSettings): readonly string[];
-  /** Where rsync writes for it on this machine: a local replica (its receiver runs here). */
-  readonly writes: readonly string[];
-  /** The local replica's directory, or null (a daemon's or ssh's is on the other side). */
+  /**
+   * The local replica's directory, where rsync writes for it on this machine (its receiver runs
+   * here); null for a daemon or ssh, whose replica is on the other side.
+   */
   readonly replica: string | null;
 }
 
@@ -58,7 +59,6 @@ function kindOf(t: RemoteTarget): RemoteKind {
         describe: (as) => `rsync daemon module${as}`,
         reads: (rsync) =>
           rsync.auth.enabled && rsync.auth.passwordFile !== '' ? [rsync.auth.passwordFile] : [],
-        writes: [],
         replica: null,
       };
     case 'ssh':
@@ -72,7 +72,6 @@ function kindOf(t: RemoteTarget): RemoteKind {
         probe: (rsync) => ({ host: t.host, port: rsync.port ?? 22 }),
         describe: (as) => `over ssh${as}`,
         reads: () => [],
-        writes: [],
         replica: null,
       };
     case 'local':
@@ -86,7 +85,6 @@ function kindOf(t: RemoteTarget): RemoteKind {
         describe: () => 'local directory',
         // rsync's receiver, forked from the same process, reads the replica's files and listings
         reads: () => [t.path],
-        writes: [t.path],
         replica: t.path,
       };
   }

@@ -73,7 +73,8 @@ export function runReads(remote: Remote, rsync: RsyncSettings): readonly string[
  * included: rsync as root never writes where a link another user planted leads. Pure.
  */
 export function runWrites(remote: Remote, rsync: RsyncSettings): readonly string[] {
-  return [...remoteKind(remote).writes, ...localPlacesWritten(rsync.commonParams)];
+  const { replica } = remoteKind(remote);
+  return [...(replica === null ? [] : [replica]), ...localPlacesWritten(rsync.commonParams)];
 }
 
 /** What every rsync may write: discarding output. */
