@@ -7,6 +7,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { loadConfig } from '../config/load.js';
+import { localReplicas } from '../config/remote-kinds.js';
 import type { Config, PluginName } from '../config/types.js';
 import { ControlServer, controlSocketFile, pluginControlSocketFile } from '../daemon/control.js';
 import { detach, isDaemonChild, reportStartup, writePidFile } from '../daemon/detach.js';
@@ -453,8 +454,6 @@ function prepareRoots(config: Config, log: Logger): void {
  * root would write the tree there), created when missing; an unsafe one stops the start.
  */
 function prepareReplicas(config: Config, log: Logger): void {
-  for (const lp of config.localpaths)
-    for (const { target } of lp.remotes)
-      if (target.kind === 'local' && ensureReplicaDir(target.path))
-        log.warn({ dir: target.path }, 'created a missing directory');
+  for (const dir of localReplicas(config.localpaths))
+    if (ensureReplicaDir(dir)) log.warn({ dir }, 'created a missing directory');
 }

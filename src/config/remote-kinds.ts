@@ -1,4 +1,4 @@
-import type { Remote, RemoteTarget, RsyncSettings } from './types.js';
+import type { LocalPath, Remote, RemoteTarget, RsyncSettings } from './types.js';
 import { displayPath, type RelPath } from '../paths.js';
 
 /**
@@ -37,6 +37,13 @@ export interface RemoteKind {
 }
 
 export type ProbeTarget = { readonly host: string; readonly port: number } | { readonly writable: string };
+
+/** The local replicas of these trees (`<remote path>`), in config order. Pure. */
+export function localReplicas(localpaths: readonly LocalPath[]): string[] {
+  return localpaths.flatMap((t) =>
+    t.remotes.flatMap((r) => (r.target.kind === 'local' ? [r.target.path] : [])),
+  );
+}
 
 export function remoteKind(remote: Remote): RemoteKind {
   return kindOf(remote.target);

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { validateDetailed } from 'node-cron';
 import { isWithinPath } from '../paths.js';
 import { DEFAULTS } from './defaults.js';
+import { localReplicas } from './remote-kinds.js';
 import { linkFollowingOption } from './rsync-options.js';
 import { NON_NEGATIVE, PORT, type ConfigReader } from './reader.js';
 import {
@@ -207,10 +208,7 @@ export function readFailLog(
         ? DEFAULTS.failLogEmptyMinutes
         : Math.max(1, r.parseInteger(time, NON_NEGATIVE));
   const path = r.path(el, 'path', DEFAULTS.failLog.path);
-  const created = localpaths.flatMap((t) => [
-    t.watch,
-    ...t.remotes.flatMap((x) => (x.target.kind === 'local' ? [x.target.path] : [])),
-  ]);
+  const created = [...localpaths.map((t) => t.watch), ...localReplicas(localpaths)];
   const dir = dirname(path);
   if (r.inspect !== null && !r.inspect.isDirectory(dir) && !created.some((c) => isWithinPath(c, dir))) {
     r.warn(

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { configToJson, describeConfig, formatWarning } from '../../config/present.js';
 import { loadConfig } from '../../config/load.js';
+import { localReplicas } from '../../config/remote-kinds.js';
 import type { Config } from '../../config/types.js';
 import { SersyncError } from '../../errors.js';
 import { ownDirProblem, replicaDirProblem } from '../../owned-files.js';
@@ -15,15 +16,9 @@ import { SHARED_FILE_SYSTEM_EFFECT, sharedMountsAt } from '../../watch/mounts.js
 import { printable } from '../../printable.js';
 import { globalOptions } from '../program.js';
 
-function localReplicas(config: Config): string[] {
-  return config.localpaths.flatMap((t) =>
-    t.remotes.flatMap((r) => (r.target.kind === 'local' ? [r.target.path] : [])),
-  );
-}
-
 /** Directories the runtime needs that are not there yet: worth a note, not an error (they are created). */
 function missingPaths(config: Config): string[] {
-  const paths = [...config.localpaths.map((t) => t.watch), ...localReplicas(config)];
+  const paths = [...config.localpaths.map((t) => t.watch), ...localReplicas(config.localpaths)];
   // A missing password file is a warning of the config (inspectPasswordFile): every sync would fail.
   return paths.filter((p) => !existsSync(p));
 }
@@ -46,7 +41,7 @@ export function registerCheckCommand(program: Command): void {
       // Where it writes as root: a state directory another user could redirect stops the start.
       const unsafe = [
         ownDirProblem(stateDirToAsk(stateDir, config.stateDir), 'state directory'),
-        ...localReplicas(config).map(replicaDirProblem),
+        ...localReplicas(config.localpaths).map(replicaDirProblem),
       ].filter((p) => p !== null);
       const failLogPlace = failLogPlaceProblem(config.failLog.path);
       const watcher = describeWatcher(config.fileSystem.watcher);
