@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { disposeRsyncDaemon, startRsyncDaemon, type RsyncDaemon } from '../helpers/rsyncd.js';
 import { midPathLink, replicaWhereOthersPoint, symlinkRaces } from '../faults/cases/boundary.js';
 import { rsyncMissing } from '../faults/cases/rsync-missing.js';
-import { sshdUnavailable, startSshd } from '../helpers/sshd.js';
+import { sshdUnavailable, startSshd, type Sshd } from '../helpers/sshd.js';
 import { fuzzConfigs } from '../faults/cases/config-fuzz.js';
 import { killedDuringChurn, rewriteWhileDown } from '../faults/cases/crash.js';
 import { daemonDownDuringBurst, dirRenamesWhileDown } from '../faults/cases/daemon-down.js';
@@ -75,6 +75,16 @@ interface Context {
 const ATTACKS = new Set(['symlink-races-500', 'replica-where-others-point']);
 
 /** Each case at soak strength. */
+/** Runs `run` against an sshd of its own, stopped after. */
+async function withSshd(run: (sshd: Sshd) => Promise<CaseResult>): Promise<CaseResult> {
+  const sshd = await startSshd();
+  try {
+    return await run(sshd);
+  } finally {
+    await sshd.stop();
+  }
+}
+
 const CASES: Readonly<Record<string, (c: Context) => Promise<CaseResult> | CaseResult>> = {
   'daemon-down-30s': (c) =>
     daemonDownDuringBurst(c.work, c.daemon, {
@@ -129,22 +139,8 @@ const CASES: Readonly<Record<string, (c: Context) => Promise<CaseResult> | CaseR
     'root-on-shared-fs': (c: Context) => rootOnSharedFileSystem(c.work, c.daemon),
   }),
   ...(sshdUnavailable() === undefined && {
-    'mid-path-link-ssh': async (c: Context) => {
-      const sshd = await startSshd();
-      try {
-        return await midPathLink(c.work, sshd);
-      } finally {
-        await sshd.stop();
-      }
-    },
-    'stalled-over-ssh': async (c: Context) => {
-      const sshd = await startSshd();
-      try {
-        return await stalledOverSsh(c.work, sshd);
-      } finally {
-        await sshd.stop();
-      }
-    },
+    'mid-path-link-ssh': (c: Context) => withSshd((sshd) => midPathLink(c.work, sshd)),
+    'stalled-over-ssh': (c: Context) => withSshd((sshd) => stalledOverSsh(c.work, sshd)),
   }),
   ...(userNamespaceUnavailable() === undefined && {
     'watch-limit-running': (c: Context) => watchLimitWhileRunning(c.work, c.daemon),
