@@ -237,7 +237,12 @@ export async function replicaWhereOthersPoint(work: string, user: Unprivileged):
   const proc = await startSersync(config, ['-r'], join(dir, 'state'));
   try {
     writeFileSync(join(src, 'new.html'), 'new');
-    await eventually(() => existsSync(join(replica, 'new.html')), 15_000, 'new.html on the replica');
+    // The event's run may land before the start's full sync has sent page.html: both awaited.
+    await eventually(
+      () => existsSync(join(replica, 'new.html')) && existsSync(join(replica, 'page.html')),
+      15_000,
+      'the tree on the replica',
+    );
     assert.equal(readFileSync(join(replica, 'page.html'), 'utf8'), 'page');
   } finally {
     await proc.stop();
