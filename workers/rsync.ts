@@ -4,11 +4,11 @@
  * Results go back to the main thread, which owns all state.
  */
 import type { ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, lstatSync } from 'node:fs';
+import { closeSync, lstatSync } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
 import { compilePathFilter } from '../src/filter/path-filter.js';
-import { ensureReplicaDir } from '../src/owned-files.js';
-import { CANNOT_RUN, refusedReads, SOURCE_UNUSABLE } from '../src/sync/exit-codes.js';
+import { CANNOT_RUN, refusedReads, REPLICA_UNMOUNTED, SOURCE_UNUSABLE } from '../src/sync/exit-codes.js';
+import { replicaProblem } from '../src/sync/local-replica.js';
 import { parentOf, pathBytes, type RelPath } from '../src/paths.js';
 import { anchoredPattern, fileListEntry } from '../src/sync/rsync-args.js';
 import { pinnedPlace } from '../src/sync/rsync-place.js';
@@ -237,22 +237,15 @@ function leftTheTree(root: string, stderr: string): string[] {
     .map(({ line }) => line);
 }
 
-/** Makes a local replica removed while running again (see `RunAccess.replica`); why not, or null. */
-function replicaProblem(replica: string | undefined): string | null {
-  if (replica === undefined || existsSync(replica)) return null;
-  try {
-    ensureReplicaDir(replica);
-    return null;
-  } catch (err) {
-    return (err as Error).message;
-  }
-}
-
 export default async function runRsync(task: ReportingTask): Promise<RsyncResult> {
   const started = performance.now();
-  const unmade = replicaProblem(task.access.replica);
-  if (unmade !== null)
-    return notRun(SOURCE_UNUSABLE, `rsync not run: ${unmade}`, performance.now() - started);
+  const replica = task.access.replica === undefined ? null : replicaProblem(task.access.replica);
+  if (replica !== null)
+    return notRun(
+      replica.unmounted ? REPLICA_UNMOUNTED : SOURCE_UNUSABLE,
+      `rsync not run: ${replica.why}`,
+      performance.now() - started,
+    );
   // Every run starts in the tree's root as it was checked, held open: a root or directory
   // swapped for a symlink since is never followed, by the walk below nor by rsync.
   const place = pinnedPlace(task.cwd, task.dir ?? '', task.rootId);

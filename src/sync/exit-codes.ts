@@ -38,8 +38,17 @@ export const CANNOT_RUN = 127;
 /** Not rsync's: the thread that runs it failed on the task before rsync ran (or died). */
 export const THREAD_FAILED = -2;
 
+/** Not rsync's: the local replica's file system is not mounted (see `replicaUnmounted`); not run. */
+export const REPLICA_UNMOUNTED = -3;
+
 export const RSYNC_EXIT_CODES: Readonly<Record<number, ExitMeaning>> = {
   [THREAD_FAILED]: { meaning: "sersync2's rsync thread could not run the task", outcome: 'retry' },
+  // lost: probed until it is mounted again (the probe looks at the mount too), then released
+  [REPLICA_UNMOUNTED]: {
+    meaning: "the local replica's file system is not mounted: not run",
+    outcome: 'retry',
+    lost: true,
+  },
   [-1]: { meaning: 'rsync was killed', outcome: 'retry', lost: true },
   0: { meaning: 'success', outcome: 'ok' },
   1: { meaning: 'syntax or usage error', outcome: 'final' },
@@ -158,6 +167,7 @@ export function remoteLoss(failure: Failure): { readonly lost: boolean; readonly
   // A receiver killed mid-file leaves its temp file behind; not so when rsync never got connected.
   const neverConnected =
     failure.exitCode === 35 ||
+    failure.exitCode === REPLICA_UNMOUNTED ||
     /failed to connect to|getaddrinfo|ssh: connect to host|Could not resolve hostname/.test(failure.message);
   return { lost, mayHaveCut: lost && !neverConnected };
 }

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { backoffMs } from '../backoff.js';
 import { Coalescer, MAX_PENDING } from '../coalesce/coalescer.js';
 import type { PathOp } from '../coalesce/types.js';
+import { remoteKind } from '../config/remote-kinds.js';
 import type { Config, Remote } from '../config/types.js';
 import type { Change } from '../filter/changes.js';
 import { NameDelay } from '../filter/name-delay.js';
@@ -11,6 +12,7 @@ import type { Logger } from '../log/logger.js';
 import { parentOf, type RelPath } from '../paths.js';
 import type { Failure, WorkStore } from '../queue/types.js';
 import { describeExit, SOURCE_UNUSABLE } from './exit-codes.js';
+import { recordReplica, type LocalReplica } from './local-replica.js';
 import { failureOf, partialFailures } from './outcome.js';
 import { worthRebuilding } from './move-worth.js';
 import { moveWaves, planMove, planRuns } from './plan.js';
@@ -161,7 +163,12 @@ export class Lane {
   };
   private readonly nameDelay: NameDelay;
 
+  /** A local remote's replica, with the file system it was on when the lane began (see `LocalReplica`). */
+  readonly replica: LocalReplica | undefined;
+
   constructor(private readonly ctx: LaneContext) {
+    const { replica } = remoteKind(ctx.remote);
+    this.replica = replica === null ? undefined : recordReplica(replica);
     this.depth = Math.max(1, ctx.depth ?? Math.min(ctx.pool.maxConcurrent, availableParallelism()));
     const rule = ctx.config.tempFiles.builtin ? isTempFileName : (): boolean => false;
     this.nameDelay = new NameDelay(
@@ -419,6 +426,7 @@ export class Lane {
     const { store, remote, root } = this.ctx;
     const plan = {
       ...this.ctx,
+      ...(this.replica === undefined ? {} : { replica: this.replica }),
       root: cwd,
       ...(id === null ? {} : { rootId: id }),
       protect: this.ctx.protect?.() ?? [],

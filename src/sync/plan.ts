@@ -1,6 +1,5 @@
 import type { PathOp } from '../coalesce/types.js';
-import { remoteKind } from '../config/remote-kinds.js';
-import type { Config, Remote, RsyncSettings } from '../config/types.js';
+import type { Config, Remote } from '../config/types.js';
 import { filterSpecOf } from '../filter/path-filter.js';
 import { displayPath, isWithin, type RelPath } from '../paths.js';
 import {
@@ -14,6 +13,7 @@ import {
   syncArgs,
 } from './rsync-args.js';
 import { runReads, runWrites } from './confine.js';
+import type { LocalReplica } from './local-replica.js';
 import type { DirIdentity } from './root-identity.js';
 import type { FileSignature, RsyncTask } from './task.js';
 
@@ -29,6 +29,8 @@ export interface PlanContext {
   readonly protect?: readonly RelPath[];
   /** The root's identity as the tree recorded it: every run checks it (see `RsyncTask.rootId`). */
   readonly rootId?: DirIdentity;
+  /** A local remote's replica as recorded when watching began (see `RunAccess.replica`). */
+  readonly replica?: LocalReplica;
 }
 
 /** The fields every run of the tree shares. */
@@ -37,14 +39,17 @@ function treeOf(ctx: PlanContext): Pick<RsyncTask, 'cwd' | 'rootId'> {
 }
 
 /** What every run to the remote is held to: the stall backstop, and what it may read and write. */
-function runLimits(remote: Remote, rsync: RsyncSettings): Pick<RsyncTask, 'stallS' | 'access'> {
-  const { replica } = remoteKind(remote);
+function runLimits({
+  remote,
+  config: { rsync },
+  replica,
+}: PlanContext): Pick<RsyncTask, 'stallS' | 'access'> {
   return {
     stallS: stallBackstopS(remote, rsync),
     access: {
       reads: runReads(remote, rsync),
       writes: runWrites(remote, rsync),
-      ...(replica === null ? {} : { replica }),
+      ...(replica === undefined ? {} : { replica }),
     },
   };
 }
@@ -63,7 +68,7 @@ export function planMove(op: MoveOp, ctx: PlanContext): RsyncTask | null {
         kind: 'move',
         ...treeOf(ctx),
         dir: op.path,
-        ...runLimits(remote, config.rsync),
+        ...runLimits(ctx),
         filter: filterSpecOf(config),
         args,
         input: null,
@@ -103,7 +108,7 @@ export function planRuns(
   const { config, remote } = ctx;
   const rsync = config.rsync;
   const deleteEnabled = config.inotify.delete;
-  const base = { ...treeOf(ctx), ...runLimits(remote, rsync), filter: filterSpecOf(config) };
+  const base = { ...treeOf(ctx), ...runLimits(ctx), filter: filterSpecOf(config) };
   const runs: RsyncTask[] = [];
   const removals: RelPath[] = [];
   const paths: RelPath[] = [];

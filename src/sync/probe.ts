@@ -2,15 +2,24 @@ import { accessSync, constants } from 'node:fs';
 import { connect } from 'node:net';
 import type { Remote, RsyncSettings } from '../config/types.js';
 import { remoteKind } from '../config/remote-kinds.js';
+import { replicaUnmounted, type LocalReplica } from './local-replica.js';
 
 /**
  * Whether a remote looks reachable again, cheaply: a TCP connect to the rsync daemon or ssh
- * port, or a writable local directory. A failed remote's queued work waits for back-off; a
- * successful probe releases it at once, so a remote that comes back converges in seconds.
+ * port, or a writable local directory on its own file system (`replica`, see `LocalReplica`). A
+ * failed remote's queued work waits for back-off; a successful probe releases it at once, so a
+ * remote that comes back converges in seconds.
  */
-export function probeRemote(remote: Remote, rsync: RsyncSettings, timeoutMs = 1000): Promise<boolean> {
+export function probeRemote(
+  remote: Remote,
+  rsync: RsyncSettings,
+  replica?: LocalReplica,
+  timeoutMs = 1000,
+): Promise<boolean> {
   const target = remoteKind(remote).probe(rsync);
   if ('writable' in target) {
+    // the directory a backup disk covered is writable too: not an answer while it is away
+    if (replica !== undefined && replicaUnmounted(replica) !== null) return Promise.resolve(false);
     try {
       accessSync(target.writable, constants.W_OK);
       return Promise.resolve(true);

@@ -374,7 +374,7 @@ export class Replicator {
     const lanes = [...this.failing].filter((l) => !l.busy);
     void Promise.all(
       lanes.map(async (lane) => {
-        if (!(await probeRemote(lane.remote, config.rsync))) return;
+        if (!(await probeRemote(lane.remote, config.rsync, lane.replica))) return;
         if (this.stopping) return;
         this.failing.delete(lane);
         this.releaseBacklog(lane);

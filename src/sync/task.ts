@@ -1,5 +1,6 @@
 import type { FilterSpec } from '../filter/path-filter.js';
 import type { RelPath } from '../paths.js';
+import type { LocalReplica } from './local-replica.js';
 import type { DirIdentity } from './root-identity.js';
 
 /** What goes to rsync's stdin, NUL-separated; built in the worker so large walks never stall the event loop. */
@@ -35,10 +36,11 @@ export interface RunAccess {
   readonly reads: readonly string[];
   readonly writes: readonly string[];
   /**
-   * A local replica: made again before the run when it is missing (removed while running), as rsync
-   * itself would, where no other user can point it elsewhere; the confined rsync may not.
+   * A local replica: not written while its file system is unmounted; made again before the run when
+   * it is missing (removed while running), as rsync itself would, where no other user can point it
+   * elsewhere (the confined rsync may not). See `local-replica.ts`.
    */
-  readonly replica?: string;
+  readonly replica?: LocalReplica;
 }
 
 /** One rsync run, as the worker thread receives it (structured-cloned). */

@@ -8,7 +8,9 @@ import { useLab } from '../helpers/lab.js';
 import { daemonDownDuringBurst, dirRenamesWhileDown } from './cases/daemon-down.js';
 import { missingPasswordFile } from './cases/password-file.js';
 import { busyDaemon, receiverRefusesThroughLink, refusingReplica } from './cases/refusing-replica.js';
+import { replicaDiskUnmounted } from './cases/replica-disk.js';
 import { rsyncMissing } from './cases/rsync-missing.js';
+import { mountUnavailable } from './cases/watch-health.js';
 import { stalledOverSsh, stalledRemote } from './cases/stall.js';
 import { sshdUnavailable, startSshd } from '../helpers/sshd.js';
 
@@ -64,4 +66,10 @@ test('a missing password file: check says it with the fix, queue list and status
 
 test('no rsync on PATH: runs fail with 127 (with the helper and without), the remote is not taken for lost, and it converges once rsync is back', async () => {
   await rsyncMissing(lab.work);
+});
+
+test("a local replica's disk unmounted while running: nothing is written where it was, status and /metrics show each remote waiting for it, mounted again it converges", async (t) => {
+  const unavailable = mountUnavailable();
+  if (unavailable !== undefined) return t.skip(unavailable);
+  await replicaDiskUnmounted(lab.work, lab.daemon);
 });

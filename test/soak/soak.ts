@@ -41,6 +41,7 @@ import {
   stateDirRemovedWhileRunning,
   walLostAfterKill,
 } from '../faults/cases/state-db.js';
+import { replicaDiskUnmounted } from '../faults/cases/replica-disk.js';
 import { stalledOverSsh, stalledRemote } from '../faults/cases/stall.js';
 import { eventOverflow, rootDeletedAndRecreated } from '../faults/cases/watch.js';
 import {
@@ -134,6 +135,7 @@ const CASES: Readonly<Record<string, (c: Context) => Promise<CaseResult> | CaseR
     'root-mounted-over': (c: Context) => rootMountedOver(c.work, c.daemon),
     'mount-across-restart': (c: Context) => mountedAfterStartAcrossRestart(c.work, c.daemon),
     'gap-across-restart': (c: Context) => gapAcrossRestart(c.work, c.daemon),
+    'replica-disk-unmounted': (c: Context) => replicaDiskUnmounted(c.work, c.daemon),
   }),
   ...(fuseUnavailable() === undefined && {
     'root-on-shared-fs': (c: Context) => rootOnSharedFileSystem(c.work, c.daemon),

@@ -7,6 +7,7 @@ import {
   failureOutcome,
   lastErrorLine,
   remoteLoss,
+  REPLICA_UNMOUNTED,
 } from '../../src/sync/exit-codes.js';
 import {
   anchoredPattern,
@@ -290,6 +291,12 @@ test('exit codes: which failures mean the remote is lost (probed), and which may
     [35, 'rsync error: timeout waiting for daemon connection (code 35)', true, false],
     [255, 'ssh: connect to host 10.0.0.1 port 22: No route to host', true, false],
     [-1, 'rsync was killed', true, true],
+    [
+      REPLICA_UNMOUNTED,
+      'rsync not run: the file system mounted at /mnt/usb … is not mounted now',
+      true,
+      false,
+    ],
     [5, '@ERROR: auth failed on module m1', false, false],
     [11, 'rsync: write failed on "/replica/a": No space left on device (28)', false, false],
   ];

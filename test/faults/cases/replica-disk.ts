@@ -1,0 +1,99 @@
+/**
+ * The disk of a local replica unmounted while sersync2 runs (a USB backup disk unplugged, an NFS
+ * export gone): its path then leads to the directory the disk covered, on another disk.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RemoteReport } from '../../../src/daemon/status.js';
+import { freePort, type RsyncDaemon } from '../../helpers/rsyncd.js';
+import { eventually, treeDiff } from '../../helpers/trees.js';
+import { Rig } from '../lib/rig.js';
+import type { CaseResult } from './result.js';
+
+function bind(from: string, to: string): void {
+  const r = spawnSync('mount', ['--bind', from, to], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `mount --bind ${from} ${to}: ${r.stderr}`);
+}
+
+function unmount(dir: string): void {
+  const r = spawnSync('umount', [dir], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `umount ${dir}: ${r.stderr}`);
+}
+
+/**
+ * Two local replicas on "disks" (bind mounts of directories that keep their content): one is the
+ * mount point itself, one a directory on its disk; a daemon remote beside them. Both disks are
+ * unmounted: the daemon keeps receiving; nothing is written where the disks were (the directory
+ * under the first, a new directory for the second, as rsync and sersync would have made), while
+ * `status --json` shows each local remote's backlog and why, and /metrics its lag; mounted again,
+ * both converge without an operator's retry.
+ */
+export async function replicaDiskUnmounted(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
+  const base = mkdtempSync(join(work, 'disks-'));
+  const disk = join(base, 'disk');
+  const backup = join(base, 'backup');
+  const usb = join(base, 'usb');
+  const onDisk = join(usb, 'www');
+  for (const d of [join(disk, 'backup'), join(disk, 'usb', 'www'), backup, usb])
+    mkdirSync(d, { recursive: true });
+  const rig = Rig.create(work, {
+    daemon,
+    metricsPort: await freePort(),
+    spec: { localTargets: [backup, onDisk] },
+  });
+  const mount = (): void => {
+    bind(join(disk, 'backup'), backup);
+    bind(join(disk, 'usb'), usb);
+  };
+  const replicas = [backup, onDisk];
+  const converged = async (what: string): Promise<void> => {
+    await rig.converged(20_000, what);
+    for (const r of replicas)
+      await eventually(() => treeDiff(rig.src, r) === '', 20_000, `${what}: ${r} == source`);
+  };
+  try {
+    mount();
+    writeFileSync(join(rig.src, 'before.txt'), 'before');
+    await rig.start(['-r']);
+    await converged('before the unmount');
+
+    unmount(backup);
+    unmount(usb);
+    writeFileSync(join(rig.src, 'during.txt'), 'while the disks are away');
+    mkdirSync(join(rig.src, 'd'));
+    for (let i = 0; i < 10; i++) writeFileSync(join(rig.src, 'd', `f${i}`), `away ${i}`);
+    await eventually(() => existsSync(join(daemon.dir, 'd', 'f9')), 15_000, 'the daemon remote meanwhile');
+    const away = (): RemoteReport[] => rig.status().remotes.filter((r) => replicas.includes(r.remote));
+    await eventually(
+      () =>
+        away().filter((r) => r.queuedRetries > 0 && /is not mounted now/.test(r.lastError ?? '')).length ===
+        2,
+      15_000,
+      'status --json: both local remotes waiting for their disk',
+    ).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}: ${JSON.stringify(away())}`, { cause: err });
+    });
+    for (const r of away())
+      assert.match(r.lastError ?? '', new RegExp(`mounted at ${r.remote === backup ? backup : usb} `));
+    for (const remote of replicas)
+      await eventually(
+        async () => ((await rig.metric('sersync_replication_lag_seconds', { remote })) ?? 0) >= 1,
+        15_000,
+        `/metrics: the lag of ${remote} grows while its disk is away`,
+      );
+    assert.deepEqual(readdirSync(backup), [], 'written on the directory under the first disk');
+    assert.ok(!existsSync(onDisk), 'the replica on the second disk made again on the disk below');
+
+    mount();
+    await converged('the disks mounted again');
+    for (const r of rig.status().remotes) assert.equal(r.queuedRetries, 0, `${r.remote}: queued retries`);
+    return { faults: 2, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop().finally(() => {
+      for (const dir of [backup, usb])
+        while (spawnSync('mountpoint', ['-q', dir]).status === 0) spawnSync('umount', [dir]);
+    });
+  }
+}
