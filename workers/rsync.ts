@@ -150,8 +150,8 @@ export function buildInput(task: RsyncTask, input: RsyncInput, listing = false):
   }
 }
 
-/** Posts rsync's progress on `port`, at most every PROGRESS_EVERY_MS, and once more at the end. */
-function progressPoster(port: MessagePort, walked: number): { feed(chunk: string): void; close(): void } {
+/** Posts rsync's progress on `port`, at most every PROGRESS_EVERY_MS, and once more at the end (`final`). */
+function progressPoster(port: MessagePort, walked: number): { feed(chunk: string): void; final(): void } {
   const reader = new Progress2Reader(walked);
   let posted = 0;
   const post = (final: boolean): void => {
@@ -164,9 +164,8 @@ function progressPoster(port: MessagePort, walked: number): { feed(chunk: string
     feed(chunk) {
       if (reader.feed(chunk) && performance.now() - posted >= PROGRESS_EVERY_MS) post(false);
     },
-    close() {
+    final() {
       post(true);
-      port.close();
     },
   };
 }
@@ -238,6 +237,26 @@ function leftTheTree(root: string, stderr: string): string[] {
 }
 
 export default async function runRsync(task: ReportingTask): Promise<RsyncResult> {
+  try {
+    return await run(task);
+  } finally {
+    if (task.progressPort !== undefined) await closed(task.progressPort);
+  }
+}
+
+/**
+ * Closes the progress port, whatever the run did: the pool waits for the last update until it
+ * closes (see `runReporting`). Awaited: between tasks piscina blocks this thread's event loop
+ * (Atomics.wait), so a close left to it would reach the pool only with the next task.
+ */
+function closed(port: MessagePort): Promise<void> {
+  return new Promise((resolve) => {
+    port.once('close', resolve);
+    port.close();
+  });
+}
+
+async function run(task: ReportingTask): Promise<RsyncResult> {
   const started = performance.now();
   const replica = task.access.replica === undefined ? null : replicaProblem(task.access.replica);
   if (replica !== null)
@@ -302,7 +321,7 @@ export default async function runRsync(task: ReportingTask): Promise<RsyncResult
     child.stdin.end(list === null ? undefined : Buffer.concat(list.flatMap((e) => [pathBytes(e), NUL])));
     const finish = (exitCode: number, signal: string | null, extra = ''): void => {
       unwatch();
-      progress?.close();
+      progress?.final();
       resolve({
         exitCode,
         signal,

@@ -131,7 +131,10 @@ export class RsyncPool {
     }
   }
 
-  /** The worker posts progress on its end of a channel, the last update marked final. */
+  /**
+   * The worker posts progress on its end of a channel, the last update marked final, and closes it
+   * whatever happened: a run not made (its replica's disk away, its root unusable) posts nothing.
+   */
   private async runReporting(pool: Pool, task: RsyncTask, track: ProgressTrack): Promise<RsyncResult> {
     const { port1, port2 } = new MessageChannel();
     const last = new Promise<void>((resolve) => {
@@ -139,6 +142,7 @@ export class RsyncPool {
         track.update(m.progress);
         if (m.final) resolve();
       });
+      port2.once('close', resolve);
     });
     try {
       const result = await pool.run({ ...task, progressPort: port1 }, { transferList: [port1] });

@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { classifyExit, THREAD_FAILED } from '../../src/sync/exit-codes.js';
+import {
+  classifyExit,
+  REPLICA_UNMOUNTED,
+  SOURCE_UNUSABLE,
+  THREAD_FAILED,
+} from '../../src/sync/exit-codes.js';
 import { RsyncPool } from '../../src/sync/pool.js';
 import type { RsyncTask } from '../../src/sync/task.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -50,3 +55,43 @@ test('pool: a task its thread fails on is a failed run with the reason, retried 
   assert.equal(sent.exitCode, 0, sent.stderr);
   assert.equal(readFileSync(join(replica, 'a'), 'utf8'), 'a');
 });
+
+test(
+  'pool: a full sync that is not run (its replica disk away, its root unusable) ends with its reason and its progress track, not waiting for ever',
+  { timeout: 20_000 },
+  async (t) => {
+    const work = await tempDir();
+    t.after(work.remove);
+    const root = join(work.path, 'src');
+    const replica = join(work.path, 'replica');
+    mkdirSync(root);
+    mkdirSync(replica);
+    const ended: string[] = [];
+    const pool = new RsyncPool(1, {
+      begin: (subject) => ({ update: () => undefined, end: () => ended.push(subject.remote) }),
+    });
+    t.after(() => pool.close());
+    const full: RsyncTask = {
+      kind: 'full',
+      cwd: root,
+      args: ['-a', './', `${replica}/`],
+      input: null,
+      filter: { excludes: [], ignoreDotFiles: false },
+      stallS: null,
+      access: { reads: [replica], writes: [replica] },
+    };
+    // recorded on a file system mounted below the replica's place: that mount is gone now
+    const away = {
+      ...full,
+      access: { ...full.access, replica: { path: replica, mount: join(replica, 'disk') } },
+    };
+    const unmounted = await pool.run(away, { root, remote: 'away' });
+    assert.equal(unmounted.exitCode, REPLICA_UNMOUNTED);
+    assert.match(unmounted.stderr, /is not mounted now/);
+    const gone = await pool.run({ ...full, cwd: join(work.path, 'gone') }, { root, remote: 'gone' });
+    assert.equal(gone.exitCode, SOURCE_UNUSABLE, gone.stderr);
+    assert.deepEqual(ended, ['away', 'gone']);
+    const made = await pool.run(full, { root, remote: 'made' });
+    assert.equal(made.exitCode, 0, made.stderr);
+  },
+);
