@@ -17,7 +17,6 @@ import { DaemonSignals } from '../daemon/signals.js';
 import { buildPluginOnlyStatus } from '../daemon/status.js';
 import { SersyncError } from '../errors.js';
 import { openLog, type Logger } from '../log/logger.js';
-import { ensureReplicaDir } from '../owned-files.js';
 import { PluginFeed } from '../plugins/feed.js';
 import { createPlugin } from '../plugins/index.js';
 import { runPluginOnly } from '../plugins/plugin-only.js';
@@ -28,6 +27,7 @@ import { openQueueForConfig } from '../queue/open.js';
 import { resolveStateDir, stateFileFor } from '../queue/state-dir.js';
 import type { QueueStore } from '../queue/types.js';
 import { startCrontab, type Crontab } from '../schedule/crontab.js';
+import { ReplicaRecords } from '../sync/local-replica.js';
 import { planRuns } from '../sync/plan.js';
 import type { ProgressBars } from '../sync/progress-bars.js';
 import { logProgress, teeProgress, type ProgressReporter } from '../sync/progress-report.js';
@@ -237,6 +237,7 @@ async function replicate(config: Config, options: RunOptions, ctx: ReplicateCont
   const say = sayTo(log);
   const pool = new RsyncPool(options.threads, ctx.progress);
   const rsync = new LaterRsyncCheck((problem) => log.warn(problem));
+  const replicas = new ReplicaRecords();
   const service = new Service({
     control: ctx.control,
     pool,
@@ -249,6 +250,7 @@ async function replicate(config: Config, options: RunOptions, ctx: ReplicateCont
         stateDirFlag: options.stateDir,
         say: opts.reload ? (line) => log.info(line) : say,
         reload: opts.reload,
+        replicas,
       }),
     loadConfig: () => loadConfig(config.file),
     stateDirOf: (cfg) => resolveStateDir(options.stateDir, cfg.stateDir),
@@ -287,6 +289,8 @@ interface EngineContext {
   readonly say: (line: string) => void;
   /** A reload (or the return to the previous config after one failed): replication must go on. */
   readonly reload: boolean;
+  /** The local replicas as the first engine found them (see `ReplicaRecords`). */
+  readonly replicas: ReplicaRecords;
 }
 
 /** How long after the start the installed rsync is looked at (see LaterRsyncCheck). */
@@ -302,7 +306,7 @@ async function startEngine(config: Config, fullSync: boolean, ctx: EngineContext
     log.info(`log level set to ${level} by <debug>`);
   }
   prepareRoots(config, log);
-  prepareReplicas(config, log);
+  prepareReplicas(config, ctx.replicas, log);
   const locks = await lockWatchRoots(
     config.localpaths.map((lp) => lp.watch),
     config.file,
@@ -341,6 +345,7 @@ async function startEngine(config: Config, fullSync: boolean, ctx: EngineContext
     plugin: feed === null ? null : { feed, roots: new Set(roots) },
     createWatcher: (opts) => createWatcher(config.fileSystem.watcher, opts),
     degradeAtLimit: ctx.reload,
+    replicas: ctx.replicas,
   });
   const announce = (root: string): void => {
     say(`watch path is: ${root}`);
@@ -451,9 +456,13 @@ function prepareRoots(config: Config, log: Logger): void {
 
 /**
  * Local replica directories: where no other user can point them elsewhere (see `ensureReplicaDir`:
- * root would write the tree there), created when missing; an unsafe one stops the start.
+ * root would write the tree there), created when missing; an unsafe one stops the start. At a reload,
+ * one whose disk is away is left alone (see `ReplicaRecords`).
  */
-function prepareReplicas(config: Config, log: Logger): void {
-  for (const dir of localReplicas(config.localpaths))
-    if (ensureReplicaDir(dir)) log.warn({ dir }, 'created a missing directory');
+function prepareReplicas(config: Config, replicas: ReplicaRecords, log: Logger): void {
+  for (const dir of localReplicas(config.localpaths)) {
+    const { created, away } = replicas.prepare(dir);
+    if (created) log.warn({ dir }, 'created a missing directory');
+    if (away !== null) log.warn({ dir }, away);
+  }
 }

@@ -66,6 +66,8 @@ export interface LaneContext {
   /** Paths full syncs must leave alone now (see PlanContext.protect). */
   readonly protect?: () => readonly RelPath[];
   readonly remote: Remote;
+  /** A local remote's replica as the process recorded it; recorded when the lane begins if not. */
+  readonly replica?: LocalReplica | undefined;
   readonly pool: RsyncPool;
   readonly store: WorkStore;
   /** Carries `root` and `remote` (a child logger): the lane's lines do not repeat them. */
@@ -168,7 +170,7 @@ export class Lane {
 
   constructor(private readonly ctx: LaneContext) {
     const { replica } = remoteKind(ctx.remote);
-    this.replica = replica === null ? undefined : recordReplica(replica);
+    this.replica = replica === null ? undefined : (ctx.replica ?? recordReplica(replica));
     this.depth = Math.max(1, ctx.depth ?? Math.min(ctx.pool.maxConcurrent, availableParallelism()));
     const rule = ctx.config.tempFiles.builtin ? isTempFileName : (): boolean => false;
     this.nameDelay = new NameDelay(
@@ -426,7 +428,7 @@ export class Lane {
     const { store, remote, root } = this.ctx;
     const plan = {
       ...this.ctx,
-      ...(this.replica === undefined ? {} : { replica: this.replica }),
+      replica: this.replica,
       root: cwd,
       ...(id === null ? {} : { rootId: id }),
       protect: this.ctx.protect?.() ?? [],

@@ -52,6 +52,31 @@ export function recordReplica(path: string): LocalReplica {
 }
 
 /**
+ * The local replicas of one process, each recorded once: a reload while a disk is away keeps what
+ * the start knew, so neither it nor the new engine's runs put the replica on the disk below.
+ */
+export class ReplicaRecords {
+  private readonly known = new Map<string, LocalReplica>();
+
+  /**
+   * Makes the replica when missing (`ensureReplicaDir`: it throws where it may not be made) and
+   * records it, unless the file system it was recorded on is away (`away` says so; nothing made).
+   */
+  prepare(path: string): { readonly created: boolean; readonly away: string | null } {
+    const known = this.known.get(path);
+    const away = known === undefined ? null : replicaUnmounted(known);
+    if (away !== null) return { created: false, away };
+    const created = ensureReplicaDir(path);
+    if (known === undefined) this.known.set(path, recordReplica(path));
+    return { created, away: null };
+  }
+
+  get(path: string): LocalReplica | undefined {
+    return this.known.get(path);
+  }
+}
+
+/**
  * Why the replica's file system is not there any more: the mount that held it is gone, so its path
  * now leads to the one below. A file system mounted deeper since (a new disk at the replica) is the
  * operator's choice and is written.

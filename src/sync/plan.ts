@@ -30,7 +30,7 @@ export interface PlanContext {
   /** The root's identity as the tree recorded it: every run checks it (see `RsyncTask.rootId`). */
   readonly rootId?: DirIdentity;
   /** A local remote's replica as recorded when watching began (see `RunAccess.replica`). */
-  readonly replica?: LocalReplica;
+  readonly replica?: LocalReplica | undefined;
 }
 
 /** The fields every run of the tree shares. */

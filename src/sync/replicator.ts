@@ -15,6 +15,7 @@ import { failureOutcome, remoteLoss } from './exit-codes.js';
 import { Lane, type BatchReport, type LaneStats } from './lane.js';
 import { crontabExcludes } from './plan.js';
 import type { RsyncPool } from './pool.js';
+import type { ReplicaRecords } from './local-replica.js';
 import { probeRemote } from './probe.js';
 import type { RootSource } from './root-identity.js';
 import { rsyncRunsOf } from './task.js';
@@ -45,6 +46,8 @@ export interface ReplicatorDeps {
   readonly probeMs?: number;
   /** A reload's trees: past the watch limit they start degraded, not failed (see WatcherOptions). */
   readonly degradeAtLimit?: boolean;
+  /** Local replicas as the process recorded them (see `ReplicaRecords`); else each lane records its own. */
+  readonly replicas?: ReplicaRecords;
 }
 
 export interface TreeStatus extends TreeWatchStatus {
@@ -116,6 +119,7 @@ export class Replicator {
           source,
           protect: (): readonly RelPath[] => tree.watch?.unmounted() ?? [],
           remote,
+          replica: remote.target.kind === 'local' ? deps.replicas?.get(remote.target.path) : undefined,
           pool: deps.pool,
           store: deps.store,
           log: deps.log.child({ root: lp.watch, remote: remote.id }),

@@ -28,7 +28,7 @@ function unmount(dir: string): void {
  * unmounted: the daemon keeps receiving; nothing is written where the disks were (the directory
  * under the first, a new directory for the second, as rsync and sersync would have made), while
  * `status --json` shows each local remote's backlog and why, and /metrics its lag; mounted again,
- * both converge without an operator's retry.
+ * both converge without an operator's retry. The same through a reload while they are away.
  */
 export async function replicaDiskUnmounted(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
   const base = mkdtempSync(join(work, 'disks-'));
@@ -66,25 +66,33 @@ export async function replicaDiskUnmounted(work: string, daemon: RsyncDaemon): P
     for (let i = 0; i < 10; i++) writeFileSync(join(rig.src, 'd', `f${i}`), `away ${i}`);
     await eventually(() => existsSync(join(daemon.dir, 'd', 'f9')), 15_000, 'the daemon remote meanwhile');
     const away = (): RemoteReport[] => rig.status().remotes.filter((r) => replicas.includes(r.remote));
-    await eventually(
-      () =>
-        away().filter((r) => r.queuedRetries > 0 && /is not mounted now/.test(r.lastError ?? '')).length ===
-        2,
-      15_000,
-      'status --json: both local remotes waiting for their disk',
-    ).catch((err: unknown) => {
-      throw new Error(`${(err as Error).message}: ${JSON.stringify(away())}`, { cause: err });
-    });
-    for (const r of away())
-      assert.match(r.lastError ?? '', new RegExp(`mounted at ${r.remote === backup ? backup : usb} `));
-    for (const remote of replicas)
+    const showsAway = async (what: string): Promise<void> => {
+      const waiting = (r: RemoteReport): boolean =>
+        r.queuedRetries > 0 && /is not mounted now/.test(r.lastError ?? '');
       await eventually(
-        async () => ((await rig.metric('sersync_replication_lag_seconds', { remote })) ?? 0) >= 1,
+        () => away().filter(waiting).length === 2,
         15_000,
-        `/metrics: the lag of ${remote} grows while its disk is away`,
-      );
-    assert.deepEqual(readdirSync(backup), [], 'written on the directory under the first disk');
-    assert.ok(!existsSync(onDisk), 'the replica on the second disk made again on the disk below');
+        `status --json: both local remotes waiting for their disk${what}`,
+      ).catch((err: unknown) => {
+        throw new Error(`${(err as Error).message}: ${JSON.stringify(away())}`, { cause: err });
+      });
+      for (const r of away())
+        assert.match(r.lastError ?? '', new RegExp(`mounted at ${r.remote === backup ? backup : usb} `));
+      for (const remote of replicas)
+        await eventually(
+          async () => ((await rig.metric('sersync_replication_lag_seconds', { remote })) ?? 0) >= 1,
+          15_000,
+          `/metrics: the lag of ${remote} grows while its disk is away${what}`,
+        );
+      assert.deepEqual(readdirSync(backup), [], `written on the directory under the first disk${what}`);
+      assert.ok(!existsSync(onDisk), `the replica on the second disk made on the disk below${what}`);
+    };
+    await showsAway('');
+    // A reload meanwhile starts a new engine (and a resync): it knows where they were.
+    rig.running.child.kill('SIGHUP');
+    await eventually(() => rig.status().reloads === 1, 20_000, 'the reload');
+    writeFileSync(join(rig.src, 'after-reload.txt'), 'after the reload');
+    await showsAway(' after a reload');
 
     mount();
     await converged('the disks mounted again');
