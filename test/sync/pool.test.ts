@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import {
   classifyExit,
   REPLICA_UNMOUNTED,
@@ -11,6 +11,17 @@ import {
 import { RsyncPool } from '../../src/sync/pool.js';
 import type { RsyncTask } from '../../src/sync/task.js';
 import { tempDir } from '../helpers/tmp.js';
+
+/** An empty tree and replica in a fresh directory, removed after the test. */
+async function treeAndReplica(t: TestContext): Promise<{ root: string; replica: string }> {
+  const work = await tempDir();
+  t.after(work.remove);
+  const root = join(work.path, 'src');
+  const replica = join(work.path, 'replica');
+  mkdirSync(root);
+  mkdirSync(replica);
+  return { root, replica };
+}
 
 test('pool: ready() answers true once the rsync thread has booted', async (t) => {
   const pool = new RsyncPool(2);
@@ -28,12 +39,7 @@ test('pool: ready() answers false when the thread has not booted within its limi
 });
 
 test('pool: a task its thread fails on is a failed run with the reason, retried as any other, and the pool goes on', async (t) => {
-  const work = await tempDir();
-  t.after(work.remove);
-  const root = join(work.path, 'src');
-  const replica = join(work.path, 'replica');
-  mkdirSync(root);
-  mkdirSync(replica);
+  const { root, replica } = await treeAndReplica(t);
   writeFileSync(join(root, 'a'), 'a');
   const pool = new RsyncPool(1);
   t.after(() => pool.close());
@@ -60,12 +66,7 @@ test(
   'pool: a full sync that is not run (its replica disk away, its root unusable) ends with its reason and its progress track, not waiting for ever',
   { timeout: 20_000 },
   async (t) => {
-    const work = await tempDir();
-    t.after(work.remove);
-    const root = join(work.path, 'src');
-    const replica = join(work.path, 'replica');
-    mkdirSync(root);
-    mkdirSync(replica);
+    const { root, replica } = await treeAndReplica(t);
     const ended: string[] = [];
     const pool = new RsyncPool(1, {
       begin: (subject) => ({ update: () => undefined, end: () => ended.push(subject.remote) }),
@@ -88,7 +89,7 @@ test(
     const unmounted = await pool.run(away, { root, remote: 'away' });
     assert.equal(unmounted.exitCode, REPLICA_UNMOUNTED);
     assert.match(unmounted.stderr, /is not mounted now/);
-    const gone = await pool.run({ ...full, cwd: join(work.path, 'gone') }, { root, remote: 'gone' });
+    const gone = await pool.run({ ...full, cwd: join(root, 'gone') }, { root, remote: 'gone' });
     assert.equal(gone.exitCode, SOURCE_UNUSABLE, gone.stderr);
     assert.deepEqual(ended, ['away', 'gone']);
     const made = await pool.run(full, { root, remote: 'made' });
