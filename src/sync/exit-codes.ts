@@ -161,15 +161,18 @@ export function describeExit(exitCode: number): ExitMeaning {
   return RSYNC_EXIT_CODES[exitCode] ?? { meaning: 'an exit code rsync does not document', outcome: 'retry' };
 }
 
-/** What a failed run says about its remote: whether to probe it, and whether a file may be cut. */
-export function remoteLoss(failure: Failure): { readonly lost: boolean; readonly mayHaveCut: boolean } {
+/**
+ * What a failed run says about its remote: whether to probe it, and whether it may not be as the
+ * last run left it, so that a full sync must follow once it answers (`resync`): a receiver killed
+ * mid-file leaves its temp file behind (not so when rsync never got connected), and a local
+ * replica's disk that comes back may be another one (rotated backup disks).
+ */
+export function remoteLoss(failure: Failure): { readonly lost: boolean; readonly resync: boolean } {
   const lost = describeExit(failure.exitCode).lost === true;
-  // A receiver killed mid-file leaves its temp file behind; not so when rsync never got connected.
   const neverConnected =
     failure.exitCode === 35 ||
-    failure.exitCode === REPLICA_UNMOUNTED ||
     /failed to connect to|getaddrinfo|ssh: connect to host|Could not resolve hostname/.test(failure.message);
-  return { lost, mayHaveCut: lost && !neverConnected };
+  return { lost, resync: lost && !neverConnected };
 }
 
 /** The line an operator needs from rsync's stderr: its last error, else its last line. */

@@ -99,10 +99,12 @@ export class Replicator {
   /** Lanes whose last batch failed: probed until their remote answers, then their backlog is released. */
   private readonly failing = new Set<Lane>();
   /**
-   * Lanes that lost their remote, possibly in the middle of a file: a receiver killed mid-file (a
-   * crashed daemon, a rebooted host) leaves its temp file `.name.XXXXXX` on the replica, which no
-   * later send of that file removes. Their first successful batch is followed by a full sync,
-   * which deletes such debris; rsync's quick check skips everything that already arrived.
+   * Lanes that lost their remote in a way that may have changed it (`remoteLoss().resync`): a
+   * receiver killed mid-file (a crashed daemon, a rebooted host) leaves its temp file
+   * `.name.XXXXXX` on the replica, which no later send of that file removes; a local replica's
+   * disk mounted again may be another disk (rotated backups). Their first successful batch is
+   * followed by a full sync, which deletes such debris and fills such a disk; rsync's quick check
+   * skips everything that already arrived.
    */
   private readonly interrupted = new Set<Lane>();
   private probeTimer: NodeJS.Timeout | null = null;
@@ -327,7 +329,7 @@ export class Replicator {
     const loss = failure === null ? null : remoteLoss(failure);
     if (loss?.lost === true) {
       this.failing.add(lane);
-      if (loss.mayHaveCut) this.interrupted.add(lane);
+      if (loss.resync) this.interrupted.add(lane);
       return;
     }
     // A batch got through before the probe saw the remote answer: its backlog goes now, not at
@@ -346,7 +348,7 @@ export class Replicator {
     if (!this.interrupted.delete(lane) || full) return;
     this.deps.log.warn(
       { root: lane.root, remote: lane.remote.id },
-      'the remote answers again after an interrupted transfer: resyncing the tree to it',
+      'the remote answers again after a loss that may have changed it (a transfer cut off, a disk mounted again): resyncing the tree to it',
     );
     lane.push({ kind: 'resync' });
   }

@@ -283,7 +283,7 @@ test('exit codes: 23 is partial when every error names a source file rsync could
 });
 
 test('exit codes: which failures mean the remote is lost (probed), and which may have cut a file', () => {
-  const table: [exitCode: number, message: string, lost: boolean, mayHaveCut: boolean][] = [
+  const table: [exitCode: number, message: string, lost: boolean, resync: boolean][] = [
     [10, 'rsync: [sender] failed to connect to 10.0.0.1 (10.0.0.1): Connection refused (111)', true, false],
     [10, 'rsync: connection unexpectedly closed (0 bytes received so far) [sender]', true, true],
     [12, 'rsync: connection unexpectedly closed', true, true],
@@ -295,13 +295,13 @@ test('exit codes: which failures mean the remote is lost (probed), and which may
       REPLICA_UNMOUNTED,
       'rsync not run: the file system mounted at /mnt/usb … is not mounted now',
       true,
-      false,
+      true,
     ],
     [5, '@ERROR: auth failed on module m1', false, false],
     [11, 'rsync: write failed on "/replica/a": No space left on device (28)', false, false],
   ];
-  for (const [exitCode, message, lost, mayHaveCut] of table)
-    assert.deepEqual(remoteLoss({ exitCode, message }), { lost, mayHaveCut }, `${exitCode} ${message}`);
+  for (const [exitCode, message, lost, resync] of table)
+    assert.deepEqual(remoteLoss({ exitCode, message }), { lost, resync }, `${exitCode} ${message}`);
 });
 
 test("exit codes: the reported line is the specific error, not rsync's generic summary", () => {

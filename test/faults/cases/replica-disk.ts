@@ -28,7 +28,8 @@ function unmount(dir: string): void {
  * unmounted: the daemon keeps receiving; nothing is written where the disks were (the directory
  * under the first, a new directory for the second, as rsync and sersync would have made), while
  * `status --json` shows each local remote's backlog and why, and /metrics its lag; mounted again,
- * both converge without an operator's retry. The same through a reload while they are away.
+ * both converge without an operator's retry. The same through a reload while they are away. Then
+ * another, empty, disk in the first one's place (rotated backup disks) receives the whole tree.
  */
 export async function replicaDiskUnmounted(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
   const base = mkdtempSync(join(work, 'disks-'));
@@ -97,7 +98,20 @@ export async function replicaDiskUnmounted(work: string, daemon: RsyncDaemon): P
     mount();
     await converged('the disks mounted again');
     for (const r of rig.status().remotes) assert.equal(r.queuedRetries, 0, `${r.remote}: queued retries`);
-    return { faults: 2, files: rig.files(), lost: 0 };
+
+    // Rotated backup disks: another, empty, disk mounted in the first one's place gets the whole tree.
+    unmount(backup);
+    writeFileSync(join(rig.src, 'rotated.txt'), 'while the first disk is away');
+    await eventually(
+      () => away().some((r) => r.remote === backup && r.queuedRetries > 0),
+      15_000,
+      'the change waiting for the disk',
+    );
+    const other = join(base, 'other-disk');
+    mkdirSync(other);
+    bind(other, backup);
+    await converged('another disk in its place');
+    return { faults: 3, files: rig.files(), lost: 0 };
   } finally {
     await rig.stop().finally(() => {
       for (const dir of [backup, usb])
