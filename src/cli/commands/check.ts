@@ -9,10 +9,12 @@ import { SersyncError } from '../../errors.js';
 import { ownDirProblem, replicaDirProblem } from '../../owned-files.js';
 import { failLogPlaceProblem } from '../../queue/fail-log-mirror.js';
 import { stateDirToAsk } from '../../queue/state-dir.js';
+import { recordReplica } from '../../sync/local-replica.js';
 import { hasUpdate } from '../../sync/rsync-args.js';
 import { lookAtRsync, rsyncReport } from '../../sync/rsync-version.js';
 import { describeWatcher } from '../../watch/index.js';
 import { SHARED_FILE_SYSTEM_EFFECT, sharedMountsAt } from '../../watch/mounts.js';
+import { displayPath } from '../../paths.js';
 import { printable } from '../../printable.js';
 import { globalOptions } from '../program.js';
 
@@ -21,6 +23,17 @@ function missingPaths(config: Config): string[] {
   const paths = [...config.localpaths.map((t) => t.watch), ...localReplicas(config.localpaths)];
   // A missing password file is a warning of the config (inspectPasswordFile): every sync would fail.
   return paths.filter((p) => !existsSync(p));
+}
+
+/** Which disk a local replica is on now: a running sersync2 writes it only while that stays mounted. */
+function replicaMountNote(path: string): string {
+  const { mount } = recordReplica(path);
+  if (mount === null)
+    return `note: the local replica ${path}: no mount table here, so its disk is not watched`;
+  const on = `note: the local replica ${path} is on the file system mounted at ${displayPath(mount)}`;
+  return mount === '/'
+    ? `${on} (if it belongs on a disk of its own, that disk is not mounted)`
+    : `${on}; while that is unmounted nothing is written to it`;
 }
 
 export function registerCheckCommand(program: Command): void {
@@ -52,6 +65,7 @@ export function registerCheckCommand(program: Command): void {
         `  rsync         ${rsync.version ?? 'not found'}`,
         `  confined      ${rsync.confinement}`,
         ...missingPaths(config).map((p) => `note: ${p} does not exist yet`),
+        ...localReplicas(config.localpaths).map(replicaMountNote),
         ...(hasUpdate(config.rsync.commonParams)
           ? [
               'note: commonParams -u (--update) applies to full syncs only: an event sync sends what the watcher saw change, even where the replica has a newer copy (sersync kept the stale copy)',

@@ -56,6 +56,15 @@ export async function replicaDiskUnmounted(work: string, daemon: RsyncDaemon): P
   };
   try {
     mount();
+    const check = rig.cli(['check']);
+    for (const [replica, disk] of [
+      [backup, backup],
+      [onDisk, usb],
+    ])
+      assert.ok(
+        check.stdout.includes(`note: the local replica ${replica} is on the file system mounted at ${disk};`),
+        `check names the disk of ${replica}: ${check.stdout}`,
+      );
     writeFileSync(join(rig.src, 'before.txt'), 'before');
     await rig.start(['-r']);
     await converged('before the unmount');
