@@ -129,6 +129,25 @@ function checkNotInside(r: ConfigReader, el: XmlElement, replica: string, watch:
 }
 
 /**
+ * A local replica that holds a watched tree (its parent, `/`, the tree itself): rsync would write the
+ * tree into itself, and a full sync with `--delete` (sersync's default) would delete from the replica
+ * everything the tree does not have, the tree first of all. Refused, also through a link.
+ */
+function checkNotContaining(r: ConfigReader, el: XmlElement, replica: string, watch: string): void {
+  const real = r.inspect === null ? null : [r.inspect.realPath(replica), r.inspect.realPath(watch)];
+  const [realReplica = replica, realWatch = watch] = real ?? [];
+  if (!isWithinPath(watch, replica) && !isWithinPath(realWatch, realReplica)) return;
+  const how = isWithinPath(watch, replica)
+    ? ''
+    : ` (through a symbolic link: ${realWatch} is inside ${realReplica})`;
+  r.fail(
+    el.pos,
+    `remote path ${replica} holds the watched tree ${watch}${how}: rsync would write the tree into ` +
+      'itself, and a full sync with --delete would delete the tree itself',
+  );
+}
+
+/**
  * A file that is not UTF-8 (a GB2312 or GBK config with a Chinese `watch`) is read as ISO-8859-1:
  * a non-ASCII watch path then names another directory than the one on disk. Started, it would be
  * created empty and watched, and nothing would ever be replicated: refused instead, at its place.
@@ -186,6 +205,15 @@ export function readLocalPaths(
     }
     trees.push(tree);
   }
+  // Every tree of the config, not only its own: another tree's full sync would delete it as well.
+  els.forEach((el, i) => {
+    const remoteEls = el.children('remote');
+    trees[i]?.remotes.forEach((remote, j) => {
+      const re = remoteEls[j];
+      if (remote.target.kind !== 'local' || re === undefined) return;
+      for (const { watch } of trees) checkNotContaining(r, re, remote.target.path, watch);
+    });
+  });
   return trees;
 }
 

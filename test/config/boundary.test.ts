@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfig, parseConfig } from '../../src/config/load.js';
@@ -37,6 +37,69 @@ test('a local replica inside its own tree through a symlink alias is refused, by
       `<head><sersync><localpath watch="${alias}">\n<remote path="${tree}/r"/></localpath></sersync></head>`,
     );
     assert.throws(() => loadConfig(file), /lies inside the watched tree .* \(through a symbolic link/);
+  } finally {
+    await dir.remove();
+  }
+});
+
+test('a local replica that holds a watched tree (its parent, /, through a link, another tree) is refused, by check and the start too; a sibling is not', async () => {
+  const dir = await tempDir('sersync-boundary-');
+  try {
+    const data = join(dir.path, 'data');
+    const tree = join(data, 'www');
+    const other = join(dir.path, 'other');
+    mkdirSync(tree, { recursive: true });
+    mkdirSync(other);
+    writeFileSync(join(tree, 'index.html'), 'the tree');
+    const alias = join(dir.path, 'alias');
+    symlinkSync(data, alias);
+    const file = join(dir.path, 'confxml.xml');
+    const config = (...trees: [watch: string, replica: string][]): string =>
+      `<head><sersync>${trees.map(([w, p]) => `<localpath watch="${w}">\n<remote path="${p}"/></localpath>`).join('')}</sersync></head>`;
+    const holds = (replica: string, watch: string, how = ''): string =>
+      `remote path ${replica} holds the watched tree ${watch}${how}: rsync would write the tree into itself, ` +
+      'and a full sync with --delete would delete the tree itself';
+    const cases: [xml: string, message: string][] = [
+      [config([tree, data]), `${file}:2:1: ${holds(data, tree)}`],
+      [config([tree, '/']), `${file}:2:1: ${holds('/', tree)}`],
+      [
+        config([tree, alias]),
+        `${file}:2:1: ${holds(alias, tree, ` (through a symbolic link: ${tree} is inside ${data})`)}`,
+      ],
+      [
+        config([other, join(other, '..', 'data')], [tree, join(dir.path, 'replica')]),
+        `${file}:2:1: ${holds(data, tree)}`,
+      ],
+    ];
+    for (const [xml, message] of cases) {
+      writeFileSync(file, xml);
+      assert.throws(
+        () => loadConfig(file),
+        (err: unknown) => err instanceof ConfigError && err.message === message,
+        xml,
+      );
+      const check = spawnSync(process.execPath, [CLI, 'check', '-o', file], {
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      assert.deepEqual([check.status, check.stderr], [1, `sersync2: ${message}\n`]);
+      const start = spawnSync(
+        process.execPath,
+        [CLI, '-r', '-o', file, '--state-dir', join(dir.path, 'state')],
+        {
+          encoding: 'utf8',
+          timeout: 30_000,
+        },
+      );
+      assert.equal(start.status, 1, start.stderr);
+      assert.ok(start.stderr.includes(message), start.stderr);
+    }
+    assert.equal(readFileSync(join(tree, 'index.html'), 'utf8'), 'the tree', 'the tree is intact');
+    writeFileSync(file, config([tree, `${tree}-replica`]));
+    assert.deepEqual(loadConfig(file).localpaths[0]?.remotes[0]?.target, {
+      kind: 'local',
+      path: `${tree}-replica`,
+    });
   } finally {
     await dir.remove();
   }
