@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import type { LocalPath, Remote, RemoteTarget, RsyncSettings } from './types.js';
 import { displayPath, type RelPath } from '../paths.js';
 
@@ -18,6 +19,14 @@ export interface RemoteKind {
   tuning(rsync: RsyncSettings): string[];
   /** `[user@]host::module`, `[user@]host:path`, or the directory; `sub` appends a directory. */
   destination(rsync: RsyncSettings, sub: RelPath): string;
+  /**
+   * How a run into directory `to` names `from` on the replica as its `--link-dest` basis (both
+   * relative to the tree). A daemon takes it from the module's root (`/from`): one patched for
+   * CVE-2026-29518 with `use chroot = no` (Debian's 3.2.7-1+deb12u5 on) resolves a basis that climbs
+   * out of the destination (`../from`) to nothing, and sends every file again. Elsewhere relative
+   * to the destination directory, the receiver's own path.
+   */
+  linkDest(to: string, from: string): string;
   /** A network lies between: rsync's `--timeout` and the stall backstop apply. */
   readonly networked: boolean;
   /** What a probe looks at: the daemon's or ssh's port, or whether the directory is writable. */
@@ -61,6 +70,7 @@ function kindOf(t: RemoteTarget): RemoteKind {
         tuning: (rsync) =>
           rsync.commonParams.some((p) => p.startsWith('--sockopts')) ? [] : ['--sockopts=TCP_NODELAY'],
         destination: (rsync, sub) => `${user(rsync)}${t.host}::${t.module}${tail(sub)}`,
+        linkDest: (_to, from) => `/${from}`,
         networked: true,
         probe: (rsync) => ({ host: t.host, port: rsync.port ?? 873 }),
         describe: (as) => `rsync daemon module${as}`,
@@ -75,6 +85,7 @@ function kindOf(t: RemoteTarget): RemoteKind {
         login: () => [],
         tuning: () => [],
         destination: (rsync, sub) => `${user(rsync)}${t.host}:${t.path}${tail(sub)}`,
+        linkDest: relativeBasis,
         networked: true,
         probe: (rsync) => ({ host: t.host, port: rsync.port ?? 22 }),
         describe: (as) => `over ssh${as}`,
@@ -87,6 +98,7 @@ function kindOf(t: RemoteTarget): RemoteKind {
         login: () => [],
         tuning: () => [],
         destination: (_rsync, sub) => `${t.path}${sub === '' ? '/' : tail(sub)}`,
+        linkDest: relativeBasis,
         networked: false,
         probe: () => ({ writable: t.path }),
         describe: () => 'local directory',
@@ -95,6 +107,10 @@ function kindOf(t: RemoteTarget): RemoteKind {
         replica: t.path,
       };
   }
+}
+
+function relativeBasis(to: string, from: string): string {
+  return posix.relative(to, from);
 }
 
 function user(rsync: RsyncSettings): string {

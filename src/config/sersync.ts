@@ -214,7 +214,57 @@ export function readLocalPaths(
       for (const { watch } of trees) checkNotContaining(r, re, remote.target.path, watch);
     });
   });
+  refuseReplicaRings(r, els, trees);
   return trees;
+}
+
+/**
+ * Local replicas that put trees into each other (A's replica inside tree B, B's inside A, or a longer
+ * ring): every change would be copied round the ring without end, one level deeper each time.
+ */
+function refuseReplicaRings(r: ConfigReader, els: readonly XmlElement[], trees: readonly LocalPath[]): void {
+  const real = (p: string): string => r.inspect?.realPath(p) ?? p;
+  // For each tree, the other trees one of its local replicas lies in, with that <remote>.
+  const into = trees.map((t, i) =>
+    t.remotes.flatMap((remote, k) => {
+      if (remote.target.kind !== 'local') return [];
+      const replica = remote.target.path;
+      const el = els[i]?.children('remote')[k];
+      return trees.flatMap((u, j) =>
+        j !== i &&
+        el !== undefined &&
+        (isWithinPath(replica, u.watch) || isWithinPath(real(replica), real(u.watch)))
+          ? [{ to: j, el }]
+          : [],
+      );
+    }),
+  );
+  const ringFrom = (start: number): number[] | null => {
+    const seen = new Set<number>();
+    const walk = (at: number, path: number[]): number[] | null => {
+      for (const { to } of into[at] ?? []) {
+        if (to === start) return path;
+        if (seen.has(to)) continue;
+        seen.add(to);
+        const ring = walk(to, [...path, to]);
+        if (ring !== null) return ring;
+      }
+      return null;
+    };
+    return walk(start, [start]);
+  };
+  for (let i = 0; i < trees.length; i++) {
+    const ring = ringFrom(i);
+    if (ring === null) continue;
+    const names = [...ring, i].map((t) => trees[t]?.watch ?? '');
+    const el = into[i]?.find((e) => e.to === (ring[1] ?? i))?.el ?? els[i];
+    if (el !== undefined)
+      r.fail(
+        el.pos,
+        `local replicas copy the watched trees into each other (${names.join(' → ')}): every change ` +
+          'would be copied round without end, one level deeper each time',
+      );
+  }
 }
 
 /**

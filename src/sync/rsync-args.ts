@@ -126,7 +126,7 @@ export function deleteArgs(remote: Remote, rsync: RsyncSettings): string[] {
 
 /**
  * A directory renamed within the tree: send the new directory with the old one on the replica as
- * `--link-dest` basis (relative to the destination directory), so unchanged files are hard-linked
+ * `--link-dest` basis (named as the remote's kind takes it), so unchanged files are hard-linked
  * on the replica instead of sent. Null when a name cannot be passed in argv byte-exact (invalid
  * UTF-8): the caller then sends the directory whole. The source is `./`: rsync runs inside the
  * new directory (the task's `dir`), because `./to/` would be followed if `to` became a symlink.
@@ -139,7 +139,7 @@ export function moveArgs(
   deleteEnabled: boolean,
 ): string[] | null {
   if (!isArgvSafe(to) || !isArgvSafe(from)) return null;
-  const basis = posix.relative(displayPath(to), displayPath(from));
+  const basis = remoteKind(remote).linkDest(displayPath(to), displayPath(from));
   return [
     ...eventOptions(remote, rsync),
     '-r',

@@ -105,6 +105,41 @@ test('a local replica that holds a watched tree (its parent, /, through a link, 
   }
 });
 
+test('local replicas that copy trees into each other (a ring of two or three, also through a link) are refused; a replica in another tree that copies nothing back is not', async () => {
+  const dir = await tempDir('sersync-boundary-');
+  try {
+    const [a, b, c] = ['a', 'b', 'c'].map((n) => join(dir.path, n));
+    for (const t of [a, b, c]) mkdirSync(t ?? '');
+    const alias = join(dir.path, 'alias-a');
+    symlinkSync(a ?? '', alias);
+    const file = join(dir.path, 'confxml.xml');
+    const config = (...trees: [watch: string, replica: string][]): string =>
+      `<head><sersync>${trees.map(([w, p]) => `<localpath watch="${w}">\n<remote path="${p}"/></localpath>`).join('')}</sersync></head>`;
+    const ring = (...watches: string[]): RegExp =>
+      new RegExp(
+        `^${file}:2:1: local replicas copy the watched trees into each other \\(${watches.join(' → ')}\\): every change would be copied round without end`,
+      );
+    const [A = '', B = '', C = ''] = [a, b, c];
+    const cases: [xml: string, message: RegExp][] = [
+      [config([A, join(B, 'from-a')], [B, join(A, 'from-b')]), ring(A, B, A)],
+      [config([A, join(B, 'from-a')], [B, join(C, 'from-b')], [C, join(A, 'from-c')]), ring(A, B, C, A)],
+      [config([A, join(B, 'from-a')], [B, join(alias, 'from-b')]), ring(A, B, A)],
+    ];
+    for (const [xml, message] of cases) {
+      writeFileSync(file, xml);
+      assert.throws(
+        () => loadConfig(file),
+        (err: unknown) => err instanceof ConfigError && message.test(err.message),
+        xml,
+      );
+    }
+    writeFileSync(file, config([A, join(B, 'from-a')], [B, join(dir.path, 'replica-b')]));
+    assert.equal(loadConfig(file).localpaths.length, 2);
+  } finally {
+    await dir.remove();
+  }
+});
+
 test('a password file that is a symlink: the link and its target are named, no chmod of the link', async () => {
   const dir = await tempDir('sersync-boundary-');
   try {

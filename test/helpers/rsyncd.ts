@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { chmod, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -155,40 +155,4 @@ export async function startRsyncDaemon(opts: RsyncDaemonOptions = {}): Promise<R
 export async function disposeRsyncDaemon(d: RsyncDaemon): Promise<void> {
   await d.stop();
   await rm(join(d.dir, '..'), { recursive: true, force: true });
-}
-
-/**
- * Whether the daemon's rsync hard-links from a sibling `--link-dest=../old` (what a renamed
- * directory is rebuilt from). The 2026 symlink-race hardening as Debian 12 and Ubuntu backported it
- * makes the receiver ignore such a basis (RsyncProject/rsync#915; fixed in 3.4.4), and every file
- * is sent again. Probed in a scratch directory of the module, removed after.
- */
-export async function siblingLinkDestWorks(d: RsyncDaemon): Promise<boolean> {
-  const local = await mkdtemp(join(tmpdir(), 'sersync-linkdest-probe-'));
-  const scratch = `.linkdest-probe-${process.pid}`;
-  const url = `rsync://${d.user}@127.0.0.1:${d.port}/${d.module}/${scratch}`;
-  const rsync = (cwd: string, args: readonly string[]): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const child = spawn('rsync', ['-a', `--password-file=${d.passwordFile}`, ...args], {
-        cwd,
-        stdio: 'ignore',
-      });
-      child.once('error', reject);
-      child.once('exit', (code) => {
-        if (code === 0) resolve();
-        else reject(new Error(`rsync ${args.join(' ')} exited ${code}`));
-      });
-    });
-  try {
-    await mkdir(join(local, 'old'));
-    await writeFile(join(local, 'old', 'f'), 'probe');
-    await rsync(local, ['./', `${url}/`]);
-    await rename(join(local, 'old'), join(local, 'new'));
-    await rsync(join(local, 'new'), ['--link-dest=../old', './', `${url}/new/`]);
-    const [a, b] = await Promise.all(['old', 'new'].map((n) => stat(join(d.dir, scratch, n, 'f'))));
-    return a?.ino === b?.ino;
-  } finally {
-    await rm(local, { recursive: true, force: true });
-    await rm(join(d.dir, scratch), { recursive: true, force: true });
-  }
 }

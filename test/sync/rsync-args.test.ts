@@ -164,14 +164,22 @@ test('rsync args: names are escaped only where rsync would read wildcards', () =
   assert.equal(fileListEntry('#not-a-comment'), './#not-a-comment');
 });
 
-test('rsync args: a renamed directory is sent from inside it (never by a name that could be a link) with its old name as --link-dest basis', () => {
+test('rsync args: a renamed directory is sent from inside it (never by a name that could be a link) with its old name as --link-dest basis: from the module root to a daemon, relative elsewhere', () => {
   assert.deepEqual(moveArgs(daemon, g18, 'p/new', 'p/old', true)?.slice(-5), [
     '-r',
     '--delete',
-    '--link-dest=../old',
+    '--link-dest=/p/old',
     './',
     'root@10.0.0.1::m1/p/new/',
   ]);
+  const local: Remote = { id: '/backup', target: { kind: 'local', path: '/backup' } };
+  assert.deepEqual(moveArgs(local, g18, 'p/new', 'q/old', true)?.slice(-3), [
+    '--link-dest=../../q/old',
+    './',
+    '/backup/p/new/',
+  ]);
+  const ssh: Remote = { id: 'h:/srv/r', target: { kind: 'ssh', host: 'h', path: '/srv/r' } };
+  assert.equal(moveArgs(ssh, g18, 'new', 'old', true)?.at(-3), '--link-dest=../old');
   assert.equal(moveArgs(daemon, g18, Buffer.from([0xff]).toString('latin1'), 'old', true), null);
 });
 
