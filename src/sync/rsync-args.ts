@@ -1,4 +1,3 @@
-import { posix } from 'node:path';
 import type { Remote, RsyncSettings } from '../config/types.js';
 import { displayPath, fromUtf8, parentOf, type RelPath } from '../paths.js';
 import { remoteKind } from '../config/remote-kinds.js';
