@@ -117,15 +117,27 @@ function readRemote(r: ConfigReader, el: XmlElement, ssh: boolean): Remote {
 /** A host name, an IPv4 address or an IPv6 address (bare or in brackets), as rsync takes it. */
 const HOST = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?|\[?[0-9A-Fa-f:.]+(?:%[\w.-]+)?\]?)$/;
 
+/**
+ * Whether `inner` lies within `outer`: null when not, '' when their names say so, or what the links
+ * make of them when only their real paths do.
+ */
+function within(r: ConfigReader, inner: string, outer: string): string | null {
+  if (isWithinPath(inner, outer)) return '';
+  if (r.inspect === null) return null;
+  const [realInner, realOuter] = [r.inspect.realPath(inner), r.inspect.realPath(outer)];
+  return isWithinPath(realInner, realOuter)
+    ? ` (through a symbolic link: ${realInner} is inside ${realOuter})`
+    : null;
+}
+
 /** A local replica inside its own tree copies itself without end: refused, also through a link. */
 function checkNotInside(r: ConfigReader, el: XmlElement, replica: string, watch: string): void {
-  const real = r.inspect === null ? null : [r.inspect.realPath(replica), r.inspect.realPath(watch)];
-  const [realReplica = replica, realWatch = watch] = real ?? [];
-  if (!isWithinPath(replica, watch) && !isWithinPath(realReplica, realWatch)) return;
-  const how = isWithinPath(replica, watch)
-    ? ''
-    : ` (through a symbolic link: ${realReplica} is inside ${realWatch})`;
-  r.fail(el.pos, `remote path ${replica} lies inside the watched tree ${watch}${how}: it would copy itself`);
+  const how = within(r, replica, watch);
+  if (how !== null)
+    r.fail(
+      el.pos,
+      `remote path ${replica} lies inside the watched tree ${watch}${how}: it would copy itself`,
+    );
 }
 
 /**
@@ -134,17 +146,13 @@ function checkNotInside(r: ConfigReader, el: XmlElement, replica: string, watch:
  * everything the tree does not have, the tree first of all. Refused, also through a link.
  */
 function checkNotContaining(r: ConfigReader, el: XmlElement, replica: string, watch: string): void {
-  const real = r.inspect === null ? null : [r.inspect.realPath(replica), r.inspect.realPath(watch)];
-  const [realReplica = replica, realWatch = watch] = real ?? [];
-  if (!isWithinPath(watch, replica) && !isWithinPath(realWatch, realReplica)) return;
-  const how = isWithinPath(watch, replica)
-    ? ''
-    : ` (through a symbolic link: ${realWatch} is inside ${realReplica})`;
-  r.fail(
-    el.pos,
-    `remote path ${replica} holds the watched tree ${watch}${how}: rsync would write the tree into ` +
-      'itself, and a full sync with --delete would delete the tree itself',
-  );
+  const how = within(r, watch, replica);
+  if (how !== null)
+    r.fail(
+      el.pos,
+      `remote path ${replica} holds the watched tree ${watch}${how}: rsync would write the tree into ` +
+        'itself, and a full sync with --delete would delete the tree itself',
+    );
 }
 
 /**
@@ -223,7 +231,6 @@ export function readLocalPaths(
  * ring): every change would be copied round the ring without end, one level deeper each time.
  */
 function refuseReplicaRings(r: ConfigReader, els: readonly XmlElement[], trees: readonly LocalPath[]): void {
-  const real = (p: string): string => r.inspect?.realPath(p) ?? p;
   // For each tree, the other trees one of its local replicas lies in, with that <remote>.
   const into = trees.map((t, i) =>
     t.remotes.flatMap((remote, k) => {
@@ -231,11 +238,7 @@ function refuseReplicaRings(r: ConfigReader, els: readonly XmlElement[], trees: 
       const replica = remote.target.path;
       const el = els[i]?.children('remote')[k];
       return trees.flatMap((u, j) =>
-        j !== i &&
-        el !== undefined &&
-        (isWithinPath(replica, u.watch) || isWithinPath(real(replica), real(u.watch)))
-          ? [{ to: j, el }]
-          : [],
+        j !== i && el !== undefined && within(r, replica, u.watch) !== null ? [{ to: j, el }] : [],
       );
     }),
   );
