@@ -213,60 +213,59 @@ export function readLocalPaths(
     }
     trees.push(tree);
   }
+  const replicas = localReplicaElements(els, trees);
   // Every tree of the config, not only its own: another tree's full sync would delete it as well.
-  els.forEach((el, i) => {
-    const remoteEls = el.children('remote');
-    trees[i]?.remotes.forEach((remote, j) => {
-      const re = remoteEls[j];
-      if (remote.target.kind !== 'local' || re === undefined) return;
-      for (const { watch } of trees) checkNotContaining(r, re, remote.target.path, watch);
+  for (const { path, el } of replicas) for (const { watch } of trees) checkNotContaining(r, el, path, watch);
+  refuseReplicaRings(r, replicas, trees);
+  return trees;
+}
+
+/** A local replica with the tree it belongs to (its index) and its `<remote>` element. */
+interface ReplicaElement {
+  readonly tree: number;
+  readonly path: string;
+  readonly el: XmlElement;
+}
+
+/** The local replicas of `trees`, read from `els` in the same order (one `<remote>` per remote). */
+function localReplicaElements(els: readonly XmlElement[], trees: readonly LocalPath[]): ReplicaElement[] {
+  return trees.flatMap((t, tree) => {
+    const remoteEls = els[tree]?.children('remote') ?? [];
+    return t.remotes.flatMap(({ target }, k) => {
+      const el = remoteEls[k];
+      return target.kind === 'local' && el !== undefined ? [{ tree, path: target.path, el }] : [];
     });
   });
-  refuseReplicaRings(r, els, trees);
-  return trees;
 }
 
 /**
  * Local replicas that put trees into each other (A's replica inside tree B, B's inside A, or a longer
  * ring): every change would be copied round the ring without end, one level deeper each time.
  */
-function refuseReplicaRings(r: ConfigReader, els: readonly XmlElement[], trees: readonly LocalPath[]): void {
-  // For each tree, the other trees one of its local replicas lies in, with that <remote>.
-  const into = trees.map((t, i) =>
-    t.remotes.flatMap((remote, k) => {
-      if (remote.target.kind !== 'local') return [];
-      const replica = remote.target.path;
-      const el = els[i]?.children('remote')[k];
-      return trees.flatMap((u, j) =>
-        j !== i && el !== undefined && within(r, replica, u.watch) !== null ? [{ to: j, el }] : [],
-      );
-    }),
+function refuseReplicaRings(
+  r: ConfigReader,
+  replicas: readonly ReplicaElement[],
+  trees: readonly LocalPath[],
+): void {
+  // Each replica of one tree that lies inside another tree: an edge of the copy graph.
+  const edges = replicas.flatMap((rep) =>
+    trees.flatMap((t, to) =>
+      to !== rep.tree && within(r, rep.path, t.watch) !== null ? [{ ...rep, to }] : [],
+    ),
   );
-  const ringFrom = (start: number): number[] | null => {
-    const seen = new Set<number>();
-    const walk = (at: number, path: number[]): number[] | null => {
-      for (const { to } of into[at] ?? []) {
-        if (to === start) return path;
-        if (seen.has(to)) continue;
-        seen.add(to);
-        const ring = walk(to, [...path, to]);
-        if (ring !== null) return ring;
+  for (const first of edges) {
+    // Trees reached from `first.to`, each with the way there; back at `first.tree` is a ring.
+    const way = new Map<number, number[]>([[first.to, [first.tree, first.to]]]);
+    for (const [at, path] of way) {
+      if (at === first.tree) {
+        r.fail(
+          first.el.pos,
+          `local replicas copy the watched trees into each other (${path.map((t) => trees[t]?.watch).join(' → ')}): ` +
+            'every change would be copied round without end, one level deeper each time',
+        );
       }
-      return null;
-    };
-    return walk(start, [start]);
-  };
-  for (let i = 0; i < trees.length; i++) {
-    const ring = ringFrom(i);
-    if (ring === null) continue;
-    const names = [...ring, i].map((t) => trees[t]?.watch ?? '');
-    const el = into[i]?.find((e) => e.to === (ring[1] ?? i))?.el ?? els[i];
-    if (el !== undefined)
-      r.fail(
-        el.pos,
-        `local replicas copy the watched trees into each other (${names.join(' → ')}): every change ` +
-          'would be copied round without end, one level deeper each time',
-      );
+      for (const e of edges) if (e.tree === at && !way.has(e.to)) way.set(e.to, [...path, e.to]);
+    }
   }
 }
 

@@ -7,6 +7,7 @@ import { localReplicas } from '../../config/remote-kinds.js';
 import type { Config } from '../../config/types.js';
 import { SersyncError } from '../../errors.js';
 import { ownDirProblem, replicaDirProblem } from '../../owned-files.js';
+import { displayPath } from '../../paths.js';
 import { failLogPlaceProblem } from '../../queue/fail-log-mirror.js';
 import { stateDirToAsk } from '../../queue/state-dir.js';
 import { recordReplica } from '../../sync/local-replica.js';
@@ -14,7 +15,6 @@ import { hasUpdate } from '../../sync/rsync-args.js';
 import { lookAtRsync, rsyncReport } from '../../sync/rsync-version.js';
 import { describeWatcher } from '../../watch/index.js';
 import { SHARED_FILE_SYSTEM_EFFECT, sharedMountsAt } from '../../watch/mounts.js';
-import { displayPath } from '../../paths.js';
 import { printable } from '../../printable.js';
 import { globalOptions } from '../program.js';
 
