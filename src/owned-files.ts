@@ -121,13 +121,23 @@ export function exposureWarning(exposure: OthersMayWrite, what: string): string 
   );
 }
 
+const TEMP_RANDOM_BYTES = 6;
+
+/** Whether `name` is a temporary file `replaceFile` writes a file named `base` through (names as byte strings or text). */
+export function isReplacingTemp(name: string, base: string): boolean {
+  const random = name.slice(base.length + 2, -'.tmp'.length);
+  return (
+    name === `.${base}.${random}.tmp` && random.length === TEMP_RANDOM_BYTES * 2 && /^[0-9a-f]+$/.test(random)
+  );
+}
+
 /**
  * Replaces `file` with `content` (mode `mode`): a temporary file with a random name in the same
  * directory, created exclusively without following links, written, then renamed over `file`.
  */
 export function replaceFile(file: string, content: string | Buffer, mode = 0o600): void {
   // not path.join, which would take `..` before a link (where `checkDirPath` checked) by its text
-  const temp = `${dirname(file)}/.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`;
+  const temp = `${dirname(file)}/.${basename(file)}.${randomBytes(TEMP_RANDOM_BYTES).toString('hex')}.tmp`;
   const fd = openSync(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
   try {
     writeFileSync(fd, content);

@@ -7,6 +7,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { loadConfig } from '../config/load.js';
+import { misplacedOwnFile, type OwnFile } from '../config/own-files.js';
 import { localReplicas } from '../config/remote-kinds.js';
 import type { Config, PluginName } from '../config/types.js';
 import { ControlServer, controlSocketFile, pluginControlSocketFile } from '../daemon/control.js';
@@ -16,6 +17,7 @@ import { lockWatchRoots, nestedRoots } from '../daemon/root-lock.js';
 import { DaemonSignals } from '../daemon/signals.js';
 import { buildPluginOnlyStatus } from '../daemon/status.js';
 import { SersyncError } from '../errors.js';
+import { filterSpecOf } from '../filter/path-filter.js';
 import { openLog, type Logger } from '../log/logger.js';
 import { PluginFeed } from '../plugins/feed.js';
 import { createPlugin } from '../plugins/index.js';
@@ -24,7 +26,7 @@ import { pluginRoots } from '../plugins/roots.js';
 import type { Plugin } from '../plugins/types.js';
 import { shellWord } from '../queue/fail-log.js';
 import { openQueueForConfig } from '../queue/open.js';
-import { resolveStateDir, stateFileFor } from '../queue/state-dir.js';
+import { resolveStateDir, stateDirFile, stateFileFor } from '../queue/state-dir.js';
 import type { QueueStore } from '../queue/types.js';
 import { startCrontab, type Crontab } from '../schedule/crontab.js';
 import { ReplicaRecords } from '../sync/local-replica.js';
@@ -70,6 +72,8 @@ const THREAD_READY_LIMIT_MS = 2000;
 
 /** Runs until stopped; resolves to the process exit code. */
 export async function runReplicator(config: Config, options: RunOptions): Promise<number> {
+  // Before anything is created: a state directory in the tree would be replicated from its first file.
+  refuseMisplacedOwnFiles(config, options);
   const stateDir = (): string => resolveStateDir(options.stateDir, config.stateDir);
   const stateFile = (kind: string, ext: string): string => stateFileFor(stateDir(), config.file, kind, ext);
   const daemonLog = options.logFile ?? (options.daemon ? stateFile('sersync2', 'log') : null);
@@ -157,6 +161,24 @@ function keepStateFiles(control: ControlServer, log: Logger, restore: () => void
       );
     },
   );
+}
+
+/** sersync2's own files as this start names them (the default log and pid file are in the state directory). */
+function ownFiles(config: Config, options: RunOptions): OwnFile[] {
+  return [
+    stateDirFile(options.stateDir, config.stateDir),
+    ...(options.logFile === null
+      ? []
+      : [{ what: 'the log file', from: '--log-file', path: options.logFile }]),
+    ...(options.pidFile === null
+      ? []
+      : [{ what: 'the pid file', from: '--pid-file', path: options.pidFile }]),
+  ];
+}
+
+function refuseMisplacedOwnFiles(config: Config, options: RunOptions): void {
+  const problem = misplacedOwnFile(ownFiles(config, options), config.localpaths);
+  if (problem !== null) throw new SersyncError('ERR_SERSYNC_OWN_FILE_PLACE', problem);
 }
 
 /** Console lines scripts grep for; in the background they go to the log. */
@@ -252,7 +274,12 @@ async function replicate(config: Config, options: RunOptions, ctx: ReplicateCont
         reload: opts.reload,
         replicas,
       }),
-    loadConfig: () => loadConfig(config.file),
+    loadConfig: () => {
+      const next = loadConfig(config.file);
+      // A reload that brings a tree or a local replica where sersync2's files are is refused.
+      refuseMisplacedOwnFiles(next, options);
+      return next;
+    },
     stateDirOf: (cfg) => resolveStateDir(options.stateDir, cfg.stateDir),
   });
   say('config xml parse success');
@@ -437,7 +464,12 @@ function announceFullSync(config: Config, say: (line: string) => void, log: Logg
   const lp = config.localpaths[0];
   const remote = lp?.remotes[0];
   if (lp === undefined || remote === undefined) return;
-  const [task] = planRuns([{ kind: 'full', path: '' }], { config, root: lp.watch, remote });
+  const [task] = planRuns([{ kind: 'full', path: '' }], {
+    config,
+    root: lp.watch,
+    remote,
+    filter: filterSpecOf(config, lp.watch),
+  });
   say('rsync the directory recursivly to the remote servers once');
   if (task !== undefined)
     say(`execute command: cd ${shellWord(task.cwd)} && rsync ${task.args.map(shellWord).join(' ')}`);

@@ -22,7 +22,7 @@ export const DEFAULTS = {
   timeoutS: 100,
   /** An I/O timeout, not a run time limit: a healthy transfer moves data (or keep-alives) far more often. */
   stallTimeoutS: 600,
-  failLog: { path: '/tmp/rsync_fail_log.sh', timeToExecuteMinutes: 60 },
+  failLog: { path: '/tmp/rsync_fail_log.sh', timeToExecuteMinutes: 60, inTrees: [] },
   /** sersync's compiled-in interval when `timeToExecute=""`: 7200 s. */
   failLogEmptyMinutes: 120,
   crontabScheduleMinutes: 600,

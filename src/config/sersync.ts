@@ -1,8 +1,9 @@
 /** The `<sersync>` section: watched trees and their remotes, rsync options, fail log, crontab, plugin switch. */
-import { dirname } from 'node:path';
+import { dirname, relative } from 'node:path';
 import { validateDetailed } from 'node-cron';
-import { isWithinPath } from '../paths.js';
+import { fromUtf8, isWithinPath, type RelPath } from '../paths.js';
 import { DEFAULTS } from './defaults.js';
+import { within } from './real-path.js';
 import { localReplicas } from './remote-kinds.js';
 import { linkFollowingOption } from './rsync-options.js';
 import { NON_NEGATIVE, PORT, type ConfigReader } from './reader.js';
@@ -15,7 +16,7 @@ import {
   type Remote,
   type RsyncSettings,
 } from './types.js';
-import type { XmlAttribute, XmlElement } from './xml.js';
+import type { Position, XmlAttribute, XmlElement } from './xml.js';
 
 export function readRsync(r: ConfigReader, sersync: XmlElement | undefined): RsyncSettings {
   const rsync = sersync?.child('rsync');
@@ -117,22 +118,14 @@ function readRemote(r: ConfigReader, el: XmlElement, ssh: boolean): Remote {
 /** A host name, an IPv4 address or an IPv6 address (bare or in brackets), as rsync takes it. */
 const HOST = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?|\[?[0-9A-Fa-f:.]+(?:%[\w.-]+)?\]?)$/;
 
-/**
- * Whether `inner` lies within `outer`: null when not, '' when their names say so, or what the links
- * make of them when only their real paths do.
- */
-function within(r: ConfigReader, inner: string, outer: string): string | null {
-  if (isWithinPath(inner, outer)) return '';
-  if (r.inspect === null) return null;
-  const [realInner, realOuter] = [r.inspect.realPath(inner), r.inspect.realPath(outer)];
-  return isWithinPath(realInner, realOuter)
-    ? ` (through a symbolic link: ${realInner} is inside ${realOuter})`
-    : null;
+/** `within`, through the links on disk when the reader inspects it. */
+function inside(r: ConfigReader, inner: string, outer: string): string | null {
+  return within(inner, outer, r.inspect === null ? null : (p) => r.inspect?.realPath(p) ?? p);
 }
 
 /** A local replica inside its own tree copies itself without end: refused, also through a link. */
 function checkNotInside(r: ConfigReader, el: XmlElement, replica: string, watch: string): void {
-  const how = within(r, replica, watch);
+  const how = inside(r, replica, watch);
   if (how !== null)
     r.fail(
       el.pos,
@@ -146,7 +139,7 @@ function checkNotInside(r: ConfigReader, el: XmlElement, replica: string, watch:
  * everything the tree does not have, the tree first of all. Refused, also through a link.
  */
 function checkNotContaining(r: ConfigReader, el: XmlElement, replica: string, watch: string): void {
-  const how = within(r, watch, replica);
+  const how = inside(r, watch, replica);
   if (how !== null)
     r.fail(
       el.pos,
@@ -250,7 +243,7 @@ function refuseReplicaRings(
   // Each replica of one tree that lies inside another tree: an edge of the copy graph.
   const edges = replicas.flatMap((rep) =>
     trees.flatMap((t, to) =>
-      to !== rep.tree && within(r, rep.path, t.watch) !== null ? [{ ...rep, to }] : [],
+      to !== rep.tree && inside(r, rep.path, t.watch) !== null ? [{ ...rep, to }] : [],
     ),
   );
   for (const first of edges) {
@@ -288,6 +281,12 @@ export function readFailLog(
         ? DEFAULTS.failLogEmptyMinutes
         : Math.max(1, r.parseInteger(time, NON_NEGATIVE));
   const path = r.path(el, 'path', DEFAULTS.failLog.path);
+  const inTrees = placeFailLog(
+    r,
+    el?.attr('path')?.pos ?? el?.pos ?? { line: 1, column: 1 },
+    path,
+    localpaths,
+  );
   const created = [...localpaths.map((t) => t.watch), ...localReplicas(localpaths)];
   const dir = dirname(path);
   if (r.inspect !== null && !r.inspect.isDirectory(dir) && !created.some((c) => isWithinPath(c, dir))) {
@@ -297,7 +296,47 @@ export function readFailLog(
         'written there (retries are not affected); create it or point failLog path elsewhere',
     );
   }
-  return { path, timeToExecuteMinutes: minutes };
+  return { path, timeToExecuteMinutes: minutes, inTrees };
+}
+
+/**
+ * A fail log in a watched tree (sersync's default `/tmp/rsync_fail_log.sh` with `watch="/tmp"`, a
+ * published Ansible role's default) is kept out of replication: every failure rewrites it, and as a
+ * change it would be sent to the failing remote, fail, and rewrite it again, without end (see
+ * `FilterSpec.own`). In a local replica, full syncs delete it. Both are said, not refused. Returns
+ * the trees it lies in, with its path in each.
+ */
+function placeFailLog(
+  r: ConfigReader,
+  pos: Position,
+  path: string,
+  localpaths: readonly LocalPath[],
+): FailLogSettings['inTrees'] {
+  const inTrees: { watch: string; path: RelPath }[] = [];
+  for (const { watch } of localpaths) {
+    const how = inside(r, path, watch);
+    if (how === null) continue;
+    // Through a link, its place in the tree is where the real paths say.
+    const [file, tree] =
+      how === '' ? [path, watch] : [r.inspect?.realPath(path) ?? path, r.inspect?.realPath(watch) ?? watch];
+    inTrees.push({ watch, path: fromUtf8(relative(tree, file)) });
+    r.warn(
+      pos,
+      `the fail log ${path} lies inside the watched tree ${watch}${how}: it is not replicated, and ` +
+        'writing it is not a change (sersync replicated it like any file, so that while a remote was ' +
+        'down each failure wrote it again and was one more failure)',
+    );
+  }
+  for (const replica of localReplicas(localpaths)) {
+    const how = inside(r, path, replica);
+    if (how !== null)
+      r.warn(
+        pos,
+        `the fail log ${path} lies inside the local replica ${replica}${how}: a full sync with --delete ` +
+          'deletes it, until the next failure writes it again',
+      );
+  }
+  return inTrees;
 }
 
 /** sersync read `schedule` with atoi and replaced anything <= 0 by 600 minutes. */

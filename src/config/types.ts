@@ -6,6 +6,8 @@
  * Names keep sersync's element names where one exists; units sit in the names (`Minutes`, `S`).
  */
 
+import type { RelPath } from '../paths.js';
+
 /** Where one `<remote>` sends to. The kind follows `<rsync><ssh start>` and the `path` extension. */
 export type RemoteTarget =
   /** `rsync [user@]host::module` — an rsync daemon (sersync's normal mode). */
@@ -75,6 +77,11 @@ export interface FailLogSettings {
   readonly path: string;
   /** `failLog/@timeToExecute`: the longest retry interval, in minutes. */
   readonly timeToExecuteMinutes: number;
+  /**
+   * Where the fail log lies inside a watched tree: the tree and its path there (bytes as text).
+   * sersync2's own file is not replicated (see `FilterSpec.own`).
+   */
+  readonly inTrees: readonly { readonly watch: string; readonly path: RelPath }[];
 }
 
 export interface CrontabSettings {

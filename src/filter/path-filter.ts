@@ -1,6 +1,7 @@
 import type { JsRegex } from '../config/boost-regex.js';
 import type { Config } from '../config/types.js';
-import { baseName, displayPath, type RelPath } from '../paths.js';
+import { isReplacingTemp } from '../owned-files.js';
+import { baseName, displayPath, parentOf, type RelPath } from '../paths.js';
 
 /**
  * What decides whether a path of the tree is replicated at all, in a form that crosses to a
@@ -10,14 +11,21 @@ export interface FilterSpec {
   /** `<filter start="true">` exclude expressions as whole-string patterns (empty when the filter is off). */
   readonly excludes: readonly JsRegex[];
   readonly ignoreDotFiles: boolean;
+  /**
+   * sersync2's own files in the tree (the fail log): never replicated, nor the temporary files they
+   * are replaced through, so that writing them is not a change (see `placeFailLog`).
+   */
+  readonly own: readonly RelPath[];
 }
 
-export function filterSpecOf(config: Config): FilterSpec {
+/** The filter of the tree watched at `watch` (its own files: see `FilterSpec.own`). */
+export function filterSpecOf(config: Config, watch: string): FilterSpec {
   return {
     excludes: config.filter.enabled
       ? config.filter.excludes.map((e) => ({ source: e.regex.source, flags: e.regex.flags }))
       : [],
     ignoreDotFiles: config.tempFiles.ignoreDotFiles,
+    own: config.failLog.inTrees.filter((t) => t.watch === watch).map((t) => t.path),
   };
 }
 
@@ -39,9 +47,14 @@ export function compilePathFilter(spec: FilterSpec): PathPredicate {
         r.test(`/${text}`) ||
         (isDir && [text, `/${text}`].some((form) => isDirectoryRule(r, form))),
     );
+  const own = (path: RelPath): boolean =>
+    spec.own.some(
+      (o) => path === o || (parentOf(path) === parentOf(o) && isReplacingTemp(baseName(path), baseName(o))),
+    );
   return (path, isDir) => {
     if (path === '') return false;
     if (!isDir) {
+      if (own(path)) return true;
       const name = displayPath(baseName(path));
       // The temp-name table only delays a file (name-delay.ts); dot files are sersync's own rule.
       if (spec.ignoreDotFiles && (name.startsWith('.') || name.endsWith('~'))) return true;
@@ -62,5 +75,5 @@ function isDirectoryRule(r: RegExp, form: string): boolean {
 
 /** True when no path can be excluded: tree syncs may then let rsync recurse by itself. */
 export function isTrivialFilter(spec: FilterSpec): boolean {
-  return spec.excludes.length === 0 && !spec.ignoreDotFiles;
+  return spec.excludes.length === 0 && !spec.ignoreDotFiles && spec.own.length === 0;
 }

@@ -74,7 +74,6 @@ export async function runPluginOnly(
   log: Logger,
   announce: (root: string) => void,
 ): Promise<PluginWatch> {
-  const excluded = compilePathFilter(filterSpecOf(config));
   const trees: { readonly root: string; readonly watch: TreeWatch; readonly counts: Counts }[] = [];
   const hand = (counts: Counts, watch: TreeWatch, events: readonly PluginEvent[]): void => {
     counts.pending += events.length;
@@ -92,6 +91,7 @@ export async function runPluginOnly(
   try {
     for (const root of roots) {
       announce(root);
+      const excluded = compilePathFilter(filterSpecOf(config, root));
       const counts: Counts = { events: 0, pending: 0 };
       const watch: TreeWatch = new TreeWatch({
         root,

@@ -3,6 +3,7 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { SersyncError } from '../errors.js';
+import type { OwnFile } from '../config/own-files.js';
 import { ensureOwnDir } from '../owned-files.js';
 
 /** Where the state dir goes when neither the command line nor the config names one. */
@@ -110,6 +111,12 @@ export function stateDirToAsk(
   };
   const system = fallback.systemDir;
   return writable(existsSync(system) ? system : dirname(system)) ? system : userStateDir(fallback);
+}
+
+/** The state directory a start would use (see `stateDirToAsk`), named by where it comes from. */
+export function stateDirFile(flag: string | null, configStateDir: string | null): OwnFile {
+  const from = flag !== null ? '--state-dir' : configStateDir !== null ? '<state dir>' : null;
+  return { what: 'the state directory', from, path: stateDirToAsk(flag, configStateDir) };
 }
 
 /**

@@ -7,6 +7,7 @@ import { remoteKind } from '../config/remote-kinds.js';
 import type { Config, Remote } from '../config/types.js';
 import type { Change } from '../filter/changes.js';
 import { NameDelay } from '../filter/name-delay.js';
+import { filterSpecOf, type FilterSpec } from '../filter/path-filter.js';
 import { isTempFileName } from '../filter/temp-files.js';
 import type { Logger } from '../log/logger.js';
 import { parentOf, type RelPath } from '../paths.js';
@@ -167,11 +168,14 @@ export class Lane {
 
   /** A local remote's replica, with the file system it was on when the lane began (see `LocalReplica`). */
   readonly replica: LocalReplica | undefined;
+  /** The tree's filter, as every run of this lane carries it. */
+  private readonly filter: FilterSpec;
 
   constructor(private readonly ctx: LaneContext) {
     const { replica } = remoteKind(ctx.remote);
     this.replica = replica === null ? undefined : (ctx.replica ?? recordReplica(replica));
     this.depth = Math.max(1, ctx.depth ?? Math.min(ctx.pool.maxConcurrent, availableParallelism()));
+    this.filter = filterSpecOf(ctx.config, ctx.root);
     const rule = ctx.config.tempFiles.builtin ? isTempFileName : (): boolean => false;
     this.nameDelay = new NameDelay(
       ctx.root,
@@ -428,6 +432,7 @@ export class Lane {
     const { store, remote, root } = this.ctx;
     const plan = {
       ...this.ctx,
+      filter: this.filter,
       replica: this.replica,
       root: cwd,
       ...(id === null ? {} : { rootId: id }),

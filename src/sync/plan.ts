@@ -1,6 +1,6 @@
 import type { PathOp } from '../coalesce/types.js';
 import type { Config, Remote } from '../config/types.js';
-import { filterSpecOf } from '../filter/path-filter.js';
+import type { FilterSpec } from '../filter/path-filter.js';
 import { displayPath, isWithin, type RelPath } from '../paths.js';
 import {
   anchoredPattern,
@@ -31,6 +31,8 @@ export interface PlanContext {
   readonly rootId?: DirIdentity;
   /** A local remote's replica as recorded when watching began (see `RunAccess.replica`). */
   readonly replica?: LocalReplica | undefined;
+  /** The tree's filter (`filterSpecOf` with the tree's watch: `root` may be where it leads now). */
+  readonly filter: FilterSpec;
 }
 
 /** The fields every run of the tree shares. */
@@ -69,7 +71,7 @@ export function planMove(op: MoveOp, ctx: PlanContext): RsyncTask | null {
         ...treeOf(ctx),
         dir: op.path,
         ...runLimits(ctx),
-        filter: filterSpecOf(config),
+        filter: ctx.filter,
         args,
         input: null,
       };
@@ -108,7 +110,7 @@ export function planRuns(
   const { config, remote } = ctx;
   const rsync = config.rsync;
   const deleteEnabled = config.inotify.delete;
-  const base = { ...treeOf(ctx), ...runLimits(ctx), filter: filterSpecOf(config) };
+  const base = { ...treeOf(ctx), ...runLimits(ctx), filter: ctx.filter };
   const runs: RsyncTask[] = [];
   const removals: RelPath[] = [];
   const paths: RelPath[] = [];

@@ -75,7 +75,7 @@ class Tree {
     readonly lanes: readonly Lane[],
     config: Config,
   ) {
-    this.excluded = compilePathFilter(filterSpecOf(config));
+    this.excluded = compilePathFilter(filterSpecOf(config, spec.watch));
   }
 
   push(change: Change): void {

@@ -3,6 +3,7 @@
  * that they carry the same options, filters and names on stdin as a full sync. Pure.
  */
 import type { Config, Remote } from '../config/types.js';
+import { filterSpecOf } from '../filter/path-filter.js';
 import type { RelPath } from '../paths.js';
 import { planRuns } from '../sync/plan.js';
 import { deleteArgs, deleteRules } from '../sync/rsync-args.js';
@@ -44,7 +45,12 @@ export function withoutUpdate(args: readonly string[]): string[] {
  */
 export function verifyTask(config: Config, root: string, remote: Remote, checksum: boolean): RsyncTask {
   const withDelete: Config = { ...config, inotify: { ...config.inotify, delete: true } };
-  const [full] = planRuns([{ kind: 'full', path: '' }], { config: withDelete, root, remote });
+  const [full] = planRuns([{ kind: 'full', path: '' }], {
+    config: withDelete,
+    root,
+    remote,
+    filter: filterSpecOf(config, root),
+  });
   if (full === undefined) throw new Error('a full sync plans one run');
   return { ...full, args: [...dryRunOptions(checksum), ...withoutUpdate(full.args)] };
 }

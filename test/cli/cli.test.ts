@@ -292,7 +292,7 @@ test('`sersync2 check` looks at where root writes: a state directory another use
     const file = join(work.path, 'c.xml');
     await writeFile(
       file,
-      `<head><sersync><localpath watch="${work.path}"><remote ip="127.0.0.1" name="m"/></localpath>` +
+      `<head><sersync><localpath watch="${work.path}/tree"><remote ip="127.0.0.1" name="m"/></localpath>` +
         `<failLog path="${open}/fail.sh" timeToExecute="60"/></sersync></head>`,
     );
     const unsafe = await sersync2(['check', '-o', file, '--state-dir', join(open, 'state')]);

@@ -34,7 +34,7 @@ test('a minimal file (only <sersync><localpath><remote>) starts with every defau
   assert.equal(c.inotify.delete, true);
   assert.equal(c.inotify.createFile, false);
   assert.deepEqual(c.rsync.commonParams, ['-artuz']);
-  assert.deepEqual(c.failLog, { path: '/tmp/rsync_fail_log.sh', timeToExecuteMinutes: 60 });
+  assert.deepEqual(c.failLog, { path: '/tmp/rsync_fail_log.sh', timeToExecuteMinutes: 60, inTrees: [] });
   assert.deepEqual(c.plugin, {
     enabled: false,
     name: null,
@@ -255,6 +255,7 @@ test('failLog: relative path, "" keeps sersync\'s 7200 s, 0 means every minute',
   assert.deepEqual(failLog('path="log/fail.sh" timeToExecute="5"'), {
     path: '/etc/sersync/log/fail.sh',
     timeToExecuteMinutes: 5,
+    inTrees: [],
   });
   assert.equal(failLog('timeToExecute=""').timeToExecuteMinutes, 120);
   assert.equal(failLog('timeToExecute="0"').timeToExecuteMinutes, 1);

@@ -24,6 +24,7 @@ const CORPUS: readonly Shape[] = [
     tree: '/tmp → 127.0.0.1::data1',
     warnings: [
       '33:15: the value of start= on <timeout> has no quotes: read as "false" (as sersync did); write start="false"',
+      '36:11: the fail log /tmp/rsync_fail_log.sh lies inside the watched tree /tmp: it is not replicated, and writing it is not a change (sersync replicated it like any file, so that while a remote was down each failure wrote it again and was one more failure)',
     ],
   },
   {

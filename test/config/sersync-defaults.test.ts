@@ -51,7 +51,7 @@ test('the sersync 2.5.4 default confxml.xml loads with the reference defaults', 
     stallTimeoutS: 600,
     ssh: false,
   });
-  assert.deepEqual(c.failLog, { path: '/tmp/rsync_fail_log.sh', timeToExecuteMinutes: 60 });
+  assert.deepEqual(c.failLog, { path: '/tmp/rsync_fail_log.sh', timeToExecuteMinutes: 60, inTrees: [] });
   assert.deepEqual(c.crontab, {
     enabled: false,
     scheduleMinutes: 600,

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import { useLab } from '../helpers/lab.js';
-import { daemonDownDuringBurst, dirRenamesWhileDown } from './cases/daemon-down.js';
+import { daemonDownDuringBurst, dirRenamesWhileDown, failLogInTreeWhileDown } from './cases/daemon-down.js';
 import { missingPasswordFile } from './cases/password-file.js';
 import { busyDaemon, receiverRefusesThroughLink, refusingReplica } from './cases/refusing-replica.js';
 import { replicaDiskUnmounted } from './cases/replica-disk.js';
@@ -27,6 +27,10 @@ test('the rsync daemon killed mid-burst, down 2 s, restarted: converges', async 
 
 test('directories renamed while the rsync daemon is down and while its backlog is sent: no stale directory is left', async () => {
   await dirRenamesWhileDown(lab.work, lab.daemon, { rounds: 3, ops: 150, downMs: 1500, seed: 1 });
+});
+
+test('the fail log inside the watched tree while the daemon is down: its rewrites are not changes, so failures do not feed on themselves; it converges without the fail log on the replica', async () => {
+  await failLogInTreeWhileDown(lab.work, lab.daemon);
 });
 
 test('a remote that accepts and then stalls: rsync --timeout ends each run, no rsync is left, it converges once traffic passes', async () => {

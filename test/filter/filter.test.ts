@@ -23,13 +23,16 @@ import { isTempFileName } from '../../src/filter/temp-files.js';
 import type { WatchEvent } from '../../src/watch/types.js';
 
 /** A filter of sersync `<exclude>` expressions, read as the config reads them. */
-const spec = (over: { excludes?: readonly string[]; ignoreDotFiles?: boolean } = {}): FilterSpec => ({
+const spec = (
+  over: { excludes?: readonly string[]; ignoreDotFiles?: boolean; own?: readonly string[] } = {},
+): FilterSpec => ({
   excludes: (over.excludes ?? []).map((e) => {
     const js = wholeMatchFromBoost(e);
     if (!('source' in js)) throw new Error(`${e}: ${js.error}`);
     return js;
   }),
   ignoreDotFiles: over.ignoreDotFiles ?? false,
+  own: over.own ?? [],
 });
 
 test('path filter: what is excluded', () => {
@@ -76,6 +79,23 @@ test('path filter: what is excluded', () => {
     ['a dot directory is not a dot file', spec({ ignoreDotFiles: true }), '.git', true, false],
     ['temp names are not excluded (only delayed)', spec(), '.env.sample', false, false],
     ['nor a swap file', spec(), 'd/.a.txt.swp', false, false],
+    ["sersync2's own fail log in the tree", spec({ own: ['log/fail.sh'] }), 'log/fail.sh', false, true],
+    [
+      '… and the temp file it is replaced through',
+      spec({ own: ['log/fail.sh'] }),
+      'log/.fail.sh.0a1b2c3d4e5f.tmp',
+      false,
+      true,
+    ],
+    ['… not one of that name elsewhere', spec({ own: ['log/fail.sh'] }), 'fail.sh', false, false],
+    [
+      '… nor another temp-like name',
+      spec({ own: ['log/fail.sh'] }),
+      'log/.fail.sh.notrandomhex.tmp',
+      false,
+      false,
+    ],
+    ['… nor a directory of that name', spec({ own: ['log/fail.sh'] }), 'log/fail.sh', true, false],
   ];
   for (const [what, s, path, isDir, excluded] of rows)
     assert.equal(compilePathFilter(s)(path, isDir), excluded, what);
@@ -85,6 +105,7 @@ test('path filter: a trivial filter lets rsync recurse by itself', () => {
   assert.equal(isTrivialFilter(spec()), true);
   assert.equal(isTrivialFilter(spec({ ignoreDotFiles: true })), false);
   assert.equal(isTrivialFilter(spec({ excludes: ['x'] })), false);
+  assert.equal(isTrivialFilter(spec({ own: ['fail.sh'] })), false);
 });
 
 test('temp names: the table', () => {

@@ -37,7 +37,7 @@ export function testConfig(
       stallTimeoutS: 600,
       ssh: false,
     },
-    failLog: { path: '/tmp/rsync_fail_log.sh', timeToExecuteMinutes: 60 },
+    failLog: { path: '/tmp/rsync_fail_log.sh', timeToExecuteMinutes: 60, inTrees: [] },
     crontab: { enabled: false, scheduleMinutes: 600, cron: null, filter: { enabled: false, excludes: [] } },
     plugin: { enabled: false, name: null, command: null, socket: null, refreshCDN: null, http: null },
     stateDir: null,

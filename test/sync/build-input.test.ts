@@ -12,7 +12,7 @@ const task = (cwd: string): RsyncTask => ({
   cwd,
   args: [],
   input: null,
-  filter: { excludes: [], ignoreDotFiles: false },
+  filter: { excludes: [], ignoreDotFiles: false, own: [] },
   stallS: null,
   access: { reads: [], writes: [] },
 });

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { filterSpecOf } from '../../src/filter/path-filter.js';
 import { moveWaves, planMove, planRuns } from '../../src/sync/plan.js';
 import { testConfig } from '../helpers/config.js';
 
@@ -24,7 +25,12 @@ test('plan: a full sync carries the crontab filter only while the crontab is on 
         },
       },
     });
-    const [run] = planRuns([{ kind: 'full', path: '' }], { config, root: '/srv/www', remote });
+    const [run] = planRuns([{ kind: 'full', path: '' }], {
+      config,
+      root: '/srv/www',
+      remote,
+      filter: filterSpecOf(config, '/srv/www'),
+    });
     assert.equal(run?.args.includes('--exclude=*.php'), carried, `crontab ${enabled}, filter ${filterOn}`);
   }
 });
@@ -32,7 +38,7 @@ test('plan: a full sync carries the crontab filter only while the crontab is on 
 test("plan: every run of a batch carries the root's identity, so that the worker checks it", () => {
   const config = testConfig([{ watch: '/srv/www', remotes: [remote] }]);
   const rootId = { dev: 2049, ino: 131, uid: 0 };
-  const ctx = { config, root: '/srv/www', remote, rootId };
+  const ctx = { config, root: '/srv/www', remote, rootId, filter: filterSpecOf(config, '/srv/www') };
   const runs = [
     ...planRuns([{ kind: 'full', path: '' }], ctx),
     ...planRuns(

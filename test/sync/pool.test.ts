@@ -49,7 +49,7 @@ test('pool: a task its thread fails on is a failed run with the reason, retried 
     args: ['-a', '--files-from=-', '--from0', './', replica],
     input: { kind: 'files', paths: ['a'], trees: [], sentAs: new Map() },
     // An exclude the worker cannot compile makes it throw before rsync starts.
-    filter: { excludes: [{ source: '(', flags: '' }], ignoreDotFiles: false },
+    filter: { excludes: [{ source: '(', flags: '' }], ignoreDotFiles: false, own: [] },
     stallS: null,
     access: { reads: [replica], writes: [replica] },
   };
@@ -57,7 +57,7 @@ test('pool: a task its thread fails on is a failed run with the reason, retried 
   assert.equal(failed.exitCode, THREAD_FAILED);
   assert.match(failed.stderr, /^sersync2 could not run rsync: Invalid regular expression/);
   assert.equal(classifyExit(failed.exitCode, failed.stderr), 'retry');
-  const sent = await pool.run({ ...send, filter: { excludes: [], ignoreDotFiles: false } });
+  const sent = await pool.run({ ...send, filter: { excludes: [], ignoreDotFiles: false, own: [] } });
   assert.equal(sent.exitCode, 0, sent.stderr);
   assert.equal(readFileSync(join(replica, 'a'), 'utf8'), 'a');
 });
@@ -77,7 +77,7 @@ test(
       cwd: root,
       args: ['-a', './', `${replica}/`],
       input: null,
-      filter: { excludes: [], ignoreDotFiles: false },
+      filter: { excludes: [], ignoreDotFiles: false, own: [] },
       stallS: null,
       access: { reads: [replica], writes: [replica] },
     };

@@ -24,7 +24,7 @@ import { rsyncProcesses } from '../faults/lib/procs.js';
 import { disposeRsyncDaemon, startRsyncDaemon } from '../helpers/rsyncd.js';
 import { tempDir } from '../helpers/tmp.js';
 
-const filter = { excludes: [], ignoreDotFiles: false };
+const filter = { excludes: [], ignoreDotFiles: false, own: [] };
 
 test('worker: a run from a watch root that is gone says so, not "spawn rsync ENOENT"', async (t) => {
   const work = await tempDir();

@@ -3,13 +3,14 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { configToJson, describeConfig, formatWarning } from '../../config/present.js';
 import { loadConfig } from '../../config/load.js';
+import { misplacedOwnFile } from '../../config/own-files.js';
 import { localReplicas } from '../../config/remote-kinds.js';
 import type { Config } from '../../config/types.js';
 import { SersyncError } from '../../errors.js';
 import { ownDirProblem, replicaDirProblem } from '../../owned-files.js';
 import { displayPath } from '../../paths.js';
 import { failLogPlaceProblem } from '../../queue/fail-log-mirror.js';
-import { stateDirToAsk } from '../../queue/state-dir.js';
+import { stateDirFile } from '../../queue/state-dir.js';
 import { recordReplica } from '../../sync/local-replica.js';
 import { hasUpdate } from '../../sync/rsync-args.js';
 import { lookAtRsync, rsyncReport } from '../../sync/rsync-version.js';
@@ -51,9 +52,12 @@ export function registerCheckCommand(program: Command): void {
         process.stdout.write(`${configToJson(config)}\n`);
         return;
       }
-      // Where it writes as root: a state directory another user could redirect stops the start.
+      // Where it writes as root: a state directory another user could redirect stops the start, as
+      // does one that it would replicate or delete.
+      const state = stateDirFile(stateDir, config.stateDir);
       const unsafe = [
-        ownDirProblem(stateDirToAsk(stateDir, config.stateDir), 'state directory'),
+        ownDirProblem(state.path, 'state directory'),
+        misplacedOwnFile([state], config.localpaths),
         ...localReplicas(config.localpaths).map(replicaDirProblem),
       ].filter((p) => p !== null);
       const failLogPlace = failLogPlaceProblem(config.failLog.path);

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { eventually } from '../../helpers/trees.js';
 import { freePort, type RsyncDaemon } from '../../helpers/rsyncd.js';
 import { crashDaemon } from '../lib/procs.js';
 import { Rig } from '../lib/rig.js';
@@ -107,6 +110,71 @@ export async function dirRenamesWhileDown(
       await rig.converged(30_000, `round ${round + 1} (renames seed ${seed})`);
     }
     return { faults: p.rounds, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop();
+  }
+}
+
+/**
+ * sersync's default fail log inside the watched tree (`watch="/tmp"` with `/tmp/rsync_fail_log.sh`,
+ * as a published Ansible role renders it) while the daemon is down: every failure rewrites the fail
+ * log, which is sersync2's own file and not a change, so failures do not feed on themselves (before,
+ * each rewrite was sent, failed and rewrote it again: hundreds of failures in seconds). While down,
+ * the queue and status hold the one file written; once the daemon is back everything converges, and
+ * neither a real-time sync nor a full sync puts the fail log on the replica.
+ */
+export async function failLogInTreeWhileDown(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
+  const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
+  const failLog = join(rig.src, 'rsync_fail_log.sh');
+  const xml = readFileSync(rig.config, 'latin1');
+  writeFileSync(
+    rig.config,
+    xml.replace(`<failLog path="${rig.failLog}"`, `<failLog path="${failLog}"`),
+    'latin1',
+  );
+  assert.match(
+    rig.cli(['check']).stdout,
+    /the fail log \S+ lies inside the watched tree \S+: it is not replicated, and writing it is not a change/,
+  );
+  await rig.start();
+  try {
+    await crashDaemon(daemon);
+    try {
+      writeFileSync(join(rig.src, 'a.txt'), 'a');
+      await eventually(
+        () => existsSync(failLog) && readFileSync(failLog, 'utf8').includes('a.txt'),
+        20_000,
+        'a.txt in the fail log',
+      );
+      // Two more attempts since the fail log listed it (made due at once, as an operator would):
+      // time enough for a rewrite of the fail log to have come back as a change.
+      const attemptsOf = (): number => rig.queued().find((r) => r.op.path === 'a.txt')?.attempts ?? 0;
+      const attempts = attemptsOf();
+      for (const n of [1, 2]) {
+        assert.equal(rig.cli(['queue', 'retry', '--all']).status, 0);
+        await eventually(() => attemptsOf() >= attempts + n, 20_000, `retry ${n} of a.txt`);
+      }
+      assert.deepEqual(
+        rig.queued().map((r) => r.op.path),
+        ['a.txt'],
+        'only the written file waits: the fail log is not a change',
+      );
+      const [remote] = rig.status().remotes;
+      assert.equal(remote?.queuedRetries, 1, 'status: the one file waits while down');
+      const failures = rig.logLines('sync failed, queued for retry').length;
+      assert.ok(failures <= attempts + 4, `${failures} failed runs for ${attempts + 2} attempts`);
+    } finally {
+      await daemon.restart();
+    }
+    await rig.converged(30_000, 'after the daemon came back', ['rsync_fail_log.sh']);
+    assert.equal(rig.cli(['resync']).status, 0);
+    await eventually(() => rig.status().fullSync.lastAt !== null, 30_000, 'the full sync');
+    assert.equal(
+      existsSync(join(rig.replica, 'rsync_fail_log.sh')),
+      false,
+      'the fail log stays off the replica',
+    );
+    return { faults: 1, files: rig.files(), lost: 0 };
   } finally {
     await rig.stop();
   }
