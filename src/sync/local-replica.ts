@@ -1,20 +1,23 @@
-import { existsSync, realpathSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync } from 'node:fs';
+import { existingRealPath } from '../config/real-path.js';
 import { ensureReplicaDir } from '../owned-files.js';
 import { displayPath, fromUtf8 } from '../paths.js';
-import { readMountTable, type Mount } from '../watch/mounts.js';
+import { readFstab, readMountTable } from '../watch/mounts.js';
 
 /**
  * A local replica (`<remote path>`), which root writes on this machine. When the disk it is on is
  * unmounted (a USB backup disk unplugged, an NFS export gone), its path leads to the directory the
  * disk covered: rsync would write the tree there, on another disk (often /), and fill it while the
  * backup disk goes stale, as sersync's rsync did. So where the file system holding it was mounted
- * is recorded when watching begins, and every run first finds it still mounted there.
+ * is recorded when watching begins, and every run first finds it still mounted there. A disk that
+ * is not mounted yet when watching begins is known by /etc/fstab, which says where it belongs.
  */
 export interface LocalReplica {
   readonly path: string;
-  /** The mount point of its file system when recorded (bytes as text); null when unknown (no /proc). */
+  /** The mount point of its file system (bytes as text); null when unknown (no /proc). */
   readonly mount: string | null;
+  /** `mount` is where /etc/fstab puts a disk that was not mounted when recorded (else: mounted then). */
+  readonly fstab: boolean;
 }
 
 /** Why a run may not write the replica now; its pseudo exit code says which. */
@@ -23,10 +26,10 @@ export interface ReplicaProblem {
   readonly why: string;
 }
 
-/** The mount point of the file system holding `path` (real, bytes as text): the longest one above it. Pure. */
-export function mountPointOf(path: string, mounts: readonly Mount[]): string | null {
+/** The deepest of the mount `points` at or above `path` (real, bytes as text): the one holding it. Pure. */
+export function mountPointOf(path: string, points: readonly string[]): string | null {
   let best: string | null = null;
-  for (const { point } of mounts)
+  for (const point of points)
     if (isAtOrBelow(path, point) && (best === null || point.length > best.length)) best = point;
   return best;
 }
@@ -35,20 +38,30 @@ function isAtOrBelow(path: string, dir: string): boolean {
   return path === dir || dir === '/' || path.startsWith(`${dir}/`);
 }
 
-/** Where the file system holding `path` is mounted now (or its nearest existing parent's: it may be gone). */
-function mountNow(path: string): string | null {
-  let existing = path;
-  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
-  try {
-    return mountPointOf(fromUtf8(realpathSync(existing)), readMountTable());
-  } catch {
-    return null;
-  }
+/** `path` with its links resolved as far as it exists (it may be gone), bytes as text. */
+function realBytes(path: string): string {
+  return fromUtf8(existingRealPath(path));
 }
 
-/** The replica at `path` with where its file system is mounted now (at start; see `LocalReplica`). */
-export function recordReplica(path: string): LocalReplica {
-  return { path, mount: mountNow(path) };
+/** Where the file system holding `path` is mounted now. */
+function mountNow(path: string): string | null {
+  return mountPointOf(
+    realBytes(path),
+    readMountTable().map((m) => m.point),
+  );
+}
+
+/**
+ * The replica at `path` with where its file system is mounted now (at start; see `LocalReplica`),
+ * or, when /etc/fstab (`fstab`: its points) puts a disk deeper on its way that is not mounted now,
+ * where that disk belongs: until it is mounted, the replica is not written.
+ */
+export function recordReplica(path: string, fstab: readonly string[] = readFstab()): LocalReplica {
+  const mount = mountNow(path);
+  const listed = mount === null ? null : mountPointOf(realBytes(path), fstab);
+  return listed !== null && mount !== null && listed.length > mount.length
+    ? { path, mount: listed, fstab: true }
+    : { path, mount, fstab: false };
 }
 
 /**
@@ -63,12 +76,10 @@ export class ReplicaRecords {
    * records it, unless the file system it was recorded on is away (`away` says so; nothing made).
    */
   prepare(path: string): { readonly created: boolean; readonly away: string | null } {
-    const known = this.known.get(path);
-    const away = known === undefined ? null : replicaUnmounted(known);
-    if (away !== null) return { created: false, away };
-    const created = ensureReplicaDir(path);
-    if (known === undefined) this.known.set(path, recordReplica(path));
-    return { created, away: null };
+    const known = this.known.get(path) ?? recordReplica(path);
+    this.known.set(path, known);
+    const away = replicaUnmounted(known);
+    return away !== null ? { created: false, away } : { created: ensureReplicaDir(path), away: null };
   }
 
   get(path: string): LocalReplica | undefined {
@@ -85,10 +96,12 @@ export function replicaUnmounted(replica: LocalReplica): string | null {
   if (replica.mount === null) return null;
   const now = mountNow(replica.path);
   if (now === null || now === replica.mount || !isAtOrBelow(replica.mount, now)) return null;
+  const disk = replica.fstab
+    ? `the file system /etc/fstab puts at ${displayPath(replica.mount)}`
+    : `the file system mounted at ${displayPath(replica.mount)} when sersync2 started`;
   return (
-    `the file system mounted at ${displayPath(replica.mount)} when sersync2 started, which holds the ` +
-    `local replica ${replica.path}, is not mounted now: nothing is written to the one below it ` +
-    `(${displayPath(now)}) until it is mounted again`
+    `${disk}, which holds the local replica ${replica.path}, is not mounted now: nothing is written ` +
+    `to the one below it (${displayPath(now)}) until it is mounted${replica.fstab ? '' : ' again'}`
   );
 }
 

@@ -18,6 +18,25 @@ export interface Mount {
   readonly fstype: string;
 }
 
+/** A mount table's `\040`-style escape (a space, a tab, a newline, a backslash in a point) undone. */
+function unescapeOctal(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+/**
+ * `/etc/fstab` lines → the points where file systems are meant to be mounted (the second field,
+ * escapes undone; swap and other non-paths left out), whether mounted now or not (`noauto`).
+ */
+export function parseFstab(text: string): string[] {
+  const points: string[] = [];
+  for (const line of text.split('\n')) {
+    const [spec, point] = line.trim().split(/\s+/);
+    if (spec === undefined || spec.startsWith('#') || point === undefined || !point.startsWith('/')) continue;
+    points.push(unescapeOctal(point));
+  }
+  return points;
+}
+
 /**
  * `/proc/self/mountinfo` lines → mounts (fields 1, 3 and 5, and the type after the optional fields'
  * `-`; the point's `\040`-style escapes undone).
@@ -28,7 +47,7 @@ export function parseMountinfo(text: string): Mount[] {
     const fields = line.split(' ');
     const [id, , dev, , point] = fields;
     if (id === undefined || dev === undefined || point === undefined || id === '') continue;
-    const unescaped = point.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    const unescaped = unescapeOctal(point);
     const dash = fields.indexOf('-', 6);
     mounts.push({ id, dev, point: unescaped, fstype: dash < 0 ? '' : (fields[dash + 1] ?? '') });
   }
@@ -139,6 +158,15 @@ export function sharedMountsAt(dir: string): SharedMount[] {
       path: displayPath(m.path),
       fstype: m.fstype,
     }));
+  } catch {
+    return [];
+  }
+}
+
+/** Where `/etc/fstab` means file systems to be (bytes as text); none when it cannot be read. */
+export function readFstab(file = '/etc/fstab'): string[] {
+  try {
+    return parseFstab(readFileSync(file, 'latin1'));
   } catch {
     return [];
   }

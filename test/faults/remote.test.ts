@@ -8,7 +8,7 @@ import { useLab } from '../helpers/lab.js';
 import { daemonDownDuringBurst, dirRenamesWhileDown, failLogInTreeWhileDown } from './cases/daemon-down.js';
 import { missingPasswordFile } from './cases/password-file.js';
 import { busyDaemon, receiverRefusesThroughLink, refusingReplica } from './cases/refusing-replica.js';
-import { replicaDiskUnmounted } from './cases/replica-disk.js';
+import { replicaDiskNotMountedAtStart, replicaDiskUnmounted } from './cases/replica-disk.js';
 import { rsyncMissing } from './cases/rsync-missing.js';
 import { mountUnavailable } from './cases/watch-health.js';
 import { stalledOverSsh, stalledRemote } from './cases/stall.js';
@@ -76,4 +76,10 @@ test("a local replica's disk unmounted while running: nothing is written where i
   const unavailable = mountUnavailable();
   if (unavailable !== undefined) return t.skip(unavailable);
   await replicaDiskUnmounted(lab.work, lab.daemon);
+});
+
+test('a local replica on a disk /etc/fstab lists but not mounted at the start: nothing is written where it belongs, check, status and /metrics say so, mounted it gets the whole tree', async (t) => {
+  const unavailable = mountUnavailable();
+  if (unavailable !== undefined) return t.skip(unavailable);
+  await replicaDiskNotMountedAtStart(lab.work, lab.daemon);
 });

@@ -15,7 +15,11 @@ import { rsyncMissing } from '../faults/cases/rsync-missing.js';
 import { sshdUnavailable, startSshd, type Sshd } from '../helpers/sshd.js';
 import { fuzzConfigs } from '../faults/cases/config-fuzz.js';
 import { killedDuringChurn, rewriteWhileDown } from '../faults/cases/crash.js';
-import { daemonDownDuringBurst, dirRenamesWhileDown } from '../faults/cases/daemon-down.js';
+import {
+  daemonDownDuringBurst,
+  dirRenamesWhileDown,
+  failLogInTreeWhileDown,
+} from '../faults/cases/daemon-down.js';
 import { hostileNames } from '../faults/cases/names.js';
 import { missingPasswordFile } from '../faults/cases/password-file.js';
 import { refusingReplica } from '../faults/cases/refusing-replica.js';
@@ -41,7 +45,7 @@ import {
   stateDirRemovedWhileRunning,
   walLostAfterKill,
 } from '../faults/cases/state-db.js';
-import { replicaDiskUnmounted } from '../faults/cases/replica-disk.js';
+import { replicaDiskNotMountedAtStart, replicaDiskUnmounted } from '../faults/cases/replica-disk.js';
 import { stalledOverSsh, stalledRemote } from '../faults/cases/stall.js';
 import { eventOverflow, rootDeletedAndRecreated } from '../faults/cases/watch.js';
 import {
@@ -96,6 +100,7 @@ const CASES: Readonly<Record<string, (c: Context) => Promise<CaseResult> | CaseR
     }),
   'dir-renames-down': (c) =>
     dirRenamesWhileDown(c.work, c.daemon, { rounds: 5, ops: 600, downMs: 30_000, seed: c.seed }),
+  'fail-log-in-tree-down': (c) => failLogInTreeWhileDown(c.work, c.daemon),
   'stalled-remote': (c) => stalledRemote(c.work, c.daemon, { timeoutS: 2, stallMs: 10_000 }),
   'stalled-remote-backstop': (c) =>
     stalledRemote(c.work, c.daemon, { timeoutS: 2, stallMs: 10_000, backstop: true }),
@@ -136,6 +141,7 @@ const CASES: Readonly<Record<string, (c: Context) => Promise<CaseResult> | CaseR
     'mount-across-restart': (c: Context) => mountedAfterStartAcrossRestart(c.work, c.daemon),
     'gap-across-restart': (c: Context) => gapAcrossRestart(c.work, c.daemon),
     'replica-disk-unmounted': (c: Context) => replicaDiskUnmounted(c.work, c.daemon),
+    'replica-disk-not-mounted-at-start': (c: Context) => replicaDiskNotMountedAtStart(c.work, c.daemon),
   }),
   ...(fuseUnavailable() === undefined && {
     'root-on-shared-fs': (c: Context) => rootOnSharedFileSystem(c.work, c.daemon),

@@ -1,22 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import type { Mount } from '../../src/watch/mounts.js';
+import { parseFstab } from '../../src/watch/mounts.js';
 import { mountPointOf, recordReplica, replicaUnmounted } from '../../src/sync/local-replica.js';
 import { probeRemote } from '../../src/sync/probe.js';
 import { testConfig } from '../helpers/config.js';
 import { tempDir } from '../helpers/tmp.js';
 
-const mounts = (...points: string[]): Mount[] =>
-  points.map((point, i) => ({ id: String(i), dev: '0:1', point, fstype: 'ext4' }));
-
 test('the mount point of a path is the longest one at or above it, not a sibling sharing its prefix', () => {
-  const table = mounts('/', '/mnt/backup', '/mnt/backup/deep', '/mnt/backup2');
+  const table = ['/', '/mnt/backup', '/mnt/backup/deep', '/mnt/backup2'];
   assert.equal(mountPointOf('/mnt/backup', table), '/mnt/backup');
   assert.equal(mountPointOf('/mnt/backup/www/x', table), '/mnt/backup');
   assert.equal(mountPointOf('/mnt/backup/deep/x', table), '/mnt/backup/deep');
   assert.equal(mountPointOf('/mnt/backup2x', table), '/');
-  assert.equal(mountPointOf('/srv', mounts()), null, 'no mount table (no /proc): unknown');
+  assert.equal(mountPointOf('/srv', []), null, 'no mount table (no /proc): unknown');
 });
 
 test('a replica whose recorded file system is gone is unmounted, and its probe fails though the directory below is writable; one mounted where it was, or deeper, is not', async (t) => {
@@ -26,10 +23,10 @@ test('a replica whose recorded file system is gone is unmounted, and its probe f
   assert.ok(here.mount !== null, 'this machine has a mount table');
   assert.equal(replicaUnmounted(here), null);
   // recorded on a file system mounted below where it is now: that mount is gone
-  const gone = { path: dir.path, mount: join(dir.path, 'disk') };
+  const gone = { path: dir.path, mount: join(dir.path, 'disk'), fstab: false };
   assert.match(replicaUnmounted(gone) ?? '', new RegExp(`mounted at ${dir.path}/disk when sersync2 started`));
   assert.equal(
-    replicaUnmounted({ path: dir.path, mount: '/' }),
+    replicaUnmounted({ path: dir.path, mount: '/', fstab: false }),
     null,
     'recorded at / (a disk mounted since is written)',
   );
@@ -38,4 +35,39 @@ test('a replica whose recorded file system is gone is unmounted, and its probe f
   assert.equal(await probeRemote(remote, config.rsync, here), true);
   assert.equal(await probeRemote(remote, config.rsync, gone), false);
   assert.equal(await probeRemote(remote, config.rsync), true, 'nothing recorded: writable is enough');
+});
+
+test('/etc/fstab: the points where file systems belong, escapes undone, comments and swap left out', () => {
+  const fstab = [
+    '# <file system> <mount point> <type> <options> <dump> <pass>',
+    'UUID=1234 / ext4 errors=remount-ro 0 1',
+    '  LABEL=backup\t/mnt/backup   ext4  noauto,nofail  0  2',
+    'UUID=5678 none swap sw 0 0',
+    '/dev/sdc1 /mnt/usb\\040disk vfat noauto 0 0',
+    '',
+    'server:/export /srv/nfs nfs4 defaults 0 0',
+  ].join('\n');
+  assert.deepEqual(parseFstab(fstab), ['/', '/mnt/backup', '/mnt/usb disk', '/srv/nfs']);
+});
+
+test('a replica whose disk /etc/fstab lists is not mounted when recorded: it belongs there, and is not written until that disk is mounted', async (t) => {
+  const dir = await tempDir();
+  t.after(dir.remove);
+  const disk = join(dir.path, 'usb');
+  const replica = join(disk, 'www');
+  const mounted = recordReplica(replica, []);
+  const listed = recordReplica(replica, ['/', disk]);
+  assert.deepEqual(listed, { path: replica, mount: disk, fstab: true });
+  assert.equal(
+    replicaUnmounted(listed),
+    `the file system /etc/fstab puts at ${disk}, which holds the local replica ${replica}, is not mounted ` +
+      `now: nothing is written to the one below it (${mounted.mount ?? ''}) until it is mounted`,
+  );
+  const config = testConfig([]);
+  const remote = { id: replica, target: { kind: 'local', path: replica } } as const;
+  assert.equal(await probeRemote(remote, config.rsync, listed), false);
+  // Listed and mounted (here: the file system the directory is on), or listed elsewhere: as mounted.
+  assert.deepEqual(recordReplica(replica, [mounted.mount ?? '/']), mounted);
+  assert.deepEqual(recordReplica(replica, [join(dir.path, 'other')]), mounted);
+  assert.equal(mounted.fstab, false);
 });

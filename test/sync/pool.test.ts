@@ -84,7 +84,7 @@ test(
     // recorded on a file system mounted below the replica's place: that mount is gone now
     const away = {
       ...full,
-      access: { ...full.access, replica: { path: replica, mount: join(replica, 'disk') } },
+      access: { ...full.access, replica: { path: replica, mount: join(replica, 'disk'), fstab: false } },
     };
     const unmounted = await pool.run(away, { root, remote: 'away' });
     assert.equal(unmounted.exitCode, REPLICA_UNMOUNTED);

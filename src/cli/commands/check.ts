@@ -11,7 +11,7 @@ import { ownDirProblem, replicaDirProblem } from '../../owned-files.js';
 import { displayPath } from '../../paths.js';
 import { failLogPlaceProblem } from '../../queue/fail-log-mirror.js';
 import { stateDirFile } from '../../queue/state-dir.js';
-import { recordReplica } from '../../sync/local-replica.js';
+import { recordReplica, replicaUnmounted } from '../../sync/local-replica.js';
 import { hasUpdate } from '../../sync/rsync-args.js';
 import { lookAtRsync, rsyncReport } from '../../sync/rsync-version.js';
 import { describeWatcher } from '../../watch/index.js';
@@ -26,11 +26,17 @@ function missingPaths(config: Config): string[] {
   return paths.filter((p) => !existsSync(p));
 }
 
-/** Which disk a local replica is on now: a running sersync2 writes it only while that stays mounted. */
+/**
+ * Which disk a local replica is on now: a running sersync2 writes it only while that stays mounted;
+ * one /etc/fstab puts on a disk that is not mounted is not written until it is.
+ */
 function replicaMountNote(path: string): string {
-  const { mount } = recordReplica(path);
+  const replica = recordReplica(path);
+  const { mount } = replica;
   if (mount === null)
     return `note: the local replica ${path}: no mount table here, so its disk is not watched`;
+  const away = replicaUnmounted(replica);
+  if (away !== null) return `WARNING: ${away}`;
   const on = `note: the local replica ${path} is on the file system mounted at ${displayPath(mount)}`;
   return mount === '/'
     ? `${on} (if it belongs on a disk of its own, that disk is not mounted)`

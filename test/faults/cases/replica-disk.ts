@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from '
 import { join } from 'node:path';
 import type { RemoteReport } from '../../../src/daemon/status.js';
 import { freePort, type RsyncDaemon } from '../../helpers/rsyncd.js';
+import { CLI } from '../../helpers/sersync.js';
 import { eventually, treeDiff } from '../../helpers/trees.js';
 import { Rig } from '../lib/rig.js';
 import type { CaseResult } from './result.js';
@@ -126,5 +127,76 @@ export async function replicaDiskUnmounted(work: string, daemon: RsyncDaemon): P
       for (const dir of [backup, usb])
         while (spawnSync('mountpoint', ['-q', dir]).status === 0) spawnSync('umount', [dir]);
     });
+  }
+}
+
+/**
+ * A local replica on a disk that /etc/fstab lists but that is not mounted when sersync2 starts (a
+ * USB disk with `noauto`, one that failed to mount at boot): nothing is written where the disk
+ * belongs (rsync would have made the replica on the disk below, and filled it), `check` warns,
+ * status and /metrics show the remote waiting for its disk while the daemon remote receives; once
+ * the disk is mounted, the whole tree goes to it with no operator step. sersync2 runs in a mount
+ * namespace of its own with the case's fstab bound over /etc/fstab (`unshare`), and the disk is
+ * mounted in that namespace (`nsenter`).
+ */
+export async function replicaDiskNotMountedAtStart(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
+  const base = mkdtempSync(join(work, 'disks-'));
+  const disk = join(base, 'disk');
+  const usb = join(base, 'usb');
+  const replica = join(usb, 'www');
+  mkdirSync(disk);
+  mkdirSync(usb);
+  const fstab = join(base, 'fstab');
+  writeFileSync(fstab, `# the case's fstab\n/dev/sdz1\t${usb}\text4\tnoauto,nofail\t0\t2\n`);
+  // sersync2 (or check) in a namespace where /etc/fstab is the case's.
+  const withFstab = ['unshare', '-m', 'sh', '-c', 'mount --bind "$0" /etc/fstab && exec "$@"', fstab];
+  const rig = Rig.create(work, { daemon, metricsPort: await freePort(), spec: { localTargets: [replica] } });
+  const [command = '', ...args] = withFstab;
+  const check = spawnSync(
+    command,
+    [...args, process.execPath, CLI, 'check', '-o', rig.config, '--state-dir', rig.state],
+    { encoding: 'utf8' },
+  );
+  assert.match(
+    check.stdout,
+    new RegExp(
+      `^WARNING: the file system /etc/fstab puts at ${usb}, which holds the local replica ${replica}, is not mounted now`,
+      'm',
+    ),
+  );
+  writeFileSync(join(rig.src, 'before.txt'), 'before');
+  const proc = await rig.start(['-r'], { wrapper: withFstab });
+  try {
+    writeFileSync(join(rig.src, 'during.txt'), 'while the disk is away');
+    await eventually(() => existsSync(join(daemon.dir, 'during.txt')), 15_000, 'the daemon remote meanwhile');
+    const local = (): RemoteReport | undefined => rig.status().remotes.find((r) => r.remote === replica);
+    await eventually(
+      () =>
+        /\/etc\/fstab puts at .* is not mounted now/.test(local()?.lastError ?? '') &&
+        (local()?.queuedRetries ?? 0) > 0,
+      15_000,
+      'status --json: the local remote waiting for its disk',
+    ).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}: ${JSON.stringify(local())}`, { cause: err });
+    });
+    await eventually(
+      async () => ((await rig.metric('sersync_replication_lag_seconds', { remote: replica })) ?? 0) >= 1,
+      15_000,
+      '/metrics: its lag grows while the disk is away',
+    );
+    assert.deepEqual(readdirSync(usb), [], 'nothing written where the disk belongs');
+
+    const pid = String(proc.child.pid);
+    const mounted = spawnSync('nsenter', ['-t', pid, '-m', 'mount', '--bind', disk, usb], {
+      encoding: 'utf8',
+    });
+    assert.equal(mounted.status, 0, mounted.stderr);
+    await eventually(() => treeDiff(rig.src, join(disk, 'www')) === '', 20_000, 'the whole tree on the disk');
+    await rig.converged(20_000, 'the disk mounted');
+    assert.equal(local()?.queuedRetries, 0);
+    return { faults: 1, files: rig.files(), lost: 0 };
+  } finally {
+    // The namespace, and the disk mounted in it, end with sersync2.
+    await rig.stop();
   }
 }
