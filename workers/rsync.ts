@@ -8,7 +8,7 @@ import { closeSync, lstatSync } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
 import { compilePathFilter } from '../src/filter/path-filter.js';
 import { CANNOT_RUN, refusedReads, REPLICA_UNMOUNTED, SOURCE_UNUSABLE } from '../src/sync/exit-codes.js';
-import { replicaProblem } from '../src/sync/local-replica.js';
+import { readyReplica } from '../src/sync/local-replica.js';
 import { parentOf, pathBytes, type RelPath } from '../src/paths.js';
 import { anchoredPattern, fileListEntry } from '../src/sync/rsync-args.js';
 import { pinnedPlace } from '../src/sync/rsync-place.js';
@@ -258,13 +258,19 @@ function closed(port: MessagePort): Promise<void> {
 
 async function run(task: ReportingTask): Promise<RsyncResult> {
   const started = performance.now();
-  const replica = task.access.replica === undefined ? null : replicaProblem(task.access.replica);
-  if (replica !== null)
+  const replica = task.access.replica === undefined ? null : readyReplica(task.access.replica);
+  if (replica?.problem != null)
     return notRun(
-      replica.unmounted ? REPLICA_UNMOUNTED : SOURCE_UNUSABLE,
-      `rsync not run: ${replica.why}`,
+      replica.problem.unmounted ? REPLICA_UNMOUNTED : SOURCE_UNUSABLE,
+      `rsync not run: ${replica.problem.why}`,
       performance.now() - started,
     );
+  const result = await runPlaced(task, started);
+  return replica?.madeAgain === true ? { ...result, replicaMadeAgain: true } : result;
+}
+
+/** The run in the tree's root as it was checked (`run`, once the replica is ready). */
+async function runPlaced(task: ReportingTask, started: number): Promise<RsyncResult> {
   // Every run starts in the tree's root as it was checked, held open: a root or directory
   // swapped for a symlink since is never followed, by the walk below nor by rsync.
   const place = pinnedPlace(task.cwd, task.dir ?? '', task.rootId);

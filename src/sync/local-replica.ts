@@ -70,6 +70,8 @@ export function recordReplica(path: string, fstab: readonly string[] = readFstab
  */
 export class ReplicaRecords {
   private readonly known = new Map<string, LocalReplica>();
+  /** Replicas `prepare` had to make, until `takeMade` (their remote gets the whole tree). */
+  private readonly made = new Set<string>();
 
   /**
    * Makes the replica when missing (`ensureReplicaDir`: it throws where it may not be made) and
@@ -79,7 +81,15 @@ export class ReplicaRecords {
     const known = this.known.get(path) ?? recordReplica(path);
     this.known.set(path, known);
     const away = replicaUnmounted(known);
-    return away !== null ? { created: false, away } : { created: ensureReplicaDir(path), away: null };
+    if (away !== null) return { created: false, away };
+    const created = ensureReplicaDir(path);
+    if (created) this.made.add(path);
+    return { created, away: null };
+  }
+
+  /** Whether `prepare` made the replica at `path` since the last call: it holds nothing yet. */
+  takeMade(path: string): boolean {
+    return this.made.delete(path);
   }
 
   get(path: string): LocalReplica | undefined {
@@ -106,18 +116,21 @@ export function replicaUnmounted(replica: LocalReplica): string | null {
 }
 
 /**
- * What keeps a run from writing the replica: its file system unmounted, or, when it is missing
- * (removed while running: the confined rsync may not make it), that it may not be made again where
- * it is (`ensureReplicaDir`). Made again when it may: rsync itself would.
+ * The replica made ready for a run: what keeps the run from writing it (its file system unmounted,
+ * or, when it is missing, that it may not be made again where it is: `ensureReplicaDir`), or
+ * whether it was missing and has been made again (removed while running: the confined rsync may
+ * not make it). Made again, it holds nothing of what it held: the caller resyncs it.
  */
-export function replicaProblem(replica: LocalReplica): ReplicaProblem | null {
+export function readyReplica(replica: LocalReplica): {
+  readonly problem: ReplicaProblem | null;
+  readonly madeAgain: boolean;
+} {
   const unmounted = replicaUnmounted(replica);
-  if (unmounted !== null) return { unmounted: true, why: unmounted };
-  if (existsSync(replica.path)) return null;
+  if (unmounted !== null) return { problem: { unmounted: true, why: unmounted }, madeAgain: false };
+  if (existsSync(replica.path)) return { problem: null, madeAgain: false };
   try {
-    ensureReplicaDir(replica.path);
-    return null;
+    return { problem: null, madeAgain: ensureReplicaDir(replica.path) };
   } catch (err) {
-    return { unmounted: false, why: (err as Error).message };
+    return { problem: { unmounted: false, why: (err as Error).message }, madeAgain: false };
   }
 }

@@ -99,14 +99,15 @@ export class Replicator {
   /** Lanes whose last batch failed: probed until their remote answers, then their backlog is released. */
   private readonly failing = new Set<Lane>();
   /**
-   * Lanes that lost their remote in a way that may have changed it (`remoteLoss().resync`): a
-   * receiver killed mid-file (a crashed daemon, a rebooted host) leaves its temp file
-   * `.name.XXXXXX` on the replica, which no later send of that file removes; a local replica's
-   * disk mounted again may be another disk (rotated backups). Their first successful batch is
-   * followed by a full sync, which deletes such debris and fills such a disk; rsync's quick check
-   * skips everything that already arrived.
+   * Lanes whose remote may have changed under them, with why: lost in a way that may have changed
+   * it (`remoteLoss().resync`: a receiver killed mid-file, a crashed daemon or a rebooted host,
+   * leaves its temp file `.name.XXXXXX` on the replica, which no later send of that file removes;
+   * a local replica's disk mounted again may be another disk, as rotated backups are), or a local
+   * replica removed and made again for a run (it holds only that run's files). Their first
+   * successful batch is followed by a full sync, which deletes such debris and fills such a disk;
+   * rsync's quick check skips everything that already arrived.
    */
-  private readonly interrupted = new Set<Lane>();
+  private readonly interrupted = new Map<Lane, string>();
   private probeTimer: NodeJS.Timeout | null = null;
   private stopping = false;
 
@@ -155,10 +156,29 @@ export class Replicator {
     if (recovered > 0)
       log.warn({ operations: recovered }, 'work interrupted by the last stop is queued again');
     if (!clean) log.warn('the last run did not stop cleanly: resyncing every tree to every remote');
+    const made = this.madeReplicaLanes();
     if (opts.fullSync || !clean) this.resync();
+    else
+      for (const lane of made) {
+        log.warn(
+          { root: lane.root, remote: lane.remote.id },
+          'the local replica was missing and has been made: sending it the tree',
+        );
+        lane.push({ kind: 'resync' });
+      }
     this.pollRetries();
     this.probeFailing();
     return stats;
+  }
+
+  /** The lanes of local replicas the start had to make: they hold nothing yet, and get their tree. */
+  private madeReplicaLanes(): Lane[] {
+    return this.trees.flatMap((tree) =>
+      tree.lanes.filter(
+        ({ remote: { target } }) =>
+          target.kind === 'local' && this.deps.replicas?.takeMade(target.path) === true,
+      ),
+    );
   }
 
   /** Queues a full sync of every tree (or one) to every remote. */
@@ -327,9 +347,15 @@ export class Replicator {
   private afterBatch(lane: Lane, report: BatchReport): void {
     const { failure } = report;
     const loss = failure === null ? null : remoteLoss(failure);
+    if (report.results.some((r) => r.replicaMadeAgain === true))
+      this.interrupted.set(lane, 'the local replica was missing and has been made again');
     if (loss?.lost === true) {
       this.failing.add(lane);
-      if (loss.resync) this.interrupted.add(lane);
+      if (loss.resync)
+        this.interrupted.set(
+          lane,
+          'the remote answers again after a loss that may have changed it (a transfer cut off, a disk mounted again)',
+        );
       return;
     }
     // A batch got through before the probe saw the remote answer: its backlog goes now, not at
@@ -345,11 +371,10 @@ export class Replicator {
           'the full sync carried the queued retries',
         );
     }
-    if (!this.interrupted.delete(lane) || full) return;
-    this.deps.log.warn(
-      { root: lane.root, remote: lane.remote.id },
-      'the remote answers again after a loss that may have changed it (a transfer cut off, a disk mounted again): resyncing the tree to it',
-    );
+    const why = this.interrupted.get(lane);
+    this.interrupted.delete(lane);
+    if (why === undefined || full) return;
+    this.deps.log.warn({ root: lane.root, remote: lane.remote.id }, `${why}: resyncing the tree to it`);
     lane.push({ kind: 'resync' });
   }
 

@@ -90,6 +90,8 @@ export interface RsyncResult {
    * read confinement refused: gone from the tree, as for rsync ≥ 3.5 (the swap has its own events).
    */
   readonly leftTree: readonly string[];
+  /** The local replica was missing and was made again for this run: it lacks what it held (see `readyReplica`). */
+  readonly replicaMadeAgain?: true;
 }
 
 /** rsync processes a batch's runs started (runs done without one are not counted). */

@@ -1,8 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseFstab } from '../../src/watch/mounts.js';
-import { mountPointOf, recordReplica, replicaUnmounted } from '../../src/sync/local-replica.js';
+import {
+  mountPointOf,
+  readyReplica,
+  recordReplica,
+  ReplicaRecords,
+  replicaUnmounted,
+} from '../../src/sync/local-replica.js';
 import { probeRemote } from '../../src/sync/probe.js';
 import { testConfig } from '../helpers/config.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -70,4 +77,21 @@ test('a replica whose disk /etc/fstab lists is not mounted when recorded: it bel
   assert.deepEqual(recordReplica(replica, [mounted.mount ?? '/']), mounted);
   assert.deepEqual(recordReplica(replica, [join(dir.path, 'other')]), mounted);
   assert.equal(mounted.fstab, false);
+});
+
+test('a replica missing before a run is made again and said so once; one the start makes is noted until taken', async (t) => {
+  const dir = await tempDir();
+  t.after(dir.remove);
+  const path = join(dir.path, 'replica');
+  const replica = recordReplica(path, []);
+  assert.deepEqual(readyReplica(replica), { problem: null, madeAgain: true });
+  assert.ok(existsSync(path));
+  assert.deepEqual(readyReplica(replica), { problem: null, madeAgain: false });
+  const records = new ReplicaRecords();
+  const fresh = join(dir.path, 'fresh');
+  assert.deepEqual(records.prepare(fresh), { created: true, away: null });
+  assert.deepEqual(records.prepare(path), { created: false, away: null });
+  assert.equal(records.takeMade(fresh), true);
+  assert.equal(records.takeMade(fresh), false, 'taken once');
+  assert.equal(records.takeMade(path), false, 'it was there');
 });

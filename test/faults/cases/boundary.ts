@@ -15,10 +15,12 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  rmSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import type { DaemonStatus, RemoteReport } from '../../../src/daemon/status.js';
 import { disposeRsyncDaemon, startRsyncDaemon } from '../../helpers/rsyncd.js';
 import type { Unprivileged } from '../../helpers/unprivileged.js';
 import { eventually } from '../../helpers/trees.js';
@@ -181,7 +183,10 @@ export async function midPathLink(work: string, ssh?: Sshd): Promise<CaseResult>
  * world-writable one even when sticky, a symlink of theirs at its name) would have root write the
  * tree wherever they like, `--delete` included: `check` and the start refuse it, naming the part
  * and its owner, and create nothing there. A replica that is itself theirs (as `rsync -a` makes it,
- * the tree root's owner) in a directory only root may change is fine, and receives the tree.
+ * the tree root's owner) in a directory only root may change is fine, and receives the tree. Then,
+ * while running, the replica is removed and its directory given to that user: it is not made again
+ * there, and `status` says why while it lasts; given back, it is made again and, holding nothing of
+ * what it held, gets the whole tree (before, only the files of later changes).
  */
 export async function replicaWhereOthersPoint(work: string, user: Unprivileged): Promise<CaseResult> {
   // short names: the control socket's path below each run's state directory must stay under 108 bytes
@@ -234,7 +239,8 @@ export async function replicaWhereOthersPoint(work: string, user: Unprivileged):
     dir,
     sersyncConfigXml({ watch: src, localTargets: [replica], failLog: join(dir, 'fail.sh') }),
   );
-  const proc = await startSersync(config, ['-r'], join(dir, 'state'));
+  const state = join(dir, 'state');
+  const proc = await startSersync(config, ['-r'], state);
   try {
     writeFileSync(join(src, 'new.html'), 'new');
     // The event's run may land before the start's full sync has sent page.html: both awaited.
@@ -244,8 +250,41 @@ export async function replicaWhereOthersPoint(work: string, user: Unprivileged):
       'the tree on the replica',
     );
     assert.equal(readFileSync(join(replica, 'page.html'), 'utf8'), 'page');
+
+    rmSync(replica, { recursive: true });
+    lchownSync(ours, user.uid, user.gid);
+    writeFileSync(join(src, 'while.html'), 'while');
+    const cli = (...args: string[]): string => {
+      const r = spawnSync(process.execPath, [CLI, ...args, '-o', config, '--state-dir', state], {
+        encoding: 'utf8',
+      });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout;
+    };
+    const remote = (): RemoteReport | undefined =>
+      (JSON.parse(cli('status', '--json')) as DaemonStatus).remotes[0];
+    const why = `refusing to write the local replica ${replica}: ${ours} belongs to another user (uid ${user.uid})`;
+    await eventually(
+      () => (remote()?.queuedRetries ?? 0) > 0 && (remote()?.lastError ?? '').includes(why),
+      15_000,
+      'status: the change waiting, and why the replica is not made again',
+    ).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}: ${JSON.stringify(remote())}`, { cause: err });
+    });
+    assert.equal(existsSync(replica), false, 'made again in their directory');
+    lchownSync(ours, 0, 0);
+    cli('queue', 'retry', '--all');
+    await eventually(
+      () => ['page.html', 'new.html', 'while.html'].every((f) => existsSync(join(replica, f))),
+      15_000,
+      'the whole tree on the replica made again',
+    ).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}: ${readdirSync(replica).join(', ')}`, { cause: err });
+    });
+    assert.equal(remote()?.queuedRetries, 0);
   } finally {
+    lchownSync(ours, 0, 0);
     await proc.stop();
   }
-  return { faults: refusals.length, files: 2, lost: 0 };
+  return { faults: refusals.length + 1, files: 3, lost: 0 };
 }
