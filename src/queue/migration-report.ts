@@ -74,6 +74,12 @@ const RULES: readonly Rule[] = [
     why: 'sersync re-ran it every timeToExecute minutes and truncated it even when commands failed again, losing them',
   },
   {
+    id: 'fail-log-in-tree',
+    applies: (c) => c.failLog.inTrees.length > 0,
+    change: 'the fail log lies in a watched tree: it is not replicated, and rewriting it is not a change',
+    why: 'sersync replicated it like any file: while a remote was down each failure rewrote it, one more change to send and one more failure, without end',
+  },
+  {
     id: 'plugin-root',
     applies: (c) => c.plugin.enabled && c.plugin.name !== null && ROOT_REPLACING_PLUGINS.has(c.plugin.name),
     change: "the plugin's own localpath no longer replaces the synced tree",

@@ -44,6 +44,7 @@ test('each config-dependent difference is reported exactly when it applies', asy
     [{ inotifyXml: '<attrib start="true"/>' }, ['attrib-sync']],
     [{ inotifyXml: '<createFolder start="false"/>' }, ['new-dirs-watched']],
     [{ headXml: '<filter start="false" ignoreDotFiles="true"></filter>' }, []],
+    [{ failLog: '/W/rsync_fail_log.sh' }, ['fail-log-in-tree']],
     [
       {
         sersyncXml: '<plugin start="true" name="socket"/>',
