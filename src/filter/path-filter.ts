@@ -72,8 +72,3 @@ export function compilePathFilter(spec: FilterSpec): PathPredicate {
 function isDirectoryRule(r: RegExp, form: string): boolean {
   return r.test(`${form}/`) && !r.test(`${form}/x`);
 }
-
-/** True when no path can be excluded: tree syncs may then let rsync recurse by itself. */
-export function isTrivialFilter(spec: FilterSpec): boolean {
-  return spec.excludes.length === 0 && !spec.ignoreDotFiles && spec.own.length === 0;
-}

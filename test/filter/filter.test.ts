@@ -13,12 +13,7 @@ import { DEFAULTS } from '../../src/config/defaults.js';
 import type { InotifyToggles } from '../../src/config/types.js';
 import { toChanges, type Change } from '../../src/filter/changes.js';
 import { NameDelay } from '../../src/filter/name-delay.js';
-import {
-  compilePathFilter,
-  isTrivialFilter,
-  type FilterSpec,
-  type PathPredicate,
-} from '../../src/filter/path-filter.js';
+import { compilePathFilter, type FilterSpec, type PathPredicate } from '../../src/filter/path-filter.js';
 import { isTempFileName } from '../../src/filter/temp-files.js';
 import type { WatchEvent } from '../../src/watch/types.js';
 
@@ -99,13 +94,6 @@ test('path filter: what is excluded', () => {
   ];
   for (const [what, s, path, isDir, excluded] of rows)
     assert.equal(compilePathFilter(s)(path, isDir), excluded, what);
-});
-
-test('path filter: a trivial filter lets rsync recurse by itself', () => {
-  assert.equal(isTrivialFilter(spec()), true);
-  assert.equal(isTrivialFilter(spec({ ignoreDotFiles: true })), false);
-  assert.equal(isTrivialFilter(spec({ excludes: ['x'] })), false);
-  assert.equal(isTrivialFilter(spec({ own: ['fail.sh'] })), false);
 });
 
 test('temp names: the table', () => {
