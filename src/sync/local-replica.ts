@@ -66,19 +66,24 @@ export function recordReplica(path: string, fstab: readonly string[] = readFstab
 
 /**
  * The local replicas of one process, each recorded once: a reload while a disk is away keeps what
- * the start knew, so neither it nor the new engine's runs put the replica on the disk below.
+ * the start knew, so neither it nor the new engine's runs put the replica on the disk below. A
+ * record that came from /etc/fstab (`fstab`: its points) is taken again at each reload: the
+ * operator may have mounted the disk, or removed a stale line.
  */
 export class ReplicaRecords {
   private readonly known = new Map<string, LocalReplica>();
   /** Replicas `prepare` had to make, until `takeMade` (their remote gets the whole tree). */
   private readonly made = new Set<string>();
 
+  constructor(private readonly fstab: () => readonly string[] = readFstab) {}
+
   /**
    * Makes the replica when missing (`ensureReplicaDir`: it throws where it may not be made) and
    * records it, unless the file system it was recorded on is away (`away` says so; nothing made).
    */
   prepare(path: string): { readonly created: boolean; readonly away: string | null } {
-    const known = this.known.get(path) ?? recordReplica(path);
+    const before = this.known.get(path);
+    const known = before === undefined || before.fstab ? recordReplica(path, this.fstab()) : before;
     this.known.set(path, known);
     const away = replicaUnmounted(known);
     if (away !== null) return { created: false, away };

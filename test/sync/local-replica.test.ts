@@ -95,3 +95,24 @@ test('a replica missing before a run is made again and said so once; one the sta
   assert.equal(records.takeMade(fresh), false, 'taken once');
   assert.equal(records.takeMade(path), false, 'it was there');
 });
+
+test('a replica waiting for a disk /etc/fstab lists is looked at again at each reload; one recorded mounted is kept', async (t) => {
+  const dir = await tempDir();
+  t.after(dir.remove);
+  const disk = join(dir.path, 'usb');
+  const replica = join(disk, 'www');
+  let fstab: string[] = [disk];
+  const records = new ReplicaRecords(() => fstab);
+  const first = records.prepare(replica);
+  assert.equal(first.created, false);
+  assert.match(first.away ?? '', /\/etc\/fstab puts at/);
+  assert.equal(existsSync(replica), false, 'nothing made where the disk belongs');
+  assert.match(records.prepare(replica).away ?? '', /\/etc\/fstab puts at/, 'the line still there');
+  // The stale line removed, then a reload: the replica is where its path leads now.
+  fstab = [];
+  assert.deepEqual(records.prepare(replica), { created: true, away: null });
+  assert.equal(records.get(replica)?.fstab, false);
+  // Recorded mounted: a line added later changes nothing (the start's record holds).
+  fstab = [disk];
+  assert.deepEqual(records.prepare(replica), { created: false, away: null });
+});
