@@ -1,10 +1,11 @@
 /**
  * sersync2's own files (its state directory with the retry queue and control socket, its log, its
- * pid file, the fail log) stay out of what it replicates. Inside a watched tree they would be sent
- * to every replica, and each write to them would be a change to send: a log line per sync, the
- * queue and fail log on every failure, which while a remote is down is a failure again, without
- * end. Inside a local replica a full sync with `--delete` deletes them, the queue with its pending
- * retries first.
+ * pid file) stay out of what it replicates. Inside a watched tree they would be sent to every
+ * replica, and each write to them would be a change to send: a log line per sync, the queue on
+ * every failure, which while a remote is down is a failure again, without end. Inside a local
+ * replica a full sync with `--delete` deletes them, the queue with its pending retries first. (The
+ * fail log, which sersync's configs put where they like, is kept out of replication instead:
+ * `FilterSpec.own`.)
  */
 import { within } from './real-path.js';
 import { localReplicas } from './remote-kinds.js';
@@ -21,14 +22,10 @@ export interface OwnFile {
 }
 
 /**
- * Why the first of `files` that lies in a watched tree or a local replica of `trees` may not be
- * there (`inside`: by name or through links, see `within`); null when none does.
+ * Why the first of `files` that lies in a watched tree or a local replica of `trees` (by name or
+ * through links, see `within`) may not be there; null when none does.
  */
-export function misplacedOwnFile(
-  files: readonly OwnFile[],
-  trees: readonly LocalPath[],
-  inside: (inner: string, outer: string) => string | null = within,
-): string | null {
+export function misplacedOwnFile(files: readonly OwnFile[], trees: readonly LocalPath[]): string | null {
   const places = [
     ...trees.map((t) => ({
       dir: t.watch,
@@ -44,7 +41,7 @@ export function misplacedOwnFile(
   ];
   for (const file of files) {
     for (const place of places) {
-      const how = inside(file.path, place.dir);
+      const how = within(file.path, place.dir);
       if (how === null) continue;
       const from = file.from === null ? '' : ` (${file.from})`;
       return `${file.what} ${file.path}${from} lies inside the ${place.kind} ${place.dir}${how}: ${place.effect}; move it outside every watched tree and local replica`;
