@@ -38,17 +38,16 @@ function isAtOrBelow(path: string, dir: string): boolean {
   return path === dir || dir === '/' || path.startsWith(`${dir}/`);
 }
 
-/** `path` with its links resolved as far as it exists (it may be gone), bytes as text. */
-function realBytes(path: string): string {
-  return fromUtf8(existingRealPath(path));
-}
-
-/** Where the file system holding `path` is mounted now. */
-function mountNow(path: string): string | null {
-  return mountPointOf(
-    realBytes(path),
-    readMountTable().map((m) => m.point),
-  );
+/** Where the file system holding `path` is mounted now, and `path` with its links resolved (bytes as text). */
+function mountNow(path: string): { readonly real: string; readonly mount: string | null } {
+  const real = fromUtf8(existingRealPath(path));
+  return {
+    real,
+    mount: mountPointOf(
+      real,
+      readMountTable().map((m) => m.point),
+    ),
+  };
 }
 
 /**
@@ -57,8 +56,8 @@ function mountNow(path: string): string | null {
  * where that disk belongs: until it is mounted, the replica is not written.
  */
 export function recordReplica(path: string, fstab: readonly string[] = readFstab()): LocalReplica {
-  const mount = mountNow(path);
-  const listed = mount === null ? null : mountPointOf(realBytes(path), fstab);
+  const { real, mount } = mountNow(path);
+  const listed = mount === null ? null : mountPointOf(real, fstab);
   return listed !== null && mount !== null && listed.length > mount.length
     ? { path, mount: listed, fstab: true }
     : { path, mount, fstab: false };
@@ -109,7 +108,7 @@ export class ReplicaRecords {
  */
 export function replicaUnmounted(replica: LocalReplica): string | null {
   if (replica.mount === null) return null;
-  const now = mountNow(replica.path);
+  const now = mountNow(replica.path).mount;
   if (now === null || now === replica.mount || !isAtOrBelow(replica.mount, now)) return null;
   const disk = replica.fstab
     ? `the file system /etc/fstab puts at ${displayPath(replica.mount)}`
