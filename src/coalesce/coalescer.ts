@@ -226,13 +226,6 @@ export class Coalescer {
     return [...[...this.carrying.keys()].flat(), ...waiting];
   }
 
-  /** Paths created whose content has not been announced yet (no close_write so far). */
-  waiting(): RelPath[] {
-    const out: RelPath[] = [];
-    for (const [path, e] of this.entries) if (isWaiting(e)) out.push(path);
-    return out;
-  }
-
   /** Operations ready to send. */
   get size(): number {
     return this.full ? 1 : this.entries.size - this.entries.countedSize;

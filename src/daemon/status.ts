@@ -303,6 +303,7 @@ function addStats(now: LaneStats, before: LaneStats): LaneStats {
     ...laterFailure(now, before),
     lastFullSyncAt: latest([now.lastFullSyncAt, before.lastFullSyncAt]),
     delayedByName: now.delayedByName, // gauges: the running lane's
+    awaitingClose: now.awaitingClose,
     queueFailingSince: now.queueFailingSince,
     queueError: now.queueError,
   };

@@ -56,7 +56,7 @@ export function compilePathFilter(spec: FilterSpec): PathPredicate {
     if (!isDir) {
       if (own(path)) return true;
       const name = displayPath(baseName(path));
-      // The temp-name table only delays a file (name-delay.ts); dot files are sersync's own rule.
+      // The temp-name table only delays a file (held-files.ts); dot files are sersync's own rule.
       if (spec.ignoreDotFiles && (name.startsWith('.') || name.endsWith('~'))) return true;
     }
     return regexes.length > 0 && matches(displayPath(path), isDir);

@@ -1,6 +1,6 @@
 /**
  * Names of files that usually exist only while a program writes another file. Their sends are
- * delayed (name-delay.ts) so that one removed or renamed within moments never travels; a real
+ * delayed (held-files.ts) so that one removed or renamed within moments never travels; a real
  * file with such a name (`.env.sample`) is sent once it stays. Visible as a table so operators
  * can see what is delayed; `<filter builtinTemp="false">` switches it off. Only files, never
  * directories.

@@ -6,11 +6,11 @@ import type { PathOp } from '../coalesce/types.js';
 import { remoteKind } from '../config/remote-kinds.js';
 import type { Config, Remote } from '../config/types.js';
 import type { Change } from '../filter/changes.js';
-import { NameDelay } from '../filter/name-delay.js';
+import { HeldFiles, NAME_SETTLE_MS, UNCLOSED_SETTLE_MS } from '../filter/held-files.js';
 import { filterSpecOf, type FilterSpec } from '../filter/path-filter.js';
 import { isTempFileName } from '../filter/temp-files.js';
 import type { Logger } from '../log/logger.js';
-import { parentOf, type RelPath } from '../paths.js';
+import { baseName, displayPath, parentOf, type RelPath } from '../paths.js';
 import type { Failure, WorkStore } from '../queue/types.js';
 import { describeExit, SOURCE_UNUSABLE } from './exit-codes.js';
 import { recordReplica, type LocalReplica } from './local-replica.js';
@@ -46,6 +46,11 @@ export interface LaneStats {
   lastFullSyncAt: number | null;
   /** Files whose send waits because their name looks temporary (they are sent if they stay). */
   delayedByName: number;
+  /**
+   * Files created whose writer has not closed them yet: sent when it does, or once they stay
+   * unchanged for a second (a name linked to content written before gets no close of its own).
+   */
+  awaitingClose: number;
   /**
    * Since when batches cannot be recorded in the retry queue (locked by another process past
    * SQLite's wait, a full or read-only disk): their changes wait in memory. Null once one is.
@@ -87,6 +92,8 @@ export interface LaneContext {
   readonly onBatch: (report: BatchReport) => void;
   /** How long a file with a temporary-looking name must stay unchanged before it is sent (default 2 s). */
   readonly nameSettleMs?: number;
+  /** How long a created file nobody has closed must stay unchanged before it is sent (default 1 s). */
+  readonly unclosedSettleMs?: number;
   /**
    * Batches in flight at once, on disjoint paths (default: the pool's `-n`, at most one per CPU:
    * more rsyncs than cores only wait for each other).
@@ -125,7 +132,10 @@ interface Flight {
  */
 export class Lane {
   private readonly coalescer = new Coalescer();
-  /** Created files not yet looked at: a symlink or hard link never gets a close_write. */
+  /**
+   * Created files with no close_write yet, not looked at: a symlink, a hard link or a name linked
+   * to an unnamed file never gets one.
+   */
   private readonly unconfirmed = new Set<RelPath>();
   private readonly flights = new Set<Flight>();
   private readonly depth: number;
@@ -161,10 +171,15 @@ export class Lane {
     lastError: null,
     lastFullSyncAt: null,
     delayedByName: 0,
+    awaitingClose: 0,
     queueFailingSince: null,
     queueError: null,
   };
-  private readonly nameDelay: NameDelay;
+  /** Files whose name looks temporary, held until they stay (see HeldFiles). */
+  private readonly nameDelay: HeldFiles;
+  /** Created regular files looked at and still unclosed, held until nobody writes them. */
+  private readonly unclosed: HeldFiles;
+  private readonly looksTemporary: (name: string) => boolean;
 
   /** A local remote's replica, with the file system it was on when the lane began (see `LocalReplica`). */
   readonly replica: LocalReplica | undefined;
@@ -176,17 +191,14 @@ export class Lane {
     this.replica = replica === null ? undefined : (ctx.replica ?? recordReplica(replica));
     this.depth = Math.max(1, ctx.depth ?? Math.min(ctx.pool.maxConcurrent, availableParallelism()));
     this.filter = filterSpecOf(ctx.config, ctx.root);
-    const rule = ctx.config.tempFiles.builtin ? isTempFileName : (): boolean => false;
-    this.nameDelay = new NameDelay(
-      ctx.root,
-      rule,
-      (path, stays) => {
-        this.stats.delayedByName = this.nameDelay.size;
-        if (stays) this.coalescer.apply({ kind: 'sync', path });
-        this.schedule();
-      },
-      ctx.nameSettleMs,
-    );
+    this.looksTemporary = ctx.config.tempFiles.builtin ? isTempFileName : (): boolean => false;
+    const released = (path: RelPath, stays: boolean): void => {
+      this.countHeld();
+      if (stays) this.coalescer.apply({ kind: 'sync', path });
+      this.schedule();
+    };
+    this.nameDelay = new HeldFiles(ctx.root, released, ctx.nameSettleMs ?? NAME_SETTLE_MS);
+    this.unclosed = new HeldFiles(ctx.root, released, ctx.unclosedSettleMs ?? UNCLOSED_SETTLE_MS);
   }
 
   get remote(): Remote {
@@ -198,11 +210,12 @@ export class Lane {
   }
 
   /**
-   * Operations waiting for dispatch, files held for their temporary-looking name included: a stop
-   * with any of them is not clean, so the next start resyncs what they would have sent.
+   * Operations waiting for dispatch, files held (for their temporary-looking name, or still being
+   * written) included: a stop with any of them is not clean, so the next start resyncs what they
+   * would have sent.
    */
   get pending(): number {
-    return this.coalescer.size + this.nameDelay.size;
+    return this.coalescer.size + this.unconfirmed.size + this.nameDelay.size + this.unclosed.size;
   }
 
   get busy(): boolean {
@@ -212,8 +225,8 @@ export class Lane {
   /** When the oldest change not yet on the remote (pending or in flight) was seen, or null. */
   get oldestChangeAt(): number | null {
     let oldest = this.pendingSince;
-    const held = this.nameDelay.oldestSince();
-    if (held !== null && (oldest === null || held < oldest)) oldest = held;
+    for (const held of [this.nameDelay.oldestSince(), this.unclosed.oldestSince()])
+      if (held !== null && (oldest === null || held < oldest)) oldest = held;
     for (const f of this.flights)
       if (f.since !== null && (oldest === null || f.since < oldest)) oldest = f.since;
     return oldest;
@@ -225,14 +238,34 @@ export class Lane {
   }
 
   push(change: Change): void {
-    if (change.kind === 'sync' && this.nameDelay.hold(change.path)) {
-      this.stats.delayedByName = this.nameDelay.size;
+    this.announced(change);
+    if (
+      change.kind === 'sync' &&
+      this.looksTemporary(displayPath(baseName(change.path))) &&
+      this.nameDelay.hold(change.path)
+    ) {
+      this.countHeld();
       return this.notifyIdle();
     }
     if (change.kind === 'new') this.unconfirmed.add(change.path);
     this.pendingSince ??= Date.now();
     if (this.coalescer.apply(change)) this.overflowed();
     this.schedule();
+  }
+
+  /** A created file's content announced, or the file gone or renamed: it no longer waits for its writer. */
+  private announced(change: Change): void {
+    const path = change.kind === 'rename' ? change.from : change.kind === 'resync' ? null : change.path;
+    if (path === null || change.kind === 'new') return;
+    this.unconfirmed.delete(path);
+    if (this.unclosed.size === 0) return;
+    this.unclosed.forget(path);
+    this.countHeld();
+  }
+
+  private countHeld(): void {
+    this.stats.delayedByName = this.nameDelay.size;
+    this.stats.awaitingClose = this.unclosed.size;
   }
 
   /** Puts back operations from the retry queue. */
@@ -265,6 +298,7 @@ export class Lane {
   async stop(): Promise<void> {
     this.stopped = true;
     this.nameDelay.stop();
+    this.unclosed.stop();
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     while (this.busy) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
@@ -276,7 +310,8 @@ export class Lane {
       this.timer === null &&
       this.coalescer.size === 0 &&
       this.unconfirmed.size === 0 &&
-      this.nameDelay.size === 0
+      this.nameDelay.size === 0 &&
+      this.unclosed.size === 0
     );
   }
 
@@ -403,20 +438,25 @@ export class Lane {
     if (!this.busy) this.listedDirs.clear();
   }
 
-  /** A created entry that is not a regular file being written (symlink, FIFO, hard link) is sent now. */
+  /**
+   * Created entries with no close_write so far: one that is not a regular file (symlink, FIFO) or
+   * has other names (a hard link) is sent now; a regular file is held until its writer closes it or
+   * it stays unchanged, for a name can be linked to content written before and never be closed
+   * (maildir's delivery: written in tmp/, linked into new/, unlinked from tmp/; O_TMPFILE).
+   */
   private confirmCreated(): void {
     if (this.unconfirmed.size === 0) return;
-    const waiting = new Set(this.coalescer.waiting());
     for (const path of this.unconfirmed) {
-      if (!waiting.has(path)) continue;
       try {
         const st = lstatSync(absoluteBytes(this.ctx.root, path));
         if (!st.isFile() || st.nlink > 1) this.coalescer.apply({ kind: 'sync', path });
+        else this.unclosed.hold(path);
       } catch {
         // gone already: its delete event follows
       }
     }
     this.unconfirmed.clear();
+    this.countHeld();
   }
 
   /**

@@ -19,6 +19,7 @@ export function stats(over: Partial<LaneStats> = {}): LaneStats {
     lastError: null,
     lastFullSyncAt: null,
     delayedByName: 0,
+    awaitingClose: 0,
     queueFailingSince: null,
     queueError: null,
     ...over,

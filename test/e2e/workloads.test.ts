@@ -11,10 +11,13 @@ import {
   appendFileSync,
   chmodSync,
   chownSync,
+  closeSync,
+  constants,
   existsSync,
   linkSync,
   lstatSync,
   mkdirSync,
+  openSync,
   readFileSync,
   readdirSync,
   readlinkSync,
@@ -25,11 +28,12 @@ import {
   truncateSync,
   utimesSync,
   writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { useLab } from '../helpers/lab.js';
-import { CLI, type SersyncConfigSpec } from '../helpers/sersync.js';
+import { CLI, startSersync, type SersyncConfigSpec } from '../helpers/sersync.js';
 import { eventually } from '../helpers/trees.js';
 
 // Symlinks kept as they are (a daemon without chroot munges them by default: its own setting, not ours).
@@ -73,6 +77,19 @@ async function sameTree(src: string, replica: string, what: string): Promise<voi
   } catch (err) {
     assert.deepEqual(describe(replica), describe(src), `${what}: ${(err as Error).message}`);
   }
+}
+
+/** The first lane of `sersync2 status --json` for the run in `base`. */
+function laneStatus(base: string): { delayedByName: number; awaitingClose: number; pending: number } {
+  const r = spawnSync(
+    process.execPath,
+    [CLI, 'status', '--json', '-o', join(base, 'confxml.xml'), '--state-dir', join(base, 'state')],
+    { encoding: 'utf8' },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const [lane] = (JSON.parse(r.stdout) as { lanes: ReturnType<typeof laneStatus>[] }).lanes;
+  assert.ok(lane !== undefined, r.stdout);
+  return lane;
 }
 
 const sh = (cwd: string, cmd: string, ...args: string[]): void => {
@@ -349,6 +366,196 @@ const WORKLOADS: readonly Workload[] = [
       renameSync(join(src, 'tmp'), join(src, 'newer'));
     },
   },
+  {
+    name: 'a release switch: a new release copied, `current` swapped by mv -T of a new link, the old release removed',
+    before: (src) => {
+      mkdirSync(join(src, 'releases', '1', 'public'), { recursive: true });
+      writeFileSync(join(src, 'releases', '1', 'public', 'index.html'), 'v1\n');
+      symlinkSync('releases/1', join(src, 'current'));
+    },
+    act: (src) => {
+      sh(src, 'cp', '-a', 'releases/1', 'releases/2');
+      writeFileSync(join(src, 'releases', '2', 'public', 'index.html'), 'v2\n');
+      symlinkSync('releases/2', join(src, 'current.tmp'));
+      sh(src, 'mv', '-T', 'current.tmp', 'current');
+      rmSync(join(src, 'releases', '1'), { recursive: true });
+    },
+  },
+  {
+    name: 'mv from another file system: a file and a tree (copied, then removed there)',
+    act: (src) => {
+      const shm = join('/dev/shm', `sersync-mv-${process.pid}`);
+      mkdirSync(join(shm, 'tree', 'sub'), { recursive: true });
+      for (let i = 0; i < 20; i++) writeFileSync(join(shm, 'tree', 'sub', `f${i}`), `f${i}`);
+      writeFileSync(join(shm, 'single'), 'single');
+      sh(src, 'mv', join(shm, 'tree'), join(shm, 'single'), '.');
+      rmSync(shm, { recursive: true });
+    },
+  },
+  {
+    name: 'a SQLite database in WAL mode, written and closed (its -wal and -shm come and go)',
+    act: (src) =>
+      sh(
+        src,
+        'sqlite3',
+        'app.db',
+        'PRAGMA journal_mode=WAL; CREATE TABLE t(x); INSERT INTO t VALUES (1),(2),(3); UPDATE t SET x = x + 1;',
+      ),
+  },
+  {
+    name: 'a directory replaced by a file of its name, and a file by a directory',
+    before: (src) => {
+      mkdirSync(join(src, 'was-dir'));
+      writeFileSync(join(src, 'was-dir', 'inside'), 'inside');
+      writeFileSync(join(src, 'was-file'), 'file');
+    },
+    act: (src) => {
+      rmSync(join(src, 'was-dir'), { recursive: true });
+      writeFileSync(join(src, 'was-dir'), 'now a file');
+      rmSync(join(src, 'was-file'));
+      mkdirSync(join(src, 'was-file'));
+      writeFileSync(join(src, 'was-file', 'inside'), 'now inside');
+    },
+  },
+  {
+    name: 'unzip -o over files the replica has (the archive older than them)',
+    before: (src, outside) => {
+      mkdirSync(join(outside, 'z'));
+      writeFileSync(join(outside, 'z', 'a'), 'zipped a');
+      writeFileSync(join(outside, 'z', 'b'), 'zipped b');
+      utimesSync(join(outside, 'z', 'a'), OLD, OLD);
+      sh(outside, 'zip', '-qr', 'z.zip', 'z');
+      mkdirSync(join(src, 'z'));
+      writeFileSync(join(src, 'z', 'a'), 'current a');
+    },
+    act: (src, outside) => sh(src, 'unzip', '-qo', join(outside, 'z.zip')),
+  },
+  {
+    name: 'patch -p1 of a diff (new, changed and removed files)',
+    before: (src) => {
+      mkdirSync(join(src, 'app'));
+      writeFileSync(join(src, 'app', 'main.c'), 'int main() {\n  return 0;\n}\n');
+      writeFileSync(join(src, 'app', 'old.c'), 'gone\n');
+    },
+    act: (src, outside) => {
+      writeFileSync(
+        join(outside, 'p.diff'),
+        [
+          '--- a/main.c',
+          '+++ b/main.c',
+          '@@ -1,3 +1,3 @@',
+          ' int main() {',
+          '-  return 0;',
+          '+  return 1;',
+          ' }',
+          '--- a/new.c',
+          '+++ b/new.c',
+          '@@ -0,0 +1 @@',
+          '+new',
+          '--- a/old.c',
+          '+++ /dev/null',
+          '@@ -1 +0,0 @@',
+          '-gone',
+          '',
+        ].join('\n'),
+      );
+      sh(join(src, 'app'), 'patch', '-s', '-p1', '-i', join(outside, 'p.diff'));
+    },
+  },
+  {
+    name: 'git gc in a repository (loose objects packed and removed)',
+    act: (src) => {
+      const git = (...args: string[]): void =>
+        sh(join(src, 'repo'), 'git', '-c', 'user.email=t@t', '-c', 'user.name=t', ...args);
+      mkdirSync(join(src, 'repo'));
+      git('init', '-q', '-b', 'main');
+      for (let i = 0; i < 5; i++) {
+        writeFileSync(join(src, 'repo', `f${i}`), `content ${i}\n`);
+        git('add', '.');
+        git('commit', '-qm', `c${i}`);
+      }
+      git('gc', '-q', '--prune=now');
+    },
+  },
+  {
+    name: 'a file made with O_TMPFILE, written, then linked into the tree (linkat), closed after',
+    act: (src) => {
+      const O_TMPFILE = 0o20200000;
+      const fd = openSync(src, O_TMPFILE | constants.O_WRONLY, 0o644);
+      writeSync(fd, 'made unnamed\n');
+      sh(src, 'ln', '-L', `/proc/${process.pid}/fd/${fd}`, 'linked');
+      writeSync(fd, 'written after the link\n');
+      closeSync(fd);
+    },
+  },
+  {
+    name: "emacs's save (a lock symlink, an autosave file, a backup by rename) and JetBrains' safe write",
+    before: (src) => {
+      writeFileSync(join(src, 'e.txt'), 'emacs before\n');
+      writeFileSync(join(src, 'j.txt'), 'jetbrains before\n');
+    },
+    act: (src) => {
+      symlinkSync('root@host.123:1700000000', join(src, '.#e.txt'));
+      writeFileSync(join(src, '#e.txt#'), 'autosave');
+      renameSync(join(src, 'e.txt'), join(src, 'e.txt~'));
+      writeFileSync(join(src, 'e.txt'), 'emacs after\n');
+      rmSync(join(src, '#e.txt#'));
+      rmSync(join(src, '.#e.txt'));
+      writeFileSync(join(src, 'j.txt___jb_tmp___'), 'jetbrains after\n');
+      renameSync(join(src, 'j.txt'), join(src, 'j.txt___jb_old___'));
+      renameSync(join(src, 'j.txt___jb_tmp___'), join(src, 'j.txt'));
+      rmSync(join(src, 'j.txt___jb_old___'));
+    },
+  },
+  {
+    name: 'rsync --inplace and install(1) over files the replica has',
+    before: (src, outside) => {
+      writeFileSync(join(src, 'inplace'), 'before before before\n');
+      writeFileSync(join(src, 'installed'), 'before\n');
+      writeFileSync(join(outside, 'inplace'), 'after, in place\n');
+      writeFileSync(join(outside, 'installed'), 'after, installed\n');
+    },
+    act: (src, outside) => {
+      sh(src, 'rsync', '--inplace', join(outside, 'inplace'), 'inplace');
+      sh(src, 'install', '-m', '640', join(outside, 'installed'), 'installed');
+    },
+  },
+  {
+    name: 'maildir delivery: written in tmp/, hard-linked into new/, unlinked from tmp/',
+    before: (src) => {
+      for (const d of ['tmp', 'new', 'cur']) mkdirSync(join(src, 'Maildir', d), { recursive: true });
+    },
+    act: (src) => {
+      const md = join(src, 'Maildir');
+      for (let i = 0; i < 5; i++) {
+        const name = `1700000000.M${i}P1.host`;
+        writeFileSync(join(md, 'tmp', name), `Subject: ${i}\n\nbody\n`);
+        linkSync(join(md, 'tmp', name), join(md, 'new', name));
+        rmSync(join(md, 'tmp', name));
+      }
+    },
+  },
+  {
+    // git writes each loose object to a temp file and links it into place (then unlinks the temp):
+    // into object directories the replica already has, no close_write names the object.
+    name: 'git commits in a repository the replica has (loose objects linked into place)',
+    before: (src) => {
+      mkdirSync(join(src, 'repo'));
+      const git = (...args: string[]): void =>
+        sh(join(src, 'repo'), 'git', '-c', 'user.email=t@t', '-c', 'user.name=t', ...args);
+      git('init', '-q', '-b', 'main');
+      for (let i = 0; i < 64; i++) writeFileSync(join(src, 'repo', `f${i}`), `first ${i}\n`);
+      git('add', '.');
+      git('commit', '-qm', 'first');
+    },
+    act: (src) => {
+      const git = (...args: string[]): void =>
+        sh(join(src, 'repo'), 'git', '-c', 'user.email=t@t', '-c', 'user.name=t', ...args);
+      for (let i = 0; i < 64; i++) writeFileSync(join(src, 'repo', `f${i}`), `second ${i}\n`);
+      git('add', '.');
+      git('commit', '-qm', 'second');
+    },
+  },
 ];
 
 for (const w of WORKLOADS) {
@@ -378,18 +585,56 @@ test('workload: real files with temp-looking names (.env.sample, .htaccess.backu
     writeFileSync(join(src, '.htaccess.backup'), 'Deny from all\n');
     writeFileSync(join(src, '.page.html.Ab12Cd'), 'a temp file that goes');
     rmSync(join(src, '.page.html.Ab12Cd'));
-    const status = (): { lanes: { delayedByName: number }[] } => {
-      const r = spawnSync(
-        process.execPath,
-        [CLI, 'status', '--json', '-o', join(base, 'confxml.xml'), '--state-dir', join(base, 'state')],
-        { encoding: 'utf8' },
-      );
-      assert.equal(r.status, 0, r.stderr);
-      return JSON.parse(r.stdout) as { lanes: { delayedByName: number }[] };
-    };
-    assert.ok((status().lanes[0]?.delayedByName ?? 0) > 0, 'status shows the files held by a name rule');
+    assert.ok(laneStatus(base).delayedByName > 0, 'status shows the files held by a name rule');
     await sameTree(src, replica, 'the delayed files arrive');
-    assert.equal(status().lanes[0]?.delayedByName, 0);
+    assert.equal(laneStatus(base).delayedByName, 0);
+  });
+});
+
+test('workload: a file created and kept open: status shows it awaiting its close while it grows, and it is sent once it stops', async () => {
+  await lab.withSersync({}, async ({ src, replica, base }) => {
+    const fd = openSync(join(src, 'app.log'), 'w');
+    let lines = 0;
+    const writer = setInterval(() => writeSync(fd, `line ${++lines}\n`), 50);
+    try {
+      await eventually(
+        () => laneStatus(base).awaitingClose === 1,
+        20_000,
+        'status shows the file awaiting its close',
+      );
+      assert.ok(laneStatus(base).pending >= 1, 'and counts it pending');
+    } finally {
+      clearInterval(writer);
+    }
+    try {
+      await sameTree(src, replica, 'the file, still open, once nobody writes it');
+      assert.equal(laneStatus(base).awaitingClose, 0);
+    } finally {
+      closeSync(fd);
+    }
+  });
+});
+
+test('workload: sersync2 stopped while a created file is still written does not call the stop clean: the file, closed meanwhile, arrives after the start', async () => {
+  await lab.withSersync({}, async ({ src, replica, base, proc }) => {
+    const fd = openSync(join(src, 'upload.bin'), 'w');
+    let chunks = 0;
+    const writer = setInterval(() => writeSync(fd, `chunk ${++chunks}\n`), 50);
+    try {
+      await eventually(() => laneStatus(base).pending >= 1, 20_000, 'the upload is seen, not sent');
+      assert.equal(await proc.stop(), 0, proc.stderr());
+    } finally {
+      clearInterval(writer);
+      writeSync(fd, 'the last chunk, written while sersync2 is down\n');
+      closeSync(fd);
+    }
+    const again = await startSersync(join(base, 'confxml.xml'), [], join(base, 'state'));
+    try {
+      await sameTree(src, replica, 'the upload after the start');
+      assert.match(again.stderr(), /did not stop cleanly/);
+    } finally {
+      assert.equal(await again.stop(), 0, again.stderr());
+    }
   });
 });
 

@@ -12,7 +12,7 @@ import { wholeMatchFromBoost } from '../../src/config/boost-regex.js';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import type { InotifyToggles } from '../../src/config/types.js';
 import { toChanges, type Change } from '../../src/filter/changes.js';
-import { NameDelay } from '../../src/filter/name-delay.js';
+import { HeldFiles } from '../../src/filter/held-files.js';
 import { compilePathFilter, type FilterSpec, type PathPredicate } from '../../src/filter/path-filter.js';
 import { isTempFileName } from '../../src/filter/temp-files.js';
 import type { WatchEvent } from '../../src/watch/types.js';
@@ -209,36 +209,47 @@ test('changes: each watcher event under the toggles', () => {
     assert.deepEqual(toChanges(ev, { ...ON, ...toggles }, excluded ?? none), changes, what);
 });
 
-test('name delay: a temp-named file that vanishes is never sent; one that stays is; other names pass', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'sersync-namedelay-'));
+test('held files: one that vanishes is never sent; one that stays is, once unchanged; a forgotten one is not looked at again', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'sersync-held-'));
   try {
     const settled: [string, boolean][] = [];
     let done: () => void = () => undefined;
     const all = new Promise<void>((resolve) => (done = resolve));
-    const delay = new NameDelay(
+    const held = new HeldFiles(
       root,
-      isTempFileName,
       (path, stays) => {
         settled.push([path, stays]);
-        if (settled.length === 2) done();
+        if (settled.length === 3) done();
       },
       50,
     );
     writeFileSync(join(root, '.env.sample'), 'KEY=value');
     writeFileSync(join(root, '.a.txt.Ab12Cd'), 'rsync temp');
+    writeFileSync(join(root, 'growing'), 'one');
+    writeFileSync(join(root, 'closed'), 'closed');
     symlinkSync('.env.sample', join(root, '.link.Ab12Cd'));
-    assert.equal(delay.hold('plain.txt'), false, 'other names are not held');
-    assert.equal(delay.hold('.link.Ab12Cd'), false, 'a symlink is not a temp file');
-    assert.equal(delay.hold('.env.sample'), true);
-    assert.equal(delay.hold('.a.txt.Ab12Cd'), true);
-    assert.equal(delay.size, 2);
+    assert.equal(held.hold('.link.Ab12Cd'), false, 'a symlink is not held');
+    assert.equal(held.hold('gone'), true, 'nothing to send: taken care of');
+    for (const p of ['.env.sample', '.a.txt.Ab12Cd', 'growing', 'closed']) assert.equal(held.hold(p), true);
+    assert.equal(held.size, 4);
+    held.forget('closed');
+    assert.equal(held.size, 3);
     unlinkSync(join(root, '.a.txt.Ab12Cd'));
+    // written again within the wait: looked at again, released only once it stays unchanged
+    const grown = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        writeFileSync(join(root, 'growing'), 'one, two');
+        resolve();
+      }, 20),
+    );
+    await grown;
     await all;
     assert.deepEqual(settled.sort(), [
       ['.a.txt.Ab12Cd', false],
       ['.env.sample', true],
+      ['growing', true],
     ]);
-    assert.equal(delay.size, 0);
+    assert.equal(held.size, 0);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

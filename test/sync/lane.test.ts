@@ -1,6 +1,15 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -301,5 +310,30 @@ test('lane: a file a walk just sent is not sent again by its own later close_wri
     lane.push({ kind: 'sync', path: 'd/same' });
     await lane.idle();
     assert.equal(sent(), 1);
+  });
+});
+
+test('lane: a created file nobody closes is pending while held (a stop then is not clean), and sent once it stays unchanged', async () => {
+  await withLane(async ({ root, lane }) => {
+    const fd = openSync(join(root, 'app.log'), 'w');
+    try {
+      lane.push({ kind: 'new', path: 'app.log' });
+      writeSync(fd, 'written, never closed\n');
+      assert.equal(lane.pending, 1, 'created and not sent: counted');
+      await new Promise<void>((resolve) => {
+        const look = setInterval(() => {
+          if (lane.stats.awaitingClose !== 1) return;
+          clearInterval(look);
+          resolve();
+        }, 5);
+      });
+      assert.equal(lane.pending, 1, 'held for its writer: still counted');
+      await lane.idle();
+      assert.equal(treeDiff(root, daemon.dir), '', 'sent with its descriptor still open');
+      assert.equal(lane.stats.awaitingClose, 0);
+      assert.equal(lane.pending, 0);
+    } finally {
+      closeSync(fd);
+    }
   });
 });

@@ -1,9 +1,16 @@
 import { lstatSync } from 'node:fs';
-import { baseName, displayPath, type RelPath } from '../paths.js';
+import type { RelPath } from '../paths.js';
 import { absoluteBytes } from '../sync/walk.js';
 
 /** How long a file with a temporary-looking name must stay unchanged before it is sent. */
 export const NAME_SETTLE_MS = 2000;
+
+/**
+ * How long a created file nobody has closed must stay unchanged before it is sent: a name linked
+ * to content written before (maildir's delivery, an unnamed O_TMPFILE file linked in) gets no
+ * close_write of its own.
+ */
+export const UNCLOSED_SETTLE_MS = 1000;
 
 interface Held {
   timer: NodeJS.Timeout;
@@ -14,20 +21,20 @@ interface Held {
 }
 
 /**
- * Holds the sends of files whose name looks temporary (`TEMP_FILE_RULES`): most vanish or are
- * renamed within moments, and then they never travel; one that stays, unchanged for `settleMs`,
- * is a real file (`.env.sample` matches rsync's `.name.XXXXXX`) and is released to be sent. A
- * name rule may delay a file, never drop one that persists.
+ * Holds the sends of regular files until each stays unchanged for `settleMs`. The lane holds two
+ * kinds: files whose name looks temporary (`TEMP_FILE_RULES`: most vanish or are renamed within
+ * moments, and then never travel; `.env.sample` matches rsync's `.name.XXXXXX` and is sent once
+ * it stays), and files created whose close_write has not come (sent once nobody writes them). A
+ * hold may delay a file, never drop one that persists.
  */
-export class NameDelay {
+export class HeldFiles {
   private readonly held = new Map<RelPath, Held>();
 
   constructor(
     private readonly root: string,
-    private readonly looksTemporary: (name: string) => boolean,
     /** After the wait: `stays` when the file is still there, unchanged, and must be sent. */
     private readonly settled: (path: RelPath, stays: boolean) => void,
-    private readonly settleMs = NAME_SETTLE_MS,
+    private readonly settleMs: number,
   ) {}
 
   /** Files held now. */
@@ -42,13 +49,23 @@ export class NameDelay {
     return oldest;
   }
 
-  /** True when the send of `path` (a file) is held; it is released later if the file stays. */
+  /**
+   * Holds the send of `path`; false when it is not a regular file (a symlink or FIFO: no program
+   * writes one bit by bit), which is not held. A file gone already is not held either: nothing to send.
+   */
   hold(path: RelPath): boolean {
-    if (!this.looksTemporary(displayPath(baseName(path)))) return false;
     const seen = this.look(path);
-    if (seen === 'other') return false; // a symlink or FIFO: no program writes one as a temp file
-    if (seen !== null) this.wait(path, seen); // else gone already: nothing to send
+    if (seen === 'other') return false;
+    if (seen !== null) this.wait(path, seen);
     return true;
+  }
+
+  /** Its send no longer needs the wait (it was announced another way). */
+  forget(path: RelPath): void {
+    const h = this.held.get(path);
+    if (h === undefined) return;
+    clearTimeout(h.timer);
+    this.held.delete(path);
   }
 
   stop(): void {
