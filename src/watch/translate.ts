@@ -19,6 +19,15 @@ export type Step =
   /** The root is gone: drop every watch, report nothing more. */
   | { readonly do: 'stop' };
 
+/** A name an exchange of two entries touched: what it held before, and what it holds now. */
+interface SwappedName {
+  readonly parent: DirNode;
+  readonly name: RelPath;
+  readonly path: RelPath;
+  readonly wasDir: boolean;
+  readonly isDir: boolean;
+}
+
 /** An IN_MOVED_FROM whose IN_MOVED_TO (same cookie) comes later in the events being translated. */
 interface PendingMove {
   readonly parent: DirNode;
@@ -92,7 +101,8 @@ export class EventTranslator {
         return;
       }
       const steps: Step[] = [];
-      this.handle(e, steps);
+      if (this.exchange(e, events[i + 1], events[i + 2], steps)) i += 2;
+      else this.handle(e, steps);
       yield* steps;
     }
     // Every event is translated: a MOVED_FROM still held lost its partner (never a silent drop).
@@ -103,6 +113,49 @@ export class EventTranslator {
       this.left(from.parent, from.name, from.path, from.isDir, steps);
       yield* steps;
     }
+  }
+
+  /**
+   * `to` completes a rename a → b, and `back` and `forth` rename b → a: the kernel's two renames
+   * of an exchange (renameat2 RENAME_EXCHANGE), queued back to back. Two renames made one after the
+   * other look the same; treating them as an exchange is right for both (see `swapped`).
+   */
+  private exchange(
+    to: RawInotifyEvent,
+    back: RawInotifyEvent | undefined,
+    forth: RawInotifyEvent | undefined,
+    steps: Step[],
+  ): boolean {
+    if (!(to.mask & IN.MOVED_TO) || back === undefined || forth === undefined) return false;
+    const from = this.pending.get(to.cookie);
+    const dir = this.tree.get(to.wd);
+    if (from === undefined || dir === undefined) return false;
+    const swaps =
+      back.mask & IN.MOVED_FROM &&
+      forth.mask & IN.MOVED_TO &&
+      back.cookie === forth.cookie &&
+      back.wd === to.wd &&
+      back.name === to.name &&
+      this.tree.get(forth.wd) === from.parent &&
+      forth.name === from.name;
+    if (!swaps) return false;
+    this.pending.delete(to.cookie);
+    const toIsDir = (to.mask & IN.ISDIR) !== 0;
+    const backIsDir = (back.mask & IN.ISDIR) !== 0;
+    this.swapped(
+      [
+        { parent: from.parent, name: from.name, path: from.path, wasDir: toIsDir, isDir: backIsDir },
+        {
+          parent: dir,
+          name: to.name,
+          path: joinRel(this.tree.pathOf(dir), to.name),
+          wasDir: backIsDir,
+          isDir: toIsDir,
+        },
+      ],
+      steps,
+    );
+    return true;
   }
 
   private handle(e: RawInotifyEvent, steps: Step[]): void {
@@ -163,6 +216,8 @@ export class EventTranslator {
       if (from === undefined) {
         this.appeared(dir, e.name, path, isDir, steps);
         steps.push(emit({ type: 'move-in', path, isDir }));
+      } else if (this.replacedOrExchanged(from, dir, e.name, path, isDir, steps)) {
+        return;
       } else {
         if (isDir) this.movedWithin(from, dir, e.name, path, steps);
         steps.push(emit({ type: 'rename', from: from.path, to: path, isDir }));
@@ -180,6 +235,61 @@ export class EventTranslator {
     const node = isDir ? this.tree.childOf(dir, name) : undefined;
     if (node !== undefined) steps.push({ do: 'unwatch', wds: this.tree.detach(node) });
     steps.push(emit({ type: 'move-out', path, isDir }));
+  }
+
+  /**
+   * A rename the tree as it was cannot explain, so another rename happened with it: an exchange
+   * whose second rename comes in a later read (`exchange` sees them in one), or a directory renamed
+   * over an empty one. A directory moved onto a watched directory's name; an entry that is not a
+   * directory moved onto one (which rename(2) refuses: only an exchange does it); or one moved from
+   * a name a directory holds (the first rename of an exchange brought it there). Which entry holds
+   * which name is then known only from the tree as it is now: see `swapped`.
+   */
+  private replacedOrExchanged(
+    from: PendingMove,
+    dir: DirNode,
+    name: RelPath,
+    path: RelPath,
+    isDir: boolean,
+    steps: Step[],
+  ): boolean {
+    const atFrom = this.tree.childOf(from.parent, from.name);
+    const atTo = this.tree.childOf(dir, name);
+    const explained = isDir
+      ? atTo === undefined || atTo === atFrom
+      : atFrom === undefined && atTo === undefined;
+    if (explained) return false;
+    const fromName = { parent: from.parent, name: from.name, path: from.path };
+    const toName = { parent: dir, name, path };
+    this.swapped(
+      isDir
+        ? [
+            { ...fromName, wasDir: true, isDir: true },
+            { ...toName, wasDir: true, isDir: true },
+          ]
+        : [
+            { ...fromName, wasDir: atFrom !== undefined, isDir: true },
+            { ...toName, wasDir: true, isDir: false },
+          ],
+      steps,
+    );
+    return true;
+  }
+
+  /**
+   * Names whose entries were swapped at once (renameat2's RENAME_EXCHANGE, `mv --exchange`: two
+   * renames whose events cannot be read one after the other). Each name is watched again from a
+   * scan, removed from the replica and sent whole: right whatever now holds it, or if nothing does.
+   */
+  private swapped(names: readonly SwappedName[], steps: Step[]): void {
+    const wds = names.flatMap((n) => {
+      const node = this.tree.childOf(n.parent, n.name);
+      return node === undefined ? [] : this.tree.detach(node);
+    });
+    if (wds.length > 0) steps.push({ do: 'unwatch', wds });
+    for (const n of names) this.appeared(n.parent, n.name, n.path, n.isDir, steps);
+    for (const n of names) steps.push(emit({ type: 'move-out', path: n.path, isDir: n.wasDir }));
+    for (const n of names) steps.push(emit({ type: 'move-in', path: n.path, isDir: n.isDir }));
   }
 
   /** A directory renamed within the tree keeps its watches; its subtree's paths follow it. */

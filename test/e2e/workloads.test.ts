@@ -97,6 +97,9 @@ const sh = (cwd: string, cmd: string, ...args: string[]): void => {
   assert.equal(r.status, 0, `${cmd} ${args.join(' ')}: ${r.stderr}`);
 };
 
+/** renameat2(AT_FDCWD, $ARGV[0], AT_FDCWD, $ARGV[1], RENAME_EXCHANGE) on x86_64 and arm64. */
+const EXCHANGE = `my ($a, $b) = @ARGV; my $nr = \`uname -m\` =~ /aarch64/ ? 276 : 316; syscall($nr, -100, $a, -100, $b, 2) == 0 or die "renameat2: $!";`;
+
 /** An mtime in the past, whole seconds: the "older file" of a restore. */
 const OLD = new Date('2020-01-02T03:04:05Z');
 
@@ -554,6 +557,54 @@ const WORKLOADS: readonly Workload[] = [
       for (let i = 0; i < 64; i++) writeFileSync(join(src, 'repo', `f${i}`), `second ${i}\n`);
       git('add', '.');
       git('commit', '-qm', 'second');
+    },
+  },
+  {
+    // renameat2(RENAME_EXCHANGE), as `mv --exchange` (coreutils 9.5) does: two renames in one
+    name: 'files, directories, and a directory and a file exchanged atomically (renameat2 RENAME_EXCHANGE), then written into',
+    before: (src) => {
+      writeFileSync(join(src, 'x'), 'x content');
+      writeFileSync(join(src, 'y'), 'y content, longer');
+      for (const d of ['dx', 'dy', 'dz', 'dw']) {
+        mkdirSync(join(src, d, 'sub'), { recursive: true });
+        writeFileSync(join(src, d, 'sub', 'f'), `in ${d}`);
+      }
+      writeFileSync(join(src, 'file'), 'a file');
+      writeFileSync(join(src, 'file2'), 'another file');
+    },
+    act: (src) => {
+      sh(src, 'perl', '-e', EXCHANGE, 'x', 'y');
+      sh(src, 'perl', '-e', EXCHANGE, 'dx', 'dy');
+      sh(src, 'perl', '-e', EXCHANGE, 'dz', 'file');
+      sh(src, 'perl', '-e', EXCHANGE, 'file2', 'dw');
+      for (const d of ['dx', 'dy', 'file', 'file2'])
+        writeFileSync(join(src, d, 'sub', 'after'), `in ${d} after the exchange`);
+    },
+  },
+  {
+    name: 'a directory renamed over an empty one (rename(2), mv -T), then written into',
+    before: (src) => {
+      mkdirSync(join(src, 'full', 'sub'), { recursive: true });
+      writeFileSync(join(src, 'full', 'sub', 'f'), 'full');
+      mkdirSync(join(src, 'empty'));
+    },
+    act: (src) => {
+      renameSync(join(src, 'full'), join(src, 'empty'));
+      writeFileSync(join(src, 'empty', 'sub', 'after'), 'after the rename');
+    },
+  },
+  {
+    name: 'a snapshot by hard links (cp -al), then a file in it replaced, one in the original edited by sed -i',
+    before: (src) => {
+      mkdirSync(join(src, 'current', 'sub'), { recursive: true });
+      for (let i = 0; i < 10; i++) writeFileSync(join(src, 'current', 'sub', `f${i}`), `file ${i}\n`);
+    },
+    act: (src) => {
+      sh(src, 'cp', '-al', 'current', 'snapshot');
+      sh(src, 'cp', '-al', 'current/sub/f1', 'current/f1-link');
+      writeFileSync(join(src, 'snapshot', 'sub', 'f0.new'), 'replaced in the snapshot\n');
+      renameSync(join(src, 'snapshot', 'sub', 'f0.new'), join(src, 'snapshot', 'sub', 'f0'));
+      sh(src, 'sed', '-i', 's/file/edited/', 'current/sub/f2');
     },
   },
 ];

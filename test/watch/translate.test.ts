@@ -248,3 +248,73 @@ test('a paired MOVED_FROM survives a wait on a later unpaired one', () => {
     { type: 'rename', from: 'a/g', to: 'd/g2', isDir: false },
   ]);
 });
+
+test('an exchange (renameat2 RENAME_EXCHANGE) read at once: both names watched again and sent whole', () => {
+  const { tree, tr } = setup();
+  const steps = [
+    ...tr.translate([
+      ev(ROOT, IN.MOVED_FROM | IN.ISDIR, 'a', 7),
+      ev(ROOT, IN.MOVED_TO | IN.ISDIR, 'd', 7),
+      ev(ROOT, IN.MOVED_FROM | IN.ISDIR, 'd', 8),
+      ev(ROOT, IN.MOVED_TO | IN.ISDIR, 'a', 8),
+    ]),
+  ];
+  assert.deepEqual(plain(tree, steps), [
+    { do: 'unwatch', wds: [A, B, D] },
+    { do: 'watch', at: '', name: 'a' },
+    { do: 'watch', at: '', name: 'd' },
+    ...['a', 'd'].map((path) => ({ do: 'emit', event: { type: 'move-out', path, isDir: true } })),
+    ...['a', 'd'].map((path) => ({ do: 'emit', event: { type: 'move-in', path, isDir: true } })),
+  ]);
+});
+
+test('an exchange split across reads, or a directory renamed over an empty one: the names are watched again and sent whole', () => {
+  const swappedSteps = (names: readonly [string, boolean, boolean][]): unknown[] => [
+    ...names.filter(([, , isDir]) => isDir).map(([name]) => ({ do: 'watch', at: '', name })),
+    ...names.map(([path, wasDir]) => ({ do: 'emit', event: { type: 'move-out', path, isDir: wasDir } })),
+    ...names.map(([path, , isDir]) => ({ do: 'emit', event: { type: 'move-in', path, isDir } })),
+  ];
+  {
+    // a directory onto a watched directory's name
+    const { tree, tr } = setup();
+    const steps = [
+      ...tr.translate([ev(ROOT, IN.MOVED_FROM | IN.ISDIR, 'a', 7), ev(ROOT, IN.MOVED_TO | IN.ISDIR, 'd', 7)]),
+    ];
+    assert.deepEqual(plain(tree, steps), [
+      { do: 'unwatch', wds: [A, B, D] },
+      ...swappedSteps([
+        ['a', true, true],
+        ['d', true, true],
+      ]),
+    ]);
+  }
+  {
+    // a file onto a directory's name: only an exchange does that
+    const { tree, tr } = setup();
+    const steps = [...tr.translate([ev(ROOT, IN.MOVED_FROM, 'f', 7), ev(ROOT, IN.MOVED_TO, 'd', 7)])];
+    assert.deepEqual(plain(tree, steps), [
+      { do: 'unwatch', wds: [D] },
+      ...swappedSteps([
+        ['f', false, true],
+        ['d', true, false],
+      ]),
+    ]);
+  }
+  {
+    // a directory onto a file's name (a plain rename, as far as one read tells), then, in the next
+    // read, the file moved from the name the directory now holds
+    const { tree, tr } = setup();
+    const first = [
+      ...tr.translate([ev(ROOT, IN.MOVED_FROM | IN.ISDIR, 'd', 7), ev(ROOT, IN.MOVED_TO | IN.ISDIR, 'f', 7)]),
+    ];
+    assert.deepEqual(events(first), [{ type: 'rename', from: 'd', to: 'f', isDir: true }]);
+    const second = [...tr.translate([ev(ROOT, IN.MOVED_FROM, 'f', 8), ev(ROOT, IN.MOVED_TO, 'd', 8)])];
+    assert.deepEqual(plain(tree, second), [
+      { do: 'unwatch', wds: [D] },
+      ...swappedSteps([
+        ['f', true, true],
+        ['d', true, false],
+      ]),
+    ]);
+  }
+});
