@@ -441,8 +441,9 @@ export class Lane {
   /**
    * Created entries with no close_write so far: one that is not a regular file (symlink, FIFO) or
    * has other names (a hard link) is sent now; a regular file is held until its writer closes it or
-   * it stays unchanged, for a name can be linked to content written before and never be closed
-   * (maildir's delivery: written in tmp/, linked into new/, unlinked from tmp/; O_TMPFILE).
+   * it stays unchanged (with `closeWrite` on), for a name can be linked to content written before
+   * and never be closed (maildir's delivery: written in tmp/, linked into new/, unlinked from tmp/;
+   * O_TMPFILE).
    */
   private confirmCreated(): void {
     if (this.unconfirmed.size === 0) return;
@@ -450,7 +451,8 @@ export class Lane {
       try {
         const st = lstatSync(absoluteBytes(this.ctx.root, path));
         if (!st.isFile() || st.nlink > 1) this.coalescer.apply({ kind: 'sync', path });
-        else this.unclosed.hold(path);
+        // stands in for the close_write that never comes: not where closes are not replicated
+        else if (this.ctx.config.inotify.closeWrite) this.unclosed.hold(path);
       } catch {
         // gone already: its delete event follows
       }

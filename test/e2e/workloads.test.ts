@@ -245,6 +245,20 @@ const WORKLOADS: readonly Workload[] = [
     },
   },
   {
+    name: 'rsync --delay-updates and --partial-dir writing into the tree (their .~tmp~ directories come and go)',
+    before: (src) => {
+      mkdirSync(join(src, 'into'));
+      writeFileSync(join(src, 'into', 'old'), 'old, to be replaced');
+    },
+    act: (src, outside) => {
+      mkdirSync(join(outside, 'r', 'deep'), { recursive: true });
+      for (let i = 0; i < 20; i++) writeFileSync(join(outside, 'r', 'deep', `f${i}`), `delayed ${i}`);
+      writeFileSync(join(outside, 'r', 'old'), 'new content');
+      sh(src, 'rsync', '-a', '--delay-updates', `${join(outside, 'r')}/`, 'into/');
+      sh(src, 'rsync', '-a', '--partial-dir=.rsync-partial', `${join(outside, 'r')}/`, 'partial/');
+    },
+  },
+  {
     name: "vim's save dance (backup by rename, then a new file)",
     before: (src) => writeFileSync(join(src, 'edit.txt'), 'hello world\n'),
     act: (src) =>

@@ -19,9 +19,9 @@ import { createMemoryWorkStore } from '../helpers/memory-store.js';
 import { Lane, type BatchReport } from '../../src/sync/lane.js';
 import { RsyncPool } from '../../src/sync/pool.js';
 import { absoluteBytes } from '../../src/sync/walk.js';
-import { testConfig } from '../helpers/config.js';
+import { daemonRemote, SERSYNC_TOGGLES, testConfig } from '../helpers/config.js';
 import { disposeRsyncDaemon, startRsyncDaemon, type RsyncDaemon } from '../helpers/rsyncd.js';
-import { withLane as withDaemonLane, type LaneRig } from '../helpers/lane.js';
+import { testLane, withLane as withDaemonLane, type LaneRig } from '../helpers/lane.js';
 import { tempDir } from '../helpers/tmp.js';
 import { treeDiff } from '../helpers/trees.js';
 
@@ -336,4 +336,29 @@ test('lane: a created file nobody closes is pending while held (a stop then is n
       closeSync(fd);
     }
   });
+});
+
+test('lane: with closeWrite off, a created file nobody closes is not held, nor sent', async () => {
+  const src = await tempDir();
+  const remote = daemonRemote(daemon);
+  const lane = testLane({
+    config: testConfig([{ watch: src.path, remotes: [remote] }], {
+      daemon,
+      overrides: { inotify: { ...SERSYNC_TOGGLES, closeWrite: false } },
+    }),
+    root: src.path,
+    remote,
+    pool,
+    store: createMemoryWorkStore(),
+  });
+  try {
+    writeFileSync(join(src.path, 'linked'), 'content');
+    lane.push({ kind: 'new', path: 'linked' });
+    await lane.idle();
+    assert.equal(lane.stats.awaitingClose, 0);
+    assert.equal(lane.stats.batches, 0, 'nothing was sent');
+  } finally {
+    await lane.stop();
+    await src.remove();
+  }
 });
