@@ -441,9 +441,9 @@ export class Lane {
   /**
    * Created entries with no close_write so far: one that is not a regular file (symlink, FIFO) or
    * has other names (a hard link) is sent now; a regular file is held until its writer closes it or
-   * it stays unchanged (with `closeWrite` on), for a name can be linked to content written before
-   * and never be closed (maildir's delivery: written in tmp/, linked into new/, unlinked from tmp/;
-   * O_TMPFILE).
+   * it stays unchanged (with `closeWrite` on, and a name not temporary-looking), for a name can be
+   * linked to content written before and never be closed (maildir's delivery: written in tmp/,
+   * linked into new/, unlinked from tmp/; O_TMPFILE).
    */
   private confirmCreated(): void {
     if (this.unconfirmed.size === 0) return;
@@ -451,8 +451,10 @@ export class Lane {
       try {
         const st = lstatSync(absoluteBytes(this.ctx.root, path));
         if (!st.isFile() || st.nlink > 1) this.coalescer.apply({ kind: 'sync', path });
-        // stands in for the close_write that never comes: not where closes are not replicated
-        else if (this.ctx.config.inotify.closeWrite) this.unclosed.hold(path);
+        // Stands in for the close_write that never comes, where closes are replicated; not for a
+        // temporary-looking name (an editor's swap file stays open while it edits: never sent).
+        else if (this.ctx.config.inotify.closeWrite && !this.looksTemporary(displayPath(baseName(path))))
+          this.unclosed.hold(path);
       } catch {
         // gone already: its delete event follows
       }

@@ -338,27 +338,32 @@ test('lane: a created file nobody closes is pending while held (a stop then is n
   });
 });
 
-test('lane: with closeWrite off, a created file nobody closes is not held, nor sent', async () => {
-  const src = await tempDir();
-  const remote = daemonRemote(daemon);
-  const lane = testLane({
-    config: testConfig([{ watch: src.path, remotes: [remote] }], {
-      daemon,
-      overrides: { inotify: { ...SERSYNC_TOGGLES, closeWrite: false } },
-    }),
-    root: src.path,
-    remote,
-    pool,
-    store: createMemoryWorkStore(),
-  });
-  try {
-    writeFileSync(join(src.path, 'linked'), 'content');
-    lane.push({ kind: 'new', path: 'linked' });
-    await lane.idle();
-    assert.equal(lane.stats.awaitingClose, 0);
-    assert.equal(lane.stats.batches, 0, 'nothing was sent');
-  } finally {
-    await lane.stop();
-    await src.remove();
+test('lane: a created file nobody closes is not held, nor sent, with closeWrite off or with a temporary-looking name', async () => {
+  for (const [closeWrite, name] of [
+    [false, 'linked'],
+    [true, '.page.html.swp'],
+  ] as const) {
+    const src = await tempDir();
+    const remote = daemonRemote(daemon);
+    const lane = testLane({
+      config: testConfig([{ watch: src.path, remotes: [remote] }], {
+        daemon,
+        overrides: { inotify: { ...SERSYNC_TOGGLES, closeWrite } },
+      }),
+      root: src.path,
+      remote,
+      pool,
+      store: createMemoryWorkStore(),
+    });
+    try {
+      writeFileSync(join(src.path, name), 'content');
+      lane.push({ kind: 'new', path: name });
+      await lane.idle();
+      assert.equal(lane.stats.awaitingClose, 0, name);
+      assert.equal(lane.stats.batches, 0, `${name}: nothing was sent`);
+    } finally {
+      await lane.stop();
+      await src.remove();
+    }
   }
 });
