@@ -621,6 +621,28 @@ const WORKLOADS: readonly Workload[] = [
       sh(src, 'sed', '-i', 's/file/edited/', 'current/sub/f2');
     },
   },
+  {
+    // A webroot deployed by `git pull`: a small fetch is unpacked into loose objects, each linked
+    // into place, then the work tree checked out.
+    name: 'git pull of a few commits into a clone the replica has',
+    before: (src, outside) => {
+      const git = (cwd: string, ...args: string[]): void =>
+        sh(cwd, 'git', '-c', 'user.email=t@t', '-c', 'user.name=t', ...args);
+      mkdirSync(join(outside, 'origin'));
+      git(join(outside, 'origin'), 'init', '-q', '-b', 'main');
+      writeFileSync(join(outside, 'origin', 'index.html'), 'v1\n');
+      git(join(outside, 'origin'), 'add', '.');
+      git(join(outside, 'origin'), 'commit', '-qm', 'v1');
+      git(src, 'clone', '-q', join(outside, 'origin'), 'www');
+      for (let i = 2; i <= 4; i++) {
+        writeFileSync(join(outside, 'origin', 'index.html'), `v${i}\n`);
+        writeFileSync(join(outside, 'origin', `page${i}.html`), `page ${i}\n`);
+        git(join(outside, 'origin'), 'add', '.');
+        git(join(outside, 'origin'), 'commit', '-qm', `v${i}`);
+      }
+    },
+    act: (src) => sh(join(src, 'www'), 'git', 'pull', '-q', '--ff-only'),
+  },
 ];
 
 for (const w of WORKLOADS) {
