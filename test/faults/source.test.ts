@@ -10,6 +10,7 @@ import {
   searchlessDirectory,
   specialFiles,
   symlinkLoops,
+  unclosedFiles,
   unreadableFile,
   vanishingFiles,
 } from './cases/source.js';
@@ -41,4 +42,8 @@ test('symlink loops are replicated as links and never followed', async () => {
 
 test('a FIFO and a socket in the tree are replicated as such, never opened', async () => {
   await specialFiles(lab.work, lab.daemon);
+});
+
+test('files no close names (maildir deliveries) arrive; an upload written through an open descriptor shows in status and /metrics while written, and arrives once nobody writes it', async () => {
+  await unclosedFiles(lab.work, lab.daemon);
 });

@@ -34,6 +34,7 @@ import {
   fileBecomesDirectory,
   specialFiles,
   symlinkLoops,
+  unclosedFiles,
   unreadableFile,
   vanishingFiles,
 } from '../faults/cases/source.js';
@@ -114,6 +115,7 @@ const CASES: Readonly<Record<string, (c: Context) => Promise<CaseResult> | CaseR
   'file-dir-flips': (c) => fileBecomesDirectory(c.work, c.daemon, 20),
   'symlink-loops': (c) => symlinkLoops(c.work),
   'fifo-socket': (c) => specialFiles(c.work, c.daemon),
+  'unclosed-files': (c) => unclosedFiles(c.work, c.daemon),
   'queue-locked-at-start': (c) => queueLockedAtStart(c.work, c.daemon),
   'queue-locked-running': (c) => queueLockedWhileRunning(c.work, c.daemon, 8000),
   'queue-damaged': (c) => queueDamaged(c.work, c.daemon),

@@ -7,14 +7,18 @@ import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import {
   chmodSync,
+  closeSync,
   existsSync,
+  linkSync,
   lstatSync,
   mkdirSync,
+  openSync,
   readFileSync,
   renameSync,
   rmSync,
   symlinkSync,
   writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -249,6 +253,57 @@ export async function specialFiles(work: string, daemon: RsyncDaemon): Promise<C
     assert.equal(existsSync(join(rig.replica, 'sp', 's.socket')), false);
     return { faults: 2, files: rig.files(), lost: 0 };
   } finally {
+    await rig.stop();
+  }
+}
+
+/**
+ * Files whose close never names them, while an upload is written through a descriptor kept open:
+ * maildir deliveries (written in tmp/, linked into new/, unlinked from tmp/) arrive; the upload is
+ * shown in `status` (awaiting its close, pending, lag) and /metrics (pending) while it is written,
+ * and arrives once nobody writes it, its descriptor still open.
+ */
+export async function unclosedFiles(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
+  const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
+  let fd: number | null = null;
+  let writer: NodeJS.Timeout | undefined;
+  try {
+    await rig.start();
+    const md = join(rig.src, 'Maildir');
+    for (const d of ['tmp', 'new', 'cur']) mkdirSync(join(md, d), { recursive: true });
+    fd = openSync(join(rig.src, 'upload.bin'), 'w');
+    const upload = fd;
+    let chunks = 0;
+    writer = setInterval(() => writeSync(upload, `chunk ${++chunks}\n`), 50);
+    const mails = Array.from({ length: 5 }, (_, i) => `1700000000.M${i}P${process.pid}.host`);
+    for (const name of mails) {
+      writeFileSync(join(md, 'tmp', name), `Subject: ${name}\n\nbody\n`);
+      linkSync(join(md, 'tmp', name), join(md, 'new', name));
+      rmSync(join(md, 'tmp', name));
+    }
+    await eventually(
+      () => mails.every((m) => existsSync(join(rig.replica, 'Maildir', 'new', m))),
+      15_000,
+      'the delivered mails on the replica',
+    );
+    await eventually(
+      () => rig.status().lanes[0]?.awaitingClose === 1,
+      15_000,
+      'status: the upload awaits its close',
+    );
+    const [remote] = rig.status().remotes;
+    assert.ok(remote !== undefined);
+    assert.ok(remote.pending >= 1, 'the upload is pending');
+    assert.ok(remote.lagSeconds > 0, 'and counts as lag');
+    const metric = await rig.metric('sersync_pending_operations', { root: rig.src, remote: remote.remote });
+    assert.ok((metric ?? 0) >= 1, `/metrics: the upload is pending (${metric})`);
+    clearInterval(writer);
+    await rig.converged(15_000, 'the upload, its descriptor still open, once nobody writes it');
+    assert.equal(rig.status().lanes[0]?.awaitingClose, 0);
+    return { faults: 1, files: rig.files(), lost: 0 };
+  } finally {
+    clearInterval(writer);
+    if (fd !== null) closeSync(fd);
     await rig.stop();
   }
 }
