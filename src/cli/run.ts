@@ -26,7 +26,7 @@ import { pluginRoots } from '../plugins/roots.js';
 import type { Plugin } from '../plugins/types.js';
 import { shellWord } from '../queue/fail-log.js';
 import { openQueueForConfig } from '../queue/open.js';
-import { resolveStateDir, stateDirFile, stateFileFor } from '../queue/state-dir.js';
+import { resolveStateDir, stateDirFile, stateDirToAsk, stateFileFor } from '../queue/state-dir.js';
 import type { QueueStore } from '../queue/types.js';
 import { startCrontab, type Crontab } from '../schedule/crontab.js';
 import { ReplicaRecords } from '../sync/local-replica.js';
@@ -176,6 +176,24 @@ function ownFiles(config: Config, options: RunOptions): OwnFile[] {
   ];
 }
 
+/**
+ * A reload may not move the state directory (the queue and the control socket live there), nor
+ * bring a tree or a local replica where sersync2's files are.
+ */
+function refuseReload(current: Config, next: Config, options: RunOptions): void {
+  // The new config's is only asked about: a refused reload makes nothing where it points.
+  const [from, to] = [
+    resolveStateDir(options.stateDir, current.stateDir),
+    stateDirToAsk(options.stateDir, next.stateDir),
+  ];
+  if (from !== to)
+    throw new SersyncError(
+      'ERR_SERSYNC_RELOAD',
+      `the state directory would move from ${from} to ${to}; a reload cannot move the queue, restart sersync2`,
+    );
+  refuseMisplacedOwnFiles(next, options);
+}
+
 function refuseMisplacedOwnFiles(config: Config, options: RunOptions): void {
   const problem = misplacedOwnFile(ownFiles(config, options), config.localpaths);
   if (problem !== null) throw new SersyncError('ERR_SERSYNC_OWN_FILE_PLACE', problem);
@@ -274,13 +292,11 @@ async function replicate(config: Config, options: RunOptions, ctx: ReplicateCont
         reload: opts.reload,
         replicas,
       }),
-    loadConfig: () => {
+    loadConfig: (current) => {
       const next = loadConfig(config.file);
-      // A reload that brings a tree or a local replica where sersync2's files are is refused.
-      refuseMisplacedOwnFiles(next, options);
+      refuseReload(current, next, options);
       return next;
     },
-    stateDirOf: (cfg) => resolveStateDir(options.stateDir, cfg.stateDir),
   });
   say('config xml parse success');
   if (options.fullSyncAtStart) announceFullSync(config, say, log);

@@ -65,10 +65,11 @@ export interface ServiceDeps {
   readonly pool: PoolReport;
   readonly log: Logger;
   readonly startEngine: EngineFactory;
-  /** Reads the config file again (SIGHUP). */
-  readonly loadConfig: () => Config;
-  /** The state directory a config uses (a reload may not move it: the queue and socket live there). */
-  readonly stateDirOf: (config: Config) => string;
+  /**
+   * Reads the config file again (SIGHUP); throws when it cannot replace `current` (it would move
+   * sersync2's own files, or bring a tree over them).
+   */
+  readonly loadConfig: (current: Config) => Config;
   /** What is wrong with the installed rsync, once it was looked at (see LaterRsyncCheck). */
   readonly rsync?: () => RsyncReport | null;
   readonly now?: () => number;
@@ -222,15 +223,8 @@ export class Service {
   private readConfig(current: Config): Config | null {
     const { log } = this.deps;
     try {
-      const next = this.deps.loadConfig();
+      const next = this.deps.loadConfig(current);
       for (const w of next.warnings) log.warn(`config warning: ${formatWarning(next.file, w)}`);
-      const [from, to] = [this.deps.stateDirOf(current), this.deps.stateDirOf(next)];
-      if (from !== to) {
-        throw new SersyncError(
-          'ERR_SERSYNC_RELOAD',
-          `the state directory would move from ${from} to ${to}; a reload cannot move the queue, restart sersync2`,
-        );
-      }
       return next;
     } catch (err) {
       log.error({ error: errorText(err) }, 'reload refused; the running config stays');

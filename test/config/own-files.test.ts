@@ -5,6 +5,8 @@
  * put where they like (`/tmp` with `watch="/tmp"`), is kept out of its tree's replication instead.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -13,7 +15,7 @@ import { misplacedOwnFile } from '../../src/config/own-files.js';
 import type { LocalPath } from '../../src/config/types.js';
 import { compilePathFilter, filterSpecOf } from '../../src/filter/path-filter.js';
 import { runCli } from '../daemon/cli-run.js';
-import { startSersync } from '../helpers/sersync.js';
+import { CLI, startSersync } from '../helpers/sersync.js';
 import { tempDir } from '../helpers/tmp.js';
 import { eventually } from '../helpers/trees.js';
 
@@ -208,6 +210,48 @@ test('a reload that would bring a tree over the state directory is refused; the 
       assert.equal(existsSync(join(dir.path, 'uploads-rep')), false, 'the refused tree was not replicated');
     } finally {
       assert.equal(await proc.stop(), 0);
+    }
+  } finally {
+    await dir.remove();
+  }
+});
+
+test('a reload that would move the state directory (<state dir> changed, no --state-dir) is refused; the queue stays where it is', async () => {
+  const dir = await tempDir('sersync-own-files-');
+  try {
+    const src = join(dir.path, 'src');
+    const rep = join(dir.path, 'rep');
+    mkdirSync(src);
+    const [before, after] = [join(dir.path, 'state-a'), join(dir.path, 'state-b')];
+    const file = join(dir.path, 'confxml.xml');
+    const xml = (state: string): string =>
+      `<head><state dir="${state}"/><sersync><localpath watch="${src}"><remote path="${rep}"/></localpath>` +
+      `<failLog path="${dir.path}/fail.sh"/></sersync></head>`;
+    writeFileSync(file, xml(before));
+    const child = spawn(process.execPath, [CLI, '-o', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+    const exited = once(child, 'exit');
+    try {
+      await eventually(() => /^watching \d+ directories/m.test(out), 15_000, 'sersync2 watching');
+      writeFileSync(file, xml(after));
+      child.kill('SIGHUP');
+      const status = async (): Promise<{ reloads: number; reloadRefused: { error: string } | null }> => {
+        const r = await runCli(['status', '--json', '-o', file, '--state-dir', before], 30_000);
+        return JSON.parse(r.stdout) as { reloads: number; reloadRefused: { error: string } | null };
+      };
+      await eventually(async () => (await status()).reloadRefused !== null, 10_000, 'the refusal in status');
+      assert.equal(
+        (await status()).reloadRefused?.error,
+        `the state directory would move from ${before} to ${after}; a reload cannot move the queue, restart sersync2`,
+      );
+      writeFileSync(join(src, 'after.txt'), 'the old config still replicates');
+      await eventually(() => existsSync(join(rep, 'after.txt')), 10_000, 'after.txt on the replica');
+      assert.equal(existsSync(after), false, 'nothing made where the refused config points');
+    } finally {
+      child.kill('SIGTERM');
+      const [code] = (await exited) as [number | null];
+      assert.equal(code, 0);
     }
   } finally {
     await dir.remove();

@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import type { Config } from '../../src/config/types.js';
 import { askDaemon, ControlServer } from '../../src/daemon/control.js';
 import { Service, type Engine, type EngineFactory } from '../../src/daemon/service.js';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError, SersyncError } from '../../src/errors.js';
 import type { TreeStatus } from '../../src/sync/replicator.js';
 import { testConfig } from '../helpers/config.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -63,7 +63,6 @@ async function rig(opts: { factory: EngineFactory; next: () => Config }): Promis
     log,
     startEngine: opts.factory,
     loadConfig: opts.next,
-    stateDirOf: (c) => c.stateDir ?? '/var/lib/sersync2',
   });
   return {
     service,
@@ -77,7 +76,7 @@ async function rig(opts: { factory: EngineFactory; next: () => Config }): Promis
   };
 }
 
-test('service: a config that cannot be read, or would move the state directory, is refused', async () => {
+test('service: a config that cannot be read, or that the loader refuses for the running one, is refused', async () => {
   const calls: string[] = [];
   let next: () => Config = () => {
     throw new ConfigError('/etc/sersync2/confxml.xml', 7, 3, 'malformed XML');
@@ -92,13 +91,15 @@ test('service: a config that cannot be read, or would move the state directory, 
   try {
     await r.service.start(config(), false);
     await r.service.reload();
-    next = () => config('/elsewhere');
+    next = () => {
+      throw new SersyncError('ERR_SERSYNC_RELOAD', 'the state directory would move from /a to /b');
+    };
     await r.service.reload();
     assert.deepEqual(calls, ['start'], 'the running engine was never stopped');
     const refusals = r.logLines.filter((l) => l.includes('reload refused'));
     assert.equal(refusals.length, 2);
     assert.match(refusals[0] ?? '', /confxml\.xml:7:3: malformed XML/);
-    assert.match(refusals[1] ?? '', /state directory would move from \/var\/lib\/sersync2 to \/elsewhere/);
+    assert.match(refusals[1] ?? '', /state directory would move from \/a to \/b/);
     assert.equal(r.service.status().reloads, 0);
   } finally {
     await r.close();
