@@ -175,6 +175,17 @@ test('a fail log in a watched tree is kept out of its replication, also through 
   }
 });
 
+interface ReloadStatus {
+  readonly reloads: number;
+  readonly reloadRefused: { readonly error: string } | null;
+}
+
+/** What `sersync2 status --json` says of reloads, asked in `state`. */
+async function reloadStatus(file: string, state: string): Promise<ReloadStatus> {
+  const r = await runCli(['status', '--json', '-o', file, '--state-dir', state], 30_000);
+  return JSON.parse(r.stdout) as ReloadStatus;
+}
+
 test('a reload that would bring a tree over the state directory is refused; the running config stays and status says why', async () => {
   const dir = await tempDir('sersync-own-files-');
   try {
@@ -194,10 +205,7 @@ test('a reload that would bring a tree over the state directory is refused; the 
     try {
       writeFileSync(file, xml(localpath(src, rep) + localpath(uploads, join(dir.path, 'uploads-rep'))));
       proc.child.kill('SIGHUP');
-      const status = async (): Promise<{ reloads: number; reloadRefused: { error: string } | null }> => {
-        const r = await runCli(['status', '--json', '-o', file, '--state-dir', state], 30_000);
-        return JSON.parse(r.stdout) as { reloads: number; reloadRefused: { error: string } | null };
-      };
+      const status = (): Promise<ReloadStatus> => reloadStatus(file, state);
       await eventually(async () => (await status()).reloadRefused !== null, 10_000, 'the refusal in status');
       const now = await status();
       assert.equal(now.reloads, 0);
@@ -236,10 +244,7 @@ test('a reload that would move the state directory (<state dir> changed, no --st
       await eventually(() => /^watching \d+ directories/m.test(out), 15_000, 'sersync2 watching');
       writeFileSync(file, xml(after));
       child.kill('SIGHUP');
-      const status = async (): Promise<{ reloads: number; reloadRefused: { error: string } | null }> => {
-        const r = await runCli(['status', '--json', '-o', file, '--state-dir', before], 30_000);
-        return JSON.parse(r.stdout) as { reloads: number; reloadRefused: { error: string } | null };
-      };
+      const status = (): Promise<ReloadStatus> => reloadStatus(file, before);
       await eventually(async () => (await status()).reloadRefused !== null, 10_000, 'the refusal in status');
       assert.equal(
         (await status()).reloadRefused?.error,
