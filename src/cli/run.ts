@@ -124,7 +124,7 @@ export async function runReplicator(config: Config, options: RunOptions): Promis
       pid = writePid();
       keepStateFiles(control, log, restoreStateFiles);
       const progress = progressReporter(bars, log, daemonLog === null);
-      await replicate(config, options, { log, signals, control, progress });
+      await replicate(config, options, { log, signals, control, progress, stateDir: stateDir() });
     }
     log.info('stopped');
     return 0;
@@ -180,16 +180,13 @@ function ownFiles(config: Config, options: RunOptions): OwnFile[] {
  * A reload may not move the state directory (the queue and the control socket live there), nor
  * bring a tree or a local replica where sersync2's files are.
  */
-function refuseReload(current: Config, next: Config, options: RunOptions): void {
+function refuseReload(stateDir: string, next: Config, options: RunOptions): void {
   // The new config's is only asked about: a refused reload makes nothing where it points.
-  const [from, to] = [
-    resolveStateDir(options.stateDir, current.stateDir),
-    stateDirToAsk(options.stateDir, next.stateDir),
-  ];
-  if (from !== to)
+  const to = stateDirToAsk(options.stateDir, next.stateDir);
+  if (to !== stateDir)
     throw new SersyncError(
       'ERR_SERSYNC_RELOAD',
-      `the state directory would move from ${from} to ${to}; a reload cannot move the queue, restart sersync2`,
+      `the state directory would move from ${stateDir} to ${to}; a reload cannot move the queue, restart sersync2`,
     );
   refuseMisplacedOwnFiles(next, options);
 }
@@ -270,6 +267,8 @@ interface ReplicateContext {
   readonly signals: DaemonSignals;
   readonly control: ControlServer;
   readonly progress: ProgressReporter;
+  /** The state directory this process runs in. */
+  readonly stateDir: string;
 }
 
 async function replicate(config: Config, options: RunOptions, ctx: ReplicateContext): Promise<void> {
@@ -292,9 +291,9 @@ async function replicate(config: Config, options: RunOptions, ctx: ReplicateCont
         reload: opts.reload,
         replicas,
       }),
-    loadConfig: (current) => {
+    loadConfig: () => {
       const next = loadConfig(config.file);
-      refuseReload(current, next, options);
+      refuseReload(ctx.stateDir, next, options);
       return next;
     },
   });

@@ -66,10 +66,10 @@ export interface ServiceDeps {
   readonly log: Logger;
   readonly startEngine: EngineFactory;
   /**
-   * Reads the config file again (SIGHUP); throws when it cannot replace `current` (it would move
-   * sersync2's own files, or bring a tree over them).
+   * Reads the config file again (SIGHUP); throws when it cannot replace the running one (it would
+   * move sersync2's own files, or bring a tree over them).
    */
-  readonly loadConfig: (current: Config) => Config;
+  readonly loadConfig: () => Config;
   /** What is wrong with the installed rsync, once it was looked at (see LaterRsyncCheck). */
   readonly rsync?: () => RsyncReport | null;
   readonly now?: () => number;
@@ -187,7 +187,7 @@ export class Service {
     const old = this.engine;
     if (this.stopped || old === null) return;
     const { log } = this.deps;
-    const next = this.readConfig(old.config);
+    const next = this.readConfig();
     if (next === null) return;
     log.info({ config: next.file }, 'reloading the config: stopping the running trees');
     this.between = true;
@@ -220,10 +220,10 @@ export class Service {
   }
 
   /** The new config, or null (logged) when it cannot be used. */
-  private readConfig(current: Config): Config | null {
+  private readConfig(): Config | null {
     const { log } = this.deps;
     try {
-      const next = this.deps.loadConfig(current);
+      const next = this.deps.loadConfig();
       for (const w of next.warnings) log.warn(`config warning: ${formatWarning(next.file, w)}`);
       return next;
     } catch (err) {
