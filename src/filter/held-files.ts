@@ -1,4 +1,4 @@
-import { lstatSync } from 'node:fs';
+import { lstatSync, type BigIntStats } from 'node:fs';
 import type { RelPath } from '../paths.js';
 import { absoluteBytes } from '../sync/walk.js';
 
@@ -32,8 +32,11 @@ export class HeldFiles {
 
   constructor(
     private readonly root: string,
-    /** After the wait: `stays` when the file is still there, unchanged, and must be sent. */
-    private readonly settled: (path: RelPath, stays: boolean) => void,
+    /**
+     * After the wait: `stays` when the file is still there, unchanged, and must be sent; `since`:
+     * when it was first held (its change is that old).
+     */
+    private readonly settled: (path: RelPath, stays: boolean, since: number) => void,
     private readonly settleMs: number,
   ) {}
 
@@ -52,9 +55,10 @@ export class HeldFiles {
   /**
    * Holds the send of `path`; false when it is not a regular file (a symlink or FIFO: no program
    * writes one bit by bit), which is not held. A file gone already is not held either: nothing to send.
+   * `st`: its lstat, when the caller has just taken it.
    */
-  hold(path: RelPath): boolean {
-    const seen = this.look(path);
+  hold(path: RelPath, st?: BigIntStats): boolean {
+    const seen = st === undefined ? this.look(path) : signature(st);
     if (seen === 'other') return false;
     if (seen !== null) this.wait(path, seen);
     return true;
@@ -81,7 +85,7 @@ export class HeldFiles {
       this.held.delete(path);
       const now = this.look(path);
       if (now !== null && now !== seen && now !== 'other') return this.wait(path, now, first); // still written
-      this.settled(path, now !== null); // null: it vanished, it was a temporary file
+      this.settled(path, now !== null, first); // null: it vanished, it was a temporary file
     }, this.settleMs);
     this.held.set(path, { timer, seen, since: first });
   }
@@ -89,10 +93,13 @@ export class HeldFiles {
   /** A regular file's size, mtime and inode; 'other' for another kind of entry; null when gone. */
   private look(path: RelPath): string | null {
     try {
-      const st = lstatSync(absoluteBytes(this.root, path), { bigint: true });
-      return st.isFile() ? `${st.size}:${st.mtimeNs}:${st.ino}` : 'other';
+      return signature(lstatSync(absoluteBytes(this.root, path), { bigint: true }));
     } catch {
       return null;
     }
   }
+}
+
+function signature(st: BigIntStats): string {
+  return st.isFile() ? `${st.size}:${st.mtimeNs}:${st.ino}` : 'other';
 }

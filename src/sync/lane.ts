@@ -160,7 +160,8 @@ export class Lane {
   private idleWaiters: (() => void)[] = [];
   /** When the oldest change pending was seen (epoch ms). */
   private pendingSince: number | null = null;
-  readonly stats: LaneStats = {
+  /** What `stats` reports but the held files' counts, which are read from them. */
+  private readonly counts: Omit<LaneStats, 'delayedByName' | 'awaitingClose'> = {
     batches: 0,
     failedBatches: 0,
     rsyncRuns: 0,
@@ -170,8 +171,6 @@ export class Lane {
     lastFailureAt: null,
     lastError: null,
     lastFullSyncAt: null,
-    delayedByName: 0,
-    awaitingClose: 0,
     queueFailingSince: null,
     queueError: null,
   };
@@ -192,9 +191,12 @@ export class Lane {
     this.depth = Math.max(1, ctx.depth ?? Math.min(ctx.pool.maxConcurrent, availableParallelism()));
     this.filter = filterSpecOf(ctx.config, ctx.root);
     this.looksTemporary = ctx.config.tempFiles.builtin ? isTempFileName : (): boolean => false;
-    const released = (path: RelPath, stays: boolean): void => {
-      this.countHeld();
-      if (stays) this.coalescer.apply({ kind: 'sync', path });
+    const released = (path: RelPath, stays: boolean, since: number): void => {
+      if (stays) {
+        // its change is as old as the hold: the lag keeps saying so until it lands
+        this.pendingSince = Math.min(this.pendingSince ?? since, since);
+        this.coalescer.apply({ kind: 'sync', path });
+      }
       this.schedule();
     };
     this.nameDelay = new HeldFiles(ctx.root, released, ctx.nameSettleMs ?? NAME_SETTLE_MS);
@@ -216,6 +218,11 @@ export class Lane {
    */
   get pending(): number {
     return this.coalescer.size + this.unconfirmed.size + this.nameDelay.size + this.unclosed.size;
+  }
+
+  /** What the lane has done, and the files it holds now. */
+  get stats(): LaneStats {
+    return { ...this.counts, delayedByName: this.nameDelay.size, awaitingClose: this.unclosed.size };
   }
 
   get busy(): boolean {
@@ -244,7 +251,6 @@ export class Lane {
       this.looksTemporary(displayPath(baseName(change.path))) &&
       this.nameDelay.hold(change.path)
     ) {
-      this.countHeld();
       return this.notifyIdle();
     }
     if (change.kind === 'new') this.unconfirmed.add(change.path);
@@ -258,14 +264,7 @@ export class Lane {
     const path = change.kind === 'rename' ? change.from : change.kind === 'resync' ? null : change.path;
     if (path === null || change.kind === 'new') return;
     this.unconfirmed.delete(path);
-    if (this.unclosed.size === 0) return;
     this.unclosed.forget(path);
-    this.countHeld();
-  }
-
-  private countHeld(): void {
-    this.stats.delayedByName = this.nameDelay.size;
-    this.stats.awaitingClose = this.unclosed.size;
   }
 
   /** Puts back operations from the retry queue. */
@@ -363,8 +362,8 @@ export class Lane {
       .then((succeeded) => {
         ok = succeeded;
         this.storeFailures = 0;
-        this.stats.queueFailingSince = null;
-        this.stats.queueError = null;
+        this.counts.queueFailingSince = null;
+        this.counts.queueError = null;
       })
       .catch((err: unknown) => {
         // The batch could not be recorded or settled (the queue locked by another process past
@@ -373,8 +372,8 @@ export class Lane {
         for (const op of ops) this.coalescer.restore(op);
         this.pendingSince = Math.min(this.pendingSince ?? Infinity, flight.since ?? Date.now());
         this.storeFailures++;
-        this.stats.queueFailingSince ??= Date.now();
-        this.stats.queueError = `${describeStoreError(err)}; changes wait in memory and are sent once it can be`;
+        this.counts.queueFailingSince ??= Date.now();
+        this.counts.queueError = `${describeStoreError(err)}; changes wait in memory and are sent once it can be`;
         this.ctx.log.error({ err }, 'sync batch failed unexpectedly: its work is kept and tried again');
       })
       .finally(() => {
@@ -449,18 +448,17 @@ export class Lane {
     if (this.unconfirmed.size === 0) return;
     for (const path of this.unconfirmed) {
       try {
-        const st = lstatSync(absoluteBytes(this.ctx.root, path));
-        if (!st.isFile() || st.nlink > 1) this.coalescer.apply({ kind: 'sync', path });
+        const st = lstatSync(absoluteBytes(this.ctx.root, path), { bigint: true });
+        if (!st.isFile() || st.nlink > 1n) this.coalescer.apply({ kind: 'sync', path });
         // Stands in for the close_write that never comes, where closes are replicated; not for a
         // temporary-looking name (an editor's swap file stays open while it edits: never sent).
         else if (this.ctx.config.inotify.closeWrite && !this.looksTemporary(displayPath(baseName(path))))
-          this.unclosed.hold(path);
+          this.unclosed.hold(path, st);
       } catch {
         // gone already: its delete event follows
       }
     }
     this.unconfirmed.clear();
-    this.countHeld();
   }
 
   /**
@@ -573,7 +571,7 @@ export class Lane {
     failure: Failure | null,
     refusedFull: boolean,
   ): void {
-    const s = this.stats;
+    const s = this.counts;
     s.batches++;
     s.rsyncRuns += rsyncRunsOf(results);
     for (const r of results) {
