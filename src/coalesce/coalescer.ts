@@ -1,4 +1,4 @@
-import type { Change } from '../filter/changes.js';
+import type { CoalescedChange } from '../filter/changes.js';
 import { isWithin, parentOf, type RelPath } from '../paths.js';
 import { InFlight } from './in-flight.js';
 import { PathMap } from './path-map.js';
@@ -59,7 +59,7 @@ export class Coalescer {
   private readonly owed = new Map<RelPath, Owed>();
 
   /** Takes a change in; true when it made the pending work exceed `maxPending` (see `capped`). */
-  apply(change: Change): boolean {
+  apply(change: CoalescedChange): boolean {
     this.change(change);
     if (this.capped()) return true;
     // The batch in flight may carry this path after all (its delete form sends whatever exists when
@@ -117,7 +117,7 @@ export class Coalescer {
     this.mayTake = true;
   }
 
-  private change(change: Change): void {
+  private change(change: CoalescedChange): void {
     if (this.full) return; // a pending full resync covers everything
     switch (change.kind) {
       case 'sync':

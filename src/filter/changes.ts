@@ -4,7 +4,7 @@ import type { WatchEvent } from '../watch/types.js';
 import type { PathPredicate } from './path-filter.js';
 
 /**
- * A change the replica must follow: a watcher event after the `<inotify>` toggles and the path
+ * A change the replica must follow (a `written` file only once it is closed or stays): a watcher event after the `<inotify>` toggles and the path
  * filter have been applied. This is what the coalescer consumes.
  */
 export type Change =
@@ -12,6 +12,12 @@ export type Change =
   | { readonly kind: 'sync'; readonly path: RelPath }
   /** A file appeared and its content is still coming: nothing to send yet, but the replica has no such entry. */
   | { readonly kind: 'new'; readonly path: RelPath }
+  /**
+   * A file's content changed and its writer has not closed it (IN_MODIFY with `<modify>` off):
+   * nothing to send yet. Its close is a `sync`; should it never come, the lane sends the file once
+   * nobody writes it (see UnclosedFiles).
+   */
+  | { readonly kind: 'written'; readonly path: RelPath }
   /** A directory appeared (created or moved in): send it with everything below it. */
   | { readonly kind: 'tree'; readonly path: RelPath }
   /** The entry is gone. */
@@ -20,6 +26,9 @@ export type Change =
   | { readonly kind: 'rename'; readonly from: RelPath; readonly to: RelPath; readonly isDir: boolean }
   /** Events were lost: the whole tree must be resynced. */
   | { readonly kind: 'resync' };
+
+/** The changes the coalescer takes: a `written` file reaches it as a `sync`, once closed or unchanged. */
+export type CoalescedChange = Exclude<Change, { readonly kind: 'written' }>;
 
 /**
  * Maps one watcher event to the changes it means for the replica. sersync's toggles keep their
@@ -39,7 +48,8 @@ export function toChanges(ev: WatchEvent, on: InotifyToggles, excluded: PathPred
     case 'write':
       return on.closeWrite && !excluded(ev.path, false) ? [{ kind: 'sync', path: ev.path }] : [];
     case 'modify':
-      return on.modify && !excluded(ev.path, false) ? [{ kind: 'sync', path: ev.path }] : [];
+      if (excluded(ev.path, false)) return [];
+      return [{ kind: on.modify ? 'sync' : 'written', path: ev.path }];
     case 'attrib':
       return on.attrib && !excluded(ev.path, ev.isDir) ? [{ kind: 'sync', path: ev.path }] : [];
     case 'delete':

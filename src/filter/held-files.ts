@@ -5,13 +5,6 @@ import { absoluteBytes } from '../sync/walk.js';
 /** How long a file with a temporary-looking name must stay unchanged before it is sent. */
 export const NAME_SETTLE_MS = 2000;
 
-/**
- * How long a created file nobody has closed must stay unchanged before it is sent: a name linked
- * to content written before (maildir's delivery, an unnamed O_TMPFILE file linked in) gets no
- * close_write of its own.
- */
-export const UNCLOSED_SETTLE_MS = 1000;
-
 interface Held {
   timer: NodeJS.Timeout;
   /** size and mtime at the last look: a file still being written is looked at again. */
@@ -21,11 +14,11 @@ interface Held {
 }
 
 /**
- * Holds the sends of regular files until each stays unchanged for `settleMs`. The lane holds two
+ * Holds the sends of regular files until each stays unchanged for a while. The lane holds two
  * kinds: files whose name looks temporary (`TEMP_FILE_RULES`: most vanish or are renamed within
  * moments, and then never travel; `.env.sample` matches rsync's `.name.XXXXXX` and is sent once
- * it stays), and files created whose close_write has not come (sent once nobody writes them). A
- * hold may delay a file, never drop one that persists.
+ * it stays), and files whose writer has not closed them (`UnclosedFiles`). A hold may delay a
+ * file, never drop one that persists.
  */
 export class HeldFiles {
   private readonly held = new Map<RelPath, Held>();
@@ -52,15 +45,20 @@ export class HeldFiles {
     return oldest;
   }
 
+  has(path: RelPath): boolean {
+    return this.held.has(path);
+  }
+
   /**
-   * Holds the send of `path`; false when it is not a regular file (a symlink or FIFO: no program
-   * writes one bit by bit), which is not held. A file gone already is not held either: nothing to send.
-   * `st`: its lstat, when the caller has just taken it.
+   * Holds the send of `path` until it stays unchanged for `settleMs`; false when it is not a
+   * regular file (a symlink or FIFO: no program writes one bit by bit), which is not held. A file
+   * gone already is not held either: nothing to send. `st`: its lstat, when the caller has just
+   * taken it.
    */
-  hold(path: RelPath, st?: BigIntStats): boolean {
+  hold(path: RelPath, st?: BigIntStats, settleMs = this.settleMs): boolean {
     const seen = st === undefined ? this.look(path) : signature(st);
     if (seen === 'other') return false;
-    if (seen !== null) this.wait(path, seen);
+    if (seen !== null) this.wait(path, seen, settleMs);
     return true;
   }
 
@@ -77,16 +75,16 @@ export class HeldFiles {
     this.held.clear();
   }
 
-  private wait(path: RelPath, seen: string, since?: number): void {
+  private wait(path: RelPath, seen: string, settleMs: number, since?: number): void {
     const prev = this.held.get(path);
     if (prev !== undefined) clearTimeout(prev.timer);
     const first = since ?? prev?.since ?? Date.now();
     const timer = setTimeout(() => {
       this.held.delete(path);
       const now = this.look(path);
-      if (now !== null && now !== seen && now !== 'other') return this.wait(path, now, first); // still written
+      if (now !== null && now !== seen && now !== 'other') return this.wait(path, now, settleMs, first); // still written
       this.settled(path, now !== null, first); // null: it vanished, it was a temporary file
-    }, this.settleMs);
+    }, settleMs);
     this.held.set(path, { timer, seen, since: first });
   }
 

@@ -36,6 +36,7 @@ export function pluginEventsOf(root: string, change: Change, excluded: PathPredi
         { root, path: change.to, isDir: change.isDir, op: 'sync' },
       ];
     case 'new':
+    case 'written': // told at its close, as sersync did
     case 'resync':
       return [];
   }

@@ -5,8 +5,9 @@ import { Coalescer, MAX_PENDING } from '../coalesce/coalescer.js';
 import type { PathOp } from '../coalesce/types.js';
 import { remoteKind } from '../config/remote-kinds.js';
 import type { Config, Remote } from '../config/types.js';
-import type { Change } from '../filter/changes.js';
-import { HeldFiles, NAME_SETTLE_MS, UNCLOSED_SETTLE_MS } from '../filter/held-files.js';
+import type { Change, CoalescedChange } from '../filter/changes.js';
+import { HeldFiles, NAME_SETTLE_MS } from '../filter/held-files.js';
+import { UnclosedFiles } from '../filter/unclosed-files.js';
 import { filterSpecOf, type FilterSpec } from '../filter/path-filter.js';
 import { isTempFileName } from '../filter/temp-files.js';
 import type { Logger } from '../log/logger.js';
@@ -176,8 +177,8 @@ export class Lane {
   };
   /** Files whose name looks temporary, held until they stay (see HeldFiles). */
   private readonly nameDelay: HeldFiles;
-  /** Created regular files looked at and still unclosed, held until nobody writes them. */
-  private readonly unclosed: HeldFiles;
+  /** Files whose writer has not closed them, held until it does or nobody writes them. */
+  private readonly unclosed: UnclosedFiles;
   private readonly looksTemporary: (name: string) => boolean;
 
   /** A local remote's replica, with the file system it was on when the lane began (see `LocalReplica`). */
@@ -200,7 +201,15 @@ export class Lane {
       this.schedule();
     };
     this.nameDelay = new HeldFiles(ctx.root, released, ctx.nameSettleMs ?? NAME_SETTLE_MS);
-    this.unclosed = new HeldFiles(ctx.root, released, ctx.unclosedSettleMs ?? UNCLOSED_SETTLE_MS);
+    this.unclosed = new UnclosedFiles(
+      ctx.root,
+      {
+        closeWrite: ctx.config.inotify.closeWrite,
+        looksTemporary: (path) => this.looksTemporary(displayPath(baseName(path))),
+      },
+      released,
+      ...(ctx.unclosedSettleMs === undefined ? [] : [ctx.unclosedSettleMs]),
+    );
   }
 
   get remote(): Remote {
@@ -245,6 +254,11 @@ export class Lane {
   }
 
   push(change: Change): void {
+    if (change.kind === 'written') {
+      // a created file waits for its close already (see confirmCreated)
+      if (!this.unconfirmed.has(change.path)) this.unclosed.written(change.path);
+      return this.notifyIdle();
+    }
     this.announced(change);
     if (
       change.kind === 'sync' &&
@@ -259,12 +273,12 @@ export class Lane {
     this.schedule();
   }
 
-  /** A created file's content announced, or the file gone or renamed: it no longer waits for its writer. */
-  private announced(change: Change): void {
+  /** A file's content announced, or the file gone or renamed: it no longer waits for its writer. */
+  private announced(change: CoalescedChange): void {
     const path = change.kind === 'rename' ? change.from : change.kind === 'resync' ? null : change.path;
     if (path === null || change.kind === 'new') return;
     this.unconfirmed.delete(path);
-    this.unclosed.forget(path);
+    this.unclosed.closed(path);
   }
 
   /** Puts back operations from the retry queue. */
@@ -450,10 +464,7 @@ export class Lane {
       try {
         const st = lstatSync(absoluteBytes(this.ctx.root, path), { bigint: true });
         if (!st.isFile() || st.nlink > 1n) this.coalescer.apply({ kind: 'sync', path });
-        // Stands in for the close_write that never comes, where closes are replicated; not for a
-        // temporary-looking name (an editor's swap file stays open while it edits: never sent).
-        else if (this.ctx.config.inotify.closeWrite && !this.looksTemporary(displayPath(baseName(path))))
-          this.unclosed.hold(path, st);
+        else this.unclosed.created(path, st);
       } catch {
         // gone already: its delete event follows
       }

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Coalescer } from '../../src/coalesce/coalescer.js';
 import type { PathOp } from '../../src/coalesce/types.js';
-import type { Change } from '../../src/filter/changes.js';
+import type { CoalescedChange as Change } from '../../src/filter/changes.js';
 import { isWithin } from '../../src/paths.js';
 import { prng } from '../helpers/prng.js';
 

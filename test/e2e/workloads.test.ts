@@ -31,6 +31,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { useLab } from '../helpers/lab.js';
 import { CLI, startSersync, type SersyncConfigSpec } from '../helpers/sersync.js';
@@ -700,6 +701,51 @@ test('workload: a file created and kept open: status shows it awaiting its close
       closeSync(fd);
     }
   });
+});
+
+test('workload: a live SQLite database kept open by the process writing it: status shows it awaiting its close while written, and it arrives with the database still open', async () => {
+  await lab.withSersync(
+    {
+      setup: (src, replica) => {
+        const db = new Database(join(src, 'app.db'));
+        db.exec('CREATE TABLE visits (at INTEGER, page TEXT)');
+        db.close();
+        sh(src, 'rsync', '-a', `${src}/`, `${replica}/`);
+      },
+    },
+    async ({ src, replica, base }) => {
+      // A long-running application: the database file is written in place, never closed.
+      const db = new Database(join(src, 'app.db'));
+      const insert = db.prepare('INSERT INTO visits VALUES (?, ?)');
+      let n = 0;
+      const app = setInterval(() => insert.run(++n, `/page/${n}`), 50);
+      try {
+        try {
+          await eventually(
+            () => laneStatus(base).awaitingClose === 1,
+            20_000,
+            'status shows the database awaiting its close',
+          );
+        } finally {
+          clearInterval(app);
+        }
+        await sameTree(src, replica, 'the database, still open, once nobody writes it');
+        assert.equal(laneStatus(base).awaitingClose, 0);
+        const copy = new Database(join(replica, 'app.db'), { readonly: true });
+        try {
+          assert.equal(
+            copy.prepare('SELECT count(*) FROM visits').pluck().get(),
+            n,
+            'every row on the replica',
+          );
+        } finally {
+          copy.close();
+        }
+      } finally {
+        db.close();
+      }
+    },
+  );
 });
 
 test('workload: sersync2 stopped while a created file is still written does not call the stop clean: the file, closed meanwhile, arrives after the start', async () => {

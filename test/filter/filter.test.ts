@@ -1,10 +1,12 @@
 /**
  * src/filter/ as tables: which paths the exclude regexes and the dot-file rule keep out, which
  * names the temp-name table matches (it only delays them), what each watcher event becomes, and
- * the delay itself on a real directory: a file that vanishes never travels, one that stays does.
+ * the delay itself on a real directory: a file that vanishes never travels, one that stays does;
+ * a file its writer keeps open is sent once it stays, less often each time it is sent open.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +17,7 @@ import { toChanges, type Change } from '../../src/filter/changes.js';
 import { HeldFiles } from '../../src/filter/held-files.js';
 import { compilePathFilter, type FilterSpec, type PathPredicate } from '../../src/filter/path-filter.js';
 import { isTempFileName } from '../../src/filter/temp-files.js';
+import { UnclosedFiles } from '../../src/filter/unclosed-files.js';
 import type { WatchEvent } from '../../src/watch/types.js';
 
 /** A filter of sersync `<exclude>` expressions, read as the config reads them. */
@@ -142,7 +145,14 @@ test('changes: each watcher event under the toggles', () => {
       [{ kind: 'tree', path: 'd' }],
     ],
     ['close_write', { type: 'write', path: 'f' }, {}, [{ kind: 'sync', path: 'f' }]],
-    ['modify is off in the shipped config', { type: 'modify', path: 'f' }, {}, []],
+    [
+      'modify is off in the shipped config: written, sent at its close (or once it stays)',
+      { type: 'modify', path: 'f' },
+      {},
+      [{ kind: 'written', path: 'f' }],
+    ],
+    ['modify on: sent', { type: 'modify', path: 'f' }, { modify: true }, [{ kind: 'sync', path: 'f' }]],
+    ['modify of an excluded file: nothing', { type: 'modify', path: 'sub/cache/x' }, {}, [], cacheOut],
     ['attrib is off in the shipped config', { type: 'attrib', path: 'f', isDir: false }, {}, []],
     [
       'attrib on: a sync, never a delete',
@@ -250,6 +260,55 @@ test('held files: one that vanishes is never sent; one that stays is, once uncha
       ['growing', true],
     ]);
     assert.equal(held.size, 0);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('unclosed files: a file written in place is held until it stays, then sent; sent while open, it waits twice as long the next time, until its close', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'sersync-unclosed-'));
+  try {
+    const settled: [string, boolean][] = [];
+    let next: () => void = () => undefined;
+    const unclosed = new UnclosedFiles(
+      root,
+      { closeWrite: true, looksTemporary: (p) => p.endsWith('.swp') },
+      (path, stays) => {
+        settled.push([path, stays]);
+        next();
+      },
+      40,
+    );
+    const settles = (): Promise<void> => new Promise<void>((resolve) => (next = resolve));
+    writeFileSync(join(root, 'app.db'), 'pages');
+    writeFileSync(join(root, '.app.db.swp'), 'swap');
+    execFileSync('mkfifo', [join(root, 'fifo')]);
+    unclosed.written('.app.db.swp');
+    unclosed.written('fifo');
+    assert.equal(unclosed.size, 0, 'neither a temporary-looking name nor a FIFO is held');
+    unclosed.written('app.db');
+    unclosed.written('app.db');
+    assert.equal(unclosed.size, 1, 'held once');
+    await settles();
+    assert.deepEqual(settled, [['app.db', true]]);
+    assert.equal(unclosed.settleFor('app.db'), 80, 'sent while open: the next hold waits twice as long');
+    unclosed.written('app.db');
+    await settles();
+    assert.equal(unclosed.settleFor('app.db'), 160);
+    unclosed.closed('app.db');
+    assert.equal(unclosed.settleFor('app.db'), 40, 'closed: the count starts again');
+    unclosed.written('app.db');
+    unclosed.closed('app.db');
+    assert.equal(unclosed.size, 0, 'its close sends it: no longer held');
+
+    const off = new UnclosedFiles(
+      root,
+      { closeWrite: false, looksTemporary: () => false },
+      () => undefined,
+      40,
+    );
+    off.written('app.db');
+    assert.equal(off.size, 0, 'closeWrite off: nothing stands in for a close');
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
