@@ -4,7 +4,8 @@ import { SHARED_FILE_SYSTEM_EFFECT } from '../watch/mounts.js';
 import { formatDuration } from '../queue/present.js';
 import type { VerifyStatus } from '../verify/periodic.js';
 import type { PluginReport } from '../plugins/feed.js';
-import type { DaemonStatus, PluginOnlyStatus, TreeReport } from './status.js';
+import { MAX_UNCLOSED_SETTLE_MS } from '../filter/unclosed-files.js';
+import type { DaemonStatus, LaneReport, PluginOnlyStatus, TreeReport } from './status.js';
 
 export function statusText(s: DaemonStatus): string {
   const ago = (at: number | null): string => (at === null ? '-' : `${formatDuration(s.now - at)} ago`);
@@ -65,7 +66,30 @@ export function statusText(s: DaemonStatus): string {
         `! ${o.count} queued retries of ${printable(o.root)} -> ${printable(o.remoteId)}, which the config no longer has, are not sent: \`sersync2 queue list --remote ${printable(o.remoteId)}\` shows them; drop them, or put the remote back\n`,
     )
     .join('');
-  return `${summary.join('\n')}\n${reload}${rsync}${queue}${orphans}${pluginProblems(s.plugin, ago)}\n${treesText(s.trees, ago)}\n${remotes}`;
+  return `${summary.join('\n')}\n${reload}${rsync}${queue}${orphans}${unclosedText(s.lanes, s.now)}${pluginProblems(s.plugin, ago)}\n${treesText(s.trees, ago)}\n${remotes}`;
+}
+
+/**
+ * A file held for its writer's close for longer than the longest quiet it needs (see
+ * UnclosedFiles) is written without pause: it stays behind on the replica while that lasts.
+ */
+function unclosedText(lanes: readonly LaneReport[], now: number): string {
+  const files = new Map<string, { since: number; remotes: string[] }>();
+  for (const l of lanes) {
+    const held = l.longestAwaitingClose;
+    if (held === null || now - held.since <= MAX_UNCLOSED_SETTLE_MS) continue;
+    const file = `${l.root.replace(/\/$/, '')}/${held.path}`;
+    const seen = files.get(file) ?? { since: held.since, remotes: [] };
+    seen.since = Math.min(seen.since, held.since);
+    seen.remotes.push(l.remote);
+    files.set(file, seen);
+  }
+  return [...files]
+    .map(
+      ([file, { since, remotes }]) =>
+        `! ${printable(file)} is written without a pause and never closed (for ${formatDuration(now - since)}; not on ${remotes.map(printable).join(', ')} meanwhile): it is sent once its writer leaves it unchanged for a moment, or closes it; turn <modify> on to send it as it grows, or exclude it\n`,
+    )
+    .join('');
 }
 
 /** `sersync2 status` of a `sersync2 -m PLUGIN`: its trees, no remotes. */

@@ -304,6 +304,7 @@ function addStats(now: LaneStats, before: LaneStats): LaneStats {
     lastFullSyncAt: latest([now.lastFullSyncAt, before.lastFullSyncAt]),
     delayedByName: now.delayedByName, // gauges: the running lane's
     awaitingClose: now.awaitingClose,
+    longestAwaitingClose: now.longestAwaitingClose,
     queueFailingSince: now.queueFailingSince,
     queueError: now.queueError,
   };

@@ -38,10 +38,11 @@ export class HeldFiles {
     return this.held.size;
   }
 
-  /** When the file held longest was first held, or null: its change is that old. */
-  oldestSince(): number | null {
-    let oldest: number | null = null;
-    for (const h of this.held.values()) if (oldest === null || h.since < oldest) oldest = h.since;
+  /** The file held longest, and when it was first held (its change is that old), or null. */
+  oldest(): { readonly path: RelPath; readonly since: number } | null {
+    let oldest: { path: RelPath; since: number } | null = null;
+    for (const [path, h] of this.held)
+      if (oldest === null || h.since < oldest.since) oldest = { path, since: h.since };
     return oldest;
   }
 
@@ -70,9 +71,12 @@ export class HeldFiles {
     this.held.delete(path);
   }
 
-  stop(): void {
+  /** Stops holding; returns the files it held (their sends are owed). */
+  stop(): RelPath[] {
     for (const h of this.held.values()) clearTimeout(h.timer);
+    const paths = [...this.held.keys()];
     this.held.clear();
+    return paths;
   }
 
   private wait(path: RelPath, seen: string, settleMs: number, since?: number): void {

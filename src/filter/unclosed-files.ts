@@ -59,9 +59,9 @@ export class UnclosedFiles {
     return this.held.size;
   }
 
-  /** When the file held longest was first held, or null. */
-  oldestSince(): number | null {
-    return this.held.oldestSince();
+  /** The file held longest, and since when, or null. */
+  oldest(): { readonly path: RelPath; readonly since: number } | null {
+    return this.held.oldest();
   }
 
   /** A regular file created with no close_write by its dispatch (`st`: its lstat then). */
@@ -80,8 +80,9 @@ export class UnclosedFiles {
     this.sentOpen.delete(path);
   }
 
-  stop(): void {
-    this.held.stop();
+  /** Stops holding; returns the files it held (their sends are owed). */
+  stop(): RelPath[] {
+    return this.held.stop();
   }
 
   private holds(path: RelPath): boolean {

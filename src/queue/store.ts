@@ -247,6 +247,7 @@ class SqliteWorkStore implements QueueStore {
   private readonly dueStmt;
   private readonly nextDueStmt;
   private readonly settleLaneStmt;
+  private readonly leaveStmt;
   private readonly recoverStmt;
   private readonly getMetaStmt;
   private readonly setMetaStmt;
@@ -313,6 +314,9 @@ class SqliteWorkStore implements QueueStore {
         `DELETE FROM work WHERE remote = ? AND root = ? AND state = 'retry' RETURNING attempts`,
       )
       .pluck();
+    this.leaveStmt = db.prepare<[number, number]>(
+      `UPDATE work SET state = 'retry', next_attempt_at = ? WHERE batch = ? AND state = 'inflight'`,
+    );
     this.recoverStmt = db.prepare<[number]>(
       `UPDATE work SET state = 'retry', next_attempt_at = ? WHERE state = 'inflight'`,
     );
@@ -349,6 +353,10 @@ class SqliteWorkStore implements QueueStore {
   succeed(batch: number): void {
     const attempts = this.deleteBatchStmt.all(batch);
     if (attempts.some((a) => a >= FAIL_LOG_MIN_ATTEMPTS)) this.failLogChanged();
+  }
+
+  leave(batch: number, now = this.now()): void {
+    this.leaveStmt.run(now, batch);
   }
 
   fail(batch: number, failure: Failure, now = this.now()): void {

@@ -55,6 +55,11 @@ export interface WorkStore {
   begin(remoteId: string, root: string, ops: readonly PathOp[], seenAt?: number): number;
   /** The batch reached the remote: its rows are removed. */
   succeed(batch: number): void;
+  /**
+   * The batch was begun by a process that stops before sending it (the work it leaves behind):
+   * its rows are due at once, so the next start sends them, with their attempts as they were.
+   */
+  leave(batch: number, now?: number): void;
   /** The batch failed: its rows become retry rows with back-off (never dropped). */
   fail(batch: number, failure: Failure, now?: number): void;
   /**

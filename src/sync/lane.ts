@@ -48,10 +48,12 @@ export interface LaneStats {
   /** Files whose send waits because their name looks temporary (they are sent if they stay). */
   delayedByName: number;
   /**
-   * Files created whose writer has not closed them yet: sent when it does, or once they stay
-   * unchanged for a second (a name linked to content written before gets no close of its own).
+   * Files whose writer has not closed them yet (created, or written in place): sent when it does,
+   * or once they stay unchanged for a second (see UnclosedFiles).
    */
   awaitingClose: number;
+  /** Of those, the one held longest (its path as shown) and since when, or null. */
+  longestAwaitingClose: { readonly path: string; readonly since: number } | null;
   /**
    * Since when batches cannot be recorded in the retry queue (locked by another process past
    * SQLite's wait, a full or read-only disk): their changes wait in memory. Null once one is.
@@ -162,7 +164,7 @@ export class Lane {
   /** When the oldest change pending was seen (epoch ms). */
   private pendingSince: number | null = null;
   /** What `stats` reports but the held files' counts, which are read from them. */
-  private readonly counts: Omit<LaneStats, 'delayedByName' | 'awaitingClose'> = {
+  private readonly counts: Omit<LaneStats, 'delayedByName' | 'awaitingClose' | 'longestAwaitingClose'> = {
     batches: 0,
     failedBatches: 0,
     rsyncRuns: 0,
@@ -231,7 +233,14 @@ export class Lane {
 
   /** What the lane has done, and the files it holds now. */
   get stats(): LaneStats {
-    return { ...this.counts, delayedByName: this.nameDelay.size, awaitingClose: this.unclosed.size };
+    const longest = this.unclosed.oldest();
+    return {
+      ...this.counts,
+      delayedByName: this.nameDelay.size,
+      awaitingClose: this.unclosed.size,
+      longestAwaitingClose:
+        longest === null ? null : { path: displayPath(longest.path), since: longest.since },
+    };
   }
 
   get busy(): boolean {
@@ -241,8 +250,8 @@ export class Lane {
   /** When the oldest change not yet on the remote (pending or in flight) was seen, or null. */
   get oldestChangeAt(): number | null {
     let oldest = this.pendingSince;
-    for (const held of [this.nameDelay.oldestSince(), this.unclosed.oldestSince()])
-      if (held !== null && (oldest === null || held < oldest)) oldest = held;
+    for (const held of [this.nameDelay.oldest(), this.unclosed.oldest()])
+      if (held !== null && (oldest === null || held.since < oldest)) oldest = held.since;
     for (const f of this.flights)
       if (f.since !== null && (oldest === null || f.since < oldest)) oldest = f.since;
     return oldest;
@@ -307,14 +316,45 @@ export class Lane {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Stops dispatching; resolves when the batches in flight (if any) have finished. */
-  async stop(): Promise<void> {
+  /**
+   * Stops dispatching; resolves when the batches in flight (if any) have finished, with the work
+   * left behind recorded in the retry queue, due at the next start: true when it was (or nothing
+   * was left), false when it is lost with this process and the next start must resync the tree.
+   */
+  async stop(): Promise<boolean> {
     this.stopped = true;
-    this.nameDelay.stop();
-    this.unclosed.stop();
+    const since = this.oldestChangeAt;
+    const held = [...this.nameDelay.stop(), ...this.unclosed.stop(), ...this.unconfirmed];
+    this.unconfirmed.clear();
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     while (this.busy) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    return this.leave(held, since);
+  }
+
+  /**
+   * Records what is pending, and the files held (`held`), as work the next start sends; `since`:
+   * when the oldest of it was seen.
+   */
+  private leave(held: readonly RelPath[], since: number | null): boolean {
+    const ops: PathOp[] = [
+      ...this.coalescer.take(),
+      ...held.map((path) => ({ kind: 'sync' as const, path })),
+    ];
+    this.pendingSince = null;
+    if (ops.length === 0) return true;
+    try {
+      const { store, remote, root } = this.ctx;
+      store.leave(store.begin(remote.id, root, ops, since ?? undefined));
+      this.ctx.log.info(
+        { operations: ops.length },
+        'changes not sent yet are queued: the next start sends them',
+      );
+      return true;
+    } catch (err) {
+      this.ctx.log.error({ err }, 'cannot queue the changes not sent yet: the next start resyncs the tree');
+      return false;
+    }
   }
 
   private isIdle(): boolean {

@@ -259,18 +259,17 @@ export class Replicator {
   }
 
   /**
-   * Stops watching and dispatching; waits for the batches in flight. What is still pending was
-   * never recorded, so the stop is marked clean only when nothing is left behind.
+   * Stops watching and dispatching; waits for the batches in flight. Each lane queues what it
+   * leaves behind for the next start; the stop is marked clean only when every lane could.
    */
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     if (this.probeTimer !== null) clearTimeout(this.probeTimer);
     await Promise.all(this.trees.map((t) => t.watch?.close() ?? Promise.resolve()));
-    const leftBehind = this.trees.some((t) => t.lanes.some((l) => l.pending > 0));
-    await Promise.all(this.trees.flatMap((t) => t.lanes.map((l) => l.stop())));
+    const queued = await Promise.all(this.trees.flatMap((t) => t.lanes.map((l) => l.stop())));
     await this.deps.plugin?.feed.drained();
-    if (leftBehind) return;
+    if (queued.includes(false)) return;
     try {
       this.deps.store.markCleanStop();
     } catch (err) {

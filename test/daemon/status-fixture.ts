@@ -20,6 +20,7 @@ export function stats(over: Partial<LaneStats> = {}): LaneStats {
     lastFullSyncAt: null,
     delayedByName: 0,
     awaitingClose: 0,
+    longestAwaitingClose: null,
     queueFailingSince: null,
     queueError: null,
     ...over,

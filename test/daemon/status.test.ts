@@ -252,6 +252,26 @@ test('status: a retry queue that cannot be written is said, from the lane that f
   assert.match(renderMetrics(fine), /^sersync_queue_write_failing 0$/m);
 });
 
+test('status: a file written without a pause and never closed is said, with how long and where it is missing; not one held a moment', () => {
+  const [www, img] = trees();
+  assert.ok(www !== undefined && img !== undefined);
+  const holding = (tree: TreeStatus, path: string, since: number): TreeStatus => ({
+    ...tree,
+    lanes: tree.lanes.map((l) => ({ ...l, awaitingClose: 1, longestAwaitingClose: { path, since } })),
+  });
+  const text = statusText(
+    buildStatus(
+      inputs({
+        trees: [holding(www, 'logs/app.log', T - 3 * 3_600_000), holding(img, 'upload.bin', T - 2000)],
+      }),
+    ),
+  );
+  const said = text.split('\n').filter((l) => l.includes('never closed'));
+  assert.deepEqual(said, [
+    `! /srv/www/logs/app.log is written without a pause and never closed (for 3h00m; not on ${www.lanes.map((l) => l.remote).join(', ')} meanwhile): it is sent once its writer leaves it unchanged for a moment, or closes it; turn <modify> on to send it as it grows, or exclude it`,
+  ]);
+});
+
 test('status: a name with a newline cannot break the table', () => {
   const text = statusText(buildStatus(inputs({ trees: [{ ...imgTree(), root: '/srv/a\nb' }] })));
   assert.ok(text.includes('/srv/a\\nb'));

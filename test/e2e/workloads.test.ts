@@ -748,7 +748,7 @@ test('workload: a live SQLite database kept open by the process writing it: stat
   );
 });
 
-test('workload: sersync2 stopped while a created file is still written does not call the stop clean: the file, closed meanwhile, arrives after the start', async () => {
+test('workload: sersync2 stopped while a created file is still written queues it: `queue list` shows it while stopped, and the start sends it as it is then (closed meanwhile), with no full resync', async () => {
   await lab.withSersync({}, async ({ src, replica, base, proc }) => {
     const fd = openSync(join(src, 'upload.bin'), 'w');
     let chunks = 0;
@@ -761,10 +761,23 @@ test('workload: sersync2 stopped while a created file is still written does not 
       writeSync(fd, 'the last chunk, written while sersync2 is down\n');
       closeSync(fd);
     }
+    assert.match(proc.stderr(), /changes not sent yet are queued/);
+    const listed = spawnSync(
+      process.execPath,
+      [CLI, 'queue', 'list', '--json', '-o', join(base, 'confxml.xml'), '--state-dir', join(base, 'state')],
+      { encoding: 'utf8' },
+    );
+    assert.equal(listed.status, 0, listed.stderr);
+    const rows = JSON.parse(listed.stdout) as { op: { kind: string; path: string }; state: string }[];
+    assert.deepEqual(
+      rows.map((r) => [r.op.kind, r.op.path, r.state]),
+      [['sync', 'upload.bin', 'retry']],
+      'queued for the next start',
+    );
     const again = await startSersync(join(base, 'confxml.xml'), [], join(base, 'state'));
     try {
       await sameTree(src, replica, 'the upload after the start');
-      assert.match(again.stderr(), /did not stop cleanly/);
+      assert.doesNotMatch(again.stderr(), /did not stop cleanly/, 'the stop was clean: no full resync');
     } finally {
       assert.equal(await again.stop(), 0, again.stderr());
     }

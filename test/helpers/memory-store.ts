@@ -109,6 +109,11 @@ export function createMemoryWorkStore(maxIntervalMs = 3_600_000): WorkStore {
       }
       return n;
     },
+    leave(batch, now = Date.now()) {
+      for (const [k, r] of rows)
+        if (r.batch === batch && r.state === 'inflight')
+          rows.set(k, { ...r, state: 'retry', nextAttemptAt: now });
+    },
     recoverInflight(now = Date.now()) {
       let n = 0;
       for (const [k, r] of rows) {

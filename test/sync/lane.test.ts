@@ -313,7 +313,7 @@ test('lane: a file a walk just sent is not sent again by its own later close_wri
   });
 });
 
-test('lane: a created file nobody closes is pending while held (a stop then is not clean), and sent once it stays unchanged', async () => {
+test('lane: a created file nobody closes is pending while held (a stop then queues it), and sent once it stays unchanged', async () => {
   await withLane(async ({ root, lane }) => {
     const fd = openSync(join(root, 'app.log'), 'w');
     try {

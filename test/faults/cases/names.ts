@@ -113,7 +113,7 @@ export async function hostileNames(work: string, daemon: RsyncDaemon): Promise<C
 /**
  * Real files with temporary-looking names (`.env.sample`, `notes~`) are held 2 s before they are
  * sent: while held they count as pending and as lag in status and /metrics, and a stop in that
- * moment is not clean, so the next start resyncs them instead of losing them.
+ * moment queues them, so the next start sends them (without a full resync) instead of losing them.
  */
 export async function heldNamesAcrossStop(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
   const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
@@ -132,6 +132,7 @@ export async function heldNamesAcrossStop(work: string, daemon: RsyncDaemon): Pr
       assert.ok(!existsSync(join(rig.replica, name)), `${name} was sent before the stop`);
     await rig.start();
     await rig.converged(15_000, 'the held files, after a stop while they were held');
+    assert.deepEqual(rig.logLines(/did not stop cleanly/), [], 'queued at the stop: no full resync');
     return { faults: 1, files: rig.files(), lost: 0 };
   } finally {
     await rig.stop();
