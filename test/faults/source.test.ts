@@ -44,6 +44,6 @@ test('a FIFO and a socket in the tree are replicated as such, never opened', asy
   await specialFiles(lab.work, lab.daemon);
 });
 
-test('files no close names (maildir deliveries) arrive; an upload written through an open descriptor shows in status and /metrics while written, and arrives once nobody writes it', async () => {
+test('files no close names (maildir deliveries) arrive; an upload and a database written in place, through descriptors kept open, show in status and /metrics while written, and arrive once nobody writes them', async () => {
   await unclosedFiles(lab.work, lab.daemon);
 });

@@ -258,23 +258,32 @@ export async function specialFiles(work: string, daemon: RsyncDaemon): Promise<C
 }
 
 /**
- * Files whose close never names them, while an upload is written through a descriptor kept open:
- * maildir deliveries (written in tmp/, linked into new/, unlinked from tmp/) arrive; the upload is
- * shown in `status` (awaiting its close, pending, lag) and /metrics (pending) while it is written,
- * and arrives once nobody writes it, its descriptor still open.
+ * Files whose close never names them, while an upload and a database (an existing file written in
+ * place) are written through descriptors kept open: maildir deliveries (written in tmp/, linked
+ * into new/, unlinked from tmp/) arrive; the upload and the database are shown in `status`
+ * (awaiting their close, pending, lag) and /metrics (pending) while they are written, and arrive
+ * once nobody writes them, their descriptors still open.
  */
 export async function unclosedFiles(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
   const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
-  let fd: number | null = null;
+  const open: number[] = [];
   let writer: NodeJS.Timeout | undefined;
   try {
     await rig.start();
+    const db = join(rig.src, 'app.db');
+    writeFileSync(db, 'page 00000\n'.repeat(64));
+    await eventually(() => existsSync(join(rig.replica, 'app.db')), 15_000, 'the database as first written');
     const md = join(rig.src, 'Maildir');
     for (const d of ['tmp', 'new', 'cur']) mkdirSync(join(md, d), { recursive: true });
-    fd = openSync(join(rig.src, 'upload.bin'), 'w');
-    const upload = fd;
+    const upload = openSync(join(rig.src, 'upload.bin'), 'w');
+    open.push(upload);
+    const pages = openSync(db, 'r+');
+    open.push(pages);
     let chunks = 0;
-    writer = setInterval(() => writeSync(upload, `chunk ${++chunks}\n`), 50);
+    writer = setInterval(() => {
+      writeSync(upload, `chunk ${++chunks}\n`);
+      writeSync(pages, `page ${String(chunks).padStart(5, '0')}\n`, (chunks % 64) * 11); // in place
+    }, 50);
     const mails = Array.from({ length: 5 }, (_, i) => `1700000000.M${i}P${process.pid}.host`);
     for (const name of mails) {
       writeFileSync(join(md, 'tmp', name), `Subject: ${name}\n\nbody\n`);
@@ -287,23 +296,26 @@ export async function unclosedFiles(work: string, daemon: RsyncDaemon): Promise<
       'the delivered mails on the replica',
     );
     await eventually(
-      () => rig.status().lanes[0]?.awaitingClose === 1,
+      () => rig.status().lanes[0]?.awaitingClose === 2,
       15_000,
-      'status: the upload awaits its close',
+      'status: the upload and the database await their close',
     );
     const [remote] = rig.status().remotes;
     assert.ok(remote !== undefined);
-    assert.ok(remote.pending >= 1, 'the upload is pending');
-    assert.ok(remote.lagSeconds > 0, 'and counts as lag');
+    assert.ok(remote.pending >= 2, 'they are pending');
+    assert.ok(remote.lagSeconds > 0, 'and count as lag');
     const metric = await rig.metric('sersync_pending_operations', { root: rig.src, remote: remote.remote });
-    assert.ok((metric ?? 0) >= 1, `/metrics: the upload is pending (${metric})`);
+    assert.ok((metric ?? 0) >= 2, `/metrics: they are pending (${metric})`);
     clearInterval(writer);
-    await rig.converged(15_000, 'the upload, its descriptor still open, once nobody writes it');
+    await rig.converged(
+      15_000,
+      'the upload and the database, their descriptors still open, once nobody writes them',
+    );
     assert.equal(rig.status().lanes[0]?.awaitingClose, 0);
-    return { faults: 1, files: rig.files(), lost: 0 };
+    return { faults: 2, files: rig.files(), lost: 0 };
   } finally {
     clearInterval(writer);
-    if (fd !== null) closeSync(fd);
+    for (const fd of open) closeSync(fd);
     await rig.stop();
   }
 }
