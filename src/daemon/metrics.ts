@@ -146,6 +146,18 @@ export function renderMetrics(s: DaemonStatus): string {
       samples: s.remotes.map((r) => ({ labels: { remote: r.remote }, value: r.lagSeconds })),
     },
     perLane('sersync_pending_operations', 'gauge', 'Operations waiting to be sent.', (l) => l.pending),
+    perLane(
+      'sersync_files_awaiting_close',
+      'gauge',
+      'Files whose writer has not closed them: sent when it does, or once they stay unchanged (part of pending).',
+      (l) => l.awaitingClose,
+    ),
+    perLane(
+      'sersync_files_delayed_by_name',
+      'gauge',
+      'Files whose temporary-looking name delays them: sent if they stay unchanged for 2 s (part of pending).',
+      (l) => l.delayedByName,
+    ),
     perLane('sersync_batches_in_flight', 'gauge', '1 while a batch is being sent.', (l) =>
       l.inFlight ? 1 : 0,
     ),

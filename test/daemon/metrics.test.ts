@@ -41,6 +41,9 @@ test('metrics: the values are the status values, per tree and per tree x remote'
   assert.equal(value(m, 'sersync_tree_watched_directories', { root: '/srv/www' }), 12);
   assert.equal(value(m, 'sersync_tree_events_total', { root: '/srv/www' }), 40);
   assert.equal(value(m, 'sersync_pending_operations', imgB), 3);
+  assert.equal(value(m, 'sersync_files_delayed_by_name', imgB), 1);
+  assert.equal(value(m, 'sersync_files_awaiting_close', imgB), 2);
+  assert.equal(value(m, 'sersync_files_awaiting_close', www), 0);
   assert.equal(value(m, 'sersync_batches_in_flight', www), 1);
   assert.equal(value(m, 'sersync_retry_queue_operations', imgB), 17);
   assert.equal(value(m, 'sersync_failed_batches_total', imgB), 4);

@@ -102,6 +102,8 @@ export function imgTree(): TreeStatus {
           rsyncRuns: 4,
           lastFailureAt: T - 2000,
           lastError: 'refused',
+          delayedByName: 1,
+          awaitingClose: 2,
         }),
       },
     ],

@@ -306,6 +306,8 @@ export async function unclosedFiles(work: string, daemon: RsyncDaemon): Promise<
     assert.ok(remote.lagSeconds > 0, 'and count as lag');
     const metric = await rig.metric('sersync_pending_operations', { root: rig.src, remote: remote.remote });
     assert.ok((metric ?? 0) >= 2, `/metrics: they are pending (${metric})`);
+    const held = await rig.metric('sersync_files_awaiting_close', { root: rig.src, remote: remote.remote });
+    assert.equal(held, 2, '/metrics: both await their close');
     clearInterval(writer);
     await rig.converged(
       15_000,
