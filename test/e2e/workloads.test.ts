@@ -101,6 +101,9 @@ const sh = (cwd: string, cmd: string, ...args: string[]): void => {
 /** renameat2(AT_FDCWD, $ARGV[0], AT_FDCWD, $ARGV[1], RENAME_EXCHANGE) on x86_64 and arm64. */
 const EXCHANGE = `my ($a, $b) = @ARGV; my $nr = \`uname -m\` =~ /aarch64/ ? 276 : 316; syscall($nr, -100, $a, -100, $b, 2) == 0 or die "renameat2: $!";`;
 
+/** This checkout's node_modules: packages to install offline. */
+const REPO_MODULES = join(import.meta.dirname, '..', '..', '..', 'node_modules');
+
 /** An mtime in the past, whole seconds: the "older file" of a restore. */
 const OLD = new Date('2020-01-02T03:04:05Z');
 
@@ -643,6 +646,20 @@ const WORKLOADS: readonly Workload[] = [
       }
     },
     act: (src) => sh(join(src, 'www'), 'git', 'pull', '-q', '--ff-only'),
+  },
+  {
+    name: 'npm install of packages (bins linked into node_modules/.bin), then npm ci (node_modules removed and extracted again)',
+    before: (src, outside) => {
+      mkdirSync(join(src, 'app'));
+      writeFileSync(join(src, 'app', 'package.json'), '{"name":"app","version":"1.0.0","private":true}\n');
+      for (const p of ['semver', 'prettier']) sh(outside, 'npm', 'pack', '--silent', join(REPO_MODULES, p));
+    },
+    act: (src, outside) => {
+      const tarballs = readdirSync(outside).filter((f) => f.endsWith('.tgz'));
+      const npm = ['--offline', '--no-audit', '--no-fund', '--loglevel=error'];
+      sh(join(src, 'app'), 'npm', 'install', ...npm, ...tarballs.map((t) => join(outside, t)));
+      sh(join(src, 'app'), 'npm', 'ci', ...npm);
+    },
   },
 ];
 
