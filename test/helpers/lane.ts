@@ -1,12 +1,12 @@
 import { mkdirSync, rmSync } from 'node:fs';
-import type { Config } from '../../src/config/types.js';
+import type { Config, Remote } from '../../src/config/types.js';
 import { silentLogger } from '../../src/log/logger.js';
 import type { WorkStore } from '../../src/queue/types.js';
 import { Lane, type BatchReport, type LaneContext } from '../../src/sync/lane.js';
-import type { RsyncPool } from '../../src/sync/pool.js';
+import { RsyncPool } from '../../src/sync/pool.js';
 import { daemonRemote, testConfig } from './config.js';
 import { createMemoryWorkStore } from './memory-store.js';
-import type { RsyncDaemon } from './rsyncd.js';
+import { disposeRsyncDaemon, startRsyncDaemon, type RsyncDaemon } from './rsyncd.js';
 import { tempDir } from './tmp.js';
 
 export interface LaneRig {
@@ -65,4 +65,35 @@ export function testLane(
   ctx: Pick<LaneContext, 'config' | 'root' | 'remote' | 'pool' | 'store'> & Partial<LaneContext>,
 ): Lane {
   return new Lane({ log: silentLogger, settleMs: 1, onBatch: () => undefined, ...ctx });
+}
+
+/** What `withQueueRig` gives: a real daemon and its remote, a pool, a tree and a state directory. */
+export interface QueueRig {
+  readonly daemon: RsyncDaemon;
+  readonly pool: RsyncPool;
+  readonly src: string;
+  readonly state: string;
+  readonly remote: Remote;
+  readonly config: Config;
+}
+
+/**
+ * Runs `body` with a fresh rsync daemon, a pool of `poolSize`, a tree and a state directory (for
+ * a SQLite queue the body opens and closes); all of them are disposed after it.
+ */
+export async function withQueueRig(poolSize: number, body: (rig: QueueRig) => Promise<void>): Promise<void> {
+  const daemon = await startRsyncDaemon();
+  const pool = new RsyncPool(poolSize);
+  const src = await tempDir();
+  const state = await tempDir();
+  const remote = daemonRemote(daemon);
+  try {
+    const config = testConfig([{ watch: src.path, remotes: [remote] }], { daemon });
+    await body({ daemon, pool, src: src.path, state: state.path, remote, config });
+  } finally {
+    await pool.close();
+    await src.remove();
+    await state.remove();
+    await disposeRsyncDaemon(daemon);
+  }
 }
