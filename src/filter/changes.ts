@@ -4,8 +4,9 @@ import type { WatchEvent } from '../watch/types.js';
 import type { PathPredicate } from './path-filter.js';
 
 /**
- * A change the replica must follow (a `written` file only once it is closed or stays): a watcher event after the `<inotify>` toggles and the path
- * filter have been applied. This is what the coalescer consumes.
+ * A change the replica must follow: a watcher event after the `<inotify>` toggles and the path
+ * filter have been applied. The lane holds `written` files; everything else is what the coalescer
+ * consumes (`CoalescedChange`).
  */
 export type Change =
   /** The entry's content or metadata changed: send it (a directory: its own attributes only). */
