@@ -4,10 +4,13 @@ import type { RelPath } from '../paths.js';
 import { HeldFiles } from './held-files.js';
 
 /**
- * How long a file nobody has closed must stay unchanged before it is sent (the first time; see
- * `MAX_UNCLOSED_SETTLE_MS`).
+ * How long a file nobody has closed must stay unchanged before it is sent, the first time (see
+ * `MAX_UNCLOSED_SETTLE_MS`). A created file has no copy on the replica to spoil: it goes after a
+ * second (a maildir delivery). A file written in place does: a writer that only pauses (a slow
+ * upload over it) would have its half-written file replace the replica's whole one, so it waits
+ * longer; those that keep a file open for good (a database, a log) rarely need it sooner.
  */
-export const UNCLOSED_SETTLE_MS = 1000;
+export const UNCLOSED_SETTLE_MS = { created: 1000, written: 5000 } as const;
 
 /**
  * The longest such a file waits: one sent while still open waits twice as long the next time it
@@ -42,7 +45,7 @@ export class UnclosedFiles {
     },
     /** A held file stayed unchanged (`stays`) or vanished; `since`: when it was first held. */
     settled: (path: RelPath, stays: boolean, since: number) => void,
-    private readonly settleMs = UNCLOSED_SETTLE_MS,
+    private readonly settleMs: { readonly created: number; readonly written: number } = UNCLOSED_SETTLE_MS,
   ) {
     this.held = new HeldFiles(
       root,
@@ -50,7 +53,7 @@ export class UnclosedFiles {
         if (stays) this.countSentOpen(path);
         settled(path, stays, since);
       },
-      settleMs,
+      settleMs.created,
     );
   }
 
@@ -66,12 +69,13 @@ export class UnclosedFiles {
 
   /** A regular file created with no close_write by its dispatch (`st`: its lstat then). */
   created(path: RelPath, st: BigIntStats): void {
-    if (this.holds(path)) this.held.hold(path, st, this.settleFor(path));
+    if (this.holds(path)) this.held.hold(path, st, this.settleFor(path, 'created'));
   }
 
   /** A file written (IN_MODIFY) whose close has not come. */
   written(path: RelPath): void {
-    if (!this.held.has(path) && this.holds(path)) this.held.hold(path, undefined, this.settleFor(path));
+    if (!this.held.has(path) && this.holds(path))
+      this.held.hold(path, undefined, this.settleFor(path, 'written'));
   }
 
   /** Its content was announced (closed), or it is gone or renamed: no hold, and no longer open. */
@@ -95,8 +99,8 @@ export class UnclosedFiles {
     this.sentOpen.set(path, (this.sentOpen.get(path) ?? 0) + 1);
   }
 
-  /** How long `path` must stay unchanged if it is held now. */
-  settleFor(path: RelPath): number {
-    return backoffMs((this.sentOpen.get(path) ?? 0) + 1, this.settleMs, MAX_UNCLOSED_SETTLE_MS);
+  /** How long `path`, created or written in place, must stay unchanged if it is held now. */
+  settleFor(path: RelPath, how: 'created' | 'written'): number {
+    return backoffMs((this.sentOpen.get(path) ?? 0) + 1, this.settleMs[how], MAX_UNCLOSED_SETTLE_MS);
   }
 }

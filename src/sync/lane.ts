@@ -95,8 +95,6 @@ export interface LaneContext {
   readonly onBatch: (report: BatchReport) => void;
   /** How long a file with a temporary-looking name must stay unchanged before it is sent (default 2 s). */
   readonly nameSettleMs?: number;
-  /** How long a created file nobody has closed must stay unchanged before it is sent (default 1 s). */
-  readonly unclosedSettleMs?: number;
   /**
    * Batches in flight at once, on disjoint paths (default: the pool's `-n`, at most one per CPU:
    * more rsyncs than cores only wait for each other).
@@ -210,7 +208,6 @@ export class Lane {
         looksTemporary: (path) => this.looksTemporary(displayPath(baseName(path))),
       },
       released,
-      ...(ctx.unclosedSettleMs === undefined ? [] : [ctx.unclosedSettleMs]),
     );
   }
 

@@ -277,7 +277,7 @@ test('unclosed files: a file written in place is held until it stays, then sent;
         settled.push([path, stays]);
         next();
       },
-      40,
+      { created: 20, written: 40 },
     );
     const settles = (): Promise<void> => new Promise<void>((resolve) => (next = resolve));
     writeFileSync(join(root, 'app.db'), 'pages');
@@ -291,22 +291,22 @@ test('unclosed files: a file written in place is held until it stays, then sent;
     assert.equal(unclosed.size, 1, 'held once');
     await settles();
     assert.deepEqual(settled, [['app.db', true]]);
-    assert.equal(unclosed.settleFor('app.db'), 80, 'sent while open: the next hold waits twice as long');
+    assert.equal(
+      unclosed.settleFor('app.db', 'written'),
+      80,
+      'sent while open: the next hold waits twice as long',
+    );
     unclosed.written('app.db');
     await settles();
-    assert.equal(unclosed.settleFor('app.db'), 160);
+    assert.equal(unclosed.settleFor('app.db', 'written'), 160);
     unclosed.closed('app.db');
-    assert.equal(unclosed.settleFor('app.db'), 40, 'closed: the count starts again');
+    assert.equal(unclosed.settleFor('app.db', 'written'), 40, 'closed: the count starts again');
+    assert.equal(unclosed.settleFor('app.db', 'created'), 20, 'a created file has no copy to spoil: sooner');
     unclosed.written('app.db');
     unclosed.closed('app.db');
     assert.equal(unclosed.size, 0, 'its close sends it: no longer held');
 
-    const off = new UnclosedFiles(
-      root,
-      { closeWrite: false, looksTemporary: () => false },
-      () => undefined,
-      40,
-    );
+    const off = new UnclosedFiles(root, { closeWrite: false, looksTemporary: () => false }, () => undefined);
     off.written('app.db');
     assert.equal(off.size, 0, 'closeWrite off: nothing stands in for a close');
   } finally {
