@@ -1,6 +1,7 @@
-import type { BigIntStats } from 'node:fs';
+import { lstatSync, type BigIntStats } from 'node:fs';
 import { backoffMs } from '../backoff.js';
 import type { RelPath } from '../paths.js';
+import { absoluteBytes } from '../sync/walk.js';
 import { HeldFiles } from './held-files.js';
 
 /**
@@ -13,11 +14,26 @@ import { HeldFiles } from './held-files.js';
 export const UNCLOSED_SETTLE_MS = { created: 1000, written: 5000 } as const;
 
 /**
- * The longest such a file waits: one sent while still open waits twice as long the next time it
- * is written, until its writer closes it, so a log appended now and then by a process that keeps
- * it open costs one send a minute, not one at each pause.
+ * The longest such a file waits (but see `openSendWaitMs`): one sent while still open waits twice
+ * as long the next time it is written, until its writer closes it, so a log appended now and then
+ * by a process that keeps it open costs one send a minute, not one at each pause.
  */
 export const MAX_UNCLOSED_SETTLE_MS = 60_000;
+
+/** A big file's longest wait grows by 1 ms for each 10 kB of it: 10 MB a second. */
+const BYTES_PER_WAIT_MS = 10_000;
+
+/**
+ * How long a file nobody has closed must stay unchanged before it is sent, after `sentOpen` sends
+ * while open since its last close: `firstMs`, doubling, up to a minute, or one second per 10 MB
+ * of the file when that is longer. Each send reads the file whole on both sides to compare it,
+ * so a live 10 GB database sent once a minute would keep both disks busy; once every 17 minutes
+ * it costs 10 MB/s at most.
+ */
+export function openSendWaitMs(sentOpen: number, firstMs: number, sizeBytes: number): number {
+  const cap = Math.max(MAX_UNCLOSED_SETTLE_MS, Math.ceil(sizeBytes / BYTES_PER_WAIT_MS));
+  return backoffMs(sentOpen + 1, firstMs, cap);
+}
 
 /** How many files sent while open are remembered (each costs a map entry until its close). */
 const MAX_COUNTED = 10_000;
@@ -37,7 +53,7 @@ export class UnclosedFiles {
   private readonly sentOpen = new Map<RelPath, number>();
 
   constructor(
-    root: string,
+    private readonly root: string,
     private readonly rules: {
       /** Whether closes are replicated (`<closeWrite>`). */
       readonly closeWrite: boolean;
@@ -69,13 +85,19 @@ export class UnclosedFiles {
 
   /** A regular file created with no close_write by its dispatch (`st`: its lstat then). */
   created(path: RelPath, st: BigIntStats): void {
-    if (this.holds(path)) this.held.hold(path, st, this.settleFor(path, 'created'));
+    if (this.holds(path)) this.held.hold(path, st, this.settleFor(path, 'created', st.size));
   }
 
   /** A file written (IN_MODIFY) whose close has not come. */
   written(path: RelPath): void {
-    if (!this.held.has(path) && this.holds(path))
-      this.held.hold(path, undefined, this.settleFor(path, 'written'));
+    if (this.held.has(path) || !this.holds(path)) return;
+    let st: BigIntStats;
+    try {
+      st = lstatSync(absoluteBytes(this.root, path), { bigint: true });
+    } catch {
+      return; // gone: its delete event follows (or an unnamed O_TMPFILE file's `#<inode>`)
+    }
+    if (st.isFile()) this.held.hold(path, st, this.settleFor(path, 'written', st.size));
   }
 
   /** Its content was announced (closed), or it is gone or renamed: no hold, and no longer open. */
@@ -99,8 +121,8 @@ export class UnclosedFiles {
     this.sentOpen.set(path, (this.sentOpen.get(path) ?? 0) + 1);
   }
 
-  /** How long `path`, created or written in place, must stay unchanged if it is held now. */
-  settleFor(path: RelPath, how: 'created' | 'written'): number {
-    return backoffMs((this.sentOpen.get(path) ?? 0) + 1, this.settleMs[how], MAX_UNCLOSED_SETTLE_MS);
+  /** How long `path` (created or written in place, `size` bytes) must stay unchanged if held now. */
+  settleFor(path: RelPath, how: 'created' | 'written', size: bigint): number {
+    return openSendWaitMs(this.sentOpen.get(path) ?? 0, this.settleMs[how], Number(size));
   }
 }

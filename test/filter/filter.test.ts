@@ -17,7 +17,7 @@ import { toChanges, type Change } from '../../src/filter/changes.js';
 import { HeldFiles } from '../../src/filter/held-files.js';
 import { compilePathFilter, type FilterSpec, type PathPredicate } from '../../src/filter/path-filter.js';
 import { isTempFileName } from '../../src/filter/temp-files.js';
-import { UnclosedFiles } from '../../src/filter/unclosed-files.js';
+import { openSendWaitMs, UnclosedFiles } from '../../src/filter/unclosed-files.js';
 import type { WatchEvent } from '../../src/watch/types.js';
 
 /** A filter of sersync `<exclude>` expressions, read as the config reads them. */
@@ -265,6 +265,23 @@ test('held files: one that vanishes is never sent; one that stays is, once uncha
   }
 });
 
+test('unclosed files: the wait before a send while open doubles up to a minute, or a second per 10 MB of a bigger file', () => {
+  const rows: [number, number, number, number][] = [
+    // sent while open, first wait, size, wait
+    [0, 5000, 100, 5000],
+    [1, 5000, 100, 10_000],
+    [3, 5000, 100, 40_000],
+    [4, 5000, 100, 60_000],
+    [30, 5000, 100, 60_000],
+    [30, 5000, 1e9, 100_000],
+    [30, 5000, 1e10, 1_000_000],
+    [0, 5000, 1e10, 5000],
+    [0, 1000, 1e10, 1000],
+  ];
+  for (const [sent, first, size, wait] of rows)
+    assert.equal(openSendWaitMs(sent, first, size), wait, `${sent} sends, ${size} bytes`);
+});
+
 test('unclosed files: a file written in place is held until it stays, then sent; sent while open, it waits twice as long the next time, until its close', async () => {
   const root = mkdtempSync(join(tmpdir(), 'sersync-unclosed-'));
   try {
@@ -292,16 +309,20 @@ test('unclosed files: a file written in place is held until it stays, then sent;
     await settles();
     assert.deepEqual(settled, [['app.db', true]]);
     assert.equal(
-      unclosed.settleFor('app.db', 'written'),
+      unclosed.settleFor('app.db', 'written', 5n),
       80,
       'sent while open: the next hold waits twice as long',
     );
     unclosed.written('app.db');
     await settles();
-    assert.equal(unclosed.settleFor('app.db', 'written'), 160);
+    assert.equal(unclosed.settleFor('app.db', 'written', 5n), 160);
     unclosed.closed('app.db');
-    assert.equal(unclosed.settleFor('app.db', 'written'), 40, 'closed: the count starts again');
-    assert.equal(unclosed.settleFor('app.db', 'created'), 20, 'a created file has no copy to spoil: sooner');
+    assert.equal(unclosed.settleFor('app.db', 'written', 5n), 40, 'closed: the count starts again');
+    assert.equal(
+      unclosed.settleFor('app.db', 'created', 5n),
+      20,
+      'a created file has no copy to spoil: sooner',
+    );
     unclosed.written('app.db');
     unclosed.closed('app.db');
     assert.equal(unclosed.size, 0, 'its close sends it: no longer held');
