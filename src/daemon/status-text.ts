@@ -70,8 +70,8 @@ export function statusText(s: DaemonStatus): string {
 }
 
 /**
- * A file held for its writer's close for longer than the longest quiet it needs (see
- * UnclosedFiles) is written without pause: it stays behind on the replica while that lasts.
+ * A file held for its writer's close for over a minute (see UnclosedFiles): written without pause,
+ * or big and waiting between sends; it stays behind on the replica while that lasts.
  */
 function unclosedText(lanes: readonly LaneReport[], now: number): string {
   const files = new Map<string, { since: number; remotes: string[] }>();
@@ -87,7 +87,7 @@ function unclosedText(lanes: readonly LaneReport[], now: number): string {
   return [...files]
     .map(
       ([file, { since, remotes }]) =>
-        `! ${printable(file)} is written without a pause and never closed (for ${formatDuration(now - since)}; not on ${remotes.map(printable).join(', ')} meanwhile): it is sent once its writer leaves it unchanged for a moment, or closes it; turn <modify> on to send it as it grows, or exclude it\n`,
+        `! ${printable(file)} is kept open and written by its writer (for ${formatDuration(now - since)}; not on ${remotes.map(printable).join(', ')} meanwhile): it is sent once it stays unchanged for a while, or is closed; turn <modify> on to send it as it grows, or exclude it\n`,
     )
     .join('');
 }

@@ -148,7 +148,7 @@ test(
                   alert('SersyncReplicationLagHigh', { remote: bad }, 'warning', {
                     summary: `${bad} is 15m 0s behind`,
                     description:
-                      'Changes wait longer than usual: a slow or failing remote, more changes than it takes, or a file written without a pause and never closed (`sersync2 status` names it).',
+                      'Changes wait longer than usual: a slow or failing remote, more changes than it takes, or a file its writer keeps open and writes (`sersync2 status` names it).',
                   }),
                 ],
               },

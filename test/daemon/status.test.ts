@@ -252,7 +252,7 @@ test('status: a retry queue that cannot be written is said, from the lane that f
   assert.match(renderMetrics(fine), /^sersync_queue_write_failing 0$/m);
 });
 
-test('status: a file written without a pause and never closed is said, with how long and where it is missing; not one held a moment', () => {
+test('status: a file kept open and written for over a minute is said, with how long and where it is missing; not one held a moment', () => {
   const [www, img] = trees();
   assert.ok(www !== undefined && img !== undefined);
   const holding = (tree: TreeStatus, path: string, since: number): TreeStatus => ({
@@ -266,9 +266,9 @@ test('status: a file written without a pause and never closed is said, with how 
       }),
     ),
   );
-  const said = text.split('\n').filter((l) => l.includes('never closed'));
+  const said = text.split('\n').filter((l) => l.includes('kept open'));
   assert.deepEqual(said, [
-    `! /srv/www/logs/app.log is written without a pause and never closed (for 3h00m; not on ${www.lanes.map((l) => l.remote).join(', ')} meanwhile): it is sent once its writer leaves it unchanged for a moment, or closes it; turn <modify> on to send it as it grows, or exclude it`,
+    `! /srv/www/logs/app.log is kept open and written by its writer (for 3h00m; not on ${www.lanes.map((l) => l.remote).join(', ')} meanwhile): it is sent once it stays unchanged for a while, or is closed; turn <modify> on to send it as it grows, or exclude it`,
   ]);
 });
 
