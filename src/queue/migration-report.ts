@@ -105,6 +105,19 @@ const RULES: readonly Rule[] = [
     why: 'with createFolder off sersync never watched new directories, so nothing created in them reached the replica',
   },
   {
+    id: 'unclosed-files',
+    applies: (c) => c.inotify.closeWrite && !(c.inotify.modify && c.inotify.createFile),
+    change:
+      'a file whose close never comes (a maildir delivery or git object linked in, a live SQLite database or log a program keeps open) is sent once it stays unchanged: 1 s if created, 5 s if written in place',
+    why: 'sersync waited for that close for ever: such files never reached the replica, and nothing said so',
+  },
+  {
+    id: 'stop-queues',
+    applies: () => true,
+    change: 'a stop queues the changes not sent yet, and the next start sends them',
+    why: 'sersync lost the changes still in its memory at each stop or restart',
+  },
+  {
     id: 'batched-runs',
     applies: () => true,
     change: 'changes are sent in batches (one rsync for many paths) instead of one rsync per event',

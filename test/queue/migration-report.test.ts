@@ -19,12 +19,12 @@ async function reportIds(o: Partial<TestConfigOptions>): Promise<string[]> {
   }
 }
 
-const ALWAYS = ['no-sysctl', 'fail-log-mirror', 'batched-runs'];
+const ALWAYS = ['no-sysctl', 'fail-log-mirror', 'stop-queues', 'batched-runs'];
 
-test('the shipped default config: only what concerns every sersync user, dot-files and TCP_NODELAY', async () => {
+test('the shipped default config: only what concerns every sersync user, dot-files, TCP_NODELAY and files never closed', async () => {
   assert.deepEqual(
     (await reportIds({})).sort(),
-    [...ALWAYS, 'dot-files', 'tcp-nodelay', 'update-event-syncs'].sort(),
+    [...ALWAYS, 'dot-files', 'tcp-nodelay', 'unclosed-files', 'update-event-syncs'].sort(),
   );
 });
 
@@ -81,4 +81,11 @@ test('each config-dependent difference is reported exactly when it applies', asy
     ),
   );
   assert.ok(!(await reportIds({ ssh: true })).includes('tcp-nodelay'));
+  // Files never closed: not held with closeWrite off; nothing differs when modify and createFile send them anyway.
+  assert.ok(!(await reportIds({ inotifyXml: '<closeWrite start="false"/>' })).includes('unclosed-files'));
+  assert.ok(
+    !(await reportIds({ inotifyXml: '<modify start="true"/><createFile start="true"/>' })).includes(
+      'unclosed-files',
+    ),
+  );
 });
