@@ -182,6 +182,8 @@ export class TreeWatch {
     this.closed = true;
     if (this.timer !== null) clearTimeout(this.timer);
     await this.restarting;
+    // Changes made before the stop are handed on first: the stop queues them (see Lane.stop).
+    await this.watcher?.drain?.();
     await this.watcher?.close();
     this.watcher = null;
   }

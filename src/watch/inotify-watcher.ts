@@ -12,6 +12,8 @@ import { WatchTree, type DirNode } from './watch-tree.js';
 
 /** How long an IN_MOVED_FROM waits for its IN_MOVED_TO from a later read. */
 const MOVE_PAIR_MS = 5;
+/** The longest a close spends handing on the events queued before it (see `drain`). */
+const DRAIN_MS = 5000;
 /** How long a new directory that could not be watched waits for a rename of an ancestor to explain why. */
 const UNPLACED_MS = 5000;
 /** How often mounts and directories left unwatched at the watch limit are looked at, by default. */
@@ -85,6 +87,8 @@ export class InotifyWatcher implements Watcher {
   private dead = false;
   private pendingBytes = 0;
   private paused = false;
+  /** Chunks read so far: a close drains until a poll of the descriptor reads none. */
+  private reads = 0;
 
   constructor(
     private readonly binding: InotifyBinding,
@@ -181,6 +185,31 @@ export class InotifyWatcher implements Watcher {
     await this.work.catch(() => undefined);
   }
 
+  /**
+   * The events the kernel has queued and those read but not yet handled (closing the descriptor
+   * would drop both, and a stop that then records itself clean would lose them), and a move still
+   * waiting for its partner, settled as its timer would. Bounded by DRAIN_MS for a tree that keeps
+   * changing.
+   */
+  async drain(): Promise<void> {
+    if (this.handle === undefined || this.dead || this.closed) return;
+    if (this.paused) {
+      this.paused = false;
+      this.binding.resume(this.handle);
+    }
+    const until = performance.now() + DRAIN_MS;
+    for (;;) {
+      const reads = this.reads;
+      await this.work;
+      // Two turns: the first may run in the loop iteration whose poll phase has passed already.
+      for (let turn = 0; turn < 2; turn++) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.reads === reads || performance.now() > until) break;
+    }
+    clearTimeout(this.moveTimer);
+    if (this.translator.waiting) this.enqueue(() => this.translator.finish());
+    await this.work;
+  }
+
   /** Test hook: feeds the watcher an IN_Q_OVERFLOW as if the kernel had read it (see simulateOverflow). */
   injectOverflow(): void {
     this.onRead(null, encodeInotifyEvents([{ wd: -1, mask: IN.Q_OVERFLOW, cookie: 0, name: '' }]));
@@ -207,6 +236,7 @@ export class InotifyWatcher implements Watcher {
       return;
     }
     const batch = parseInotifyEvents(chunk);
+    this.reads++;
     this.pendingBytes += chunk.length;
     if (this.pendingBytes > MAX_PENDING_BYTES && !this.paused && this.handle !== undefined) {
       this.binding.pause(this.handle);

@@ -127,5 +127,10 @@ export interface Watcher {
   health(): WatchHealth;
   /** For the watcher started in this one's place (absent when the watcher does not follow mounts). */
   mountMemory?(): MountMemory | undefined;
+  /**
+   * Before a final stop: hands on the changes that happened before it and were not yet reported
+   * (queued in the kernel, read but not handled), which a close drops. Absent: nothing is held.
+   */
+  drain?(): Promise<void>;
   close(): Promise<void>;
 }

@@ -180,3 +180,31 @@ test('queue: kill -9 in the middle of a 10,000-file burst loses nothing', async 
     assert.equal(await second.stop(), 0);
   }
 });
+
+test('queue: a stop right after a 10,000-file burst queues what it had not sent; the start sends it, with no full resync', async () => {
+  const s = setup();
+  const first = await startSersync(s.config, [], s.state);
+  const writer = spawnSync(
+    process.execPath,
+    [
+      '-e',
+      `const fs=require('fs'),p=require('path');const r=process.argv[1];
+       for(let d=0;d<100;d++){fs.mkdirSync(p.join(r,'d'+d));for(let f=0;f<100;f++)fs.writeFileSync(p.join(r,'d'+d,'f'+f),'x'.repeat(d+f));}
+       fs.writeFileSync(p.join(r,'.env.sample'),'held 2 s for its name: certainly not sent yet');`,
+      s.src,
+    ],
+    { encoding: 'utf8' },
+  );
+  assert.equal(writer.status, 0, writer.stderr);
+  assert.equal(await first.stop(), 0, first.stderr());
+  assert.match(first.stderr(), /changes not sent yet are queued/);
+  assert.ok(queueList(s).length > 0, 'the rows wait in the queue while nothing runs');
+  const second = await startSersync(s.config, [], s.state);
+  try {
+    await eventually(() => treeDiff(s.src, daemon.dir) === '', 30_000, 'convergence after the start');
+    await eventually(() => queueList(s).length === 0, 10_000, 'the queue empties');
+    assert.doesNotMatch(second.stderr(), /did not stop cleanly/, 'a clean stop: no full resync');
+  } finally {
+    assert.equal(await second.stop(), 0);
+  }
+});

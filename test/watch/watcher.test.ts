@@ -517,6 +517,24 @@ for (const backend of BACKENDS) {
   });
 }
 
+test('watcher (inotify): a drain before the close hands on the events still queued in the kernel, and a move waiting for its partner', async () => {
+  await withWatcher('inotify', async ({ root, log, watcher }) => {
+    // Written and renamed in one turn of the event loop: nothing of it has been read yet.
+    for (let i = 0; i < 200; i++) writeFileSync(`${root}/f${i}`, `${i}`);
+    renameSync(`${root}/f0`, `${root}/../moved-out`);
+    assert.equal(log.events.length, 0, 'nothing read yet');
+    await watcher.drain?.();
+    const written = new Set(
+      log.events.filter((e) => e.type === 'write').map((e) => (e as { path: string }).path),
+    );
+    assert.equal(written.size, 200, 'every close_write handed on');
+    assert.ok(
+      log.events.some((e) => e.type === 'move-out' && e.path === 'f0'),
+      'the unpaired move settled as a move out',
+    );
+  });
+});
+
 /** The inotify watches this process holds: the `inotify wd:` lines of its inotify fds' fdinfo. */
 function inotifyWatchesHeld(): number {
   let held = 0;
