@@ -94,11 +94,17 @@ export class HeldFiles {
 
   /** A regular file's size, mtime and inode; 'other' for another kind of entry; null when gone. */
   private look(path: RelPath): string | null {
-    try {
-      return signature(lstatSync(absoluteBytes(this.root, path), { bigint: true }));
-    } catch {
-      return null;
-    }
+    const st = lstatIn(this.root, path);
+    return st === null ? null : signature(st);
+  }
+}
+
+/** `path`'s lstat in the tree at `root`, or null when it is gone. */
+export function lstatIn(root: string, path: RelPath): BigIntStats | null {
+  try {
+    return lstatSync(absoluteBytes(root, path), { bigint: true });
+  } catch {
+    return null;
   }
 }
 

@@ -1,8 +1,7 @@
-import { lstatSync, type BigIntStats } from 'node:fs';
+import type { BigIntStats } from 'node:fs';
 import { backoffMs } from '../backoff.js';
 import type { RelPath } from '../paths.js';
-import { absoluteBytes } from '../sync/walk.js';
-import { HeldFiles } from './held-files.js';
+import { HeldFiles, lstatIn } from './held-files.js';
 
 /**
  * How long a file nobody has closed must stay unchanged before it is sent, the first time (see
@@ -91,13 +90,9 @@ export class UnclosedFiles {
   /** A file written (IN_MODIFY) whose close has not come. */
   written(path: RelPath): void {
     if (this.held.has(path) || !this.holds(path)) return;
-    let st: BigIntStats;
-    try {
-      st = lstatSync(absoluteBytes(this.root, path), { bigint: true });
-    } catch {
-      return; // gone: its delete event follows (or an unnamed O_TMPFILE file's `#<inode>`)
-    }
-    if (st.isFile()) this.held.hold(path, st, this.settleFor(path, 'written', st.size));
+    // gone (null): its delete event follows, or it is an unnamed O_TMPFILE file's `#<inode>`
+    const st = lstatIn(this.root, path);
+    if (st?.isFile() === true) this.held.hold(path, st, this.settleFor(path, 'written', st.size));
   }
 
   /** Its content was announced (closed), or it is gone or renamed: no hold, and no longer open. */

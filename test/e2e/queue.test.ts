@@ -45,6 +45,11 @@ function setup(): Setup {
   return { src, config, state: join(base, 'state') };
 }
 
+/** A writer's script (for `node -e`, the tree as argv[1]): `burst(each)` writes 100 new directories of 100 files, calling `each(d)` after each. */
+const BURST = `const fs = require('fs'), p = require('path'), r = process.argv[1];
+  const burst = (each) => { for (let d = 0; d < 100; d++) { fs.mkdirSync(p.join(r, 'd' + d));
+    for (let f = 0; f < 100; f++) fs.writeFileSync(p.join(r, 'd' + d, 'f' + f), 'x'.repeat(d + f)); each(d); } }`;
+
 interface JsonRow {
   readonly remoteId: string;
   readonly attempts: number;
@@ -154,13 +159,7 @@ test('queue: kill -9 in the middle of a 10,000-file burst loses nothing', async 
   const first = await startSersync(s.config, [], s.state);
   const writer = spawn(
     process.execPath,
-    [
-      '-e',
-      `const fs=require('fs'),p=require('path');const r=process.argv[1];
-       for(let d=0;d<100;d++){fs.mkdirSync(p.join(r,'d'+d));for(let f=0;f<100;f++)fs.writeFileSync(p.join(r,'d'+d,'f'+f),'x'.repeat(d+f));
-       if(d===30)process.stdout.write('third\\n');}`,
-      s.src,
-    ],
+    ['-e', `${BURST}; burst((d) => { if (d === 30) process.stdout.write('third\\n'); });`, s.src],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const [chunk] = (await once(writer.stdout, 'data')) as [Buffer];
@@ -188,9 +187,8 @@ test('queue: a stop right after a 10,000-file burst queues what it had not sent;
     process.execPath,
     [
       '-e',
-      `const fs=require('fs'),p=require('path');const r=process.argv[1];
-       for(let d=0;d<100;d++){fs.mkdirSync(p.join(r,'d'+d));for(let f=0;f<100;f++)fs.writeFileSync(p.join(r,'d'+d,'f'+f),'x'.repeat(d+f));}
-       fs.writeFileSync(p.join(r,'.env.sample'),'held 2 s for its name: certainly not sent yet');`,
+      `${BURST}; burst(() => undefined);
+       fs.writeFileSync(p.join(r, '.env.sample'), 'held 2 s for its name: certainly not sent yet');`,
       s.src,
     ],
     { encoding: 'utf8' },
