@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -742,6 +743,23 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * The bytes of events the kernel holds for this descriptor, not yet read (FIONREAD): a stop reads
+ * at least that many more before it closes, so every event queued before it is handed on.
+ */
+static napi_value js_queued(napi_env env, napi_callback_info info) {
+  static const char usage[] = "queued(handle)";
+  napi_value argv[1];
+  if (!get_args(env, info, 1, argv, usage)) return NULL;
+  Instance *in = unwrap(env, argv[0], usage);
+  if (in == NULL) return NULL;
+  int bytes = 0;
+  if (in->fd >= 0 && ioctl(in->fd, FIONREAD, &bytes) < 0) return throw_errno(env, errno, "ioctl(FIONREAD)");
+  napi_value out;
+  CHECK(napi_create_int32(env, bytes, &out));
+  return out;
+}
+
+/*
  * The clock the kernel stamps files with (current_time() reads the coarse real-time clock), in ns:
  * a file whose ctime is older than this value cannot be changed again and keep it.
  */
@@ -763,6 +781,7 @@ NAPI_MODULE_INIT() {
       {"resume", NULL, js_resume, NULL, NULL, NULL, napi_enumerable, NULL},
       {"scan", NULL, js_scan, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"queued", NULL, js_queued, NULL, NULL, NULL, napi_enumerable, NULL},
       {"fileClock", NULL, js_file_clock, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));

@@ -1,12 +1,18 @@
 import type { Stats } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { relative } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FSWatcher } from 'chokidar';
 import { SersyncError } from '../errors.js';
 import { fromUtf8, isWithin, type RelPath } from '../paths.js';
 import { errnoCode } from './native.js';
 import type { Watcher, WatcherOptions, WatchEvent, WatchHealth, WatchStats } from './types.js';
 import { watchLimitError } from './watch-limit.js';
+
+/** How long chokidar must stay silent before a stop trusts it has reported what came before. */
+const QUIET_MS = 250;
+/** The longest a stop waits for that silence. */
+const DRAIN_MS = 5000;
 
 /**
  * The portable fallback, on chokidar 5, behind the same interface. Known gaps against the inotify
@@ -26,6 +32,8 @@ export class ChokidarWatcher implements Watcher {
   private gone = false;
   private limitReported = false;
   private failedBeforeReady = 0;
+  /** When chokidar last reported a change (performance.now()). */
+  private lastEventAt = 0;
 
   constructor(private readonly opts: WatcherOptions) {}
 
@@ -76,6 +84,24 @@ export class ChokidarWatcher implements Watcher {
     return this.dirs.size;
   }
 
+  /**
+   * chokidar tells nothing of what it still holds (events libuv has not read yet, stats in flight):
+   * the most a stop can do is wait until it has said nothing for QUIET_MS. False when the tree kept
+   * changing for DRAIN_MS.
+   */
+  async drain(): Promise<boolean> {
+    const started = performance.now();
+    for (;;) {
+      const now = performance.now();
+      const quietFor = Math.min(now - this.lastEventAt, now - started);
+      if (quietFor >= QUIET_MS) break;
+      if (now - started >= DRAIN_MS) return false;
+      await sleep(QUIET_MS - quietFor);
+    }
+    this.flush();
+    return !this.closed;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -94,6 +120,7 @@ export class ChokidarWatcher implements Watcher {
       this.gone = true; // chokidar then stays silent forever, even if the root comes back
       event = { type: 'root-gone' };
     }
+    this.lastEventAt = performance.now();
     this.track(event);
     if (this.queued.push(event) === 1) setImmediate(() => this.flush());
   }

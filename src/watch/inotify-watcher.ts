@@ -87,8 +87,9 @@ export class InotifyWatcher implements Watcher {
   private dead = false;
   private pendingBytes = 0;
   private paused = false;
-  /** Chunks read so far: a close drains until a poll of the descriptor reads none. */
-  private reads = 0;
+  /** Bytes of events read so far, and who waits for the next read (see drain). */
+  private readBytes = 0;
+  private readonly readWaiters = new Set<(read: boolean) => void>();
 
   constructor(
     private readonly binding: InotifyBinding,
@@ -188,26 +189,45 @@ export class InotifyWatcher implements Watcher {
   /**
    * The events the kernel has queued and those read but not yet handled (closing the descriptor
    * would drop both, and a stop that then records itself clean would lose them), and a move still
-   * waiting for its partner, settled as its timer would. Bounded by DRAIN_MS for a tree that keeps
-   * changing.
+   * waiting for its partner, settled as its timer would. Reads as many bytes as the kernel held when
+   * it was called (then once more if they end with a rename's first half: its second is queued right
+   * after it), so a tree that keeps changing does not hold the stop up. True when all of it was
+   * handed on; false when the read failed, or took longer than DRAIN_MS.
    */
-  async drain(): Promise<void> {
-    if (this.handle === undefined || this.dead || this.closed) return;
+  async drain(): Promise<boolean> {
+    if (this.handle === undefined) return true;
+    if (this.dead || this.closed) return false;
+    const handle = this.handle;
     if (this.paused) {
       this.paused = false;
-      this.binding.resume(this.handle);
+      this.binding.resume(handle);
     }
     const until = performance.now() + DRAIN_MS;
-    for (;;) {
-      const reads = this.reads;
+    for (let round = 0; round < 2; round++) {
+      const target = this.readBytes + this.binding.queued(handle);
+      while (this.readBytes < target) if (!(await this.nextRead(until))) return false;
       await this.work;
-      // Two turns: the first may run in the loop iteration whose poll phase has passed already.
-      for (let turn = 0; turn < 2; turn++) await new Promise<void>((resolve) => setImmediate(resolve));
-      if (this.reads === reads || performance.now() > until) break;
+      if (!this.translator.waiting) break;
     }
     clearTimeout(this.moveTimer);
     if (this.translator.waiting) this.enqueue(() => this.translator.finish());
     await this.work;
+    return !this.dead;
+  }
+
+  /** Resolves true at the next read, false at a failed one or if none comes by `until`. */
+  private nextRead(until: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const wake = (read: boolean): void => {
+        clearTimeout(timer);
+        resolve(read);
+      };
+      const timer = setTimeout(() => {
+        this.readWaiters.delete(wake);
+        resolve(false);
+      }, until - performance.now());
+      this.readWaiters.add(wake);
+    });
   }
 
   /** Test hook: feeds the watcher an IN_Q_OVERFLOW as if the kernel had read it (see simulateOverflow). */
@@ -225,6 +245,10 @@ export class InotifyWatcher implements Watcher {
    * `failed` event, so that the consumer replaces this watcher and resyncs.
    */
   private onRead(err: Error | null, chunk?: Buffer): void {
+    const read = err === null && chunk !== undefined;
+    if (read) this.readBytes += chunk.length;
+    for (const wake of this.readWaiters) wake(read);
+    this.readWaiters.clear();
     if (err !== null || chunk === undefined) {
       if (this.closed || this.dead) return;
       clearTimeout(this.recheckTimer);
@@ -236,7 +260,6 @@ export class InotifyWatcher implements Watcher {
       return;
     }
     const batch = parseInotifyEvents(chunk);
-    this.reads++;
     this.pendingBytes += chunk.length;
     if (this.pendingBytes > MAX_PENDING_BYTES && !this.paused && this.handle !== undefined) {
       this.binding.pause(this.handle);

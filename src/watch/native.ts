@@ -52,6 +52,8 @@ export interface InotifyBinding {
    * closed by its finaliser too, but only when the garbage collector gets to it.
    */
   close(handle: InotifyHandle): void;
+  /** Bytes of events the kernel holds for the descriptor, not yet read (FIONREAD); 0 once closed. */
+  queued(handle: InotifyHandle): number;
   /** CLOCK_REALTIME_COARSE in ns: the clock the kernel stamps a file's mtime and ctime with. */
   fileClock(): bigint;
 }

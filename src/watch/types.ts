@@ -129,8 +129,10 @@ export interface Watcher {
   mountMemory?(): MountMemory | undefined;
   /**
    * Before a final stop: hands on the changes that happened before it and were not yet reported
-   * (queued in the kernel, read but not handled), which a close drops. Absent: nothing is held.
+   * (queued in the kernel, read but not handled), which a close drops. True when it could hand on
+   * all of them; false when some may be lost (the stop then queues a full sync of the tree).
+   * Absent: nothing is held.
    */
-  drain?(): Promise<void>;
+  drain?(): Promise<boolean>;
   close(): Promise<void>;
 }

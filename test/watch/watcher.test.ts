@@ -20,7 +20,7 @@ import {
 import { describe, test } from 'node:test';
 import { SersyncError } from '../../src/errors.js';
 import type { RelPath } from '../../src/paths.js';
-import { createWatcher, simulateOverflow } from '../../src/watch/index.js';
+import { createWatcher, simulateOverflow, simulateReadError } from '../../src/watch/index.js';
 import type { WatchEvent } from '../../src/watch/types.js';
 import { BACKENDS, bytePath, Coverage, EventLog, needs, rel, withWatcher } from './helpers.js';
 
@@ -523,7 +523,7 @@ test('watcher (inotify): a drain before the close hands on the events still queu
     for (let i = 0; i < 200; i++) writeFileSync(`${root}/f${i}`, `${i}`);
     renameSync(`${root}/f0`, `${root}/../moved-out`);
     assert.equal(log.events.length, 0, 'nothing read yet');
-    await watcher.drain?.();
+    assert.equal(await watcher.drain?.(), true);
     const written = new Set(
       log.events.filter((e) => e.type === 'write').map((e) => (e as { path: string }).path),
     );
@@ -532,6 +532,39 @@ test('watcher (inotify): a drain before the close hands on the events still queu
       log.events.some((e) => e.type === 'move-out' && e.path === 'f0'),
       'the unpaired move settled as a move out',
     );
+  });
+});
+
+test('watcher (inotify): a drain reads what was queued before it, and does not wait for a tree that keeps changing', async () => {
+  await withWatcher('inotify', async ({ root, log, watcher }) => {
+    writeFileSync(`${root}/before`, 'queued before the drain');
+    // A writer that never pauses for long: a drain waiting for silence would wait for its end.
+    let written = 0;
+    const writer = setInterval(() => writeFileSync(`${root}/busy-${written++ % 10}`, `${written}`), 1);
+    try {
+      assert.equal(await watcher.drain?.(), true);
+      assert.ok(
+        log.events.some((e) => e.type === 'write' && e.path === 'before'),
+        'the write queued before the drain handed on',
+      );
+    } finally {
+      clearInterval(writer);
+    }
+  });
+});
+
+test('watcher (inotify): a drain after a failed read says that changes may be lost', async () => {
+  await withWatcher('inotify', async ({ watcher }) => {
+    simulateReadError(watcher, Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' }));
+    assert.equal(await watcher.drain?.(), false);
+  });
+});
+
+test('watcher (chokidar): a drain hands on what chokidar reports within its quiet spell', async () => {
+  await withWatcher('chokidar', async ({ root, log, watcher }) => {
+    writeFileSync(`${root}/just-before`, 'written as the stop begins');
+    assert.equal(await watcher.drain?.(), true);
+    assert.ok(log.events.some(touches('just-before')), 'the write handed on');
   });
 });
 
