@@ -221,8 +221,7 @@ export class Lane {
 
   /**
    * Operations waiting for dispatch, files held (for their temporary-looking name, or still being
-   * written) included: a stop with any of them is not clean, so the next start resyncs what they
-   * would have sent.
+   * written) included: a stop queues them for the next start (see stop).
    */
   get pending(): number {
     return this.coalescer.size + this.unconfirmed.size + this.nameDelay.size + this.unclosed.size;

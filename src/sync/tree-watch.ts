@@ -178,14 +178,46 @@ export class TreeWatch {
     return stats;
   }
 
+  /**
+   * Stops watching. Changes made before the stop are handed on first, and the stop queues them (see
+   * Lane.stop); what the watch cannot account for is handed on as the syncs that cover it: the
+   * whole tree when it was not watched (its watcher failed or was being replaced, the root gone or
+   * replaced) or its drain was cut short, the directories left unwatched at the watch limit.
+   */
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer !== null) clearTimeout(this.timer);
     await this.restarting;
-    // Changes made before the stop are handed on first: the stop queues them (see Lane.stop).
-    await this.watcher?.drain?.();
+    const drained = (await this.watcher?.drain?.()) ?? true;
+    const unseen = this.unaccounted(drained);
+    const { log, push, root } = this.deps;
+    if (unseen === 'tree') {
+      log.warn(
+        { root, why: this.down ?? 'drain-cut-short' },
+        'the watch cannot vouch for every change made before the stop: a full sync of the tree is queued for the next start',
+      );
+      push({ kind: 'resync' });
+    } else {
+      for (const path of unseen) push({ kind: 'tree', path });
+    }
     await this.watcher?.close();
     this.watcher = null;
+  }
+
+  /**
+   * What no event may have told of by now: 'tree', or the directories left unwatched at the limit
+   * (their changes since the last sync of them), when the owner sends those (gapSyncMs). An
+   * unmounted root is not synced: the directory under it is not the tree, and nothing could change
+   * in the file system while it was gone.
+   */
+  private unaccounted(drained: boolean): 'tree' | RelPath[] {
+    if (this.down === 'unmounted') return [];
+    if (this.down !== null || this.watcher === null || !drained) return 'tree';
+    if (this.deps.gapSyncMs === null) return [];
+    return this.watcher
+      .health()
+      .gaps.filter((g) => g.reason === 'watch-limit')
+      .map((g) => g.path);
   }
 
   /**

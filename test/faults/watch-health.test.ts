@@ -17,10 +17,12 @@ import {
   pathPastPathMax,
   rootMountedOver,
   rootOnSharedFileSystem,
+  rootGoneAcrossStop,
   rootRemounted,
   rootSwappedForSymlink,
   userNamespaceUnavailable,
   watchLimitOnRestoreAndReload,
+  watchLimitRaisedAcrossStop,
   watchLimitWhileRunning,
 } from './cases/watch-health.js';
 
@@ -95,6 +97,18 @@ test(
     await watchLimitOnRestoreAndReload(lab.work, lab.daemon);
   },
 );
+
+test(
+  'the watch limit reached, then a stop to raise it: the unwatched directories are queued, sent at the start',
+  { skip: userNamespaceUnavailable() },
+  async () => {
+    await watchLimitRaisedAcrossStop(lab.work, lab.daemon);
+  },
+);
+
+test('the root gone at the stop, back before the start: a full sync of the tree queued, sent', async () => {
+  await rootGoneAcrossStop(lab.work, lab.daemon);
+});
 
 test('the root swapped for a symlink: refused, nothing sent, the replica untouched', async () => {
   await rootSwappedForSymlink(lab.work, lab.daemon);

@@ -410,6 +410,75 @@ export async function watchLimitWhileRunning(work: string, daemon: RsyncDaemon):
 }
 
 /**
+ * The watch limit reached, then sersync2 stopped to raise it (its warning's advice) and started
+ * again: what was written into an unwatched directory after its last periodic send is queued at the
+ * stop (`queue list` shows it while stopped) and sent at the start, with no full resync. The stop
+ * used to be clean without it, and the file never arrived.
+ */
+export async function watchLimitRaisedAcrossStop(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
+  const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
+  try {
+    for (let i = 0; i < 10; i++) mkdirSync(join(rig.src, 'spare', `s${i}`), { recursive: true });
+    await rig.start(['-r'], {
+      wrapper: ['unshare', '--user', '--map-root-user', process.execPath, LIMITED, '14'],
+    });
+    await rig.converged(10_000, 'before the limit');
+    for (let i = 0; i < 10; i++) mkdirSync(join(rig.src, 'big', `b${i}`), { recursive: true });
+    const limited = await statusShows(rig, (t) => t.unwatchedDirectories > 0, 'the watch limit');
+    const gap = limited.gaps.find((g) => g.reason === 'watch-limit');
+    assert.ok(gap !== undefined, JSON.stringify(limited.gaps));
+    // Only a periodic send can bring this one: it pins when the next is due (10 s on).
+    writeFileSync(join(rig.src, gap.path, 'sent-whole.txt'), 'brought by a periodic send');
+    await rig.converged(30_000, 'a file in an unwatched directory, by its periodic send');
+    writeFileSync(join(rig.src, gap.path, 'before-stop.txt'), 'written just before the stop');
+    await rig.stop();
+    assert.ok(!existsSync(join(rig.replica, gap.path, 'before-stop.txt')), 'sent before the stop');
+    assert.ok(
+      rig.queued().some((r) => r.op.kind === 'tree' && r.op.path === gap.path),
+      `the unwatched directory queued at the stop: ${JSON.stringify(rig.queued())}`,
+    );
+    await rig.start(); // the limit raised
+    await rig.converged(15_000, 'the file written before the stop');
+    assert.deepEqual(rig.logLines(/did not stop cleanly/), [], 'queued at the stop: no full resync');
+    await statusShows(rig, (t) => t.watching && t.degraded.length === 0, 'the whole tree watched');
+    return { faults: 1, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop();
+  }
+}
+
+/**
+ * The watched directory gone when sersync2 is stopped (moved away by a deploy or an operator), and
+ * back, with changes, before the next start: the stop queues a full sync of the tree (no event can
+ * say what changed meanwhile), which the start sends; status showed `root-gone` while it lasted.
+ */
+export async function rootGoneAcrossStop(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
+  const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
+  const away = join(rig.base, 'away');
+  try {
+    writeFileSync(join(rig.src, 'kept.txt'), 'there all along');
+    await rig.start(['-r']);
+    await rig.converged(10_000, 'before the root left');
+    renameSync(rig.src, away);
+    await statusShows(rig, (t) => t.degraded.includes('root-gone'), 'the root gone');
+    assert.equal(await degradedMetric(rig, 'root-gone'), 1);
+    writeFileSync(join(away, 'while-away.txt'), 'written where no watch looks');
+    await rig.stop();
+    assert.ok(
+      rig.queued().some((r) => r.op.kind === 'full'),
+      `a full sync queued at the stop: ${JSON.stringify(rig.queued())}`,
+    );
+    renameSync(away, rig.src);
+    await rig.start();
+    await rig.converged(15_000, 'the tree as it came back');
+    assert.deepEqual(rig.logLines(/did not stop cleanly/), [], 'queued at the stop: no resync of every tree');
+    return { faults: 1, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop();
+  }
+}
+
+/**
  * The watch root on a file system whose files change without an event here: a FUSE mount (bindfs,
  * as sshfs, s3fs or mergerfs are) whose source is written directly, as another NFS client writes
  * a share. inotify cannot see those writes, so status, /metrics, `check` and the start's log say
