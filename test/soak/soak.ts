@@ -59,10 +59,12 @@ import {
   mountUnavailable,
   pathPastPathMax,
   rootMountedOver,
+  rootGoneAcrossStop,
   rootOnSharedFileSystem,
   rootRemounted,
   rootSwappedForSymlink,
   userNamespaceUnavailable,
+  watchLimitRaisedAcrossStop,
   watchLimitWhileRunning,
 } from '../faults/cases/watch-health.js';
 import { prng, seedFrom } from '../helpers/prng.js';
@@ -154,7 +156,9 @@ const CASES: Readonly<Record<string, (c: Context) => Promise<CaseResult> | CaseR
   }),
   ...(userNamespaceUnavailable() === undefined && {
     'watch-limit-running': (c: Context) => watchLimitWhileRunning(c.work, c.daemon),
+    'watch-limit-across-stop': (c: Context) => watchLimitRaisedAcrossStop(c.work, c.daemon),
   }),
+  'root-gone-across-stop': (c) => rootGoneAcrossStop(c.work, c.daemon),
   'symlink-races-500': (c) => {
     if (c.attacker === null) throw new Error('no attacker user');
     return symlinkRaces(c.work, c.attacker, { tries: 500, seed: c.seed });
