@@ -9,8 +9,15 @@ export const FIRST_RETRY_DELAY_MS = 5_000;
  * a row waits at the cap until it succeeds or an operator drops it.
  */
 export function retryDelayMs(attempts: number, maxIntervalMinutes: number): number {
-  const capMs = Math.max(FIRST_RETRY_DELAY_MS, maxIntervalMinutes * 60_000);
-  return backoffMs(attempts, FIRST_RETRY_DELAY_MS, capMs);
+  return backoffMs(attempts, FIRST_RETRY_DELAY_MS, longestRetryDelayMs(maxIntervalMinutes));
+}
+
+/**
+ * The longest a row ever waits. One due later than that was scheduled by a clock set back since
+ * (an NTP step, an RTC kept in local time): it is due now, not when the wall clock catches up.
+ */
+export function longestRetryDelayMs(maxIntervalMinutes: number): number {
+  return Math.max(FIRST_RETRY_DELAY_MS, maxIntervalMinutes * 60_000);
 }
 
 /**

@@ -5,7 +5,7 @@ import type { PathOp, PathOpKind } from '../coalesce/types.js';
 import { ensureOwnDir } from '../owned-files.js';
 import { fromBytes, pathBytes, type RelPath } from '../paths.js';
 import { adoptsBelow } from './carries.js';
-import { FAIL_LOG_MIN_ATTEMPTS, retryDelayMs } from './retry-policy.js';
+import { FAIL_LOG_MIN_ATTEMPTS, longestRetryDelayMs, retryDelayMs } from './retry-policy.js';
 import { SersyncError } from '../errors.js';
 import { migrate } from './schema.js';
 import { sqliteAddon } from './sqlite-addon.js';
@@ -298,8 +298,9 @@ class SqliteWorkStore implements QueueStore {
        WHERE id = ?`,
     );
     // The lanes as JSON ([[remote, root], …]), or NULL for every row.
-    this.dueStmt = db.prepare<[number, string | null, string | null, number], WorkRecord>(
-      `SELECT * FROM work WHERE state = 'retry' AND next_attempt_at <= ? AND ${NOT_UNDER_FULL_SYNC}
+    this.dueStmt = db.prepare<[number, number, string | null, string | null, number], WorkRecord>(
+      `SELECT * FROM work WHERE state = 'retry' AND (next_attempt_at <= ? OR next_attempt_at > ?)
+         AND ${NOT_UNDER_FULL_SYNC}
          AND ${IN_LANES}
        ORDER BY next_attempt_at, id LIMIT ?`,
     );
@@ -391,7 +392,8 @@ class SqliteWorkStore implements QueueStore {
 
   due(now: number, limit: number, lanes?: readonly LaneId[]): QueueRow[] {
     const l = lanesJson(lanes);
-    return this.dueStmt.all(now, l, l, limit).map(toRow);
+    const latest = now + longestRetryDelayMs(this.maxIntervalMinutes);
+    return this.dueStmt.all(now, latest, l, l, limit).map(toRow);
   }
 
   nextDueAt(lanes?: readonly LaneId[]): number | null {

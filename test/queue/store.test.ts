@@ -192,6 +192,20 @@ test('due returns due retry rows oldest first, at most limit, and leaves them qu
   });
 });
 
+test('a row due later than the longest wait is due now: the clock was set back since it failed', async () => {
+  await withStore((s, { clock }) => {
+    s.fail(s.begin(R, ROOT, [sync('a')]), { exitCode: 10, message: '' }); // due at T0 + 5 s
+    clock.now = T0 - 2 * 3_600_000; // an NTP step of two hours back
+    assert.deepEqual(
+      s.due(clock.now, 10).map((r) => r.op.path),
+      ['a'],
+      'not left waiting until the wall clock catches up',
+    );
+    clock.now = T0 - 30 * 60_000; // half an hour back: within the longest wait (60 min)
+    assert.deepEqual(s.due(clock.now, 10), [], 'a step shorter than the longest wait only delays it');
+  }, 60);
+});
+
 test('recoverInflight makes rows a crash left inflight due now, without counting a failure', async () => {
   await withStore((s, { clock }) => {
     s.begin(R, ROOT, [sync('a'), sync('b')]);
