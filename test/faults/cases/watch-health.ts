@@ -21,6 +21,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { PathOp } from '../../../src/coalesce/types.js';
 import type { TreeReport } from '../../../src/daemon/status.js';
 import { freePort, type RsyncDaemon } from '../../helpers/rsyncd.js';
 import { createUnprivileged, type Unprivileged } from '../../helpers/unprivileged.js';
@@ -410,6 +411,28 @@ export async function watchLimitWhileRunning(work: string, daemon: RsyncDaemon):
 }
 
 /**
+ * Stops sersync2: `queue list` must hold a row `queued` matches (`what`); runs `meanwhile`, starts it
+ * again, and the replica converges with no resync of every tree (the stop was clean).
+ */
+async function acrossStop(
+  rig: Rig,
+  queued: (op: PathOp) => boolean,
+  what: string,
+  meanwhile: () => void,
+): Promise<void> {
+  await rig.stop();
+  const rows = rig.queued();
+  assert.ok(
+    rows.some((r) => queued(r.op)),
+    `${what} queued at the stop: ${JSON.stringify(rows)}`,
+  );
+  meanwhile();
+  await rig.start();
+  await rig.converged(15_000, `${what}, sent at the start`);
+  assert.deepEqual(rig.logLines(/did not stop cleanly/), [], 'queued at the stop: no resync of every tree');
+}
+
+/**
  * The watch limit reached, then sersync2 stopped to raise it (its warning's advice) and started
  * again: what was written into an unwatched directory after its last periodic send is queued at the
  * stop (`queue list` shows it while stopped) and sent at the start, with no full resync. The stop
@@ -431,15 +454,14 @@ export async function watchLimitRaisedAcrossStop(work: string, daemon: RsyncDaem
     writeFileSync(join(rig.src, gap.path, 'sent-whole.txt'), 'brought by a periodic send');
     await rig.converged(30_000, 'a file in an unwatched directory, by its periodic send');
     writeFileSync(join(rig.src, gap.path, 'before-stop.txt'), 'written just before the stop');
-    await rig.stop();
-    assert.ok(!existsSync(join(rig.replica, gap.path, 'before-stop.txt')), 'sent before the stop');
-    assert.ok(
-      rig.queued().some((r) => r.op.kind === 'tree' && r.op.path === gap.path),
-      `the unwatched directory queued at the stop: ${JSON.stringify(rig.queued())}`,
-    );
-    await rig.start(); // the limit raised
-    await rig.converged(15_000, 'the file written before the stop');
-    assert.deepEqual(rig.logLines(/did not stop cleanly/), [], 'queued at the stop: no full resync');
+    await acrossStop(
+      rig,
+      (op) => op.kind === 'tree' && op.path === gap.path,
+      'the unwatched directory',
+      () => {
+        assert.ok(!existsSync(join(rig.replica, gap.path, 'before-stop.txt')), 'sent before the stop');
+      },
+    ); // started again with the limit raised
     await statusShows(rig, (t) => t.watching && t.degraded.length === 0, 'the whole tree watched');
     return { faults: 1, files: rig.files(), lost: 0 };
   } finally {
@@ -463,15 +485,14 @@ export async function rootGoneAcrossStop(work: string, daemon: RsyncDaemon): Pro
     await statusShows(rig, (t) => t.degraded.includes('root-gone'), 'the root gone');
     assert.equal(await degradedMetric(rig, 'root-gone'), 1);
     writeFileSync(join(away, 'while-away.txt'), 'written where no watch looks');
-    await rig.stop();
-    assert.ok(
-      rig.queued().some((r) => r.op.kind === 'full'),
-      `a full sync queued at the stop: ${JSON.stringify(rig.queued())}`,
+    await acrossStop(
+      rig,
+      (op) => op.kind === 'full',
+      'a full sync of the tree',
+      () => {
+        renameSync(away, rig.src);
+      },
     );
-    renameSync(away, rig.src);
-    await rig.start();
-    await rig.converged(15_000, 'the tree as it came back');
-    assert.deepEqual(rig.logLines(/did not stop cleanly/), [], 'queued at the stop: no resync of every tree');
     return { faults: 1, files: rig.files(), lost: 0 };
   } finally {
     await rig.stop();
