@@ -246,6 +246,7 @@ class SqliteWorkStore implements QueueStore {
   private readonly adoptBelowStmt;
   private readonly dueStmt;
   private readonly nextDueStmt;
+  private readonly shiftStmt;
   private readonly settleLaneStmt;
   private readonly leaveStmt;
   private readonly recoverStmt;
@@ -310,6 +311,11 @@ class SqliteWorkStore implements QueueStore {
            AND ${IN_LANES}`,
       )
       .pluck();
+    // NULL + Δ stays NULL: a row that never failed has no failure times.
+    this.shiftStmt = db.prepare<{ d: number }>(
+      `UPDATE work SET seen_at = seen_at + @d, next_attempt_at = next_attempt_at + @d,
+         first_failure_at = first_failure_at + @d, last_failure_at = last_failure_at + @d`,
+    );
     this.settleLaneStmt = db
       .prepare<[string, string], number>(
         `DELETE FROM work WHERE remote = ? AND root = ? AND state = 'retry' RETURNING attempts`,
@@ -537,6 +543,10 @@ class SqliteWorkStore implements QueueStore {
          FROM work GROUP BY remote, root ORDER BY remote, root`,
       )
       .all();
+  }
+
+  shiftTimes(deltaMs: number): void {
+    this.shiftStmt.run({ d: deltaMs });
   }
 
   makeDue(ids: readonly number[] | 'all', now = this.now()): number {

@@ -84,6 +84,11 @@ export interface WorkStore {
   /** Rows left 'inflight' by a process that died: made due now. Returns how many. */
   recoverInflight(now?: number): number;
   /**
+   * The wall clock was stepped by `deltaMs`: every time the rows hold moves with it, so their waits
+   * and ages stay what they were.
+   */
+  shiftTimes(deltaMs: number): void;
+  /**
    * Whether the previous process stopped cleanly (true for a new store: there was none); clears
    * the mark, which `markCleanStop` sets again. A false answer means work may have been lost in memory
    * (or on disk: a `-wal` lost after a kill), and the caller resyncs.

@@ -88,12 +88,21 @@ class Tree {
  * remote, sent in batches, failures kept in the work store and retried, the plugin run after
  * each batch. Everything here runs on the main thread; rsync runs in the pool's workers.
  */
+/** A change of the wall clock against the monotonic one that is a step, not a poll's jitter. */
+const CLOCK_STEP_MS = 2000;
+
+function wallClockOffset(): number {
+  return Date.now() - performance.now();
+}
+
 export class Replicator {
   private readonly trees: Tree[];
   private readonly lanesByKey = new Map<string, Lane>();
   /** The tree and remote of every lane: whose retry rows this replicator sends. */
   private readonly laneIds: readonly LaneId[];
   private retryTimer: NodeJS.Timeout | null = null;
+  /** The wall clock less the monotonic one, as last seen: it moves only when the wall clock is stepped. */
+  private clockOffset = wallClockOffset();
   /** Since when the retry queue's file is found removed or replaced (see WorkStore.fileLost). */
   private queueLostSince: number | null = null;
   /** Lanes whose last batch failed: probed until their remote answers, then their backlog is released. */
@@ -328,6 +337,7 @@ export class Replicator {
     if (this.stopping) return;
     this.queueFileLost(); // its "since" is then within a poll of the loss, not whenever status is asked
     const { store } = this.deps;
+    this.followClockStep();
     const now = Date.now();
     // A row of a tree or remote no longer in the config stays queued for `sersync2 queue`, left
     // out here: it would keep the next retry due now, and crowd out the rows of these lanes.
@@ -341,6 +351,26 @@ export class Replicator {
       this.pollRetries();
     }, wait);
     this.retryTimer.unref();
+  }
+
+  /**
+   * The wall clock stepped (an NTP correction, a hardware clock kept in local time): the queue's times
+   * move with it, or its retries would wait as long as a step back and its lag read 0 meanwhile.
+   */
+  private followClockStep(): void {
+    const offset = wallClockOffset();
+    const step = offset - this.clockOffset;
+    this.clockOffset = offset;
+    if (Math.abs(step) < CLOCK_STEP_MS) return;
+    try {
+      this.deps.store.shiftTimes(step);
+      this.deps.log.warn(
+        { stepSeconds: Math.round(step / 1000) },
+        'the wall clock was stepped: the queued retries keep their waits and their lag',
+      );
+    } catch (err) {
+      this.deps.log.warn({ err }, 'the wall clock was stepped, and the queue cannot follow it');
+    }
   }
 
   private afterBatch(lane: Lane, report: BatchReport): void {

@@ -6,7 +6,13 @@
 import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import { useLab } from '../helpers/lab.js';
-import { daemonDownDuringBurst, dirRenamesWhileDown, failLogInTreeWhileDown } from './cases/daemon-down.js';
+import {
+  clockSteppedBackWhileDown,
+  daemonDownDuringBurst,
+  dirRenamesWhileDown,
+  failLogInTreeWhileDown,
+  fakeTimeLibrary,
+} from './cases/daemon-down.js';
 import { missingPasswordFile } from './cases/password-file.js';
 import { busyDaemon, receiverRefusesThroughLink, refusingReplica } from './cases/refusing-replica.js';
 import { replicaDiskNotMountedAtStart, replicaDiskUnmounted } from './cases/replica-disk.js';
@@ -33,6 +39,14 @@ test('directories renamed while the rsync daemon is down and while its backlog i
 test('the fail log inside the watched tree while the daemon is down: its rewrites are not changes, so failures do not feed on themselves; it converges without the fail log on the replica', async () => {
   await failLogInTreeWhileDown(lab.work, lab.daemon);
 });
+
+test(
+  'the wall clock stepped back while a change waits for a daemon that is down: the lag keeps growing, it converges',
+  { skip: fakeTimeLibrary() === undefined ? 'libfaketime is not installed (Debian: faketime)' : false },
+  async () => {
+    await clockSteppedBackWhileDown(lab.work, lab.daemon);
+  },
+);
 
 test('a remote that accepts and then stalls: rsync --timeout ends each run, no rsync is left, it converges once traffic passes', async () => {
   await stalledRemote(lab.work, lab.daemon, { timeoutS: 1, stallMs: 2000 });

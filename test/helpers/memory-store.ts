@@ -123,6 +123,16 @@ export function createMemoryWorkStore(maxIntervalMs = 3_600_000): WorkStore {
       }
       return n;
     },
+    shiftTimes(deltaMs) {
+      const shift = (t: number | null): number | null => (t === null ? null : t + deltaMs);
+      for (const [k, r] of rows)
+        rows.set(k, {
+          ...r,
+          firstFailureAt: shift(r.firstFailureAt),
+          lastFailureAt: shift(r.lastFailureAt),
+          nextAttemptAt: shift(r.nextAttemptAt),
+        });
+    },
     takeCleanStopMark() {
       const was = clean;
       clean = false;

@@ -206,6 +206,24 @@ test('a row due later than the longest wait is due now: the clock was set back s
   }, 60);
 });
 
+test('shiftTimes moves every time a row holds with a step of the wall clock: waits and ages stay', async () => {
+  await withStore((s, { clock }) => {
+    s.begin(R, ROOT, [sync('waiting')]); // inflight, never failed: no failure times
+    s.fail(s.begin(R, ROOT, [sync('a')], T0 - 10_000), { exitCode: 10, message: '' });
+    const step = -30 * 60_000;
+    s.shiftTimes(step);
+    clock.now = T0 + step;
+    const [a] = s.list().filter((r) => r.op.path === 'a');
+    assert.deepEqual(
+      [a?.firstFailureAt, a?.lastFailureAt, a?.nextAttemptAt],
+      [T0 + step, T0 + step, T0 + step + 5000],
+    );
+    assert.equal(s.retriesByLane()[0]?.oldestSeenAt, T0 + step - 10_000, 'its lag: still 10 s');
+    const [waiting] = s.list().filter((r) => r.op.path === 'waiting');
+    assert.equal(waiting?.firstFailureAt, null);
+  });
+});
+
 test('recoverInflight makes rows a crash left inflight due now, without counting a failure', async () => {
   await withStore((s, { clock }) => {
     s.begin(R, ROOT, [sync('a'), sync('b')]);

@@ -16,9 +16,11 @@ import { sshdUnavailable, startSshd, type Sshd } from '../helpers/sshd.js';
 import { fuzzConfigs } from '../faults/cases/config-fuzz.js';
 import { killedDuringChurn, rewriteWhileDown } from '../faults/cases/crash.js';
 import {
+  clockSteppedBackWhileDown,
   daemonDownDuringBurst,
   dirRenamesWhileDown,
   failLogInTreeWhileDown,
+  fakeTimeLibrary,
 } from '../faults/cases/daemon-down.js';
 import { hostileNames } from '../faults/cases/names.js';
 import { missingPasswordFile } from '../faults/cases/password-file.js';
@@ -153,6 +155,9 @@ const CASES: Readonly<Record<string, (c: Context) => Promise<CaseResult> | CaseR
   ...(sshdUnavailable() === undefined && {
     'mid-path-link-ssh': (c: Context) => withSshd((sshd) => midPathLink(c.work, sshd)),
     'stalled-over-ssh': (c: Context) => withSshd((sshd) => stalledOverSsh(c.work, sshd)),
+  }),
+  ...(fakeTimeLibrary() !== undefined && {
+    'clock-stepped-back': (c: Context) => clockSteppedBackWhileDown(c.work, c.daemon),
   }),
   ...(userNamespaceUnavailable() === undefined && {
     'watch-limit-running': (c: Context) => watchLimitWhileRunning(c.work, c.daemon),

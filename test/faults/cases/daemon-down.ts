@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { eventually } from '../../helpers/trees.js';
 import { freePort, type RsyncDaemon } from '../../helpers/rsyncd.js';
 import { crashDaemon } from '../lib/procs.js';
 import { Rig } from '../lib/rig.js';
 import { startWriter } from '../lib/workload.js';
 import type { CaseResult } from './result.js';
+
+const CLOCK_CHILD = fileURLToPath(new URL('../lib/clock-child.js', import.meta.url));
 
 export interface DaemonDownParams {
   readonly dirs: number;
@@ -174,6 +177,61 @@ export async function failLogInTreeWhileDown(work: string, daemon: RsyncDaemon):
       false,
       'the fail log stays off the replica',
     );
+    return { faults: 1, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop();
+  }
+}
+
+/** libfaketime's preload library where Debian's package puts it, or undefined when not installed. */
+export function fakeTimeLibrary(): string | undefined {
+  const lib = '/usr/lib';
+  for (const dir of existsSync(lib) ? readdirSync(lib) : []) {
+    const file = join(lib, dir, 'faketime', 'libfaketime.so.1');
+    if (existsSync(file)) return file;
+  }
+  return undefined;
+}
+
+/**
+ * The wall clock stepped back half an hour (an NTP correction, a hardware clock kept in local time)
+ * while a change waits for a daemon that is down, run under libfaketime (the monotonic clock is
+ * left alone, as a real step leaves it): the daemon says so, `status` and `/metrics` keep the lag
+ * growing from where it was (it read 0 until the clock caught up, while the retries waited half an
+ * hour more); once the daemon is back, the replica converges.
+ */
+export async function clockSteppedBackWhileDown(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
+  const library = fakeTimeLibrary();
+  assert.ok(library !== undefined, 'libfaketime is not installed');
+  const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
+  const offset = join(rig.base, 'clock-offset');
+  writeFileSync(offset, '+0\n');
+  try {
+    await rig.start([], {
+      wrapper: [process.execPath, CLOCK_CHILD],
+      env: {
+        LD_PRELOAD: library,
+        FAKETIME_TIMESTAMP_FILE: offset,
+        FAKETIME_NO_CACHE: '1',
+        DONT_FAKE_MONOTONIC: '1',
+      },
+    });
+    await crashDaemon(daemon);
+    try {
+      writeFileSync(join(rig.src, 'queued.txt'), 'waits for the daemon');
+      const lag = (): number => rig.status().remotes[0]?.lagSeconds ?? 0;
+      await eventually(() => rig.status().remotes[0]?.queuedRetries === 1 && lag() >= 2, 20_000, 'lag');
+      const before = lag();
+      writeFileSync(offset, '-30m\n');
+      await eventually(() => rig.logLines(/wall clock was stepped/).length > 0, 10_000, 'the step seen');
+      assert.ok(lag() >= before, `lag after the step ${lag()} s, before it ${before} s`);
+      const remote = rig.status().remotes[0]?.remote ?? '';
+      const metric = await rig.metric('sersync_replication_lag_seconds', { remote });
+      assert.ok(metric !== undefined && metric >= before, `sersync_replication_lag_seconds ${metric}`);
+    } finally {
+      await daemon.restart();
+    }
+    await rig.converged(30_000, 'the change queued before the step');
     return { faults: 1, files: rig.files(), lost: 0 };
   } finally {
     await rig.stop();
