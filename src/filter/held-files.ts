@@ -6,7 +6,7 @@ import { absoluteBytes } from '../sync/walk.js';
 export const NAME_SETTLE_MS = 2000;
 
 interface Held {
-  timer: NodeJS.Timeout;
+  timer: NodeJS.Timeout | undefined;
   /** size and mtime at the last look: a file still being written is looked at again. */
   seen: string;
   /** When it was first held (a file rewritten meanwhile keeps it): the change waits since then. */
@@ -82,14 +82,20 @@ export class HeldFiles {
   private wait(path: RelPath, seen: string, settleMs: number, since?: number): void {
     const prev = this.held.get(path);
     if (prev !== undefined) clearTimeout(prev.timer);
-    const first = since ?? prev?.since ?? Date.now();
-    const timer = setTimeout(() => {
+    const held: Held = { timer: undefined, seen, since: since ?? prev?.since ?? Date.now() };
+    held.timer = setTimeout(() => {
       this.held.delete(path);
       const now = this.look(path);
-      if (now !== null && now !== seen && now !== 'other') return this.wait(path, now, settleMs, first); // still written
-      this.settled(path, now !== null, first); // null: it vanished, it was a temporary file
+      // `held.since`, not a copy: shiftTimes may have moved it meanwhile
+      if (now !== null && now !== seen && now !== 'other') return this.wait(path, now, settleMs, held.since); // still written
+      this.settled(path, now !== null, held.since); // null: it vanished, it was a temporary file
     }, settleMs);
-    this.held.set(path, { timer, seen, since: first });
+    this.held.set(path, held);
+  }
+
+  /** The wall clock stepped by `deltaMs`: when each file was first held moves with it. */
+  shiftTimes(deltaMs: number): void {
+    for (const h of this.held.values()) h.since += deltaMs;
   }
 
   /** A regular file's size, mtime and inode; 'other' for another kind of entry; null when gone. */

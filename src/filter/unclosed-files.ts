@@ -72,6 +72,11 @@ export class UnclosedFiles {
     );
   }
 
+  /** The wall clock stepped by `deltaMs` (see HeldFiles.shiftTimes). */
+  shiftTimes(deltaMs: number): void {
+    this.held.shiftTimes(deltaMs);
+  }
+
   /** Files held now. */
   get size(): number {
     return this.held.size;

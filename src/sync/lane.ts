@@ -120,7 +120,8 @@ const MAX_WALKED = 200_000;
 interface Flight {
   readonly ops: readonly PathOp[];
   readonly seq: number;
-  readonly since: number | null;
+  /** Moves with a step of the wall clock (see shiftTimes). */
+  since: number | null;
 }
 
 /**
@@ -251,6 +252,17 @@ export class Lane {
     for (const f of this.flights)
       if (f.since !== null && (oldest === null || f.since < oldest)) oldest = f.since;
     return oldest;
+  }
+
+  /**
+   * The wall clock stepped by `deltaMs` (see Replicator.followClockStep): when each change still
+   * waiting was seen moves with it, so the lag stays what it was.
+   */
+  shiftTimes(deltaMs: number): void {
+    if (this.pendingSince !== null) this.pendingSince += deltaMs;
+    for (const f of this.flights) if (f.since !== null) f.since += deltaMs;
+    this.nameDelay.shiftTimes(deltaMs);
+    this.unclosed.shiftTimes(deltaMs);
   }
 
   /** Operations waiting or in flight (see Coalescer.outstanding). */

@@ -354,19 +354,21 @@ export class Replicator {
   }
 
   /**
-   * The wall clock stepped (an NTP correction, a hardware clock kept in local time): the queue's times
-   * move with it, or its retries would wait as long as a step back and its lag read 0 meanwhile.
+   * The wall clock stepped (an NTP correction, a hardware clock kept in local time): the times of the
+   * work waiting, in the lanes and in the queue, move with it, or the retries would wait as long as a
+   * step back and the lag read 0 meanwhile.
    */
   private followClockStep(): void {
     const offset = wallClockOffset();
     const step = offset - this.clockOffset;
     this.clockOffset = offset;
     if (Math.abs(step) < CLOCK_STEP_MS) return;
+    for (const tree of this.trees) for (const lane of tree.lanes) lane.shiftTimes(step);
     try {
       this.deps.store.shiftTimes(step);
       this.deps.log.warn(
         { stepSeconds: Math.round(step / 1000) },
-        'the wall clock was stepped: the queued retries keep their waits and their lag',
+        'the wall clock was stepped: the work waiting keeps its waits and its lag',
       );
     } catch (err) {
       this.deps.log.warn({ err }, 'the wall clock was stepped, and the queue cannot follow it');

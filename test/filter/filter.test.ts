@@ -219,6 +219,32 @@ test('changes: each watcher event under the toggles', () => {
     assert.deepEqual(toChanges(ev, { ...ON, ...toggles }, excluded ?? none), changes, what);
 });
 
+test('held files: a step of the wall clock moves when each was first held, and the release says the moved time', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'sersync-held-'));
+  try {
+    let released: number | null = null;
+    let done: () => void = () => undefined;
+    const settled = new Promise<void>((resolve) => (done = resolve));
+    const held = new HeldFiles(
+      root,
+      (_path, _stays, since) => {
+        released = since;
+        done();
+      },
+      50,
+    );
+    writeFileSync(join(root, '.env.sample'), 'KEY=value');
+    assert.equal(held.hold('.env.sample'), true);
+    const first = held.oldest()?.since ?? 0;
+    held.shiftTimes(-1_800_000);
+    assert.equal(held.oldest()?.since, first - 1_800_000);
+    await settled;
+    assert.equal(released, first - 1_800_000);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
 test('held files: one that vanishes is never sent; one that stays is, once unchanged; a forgotten one is not looked at again', async () => {
   const root = mkdtempSync(join(tmpdir(), 'sersync-held-'));
   try {

@@ -367,3 +367,30 @@ test('lane: a created file nobody closes is not held, nor sent, with closeWrite 
     }
   }
 });
+
+test('lane: a step of the wall clock moves when its waiting changes were seen, so their lag stays', async () => {
+  const src = await tempDir();
+  const remote = daemonRemote(daemon);
+  const config = testConfig([{ watch: src.path, remotes: [remote] }], { daemon });
+  const lane = testLane({
+    config,
+    root: src.path,
+    remote,
+    pool,
+    store: createMemoryWorkStore(),
+    settleMs: 60_000,
+  });
+  try {
+    writeFileSync(join(src.path, '.env.sample'), 'KEY=value');
+    lane.push({ kind: 'sync', path: '.env.sample' }); // held for its name
+    writeFileSync(join(src.path, 'waiting.txt'), 'waits for its batch');
+    lane.push({ kind: 'sync', path: 'waiting.txt' });
+    const seen = lane.oldestChangeAt;
+    assert.ok(seen !== null);
+    lane.shiftTimes(-1_800_000);
+    assert.equal(lane.oldestChangeAt, seen - 1_800_000);
+  } finally {
+    await lane.stop();
+    await src.remove();
+  }
+});
