@@ -83,11 +83,6 @@ class Tree {
   }
 }
 
-/**
- * The real-time engine: every `<localpath>` watched, every change filtered and coalesced per
- * remote, sent in batches, failures kept in the work store and retried, the plugin run after
- * each batch. Everything here runs on the main thread; rsync runs in the pool's workers.
- */
 /** A change of the wall clock against the monotonic one that is a step, not a poll's jitter. */
 const CLOCK_STEP_MS = 2000;
 
@@ -95,6 +90,11 @@ function wallClockOffset(): number {
   return Date.now() - performance.now();
 }
 
+/**
+ * The real-time engine: every `<localpath>` watched, every change filtered and coalesced per
+ * remote, sent in batches, failures kept in the work store and retried, the plugin run after
+ * each batch. Everything here runs on the main thread; rsync runs in the pool's workers.
+ */
 export class Replicator {
   private readonly trees: Tree[];
   private readonly lanesByKey = new Map<string, Lane>();
