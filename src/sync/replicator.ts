@@ -101,6 +101,11 @@ export class Replicator {
   /** The tree and remote of every lane: whose retry rows this replicator sends. */
   private readonly laneIds: readonly LaneId[];
   private retryTimer: NodeJS.Timeout | null = null;
+  /**
+   * The resync an unclean last run owes (read before the watches are set, queued once they are):
+   * a start that fails in between must not mark its stop clean, or the next start would skip it.
+   */
+  private owedResync = true;
   /** The wall clock less the monotonic one, as last seen: it moves only when the wall clock is stepped. */
   private clockOffset = wallClockOffset();
   /** Since when the retry queue's file is found removed or replaced (see WorkStore.fileLost). */
@@ -157,15 +162,17 @@ export class Replicator {
    * interrupted, resyncs after an unclean stop or when asked (`-r`), and starts retrying.
    */
   async start(opts: { fullSync: boolean }): Promise<WatchStats[]> {
-    const stats: WatchStats[] = [];
-    for (const tree of this.trees) stats.push(await this.watch(tree));
     const { store, log } = this.deps;
     const clean = store.takeCleanStopMark();
+    this.owedResync = !clean;
+    const stats: WatchStats[] = [];
+    for (const tree of this.trees) stats.push(await this.watch(tree));
     const recovered = store.recoverInflight();
     if (recovered > 0)
       log.warn({ operations: recovered }, 'work interrupted by the last stop is queued again');
     if (!clean) log.warn('the last run did not stop cleanly: resyncing every tree to every remote');
     const made = this.madeReplicaLanes();
+    this.owedResync = false; // from here on, the lanes hold it (a stop queues it)
     if (opts.fullSync || !clean) this.resync();
     else
       for (const lane of made) {
@@ -278,7 +285,8 @@ export class Replicator {
     await Promise.all(this.trees.map((t) => t.watch?.close() ?? Promise.resolve()));
     const queued = await Promise.all(this.trees.flatMap((t) => t.lanes.map((l) => l.stop())));
     await this.deps.plugin?.feed.drained();
-    if (queued.includes(false)) return;
+    // A start that failed before its resync was queued owes it still: left to the next start.
+    if (queued.includes(false) || this.owedResync) return;
     try {
       this.deps.store.markCleanStop();
     } catch (err) {

@@ -206,12 +206,13 @@ export class TreeWatch {
 
   /**
    * What no event may have told of by now: 'tree', or the directories left unwatched at the limit
-   * (their changes since the last sync of them), when the owner sends those (gapSyncMs). An
-   * unmounted root is not synced: the directory under it is not the tree, and nothing could change
-   * in the file system while it was gone.
+   * (their changes since the last sync of them), when the owner sends those (gapSyncMs). A watch
+   * never set owes nothing (the start failed: the run owes what the last one left, see
+   * Replicator.start). An unmounted root is not synced: the directory under it is not the tree, and
+   * nothing could change in the file system while it was gone.
    */
   private unaccounted(drained: boolean): 'tree' | RelPath[] {
-    if (this.down === 'unmounted') return [];
+    if (!this.watchedOnce || this.down === 'unmounted') return []; // a start that failed: nothing seen
     if (this.down !== null || this.watcher === null || !drained) return 'tree';
     if (this.deps.gapSyncMs === null) return [];
     return this.watcher

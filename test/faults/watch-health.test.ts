@@ -7,6 +7,7 @@ import { useLab } from '../helpers/lab.js';
 import { useUnprivileged } from '../helpers/unprivileged.js';
 import {
   deploySwitchesSymlink,
+  failedStartAfterCrash,
   fuseUnavailable,
   gapAcrossRestart,
   linkOnTheWaySwapped,
@@ -103,6 +104,14 @@ test(
   { skip: userNamespaceUnavailable() },
   async () => {
     await watchLimitRaisedAcrossStop(lab.work, lab.daemon);
+  },
+);
+
+test(
+  'a crash, then a start that fails at the watch limit, then one that works: the resync the crash owes still runs',
+  { skip: userNamespaceUnavailable() },
+  async () => {
+    await failedStartAfterCrash(lab.work, lab.daemon);
   },
 );
 

@@ -53,6 +53,7 @@ import { stalledOverSsh, stalledRemote } from '../faults/cases/stall.js';
 import { eventOverflow, rootDeletedAndRecreated } from '../faults/cases/watch.js';
 import {
   deploySwitchesSymlink,
+  failedStartAfterCrash,
   fuseUnavailable,
   gapAcrossRestart,
   mountedAfterStart,
@@ -162,6 +163,7 @@ const CASES: Readonly<Record<string, (c: Context) => Promise<CaseResult> | CaseR
   ...(userNamespaceUnavailable() === undefined && {
     'watch-limit-running': (c: Context) => watchLimitWhileRunning(c.work, c.daemon),
     'watch-limit-across-stop': (c: Context) => watchLimitRaisedAcrossStop(c.work, c.daemon),
+    'failed-start-after-crash': (c: Context) => failedStartAfterCrash(c.work, c.daemon),
   }),
   'root-gone-across-stop': (c) => rootGoneAcrossStop(c.work, c.daemon),
   'symlink-races-500': (c) => {

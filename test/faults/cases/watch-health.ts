@@ -470,6 +470,34 @@ export async function watchLimitRaisedAcrossStop(work: string, daemon: RsyncDaem
 }
 
 /**
+ * A crash (`kill -9`), a file written while nothing runs, then a start that fails while setting its
+ * watches (the watch limit), then one that works: the failed start must not record a clean stop
+ * (it did: its cleanup marked one), so the working start still runs the resync the crash owes, and
+ * the file arrives.
+ */
+export async function failedStartAfterCrash(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
+  const rig = Rig.create(work, { daemon });
+  try {
+    for (let i = 0; i < 20; i++) mkdirSync(join(rig.src, `d${i}`));
+    await rig.start(['-r']);
+    await rig.converged(10_000, 'before the crash');
+    await rig.kill9();
+    writeFileSync(join(rig.src, 'while-down.txt'), 'written while nothing ran');
+    await assert.rejects(
+      rig.start([], { wrapper: ['unshare', '--user', '--map-root-user', process.execPath, LIMITED, '14'] }),
+      /exited/,
+      'the start at the watch limit fails',
+    );
+    await rig.start();
+    await rig.converged(15_000, 'the file written while down, sent by the resync the crash owes');
+    assert.equal(rig.logLines(/did not stop cleanly/).length, 1, 'the start after the failed one resyncs');
+    return { faults: 2, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop();
+  }
+}
+
+/**
  * The watched directory gone when sersync2 is stopped (moved away by a deploy or an operator), and
  * back, with changes, before the next start: the stop queues a full sync of the tree (no event can
  * say what changed meanwhile), which the start sends; status showed `root-gone` while it lasted.
