@@ -282,7 +282,7 @@ export class Replicator {
     this.stopping = true;
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     if (this.probeTimer !== null) clearTimeout(this.probeTimer);
-    await Promise.all(this.trees.map((t) => t.watch?.close() ?? Promise.resolve()));
+    await Promise.all(this.trees.map((t) => this.closeWatch(t)));
     const queued = await Promise.all(this.trees.flatMap((t) => t.lanes.map((l) => l.stop())));
     await this.deps.plugin?.feed.drained();
     // A start that failed before its resync was queued owes it still: left to the next start.
@@ -295,6 +295,21 @@ export class Replicator {
         'cannot record the clean stop in the retry queue: the next start resyncs every tree',
       );
     }
+  }
+
+  /** Closes the tree's watch; what it cannot vouch for goes to the lanes as the syncs that cover it. */
+  private async closeWatch(tree: Tree): Promise<void> {
+    const unseen = await tree.watch?.close();
+    if (unseen === undefined) return;
+    if (unseen.tree !== null) {
+      this.deps.log.warn(
+        { root: tree.spec.watch, why: unseen.tree },
+        'the watch cannot vouch for every change made before the stop: a full sync of the tree is queued for the next start',
+      );
+      tree.push({ kind: 'resync' });
+      return;
+    }
+    for (const path of unseen.unwatched) tree.push({ kind: 'tree', path });
   }
 
   private watch(tree: Tree): Promise<WatchStats> {

@@ -46,6 +46,18 @@ export const DEGRADED_REASONS: readonly DegradedReason[] = [
   'fallback-watcher',
 ];
 
+/**
+ * What no event may have told of by a stop. `tree`: why any change in it may have gone unseen (its
+ * watcher failed or was being replaced, the root gone or replaced, the kernel's events not all read),
+ * or null. `unwatched`: the directories left unwatched at the watch limit (changed since their last
+ * send, maybe). An unmounted root owes nothing: the directory under it is not the tree, and nothing
+ * could change in the file system while it was gone.
+ */
+export interface Unaccounted {
+  readonly tree: Down | 'drain-cut-short' | null;
+  readonly unwatched: readonly RelPath[];
+}
+
 /** While one of these lasts, the tree is not watched (as a whole). */
 type Down = 'root-gone' | 'root-replaced' | 'watcher-restarting' | 'unmounted';
 
@@ -179,46 +191,31 @@ export class TreeWatch {
   }
 
   /**
-   * Stops watching. Changes made before the stop are handed on first, and the stop queues them (see
-   * Lane.stop); what the watch cannot account for is handed on as the syncs that cover it: the
-   * whole tree when it was not watched (its watcher failed or was being replaced, the root gone or
-   * replaced) or its drain was cut short, the directories left unwatched at the watch limit.
+   * Stops watching. Changes made before the stop are handed on first (the replicator's stop queues
+   * them, see Lane.stop). Resolves with what the watch cannot vouch for (see Unaccounted).
    */
-  async close(): Promise<void> {
+  async close(): Promise<Unaccounted> {
     this.closed = true;
     if (this.timer !== null) clearTimeout(this.timer);
     await this.restarting;
     const drained = (await this.watcher?.drain?.()) ?? true;
     const unseen = this.unaccounted(drained);
-    const { log, push, root } = this.deps;
-    if (unseen === 'tree') {
-      log.warn(
-        { root, why: this.down ?? 'drain-cut-short' },
-        'the watch cannot vouch for every change made before the stop: a full sync of the tree is queued for the next start',
-      );
-      push({ kind: 'resync' });
-    } else {
-      for (const path of unseen) push({ kind: 'tree', path });
-    }
     await this.watcher?.close();
     this.watcher = null;
+    return unseen;
   }
 
-  /**
-   * What no event may have told of by now: 'tree', or the directories left unwatched at the limit
-   * (their changes since the last sync of them), when the owner sends those (gapSyncMs). A watch
-   * never set owes nothing (the start failed: the run owes what the last one left, see
-   * Replicator.start). An unmounted root is not synced: the directory under it is not the tree, and
-   * nothing could change in the file system while it was gone.
-   */
-  private unaccounted(drained: boolean): 'tree' | RelPath[] {
-    if (!this.watchedOnce || this.down === 'unmounted') return []; // a start that failed: nothing seen
-    if (this.down !== null || this.watcher === null || !drained) return 'tree';
-    if (this.deps.gapSyncMs === null) return [];
-    return this.watcher
+  private unaccounted(drained: boolean): Unaccounted {
+    // a start that failed: nothing seen (the run owes what the last one left, see Replicator.start)
+    if (!this.watchedOnce || this.down === 'unmounted') return { tree: null, unwatched: [] };
+    // (a watch once set has no watcher only while it is down)
+    if (this.down !== null || !drained || this.watcher === null)
+      return { tree: this.down ?? 'drain-cut-short', unwatched: [] };
+    const unwatched = this.watcher
       .health()
       .gaps.filter((g) => g.reason === 'watch-limit')
       .map((g) => g.path);
+    return { tree: null, unwatched };
   }
 
   /**
