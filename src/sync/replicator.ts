@@ -108,6 +108,8 @@ export class Replicator {
   private owedResync = true;
   /** The wall clock less the monotonic one, as last seen: it moves only when the wall clock is stepped. */
   private clockOffset = wallClockOffset();
+  /** A step the queue could not follow yet (its write failed): said once, tried at each poll. */
+  private clockStepWaiting = false;
   /** Since when the retry queue's file is found removed or replaced (see WorkStore.fileLost). */
   private queueLostSince: number | null = null;
   /** Lanes whose last batch failed: probed until their remote answers, then their backlog is released. */
@@ -382,20 +384,28 @@ export class Replicator {
    * step back and the lag read 0 meanwhile.
    */
   private followClockStep(): void {
-    const offset = wallClockOffset();
-    const step = offset - this.clockOffset;
-    this.clockOffset = offset;
-    if (Math.abs(step) < CLOCK_STEP_MS) return;
-    for (const tree of this.trees) for (const lane of tree.lanes) lane.shiftTimes(step);
-    try {
-      this.deps.store.shiftTimes(step);
-      this.deps.log.warn(
-        { stepSeconds: Math.round(step / 1000) },
-        'the wall clock was stepped: the work waiting keeps its waits and its lag',
-      );
-    } catch (err) {
-      this.deps.log.warn({ err }, 'the wall clock was stepped, and the queue cannot follow it');
+    const step = wallClockOffset() - this.clockOffset;
+    if (Math.abs(step) < CLOCK_STEP_MS) {
+      this.clockOffset += step;
+      return;
     }
+    const { store, log } = this.deps;
+    try {
+      store.shiftTimes(step);
+    } catch (err) {
+      // tried again at the next poll, the lanes with it: each time moves once
+      if (!this.clockStepWaiting)
+        log.warn({ err }, 'the wall clock was stepped, and the queue cannot follow it yet');
+      this.clockStepWaiting = true;
+      return;
+    }
+    this.clockStepWaiting = false;
+    this.clockOffset += step;
+    for (const tree of this.trees) for (const lane of tree.lanes) lane.shiftTimes(step);
+    log.warn(
+      { stepSeconds: Math.round(step / 1000) },
+      'the wall clock was stepped: the work waiting keeps its waits and its lag',
+    );
   }
 
   private afterBatch(lane: Lane, report: BatchReport): void {

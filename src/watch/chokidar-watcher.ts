@@ -6,13 +6,18 @@ import type { FSWatcher } from 'chokidar';
 import { SersyncError } from '../errors.js';
 import { fromUtf8, isWithin, type RelPath } from '../paths.js';
 import { errnoCode } from './native.js';
-import type { Watcher, WatcherOptions, WatchEvent, WatchHealth, WatchStats } from './types.js';
+import {
+  MAX_DRAIN_MS,
+  type Watcher,
+  type WatcherOptions,
+  type WatchEvent,
+  type WatchHealth,
+  type WatchStats,
+} from './types.js';
 import { watchLimitError } from './watch-limit.js';
 
 /** How long chokidar must stay silent before a stop trusts it has reported what came before. */
 const QUIET_MS = 250;
-/** The longest a stop waits for that silence. */
-const DRAIN_MS = 5000;
 
 /**
  * The portable fallback, on chokidar 5, behind the same interface. Known gaps against the inotify
@@ -87,7 +92,7 @@ export class ChokidarWatcher implements Watcher {
   /**
    * chokidar tells nothing of what it still holds (events libuv has not read yet, stats in flight):
    * the most a stop can do is wait until it has said nothing for QUIET_MS. False when the tree kept
-   * changing for DRAIN_MS.
+   * changing for MAX_DRAIN_MS.
    */
   async drain(): Promise<boolean> {
     const started = performance.now();
@@ -95,7 +100,7 @@ export class ChokidarWatcher implements Watcher {
       const now = performance.now();
       const quietFor = Math.min(now - this.lastEventAt, now - started);
       if (quietFor >= QUIET_MS) break;
-      if (now - started >= DRAIN_MS) return false;
+      if (now - started >= MAX_DRAIN_MS) return false;
       await sleep(QUIET_MS - quietFor);
     }
     this.flush();

@@ -4,7 +4,15 @@ import { encodeInotifyEvents, IN, parseInotifyEvents } from './inotify-events.js
 import { errnoCode, type InotifyBinding, type InotifyHandle } from './native.js';
 import { TreeScanner, type ScanResult } from './scan.js';
 import { EventTranslator, type Step } from './translate.js';
-import type { MountMemory, Watcher, WatcherOptions, WatchEvent, WatchHealth, WatchStats } from './types.js';
+import {
+  MAX_DRAIN_MS,
+  type MountMemory,
+  type Watcher,
+  type WatcherOptions,
+  type WatchEvent,
+  type WatchHealth,
+  type WatchStats,
+} from './types.js';
 import { baseName, fromUtf8, joinRel, parentOf, type RelPath } from '../paths.js';
 import { diffMounts, mountsBelow, readMountTable, type Mount } from './mounts.js';
 import { watchLimitError } from './watch-limit.js';
@@ -12,8 +20,6 @@ import { WatchTree, type DirNode } from './watch-tree.js';
 
 /** How long an IN_MOVED_FROM waits for its IN_MOVED_TO from a later read. */
 const MOVE_PAIR_MS = 5;
-/** The longest a close spends handing on the events queued before it (see `drain`). */
-const DRAIN_MS = 5000;
 /** How long a new directory that could not be watched waits for a rename of an ancestor to explain why. */
 const UNPLACED_MS = 5000;
 /** How often mounts and directories left unwatched at the watch limit are looked at, by default. */
@@ -192,7 +198,7 @@ export class InotifyWatcher implements Watcher {
    * waiting for its partner, settled as its timer would. Reads as many bytes as the kernel held when
    * it was called (then once more if they end with a rename's first half: its second is queued right
    * after it), so a tree that keeps changing does not hold the stop up. True when all of it was
-   * handed on; false when the read failed, or took longer than DRAIN_MS.
+   * handed on; false when the read failed, or took longer than MAX_DRAIN_MS.
    */
   async drain(): Promise<boolean> {
     if (this.handle === undefined) return true;
@@ -202,7 +208,7 @@ export class InotifyWatcher implements Watcher {
       this.paused = false;
       this.binding.resume(handle);
     }
-    const until = performance.now() + DRAIN_MS;
+    const until = performance.now() + MAX_DRAIN_MS;
     for (let round = 0; round < 2; round++) {
       const target = this.readBytes + this.binding.queued(handle);
       while (this.readBytes < target) if (!(await this.nextRead(until))) return false;

@@ -118,6 +118,9 @@ export interface WatchStats {
   readonly readyMs: number;
 }
 
+/** The longest a watcher's drain takes (see Watcher.drain): a stop is not held up longer. */
+export const MAX_DRAIN_MS = 5000;
+
 export interface Watcher {
   /** Sets the watches on the whole tree; resolves when they are all in place. */
   start(): Promise<WatchStats>;
