@@ -12,6 +12,7 @@ import { readyReplica } from '../src/sync/local-replica.js';
 import { parentOf, pathBytes, type RelPath } from '../src/paths.js';
 import { anchoredPattern, fileListEntry } from '../src/sync/rsync-args.js';
 import { pinnedPlace } from '../src/sync/rsync-place.js';
+import { isExhaustion, refusedForPipes, whyNotStarted } from '../src/process-start.js';
 import { CONFINABLE, startRsync } from '../src/sync/rsync-start.js';
 import { Progress2Reader, type ProgressMessage, type ReportingTask } from '../src/sync/rsync-progress.js';
 import { sampleEveryMs, StallClock, treeIoBytes } from '../src/sync/stall.js';
@@ -258,15 +259,27 @@ function closed(port: MessagePort): Promise<void> {
 
 async function run(task: ReportingTask): Promise<RsyncResult> {
   const started = performance.now();
-  const replica = task.access.replica === undefined ? null : readyReplica(task.access.replica);
-  if (replica?.problem != null)
-    return notRun(
-      replica.problem.unmounted ? REPLICA_UNMOUNTED : SOURCE_UNUSABLE,
-      `rsync not run: ${replica.problem.why}`,
-      performance.now() - started,
-    );
-  const result = await runPlaced(task, started);
-  return replica?.madeAgain === true ? { ...result, replicaMadeAgain: true } : result;
+  try {
+    const replica = task.access.replica === undefined ? null : readyReplica(task.access.replica);
+    if (replica?.problem != null)
+      return notRun(
+        replica.problem.unmounted ? REPLICA_UNMOUNTED : SOURCE_UNUSABLE,
+        `rsync not run: ${replica.problem.why}`,
+        performance.now() - started,
+      );
+    const result = await runPlaced(task, started);
+    return replica?.madeAgain === true ? { ...result, replicaMadeAgain: true } : result;
+  } catch (err) {
+    // Out of descriptors or processes while opening the tree or walking it: rsync could not be
+    // started, as when its spawn fails so (not a fault of the task or of the thread).
+    if (isExhaustion(err))
+      return notRun(
+        CANNOT_RUN,
+        `cannot run rsync: ${whyNotStarted(err, 'rsync')}`,
+        performance.now() - started,
+      );
+    throw err;
+  }
 }
 
 /** The run in the tree's root as it was checked (`run`, once the replica is ready). */
@@ -278,7 +291,13 @@ async function runPlaced(task: ReportingTask, started: number): Promise<RsyncRes
     // -1 would read as a lost remote
     return notRun(SOURCE_UNUSABLE, `rsync not run: ${place}`, performance.now() - started);
   const listing = task.listedPort !== undefined;
-  const input = task.input === null ? null : buildInput({ ...task, cwd: place.tree }, task.input, listing);
+  let input;
+  try {
+    input = task.input === null ? null : buildInput({ ...task, cwd: place.tree }, task.input, listing);
+  } catch (err) {
+    place.close();
+    throw err;
+  }
   const list = input?.list ?? null;
   // Before rsync starts: from now on, what the walks did not list is not this run's to send.
   if (input?.listed != null) task.listedPort?.postMessage(input.listed);
@@ -297,8 +316,13 @@ async function runPlaced(task: ReportingTask, started: number): Promise<RsyncRes
   const progress =
     task.progressPort === undefined ? null : progressPoster(task.progressPort, input?.walked ?? 0);
   const reporting = progress === null ? [] : ['--info=progress2'];
+  const child = startRsync(place, ['--stats', ...reporting, ...task.args], task.access);
+  const refused = refusedForPipes(child);
+  if (refused !== null)
+    return refused.then((err) =>
+      notRun(CANNOT_RUN, `cannot run rsync: ${whyNotStarted(err, 'rsync')}`, performance.now() - started),
+    );
   return new Promise((resolve) => {
-    const child = startRsync(place, ['--stats', ...reporting, ...task.args], task.access);
     let stderr = '';
     let stdout = '';
     let output = 0;
@@ -342,7 +366,7 @@ async function runPlaced(task: ReportingTask, started: number): Promise<RsyncRes
       });
     };
     child.on('error', (err) => {
-      finish(CANNOT_RUN, null, `cannot run rsync: ${err.message}`);
+      finish(CANNOT_RUN, null, `cannot run rsync: ${whyNotStarted(err, 'rsync')}`);
     });
     child.on('close', (code, signal) => {
       // Reported as rsync reports its own I/O timeout, so that it is retried and probed alike.

@@ -275,7 +275,10 @@ async function replicate(config: Config, options: RunOptions, ctx: ReplicateCont
   const { log, signals } = ctx;
   const say = sayTo(log);
   const pool = new RsyncPool(options.threads, ctx.progress);
-  const rsync = new LaterRsyncCheck((problem) => log.warn(problem));
+  const rsync = new LaterRsyncCheck(
+    (problem) => log.warn(problem),
+    (why) => log.warn({ why }, 'could not look at the installed rsync: looking again later'),
+  );
   const replicas = new ReplicaRecords();
   const service = new Service({
     control: ctx.control,

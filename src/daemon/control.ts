@@ -282,6 +282,13 @@ export async function askDaemon(file: string, request: ControlRequest, timeoutMs
       reject(connectError(file, err));
     });
   });
+  if (reply === '')
+    // The kernel let the connection in, but the daemon closed it unread: out of descriptors,
+    // libuv accepts and closes (its EMFILE trick), or it was stopping.
+    throw new SersyncError(
+      'ERR_SERSYNC_CONTROL',
+      `sersync2 on ${file} closed the connection without answering: it may be stopping, or out of file descriptors (its log says which)`,
+    );
   let parsed: ControlReply;
   try {
     parsed = JSON.parse(reply) as ControlReply;

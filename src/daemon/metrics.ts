@@ -76,8 +76,8 @@ export function renderMetrics(s: DaemonStatus): string {
     single(
       'sersync_rsync_problem',
       'gauge',
-      '1 when the rsync every sync runs is missing, or older than 3.5 (it may follow a symlink planted in the tree) on runs not confined to the tree; looked at 10 s after the start.',
-      s.rsyncProblem === null ? 0 : 1,
+      '1 while rsync cannot be started (not installed, or sersync2 out of file descriptors or processes: every sync fails), or when the installed one is older than 3.5 (it may follow a symlink planted in the tree) on runs not confined to the tree; the version is looked at 10 s after the start.',
+      s.rsyncProblem === null && s.pool.cannotStart === null ? 0 : 1,
     ),
     single(
       'sersync_rsync_reads_confined',

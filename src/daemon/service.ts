@@ -132,7 +132,12 @@ export class Service {
       rsync: this.deps.rsync?.() ?? null,
       trees: withPast(engine.status(), this.past),
       retries: engine.retriesByLane(),
-      pool: { inFlight: pool.inFlight, maxConcurrent: pool.maxConcurrent, started: pool.started },
+      pool: {
+        inFlight: pool.inFlight,
+        maxConcurrent: pool.maxConcurrent,
+        started: pool.started,
+        cannotStart: pool.cannotStart,
+      },
       nextFullSyncAt: engine.nextFullSyncAt(),
       verify: engine.verifyStatus(),
       plugin: pluginWithPast(engine.plugin(), this.pastPlugin),

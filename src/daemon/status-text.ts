@@ -59,7 +59,12 @@ export function statusText(s: DaemonStatus): string {
     s.reloadRefused === null
       ? ''
       : `! the last reload was refused (${ago(s.reloadRefused.at)}): ${printable(s.reloadRefused.error)}; the config running is the one before it\n`;
-  const rsync = s.rsyncProblem === null ? '' : `! ${printable(s.rsyncProblem)}\n`;
+  const refused = s.pool.cannotStart;
+  const rsync =
+    (refused === null
+      ? ''
+      : `! ${printable(refused.why)} (every run since ${ago(refused.since)}: ${plural(refused.runs, 'run')}); the changes wait and go once rsync starts again\n`) +
+    (s.rsyncProblem === null ? '' : `! ${printable(s.rsyncProblem)}\n`);
   const orphans = s.orphanedRetries
     .map(
       (o) =>

@@ -5,6 +5,7 @@
 import type { PluginReport } from '../plugins/feed.js';
 import type { LaneRetries } from '../queue/types.js';
 import type { LaneStats } from '../sync/lane.js';
+import type { RsyncRefusal } from '../sync/pool.js';
 import type { RsyncReport } from '../sync/rsync-version.js';
 import type { TreeStatus } from '../sync/replicator.js';
 import type { TreeWatchStatus } from '../sync/tree-watch.js';
@@ -63,6 +64,8 @@ export interface PoolReport {
   readonly maxConcurrent: number;
   /** rsync runs started since the daemon started. */
   readonly started: number;
+  /** While rsync cannot be started (not installed, or out of descriptors or processes); null once a run starts. */
+  readonly cannotStart: RsyncRefusal | null;
 }
 
 /** The process that answers, in every status. */

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { isExhaustion, refusedForPipes, whyNotStarted } from '../process-start.js';
 import { PluginError } from './errors.js';
 
 export interface ChildResult {
@@ -29,6 +30,16 @@ export function runChild(
   if (program === undefined) return Promise.reject(new PluginError('empty command line'));
   return new Promise((resolve, reject) => {
     const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const cannotRun = (err: Error): PluginError =>
+      // out of descriptors or processes: it heals, so the event is tried again
+      new PluginError(`cannot run ${program}: ${whyNotStarted(err, program)}`, {}, isExhaustion(err), {
+        cause: err,
+      });
+    const refused = refusedForPipes(child);
+    if (refused !== null) {
+      void refused.then((err) => reject(cannotRun(err)));
+      return;
+    }
     let tail = Buffer.alloc(0);
     const keep = (chunk: Buffer): void => {
       tail = Buffer.concat([tail, chunk]);
@@ -70,7 +81,7 @@ export function runChild(
     };
     child.on('error', (err) => {
       cleanup();
-      reject(new PluginError(`cannot run ${program}: ${err.message}`, {}, false, { cause: err }));
+      reject(cannotRun(err));
     });
     child.on('exit', (code, sig) => {
       cleanup();

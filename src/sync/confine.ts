@@ -18,6 +18,7 @@ import { remoteKind } from '../config/remote-kinds.js';
 import { localFilesNamed, localPlacesWritten, remoteShellValues } from '../config/rsync-options.js';
 import type { Remote, RsyncSettings } from '../config/types.js';
 import { packageFile } from '../package-files.js';
+import { isExhaustion } from '../process-start.js';
 import type { RunAccess } from './task.js';
 
 /** The helper, built by node-gyp at install beside the inotify binding. */
@@ -171,6 +172,7 @@ export async function probeConfinement(): Promise<Confinement> {
       ? { abi }
       : { unavailable: 'this kernel has no Landlock (Linux 5.13 or later, with landlock among its LSMs)' };
   } catch (err) {
+    if (isExhaustion(err)) throw err; // says nothing of the helper (see lookAtRsync)
     return { unavailable: `its helper ${CONFINE_HELPER} fails: ${(err as Error).message}` };
   }
 }

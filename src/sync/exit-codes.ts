@@ -24,6 +24,11 @@ export interface ExitMeaning {
    * the remote's failure, so the rows keep their real last error and the work goes back.
    */
   readonly interrupted?: true;
+  /**
+   * rsync did not start on this host (not installed; out of descriptors or processes): not the
+   * remote's fault, so it is not probed; the backlog goes as soon as any run starts again.
+   */
+  readonly notStarted?: true;
 }
 
 /** rsync's code for a source it cannot use; also a run not made because the tree's root, or its local replica, is not usable. */
@@ -78,6 +83,7 @@ export const RSYNC_EXIT_CODES: Readonly<Record<number, ExitMeaning>> = {
   [CANNOT_RUN]: {
     meaning: 'rsync could not be run (not installed, or no process could be started)',
     outcome: 'retry',
+    notStarted: true,
   },
   255: { meaning: 'ssh connection failed', outcome: 'retry', lost: true },
 };

@@ -6,9 +6,18 @@ import type { RelPath } from '../paths.js';
 import type { ProgressReporter, ProgressSubject, ProgressTrack } from './progress-report.js';
 import type { ProgressMessage, ReportingTask } from './rsync-progress.js';
 import { notRun, type RsyncResult, type RsyncTask } from './task.js';
-import { THREAD_FAILED } from './exit-codes.js';
+import { CANNOT_RUN, lastErrorLine, THREAD_FAILED } from './exit-codes.js';
 
 type Pool = Piscina<ReportingTask, RsyncResult>;
+
+/** rsync could not be started (see `CANNOT_RUN`): not installed, or out of descriptors or processes. */
+export interface RsyncRefusal {
+  /** The first failed start of this spell (epoch ms). */
+  readonly since: number;
+  /** Runs that failed so since. */
+  readonly runs: number;
+  readonly why: string;
+}
 
 function startPiscina(maxConcurrent: number): Promise<Pool> {
   return import('piscina').then(({ Piscina }) => {
@@ -51,6 +60,7 @@ export class RsyncPool {
   private running = 0;
   private readonly waiting: (() => void)[] = [];
   private runs = 0;
+  private refusal: RsyncRefusal | null = null;
 
   /** `progress`: where full syncs report how far they are (null: nowhere). */
   constructor(
@@ -92,6 +102,22 @@ export class RsyncPool {
    * starts (they may also arrive after the result: the port is another channel).
    */
   async run(
+    task: RsyncTask,
+    subject?: ProgressSubject,
+    onListed?: (paths: readonly RelPath[]) => void,
+  ): Promise<RsyncResult> {
+    const result = await this.dispatch(task, subject, onListed);
+    if (result.exitCode === CANNOT_RUN)
+      this.refusal = {
+        since: this.refusal?.since ?? Date.now(),
+        runs: (this.refusal?.runs ?? 0) + 1,
+        why: lastErrorLine(result.stderr),
+      };
+    else if (result.ran) this.refusal = null;
+    return result;
+  }
+
+  protected async dispatch(
     task: RsyncTask,
     subject?: ProgressSubject,
     onListed?: (paths: readonly RelPath[]) => void,
@@ -161,6 +187,11 @@ export class RsyncPool {
 
   get inFlight(): number {
     return this.running;
+  }
+
+  /** While rsync cannot be started (every run since `since` failed so), why; null once one starts. */
+  get cannotStart(): RsyncRefusal | null {
+    return this.refusal;
   }
 
   /** Waits for running tasks, then stops the threads. */

@@ -11,7 +11,7 @@ import type { PluginFeed } from '../plugins/feed.js';
 import type { PluginEvent } from '../plugins/types.js';
 import type { LaneId, WorkStore } from '../queue/types.js';
 import type { WatchEvent, WatchStats } from '../watch/types.js';
-import { failureOutcome, remoteLoss } from './exit-codes.js';
+import { describeExit, failureOutcome, remoteLoss } from './exit-codes.js';
 import { Lane, type BatchReport, type LaneStats } from './lane.js';
 import { crontabExcludes } from './plan.js';
 import type { RsyncPool } from './pool.js';
@@ -114,6 +114,8 @@ export class Replicator {
   private queueLostSince: number | null = null;
   /** Lanes whose last batch failed: probed until their remote answers, then their backlog is released. */
   private readonly failing = new Set<Lane>();
+  /** Lanes whose last batch failed because rsync could not be started (see `ExitMeaning.notStarted`). */
+  private readonly unstarted = new Set<Lane>();
   /**
    * Lanes whose remote may have changed under them, with why: lost in a way that may have changed
    * it (`remoteLoss().resync`: a receiver killed mid-file, a crashed daemon or a rebooted host,
@@ -413,6 +415,16 @@ export class Replicator {
     const loss = failure === null ? null : remoteLoss(failure);
     if (report.results.some((r) => r.replicaMadeAgain === true))
       this.interrupted.set(lane, 'the local replica was missing and has been made again');
+    if (failure !== null && describeExit(failure.exitCode).notStarted === true) {
+      this.unstarted.add(lane);
+      return;
+    }
+    // rsync starts again: what waits because it could not is due now, not at its back-off time
+    if (report.results.some((r) => r.ran))
+      for (const waiting of this.unstarted) {
+        this.unstarted.delete(waiting);
+        this.releaseBacklog(waiting, 'rsync starts again: sending what waited for it');
+      }
     if (loss?.lost === true) {
       this.failing.add(lane);
       if (loss.resync)
@@ -450,16 +462,13 @@ export class Replicator {
     return this.deps.config.inotify.delete && crontabExcludes(this.deps.config).length === 0;
   }
 
-  /** Puts every retry row of the lane back into it at once: its remote answers again. */
-  private releaseBacklog(lane: Lane): void {
+  /** Puts every retry row of the lane back into it at once: its remote answers again (or `why`). */
+  private releaseBacklog(lane: Lane, why = 'remote answers again: sending its backlog'): void {
     const rows = this.deps.store
       .due(Number.MAX_SAFE_INTEGER, 100_000)
       .filter((r) => r.remoteId === lane.remote.id && r.root === lane.root);
     if (rows.length === 0) return;
-    this.deps.log.info(
-      { remote: lane.remote.id, root: lane.root, operations: rows.length },
-      'remote answers again: sending its backlog',
-    );
+    this.deps.log.info({ remote: lane.remote.id, root: lane.root, operations: rows.length }, why);
     for (const row of rows) lane.restore(row.op, row.owesRemoval);
   }
 

@@ -1,4 +1,5 @@
 import { closeSync, fstatSync, lstatSync, readlinkSync, statSync } from 'node:fs';
+import { isExhaustion, whyNotStarted } from '../process-start.js';
 import { resolveStepByStep } from '../resolve-path.js';
 import { openTreeDir } from './walk.js';
 
@@ -36,6 +37,8 @@ export interface UntrustedLink {
 /** What is at the configured root path now. */
 export type RootLook =
   | { readonly kind: 'missing' }
+  /** It could not be looked at: out of descriptors (see `isExhaustion`), which says nothing of it. */
+  | { readonly kind: 'unknown'; readonly why: string }
   /** Neither a directory nor a symlink to one. */
   | { readonly kind: 'other' }
   /** A directory (`resolved`: its real path, through any symlinked parents). */
@@ -72,7 +75,9 @@ export type RootVerdict =
   /** Another directory of the same owner (recreated, mounted over, remounted): watch it, resync. */
   | 'returned'
   /** The followed symlink points to another directory (a deploy): watch that one, resync. */
-  | 'switched';
+  | 'switched'
+  /** It could not be looked at now: nothing is known to have changed; look again later. */
+  | 'unknown';
 
 /** Whether two identities are the same directory (device + inode; the owner may have changed). */
 export function sameId(a: DirIdentity, b: DirIdentity): boolean {
@@ -80,6 +85,7 @@ export function sameId(a: DirIdentity, b: DirIdentity): boolean {
 }
 
 export function judgeRoot(origin: RootOrigin, now: RootLook): RootVerdict {
+  if (now.kind === 'unknown') return 'unknown';
   if (now.kind === 'missing' || now.kind === 'other') return 'gone';
   const same = sameId(now.id, origin.id);
   if (now.kind === 'link') {
@@ -102,6 +108,7 @@ export function originOf(look: RootLook): RootOrigin | null {
 /** Why a root whose look gives no origin cannot be used (see `originOf`). */
 export function unusableRoot(root: string, look: RootLook): string {
   if (look.kind === 'missing') return `${root}: it is not there`;
+  if (look.kind === 'unknown') return `${root}: it cannot be looked at: ${look.why}`;
   if (look.kind === 'other' || look.untrusted === null) return `${root}: it is not a directory`;
   const link = look.untrusted;
   return (
@@ -152,7 +159,9 @@ export function lookAtRoot(root: string): RootLook {
     }
     const id = { dev: st.dev, ino: st.ino, uid: st.uid };
     return { kind: own.isSymbolicLink() ? 'link' : 'dir', id, resolved, untrusted };
-  } catch {
+  } catch (err) {
+    // Out of descriptors, the directory cannot be opened, yet it is there: not a vanished root.
+    if (isExhaustion(err)) return { kind: 'unknown', why: whyNotStarted(err, 'the look') };
     return { kind: 'missing' };
   }
 }

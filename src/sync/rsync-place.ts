@@ -1,5 +1,6 @@
 import { closeSync, fstatSync } from 'node:fs';
 import { displayPath, type RelPath } from '../paths.js';
+import { isExhaustion } from '../process-start.js';
 import type { DirIdentity } from './root-identity.js';
 import { fdPath, openTreeDir, realRoot } from './walk.js';
 
@@ -24,7 +25,8 @@ export interface PinnedPlace {
  * directory `expected` names (device + inode, as the tree recorded it), `rel` is opened below it
  * the same way (`openTreeDir`), the child inherits it as fd 3 and starts in `/proc/self/fd/3`
  * (libuv sets up descriptors before it changes directory), and the source is `./` (or the
- * paths listed relative to it). A string says why there is no such directory now.
+ * paths listed relative to it). A string says why there is no such directory now; out of
+ * descriptors (EMFILE, ENFILE) it throws, holding nothing open.
  */
 export function pinnedPlace(root: string, rel: RelPath, expected?: DirIdentity): PinnedPlace | string {
   const rootFd = openDir(root, '', `the watched directory ${root}`);
@@ -36,7 +38,13 @@ export function pinnedPlace(root: string, rel: RelPath, expected?: DirIdentity):
   }
   const tree = fdPath(rootFd);
   if (rel === '') return { cwd: fdPath(PINNED_FD), fd: rootFd, tree, close: () => closeSync(rootFd) };
-  const fd = openDir(tree, rel, displayPath(rel));
+  let fd: number | string;
+  try {
+    fd = openDir(tree, rel, displayPath(rel));
+  } catch (err) {
+    closeSync(rootFd);
+    throw err;
+  }
   if (typeof fd === 'string') {
     closeSync(rootFd);
     return fd;
@@ -60,6 +68,8 @@ function openDir(root: string, rel: RelPath, what: string): number | string {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') fd = null;
+    else if (isExhaustion(err))
+      throw err; // not the directory's fault: the caller says whose
     else return `cannot open ${what}: ${(err as Error).message}`;
   }
   return fd ?? `${what} is no longer a directory there (moved, removed or a symlink)`;

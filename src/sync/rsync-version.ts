@@ -5,6 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { isExhaustion, whyNotStarted } from '../process-start.js';
 import { describeConfinement, probeConfinement, type Confinement } from './confine.js';
 
 export interface RsyncVersion {
@@ -47,7 +48,10 @@ export interface RsyncLook {
   readonly confinement: Confinement;
 }
 
-/** Looks at both (two processes). */
+/**
+ * Looks at both (two processes). Throws when they could not be started for want of descriptors
+ * or processes (see `isExhaustion`): that says nothing of rsync, so it must not read as "missing".
+ */
 export async function lookAtRsync(): Promise<RsyncLook> {
   const [installed, confinement] = await Promise.all([installedRsync(), probeConfinement()]);
   return { ...installed, confinement };
@@ -77,13 +81,14 @@ export function rsyncReport(look: RsyncLook): RsyncReport {
   };
 }
 
-/** Runs `rsync --version`: the version, or why there is none. */
+/** Runs `rsync --version`: the version, or why there is none (throws on exhaustion, see `lookAtRsync`). */
 export async function installedRsync(): Promise<{ version: RsyncVersion | null; error: string | null }> {
   try {
     const { stdout } = await promisify(execFile)('rsync', ['--version'], { timeout: 10_000 });
     return { version: parseRsyncVersion(stdout), error: null };
   } catch (err) {
-    return { version: null, error: (err as Error).message };
+    if (isExhaustion(err)) throw err;
+    return { version: null, error: whyNotStarted(err, 'rsync') };
   }
 }
 
@@ -96,15 +101,26 @@ export class LaterRsyncCheck {
   private report: RsyncReport | null = null;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly onProblem: (problem: string) => void) {}
+  constructor(
+    private readonly onProblem: (problem: string) => void,
+    /** The look could not be made (out of descriptors or processes): it is made again later. */
+    private readonly onPostponed: (why: string) => void,
+  ) {}
 
   /** Looks after `delayMs`, then logs the problem. */
   start(delayMs: number): void {
     this.timer ??= setTimeout(() => {
-      void lookAtRsync().then((look) => {
-        this.report = rsyncReport(look);
-        if (this.report.problem !== null) this.onProblem(this.report.problem);
-      });
+      lookAtRsync().then(
+        (look) => {
+          this.report = rsyncReport(look);
+          if (this.report.problem !== null) this.onProblem(this.report.problem);
+        },
+        (err: unknown) => {
+          this.timer = null;
+          this.onPostponed(whyNotStarted(err, 'rsync'));
+          this.start(delayMs);
+        },
+      );
     }, delayMs).unref();
   }
 

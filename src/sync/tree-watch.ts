@@ -170,6 +170,8 @@ export class TreeWatch {
   /** Watches the tree; throws when its root cannot be watched. */
   async start(): Promise<WatchStats> {
     const look = lookAtRoot(this.deps.root);
+    if (look.kind === 'unknown')
+      throw new SersyncError('ERR_SERSYNC_WATCH', `cannot watch ${unusableRoot(this.deps.root, look)}`);
     this.origin = originOf(look);
     this.first = this.origin?.id ?? null;
     if ((look.kind === 'link' || look.kind === 'dir') && look.untrusted !== null)
@@ -239,7 +241,8 @@ export class TreeWatch {
     const o = this.origin;
     // Asked for every plugin event: one lstat while the root is as it was, a full look otherwise.
     if (o === null || isSameDirectory(o.resolved, o.id)) return true;
-    return judgeRoot(o, lookAtRoot(this.deps.root)) !== 'replaced';
+    const verdict = judgeRoot(o, lookAtRoot(this.deps.root));
+    return verdict !== 'replaced' && verdict !== 'unknown';
   }
 
   /** File systems unmounted from the tree: full syncs leave the replica's copy of them alone. */
@@ -369,6 +372,8 @@ export class TreeWatch {
     const verdict = judgeRoot(this.origin, look);
     const { log, root } = this.deps;
     switch (verdict) {
+      case 'unknown':
+        return; // the next look tells (the sends, out of descriptors too, fail and say why)
       case 'gone':
         return this.goDown('root-gone');
       case 'replaced':

@@ -7,6 +7,7 @@
 import { buildInput } from '../../workers/rsync.js';
 import { SersyncError } from '../errors.js';
 import { pathBytes } from '../paths.js';
+import { refusedForPipes, whyNotStarted } from '../process-start.js';
 import { classifyExit, lastErrorLine } from '../sync/exit-codes.js';
 import { pinnedPlace } from '../sync/rsync-place.js';
 import { startRsync } from '../sync/rsync-start.js';
@@ -39,8 +40,12 @@ export function dryRun(
   }
   const progress = track === null ? [] : ['--info=progress2'];
   const reader = new Progress2Reader(input?.walked ?? 0);
+  const child = startRsync(place, [...progress, ...task.args], task.access, signal);
+  const cannotStart = (err: unknown): SersyncError =>
+    new SersyncError('ERR_SERSYNC_VERIFY', `cannot run rsync in ${task.cwd}: ${whyNotStarted(err, 'rsync')}`);
+  const refused = refusedForPipes(child);
+  if (refused !== null) return refused.then((err) => Promise.reject(cannotStart(err)));
   return new Promise((resolve, reject) => {
-    const child = startRsync(place, [...progress, ...task.args], task.access, signal);
     const out: Buffer[] = [];
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -55,7 +60,7 @@ export function dryRun(
     const list = input?.list ?? [];
     child.stdin.end(Buffer.concat(list.flatMap((e) => [pathBytes(e), NUL])));
     child.on('error', (err) => {
-      reject(new SersyncError('ERR_SERSYNC_VERIFY', `cannot run rsync in ${task.cwd}: ${err.message}`));
+      reject(cannotStart(err));
     });
     child.on('close', (code) => {
       track?.end();

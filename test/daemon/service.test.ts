@@ -59,7 +59,7 @@ async function rig(opts: { factory: EngineFactory; next: () => Config }): Promis
   const log = pino({ level: 'info' }, { write: (line: string) => logLines.push(line) });
   const service = new Service({
     control,
-    pool: { inFlight: 0, maxConcurrent: 1, started: 0 },
+    pool: { inFlight: 0, maxConcurrent: 1, started: 0, cannotStart: null },
     log,
     startEngine: opts.factory,
     loadConfig: opts.next,

@@ -146,7 +146,7 @@ export function inputs(over: Partial<StatusInputs> = {}): StatusInputs {
       { remoteId: 'B::m', root: '/srv/img', count: 17, oldestSeenAt: T - 120_000 },
       { remoteId: 'A::m', root: '/srv/www', count: 1, oldestSeenAt: null },
     ],
-    pool: { inFlight: 1, maxConcurrent: 10, started: 12 },
+    pool: { inFlight: 1, maxConcurrent: 10, started: 12, cannotStart: null },
     nextFullSyncAt: T + 600_000,
     ...over,
   };

@@ -68,7 +68,7 @@ test('status: trees sum their lanes, lanes carry their retries, remotes add up o
     },
   ]);
   assert.deepEqual(s.fullSync, { lastAt: T - 60_000, nextAt: T + 600_000 });
-  assert.deepEqual(s.pool, { inFlight: 1, maxConcurrent: 10, started: 12 });
+  assert.deepEqual(s.pool, { inFlight: 1, maxConcurrent: 10, started: 12, cannotStart: null });
 });
 
 test('status: counters of replicators ended by reloads are added; live values are not', () => {
@@ -373,6 +373,26 @@ test('status: a refused reload is said until one takes effect, and /metrics coun
   const fine = buildStatus(inputs());
   assert.equal(fine.reloadRefused, null);
   assert.match(renderMetrics(fine), /^sersync_config_last_reload_successful 1$/m);
+});
+
+test('status: rsync that cannot be started is said while it lasts, with its cause and since when; /metrics flags it', () => {
+  const why = 'cannot run rsync: sersync2 has as many files open as its limit allows (EMFILE): raise it';
+  const s = buildStatus(
+    inputs({
+      pool: { inFlight: 0, maxConcurrent: 10, started: 12, cannotStart: { since: T - 65_000, runs: 3, why } },
+    }),
+  );
+  assert.ok(
+    statusText(s)
+      .split('\n')
+      .includes(
+        `! ${why} (every run since 1m05s ago: 3 runs); the changes wait and go once rsync starts again`,
+      ),
+  );
+  assert.match(renderMetrics(s), /^sersync_rsync_problem 1$/m);
+  const fine = buildStatus(inputs());
+  assert.doesNotMatch(statusText(fine), /every run since/);
+  assert.match(renderMetrics(fine), /^sersync_rsync_problem 0$/m);
 });
 
 test('status: the rsync every run uses and whether its reads are confined, once looked at; /metrics says it', () => {

@@ -16,7 +16,7 @@ import {
 import { missingPasswordFile } from './cases/password-file.js';
 import { busyDaemon, receiverRefusesThroughLink, refusingReplica } from './cases/refusing-replica.js';
 import { replicaDiskNotMountedAtStart, replicaDiskUnmounted } from './cases/replica-disk.js';
-import { rsyncMissing } from './cases/rsync-missing.js';
+import { descriptorsExhausted, rsyncMissing } from './cases/rsync-missing.js';
 import { mountUnavailable } from './cases/watch-health.js';
 import { stalledOverSsh, stalledRemote } from './cases/stall.js';
 import { sshdUnavailable, startSshd } from '../helpers/sshd.js';
@@ -85,6 +85,10 @@ test('a missing password file: check says it with the fix, queue list and status
 
 test('no rsync on PATH: runs fail with 127 (with the helper and without), the remote is not taken for lost, and it converges once rsync is back', async () => {
   await rsyncMissing(lab.work);
+});
+
+test('sersync2 out of file descriptors: runs fail with 127 and the true cause, status and /metrics show it (not a missing rsync nor a vanished root), and it converges once the limit is raised', async () => {
+  await descriptorsExhausted(lab.work, lab.daemon);
 });
 
 test("a local replica's disk unmounted while running: nothing is written where it was, status and /metrics show each remote waiting for it, mounted again it converges", async (t) => {

@@ -181,3 +181,9 @@ test('resolveWatchPath: the real path, and the first link on the way neither roo
     await tmp.remove();
   }
 });
+
+test('a root that cannot be looked at (out of descriptors) is not judged gone: nothing changed that is known', () => {
+  const origin = { follows: false, id: { dev: 1, ino: 2, uid: 0 }, resolved: '/srv/www' };
+  assert.equal(judgeRoot(origin, { kind: 'unknown', why: 'EMFILE' }), 'unknown');
+  assert.equal(judgeRoot(origin, { kind: 'missing' }), 'gone');
+});

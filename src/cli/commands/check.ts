@@ -9,6 +9,7 @@ import type { Config } from '../../config/types.js';
 import { SersyncError } from '../../errors.js';
 import { ownDirProblem, replicaDirProblem } from '../../owned-files.js';
 import { displayPath } from '../../paths.js';
+import { whyNotStarted } from '../../process-start.js';
 import { failLogPlaceProblem } from '../../queue/fail-log-mirror.js';
 import { stateDirFile } from '../../queue/state-dir.js';
 import { recordReplica, replicaUnmounted } from '../../sync/local-replica.js';
@@ -68,7 +69,17 @@ export function registerCheckCommand(program: Command): void {
       ].filter((p) => p !== null);
       const failLogPlace = failLogPlaceProblem(config.failLog.path);
       const watcher = describeWatcher(config.fileSystem.watcher);
-      const rsync = rsyncReport(await lookAtRsync());
+      const rsync = rsyncReport(
+        await lookAtRsync().catch((err: unknown) => {
+          throw new SersyncError(
+            'ERR_SERSYNC_RSYNC',
+            `cannot look at the installed rsync: ${whyNotStarted(err, 'rsync')}`,
+            {
+              cause: err,
+            },
+          );
+        }),
+      );
       const lines = [
         ...describeConfig(config, stateDir),
         `  runs          ${watcher.runs ?? 'none'}`,

@@ -1,16 +1,20 @@
 /**
- * No rsync on PATH (not installed yet, or gone in an upgrade): each run fails with 127, "cannot run
- * rsync", on both roads: the helper's exec, and the spawn of an install whose helper was not built.
- * That is not the remote's fault: it is not taken for a lost remote (probed every 2 s, its backlog
- * sent each time the daemon answers, and the tree resynced once rsync runs again); the rows back off,
- * and once rsync is back the replica converges.
+ * rsync that cannot be started. No rsync on PATH (not installed yet, or gone in an upgrade): each
+ * run fails with 127, "cannot run rsync", on both roads: the helper's exec, and the spawn of an
+ * install whose helper was not built. sersync2 out of file descriptors (its limit lowered while it
+ * runs, as a leak or a low LimitNOFILE= leaves it): the same 127, with the true cause, never "not
+ * installed" nor a vanished root. Neither is the remote's fault: it is not taken for a lost remote
+ * (probed every 2 s, its backlog sent each time the daemon answers, and the tree resynced once rsync
+ * runs again); status and /metrics show it while it lasts, and once rsync starts again the replica
+ * converges.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { QueueRow } from '../../../src/queue/types.js';
-import { disposeRsyncDaemon, startRsyncDaemon } from '../../helpers/rsyncd.js';
+import type { DaemonStatus } from '../../../src/daemon/status.js';
+import { disposeRsyncDaemon, freePort, startRsyncDaemon, type RsyncDaemon } from '../../helpers/rsyncd.js';
 import { installWithoutConfineHelper } from '../../helpers/sersync.js';
 import { eventually } from '../../helpers/trees.js';
 import { Rig } from '../lib/rig.js';
@@ -41,6 +45,7 @@ export async function rsyncMissing(work: string): Promise<CaseResult> {
         assert.equal(row.exitCode, 127, `${road}: ${row.lastError ?? ''}`);
         assert.match(row.lastError ?? '', /cannot run rsync/);
       }
+      assert.match(rig.status().pool.cannotStart?.why ?? '', /cannot run rsync/, `${road}: status`);
     }
     symlinkSync(real, join(bin, 'rsync'));
     await Promise.all([
@@ -59,5 +64,96 @@ export async function rsyncMissing(work: string): Promise<CaseResult> {
   } finally {
     await Promise.all([confined.stop(), bare.stop()]);
     await Promise.all(daemons.map((d) => disposeRsyncDaemon(d)));
+  }
+}
+
+/** The soft limit on open files of process `pid` (its hard limit is left as it is). */
+function setFileLimit(pid: number, soft: number): void {
+  const r = spawnSync('prlimit', ['--pid', String(pid), `--nofile=${soft}:`], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `prlimit: ${r.stderr}`);
+}
+
+function softFileLimit(pid: number): number {
+  const line = /^Max open files\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'));
+  assert.ok(line !== null, `no open-file limit in /proc/${pid}/limits`);
+  return Number(line[1]);
+}
+
+/** The soft limit on open files that leaves `pid` exactly `spare` descriptor numbers free. */
+function limitLeaving(spare: number, pid: number): number {
+  const used = new Set(readdirSync(`/proc/${pid}/fd`).map(Number));
+  let limit = 0;
+  for (let free = 0; free < spare; limit++) if (!used.has(limit)) free++;
+  return limit;
+}
+
+/** What the running daemon says, or null while it cannot answer (out of descriptors itself). */
+function statusNow(rig: Rig): DaemonStatus | null {
+  try {
+    return rig.status();
+  } catch {
+    return null;
+  }
+}
+
+export async function descriptorsExhausted(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
+  const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
+  const proc = await rig.start();
+  const pid = proc.child.pid ?? 0;
+  const limit = softFileLimit(pid);
+  try {
+    writeFileSync(join(rig.src, 'before.txt'), 'before');
+    await rig.converged(20_000, 'before the limit');
+    // A new descriptor takes the lowest free number, and the limit bounds that number. First
+    // none to spare for a while (Node's own take 0–9 for good): the root's look each second cannot
+    // open it, nor can a run open the directory it starts in. Then a few: a status request gets in
+    // (its connection, the mount table), no rsync does (the directory it starts in, three pipes and
+    // the exec's own).
+    await eventually(() => statusNow(rig)?.pool.inFlight === 0, 10_000, 'no rsync running');
+    setFileLimit(pid, 10);
+    for (const name of ['one.txt', 'two.txt']) writeFileSync(join(rig.src, name), name);
+    await new Promise((r) => setTimeout(r, 2500));
+    setFileLimit(pid, limitLeaving(4, pid));
+    let seen: DaemonStatus | null = null;
+    await eventually(
+      () => (seen = statusNow(rig))?.pool.cannotStart != null,
+      20_000,
+      'status shows that rsync cannot be started',
+    );
+    // A run made now: the descriptor it starts in opens, its pipes do not.
+    const before = (seen as DaemonStatus | null)?.pool.cannotStart?.runs ?? 0;
+    writeFileSync(join(rig.src, 'three.txt'), 'three');
+    await eventually(
+      () => ((seen = statusNow(rig))?.pool.cannotStart?.runs ?? 0) > before,
+      20_000,
+      'a run failing for want of pipes is told as the others',
+    );
+    const status = seen as DaemonStatus | null;
+    assert.match(status?.pool.cannotStart?.why ?? '', /EMFILE/, 'the cause, not "not installed"');
+    assert.doesNotMatch(status?.pool.cannotStart?.why ?? '', /not installed|setEncoding/);
+    const [remote] = status?.remotes ?? [];
+    assert.match(remote?.lastError ?? '', /cannot run rsync: .*EMFILE/);
+    assert.deepEqual(
+      status?.trees.map((t) => t.degraded),
+      [[]],
+      'the tree is still watched: its root did not "vanish"',
+    );
+    const rows = rig.queued();
+    assert.ok(rows.length > 0 && rows.every((r) => r.exitCode === 127), 'the changes wait in the queue');
+    let problem: number | undefined;
+    await eventually(
+      async () => (problem = await rig.metric('sersync_rsync_problem', {}).catch(() => undefined)) === 1,
+      10_000,
+      `/metrics: sersync_rsync_problem 1 (last read ${problem})`,
+    );
+    setFileLimit(pid, limit);
+    await rig.converged(30_000, 'the limit raised again');
+    assert.equal(rig.status().pool.cannotStart, null, 'status: rsync starts again');
+    assert.equal(await rig.metric('sersync_rsync_problem', {}), 0);
+    assert.deepEqual(rig.logLines(/watched directory vanished/), []);
+    return { faults: 1, files: rig.files(), lost: 0 };
+  } finally {
+    if (rig.proc !== null) setFileLimit(pid, limit);
+    await rig.stop();
   }
 }
