@@ -272,14 +272,14 @@ async function run(task: ReportingTask): Promise<RsyncResult> {
   } catch (err) {
     // Out of descriptors or processes while opening the tree or walking it: rsync could not be
     // started, as when its spawn fails so (not a fault of the task or of the thread).
-    if (isExhaustion(err))
-      return notRun(
-        CANNOT_RUN,
-        `cannot run rsync: ${whyNotStarted(err, 'rsync')}`,
-        performance.now() - started,
-      );
+    if (isExhaustion(err)) return notStarted(err, started);
     throw err;
   }
+}
+
+/** rsync could not be started (see `CANNOT_RUN`), and why, in the operator's terms. */
+function notStarted(err: unknown, started: number): RsyncResult {
+  return notRun(CANNOT_RUN, `cannot run rsync: ${whyNotStarted(err, 'rsync')}`, performance.now() - started);
 }
 
 /** The run in the tree's root as it was checked (`run`, once the replica is ready). */
@@ -318,10 +318,7 @@ async function runPlaced(task: ReportingTask, started: number): Promise<RsyncRes
   const reporting = progress === null ? [] : ['--info=progress2'];
   const child = startRsync(place, ['--stats', ...reporting, ...task.args], task.access);
   const refused = refusedForPipes(child);
-  if (refused !== null)
-    return refused.then((err) =>
-      notRun(CANNOT_RUN, `cannot run rsync: ${whyNotStarted(err, 'rsync')}`, performance.now() - started),
-    );
+  if (refused !== null) return refused.then((err) => notStarted(err, started));
   return new Promise((resolve) => {
     let stderr = '';
     let stdout = '';
