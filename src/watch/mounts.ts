@@ -172,11 +172,20 @@ export function readFstab(file = '/etc/fstab'): string[] {
   }
 }
 
-/** The process's mount table; empty when /proc is not there (the check is then a no-op). */
+/** The last table read from each file: see `readMountTable`. */
+const lastRead = new Map<string, Mount[]>();
+
+/**
+ * The process's mount table; empty when /proc is not there (the check is then a no-op). When it
+ * cannot be read now (out of descriptors), nothing says the mounts changed: the last table read
+ * stands, or every mount in a tree would look unmounted, and then mounted again.
+ */
 export function readMountTable(file = '/proc/self/mountinfo'): Mount[] {
   try {
-    return parseMountinfo(readFileSync(file, 'latin1'));
+    const table = parseMountinfo(readFileSync(file, 'latin1'));
+    lastRead.set(file, table);
+    return table;
   } catch {
-    return [];
+    return lastRead.get(file) ?? [];
   }
 }

@@ -1,7 +1,8 @@
 /** The mount table: parsed, restricted to a tree, compared between two looks. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   deviceOf,
   diffMounts,
@@ -11,6 +12,7 @@ import {
   readMountTable,
   sharedMountsOf,
 } from '../../src/watch/mounts.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const TABLE = [
   '21 26 0:20 / /proc rw,relatime - proc proc rw',
@@ -102,4 +104,25 @@ test("sharedMountsOf: the root's own file system by its device, and the shared o
   assert.deepEqual(sharedMountsOf(table, '/srv/www/html', '0:52'), [{ path: '', fstype: 'nfs4' }]);
   assert.deepEqual(sharedMountsOf(table, '/srv/local', '0:55'), [{ path: 'share', fstype: 'cifs' }]);
   assert.deepEqual(sharedMountsOf(table, '/srv/local/other', '0:55'), []);
+});
+
+test('a mount table that cannot be read now (out of descriptors) is the last one read, not an empty one', async () => {
+  const dir = await tempDir();
+  try {
+    const file = join(dir.path, 'mountinfo');
+    writeFileSync(file, '36 35 98:0 / /srv/www/m rw,noatime - ext4 /dev/sdb1 rw\n');
+    assert.deepEqual(
+      readMountTable(file).map((m) => m.point),
+      ['/srv/www/m'],
+    );
+    rmSync(file);
+    assert.deepEqual(
+      readMountTable(file).map((m) => m.point),
+      ['/srv/www/m'],
+      'the last table read stands',
+    );
+    assert.deepEqual(readMountTable(join(dir.path, 'never-read')), [], 'none read yet: none known');
+  } finally {
+    await dir.remove();
+  }
 });

@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { QueueRow } from '../../../src/queue/types.js';
 import type { DaemonStatus } from '../../../src/daemon/status.js';
@@ -18,6 +18,7 @@ import { disposeRsyncDaemon, freePort, startRsyncDaemon, type RsyncDaemon } from
 import { installWithoutConfineHelper } from '../../helpers/sersync.js';
 import { eventually } from '../../helpers/trees.js';
 import { Rig } from '../lib/rig.js';
+import { mountUnavailable } from './watch-health.js';
 import type { CaseResult } from './result.js';
 
 export async function rsyncMissing(work: string): Promise<CaseResult> {
@@ -98,7 +99,17 @@ function statusNow(rig: Rig): DaemonStatus | null {
 
 export async function descriptorsExhausted(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
   const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
-  const proc = await rig.start();
+  // Where mount(2) is allowed, a file system in the tree: the mount table, unreadable meanwhile,
+  // must not make it look unmounted, and then mounted again.
+  const mounted = mountUnavailable() === undefined ? join(rig.src, 'mounted') : null;
+  if (mounted !== null) {
+    const disk = mkdtempSync(join(work, 'disk-'));
+    writeFileSync(join(disk, 'on-the-disk.txt'), 'on the disk');
+    mkdirSync(mounted);
+    const r = spawnSync('mount', ['--bind', disk, mounted], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+  }
+  const proc = await rig.start(['-r']); // what was there before the start goes too
   const pid = proc.child.pid ?? 0;
   const limit = softFileLimit(pid);
   try {
@@ -150,10 +161,11 @@ export async function descriptorsExhausted(work: string, daemon: RsyncDaemon): P
     await rig.converged(30_000, 'the limit raised again');
     assert.equal(rig.status().pool.cannotStart, null, 'status: rsync starts again');
     assert.equal(await rig.metric('sersync_rsync_problem', {}), 0);
-    assert.deepEqual(rig.logLines(/watched directory vanished/), []);
+    assert.deepEqual(rig.logLines(/watched directory vanished|file system (was )?mounted in the tree/), []);
     return { faults: 1, files: rig.files(), lost: 0 };
   } finally {
     if (rig.proc !== null) setFileLimit(pid, limit);
     await rig.stop();
+    if (mounted !== null) spawnSync('umount', [mounted]);
   }
 }
