@@ -102,3 +102,40 @@ test('a stop while the watcher is being replaced queues a full sync of the tree;
     }
   });
 });
+
+test('a stop whose drain could not finish (its bound passed, a read failed) queues a full sync of the tree', async () => {
+  await withQueueRig(2, async ({ pool, state, config }) => {
+    const store = openWorkStore(join(state, 'queue.db'));
+    const lines: string[] = [];
+    const replicator = new Replicator({
+      config,
+      store,
+      pool,
+      log: pino({ level: 'info' }, { write: (l: string) => lines.push(l) }),
+      plugin: null,
+      createWatcher: (opts) => {
+        const watcher = createWatcher('inotify', opts);
+        return {
+          start: () => watcher.start(),
+          watchedDirectories: () => watcher.watchedDirectories(),
+          health: () => watcher.health(),
+          mountMemory: () => watcher.mountMemory?.(),
+          drain: () => Promise.resolve(false), // as when MAX_DRAIN_MS passed
+          close: () => watcher.close(),
+        };
+      },
+    });
+    try {
+      await replicator.start({ fullSync: false });
+      await replicator.stop();
+      assert.deepEqual(
+        store.list().map((r) => r.op.kind),
+        ['full'],
+        'a full sync of the tree queued at the stop',
+      );
+      assert.ok(lines.some((l) => l.includes('cannot vouch for every change made before the stop')));
+    } finally {
+      store.close();
+    }
+  });
+});
