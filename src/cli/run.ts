@@ -18,7 +18,7 @@ import { DaemonSignals } from '../daemon/signals.js';
 import { buildPluginOnlyStatus } from '../daemon/status.js';
 import { SersyncError } from '../errors.js';
 import { filterSpecOf } from '../filter/path-filter.js';
-import { openLog, type Logger } from '../log/logger.js';
+import { openLog, type Logger, type LogTrouble } from '../log/logger.js';
 import { PluginFeed } from '../plugins/feed.js';
 import { createPlugin } from '../plugins/index.js';
 import { runPluginOnly } from '../plugins/plugin-only.js';
@@ -89,7 +89,11 @@ export async function runReplicator(config: Config, options: RunOptions): Promis
     process.stderr.isTTY && !isDaemonChild()
       ? new (await import('../sync/progress-bars.js')).ProgressBars(process.stderr)
       : null;
-  const { logger: log, reopen } = openLog({
+  const {
+    logger: log,
+    reopen,
+    trouble: logTrouble,
+  } = openLog({
     level: config.debug ? 'debug' : 'info',
     file: daemonLog,
     ...(bars === null ? {} : { terminal: (text: string) => bars.write(text) }),
@@ -124,7 +128,14 @@ export async function runReplicator(config: Config, options: RunOptions): Promis
       pid = writePid();
       keepStateFiles(control, log, restoreStateFiles);
       const progress = progressReporter(bars, log, daemonLog === null);
-      await replicate(config, options, { log, signals, control, progress, stateDir: stateDir() });
+      await replicate(config, options, {
+        log,
+        logTrouble,
+        signals,
+        control,
+        progress,
+        stateDir: stateDir(),
+      });
     }
     log.info('stopped');
     return 0;
@@ -264,6 +275,7 @@ async function runPlugin(
 
 interface ReplicateContext {
   readonly log: Logger;
+  readonly logTrouble: () => LogTrouble | null;
   readonly signals: DaemonSignals;
   readonly control: ControlServer;
   readonly progress: ProgressReporter;
@@ -285,6 +297,7 @@ async function replicate(config: Config, options: RunOptions, ctx: ReplicateCont
     pool,
     log,
     rsync: () => rsync.reported(),
+    logTrouble: ctx.logTrouble,
     startEngine: (cfg, opts) =>
       startEngine(cfg, opts.fullSync, {
         pool,

@@ -223,6 +223,12 @@ export function renderMetrics(s: DaemonStatus): string {
       s.queueWriteFailure === null ? 0 : 1,
     ),
     single(
+      'sersync_log_write_failing',
+      'gauge',
+      '1 while the log file cannot be written (its disk full): replication goes on, the lines wait in memory (16 MiB at most, then they are dropped).',
+      s.logWriteFailure === null ? 0 : 1,
+    ),
+    single(
       'sersync_queue_orphaned_retries',
       'gauge',
       'Retry rows of trees or remotes no longer in the config: never sent (sersync2 queue shows them).',

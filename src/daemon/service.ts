@@ -5,6 +5,7 @@
  * crontab for one config) is made by the caller's factory, so a reload is: stop one, start one.
  */
 import type { Config } from '../config/types.js';
+import type { LogTrouble } from '../log/logger.js';
 import type { RsyncReport } from '../sync/rsync-version.js';
 import type { Change } from '../filter/changes.js';
 import { formatWarning } from '../config/present.js';
@@ -72,6 +73,8 @@ export interface ServiceDeps {
   readonly loadConfig: () => Config;
   /** What is wrong with the installed rsync, once it was looked at (see LaterRsyncCheck). */
   readonly rsync?: () => RsyncReport | null;
+  /** While the log file cannot be written (see `Log.trouble`). */
+  readonly logTrouble?: () => LogTrouble | null;
   readonly now?: () => number;
 }
 
@@ -130,6 +133,7 @@ export class Service {
       lastReloadAt: this.lastReloadAt,
       reloadRefused: this.reloadRefused,
       rsync: this.deps.rsync?.() ?? null,
+      logTrouble: this.deps.logTrouble?.() ?? null,
       trees: withPast(engine.status(), this.past),
       retries: engine.retriesByLane(),
       pool: {

@@ -55,6 +55,10 @@ export function statusText(s: DaemonStatus): string {
     s.queueWriteFailure === null
       ? ''
       : `! the retry queue CANNOT BE WRITTEN (since ${ago(s.queueWriteFailure.since)}): ${printable(s.queueWriteFailure.error)}\n`;
+  const logFile =
+    s.logWriteFailure === null
+      ? ''
+      : `! the log file CANNOT BE WRITTEN (since ${ago(s.logWriteFailure.since)}): ${printable(s.logWriteFailure.error)}; replication goes on${s.logWriteFailure.dropped > 0 ? `, ${plural(s.logWriteFailure.dropped, 'line')} of the log dropped` : ''}\n`;
   const reload =
     s.reloadRefused === null
       ? ''
@@ -71,7 +75,7 @@ export function statusText(s: DaemonStatus): string {
         `! ${o.count} queued retries of ${printable(o.root)} -> ${printable(o.remoteId)}, which the config no longer has, are not sent: \`sersync2 queue list --remote ${printable(o.remoteId)}\` shows them; drop them, or put the remote back\n`,
     )
     .join('');
-  return `${summary.join('\n')}\n${reload}${rsync}${queue}${orphans}${unclosedText(s.lanes, s.now)}${pluginProblems(s.plugin, ago)}\n${treesText(s.trees, ago)}\n${remotes}`;
+  return `${summary.join('\n')}\n${reload}${rsync}${queue}${logFile}${orphans}${unclosedText(s.lanes, s.now)}${pluginProblems(s.plugin, ago)}\n${treesText(s.trees, ago)}\n${remotes}`;
 }
 
 /**

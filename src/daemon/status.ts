@@ -5,6 +5,7 @@
 import type { PluginReport } from '../plugins/feed.js';
 import type { LaneRetries } from '../queue/types.js';
 import type { LaneStats } from '../sync/lane.js';
+import type { LogTrouble } from '../log/logger.js';
 import type { RsyncRefusal } from '../sync/pool.js';
 import type { RsyncReport } from '../sync/rsync-version.js';
 import type { TreeStatus } from '../sync/replicator.js';
@@ -141,6 +142,8 @@ export interface DaemonStatus extends ProcessReport {
    * (their changes wait in memory and go once it can be written).
    */
   readonly queueWriteFailure: { readonly since: number; readonly error: string } | null;
+  /** Null while the log file is written (or there is none); else since when it cannot be, and why. */
+  readonly logWriteFailure: LogTrouble | null;
   /**
    * Retry rows of trees or remotes no longer in the config (a reload removed them): never sent by
    * this replicator, kept for `sersync2 queue` (drop them, or put the remote back).
@@ -153,6 +156,7 @@ export interface StatusInputs extends ProcessInputs {
   readonly lastReloadAt: number | null;
   readonly reloadRefused?: ReloadRefusal | null;
   readonly rsync?: RsyncReport | null;
+  readonly logTrouble?: LogTrouble | null;
   readonly trees: readonly TreeStatus[];
   readonly retries: readonly LaneRetries[];
   readonly pool: PoolReport;
@@ -193,6 +197,7 @@ export function buildStatus(input: StatusInputs): DaemonStatus {
     verify: input.verify ?? null,
     plugin: input.plugin ?? null,
     queueWriteFailure: queueWriteFailure(lanes),
+    logWriteFailure: input.logTrouble ?? null,
     orphanedRetries: input.retries.filter(
       (r) => r.count > 0 && !lanes.some((l) => l.root === r.root && l.remote === r.remoteId),
     ),

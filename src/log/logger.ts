@@ -18,7 +18,20 @@ export interface Log {
   readonly logger: Logger;
   /** Reopens the log file (after logrotate moved it; SIGUSR1). */
   readonly reopen: () => void;
+  /** While the log file cannot be written, since when and why; null when it can (or there is none). */
+  readonly trouble: () => LogTrouble | null;
 }
+
+/** The log file cannot be written (its disk full, an I/O error): replication goes on regardless. */
+export interface LogTrouble {
+  readonly since: number;
+  readonly error: string;
+  /** Lines dropped meanwhile: more than `UNWRITTEN_MAX` bytes waited. */
+  readonly dropped: number;
+}
+
+/** How much of the log waits in memory while its file cannot be written; later lines are dropped. */
+const UNWRITTEN_MAX = 16 * 1024 * 1024;
 
 const LEVEL_NAMES: Readonly<Record<number, string>> = {
   10: 'TRACE',
@@ -53,8 +66,37 @@ export function openLog(opts: LogOptions): Log {
   if (file !== null) {
     // pino is handed the descriptor `openAppend` checked, never the name, which another could
     // point elsewhere between a check and pino's own open; a reopen swaps in a new checked one.
-    const open = (): ReturnType<typeof pino.destination> =>
-      pino.destination({ fd: openAppend(file, 'log file'), sync: false });
+    // Written synchronously (a line per batch, not per file): pino's asynchronous destination
+    // flushes at exit in a loop that retries any error, so a full disk hung the stop for good, and
+    // its write errors were thrown where nothing caught them. A line that cannot be written waits
+    // (up to UNWRITTEN_MAX) and goes with the next one that can.
+    let trouble: LogTrouble | null = null;
+    const open = (): ReturnType<typeof pino.destination> => {
+      const d = pino.destination({ fd: openAppend(file, 'log file'), sync: true, maxLength: UNWRITTEN_MAX });
+      d.on('error', (err: Error) => {
+        if (trouble === null)
+          process.stderr.write(
+            `sersync2: cannot write the log file ${file}: ${err.message}; replication goes on, and the log lines wait for it\n`,
+          );
+        trouble = { since: trouble?.since ?? Date.now(), error: err.message, dropped: trouble?.dropped ?? 0 };
+      });
+      d.on('drop', () => {
+        if (trouble !== null) trouble = { ...trouble, dropped: trouble.dropped + 1 };
+      });
+      d.on('write', () => {
+        if (trouble === null) return;
+        const was = trouble;
+        trouble = null;
+        // not from within the destination's own write
+        setImmediate(() =>
+          logger.warn(
+            { since: new Date(was.since).toISOString(), error: was.error, dropped: was.dropped },
+            'the log file can be written again',
+          ),
+        );
+      });
+      return d;
+    };
     let dest = open();
     const stream: DestinationStream & { flush: (cb: (err?: Error) => void) => void } = {
       write: (line) => dest.write(line),
@@ -69,11 +111,14 @@ export function openLog(opts: LogOptions): Log {
         try {
           const old = dest;
           dest = open();
-          old.end(); // its last lines go to the file it had open (the rotated one)
+          // its last lines go to the file it had open (the rotated one), unless that one cannot be written
+          if (trouble === null) old.end();
+          else old.destroy();
         } catch (err) {
           logger.error({ err }, 'cannot reopen the log file: still writing to the one open');
         }
       },
+      trouble: () => trouble,
     };
   }
   const terminal = opts.terminal ?? ((text: string) => process.stderr.write(text));
@@ -84,7 +129,11 @@ export function openLog(opts: LogOptions): Log {
         },
       }
     : pino.destination({ dest: 2, sync: true });
-  return { logger: pino({ level: opts.level, base: { pid: process.pid } }, stream), reopen: () => undefined };
+  return {
+    logger: pino({ level: opts.level, base: { pid: process.pid } }, stream),
+    reopen: () => undefined,
+    trouble: () => null,
+  };
 }
 
 /** A logger on stderr (see `openLog`). */

@@ -375,6 +375,24 @@ test('status: a refused reload is said until one takes effect, and /metrics coun
   assert.match(renderMetrics(fine), /^sersync_config_last_reload_successful 1$/m);
 });
 
+test('status: a log file that cannot be written is said while it lasts, with the lines dropped; /metrics flags it', () => {
+  const s = buildStatus(
+    inputs({ logTrouble: { since: T - 5000, error: 'ENOSPC: no space left on device, write', dropped: 7 } }),
+  );
+  assert.ok(
+    statusText(s)
+      .split('\n')
+      .includes(
+        '! the log file CANNOT BE WRITTEN (since 5s ago): ENOSPC: no space left on device, write; replication goes on, 7 lines of the log dropped',
+      ),
+  );
+  assert.match(renderMetrics(s), /^sersync_log_write_failing 1$/m);
+  const fine = buildStatus(inputs());
+  assert.equal(fine.logWriteFailure, null);
+  assert.doesNotMatch(statusText(fine), /log file/);
+  assert.match(renderMetrics(fine), /^sersync_log_write_failing 0$/m);
+});
+
 test('status: rsync that cannot be started is said while it lasts, with its cause and since when; /metrics flags it', () => {
   const why = 'cannot run rsync: sersync2 has as many files open as its limit allows (EMFILE): raise it';
   const s = buildStatus(

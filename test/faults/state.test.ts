@@ -5,6 +5,8 @@
  */
 import { test } from 'node:test';
 import { useLab } from '../helpers/lab.js';
+import { logDiskFull } from './cases/log-disk.js';
+import { mountUnavailable } from './cases/watch-health.js';
 import {
   queueDamaged,
   queueLockedAtStart,
@@ -38,4 +40,10 @@ test('the queue removed while running: status and /metrics say so; the next star
 
 test('the whole state directory removed while running: status finds it all the same, the socket and pid file come back, nothing is lost', async () => {
   await stateDirRemovedWhileRunning(lab.work, lab.daemon);
+});
+
+test("the log file's disk full: replication goes on, status and /metrics say so while it lasts, the log catches up, and a stop still ends", async (t) => {
+  const unavailable = mountUnavailable();
+  if (unavailable !== undefined) return t.skip(unavailable);
+  await logDiskFull(lab.work, lab.daemon);
 });

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { disposeRsyncDaemon, startRsyncDaemon, type RsyncDaemon } from '../helpers/rsyncd.js';
 import { midPathLink, replicaWhereOthersPoint, symlinkRaces } from '../faults/cases/boundary.js';
+import { logDiskFull } from '../faults/cases/log-disk.js';
 import { descriptorsExhausted, rsyncMissing } from '../faults/cases/rsync-missing.js';
 import { sshdUnavailable, startSshd, type Sshd } from '../helpers/sshd.js';
 import { fuzzConfigs } from '../faults/cases/config-fuzz.js';
@@ -143,6 +144,7 @@ const CASES: Readonly<Record<string, (c: Context) => Promise<CaseResult> | CaseR
   // Only where this host lets them run (root with mount(2), user namespaces).
   ...(mountUnavailable() === undefined && {
     'mounted-in-tree': (c: Context) => mountedInTree(c.work, c.daemon),
+    'log-disk-full': (c: Context) => logDiskFull(c.work, c.daemon),
     'mounted-after-start': (c: Context) => mountedAfterStart(c.work, c.daemon),
     'root-remounted': (c: Context) => rootRemounted(c.work, c.daemon),
     'root-mounted-over': (c: Context) => rootMountedOver(c.work, c.daemon),

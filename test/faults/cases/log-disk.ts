@@ -1,0 +1,95 @@
+/**
+ * The log file's disk full (a /var/log filled by something else, the commonest disk to fill). With
+ * pino's asynchronous file destination the first failed write was thrown where nothing caught it,
+ * and the exit that followed retried its flush for ever: sersync2 hung, replicating nothing,
+ * answering nothing, and still "running" for systemd. Now replication goes on, `status` and
+ * `/metrics` say the log cannot be written while it lasts, the lines that waited are written once
+ * there is room, and a stop while the disk is full still ends.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DaemonStatus } from '../../../src/daemon/status.js';
+import { freePort, type RsyncDaemon } from '../../helpers/rsyncd.js';
+import { eventually } from '../../helpers/trees.js';
+import { Rig } from '../lib/rig.js';
+import type { CaseResult } from './result.js';
+
+/** Fills the file system at `dir` (a small tmpfs) with one file; returns it. */
+function fill(dir: string): string {
+  const filler = join(dir, 'filler');
+  // dd ends with ENOSPC when the disk is full: that is its success here
+  spawnSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=4k'], { encoding: 'utf8' });
+  return filler;
+}
+
+export async function logDiskFull(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
+  const disk = join(work, `log-disk-${process.pid}-${Date.now()}`);
+  mkdirSync(disk);
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'sersync-log-disk', disk], {
+    encoding: 'utf8',
+  });
+  assert.equal(mounted.status, 0, mounted.stderr);
+  const logFile = join(disk, 'sersync2.log');
+  const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
+  try {
+    await rig.start(['--log-file', logFile]);
+    const filler = fill(disk);
+    // Each file a batch, each batch a line: the log's last page may hold a few more before it fails.
+    let n = 0;
+    let status: DaemonStatus | null = null;
+    await eventually(
+      () => {
+        writeFileSync(join(rig.src, `full-${n++}.txt`), `written while the log's disk is full ${n}`);
+        return (status = rig.status()).logWriteFailure !== null;
+      },
+      20_000,
+      'status says the log cannot be written',
+    );
+    await rig.converged(20_000, 'the log disk full');
+    assert.match((status as DaemonStatus | null)?.logWriteFailure?.error ?? '', /ENOSPC/);
+    assert.equal(await rig.metric('sersync_log_write_failing', {}), 1);
+    assert.match(rig.running.stderr(), /cannot write the log file .*ENOSPC.*replication goes on/);
+
+    rmSync(filler);
+    writeFileSync(join(rig.src, 'room-again.txt'), 'the log has room again');
+    await rig.converged(20_000, 'room on the log disk again');
+    await eventually(
+      () => readFileSync(logFile, 'utf8').includes('the log file can be written again'),
+      10_000,
+      'the log says it can be written again',
+    );
+    assert.equal(rig.status().logWriteFailure, null);
+    assert.equal(await rig.metric('sersync_log_write_failing', {}), 0);
+    // the lines that waited were written: every batch of the full spell is in the file
+    const synced = readFileSync(logFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"msg":"synced"'));
+    assert.ok(synced.length >= 2, `${synced.length} "synced" lines in the log`);
+
+    // A stop while the disk is full again ends, with exit 0.
+    fill(disk);
+    writeFileSync(join(rig.src, 'last.txt'), 'before the stop');
+    await rig.converged(20_000, 'the log disk full again');
+    const files = rig.files();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      rig.stop(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('the stop hung with the log disk full')), 15_000);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    return { faults: 2, files, lost: 0 };
+  } finally {
+    const child = rig.proc?.child;
+    if (child !== undefined && child.exitCode === null && child.signalCode === null) {
+      const exited = once(child, 'exit');
+      child.kill('SIGKILL'); // a stop that hung (the failure above says so)
+      await exited;
+    }
+    if (spawnSync('umount', [disk]).status !== 0) spawnSync('umount', ['-l', disk]);
+    rmSync(disk, { recursive: true, force: true });
+  }
+}
