@@ -44,8 +44,19 @@ function leaveRemovedWorkingDirectory(): void {
   }
 }
 
+/**
+ * A full disk under a redirected stdout or stderr (an init script's `>> /var/log/sersync.log 2>&1`),
+ * a terminal gone (its ssh session closed), a pipe its reader closed (`| head`): an error there
+ * would end the process, and with it the replication. What is printed there is lost instead; the
+ * log says so where it can (see `LogSink`).
+ */
+function outliveOutputErrors(): void {
+  for (const out of [process.stdout, process.stderr]) out.on('error', () => undefined);
+}
+
 /** Registers what `argv` needs, then runs it; resolves to the exit code. */
 async function main(argv: readonly string[]): Promise<number> {
+  outliveOutputErrors();
   leaveRemovedWorkingDirectory();
   const program = createProgram();
   const word = commandWord(program, argv);

@@ -225,7 +225,7 @@ export function renderMetrics(s: DaemonStatus): string {
     single(
       'sersync_log_write_failing',
       'gauge',
-      '1 while the log file cannot be written (its disk full): replication goes on, the lines wait in memory (16 MiB at most, then they are dropped).',
+      '1 while the log cannot be written (the disk of its file, or of the file stderr is sent to, full): replication goes on, the lines wait in memory (16 MiB at most, then they are dropped).',
       s.logWriteFailure === null ? 0 : 1,
     ),
     single(

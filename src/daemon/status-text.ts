@@ -58,7 +58,7 @@ export function statusText(s: DaemonStatus): string {
   const logFile =
     s.logWriteFailure === null
       ? ''
-      : `! the log file CANNOT BE WRITTEN (since ${ago(s.logWriteFailure.since)}): ${printable(s.logWriteFailure.error)}; replication goes on${s.logWriteFailure.dropped > 0 ? `, ${plural(s.logWriteFailure.dropped, 'line')} of the log dropped` : ''}\n`;
+      : `! the log CANNOT BE WRITTEN (since ${ago(s.logWriteFailure.since)}): ${printable(s.logWriteFailure.error)}; replication goes on${s.logWriteFailure.dropped > 0 ? `, ${plural(s.logWriteFailure.dropped, 'line')} of the log dropped` : ''}\n`;
   const reload =
     s.reloadRefused === null
       ? ''

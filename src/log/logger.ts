@@ -60,43 +60,70 @@ export function humanLine(json: string): string {
   return `${stamp} ${level} ${msg}${fields.length > 0 ? ` ${fields.join(' ')}` : ''}\n`;
 }
 
+type Destination = ReturnType<typeof pino.destination>;
+
+/**
+ * Where the JSON lines go, written synchronously (a line per batch, not per file) with its errors
+ * heard: pino's asynchronous destination flushes at exit in a loop that retries any error, so a
+ * full disk hung the stop for good, and an error of either kind was thrown where nothing caught it
+ * (sersync2 died, or hung, when the disk of its log, or of the file its stderr was sent to, filled
+ * up). A line that cannot be written waits (up to UNWRITTEN_MAX) and goes with the next one that
+ * can; meanwhile `trouble` says so, for status.
+ */
+class LogSink {
+  trouble: LogTrouble | null = null;
+
+  constructor(
+    /** Told once when the writes begin to fail (null: nowhere else to tell it). */
+    private readonly failing: ((err: Error) => void) | null,
+    /** Told when they work again (from outside the destination's own write). */
+    private readonly back: (was: LogTrouble) => void,
+  ) {}
+
+  open(fd: number): Destination {
+    const d = pino.destination({ fd, sync: true, maxLength: UNWRITTEN_MAX });
+    d.on('error', (err: Error) => {
+      if (this.trouble === null) this.failing?.(err);
+      this.trouble = {
+        since: this.trouble?.since ?? Date.now(),
+        error: err.message,
+        dropped: this.trouble?.dropped ?? 0,
+      };
+    });
+    d.on('drop', () => {
+      if (this.trouble !== null) this.trouble = { ...this.trouble, dropped: this.trouble.dropped + 1 };
+    });
+    d.on('write', () => {
+      const was = this.trouble;
+      if (was === null) return;
+      this.trouble = null;
+      setImmediate(() => {
+        this.back(was);
+      });
+    });
+    return d;
+  }
+}
+
 /** The one structured logger: JSON lines to a file or pipe, readable lines on a terminal. */
 export function openLog(opts: LogOptions): Log {
+  const options = { level: opts.level, base: { pid: process.pid } };
+  let logger: Logger | null = null;
+  const back = (was: LogTrouble): void =>
+    logger?.warn(
+      { since: new Date(was.since).toISOString(), error: was.error, dropped: was.dropped },
+      'the log can be written again',
+    );
   const file = opts.file;
   if (file !== null) {
+    const sink = new LogSink((err) => {
+      process.stderr.write(
+        `sersync2: cannot write the log file ${file}: ${err.message}; replication goes on, and the log lines wait for it\n`,
+      );
+    }, back);
     // pino is handed the descriptor `openAppend` checked, never the name, which another could
     // point elsewhere between a check and pino's own open; a reopen swaps in a new checked one.
-    // Written synchronously (a line per batch, not per file): pino's asynchronous destination
-    // flushes at exit in a loop that retries any error, so a full disk hung the stop for good, and
-    // its write errors were thrown where nothing caught them. A line that cannot be written waits
-    // (up to UNWRITTEN_MAX) and goes with the next one that can.
-    let trouble: LogTrouble | null = null;
-    const open = (): ReturnType<typeof pino.destination> => {
-      const d = pino.destination({ fd: openAppend(file, 'log file'), sync: true, maxLength: UNWRITTEN_MAX });
-      d.on('error', (err: Error) => {
-        if (trouble === null)
-          process.stderr.write(
-            `sersync2: cannot write the log file ${file}: ${err.message}; replication goes on, and the log lines wait for it\n`,
-          );
-        trouble = { since: trouble?.since ?? Date.now(), error: err.message, dropped: trouble?.dropped ?? 0 };
-      });
-      d.on('drop', () => {
-        if (trouble !== null) trouble = { ...trouble, dropped: trouble.dropped + 1 };
-      });
-      d.on('write', () => {
-        if (trouble === null) return;
-        const was = trouble;
-        trouble = null;
-        // not from within the destination's own write
-        setImmediate(() =>
-          logger.warn(
-            { since: new Date(was.since).toISOString(), error: was.error, dropped: was.dropped },
-            'the log file can be written again',
-          ),
-        );
-      });
-      return d;
-    };
+    const open = (): Destination => sink.open(openAppend(file, 'log file'));
     let dest = open();
     const stream: DestinationStream & { flush: (cb: (err?: Error) => void) => void } = {
       write: (line) => dest.write(line),
@@ -104,36 +131,36 @@ export function openLog(opts: LogOptions): Log {
         dest.flush(cb);
       },
     };
-    const logger = pino({ level: opts.level, base: { pid: process.pid } }, stream);
+    const fileLogger = pino(options, stream);
+    logger = fileLogger;
     return {
-      logger,
+      logger: fileLogger,
       reopen: () => {
         try {
           const old = dest;
           dest = open();
           // its last lines go to the file it had open (the rotated one), unless that one cannot be written
-          if (trouble === null) old.end();
+          if (sink.trouble === null) old.end();
           else old.destroy();
         } catch (err) {
-          logger.error({ err }, 'cannot reopen the log file: still writing to the one open');
+          fileLogger.error({ err }, 'cannot reopen the log file: still writing to the one open');
         }
       },
-      trouble: () => trouble,
+      trouble: () => sink.trouble,
     };
   }
-  const terminal = opts.terminal ?? ((text: string) => process.stderr.write(text));
-  const stream: DestinationStream = process.stderr.isTTY
-    ? {
-        write: (line: string) => {
-          terminal(humanLine(line));
-        },
-      }
-    : pino.destination({ dest: 2, sync: true });
-  return {
-    logger: pino({ level: opts.level, base: { pid: process.pid } }, stream),
-    reopen: () => undefined,
-    trouble: () => null,
-  };
+  if (process.stderr.isTTY) {
+    const terminal = opts.terminal ?? ((text: string) => process.stderr.write(text));
+    const write = (line: string): void => {
+      terminal(humanLine(line));
+    };
+    return { logger: pino(options, { write }), reopen: () => undefined, trouble: () => null };
+  }
+  // stderr: the journal's pipe under systemd, or the file an init script sends it to
+  const sink = new LogSink(null, back);
+  const stderrLogger = pino(options, sink.open(2));
+  logger = stderrLogger;
+  return { logger: stderrLogger, reopen: () => undefined, trouble: () => sink.trouble };
 }
 
 /** A logger on stderr (see `openLog`). */

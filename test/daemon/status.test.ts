@@ -383,7 +383,7 @@ test('status: a log file that cannot be written is said while it lasts, with the
     statusText(s)
       .split('\n')
       .includes(
-        '! the log file CANNOT BE WRITTEN (since 5s ago): ENOSPC: no space left on device, write; replication goes on, 7 lines of the log dropped',
+        '! the log CANNOT BE WRITTEN (since 5s ago): ENOSPC: no space left on device, write; replication goes on, 7 lines of the log dropped',
       ),
   );
   assert.match(renderMetrics(s), /^sersync_log_write_failing 1$/m);

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import { useLab } from '../helpers/lab.js';
-import { logDiskFull } from './cases/log-disk.js';
+import { logDiskFull, outputOnFullDisk } from './cases/log-disk.js';
 import { mountUnavailable } from './cases/watch-health.js';
 import {
   queueDamaged,
@@ -46,4 +46,8 @@ test("the log file's disk full: replication goes on, status and /metrics say so 
   const unavailable = mountUnavailable();
   if (unavailable !== undefined) return t.skip(unavailable);
   await logDiskFull(lab.work, lab.daemon);
+});
+
+test('stdout and stderr on a full disk (an init script redirecting them to a log that fills): it replicates, status says the log cannot be written, SIGTERM ends it cleanly', async () => {
+  await outputOnFullDisk(lab.work, lab.daemon);
 });

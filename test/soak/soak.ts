@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { disposeRsyncDaemon, startRsyncDaemon, type RsyncDaemon } from '../helpers/rsyncd.js';
 import { midPathLink, replicaWhereOthersPoint, symlinkRaces } from '../faults/cases/boundary.js';
-import { logDiskFull } from '../faults/cases/log-disk.js';
+import { logDiskFull, outputOnFullDisk } from '../faults/cases/log-disk.js';
 import { descriptorsExhausted, rsyncMissing } from '../faults/cases/rsync-missing.js';
 import { sshdUnavailable, startSshd, type Sshd } from '../helpers/sshd.js';
 import { fuzzConfigs } from '../faults/cases/config-fuzz.js';
@@ -141,6 +141,7 @@ const CASES: Readonly<Record<string, (c: Context) => Promise<CaseResult> | CaseR
   'mid-path-link': (c) => midPathLink(c.work),
   'rsync-missing': (c) => rsyncMissing(c.work),
   'descriptors-exhausted': (c) => descriptorsExhausted(c.work, c.daemon),
+  'output-on-full-disk': (c) => outputOnFullDisk(c.work, c.daemon),
   // Only where this host lets them run (root with mount(2), user namespaces).
   ...(mountUnavailable() === undefined && {
     'mounted-in-tree': (c: Context) => mountedInTree(c.work, c.daemon),

@@ -7,12 +7,13 @@
  * there is room, and a stop while the disk is full still ends.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DaemonStatus } from '../../../src/daemon/status.js';
 import { freePort, type RsyncDaemon } from '../../helpers/rsyncd.js';
+import { CLI } from '../../helpers/sersync.js';
 import { eventually } from '../../helpers/trees.js';
 import { Rig } from '../lib/rig.js';
 import type { CaseResult } from './result.js';
@@ -57,7 +58,7 @@ export async function logDiskFull(work: string, daemon: RsyncDaemon): Promise<Ca
     writeFileSync(join(rig.src, 'room-again.txt'), 'the log has room again');
     await rig.converged(20_000, 'room on the log disk again');
     await eventually(
-      () => readFileSync(logFile, 'utf8').includes('the log file can be written again'),
+      () => readFileSync(logFile, 'utf8').includes('the log can be written again'),
       10_000,
       'the log says it can be written again',
     );
@@ -91,5 +92,37 @@ export async function logDiskFull(work: string, daemon: RsyncDaemon): Promise<Ca
     }
     if (spawnSync('umount', [disk]).status !== 0) spawnSync('umount', ['-l', disk]);
     rmSync(disk, { recursive: true, force: true });
+  }
+}
+
+/**
+ * stdout and stderr on a full disk, as an init script's `>> /var/log/sersync.log 2>&1` leaves them
+ * when that disk fills (here /dev/full: every write fails with ENOSPC). sersync2 died at its first
+ * log line; now it replicates, `status` says the log cannot be written, and SIGTERM ends it cleanly.
+ */
+export async function outputOnFullDisk(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
+  const rig = Rig.create(work, { daemon });
+  const full = openSync('/dev/full', 'w');
+  const child = spawn(process.execPath, [CLI, '-o', rig.config, '--state-dir', rig.state], {
+    stdio: ['ignore', full, full],
+  });
+  closeSync(full);
+  const exited = once(child, 'exit');
+  try {
+    await eventually(() => rig.cli(['status']).status === 0, 15_000, 'sersync2 answers status');
+    for (let i = 0; i < 20; i++) writeFileSync(join(rig.src, `out-${i}.txt`), `stdout and stderr full ${i}`);
+    await rig.converged(20_000, 'stdout and stderr on a full disk');
+    assert.equal(child.exitCode, null, 'sersync2 still runs');
+    const status = rig.status();
+    assert.match(status.logWriteFailure?.error ?? '', /ENOSPC/);
+    child.kill('SIGTERM');
+    const [code] = (await exited) as [number | null];
+    assert.equal(code, 0, 'a clean stop');
+    return { faults: 1, files: rig.files(), lost: 0 };
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
   }
 }
