@@ -15,7 +15,7 @@ import {
 } from './types.js';
 import { baseName, fromUtf8, joinRel, parentOf, type RelPath } from '../paths.js';
 import { diffMounts, mountsBelow, readMountTable, type Mount } from './mounts.js';
-import { watchLimitError } from './watch-limit.js';
+import { instancesError, watchLimitError } from './watch-limit.js';
 import { WatchTree, type DirNode } from './watch-tree.js';
 
 /** How long an IN_MOVED_FROM waits for its IN_MOVED_TO from a later read. */
@@ -521,6 +521,8 @@ export class InotifyWatcher implements Watcher {
     if (err instanceof SersyncError) return err;
     const code = errnoCode(err);
     if (code === 'ENOSPC') return watchLimitError(1, this.opts.root);
+    // no descriptor yet: the inotify instance itself was refused
+    if (code === 'EMFILE' && this.handle === undefined) return instancesError(this.opts.root, err);
     const why = err instanceof Error ? err.message : String(err);
     return new SersyncError('ERR_SERSYNC_WATCH', `cannot watch ${this.opts.root}: ${why}`, { cause: err });
   }

@@ -9,7 +9,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { WatchLimitError } from '../../src/errors.js';
-import { currentWatchLimit, watchLimitError } from '../../src/watch/watch-limit.js';
+import { currentWatchLimit, instancesError, watchLimitError } from '../../src/watch/watch-limit.js';
+import { CLI } from '../helpers/sersync.js';
 import { tempDir } from '../helpers/tmp.js';
 import { BACKENDS } from './helpers.js';
 
@@ -106,4 +107,54 @@ describe('watch limit: reading and reporting', () => {
     assert.match(err.message, /\/srv\/data.*192536.*250000/s);
     assert.match(err.message, /sysctl -w fs\.inotify\.max_user_watches=500000/);
   });
+});
+
+test('inotify instances: the user at fs.inotify.max_user_instances is said as that limit, with its fix, not as "too many open files"', async (t) => {
+  if (noNamespace !== undefined) return t.skip(noNamespace);
+  const dir = await tempDir();
+  try {
+    const root = `${dir.path}/src`;
+    mkdirSync(root);
+    const config = `${dir.path}/confxml.xml`;
+    writeFileSync(
+      config,
+      `<head version="2.5"><sersync><localpath watch="${root}"><remote path="${dir.path}/replica"/></localpath></sersync></head>`,
+    );
+    // the namespace's own limit, lowered to none: the kernel refuses inotify_init1 with EMFILE
+    const run = spawnSync(
+      'unshare',
+      [
+        '--user',
+        '--map-root-user',
+        'sh',
+        '-c',
+        'echo 0 > /proc/sys/user/max_inotify_instances && exec "$@"',
+        'sh',
+        process.execPath,
+        CLI,
+        '-o',
+        config,
+        '--state-dir',
+        `${dir.path}/state`,
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    assert.equal(run.status, 1, run.stderr);
+    assert.match(
+      run.stderr,
+      /cannot watch .*: this user has as many inotify instances as fs\.inotify\.max_user_instances allows \(0\).*sysctl -w fs\.inotify\.max_user_instances=256/,
+    );
+    assert.doesNotMatch(run.stderr, /too many open files/);
+  } finally {
+    await dir.remove();
+  }
+});
+
+test('inotify instances: a process out of descriptors itself is told to raise its own limit', () => {
+  const err = Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' });
+  assert.match(
+    instancesError('/srv/www', err, false).message,
+    /^cannot watch \/srv\/www: .*\(EMFILE\): raise it \(LimitNOFILE=/,
+  );
+  assert.match(instancesError('/srv/www', err, true).message, /fs\.inotify\.max_user_instances/);
 });
