@@ -165,6 +165,9 @@ export class TreeWatch {
    */
   private kept: { readonly of: DirIdentity; readonly memory: MountMemory } | null = null;
 
+  /** Why the last try to watch the tree again failed (said once); null after one that worked. */
+  private reopenError: string | null = null;
+
   constructor(private readonly deps: TreeWatchDeps) {}
 
   /** Watches the tree; throws when its root cannot be watched. */
@@ -429,6 +432,7 @@ export class TreeWatch {
     this.restarting = this.open().then(
       () => {
         this.restarting = null;
+        this.reopenError = null;
         if (this.closed) return;
         this.down = null;
         log.warn({ root, resolved: this.origin?.resolved }, message);
@@ -438,10 +442,10 @@ export class TreeWatch {
       (err: unknown) => {
         this.restarting = null;
         this.watcher = null;
-        log.error(
-          { root, error: err instanceof Error ? err.message : String(err) },
-          'cannot watch the directory again',
-        );
+        // tried again at each look (every second): said when the reason changes, not each time
+        const error = err instanceof Error ? err.message : String(err);
+        if (error !== this.reopenError) log.error({ root, error }, 'cannot watch the directory again');
+        this.reopenError = error;
       },
     );
   }

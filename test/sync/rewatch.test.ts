@@ -1,0 +1,65 @@
+/**
+ * A watcher that failed, whose replacement cannot start for a while (the user's inotify instances
+ * used up, say): tried again at each look, said once, and once it starts the tree is resynced.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { openWorkStore } from '../../src/queue/store.js';
+import { Replicator } from '../../src/sync/replicator.js';
+import { createWatcher, simulateReadError, type Watcher } from '../../src/watch/index.js';
+import { withQueueRig } from '../helpers/lane.js';
+import { eventually } from '../helpers/trees.js';
+
+test('a replacement watcher that cannot start is tried again at each look, said once, and the tree resynced once it starts', async () => {
+  await withQueueRig(2, async ({ daemon, pool, src, state, config }) => {
+    const store = openWorkStore(join(state, 'queue.db'));
+    const lines: string[] = [];
+    const watchers: Watcher[] = [];
+    let refusals = 5;
+    const replicator = new Replicator({
+      config,
+      store,
+      pool,
+      log: pino({ level: 'info' }, { write: (l: string) => lines.push(l) }),
+      plugin: null,
+      rootPollMs: 20,
+      createWatcher: (opts) => {
+        const watcher = createWatcher('inotify', opts);
+        watchers.push(watcher);
+        if (watchers.length === 1) return watcher;
+        return {
+          start: () =>
+            refusals-- > 0
+              ? Promise.reject(new Error('cannot watch: fs.inotify.max_user_instances reached'))
+              : watcher.start(),
+          watchedDirectories: () => watcher.watchedDirectories(),
+          health: () => watcher.health(),
+          mountMemory: () => watcher.mountMemory?.(),
+          drain: () => watcher.drain?.() ?? Promise.resolve(true),
+          close: () => watcher.close(),
+        };
+      },
+    });
+    try {
+      await replicator.start({ fullSync: false });
+      const [first] = watchers;
+      assert.ok(first !== undefined);
+      simulateReadError(first, Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' }));
+      writeFileSync(join(src, 'while-unwatched.txt'), 'no watcher saw this one');
+      await eventually(() => refusals < 0, 10_000, 'the replacement started after its refusals');
+      await eventually(
+        () => existsSync(join(daemon.dir, 'while-unwatched.txt')),
+        10_000,
+        'the tree resynced once watched again',
+      );
+      const said = lines.filter((l) => l.includes('cannot watch the directory again'));
+      assert.equal(said.length, 1, `said once over five refusals: ${said.length}`);
+    } finally {
+      await replicator.stop();
+      store.close();
+    }
+  });
+});
