@@ -120,7 +120,7 @@ export async function runReplicator(config: Config, options: RunOptions): Promis
       if (daemonLog !== null) control.onReopenLogs(reopen);
       pid = writePid();
       keepStateFiles(control, log, restoreStateFiles);
-      await runPlugin(config, name, { log, signals, control });
+      await runPlugin(config, name, { log, logTrouble, signals, control });
     } else {
       // Before the pid file: a second instance, refused here, must leave the first one's pid file alone.
       control = await ControlServer.claim(controlSocketFile(stateDir(), config.file), config.file);
@@ -228,7 +228,12 @@ function progressReporter(bars: ProgressBars | null, log: Logger, logOnStderr: b
 async function runPlugin(
   config: Config,
   name: PluginName,
-  ctx: { readonly log: Logger; readonly signals: DaemonSignals; readonly control: ControlServer },
+  ctx: {
+    readonly log: Logger;
+    readonly logTrouble: () => LogTrouble | null;
+    readonly signals: DaemonSignals;
+    readonly control: ControlServer;
+  },
 ): Promise<void> {
   const { log, signals, control } = ctx;
   const say = sayTo(log);
@@ -259,6 +264,7 @@ async function runPlugin(
       now: Date.now(),
       plugin: feed.report(),
       trees: watch.status(),
+      logTrouble: ctx.logTrouble(),
     });
   });
   reportStartup({ ok: true });

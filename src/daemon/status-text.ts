@@ -2,6 +2,7 @@
 import { printable } from '../printable.js';
 import { SHARED_FILE_SYSTEM_EFFECT } from '../watch/mounts.js';
 import { formatDuration } from '../queue/present.js';
+import type { LogTrouble } from '../log/logger.js';
 import type { VerifyStatus } from '../verify/periodic.js';
 import type { PluginReport } from '../plugins/feed.js';
 import { MAX_UNCLOSED_SETTLE_MS } from '../filter/unclosed-files.js';
@@ -55,10 +56,7 @@ export function statusText(s: DaemonStatus): string {
     s.queueWriteFailure === null
       ? ''
       : `! the retry queue CANNOT BE WRITTEN (since ${ago(s.queueWriteFailure.since)}): ${printable(s.queueWriteFailure.error)}\n`;
-  const logFile =
-    s.logWriteFailure === null
-      ? ''
-      : `! the log CANNOT BE WRITTEN (since ${ago(s.logWriteFailure.since)}): ${printable(s.logWriteFailure.error)}; replication goes on${s.logWriteFailure.dropped > 0 ? `, ${plural(s.logWriteFailure.dropped, 'line')} of the log dropped` : ''}\n`;
+  const logFile = logTroubleText(s.logWriteFailure, ago);
   const reload =
     s.reloadRefused === null
       ? ''
@@ -110,7 +108,14 @@ export function pluginOnlyStatusText(s: PluginOnlyStatus): string {
     `mode:      -m ${s.plugin.name}: each event to the ${s.plugin.name} plugin, no rsync`,
     pluginLine(s.plugin, ago),
   ];
-  return `${summary.join('\n')}\n${pluginProblems(s.plugin, ago)}\n${treesText(s.trees, ago)}`;
+  return `${summary.join('\n')}\n${logTroubleText(s.logWriteFailure, ago)}${pluginProblems(s.plugin, ago)}\n${treesText(s.trees, ago)}`;
+}
+
+/** The `!` line while the log cannot be written; '' while it can. */
+function logTroubleText(t: LogTrouble | null, ago: (at: number | null) => string): string {
+  if (t === null) return '';
+  const dropped = t.dropped > 0 ? `, ${plural(t.dropped, 'line')} of the log dropped` : '';
+  return `! the log CANNOT BE WRITTEN (since ${ago(t.since)}): ${printable(t.error)}; replication goes on${dropped}\n`;
 }
 
 /** What the plugin has done: `plugin:    http: 120 delivered, 0 failed, 3 pending`. */

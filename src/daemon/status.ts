@@ -92,13 +92,25 @@ export interface PluginOnlyStatus extends ProcessReport {
   readonly mode: 'plugin-only';
   readonly plugin: PluginReport;
   readonly trees: readonly TreeReport[];
+  /** As `DaemonStatus.logWriteFailure`. */
+  readonly logWriteFailure: LogTrouble | null;
 }
 
 /** The status of a `sersync2 -m PLUGIN`. */
 export function buildPluginOnlyStatus(
-  input: ProcessInputs & { readonly plugin: PluginReport; readonly trees: readonly TreeReport[] },
+  input: ProcessInputs & {
+    readonly plugin: PluginReport;
+    readonly trees: readonly TreeReport[];
+    readonly logTrouble?: LogTrouble | null;
+  },
 ): PluginOnlyStatus {
-  return { ...processReport(input), mode: 'plugin-only', plugin: input.plugin, trees: input.trees };
+  return {
+    ...processReport(input),
+    mode: 'plugin-only',
+    plugin: input.plugin,
+    trees: input.trees,
+    logWriteFailure: input.logTrouble ?? null,
+  };
 }
 
 export function isPluginOnly(s: DaemonStatus | PluginOnlyStatus): s is PluginOnlyStatus {

@@ -393,6 +393,26 @@ test('status: a log file that cannot be written is said while it lasts, with the
   assert.match(renderMetrics(fine), /^sersync_log_write_failing 0$/m);
 });
 
+test('status of -m PLUGIN: a log that cannot be written is said there too', () => {
+  const s = buildPluginOnlyStatus({
+    pid: 7,
+    version: '9.9.9',
+    configFile: '/etc/sersync2/confxml.xml',
+    startedAt: T - 60_000,
+    now: T,
+    plugin: failingPlugin(),
+    trees: [],
+    logTrouble: { since: T - 2000, error: 'ENOSPC: no space left on device, write', dropped: 0 },
+  });
+  assert.ok(
+    pluginOnlyStatusText(s)
+      .split('\n')
+      .includes(
+        '! the log CANNOT BE WRITTEN (since 2s ago): ENOSPC: no space left on device, write; replication goes on',
+      ),
+  );
+});
+
 test('status: rsync that cannot be started is said while it lasts, with its cause and since when; /metrics flags it', () => {
   const why = 'cannot run rsync: sersync2 has as many files open as its limit allows (EMFILE): raise it';
   const s = buildStatus(
