@@ -270,7 +270,10 @@ export async function askDaemon(file: string, request: ControlRequest, timeoutMs
     socket.setEncoding('utf8');
     socket.setTimeout(timeoutMs, () => {
       socket.destroy(
-        new SersyncError('ERR_SERSYNC_CONTROL', `sersync2 did not answer on ${file} within ${timeoutMs} ms`),
+        new SersyncError(
+          'ERR_SERSYNC_CONTROL',
+          `sersync2 did not answer on ${file} within ${timeoutMs} ms (it may be stuck, or out of file descriptors: its log says which)`,
+        ),
       );
     });
     socket.on('connect', () => socket.write(`${JSON.stringify(request)}\n`));
