@@ -386,7 +386,7 @@ class SqliteWorkStore implements QueueStore {
           continue;
         }
         const attempts = r.attempts + 1;
-        const next = now + retryDelayMs(attempts, this.maxIntervalMinutes);
+        const next = now + retryDelayMs(attempts, this.maxIntervalMinutes, failure);
         const message = failure.message.slice(0, MAX_ERROR_CHARS);
         this.failRowStmt.run(attempts, now, now, failure.exitCode, message, next, r.id);
       }

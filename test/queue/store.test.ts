@@ -586,3 +586,16 @@ test('due and nextDueAt for given lanes leave out the rows of trees and remotes 
     assert.equal(s.nextDueAt([{ root: ROOT, remoteId: 'other::x' }]), null);
   });
 });
+
+test('a row whose rsync could not start (127) is tried again every 5 s, however often; a remote failure backs off', async () => {
+  await withStore((s) => {
+    for (let i = 0; i < 8; i++) {
+      s.fail(s.begin(R, ROOT, [sync('not-started')]), { exitCode: 127, message: 'cannot run rsync: EMFILE' });
+      s.fail(s.begin(R, ROOT, [sync('remote-down')]), { exitCode: 10, message: 'connection refused' });
+    }
+    const wait = (path: string): number =>
+      (s.list().find((r) => r.op.path === path)?.nextAttemptAt ?? 0) - T0;
+    assert.equal(wait('not-started'), 5000);
+    assert.equal(wait('remote-down'), 5000 * 2 ** 7, 'the eighth failure: 5 s doubled seven times');
+  });
+});

@@ -5,8 +5,8 @@
  * runs, as a leak or a low LimitNOFILE= leaves it): the same 127, with the true cause, never "not
  * installed" nor a vanished root. Neither is the remote's fault: it is not taken for a lost remote
  * (probed every 2 s, its backlog sent each time the daemon answers, and the tree resynced once rsync
- * runs again); status and /metrics show it while it lasts, and once rsync starts again the replica
- * converges.
+ * runs again); its rows are tried every 5 s, status and /metrics show it while it lasts, and once
+ * rsync starts again the replica converges.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
