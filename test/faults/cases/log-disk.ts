@@ -4,12 +4,22 @@
  * and the exit that followed retried its flush for ever: sersync2 hung, replicating nothing,
  * answering nothing, and still "running" for systemd. Now replication goes on, `status` and
  * `/metrics` say the log cannot be written while it lasts, the lines that waited are written once
- * there is room, and a stop while the disk is full still ends.
+ * there is room, a rotation while it is full closes the old file, and a stop then still ends.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { DaemonStatus } from '../../../src/daemon/status.js';
 import { freePort, type RsyncDaemon } from '../../helpers/rsyncd.js';
@@ -24,6 +34,20 @@ function fill(dir: string): string {
   // dd ends with ENOSPC when the disk is full: that is its success here
   spawnSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=4k'], { encoding: 'utf8' });
   return filler;
+}
+
+/** The files below `dir` that process `pid` holds open. */
+function logFilesOpen(pid: number, dir: string): string[] {
+  return readdirSync(`/proc/${pid}/fd`)
+    .map((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        return '';
+      }
+    })
+    .filter((target) => target.startsWith(`${dir}/`))
+    .sort();
 }
 
 export async function logDiskFull(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
@@ -70,8 +94,26 @@ export async function logDiskFull(work: string, daemon: RsyncDaemon): Promise<Ca
       .filter((l) => l.includes('"msg":"synced"'));
     assert.ok(synced.length >= 2, `${synced.length} "synced" lines in the log`);
 
-    // A stop while the disk is full again ends, with exit 0.
+    // Full again: logrotate moves the file aside and sends SIGUSR1; the old file, which cannot take
+    // the lines it holds, is closed (not kept open for ever), and a stop ends with exit 0.
     fill(disk);
+    let n2 = 0;
+    await eventually(
+      () => {
+        writeFileSync(join(rig.src, `again-${n2++}.txt`), 'the log disk full again');
+        return rig.status().logWriteFailure !== null;
+      },
+      20_000,
+      'status says the log cannot be written again',
+    );
+    renameSync(logFile, `${logFile}.1`);
+    const pid = rig.running.child.pid ?? 0;
+    process.kill(pid, 'SIGUSR1');
+    await eventually(
+      () => JSON.stringify(logFilesOpen(pid, disk)) === JSON.stringify([logFile]),
+      10_000,
+      `only the new log file open (open now: ${logFilesOpen(pid, disk).join(', ')})`,
+    );
     writeFileSync(join(rig.src, 'last.txt'), 'before the stop');
     await rig.converged(20_000, 'the log disk full again');
     const files = rig.files();
