@@ -87,14 +87,22 @@ export function failLogMirrorHook(
   };
   const problem = failLogPlaceProblem(file);
   if (problem !== null) once(problem);
+  // A write that fails (its disk full) is said once, and again only after one has worked: it is
+  // tried at every change of the failed rows, which comes in bursts while a remote is down.
+  let failing = false;
   return (rows) => {
     try {
       reportSetAside(writeFailLogMirror(config, getStore(), rows, now()), config, log);
+      if (failing) log.info({ file }, 'the fail log is written again');
+      failing = false;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT')
         once(`the fail log is not written: the directory of ${file} does not exist`);
       else if (err instanceof SersyncError) once(err.message);
-      else log.warn({ err, file }, 'could not update the fail log (the retry queue is unaffected)');
+      else if (!failing) {
+        log.warn({ err, file }, 'could not update the fail log (the retry queue is unaffected)');
+        failing = true;
+      }
     }
   };
 }

@@ -7,6 +7,7 @@ import {
   mkdirSync,
   readFileSync,
   readdirSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
@@ -17,10 +18,11 @@ import { pino } from 'pino';
 import { silentLogger } from '../../src/log/logger.js';
 import { fromBytes, fromUtf8, pathBytes } from '../../src/paths.js';
 import { remoteFor, renderFailLog, renderSersyncCommand } from '../../src/queue/fail-log.js';
-import { writeFailLogMirror } from '../../src/queue/fail-log-mirror.js';
+import { failLogMirrorHook, writeFailLogMirror } from '../../src/queue/fail-log-mirror.js';
 import { openQueueForConfig } from '../../src/queue/open.js';
 import { openWorkStore } from '../../src/queue/store.js';
 import type { QueueRow, QueueStore } from '../../src/queue/types.js';
+import { mountUnavailable } from '../faults/cases/watch-health.js';
 import { tempDir } from '../helpers/tmp.js';
 import { testConfig, type TestConfigOptions } from './helpers/config.js';
 
@@ -389,5 +391,49 @@ test('paths keep their bytes in the file (non-UTF-8 names are not mangled)', asy
     store.close();
     const bytes = renderFailLog(config, [row]);
     assert.ok(bytes.includes(Buffer.concat([Buffer.from('"./'), pathBytes(name), Buffer.from('"')])));
+  });
+});
+
+test('a fail log that cannot be written is said once, not at every change of the rows, and again only after it was written', async (t) => {
+  const unavailable = mountUnavailable();
+  if (unavailable !== undefined) return t.skip(unavailable);
+  await inTemp((dir) => {
+    const disk = join(dir, 'disk');
+    mkdirSync(disk);
+    assert.equal(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'sersync-fail-log', disk]).status, 0);
+    const fill = (): void => {
+      spawnSync('dd', ['if=/dev/zero', `of=${join(disk, 'filler')}`, 'bs=4k']); // ends with ENOSPC
+    };
+    const file = join(disk, 'rsync_fail_log.sh');
+    const config = testConfig(disk, { watch: '/W', failLog: file });
+    const store = openWorkStore(join(dir, 'q.sqlite'));
+    const lines: string[] = [];
+    const mirror = failLogMirrorHook(
+      config,
+      () => store,
+      pino({ level: 'info' }, { write: (l: string) => lines.push(l) }),
+    );
+    try {
+      fill();
+      for (let i = 0; i < 2; i++)
+        store.fail(store.begin('127.0.0.1::tongbu1', '/W', [{ kind: 'sync', path: 'a.txt' }]), {
+          exitCode: 10,
+          message: 'down',
+        });
+      const said = (text: string): number => lines.filter((l) => l.includes(text)).length;
+      for (let i = 0; i < 5; i++) mirror(store.failedAtLeast(2));
+      assert.equal(said('could not update the fail log'), 1, 'said once over five changes');
+      rmSync(join(disk, 'filler'));
+      mirror(store.failedAtLeast(2));
+      assert.equal(said('the fail log is written again'), 1);
+      assert.match(readFileSync(file, 'latin1'), /a\.txt/);
+      rmSync(file);
+      fill();
+      mirror(store.failedAtLeast(2));
+      assert.equal(said('could not update the fail log'), 2, 'said again after it had worked');
+    } finally {
+      store.close();
+      spawnSync('umount', [disk]);
+    }
   });
 });
