@@ -17,9 +17,15 @@ const MEANING: Readonly<Record<string, string>> = {
   ENOMEM: 'not enough memory to start a process (ENOMEM)',
 };
 
+/** Which limit of the process or the system `err` says is reached, with its fix; null when none. */
+export function limitReached(err: unknown): string | null {
+  const code = (err as NodeJS.ErrnoException | null)?.code ?? '';
+  return Object.hasOwn(MEANING, code) ? (MEANING[code] ?? null) : null;
+}
+
 /** Whether `err` says a limit of the process or the system is reached (it heals once it is not). */
 export function isExhaustion(err: unknown): boolean {
-  return Object.hasOwn(MEANING, (err as NodeJS.ErrnoException | null)?.code ?? '');
+  return limitReached(err) !== null;
 }
 
 /** Why `program` did not start (or a file could not be opened on the way), in the operator's terms. */
@@ -27,7 +33,7 @@ export function whyNotStarted(err: unknown, program: string): string {
   const e = err as NodeJS.ErrnoException;
   if (e.code === 'ENOENT') return `${program} is not installed (not found, ENOENT)`;
   if (e.code === 'EACCES') return `${program} cannot be executed (EACCES)`;
-  return MEANING[e.code ?? ''] ?? e.message;
+  return limitReached(err) ?? e.message;
 }
 
 /**

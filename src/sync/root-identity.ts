@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, lstatSync, readlinkSync, statSync } from 'node:fs';
-import { isExhaustion, whyNotStarted } from '../process-start.js';
+import { limitReached } from '../process-start.js';
 import { resolveStepByStep } from '../resolve-path.js';
 import { openTreeDir } from './walk.js';
 
@@ -161,8 +161,8 @@ export function lookAtRoot(root: string): RootLook {
     return { kind: own.isSymbolicLink() ? 'link' : 'dir', id, resolved, untrusted };
   } catch (err) {
     // Out of descriptors, the directory cannot be opened, yet it is there: not a vanished root.
-    if (isExhaustion(err)) return { kind: 'unknown', why: whyNotStarted(err, 'the look') };
-    return { kind: 'missing' };
+    const limit = limitReached(err);
+    return limit === null ? { kind: 'missing' } : { kind: 'unknown', why: limit };
   }
 }
 

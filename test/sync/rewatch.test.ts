@@ -6,41 +6,37 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { openWorkStore } from '../../src/queue/store.js';
 import { Replicator } from '../../src/sync/replicator.js';
 import { createWatcher, simulateReadError, type Watcher } from '../../src/watch/index.js';
 import { withQueueRig } from '../helpers/lane.js';
+import { capturedLog } from '../helpers/log-lines.js';
+import { overriding } from '../helpers/watcher.js';
 import { eventually } from '../helpers/trees.js';
 
 test('a replacement watcher that cannot start is tried again at each look, said once, and the tree resynced once it starts', async () => {
   await withQueueRig(2, async ({ daemon, pool, src, state, config }) => {
     const store = openWorkStore(join(state, 'queue.db'));
-    const lines: string[] = [];
+    const { log, said } = capturedLog();
     const watchers: Watcher[] = [];
     let refusals = 5;
     const replicator = new Replicator({
       config,
       store,
       pool,
-      log: pino({ level: 'info' }, { write: (l: string) => lines.push(l) }),
+      log,
       plugin: null,
       rootPollMs: 20,
       createWatcher: (opts) => {
         const watcher = createWatcher('inotify', opts);
         watchers.push(watcher);
         if (watchers.length === 1) return watcher;
-        return {
+        return overriding(watcher, {
           start: () =>
             refusals-- > 0
               ? Promise.reject(new Error('cannot watch: fs.inotify.max_user_instances reached'))
               : watcher.start(),
-          watchedDirectories: () => watcher.watchedDirectories(),
-          health: () => watcher.health(),
-          mountMemory: () => watcher.mountMemory?.(),
-          drain: () => watcher.drain?.() ?? Promise.resolve(true),
-          close: () => watcher.close(),
-        };
+        });
       },
     });
     try {
@@ -55,8 +51,8 @@ test('a replacement watcher that cannot start is tried again at each look, said 
         10_000,
         'the tree resynced once watched again',
       );
-      const said = lines.filter((l) => l.includes('cannot watch the directory again'));
-      assert.equal(said.length, 1, `said once over five refusals: ${said.length}`);
+      const times = said('cannot watch the directory again');
+      assert.equal(times, 1, `said once over five refusals: ${times}`);
     } finally {
       await replicator.stop();
       store.close();

@@ -7,7 +7,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { openWorkStore } from '../../src/queue/store.js';
 import { CANNOT_RUN } from '../../src/sync/exit-codes.js';
 import { RsyncPool } from '../../src/sync/pool.js';
@@ -15,6 +14,7 @@ import { Replicator } from '../../src/sync/replicator.js';
 import { notRun, type RsyncResult } from '../../src/sync/task.js';
 import { createWatcher } from '../../src/watch/index.js';
 import { withQueueRig } from '../helpers/lane.js';
+import { capturedLog } from '../helpers/log-lines.js';
 import { eventually } from '../helpers/trees.js';
 
 /** A pool whose first `refusals` runs cannot start rsync, as when the process is out of descriptors. */
@@ -39,13 +39,13 @@ class RefusingPool extends RsyncPool {
 test('rows that failed because rsync could not start go as soon as a run starts again, not at their back-off', async () => {
   await withQueueRig(2, async ({ daemon, src, state, config }) => {
     const store = openWorkStore(join(state, 'queue.db'));
-    const lines: string[] = [];
+    const { log, said } = capturedLog();
     const pool = new RefusingPool(1);
     const replicator = new Replicator({
       config,
       store,
       pool,
-      log: pino({ level: 'info' }, { write: (l: string) => lines.push(l) }),
+      log,
       plugin: null,
       createWatcher: (opts) => createWatcher('inotify', opts),
     });
@@ -66,7 +66,7 @@ test('rows that failed because rsync could not start go as soon as a run starts 
         'the waiting row sent with the next run that started, before its back-off ended',
       );
       assert.equal(pool.cannotStart, null, 'the fault ends with a run that starts');
-      assert.ok(lines.some((l) => l.includes('rsync starts again: sending what waited for it')));
+      assert.ok(said('rsync starts again: sending what waited for it') > 0);
     } finally {
       await replicator.stop();
       await pool.close();

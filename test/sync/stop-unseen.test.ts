@@ -7,35 +7,30 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { openWorkStore } from '../../src/queue/store.js';
 import { Replicator } from '../../src/sync/replicator.js';
 import { createWatcher, simulateReadError, type Watcher } from '../../src/watch/index.js';
 import type { WatcherOptions } from '../../src/watch/types.js';
 import { withQueueRig } from '../helpers/lane.js';
+import { capturedLog } from '../helpers/log-lines.js';
+import { overriding } from '../helpers/watcher.js';
 import { eventually } from '../helpers/trees.js';
 
 /** A real inotify watcher whose start waits for `gate`: a replacement still setting its watches. */
 function slowToStart(opts: WatcherOptions, gate: Promise<void>): Watcher {
   const watcher = createWatcher('inotify', opts);
-  return {
+  return overriding(watcher, {
     start: async () => {
       await gate;
       return watcher.start();
     },
-    watchedDirectories: () => watcher.watchedDirectories(),
-    health: () => watcher.health(),
-    mountMemory: () => watcher.mountMemory?.(),
-    drain: () => watcher.drain?.() ?? Promise.resolve(true),
-    close: () => watcher.close(),
-  };
+  });
 }
 
 test('a stop while the watcher is being replaced queues a full sync of the tree; the next start sends it, with no resync of every tree', async () => {
   await withQueueRig(2, async ({ daemon, pool, src, state, config }) => {
     const file = join(state, 'queue.db');
-    const lines: string[] = [];
-    const log = pino({ level: 'info' }, { write: (l: string) => lines.push(l) });
+    const { log, lines, said } = capturedLog();
     let open!: () => void;
     const gate = new Promise<void>((resolve) => (open = resolve));
     const watchers: Watcher[] = [];
@@ -71,10 +66,7 @@ test('a stop while the watcher is being replaced queues a full sync of the tree;
       ['full'],
       'a full sync of the tree queued at the stop',
     );
-    assert.ok(
-      lines.some((l) => l.includes('cannot vouch for every change made before the stop')),
-      'the stop says why',
-    );
+    assert.ok(said('cannot vouch for every change made before the stop') > 0, 'the stop says why');
     assert.ok(!existsSync(join(daemon.dir, 'while-replaced.txt')), 'not sent before the stop');
 
     store.close();
@@ -95,7 +87,7 @@ test('a stop while the watcher is being replaced queues a full sync of the tree;
         10_000,
         'the queued full sync sent',
       );
-      assert.ok(!lines.some((l) => l.includes('did not stop cleanly')), 'the stop was clean');
+      assert.equal(said('did not stop cleanly'), 0, 'the stop was clean');
     } finally {
       await next.stop();
       store.close();
@@ -106,24 +98,16 @@ test('a stop while the watcher is being replaced queues a full sync of the tree;
 test('a stop whose drain could not finish (its bound passed, a read failed) queues a full sync of the tree', async () => {
   await withQueueRig(2, async ({ pool, state, config }) => {
     const store = openWorkStore(join(state, 'queue.db'));
-    const lines: string[] = [];
+    const { log, said } = capturedLog();
     const replicator = new Replicator({
       config,
       store,
       pool,
-      log: pino({ level: 'info' }, { write: (l: string) => lines.push(l) }),
+      log,
       plugin: null,
-      createWatcher: (opts) => {
-        const watcher = createWatcher('inotify', opts);
-        return {
-          start: () => watcher.start(),
-          watchedDirectories: () => watcher.watchedDirectories(),
-          health: () => watcher.health(),
-          mountMemory: () => watcher.mountMemory?.(),
-          drain: () => Promise.resolve(false), // as when MAX_DRAIN_MS passed
-          close: () => watcher.close(),
-        };
-      },
+      // as when MAX_DRAIN_MS passed
+      createWatcher: (opts) =>
+        overriding(createWatcher('inotify', opts), { drain: () => Promise.resolve(false) }),
     });
     try {
       await replicator.start({ fullSync: false });
@@ -133,7 +117,7 @@ test('a stop whose drain could not finish (its bound passed, a read failed) queu
         ['full'],
         'a full sync of the tree queued at the stop',
       );
-      assert.ok(lines.some((l) => l.includes('cannot vouch for every change made before the stop')));
+      assert.ok(said('cannot vouch for every change made before the stop') > 0);
     } finally {
       store.close();
     }
