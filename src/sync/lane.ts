@@ -423,6 +423,7 @@ export class Lane {
     this.execute(flight, source.dir, source.id, sentAs)
       .then((succeeded) => {
         ok = succeeded;
+        if (this.storeFailures !== 0) this.ctx.log.info('the retry queue can be written again');
         this.storeFailures = 0;
         this.counts.queueFailingSince = null;
         this.counts.queueError = null;
@@ -435,8 +436,11 @@ export class Lane {
         this.pendingSince = Math.min(this.pendingSince ?? Infinity, flight.since ?? Date.now());
         this.storeFailures++;
         this.counts.queueFailingSince ??= Date.now();
-        this.counts.queueError = `${describeStoreError(err)}; changes wait in memory and are sent once it can be`;
-        this.ctx.log.error({ err }, 'sync batch failed unexpectedly: its work is kept and tried again');
+        const error = `${describeStoreError(err)}; changes wait in memory and are sent once it can be`;
+        // Said once for a spell (status shows it while it lasts), again only when the cause changes.
+        if (error !== this.counts.queueError)
+          this.ctx.log.error({ err }, 'sync batch failed unexpectedly: its work is kept and tried again');
+        this.counts.queueError = error;
       })
       .finally(() => {
         this.flights.delete(flight);

@@ -14,6 +14,7 @@ import type { Lane } from '../../src/sync/lane.js';
 import { RsyncPool } from '../../src/sync/pool.js';
 import { testConfig } from '../helpers/config.js';
 import { testLane } from '../helpers/lane.js';
+import { capturedLog } from '../helpers/log-lines.js';
 import { tempDir } from '../helpers/tmp.js';
 import { eventually } from '../helpers/trees.js';
 
@@ -42,6 +43,7 @@ async function withLockedLane(
     dst: string;
     lane: Lane;
     store: ReturnType<typeof lockedAtFirst>;
+    said: (text: string) => number;
   }) => Promise<void>,
 ): Promise<void> {
   const src = await tempDir();
@@ -49,7 +51,9 @@ async function withLockedLane(
   const pool = new RsyncPool(2);
   const remote: Remote = { id: dst.path, target: { kind: 'local', path: dst.path } };
   const store = lockedAtFirst(failures);
+  const { log, said } = capturedLog();
   const lane = testLane({
+    log,
     config: testConfig([{ watch: src.path, remotes: [remote] }]),
     root: src.path,
     remote,
@@ -58,7 +62,7 @@ async function withLockedLane(
     storeRetryMs: 40,
   });
   try {
-    await body({ src: src.path, dst: dst.path, lane, store });
+    await body({ src: src.path, dst: dst.path, lane, store, said });
   } finally {
     await lane.stop();
     await pool.close();
@@ -90,8 +94,8 @@ test('a batch the store could not record is kept and sent once the store works a
   });
 });
 
-test('a lane whose store keeps failing waits longer before each try, not in a tight loop', async () => {
-  await withLockedLane(3, async ({ src, dst, lane, store }) => {
+test('a lane whose store keeps failing waits longer before each try, not in a tight loop, and says it once', async () => {
+  await withLockedLane(3, async ({ src, dst, lane, store, said }) => {
     writeFileSync(join(src, 'f.txt'), 'f');
     const started = performance.now();
     lane.push({ kind: 'sync', path: 'f.txt' });
@@ -100,5 +104,8 @@ test('a lane whose store keeps failing waits longer before each try, not in a ti
     // 40 + 80 + 160 ms of back-off between the four tries (without it: a few ms in all).
     assert.ok(performance.now() - started >= 280, `${performance.now() - started} ms`);
     assert.equal(readFileSync(join(dst, 'f.txt'), 'utf8'), 'f');
+    // a long spell (a full disk for hours) is one line, not one per try, and its end another
+    assert.equal(said('sync batch failed unexpectedly'), 1);
+    assert.equal(said('the retry queue can be written again'), 1);
   });
 });
