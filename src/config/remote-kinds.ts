@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import type { LocalPath, Remote, RemoteTarget, RsyncSettings } from './types.js';
-import { displayPath, type RelPath } from '../paths.js';
+import { displayPath, fromUtf8, type RelPath } from '../paths.js';
 
 /**
  * One object per kind of remote (rsync daemon, ssh, local directory), owning what differs between
@@ -43,6 +43,13 @@ export interface RemoteKind {
    * here); null for a daemon or ssh, whose replica is on the other side.
    */
   readonly replica: string | null;
+  /**
+   * The tree path of a file its receiver named in an error (`write failed on "NAME"`, bytes), for
+   * runs into the replica's top; null when NAME is not below it. A daemon's receiver names files
+   * from its module's root, the others absolute (an ssh path relative to the login's home is
+   * found as a `/path/` part, the home being unknown here).
+   */
+  treePath(name: RelPath): RelPath | null;
 }
 
 export type ProbeTarget = { readonly host: string; readonly port: number } | { readonly writable: string };
@@ -77,6 +84,7 @@ function kindOf(t: RemoteTarget): RemoteKind {
         reads: (rsync) =>
           rsync.auth.enabled && rsync.auth.passwordFile !== '' ? [rsync.auth.passwordFile] : [],
         replica: null,
+        treePath: (name) => below(name, t.module.split('/').slice(1).join('/')),
       };
     case 'ssh':
       return {
@@ -91,6 +99,12 @@ function kindOf(t: RemoteTarget): RemoteKind {
         describe: (as) => `over ssh${as}`,
         reads: () => [],
         replica: null,
+        treePath: (name) => {
+          if (t.path.startsWith('/')) return below(name, t.path);
+          const prefix = dirPrefix(t.path);
+          const at = prefix === '' ? -1 : name.indexOf(`/${fromUtf8(prefix)}`);
+          return at < 0 ? null : below(name.slice(at + 1), t.path);
+        },
       };
     case 'local':
       return {
@@ -105,8 +119,21 @@ function kindOf(t: RemoteTarget): RemoteKind {
         // rsync's receiver, forked from the same process, reads the replica's files and listings
         reads: () => [t.path],
         replica: t.path,
+        treePath: (name) => below(name, t.path),
       };
   }
+}
+
+/** `name` relative to directory `dir` (UTF-8 text; '' or '.' for the names' own top), or null when not below it. */
+function below(name: RelPath, dir: string): RelPath | null {
+  const prefix = fromUtf8(dirPrefix(dir));
+  return name.startsWith(prefix) && name.length > prefix.length ? name.slice(prefix.length) : null;
+}
+
+/** `dir` as the start of the names below it: '' for the top itself, else ending in one '/'. */
+function dirPrefix(dir: string): string {
+  const n = posix.normalize(dir === '' ? '.' : dir);
+  return n === '.' || n === './' ? '' : n.endsWith('/') ? n : `${n}/`;
 }
 
 function relativeBasis(to: string, from: string): string {

@@ -256,9 +256,39 @@ export function refusedReads(
 function sourcePathOf(line: string, root: string): RelPath | null {
   const quoted = SOURCE_FILE_ERROR.exec(line)?.[1];
   if (quoted === undefined) return null;
-  const abs = fromUtf8(quoted).replace(/\\#([0-7]{3})/g, (_, o: string) =>
-    String.fromCharCode(parseInt(o, 8)),
-  );
+  const abs = printedName(quoted);
   const prefix = `${fromUtf8(root)}/`;
   return abs.startsWith(prefix) ? abs.slice(prefix.length) : null;
+}
+
+/** A name as rsync printed it, back to its bytes: it prints the bytes it deems unprintable as `\#ooo` (octal). */
+function printedName(quoted: string): RelPath {
+  return fromUtf8(quoted).replace(/\\#([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+/**
+ * The receiver's refusal of one file for want of room (`No space left on device`, `Disk quota
+ * exceeded`) or because the replica's file system cannot hold a file that large (`File too large`:
+ * FAT's 4 GiB): `write failed on "NAME"`, after which rsync stops the run (exit 11), so the files
+ * after it in its list are not sent. A daemon's receiver names the file from its module's root and
+ * adds ` (in MODULE)`; the others name it absolute (see `RemoteKind.treePath`).
+ */
+const WRITE_REFUSED =
+  /^rsync: (?:\[receiver\] )?write failed on "(.*)"(?: \(in [^)]*\))?: (No space left on device \(28\)|Disk quota exceeded \(122\)|File too large \(27\))$/m;
+
+export interface ReplicaRefusal {
+  /** The file as the receiver named it (bytes), relative to its module or absolute. */
+  readonly name: RelPath;
+  /** rsync's line, for the file's row. */
+  readonly line: string;
+  /** The file itself is too large for the replica's file system, whatever room is left. */
+  readonly tooLarge: boolean;
+}
+
+/** The file a run's receiver refused for want of room or because of its size (exit 11); null otherwise. */
+export function replicaRefusal(exitCode: number, stderr: string): ReplicaRefusal | null {
+  if (exitCode !== 11) return null;
+  const m = WRITE_REFUSED.exec(stderr);
+  if (m === null) return null;
+  return { name: printedName(m[1] ?? ''), line: m[0], tooLarge: m[2] === 'File too large (27)' };
 }

@@ -18,6 +18,7 @@ import { recordReplica, type LocalReplica } from './local-replica.js';
 import { failureOf, partialFailures } from './outcome.js';
 import { worthRebuilding } from './move-worth.js';
 import { moveWaves, planMove, planRuns } from './plan.js';
+import { fileToSetAside, withoutSetAside, type SetAside } from './set-aside.js';
 import type { RsyncPool } from './pool.js';
 import type { DirIdentity, RootSource } from './root-identity.js';
 import { rsyncRunsOf, type FileSignature, type RsyncResult, type RsyncTask } from './task.js';
@@ -479,8 +480,8 @@ export class Lane {
   }
 
   /** Remembers what a landed batch's walks sent, the oldest forgotten first past MAX_WALKED. */
-  private rememberWalked(results: readonly RsyncResult[]): void {
-    for (const r of results) for (const [p, sig] of r.walked) this.walked.set(p, sig);
+  private rememberWalked(results: readonly RsyncResult[], aside: ReadonlyMap<RelPath, Failure>): void {
+    for (const r of results) for (const [p, sig] of r.walked) if (!aside.has(p)) this.walked.set(p, sig);
     for (const p of this.walked.keys()) {
       if (this.walked.size <= MAX_WALKED) break;
       this.walked.delete(p);
@@ -568,19 +569,36 @@ export class Lane {
     let unreadable: Map<RelPath, Failure> | null = null;
     let refused = false;
     let refusal: string | null = null;
-    for (const task of planRuns(rest, plan, sentAs)) {
-      const why = this.refusesFullDelete(task, cwd);
+    const aside = new Map<RelPath, Failure>();
+    for (const planned of planRuns(rest, plan, sentAs)) {
+      const why = this.refusesFullDelete(planned, cwd);
       if (why !== null) {
         refused = true;
         if (why !== 'nothing to do') refusal = why;
         continue;
       }
-      const r = await this.run(task, ops);
+      let task = planned;
+      let r = await this.run(task, ops);
       results.push(r);
       failure = failureOf(r);
+      // A file the replica has no room for goes on its own; the run goes again without it.
+      while (failure !== null) {
+        const set = this.setAside(task, r, aside);
+        const next = set === null ? null : withoutSetAside(planned, new Set([...aside.keys(), set.path]));
+        if (set === null || next === null) break;
+        aside.set(set.path, set.failure);
+        this.ctx.log.warn(
+          { path: displayPath(set.path), error: set.failure.message },
+          'the replica refused a file: it waits in the retry queue, the rest goes without it',
+        );
+        task = next;
+        r = await this.run(task, ops);
+        results.push(r);
+        failure = failureOf(r);
+      }
       if (failure === null) continue;
       // The sends run last: when rsync could read only some of them, the rest has arrived.
-      if (task.kind === 'send') unreadable = partialFailures(ops, r, cwd);
+      if (planned.kind === 'send') unreadable = partialFailures(ops, r, cwd);
       break;
     }
     if (failure !== null && describeExit(failure.exitCode).interrupted === true) {
@@ -590,15 +608,19 @@ export class Lane {
       this.ctx.log.info('rsync was interrupted by a signal: its work is kept');
       return false;
     }
+    // Each file set aside fails alone, whatever the rest did: its row (and its attempts) leaves
+    // the batch first.
+    const own = [...aside.keys()].map((path) => ({ kind: 'sync' as const, path }));
+    const asideBatch = own.length === 0 ? null : store.begin(remote.id, root, own, since ?? undefined);
     // Only what surely arrived may spare the next batch a send.
-    if (failure === null) this.rememberWalked(results);
+    if (failure === null) this.rememberWalked(results, aside);
     if (failure === null) store.succeed(batch);
     else if (unreadable !== null) store.failPaths(batch, unreadable);
     else store.fail(batch, failure);
     // A refused full sync is not retried (a retry once the first file appears in an empty mount
     // point would empty the replica), but it is no success either: status shows it as a failure.
     const shown = failure ?? (refusal === null ? null : { exitCode: SOURCE_UNUSABLE, message: refusal });
-    this.count(ops, results, shown, refused);
+    this.count(ops, results, shown, refused, [...aside.values()].at(-1) ?? null);
     const report: BatchReport = {
       root,
       remote,
@@ -608,7 +630,21 @@ export class Lane {
       durationMs: performance.now() - started,
     };
     this.ctx.onBatch(report);
+    // Failed after the report, whose full sync settles the retry rows it carried (not these) and
+    // whose backlog release would send them again at once.
+    if (asideBatch !== null) store.failPaths(asideBatch, aside);
     return failure === null;
+  }
+
+  /** The file to set aside after `task` failed with `r` (see `set-aside.ts`). */
+  private setAside(task: RsyncTask, r: RsyncResult, aside: ReadonlyMap<RelPath, Failure>): SetAside | null {
+    return fileToSetAside(task, r, this.ctx.remote, new Set(aside.keys()), (path) => {
+      try {
+        return lstatSync(absoluteBytes(task.cwd, path)).size;
+      } catch {
+        return null;
+      }
+    });
   }
 
   /** Runs one task of `batch`. */
@@ -633,6 +669,7 @@ export class Lane {
     results: readonly RsyncResult[],
     failure: Failure | null,
     refusedFull: boolean,
+    setAside: Failure | null,
   ): void {
     const s = this.counts;
     s.batches++;
@@ -644,6 +681,11 @@ export class Lane {
     if (failure === null) {
       s.lastSuccessAt = Date.now();
       if (!refusedFull && ops.some((op) => op.kind === 'full')) s.lastFullSyncAt = s.lastSuccessAt;
+      // The rest arrived, but a file the replica refused waits: status says so as a failure.
+      if (setAside !== null) {
+        s.lastFailureAt = s.lastSuccessAt;
+        s.lastError = setAside.message;
+      }
     } else {
       s.failedBatches++;
       s.lastFailureAt = Date.now();

@@ -196,6 +196,19 @@ export function anchoredPattern(path: RelPath, suffix = ''): string {
   return `/${wild ? path.replace(/[*?[\\]/g, '\\$&') : path}${suffix}`;
 }
 
+/**
+ * Rules that leave these paths out of a run and keep the replica's copy of each (even with
+ * `--delete-excluded` in `commonParams`), for files the replica refused (`set-aside.ts`); null
+ * when a name cannot be passed in argv byte-exact (invalid UTF-8).
+ */
+export function setAsideRules(paths: readonly RelPath[]): string[] | null {
+  if (!paths.every(isArgvSafe)) return null;
+  return paths.flatMap((p) => {
+    const pattern = anchoredPattern(displayPath(p));
+    return [`--exclude=${pattern}`, `--filter=P ${pattern}`];
+  });
+}
+
 /** The include chain that lets `deleteArgs` remove exactly these paths (and all below them). */
 export function deleteRules(paths: readonly RelPath[]): string[] {
   const parents = new Set<RelPath>();

@@ -14,7 +14,12 @@ import {
   fakeTimeLibrary,
 } from './cases/daemon-down.js';
 import { missingPasswordFile } from './cases/password-file.js';
-import { busyDaemon, receiverRefusesThroughLink, refusingReplica } from './cases/refusing-replica.js';
+import {
+  busyDaemon,
+  receiverRefusesThroughLink,
+  refusingReplica,
+  replicaDiskFull,
+} from './cases/refusing-replica.js';
 import { replicaDiskNotMountedAtStart, replicaDiskUnmounted } from './cases/replica-disk.js';
 import { descriptorsExhausted, rsyncMissing } from './cases/rsync-missing.js';
 import { mountUnavailable } from './cases/watch-health.js';
@@ -73,6 +78,12 @@ test("a replica that refuses writes: rows carry rsync's message; made writable a
 
 test("a daemon whose module's max connections are taken: rows wait with its line, the log says retry (not final), and the queue sends them once a slot is free", async () => {
   await busyDaemon(lab.work);
+});
+
+test("a replica's disk with less room than one large file: the files after it arrive, it waits alone with its own line, status and /metrics show it; with room it goes", async (t) => {
+  const unavailable = mountUnavailable();
+  if (unavailable !== undefined) return t.skip(unavailable);
+  await replicaDiskFull(lab.work);
 });
 
 test('a file the receiver refuses (a replica directory that is a link, under -K) waits in the queue; it is not taken for a vanished source', async () => {

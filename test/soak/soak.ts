@@ -25,7 +25,7 @@ import {
 } from '../faults/cases/daemon-down.js';
 import { hostileNames } from '../faults/cases/names.js';
 import { missingPasswordFile } from '../faults/cases/password-file.js';
-import { refusingReplica } from '../faults/cases/refusing-replica.js';
+import { refusingReplica, replicaDiskFull } from '../faults/cases/refusing-replica.js';
 import { lostIn, type CaseResult } from '../faults/cases/result.js';
 import {
   commandPluginRunsNoShell,
@@ -146,6 +146,7 @@ const CASES: Readonly<Record<string, (c: Context) => Promise<CaseResult> | CaseR
   ...(mountUnavailable() === undefined && {
     'mounted-in-tree': (c: Context) => mountedInTree(c.work, c.daemon),
     'log-disk-full': (c: Context) => logDiskFull(c.work, c.daemon),
+    'replica-disk-full': (c: Context) => replicaDiskFull(c.work),
     'mounted-after-start': (c: Context) => mountedAfterStart(c.work, c.daemon),
     'root-remounted': (c: Context) => rootRemounted(c.work, c.daemon),
     'root-mounted-over': (c: Context) => rootMountedOver(c.work, c.daemon),

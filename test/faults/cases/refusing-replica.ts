@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { disposeRsyncDaemon, startRsyncDaemon, type RsyncDaemon } from '../../helpers/rsyncd.js';
+import { disposeRsyncDaemon, freePort, startRsyncDaemon, type RsyncDaemon } from '../../helpers/rsyncd.js';
 import { eventually } from '../../helpers/trees.js';
 import { editDaemonConf } from '../lib/daemon-conf.js';
 import { Rig } from '../lib/rig.js';
@@ -133,5 +134,117 @@ export async function receiverRefusesThroughLink(work: string, daemon: RsyncDaem
     return { faults: 1, files: rig.files(), lost: 0 };
   } finally {
     await rig.stop();
+  }
+}
+
+/** `mount -o remount,size=SIZE` of the replica's tmpfs. */
+function resize(dir: string, size: string): void {
+  const r = spawnSync('mount', ['-o', `remount,size=${size}`, dir], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+}
+
+/** Waits until the retry queue's rows, as `path: error` lines, are `want`; says what they were if not. */
+async function rowsBecome(rig: Rig, want: readonly string[], what: string): Promise<void> {
+  let rows: string[] = [];
+  await eventually(
+    () => {
+      rows = rig
+        .queue()
+        .map((r) => `${r.op.path}: ${r.lastError ?? '(in flight)'}`)
+        .sort();
+      return rows.join('\n') === want.join('\n');
+    },
+    20_000,
+    what,
+  ).catch((err: unknown) => {
+    const log = rig.running.stderr().split('\n').slice(-20).join('\n');
+    throw new Error(
+      `${(err as Error).message}; the rows were:\n${rows.join('\n')}\nsersync2's last log lines:\n${log}`,
+      {
+        cause: err,
+      },
+    );
+  });
+}
+
+/**
+ * The replica's disk has less room than one large file (a backup server's disk nearly full, a
+ * quota, FAT's 4 GiB limit): rsync's receiver refuses it and stops the run (exit 11), so every
+ * file after it in the batch stayed behind, and each retry stopped at the same file. sersync, one
+ * run per change, had them arrive. Now the refused file waits alone in the queue, with its own
+ * line, status and /metrics show it while it lasts, and the rest arrives, from events and from the
+ * full sync of a start; once there is room, `queue retry` sends it.
+ */
+export async function replicaDiskFull(work: string): Promise<CaseResult> {
+  const daemon = await startRsyncDaemon();
+  const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
+  const mounted = spawnSync(
+    'mount',
+    ['-t', 'tmpfs', '-o', 'size=4m,mode=755', 'sersync-replica-disk', daemon.dir],
+    {
+      encoding: 'utf8',
+    },
+  );
+  assert.equal(mounted.status, 0, mounted.stderr);
+  const big = (path: string, mib: number): void =>
+    writeFileSync(join(rig.src, path), Buffer.alloc(mib << 20, 7));
+  try {
+    await rig.start();
+    // A large file sorted first, small files after it, and a new directory likewise.
+    big('a-big.bin', 6);
+    for (let i = 0; i < 10; i++) writeFileSync(join(rig.src, `s-${i}.txt`), `small ${i}`);
+    mkdirSync(join(rig.src, 'up'));
+    big('up/a-video.bin', 6);
+    for (let i = 0; i < 10; i++) writeFileSync(join(rig.src, 'up', `thumb-${i}.jpg`), `thumb ${i}`);
+    const smalls = [
+      ...Array.from({ length: 10 }, (_, i) => `s-${i}.txt`),
+      ...Array.from({ length: 10 }, (_, i) => `up/thumb-${i}.jpg`),
+    ];
+    await eventually(
+      () => smalls.every((f) => existsSync(join(daemon.dir, f))),
+      20_000,
+      'the small files past a large one the replica has no room for',
+    );
+    const refused = (f: string) =>
+      `${f}: rsync: [receiver] write failed on "${f}" (in replica): No space left on device (28)`;
+    await rowsBecome(
+      rig,
+      [refused('a-big.bin'), refused('up/a-video.bin')],
+      'each large file waits alone, with its own line',
+    );
+    const [remote] = rig.status().remotes;
+    assert.ok(remote !== undefined);
+    assert.equal(remote.queuedRetries, 2);
+    assert.match(remote.lastError ?? '', /write failed on ".*a-(big|video)\.bin" .*No space left on device/);
+    const labels = { root: rig.src, remote: remote.remote };
+    assert.equal(await rig.metric('sersync_retry_queue_operations', labels), 2);
+
+    resize(daemon.dir, '64m');
+    assert.equal(rig.cli(['queue', 'retry', '--all']).status, 0);
+    await rig.converged(20_000, 'with room on the replica');
+
+    // A start's full sync meets a file larger than the room left while it was stopped.
+    await rig.stop();
+    resize(daemon.dir, '16m');
+    big('0-huge.bin', 8);
+    for (let i = 0; i < 10; i++) writeFileSync(join(rig.src, `z-${i}.txt`), `written while stopped ${i}`);
+    await rig.start(['-r']);
+    await eventually(
+      () => Array.from({ length: 10 }, (_, i) => `z-${i}.txt`).every((f) => existsSync(join(daemon.dir, f))),
+      20_000,
+      "the full sync's files past one the replica has no room for",
+    );
+    await rowsBecome(rig, [refused('0-huge.bin')], 'the huge file waits alone');
+    assert.notEqual(rig.status().fullSync.lastAt, null, 'the full sync counts as done');
+    // The operator makes room by removing it from the source; its row then sends nothing.
+    rmSync(join(rig.src, '0-huge.bin'));
+    assert.equal(rig.cli(['queue', 'retry', '--all']).status, 0);
+    await rig.converged(20_000, 'the huge file removed');
+    return { faults: 2, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop();
+    await daemon.stop();
+    if (spawnSync('umount', [daemon.dir]).status !== 0) spawnSync('umount', ['-l', daemon.dir]);
+    await disposeRsyncDaemon(daemon);
   }
 }
