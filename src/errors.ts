@@ -67,3 +67,10 @@ export class UsageError extends SersyncError {
     super('ERR_SERSYNC_USAGE', message);
   }
 }
+
+/** An error's message as an operator reads it, with its code when the message lacks it (SQLite's). */
+export function errorText(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && !err.message.includes(code) ? `${err.message} (${code})` : err.message;
+}

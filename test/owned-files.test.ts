@@ -28,7 +28,7 @@ import { pino } from 'pino';
 import { writePidFile } from '../src/daemon/detach.js';
 import { openLog } from '../src/log/logger.js';
 import { openAppend, readFileNoFollow } from '../src/owned-files.js';
-import { failLogMirrorHook } from '../src/queue/fail-log-mirror.js';
+import { failLogMirror } from '../src/queue/fail-log-mirror.js';
 import { resolveStateDir } from '../src/queue/state-dir.js';
 import { openWorkStore } from '../src/queue/store.js';
 import { testConfig } from './queue/helpers/config.js';
@@ -82,13 +82,13 @@ test('the fail log in a shared sticky directory: links planted at its name and a
   });
   const lines: string[] = [];
   const log = pino({ level: 'warn' }, { write: (l: string) => lines.push(l) });
-  const mirror = failLogMirrorHook(config, () => store, log);
+  const mirror = failLogMirror(config, () => store, log);
   for (let i = 0; i < 2; i++)
     store.fail(store.begin('127.0.0.1::tongbu1', '/W', [{ kind: 'sync', path: 'a.txt' }]), {
       exitCode: 23,
       message: 'failed',
     });
-  mirror(store.failedAtLeast(2));
+  mirror.update(store.failedAtLeast(2));
   assert.equal(readFileSync(w.victim, 'utf8'), 'ORIGINAL', 'root wrote through the planted link');
   const st = lstatSync(file);
   assert.ok(st.isFile() && st.uid === 0 && (st.mode & 0o777) === 0o600, 'the fail log is root’s own file');
@@ -115,7 +115,7 @@ test("a fail log of root's too large to read is set aside unread, and said so (n
   });
   const lines: string[] = [];
   const log = pino({ level: 'warn' }, { write: (l: string) => lines.push(l) });
-  failLogMirrorHook(testConfig(work.path, { watch: '/W', failLog: file }), () => store, log)([]);
+  failLogMirror(testConfig(work.path, { watch: '/W', failLog: file }), () => store, log).update([]);
   const kept = readdirSync(work.path).filter((f) => f.startsWith('rsync_fail_log.sh.sersync-'));
   assert.equal(kept.length, 1, 'set aside, not overwritten');
   assert.equal(statSync(join(work.path, kept[0] ?? '')).size, 256 * 1024 * 1024 + 1);
@@ -210,7 +210,7 @@ test('every file root writes, reached through a link another user planted in a s
   t.after(() => {
     store.close();
   });
-  failLogMirrorHook(testConfig(w.shared, { watch: '/W', failLog }), () => store, log)([]);
+  failLogMirror(testConfig(w.shared, { watch: '/W', failLog }), () => store, log).update([]);
   assert.equal(lines.length, 1, lines.join(''));
   assert.match(lines[0] ?? '', new RegExp(`the fail log ${failLog} is not written: ${why.source}`));
   assert.deepEqual(readdirSync(target), [], 'root wrote where the link leads');

@@ -25,9 +25,8 @@ import { runPluginOnly } from '../plugins/plugin-only.js';
 import { pluginRoots } from '../plugins/roots.js';
 import type { Plugin } from '../plugins/types.js';
 import { shellWord } from '../queue/fail-log.js';
-import { openQueueForConfig } from '../queue/open.js';
+import { openQueueForConfig, type OpenedQueue } from '../queue/open.js';
 import { resolveStateDir, stateDirFile, stateDirToAsk, stateFileFor } from '../queue/state-dir.js';
-import type { QueueStore } from '../queue/types.js';
 import { startCrontab, type Crontab } from '../schedule/crontab.js';
 import { ReplicaRecords } from '../sync/local-replica.js';
 import { planRuns } from '../sync/plan.js';
@@ -383,17 +382,18 @@ async function startEngine(config: Config, fullSync: boolean, ctx: EngineContext
     log.warn(warning);
     say(`WARNING: ${warning}`);
   }
-  let store: QueueStore;
+  let queue: OpenedQueue;
   try {
-    store = openQueueForConfig(config, {
+    queue = openQueueForConfig(config, {
       stateDirFlag: ctx.stateDirFlag,
       log,
       busyTimeoutMs: DAEMON_BUSY_TIMEOUT_MS,
-    }).store;
+    });
   } catch (err) {
     await locks.release();
     throw err;
   }
+  const store = queue.store;
   const plugin: Plugin | null =
     config.plugin.enabled && config.plugin.name !== null
       ? createPlugin(config.plugin.name, config.plugin, log)
@@ -477,6 +477,7 @@ async function startEngine(config: Config, fullSync: boolean, ctx: EngineContext
         replicator.resync(root);
       },
       retriesByLane: () => store.retriesByLane(),
+      failLogTrouble: queue.failLogTrouble,
       nextFullSyncAt: () => crontab?.nextRunAt() ?? null,
       outstanding: () => replicator.outstanding(),
       verifyStatus: () => verify?.status() ?? null,

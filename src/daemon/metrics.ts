@@ -229,6 +229,12 @@ export function renderMetrics(s: DaemonStatus): string {
       s.logWriteFailure === null ? 0 : 1,
     ),
     single(
+      'sersync_fail_log_write_failing',
+      'gauge',
+      "1 while sersync's fail log (<failLog path>) is not written from the retry queue (its disk full, its directory missing or unsafe): the queue itself is unaffected.",
+      s.failLogWriteFailure === null ? 0 : 1,
+    ),
+    single(
       'sersync_queue_orphaned_retries',
       'gauge',
       'Retry rows of trees or remotes no longer in the config: never sent (sersync2 queue shows them).',

@@ -6,6 +6,7 @@
  */
 import type { Config } from '../config/types.js';
 import type { LogTrouble } from '../log/logger.js';
+import type { FailLogTrouble } from '../queue/fail-log-mirror.js';
 import type { RsyncReport } from '../sync/rsync-version.js';
 import type { Change } from '../filter/changes.js';
 import { formatWarning } from '../config/present.js';
@@ -38,6 +39,8 @@ export interface Engine {
   /** Queues a full sync of one tree (its watched root) or of all. */
   resync(root?: string): void;
   retriesByLane(): readonly LaneRetries[];
+  /** While the fail log is not written. */
+  failLogTrouble(): FailLogTrouble | null;
   /** The crontab's next full sync, or null. */
   nextFullSyncAt(): number | null;
   /** What each lane has not sent yet (Replicator.outstanding). */
@@ -136,6 +139,7 @@ export class Service {
       logTrouble: this.deps.logTrouble?.() ?? null,
       trees: withPast(engine.status(), this.past),
       retries: engine.retriesByLane(),
+      failLogTrouble: engine.failLogTrouble(),
       pool: {
         inFlight: pool.inFlight,
         maxConcurrent: pool.maxConcurrent,

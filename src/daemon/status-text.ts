@@ -57,6 +57,10 @@ export function statusText(s: DaemonStatus): string {
       ? ''
       : `! the retry queue CANNOT BE WRITTEN (since ${ago(s.queueWriteFailure.since)}): ${printable(s.queueWriteFailure.error)}\n`;
   const logFile = logTroubleText(s.logWriteFailure, ago);
+  const failLog =
+    s.failLogWriteFailure === null
+      ? ''
+      : `! the fail log ${printable(s.failLogWriteFailure.file)} is not written (since ${ago(s.failLogWriteFailure.since)}): ${printable(s.failLogWriteFailure.error)}; the retry queue is unaffected\n`;
   const reload =
     s.reloadRefused === null
       ? ''
@@ -73,7 +77,7 @@ export function statusText(s: DaemonStatus): string {
         `! ${o.count} queued retries of ${printable(o.root)} -> ${printable(o.remoteId)}, which the config no longer has, are not sent: \`sersync2 queue list --remote ${printable(o.remoteId)}\` shows them; drop them, or put the remote back\n`,
     )
     .join('');
-  return `${summary.join('\n')}\n${reload}${rsync}${queue}${logFile}${orphans}${unclosedText(s.lanes, s.now)}${pluginProblems(s.plugin, ago)}\n${treesText(s.trees, ago)}\n${remotes}`;
+  return `${summary.join('\n')}\n${reload}${rsync}${queue}${logFile}${failLog}${orphans}${unclosedText(s.lanes, s.now)}${pluginProblems(s.plugin, ago)}\n${treesText(s.trees, ago)}\n${remotes}`;
 }
 
 /**

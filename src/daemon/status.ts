@@ -6,6 +6,7 @@ import type { PluginReport } from '../plugins/feed.js';
 import type { LaneRetries } from '../queue/types.js';
 import type { LaneStats } from '../sync/lane.js';
 import type { LogTrouble } from '../log/logger.js';
+import type { FailLogTrouble } from '../queue/fail-log-mirror.js';
 import type { RsyncRefusal } from '../sync/pool.js';
 import type { RsyncReport } from '../sync/rsync-version.js';
 import type { TreeStatus } from '../sync/replicator.js';
@@ -156,6 +157,8 @@ export interface DaemonStatus extends ProcessReport {
   readonly queueWriteFailure: { readonly since: number; readonly error: string } | null;
   /** Null while the log file is written (or there is none); else since when it cannot be, and why. */
   readonly logWriteFailure: LogTrouble | null;
+  /** Null while sersync's fail log is written from the queue; else which, since when it is not, and why. */
+  readonly failLogWriteFailure: FailLogTrouble | null;
   /**
    * Retry rows of trees or remotes no longer in the config (a reload removed them): never sent by
    * this replicator, kept for `sersync2 queue` (drop them, or put the remote back).
@@ -169,6 +172,7 @@ export interface StatusInputs extends ProcessInputs {
   readonly reloadRefused?: ReloadRefusal | null;
   readonly rsync?: RsyncReport | null;
   readonly logTrouble?: LogTrouble | null;
+  readonly failLogTrouble?: FailLogTrouble | null;
   readonly trees: readonly TreeStatus[];
   readonly retries: readonly LaneRetries[];
   readonly pool: PoolReport;
@@ -210,6 +214,7 @@ export function buildStatus(input: StatusInputs): DaemonStatus {
     plugin: input.plugin ?? null,
     queueWriteFailure: queueWriteFailure(lanes),
     logWriteFailure: input.logTrouble ?? null,
+    failLogWriteFailure: input.failLogTrouble ?? null,
     orphanedRetries: input.retries.filter(
       (r) => r.count > 0 && !lanes.some((l) => l.root === r.root && l.remote === r.remoteId),
     ),

@@ -3,7 +3,7 @@ import { renameSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
-import { SersyncError } from '../errors.js';
+import { errorText, SersyncError } from '../errors.js';
 import { checkDirPath, exposureWarning, readFileNoFollow, replaceFile } from '../owned-files.js';
 import { renderFailLog } from './fail-log.js';
 import type { QueueRow, QueueStore } from './types.js';
@@ -67,16 +67,31 @@ export function writeFailLogMirror(
   return { setAside, why };
 }
 
+/** While the fail log is not written: since when, and why (status and /metrics show it). */
+export interface FailLogTrouble {
+  readonly file: string;
+  readonly since: number;
+  readonly error: string;
+}
+
+/** The fail log kept from the queue in a running process, and whether it is written. */
+export interface FailLogMirror {
+  /** The store's `onFailLogRowsChange` hook. */
+  readonly update: (rows: readonly QueueRow[]) => void;
+  /** Null while the last write worked (or none was tried). */
+  readonly trouble: () => FailLogTrouble | null;
+}
+
 /**
- * The store's `onFailLogRowsChange` hook for a running process: the fail log is a courtesy copy,
- * so a failure to write it is logged, and never fails the queue operation that triggered it.
+ * The fail log of a running process: a courtesy copy, so a failure to write it is logged, shown
+ * by `trouble()`, and never fails the queue operation that triggered it.
  */
-export function failLogMirrorHook(
+export function failLogMirror(
   config: Config,
   getStore: () => QueueStore,
   log: Logger,
   now: () => number = Date.now,
-): (rows: readonly QueueRow[]) => void {
+): FailLogMirror {
   const file = config.failLog.path;
   // A missing or unsafe directory is a config matter: one line, once each (check and the start
   // warn about a missing one, so it is not said before a write).
@@ -89,22 +104,30 @@ export function failLogMirrorHook(
   if (problem !== null) once(problem);
   // A write that fails (its disk full) is said once, and again only after one has worked: it is
   // tried at every change of the failed rows, which comes in bursts while a remote is down.
-  let failing = false;
-  return (rows) => {
+  let trouble: FailLogTrouble | null = null;
+  const update = (rows: readonly QueueRow[]): void => {
     try {
       reportSetAside(writeFailLogMirror(config, getStore(), rows, now()), config, log);
-      if (failing) log.info({ file }, 'the fail log is written again');
-      failing = false;
+      if (trouble !== null) log.info({ file }, 'the fail log is written again');
+      trouble = null;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
-        once(`the fail log is not written: the directory of ${file} does not exist`);
-      else if (err instanceof SersyncError) once(err.message);
-      else if (!failing) {
-        log.warn({ err, file }, 'could not update the fail log (the retry queue is unaffected)');
-        failing = true;
+      const failing = trouble !== null;
+      let error: string;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        error = `the directory of ${file} does not exist`;
+        once(`the fail log is not written: ${error}`);
+      } else if (err instanceof SersyncError) {
+        error = err.message;
+        once(error);
+      } else {
+        error = errorText(err);
+        if (!failing)
+          log.warn({ err, file }, 'could not update the fail log (the retry queue is unaffected)');
       }
+      trouble = { file, since: trouble?.since ?? now(), error };
     }
   };
+  return { update, trouble: () => trouble };
 }
 
 /**

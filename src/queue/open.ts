@@ -3,7 +3,7 @@ import type { Config } from '../config/types.js';
 import { DaemonHiddenError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { FAIL_LOG_MIN_ATTEMPTS } from './retry-policy.js';
-import { failLogMirrorHook } from './fail-log-mirror.js';
+import { failLogMirror, type FailLogTrouble } from './fail-log-mirror.js';
 import { deniedSystemDir, resolveStateDir, queueFileFor } from './state-dir.js';
 import { openWorkStore } from './store.js';
 import type { QueueStore } from './types.js';
@@ -34,6 +34,8 @@ export interface OpenedQueue {
   readonly store: QueueStore;
   /** The database file. */
   readonly file: string;
+  /** While the fail log is not written (null without a mirror). */
+  readonly failLogTrouble: () => FailLogTrouble | null;
 }
 
 /**
@@ -52,9 +54,10 @@ export function openQueueForConfig(config: Config, opts: OpenQueueOptions): Open
     readOnly: opts.readOnly === true,
     busyTimeoutMs: opts.busyTimeoutMs,
   };
-  if (opts.mirrorFailLog === false) return { file, store: openWorkStore(file, storeOptions) };
+  if (opts.mirrorFailLog === false)
+    return { file, store: openWorkStore(file, storeOptions), failLogTrouble: () => null };
   let opened: QueueStore | null = null;
-  const mirror = failLogMirrorHook(
+  const mirror = failLogMirror(
     config,
     () => {
       if (opened === null) throw new Error('fail-log mirror used before the store was opened');
@@ -63,10 +66,10 @@ export function openQueueForConfig(config: Config, opts: OpenQueueOptions): Open
     opts.log,
     now,
   );
-  const store = openWorkStore(file, { ...storeOptions, onFailLogRowsChange: mirror });
+  const store = openWorkStore(file, { ...storeOptions, onFailLogRowsChange: mirror.update });
   opened = store;
-  mirror(store.failedAtLeast(FAIL_LOG_MIN_ATTEMPTS));
-  return { file, store };
+  mirror.update(store.failedAtLeast(FAIL_LOG_MIN_ATTEMPTS));
+  return { file, store, failLogTrouble: mirror.trouble };
 }
 
 /** Throws when `file` does not exist and the system state directory is closed to this user. */

@@ -13,6 +13,7 @@ import { isTempFileName } from '../filter/temp-files.js';
 import type { Logger } from '../log/logger.js';
 import { baseName, displayPath, parentOf, type RelPath } from '../paths.js';
 import type { Failure, WorkStore } from '../queue/types.js';
+import { errorText } from '../errors.js';
 import { describeExit, SOURCE_UNUSABLE } from './exit-codes.js';
 import { recordReplica, type LocalReplica } from './local-replica.js';
 import { failureOf, partialFailures } from './outcome.js';
@@ -437,7 +438,7 @@ export class Lane {
         this.pendingSince = Math.min(this.pendingSince ?? Infinity, flight.since ?? Date.now());
         this.storeFailures++;
         this.counts.queueFailingSince ??= Date.now();
-        const error = `${describeStoreError(err)}; changes wait in memory and are sent once it can be`;
+        const error = `${errorText(err)}; changes wait in memory and are sent once it can be`;
         // Said once for a spell (status shows it while it lasts), again only when the cause changes.
         if (error !== this.counts.queueError)
           this.ctx.log.error({ err }, 'sync batch failed unexpectedly: its work is kept and tried again');
@@ -725,12 +726,6 @@ function hasAncestorIn(path: RelPath, dirs: ReadonlySet<RelPath>): boolean {
 }
 
 /** SQLite's message with its code (`database is locked (SQLITE_BUSY)`), for status. */
-function describeStoreError(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' && !err.message.includes(code) ? `${err.message} (${code})` : err.message;
-}
-
 /** A directory's entries; none when it is missing or unreadable. */
 function listing(dir: string): string[] {
   try {

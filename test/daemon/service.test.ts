@@ -32,6 +32,7 @@ function engine(cfg: Config, events: number, log: string[]): Engine {
     status: () => [tree],
     resync: () => undefined,
     retriesByLane: () => [],
+    failLogTrouble: () => null,
     nextFullSyncAt: () => null,
     outstanding: () => [],
     verifyStatus: () => null,

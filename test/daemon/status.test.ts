@@ -393,6 +393,25 @@ test('status: a log file that cannot be written is said while it lasts, with the
   assert.match(renderMetrics(fine), /^sersync_log_write_failing 0$/m);
 });
 
+test("status: sersync's fail log that is not written is said while it lasts; /metrics flags it", () => {
+  const file = '/var/log/rsync_fail_log.sh';
+  const s = buildStatus(
+    inputs({ failLogTrouble: { file, since: T - 3000, error: 'ENOSPC: no space left on device, write' } }),
+  );
+  assert.ok(
+    statusText(s)
+      .split('\n')
+      .includes(
+        `! the fail log ${file} is not written (since 3s ago): ENOSPC: no space left on device, write; the retry queue is unaffected`,
+      ),
+  );
+  assert.match(renderMetrics(s), /^sersync_fail_log_write_failing 1$/m);
+  const fine = buildStatus(inputs());
+  assert.equal(fine.failLogWriteFailure, null);
+  assert.doesNotMatch(statusText(fine), /fail log/);
+  assert.match(renderMetrics(fine), /^sersync_fail_log_write_failing 0$/m);
+});
+
 test('status of -m PLUGIN: a log that cannot be written is said there too', () => {
   const s = buildPluginOnlyStatus({
     pid: 7,

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import { useLab } from '../helpers/lab.js';
-import { logDiskFull, outputOnFullDisk } from './cases/log-disk.js';
+import { failLogDiskFull, logDiskFull, outputOnFullDisk } from './cases/log-disk.js';
 import { mountUnavailable } from './cases/watch-health.js';
 import {
   queueDamaged,
@@ -40,6 +40,12 @@ test('the queue removed while running: status and /metrics say so; the next star
 
 test('the whole state directory removed while running: status finds it all the same, the socket and pid file come back, nothing is lost', async () => {
   await stateDirRemovedWhileRunning(lab.work, lab.daemon);
+});
+
+test("sersync's fail log on a full disk while a remote is down: the queue goes on, status and /metrics say the fail log is not written while it lasts, and clear once it is", async (t) => {
+  const unavailable = mountUnavailable();
+  if (unavailable !== undefined) return t.skip(unavailable);
+  await failLogDiskFull(lab.work, lab.daemon);
 });
 
 test("the log file's disk full: replication goes on, status and /metrics say so while it lasts, the log catches up, and a stop still ends", async (t) => {

@@ -18,7 +18,7 @@ import { pino } from 'pino';
 import { silentLogger } from '../../src/log/logger.js';
 import { fromBytes, fromUtf8, pathBytes } from '../../src/paths.js';
 import { remoteFor, renderFailLog, renderSersyncCommand } from '../../src/queue/fail-log.js';
-import { failLogMirrorHook, writeFailLogMirror } from '../../src/queue/fail-log-mirror.js';
+import { failLogMirror, writeFailLogMirror } from '../../src/queue/fail-log-mirror.js';
 import { openQueueForConfig } from '../../src/queue/open.js';
 import { openWorkStore } from '../../src/queue/store.js';
 import type { QueueRow, QueueStore } from '../../src/queue/types.js';
@@ -408,7 +408,7 @@ test('a fail log that cannot be written is said once, not at every change of the
     const config = testConfig(disk, { watch: '/W', failLog: file });
     const store = openWorkStore(join(dir, 'q.sqlite'));
     const lines: string[] = [];
-    const mirror = failLogMirrorHook(
+    const mirror = failLogMirror(
       config,
       () => store,
       pino({ level: 'info' }, { write: (l: string) => lines.push(l) }),
@@ -421,15 +421,23 @@ test('a fail log that cannot be written is said once, not at every change of the
           message: 'down',
         });
       const said = (text: string): number => lines.filter((l) => l.includes(text)).length;
-      for (let i = 0; i < 5; i++) mirror(store.failedAtLeast(2));
+      assert.equal(mirror.trouble(), null);
+      for (let i = 0; i < 5; i++) mirror.update(store.failedAtLeast(2));
       assert.equal(said('could not update the fail log'), 1, 'said once over five changes');
+      // shown while it lasts (status, /metrics), since its first failure
+      const trouble = mirror.trouble();
+      assert.equal(trouble?.file, file);
+      assert.match(trouble.error, /ENOSPC/);
+      for (let i = 0; i < 2; i++) mirror.update(store.failedAtLeast(2));
+      assert.equal(mirror.trouble()?.since, trouble.since);
       rmSync(join(disk, 'filler'));
-      mirror(store.failedAtLeast(2));
+      mirror.update(store.failedAtLeast(2));
       assert.equal(said('the fail log is written again'), 1);
+      assert.equal(mirror.trouble(), null);
       assert.match(readFileSync(file, 'latin1'), /a\.txt/);
       rmSync(file);
       fill();
-      mirror(store.failedAtLeast(2));
+      mirror.update(store.failedAtLeast(2));
       assert.equal(said('could not update the fail log'), 2, 'said again after it had worked');
     } finally {
       store.close();

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { disposeRsyncDaemon, startRsyncDaemon, type RsyncDaemon } from '../helpers/rsyncd.js';
 import { midPathLink, replicaWhereOthersPoint, symlinkRaces } from '../faults/cases/boundary.js';
-import { logDiskFull, outputOnFullDisk } from '../faults/cases/log-disk.js';
+import { failLogDiskFull, logDiskFull, outputOnFullDisk } from '../faults/cases/log-disk.js';
 import { descriptorsExhausted, rsyncMissing } from '../faults/cases/rsync-missing.js';
 import { sshdUnavailable, startSshd, type Sshd } from '../helpers/sshd.js';
 import { fuzzConfigs } from '../faults/cases/config-fuzz.js';
@@ -146,6 +146,7 @@ const CASES: Readonly<Record<string, (c: Context) => Promise<CaseResult> | CaseR
   ...(mountUnavailable() === undefined && {
     'mounted-in-tree': (c: Context) => mountedInTree(c.work, c.daemon),
     'log-disk-full': (c: Context) => logDiskFull(c.work, c.daemon),
+    'fail-log-disk-full': (c: Context) => failLogDiskFull(c.work, c.daemon),
     'replica-disk-full': (c: Context) => replicaDiskFull(c.work),
     'mounted-after-start': (c: Context) => mountedAfterStart(c.work, c.daemon),
     'root-remounted': (c: Context) => rootRemounted(c.work, c.daemon),

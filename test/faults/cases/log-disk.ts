@@ -168,3 +168,59 @@ export async function outputOnFullDisk(work: string, daemon: RsyncDaemon): Promi
     }
   }
 }
+
+/**
+ * sersync's fail log on a disk that is full (`/var/log`, where operators put it) while a remote is
+ * down: the queue goes on, and `status` and `/metrics` say the fail log is not written while it
+ * lasts (it was only logged), then clear once it is written again.
+ */
+export async function failLogDiskFull(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
+  const disk = join(work, `fail-log-disk-${process.pid}-${Date.now()}`);
+  mkdirSync(disk);
+  const mounted = spawnSync(
+    'mount',
+    ['-t', 'tmpfs', '-o', 'size=64k,mode=755', 'sersync-fail-log-disk', disk],
+    {
+      encoding: 'utf8',
+    },
+  );
+  assert.equal(mounted.status, 0, mounted.stderr);
+  const failLog = join(disk, 'rsync_fail_log.sh');
+  const rig = Rig.create(work, { daemon, metricsPort: await freePort(), spec: { failLog } });
+  try {
+    await rig.start();
+    const filler = fill(disk);
+    await daemon.stop();
+    try {
+      writeFileSync(join(rig.src, 'while-down.txt'), 'the daemon is down and the fail log disk full');
+      // A row enters the fail log at its second failure: the first retry comes 5 s after the first.
+      let status: DaemonStatus | null = null;
+      await eventually(
+        () => (status = rig.status()).failLogWriteFailure !== null,
+        20_000,
+        'status says the fail log is not written',
+      );
+      const trouble = (status as DaemonStatus | null)?.failLogWriteFailure;
+      assert.equal(trouble?.file, failLog);
+      assert.match(trouble?.error ?? '', /ENOSPC/);
+      assert.match(
+        rig.cli(['status']).stdout,
+        /^! the fail log .* is not written \(since .*ENOSPC.*the retry queue is unaffected$/m,
+      );
+      assert.equal(await rig.metric('sersync_fail_log_write_failing', {}), 1);
+      assert.ok(rig.queued().length > 0, 'the queue holds the change');
+    } finally {
+      rmSync(filler);
+      await daemon.restart();
+    }
+    await rig.converged(20_000, 'the daemon back and room for the fail log');
+    await eventually(() => rig.status().failLogWriteFailure === null, 10_000, 'the fail log written again');
+    assert.equal(await rig.metric('sersync_fail_log_write_failing', {}), 0);
+    assert.equal(readFileSync(failLog, 'utf8'), '', 'the fail log emptied with the queue');
+    return { faults: 1, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop();
+    if (spawnSync('umount', [disk]).status !== 0) spawnSync('umount', ['-l', disk]);
+    rmSync(disk, { recursive: true, force: true });
+  }
+}
