@@ -202,7 +202,7 @@ export async function failLogDiskFull(work: string, daemon: RsyncDaemon): Promis
       );
       const trouble = (status as DaemonStatus | null)?.failLogWriteFailure;
       assert.equal(trouble?.file, failLog);
-      assert.match(trouble?.error ?? '', /ENOSPC/);
+      assert.match(trouble.error, /ENOSPC/);
       assert.match(
         rig.cli(['status']).stdout,
         /^! the fail log .* is not written \(since .*ENOSPC.*the retry queue is unaffected$/m,
