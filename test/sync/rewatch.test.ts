@@ -19,7 +19,8 @@ test('a replacement watcher that cannot start is tried again at each look, said 
     const store = openWorkStore(join(state, 'queue.db'));
     const { log, said } = capturedLog();
     const watchers: Watcher[] = [];
-    let refusals = 5;
+    let refusals = 0;
+    let refusing = true;
     const replicator = new Replicator({
       config,
       store,
@@ -32,10 +33,11 @@ test('a replacement watcher that cannot start is tried again at each look, said 
         watchers.push(watcher);
         if (watchers.length === 1) return watcher;
         return overriding(watcher, {
-          start: () =>
-            refusals-- > 0
-              ? Promise.reject(new Error('cannot watch: fs.inotify.max_user_instances reached'))
-              : watcher.start(),
+          start: () => {
+            if (!refusing) return watcher.start();
+            refusals++;
+            return Promise.reject(new Error('cannot watch: fs.inotify.max_user_instances reached'));
+          },
         });
       },
     });
@@ -45,14 +47,22 @@ test('a replacement watcher that cannot start is tried again at each look, said 
       assert.ok(first !== undefined);
       simulateReadError(first, Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' }));
       writeFileSync(join(src, 'while-unwatched.txt'), 'no watcher saw this one');
-      await eventually(() => refusals < 0, 10_000, 'the replacement started after its refusals');
+      await eventually(() => refusals >= 5, 10_000, 'five refusals of the replacement');
+      // status says so while it lasts: the tree is not watched, its watcher restarting
+      const [tree] = replicator.status();
+      assert.ok(tree !== undefined);
+      assert.equal(tree.watching, false);
+      assert.ok(tree.degraded.includes('watcher-restarting'), `degraded: ${tree.degraded.join(', ')}`);
+      refusing = false;
+      await eventually(() => replicator.status()[0]?.watching === true, 10_000, 'the replacement started');
       await eventually(
         () => existsSync(join(daemon.dir, 'while-unwatched.txt')),
         10_000,
         'the tree resynced once watched again',
       );
       const times = said('cannot watch the directory again');
-      assert.equal(times, 1, `said once over five refusals: ${times}`);
+      assert.equal(times, 1, `said once over ${refusals} refusals: ${times}`);
+      assert.deepEqual(replicator.status()[0]?.degraded, []);
     } finally {
       await replicator.stop();
       store.close();

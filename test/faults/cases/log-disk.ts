@@ -143,7 +143,7 @@ export async function logDiskFull(work: string, daemon: RsyncDaemon): Promise<Ca
  * log line; now it replicates, `status` says the log cannot be written, and SIGTERM ends it cleanly.
  */
 export async function outputOnFullDisk(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
-  const rig = Rig.create(work, { daemon });
+  const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
   const full = openSync('/dev/full', 'w');
   const child = spawn(process.execPath, [CLI, '-o', rig.config, '--state-dir', rig.state], {
     stdio: ['ignore', full, full],
@@ -157,6 +157,7 @@ export async function outputOnFullDisk(work: string, daemon: RsyncDaemon): Promi
     assert.equal(child.exitCode, null, 'sersync2 still runs');
     const status = rig.status();
     assert.match(status.logWriteFailure?.error ?? '', /ENOSPC/);
+    assert.equal(await rig.metric('sersync_log_write_failing', {}), 1);
     child.kill('SIGTERM');
     const [code] = (await exited) as [number | null];
     assert.equal(code, 0, 'a clean stop');
