@@ -153,6 +153,18 @@ export function classifyExit(exitCode: number, stderr: string, gone: readonly st
   return busyOrTable(exitCode, stderr);
 }
 
+/**
+ * Whether a failed run leaves the batch's other runs worth making: not when the remote is lost,
+ * rsync cannot start or was stopped by a signal, which every run would meet. A removal the replica
+ * refuses (`refuse options = delete`, a directory it cannot remove) must not hold back the sends.
+ */
+export function failsOnlyItsRun(failure: Failure): boolean {
+  const m = describeExit(failure.exitCode);
+  return (
+    m.lost !== true && m.notStarted !== true && m.interrupted !== true && failure.exitCode !== THREAD_FAILED
+  );
+}
+
 /** What a recorded failure (its exit code and line) asks for: `retry` or `final`. */
 export function failureOutcome(failure: Failure): Outcome {
   return busyOrTable(failure.exitCode, failure.message);
@@ -187,9 +199,12 @@ export function lastErrorLine(stderr: string): string {
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l !== '');
-  // The remote's own refusal (`ERROR: module is read only`, `@ERROR: auth failed …`) is the cause;
-  // the socket errors the client prints after it are its consequences.
-  const remote = lines.filter((l) => /^@?ERROR:/.test(l));
+  // The remote's own refusal (`ERROR: module is read only`, `@ERROR: auth failed …`, a daemon's
+  // `refuse options`, an option the remote rsync does not know) is the cause; the socket errors the
+  // client prints after it are its consequences.
+  const remote = lines.filter((l) =>
+    /^@?ERROR:|^rsync: The server is configured to refuse |^rsync: on remote machine: /.test(l),
+  );
   // rsync ends with a generic `rsync error: … (code N) at file.c(L)`; the lines before say what happened.
   const generic = (l: string): boolean => /^rsync error: .*\(code \d+\)/.test(l);
   const errors = lines.filter(

@@ -14,7 +14,7 @@ import type { Logger } from '../log/logger.js';
 import { baseName, displayPath, parentOf, type RelPath } from '../paths.js';
 import type { Failure, WorkStore } from '../queue/types.js';
 import { errorText } from '../errors.js';
-import { describeExit, SOURCE_UNUSABLE } from './exit-codes.js';
+import { describeExit, failsOnlyItsRun, SOURCE_UNUSABLE } from './exit-codes.js';
 import { recordReplica, type LocalReplica } from './local-replica.js';
 import { failureOf, partialFailures } from './outcome.js';
 import { worthRebuilding } from './move-worth.js';
@@ -567,9 +567,11 @@ export class Lane {
     }
     const rest = [...ops.filter((op) => op.kind !== 'move'), ...sendWhole];
     let failure: Failure | null = null;
-    let unreadable: Map<RelPath, Failure> | null = null;
+    // Set when only some operations failed (sources rsync could not read, removals refused).
+    let perPath: Map<RelPath, Failure> | null = null;
     let refused = false;
     let refusal: string | null = null;
+    let removals: Failure | null = null;
     const aside = new Map<RelPath, Failure>();
     for (const planned of planRuns(rest, plan, sentAs)) {
       const why = this.refusesFullDelete(planned, cwd);
@@ -598,9 +600,21 @@ export class Lane {
         failure = failureOf(r);
       }
       if (failure === null) continue;
+      // Removals the replica refuses wait on their own; the sends go (sersync's ran apart).
+      if (planned.kind === 'delete' && failsOnlyItsRun(failure)) {
+        removals = failure;
+        failure = null;
+        continue;
+      }
       // The sends run last: when rsync could read only some of them, the rest has arrived.
-      if (planned.kind === 'send') unreadable = partialFailures(ops, r, cwd);
+      if (planned.kind === 'send') perPath = partialFailures(ops, r, cwd);
       break;
+    }
+    const sendsArrived = failure === null;
+    if (removals !== null && (failure === null || perPath !== null)) {
+      const removed = ops.filter((op) => op.kind === 'delete').map((op) => [op.path, removals] as const);
+      perPath = new Map([...(perPath ?? []), ...removed]);
+      failure ??= removals;
     }
     if (failure !== null && describeExit(failure.exitCode).interrupted === true) {
       // Not a failure of the remote: its rows keep their real last error (they stay in flight until
@@ -614,9 +628,9 @@ export class Lane {
     const own = [...aside.keys()].map((path) => ({ kind: 'sync' as const, path }));
     const asideBatch = own.length === 0 ? null : store.begin(remote.id, root, own, since ?? undefined);
     // Only what surely arrived may spare the next batch a send.
-    if (failure === null) this.rememberWalked(results, aside);
+    if (sendsArrived) this.rememberWalked(results, aside);
     if (failure === null) store.succeed(batch);
-    else if (unreadable !== null) store.failPaths(batch, unreadable);
+    else if (perPath !== null) store.failPaths(batch, perPath);
     else store.fail(batch, failure);
     // A refused full sync is not retried (a retry once the first file appears in an empty mount
     // point would empty the replica), but it is no success either: status shows it as a failure.

@@ -17,6 +17,7 @@ import { missingPasswordFile } from './cases/password-file.js';
 import {
   busyDaemon,
   receiverRefusesThroughLink,
+  refusedRemovals,
   refusingReplica,
   replicaDiskFull,
 } from './cases/refusing-replica.js';
@@ -78,6 +79,10 @@ test("a replica that refuses writes: rows carry rsync's message; made writable a
 
 test("a daemon whose module's max connections are taken: rows wait with its line, the log says retry (not final), and the queue sends them once a slot is free", async () => {
   await busyDaemon(lab.work);
+});
+
+test("a daemon that refuses deletions: the files created beside a removal arrive, the removal waits with the daemon's line, and goes once allowed", async () => {
+  await refusedRemovals(lab.work);
 });
 
 test("a replica's disk with less room than one large file: the files after it arrive, it waits alone with its own line, status and /metrics show it; with room it goes", async (t) => {

@@ -333,6 +333,18 @@ test("exit codes: the reported line is the specific error, not rsync's generic s
     'ERROR: module is read only',
     "the remote's refusal, not the connection reset that follows it",
   );
+  // a daemon's `refuse options`, and an option the remote rsync does not know, said the same way
+  for (const refusal of [
+    'rsync: The server is configured to refuse --delete',
+    'rsync: on remote machine: --mkpath: unknown option',
+  ])
+    assert.equal(
+      lastErrorLine(
+        `${refusal}\nrsync error: requested action not supported (code 4) at clientserver.c(1267) [Receiver=3.5.0]\n` +
+          'rsync: [sender] read error: Connection reset by peer (104)\n',
+      ),
+      refusal,
+    );
   assert.equal(
     lastErrorLine(
       'rsync: [sender] could not open password file /etc/rsync.pas: No such file or directory (2)\n' +

@@ -248,3 +248,42 @@ export async function replicaDiskFull(work: string): Promise<CaseResult> {
     await disposeRsyncDaemon(daemon);
   }
 }
+
+/**
+ * A daemon that refuses deletions (`refuse options = delete`, set by admins who keep every file a
+ * source ever had) while sersync's `<delete start="true">` is on. The removal of a batch ran
+ * first, failed, and the batch stopped there: the files created beside it never arrived, each row
+ * blamed on the connection reset that follows the refusal. sersync ran each apart, so its sends
+ * arrived. Now the sends go, the removal waits with the daemon's own line, and once the refusal is
+ * lifted it converges.
+ */
+export async function refusedRemovals(work: string): Promise<CaseResult> {
+  const REFUSE = 'refuse options = delete';
+  const daemon = await startRsyncDaemon({ moduleLines: [REFUSE] });
+  const rig = Rig.create(work, { daemon });
+  try {
+    await rig.start();
+    writeFileSync(join(rig.src, 'old.txt'), 'removed while the daemon refuses removals');
+    await eventually(() => existsSync(join(daemon.dir, 'old.txt')), 15_000, 'the first file');
+    rmSync(join(rig.src, 'old.txt'));
+    mkdirSync(join(rig.src, 'up'));
+    for (let i = 0; i < 10; i++)
+      writeFileSync(join(rig.src, 'up', `new-${i}.txt`), `sent beside a removal ${i}`);
+    await eventually(
+      () =>
+        Array.from({ length: 10 }, (_, i) => `up/new-${i}.txt`).every((f) => existsSync(join(daemon.dir, f))),
+      15_000,
+      'the files created beside a refused removal',
+    );
+    const refused = 'rsync: The server is configured to refuse --delete';
+    await rowsBecome(rig, [`old.txt: ${refused}`], 'the removal waits alone, with the reason');
+    assert.equal(rig.status().remotes[0]?.lastError, refused);
+    editDaemonConf(daemon, (conf) => conf.replace(`  ${REFUSE}\n`, ''));
+    assert.equal(rig.cli(['queue', 'retry', '--all']).status, 0);
+    await rig.converged(15_000, 'removals allowed again');
+    return { faults: 1, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop();
+    await disposeRsyncDaemon(daemon);
+  }
+}
