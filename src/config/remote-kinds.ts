@@ -46,7 +46,7 @@ export interface RemoteKind {
   /**
    * The tree path of a file its receiver named in an error (`write failed on "NAME"`, bytes), for
    * runs into the replica's top; null when NAME is not below it. A daemon's receiver names files
-   * from its module's root, the others absolute (an ssh path relative to the login's home is
+   * from its module's root (with a leading `/` when chrooted), the others absolute (an ssh path relative to the login's home is
    * found as a `/path/` part, the home being unknown here).
    */
   treePath(name: RelPath): RelPath | null;
@@ -84,7 +84,8 @@ function kindOf(t: RemoteTarget): RemoteKind {
         reads: (rsync) =>
           rsync.auth.enabled && rsync.auth.passwordFile !== '' ? [rsync.auth.passwordFile] : [],
         replica: null,
-        treePath: (name) => below(name, t.module.split('/').slice(1).join('/')),
+        // `/sub/f` from a module with `use chroot = yes`, `sub/f` without
+        treePath: (name) => below(name.replace(/^\/+/, ''), t.module.split('/').slice(1).join('/')),
       };
     case 'ssh':
       return {

@@ -58,8 +58,10 @@ test('replicaRefusal: the receiver could not write a file for want of room or fo
 test("treePath: each kind of remote maps its receiver's name of a file back to the tree", () => {
   const kind = (target: Remote['target']) => remoteKind({ id: 'x', target });
   assert.equal(kind(daemon.target).treePath('d/big.bin'), 'd/big.bin');
+  assert.equal(kind(daemon.target).treePath('/d/big.bin'), 'd/big.bin', 'a module with use chroot = yes');
   const sub = kind({ kind: 'daemon', host: 'h', module: 'backup/www' });
   assert.equal(sub.treePath('www/d/big.bin'), 'd/big.bin');
+  assert.equal(sub.treePath('/www/d/big.bin'), 'd/big.bin');
   assert.equal(sub.treePath('other/big.bin'), null);
   const local = kind({ kind: 'local', path: '/srv/replica/' });
   assert.equal(local.treePath('/srv/replica/d/big.bin'), 'd/big.bin');
