@@ -63,6 +63,8 @@ export interface RsyncDaemonOptions {
   readonly extraModules?: readonly string[];
   /** rsyncd.conf's `socket options` (default `TCP_NODELAY`); null: none, as a default rsyncd. */
   readonly socketOptions?: string | null;
+  /** `use chroot = yes`, rsyncd's default when it runs as root (default here: no). */
+  readonly chroot?: boolean;
 }
 
 export async function startRsyncDaemon(opts: RsyncDaemonOptions = {}): Promise<RsyncDaemon> {
@@ -89,7 +91,7 @@ export async function startRsyncDaemon(opts: RsyncDaemonOptions = {}): Promise<R
     [
       `port = ${port}`,
       'address = 127.0.0.1',
-      'use chroot = no',
+      `use chroot = ${opts.chroot === true ? 'yes' : 'no'}`,
       'reverse lookup = no',
       'max connections = 0',
       `pid file = ${join(base, 'rsyncd.pid')}`,

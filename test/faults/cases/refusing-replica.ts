@@ -176,7 +176,8 @@ async function rowsBecome(rig: Rig, want: readonly string[], what: string): Prom
  * full sync of a start; once there is room, `queue retry` sends it.
  */
 export async function replicaDiskFull(work: string): Promise<CaseResult> {
-  const daemon = await startRsyncDaemon();
+  // chrooted, as rsyncd is by default as root: its receiver names files `/a-big.bin` then
+  const daemon = await startRsyncDaemon({ chroot: true });
   const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
   const mounted = spawnSync(
     'mount',
@@ -206,7 +207,7 @@ export async function replicaDiskFull(work: string): Promise<CaseResult> {
       'the small files past a large one the replica has no room for',
     );
     const refused = (f: string) =>
-      `${f}: rsync: [receiver] write failed on "${f}" (in replica): No space left on device (28)`;
+      `${f}: rsync: [receiver] write failed on "/${f}" (in replica): No space left on device (28)`;
     await rowsBecome(
       rig,
       [refused('a-big.bin'), refused('up/a-video.bin')],
