@@ -739,7 +739,6 @@ function hasAncestorIn(path: RelPath, dirs: ReadonlySet<RelPath>): boolean {
   return false;
 }
 
-/** SQLite's message with its code (`database is locked (SQLITE_BUSY)`), for status. */
 /** A directory's entries; none when it is missing or unreadable. */
 function listing(dir: string): string[] {
   try {
