@@ -1,10 +1,10 @@
-import { fromUtf8, type RelPath } from '../paths.js';
+import { baseName, fromUtf8, joinRel, parentOf, type RelPath } from '../paths.js';
 import type { Failure } from '../queue/types.js';
 
 /**
  * The engine's failure policy, in one table: what an rsync exit means for the work it carried.
- * `ok`: it arrived. `partial`: some source files could not be read (they are named; the rest
- * arrived). `retry`: expected to heal (network, remote down). `final`: needs the operator (bad
+ * `ok`: it arrived. `partial`: some files could not be read from the source or written on the
+ * replica (they are named; the rest arrived). `retry`: expected to heal (network, remote down). `final`: needs the operator (bad
  * options, refused authentication, protocol mismatch). Nothing is dropped: `retry` and `final`
  * both stay in the retry queue with back-off; `final` says the operator must act.
  */
@@ -108,6 +108,19 @@ const GONE =
 const SOURCE_FILE_ERROR = /^rsync: (?:\[sender\] )?[a-z_ ]+ "(.*)"(?: failed)?: .* \(\d+\)$/;
 
 /**
+ * The receiver's and generator's per-file errors about the replica (exit 23: rsync goes on with
+ * the other files), with the quoted name last: `mkstemp "d/.f.XXXXXX" (in mod) failed: …`,
+ * `recv_generator: mkdir "d" (in mod) failed: …`, `rename "d/.f.XXXXXX" (in mod) -> "d/f": …`,
+ * `failed to set times on "d/f" (in mod): …`. A daemon names files from its module's root and
+ * adds ` (in MODULE)`; a local or ssh receiver names them absolute (see `RemoteKind.treePath`).
+ */
+const REPLICA_FILE_ERROR =
+  /^rsync: \[(?:receiver|generator)\] .*"(.*)"(?: \(in [^)]*\))?(?: failed)?: .* \(\d+\)$/;
+
+/** rsync's temporary name for a file it receives, `.NAME.XXXXXX` beside it. */
+const TEMP_NAME = /^\.(.+)\.[A-Za-z0-9]{6}$/;
+
+/**
  * rsync's errors that are printed without its `rsync:` prefix and still make exit 23 (FERROR_XFER
  * in flist.c, generator.c, receiver.c), and the daemon's `ERROR:` lines. A path past PATH_MAX is
  * `filename overflows max-path len by N: …`: the file is left out, and with `--delete` the
@@ -148,7 +161,7 @@ export function classifyExit(exitCode: number, stderr: string, gone: readonly st
   if (exitCode === 23) {
     const errors = errorsOf23(stderr, gone);
     if (errors.length === 0) return 'ok';
-    return errors.every((l) => SOURCE_FILE_ERROR.test(l)) ? 'partial' : 'retry';
+    return errors.every((l) => SOURCE_FILE_ERROR.test(l) || REPLICA_FILE_ERROR.test(l)) ? 'partial' : 'retry';
   }
   return busyOrTable(exitCode, stderr);
 }
@@ -228,24 +241,37 @@ export function lastErrorLine(stderr: string): string {
   );
 }
 
+/** A path an exit 23 names: a file of the source rsync could not read, or one the replica could not take. */
+export interface FailedPath {
+  readonly path: RelPath;
+  readonly error: string;
+  /** The replica could not make it (a directory: nothing below it arrived either). */
+  readonly onReplica: boolean;
+}
+
 /**
- * The files an exit 23 is about, relative to `root`, each with rsync's line about it, when every
- * error rsync printed names one file of the source it could not read (gone ones are not errors); null when any error is about something else (the receiver, the connection), or a name
- * cannot be read back, so that the caller fails everything. rsync prints names absolute, with
- * bytes it deems unprintable as `\#ooo` (octal).
+ * The paths an exit 23 is about, relative to the tree, each with rsync's line about it, when every
+ * error rsync printed names one (gone sources are not errors): a source file it could not read
+ * (named absolute, below `root`), or a file or directory the replica could not take (named as
+ * `replicaPath` maps it back; a temporary name as the file it was for). Null when any error is
+ * about something else (the connection, the whole replica) or a name cannot be read back, so that
+ * the caller fails everything. Bytes rsync deems unprintable come as `\#ooo` (octal).
  */
-export function failedSourcePaths(
+export function failedPaths(
   exitCode: number,
   stderr: string,
   root: string,
+  replicaPath: (name: RelPath) => RelPath | null,
   gone: readonly string[] = [],
-): { readonly path: RelPath; readonly error: string }[] | null {
+): FailedPath[] | null {
   if (exitCode !== 23) return null;
-  const paths: { path: RelPath; error: string }[] = [];
+  const paths: FailedPath[] = [];
   for (const line of errorsOf23(stderr, gone)) {
-    const path = sourcePathOf(line, root);
+    const source = sourcePathOf(line, root);
+    const replica = source === null ? replicaPathOf(line, replicaPath) : null;
+    const path = source ?? replica;
     if (path === null) return null;
-    paths.push({ path, error: line });
+    paths.push({ path, error: line, onReplica: replica !== null });
   }
   return paths.length > 0 ? paths : null;
 }
@@ -274,6 +300,15 @@ function sourcePathOf(line: string, root: string): RelPath | null {
   const abs = printedName(quoted);
   const prefix = `${fromUtf8(root)}/`;
   return abs.startsWith(prefix) ? abs.slice(prefix.length) : null;
+}
+
+/** The tree path a per-file error about the replica names (its temporary name as its file); null for another line. */
+function replicaPathOf(line: string, replicaPath: (name: RelPath) => RelPath | null): RelPath | null {
+  const quoted = REPLICA_FILE_ERROR.exec(line)?.[1];
+  const path = quoted === undefined ? null : replicaPath(printedName(quoted));
+  if (path === null) return null;
+  const temp = TEMP_NAME.exec(baseName(path))?.[1];
+  return temp === undefined ? path : joinRel(parentOf(path), temp);
 }
 
 /** A name as rsync printed it, back to its bytes: it prints the bytes it deems unprintable as `\#ooo` (octal). */

@@ -606,8 +606,8 @@ export class Lane {
         failure = null;
         continue;
       }
-      // The sends run last: when rsync could read only some of them, the rest has arrived.
-      if (planned.kind === 'send') perPath = partialFailures(ops, r, cwd);
+      // The sends run last: when only some of them could be read or written, the rest has arrived.
+      if (planned.kind === 'send') perPath = partialFailures(ops, r, cwd, remote);
       break;
     }
     const sendsArrived = failure === null;

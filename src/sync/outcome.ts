@@ -1,7 +1,9 @@
 import type { PathOp } from '../coalesce/types.js';
 import { displayPath, isWithin, type RelPath } from '../paths.js';
 import type { Failure } from '../queue/types.js';
-import { classifyExit, describeExit, failedSourcePaths, lastErrorLine } from './exit-codes.js';
+import { remoteKind } from '../config/remote-kinds.js';
+import type { Remote } from '../config/types.js';
+import { classifyExit, describeExit, failedPaths, lastErrorLine, type FailedPath } from './exit-codes.js';
 import type { RsyncResult } from './task.js';
 
 /**
@@ -22,45 +24,55 @@ export function failureOf(r: RsyncResult): Failure | null {
 }
 
 /**
- * For a send that arrived only in part: the failure of each op whose source rsync could not read
- * (the rest arrived). Null when the failure is about something else, or names a path no op
- * carried: then the whole batch failed.
+ * For a send that arrived only in part: the failure of each op whose source rsync could not read,
+ * or that the replica could not take (the rest arrived). Null when the failure is about something
+ * else, or names a path no op carried: then the whole batch failed.
  */
 export function partialFailures(
   ops: readonly PathOp[],
   r: RsyncResult,
   root: string,
+  remote: Remote,
 ): Map<RelPath, Failure> | null {
-  return opsNaming(ops, unsentSourcePaths(r, root));
+  return opsNaming(ops, unsentPaths(r, root, remote));
 }
 
-/** What a send could not read, by the path of the op that carried it (null if any is not theirs). */
+/**
+ * What a send could not deliver, by the path of the op that carried it (null if any is not
+ * theirs). A directory the replica could not make fails the ops below it too.
+ */
 function opsNaming(
   ops: readonly PathOp[],
-  unread: readonly { readonly path: RelPath; readonly error: string }[] | null,
+  unsent: readonly FailedPath[] | null,
 ): Map<RelPath, Failure> | null {
-  if (unread === null) return null;
+  if (unsent === null) return null;
   const failures = new Map<RelPath, Failure>();
-  for (const { path, error } of unread) {
-    const op = ops.find(
+  // An op's own line first: `mkstemp "d/.f.XXXXXX"` says more of `d/f` than `set times on "d"`.
+  const below: [PathOp, string][] = [];
+  for (const { path, error, onReplica } of unsent) {
+    const own = ops.filter(
       (o) => o.path === path || ((o.kind === 'tree' || o.kind === 'move') && isWithin(path, o.path)),
     );
-    if (op === undefined) return null;
-    if (!failures.has(op.path)) failures.set(op.path, { exitCode: 23, message: error });
+    const under = onReplica ? ops.filter((o) => o.path !== path && isWithin(o.path, path)) : [];
+    if (own.length + under.length === 0) return null;
+    for (const op of own) if (!failures.has(op.path)) failures.set(op.path, { exitCode: 23, message: error });
+    for (const op of under) below.push([op, error]);
   }
+  for (const [op, error] of below)
+    if (!failures.has(op.path)) failures.set(op.path, { exitCode: 23, message: error });
   return failures;
 }
 
 /**
- * The source paths a send could not read, relative to the root, with why: those rsync named
- * (exit 23) and the directories the walk could not list. Null when something else failed.
+ * The paths a send could not deliver, relative to the root, with why: those rsync named (exit 23)
+ * and the directories the walk could not list. Null when something else failed.
  */
-function unsentSourcePaths(r: RsyncResult, root: string): { path: RelPath; error: string }[] | null {
-  const walked = r.unreadable.map((path) => ({ path, error: unreadableDirectory(path) }));
+function unsentPaths(r: RsyncResult, root: string, remote: Remote): FailedPath[] | null {
+  const walked = r.unreadable.map((path) => ({ path, error: unreadableDirectory(path), onReplica: false }));
   const outcome = classifyExit(r.exitCode, r.stderr, r.leftTree);
   if (outcome === 'ok') return walked;
   if (outcome !== 'partial') return null;
-  const named = failedSourcePaths(r.exitCode, r.stderr, root, r.leftTree);
+  const named = failedPaths(r.exitCode, r.stderr, root, remoteKind(remote).treePath, r.leftTree);
   return named === null ? null : [...named, ...walked];
 }
 

@@ -20,6 +20,7 @@ import {
   refusedRemovals,
   refusingReplica,
   replicaDiskFull,
+  replicaRefusesSomeFiles,
 } from './cases/refusing-replica.js';
 import { replicaDiskNotMountedAtStart, replicaDiskUnmounted } from './cases/replica-disk.js';
 import { descriptorsExhausted, rsyncMissing } from './cases/rsync-missing.js';
@@ -83,6 +84,10 @@ test("a daemon whose module's max connections are taken: rows wait with its line
 
 test("a daemon that refuses deletions: the files created beside a removal arrive, the removal waits with the daemon's line, and goes once allowed", async () => {
   await refusedRemovals(lab.work);
+});
+
+test('a replica that cannot take some files of a batch: the others arrive and leave the queue, only the refused one waits with its line, status and /metrics count it; writable, it goes', async () => {
+  await replicaRefusesSomeFiles(lab.work);
 });
 
 test("a replica's disk with less room than one large file: the files after it arrive, it waits alone with its own line, status and /metrics show it; with room it goes", async (t) => {

@@ -25,7 +25,12 @@ import {
 } from '../faults/cases/daemon-down.js';
 import { hostileNames } from '../faults/cases/names.js';
 import { missingPasswordFile } from '../faults/cases/password-file.js';
-import { refusedRemovals, refusingReplica, replicaDiskFull } from '../faults/cases/refusing-replica.js';
+import {
+  refusedRemovals,
+  refusingReplica,
+  replicaDiskFull,
+  replicaRefusesSomeFiles,
+} from '../faults/cases/refusing-replica.js';
 import { lostIn, type CaseResult } from '../faults/cases/result.js';
 import {
   commandPluginRunsNoShell,
@@ -113,6 +118,7 @@ const CASES: Readonly<Record<string, (c: Context) => Promise<CaseResult> | CaseR
     stalledRemote(c.work, c.daemon, { timeoutS: 2, stallMs: 10_000, backstop: true }),
   'read-only-replica': (c) => refusingReplica(c.work, 200),
   'refused-removals': (c) => refusedRemovals(c.work),
+  'replica-refuses-some-files': (c) => replicaRefusesSomeFiles(c.work),
   'kill-9-churn-x20': (c) => killedDuringChurn(c.work, c.daemon, { kills: 20, ops: 400, seed: c.seed }),
   'rewrite-while-down': (c) => rewriteWhileDown(c.work, c.daemon),
   'inotify-overflow': (c) => eventOverflow(c.work, c.daemon),

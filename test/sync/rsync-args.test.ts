@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Remote, RsyncSettings } from '../../src/config/types.js';
 import {
   classifyExit,
-  failedSourcePaths,
+  failedPaths,
   failureOutcome,
   lastErrorLine,
   remoteLoss,
@@ -38,6 +38,9 @@ const g18: RsyncSettings = {
   stallTimeoutS: 600,
   ssh: false,
 };
+
+/** How a local replica at /R maps its receiver's names back to the tree. */
+const replica = remoteKind({ id: '/R', target: { kind: 'local', path: '/R' } }).treePath;
 
 test('rsync args: daemon remote carries user, port, timeout, password file and TCP_NODELAY (G18)', () => {
   assert.deepEqual(syncArgs(daemon, g18), [
@@ -241,7 +244,7 @@ test('exit codes: 0 and 24 succeed, 23 only when every error is a vanished sourc
     assert.equal(lastErrorLine(stderr), line, 'the line an operator is shown');
   }
   assert.equal(
-    failedSourcePaths(23, 'filename overflows max-path len by 1: a/b\nrsync error: x (code 23)', '/W'),
+    failedPaths(23, 'filename overflows max-path len by 1: a/b\nrsync error: x (code 23)', '/W', replica),
     null,
     'the whole batch fails (the name is relative to where rsync ran, which a move run changes)',
   );
@@ -261,7 +264,8 @@ test('exit codes: 0 and 24 succeed, 23 only when every error is a vanished sourc
       23,
       'rsync: [receiver] mkstemp "/replica/.a.XXXX" failed: Permission denied (13)\nrsync error: some files/attrs were not transferred (code 23)',
     ),
-    'retry',
+    'partial',
+    'a file the replica could not take: named, the others arrived',
   );
   assert.equal(classifyExit(10, ''), 'retry');
   assert.equal(classifyExit(5, '@ERROR: auth failed on module m1'), 'final');
@@ -276,7 +280,7 @@ test('exit codes: 0 and 24 succeed, 23 only when every error is a vanished sourc
   assert.equal(classifyExit(99, ''), 'retry');
 });
 
-test('exit codes: 23 is partial when every error names a source file rsync could not read', () => {
+test('exit codes: 23 is partial when every error names a file: of the source rsync could not read, or one the replica could not take', () => {
   const unreadable =
     'rsync: [sender] send_files failed to open "/W/secret": Permission denied (13)\nrsync error: some files/attrs were not transferred (see previous errors) (code 23) at main.c(1338)';
   assert.equal(classifyExit(23, unreadable), 'partial');
@@ -285,8 +289,12 @@ test('exit codes: 23 is partial when every error names a source file rsync could
       23,
       `${unreadable}\nrsync: [receiver] mkstemp "/replica/.a.XXXX" failed: Permission denied (13)`,
     ),
+    'partial',
+  );
+  assert.equal(
+    classifyExit(23, `${unreadable}\nrsync: [receiver] some trouble without a name (5)`),
     'retry',
-    'and a failure when the receiver also refused something',
+    'and a failure when anything else went wrong',
   );
 });
 
@@ -373,7 +381,7 @@ test('exit 23: the source files rsync could not read, relative to the root, with
   const opendir = 'rsync: [sender] opendir "/W/d/sub" failed: Permission denied (13)';
   const unknown = 'rsync: [sender] some_new_check "/W/odd" failed: Operation not permitted (1)';
   assert.deepEqual(
-    failedSourcePaths(
+    failedPaths(
       23,
       [
         open('/W/a\\#012b'),
@@ -386,25 +394,59 @@ test('exit 23: the source files rsync could not read, relative to the root, with
         tail,
       ].join('\n'),
       '/W',
+      replica,
     ),
     [
-      { path: 'a\nb', error: open('/W/a\\#012b') },
-      { path: 'd/sub', error: opendir },
-      { path: 'l\u00e9t q"t', error: open('/W/l\\#351t q"t') },
-      { path: 'odd', error: unknown },
+      { path: 'a\nb', error: open('/W/a\\#012b'), onReplica: false },
+      { path: 'd/sub', error: opendir, onReplica: false },
+      { path: 'l\u00e9t q"t', error: open('/W/l\\#351t q"t'), onReplica: false },
+      { path: 'odd', error: unknown, onReplica: false },
     ],
   );
-  assert.equal(failedSourcePaths(23, `${open('/elsewhere/x')}\n${tail}`, '/W'), null, 'outside the root');
+  assert.equal(failedPaths(23, `${open('/elsewhere/x')}\n${tail}`, '/W', replica), null, 'outside the root');
   assert.equal(
-    failedSourcePaths(
+    failedPaths(
       23,
-      `${open('/W/a')}\nrsync: [receiver] mkstemp "/.a.XyZ" failed: No space left on device (28)\n${tail}`,
+      `${open('/W/a')}\nrsync: [receiver] mkstemp "/.a.XyZ123" failed: No space left on device (28)\n${tail}`,
       '/W',
+      replica,
     ),
     null,
-    'a receiver error fails the whole batch',
+    'an error about a path that is not the replica fails the whole batch',
   );
-  assert.equal(failedSourcePaths(10, open('/W/a'), '/W'), null, 'only exit 23 is per file');
+  assert.equal(failedPaths(10, open('/W/a'), '/W', replica), null, 'only exit 23 is per file');
+});
+
+test("exit 23: what the replica could not take is named as the tree's path (a temporary name as its file), the rest arrived", () => {
+  const tail =
+    'rsync error: some files/attrs were not transferred (see previous errors) (code 23) at main.c(1394)';
+  const mkstemp = 'rsync: [receiver] mkstemp "/R/locked/.x.txt.LyWaBa" failed: Permission denied (13)';
+  const mkdir = 'rsync: [generator] recv_generator: mkdir "/R/up/sub" failed: Permission denied (13)';
+  const rename = 'rsync: [receiver] rename "/R/a/.b.Qw3rTy" -> "/R/a/b": Permission denied (13)';
+  const times = 'rsync: [generator] failed to set times on "/R/t": Operation not permitted (1)';
+  assert.deepEqual(failedPaths(23, [mkstemp, mkdir, rename, times, tail].join('\n'), '/W', replica), [
+    { path: 'locked/x.txt', error: mkstemp, onReplica: true },
+    { path: 'up/sub', error: mkdir, onReplica: true },
+    { path: 'a/b', error: rename, onReplica: true },
+    { path: 't', error: times, onReplica: true },
+  ]);
+  // a daemon's receiver, chrooted or not, names them from its module
+  const daemonLine =
+    'rsync: [receiver] mkstemp "/locked/.x.txt.LyWaBa" (in backup) failed: Permission denied (13)';
+  const daemon = remoteKind({ id: 'h::backup', target: { kind: 'daemon', host: 'h', module: 'backup' } });
+  assert.deepEqual(failedPaths(23, `${daemonLine}\n${tail}`, '/W', daemon.treePath), [
+    { path: 'locked/x.txt', error: daemonLine, onReplica: true },
+  ]);
+  // rsync's own trouble with the replica as a whole is not one file's
+  assert.equal(
+    failedPaths(
+      23,
+      `rsync: [generator] failed to set times on "/R": Operation not permitted (1)\n${tail}`,
+      '/W',
+      replica,
+    ),
+    null,
+  );
 });
 
 test('remote kinds: each kind owns its transport, login, tuning, network and probe', () => {

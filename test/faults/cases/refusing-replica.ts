@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -285,6 +285,59 @@ export async function refusedRemovals(work: string): Promise<CaseResult> {
     return { faults: 1, files: rig.files(), lost: 0 };
   } finally {
     await rig.stop();
+    await disposeRsyncDaemon(daemon);
+  }
+}
+
+/**
+ * The replica cannot take some files of a batch: its daemon runs as `nobody` and one directory on
+ * it is root's (an admin's restore, a leftover of another tool). rsync sends the rest and ends
+ * with exit 23; every row of the batch stayed queued, blamed on that one file, and each retry sent
+ * the whole batch again. Now only the file the replica refused waits, with rsync's line about it;
+ * status and /metrics count that one; once the directory is writable it goes.
+ */
+export async function replicaRefusesSomeFiles(work: string): Promise<CaseResult> {
+  const NOBODY = 65534;
+  const daemon = await startRsyncDaemon({ moduleLines: [`uid = ${NOBODY}`, `gid = ${NOBODY}`] });
+  const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
+  try {
+    chownSync(daemon.dir, NOBODY, NOBODY);
+    mkdirSync(join(rig.src, 'locked'));
+    mkdirSync(join(rig.src, 'open'));
+    await rig.start(['-r']);
+    await rig.converged(15_000, 'the first full sync');
+    chownSync(join(daemon.dir, 'locked'), 0, 0);
+    writeFileSync(join(rig.src, 'locked', 'x.txt'), 'where the replica cannot write');
+    for (let i = 0; i < 10; i++) writeFileSync(join(rig.src, 'open', `f-${i}.txt`), `beside it ${i}`);
+    await eventually(
+      () =>
+        Array.from({ length: 10 }, (_, i) => `open/f-${i}.txt`).every((f) => existsSync(join(daemon.dir, f))),
+      15_000,
+      'the files the replica can take',
+    );
+    await eventually(
+      () => rig.queue().length === 1 && rig.queue()[0]?.op.path === 'locked/x.txt',
+      15_000,
+      'only the refused file waits',
+    );
+    assert.match(
+      rig.queue()[0]?.lastError ?? '',
+      /^rsync: \[receiver\] mkstemp "locked\/\.x\.txt\.\w{6}" \(in replica\) failed: Permission denied \(13\)$/,
+    );
+    const [remote] = rig.status().remotes;
+    assert.ok(remote !== undefined);
+    assert.equal(remote.queuedRetries, 1);
+    assert.equal(
+      await rig.metric('sersync_retry_queue_operations', { root: rig.src, remote: remote.remote }),
+      1,
+    );
+    chownSync(join(daemon.dir, 'locked'), NOBODY, NOBODY);
+    assert.equal(rig.cli(['queue', 'retry', '--all']).status, 0);
+    await rig.converged(15_000, 'the directory writable again');
+    return { faults: 1, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop();
+    chownSync(daemon.dir, 0, 0);
     await disposeRsyncDaemon(daemon);
   }
 }
