@@ -46,8 +46,8 @@ export interface RemoteKind {
   /**
    * The tree path of a file its receiver named in an error (`write failed on "NAME"`, bytes), for
    * runs into the replica's top; null when NAME is not below it. A daemon's receiver names files
-   * from its module's root (with a leading `/` when chrooted), the others absolute (an ssh path relative to the login's home is
-   * found as a `/path/` part, the home being unknown here).
+   * from its module's root (with a leading `/` when chrooted), the others absolute (an ssh path
+   * relative to the login's home is found as a `/path/` part, the home being unknown here).
    */
   treePath(name: RelPath): RelPath | null;
 }
