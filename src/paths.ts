@@ -23,6 +23,11 @@ export function fromUtf8(s: string): RelPath {
   return Buffer.from(s, 'utf8').toString('latin1');
 }
 
+/** A name rsync printed (bytes), with the bytes it deems unprintable written `\#ooo` (octal), back to its bytes. */
+export function unescapeRsyncName(name: RelPath): RelPath {
+  return name.replace(/\\#([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+}
+
 /** The path as text for logs and regex matching (invalid UTF-8 shows as U+FFFD). */
 export function displayPath(p: RelPath): string {
   return Buffer.from(p, 'latin1').toString('utf8');

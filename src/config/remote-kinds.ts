@@ -49,7 +49,7 @@ export interface RemoteKind {
    * from its module's root (with a leading `/` when chrooted), the others absolute (an ssh path
    * relative to the login's home is found as a `/path/` part, the home being unknown here).
    */
-  treePath(name: RelPath): RelPath | null;
+  readonly treePath: (name: RelPath) => RelPath | null;
 }
 
 export type ProbeTarget = { readonly host: string; readonly port: number } | { readonly writable: string };

@@ -10,7 +10,7 @@ import type { FailLogTrouble } from '../queue/fail-log-mirror.js';
 import type { RsyncReport } from '../sync/rsync-version.js';
 import type { Change } from '../filter/changes.js';
 import { formatWarning } from '../config/present.js';
-import { SersyncError } from '../errors.js';
+import { errorText, SersyncError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { PluginReport } from '../plugins/feed.js';
 import type { LaneRetries } from '../queue/types.js';
@@ -290,8 +290,4 @@ export class Service {
   private now(): number {
     return (this.deps.now ?? Date.now)();
   }
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -1,4 +1,5 @@
-import { baseName, fromUtf8, joinRel, parentOf, type RelPath } from '../paths.js';
+import { rsyncTempFileOf } from '../filter/temp-files.js';
+import { baseName, fromUtf8, joinRel, parentOf, unescapeRsyncName, type RelPath } from '../paths.js';
 import type { Failure } from '../queue/types.js';
 
 /**
@@ -116,9 +117,6 @@ const SOURCE_FILE_ERROR = /^rsync: (?:\[sender\] )?[a-z_ ]+ "(.*)"(?: failed)?: 
  */
 const REPLICA_FILE_ERROR =
   /^rsync: \[(?:receiver|generator)\] .*"(.*)"(?: \(in [^)]*\))?(?: failed)?: .* \(\d+\)$/;
-
-/** rsync's temporary name for a file it receives, `.NAME.XXXXXX` beside it. */
-const TEMP_NAME = /^\.(.+)\.[A-Za-z0-9]{6}$/;
 
 /**
  * rsync's errors that are printed without its `rsync:` prefix and still make exit 23 (FERROR_XFER
@@ -307,13 +305,13 @@ function replicaPathOf(line: string, replicaPath: (name: RelPath) => RelPath | n
   const quoted = REPLICA_FILE_ERROR.exec(line)?.[1];
   const path = quoted === undefined ? null : replicaPath(printedName(quoted));
   if (path === null) return null;
-  const temp = TEMP_NAME.exec(baseName(path))?.[1];
-  return temp === undefined ? path : joinRel(parentOf(path), temp);
+  const file = rsyncTempFileOf(baseName(path));
+  return file === null ? path : joinRel(parentOf(path), file);
 }
 
-/** A name as rsync printed it, back to its bytes: it prints the bytes it deems unprintable as `\#ooo` (octal). */
+/** A name as rsync printed it on stderr (read as UTF-8), back to its bytes. */
 function printedName(quoted: string): RelPath {
-  return fromUtf8(quoted).replace(/\\#([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  return unescapeRsyncName(fromUtf8(quoted));
 }
 
 /**

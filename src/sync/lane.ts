@@ -587,7 +587,7 @@ export class Lane {
       // A file the replica has no room for goes on its own; the run goes again without it.
       while (failure !== null) {
         const set = this.setAside(task, r, aside);
-        const next = set === null ? null : withoutSetAside(planned, new Set([...aside.keys(), set.path]));
+        const next = set === null ? null : withoutSetAside(planned, [...aside.keys(), set.path]);
         if (set === null || next === null) break;
         aside.set(set.path, set.failure);
         this.ctx.log.warn(
@@ -653,7 +653,7 @@ export class Lane {
 
   /** The file to set aside after `task` failed with `r` (see `set-aside.ts`). */
   private setAside(task: RsyncTask, r: RsyncResult, aside: ReadonlyMap<RelPath, Failure>): SetAside | null {
-    return fileToSetAside(task, r, this.ctx.remote, new Set(aside.keys()), (path) => {
+    return fileToSetAside(task, r, this.ctx.remote, aside, (path) => {
       try {
         return lstatSync(absoluteBytes(task.cwd, path)).size;
       } catch {

@@ -22,6 +22,9 @@ export const SET_ASIDE_MIN_BYTES = 1 << 20;
 /** Files set aside in one batch at most: the runs a batch may take are bounded. */
 export const MAX_SET_ASIDE = 8;
 
+/** The files a batch has set aside so far (a set, or the lane's map of them to their failures). */
+type SetAsideSoFar = Pick<ReadonlySet<RelPath>, 'has' | 'size'>;
+
 export interface SetAside {
   /** The refused file, relative to the tree. */
   readonly path: RelPath;
@@ -38,7 +41,7 @@ export function fileToSetAside(
   task: RsyncTask,
   r: RsyncResult,
   remote: Remote,
-  aside: ReadonlySet<RelPath>,
+  aside: SetAsideSoFar,
   sizeOf: (path: RelPath) => number | null,
 ): SetAside | null {
   if (aside.size >= MAX_SET_ASIDE || (task.kind !== 'send' && task.kind !== 'full')) return null;
@@ -52,8 +55,8 @@ export function fileToSetAside(
 }
 
 /** `task` without the files set aside; null when a name cannot be left out by argv (see `setAsideRules`). */
-export function withoutSetAside(task: RsyncTask, aside: ReadonlySet<RelPath>): RsyncTask | null {
-  const rules = setAsideRules([...aside]);
+export function withoutSetAside(task: RsyncTask, aside: readonly RelPath[]): RsyncTask | null {
+  const rules = setAsideRules(aside);
   if (rules === null) return null;
   // Every run's argv ends with its source and destination; options go before them.
   const at = task.args.length - 2;
@@ -61,7 +64,7 @@ export function withoutSetAside(task: RsyncTask, aside: ReadonlySet<RelPath>): R
 }
 
 /** Whether the run carries `path` and something besides it and the files already set aside. */
-function carriesOthers(task: RsyncTask, path: RelPath, aside: ReadonlySet<RelPath>): boolean {
+function carriesOthers(task: RsyncTask, path: RelPath, aside: SetAsideSoFar): boolean {
   if (task.kind === 'full') return true;
   const input = task.input;
   if (input?.kind !== 'files') return false;

@@ -2,7 +2,7 @@
  * rsync's `--itemize-changes` output (`--out-format=%i %n`) read as differences between a tree
  * and its replica. Pure: the caller runs the dry run and feeds the lines.
  */
-import type { RelPath } from '../paths.js';
+import { unescapeRsyncName, type RelPath } from '../paths.js';
 
 /**
  * What differs at one path, seen from the replica: `missing` (in the tree, not on the replica),
@@ -39,16 +39,11 @@ const COLUMN_KIND: readonly (DiffKind | null)[] = [
   'mode', // x: extended attributes
 ];
 
-/** rsync prints unprintable bytes of a name as `\#ooo` (octal). Back to the byte string. */
-export function unescapeName(name: string): RelPath {
-  return name.replace(/\\#([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
-}
-
 /** `dir/` → `dir`, `./` → '' (the root). */
 function relPath(name: string): { path: RelPath; slash: boolean } {
   const slash = name.endsWith('/');
   const bare = slash ? name.slice(0, -1) : name;
-  return { path: bare === '.' ? '' : unescapeName(bare), slash };
+  return { path: bare === '.' ? '' : unescapeRsyncName(bare), slash };
 }
 
 /**

@@ -137,6 +137,25 @@ export async function receiverRefusesThroughLink(work: string, daemon: RsyncDaem
   }
 }
 
+/** Writes ten small files into the source, named by `name`; returns their paths. */
+function writeTen(rig: Rig, name: (i: number) => string): string[] {
+  return Array.from({ length: 10 }, (_, i) => {
+    const path = name(i);
+    writeFileSync(join(rig.src, path), `small file ${path}`);
+    return path;
+  });
+}
+
+/** Waits until every one of `paths` is on the daemon's replica. */
+async function allOnReplica(
+  daemon: RsyncDaemon,
+  paths: readonly string[],
+  ms: number,
+  what: string,
+): Promise<void> {
+  await eventually(() => paths.every((p) => existsSync(join(daemon.dir, p))), ms, what);
+}
+
 /** `mount -o remount,size=SIZE` of the replica's tmpfs. */
 function resize(dir: string, size: string): void {
   const r = spawnSync('mount', ['-o', `remount,size=${size}`, dir], { encoding: 'utf8' });
@@ -193,16 +212,13 @@ export async function replicaDiskFull(work: string): Promise<CaseResult> {
     await rig.start();
     // A large file sorted first, small files after it, and a new directory likewise.
     big('a-big.bin', 6);
-    for (let i = 0; i < 10; i++) writeFileSync(join(rig.src, `s-${i}.txt`), `small ${i}`);
+    const smalls = writeTen(rig, (i) => `s-${i}.txt`);
     mkdirSync(join(rig.src, 'up'));
     big('up/a-video.bin', 6);
-    for (let i = 0; i < 10; i++) writeFileSync(join(rig.src, 'up', `thumb-${i}.jpg`), `thumb ${i}`);
-    const smalls = [
-      ...Array.from({ length: 10 }, (_, i) => `s-${i}.txt`),
-      ...Array.from({ length: 10 }, (_, i) => `up/thumb-${i}.jpg`),
-    ];
-    await eventually(
-      () => smalls.every((f) => existsSync(join(daemon.dir, f))),
+    smalls.push(...writeTen(rig, (i) => `up/thumb-${i}.jpg`));
+    await allOnReplica(
+      daemon,
+      smalls,
       20_000,
       'the small files past a large one the replica has no room for',
     );
@@ -228,10 +244,11 @@ export async function replicaDiskFull(work: string): Promise<CaseResult> {
     await rig.stop();
     resize(daemon.dir, '16m');
     big('0-huge.bin', 8);
-    for (let i = 0; i < 10; i++) writeFileSync(join(rig.src, `z-${i}.txt`), `written while stopped ${i}`);
+    const whileStopped = writeTen(rig, (i) => `z-${i}.txt`);
     await rig.start(['-r']);
-    await eventually(
-      () => Array.from({ length: 10 }, (_, i) => `z-${i}.txt`).every((f) => existsSync(join(daemon.dir, f))),
+    await allOnReplica(
+      daemon,
+      whileStopped,
       20_000,
       "the full sync's files past one the replica has no room for",
     );
@@ -268,14 +285,8 @@ export async function refusedRemovals(work: string): Promise<CaseResult> {
     await eventually(() => existsSync(join(daemon.dir, 'old.txt')), 15_000, 'the first file');
     rmSync(join(rig.src, 'old.txt'));
     mkdirSync(join(rig.src, 'up'));
-    for (let i = 0; i < 10; i++)
-      writeFileSync(join(rig.src, 'up', `new-${i}.txt`), `sent beside a removal ${i}`);
-    await eventually(
-      () =>
-        Array.from({ length: 10 }, (_, i) => `up/new-${i}.txt`).every((f) => existsSync(join(daemon.dir, f))),
-      15_000,
-      'the files created beside a refused removal',
-    );
+    const beside = writeTen(rig, (i) => `up/new-${i}.txt`);
+    await allOnReplica(daemon, beside, 15_000, 'the files created beside a refused removal');
     const refused = 'rsync: The server is configured to refuse --delete';
     await rowsBecome(rig, [`old.txt: ${refused}`], 'the removal waits alone, with the reason');
     assert.equal(rig.status().remotes[0]?.lastError, refused);
@@ -308,13 +319,8 @@ export async function replicaRefusesSomeFiles(work: string): Promise<CaseResult>
     await rig.converged(15_000, 'the first full sync');
     chownSync(join(daemon.dir, 'locked'), 0, 0);
     writeFileSync(join(rig.src, 'locked', 'x.txt'), 'where the replica cannot write');
-    for (let i = 0; i < 10; i++) writeFileSync(join(rig.src, 'open', `f-${i}.txt`), `beside it ${i}`);
-    await eventually(
-      () =>
-        Array.from({ length: 10 }, (_, i) => `open/f-${i}.txt`).every((f) => existsSync(join(daemon.dir, f))),
-      15_000,
-      'the files the replica can take',
-    );
+    const beside = writeTen(rig, (i) => `open/f-${i}.txt`);
+    await allOnReplica(daemon, beside, 15_000, 'the files the replica can take');
     await eventually(
       () => rig.queue().length === 1 && rig.queue()[0]?.op.path === 'locked/x.txt',
       15_000,
