@@ -10,7 +10,7 @@ import type { FailLogTrouble } from '../queue/fail-log-mirror.js';
 import type { RsyncReport } from '../sync/rsync-version.js';
 import type { Change } from '../filter/changes.js';
 import { formatWarning } from '../config/present.js';
-import { errorText, SersyncError } from '../errors.js';
+import { SersyncError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { PluginReport } from '../plugins/feed.js';
 import type { LaneRetries } from '../queue/types.js';
@@ -212,10 +212,10 @@ export class Service {
       this.engine = await this.deps.startEngine(next, { fullSync: true, reload: true });
     } catch (err) {
       log.error(
-        { error: errorText(err) },
+        { error: messageOf(err) },
         'reload: cannot start on the new config; going back to the previous one',
       );
-      this.reloadRefused = { at: this.now(), error: `cannot start on it: ${errorText(err)}` };
+      this.reloadRefused = { at: this.now(), error: `cannot start on it: ${messageOf(err)}` };
       this.engine = await this.deps.startEngine(old.config, { fullSync: true, reload: true });
       return;
     } finally {
@@ -240,8 +240,8 @@ export class Service {
       for (const w of next.warnings) log.warn(`config warning: ${formatWarning(next.file, w)}`);
       return next;
     } catch (err) {
-      log.error({ error: errorText(err) }, 'reload refused; the running config stays');
-      this.reloadRefused = { at: this.now(), error: errorText(err) };
+      log.error({ error: messageOf(err) }, 'reload refused; the running config stays');
+      this.reloadRefused = { at: this.now(), error: messageOf(err) };
       return null;
     }
   }
@@ -257,7 +257,7 @@ export class Service {
     try {
       this.http = await this.openHttp(after);
     } catch (err) {
-      this.deps.log.error({ error: errorText(err) }, 'reload: /metrics is not served');
+      this.deps.log.error({ error: messageOf(err) }, 'reload: /metrics is not served');
     }
   }
 
@@ -290,4 +290,9 @@ export class Service {
   private now(): number {
     return (this.deps.now ?? Date.now)();
   }
+}
+
+/** An error's message alone (a SersyncError's code is not for the operator's eyes; see `errorText`). */
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
