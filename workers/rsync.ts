@@ -16,6 +16,7 @@ import { isExhaustion, refusedForPipes, whyNotStarted } from '../src/process-sta
 import { CONFINABLE, startRsync } from '../src/sync/rsync-start.js';
 import { Progress2Reader, type ProgressMessage, type ReportingTask } from '../src/sync/rsync-progress.js';
 import { sampleEveryMs, StallClock, treeIoBytes } from '../src/sync/stall.js';
+import { StderrKeeper } from '../src/sync/rsync-stderr.js';
 import {
   nothingToSend,
   notRun,
@@ -27,7 +28,7 @@ import {
 import { absoluteBytes, openTreeDir, realRoot, walkTree } from '../src/sync/walk.js';
 import { fileClockNs, fileClockPast } from '../src/sync/file-clock.js';
 
-const STDERR_TAIL = 16 * 1024;
+const STDOUT_TAIL = 16 * 1024;
 const NUL = Buffer.of(0);
 const PROGRESS_EVERY_MS = 100;
 /** How long a stalled rsync gets to end on SIGTERM before it is killed. */
@@ -320,20 +321,20 @@ async function runPlaced(task: ReportingTask, started: number): Promise<RsyncRes
   const refused = refusedForPipes(child);
   if (refused !== null) return refused.then((err) => notStarted(err, started));
   return new Promise((resolve) => {
-    let stderr = '';
+    const stderr = new StderrKeeper();
     let stdout = '';
     let output = 0;
     let stalled = false;
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
       output += chunk.length;
-      stdout = (stdout + chunk).slice(-STDERR_TAIL);
+      stdout = (stdout + chunk).slice(-STDOUT_TAIL);
       progress?.feed(chunk);
     });
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => {
       output += chunk.length;
-      stderr = (stderr + chunk).slice(-STDERR_TAIL);
+      stderr.feed(chunk);
     });
     const unwatch =
       task.stallS === null
@@ -358,8 +359,9 @@ async function runPlaced(task: ReportingTask, started: number): Promise<RsyncRes
         unreadable: input?.unreadable ?? [],
         walked,
         ...transferStats(stdout),
-        stderr: stderr + extra,
-        leftTree: exitCode === 23 && CONFINABLE ? leftTheTree(task.cwd, stderr) : [],
+        stderr: stderr.text() + extra,
+        stderrCut: stderr.cut,
+        leftTree: exitCode === 23 && CONFINABLE ? leftTheTree(task.cwd, stderr.text()) : [],
       });
     };
     child.on('error', (err) => {

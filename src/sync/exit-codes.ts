@@ -133,11 +133,25 @@ const UNPREFIXED_ERROR =
  */
 const DAEMON_BUSY = /^@ERROR: max connections \(\d+\) reached -- try again later$/m;
 
+/** Whether a line of rsync's stderr is about a source that vanished since it was listed (see `GONE`). */
+export function isGoneLine(line: string): boolean {
+  return GONE.test(line);
+}
+
+/** What the worker knows of a run's stderr besides its text. */
+export interface StderrNotes {
+  /** Lines about a path that left the tree (see `RsyncResult.leftTree`). */
+  readonly gone?: readonly string[];
+  /** Lines were dropped (see `RsyncResult.stderrCut`): the errors are not all known. */
+  readonly cut?: boolean;
+}
+
 /**
- * The error lines of an exit 23 other than vanished sources (rsync's own summary left out). `gone`:
- * lines the worker found to be about a path that left the tree (see `RsyncResult.leftTree`).
+ * The error lines of an exit 23 other than vanished sources (rsync's own summary left out); null
+ * when some were not kept, so that nothing is taken as delivered that a dropped line named.
  */
-function errorsOf23(stderr: string, gone: readonly string[]): string[] {
+function errorsOf23(stderr: string, { gone = [], cut = false }: StderrNotes): string[] | null {
+  if (cut) return null;
   return stderr
     .split('\n')
     .filter(
@@ -153,11 +167,13 @@ function errorsOf23(stderr: string, gone: readonly string[]): string[] {
  * sersync counted exit 23 as success because a source that vanished between the event and the
  * run is not a failure. But 23 also covers a replica that refused a write; so 23 is success only
  * when every error rsync printed is about a source that is gone (see `GONE`), partial when each
- * names a source file rsync could not read, and a failure otherwise.
+ * names a file rsync could not read or the replica could not take, and a failure otherwise (also
+ * when not all its lines were kept: one dropped may name anything).
  */
-export function classifyExit(exitCode: number, stderr: string, gone: readonly string[] = []): Outcome {
+export function classifyExit(exitCode: number, stderr: string, notes: StderrNotes = {}): Outcome {
   if (exitCode === 23) {
-    const errors = errorsOf23(stderr, gone);
+    const errors = errorsOf23(stderr, notes);
+    if (errors === null) return 'retry';
     if (errors.length === 0) return 'ok';
     return errors.every((l) => SOURCE_FILE_ERROR.test(l) || REPLICA_FILE_ERROR.test(l)) ? 'partial' : 'retry';
   }
@@ -252,19 +268,20 @@ export interface FailedPath {
  * error rsync printed names one (gone sources are not errors): a source file it could not read
  * (named absolute, below `root`), or a file or directory the replica could not take (named as
  * `replicaPath` maps it back; a temporary name as the file it was for). Null when any error is
- * about something else (the connection, the whole replica) or a name cannot be read back, so that
- * the caller fails everything. Bytes rsync deems unprintable come as `\#ooo` (octal).
+ * about something else (the connection, the whole replica), a name cannot be read back or lines
+ * were dropped, so that the caller fails everything. Bytes rsync deems unprintable come as `\#ooo` (octal).
  */
 export function failedPaths(
   exitCode: number,
   stderr: string,
   root: string,
   replicaPath: (name: RelPath) => RelPath | null,
-  gone: readonly string[] = [],
+  notes: StderrNotes = {},
 ): FailedPath[] | null {
-  if (exitCode !== 23) return null;
+  const errors = exitCode === 23 ? errorsOf23(stderr, notes) : null;
+  if (errors === null) return null;
   const paths: FailedPath[] = [];
-  for (const line of errorsOf23(stderr, gone)) {
+  for (const line of errors) {
     const source = sourcePathOf(line, root);
     const replica = source === null ? replicaPathOf(line, replicaPath) : null;
     const path = source ?? replica;

@@ -3,7 +3,14 @@ import { displayPath, isWithin, type RelPath } from '../paths.js';
 import type { Failure } from '../queue/types.js';
 import { remoteKind } from '../config/remote-kinds.js';
 import type { Remote } from '../config/types.js';
-import { classifyExit, describeExit, failedPaths, lastErrorLine, type FailedPath } from './exit-codes.js';
+import {
+  classifyExit,
+  describeExit,
+  failedPaths,
+  lastErrorLine,
+  type FailedPath,
+  type StderrNotes,
+} from './exit-codes.js';
 import type { RsyncResult } from './task.js';
 
 /**
@@ -13,7 +20,7 @@ import type { RsyncResult } from './task.js';
 
 /** The run's failure, or null when its work arrived. */
 export function failureOf(r: RsyncResult): Failure | null {
-  if (classifyExit(r.exitCode, r.stderr, r.leftTree) !== 'ok')
+  if (classifyExit(r.exitCode, r.stderr, notesOf(r)) !== 'ok')
     return {
       exitCode: r.exitCode,
       message:
@@ -69,14 +76,18 @@ function opsNaming(
  */
 function unsentPaths(r: RsyncResult, root: string, remote: Remote): FailedPath[] | null {
   const walked = r.unreadable.map((path) => ({ path, error: unreadableDirectory(path), onReplica: false }));
-  const outcome = classifyExit(r.exitCode, r.stderr, r.leftTree);
+  const outcome = classifyExit(r.exitCode, r.stderr, notesOf(r));
   if (outcome === 'ok') return walked;
   if (outcome !== 'partial') return null;
-  const named = failedPaths(r.exitCode, r.stderr, root, remoteKind(remote).treePath, r.leftTree);
+  const named = failedPaths(r.exitCode, r.stderr, root, remoteKind(remote).treePath, notesOf(r));
   return named === null ? null : [...named, ...walked];
 }
 
 /** Reported as rsync reports an unreadable source (exit 23), so that the rows read alike. */
 function unreadableDirectory(dir: RelPath): string {
   return `cannot read directory ${displayPath(dir)}: its contents were not sent`;
+}
+
+function notesOf(r: RsyncResult): StderrNotes {
+  return { gone: r.leftTree, cut: r.stderrCut };
 }

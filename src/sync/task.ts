@@ -83,8 +83,10 @@ export interface RsyncResult {
   /** Regular files and bytes rsync sent (its `--stats`), null when it printed no summary. */
   readonly filesSent: number | null;
   readonly bytesSent: number | null;
-  /** The tail of rsync's stderr. */
+  /** rsync's stderr but its lines about vanished sources, its newest lines when long (see `StderrKeeper`). */
   readonly stderr: string;
+  /** Lines of `stderr` were dropped: its errors are not all known. */
+  readonly stderrCut: boolean;
   /**
    * Its lines about a listed path that a symlink planted on the way took out of the tree, whose
    * read confinement refused: gone from the tree, as for rsync ≥ 3.5 (the swap has its own events).
@@ -123,6 +125,7 @@ export function notRun(exitCode: number, stderr: string, durationMs: number): Rs
     filesSent: null,
     bytesSent: null,
     stderr,
+    stderrCut: false,
     leftTree: [],
   };
 }

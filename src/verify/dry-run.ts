@@ -10,6 +10,7 @@ import { pathBytes } from '../paths.js';
 import { refusedForPipes, whyNotStarted } from '../process-start.js';
 import { classifyExit, lastErrorLine } from '../sync/exit-codes.js';
 import { pinnedPlace } from '../sync/rsync-place.js';
+import { StderrKeeper } from '../sync/rsync-stderr.js';
 import { startRsync } from '../sync/rsync-start.js';
 import type { ProgressTrack } from '../sync/progress-report.js';
 import { Progress2Reader } from '../sync/rsync-progress.js';
@@ -47,14 +48,14 @@ export function dryRun(
   if (refused !== null) return refused.then((err) => Promise.reject(cannotStart(err)));
   return new Promise((resolve, reject) => {
     const out: Buffer[] = [];
-    let stderr = '';
+    const stderr = new StderrKeeper();
     child.stdout.on('data', (chunk: Buffer) => {
       out.push(chunk);
       if (track !== null && reader.feed(chunk.toString('latin1'))) track.update(reader.snapshot());
     });
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => {
-      stderr = (stderr + chunk).slice(-16 * 1024);
+      stderr.feed(chunk);
     });
     child.stdin.on('error', () => undefined); // rsync may exit before reading it all; its exit code says why
     const list = input?.list ?? [];
@@ -65,8 +66,8 @@ export function dryRun(
     child.on('close', (code) => {
       track?.end();
       const exit = code ?? -1;
-      if (classifyExit(exit, stderr) !== 'ok') {
-        const why = lastErrorLine(stderr) || `rsync exited with ${exit}`;
+      if (classifyExit(exit, stderr.text(), { cut: stderr.cut }) !== 'ok') {
+        const why = lastErrorLine(stderr.text()) || `rsync exited with ${exit}`;
         reject(new SersyncError('ERR_SERSYNC_VERIFY', `cannot compare ${task.cwd}: ${why}`));
         return;
       }

@@ -20,6 +20,7 @@ import {
   refusedRemovals,
   refusingReplica,
   replicaDiskFull,
+  replicaRefusesManyFiles,
   replicaRefusesSomeFiles,
 } from './cases/refusing-replica.js';
 import { replicaDiskNotMountedAtStart, replicaDiskUnmounted } from './cases/replica-disk.js';
@@ -88,6 +89,10 @@ test("a daemon that refuses deletions: the files created beside a removal arrive
 
 test('a replica that cannot take some files of a batch: the others arrive and leave the queue, only the refused one waits with its line, status and /metrics count it; writable, it goes', async () => {
   await replicaRefusesSomeFiles(lab.work);
+});
+
+test('a replica that refuses more files of one run than the kept stderr can name: none of them leaves the queue as arrived; writable, they all go', async () => {
+  await replicaRefusesManyFiles(lab.work);
 });
 
 test("a replica's disk with less room than one large file: the files after it arrive, it waits alone with its own line, status and /metrics show it; with room it goes", async (t) => {

@@ -29,6 +29,7 @@ import {
   refusedRemovals,
   refusingReplica,
   replicaDiskFull,
+  replicaRefusesManyFiles,
   replicaRefusesSomeFiles,
 } from '../faults/cases/refusing-replica.js';
 import { lostIn, type CaseResult } from '../faults/cases/result.js';
@@ -119,6 +120,7 @@ const CASES: Readonly<Record<string, (c: Context) => Promise<CaseResult> | CaseR
   'read-only-replica': (c) => refusingReplica(c.work, 200),
   'refused-removals': (c) => refusedRemovals(c.work),
   'replica-refuses-some-files': (c) => replicaRefusesSomeFiles(c.work),
+  'replica-refuses-many-files': (c) => replicaRefusesManyFiles(c.work),
   'kill-9-churn-x20': (c) => killedDuringChurn(c.work, c.daemon, { kills: 20, ops: 400, seed: c.seed }),
   'rewrite-while-down': (c) => rewriteWhileDown(c.work, c.daemon),
   'inotify-overflow': (c) => eventOverflow(c.work, c.daemon),

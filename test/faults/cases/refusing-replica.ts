@@ -347,3 +347,56 @@ export async function replicaRefusesSomeFiles(work: string): Promise<CaseResult>
     await disposeRsyncDaemon(daemon);
   }
 }
+
+/**
+ * A replica that refuses more files of one run than rsync's kept stderr can name: rsync's lines
+ * about the first files were cut from the tail the worker keeps, and those files' rows were taken
+ * as arrived and left the queue, so they never reached the replica once it could take them (silent
+ * loss). Now a cut stderr names nothing: the whole run waits, every file in the queue.
+ */
+export async function replicaRefusesManyFiles(work: string): Promise<CaseResult> {
+  const NOBODY = 65534;
+  const daemon = await startRsyncDaemon({ moduleLines: [`uid = ${NOBODY}`, `gid = ${NOBODY}`] });
+  const rig = Rig.create(work, { daemon });
+  try {
+    chownSync(daemon.dir, NOBODY, NOBODY);
+    mkdirSync(join(rig.src, 'locked'));
+    await rig.start(['-r']);
+    await rig.converged(15_000, 'the first full sync');
+    chownSync(join(daemon.dir, 'locked'), 0, 0);
+    // Held while the module is read-only, so that the retry sends them all in one run; rsync's
+    // lines about 1,000 long names are more than the stderr a run keeps (`STDERR_KEEP`).
+    editDaemonConf(daemon, (conf) => conf.replace('read only = no', 'read only = yes'));
+    const names = Array.from(
+      { length: 1000 },
+      (_, i) => `locked/${String(i).padStart(4, '0')}-${'n'.repeat(240)}`,
+    );
+    for (const n of names) writeFileSync(join(rig.src, n), `refused ${n.length}`);
+    await eventually(
+      () => rig.queue().filter((r) => r.lastError !== null).length === names.length,
+      15_000,
+      'every file waits while the module is read-only',
+    );
+    editDaemonConf(daemon, (conf) => conf.replace('read only = yes', 'read only = no'));
+    assert.equal(rig.cli(['queue', 'retry', '--all']).status, 0);
+    await eventually(
+      () => {
+        const rows = rig.queue();
+        return (
+          rows.length === names.length &&
+          rows.every((r) => r.attempts >= 2 && !/read only/.test(r.lastError ?? ''))
+        );
+      },
+      15_000,
+      'every refused file still waits after the retry',
+    );
+    chownSync(join(daemon.dir, 'locked'), NOBODY, NOBODY);
+    assert.equal(rig.cli(['queue', 'retry', '--all']).status, 0);
+    await rig.converged(15_000, 'the directory writable again');
+    return { faults: 1, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop();
+    chownSync(daemon.dir, 0, 0);
+    await disposeRsyncDaemon(daemon);
+  }
+}
