@@ -259,9 +259,14 @@ export function lastErrorLine(stderr: string): string {
 export interface FailedPath {
   readonly path: RelPath;
   readonly error: string;
-  /** The replica could not make it (a directory: nothing below it arrived either). */
+  /** The replica could not take it (for a directory, what is below may not have arrived either). */
   readonly onReplica: boolean;
+  /** The replica could not make this directory: rsync skipped everything below it. */
+  readonly contentsSkipped: boolean;
 }
+
+/** The generator's failure to make a directory, after which rsync skips its contents unnamed. */
+const MKDIR_FAILED = /^rsync: \[generator\] recv_generator: mkdir "/;
 
 /**
  * The paths an exit 23 is about, relative to the tree, each with rsync's line about it, when every
@@ -286,7 +291,7 @@ export function failedPaths(
     const replica = source === null ? replicaPathOf(line, replicaPath) : null;
     const path = source ?? replica;
     if (path === null) return null;
-    paths.push({ path, error: line, onReplica: replica !== null });
+    paths.push({ path, error: line, onReplica: replica !== null, contentsSkipped: MKDIR_FAILED.test(line) });
   }
   return paths.length > 0 ? paths : null;
 }

@@ -16,7 +16,7 @@ import type { Failure, WorkStore } from '../queue/types.js';
 import { errorText } from '../errors.js';
 import { describeExit, failsOnlyItsRun, SOURCE_UNUSABLE } from './exit-codes.js';
 import { recordReplica, type LocalReplica } from './local-replica.js';
-import { failureOf, partialFailures } from './outcome.js';
+import { failureOf, partialFailures, replicaRefusals } from './outcome.js';
 import { worthRebuilding } from './move-worth.js';
 import { moveWaves, planMove, planRuns } from './plan.js';
 import { fileToSetAside, withoutSetAside, type SetAside } from './set-aside.js';
@@ -481,8 +481,13 @@ export class Lane {
   }
 
   /** Remembers what a landed batch's walks sent, the oldest forgotten first past MAX_WALKED. */
-  private rememberWalked(results: readonly RsyncResult[], aside: ReadonlyMap<RelPath, Failure>): void {
-    for (const r of results) for (const [p, sig] of r.walked) if (!aside.has(p)) this.walked.set(p, sig);
+  private rememberWalked(results: readonly RsyncResult[], notSent: ReadonlyMap<RelPath, Failure>): void {
+    const sent = (p: RelPath): boolean => {
+      for (let d = p; d !== ''; d = parentOf(d)) if (notSent.has(d)) return false;
+      return true;
+    };
+    for (const r of results)
+      for (const [p, sig] of r.walked) if (notSent.size === 0 || sent(p)) this.walked.set(p, sig);
     for (const p of this.walked.keys()) {
       if (this.walked.size <= MAX_WALKED) break;
       this.walked.delete(p);
@@ -573,6 +578,8 @@ export class Lane {
     let refusal: string | null = null;
     let removals: Failure | null = null;
     const aside = new Map<RelPath, Failure>();
+    // What a full sync's replica could not take, the rest having arrived.
+    let notTaken: readonly { readonly op: PathOp; readonly failure: Failure }[] = [];
     for (const planned of planRuns(rest, plan, sentAs)) {
       const why = this.refusesFullDelete(planned, cwd);
       if (why !== null) {
@@ -608,6 +615,17 @@ export class Lane {
       }
       // The sends run last: when only some of them could be read or written, the rest has arrived.
       if (planned.kind === 'send') perPath = partialFailures(ops, r, cwd, remote);
+      // A full sync the replica took but for some paths is done; those wait on their own.
+      const untaken = planned.kind === 'full' ? replicaRefusals(r, cwd, remote) : null;
+      if (untaken !== null) {
+        notTaken = untaken;
+        failure = null;
+        this.ctx.log.warn(
+          { paths: untaken.length, error: untaken[0]?.failure.message },
+          'the full sync arrived but for what the replica could not take: it waits in the retry queue',
+        );
+        continue;
+      }
       break;
     }
     const sendsArrived = failure === null;
@@ -623,19 +641,26 @@ export class Lane {
       this.ctx.log.info('rsync was interrupted by a signal: its work is kept');
       return false;
     }
-    // Each file set aside fails alone, whatever the rest did: its row (and its attempts) leaves
-    // the batch first.
-    const own = [...aside.keys()].map((path) => ({ kind: 'sync' as const, path }));
+    // Each file set aside, and each path a full sync's replica did not take, fails alone, whatever
+    // the rest did: its row (and its attempts) leaves the batch first.
+    const alone = new Map<RelPath, Failure>([
+      ...aside,
+      ...notTaken.map((n) => [n.op.path, n.failure] as const),
+    ]);
+    const own = [
+      ...[...aside.keys()].map((path) => ({ kind: 'sync' as const, path })),
+      ...notTaken.map((n) => n.op),
+    ];
     const asideBatch = own.length === 0 ? null : store.begin(remote.id, root, own, since ?? undefined);
     // Only what surely arrived may spare the next batch a send.
-    if (sendsArrived) this.rememberWalked(results, aside);
+    if (sendsArrived) this.rememberWalked(results, alone);
     if (failure === null) store.succeed(batch);
     else if (perPath !== null) store.failPaths(batch, perPath);
     else store.fail(batch, failure);
     // A refused full sync is not retried (a retry once the first file appears in an empty mount
     // point would empty the replica), but it is no success either: status shows it as a failure.
     const shown = failure ?? (refusal === null ? null : { exitCode: SOURCE_UNUSABLE, message: refusal });
-    this.count(ops, results, shown, refused, [...aside.values()].at(-1) ?? null);
+    this.count(ops, results, shown, refused, [...alone.values()].at(-1) ?? null);
     const report: BatchReport = {
       root,
       remote,
@@ -647,7 +672,7 @@ export class Lane {
     this.ctx.onBatch(report);
     // Failed after the report, whose full sync settles the retry rows it carried (not these) and
     // whose backlog release would send them again at once.
-    if (asideBatch !== null) store.failPaths(asideBatch, aside);
+    if (asideBatch !== null) store.failPaths(asideBatch, alone);
     return failure === null;
   }
 

@@ -45,6 +45,32 @@ export function partialFailures(
 }
 
 /**
+ * For a full sync that arrived but for what the replica could not take (exit 23, every line the
+ * receiver's or generator's about a path in the tree): each such path with its row's op (a
+ * directory rsync could not make as a tree, for nothing below it was sent) and failure. Null
+ * otherwise: a source rsync could not read fails the whole full sync, for rsync then skips its
+ * deletions (`IO error encountered -- skipping file deletion`).
+ */
+export function replicaRefusals(
+  r: RsyncResult,
+  root: string,
+  remote: Remote,
+): { readonly op: PathOp; readonly failure: Failure }[] | null {
+  if (r.unreadable.length > 0 || classifyExit(r.exitCode, r.stderr, notesOf(r)) !== 'partial') return null;
+  const named = failedPaths(r.exitCode, r.stderr, root, remoteKind(remote).treePath, notesOf(r));
+  if (named === null || named.some((p) => !p.onReplica || p.path === '')) return null;
+  const byPath = new Map<RelPath, { op: PathOp; failure: Failure }>();
+  for (const { path, error, contentsSkipped } of named) {
+    const op: PathOp = { kind: contentsSkipped ? 'tree' : 'sync', path };
+    const had = byPath.get(path);
+    // A directory's contents skipped outweighs its times not set.
+    if (had === undefined || (contentsSkipped && had.op.kind === 'sync'))
+      byPath.set(path, { op, failure: { exitCode: 23, message: error } });
+  }
+  return [...byPath.values()];
+}
+
+/**
  * What a send could not deliver, by the path of the op that carried it (null if any is not
  * theirs). A directory the replica could not make fails the ops below it too.
  */
@@ -75,7 +101,12 @@ function opsNaming(
  * and the directories the walk could not list. Null when something else failed.
  */
 function unsentPaths(r: RsyncResult, root: string, remote: Remote): FailedPath[] | null {
-  const walked = r.unreadable.map((path) => ({ path, error: unreadableDirectory(path), onReplica: false }));
+  const walked = r.unreadable.map((path) => ({
+    path,
+    error: unreadableDirectory(path),
+    onReplica: false,
+    contentsSkipped: false,
+  }));
   const outcome = classifyExit(r.exitCode, r.stderr, notesOf(r));
   if (outcome === 'ok') return walked;
   if (outcome !== 'partial') return null;

@@ -4,8 +4,8 @@ import { isGoneLine } from './exit-codes.js';
 export const STDERR_KEEP = 256 * 1024;
 
 /**
- * What a run keeps of rsync's stderr, line by line. Lines about sources that vanished are counted,
- * not kept: an `rm -rf` during a run prints one per file and none asks for anything. Of the rest the
+ * What a run keeps of rsync's stderr, line by line. Lines about sources that vanished are left
+ * out: an `rm -rf` during a run prints one per file and none asks for anything. Of the rest the
  * newest are kept up to `limit` bytes; when older ones are dropped, `cut` says so, for a dropped line
  * may have named a file the replica refused, and a run whose errors are not all known must not be
  * taken to have delivered everything they do not name (see `classifyExit`).

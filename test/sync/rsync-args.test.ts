@@ -397,10 +397,10 @@ test('exit 23: the source files rsync could not read, relative to the root, with
       replica,
     ),
     [
-      { path: 'a\nb', error: open('/W/a\\#012b'), onReplica: false },
-      { path: 'd/sub', error: opendir, onReplica: false },
-      { path: 'l\u00e9t q"t', error: open('/W/l\\#351t q"t'), onReplica: false },
-      { path: 'odd', error: unknown, onReplica: false },
+      { path: 'a\nb', error: open('/W/a\\#012b'), onReplica: false, contentsSkipped: false },
+      { path: 'd/sub', error: opendir, onReplica: false, contentsSkipped: false },
+      { path: 'l\u00e9t q"t', error: open('/W/l\\#351t q"t'), onReplica: false, contentsSkipped: false },
+      { path: 'odd', error: unknown, onReplica: false, contentsSkipped: false },
     ],
   );
   assert.equal(failedPaths(23, `${open('/elsewhere/x')}\n${tail}`, '/W', replica), null, 'outside the root');
@@ -425,17 +425,17 @@ test("exit 23: what the replica could not take is named as the tree's path (a te
   const rename = 'rsync: [receiver] rename "/R/a/.b.Qw3rTy" -> "/R/a/b": Permission denied (13)';
   const times = 'rsync: [generator] failed to set times on "/R/t": Operation not permitted (1)';
   assert.deepEqual(failedPaths(23, [mkstemp, mkdir, rename, times, tail].join('\n'), '/W', replica), [
-    { path: 'locked/x.txt', error: mkstemp, onReplica: true },
-    { path: 'up/sub', error: mkdir, onReplica: true },
-    { path: 'a/b', error: rename, onReplica: true },
-    { path: 't', error: times, onReplica: true },
+    { path: 'locked/x.txt', error: mkstemp, onReplica: true, contentsSkipped: false },
+    { path: 'up/sub', error: mkdir, onReplica: true, contentsSkipped: true },
+    { path: 'a/b', error: rename, onReplica: true, contentsSkipped: false },
+    { path: 't', error: times, onReplica: true, contentsSkipped: false },
   ]);
   // a daemon's receiver, chrooted or not, names them from its module
   const daemonLine =
     'rsync: [receiver] mkstemp "/locked/.x.txt.LyWaBa" (in backup) failed: Permission denied (13)';
   const daemon = remoteKind({ id: 'h::backup', target: { kind: 'daemon', host: 'h', module: 'backup' } });
   assert.deepEqual(failedPaths(23, `${daemonLine}\n${tail}`, '/W', daemon.treePath), [
-    { path: 'locked/x.txt', error: daemonLine, onReplica: true },
+    { path: 'locked/x.txt', error: daemonLine, onReplica: true, contentsSkipped: false },
   ]);
   // rsync's own trouble with the replica as a whole is not one file's
   assert.equal(

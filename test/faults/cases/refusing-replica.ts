@@ -162,14 +162,20 @@ function resize(dir: string, size: string): void {
   assert.equal(r.status, 0, r.stderr);
 }
 
-/** Waits until the retry queue's rows, as `path: error` lines, are `want`; says what they were if not. */
+/**
+ * Waits until the retry queue's rows, as `path: error` lines (rsync's temporary names as
+ * `.NAME.XXXXXX`), are `want`; says what they were if not.
+ */
 async function rowsBecome(rig: Rig, want: readonly string[], what: string): Promise<void> {
   let rows: string[] = [];
   await eventually(
     () => {
       rows = rig
         .queue()
-        .map((r) => `${r.op.path}: ${r.lastError ?? '(in flight)'}`)
+        .map(
+          (r) =>
+            `${r.op.path}: ${(r.lastError ?? '(in flight)').replace(/(\/\.[^/"]+)\.\w{6}"/, '$1.XXXXXX"')}`,
+        )
         .sort();
       return rows.join('\n') === want.join('\n');
     },
@@ -340,7 +346,50 @@ export async function replicaRefusesSomeFiles(work: string): Promise<CaseResult>
     chownSync(join(daemon.dir, 'locked'), NOBODY, NOBODY);
     assert.equal(rig.cli(['queue', 'retry', '--all']).status, 0);
     await rig.converged(15_000, 'the directory writable again');
-    return { faults: 1, files: rig.files(), lost: 0 };
+    // A full sync (`-r`) the replica takes but for a file, a new directory and the times of their
+    // parent: it counts as done, its removals happen, and only those wait, each with rsync's line.
+    await rig.stop();
+    const restarted = Date.now();
+    chownSync(join(daemon.dir, 'locked'), 0, 0);
+    writeFileSync(join(rig.src, 'locked', 'y.txt'), 'written while stopped');
+    mkdirSync(join(rig.src, 'locked', 'new'));
+    writeFileSync(join(rig.src, 'locked', 'new', 'z.txt'), 'below a directory the replica cannot make');
+    writeFileSync(join(daemon.dir, 'open', 'stale.txt'), 'only on the replica');
+    const whileStopped = writeTen(rig, (i) => `open/g-${i}.txt`);
+    await rig.start(['-r']);
+    await allOnReplica(daemon, whileStopped, 15_000, 'the full sync past what the replica refuses');
+    await rowsBecome(
+      rig,
+      [
+        'locked/new: rsync: [generator] recv_generator: mkdir "locked/new" (in replica) failed: Permission denied (13)',
+        'locked/y.txt: rsync: [receiver] mkstemp "locked/.y.txt.XXXXXX" (in replica) failed: Permission denied (13)',
+        'locked: rsync: [generator] failed to set times on "locked" (in replica): Operation not permitted (1)',
+      ],
+      'only what the replica refused waits',
+    );
+    // The directory it could not make goes whole (rsync skipped what is below it unnamed).
+    assert.deepEqual(
+      rig
+        .queue()
+        .map((r) => `${r.op.kind} ${r.op.path}`)
+        .sort(),
+      ['sync locked', 'sync locked/y.txt', 'tree locked/new'],
+    );
+    assert.ok(!existsSync(join(daemon.dir, 'open', 'stale.txt')), "the full sync's removals happened");
+    const after = rig.status();
+    assert.ok((after.fullSync.lastAt ?? 0) >= restarted, 'the full sync counts as done');
+    const [waiting] = after.remotes;
+    assert.ok(waiting !== undefined);
+    assert.match(waiting.lastError ?? '', /^rsync: \[(?:generator|receiver)\] /);
+    assert.equal(waiting.queuedRetries, 3);
+    assert.equal(
+      await rig.metric('sersync_retry_queue_operations', { root: rig.src, remote: waiting.remote }),
+      3,
+    );
+    chownSync(join(daemon.dir, 'locked'), NOBODY, NOBODY);
+    assert.equal(rig.cli(['queue', 'retry', '--all']).status, 0);
+    await rig.converged(15_000, 'the directory writable again after the full sync');
+    return { faults: 2, files: rig.files(), lost: 0 };
   } finally {
     await rig.stop();
     chownSync(daemon.dir, 0, 0);

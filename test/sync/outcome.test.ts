@@ -1,0 +1,39 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Remote } from '../../src/config/types.js';
+import { replicaRefusals } from '../../src/sync/outcome.js';
+import { notRun } from '../../src/sync/task.js';
+
+const daemon: Remote = {
+  id: '127.0.0.1::backup',
+  target: { kind: 'daemon', host: '127.0.0.1', module: 'backup' },
+};
+const SUMMARY =
+  'rsync error: some files/attrs were not transferred (see previous errors) (code 23) at main.c(1394)';
+const mkdir = 'rsync: [generator] recv_generator: mkdir "d/new" (in backup) failed: Permission denied (13)';
+const times = 'rsync: [generator] failed to set times on "d/new" (in backup): Operation not permitted (1)';
+const mkstemp = 'rsync: [receiver] mkstemp "d/.f.txt.AbCdEf" (in backup) failed: Permission denied (13)';
+const unreadable = 'rsync: [sender] opendir "/W/src" failed: Permission denied (13)';
+const exit23 = (...lines: string[]) => ({ ...notRun(23, [...lines, SUMMARY].join('\n'), 5), ran: true });
+
+test("replicaRefusals: a full sync the replica took but for some paths names each with its row's op", () => {
+  assert.deepEqual(replicaRefusals(exit23(times, mkdir, mkstemp), '/W', daemon), [
+    // A directory rsync could not make goes whole: what is below it was skipped unnamed.
+    { op: { kind: 'tree', path: 'd/new' }, failure: { exitCode: 23, message: mkdir } },
+    { op: { kind: 'sync', path: 'd/f.txt' }, failure: { exitCode: 23, message: mkstemp } },
+  ]);
+  assert.deepEqual(replicaRefusals(exit23(times), '/W', daemon), [
+    { op: { kind: 'sync', path: 'd/new' }, failure: { exitCode: 23, message: times } },
+  ]);
+});
+
+test('replicaRefusals: none when a source could not be read (rsync then skips the deletions), or the errors are not all known', () => {
+  assert.equal(replicaRefusals(exit23(unreadable, mkstemp), '/W', daemon), null);
+  assert.equal(replicaRefusals({ ...exit23(mkstemp), unreadable: ['d/closed'] }, '/W', daemon), null);
+  assert.equal(replicaRefusals({ ...exit23(mkstemp), stderrCut: true }, '/W', daemon), null);
+  assert.equal(
+    replicaRefusals(exit23('rsync: [receiver] some trouble without a name (5)'), '/W', daemon),
+    null,
+  );
+  assert.equal(replicaRefusals({ ...notRun(0, '', 5), ran: true }, '/W', daemon), null);
+});
