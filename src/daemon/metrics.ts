@@ -183,6 +183,12 @@ export function renderMetrics(s: DaemonStatus): string {
     ),
     perLane('sersync_sent_bytes_total', 'counter', 'Bytes rsync sent (from --stats).', (l) => l.bytesSent),
     perLane(
+      'sersync_daemon_refused_total',
+      'counter',
+      "Files and directories the remote's rsync daemon refused to receive (its module's exclude or filter): not on the replica, by its policy.",
+      (l) => l.daemonRefused,
+    ),
+    perLane(
       'sersync_last_success_timestamp_seconds',
       'gauge',
       'When a batch last succeeded (Unix time).',

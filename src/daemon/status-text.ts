@@ -6,7 +6,7 @@ import type { LogTrouble } from '../log/logger.js';
 import type { VerifyStatus } from '../verify/periodic.js';
 import type { PluginReport } from '../plugins/feed.js';
 import { MAX_UNCLOSED_SETTLE_MS } from '../filter/unclosed-files.js';
-import type { DaemonStatus, LaneReport, PluginOnlyStatus, TreeReport } from './status.js';
+import type { DaemonStatus, LaneReport, PluginOnlyStatus, RemoteReport, TreeReport } from './status.js';
 
 export function statusText(s: DaemonStatus): string {
   const ago = (at: number | null): string => (at === null ? '-' : `${formatDuration(s.now - at)} ago`);
@@ -77,7 +77,20 @@ export function statusText(s: DaemonStatus): string {
         `! ${o.count} queued retries of ${printable(o.root)} -> ${printable(o.remoteId)}, which the config no longer has, are not sent: \`sersync2 queue list --remote ${printable(o.remoteId)}\` shows them; drop them, or put the remote back\n`,
     )
     .join('');
-  return `${summary.join('\n')}\n${reload}${rsync}${queue}${logFile}${failLog}${orphans}${unclosedText(s.lanes, s.now)}${pluginProblems(s.plugin, ago)}\n${treesText(s.trees, ago)}\n${remotes}`;
+  return `${summary.join('\n')}\n${reload}${rsync}${queue}${logFile}${failLog}${orphans}${unclosedText(s.lanes, s.now)}${pluginProblems(s.plugin, ago)}${daemonRefusalsText(s.remotes, ago)}\n${treesText(s.trees, ago)}\n${remotes}`;
+}
+
+/** Not a fault (the daemon's own policy), but what is not on the replica must be said. */
+function daemonRefusalsText(remotes: readonly RemoteReport[], ago: (at: number | null) => string): string {
+  return remotes
+    .flatMap((r) => {
+      const last = r.lastDaemonRefused;
+      if (r.daemonRefused === 0 || last === null) return [];
+      return [
+        `note: ${printable(r.remote)} refused to receive ${plural(r.daemonRefused, 'file')} its module excludes (rsyncd.conf exclude or filter; the last "${printable(last.path)}", ${ago(last.at)}): not on it, by its policy\n`,
+      ];
+    })
+    .join('');
 }
 
 /**

@@ -59,6 +59,9 @@ export interface RemoteReport {
   readonly lastError: string | null;
   /** The largest lag of its trees (see LaneReport). */
   readonly lagSeconds: number;
+  /** What its rsync daemon refused to receive, by its module's policy (see LaneStats). */
+  readonly daemonRefused: number;
+  readonly lastDaemonRefused: LaneStats['lastDaemonRefused'];
 }
 
 export interface PoolReport {
@@ -251,6 +254,8 @@ function remotesOf(lanes: readonly LaneReport[]): RemoteReport[] {
       lastFailureAt: lastFailed?.lastFailureAt ?? null,
       lastError: lastFailed?.lastError ?? null,
       lagSeconds: Math.max(0, ...own.map((l) => l.lagSeconds)),
+      daemonRefused: sum((l) => l.daemonRefused),
+      lastDaemonRefused: latestBy(own, (l) => l.lastDaemonRefused?.at ?? null)?.lastDaemonRefused ?? null,
     };
   });
 }
@@ -332,6 +337,9 @@ function addStats(now: LaneStats, before: LaneStats): LaneStats {
     longestAwaitingClose: now.longestAwaitingClose,
     queueFailingSince: now.queueFailingSince,
     queueError: now.queueError,
+    daemonRefused: now.daemonRefused + before.daemonRefused,
+    lastDaemonRefused:
+      latestBy([now, before], (l) => l.lastDaemonRefused?.at ?? null)?.lastDaemonRefused ?? null,
   };
 }
 

@@ -159,8 +159,25 @@ function errorsOf23(stderr: string, { gone = [], cut = false }: StderrNotes): st
         (/^rsync(: | error:)/.test(l) || UNPREFIXED_ERROR.test(l)) &&
         !/^rsync error: some files/.test(l) &&
         !GONE.test(l) &&
+        !DAEMON_REFUSED.test(l) &&
         !gone.includes(l),
     );
+}
+
+/**
+ * A daemon's module that excludes a name (`exclude = *.tmp lost+found/`, a `filter` in rsyncd.conf)
+ * refuses to receive it: `ERROR: daemon refused to receive file "NAME"` (a directory: all below it),
+ * exit 23, the rest of the run delivered. That is the replica's own policy, not a failure: retrying
+ * cannot change it (sersync counted exit 23 a success). Named from the transfer's root: the tree's.
+ */
+const DAEMON_REFUSED = /^ERROR: daemon refused to receive (?:file|directory) "(.*)"$/;
+
+/** The tree paths a daemon's module refused to receive in a run (see `DAEMON_REFUSED`). */
+export function daemonRefusedPaths(stderr: string): RelPath[] {
+  return stderr.split('\n').flatMap((l) => {
+    const quoted = DAEMON_REFUSED.exec(l)?.[1];
+    return quoted === undefined ? [] : [printedName(quoted)];
+  });
 }
 
 /**
@@ -229,8 +246,10 @@ export function lastErrorLine(stderr: string): string {
   // The remote's own refusal (`ERROR: module is read only`, `@ERROR: auth failed …`, a daemon's
   // `refuse options`, an option the remote rsync does not know) is the cause; the socket errors the
   // client prints after it are its consequences.
-  const remote = lines.filter((l) =>
-    /^@?ERROR:|^rsync: The server is configured to refuse |^rsync: on remote machine: /.test(l),
+  const remote = lines.filter(
+    (l) =>
+      /^@?ERROR:|^rsync: The server is configured to refuse |^rsync: on remote machine: /.test(l) &&
+      !DAEMON_REFUSED.test(l),
   );
   // rsync ends with a generic `rsync error: … (code N) at file.c(L)`; the lines before say what happened.
   const generic = (l: string): boolean => /^rsync error: .*\(code \d+\)/.test(l);

@@ -14,7 +14,7 @@ import type { Logger } from '../log/logger.js';
 import { baseName, displayPath, parentOf, type RelPath } from '../paths.js';
 import type { Failure, WorkStore } from '../queue/types.js';
 import { errorText } from '../errors.js';
-import { describeExit, failsOnlyItsRun, SOURCE_UNUSABLE } from './exit-codes.js';
+import { daemonRefusedPaths, describeExit, failsOnlyItsRun, SOURCE_UNUSABLE } from './exit-codes.js';
 import { recordReplica, type LocalReplica } from './local-replica.js';
 import { failureOf, partialFailures, replicaRefusals } from './outcome.js';
 import { worthRebuilding } from './move-worth.js';
@@ -63,7 +63,17 @@ export interface LaneStats {
   queueFailingSince: number | null;
   /** Why the last batch could not be recorded, while `queueFailingSince` is set. */
   queueError: string | null;
+  /**
+   * Files and directories the remote's rsync daemon refused to receive, its module excluding them
+   * (rsyncd.conf's `exclude` or `filter`): by its policy they are not on the replica.
+   */
+  daemonRefused: number;
+  /** The last of them (its path as shown) and when. */
+  lastDaemonRefused: { readonly path: string; readonly at: number } | null;
 }
+
+/** Names a daemon refused that the log has told of, at most (each is told once while remembered). */
+const MAX_REFUSED_TOLD = 4096;
 
 export interface LaneContext {
   readonly config: Config;
@@ -177,7 +187,10 @@ export class Lane {
     lastFullSyncAt: null,
     queueFailingSince: null,
     queueError: null,
+    daemonRefused: 0,
+    lastDaemonRefused: null,
   };
+  private readonly refusedTold = new Set<RelPath>();
   /** Files whose name looks temporary, held until they stay (see HeldFiles). */
   private readonly nameDelay: HeldFiles;
   /** Files whose writer has not closed them, held until it does or nobody writes them. */
@@ -718,6 +731,7 @@ export class Lane {
       s.filesSent += r.filesSent ?? 0;
       s.bytesSent += r.bytesSent ?? 0;
     }
+    this.countDaemonRefusals(results);
     if (failure === null) {
       s.lastSuccessAt = Date.now();
       if (!refusedFull && ops.some((op) => op.kind === 'full')) s.lastFullSyncAt = s.lastSuccessAt;
@@ -733,12 +747,28 @@ export class Lane {
     }
   }
 
+  /** Counts what the daemon refused to receive, and tells the log of each name once. */
+  private countDaemonRefusals(results: readonly RsyncResult[]): void {
+    const paths = results.flatMap((r) => (r.exitCode === 23 ? daemonRefusedPaths(r.stderr) : []));
+    const last = paths.at(-1);
+    if (last === undefined) return;
+    this.counts.daemonRefused += paths.length;
+    this.counts.lastDaemonRefused = { path: displayPath(last), at: Date.now() };
+    const fresh = paths.filter((p) => !this.refusedTold.has(p));
+    for (const p of fresh) {
+      if (this.refusedTold.size >= MAX_REFUSED_TOLD) this.refusedTold.clear();
+      this.refusedTold.add(p);
+    }
+    if (fresh.length > 0)
+      this.ctx.log.warn(
+        { files: fresh.length, first: displayPath(fresh[0] ?? '') },
+        "the remote's rsync daemon refused to receive what its module excludes (rsyncd.conf exclude or filter): not on the replica, by its policy",
+      );
+  }
+
   /**
-   * A full sync with `--delete` from an empty or missing root would wipe the replica: a typo in
-   * `watch` or an unmounted disk must not destroy the backup.
-   */
-  /**
-   * Why a full sync with --delete is not run: 'nothing to do' when both sides are empty, the
+   * A full sync with `--delete` from an empty or missing root would wipe the replica (a typo in
+   * `watch`, an unmounted disk must not destroy the backup). Why a full sync with --delete is not run: 'nothing to do' when both sides are empty, the
    * refusal when the watched directory is missing or empty (it would empty the replica); null: run it.
    */
   private refusesFullDelete(task: RsyncTask, cwd: string): string | null {

@@ -23,6 +23,8 @@ export function stats(over: Partial<LaneStats> = {}): LaneStats {
     longestAwaitingClose: null,
     queueFailingSince: null,
     queueError: null,
+    daemonRefused: 0,
+    lastDaemonRefused: null,
     ...over,
   };
 }

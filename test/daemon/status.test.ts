@@ -49,6 +49,8 @@ test('status: trees sum their lanes, lanes carry their retries, remotes add up o
       lastFailureAt: T - 90_000,
       lastError: 'old failure',
       lagSeconds: 3,
+      daemonRefused: 0,
+      lastDaemonRefused: null,
     },
     {
       remote: 'B::m',
@@ -65,6 +67,8 @@ test('status: trees sum their lanes, lanes carry their retries, remotes add up o
       lastFailureAt: T - 2000,
       lastError: 'refused',
       lagSeconds: 120,
+      daemonRefused: 0,
+      lastDaemonRefused: null,
     },
   ]);
   assert.deepEqual(s.fullSync, { lastAt: T - 60_000, nextAt: T + 600_000 });
@@ -250,6 +254,30 @@ test('status: a retry queue that cannot be written is said, from the lane that f
   assert.equal(fine.queueWriteFailure, null);
   assert.doesNotMatch(statusText(fine), /CANNOT BE WRITTEN/);
   assert.match(renderMetrics(fine), /^sersync_queue_write_failing 0$/m);
+});
+
+test("status: what a remote's daemon refused to receive by its module's policy is a note, summed over trees, with the latest name; /metrics counts it", () => {
+  const [www, img] = trees();
+  assert.ok(www !== undefined && img !== undefined);
+  const refusing = (tree: TreeStatus, n: number, path: string, at: number): TreeStatus => ({
+    ...tree,
+    lanes: tree.lanes.map((l) => ({ ...l, daemonRefused: n, lastDaemonRefused: { path, at } })),
+  });
+  const s = buildStatus(
+    inputs({ trees: [refusing(www, 2, 'up/a.tmp', T - 5000), refusing(img, 1, 'lost+found', T - 1000)] }),
+  );
+  const [remote] = s.remotes;
+  assert.equal(remote?.daemonRefused, 3);
+  assert.deepEqual(remote.lastDaemonRefused, { path: 'lost+found', at: T - 1000 });
+  assert.ok(
+    statusText(s)
+      .split('\n')
+      .includes(
+        'note: A::m refused to receive 3 files its module excludes (rsyncd.conf exclude or filter; the last "lost+found", 1s ago): not on it, by its policy',
+      ),
+  );
+  assert.match(renderMetrics(s), /^sersync_daemon_refused_total\{root="\/srv\/www",remote="A::m"\} 2$/m);
+  assert.doesNotMatch(statusText(buildStatus(inputs())), /^note:/m);
 });
 
 test('status: a file kept open and written for over a minute is said, with how long and where it is missing; not one held a moment', () => {

@@ -17,6 +17,7 @@ import { missingPasswordFile } from './cases/password-file.js';
 import {
   busyDaemon,
   receiverRefusesThroughLink,
+  daemonExcludes,
   refusedRemovals,
   refusingReplica,
   replicaDiskFull,
@@ -93,6 +94,10 @@ test('a replica that cannot take some files of a batch: the others arrive and le
 
 test('a replica that refuses more files of one run than the kept stderr can name: none of them leaves the queue as arrived; writable, they all go', async () => {
   await replicaRefusesManyFiles(lab.work);
+});
+
+test('a daemon whose module excludes names (rsyncd.conf exclude): the rest arrives, nothing waits or fails, the full sync counts as done; the log, status and /metrics say what it refused', async () => {
+  await daemonExcludes(lab.work);
 });
 
 test("a replica's disk with less room than one large file: the files after it arrive, it waits alone with its own line, status and /metrics show it; with room it goes", async (t) => {

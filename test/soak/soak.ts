@@ -26,6 +26,7 @@ import {
 import { hostileNames } from '../faults/cases/names.js';
 import { missingPasswordFile } from '../faults/cases/password-file.js';
 import {
+  daemonExcludes,
   refusedRemovals,
   refusingReplica,
   replicaDiskFull,
@@ -121,6 +122,7 @@ const CASES: Readonly<Record<string, (c: Context) => Promise<CaseResult> | CaseR
   'refused-removals': (c) => refusedRemovals(c.work),
   'replica-refuses-some-files': (c) => replicaRefusesSomeFiles(c.work),
   'replica-refuses-many-files': (c) => replicaRefusesManyFiles(c.work),
+  'daemon-excludes': (c) => daemonExcludes(c.work),
   'kill-9-churn-x20': (c) => killedDuringChurn(c.work, c.daemon, { kills: 20, ops: 400, seed: c.seed }),
   'rewrite-while-down': (c) => rewriteWhileDown(c.work, c.daemon),
   'inotify-overflow': (c) => eventOverflow(c.work, c.daemon),

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { Remote, RsyncSettings } from '../../src/config/types.js';
 import {
   classifyExit,
+  daemonRefusedPaths,
   failedPaths,
   failureOutcome,
   lastErrorLine,
@@ -482,4 +483,20 @@ test('remote kinds: each kind owns its transport, login, tuning, network and pro
       remote.id,
     );
   }
+});
+
+test("exit 23: what a daemon's module refuses to receive (its exclude or filter) is its policy, not a failure; its names are read back", () => {
+  const tail =
+    'rsync error: some files/attrs were not transferred (see previous errors) (code 23) at main.c(1394)';
+  const file = 'ERROR: daemon refused to receive file "up/a.tmp"';
+  const dir = 'ERROR: daemon refused to receive directory "lost+found"';
+  const skipping = '*** Skipping any contents from this failed directory ***';
+  const stderr = [dir, skipping, file, tail].join('\n');
+  assert.equal(classifyExit(23, stderr), 'ok');
+  assert.deepEqual(daemonRefusedPaths(stderr), ['lost+found', 'up/a.tmp']);
+  assert.deepEqual(daemonRefusedPaths('ERROR: daemon refused to receive file "l\\#351t"'), ['l\u00e9t']);
+  // beside a file the replica could not take: only that one fails, and it is the line shown
+  const mkstemp = 'rsync: [receiver] mkstemp "d/.f.AbCdEf" (in m) failed: Permission denied (13)';
+  assert.equal(classifyExit(23, [file, mkstemp, tail].join('\n')), 'partial');
+  assert.equal(lastErrorLine([mkstemp, file, tail].join('\n')), mkstemp);
 });

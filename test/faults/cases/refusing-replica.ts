@@ -449,3 +449,62 @@ export async function replicaRefusesManyFiles(work: string): Promise<CaseResult>
     await disposeRsyncDaemon(daemon);
   }
 }
+
+/**
+ * A daemon whose module excludes names (`exclude = *.tmp lost+found/` in rsyncd.conf, common on
+ * backup servers): it refuses to receive them (`ERROR: daemon refused to receive file "…"`, exit
+ * 23) and takes the rest. That is its policy, which sersync's exit-23-is-success let be; here every
+ * batch with such a name, and every full sync of a tree with a `lost+found`, failed and was retried
+ * for ever. Now the run counts as done, and the log, status and /metrics say what the daemon refused.
+ */
+export async function daemonExcludes(work: string): Promise<CaseResult> {
+  const daemon = await startRsyncDaemon({ moduleLines: ['exclude = *.tmp lost+found/'] });
+  const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
+  try {
+    mkdirSync(join(rig.src, 'lost+found'));
+    writeFileSync(join(rig.src, 'lost+found', '#1234'), 'what fsck found');
+    writeFileSync(join(rig.src, 'keep.txt'), 'replicated');
+    const started = Date.now();
+    await rig.start(['-r']);
+    await eventually(
+      () => (rig.status().fullSync.lastAt ?? 0) >= started,
+      15_000,
+      'the full sync counts as done, lost+found refused',
+    );
+    mkdirSync(join(rig.src, 'up'));
+    writeFileSync(join(rig.src, 'up', 'upload.tmp'), 'the daemon refuses it');
+    const beside = writeTen(rig, (i) => `up/f-${i}.txt`);
+    await allOnReplica(daemon, ['keep.txt', ...beside], 15_000, 'the files the daemon takes');
+    await eventually(
+      () => {
+        const [r] = rig.status().remotes;
+        return r !== undefined && r.daemonRefused >= 2 && r.inFlight === 0 && r.pending === 0;
+      },
+      15_000,
+      'the refusals counted and nothing left to send',
+    );
+    assert.deepEqual(rig.queue(), [], 'nothing waits: a refusal by policy is not a failure');
+    const status = rig.status();
+    const [remote] = status.remotes;
+    assert.ok(remote !== undefined);
+    assert.equal(remote.lastFailureAt, null);
+    assert.equal(remote.lastDaemonRefused?.path, 'up/upload.tmp');
+    assert.match(
+      rig.cli(['status']).stdout,
+      /^note: \S+ refused to receive 2 files its module excludes .*"up\/upload\.tmp".*: not on it, by its policy$/m,
+    );
+    assert.equal(
+      await rig.metric('sersync_daemon_refused_total', { root: rig.src, remote: remote.remote }),
+      2,
+    );
+    assert.ok(!existsSync(join(daemon.dir, 'up', 'upload.tmp')));
+    assert.deepEqual(
+      rig.logLines(/refused to receive what its module excludes/).map((l) => l.first),
+      ['lost+found', 'up/upload.tmp'],
+    );
+    return { faults: 1, files: beside.length + 1, lost: 0 };
+  } finally {
+    await rig.stop();
+    await disposeRsyncDaemon(daemon);
+  }
+}
