@@ -284,7 +284,7 @@ export async function replicaDiskFull(work: string): Promise<CaseResult> {
 export async function refusedRemovals(work: string): Promise<CaseResult> {
   const REFUSE = 'refuse options = delete';
   const daemon = await startRsyncDaemon({ moduleLines: [REFUSE] });
-  const rig = Rig.create(work, { daemon });
+  const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
   try {
     await rig.start();
     writeFileSync(join(rig.src, 'old.txt'), 'removed while the daemon refuses removals');
@@ -295,11 +295,31 @@ export async function refusedRemovals(work: string): Promise<CaseResult> {
     await allOnReplica(daemon, beside, 15_000, 'the files created beside a refused removal');
     const refused = 'rsync: The server is configured to refuse --delete';
     await rowsBecome(rig, [`old.txt: ${refused}`], 'the removal waits alone, with the reason');
-    assert.equal(rig.status().remotes[0]?.lastError, refused);
+    const [remote] = rig.status().remotes;
+    assert.ok(remote !== undefined);
+    assert.equal(remote.lastError, refused);
+    assert.equal(
+      await rig.metric('sersync_retry_queue_operations', { root: rig.src, remote: remote.remote }),
+      1,
+    );
     editDaemonConf(daemon, (conf) => conf.replace(`  ${REFUSE}\n`, ''));
     assert.equal(rig.cli(['queue', 'retry', '--all']).status, 0);
     await rig.converged(15_000, 'removals allowed again');
-    return { faults: 1, files: rig.files(), lost: 0 };
+    // A full sync carries --delete: such a daemon refuses it whole, as sersync's; it waits with the
+    // daemon's line and is not counted as done.
+    await rig.stop();
+    editDaemonConf(daemon, (conf) => conf.replace('[replica]\n', `[replica]\n  ${REFUSE}\n`));
+    const restarted = Date.now();
+    writeFileSync(join(rig.src, 'while-stopped.txt'), 'for the full sync');
+    await rig.start(['-r']);
+    await rowsBecome(rig, [`: ${refused}`], 'the full sync waits, with the reason');
+    const after = rig.status();
+    assert.equal(after.remotes[0]?.lastError, refused);
+    assert.ok((after.fullSync.lastAt ?? 0) < restarted, 'a refused full sync is not done');
+    editDaemonConf(daemon, (conf) => conf.replace(`  ${REFUSE}\n`, ''));
+    assert.equal(rig.cli(['queue', 'retry', '--all']).status, 0);
+    await rig.converged(15_000, 'the full sync allowed again');
+    return { faults: 2, files: rig.files(), lost: 0 };
   } finally {
     await rig.stop();
     await disposeRsyncDaemon(daemon);
