@@ -32,6 +32,8 @@ export interface BatchReport {
   readonly results: readonly RsyncResult[];
   /** null when every run succeeded. */
   readonly failure: Failure | null;
+  /** Of `ops`, how many failed (the others arrived): all of them, or some (see `failPaths`). */
+  readonly failedOps: number;
   readonly durationMs: number;
 }
 
@@ -680,6 +682,7 @@ export class Lane {
       ops,
       results,
       failure,
+      failedOps: failure === null ? 0 : (perPath?.size ?? ops.length),
       durationMs: performance.now() - started,
     };
     this.ctx.onBatch(report);

@@ -508,12 +508,15 @@ export class Replicator {
       log.warn(
         {
           ...line,
+          failedOperations: report.failedOps,
           exitCode: report.failure.exitCode,
           // `final`: retrying alone will not heal it (refused login, bad option): the operator must act.
           outcome: failureOutcome(report.failure),
           error: report.failure.message,
         },
-        'sync failed, queued for retry',
+        report.failedOps < report.ops.length
+          ? 'synced in part: what failed is queued for retry'
+          : 'sync failed, queued for retry',
       );
     // A batch that ran nothing (a refused full sync, which logged its own error) sent nothing.
     else if (report.results.length > 0) log.info(line, 'synced');

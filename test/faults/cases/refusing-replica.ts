@@ -295,6 +295,12 @@ export async function refusedRemovals(work: string): Promise<CaseResult> {
     await allOnReplica(daemon, beside, 15_000, 'the files created beside a refused removal');
     const refused = 'rsync: The server is configured to refuse --delete';
     await rowsBecome(rig, [`old.txt: ${refused}`], 'the removal waits alone, with the reason');
+    // The batch's line says what arrived and what waits, not that it failed.
+    const inPart = 'synced in part: what failed is queued for retry';
+    await eventually(() => rig.logLines(inPart).length > 0, 15_000, 'the batch logged as synced in part');
+    const partly = rig.logLines(inPart).at(0) ?? {};
+    assert.equal(partly.failedOperations, 1);
+    assert.ok(Number(partly.operations) > 1);
     const [remote] = rig.status().remotes;
     assert.ok(remote !== undefined);
     assert.equal(remote.lastError, refused);
