@@ -6,9 +6,9 @@
  */
 import { buildInput } from '../../workers/rsync.js';
 import { SersyncError } from '../errors.js';
-import { pathBytes } from '../paths.js';
+import { pathBytes, type RelPath } from '../paths.js';
 import { refusedForPipes, whyNotStarted } from '../process-start.js';
-import { classifyExit, lastErrorLine } from '../sync/exit-codes.js';
+import { classifyExit, daemonRefusedPaths, lastErrorLine } from '../sync/exit-codes.js';
 import { pinnedPlace } from '../sync/rsync-place.js';
 import { StderrKeeper } from '../sync/rsync-stderr.js';
 import { startRsync } from '../sync/rsync-start.js';
@@ -19,15 +19,23 @@ import { parseItemized, type Difference } from './itemize.js';
 
 const NUL = Buffer.of(0);
 
+/** What a dry run found. */
+export interface Compared {
+  /** The differences rsync lists. */
+  readonly differences: Difference[];
+  /** Paths the remote's daemon refused to receive, its module excluding them: not compared. */
+  readonly daemonRefused: RelPath[];
+}
+
 /**
- * The differences rsync lists; throws `SersyncError` when it could not compare. `signal` kills
- * rsync (the daemon stopping in the middle of a periodic verify).
+ * What rsync lists; throws `SersyncError` when it could not compare. `signal` kills rsync (the
+ * daemon stopping in the middle of a periodic verify).
  */
 export function dryRun(
   task: RsyncTask,
   track: ProgressTrack | null,
   signal?: AbortSignal,
-): Promise<Difference[]> {
+): Promise<Compared> {
   // As the engine's runs: in the root held open, checked to be the directory `rootId` names.
   const place = pinnedPlace(task.cwd, '', task.rootId);
   if (typeof place === 'string')
@@ -72,7 +80,10 @@ export function dryRun(
         return;
       }
       // Names are bytes: latin1 keeps one char per byte (see paths.ts).
-      resolve(parseItemized(Buffer.concat(out).toString('latin1')));
+      resolve({
+        differences: parseItemized(Buffer.concat(out).toString('latin1')),
+        daemonRefused: daemonRefusedPaths(stderr.text()),
+      });
     });
   });
 }

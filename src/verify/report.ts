@@ -23,6 +23,9 @@ export interface LaneSummary {
   readonly firstPending: string[];
   /** Entries only the replica has, kept on purpose (`<delete start="false">`). */
   readonly keptExtra: number;
+  /** Paths the remote's daemon refuses to receive (its module's policy), not compared, and the first. */
+  readonly daemonRefused: number;
+  readonly firstDaemonRefused: string[];
 }
 
 export function summarize(v: LaneVerdict): LaneSummary {
@@ -44,6 +47,8 @@ export function summarize(v: LaneVerdict): LaneSummary {
     pending: v.pending.length,
     firstPending: v.pending.slice(0, FIRST_PATHS).map(shownPath),
     keptExtra: v.keptExtra.length,
+    daemonRefused: v.daemonRefused.length,
+    firstDaemonRefused: v.daemonRefused.slice(0, FIRST_PATHS).map(displayPath),
   };
 }
 
@@ -90,6 +95,13 @@ export function summaryText(summaries: readonly LaneSummary[]): string {
     }
     if (s.keptExtra > 0)
       lines.push(`  kept: ${s.keptExtra} only on the replica, kept because <delete start="false">`);
+    if (s.daemonRefused > 0) {
+      lines.push(
+        `  refused: ${s.daemonRefused} the daemon's module excludes (rsyncd.conf exclude or filter): not on the replica by its policy, not compared`,
+      );
+      for (const p of s.firstDaemonRefused) lines.push(`    ${p}`);
+      if (s.daemonRefused > FIRST_PATHS) lines.push(`    … ${s.daemonRefused - FIRST_PATHS} more`);
+    }
   }
   return `${lines.join('\n')}\n`;
 }

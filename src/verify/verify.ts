@@ -27,6 +27,8 @@ export interface LaneVerdict {
   readonly pending: readonly Difference[];
   /** Entries only the replica has while `<delete start="false">`: expected, not drift. */
   readonly keptExtra: readonly Difference[];
+  /** Paths the remote's daemon refuses to receive (its module's exclude or filter): not compared. */
+  readonly daemonRefused: readonly RelPath[];
   /** Why the comparison could not be made (then the lists are empty). */
   readonly error: string | null;
 }
@@ -45,7 +47,15 @@ export interface VerifyContext {
 
 export async function verifyLane(root: string, remote: Remote, ctx: VerifyContext): Promise<LaneVerdict> {
   const { config, checksum } = ctx;
-  const verdict = { root, remote: remote.id, drift: [], pending: [], keptExtra: [], error: null };
+  const verdict = {
+    root,
+    remote: remote.id,
+    drift: [],
+    pending: [],
+    keptExtra: [],
+    daemonRefused: [],
+    error: null,
+  };
   try {
     const started = Date.now();
     const track = ctx.progress?.begin({ root, remote: remote.id }) ?? null;
@@ -55,19 +65,19 @@ export async function verifyLane(root: string, remote: Remote, ctx: VerifyContex
     if (origin === null)
       throw new SersyncError('ERR_SERSYNC_VERIFY', `cannot compare ${unusableRoot(root, look)}`);
     const pinned = { cwd: origin.resolved, rootId: origin.id };
-    const first = await dryRun(
+    const { differences: first, daemonRefused } = await dryRun(
       { ...verifyTask(config, root, remote, checksum), ...pinned },
       track,
       ctx.signal,
     );
-    if (first.length === 0) return verdict;
+    if (first.length === 0) return { ...verdict, daemonRefused };
     const before = await ctx.pending();
     await sleep(ctx.recheckMs, undefined, ctx.signal === undefined ? {} : { signal: ctx.signal });
     const paths = first.map((d) => d.path);
     const again = new Map(
       (
         await dryRun({ ...recheckTask(config, root, remote, paths, checksum), ...pinned }, null, ctx.signal)
-      ).map((d) => [d.path, d]),
+      ).differences.map((d) => [d.path, d]),
     );
     const after = await ctx.pending();
     const ops = [...opsOf(before ?? [], root, remote.id), ...opsOf(after ?? [], root, remote.id)];
@@ -78,6 +88,7 @@ export async function verifyLane(root: string, remote: Remote, ctx: VerifyContex
     const keep = (d: Difference): boolean => !config.inotify.delete && d.kind === 'extra';
     return {
       ...verdict,
+      daemonRefused,
       drift: drift.filter((d) => !keep(d)),
       keptExtra: drift.filter(keep),
       pending: stillDiffer.filter(explained),

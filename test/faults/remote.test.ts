@@ -96,7 +96,7 @@ test('a replica that refuses more files of one run than the kept stderr can name
   await replicaRefusesManyFiles(lab.work);
 });
 
-test('a daemon whose module excludes names (rsyncd.conf exclude): the rest arrives, nothing waits or fails, the full sync counts as done; the log, status and /metrics say what it refused', async () => {
+test('a daemon whose module excludes names (rsyncd.conf exclude): the rest arrives, nothing waits or fails, the full sync counts as done; the log, status, /metrics and verify say what it refused', async () => {
   await daemonExcludes(lab.work);
 });
 

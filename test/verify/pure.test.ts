@@ -9,7 +9,7 @@ import { withoutUpdate } from '../../src/verify/args.js';
 import { parseItemized, parseItemLine, withTypeChanges, type Difference } from '../../src/verify/itemize.js';
 import { isPending } from '../../src/verify/pending.js';
 import { repairChanges } from '../../src/verify/repair.js';
-import { exitCode, summarize } from '../../src/verify/report.js';
+import { exitCode, summarize, summaryText } from '../../src/verify/report.js';
 
 test('itemized lines become differences by kind', () => {
   const table: [string, Partial<Difference> | null][] = [
@@ -135,8 +135,16 @@ test('--repair turns each difference into the change its event would have been',
   );
 });
 
-test('exit codes: 0 equal, 1 drift, 2 not compared; kept extras and pending are not drift', () => {
-  const base = { root: '/w', remote: 'r', drift: [], pending: [], keptExtra: [], error: null };
+test('exit codes: 0 equal, 1 drift, 2 not compared; kept extras, pending and what the daemon refuses are not drift', () => {
+  const base = {
+    root: '/w',
+    remote: 'r',
+    drift: [],
+    pending: [],
+    keptExtra: [],
+    daemonRefused: [],
+    error: null,
+  };
   const diff: Difference = { path: 'p', kind: 'content', isDir: false, attributes: ['content'] };
   const equal = summarize({ ...base, pending: [diff], keptExtra: [{ ...diff, kind: 'extra' }] });
   const drift = summarize({ ...base, drift: [diff] });
@@ -146,11 +154,20 @@ test('exit codes: 0 equal, 1 drift, 2 not compared; kept extras and pending are 
   assert.equal(exitCode([drift, failed]), 2);
   assert.deepEqual(drift.first, { content: ['p'] });
   assert.equal(drift.drift.content, 1);
+  const refused = summarize({ ...base, daemonRefused: ['lost+found', 'up/a.tmp'] });
+  assert.equal(exitCode([refused]), 0);
+  assert.deepEqual(summaryText([refused]).split('\n'), [
+    '/w -> r: equal',
+    "  refused: 2 the daemon's module excludes (rsyncd.conf exclude or filter): not on the replica by its policy, not compared",
+    '    lost+found',
+    '    up/a.tmp',
+    '',
+  ]);
 });
 
 test('status shows the periodic verify: not run yet, equal, or how many paths differ', () => {
   const diff: Difference = { path: 'p', kind: 'content', isDir: false, attributes: ['content'] };
-  const lane = { root: '/w', remote: 'r', pending: [], keptExtra: [], error: null };
+  const lane = { root: '/w', remote: 'r', pending: [], keptExtra: [], daemonRefused: [], error: null };
   const text = (verify: VerifyStatus | null): string => statusText(buildStatus(inputs({ verify })));
   const ran = { lastRunAt: T - 60_000, lastSuccessAt: T - 60_000, nextAt: T + 60_000 };
   assert.doesNotMatch(text(null), /verify:/);

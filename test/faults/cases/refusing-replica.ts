@@ -528,6 +528,13 @@ export async function daemonExcludes(work: string): Promise<CaseResult> {
       rig.logLines(/refused to receive what its module excludes/).map((l) => l.first),
       ['lost+found', 'up/upload.tmp'],
     );
+    // verify: equal, and says what the daemon refuses rather than passing over it.
+    const verify = rig.cli(['verify']);
+    assert.equal(verify.status, 0, verify.stdout + verify.stderr);
+    assert.match(
+      verify.stdout,
+      /: equal\n {2}refused: 2 the daemon's module excludes .*\n {4}lost\+found\n {4}up\/upload\.tmp\n/,
+    );
     return { faults: 1, files: beside.length + 1, lost: 0 };
   } finally {
     await rig.stop();
