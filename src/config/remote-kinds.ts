@@ -128,7 +128,10 @@ function kindOf(t: RemoteTarget): RemoteKind {
 /** `name` relative to directory `dir` (UTF-8 text; '' or '.' for the names' own top), or null when not below it. */
 function below(name: RelPath, dir: string): RelPath | null {
   const prefix = fromUtf8(dirPrefix(dir));
-  return name.startsWith(prefix) && name.length > prefix.length ? name.slice(prefix.length) : null;
+  if (!name.startsWith(prefix) || name.length === prefix.length) return null;
+  const rest = name.slice(prefix.length);
+  // rsync names the top itself `.` (`failed to set times on "."`): the tree's root.
+  return rest === '.' ? '' : rest;
 }
 
 /** `dir` as the start of the names below it: '' for the top itself, else ending in one '/'. */

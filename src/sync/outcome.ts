@@ -58,7 +58,8 @@ export function replicaRefusals(
 ): { readonly op: PathOp; readonly failure: Failure }[] | null {
   if (r.unreadable.length > 0 || classifyExit(r.exitCode, r.stderr, notesOf(r)) !== 'partial') return null;
   const named = failedPaths(r.exitCode, r.stderr, root, remoteKind(remote).treePath, notesOf(r));
-  if (named === null || named.some((p) => !p.onReplica || p.path === '')) return null;
+  // The root's own attributes may wait as a row; the root not made is no partial success.
+  if (named === null || named.some((p) => !p.onReplica || (p.path === '' && p.contentsSkipped))) return null;
   const byPath = new Map<RelPath, { op: PathOp; failure: Failure }>();
   for (const { path, error, contentsSkipped } of named) {
     const op: PathOp = { kind: contentsSkipped ? 'tree' : 'sync', path };

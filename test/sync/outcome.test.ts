@@ -25,6 +25,11 @@ test("replicaRefusals: a full sync the replica took but for some paths names eac
   assert.deepEqual(replicaRefusals(exit23(times), '/W', daemon), [
     { op: { kind: 'sync', path: 'd/new' }, failure: { exitCode: 23, message: times } },
   ]);
+  // the module's top directory is another user's: its times wait as the root's own row
+  const top = 'rsync: [generator] failed to set times on "." (in backup): Operation not permitted (1)';
+  assert.deepEqual(replicaRefusals(exit23(top), '/W', daemon), [
+    { op: { kind: 'sync', path: '' }, failure: { exitCode: 23, message: top } },
+  ]);
 });
 
 test('replicaRefusals: none when a source could not be read (rsync then skips the deletions), or the errors are not all known', () => {

@@ -67,6 +67,10 @@ test("treePath: each kind of remote maps its receiver's name of a file back to t
   assert.equal(local.treePath('/srv/replica/d/big.bin'), 'd/big.bin');
   assert.equal(local.treePath('/srv/replica2/big.bin'), null);
   assert.equal(local.treePath('/srv/replica/'), null);
+  // rsync names the top itself `.`: the tree's root
+  assert.equal(local.treePath('/srv/replica/.'), '');
+  assert.equal(kind(daemon.target).treePath('.'), '');
+  assert.equal(sub.treePath('www/.'), '');
   assert.equal(kind({ kind: 'local', path: '/' }).treePath('/d/big.bin'), 'd/big.bin');
   const ssh = kind({ kind: 'ssh', host: 'h', path: '/data/www' });
   assert.equal(ssh.treePath('/data/www/big.bin'), 'big.bin');

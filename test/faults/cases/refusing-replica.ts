@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -415,7 +424,25 @@ export async function replicaRefusesSomeFiles(work: string): Promise<CaseResult>
     chownSync(join(daemon.dir, 'locked'), NOBODY, NOBODY);
     assert.equal(rig.cli(['queue', 'retry', '--all']).status, 0);
     await rig.converged(15_000, 'the directory writable again after the full sync');
-    return { faults: 2, files: rig.files(), lost: 0 };
+    // The module's top directory made by hand as root and world-writable: the daemon's `nobody`
+    // cannot set its mode or times. The full sync counts as done; the root's own attributes wait.
+    await rig.stop();
+    chownSync(daemon.dir, 0, 0);
+    chmodSync(daemon.dir, 0o777);
+    const thirdStart = Date.now();
+    writeFileSync(join(rig.src, 'open', 'h.txt'), 'written while stopped again');
+    await rig.start(['-r']);
+    await rowsBecome(
+      rig,
+      [': rsync: [generator] failed to set permissions on "." (in replica): Operation not permitted (1)'],
+      "only the root's own attributes wait",
+    );
+    assert.ok(existsSync(join(daemon.dir, 'open', 'h.txt')));
+    assert.ok((rig.status().fullSync.lastAt ?? 0) >= thirdStart, 'the full sync counts as done');
+    chownSync(daemon.dir, NOBODY, NOBODY);
+    assert.equal(rig.cli(['queue', 'retry', '--all']).status, 0);
+    await rig.converged(15_000, "the module's top directory the daemon's again");
+    return { faults: 3, files: rig.files(), lost: 0 };
   } finally {
     await rig.stop();
     chownSync(daemon.dir, 0, 0);
