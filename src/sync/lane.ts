@@ -16,7 +16,7 @@ import type { Failure, WorkStore } from '../queue/types.js';
 import { errorText } from '../errors.js';
 import { daemonRefusedPaths, describeExit, failsOnlyItsRun, SOURCE_UNUSABLE } from './exit-codes.js';
 import { recordReplica, type LocalReplica } from './local-replica.js';
-import { failureOf, partialFailures, replicaRefusals } from './outcome.js';
+import { failureOf, partialFailures, replicaRefusals, type OwnRow } from './outcome.js';
 import { worthRebuilding } from './move-worth.js';
 import { moveWaves, planMove, planRuns } from './plan.js';
 import { fileToSetAside, withoutSetAside, type SetAside } from './set-aside.js';
@@ -593,8 +593,8 @@ export class Lane {
     let refusal: string | null = null;
     let removals: Failure | null = null;
     const aside = new Map<RelPath, Failure>();
-    // What a full sync's replica could not take, the rest having arrived.
-    let notTaken: readonly { readonly op: PathOp; readonly failure: Failure }[] = [];
+    // What the replica could not take that no op of the batch carried, the rest having arrived.
+    let notTaken: readonly OwnRow[] = [];
     for (const planned of planRuns(rest, plan, sentAs)) {
       const why = this.refusesFullDelete(planned, cwd);
       if (why !== null) {
@@ -628,21 +628,27 @@ export class Lane {
         failure = null;
         continue;
       }
-      // The sends run last: when only some of them could be read or written, the rest has arrived.
-      if (planned.kind === 'send') perPath = partialFailures(ops, r, cwd, remote);
-      // A full sync the replica took but for some paths is done; those wait on their own.
-      const untaken = planned.kind === 'full' ? replicaRefusals(r, cwd, remote) : null;
-      if (untaken !== null) {
-        notTaken = untaken;
-        failure = null;
-        this.ctx.log.warn(
-          { paths: untaken.length, error: untaken[0]?.failure.message },
-          'the full sync arrived but for what the replica could not take: it waits in the retry queue',
-        );
-        continue;
+      // The sends run last: when only some of them could be read or written, the rest has arrived;
+      // a full sync the replica took but for some paths is done. What no op carried waits alone.
+      const partial =
+        planned.kind === 'send'
+          ? partialFailures(ops, r, cwd, remote)
+          : planned.kind === 'full'
+            ? replicaRefusals(r, cwd, remote)
+            : null;
+      if (partial === null) break;
+      notTaken = partial.own;
+      if (partial.ops.size > 0) {
+        perPath = partial.ops;
+        break;
       }
-      break;
+      failure = null;
     }
+    if (notTaken.length > 0)
+      this.ctx.log.warn(
+        { paths: notTaken.length, error: notTaken[0]?.failure.message },
+        'arrived but for what the replica could not take: it waits in the retry queue',
+      );
     const sendsArrived = failure === null;
     if (removals !== null && (failure === null || perPath !== null)) {
       const removed = ops.filter((op) => op.kind === 'delete').map((op) => [op.path, removals] as const);

@@ -30,37 +30,52 @@ export function failureOf(r: RsyncResult): Failure | null {
   return dir === undefined ? null : { exitCode: 23, message: unreadableDirectory(dir) };
 }
 
+/** A path that fails on its own row (not one of the batch's ops), with the op that retries it. */
+export interface OwnRow {
+  readonly op: PathOp;
+  readonly failure: Failure;
+}
+
+/** What failed of a run that arrived in part: ops of the batch, and paths that get rows of their own. */
+export interface PartialFailures {
+  readonly ops: Map<RelPath, Failure>;
+  readonly own: readonly OwnRow[];
+}
+
 /**
  * For a send that arrived only in part: the failure of each op whose source rsync could not read,
- * or that the replica could not take (the rest arrived). Null when the failure is about something
- * else, or names a path no op carried: then the whole batch failed.
+ * or that the replica could not take, and the directories whose own attributes the replica could
+ * not set though no op carried them (a parent rsync's `-R` sent along: the files in it arrived).
+ * Null when the failure is about something else, or names a source no op carried: then the whole
+ * batch failed.
  */
 export function partialFailures(
   ops: readonly PathOp[],
   r: RsyncResult,
   root: string,
   remote: Remote,
-): Map<RelPath, Failure> | null {
+): PartialFailures | null {
   return opsNaming(ops, unsentPaths(r, root, remote));
 }
 
 /**
  * For a full sync that arrived but for what the replica could not take (exit 23, every line the
- * receiver's or generator's about a path in the tree): each such path with its row's op (a
+ * receiver's or generator's about a path in the tree): each such path with its own row's op (a
  * directory rsync could not make as a tree, for nothing below it was sent) and failure. Null
  * otherwise: a source rsync could not read fails the whole full sync, for rsync then skips its
  * deletions (`IO error encountered -- skipping file deletion`).
  */
-export function replicaRefusals(
-  r: RsyncResult,
-  root: string,
-  remote: Remote,
-): { readonly op: PathOp; readonly failure: Failure }[] | null {
+export function replicaRefusals(r: RsyncResult, root: string, remote: Remote): PartialFailures | null {
   if (r.unreadable.length > 0 || classifyExit(r.exitCode, r.stderr, notesOf(r)) !== 'partial') return null;
   const named = failedPaths(r.exitCode, r.stderr, root, remoteKind(remote).treePath, notesOf(r));
   // The root's own attributes may wait as a row; the root not made is no partial success.
   if (named === null || named.some((p) => !p.onReplica || (p.path === '' && p.contentsSkipped))) return null;
-  const byPath = new Map<RelPath, { op: PathOp; failure: Failure }>();
+  return { ops: new Map(), own: ownRows(named) };
+}
+
+/** A row per path (a directory rsync could not make as a tree: nothing below it was sent). */
+function ownRows(named: readonly FailedPath[]): OwnRow[] {
+  const byPath = new Map<RelPath, OwnRow>();
   for (const { path, error, contentsSkipped } of named) {
     const op: PathOp = { kind: contentsSkipped ? 'tree' : 'sync', path };
     const had = byPath.get(path);
@@ -72,29 +87,31 @@ export function replicaRefusals(
 }
 
 /**
- * What a send could not deliver, by the path of the op that carried it (null if any is not
- * theirs). A directory the replica could not make fails the ops below it too.
+ * What a send could not deliver, by the path of the op that carried it, and the replica's paths
+ * no op carried (their own rows); null if a source no op carried is named. A directory the replica
+ * could not make fails the ops below it too; one whose attributes it could not set does not.
  */
-function opsNaming(
-  ops: readonly PathOp[],
-  unsent: readonly FailedPath[] | null,
-): Map<RelPath, Failure> | null {
+function opsNaming(ops: readonly PathOp[], unsent: readonly FailedPath[] | null): PartialFailures | null {
   if (unsent === null) return null;
   const failures = new Map<RelPath, Failure>();
-  // An op's own line first: `mkstemp "d/.f.XXXXXX"` says more of `d/f` than `set times on "d"`.
+  const alone: FailedPath[] = [];
+  // An op's own line first: `mkstemp "d/.f.XXXXXX"` says more of `d/f` than `mkdir "d"`.
   const below: [PathOp, string][] = [];
-  for (const { path, error, onReplica } of unsent) {
+  for (const unsentPath of unsent) {
+    const { path, error, onReplica, contentsSkipped } = unsentPath;
     const own = ops.filter(
       (o) => o.path === path || ((o.kind === 'tree' || o.kind === 'move') && isWithin(path, o.path)),
     );
-    const under = onReplica ? ops.filter((o) => o.path !== path && isWithin(o.path, path)) : [];
-    if (own.length + under.length === 0) return null;
+    const under = contentsSkipped ? ops.filter((o) => o.path !== path && isWithin(o.path, path)) : [];
     for (const op of own) if (!failures.has(op.path)) failures.set(op.path, { exitCode: 23, message: error });
     for (const op of under) below.push([op, error]);
+    if (own.length + under.length > 0) continue;
+    if (!onReplica) return null;
+    alone.push(unsentPath);
   }
   for (const [op, error] of below)
     if (!failures.has(op.path)) failures.set(op.path, { exitCode: 23, message: error });
-  return failures;
+  return { ops: failures, own: ownRows(alone) };
 }
 
 /**

@@ -88,7 +88,7 @@ test("a daemon that refuses deletions: the files created beside a removal arrive
   await refusedRemovals(lab.work);
 });
 
-test('a replica that cannot take some files of a batch: the others arrive and leave the queue, only the refused one waits with its line, status and /metrics count it; writable, it goes; a full sync it takes but for some paths (the module top directory included) counts as done and only those wait', async () => {
+test('a replica that cannot take some files of a batch: the others arrive and leave the queue, only the refused one waits with its line, status and /metrics count it; writable, it goes; a full sync it takes but for some paths (the module top directory included) counts as done and only those wait; a directory whose attributes it cannot set waits alone, the files in it arrive', async () => {
   await replicaRefusesSomeFiles(lab.work);
 });
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Remote } from '../../src/config/types.js';
-import { replicaRefusals } from '../../src/sync/outcome.js';
+import { partialFailures, replicaRefusals } from '../../src/sync/outcome.js';
 import { notRun } from '../../src/sync/task.js';
 
 const daemon: Remote = {
@@ -17,17 +17,17 @@ const unreadable = 'rsync: [sender] opendir "/W/src" failed: Permission denied (
 const exit23 = (...lines: string[]) => ({ ...notRun(23, [...lines, SUMMARY].join('\n'), 5), ran: true });
 
 test("replicaRefusals: a full sync the replica took but for some paths names each with its row's op", () => {
-  assert.deepEqual(replicaRefusals(exit23(times, mkdir, mkstemp), '/W', daemon), [
+  assert.deepEqual(replicaRefusals(exit23(times, mkdir, mkstemp), '/W', daemon)?.own, [
     // A directory rsync could not make goes whole: what is below it was skipped unnamed.
     { op: { kind: 'tree', path: 'd/new' }, failure: { exitCode: 23, message: mkdir } },
     { op: { kind: 'sync', path: 'd/f.txt' }, failure: { exitCode: 23, message: mkstemp } },
   ]);
-  assert.deepEqual(replicaRefusals(exit23(times), '/W', daemon), [
+  assert.deepEqual(replicaRefusals(exit23(times), '/W', daemon)?.own, [
     { op: { kind: 'sync', path: 'd/new' }, failure: { exitCode: 23, message: times } },
   ]);
   // the module's top directory is another user's: its times wait as the root's own row
   const top = 'rsync: [generator] failed to set times on "." (in backup): Operation not permitted (1)';
-  assert.deepEqual(replicaRefusals(exit23(top), '/W', daemon), [
+  assert.deepEqual(replicaRefusals(exit23(top), '/W', daemon)?.own, [
     { op: { kind: 'sync', path: '' }, failure: { exitCode: 23, message: top } },
   ]);
 });
@@ -41,4 +41,35 @@ test('replicaRefusals: none when a source could not be read (rsync then skips th
     null,
   );
   assert.equal(replicaRefusals({ ...notRun(0, '', 5), ran: true }, '/W', daemon), null);
+});
+
+test('partialFailures: a parent whose attributes the replica could not set gets its own row; the files in it arrived', () => {
+  const file = (path: string) => ({ kind: 'sync' as const, path });
+  const parentTimes =
+    'rsync: [generator] failed to set times on "uploads" (in backup): Operation not permitted (1)';
+  assert.deepEqual(partialFailures([file('uploads/new.jpg')], exit23(parentTimes), '/W', daemon), {
+    ops: new Map(),
+    own: [{ op: { kind: 'sync', path: 'uploads' }, failure: { exitCode: 23, message: parentTimes } }],
+  });
+  // a file's own refusal fails its op; its parent's attributes still wait alone
+  const refusedHere =
+    'rsync: [receiver] mkstemp "uploads/.a.jpg.AbCdEf" (in backup) failed: Permission denied (13)';
+  const both = partialFailures(
+    [file('uploads/a.jpg'), file('uploads/b.jpg')],
+    exit23(parentTimes, refusedHere),
+    '/W',
+    daemon,
+  );
+  assert.deepEqual([...(both?.ops ?? [])], [['uploads/a.jpg', { exitCode: 23, message: refusedHere }]]);
+  assert.deepEqual(
+    both?.own.map((o) => o.op),
+    [{ kind: 'sync', path: 'uploads' }],
+  );
+  // a directory the replica could not make holds back what was below it
+  assert.deepEqual(
+    [...(partialFailures([file('d/new/f')], exit23(mkdir), '/W', daemon)?.ops ?? [])],
+    [['d/new/f', { exitCode: 23, message: mkdir }]],
+  );
+  // a source no op carried is not understood: the whole batch fails
+  assert.equal(partialFailures([file('x')], exit23(unreadable), '/W', daemon), null);
 });
