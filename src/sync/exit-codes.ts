@@ -119,6 +119,12 @@ const REPLICA_FILE_ERROR =
   /^rsync: \[(?:receiver|generator)\] .*"(.*)"(?: \(in [^)]*\))?(?: failed)?: .* \(\d+\)$/;
 
 /**
+ * The generator's failure to remove an entry from the replica (`--delete`): `delete_file:
+ * unlink(d/f) failed: …`, `rmdir` for a directory, the name unquoted, named as the others.
+ */
+const REMOVAL_FAILED = /^rsync: \[generator\] delete_file: (unlink|rmdir)\((.*)\) failed: .* \(\d+\)$/;
+
+/**
  * rsync's errors that are printed without its `rsync:` prefix and still make exit 23 (FERROR_XFER
  * in flist.c, generator.c, receiver.c), and the daemon's `ERROR:` lines. A path past PATH_MAX is
  * `filename overflows max-path len by N: …`: the file is left out, and with `--delete` the
@@ -192,7 +198,11 @@ export function classifyExit(exitCode: number, stderr: string, notes: StderrNote
     const errors = errorsOf23(stderr, notes);
     if (errors === null) return 'retry';
     if (errors.length === 0) return 'ok';
-    return errors.every((l) => SOURCE_FILE_ERROR.test(l) || REPLICA_FILE_ERROR.test(l)) ? 'partial' : 'retry';
+    return errors.every(
+      (l) => SOURCE_FILE_ERROR.test(l) || REPLICA_FILE_ERROR.test(l) || REMOVAL_FAILED.test(l),
+    )
+      ? 'partial'
+      : 'retry';
   }
   return busyOrTable(exitCode, stderr);
 }
@@ -282,6 +292,8 @@ export interface FailedPath {
   readonly onReplica: boolean;
   /** The replica could not make this directory: rsync skipped everything below it. */
   readonly contentsSkipped: boolean;
+  /** The replica could not remove it (a file, or a directory): it is still there. */
+  readonly notRemoved: 'file' | 'directory' | null;
 }
 
 /** The generator's failure to make a directory, after which rsync skips its contents unnamed. */
@@ -306,11 +318,20 @@ export function failedPaths(
   if (errors === null) return null;
   const paths: FailedPath[] = [];
   for (const line of errors) {
+    const removal = REMOVAL_FAILED.exec(line);
+    if (removal !== null) {
+      const path = replicaPath(printedName(removal[2] ?? ''));
+      if (path === null) return null;
+      const notRemoved = removal[1] === 'rmdir' ? 'directory' : 'file';
+      paths.push({ path, error: line, onReplica: true, contentsSkipped: false, notRemoved });
+      continue;
+    }
     const source = sourcePathOf(line, root);
     const replica = source === null ? replicaPathOf(line, replicaPath) : null;
     const path = source ?? replica;
     if (path === null) return null;
-    paths.push({ path, error: line, onReplica: replica !== null, contentsSkipped: MKDIR_FAILED.test(line) });
+    const contentsSkipped = MKDIR_FAILED.test(line);
+    paths.push({ path, error: line, onReplica: replica !== null, contentsSkipped, notRemoved: null });
   }
   return paths.length > 0 ? paths : null;
 }

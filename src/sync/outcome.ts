@@ -73,11 +73,17 @@ export function replicaRefusals(r: RsyncResult, root: string, remote: Remote): P
   return { ops: new Map(), own: ownRows(named) };
 }
 
-/** A row per path (a directory rsync could not make as a tree: nothing below it was sent). */
+/**
+ * A row per path: a directory rsync could not make as a tree (nothing below it was sent), an entry
+ * it could not remove as its removal.
+ */
 function ownRows(named: readonly FailedPath[]): OwnRow[] {
   const byPath = new Map<RelPath, OwnRow>();
-  for (const { path, error, contentsSkipped } of named) {
-    const op: PathOp = { kind: contentsSkipped ? 'tree' : 'sync', path };
+  for (const { path, error, contentsSkipped, notRemoved } of named) {
+    const op: PathOp =
+      notRemoved !== null
+        ? { kind: 'delete', path, isDir: notRemoved === 'directory' }
+        : { kind: contentsSkipped ? 'tree' : 'sync', path };
     const had = byPath.get(path);
     // A directory's contents skipped outweighs its times not set.
     if (had === undefined || (contentsSkipped && had.op.kind === 'sync'))
@@ -124,6 +130,7 @@ function unsentPaths(r: RsyncResult, root: string, remote: Remote): FailedPath[]
     error: unreadableDirectory(path),
     onReplica: false,
     contentsSkipped: false,
+    notRemoved: null,
   }));
   const outcome = classifyExit(r.exitCode, r.stderr, notesOf(r));
   if (outcome === 'ok') return walked;

@@ -398,10 +398,22 @@ test('exit 23: the source files rsync could not read, relative to the root, with
       replica,
     ),
     [
-      { path: 'a\nb', error: open('/W/a\\#012b'), onReplica: false, contentsSkipped: false },
-      { path: 'd/sub', error: opendir, onReplica: false, contentsSkipped: false },
-      { path: 'l\u00e9t q"t', error: open('/W/l\\#351t q"t'), onReplica: false, contentsSkipped: false },
-      { path: 'odd', error: unknown, onReplica: false, contentsSkipped: false },
+      {
+        path: 'a\nb',
+        error: open('/W/a\\#012b'),
+        onReplica: false,
+        contentsSkipped: false,
+        notRemoved: null,
+      },
+      { path: 'd/sub', error: opendir, onReplica: false, contentsSkipped: false, notRemoved: null },
+      {
+        path: 'l\u00e9t q"t',
+        error: open('/W/l\\#351t q"t'),
+        onReplica: false,
+        contentsSkipped: false,
+        notRemoved: null,
+      },
+      { path: 'odd', error: unknown, onReplica: false, contentsSkipped: false, notRemoved: null },
     ],
   );
   assert.equal(failedPaths(23, `${open('/elsewhere/x')}\n${tail}`, '/W', replica), null, 'outside the root');
@@ -426,17 +438,17 @@ test("exit 23: what the replica could not take is named as the tree's path (a te
   const rename = 'rsync: [receiver] rename "/R/a/.b.Qw3rTy" -> "/R/a/b": Permission denied (13)';
   const times = 'rsync: [generator] failed to set times on "/R/t": Operation not permitted (1)';
   assert.deepEqual(failedPaths(23, [mkstemp, mkdir, rename, times, tail].join('\n'), '/W', replica), [
-    { path: 'locked/x.txt', error: mkstemp, onReplica: true, contentsSkipped: false },
-    { path: 'up/sub', error: mkdir, onReplica: true, contentsSkipped: true },
-    { path: 'a/b', error: rename, onReplica: true, contentsSkipped: false },
-    { path: 't', error: times, onReplica: true, contentsSkipped: false },
+    { path: 'locked/x.txt', error: mkstemp, onReplica: true, contentsSkipped: false, notRemoved: null },
+    { path: 'up/sub', error: mkdir, onReplica: true, contentsSkipped: true, notRemoved: null },
+    { path: 'a/b', error: rename, onReplica: true, contentsSkipped: false, notRemoved: null },
+    { path: 't', error: times, onReplica: true, contentsSkipped: false, notRemoved: null },
   ]);
   // a daemon's receiver, chrooted or not, names them from its module
   const daemonLine =
     'rsync: [receiver] mkstemp "/locked/.x.txt.LyWaBa" (in backup) failed: Permission denied (13)';
   const daemon = remoteKind({ id: 'h::backup', target: { kind: 'daemon', host: 'h', module: 'backup' } });
   assert.deepEqual(failedPaths(23, `${daemonLine}\n${tail}`, '/W', daemon.treePath), [
-    { path: 'locked/x.txt', error: daemonLine, onReplica: true, contentsSkipped: false },
+    { path: 'locked/x.txt', error: daemonLine, onReplica: true, contentsSkipped: false, notRemoved: null },
   ]);
   // rsync's own trouble with the replica as a whole is not one file's
   assert.equal(
@@ -499,4 +511,17 @@ test("exit 23: what a daemon's module refuses to receive (its exclude or filter)
   const mkstemp = 'rsync: [receiver] mkstemp "d/.f.AbCdEf" (in m) failed: Permission denied (13)';
   assert.equal(classifyExit(23, [file, mkstemp, tail].join('\n')), 'partial');
   assert.equal(lastErrorLine([mkstemp, file, tail].join('\n')), mkstemp);
+});
+
+test("exit 23: an entry the replica's generator could not remove (--delete) is named, as a removal", () => {
+  const tail =
+    'rsync error: some files/attrs were not transferred (see previous errors) (code 23) at main.c(1394)';
+  const unlink = 'rsync: [generator] delete_file: unlink(locked/old.txt) failed: Permission denied (13)';
+  const rmdir = 'rsync: [generator] delete_file: rmdir(locked/gone) failed: Permission denied (13)';
+  const daemon = remoteKind({ id: 'h::backup', target: { kind: 'daemon', host: 'h', module: 'backup' } });
+  assert.equal(classifyExit(23, `${unlink}\n${tail}`), 'partial');
+  assert.deepEqual(failedPaths(23, [unlink, rmdir, tail].join('\n'), '/W', daemon.treePath), [
+    { path: 'locked/old.txt', error: unlink, onReplica: true, contentsSkipped: false, notRemoved: 'file' },
+    { path: 'locked/gone', error: rmdir, onReplica: true, contentsSkipped: false, notRemoved: 'directory' },
+  ]);
 });

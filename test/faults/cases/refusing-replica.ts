@@ -155,6 +155,16 @@ function writeTen(rig: Rig, name: (i: number) => string): string[] {
   });
 }
 
+/** The uid and gid a daemon's module runs as when none is set (rsyncd's default as root). */
+const NOBODY = 65534;
+
+/** The replica's `dir` given back to the daemon's `nobody` and the queue retried: it converges. */
+async function givenBackConverges(rig: Rig, dir: string, what: string): Promise<void> {
+  chownSync(dir, NOBODY, NOBODY);
+  assert.equal(rig.cli(['queue', 'retry', '--all']).status, 0);
+  await rig.converged(15_000, what);
+}
+
 /** Waits until every one of `paths` is on the daemon's replica. */
 async function allOnReplica(
   daemon: RsyncDaemon,
@@ -354,7 +364,6 @@ export async function refusedRemovals(work: string): Promise<CaseResult> {
  * status and /metrics count that one; once the directory is writable it goes.
  */
 export async function replicaRefusesSomeFiles(work: string): Promise<CaseResult> {
-  const NOBODY = 65534;
   const daemon = await startRsyncDaemon({ moduleLines: [`uid = ${NOBODY}`, `gid = ${NOBODY}`] });
   const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
   try {
@@ -386,11 +395,10 @@ export async function replicaRefusesSomeFiles(work: string): Promise<CaseResult>
       await rig.metric('sersync_retry_queue_operations', { root: rig.src, remote: remote.remote }),
       queued,
     );
-    chownSync(join(daemon.dir, 'locked'), NOBODY, NOBODY);
-    assert.equal(rig.cli(['queue', 'retry', '--all']).status, 0);
-    await rig.converged(15_000, 'the directory writable again');
-    // A full sync (`-r`) the replica takes but for a file, a new directory and the times of their
-    // parent: it counts as done, its removals happen, and only those wait, each with rsync's line.
+    await givenBackConverges(rig, join(daemon.dir, 'locked'), 'the directory writable again');
+    // A full sync (`-r`) the replica takes but for a file, a new directory, a removal and the times
+    // of their parent: it counts as done, its other removals happen, and only those wait, each with
+    // rsync's line.
     await rig.stop();
     const restarted = Date.now();
     chownSync(join(daemon.dir, 'locked'), 0, 0);
@@ -398,6 +406,7 @@ export async function replicaRefusesSomeFiles(work: string): Promise<CaseResult>
     mkdirSync(join(rig.src, 'locked', 'new'));
     writeFileSync(join(rig.src, 'locked', 'new', 'z.txt'), 'below a directory the replica cannot make');
     writeFileSync(join(daemon.dir, 'open', 'stale.txt'), 'only on the replica');
+    writeFileSync(join(daemon.dir, 'locked', 'old.txt'), 'only on the replica, where it cannot remove');
     const whileStopped = writeTen(rig, (i) => `open/g-${i}.txt`);
     await rig.start(['-r']);
     await allOnReplica(daemon, whileStopped, 15_000, 'the full sync past what the replica refuses');
@@ -405,18 +414,23 @@ export async function replicaRefusesSomeFiles(work: string): Promise<CaseResult>
       rig,
       [
         'locked/new: rsync: [generator] recv_generator: mkdir "locked/new" (in replica) failed: Permission denied (13)',
+        'locked/old.txt: rsync: [generator] delete_file: unlink(locked/old.txt) failed: Permission denied (13)',
         'locked/y.txt: rsync: [receiver] mkstemp "locked/.y.txt.XXXXXX" (in replica) failed: Permission denied (13)',
-        'locked: rsync: [generator] failed to set times on "locked" (in replica): Operation not permitted (1)',
       ],
       'only what the replica refused waits',
+      [
+        'locked: rsync: [generator] failed to set times on "locked" (in replica): Operation not permitted (1)',
+      ],
     );
-    // The directory it could not make goes whole (rsync skipped what is below it unnamed).
+    // The directory it could not make goes whole (rsync skipped what is below it unnamed); the file
+    // it could not remove waits as its removal.
+    const kinds = rig
+      .queue()
+      .map((r) => `${r.op.kind} ${r.op.path}`)
+      .sort();
     assert.deepEqual(
-      rig
-        .queue()
-        .map((r) => `${r.op.kind} ${r.op.path}`)
-        .sort(),
-      ['sync locked', 'sync locked/y.txt', 'tree locked/new'],
+      kinds.filter((k) => k !== 'sync locked'),
+      ['delete locked/old.txt', 'sync locked/y.txt', 'tree locked/new'],
     );
     assert.ok(!existsSync(join(daemon.dir, 'open', 'stale.txt')), "the full sync's removals happened");
     const after = rig.status();
@@ -424,14 +438,16 @@ export async function replicaRefusesSomeFiles(work: string): Promise<CaseResult>
     const [waiting] = after.remotes;
     assert.ok(waiting !== undefined);
     assert.match(waiting.lastError ?? '', /^rsync: \[(?:generator|receiver)\] /);
-    assert.equal(waiting.queuedRetries, 3);
+    assert.equal(waiting.queuedRetries, kinds.length);
     assert.equal(
       await rig.metric('sersync_retry_queue_operations', { root: rig.src, remote: waiting.remote }),
-      3,
+      kinds.length,
     );
-    chownSync(join(daemon.dir, 'locked'), NOBODY, NOBODY);
-    assert.equal(rig.cli(['queue', 'retry', '--all']).status, 0);
-    await rig.converged(15_000, 'the directory writable again after the full sync');
+    await givenBackConverges(
+      rig,
+      join(daemon.dir, 'locked'),
+      'the directory writable again after the full sync',
+    );
     // The module's top directory made by hand as root and world-writable: the daemon's `nobody`
     // cannot set its mode or times. The full sync counts as done; the root's own attributes wait.
     await rig.stop();
@@ -447,9 +463,7 @@ export async function replicaRefusesSomeFiles(work: string): Promise<CaseResult>
     );
     assert.ok(existsSync(join(daemon.dir, 'open', 'h.txt')));
     assert.ok((rig.status().fullSync.lastAt ?? 0) >= thirdStart, 'the full sync counts as done');
-    chownSync(daemon.dir, NOBODY, NOBODY);
-    assert.equal(rig.cli(['queue', 'retry', '--all']).status, 0);
-    await rig.converged(15_000, "the module's top directory the daemon's again");
+    await givenBackConverges(rig, daemon.dir, "the module's top directory the daemon's again");
     // A directory on the replica root's but world-writable (seeded by hand as root): a file written
     // in it arrives and leaves the queue; only the directory's own attributes, which the daemon's
     // `nobody` cannot set, wait.
@@ -474,9 +488,7 @@ export async function replicaRefusesSomeFiles(work: string): Promise<CaseResult>
       15_000,
       "only the directory's own attributes wait",
     );
-    chownSync(join(daemon.dir, 'shared'), NOBODY, NOBODY);
-    assert.equal(rig.cli(['queue', 'retry', '--all']).status, 0);
-    await rig.converged(15_000, "the shared directory the daemon's again");
+    await givenBackConverges(rig, join(daemon.dir, 'shared'), "the shared directory the daemon's again");
     return { faults: 4, files: rig.files(), lost: 0 };
   } finally {
     await rig.stop();
@@ -492,7 +504,6 @@ export async function replicaRefusesSomeFiles(work: string): Promise<CaseResult>
  * loss). Now a cut stderr names nothing: the whole run waits, every file in the queue.
  */
 export async function replicaRefusesManyFiles(work: string): Promise<CaseResult> {
-  const NOBODY = 65534;
   const daemon = await startRsyncDaemon({ moduleLines: [`uid = ${NOBODY}`, `gid = ${NOBODY}`] });
   const rig = Rig.create(work, { daemon });
   try {
@@ -511,7 +522,7 @@ export async function replicaRefusesManyFiles(work: string): Promise<CaseResult>
     for (const n of names) writeFileSync(join(rig.src, n), `refused ${n.length}`);
     await eventually(
       () => rig.queue().filter((r) => r.lastError !== null).length === names.length,
-      15_000,
+      60_000,
       'every file waits while the module is read-only',
     );
     editDaemonConf(daemon, (conf) => conf.replace('read only = yes', 'read only = no'));
@@ -527,9 +538,7 @@ export async function replicaRefusesManyFiles(work: string): Promise<CaseResult>
       15_000,
       'every refused file still waits after the retry',
     );
-    chownSync(join(daemon.dir, 'locked'), NOBODY, NOBODY);
-    assert.equal(rig.cli(['queue', 'retry', '--all']).status, 0);
-    await rig.converged(15_000, 'the directory writable again');
+    await givenBackConverges(rig, join(daemon.dir, 'locked'), 'the directory writable again');
     return { faults: 1, files: rig.files(), lost: 0 };
   } finally {
     await rig.stop();
