@@ -662,8 +662,8 @@ export class Lane {
       this.ctx.log.info('rsync was interrupted by a signal: its work is kept');
       return false;
     }
-    // Each file set aside, and each path a full sync's replica did not take, fails alone, whatever
-    // the rest did: its row (and its attempts) leaves the batch first.
+    // Each file set aside, and each path the replica did not take that no op carried, fails alone,
+    // whatever the rest did: its row (and its attempts) leaves the batch first.
     const alone = new Map<RelPath, Failure>([
       ...aside,
       ...notTaken.map((n) => [n.op.path, n.failure] as const),
@@ -776,9 +776,9 @@ export class Lane {
   }
 
   /**
-   * A full sync with `--delete` from an empty or missing root would wipe the replica (a typo in
-   * `watch`, an unmounted disk must not destroy the backup). Why a full sync with --delete is not run: 'nothing to do' when both sides are empty, the
-   * refusal when the watched directory is missing or empty (it would empty the replica); null: run it.
+   * Why a full sync with --delete is not run: 'nothing to do' when both sides are empty, the
+   * refusal when the watched directory is missing or empty (it would wipe the replica: a typo in
+   * `watch` or an unmounted disk must not destroy the backup); null: run it.
    */
   private refusesFullDelete(task: RsyncTask, cwd: string): string | null {
     if (task.kind !== 'full' || !this.ctx.config.inotify.delete) return null;
