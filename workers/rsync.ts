@@ -349,6 +349,7 @@ async function runPlaced(task: ReportingTask, started: number): Promise<RsyncRes
     child.stdin.end(list === null ? undefined : Buffer.concat(list.flatMap((e) => [pathBytes(e), NUL])));
     const finish = (exitCode: number, signal: string | null, extra = ''): void => {
       unwatch();
+      const errors = stderr.text();
       progress?.final();
       resolve({
         exitCode,
@@ -359,9 +360,9 @@ async function runPlaced(task: ReportingTask, started: number): Promise<RsyncRes
         unreadable: input?.unreadable ?? [],
         walked,
         ...transferStats(stdout),
-        stderr: stderr.text() + extra,
+        stderr: errors + extra,
         stderrCut: stderr.cut,
-        leftTree: exitCode === 23 && CONFINABLE ? leftTheTree(task.cwd, stderr.text()) : [],
+        leftTree: exitCode === 23 && CONFINABLE ? leftTheTree(task.cwd, errors) : [],
       });
     };
     child.on('error', (err) => {

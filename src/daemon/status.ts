@@ -255,7 +255,7 @@ function remotesOf(lanes: readonly LaneReport[]): RemoteReport[] {
       lastError: lastFailed?.lastError ?? null,
       lagSeconds: Math.max(0, ...own.map((l) => l.lagSeconds)),
       daemonRefused: sum((l) => l.daemonRefused),
-      lastDaemonRefused: latestBy(own, (l) => l.lastDaemonRefused?.at ?? null)?.lastDaemonRefused ?? null,
+      lastDaemonRefused: latestRefusal(own),
     };
   });
 }
@@ -338,8 +338,7 @@ function addStats(now: LaneStats, before: LaneStats): LaneStats {
     queueFailingSince: now.queueFailingSince,
     queueError: now.queueError,
     daemonRefused: now.daemonRefused + before.daemonRefused,
-    lastDaemonRefused:
-      latestBy([now, before], (l) => l.lastDaemonRefused?.at ?? null)?.lastDaemonRefused ?? null,
+    lastDaemonRefused: latestRefusal([now, before]),
   };
 }
 
@@ -351,6 +350,11 @@ function earliest(times: readonly (number | null)[]): number | null {
 function latest(times: readonly (number | null)[]): number | null {
   const known = times.filter((t): t is number => t !== null);
   return known.length === 0 ? null : Math.max(...known);
+}
+
+/** The latest of their last daemon refusals. */
+function latestRefusal(stats: readonly LaneStats[]): LaneStats['lastDaemonRefused'] {
+  return latestBy(stats, (l) => l.lastDaemonRefused?.at ?? null)?.lastDaemonRefused ?? null;
 }
 
 function latestBy<T>(items: readonly T[], at: (item: T) => number | null): T | undefined {

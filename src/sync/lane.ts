@@ -664,15 +664,13 @@ export class Lane {
     }
     // Each file set aside, and each path the replica did not take that no op carried, fails alone,
     // whatever the rest did: its row (and its attempts) leaves the batch first.
-    const alone = new Map<RelPath, Failure>([
-      ...aside,
-      ...notTaken.map((n) => [n.op.path, n.failure] as const),
-    ]);
-    const own = [
-      ...[...aside.keys()].map((path) => ({ kind: 'sync' as const, path })),
-      ...notTaken.map((n) => n.op),
+    const rows: OwnRow[] = [
+      ...[...aside].map(([path, failure]) => ({ op: { kind: 'sync' as const, path }, failure })),
+      ...notTaken,
     ];
-    const asideBatch = own.length === 0 ? null : store.begin(remote.id, root, own, since ?? undefined);
+    const alone = new Map(rows.map((o) => [o.op.path, o.failure]));
+    const ownOps = rows.map((o) => o.op);
+    const asideBatch = rows.length === 0 ? null : store.begin(remote.id, root, ownOps, since ?? undefined);
     // Only what surely arrived may spare the next batch a send.
     if (sendsArrived) this.rememberWalked(results, alone);
     if (failure === null) store.succeed(batch);

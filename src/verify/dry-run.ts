@@ -74,15 +74,16 @@ export function dryRun(
     child.on('close', (code) => {
       track?.end();
       const exit = code ?? -1;
-      if (classifyExit(exit, stderr.text(), { cut: stderr.cut }) !== 'ok') {
-        const why = lastErrorLine(stderr.text()) || `rsync exited with ${exit}`;
+      const errors = stderr.text();
+      if (classifyExit(exit, errors, { cut: stderr.cut }) !== 'ok') {
+        const why = lastErrorLine(errors) || `rsync exited with ${exit}`;
         reject(new SersyncError('ERR_SERSYNC_VERIFY', `cannot compare ${task.cwd}: ${why}`));
         return;
       }
       // Names are bytes: latin1 keeps one char per byte (see paths.ts).
       resolve({
         differences: parseItemized(Buffer.concat(out).toString('latin1')),
-        daemonRefused: daemonRefusedPaths(stderr.text()),
+        daemonRefused: daemonRefusedPaths(errors),
       });
     });
   });
