@@ -43,6 +43,11 @@ export class Coalescer {
   /** The batches taken and not landed yet, by the array `take` handed out. */
   private readonly carrying = new Map<readonly PathOp[], InFlight>();
   /**
+   * Batches landed whose changes may not all have come in yet (see `settled`): what they carried
+   * may be on the replica though no change told of it so far.
+   */
+  private readonly settling = new Map<readonly PathOp[], InFlight>();
+  /**
    * Whether a `take` while batches are in flight may find something: a change arrived on a path
    * no batch in flight touches, or a batch landed. Spares a scan of everything pending per event
    * while all of it waits for the batches in flight.
@@ -62,20 +67,35 @@ export class Coalescer {
   apply(change: CoalescedChange): boolean {
     this.change(change);
     if (this.capped()) return true;
-    // The batch in flight may carry this path after all (its delete form sends whatever exists when
-    // rsync looks; a tree send walks what is there): until it lands, what the replica holds there
-    // is unknown, so the entry is not fresh, and a removal that follows is sent, not cancelled.
     const path = change.kind === 'rename' ? change.to : change.kind === 'resync' ? null : change.path;
-    const e = path === null ? undefined : this.entries.get(path);
-    const carried = path !== null && this.inFlightCarries(path);
-    if (e?.fresh === true && carried) this.set(path, { ...e, fresh: false });
-    if (!carried && change.kind !== 'new') this.mayTake = true;
+    if (change.kind !== 'new' && (path === null || !this.inFlightCarries(path))) this.mayTake = true;
     return false;
+  }
+
+  /**
+   * Every change made before `batch` landed has come in (the watcher has handed on what the kernel
+   * had queued by then): what it carried is known from them now (see `mayHold`).
+   */
+  settled(batch: readonly PathOp[]): void {
+    this.settling.delete(batch);
   }
 
   /** Whether some batch in flight may create `path` on the replica (see InFlight.carries). */
   private inFlightCarries(path: RelPath): boolean {
     for (const batch of this.carrying.values()) if (batch.carries(path)) return true;
+    return false;
+  }
+
+  /**
+   * Whether the replica may hold `path` though no change told of it: a batch in flight may create
+   * it (its delete form sends whatever exists when rsync looks; a tree send walks what is there),
+   * or a batch that landed before the change announcing `path` came in may have (a walk sees a
+   * file the moment it is made; its event can come in after the batch landed). Such a path is
+   * never fresh: a removal that follows is sent, not cancelled.
+   */
+  private mayHold(path: RelPath): boolean {
+    if (this.inFlightCarries(path)) return true;
+    for (const batch of this.settling.values()) if (batch.carries(path)) return true;
     return false;
   }
 
@@ -108,7 +128,10 @@ export class Coalescer {
 
   /** `batch` (as `take` returned it) has finished (`ok`: every run of it succeeded). */
   landed(batch: readonly PathOp[], ok = true): void {
-    if (!this.carrying.delete(batch)) return;
+    const carried = this.carrying.get(batch);
+    if (carried === undefined) return;
+    this.carrying.delete(batch);
+    this.settling.set(batch, carried);
     for (const op of batch) {
       if (ok) this.owed.delete(op.path);
       else if (op.kind !== 'full') this.owed.set(op.path, stronger(this.owed.get(op.path), owedBy(op)));
@@ -343,7 +366,7 @@ export class Coalescer {
   }
 
   private set(path: RelPath, e: Entry): void {
-    this.entries.set(path, e);
+    this.entries.set(path, e.fresh && this.mayHold(path) ? { ...e, fresh: false } : e);
   }
 
   /**

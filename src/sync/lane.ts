@@ -88,6 +88,12 @@ export interface LaneContext {
   readonly source?: () => RootSource | null;
   /** Paths full syncs must leave alone now (see PlanContext.protect). */
   readonly protect?: () => readonly RelPath[];
+  /**
+   * Resolves once every change made in the tree so far has been pushed (see Watcher.settled). A
+   * batch's walk may send a file whose event comes in after the batch landed: until then the
+   * coalescer counts the batch as maybe holding it. Without it, changes are pushed as they happen.
+   */
+  readonly reported?: () => Promise<void>;
   readonly remote: Remote;
   /** A local remote's replica as the process recorded it; recorded when the lane begins if not. */
   readonly replica?: LocalReplica | undefined;
@@ -462,12 +468,22 @@ export class Lane {
       .finally(() => {
         this.flights.delete(flight);
         this.coalescer.landed(ops, ok);
+        this.settleWhenReported(ops);
         this.relistStaleDirs(flight);
         // Another timer may be set for a batch beside this one: the lane may still dispatch more.
         this.schedule();
       });
     // A burst keeps coming: a batch beside this one may already have work.
     this.schedule();
+  }
+
+  /** Tells the coalescer once the changes made before `ops` landed have all come in. */
+  private settleWhenReported(ops: readonly PathOp[]): void {
+    const reported = this.ctx.reported?.();
+    if (reported === undefined) return this.coalescer.settled(ops);
+    void reported.then(() => {
+      this.coalescer.settled(ops);
+    });
   }
 
   /**

@@ -139,6 +139,7 @@ export class Replicator {
           root: lp.watch,
           source,
           protect: (): readonly RelPath[] => tree.watch?.unmounted() ?? [],
+          reported: (): Promise<void> => tree.watch?.settled() ?? Promise.resolve(),
           remote,
           replica: remote.target.kind === 'local' ? deps.replicas?.get(remote.target.path) : undefined,
           pool: deps.pool,

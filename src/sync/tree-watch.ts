@@ -210,6 +210,14 @@ export class TreeWatch {
     return unseen;
   }
 
+  /**
+   * Resolves once the changes made in the tree before the call have all been handed on (see
+   * Watcher.settled); at once while no watcher reads (its successor starts with a resync).
+   */
+  settled(): Promise<void> {
+    return this.watcher?.settled() ?? Promise.resolve();
+  }
+
   private unaccounted(drained: boolean): Unaccounted {
     // a start that failed: nothing seen (the run owes what the last one left, see Replicator.start)
     if (!this.watchedOnce || this.down === 'unmounted') return { tree: null, unwatched: [] };

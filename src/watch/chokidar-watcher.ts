@@ -107,6 +107,15 @@ export class ChokidarWatcher implements Watcher {
     return !this.closed;
   }
 
+  /**
+   * chokidar tells nothing of what it still holds: a change it has not reported within QUIET_MS
+   * counts as made after the call.
+   */
+  async settled(): Promise<void> {
+    await sleep(QUIET_MS);
+    this.flush();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -96,6 +96,10 @@ export class InotifyWatcher implements Watcher {
   /** Bytes of events read so far, and who waits for the next read (see drain). */
   private readBytes = 0;
   private readonly readWaiters = new Set<(read: boolean) => void>();
+  /** Bytes of events handled and handed on, a move waiting for its partner not counted (see settled). */
+  private handedBytes = 0;
+  private processedBytes = 0;
+  private readonly settleWaiters: { readonly mark: number; readonly resolve: () => void }[] = [];
 
   constructor(
     private readonly binding: InotifyBinding,
@@ -186,6 +190,7 @@ export class InotifyWatcher implements Watcher {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.wakeSettled();
     clearTimeout(this.moveTimer);
     clearTimeout(this.recheckTimer);
     if (this.handle !== undefined) this.binding.close(this.handle);
@@ -219,6 +224,29 @@ export class InotifyWatcher implements Watcher {
     if (this.translator.waiting) this.enqueue(() => this.translator.finish());
     await this.work;
     return !this.dead;
+  }
+
+  /**
+   * Resolves once every event the kernel had queued when called has been handed on (a rename's
+   * first half with its partner), without reading ahead of the poll; at once when this watcher
+   * reads no more (closed or failed: its successor starts with a resync).
+   */
+  settled(): Promise<void> {
+    if (this.handle === undefined || this.dead || this.closed) return Promise.resolve();
+    const mark = this.readBytes + this.binding.queued(this.handle);
+    if (this.handedBytes >= mark) return Promise.resolve();
+    return new Promise((resolve) => this.settleWaiters.push({ mark, resolve }));
+  }
+
+  /** Wakes the `settled` callers whose events are all handed on (all of them once reading stopped). */
+  private wakeSettled(): void {
+    const all = this.dead || this.closed;
+    for (let i = this.settleWaiters.length - 1; i >= 0; i--) {
+      const w = this.settleWaiters[i];
+      if (w === undefined || (!all && w.mark > this.handedBytes)) continue;
+      this.settleWaiters.splice(i, 1);
+      w.resolve();
+    }
   }
 
   /** Resolves true at the next read, false at a failed one or if none comes by `until`. */
@@ -260,6 +288,7 @@ export class InotifyWatcher implements Watcher {
       clearTimeout(this.recheckTimer);
       const reason = err?.message ?? 'inotify read without data';
       this.dead = true;
+      this.wakeSettled();
       this.work = this.work.then(() => {
         if (!this.closed) this.opts.onEvents([{ type: 'failed', reason }]);
       });
@@ -292,6 +321,10 @@ export class InotifyWatcher implements Watcher {
   }
 
   private processed(bytes: number): void {
+    this.processedBytes += bytes;
+    // a move's first half still waiting is the last event read: every mark before it is passed
+    this.handedBytes = this.translator.waiting ? this.processedBytes - 1 : this.processedBytes;
+    this.wakeSettled();
     this.pendingBytes -= bytes;
     if (!this.paused || this.pendingBytes > MAX_PENDING_BYTES / 2 || this.closed) return;
     this.paused = false;

@@ -137,5 +137,10 @@ export interface Watcher {
    * Absent: nothing is held.
    */
   drain?(): Promise<boolean>;
+  /**
+   * Resolves once the changes made before the call have all been reported (a change is reported
+   * some time after it is made: a sync that ran meanwhile may have sent what no event told of yet).
+   */
+  settled(): Promise<void>;
   close(): Promise<void>;
 }

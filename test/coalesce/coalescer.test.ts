@@ -244,3 +244,23 @@ test('coalescer: sends below a directory in flight when it is renamed are sent a
     { kind: 'tree', path: 'd/sub' },
   ]);
 });
+
+test('coalescer: a file made before a walk that landed, whose creation came in after, is removed when it goes; once the changes are in, one made later never travels', () => {
+  const c = new Coalescer();
+  c.apply(tree('d'));
+  const walk = c.take();
+  // the walk of d listed d/f, made just before it ran; its events come in after the batch landed
+  c.landed(walk);
+  c.apply(created('d/f'));
+  c.apply(sync('d/f'));
+  c.apply(rename('d/f', 'g'));
+  assert.deepEqual(c.take(), [
+    { kind: 'delete', path: 'd/f', isDir: false },
+    { kind: 'sync', path: 'g' },
+  ]);
+  c.settled(walk);
+  c.apply(created('d/tmp'));
+  c.apply(sync('d/tmp'));
+  c.apply(del('d/tmp'));
+  assert.deepEqual(c.take(), []);
+});

@@ -36,3 +36,98 @@ export function runOp(op: PathOp, src: Tree, rep: Tree): void {
     }
   }
 }
+
+/** The source as rsync lists it below `p` (`p` included), each entry a directory or a file. */
+const listing = (src: Tree, p: string): [string, 'dir' | 'file'][] =>
+  under(src, p).map((k) => [k, src.get(k) === 'dir' ? 'dir' : 'file']);
+
+const parentsOn = (t: Tree, p: string): boolean => {
+  for (let d = parentOf(p); d !== ''; d = parentOf(d)) if (t.get(d) !== 'dir') return false;
+  return true;
+};
+
+/**
+ * rsync's transfer of a listing: each directory made (gone from the source since or not: the
+ * receiver makes what the list says), each file copied as the source has it now (vanished: skipped).
+ */
+function transfer(list: readonly [string, 'dir' | 'file'][], src: Tree, rep: Tree): void {
+  for (const [k, t] of list) {
+    if (!parentsOn(rep, k)) continue;
+    const v = src.get(k);
+    if (t === 'dir') rep.set(k, 'dir');
+    else if (v !== undefined && v !== 'dir') rep.set(k, v);
+  }
+}
+
+/**
+ * The runs of one batch as the lane makes them, each in steps that other batches and new changes
+ * may come between: the moves (a mirror of the new name, `--link-dest` the old; sent whole with
+ * the sends when the new name or its parent on the replica is not there), then one removal run (a
+ * mirror of each path whose parents the source still has), then one send run: our walk of the
+ * sends and trees (`walked` is told what it listed, as the lane narrows the batch), rsync's own
+ * listing of what is still there (the parents along, `-R`), and the transfer.
+ */
+export function batchSteps(
+  ops: readonly PathOp[],
+  src: Tree,
+  rep: Tree,
+  walked: (trees: string[], listed: string[]) => void,
+): (() => void)[] {
+  const steps: (() => void)[] = [];
+  const whole: PathOp[] = [];
+  for (const m of ops) {
+    if (m.kind !== 'move') continue;
+    let list: [string, 'dir' | 'file'][] | null = null;
+    steps.push(() => {
+      if (src.get(m.path) === 'dir' && parentsOn(rep, m.path)) list = listing(src, m.path);
+      else whole.push({ kind: 'tree', path: m.path });
+    });
+    steps.push(() => {
+      if (list === null) return;
+      const names = new Set(list.map(([k]) => k));
+      for (const k of under(rep, m.path)) if (!names.has(k)) rep.delete(k);
+      transfer(list, src, rep);
+    });
+  }
+  const removals = ops.filter((o) => o.kind === 'delete').map((o) => o.path);
+  if (removals.length > 0) {
+    let lists: [string, [string, 'dir' | 'file'][]][] = [];
+    steps.push(() => {
+      // the include chain lists each parent, which the receiver makes
+      const chain = (p: string): [string, 'dir'][] =>
+        p === '' || parentOf(p) === '' ? [] : [...chain(parentOf(p)), [parentOf(p), 'dir']];
+      lists = removals.filter((p) => parentsOn(src, p)).map((p) => [p, [...chain(p), ...listing(src, p)]]);
+    });
+    steps.push(() => {
+      for (const [p, list] of lists) {
+        const names = new Set(list.map(([k]) => k));
+        for (const k of under(rep, p)) if (!names.has(k)) rep.delete(k);
+        transfer(list, src, rep);
+      }
+    });
+  }
+  let ours: string[] | null = null;
+  let theirs: [string, 'dir' | 'file'][] = [];
+  steps.push(() => {
+    const sends = [...ops, ...whole].filter((o) => o.kind === 'sync' || o.kind === 'tree');
+    if (sends.length === 0) return;
+    ours = sends.flatMap((o) => (o.kind === 'tree' ? under(src, o.path) : src.has(o.path) ? [o.path] : []));
+    const trees = sends.filter((o) => o.kind === 'tree').map((o) => o.path);
+    if (trees.length > 0) walked(trees, ours);
+  });
+  steps.push(() => {
+    if (ours === null) return;
+    const list = new Map<string, 'dir' | 'file'>();
+    for (const p of ours) {
+      const v = src.get(p);
+      if (v === undefined) continue;
+      for (let d = parentOf(p); d !== ''; d = parentOf(d)) list.set(d, 'dir');
+      list.set(p, v === 'dir' ? 'dir' : 'file');
+    }
+    theirs = [...list].sort(([a], [b]) => a.split('/').length - b.split('/').length);
+  });
+  steps.push(() => {
+    transfer(theirs, src, rep);
+  });
+  return steps;
+}

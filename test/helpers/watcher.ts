@@ -8,6 +8,7 @@ export function overriding(watcher: Watcher, over: Partial<Pick<Watcher, 'start'
     health: () => watcher.health(),
     mountMemory: () => watcher.mountMemory?.(),
     drain: over.drain ?? (() => watcher.drain?.() ?? Promise.resolve(true)),
+    settled: () => watcher.settled(),
     close: () => watcher.close(),
   };
 }

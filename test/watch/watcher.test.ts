@@ -568,6 +568,59 @@ test('watcher (chokidar): a drain hands on what chokidar reports within its quie
   });
 });
 
+test('watcher (inotify): settled resolves once what the kernel had queued is handed on, a move waiting for its partner with it', async () => {
+  await withWatcher('inotify', async ({ root, log, watcher }) => {
+    // Made in one turn of the event loop: nothing of it has been read yet.
+    for (let i = 0; i < 200; i++) writeFileSync(`${root}/f${i}`, `${i}`);
+    mkdirSync(`${root}/d`);
+    renameSync(`${root}/f0`, `${root}/../moved-out`);
+    assert.equal(log.events.length, 0, 'nothing read yet');
+    await watcher.settled();
+    const written = new Set(log.events.flatMap((e) => (e.type === 'write' ? [e.path] : [])));
+    assert.equal(written.size, 200, 'every close_write handed on');
+    assert.ok(
+      log.events.some((e) => e.type === 'create' && e.path === 'd'),
+      'the directory handed on',
+    );
+    assert.ok(
+      log.events.some((e) => e.type === 'move-out' && e.path === 'f0'),
+      'the move waiting for its partner handed on as a move out',
+    );
+    const before = log.events.length;
+    await watcher.settled();
+    assert.equal(log.events.length, before, 'nothing queued: settled at once');
+  });
+});
+
+test('watcher (inotify): settled does not wait for a tree that keeps changing, nor for a watcher whose read failed', async () => {
+  await withWatcher('inotify', async ({ root, log, watcher }) => {
+    writeFileSync(`${root}/before`, 'queued before');
+    let written = 0;
+    const writer = setInterval(() => writeFileSync(`${root}/busy-${written++ % 10}`, `${written}`), 1);
+    try {
+      await watcher.settled();
+      assert.ok(
+        log.events.some((e) => e.type === 'write' && e.path === 'before'),
+        'what came before handed on',
+      );
+      writeFileSync(`${root}/unread`, 'queued when the read fails');
+      const settling = watcher.settled();
+      simulateReadError(watcher, Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' }));
+      await settling;
+    } finally {
+      clearInterval(writer);
+    }
+  });
+});
+
+test('watcher (chokidar): settled hands on what chokidar reports within its quiet spell', async () => {
+  await withWatcher('chokidar', async ({ root, log, watcher }) => {
+    writeFileSync(`${root}/just-before`, 'written just before');
+    await watcher.settled();
+    assert.ok(log.events.some(touches('just-before')), 'the write handed on');
+  });
+});
+
 /** The inotify watches this process holds: the `inotify wd:` lines of its inotify fds' fdinfo. */
 function inotifyWatchesHeld(): number {
   let held = 0;
