@@ -20,15 +20,18 @@ import type { RsyncResult } from './task.js';
 
 /** The run's failure, or null when its work arrived. */
 export function failureOf(r: RsyncResult): Failure | null {
-  if (classifyExit(r.exitCode, r.stderr, notesOf(r)) !== 'ok')
-    return {
-      exitCode: r.exitCode,
-      message:
-        lastErrorLine(r.stderr) || `rsync exited with ${r.exitCode} (${describeExit(r.exitCode).meaning})`,
-    };
+  if (classifyExit(r.exitCode, r.stderr, notesOf(r)) !== 'ok') {
+    const line =
+      lastErrorLine(r.stderr) || `rsync exited with ${r.exitCode} (${describeExit(r.exitCode).meaning})`;
+    // The line names one path of many: each row of the batch shows it, so say it is one of them.
+    return { exitCode: r.exitCode, message: r.stderrCut ? `${line}${CUT_NOTE}` : line };
+  }
   const [dir] = r.unreadable;
   return dir === undefined ? null : { exitCode: 23, message: unreadableDirectory(dir) };
 }
+
+/** Said after the last line of a run whose errors were more than a run keeps (`RsyncResult.stderrCut`). */
+export const CUT_NOTE = '; and more errors than a run keeps: the whole batch waits';
 
 /** A path that fails on its own row (not one of the batch's ops), with the op that retries it. */
 export interface OwnRow {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Remote } from '../../src/config/types.js';
-import { partialFailures, replicaRefusals } from '../../src/sync/outcome.js';
+import { CUT_NOTE, failureOf, partialFailures, replicaRefusals } from '../../src/sync/outcome.js';
 import { notRun } from '../../src/sync/task.js';
 
 const daemon: Remote = {
@@ -72,4 +72,12 @@ test('partialFailures: a parent whose attributes the replica could not set gets 
   );
   // a source no op carried is not understood: the whole batch fails
   assert.equal(partialFailures([file('x')], exit23(unreadable), '/W', daemon), null);
+});
+
+test('failureOf: the last line of a run whose errors were more than it keeps says it is one of many', () => {
+  assert.deepEqual(failureOf(exit23(mkstemp)), { exitCode: 23, message: mkstemp });
+  assert.deepEqual(failureOf({ ...exit23(mkstemp), stderrCut: true }), {
+    exitCode: 23,
+    message: `${mkstemp}${CUT_NOTE}`,
+  });
 });

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { disposeRsyncDaemon, freePort, startRsyncDaemon, type RsyncDaemon } from '../../helpers/rsyncd.js';
 import { eventually } from '../../helpers/trees.js';
 import { editDaemonConf } from '../lib/daemon-conf.js';
-import { Rig } from '../lib/rig.js';
+import { Rig, type JsonRow } from '../lib/rig.js';
 import type { CaseResult } from './result.js';
 
 const READ_ONLY = 'read only = yes';
@@ -505,7 +505,7 @@ export async function replicaRefusesSomeFiles(work: string): Promise<CaseResult>
  */
 export async function replicaRefusesManyFiles(work: string): Promise<CaseResult> {
   const daemon = await startRsyncDaemon({ moduleLines: [`uid = ${NOBODY}`, `gid = ${NOBODY}`] });
-  const rig = Rig.create(work, { daemon });
+  const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
   try {
     chownSync(daemon.dir, NOBODY, NOBODY);
     mkdirSync(join(rig.src, 'locked'));
@@ -520,23 +520,44 @@ export async function replicaRefusesManyFiles(work: string): Promise<CaseResult>
       (_, i) => `locked/${String(i).padStart(4, '0')}-${'n'.repeat(240)}`,
     );
     for (const n of names) writeFileSync(join(rig.src, n), `refused ${n.length}`);
+    // Each file's row (and maybe the directory's own: a batch landing after a newer one that
+    // listed it sends it again, see Lane.relistStaleDirs).
+    const rowsOf = (rows: readonly JsonRow[]): Map<string, JsonRow> =>
+      new Map(rows.filter((r) => r.op.path !== 'locked').map((r) => [r.op.path, r]));
     await eventually(
-      () => rig.queue().filter((r) => r.lastError !== null).length === names.length,
+      () => {
+        const rows = rowsOf(rig.queue());
+        return names.every((n) => (rows.get(n)?.lastError ?? null) !== null);
+      },
       60_000,
       'every file waits while the module is read-only',
     );
     editDaemonConf(daemon, (conf) => conf.replace('read only = yes', 'read only = no'));
     assert.equal(rig.cli(['queue', 'retry', '--all']).status, 0);
+    let rows: JsonRow[] = [];
     await eventually(
       () => {
-        const rows = rig.queue();
+        rows = rig.queue();
+        const files = rowsOf(rows);
         return (
-          rows.length === names.length &&
-          rows.every((r) => r.attempts >= 2 && !/read only/.test(r.lastError ?? ''))
+          files.size === names.length &&
+          names.every((n) => {
+            const r = files.get(n);
+            return r !== undefined && r.attempts >= 2 && !/read only/.test(r.lastError ?? '');
+          })
         );
       },
       15_000,
       'every refused file still waits after the retry',
+    );
+    // While it lasts, status and /metrics say what waits, and why.
+    const [remote] = rig.status().remotes;
+    assert.ok(remote !== undefined);
+    assert.equal(remote.queuedRetries, rows.length);
+    assert.match(remote.lastError ?? '', /Permission denied.*more errors than a run keeps/);
+    assert.equal(
+      await rig.metric('sersync_retry_queue_operations', { root: rig.src, remote: remote.remote }),
+      rows.length,
     );
     await givenBackConverges(rig, join(daemon.dir, 'locked'), 'the directory writable again');
     return { faults: 1, files: rig.files(), lost: 0 };
