@@ -166,6 +166,18 @@ async function givenBackConverges(rig: Rig, dir: string, what: string): Promise<
 }
 
 /** Waits until every one of `paths` is on the daemon's replica. */
+/** While rows wait, `status` and `/metrics` count them, and `status` shows the last error. */
+async function waitingShown(rig: Rig, rows: number, error: RegExp): Promise<void> {
+  const [remote] = rig.status().remotes;
+  assert.ok(remote !== undefined);
+  assert.match(remote.lastError ?? '', error);
+  assert.equal(remote.queuedRetries, rows);
+  assert.equal(
+    await rig.metric('sersync_retry_queue_operations', { root: rig.src, remote: remote.remote }),
+    rows,
+  );
+}
+
 async function allOnReplica(
   daemon: RsyncDaemon,
   paths: readonly string[],
@@ -433,16 +445,8 @@ export async function replicaRefusesSomeFiles(work: string): Promise<CaseResult>
       ['delete locked/old.txt', 'sync locked/y.txt', 'tree locked/new'],
     );
     assert.ok(!existsSync(join(daemon.dir, 'open', 'stale.txt')), "the full sync's removals happened");
-    const after = rig.status();
-    assert.ok((after.fullSync.lastAt ?? 0) >= restarted, 'the full sync counts as done');
-    const [waiting] = after.remotes;
-    assert.ok(waiting !== undefined);
-    assert.match(waiting.lastError ?? '', /^rsync: \[(?:generator|receiver)\] /);
-    assert.equal(waiting.queuedRetries, kinds.length);
-    assert.equal(
-      await rig.metric('sersync_retry_queue_operations', { root: rig.src, remote: waiting.remote }),
-      kinds.length,
-    );
+    assert.ok((rig.status().fullSync.lastAt ?? 0) >= restarted, 'the full sync counts as done');
+    await waitingShown(rig, kinds.length, /^rsync: \[(?:generator|receiver)\] /);
     await givenBackConverges(
       rig,
       join(daemon.dir, 'locked'),
@@ -463,6 +467,7 @@ export async function replicaRefusesSomeFiles(work: string): Promise<CaseResult>
     );
     assert.ok(existsSync(join(daemon.dir, 'open', 'h.txt')));
     assert.ok((rig.status().fullSync.lastAt ?? 0) >= thirdStart, 'the full sync counts as done');
+    await waitingShown(rig, 1, /failed to set permissions on "\."/);
     await givenBackConverges(rig, daemon.dir, "the module's top directory the daemon's again");
     // A directory on the replica root's but world-writable (seeded by hand as root): a file written
     // in it arrives and leaves the queue; only the directory's own attributes, which the daemon's
@@ -488,6 +493,7 @@ export async function replicaRefusesSomeFiles(work: string): Promise<CaseResult>
       15_000,
       "only the directory's own attributes wait",
     );
+    await waitingShown(rig, 1, /on "shared"/);
     await givenBackConverges(rig, join(daemon.dir, 'shared'), "the shared directory the daemon's again");
     return { faults: 4, files: rig.files(), lost: 0 };
   } finally {
@@ -550,15 +556,7 @@ export async function replicaRefusesManyFiles(work: string): Promise<CaseResult>
       15_000,
       'every refused file still waits after the retry',
     );
-    // While it lasts, status and /metrics say what waits, and why.
-    const [remote] = rig.status().remotes;
-    assert.ok(remote !== undefined);
-    assert.equal(remote.queuedRetries, rows.length);
-    assert.match(remote.lastError ?? '', /Permission denied.*more errors than a run keeps/);
-    assert.equal(
-      await rig.metric('sersync_retry_queue_operations', { root: rig.src, remote: remote.remote }),
-      rows.length,
-    );
+    await waitingShown(rig, rows.length, /Permission denied.*more errors than a run keeps/);
     await givenBackConverges(rig, join(daemon.dir, 'locked'), 'the directory writable again');
     return { faults: 1, files: rig.files(), lost: 0 };
   } finally {
