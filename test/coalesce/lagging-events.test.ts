@@ -5,14 +5,21 @@
  * nested tree changed at random (files made, written, removed, renamed away and over others as
  * `sed -i` does; directories made, moved and removed with all below them), the changes queued and
  * handed on later in order, up to three batches side by side, each run in steps between which
- * anything else happens. After the last batch the replica equals the source.
+ * anything else happens. With a retry queue (the real one, SQLite), some batches fail after doing
+ * part of their work, and the queue's rows come back as the lane puts them back. After the last
+ * batch (and the last retry) the replica equals the source.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Coalescer } from '../../src/coalesce/coalescer.js';
+import { openWorkStore } from '../../src/queue/store.js';
+import type { QueueStore } from '../../src/queue/types.js';
 import type { PathOp } from '../../src/coalesce/types.js';
 import type { CoalescedChange as Change } from '../../src/filter/changes.js';
-import { isWithin, parentOf } from '../../src/paths.js';
+import { baseName, isWithin, parentOf } from '../../src/paths.js';
 import { prng } from '../helpers/prng.js';
 import { batchSteps, sorted, under, type Tree } from './replica-model.js';
 
@@ -25,12 +32,20 @@ interface Outcome {
   readonly neverSent: number;
 }
 
-/**
- * `settles`: whether the coalescer is told when the changes made before a batch landed have all
- * come in (as the lane does, see LaneContext.reported); false tells it at once, as if changes came
- * in the moment they were made.
- */
-function scenario(seed: number, settles: boolean): Outcome {
+interface Options {
+  /**
+   * Whether the coalescer is told when the changes made before a batch landed have all come in (as
+   * the lane does, see LaneContext.reported); false tells it at once, as if changes came in the
+   * moment they were made.
+   */
+  readonly settles: boolean;
+  /** With a queue: the share of batches that fail, and the queue their rows wait in. */
+  readonly failing?: { readonly rate: number; readonly store: QueueStore };
+}
+
+const MODEL_FAILURE = { exitCode: 23, message: 'a model failure' };
+
+function scenario(seed: number, { settles, failing }: Options): Outcome {
   const rnd = prng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
   const depth = 1 + Math.floor(rnd() * 3);
@@ -47,20 +62,34 @@ function scenario(seed: number, settles: boolean): Outcome {
   const everSent = new Set<string>();
   const created = new Set<string>();
   const waiting: { ops: PathOp[]; mark: number }[] = [];
-  const flights: { ops: PathOp[]; steps: (() => void)[] }[] = [];
+  const flights: Flight[] = [];
+  const lanes = [{ remoteId: 'model', root: `/tree-${seed}` }];
+  let failures = failing !== undefined;
   const join = (d: string, n: string): string => (d === '' ? n : `${d}/${n}`);
+  const ever = new Set<string>();
   const changed = (...cs: Change[]): void => {
     queue.push(...cs);
     made += cs.length;
+    for (const p of src.keys()) ever.add(p);
   };
 
   const change = (): void => {
     const dirs = ['', ...[...src].filter(([, v]) => v === 'dir').map(([k]) => k)];
     const files = [...src].filter(([, v]) => v !== 'dir').map(([k]) => k);
     const dir = pick(dirs);
+    // a name used before (a file made again where one was removed, a directory where one moved away)
+    const again = (kind: 'f' | 'd'): string | undefined => {
+      const free = [...ever].filter(
+        (p) =>
+          !src.has(p) &&
+          baseName(p).startsWith(kind) &&
+          (parentOf(p) === '' || src.get(parentOf(p)) === 'dir'),
+      );
+      return rnd() < 0.3 ? free[Math.floor(rnd() * free.length)] : undefined;
+    };
     const r = rnd();
     if (r < 0.3 || files.length === 0) {
-      const p = join(dir, `f${serial++}`);
+      const p = again('f') ?? join(dir, `f${serial++}`);
       src.set(p, ++version);
       created.add(p);
       log.push(`create ${p}`);
@@ -76,7 +105,7 @@ function scenario(seed: number, settles: boolean): Outcome {
       log.push(`rm ${p}`);
       changed({ kind: 'delete', path: p, isDir: false });
     } else if (r < 0.62) {
-      const a = join(dir, `d${serial++}`);
+      const a = again('d') ?? join(dir, `d${serial++}`);
       const b = join(a, `d${serial++}`);
       src.set(a, 'dir');
       src.set(b, 'dir');
@@ -151,47 +180,78 @@ function scenario(seed: number, settles: boolean): Outcome {
       if (depth > 1) c.narrow(ops, trees, listed);
     });
     for (const op of ops) if (op.kind !== 'delete') everSent.add(op.path);
-    flights.push({ ops, steps });
+    const batch = failing?.store.begin('model', lanes[0]?.root ?? '', ops) ?? 0;
+    // a run that fails may have done part of its work
+    const fails = failures && rnd() < (failing?.rate ?? 0);
+    if (fails) steps.splice(Math.floor(rnd() * (steps.length + 1)));
+    flights.push({ ops, steps, batch, fails });
     log.push(`take ${JSON.stringify(ops)}`);
   };
-  const step = (f: { ops: PathOp[]; steps: (() => void)[] }): void => {
+  const step = (f: Flight): void => {
     f.steps.shift()?.();
     if (f.steps.length > 0) return;
     flights.splice(flights.indexOf(f), 1);
-    c.landed(f.ops);
-    log.push(`landed ${JSON.stringify(f.ops)}`);
+    if (f.fails) failing?.store.fail(f.batch, MODEL_FAILURE);
+    else failing?.store.succeed(f.batch);
+    c.landed(f.ops, !f.fails);
+    log.push(`${f.fails ? 'failed' : 'landed'} ${JSON.stringify(f.ops)}`);
     if (!settles) return c.settled(f.ops);
     waiting.push({ ops: f.ops, mark: made });
     settle();
   };
 
+  /** The rows due, put back as the replicator does (`Lane.restore`); how many. */
+  const retry = (): number => {
+    const rows = failing?.store.due(Number.MAX_SAFE_INTEGER, 100_000, lanes) ?? [];
+    for (const row of rows) c.restore(row.op, row.owesRemoval);
+    if (rows.length > 0) log.push(`put back ${JSON.stringify(rows.map((r) => [r.op, r.owesRemoval]))}`);
+    return rows.length;
+  };
   for (let i = 0; i < 120; i++) {
     const r = rnd();
-    if (r < 0.35) change();
+    if (r < 0.04) retry();
+    else if (r < 0.35) change();
     else if (r < 0.6) handOn();
     else if (r < 0.75) {
       if (flights.length < depth && c.takeable) take();
     } else if (flights.length > 0) step(pick(flights));
   }
   while (queue.length > 0) handOn();
-  for (;;) {
-    while (flights.length > 0) step(pick(flights));
-    if (!c.takeable) break;
-    take();
-  }
-  const equal = JSON.stringify(sorted(src)) === JSON.stringify(sorted(rep));
+  const drain = (): void => {
+    for (;;) {
+      while (flights.length > 0) step(pick(flights));
+      if (!c.takeable) break;
+      take();
+    }
+  };
+  drain();
+  // the remote takes everything from now on: what waits in the queue goes
+  failures = false;
+  for (let round = 0; round < 20 && retry() > 0; round++) drain();
+  const left = retry();
+  if (left > 0) log.push(`${left} rows still queued`);
+  const equal = left === 0 && JSON.stringify(sorted(src)) === JSON.stringify(sorted(rep));
   if (!equal) log.push(`source  ${JSON.stringify(sorted(src))}`, `replica ${JSON.stringify(sorted(rep))}`);
   const neverSent = [...created].filter((p) => !src.has(p) && !everSent.has(p)).length;
   return { equal, log, late, neverSent };
 }
 
-const SEEDS = 6000;
+interface Flight {
+  readonly ops: PathOp[];
+  readonly steps: (() => void)[];
+  /** Its rows in the queue. */
+  readonly batch: number;
+  readonly fails: boolean;
+}
+
+/** Scenarios per test; `MODEL_SEEDS=100000` searches longer. */
+const SEEDS = Number(process.env.MODEL_SEEDS ?? 6000);
 
 test('changes that come in after a batch that may have sent them landed: the replica ends equal to the source', () => {
   let late = 0;
   let neverSent = 0;
   for (let seed = 1; seed <= SEEDS; seed++) {
-    const o = scenario(seed, true);
+    const o = scenario(seed, { settles: true });
     assert.ok(o.equal, `seed ${seed}:\n${o.log.join('\n')}`);
     late += o.late;
     neverSent += o.neverSent;
@@ -202,6 +262,23 @@ test('changes that come in after a batch that may have sent them landed: the rep
 
 test('the model tells: taking a batch as settled the moment it lands leaves removals undone', () => {
   let differ = 0;
-  for (let seed = 1; seed <= SEEDS; seed++) if (!scenario(seed, false).equal) differ++;
+  for (let seed = 1; seed <= SEEDS; seed++) if (!scenario(seed, { settles: false }).equal) differ++;
   assert.ok(differ > 0, 'without waiting for the changes, some replicas keep what the source removed');
+});
+
+test('batches that fail after part of their work, their rows put back from the real retry queue: the replica ends equal to the source, the queue empty', () => {
+  const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'sersync-model-'));
+  const store = openWorkStore(join(dir, 'queue.db'));
+  try {
+    let failed = 0;
+    for (let seed = 1; seed <= SEEDS / 6; seed++) {
+      const o = scenario(seed, { settles: true, failing: { rate: 0.2, store } });
+      assert.ok(o.equal, `seed ${seed}:\n${o.log.join('\n')}`);
+      failed += o.log.filter((l) => l.startsWith('failed')).length;
+    }
+    assert.ok(failed > SEEDS / 6, `${failed} batches failed`);
+  } finally {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
