@@ -138,6 +138,10 @@ function scenario(seed: number, { settles, failing }: Options): Outcome {
       }
       log.push(`mv ${dir} ${to}`);
       changed({ kind: 'rename', from: dir, to, isDir: true });
+    } else if (r < 0.92) {
+      // events lost (an overflow): the whole tree is resynced
+      log.push('overflow');
+      changed({ kind: 'resync' });
     } else if (dir !== '') {
       // rm -r: every entry's removal, the deepest first
       const gone = under(src, dir).sort().reverse();
@@ -193,6 +197,9 @@ function scenario(seed: number, { settles, failing }: Options): Outcome {
     flights.splice(flights.indexOf(f), 1);
     if (f.fails) failing?.store.fail(f.batch, MODEL_FAILURE);
     else failing?.store.succeed(f.batch);
+    // a full sync carries every row the lane had queued (Replicator.afterBatch)
+    if (!f.fails && f.ops.some((op) => op.kind === 'full'))
+      failing?.store.settleLane('model', lanes[0]?.root ?? '');
     c.landed(f.ops, !f.fails);
     log.push(`${f.fails ? 'failed' : 'landed'} ${JSON.stringify(f.ops)}`);
     if (!settles) return c.settled(f.ops);

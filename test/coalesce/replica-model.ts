@@ -61,7 +61,7 @@ function transfer(list: readonly [string, 'dir' | 'file'][], src: Tree, rep: Tre
 
 /**
  * The runs of one batch as the lane makes them, each in steps that other batches and new changes
- * may come between: the moves (a mirror of the new name, `--link-dest` the old; sent whole with
+ * may come between: a full sync (a mirror of the whole tree); the moves (a mirror of the new name, `--link-dest` the old; sent whole with
  * the sends when the new name or its parent on the replica is not there), then one removal run (a
  * mirror of each path whose parents the source still has), then one send run: our walk of the
  * sends and trees (`walked` is told what it listed, as the lane narrows the batch), rsync's own
@@ -86,6 +86,18 @@ export function batchSteps(
       if (list === null) return;
       const names = new Set(list.map(([k]) => k));
       for (const k of under(rep, m.path)) if (!names.has(k)) rep.delete(k);
+      transfer(list, src, rep);
+    });
+  }
+  if (ops.some((o) => o.kind === 'full')) {
+    // the whole tree, `--delete`: a mirror of what rsync listed
+    let list: [string, 'dir' | 'file'][] = [];
+    steps.push(() => {
+      list = listing(src, '');
+    });
+    steps.push(() => {
+      const names = new Set(list.map(([k]) => k));
+      for (const k of [...rep.keys()]) if (!names.has(k)) rep.delete(k);
       transfer(list, src, rep);
     });
   }
