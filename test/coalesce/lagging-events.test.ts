@@ -67,9 +67,30 @@ function scenario(seed: number, { settles, failing }: Options): Outcome {
   let failures = failing !== undefined;
   const join = (d: string, n: string): string => (d === '' ? n : `${d}/${n}`);
   const ever = new Set<string>();
+  /**
+   * With MODEL_WINDOW set: below a directory whose creation has not come in, nothing is watched yet,
+   * so nothing made there has an event (its recursive send covers what is there when it walks), and
+   * a rename across the edge is half seen. A walk of an ancestor meanwhile can send a file that is
+   * gone again before the watch: a leak not closed yet (docs/reliability.md, "Known gaps").
+   */
+  const unwatched = (p: string): boolean =>
+    WINDOW && queue.some((ch) => ch.kind === 'tree' && p !== ch.path && isWithin(p, ch.path));
+  const seen = (ch: Change): Change[] => {
+    if (ch.kind === 'resync') return [ch];
+    if (ch.kind !== 'rename') return unwatched(ch.path) ? [] : [ch];
+    const from = !unwatched(ch.from);
+    const to = !unwatched(ch.to);
+    if (from && to) return [ch];
+    if (from) return [{ kind: 'delete', path: ch.from, isDir: ch.isDir }];
+    if (to) return [ch.isDir ? { kind: 'tree', path: ch.to } : { kind: 'sync', path: ch.to }];
+    return [];
+  };
   const changed = (...cs: Change[]): void => {
-    queue.push(...cs);
-    made += cs.length;
+    for (const ch of cs) {
+      const out = seen(ch);
+      queue.push(...out);
+      made += out.length;
+    }
     for (const p of src.keys()) ever.add(p);
   };
 
@@ -144,19 +165,13 @@ function scenario(seed: number, { settles, failing }: Options): Outcome {
       changed({ kind: 'resync' });
     } else if (dir !== '') {
       // rm -r: every entry's removal, the deepest first
-      const gone = under(src, dir).sort().reverse();
-      for (const k of gone) src.delete(k);
+      const gone = under(src, dir)
+        .sort()
+        .reverse()
+        .map((k) => ({ kind: 'delete', path: k, isDir: src.get(k) === 'dir' }) as const);
+      for (const g of gone) src.delete(g.path);
       log.push(`rm -r ${dir}`);
-      changed(
-        ...gone.map(
-          (k) =>
-            ({
-              kind: 'delete',
-              path: k,
-              isDir: k === dir || gone.some((g) => isWithin(g, k) && g !== k),
-            }) as const,
-        ),
-      );
+      changed(...gone);
     }
   };
 
@@ -250,6 +265,9 @@ interface Flight {
   readonly batch: number;
   readonly fails: boolean;
 }
+
+/** The window before a new directory is watched (see `unwatched`), off by default. */
+const WINDOW = process.env.MODEL_WINDOW !== undefined;
 
 /** Scenarios per test; `MODEL_SEEDS=100000` searches longer. */
 const SEEDS = Number(process.env.MODEL_SEEDS ?? 6000);
