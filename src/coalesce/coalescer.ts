@@ -16,6 +16,8 @@ interface Entry {
   /** The replica's copy to use as the basis, for `send: 'move'`. */
   readonly from: RelPath | null;
   readonly fresh: boolean;
+  /** For `send: 'tree'`: the replica's copy may hold entries the source no longer has (see PathOp). */
+  readonly prune?: boolean;
 }
 
 const NOTHING: Entry = { del: null, send: 'none', from: null, fresh: false };
@@ -148,7 +150,7 @@ export class Coalescer {
       case 'new':
         return this.created(change.path);
       case 'tree':
-        return this.tree(change.path);
+        return this.tree(change.path, change.prune === true);
       case 'delete':
         return this.delete(change.path, change.isDir);
       case 'rename':
@@ -200,11 +202,13 @@ export class Coalescer {
       case 'sync':
       case 'tree':
         if (this.coveredByAncestor(op.path, false)) return;
+        // (the queue keeps no `prune`: a tree put back prunes, as the one that failed may have)
         return this.set(op.path, {
           del: owesRemoval ? { isDir: op.kind === 'tree' } : null,
           send: op.kind,
           from: null,
           fresh: false,
+          prune: op.kind === 'tree',
         });
       case 'delete':
         return this.set(op.path, { del: { isDir: op.isDir }, send: 'none', from: null, fresh: true });
@@ -241,7 +245,7 @@ export class Coalescer {
           ...(e.send === 'move' && e.from !== null
             ? [{ kind: 'move' as const, path, from: e.from }]
             : e.send === 'tree'
-              ? [{ kind: 'tree' as const, path }]
+              ? [treeOp(path, e)]
               : e.del === null || e.send === 'sync'
                 ? [{ kind: 'sync' as const, path }]
                 : []),
@@ -290,7 +294,8 @@ export class Coalescer {
       const e = owed === undefined ? entry : owing(entry, owed);
       if (e.del !== null) deletes.push({ kind: 'delete', path, isDir: e.del.isDir });
       if (e.send === 'move' && e.from !== null) moves.push({ kind: 'move', path, from: e.from });
-      else if (e.send === 'sync' || e.send === 'tree') sends.push({ kind: e.send, path });
+      else if (e.send === 'tree') sends.push(treeOp(path, e));
+      else if (e.send === 'sync') sends.push({ kind: 'sync', path });
       this.entries.delete(path);
     }
     return [...moves, ...deletes, ...sends];
@@ -307,10 +312,22 @@ export class Coalescer {
     this.set(path, { del: null, send: 'none', from: null, fresh: true });
   }
 
-  private tree(path: RelPath): void {
+  /**
+   * A directory sent whole. A batch in flight or not settled that may hold it may have sent entries
+   * made below it before its watch was set; those that went again before it have no event: the
+   * send prunes the replica's copy first (`prune`, also for a directory no watch follows).
+   */
+  private tree(path: RelPath, prune = false): void {
     if (this.coveredByAncestor(path, false)) return;
     this.dropBelow(path);
-    this.set(path, { del: this.entries.get(path)?.del ?? null, send: 'tree', from: null, fresh: true });
+    const e = this.entries.get(path);
+    this.set(path, {
+      del: e?.del ?? null,
+      send: 'tree',
+      from: null,
+      fresh: true,
+      prune: prune || e?.prune === true || this.mayHold(path),
+    });
   }
 
   /**
@@ -386,6 +403,11 @@ export class Coalescer {
   private dropBelow(dir: RelPath): void {
     for (const [path] of [...this.entries.below(dir)]) this.entries.delete(path);
   }
+}
+
+/** The tree send an entry stands for (a removal before it mirrors the path: no prune then). */
+function treeOp(path: RelPath, e: Entry): PathOp {
+  return e.prune === true && e.del === null ? { kind: 'tree', path, prune: true } : { kind: 'tree', path };
 }
 
 /**

@@ -7,8 +7,12 @@ import type { RelPath } from '../paths.js';
 export type PathOp =
   /** Send the entry itself: a file, or a directory's own attributes (not its contents). */
   | { readonly kind: 'sync'; readonly path: RelPath }
-  /** Send the entry and everything below it (a new or moved-in directory). */
-  | { readonly kind: 'tree'; readonly path: RelPath }
+  /**
+   * Send the entry and everything below it (a new or moved-in directory). `prune`: first remove
+   * from the replica's copy what the source no longer has there: a walk may have sent entries made
+   * below a new directory before its watch was set, and no event tells if they went again.
+   */
+  | { readonly kind: 'tree'; readonly path: RelPath; readonly prune?: true }
   /** Remove the entry from the replica (a directory with everything below it). */
   | { readonly kind: 'delete'; readonly path: RelPath; readonly isDir: boolean }
   /**

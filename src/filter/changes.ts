@@ -19,8 +19,11 @@ export type Change =
    * nobody writes it (see UnclosedFiles).
    */
   | { readonly kind: 'written'; readonly path: RelPath }
-  /** A directory appeared (created or moved in): send it with everything below it. */
-  | { readonly kind: 'tree'; readonly path: RelPath }
+  /**
+   * A directory appeared (created or moved in): send it with everything below it. `prune`: the
+   * replica's copy may hold what the source no longer has (a directory no watch follows).
+   */
+  | { readonly kind: 'tree'; readonly path: RelPath; readonly prune?: true }
   /** The entry is gone. */
   | { readonly kind: 'delete'; readonly path: RelPath; readonly isDir: boolean }
   /** Renamed within the tree. */

@@ -667,7 +667,10 @@ export class Lane {
       );
     const sendsArrived = failure === null;
     if (removals !== null && (failure === null || perPath !== null)) {
-      const removed = ops.filter((op) => op.kind === 'delete').map((op) => [op.path, removals] as const);
+      // (a tree that prunes fails with the removals: its run is of their form)
+      const removed = ops
+        .filter((op) => op.kind === 'delete' || (op.kind === 'tree' && op.prune === true))
+        .map((op) => [op.path, removals] as const);
       perPath = new Map([...(perPath ?? []), ...removed]);
       failure ??= removals;
     }

@@ -98,7 +98,8 @@ export function moveWaves(moves: readonly MoveOp[]): MoveOp[][] {
 
 /**
  * The rsync runs that carry a batch of operations to one remote, in the order they must run:
- * one run for every removal, then one run for every send; a full resync runs alone. Moves are
+ * one run for every removal, one that prunes the trees that need it, then one run for every send;
+ * a full resync runs alone. Moves are
  * sent whole here (see `planMove` for the cheap way, which runs before these). `sentAs`: files
  * earlier batches' tree walks sent, among or below these ops (see `RsyncInput`). Pure.
  */
@@ -113,6 +114,7 @@ export function planRuns(
   const base = { ...treeOf(ctx), ...runLimits(ctx), filter: ctx.filter };
   const runs: RsyncTask[] = [];
   const removals: RelPath[] = [];
+  const prunes: RelPath[] = [];
   const paths: RelPath[] = [];
   const trees: RelPath[] = [];
   let rootAttributes = false;
@@ -141,6 +143,7 @@ export function planRuns(
         break;
       case 'tree':
         trees.push(op.path);
+        if (op.prune === true) prunes.push(op.path);
         break;
     }
   }
@@ -150,6 +153,14 @@ export function planRuns(
       kind: 'delete',
       args: deleteArgs(remote, rsync),
       input: { kind: 'rules', rules: deleteRules(removals) },
+    });
+  }
+  if (prunes.length > 0 && deleteEnabled) {
+    runs.push({
+      ...base,
+      kind: 'delete',
+      args: deleteArgs(remote, rsync, true),
+      input: { kind: 'rules', rules: deleteRules(prunes) },
     });
   }
   if (rootAttributes)

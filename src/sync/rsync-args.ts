@@ -108,13 +108,17 @@ export function rootAttributeArgs(remote: Remote, rsync: RsyncSettings): string[
 /**
  * sersync's delete form for many paths at once: an include chain on stdin (`deleteRules`) then
  * `--exclude=*`, so `--delete` can remove only the listed paths and everything else is protected.
+ * `pruneOnly`: below the listed directories, only remove what the source does not have (a tree's
+ * `prune`), sending nothing.
  */
-export function deleteArgs(remote: Remote, rsync: RsyncSettings): string[] {
+export function deleteArgs(remote: Remote, rsync: RsyncSettings, pruneOnly = false): string[] {
   return [
     ...eventOptions(remote, rsync),
     '-R',
     '-r',
     '--delete',
+    // the idiom that removes what the source no longer has and transfers nothing
+    ...(pruneOnly ? ['--existing', '--ignore-existing'] : []),
     '--from0',
     '--include-from=-',
     '--exclude=*',

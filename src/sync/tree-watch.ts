@@ -458,13 +458,16 @@ export class TreeWatch {
     );
   }
 
-  /** Directories left unwatched at the limit are sent whole now and then, until they can be watched. */
+  /**
+   * Directories left unwatched at the limit are sent whole now and then, until they can be watched;
+   * pruned, since no event tells what went from them.
+   */
   private syncGaps(): void {
     const every = this.deps.gapSyncMs;
     if (this.watcher === null || every === null || Date.now() - this.lastGapSync < every) return;
     this.lastGapSync = Date.now();
     for (const g of this.watcher.health().gaps)
-      if (g.reason === 'watch-limit') this.deps.push({ kind: 'tree', path: g.path });
+      if (g.reason === 'watch-limit') this.deps.push({ kind: 'tree', path: g.path, prune: true });
   }
 
   /** Says when the parts of the tree that are not followed change: once per gap. */

@@ -220,7 +220,7 @@ test('coalescer: operations put back from the queue are dispatched', () => {
     { kind: 'move', path: 'n', from: 'o' },
     { kind: 'delete', path: 'g', isDir: false },
     { kind: 'sync', path: 'f' },
-    { kind: 'tree', path: 'd' },
+    { kind: 'tree', path: 'd', prune: true },
     { kind: 'sync', path: 'g' },
   ]);
 });
@@ -263,4 +263,26 @@ test('coalescer: a file made before a walk that landed, whose creation came in a
   c.apply(sync('d/tmp'));
   c.apply(del('d/tmp'));
   assert.deepEqual(c.take(), []);
+});
+
+test('coalescer: a new directory a batch in flight or not settled may hold is sent pruned; one no batch holds, plainly', () => {
+  const c = new Coalescer();
+  c.apply(tree('p'));
+  const walk = c.take();
+  // p/d made while the walk of p runs: the walk may send what is made in p/d before its watch
+  c.apply(tree('p/d'));
+  c.apply(tree('q'));
+  c.landed(walk);
+  assert.deepEqual(c.take(), [
+    { kind: 'tree', path: 'p/d', prune: true },
+    { kind: 'tree', path: 'q' },
+  ]);
+  c.apply(tree('p/e'));
+  assert.deepEqual(c.take(), [{ kind: 'tree', path: 'p/e', prune: true }], 'the walk of p not settled yet');
+  c.settled(walk);
+  c.apply(tree('p/f'));
+  assert.deepEqual(c.take(), [{ kind: 'tree', path: 'p/f' }]);
+  // a tree put back from the queue prunes: the queue keeps no prune, and the one that failed may have
+  c.restore({ kind: 'tree', path: 'r' });
+  assert.deepEqual(c.take(), [{ kind: 'tree', path: 'r', prune: true }]);
 });

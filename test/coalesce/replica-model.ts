@@ -63,7 +63,8 @@ function transfer(list: readonly [string, 'dir' | 'file'][], src: Tree, rep: Tre
  * The runs of one batch as the lane makes them, each in steps that other batches and new changes
  * may come between: a full sync (a mirror of the whole tree); the moves (a mirror of the new name, `--link-dest` the old; sent whole with
  * the sends when the new name or its parent on the replica is not there), then one removal run (a
- * mirror of each path whose parents the source still has), then one send run: our walk of the
+ * mirror of each path whose parents the source still has), one that prunes the trees that ask for it
+ * (the replica's entries below them that the source has not, removed), then one send run: our walk of the
  * sends and trees (`walked` is told what it listed, as the lane narrows the batch), rsync's own
  * listing of what is still there (the parents along, `-R`), and the transfer.
  */
@@ -72,6 +73,8 @@ export function batchSteps(
   src: Tree,
   rep: Tree,
   walked: (trees: string[], listed: string[]) => void,
+  /** False runs no prune (to show what it is for). */
+  prunes = true,
 ): (() => void)[] {
   const steps: (() => void)[] = [];
   const whole: PathOp[] = [];
@@ -116,6 +119,18 @@ export function batchSteps(
         for (const k of under(rep, p)) if (!names.has(k)) rep.delete(k);
         transfer(list, src, rep);
       }
+    });
+  }
+  const pruned = [...ops, ...whole].flatMap((o) => (o.kind === 'tree' && o.prune === true ? [o.path] : []));
+  if (prunes && pruned.length > 0) {
+    // `--existing --ignore-existing`: only what the source no longer has goes, nothing is sent
+    let lists: [string, Set<string>][] = [];
+    steps.push(() => {
+      // (a path whose parents the source lost is out of the include chain's reach)
+      lists = pruned.filter((p) => parentsOn(src, p)).map((p) => [p, new Set(under(src, p))]);
+    });
+    steps.push(() => {
+      for (const [p, kept] of lists) for (const k of under(rep, p)) if (!kept.has(k)) rep.delete(k);
     });
   }
   let ours: string[] | null = null;

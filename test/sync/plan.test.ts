@@ -76,3 +76,42 @@ test('plan: renames of unrelated directories share a wave; one touching an earli
     ['b/q', 'y'],
   ]);
 });
+
+test('plan: trees that prune get one run of the removal form that only removes, after the removals and before the sends; none with <delete> off', () => {
+  const config = testConfig([{ watch: '/srv/www', remotes: [remote] }]);
+  const ctx = { config, root: '/srv/www', remote, filter: filterSpecOf(config, '/srv/www') };
+  const runs = planRuns(
+    [
+      { kind: 'delete', path: 'gone', isDir: false },
+      { kind: 'tree', path: 'new/a', prune: true },
+      { kind: 'tree', path: 'new/b', prune: true },
+      { kind: 'tree', path: 'plain' },
+    ],
+    ctx,
+  );
+  assert.deepEqual(
+    runs.map((r) => [r.kind, r.args.includes('--existing') && r.args.includes('--ignore-existing')]),
+    [
+      ['delete', false],
+      ['delete', true],
+      ['send', false],
+    ],
+  );
+  assert.deepEqual(runs[1]?.input, {
+    kind: 'rules',
+    rules: ['/new/', '/new/a', '/new/a/***', '/new/b', '/new/b/***'],
+  });
+  assert.deepEqual(runs[2]?.input?.kind === 'files' ? runs[2].input.trees : null, [
+    'new/a',
+    'new/b',
+    'plain',
+  ]);
+  const off = testConfig([{ watch: '/srv/www', remotes: [remote] }], {
+    overrides: { inotify: { ...config.inotify, delete: false } },
+  });
+  const noDelete = planRuns([{ kind: 'tree', path: 'new/a', prune: true }], { ...ctx, config: off });
+  assert.deepEqual(
+    noDelete.map((r) => r.kind),
+    ['send'],
+  );
+});

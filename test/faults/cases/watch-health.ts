@@ -363,8 +363,8 @@ export async function rootRemounted(work: string, daemon: RsyncDaemon): Promise<
 /**
  * The inotify watch limit (lowered in a private user namespace) reached by a new directory tree
  * while running: status and /metrics say which directories are not watched and how many; their
- * files still arrive (sent whole now and then); once watches are freed the tree is watched whole
- * again and resynced.
+ * files still arrive, and removals in them replicate (sent whole now and then, pruned); once watches
+ * are freed the tree is watched whole again and resynced.
  */
 export async function watchLimitWhileRunning(work: string, daemon: RsyncDaemon): Promise<CaseResult> {
   const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
@@ -395,6 +395,12 @@ export async function watchLimitWhileRunning(work: string, daemon: RsyncDaemon):
     const gap = join(rig.src, limited.gaps[0]?.path ?? 'big');
     writeFileSync(join(gap, 'later.txt'), 'written into an unwatched directory');
     await rig.converged(30_000, 'a file written later into an unwatched directory (periodic send)');
+    rmSync(join(gap, 'later.txt'));
+    await rig.converged(30_000, 'a file removed from an unwatched directory (the periodic send prunes)');
+    assert.ok(
+      (await statusShows(rig, (t) => t.degraded.includes('watch-limit'), 'still at the limit')).gaps.length >
+        0,
+    );
     const warning = rig.logLines(/part of the tree is not watched/);
     assert.equal(warning.length, 1, 'said once');
     assert.match(String(warning[0]?.msg), /sysctl -w fs\.inotify\.max_user_watches=\d+/);
