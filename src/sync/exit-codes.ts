@@ -247,6 +247,13 @@ export function remoteLoss(failure: Failure): { readonly lost: boolean; readonly
   return { lost, resync: lost && !neverConnected };
 }
 
+/** A daemon's `refuse options` said no to an option of the run (`--delete`): its policy, not a fault. */
+export function refusedByPolicy(failure: Failure): boolean {
+  return REFUSED_OPTION.test(failure.message);
+}
+
+const REFUSED_OPTION = /^rsync: The server is configured to refuse /;
+
 /** The line an operator needs from rsync's stderr: its last error, else its last line. */
 export function lastErrorLine(stderr: string): string {
   const lines = stderr
@@ -258,8 +265,7 @@ export function lastErrorLine(stderr: string): string {
   // client prints after it are its consequences.
   const remote = lines.filter(
     (l) =>
-      /^@?ERROR:|^rsync: The server is configured to refuse |^rsync: on remote machine: /.test(l) &&
-      !DAEMON_REFUSED.test(l),
+      (/^@?ERROR:|^rsync: on remote machine: /.test(l) || REFUSED_OPTION.test(l)) && !DAEMON_REFUSED.test(l),
   );
   // rsync ends with a generic `rsync error: … (code N) at file.c(L)`; the lines before say what happened.
   const generic = (l: string): boolean => /^rsync error: .*\(code \d+\)/.test(l);

@@ -14,7 +14,13 @@ import type { Logger } from '../log/logger.js';
 import { baseName, displayPath, parentOf, type RelPath } from '../paths.js';
 import type { Failure, WorkStore } from '../queue/types.js';
 import { errorText } from '../errors.js';
-import { daemonRefusedPaths, describeExit, failsOnlyItsRun, SOURCE_UNUSABLE } from './exit-codes.js';
+import {
+  daemonRefusedPaths,
+  describeExit,
+  failsOnlyItsRun,
+  refusedByPolicy,
+  SOURCE_UNUSABLE,
+} from './exit-codes.js';
 import { recordReplica, type LocalReplica } from './local-replica.js';
 import { failureOf, partialFailures, replicaRefusals, type OwnRow } from './outcome.js';
 import { worthRebuilding } from './move-worth.js';
@@ -199,6 +205,7 @@ export class Lane {
     lastDaemonRefused: null,
   };
   private readonly refusedTold = new Set<RelPath>();
+  private pruneRefusalTold = false;
   /** Files whose name looks temporary, held until they stay (see HeldFiles). */
   private readonly nameDelay: HeldFiles;
   /** Files whose writer has not closed them, held until it does or nobody writes them. */
@@ -608,6 +615,7 @@ export class Lane {
     let refused = false;
     let refusal: string | null = null;
     let removals: Failure | null = null;
+    let prunes: Failure | null = null;
     const aside = new Map<RelPath, Failure>();
     // What the replica could not take that no op of the batch carried, the rest having arrived.
     let notTaken: readonly OwnRow[] = [];
@@ -644,6 +652,14 @@ export class Lane {
         failure = null;
         continue;
       }
+      // A prune the daemon's policy refuses (`refuse options = delete`) is not owed: what it would
+      // remove is a removal the daemon refuses. Refused otherwise, its trees wait as removals do.
+      if (planned.kind === 'prune' && failsOnlyItsRun(failure)) {
+        if (refusedByPolicy(failure)) this.tellPruneRefused(failure);
+        else prunes = failure;
+        failure = null;
+        continue;
+      }
       // The sends run last: when only some of them could be read or written, the rest has arrived;
       // a full sync the replica took but for some paths is done. What no op carried waits alone.
       const partial =
@@ -666,13 +682,19 @@ export class Lane {
         'arrived but for what the replica could not take: it waits in the retry queue',
       );
     const sendsArrived = failure === null;
-    if (removals !== null && (failure === null || perPath !== null)) {
-      // (a tree that prunes fails with the removals: its run is of their form)
-      const removed = ops
-        .filter((op) => op.kind === 'delete' || (op.kind === 'tree' && op.prune === true))
-        .map((op) => [op.path, removals] as const);
-      perPath = new Map([...(perPath ?? []), ...removed]);
-      failure ??= removals;
+    const undone = [
+      ...(removals === null
+        ? []
+        : ops.filter((op) => op.kind === 'delete').map((op) => [op.path, removals] as const)),
+      ...(prunes === null
+        ? []
+        : ops
+            .filter((op) => op.kind === 'tree' && op.prune === true)
+            .map((op) => [op.path, prunes] as const)),
+    ];
+    if (undone.length > 0 && (failure === null || perPath !== null)) {
+      perPath = new Map([...(perPath ?? []), ...undone]);
+      failure ??= removals ?? prunes;
     }
     if (failure !== null && describeExit(failure.exitCode).interrupted === true) {
       // Not a failure of the remote: its rows keep their real last error (they stay in flight until
@@ -713,6 +735,16 @@ export class Lane {
     // whose backlog release would send them again at once.
     if (asideBatch !== null) store.failPaths(asideBatch, alone);
     return failure === null;
+  }
+
+  /** Says once that the remote's daemon refuses the prunes of new directories (see `execute`). */
+  private tellPruneRefused(failure: Failure): void {
+    if (this.pruneRefusalTold) return;
+    this.pruneRefusalTold = true;
+    this.ctx.log.warn(
+      { error: failure.message },
+      "the remote's rsync daemon refuses removals: what a new directory's copy holds that the source has not stays on it",
+    );
   }
 
   /** The file to set aside after `task` failed with `r` (see `set-aside.ts`). */

@@ -158,7 +158,7 @@ export function planRuns(
   if (prunes.length > 0 && deleteEnabled) {
     runs.push({
       ...base,
-      kind: 'delete',
+      kind: 'prune',
       args: deleteArgs(remote, rsync, true),
       input: { kind: 'rules', rules: deleteRules(prunes) },
     });

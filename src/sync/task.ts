@@ -26,7 +26,7 @@ export type RsyncInput =
  * What a run does: `send` listed paths and trees, `delete` listed paths, rebuild a renamed
  * directory from its old copy (`move`), or sync the whole tree (`full`).
  */
-export type RsyncTaskKind = 'send' | 'delete' | 'move' | 'full';
+export type RsyncTaskKind = 'send' | 'delete' | 'prune' | 'move' | 'full';
 
 /** A regular file's size, mtime and ctime (ns) when a walk listed it: unchanged since, while equal. */
 export type FileSignature = string;

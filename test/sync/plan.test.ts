@@ -77,7 +77,7 @@ test('plan: renames of unrelated directories share a wave; one touching an earli
   ]);
 });
 
-test('plan: trees that prune get one run of the removal form that only removes, after the removals and before the sends; none with <delete> off', () => {
+test('plan: trees that prune get one run of the removal form that only removes (its own kind), after the removals and before the sends; none with <delete> off', () => {
   const config = testConfig([{ watch: '/srv/www', remotes: [remote] }]);
   const ctx = { config, root: '/srv/www', remote, filter: filterSpecOf(config, '/srv/www') };
   const runs = planRuns(
@@ -93,7 +93,7 @@ test('plan: trees that prune get one run of the removal form that only removes, 
     runs.map((r) => [r.kind, r.args.includes('--existing') && r.args.includes('--ignore-existing')]),
     [
       ['delete', false],
-      ['delete', true],
+      ['prune', true],
       ['send', false],
     ],
   );

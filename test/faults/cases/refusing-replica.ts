@@ -344,6 +344,21 @@ export async function refusedRemovals(work: string): Promise<CaseResult> {
       await rig.metric('sersync_retry_queue_operations', { root: rig.src, remote: remote.remote }),
       1,
     );
+    // A directory sent whole again from the queue prunes the replica's copy first; such a daemon
+    // refuses that too, by its policy: the directory arrives and leaves the queue, said once.
+    editDaemonConf(daemon, (conf) => conf.replace('read only = no', 'read only = yes'));
+    mkdirSync(join(rig.src, 'late'));
+    writeFileSync(join(rig.src, 'late', 'a.txt'), 'sent once the module is writable');
+    await eventually(
+      () => rig.queue().some((r) => r.op.path === 'late' && /read only/.test(r.lastError ?? '')),
+      15_000,
+      'the new directory waits while the module is read-only',
+    );
+    editDaemonConf(daemon, (conf) => conf.replace('read only = yes', 'read only = no'));
+    assert.equal(rig.cli(['queue', 'retry', '--all']).status, 0);
+    await allOnReplica(daemon, ['late/a.txt'], 15_000, 'the directory sent again');
+    await rowsBecome(rig, [`old.txt: ${refused}`], 'the directory leaves the queue; the removal still waits');
+    assert.equal(rig.logLines(/refuses removals: what a new directory's copy holds/).length, 1, 'said once');
     editDaemonConf(daemon, (conf) => conf.replace(`  ${REFUSE}\n`, ''));
     assert.equal(rig.cli(['queue', 'retry', '--all']).status, 0);
     await rig.converged(15_000, 'removals allowed again');
