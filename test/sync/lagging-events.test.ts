@@ -14,6 +14,7 @@ import { Replicator } from '../../src/sync/replicator.js';
 import { createWatcher, type Watcher } from '../../src/watch/index.js';
 import type { WatchEvent, WatcherOptions } from '../../src/watch/types.js';
 import { withQueueRig } from '../helpers/lane.js';
+import type { RsyncDaemon } from '../helpers/rsyncd.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { overriding } from '../helpers/watcher.js';
 
@@ -68,7 +69,10 @@ function lagging(opts: WatcherOptions): Lagging {
   };
 }
 
-test('a file a walk sent before its creation came in: renamed away once it does, it is removed from the replica', async () => {
+/** A replicator whose tree's watcher lags as the test says, started on a real daemon; stopped after. */
+async function withLaggingReplicator(
+  body: (rig: { daemon: RsyncDaemon; src: string; replicator: Replicator; lag: Lagging }) => Promise<void>,
+): Promise<void> {
   await withQueueRig(2, async ({ daemon, pool, src, state, config }) => {
     const store = openWorkStore(join(state, 'queue.db'));
     let lag: Lagging | undefined;
@@ -86,73 +90,56 @@ test('a file a walk sent before its creation came in: renamed away once it does,
     try {
       await replicator.start({ fullSync: false });
       assert.ok(lag !== undefined);
-      lag.hold();
-      mkdirSync(join(src, 'e'));
-      await lag.read(); // e is watched now: what is made in it has events of its own
-      writeFileSync(join(src, 'e', 'f'), 'made before the walk of e, announced after it');
-      await lag.read();
-      const first = lag.release(1);
-      assert.deepEqual(first, [{ type: 'create', path: 'e', isDir: true }]);
-      await replicator.idle();
-      assert.ok(existsSync(join(daemon.dir, 'e', 'f')), 'the walk of e sent e/f');
-
-      renameSync(join(src, 'e', 'f'), join(src, 'g'));
-      await lag.read();
-      const late = lag.release();
-      assert.ok(
-        late.some((e) => e.type === 'create' && e.path === 'e/f') && late.some((e) => e.type === 'rename'),
-        `e/f's creation and its rename came in together: ${JSON.stringify(late)}`,
-      );
-      await replicator.idle();
-      assert.ok(existsSync(join(daemon.dir, 'g')), 'g sent');
-      assert.ok(!existsSync(join(daemon.dir, 'e', 'f')), 'e/f removed from the replica');
+      await body({ daemon, src, replicator, lag });
     } finally {
       await replicator.stop();
       store.close();
     }
   });
+}
+
+test('a file a walk sent before its creation came in: renamed away once it does, it is removed from the replica', async () => {
+  await withLaggingReplicator(async ({ daemon, src, replicator, lag }) => {
+    lag.hold();
+    mkdirSync(join(src, 'e'));
+    await lag.read(); // e is watched now: what is made in it has events of its own
+    writeFileSync(join(src, 'e', 'f'), 'made before the walk of e, announced after it');
+    await lag.read();
+    const first = lag.release(1);
+    assert.deepEqual(first, [{ type: 'create', path: 'e', isDir: true }]);
+    await replicator.idle();
+    assert.ok(existsSync(join(daemon.dir, 'e', 'f')), 'the walk of e sent e/f');
+
+    renameSync(join(src, 'e', 'f'), join(src, 'g'));
+    await lag.read();
+    const late = lag.release();
+    assert.ok(
+      late.some((e) => e.type === 'create' && e.path === 'e/f') && late.some((e) => e.type === 'rename'),
+      `e/f's creation and its rename came in together: ${JSON.stringify(late)}`,
+    );
+    await replicator.idle();
+    assert.ok(existsSync(join(daemon.dir, 'g')), 'g sent');
+    assert.ok(!existsSync(join(daemon.dir, 'e', 'f')), 'e/f removed from the replica');
+  });
 });
 
 test('a file a full sync sent from a new directory before its watch was set, gone before it: the directory is pruned when it comes in', async () => {
-  await withQueueRig(2, async ({ daemon, pool, src, state, config }) => {
-    const store = openWorkStore(join(state, 'queue.db'));
-    let lag: Lagging | undefined;
-    const replicator = new Replicator({
-      config,
-      store,
-      pool,
-      log: silentLogger,
-      plugin: null,
-      createWatcher: (opts) => {
-        lag = lagging(opts);
-        return lag.watcher;
-      },
-    });
-    try {
-      await replicator.start({ fullSync: false });
-      assert.ok(lag !== undefined);
-      lag.hold();
-      mkdirSync(join(src, 'd'));
-      writeFileSync(join(src, 'd', '.tmp-1234'), 'a temporary file in a new directory');
-      replicator.resync(); // a full sync (an overflow's, the crontab's) lists it
-      await replicator.idle();
-      assert.ok(existsSync(join(daemon.dir, 'd', '.tmp-1234')), 'the full sync sent it');
-      renameSync(join(src, 'd', '.tmp-1234'), join(src, 'd', 'final'));
-      await lag.read();
-      // The watcher had not set d's watch yet when the file came and went (that window cannot be
-      // made to last here): what happened below d has no event, only d's creation comes in.
-      const below = (v: unknown): boolean => typeof v === 'string' && v.startsWith('d/');
-      const late = lag.release(undefined, (e) => Object.values(e).some(below));
-      assert.deepEqual(late, [{ type: 'create', path: 'd', isDir: true }]);
-      await replicator.idle();
-      assert.ok(existsSync(join(daemon.dir, 'd', 'final')), 'd sent');
-      assert.ok(
-        !existsSync(join(daemon.dir, 'd', '.tmp-1234')),
-        'the temporary file pruned from the replica',
-      );
-    } finally {
-      await replicator.stop();
-      store.close();
-    }
+  await withLaggingReplicator(async ({ daemon, src, replicator, lag }) => {
+    lag.hold();
+    mkdirSync(join(src, 'd'));
+    writeFileSync(join(src, 'd', '.tmp-1234'), 'a temporary file in a new directory');
+    replicator.resync(); // a full sync (an overflow's, the crontab's) lists it
+    await replicator.idle();
+    assert.ok(existsSync(join(daemon.dir, 'd', '.tmp-1234')), 'the full sync sent it');
+    renameSync(join(src, 'd', '.tmp-1234'), join(src, 'd', 'final'));
+    await lag.read();
+    // The watcher had not set d's watch yet when the file came and went (that window cannot be
+    // made to last here): what happened below d has no event, only d's creation comes in.
+    const below = (v: unknown): boolean => typeof v === 'string' && v.startsWith('d/');
+    const late = lag.release(undefined, (e) => Object.values(e).some(below));
+    assert.deepEqual(late, [{ type: 'create', path: 'd', isDir: true }]);
+    await replicator.idle();
+    assert.ok(existsSync(join(daemon.dir, 'd', 'final')), 'd sent');
+    assert.ok(!existsSync(join(daemon.dir, 'd', '.tmp-1234')), 'the temporary file pruned from the replica');
   });
 });
