@@ -616,6 +616,8 @@ export class Lane {
     let refusal: string | null = null;
     let removals: Failure | null = null;
     let prunes: Failure | null = null;
+    // The failure of the first run that failed only in part (its paths are in `perPath`).
+    let partly: Failure | null = null;
     const aside = new Map<RelPath, Failure>();
     // What the replica could not take that no op of the batch carried, the rest having arrived.
     let notTaken: readonly OwnRow[] = [];
@@ -660,22 +662,27 @@ export class Lane {
         failure = null;
         continue;
       }
-      // The sends run last: when only some of them could be read or written, the rest has arrived;
-      // a full sync the replica took but for some paths is done. What no op carried waits alone.
+      // A send of which only some paths could be read or written: the rest has arrived, and the
+      // runs after it (the root's attributes go before the other sends) still go; a full sync the
+      // replica took but for some paths is done. What no op carried waits alone.
       const partial =
         planned.kind === 'send'
           ? partialFailures(ops, r, cwd, remote)
           : planned.kind === 'full'
             ? replicaRefusals(r, cwd, remote)
             : null;
-      if (partial === null) break;
-      notTaken = partial.own;
-      if (partial.ops.size > 0) {
-        perPath = partial.ops;
+      if (partial === null) {
+        perPath = null; // this run failed whole: so does the batch, whatever ran in part before it
         break;
+      }
+      notTaken = [...notTaken, ...partial.own];
+      if (partial.ops.size > 0) {
+        perPath = new Map([...(perPath ?? []), ...partial.ops]);
+        partly ??= failure;
       }
       failure = null;
     }
+    failure ??= partly;
     if (notTaken.length > 0)
       this.ctx.log.warn(
         { paths: notTaken.length, error: notTaken[0]?.failure.message },

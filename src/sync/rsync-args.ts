@@ -106,6 +106,20 @@ export function rootAttributeArgs(remote: Remote, rsync: RsyncSettings): string[
 }
 
 /**
+ * The idiom that removes what the source no longer has and transfers nothing; nor does it set the
+ * attributes of the directories on the way (`-a`'s): a module's top directory the daemon's user cannot
+ * change (made by hand as root) would fail the run for what it is not there to do.
+ */
+const PRUNE_ONLY = [
+  '--existing',
+  '--ignore-existing',
+  '--no-perms',
+  '--no-times',
+  '--no-owner',
+  '--no-group',
+];
+
+/**
  * sersync's delete form for many paths at once: an include chain on stdin (`deleteRules`) then
  * `--exclude=*`, so `--delete` can remove only the listed paths and everything else is protected.
  * `pruneOnly`: below the listed directories, only remove what the source does not have (a tree's
@@ -117,8 +131,7 @@ export function deleteArgs(remote: Remote, rsync: RsyncSettings, pruneOnly = fal
     '-R',
     '-r',
     '--delete',
-    // the idiom that removes what the source no longer has and transfers nothing
-    ...(pruneOnly ? ['--existing', '--ignore-existing'] : []),
+    ...(pruneOnly ? PRUNE_ONLY : []),
     '--from0',
     '--include-from=-',
     '--exclude=*',

@@ -483,6 +483,31 @@ export async function replicaRefusesSomeFiles(work: string): Promise<CaseResult>
     assert.ok(existsSync(join(daemon.dir, 'open', 'h.txt')));
     assert.ok((rig.status().fullSync.lastAt ?? 0) >= thirdStart, 'the full sync counts as done');
     await waitingShown(rig, 1, /failed to set permissions on "\."/);
+    // A directory sent again from the queue prunes first; the prune sets no attributes, so the top
+    // directory it cannot change does not hold it back: the directory arrives and leaves the queue.
+    editDaemonConf(daemon, (conf) => conf.replace('read only = no', 'read only = yes'));
+    mkdirSync(join(rig.src, 'late'));
+    writeFileSync(join(rig.src, 'late', 'a.txt'), 'sent from the queue');
+    await eventually(
+      () => rig.queue().some((r) => r.op.path === 'late' && /read only/.test(r.lastError ?? '')),
+      15_000,
+      'the new directory waits while the module is read-only',
+    );
+    editDaemonConf(daemon, (conf) => conf.replace('read only = yes', 'read only = no'));
+    assert.equal(rig.cli(['queue', 'retry', '--all']).status, 0);
+    await allOnReplica(daemon, ['late/a.txt'], 15_000, 'the directory sent again, pruned first');
+    await eventually(
+      () => {
+        const rows = rig.queue();
+        return (
+          rows.length === 1 &&
+          rows[0]?.op.path === '' &&
+          /failed to set (?:permissions|times) on "\."/.test(rows[0].lastError ?? '')
+        );
+      },
+      15_000,
+      "the directory leaves the queue; only the root's own attributes wait",
+    );
     await givenBackConverges(rig, daemon.dir, "the module's top directory the daemon's again");
     // A directory on the replica root's but world-writable (seeded by hand as root): a file written
     // in it arrives and leaves the queue; only the directory's own attributes, which the daemon's
