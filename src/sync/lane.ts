@@ -487,10 +487,12 @@ export class Lane {
   /** Tells the coalescer once the changes made before `ops` landed have all come in. */
   private settleWhenReported(ops: readonly PathOp[]): void {
     const reported = this.ctx.reported?.();
-    if (reported === undefined) return this.coalescer.settled(ops);
-    void reported.then(() => {
+    const settle = (): void => {
       this.coalescer.settled(ops);
-    });
+    };
+    if (reported === undefined) return settle();
+    // (a watcher that failed meanwhile is replaced, and its successor resyncs)
+    void reported.then(settle, settle);
   }
 
   /**
@@ -689,15 +691,11 @@ export class Lane {
         'arrived but for what the replica could not take: it waits in the retry queue',
       );
     const sendsArrived = failure === null;
+    const failing = (f: Failure | null, which: (op: PathOp) => boolean): (readonly [RelPath, Failure])[] =>
+      f === null ? [] : ops.filter(which).map((op) => [op.path, f] as const);
     const undone = [
-      ...(removals === null
-        ? []
-        : ops.filter((op) => op.kind === 'delete').map((op) => [op.path, removals] as const)),
-      ...(prunes === null
-        ? []
-        : ops
-            .filter((op) => op.kind === 'tree' && op.prune === true)
-            .map((op) => [op.path, prunes] as const)),
+      ...failing(removals, (op) => op.kind === 'delete'),
+      ...failing(prunes, (op) => op.kind === 'tree' && op.prune === true),
     ];
     if (undone.length > 0 && (failure === null || perPath !== null)) {
       perPath = new Map([...(perPath ?? []), ...undone]);

@@ -99,9 +99,9 @@ export function moveWaves(moves: readonly MoveOp[]): MoveOp[][] {
 /**
  * The rsync runs that carry a batch of operations to one remote, in the order they must run:
  * one run for every removal, one that prunes the trees that need it, then one run for every send;
- * a full resync runs alone. Moves are
- * sent whole here (see `planMove` for the cheap way, which runs before these). `sentAs`: files
- * earlier batches' tree walks sent, among or below these ops (see `RsyncInput`). Pure.
+ * a full resync runs alone. Moves are sent whole here (see `planMove` for the cheap way, which runs
+ * before these). `sentAs`: files earlier batches' tree walks sent, among or below these ops (see
+ * `RsyncInput`). Pure.
  */
 export function planRuns(
   ops: readonly PathOp[],

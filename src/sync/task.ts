@@ -23,8 +23,9 @@ export type RsyncInput =
   | { readonly kind: 'excluded' };
 
 /**
- * What a run does: `send` listed paths and trees, `delete` listed paths, rebuild a renamed
- * directory from its old copy (`move`), or sync the whole tree (`full`).
+ * What a run does: `send` listed paths and trees, `delete` listed paths, remove from the replica
+ * what the source has not below listed directories (`prune`), rebuild a renamed directory from its
+ * old copy (`move`), or sync the whole tree (`full`).
  */
 export type RsyncTaskKind = 'send' | 'delete' | 'prune' | 'move' | 'full';
 

@@ -96,8 +96,7 @@ export class InotifyWatcher implements Watcher {
   /** Bytes of events read so far, and who waits for the next read (see drain). */
   private readBytes = 0;
   private readonly readWaiters = new Set<(read: boolean) => void>();
-  /** Bytes of events handled and handed on, a move waiting for its partner not counted (see settled). */
-  private handedBytes = 0;
+  /** Bytes of events handled (see settled). */
   private processedBytes = 0;
   private readonly settleWaiters: { readonly mark: number; readonly resolve: () => void }[] = [];
 
@@ -238,6 +237,14 @@ export class InotifyWatcher implements Watcher {
     return new Promise((resolve) => this.settleWaiters.push({ mark, resolve }));
   }
 
+  /**
+   * Bytes of events handled and handed on: a move's first half still waiting for its partner is the
+   * last event handled, so every mark before it is passed, and its own once it is settled.
+   */
+  private get handedBytes(): number {
+    return this.translator.waiting ? this.processedBytes - 1 : this.processedBytes;
+  }
+
   /** Wakes the `settled` callers whose events are all handed on (all of them once reading stopped). */
   private wakeSettled(): void {
     const all = this.dead || this.closed;
@@ -322,8 +329,6 @@ export class InotifyWatcher implements Watcher {
 
   private processed(bytes: number): void {
     this.processedBytes += bytes;
-    // a move's first half still waiting is the last event read: every mark before it is passed
-    this.handedBytes = this.translator.waiting ? this.processedBytes - 1 : this.processedBytes;
     this.wakeSettled();
     this.pendingBytes -= bytes;
     if (!this.paused || this.pendingBytes > MAX_PENDING_BYTES / 2 || this.closed) return;

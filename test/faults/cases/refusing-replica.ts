@@ -166,6 +166,24 @@ async function givenBackConverges(rig: Rig, dir: string, what: string): Promise<
 }
 
 /** Waits until every one of `paths` is on the daemon's replica. */
+/**
+ * A new directory written while the module is read-only waits in the queue; the module writable
+ * again and the queue retried, it is sent again from there (a tree put back prunes first).
+ */
+async function sentAgainFromQueue(rig: Rig, daemon: RsyncDaemon, dir: string): Promise<void> {
+  editDaemonConf(daemon, (conf) => conf.replace('read only = no', 'read only = yes'));
+  mkdirSync(join(rig.src, dir));
+  writeFileSync(join(rig.src, dir, 'a.txt'), 'sent from the queue');
+  await eventually(
+    () => rig.queue().some((r) => r.op.path === dir && /read only/.test(r.lastError ?? '')),
+    15_000,
+    'the new directory waits while the module is read-only',
+  );
+  editDaemonConf(daemon, (conf) => conf.replace('read only = yes', 'read only = no'));
+  assert.equal(rig.cli(['queue', 'retry', '--all']).status, 0);
+  await allOnReplica(daemon, [`${dir}/a.txt`], 15_000, 'the directory sent again from the queue');
+}
+
 /** While rows wait, `status` and `/metrics` count them, and `status` shows the last error. */
 async function waitingShown(rig: Rig, rows: number, error: RegExp): Promise<void> {
   const [remote] = rig.status().remotes;
@@ -346,17 +364,7 @@ export async function refusedRemovals(work: string): Promise<CaseResult> {
     );
     // A directory sent whole again from the queue prunes the replica's copy first; such a daemon
     // refuses that too, by its policy: the directory arrives and leaves the queue, said once.
-    editDaemonConf(daemon, (conf) => conf.replace('read only = no', 'read only = yes'));
-    mkdirSync(join(rig.src, 'late'));
-    writeFileSync(join(rig.src, 'late', 'a.txt'), 'sent once the module is writable');
-    await eventually(
-      () => rig.queue().some((r) => r.op.path === 'late' && /read only/.test(r.lastError ?? '')),
-      15_000,
-      'the new directory waits while the module is read-only',
-    );
-    editDaemonConf(daemon, (conf) => conf.replace('read only = yes', 'read only = no'));
-    assert.equal(rig.cli(['queue', 'retry', '--all']).status, 0);
-    await allOnReplica(daemon, ['late/a.txt'], 15_000, 'the directory sent again');
+    await sentAgainFromQueue(rig, daemon, 'late');
     await rowsBecome(rig, [`old.txt: ${refused}`], 'the directory leaves the queue; the removal still waits');
     assert.equal(rig.logLines(/refuses removals: what a new directory's copy holds/).length, 1, 'said once');
     editDaemonConf(daemon, (conf) => conf.replace(`  ${REFUSE}\n`, ''));
@@ -485,17 +493,7 @@ export async function replicaRefusesSomeFiles(work: string): Promise<CaseResult>
     await waitingShown(rig, 1, /failed to set permissions on "\."/);
     // A directory sent again from the queue prunes first; the prune sets no attributes, so the top
     // directory it cannot change does not hold it back: the directory arrives and leaves the queue.
-    editDaemonConf(daemon, (conf) => conf.replace('read only = no', 'read only = yes'));
-    mkdirSync(join(rig.src, 'late'));
-    writeFileSync(join(rig.src, 'late', 'a.txt'), 'sent from the queue');
-    await eventually(
-      () => rig.queue().some((r) => r.op.path === 'late' && /read only/.test(r.lastError ?? '')),
-      15_000,
-      'the new directory waits while the module is read-only',
-    );
-    editDaemonConf(daemon, (conf) => conf.replace('read only = yes', 'read only = no'));
-    assert.equal(rig.cli(['queue', 'retry', '--all']).status, 0);
-    await allOnReplica(daemon, ['late/a.txt'], 15_000, 'the directory sent again, pruned first');
+    await sentAgainFromQueue(rig, daemon, 'late');
     await eventually(
       () => {
         const rows = rig.queue();
