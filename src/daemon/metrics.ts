@@ -189,6 +189,12 @@ export function renderMetrics(s: DaemonStatus): string {
       (l) => l.daemonRefused,
     ),
     perLane(
+      'sersync_prune_refused_total',
+      'counter',
+      "New directories sent whole whose prune the remote's rsync daemon refused (its refuse options): what their copies hold that the source has not may stay on the replica.",
+      (l) => l.pruneRefused,
+    ),
+    perLane(
       'sersync_last_success_timestamp_seconds',
       'gauge',
       'When a batch last succeeded (Unix time).',

@@ -80,14 +80,19 @@ export function statusText(s: DaemonStatus): string {
   return `${summary.join('\n')}\n${reload}${rsync}${queue}${logFile}${failLog}${orphans}${unclosedText(s.lanes, s.now)}${pluginProblems(s.plugin, ago)}${daemonRefusalsText(s.remotes, ago)}\n${treesText(s.trees, ago)}\n${remotes}`;
 }
 
-/** Not a fault (the daemon's own policy), but what is not on the replica must be said. */
+/** Not a fault (the daemon's own policy), but what is not on the replica, or stays on it, must be said. */
 function daemonRefusalsText(remotes: readonly RemoteReport[], ago: (at: number | null) => string): string {
   return remotes
     .flatMap((r) => {
-      const last = r.lastDaemonRefused;
-      if (r.daemonRefused === 0 || last === null) return [];
+      const excluded = r.lastDaemonRefused;
+      const unpruned = r.lastPruneRefused;
       return [
-        `note: ${printable(r.remote)} refused to receive ${plural(r.daemonRefused, 'file')} its module excludes (rsyncd.conf exclude or filter; the last "${printable(last.path)}", ${ago(last.at)}): not on it, by its policy\n`,
+        r.daemonRefused === 0 || excluded === null
+          ? ''
+          : `note: ${printable(r.remote)} refused to receive ${plural(r.daemonRefused, 'file')} its module excludes (rsyncd.conf exclude or filter; the last "${printable(excluded.path)}", ${ago(excluded.at)}): not on it, by its policy\n`,
+        r.pruneRefused === 0 || unpruned === null
+          ? ''
+          : `note: ${printable(r.remote)} refuses removals (rsyncd.conf refuse options): ${plural(r.pruneRefused, 'new directory', 'new directories')} sent whole not pruned (the last "${printable(unpruned.path)}", ${ago(unpruned.at)}): what their copies hold that the source has not stays on it\n`,
       ];
     })
     .join('');
@@ -267,6 +272,6 @@ function rsyncLine(s: DaemonStatus): string {
   return `; ${r.version ?? 'not found'}, ${printable(reads)}`;
 }
 
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
+function plural(n: number, word: string, many = `${word}s`): string {
+  return `${n} ${n === 1 ? word : many}`;
 }

@@ -62,6 +62,9 @@ export interface RemoteReport {
   /** What its rsync daemon refused to receive, by its module's policy (see LaneStats). */
   readonly daemonRefused: number;
   readonly lastDaemonRefused: LaneStats['lastDaemonRefused'];
+  /** New directories whose prune its rsync daemon refused, by its policy (see LaneStats). */
+  readonly pruneRefused: number;
+  readonly lastPruneRefused: LaneStats['lastPruneRefused'];
 }
 
 export interface PoolReport {
@@ -255,7 +258,9 @@ function remotesOf(lanes: readonly LaneReport[]): RemoteReport[] {
       lastError: lastFailed?.lastError ?? null,
       lagSeconds: Math.max(0, ...own.map((l) => l.lagSeconds)),
       daemonRefused: sum((l) => l.daemonRefused),
-      lastDaemonRefused: latestRefusal(own),
+      lastDaemonRefused: latestOf(own, (l) => l.lastDaemonRefused),
+      pruneRefused: sum((l) => l.pruneRefused),
+      lastPruneRefused: latestOf(own, (l) => l.lastPruneRefused),
     };
   });
 }
@@ -338,7 +343,9 @@ function addStats(now: LaneStats, before: LaneStats): LaneStats {
     queueFailingSince: now.queueFailingSince,
     queueError: now.queueError,
     daemonRefused: now.daemonRefused + before.daemonRefused,
-    lastDaemonRefused: latestRefusal([now, before]),
+    lastDaemonRefused: latestOf([now, before], (l) => l.lastDaemonRefused),
+    pruneRefused: now.pruneRefused + before.pruneRefused,
+    lastPruneRefused: latestOf([now, before], (l) => l.lastPruneRefused),
   };
 }
 
@@ -352,9 +359,13 @@ function latest(times: readonly (number | null)[]): number | null {
   return known.length === 0 ? null : Math.max(...known);
 }
 
-/** The latest of their last daemon refusals. */
-function latestRefusal(stats: readonly LaneStats[]): LaneStats['lastDaemonRefused'] {
-  return latestBy(stats, (l) => l.lastDaemonRefused?.at ?? null)?.lastDaemonRefused ?? null;
+/** The latest of their last refusals of one kind. */
+function latestOf<R extends { readonly at: number }>(
+  stats: readonly LaneStats[],
+  last: (l: LaneStats) => R | null,
+): R | null {
+  const l = latestBy(stats, (s) => last(s)?.at ?? null);
+  return l === undefined ? null : last(l);
 }
 
 function latestBy<T>(items: readonly T[], at: (item: T) => number | null): T | undefined {

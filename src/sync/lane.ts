@@ -78,6 +78,14 @@ export interface LaneStats {
   daemonRefused: number;
   /** The last of them (its path as shown) and when. */
   lastDaemonRefused: { readonly path: string; readonly at: number } | null;
+  /**
+   * New directories sent whole whose prune the remote's rsync daemon refused (its `refuse options`):
+   * what their copies held that the source has not (sent by a walk before its removal came in) may
+   * stay on the replica.
+   */
+  pruneRefused: number;
+  /** The last of them (its path as shown) and when. */
+  lastPruneRefused: { readonly path: string; readonly at: number } | null;
 }
 
 /** Names a daemon refused that the log has told of, at most (each is told once while remembered). */
@@ -203,6 +211,8 @@ export class Lane {
     queueError: null,
     daemonRefused: 0,
     lastDaemonRefused: null,
+    pruneRefused: 0,
+    lastPruneRefused: null,
   };
   private readonly refusedTold = new Set<RelPath>();
   private pruneRefusalTold = false;
@@ -659,7 +669,7 @@ export class Lane {
       // A prune the daemon's policy refuses (`refuse options = delete`) is not owed: what it would
       // remove is a removal the daemon refuses. Refused otherwise, its trees wait as removals do.
       if (planned.kind === 'prune' && failsOnlyItsRun(failure)) {
-        if (refusedByPolicy(failure)) this.tellPruneRefused(failure);
+        if (refusedByPolicy(failure)) this.pruneRefusedByPolicy(ops, failure);
         else prunes = failure;
         failure = null;
         continue;
@@ -693,10 +703,7 @@ export class Lane {
     const sendsArrived = failure === null;
     const failing = (f: Failure | null, which: (op: PathOp) => boolean): (readonly [RelPath, Failure])[] =>
       f === null ? [] : ops.filter(which).map((op) => [op.path, f] as const);
-    const undone = [
-      ...failing(removals, (op) => op.kind === 'delete'),
-      ...failing(prunes, (op) => op.kind === 'tree' && op.prune === true),
-    ];
+    const undone = [...failing(removals, (op) => op.kind === 'delete'), ...failing(prunes, isPrune)];
     if (undone.length > 0 && (failure === null || perPath !== null)) {
       perPath = new Map([...(perPath ?? []), ...undone]);
       failure ??= removals ?? prunes;
@@ -742,8 +749,17 @@ export class Lane {
     return failure === null;
   }
 
-  /** Says once that the remote's daemon refuses the prunes of new directories (see `execute`). */
-  private tellPruneRefused(failure: Failure): void {
+  /**
+   * Counts the directories whose prune the remote's daemon refused, and says once in the log that
+   * it does (see `execute`).
+   */
+  private pruneRefusedByPolicy(ops: readonly PathOp[], failure: Failure): void {
+    const trees = ops.filter(isPrune);
+    const last = trees.at(-1);
+    if (last !== undefined) {
+      this.counts.pruneRefused += trees.length;
+      this.counts.lastPruneRefused = { path: displayPath(last.path), at: Date.now() };
+    }
     if (this.pruneRefusalTold) return;
     this.pruneRefusalTold = true;
     this.ctx.log.warn(
@@ -864,4 +880,9 @@ function listing(dir: string): string[] {
   } catch {
     return [];
   }
+}
+
+/** A directory sent whole that prunes its copy first (see PathOp). */
+function isPrune(op: PathOp): op is Extract<PathOp, { kind: 'tree' }> {
+  return op.kind === 'tree' && op.prune === true;
 }

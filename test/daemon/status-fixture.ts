@@ -25,6 +25,8 @@ export function stats(over: Partial<LaneStats> = {}): LaneStats {
     queueError: null,
     daemonRefused: 0,
     lastDaemonRefused: null,
+    pruneRefused: 0,
+    lastPruneRefused: null,
     ...over,
   };
 }

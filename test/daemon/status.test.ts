@@ -51,6 +51,8 @@ test('status: trees sum their lanes, lanes carry their retries, remotes add up o
       lagSeconds: 3,
       daemonRefused: 0,
       lastDaemonRefused: null,
+      pruneRefused: 0,
+      lastPruneRefused: null,
     },
     {
       remote: 'B::m',
@@ -69,6 +71,8 @@ test('status: trees sum their lanes, lanes carry their retries, remotes add up o
       lagSeconds: 120,
       daemonRefused: 0,
       lastDaemonRefused: null,
+      pruneRefused: 0,
+      lastPruneRefused: null,
     },
   ]);
   assert.deepEqual(s.fullSync, { lastAt: T - 60_000, nextAt: T + 600_000 });
@@ -278,6 +282,37 @@ test("status: what a remote's daemon refused to receive by its module's policy i
   );
   assert.match(renderMetrics(s), /^sersync_daemon_refused_total\{root="\/srv\/www",remote="A::m"\} 2$/m);
   assert.doesNotMatch(statusText(buildStatus(inputs())), /^note:/m);
+});
+
+test("status: new directories whose prune a remote's daemon refused by its policy are a note, summed over trees and kept over reloads; /metrics counts them", () => {
+  const [www, img] = trees();
+  assert.ok(www !== undefined && img !== undefined);
+  const unpruned = (tree: TreeStatus, n: number, path: string, at: number): TreeStatus => ({
+    ...tree,
+    lanes: tree.lanes.map((l) => ({ ...l, pruneRefused: n, lastPruneRefused: { path, at } })),
+  });
+  const s = buildStatus(
+    inputs({ trees: [unpruned(www, 2, 'up/new', T - 1000), unpruned(img, 1, 'cache', T - 5000)] }),
+  );
+  const [remote] = s.remotes;
+  assert.equal(remote?.pruneRefused, 3);
+  assert.deepEqual(remote.lastPruneRefused, { path: 'up/new', at: T - 1000 });
+  assert.ok(
+    statusText(s)
+      .split('\n')
+      .includes(
+        'note: A::m refuses removals (rsyncd.conf refuse options): 3 new directories sent whole not pruned (the last "up/new", 1s ago): what their copies hold that the source has not stays on it',
+      ),
+  );
+  assert.match(renderMetrics(s), /^sersync_prune_refused_total\{root="\/srv\/img",remote="A::m"\} 1$/m);
+  const reloaded = withPast(
+    [unpruned(www, 1, 'later', T - 500)],
+    addRun([], [unpruned(www, 2, 'up/new', T - 1000)]),
+  );
+  const lane = reloaded[0]?.lanes[0];
+  assert.equal(lane?.pruneRefused, 3);
+  assert.deepEqual(lane.lastPruneRefused, { path: 'later', at: T - 500 });
+  assert.doesNotMatch(statusText(buildStatus(inputs())), /refuses removals/);
 });
 
 test('status: a file kept open and written for over a minute is said, with how long and where it is missing; not one held a moment', () => {

@@ -367,6 +367,18 @@ export async function refusedRemovals(work: string): Promise<CaseResult> {
     await sentAgainFromQueue(rig, daemon, 'late');
     await rowsBecome(rig, [`old.txt: ${refused}`], 'the directory leaves the queue; the removal still waits');
     assert.equal(rig.logLines(/refuses removals: what a new directory's copy holds/).length, 1, 'said once');
+    // While removals stay refused, status and /metrics say what may stay on the replica.
+    const unpruned = rig.status().remotes[0];
+    assert.ok(unpruned !== undefined && unpruned.pruneRefused >= 1);
+    assert.equal(unpruned.lastPruneRefused?.path, 'late');
+    assert.match(
+      rig.cli(['status']).stdout,
+      /^note: \S+ refuses removals \(rsyncd\.conf refuse options\): \d+ new director(y|ies) sent whole not pruned \(the last "late", .*\): what their copies hold that the source has not stays on it$/m,
+    );
+    assert.equal(
+      await rig.metric('sersync_prune_refused_total', { root: rig.src, remote: unpruned.remote }),
+      unpruned.pruneRefused,
+    );
     editDaemonConf(daemon, (conf) => conf.replace(`  ${REFUSE}\n`, ''));
     assert.equal(rig.cli(['queue', 'retry', '--all']).status, 0);
     await rig.converged(15_000, 'removals allowed again');
