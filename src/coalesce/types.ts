@@ -24,3 +24,8 @@ export type PathOp =
   | { readonly kind: 'full'; readonly path: '' };
 
 export type PathOpKind = PathOp['kind'];
+
+/** A directory sent whole that prunes its copy first. */
+export function isPrune(op: PathOp): op is Extract<PathOp, { kind: 'tree' }> {
+  return op.kind === 'tree' && op.prune === true;
+}

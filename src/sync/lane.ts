@@ -2,7 +2,7 @@ import { lstatSync, readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { backoffMs } from '../backoff.js';
 import { Coalescer, MAX_PENDING } from '../coalesce/coalescer.js';
-import type { PathOp } from '../coalesce/types.js';
+import { isPrune, type PathOp } from '../coalesce/types.js';
 import { remoteKind } from '../config/remote-kinds.js';
 import type { Config, Remote } from '../config/types.js';
 import type { Change, CoalescedChange } from '../filter/changes.js';
@@ -22,7 +22,7 @@ import {
   SOURCE_UNUSABLE,
 } from './exit-codes.js';
 import { recordReplica, type LocalReplica } from './local-replica.js';
-import { failureOf, partialFailures, replicaRefusals, type OwnRow } from './outcome.js';
+import { failureOf, partialOutcome, type OwnRow } from './outcome.js';
 import { worthRebuilding } from './move-worth.js';
 import { moveWaves, planMove, planRuns } from './plan.js';
 import { fileToSetAside, withoutSetAside, type SetAside } from './set-aside.js';
@@ -660,30 +660,26 @@ export class Lane {
         failure = failureOf(r);
       }
       if (failure === null) continue;
-      // Removals the replica refuses wait on their own; the sends go (sersync's ran apart).
-      if (planned.kind === 'delete' && failsOnlyItsRun(failure)) {
-        removals = failure;
-        failure = null;
-        continue;
-      }
-      // A prune the daemon's policy refuses (`refuse options = delete`) is not owed: what it would
-      // remove is a removal the daemon refuses. Refused otherwise, its trees wait as removals do.
-      if (planned.kind === 'prune' && failsOnlyItsRun(failure)) {
-        if (refusedByPolicy(failure)) this.pruneRefusedByPolicy(ops, failure);
-        else prunes = failure;
-        failure = null;
-        continue;
-      }
-      // A send of which only some paths could be read or written: the rest has arrived, and the
-      // runs after it (the root's attributes go before the other sends) still go; a full sync the
-      // replica took but for some paths is done. What no op carried waits alone.
-      const partial =
-        planned.kind === 'send'
-          ? partialFailures(ops, r, cwd, remote)
-          : planned.kind === 'full'
-            ? replicaRefusals(r, cwd, remote)
-            : null;
+      // A run that did its work but for some paths (files rsync could not read or the replica could
+      // not take, entries it could not remove): the rest has arrived, and the runs after it (the
+      // root's attributes go before the other sends) still go; a full sync the replica took but for
+      // some paths is done. What no op carried (a directory's attributes set along) waits alone.
+      const partial = partialOutcome(planned.kind, ops, r, cwd, remote);
       if (partial === null) {
+        // Removals the replica refuses wait on their own; the sends go (sersync's ran apart).
+        if (planned.kind === 'delete' && failsOnlyItsRun(failure)) {
+          removals = failure;
+          failure = null;
+          continue;
+        }
+        // A prune the daemon's policy refuses (`refuse options = delete`) is not owed: what it would
+        // remove is a removal the daemon refuses. Refused otherwise, its trees wait as removals do.
+        if (planned.kind === 'prune' && failsOnlyItsRun(failure)) {
+          if (refusedByPolicy(failure)) this.pruneRefusedByPolicy(ops, failure);
+          else prunes = failure;
+          failure = null;
+          continue;
+        }
         perPath = null; // this run failed whole: so does the batch, whatever ran in part before it
         break;
       }
@@ -880,9 +876,4 @@ function listing(dir: string): string[] {
   } catch {
     return [];
   }
-}
-
-/** A directory sent whole that prunes its copy first (see PathOp). */
-function isPrune(op: PathOp): op is Extract<PathOp, { kind: 'tree' }> {
-  return op.kind === 'tree' && op.prune === true;
 }

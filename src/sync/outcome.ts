@@ -1,4 +1,4 @@
-import type { PathOp } from '../coalesce/types.js';
+import { isPrune, type PathOp } from '../coalesce/types.js';
 import { displayPath, isWithin, type RelPath } from '../paths.js';
 import type { Failure } from '../queue/types.js';
 import { remoteKind } from '../config/remote-kinds.js';
@@ -11,7 +11,7 @@ import {
   type FailedPath,
   type StderrNotes,
 } from './exit-codes.js';
-import type { RsyncResult } from './task.js';
+import type { RsyncResult, RsyncTaskKind } from './task.js';
 
 /**
  * The outcome stage: what one rsync run's result means for the batch's operations, by the exit
@@ -46,6 +46,36 @@ export interface PartialFailures {
 }
 
 /**
+ * What failed of a run of `kind` that did its work but for some paths, by the run's kind; null when
+ * it failed whole (a move's run fails whole: its directory is sent again with the sends).
+ */
+export function partialOutcome(
+  kind: RsyncTaskKind,
+  ops: readonly PathOp[],
+  r: RsyncResult,
+  root: string,
+  remote: Remote,
+): PartialFailures | null {
+  switch (kind) {
+    case 'send':
+      return partialFailures(ops, r, root, remote);
+    case 'full':
+      return replicaRefusals(r, root, remote);
+    case 'delete':
+      return removalFailures(
+        ops.filter((op) => op.kind === 'delete'),
+        r,
+        root,
+        remote,
+      );
+    case 'prune':
+      return removalFailures(ops.filter(isPrune), r, root, remote);
+    case 'move':
+      return null;
+  }
+}
+
+/**
  * For a send that arrived only in part: the failure of each op whose source rsync could not read,
  * or that the replica could not take, and the directories whose own attributes the replica could
  * not set though no op carried them (a parent rsync's `-R` sent along: the files in it arrived).
@@ -74,6 +104,32 @@ export function replicaRefusals(r: RsyncResult, root: string, remote: Remote): P
   // The root's own attributes may wait as a row; the root not made is no partial success.
   if (named === null || named.some((p) => !p.onReplica || (p.path === '' && p.contentsSkipped))) return null;
   return { ops: new Map(), own: ownRows(named) };
+}
+
+/**
+ * For a removal or prune run that removed but for some entries (exit 23, every line the generator's
+ * about the replica): each op (of `removing`: the run's removals or pruned trees) holding an entry
+ * rsync could not remove fails with its line; the directories whose attributes it could not set
+ * along (the module's top one a daemon's user cannot change, say) get rows of their own, the
+ * removals being done. Null otherwise: the run failed whole.
+ */
+export function removalFailures(
+  removing: readonly PathOp[],
+  r: RsyncResult,
+  root: string,
+  remote: Remote,
+): PartialFailures | null {
+  if (r.unreadable.length > 0 || classifyExit(r.exitCode, r.stderr, notesOf(r)) !== 'partial') return null;
+  const named = failedPaths(r.exitCode, r.stderr, root, remoteKind(remote).treePath, notesOf(r));
+  if (named === null || named.some((p) => !p.onReplica)) return null;
+  const ops = new Map<RelPath, Failure>();
+  const alone: FailedPath[] = [];
+  for (const failed of named) {
+    const op = failed.notRemoved === null ? undefined : removing.find((o) => isWithin(failed.path, o.path));
+    if (op === undefined) alone.push(failed);
+    else if (!ops.has(op.path)) ops.set(op.path, { exitCode: 23, message: failed.error });
+  }
+  return { ops, own: ownRows(alone) };
 }
 
 /**

@@ -1,7 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Remote } from '../../src/config/types.js';
-import { CUT_NOTE, failureOf, partialFailures, replicaRefusals } from '../../src/sync/outcome.js';
+import {
+  CUT_NOTE,
+  failureOf,
+  partialFailures,
+  partialOutcome,
+  replicaRefusals,
+} from '../../src/sync/outcome.js';
 import { notRun } from '../../src/sync/task.js';
 
 const daemon: Remote = {
@@ -72,6 +78,47 @@ test('partialFailures: a parent whose attributes the replica could not set gets 
   );
   // a source no op carried is not understood: the whole batch fails
   assert.equal(partialFailures([file('x')], exit23(unreadable), '/W', daemon), null);
+});
+
+test("partialOutcome: a removal done but for the attributes of a directory above it leaves only that directory's row; an entry not removed fails the op holding it", () => {
+  const gone = { kind: 'delete' as const, path: 'open/h.txt', isDir: false };
+  const dir = { kind: 'delete' as const, path: 'old', isDir: true };
+  const sent = { kind: 'sync' as const, path: 'open/new.txt' };
+  const top = 'rsync: [generator] failed to set times on "." (in backup): Operation not permitted (1)';
+  assert.deepEqual(partialOutcome('delete', [gone, dir, sent], exit23(top), '/W', daemon), {
+    ops: new Map(),
+    own: [{ op: { kind: 'sync', path: '' }, failure: { exitCode: 23, message: top } }],
+  });
+  // an entry below a removed directory that the replica kept fails that directory's removal alone
+  const kept = 'rsync: [generator] delete_file: unlink(old/x) failed: Permission denied (13)';
+  const keptDir = 'rsync: [generator] delete_file: rmdir(old) failed: Directory not empty (39)';
+  assert.deepEqual(partialOutcome('delete', [gone, dir, sent], exit23(kept, keptDir, top), '/W', daemon), {
+    ops: new Map([['old', { exitCode: 23, message: kept }]]),
+    own: [{ op: { kind: 'sync', path: '' }, failure: { exitCode: 23, message: top } }],
+  });
+  // a prune that could not remove an entry fails its tree (sent again, it prunes again)
+  const tree = { kind: 'tree' as const, path: 'new', prune: true as const };
+  const stale = 'rsync: [generator] delete_file: unlink(new/stale.tmp) failed: Permission denied (13)';
+  assert.deepEqual(
+    [...(partialOutcome('prune', [tree, gone], exit23(stale), '/W', daemon)?.ops ?? [])],
+    [['new', { exitCode: 23, message: stale }]],
+  );
+  // a source error, an error without a name, a cut stderr: the run failed whole
+  assert.equal(partialOutcome('delete', [gone], exit23(unreadable), '/W', daemon), null);
+  assert.equal(partialOutcome('delete', [gone], { ...exit23(top), stderrCut: true }, '/W', daemon), null);
+  assert.equal(
+    partialOutcome(
+      'delete',
+      [gone],
+      exit23('rsync: [receiver] some trouble without a name (5)'),
+      '/W',
+      daemon,
+    ),
+    null,
+  );
+  // a refused --delete (exit 4) is no partial outcome
+  const refused = { ...notRun(4, 'rsync: The server is configured to refuse --delete', 5), ran: true };
+  assert.equal(partialOutcome('delete', [gone], refused, '/W', daemon), null);
 });
 
 test('failureOf: the last line of a run whose errors were more than it keeps says it is one of many', () => {

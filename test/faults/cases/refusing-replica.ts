@@ -518,6 +518,21 @@ export async function replicaRefusesSomeFiles(work: string): Promise<CaseResult>
       15_000,
       "the directory leaves the queue; only the root's own attributes wait",
     );
+    // A removal sets the times of the directories above it too, the top one's refused: the file is
+    // removed all the same, so its row leaves the queue; only the root's own attributes wait.
+    rmSync(join(rig.src, 'open', 'h.txt'));
+    await eventually(() => !existsSync(join(daemon.dir, 'open', 'h.txt')), 15_000, 'the removal');
+    await eventually(
+      () => rig.status().remotes[0]?.inFlight === 0 && rig.status().remotes[0]?.pending === 0,
+      15_000,
+      'the removal landed',
+    );
+    assert.deepEqual(
+      rig.queue().map((r) => `${r.op.kind} ${r.op.path}`),
+      ['sync '],
+      "the removal done, only the root's own attributes wait",
+    );
+    await waitingShown(rig, 1, /failed to set (?:permissions|times) on "\."/);
     await givenBackConverges(rig, daemon.dir, "the module's top directory the daemon's again");
     // A directory on the replica root's but world-writable (seeded by hand as root): a file written
     // in it arrives and leaves the queue; only the directory's own attributes, which the daemon's
