@@ -114,15 +114,18 @@ const SOURCE_FILE_ERROR = /^rsync: (?:\[sender\] )?[a-z_ ]+ "(.*)"(?: failed)?: 
  * `recv_generator: mkdir "d" (in mod) failed: …`, `rename "d/.f.XXXXXX" (in mod) -> "d/f": …`,
  * `failed to set times on "d/f" (in mod): …`. A daemon names files from its module's root and
  * adds ` (in MODULE)`; a local or ssh receiver names them absolute (see `RemoteKind.treePath`).
+ * rsync before 3.2.0 (CentOS 7's 3.1.2, RHEL 8's and Ubuntu 20.04's 3.1.3: many backup servers)
+ * tags no line with its role: such a line is the replica's when its name is not the source's.
  */
 const REPLICA_FILE_ERROR =
-  /^rsync: \[(?:receiver|generator)\] .*"(.*)"(?: \(in [^)]*\))?(?: failed)?: .* \(\d+\)$/;
+  /^rsync: (?:\[(?:receiver|generator)\] |(?!\[)).*"(.*)"(?: \(in [^)]*\))?(?: failed)?: .* \(\d+\)$/;
 
 /**
  * The generator's failure to remove an entry from the replica (`--delete`): `delete_file:
- * unlink(d/f) failed: …`, `rmdir` for a directory, the name unquoted, named as the others.
+ * unlink(d/f) failed: …`, `rmdir` for a directory, the name unquoted, named as the others (untagged
+ * before rsync 3.2.0).
  */
-const REMOVAL_FAILED = /^rsync: \[generator\] delete_file: (unlink|rmdir)\((.*)\) failed: .* \(\d+\)$/;
+const REMOVAL_FAILED = /^rsync: (?:\[generator\] )?delete_file: (unlink|rmdir)\((.*)\) failed: .* \(\d+\)$/;
 
 /**
  * rsync's errors that are printed without its `rsync:` prefix and still make exit 23 (FERROR_XFER
@@ -215,8 +218,39 @@ export function classifyExit(exitCode: number, stderr: string, notes: StderrNote
 export function failsOnlyItsRun(failure: Failure): boolean {
   const m = describeExit(failure.exitCode);
   return (
-    m.lost !== true && m.notStarted !== true && m.interrupted !== true && failure.exitCode !== THREAD_FAILED
+    (m.lost !== true || closedAfterAnswer(failure)) &&
+    m.notStarted !== true &&
+    m.interrupted !== true &&
+    failure.exitCode !== THREAD_FAILED
   );
+}
+
+/**
+ * The rsync daemon closed the connection once the run had begun. A daemon killed or a network cut
+ * does that, but so does an rsync 3.1 daemon (CentOS 7, RHEL 8, Ubuntu 20.04) refusing the run's
+ * options (`refuse options = delete`) or writes (a read-only module): it closes with its reason
+ * unread, and the client says only this (exit 10). Whether the remote is lost, the batch's other
+ * runs tell (`batchLoss`).
+ */
+export function closedAfterAnswer(failure: Failure): boolean {
+  return failure.exitCode === 10 && CLOSED_BY_DAEMON.test(failure.message);
+}
+
+const CLOSED_BY_DAEMON = /^rsync: (?:\[sender\] )?read error: Connection reset by peer \(104\)$/;
+
+/**
+ * Said after the line of removals the remote closed on (`closedAfterAnswer`) while the batch's other
+ * runs got through to it: the remote is not lost (`remoteLoss`), its policy refuses them.
+ */
+export const CLOSED_ON_REMOVALS =
+  " (on the removals' run only: an rsync 3.1 daemon whose refuse options refuse --delete closes the connection so)";
+
+/**
+ * Whether a run got through to the remote: its transfer ended as rsync's protocol ends one (0, or
+ * 23 and 24: some files), whatever it says of single files.
+ */
+export function reachedRemote(r: { readonly ran: boolean; readonly exitCode: number }): boolean {
+  return r.ran && (r.exitCode === 0 || r.exitCode === 23 || r.exitCode === 24);
 }
 
 /** What a recorded failure (its exit code and line) asks for: `retry` or `final`. */
@@ -240,7 +274,7 @@ export function describeExit(exitCode: number): ExitMeaning {
  * replica's disk that comes back may be another one (rotated backup disks).
  */
 export function remoteLoss(failure: Failure): { readonly lost: boolean; readonly resync: boolean } {
-  const lost = describeExit(failure.exitCode).lost === true;
+  const lost = describeExit(failure.exitCode).lost === true && !failure.message.endsWith(CLOSED_ON_REMOVALS);
   const neverConnected =
     failure.exitCode === 35 ||
     /failed to connect to|getaddrinfo|ssh: connect to host|Could not resolve hostname/.test(failure.message);
@@ -278,7 +312,8 @@ export function lastErrorLine(stderr: string): string {
   const explaining = lines.filter((l) => /^rsync: /.test(l) && !generic(l));
   // The replica's side failing (`[receiver] write failed …: No space left on device`) is the cause
   // of the sender's `read error: Connection reset by peer` that follows it.
-  const receiving = explaining.filter((l) => /^rsync: \[(?:receiver|generator)\] /.test(l));
+  // Before rsync 3.2.0 untagged: a daemon's receiver names its files `(in MODULE)`.
+  const receiving = explaining.filter((l) => /^rsync: \[(?:receiver|generator)\] |" \(in [^)]*\)/.test(l));
   return (
     remote.at(-1) ??
     receiving.at(-1) ??
@@ -303,7 +338,7 @@ export interface FailedPath {
 }
 
 /** The generator's failure to make a directory, after which rsync skips its contents unnamed. */
-const MKDIR_FAILED = /^rsync: \[generator\] recv_generator: mkdir "/;
+const MKDIR_FAILED = /^rsync: (?:\[generator\] )?recv_generator: mkdir "/;
 
 /**
  * The paths an exit 23 is about, relative to the tree, each with rsync's line about it, when every

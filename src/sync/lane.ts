@@ -15,9 +15,12 @@ import { baseName, displayPath, parentOf, type RelPath } from '../paths.js';
 import type { Failure, WorkStore } from '../queue/types.js';
 import { errorText } from '../errors.js';
 import {
+  CLOSED_ON_REMOVALS,
+  closedAfterAnswer,
   daemonRefusedPaths,
   describeExit,
   failsOnlyItsRun,
+  reachedRemote,
   refusedByPolicy,
   SOURCE_UNUSABLE,
 } from './exit-codes.js';
@@ -691,6 +694,10 @@ export class Lane {
       failure = null;
     }
     failure ??= partly;
+    // The remote took the batch's other runs: its closing on the removals' is their refusal, not a loss.
+    const answered = results.some(reachedRemote);
+    removals = answered ? closedOnRemovals(removals) : removals;
+    prunes = answered ? closedOnRemovals(prunes) : prunes;
     if (notTaken.length > 0)
       this.ctx.log.warn(
         { paths: notTaken.length, error: notTaken[0]?.failure.message },
@@ -876,4 +883,11 @@ function listing(dir: string): string[] {
   } catch {
     return [];
   }
+}
+
+/** A removal's failure, said to be the remote's closing on the removals alone (see `closedAfterAnswer`). */
+function closedOnRemovals(failure: Failure | null): Failure | null {
+  return failure !== null && closedAfterAnswer(failure)
+    ? { ...failure, message: `${failure.message}${CLOSED_ON_REMOVALS}` }
+    : failure;
 }

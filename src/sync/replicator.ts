@@ -114,6 +114,12 @@ export class Replicator {
   private queueLostSince: number | null = null;
   /** Lanes whose last batch failed: probed until their remote answers, then their backlog is released. */
   private readonly failing = new Set<Lane>();
+  /**
+   * Lanes a probe released (their remote answered): lost again on their first batch, the remote
+   * answers but closes on every run (an rsync 3.1 daemon refusing them says only that), so their
+   * work waits for its retry interval instead of each probe (see `afterBatch`).
+   */
+  private readonly released = new Set<Lane>();
   /** Lanes whose last batch failed because rsync could not be started (see `ExitMeaning.notStarted`). */
   private readonly unstarted = new Set<Lane>();
   /**
@@ -426,6 +432,14 @@ export class Replicator {
         this.unstarted.delete(waiting);
         this.releaseBacklog(waiting, 'rsync starts again: sending what waited for it');
       }
+    const released = this.released.delete(lane);
+    if (loss?.lost === true && released) {
+      this.deps.log.warn(
+        { root: lane.root, remote: lane.remote.id, error: failure?.message },
+        'the remote answers, but failed again as soon as its backlog was sent (an rsync 3.1 daemon refusing the run, as a read-only module or refuse options, closes the connection so): its work waits for the retry interval',
+      );
+      return;
+    }
     if (loss?.lost === true) {
       this.failing.add(lane);
       if (loss.resync)
@@ -482,6 +496,7 @@ export class Replicator {
         if (!(await probeRemote(lane.remote, config.rsync, lane.replica))) return;
         if (this.stopping) return;
         this.failing.delete(lane);
+        this.released.add(lane);
         this.releaseBacklog(lane);
       }),
     ).finally(() => {

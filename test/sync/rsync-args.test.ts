@@ -3,8 +3,10 @@ import assert from 'node:assert/strict';
 import type { Remote, RsyncSettings } from '../../src/config/types.js';
 import {
   classifyExit,
+  CLOSED_ON_REMOVALS,
   daemonRefusedPaths,
   failedPaths,
+  failsOnlyItsRun,
   failureOutcome,
   lastErrorLine,
   remoteLoss,
@@ -316,9 +318,24 @@ test('exit codes: which failures mean the remote is lost (probed), and which may
     ],
     [5, '@ERROR: auth failed on module m1', false, false],
     [11, 'rsync: write failed on "/replica/a": No space left on device (28)', false, false],
+    // an rsync 3.1 daemon closing on a removal while the batch's sends got through: its refusal
+    [10, 'rsync: [sender] read error: Connection reset by peer (104)', true, true],
+    [10, `rsync: [sender] read error: Connection reset by peer (104)${CLOSED_ON_REMOVALS}`, false, false],
   ];
   for (const [exitCode, message, lost, resync] of table)
     assert.deepEqual(remoteLoss({ exitCode, message }), { lost, resync }, `${exitCode} ${message}`);
+  // a removal's run the daemon closed on may be its alone; a connection refused is every run's
+  assert.equal(
+    failsOnlyItsRun({ exitCode: 10, message: 'rsync: [sender] read error: Connection reset by peer (104)' }),
+    true,
+  );
+  assert.equal(
+    failsOnlyItsRun({
+      exitCode: 10,
+      message: 'rsync: [sender] failed to connect to 10.0.0.1 (10.0.0.1): Connection refused (111)',
+    }),
+    false,
+  );
 });
 
 test("exit codes: the reported line is the specific error, not rsync's generic summary", () => {
@@ -459,6 +476,44 @@ test("exit 23: what the replica could not take is named as the tree's path (a te
       replica,
     ),
     null,
+  );
+});
+
+test('exit 23 from an rsync before 3.2.0 (CentOS 7, RHEL 8, Ubuntu 20.04), whose lines name no role: the same paths and outcome as tagged ones', () => {
+  const tail =
+    'rsync error: some files/attrs were not transferred (see previous errors) (code 23) at main.c(1394) [sender=3.5.0]';
+  // verbatim from an rsync 3.1.3 daemon (module `m`, run as nobody) and a 3.5.0 client
+  const unlink = 'rsync: delete_file: unlink(locked/stale) failed: Permission denied (13)';
+  const mkdir = 'rsync: recv_generator: mkdir "locked/new" (in m) failed: Permission denied (13)';
+  const skipping = '*** Skipping any contents from this failed directory ***';
+  const mkstemp = 'rsync: mkstemp "locked/.x.txt.WNGkHB" (in m) failed: Permission denied (13)';
+  const top = 'rsync: failed to set times on "." (in m): Operation not permitted (1)';
+  const stderr = [unlink, mkdir, skipping, mkstemp, top, tail].join('\n');
+  const daemon = remoteKind({ id: 'h::m', target: { kind: 'daemon', host: 'h', module: 'm' } });
+  assert.equal(classifyExit(23, stderr), 'partial');
+  assert.deepEqual(failedPaths(23, stderr, '/W', daemon.treePath), [
+    { path: 'locked/stale', error: unlink, onReplica: true, contentsSkipped: false, notRemoved: 'file' },
+    { path: 'locked/new', error: mkdir, onReplica: true, contentsSkipped: true, notRemoved: null },
+    { path: 'locked/x.txt', error: mkstemp, onReplica: true, contentsSkipped: false, notRemoved: null },
+    { path: '', error: top, onReplica: true, contentsSkipped: false, notRemoved: null },
+  ]);
+  // an ssh or local receiver names the replica absolute; an old client's sender, the source
+  const ssh = 'rsync: mkstemp "/R/locked/.x.txt.WNGkHB" failed: Permission denied (13)';
+  const source = 'rsync: send_files failed to open "/W/secret": Permission denied (13)';
+  assert.deepEqual(
+    failedPaths(23, [ssh, source, tail].join('\n'), '/W', replica)?.map((p) => [p.path, p.onReplica]),
+    [
+      ['locked/x.txt', true],
+      ['secret', false],
+    ],
+  );
+  // an untagged line that names nothing is no file's
+  assert.equal(classifyExit(23, `rsync: some trouble without a name (5)\n${tail}`), 'retry');
+  // the daemon's full disk is the cause, not the connection reset the client prints after it
+  const full = 'rsync: write failed on "big" (in m): No space left on device (28)';
+  assert.equal(
+    lastErrorLine(`${full}\nrsync: [sender] read error: Connection reset by peer (104)\n${tail}`),
+    full,
   );
 });
 
