@@ -229,14 +229,20 @@ export function failsOnlyItsRun(failure: Failure): boolean {
  * The rsync daemon closed the connection once the run had begun. A daemon killed or a network cut
  * does that, but so does an rsync 3.1 daemon (CentOS 7, RHEL 8, Ubuntu 20.04) refusing the run's
  * options (`refuse options = delete`) or writes (a read-only module): it closes with its reason
- * unread, and the client says only this (exit 10). Whether the remote is lost, the batch's other
- * runs tell (`batchLoss`).
+ * unread, and the client says only this (exit 10, or 12 when the close came in order). Whether the
+ * remote is lost, the batch's other runs tell.
  */
 export function closedAfterAnswer(failure: Failure): boolean {
-  return failure.exitCode === 10 && CLOSED_BY_DAEMON.test(failure.message);
+  return (
+    (failure.exitCode === 10 && RESET_BY_DAEMON.test(failure.message)) ||
+    (failure.exitCode === 12 && CLOSED_BY_DAEMON.test(failure.message))
+  );
 }
 
-const CLOSED_BY_DAEMON = /^rsync: (?:\[sender\] )?read error: Connection reset by peer \(104\)$/;
+/** The client's words when the daemon closed first (RST: the client had sent what it did not read). */
+const RESET_BY_DAEMON = /^rsync: (?:\[sender\] )?read error: Connection reset by peer \(104\)$/;
+/** And when its close came before the transfer began (an orderly close, as through a proxy). */
+const CLOSED_BY_DAEMON = /^rsync: connection unexpectedly closed \(0 bytes received so far\) \[sender\]$/;
 
 /**
  * Said after the line of removals the remote closed on (`closedAfterAnswer`) while the batch's other

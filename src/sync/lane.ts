@@ -29,6 +29,7 @@ import { failureOf, partialOutcome, type OwnRow } from './outcome.js';
 import { worthRebuilding } from './move-worth.js';
 import { moveWaves, planMove, planRuns } from './plan.js';
 import { fileToSetAside, withoutSetAside, type SetAside } from './set-aside.js';
+import { mayRefuseNanoWindow, secondsWindow } from './time-window.js';
 import type { RsyncPool } from './pool.js';
 import type { DirIdentity, RootSource } from './root-identity.js';
 import { rsyncRunsOf, type FileSignature, type RsyncResult, type RsyncTask } from './task.js';
@@ -219,6 +220,7 @@ export class Lane {
   };
   private readonly refusedTold = new Set<RelPath>();
   private pruneRefusalTold = false;
+  private secondsWindowTold = false;
   /** Files whose name looks temporary, held until they stay (see HeldFiles). */
   private readonly nameDelay: HeldFiles;
   /** Files whose writer has not closed them, held until it does or nobody writes them. */
@@ -636,7 +638,7 @@ export class Lane {
     const aside = new Map<RelPath, Failure>();
     // What the replica could not take that no op of the batch carried, the rest having arrived.
     let notTaken: readonly OwnRow[] = [];
-    for (const planned of planRuns(rest, plan, sentAs)) {
+    for (let planned of planRuns(rest, plan, sentAs)) {
       const why = this.refusesFullDelete(planned, cwd);
       if (why !== null) {
         refused = true;
@@ -645,6 +647,15 @@ export class Lane {
       }
       let task = planned;
       let r = await this.run(task, ops);
+      // A receiver before rsync 3.1.3 refuses the nanosecond window: the run goes again without it.
+      const first = failureOf(r);
+      if (first !== null && mayRefuseNanoWindow(task, first)) {
+        results.push(r);
+        planned = secondsWindow(planned);
+        task = planned;
+        r = await this.run(task, ops);
+        if (reachedRemote(r)) this.tellSecondsWindow(first);
+      }
       results.push(r);
       failure = failureOf(r);
       // A file the replica has no room for goes on its own; the run goes again without it.
@@ -768,6 +779,16 @@ export class Lane {
     this.ctx.log.warn(
       { error: failure.message },
       "the remote's rsync daemon refuses removals: what a new directory's copy holds that the source has not stays on it",
+    );
+  }
+
+  /** Says once that the remote took a full sync only without the nanosecond window (see `time-window.ts`). */
+  private tellSecondsWindow(failure: Failure): void {
+    if (this.secondsWindowTold) return;
+    this.secondsWindowTold = true;
+    this.ctx.log.warn(
+      { error: failure.message },
+      "the remote refused a run with a nanosecond --modify-window and took it without (its rsync is older than 3.1.3): full syncs compare times to the second there, and miss a file rewritten at the same size within the second of the replica's copy",
     );
   }
 

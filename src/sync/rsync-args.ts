@@ -2,6 +2,7 @@ import type { Remote, RsyncSettings } from '../config/types.js';
 import { displayPath, fromUtf8, parentOf, type RelPath } from '../paths.js';
 import { remoteKind } from '../config/remote-kinds.js';
 import { PROC_IO } from './stall.js';
+import { NANO_WINDOW } from './time-window.js';
 
 /**
  * rsync argument vectors, one builder per kind of run. Pure: the caller spawns rsync with the
@@ -170,7 +171,7 @@ export function moveArgs(
  * The whole tree (`-r`, crontab, overflow, recovery): sersync's full-sync form. stdin carries the
  * paths the realtime filter excludes (`--exclude-from=-`), so they are neither sent nor deleted;
  * the crontab filter's rsync patterns follow as `--exclude`. Modification times are compared to
- * the nanosecond (`--modify-window=-1`; receivers older than rsync 3.1.3 compare seconds): rsync's
+ * the nanosecond (`NANO_WINDOW`; a receiver older than rsync 3.1.3 refuses it, see `time-window.ts`): rsync's
  * quick check otherwise skips a file rewritten at the same size within the second of the copy the
  * replica has, and a full sync is what repairs changes whose events were lost (a crash, an overflow).
  */
@@ -186,7 +187,7 @@ export function fullArgs(
     '-R',
     '-r',
     ...(deleteEnabled ? ['--delete'] : []),
-    ...(ownWindow ? [] : ['--modify-window=-1']),
+    ...(ownWindow ? [] : [NANO_WINDOW]),
     '--from0',
     '--exclude-from=-',
     ...crontabExcludes.map((e) => `--exclude=${e}`),

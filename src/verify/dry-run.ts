@@ -15,6 +15,7 @@ import { startRsync } from '../sync/rsync-start.js';
 import type { ProgressTrack } from '../sync/progress-report.js';
 import { Progress2Reader } from '../sync/rsync-progress.js';
 import type { RsyncTask } from '../sync/task.js';
+import { mayRefuseNanoWindow, secondsWindow } from '../sync/time-window.js';
 import { parseItemized, type Difference } from './itemize.js';
 
 const NUL = Buffer.of(0);
@@ -72,14 +73,20 @@ export function dryRun(
       reject(cannotStart(err));
     });
     child.on('close', (code) => {
-      track?.end();
       const exit = code ?? -1;
       const errors = stderr.text();
       if (classifyExit(exit, errors, { cut: stderr.cut }) !== 'ok') {
         const why = lastErrorLine(errors) || `rsync exited with ${exit}`;
+        // A receiver before rsync 3.1.3 refuses the nanosecond window: compared to the second.
+        if (mayRefuseNanoWindow(task, { exitCode: exit, message: why })) {
+          dryRun(secondsWindow(task), track, signal).then(resolve, reject);
+          return;
+        }
+        track?.end();
         reject(new SersyncError('ERR_SERSYNC_VERIFY', `cannot compare ${task.cwd}: ${why}`));
         return;
       }
+      track?.end();
       // Names are bytes: latin1 keeps one char per byte (see paths.ts).
       resolve({
         differences: parseItemized(Buffer.concat(out).toString('latin1')),

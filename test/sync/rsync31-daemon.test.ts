@@ -1,10 +1,11 @@
 /**
- * An rsync 3.1 daemon (CentOS 7, RHEL 8, Ubuntu 20.04: many backup servers) that refuses a run
- * once it has begun (`refuse options = delete`, a read-only module) closes the connection with its
- * reason unread: the client says only `read error: Connection reset by peer (104)`, exit 10, and
- * its port still answers. Such a daemon cannot run here (only the installed rsync can), so the pool
- * answers the runs it refuses with that answer, captured verbatim from an rsync 3.1.3 daemon and a
- * 3.5.0 client; every other run goes to a real daemon.
+ * An rsync 3.1 daemon (CentOS 7's 3.1.2, RHEL 8, Ubuntu 20.04: many backup servers) that refuses a
+ * run once it has begun (`refuse options = delete`, a read-only module, and for 3.1.2 the
+ * nanosecond `--modify-window=-1` of full syncs, an option it does not know) closes the connection
+ * with its reason unread: the client says only `read error: Connection reset by peer (104)`, exit
+ * 10, and its port still answers. Such a daemon cannot run here (only the installed rsync can), so
+ * the pool answers the runs it refuses with that answer, captured verbatim from rsync 3.1.3 and
+ * 3.1.2 daemons and a 3.5.0 client; every other run goes to a real daemon.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,10 +14,15 @@ import { join } from 'node:path';
 import { openWorkStore } from '../../src/queue/store.js';
 import type { QueueStore } from '../../src/queue/types.js';
 import { CLOSED_ON_REMOVALS } from '../../src/sync/exit-codes.js';
+import { mayRefuseNanoWindow, NANO_WINDOW, secondsWindow } from '../../src/sync/time-window.js';
 import { RsyncPool } from '../../src/sync/pool.js';
 import { Replicator } from '../../src/sync/replicator.js';
 import { notRun, type RsyncResult, type RsyncTask } from '../../src/sync/task.js';
 import { createWatcher } from '../../src/watch/index.js';
+import type { Remote } from '../../src/config/types.js';
+import { filterSpecOf } from '../../src/filter/path-filter.js';
+import { planRuns } from '../../src/sync/plan.js';
+import { testConfig } from '../helpers/config.js';
 import { withQueueRig, type QueueRig } from '../helpers/lane.js';
 import { capturedLog } from '../helpers/log-lines.js';
 import { eventually } from '../helpers/trees.js';
@@ -28,6 +34,7 @@ const RESET =
 /** A pool whose remote is an rsync 3.1 daemon refusing the runs `refuses` picks. */
 class Rsync31Pool extends RsyncPool {
   dispatched = 0;
+  refused = 0;
 
   constructor(private readonly refuses: (task: RsyncTask) => boolean) {
     super(2);
@@ -35,8 +42,9 @@ class Rsync31Pool extends RsyncPool {
 
   protected override dispatch(...args: Parameters<RsyncPool['run']>): Promise<RsyncResult> {
     this.dispatched++;
-    if (this.refuses(args[0])) return Promise.resolve({ ...notRun(10, RESET, 5), ran: true });
-    return super.dispatch(...args);
+    if (!this.refuses(args[0])) return super.dispatch(...args);
+    this.refused++;
+    return Promise.resolve({ ...notRun(10, RESET, 5), ran: true });
   }
 }
 
@@ -49,9 +57,11 @@ interface Rsync31Run {
 
 async function withRsync31(
   refuses: (task: RsyncTask) => boolean,
+  opts: { readonly fullSync: boolean; readonly before?: (src: string) => void },
   body: (rig: QueueRig, run: Rsync31Run) => Promise<void>,
 ): Promise<void> {
   await withQueueRig(2, async (rig) => {
+    opts.before?.(rig.src);
     const store = openWorkStore(join(rig.state, 'queue.db'));
     const { log, said } = capturedLog();
     const pool = new Rsync31Pool(refuses);
@@ -66,7 +76,7 @@ async function withRsync31(
       retryPollMs: 20,
     });
     try {
-      await replicator.start({ fullSync: false });
+      await replicator.start({ fullSync: opts.fullSync });
       await body(rig, { replicator, pool, store, said });
     } finally {
       await replicator.stop();
@@ -79,6 +89,7 @@ async function withRsync31(
 test('an rsync 3.1 daemon that refuses --delete: the files changed beside a removal arrive; the removal waits, said to be refused, the remote not taken for lost', async () => {
   await withRsync31(
     (task) => task.kind === 'delete',
+    { fullSync: false },
     async ({ daemon, src }, { replicator, store, said }) => {
       writeFileSync(join(src, 'old.txt'), 'removed while the daemon refuses removals');
       await eventually(() => existsSync(join(daemon.dir, 'old.txt')), 10_000, 'the first file');
@@ -109,6 +120,7 @@ test('an rsync 3.1 daemon that refuses --delete: the files changed beside a remo
 test('an rsync 3.1 daemon that refuses every run while its port answers: after one release by the probe its work waits for the retry interval, not each probe', async () => {
   await withRsync31(
     () => true,
+    { fullSync: false },
     async ({ src }, { pool, store, said }) => {
       writeFileSync(join(src, 'refused.txt'), 'a read-only module');
       await eventually(
@@ -124,5 +136,73 @@ test('an rsync 3.1 daemon that refuses every run while its port answers: after o
       await new Promise((resolve) => setTimeout(resolve, 200));
       assert.equal(pool.dispatched, dispatched, 'no run at each probe');
     },
+  );
+});
+
+test("an rsync 3.1.2 daemon, which refuses a full sync's nanosecond --modify-window: the full sync goes again without it and arrives, said once", async () => {
+  await withRsync31(
+    (task) => task.args.includes(NANO_WINDOW),
+    {
+      fullSync: true,
+      before: (src) => writeFileSync(join(src, 'before.txt'), 'for the full sync of the start'),
+    },
+    async ({ daemon }, { replicator, pool, store, said }) => {
+      await eventually(() => existsSync(join(daemon.dir, 'before.txt')), 10_000, "the start's full sync");
+      await replicator.idle();
+      assert.deepEqual(store.list(), [], 'nothing waits');
+      const fullAt = (): number => replicator.status()[0]?.lanes[0]?.lastFullSyncAt ?? 0;
+      const first = fullAt();
+      assert.ok(first > 0, 'the full sync counts as done');
+      assert.equal(said('refused a run with a nanosecond --modify-window and took it without'), 1);
+      replicator.resync();
+      await replicator.idle();
+      assert.ok(fullAt() > first, 'the second full sync done');
+      assert.equal(pool.refused, 2, 'each full sync tried the window once');
+      assert.equal(said('refused a run with a nanosecond --modify-window'), 1, 'said once');
+    },
+  );
+});
+
+test('the nanosecond window: dropped from a run that has it, and suspected only in a refusal of a run that has it', () => {
+  const remote: Remote = { id: 'h::m', target: { kind: 'daemon', host: 'h', module: 'm' } };
+  const fullOf = (commonParams: string[]): RsyncTask => {
+    const config = testConfig([{ watch: '/W', remotes: [remote] }]);
+    const rsync = { ...config.rsync, commonParams };
+    const [task] = planRuns([{ kind: 'full', path: '' }], {
+      config: { ...config, rsync },
+      root: '/W',
+      remote,
+      filter: filterSpecOf(config, '/W'),
+    });
+    assert.ok(task !== undefined);
+    return task;
+  };
+  const full = fullOf(['-artz']);
+  assert.ok(full.args.includes(NANO_WINDOW));
+  assert.deepEqual(
+    secondsWindow(full).args,
+    full.args.filter((a) => a !== NANO_WINDOW),
+  );
+  const own = fullOf(['-artz', '--modify-window=1']);
+  assert.equal(secondsWindow(own), own, 'a window of the operator is kept');
+  const reset = { exitCode: 10, message: 'rsync: [sender] read error: Connection reset by peer (104)' };
+  assert.equal(mayRefuseNanoWindow(full, reset), true);
+  assert.equal(
+    mayRefuseNanoWindow(full, { exitCode: 1, message: 'rsync: on remote machine: -@-1: unknown option' }),
+    true,
+  );
+  assert.equal(mayRefuseNanoWindow(own, reset), false);
+  // through a proxy the close comes in order: the client reads an end of file, not a reset
+  const closed = {
+    exitCode: 12,
+    message: 'rsync: connection unexpectedly closed (0 bytes received so far) [sender]',
+  };
+  assert.equal(mayRefuseNanoWindow(full, closed), true);
+  assert.equal(
+    mayRefuseNanoWindow(full, {
+      exitCode: 10,
+      message: 'rsync: [sender] failed to connect to h (10.0.0.1): Connection refused (111)',
+    }),
+    false,
   );
 });
