@@ -120,6 +120,8 @@ export class Replicator {
    * work waits for its retry interval instead of each probe (see `afterBatch`).
    */
   private readonly released = new Set<Lane>();
+  /** Of those, the lanes left to their retry interval: a batch that gets through releases their backlog. */
+  private readonly refusing = new Set<Lane>();
   /** Lanes whose last batch failed because rsync could not be started (see `ExitMeaning.notStarted`). */
   private readonly unstarted = new Set<Lane>();
   /**
@@ -434,6 +436,7 @@ export class Replicator {
       }
     const released = this.released.delete(lane);
     if (loss?.lost === true && released) {
+      this.refusing.add(lane);
       this.deps.log.warn(
         { root: lane.root, remote: lane.remote.id, error: failure?.message },
         'the remote answers, but failed again as soon as its backlog was sent (an rsync 3.1 daemon refusing the run, as a read-only module or refuse options, closes the connection so): its work waits for the retry interval',
@@ -449,9 +452,10 @@ export class Replicator {
         );
       return;
     }
-    // A batch got through before the probe saw the remote answer: its backlog goes now, not at
-    // each row's back-off time (minutes after a long outage).
-    if (this.failing.delete(lane) && failure === null) this.releaseBacklog(lane);
+    // A batch got through before the probe saw the remote answer, or while the remote that closed
+    // every run waits for its interval: its backlog goes now, not at each row's back-off time.
+    const waited = this.failing.delete(lane);
+    if ((this.refusing.delete(lane) || waited) && failure === null) this.releaseBacklog(lane);
     if (failure !== null) return;
     const full = report.ops.some((op) => op.kind === 'full') && report.results.length > 0;
     if (full && this.fullSyncCarriesEverything()) {

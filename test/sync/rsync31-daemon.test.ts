@@ -36,7 +36,10 @@ class Rsync31Pool extends RsyncPool {
   dispatched = 0;
   refused = 0;
 
-  constructor(private readonly refuses: (task: RsyncTask) => boolean) {
+  constructor(
+    public refuses: (task: RsyncTask) => boolean,
+    private readonly answer: RsyncResult = { ...notRun(10, RESET, 5), ran: true },
+  ) {
     super(2);
   }
 
@@ -44,7 +47,7 @@ class Rsync31Pool extends RsyncPool {
     this.dispatched++;
     if (!this.refuses(args[0])) return super.dispatch(...args);
     this.refused++;
-    return Promise.resolve({ ...notRun(10, RESET, 5), ran: true });
+    return Promise.resolve(this.answer);
   }
 }
 
@@ -57,14 +60,18 @@ interface Rsync31Run {
 
 async function withRsync31(
   refuses: (task: RsyncTask) => boolean,
-  opts: { readonly fullSync: boolean; readonly before?: (src: string) => void },
+  opts: {
+    readonly fullSync: boolean;
+    readonly before?: (src: string) => void;
+    readonly answer?: RsyncResult;
+  },
   body: (rig: QueueRig, run: Rsync31Run) => Promise<void>,
 ): Promise<void> {
   await withQueueRig(2, async (rig) => {
     opts.before?.(rig.src);
     const store = openWorkStore(join(rig.state, 'queue.db'));
     const { log, said } = capturedLog();
-    const pool = new Rsync31Pool(refuses);
+    const pool = new Rsync31Pool(refuses, opts.answer);
     const replicator = new Replicator({
       config: rig.config,
       store,
@@ -204,5 +211,32 @@ test('the nanosecond window: dropped from a run that has it, and suspected only 
       message: 'rsync: [sender] failed to connect to h (10.0.0.1): Connection refused (111)',
     }),
     false,
+  );
+});
+
+test('a daemon that takes connections but answers no run (it never greets): left to the retry interval after one release, and once a batch gets through its backlog goes at once, not at its back-off', async () => {
+  const silent =
+    'rsync error: timeout waiting for daemon connection (code 35) at socket.c(278) [sender=3.5.0]\n';
+  await withRsync31(
+    () => true,
+    { fullSync: false, answer: { ...notRun(35, silent, 5), ran: true } },
+    async ({ daemon, src }, { pool, store, said }) => {
+      writeFileSync(join(src, 'waited.txt'), 'while the daemon answers no run');
+      await eventually(
+        () => said('the remote answers, but failed again as soon as its backlog was sent') === 1,
+        10_000,
+        'lost, released by the probe, lost again',
+      );
+      const [row] = store.list();
+      const due = row?.nextAttemptAt ?? 0;
+      assert.ok(due > Date.now() + 1000, 'the row waits for its back-off');
+      pool.refuses = () => false;
+      writeFileSync(join(src, 'later.txt'), 'once the daemon answers');
+      await eventually(
+        () => existsSync(join(daemon.dir, 'later.txt')) && existsSync(join(daemon.dir, 'waited.txt')),
+        Math.max(0, due - Date.now() - 500),
+        'the waiting row sent after the batch that got through, before its back-off ended',
+      );
+    },
   );
 });
