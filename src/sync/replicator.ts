@@ -112,16 +112,14 @@ export class Replicator {
   private clockStepWaiting = false;
   /** Since when the retry queue's file is found removed or replaced (see WorkStore.fileLost). */
   private queueLostSince: number | null = null;
-  /** Lanes whose last batch failed: probed until their remote answers, then their backlog is released. */
-  private readonly failing = new Set<Lane>();
   /**
-   * Lanes a probe released (their remote answered): lost again on their first batch, the remote
-   * answers but closes on every run (an rsync 3.1 daemon refusing them says only that), so their
-   * work waits for its retry interval instead of each probe (see `afterBatch`).
+   * Where a lane stands with a remote its last batch lost: `lost`, probed until it answers, then its
+   * backlog is released; `released`, by a probe, until its next batch; `refusing`, lost again on that
+   * batch: the remote answers but closes every run (an rsync 3.1 daemon refusing them says only
+   * that), so its work waits for its retry interval instead of each probe. A batch that gets through
+   * ends it, and sends the backlog of a lane that was `lost` or `refusing` (see `afterBatch`).
    */
-  private readonly released = new Set<Lane>();
-  /** Of those, the lanes left to their retry interval: a batch that gets through releases their backlog. */
-  private readonly refusing = new Set<Lane>();
+  private readonly remoteState = new Map<Lane, 'lost' | 'released' | 'refusing'>();
   /** Lanes whose last batch failed because rsync could not be started (see `ExitMeaning.notStarted`). */
   private readonly unstarted = new Set<Lane>();
   /**
@@ -434,9 +432,9 @@ export class Replicator {
         this.unstarted.delete(waiting);
         this.releaseBacklog(waiting, 'rsync starts again: sending what waited for it');
       }
-    const released = this.released.delete(lane);
-    if (loss?.lost === true && released) {
-      this.refusing.add(lane);
+    const was = this.remoteState.get(lane);
+    if (loss?.lost === true && was === 'released') {
+      this.remoteState.set(lane, 'refusing');
       this.deps.log.warn(
         { root: lane.root, remote: lane.remote.id, error: failure?.message },
         'the remote answers, but failed again as soon as its backlog was sent (an rsync 3.1 daemon refusing the run, as a read-only module or refuse options, closes the connection so): its work waits for the retry interval',
@@ -444,7 +442,7 @@ export class Replicator {
       return;
     }
     if (loss?.lost === true) {
-      this.failing.add(lane);
+      this.remoteState.set(lane, 'lost');
       if (loss.resync)
         this.interrupted.set(
           lane,
@@ -454,8 +452,8 @@ export class Replicator {
     }
     // A batch got through before the probe saw the remote answer, or while the remote that closed
     // every run waits for its interval: its backlog goes now, not at each row's back-off time.
-    const waited = this.failing.delete(lane);
-    if ((this.refusing.delete(lane) || waited) && failure === null) this.releaseBacklog(lane);
+    this.remoteState.delete(lane);
+    if ((was === 'lost' || was === 'refusing') && failure === null) this.releaseBacklog(lane);
     if (failure !== null) return;
     const full = report.ops.some((op) => op.kind === 'full') && report.results.length > 0;
     if (full && this.fullSyncCarriesEverything()) {
@@ -494,13 +492,13 @@ export class Replicator {
   private probeFailing(): void {
     if (this.stopping) return;
     const { config } = this.deps;
-    const lanes = [...this.failing].filter((l) => !l.busy);
+    const lanes = [...this.remoteState].flatMap(([l, state]) => (state === 'lost' && !l.busy ? [l] : []));
     void Promise.all(
       lanes.map(async (lane) => {
         if (!(await probeRemote(lane.remote, config.rsync, lane.replica))) return;
-        if (this.stopping) return;
-        this.failing.delete(lane);
-        this.released.add(lane);
+        // a batch that got through while the probe waited has released the backlog itself
+        if (this.stopping || this.remoteState.get(lane) !== 'lost') return;
+        this.remoteState.set(lane, 'released');
         this.releaseBacklog(lane);
       }),
     ).finally(() => {
