@@ -184,6 +184,18 @@ async function sentAgainFromQueue(rig: Rig, daemon: RsyncDaemon, dir: string): P
   await allOnReplica(daemon, [`${dir}/a.txt`], 15_000, 'the directory sent again from the queue');
 }
 
+/** Waits until the queue holds one row, `path`'s, whose last error matches `error`. */
+async function onlyRowWaits(rig: Rig, path: string, error: RegExp, what: string): Promise<void> {
+  await eventually(
+    () => {
+      const rows = rig.queue();
+      return rows.length === 1 && rows[0]?.op.path === path && error.test(rows[0].lastError ?? '');
+    },
+    15_000,
+    what,
+  );
+}
+
 /** While rows wait, `status` and `/metrics` count them, and `status` shows the last error. */
 async function waitingShown(rig: Rig, rows: number, error: RegExp): Promise<void> {
   const [remote] = rig.status().remotes;
@@ -506,16 +518,10 @@ export async function replicaRefusesSomeFiles(work: string): Promise<CaseResult>
     // A directory sent again from the queue prunes first; the prune sets no attributes, so the top
     // directory it cannot change does not hold it back: the directory arrives and leaves the queue.
     await sentAgainFromQueue(rig, daemon, 'late');
-    await eventually(
-      () => {
-        const rows = rig.queue();
-        return (
-          rows.length === 1 &&
-          rows[0]?.op.path === '' &&
-          /failed to set (?:permissions|times) on "\."/.test(rows[0].lastError ?? '')
-        );
-      },
-      15_000,
+    await onlyRowWaits(
+      rig,
+      '',
+      /failed to set (?:permissions|times) on "\."/,
       "the directory leaves the queue; only the root's own attributes wait",
     );
     // A removal sets the times of the directories above it too, the top one's refused: the file is
@@ -544,18 +550,10 @@ export async function replicaRefusesSomeFiles(work: string): Promise<CaseResult>
     chmodSync(join(daemon.dir, 'shared'), 0o777);
     writeFileSync(join(rig.src, 'shared', 'up.jpg'), 'an upload into a directory the daemon does not own');
     await allOnReplica(daemon, ['shared/up.jpg'], 15_000, 'the upload');
-    await eventually(
-      () => {
-        const rows = rig.queue();
-        return (
-          rows.length === 1 &&
-          rows[0]?.op.path === 'shared' &&
-          /^rsync: \[generator\] failed to set (?:permissions|times) on "shared" \(in replica\): Operation not permitted \(1\)$/.test(
-            rows[0].lastError ?? '',
-          )
-        );
-      },
-      15_000,
+    await onlyRowWaits(
+      rig,
+      'shared',
+      /^rsync: \[generator\] failed to set (?:permissions|times) on "shared" \(in replica\): Operation not permitted \(1\)$/,
       "only the directory's own attributes wait",
     );
     await waitingShown(rig, 1, /on "shared"/);
