@@ -195,6 +195,12 @@ export function renderMetrics(s: DaemonStatus): string {
       (l) => l.pruneRefused,
     ),
     perLane(
+      'sersync_full_sync_seconds_window',
+      'gauge',
+      '1 while the remote takes full syncs only comparing modification times to the second (its rsync is older than 3.1.3, or its daemon refuses --modify-window): a file rewritten at the same size within the second of its copy is missed.',
+      (l) => (l.fullSyncWindow?.window === 'second' ? 1 : 0),
+    ),
+    perLane(
       'sersync_last_success_timestamp_seconds',
       'gauge',
       'When a batch last succeeded (Unix time).',

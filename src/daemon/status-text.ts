@@ -77,11 +77,14 @@ export function statusText(s: DaemonStatus): string {
         `! ${o.count} queued retries of ${printable(o.root)} -> ${printable(o.remoteId)}, which the config no longer has, are not sent: \`sersync2 queue list --remote ${printable(o.remoteId)}\` shows them; drop them, or put the remote back\n`,
     )
     .join('');
-  return `${summary.join('\n')}\n${reload}${rsync}${queue}${logFile}${failLog}${orphans}${unclosedText(s.lanes, s.now)}${pluginProblems(s.plugin, ago)}${daemonRefusalsText(s.remotes, ago)}\n${treesText(s.trees, ago)}\n${remotes}`;
+  return `${summary.join('\n')}\n${reload}${rsync}${queue}${logFile}${failLog}${orphans}${unclosedText(s.lanes, s.now)}${pluginProblems(s.plugin, ago)}${remoteNotesText(s.remotes, ago)}\n${treesText(s.trees, ago)}\n${remotes}`;
 }
 
-/** Not a fault (the daemon's own policy), but what is not on the replica, or stays on it, must be said. */
-function daemonRefusalsText(remotes: readonly RemoteReport[], ago: (at: number | null) => string): string {
+/**
+ * Not faults (the daemon's own policy, or its rsync's limit), but what is not on the replica, stays
+ * on it, or may be missed there must be said.
+ */
+function remoteNotesText(remotes: readonly RemoteReport[], ago: (at: number | null) => string): string {
   return remotes
     .flatMap((r) => {
       const excluded = r.lastDaemonRefused;
@@ -93,6 +96,9 @@ function daemonRefusalsText(remotes: readonly RemoteReport[], ago: (at: number |
         r.pruneRefused === 0 || unpruned === null
           ? ''
           : `note: ${printable(r.remote)} refuses removals (rsyncd.conf refuse options): ${plural(r.pruneRefused, 'new directory', 'new directories')} sent whole not pruned (the last "${printable(unpruned.path)}", ${ago(unpruned.at)}): what their copies hold that the source has not stays on it\n`,
+        r.fullSyncWindow?.window !== 'second'
+          ? ''
+          : `note: ${printable(r.remote)} compares modification times to the second (it refuses the nanosecond window: rsync older than 3.1.3, or refuse options; the last full sync ${ago(r.fullSyncWindow.at)}): a full sync or verify misses a file rewritten at the same size within the second of its copy\n`,
       ];
     })
     .join('');
@@ -233,9 +239,11 @@ function verifyLine(v: VerifyStatus, ago: (at: number | null) => string): string
   if (v.lastRunAt === null) return 'verify:    not run yet';
   const drift = v.lanes.reduce((n, l) => n + l.driftPaths, 0);
   const failed = v.lanes.filter((l) => l.error !== null).length;
+  const coarse = v.lanes.filter((l) => l.toTheSecond).length;
   const outcome = [
     drift === 0 ? 'replicas equal' : `${plural(drift, 'path')} DIFFER (sersync2 verify lists them)`,
     ...(failed === 0 ? [] : [`${failed} not compared`]),
+    ...(coarse === 0 ? [] : [`${coarse} compared to the second (the remote refuses the nanosecond window)`]),
   ];
   return `verify:    last ${ago(v.lastRunAt)}: ${outcome.join(', ')}`;
 }

@@ -65,6 +65,8 @@ export interface RemoteReport {
   /** New directories whose prune its rsync daemon refused, by its policy (see LaneStats). */
   readonly pruneRefused: number;
   readonly lastPruneRefused: LaneStats['lastPruneRefused'];
+  /** How its trees' last full sync compared times (see LaneStats). */
+  readonly fullSyncWindow: LaneStats['fullSyncWindow'];
 }
 
 export interface PoolReport {
@@ -261,6 +263,7 @@ function remotesOf(lanes: readonly LaneReport[]): RemoteReport[] {
       lastDaemonRefused: latestOf(own, (l) => l.lastDaemonRefused),
       pruneRefused: sum((l) => l.pruneRefused),
       lastPruneRefused: latestOf(own, (l) => l.lastPruneRefused),
+      fullSyncWindow: latestOf(own, (l) => l.fullSyncWindow),
     };
   });
 }
@@ -346,6 +349,7 @@ function addStats(now: LaneStats, before: LaneStats): LaneStats {
     lastDaemonRefused: latestOf([now, before], (l) => l.lastDaemonRefused),
     pruneRefused: now.pruneRefused + before.pruneRefused,
     lastPruneRefused: latestOf([now, before], (l) => l.lastPruneRefused),
+    fullSyncWindow: latestOf([now, before], (l) => l.fullSyncWindow),
   };
 }
 

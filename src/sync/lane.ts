@@ -29,7 +29,7 @@ import { failureOf, partialOutcome, type OwnRow } from './outcome.js';
 import { worthRebuilding } from './move-worth.js';
 import { moveWaves, planMove, planRuns } from './plan.js';
 import { fileToSetAside, withoutSetAside, type SetAside } from './set-aside.js';
-import { mayRefuseNanoWindow, secondsWindow } from './time-window.js';
+import { mayRefuseNanoWindow, NANO_WINDOW, secondsWindow } from './time-window.js';
 import type { RsyncPool } from './pool.js';
 import type { DirIdentity, RootSource } from './root-identity.js';
 import { rsyncRunsOf, type FileSignature, type RsyncResult, type RsyncTask } from './task.js';
@@ -90,6 +90,12 @@ export interface LaneStats {
   pruneRefused: number;
   /** The last of them (its path as shown) and when. */
   lastPruneRefused: { readonly path: string; readonly at: number } | null;
+  /**
+   * How the last full sync that reached the remote compared modification times, and when: to the
+   * second when the remote refused the nanosecond window (its rsync older than 3.1.3, or its daemon
+   * refusing the option; see `time-window.ts`). Null before one, or when `commonParams` sets a window.
+   */
+  fullSyncWindow: { readonly window: 'second' | 'nanosecond'; readonly at: number } | null;
 }
 
 /** Names a daemon refused that the log has told of, at most (each is told once while remembered). */
@@ -217,6 +223,7 @@ export class Lane {
     lastDaemonRefused: null,
     pruneRefused: 0,
     lastPruneRefused: null,
+    fullSyncWindow: null,
   };
   private readonly refusedTold = new Set<RelPath>();
   private pruneRefusalTold = false;
@@ -654,8 +661,8 @@ export class Lane {
         planned = secondsWindow(planned);
         task = planned;
         r = await this.run(task, ops);
-        if (reachedRemote(r)) this.tellSecondsWindow(first);
-      }
+        if (reachedRemote(r)) this.tookWindow('second', first);
+      } else if (task.args.includes(NANO_WINDOW) && reachedRemote(r)) this.tookWindow('nanosecond', null);
       results.push(r);
       failure = failureOf(r);
       // A file the replica has no room for goes on its own; the run goes again without it.
@@ -782,13 +789,17 @@ export class Lane {
     );
   }
 
-  /** Says once that the remote took a full sync only without the nanosecond window (see `time-window.ts`). */
-  private tellSecondsWindow(failure: Failure): void {
-    if (this.secondsWindowTold) return;
+  /**
+   * Records how a full sync compared times on the remote; says once that it took one only without
+   * the nanosecond window (see `time-window.ts`).
+   */
+  private tookWindow(window: 'second' | 'nanosecond', refusal: Failure | null): void {
+    this.counts.fullSyncWindow = { window, at: Date.now() };
+    if (refusal === null || this.secondsWindowTold) return;
     this.secondsWindowTold = true;
     this.ctx.log.warn(
-      { error: failure.message },
-      "the remote refused a run with a nanosecond --modify-window and took it without (its rsync is older than 3.1.3): full syncs compare times to the second there, and miss a file rewritten at the same size within the second of the replica's copy",
+      { error: refusal.message },
+      "the remote refused a run with a nanosecond --modify-window and took it without (its rsync is older than 3.1.3, or its daemon's refuse options name modify-window): full syncs compare times to the second there, and miss a file rewritten at the same size within the second of the replica's copy",
     );
   }
 

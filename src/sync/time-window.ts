@@ -20,7 +20,8 @@ export function secondsWindow(task: RsyncTask): RsyncTask {
 
 /**
  * Whether a run with the nanosecond window may have been refused for it: the receiver's own word
- * (`on remote machine: -@-1: unknown option`), or an rsync 3.1 daemon closing on it unsaid.
+ * (`on remote machine: -@-1: unknown option`), an rsync 3.1 daemon closing on it unsaid, or a
+ * daemon whose `refuse options` name `modify-window` (then no window can be set: to the second).
  */
 export function mayRefuseNanoWindow(
   task: RsyncTask,
@@ -28,6 +29,9 @@ export function mayRefuseNanoWindow(
 ): boolean {
   return (
     task.args.includes(NANO_WINDOW) &&
-    (closedAfterAnswer(failure) || /-@-1: unknown option|modify-window.*unknown option/.test(failure.message))
+    (closedAfterAnswer(failure) ||
+      /-@-1: unknown option|modify-window.*unknown option|configured to refuse --modify-window/.test(
+        failure.message,
+      ))
   );
 }

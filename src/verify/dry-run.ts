@@ -26,6 +26,8 @@ export interface Compared {
   readonly differences: Difference[];
   /** Paths the remote's daemon refused to receive, its module excluding them: not compared. */
   readonly daemonRefused: RelPath[];
+  /** Times compared to the second: the remote refused the nanosecond window (see `time-window.ts`). */
+  readonly toTheSecond: boolean;
 }
 
 /**
@@ -79,7 +81,10 @@ export function dryRun(
         const why = lastErrorLine(errors) || `rsync exited with ${exit}`;
         // A receiver before rsync 3.1.3 refuses the nanosecond window: compared to the second.
         if (mayRefuseNanoWindow(task, { exitCode: exit, message: why })) {
-          dryRun(secondsWindow(task), track, signal).then(resolve, reject);
+          dryRun(secondsWindow(task), track, signal).then(
+            (c) => resolve({ ...c, toTheSecond: true }),
+            reject,
+          );
           return;
         }
         track?.end();
@@ -91,6 +96,7 @@ export function dryRun(
       resolve({
         differences: parseItemized(Buffer.concat(out).toString('latin1')),
         daemonRefused: daemonRefusedPaths(errors),
+        toTheSecond: false,
       });
     });
   });

@@ -26,6 +26,8 @@ export interface LaneSummary {
   /** Paths the remote's daemon refuses to receive (its module's policy), not compared, and the first. */
   readonly daemonRefused: number;
   readonly firstDaemonRefused: string[];
+  /** Times compared to the second, the remote refusing the nanosecond window (see LaneVerdict). */
+  readonly toTheSecond: boolean;
 }
 
 export function summarize(v: LaneVerdict): LaneSummary {
@@ -49,6 +51,7 @@ export function summarize(v: LaneVerdict): LaneSummary {
     keptExtra: v.keptExtra.length,
     daemonRefused: v.daemonRefused.length,
     firstDaemonRefused: v.daemonRefused.slice(0, FIRST_PATHS).map(displayPath),
+    toTheSecond: v.toTheSecond,
   };
 }
 
@@ -102,6 +105,10 @@ export function summaryText(summaries: readonly LaneSummary[]): string {
       for (const p of s.firstDaemonRefused) lines.push(`    ${p}`);
       if (s.daemonRefused > FIRST_PATHS) lines.push(`    … ${s.daemonRefused - FIRST_PATHS} more`);
     }
+    if (s.toTheSecond)
+      lines.push(
+        '  note: modification times compared to the second (the remote refuses the nanosecond window: rsync older than 3.1.3, or refuse options): a file rewritten at the same size within the second of its copy is not found; --checksum finds it',
+      );
   }
   return `${lines.join('\n')}\n`;
 }

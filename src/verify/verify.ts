@@ -29,6 +29,8 @@ export interface LaneVerdict {
   readonly keptExtra: readonly Difference[];
   /** Paths the remote's daemon refuses to receive (its module's exclude or filter): not compared. */
   readonly daemonRefused: readonly RelPath[];
+  /** Times compared to the second: the remote refused the nanosecond window (see `time-window.ts`). */
+  readonly toTheSecond: boolean;
   /** Why the comparison could not be made (then the lists are empty). */
   readonly error: string | null;
 }
@@ -54,6 +56,7 @@ export async function verifyLane(root: string, remote: Remote, ctx: VerifyContex
     pending: [],
     keptExtra: [],
     daemonRefused: [],
+    toTheSecond: false,
     error: null,
   };
   try {
@@ -65,12 +68,12 @@ export async function verifyLane(root: string, remote: Remote, ctx: VerifyContex
     if (origin === null)
       throw new SersyncError('ERR_SERSYNC_VERIFY', `cannot compare ${unusableRoot(root, look)}`);
     const pinned = { cwd: origin.resolved, rootId: origin.id };
-    const { differences: first, daemonRefused } = await dryRun(
-      { ...verifyTask(config, root, remote, checksum), ...pinned },
-      track,
-      ctx.signal,
-    );
-    if (first.length === 0) return { ...verdict, daemonRefused };
+    const {
+      differences: first,
+      daemonRefused,
+      toTheSecond,
+    } = await dryRun({ ...verifyTask(config, root, remote, checksum), ...pinned }, track, ctx.signal);
+    if (first.length === 0) return { ...verdict, daemonRefused, toTheSecond };
     const before = await ctx.pending();
     await sleep(ctx.recheckMs, undefined, ctx.signal === undefined ? {} : { signal: ctx.signal });
     const paths = first.map((d) => d.path);
@@ -89,6 +92,7 @@ export async function verifyLane(root: string, remote: Remote, ctx: VerifyContex
     return {
       ...verdict,
       daemonRefused,
+      toTheSecond,
       drift: drift.filter((d) => !keep(d)),
       keptExtra: drift.filter(keep),
       pending: stillDiffer.filter(explained),

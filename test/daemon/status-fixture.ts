@@ -27,6 +27,7 @@ export function stats(over: Partial<LaneStats> = {}): LaneStats {
     lastDaemonRefused: null,
     pruneRefused: 0,
     lastPruneRefused: null,
+    fullSyncWindow: null,
     ...over,
   };
 }

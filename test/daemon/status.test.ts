@@ -53,6 +53,7 @@ test('status: trees sum their lanes, lanes carry their retries, remotes add up o
       lastDaemonRefused: null,
       pruneRefused: 0,
       lastPruneRefused: null,
+      fullSyncWindow: null,
     },
     {
       remote: 'B::m',
@@ -73,6 +74,7 @@ test('status: trees sum their lanes, lanes carry their retries, remotes add up o
       lastDaemonRefused: null,
       pruneRefused: 0,
       lastPruneRefused: null,
+      fullSyncWindow: null,
     },
   ]);
   assert.deepEqual(s.fullSync, { lastAt: T - 60_000, nextAt: T + 600_000 });
@@ -313,6 +315,41 @@ test("status: new directories whose prune a remote's daemon refused by its polic
   assert.equal(lane?.pruneRefused, 3);
   assert.deepEqual(lane.lastPruneRefused, { path: 'later', at: T - 500 });
   assert.doesNotMatch(statusText(buildStatus(inputs())), /refuses removals/);
+});
+
+test('status: a remote whose rsync compares times only to the second is a note while its last full sync did, over trees and reloads; /metrics shows it; gone once a full sync takes the nanosecond window', () => {
+  const [www, img] = trees();
+  assert.ok(www !== undefined && img !== undefined);
+  const took = (tree: TreeStatus, window: 'second' | 'nanosecond', at: number): TreeStatus => ({
+    ...tree,
+    lanes: tree.lanes.map((l) => ({ ...l, fullSyncWindow: { window, at } })),
+  });
+  const note =
+    'note: A::m compares modification times to the second (it refuses the nanosecond window: rsync older than 3.1.3, or refuse options; the last full sync 1s ago): a full sync or verify misses a file rewritten at the same size within the second of its copy';
+  const s = buildStatus(inputs({ trees: [took(www, 'second', T - 1000), took(img, 'second', T - 9000)] }));
+  assert.deepEqual(s.remotes[0]?.fullSyncWindow, { window: 'second', at: T - 1000 });
+  assert.ok(statusText(s).split('\n').includes(note), statusText(s));
+  assert.match(renderMetrics(s), /^sersync_full_sync_seconds_window\{root="\/srv\/img",remote="A::m"\} 1$/m);
+  // the remote upgraded: the later full sync took the window
+  const upgraded = buildStatus(
+    inputs({ trees: [took(www, 'second', T - 9000), took(img, 'nanosecond', T - 1000)] }),
+  );
+  assert.doesNotMatch(statusText(upgraded), /to the second/);
+  assert.match(
+    renderMetrics(upgraded),
+    /^sersync_full_sync_seconds_window\{root="\/srv\/img",remote="A::m"\} 0$/m,
+  );
+  // over a reload the running lane's, unless it has had no full sync yet
+  const past = addRun([], [took(www, 'second', T - 5000)]);
+  assert.deepEqual(withPast([www], past)[0]?.lanes[0]?.fullSyncWindow, { window: 'second', at: T - 5000 });
+  assert.deepEqual(withPast([took(www, 'nanosecond', T - 100)], past)[0]?.lanes[0]?.fullSyncWindow, {
+    window: 'nanosecond',
+    at: T - 100,
+  });
+  assert.match(
+    renderMetrics(buildStatus(inputs())),
+    /^sersync_full_sync_seconds_window\{root="\/srv\/www",remote="A::m"\} 0$/m,
+  );
 });
 
 test('status: a file kept open and written for over a minute is said, with how long and where it is missing; not one held a moment', () => {

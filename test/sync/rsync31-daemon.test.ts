@@ -146,7 +146,7 @@ test('an rsync 3.1 daemon that refuses every run while its port answers: after o
   );
 });
 
-test("an rsync 3.1.2 daemon, which refuses a full sync's nanosecond --modify-window: the full sync goes again without it and arrives, said once", async () => {
+test("an rsync 3.1.2 daemon, which refuses a full sync's nanosecond --modify-window: the full sync goes again without it and arrives, said once, and the status shows it until a full sync takes the window", async () => {
   await withRsync31(
     (task) => task.args.includes(NANO_WINDOW),
     {
@@ -161,11 +161,19 @@ test("an rsync 3.1.2 daemon, which refuses a full sync's nanosecond --modify-win
       const first = fullAt();
       assert.ok(first > 0, 'the full sync counts as done');
       assert.equal(said('refused a run with a nanosecond --modify-window and took it without'), 1);
+      const windowOf = (): string | undefined => replicator.status()[0]?.lanes[0]?.fullSyncWindow?.window;
+      assert.equal(windowOf(), 'second', 'the status says times are compared to the second');
       replicator.resync();
       await replicator.idle();
       assert.ok(fullAt() > first, 'the second full sync done');
       assert.equal(pool.refused, 2, 'each full sync tried the window once');
       assert.equal(said('refused a run with a nanosecond --modify-window'), 1, 'said once');
+      // the daemon upgraded: the next full sync takes the window, and the status says so
+      pool.refuses = () => false;
+      replicator.resync();
+      await replicator.idle();
+      assert.equal(pool.refused, 2);
+      assert.equal(windowOf(), 'nanosecond');
     },
   );
 });

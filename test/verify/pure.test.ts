@@ -143,6 +143,7 @@ test('exit codes: 0 equal, 1 drift, 2 not compared; kept extras, pending and wha
     pending: [],
     keptExtra: [],
     daemonRefused: [],
+    toTheSecond: false,
     error: null,
   };
   const diff: Difference = { path: 'p', kind: 'content', isDir: false, attributes: ['content'] };
@@ -163,11 +164,26 @@ test('exit codes: 0 equal, 1 drift, 2 not compared; kept extras, pending and wha
     '    up/a.tmp',
     '',
   ]);
+  const toTheSecond = summarize({ ...base, toTheSecond: true });
+  assert.equal(exitCode([toTheSecond]), 0, 'a limit of the remote, not drift');
+  assert.deepEqual(summaryText([toTheSecond]).split('\n'), [
+    '/w -> r: equal',
+    '  note: modification times compared to the second (the remote refuses the nanosecond window: rsync older than 3.1.3, or refuse options): a file rewritten at the same size within the second of its copy is not found; --checksum finds it',
+    '',
+  ]);
 });
 
 test('status shows the periodic verify: not run yet, equal, or how many paths differ', () => {
   const diff: Difference = { path: 'p', kind: 'content', isDir: false, attributes: ['content'] };
-  const lane = { root: '/w', remote: 'r', pending: [], keptExtra: [], daemonRefused: [], error: null };
+  const lane = {
+    root: '/w',
+    remote: 'r',
+    pending: [],
+    keptExtra: [],
+    daemonRefused: [],
+    toTheSecond: false,
+    error: null,
+  };
   const text = (verify: VerifyStatus | null): string => statusText(buildStatus(inputs({ verify })));
   const ran = { lastRunAt: T - 60_000, lastSuccessAt: T - 60_000, nextAt: T + 60_000 };
   assert.doesNotMatch(text(null), /verify:/);
@@ -182,5 +198,9 @@ test('status shows the periodic verify: not run yet, equal, or how many paths di
   assert.match(
     text({ ...ran, lanes: [summarize({ ...lane, drift: [diff, { ...diff, path: 'q' }] })] }),
     /^verify: +last .* ago: 2 paths DIFFER \(sersync2 verify lists them\)$/m,
+  );
+  assert.match(
+    text({ ...ran, lanes: [summarize({ ...lane, drift: [], toTheSecond: true })] }),
+    /^verify: +last .* ago: replicas equal, 1 compared to the second \(the remote refuses the nanosecond window\)$/m,
   );
 });
