@@ -5,7 +5,11 @@
  */
 import { DEGRADED_REASONS } from '../sync/tree-watch.js';
 import type { PluginReport } from '../plugins/feed.js';
+import type { RemoteContact } from '../sync/replicator.js';
 import type { DaemonStatus, LaneReport } from './status.js';
+
+/** The contacts with a remote that mean it takes no runs (see RemoteContact). */
+const DOWN_REASONS = ['unreachable', 'refusing'] as const satisfies readonly RemoteContact[];
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -144,6 +148,17 @@ export function renderMetrics(s: DaemonStatus): string {
       type: 'gauge',
       help: 'Replication lag: age of the oldest change not yet on the remote, over its trees; 0 when none.',
       samples: s.remotes.map((r) => ({ labels: { remote: r.remote }, value: r.lagSeconds })),
+    },
+    {
+      name: 'sersync_remote_down',
+      type: 'gauge',
+      help: '1 while the remote does not take runs for this reason: unreachable (probed until it answers), or refusing (it answers but closes every run).',
+      samples: s.lanes.flatMap((l) =>
+        DOWN_REASONS.map((reason) => ({
+          labels: { root: l.root, remote: l.remote, reason },
+          value: l.contact === reason ? 1 : 0,
+        })),
+      ),
     },
     perLane('sersync_pending_operations', 'gauge', 'Operations waiting to be sent.', (l) => l.pending),
     perLane(

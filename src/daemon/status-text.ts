@@ -77,7 +77,20 @@ export function statusText(s: DaemonStatus): string {
         `! ${o.count} queued retries of ${printable(o.root)} -> ${printable(o.remoteId)}, which the config no longer has, are not sent: \`sersync2 queue list --remote ${printable(o.remoteId)}\` shows them; drop them, or put the remote back\n`,
     )
     .join('');
-  return `${summary.join('\n')}\n${reload}${rsync}${queue}${logFile}${failLog}${orphans}${unclosedText(s.lanes, s.now)}${pluginProblems(s.plugin, ago)}${remoteNotesText(s.remotes, ago)}\n${treesText(s.trees, ago)}\n${remotes}`;
+  return `${summary.join('\n')}\n${reload}${rsync}${queue}${logFile}${failLog}${orphans}${contactText(s.remotes)}${unclosedText(s.lanes, s.now)}${pluginProblems(s.plugin, ago)}${remoteNotesText(s.remotes, ago)}\n${treesText(s.trees, ago)}\n${remotes}`;
+}
+
+/** A remote that does not take runs: its table row has the last error; this says what is done meanwhile. */
+function contactText(remotes: readonly RemoteReport[]): string {
+  return remotes
+    .map((r) =>
+      r.contact === 'unreachable'
+        ? `! ${printable(r.remote)} is UNREACHABLE: its work waits in the retry queue, and goes as soon as a probe finds it answering\n`
+        : r.contact === 'refusing'
+          ? `! ${printable(r.remote)} answers but CLOSES EVERY RUN (an rsync 3.1 daemon refusing them, as a read-only module or refuse options, says only that; its own log says why): its work waits for the retry interval\n`
+          : '',
+    )
+    .join('');
 }
 
 /**

@@ -9,7 +9,7 @@ import type { LogTrouble } from '../log/logger.js';
 import type { FailLogTrouble } from '../queue/fail-log-mirror.js';
 import type { RsyncRefusal } from '../sync/pool.js';
 import type { RsyncReport } from '../sync/rsync-version.js';
-import type { TreeStatus } from '../sync/replicator.js';
+import type { RemoteContact, TreeStatus } from '../sync/replicator.js';
 import type { TreeWatchStatus } from '../sync/tree-watch.js';
 import type { VerifyStatus } from '../verify/periodic.js';
 
@@ -38,6 +38,7 @@ export interface LaneReport extends LaneStats {
    * in flight or in the retry queue); 0 when there is none.
    */
   readonly lagSeconds: number;
+  readonly contact: RemoteContact;
 }
 
 /** A remote over every tree that replicates to it. */
@@ -67,6 +68,8 @@ export interface RemoteReport {
   readonly lastPruneRefused: LaneStats['lastPruneRefused'];
   /** How its trees' last full sync compared times (see LaneStats). */
   readonly fullSyncWindow: LaneStats['fullSyncWindow'];
+  /** How it answers: the worst over its trees' lanes (see RemoteContact). */
+  readonly contact: RemoteContact;
 }
 
 export interface PoolReport {
@@ -238,6 +241,9 @@ function queueWriteFailure(lanes: readonly LaneReport[]): DaemonStatus['queueWri
   return first;
 }
 
+/** Worst first. */
+const CONTACTS: readonly RemoteContact[] = ['unreachable', 'refusing', 'answering'];
+
 function remotesOf(lanes: readonly LaneReport[]): RemoteReport[] {
   const ids = [...new Set(lanes.map((l) => l.remote))];
   return ids.map((remote) => {
@@ -264,6 +270,7 @@ function remotesOf(lanes: readonly LaneReport[]): RemoteReport[] {
       pruneRefused: sum((l) => l.pruneRefused),
       lastPruneRefused: latestOf(own, (l) => l.lastPruneRefused),
       fullSyncWindow: latestOf(own, (l) => l.fullSyncWindow),
+      contact: CONTACTS.find((c) => own.some((l) => l.contact === c)) ?? 'answering',
     };
   });
 }

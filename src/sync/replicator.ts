@@ -61,8 +61,16 @@ export interface TreeStatus extends TreeWatchStatus {
     readonly busy: boolean;
     /** When the oldest change pending or in flight was seen (epoch ms), or null. */
     readonly oldestChangeAt: number | null;
+    readonly contact: RemoteContact;
   } & LaneStats)[];
 }
+
+/**
+ * How the remote answers the lane: `unreachable` since a batch found it lost (down, refusing
+ * connections, its disk gone), until a probe finds it answering; `refusing` while it answers but
+ * closes every run (an rsync 3.1 daemon refusing them, as a read-only module, says only that).
+ */
+export type RemoteContact = 'answering' | 'unreachable' | 'refusing';
 
 /** One watched tree: its watch, its filter and one lane per remote. */
 class Tree {
@@ -277,6 +285,7 @@ export class Replicator {
         pending: l.pending,
         busy: l.busy,
         oldestChangeAt: l.oldestChangeAt,
+        contact: contactOf(this.remoteState.get(l)),
         ...l.stats,
         ...(lost === null || l.stats.queueFailingSince !== null
           ? {}
@@ -610,4 +619,10 @@ function describeEvent(ev: WatchEvent): Record<string, unknown> {
     case 'modify':
       return { type: ev.type, path: displayPath(ev.path) };
   }
+}
+
+/** What the lane's state with its remote (see `Replicator.remoteState`) means to an operator. */
+function contactOf(state: 'lost' | 'released' | 'refusing' | undefined): RemoteContact {
+  // released: the probe found it answering, and its backlog's batch says whether it takes runs
+  return state === undefined ? 'answering' : state === 'refusing' ? 'refusing' : 'unreachable';
 }

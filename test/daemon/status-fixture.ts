@@ -67,6 +67,7 @@ export function wwwTree(): TreeStatus {
         pending: 2,
         busy: true,
         oldestChangeAt: T - 3000,
+        contact: 'answering',
         ...stats({ batches: 5, rsyncRuns: 6, filesSent: 30, bytesSent: 3000, lastSuccessAt: T - 5000 }),
       },
     ],
@@ -85,6 +86,7 @@ export function imgTree(): TreeStatus {
         pending: 0,
         busy: false,
         oldestChangeAt: null,
+        contact: 'answering',
         ...stats({
           batches: 2,
           rsyncRuns: 2,
@@ -101,6 +103,7 @@ export function imgTree(): TreeStatus {
         pending: 3,
         busy: false,
         oldestChangeAt: T - 1000,
+        contact: 'answering',
         ...stats({
           batches: 4,
           failedBatches: 4,

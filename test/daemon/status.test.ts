@@ -10,7 +10,8 @@ import {
 } from '../../src/daemon/status.js';
 import { renderMetrics } from '../../src/daemon/metrics.js';
 import { formatBytes, pluginOnlyStatusText, statusText } from '../../src/daemon/status-text.js';
-import type { TreeStatus } from '../../src/sync/replicator.js';
+import type { RemoteContact, TreeStatus } from '../../src/sync/replicator.js';
+import { parsePrometheusText } from './prometheus-text.js';
 import type { RsyncReport } from '../../src/sync/rsync-version.js';
 import { failingPlugin, imgTree, inputs, stats, T, trees, watched } from './status-fixture.js';
 
@@ -54,6 +55,7 @@ test('status: trees sum their lanes, lanes carry their retries, remotes add up o
       pruneRefused: 0,
       lastPruneRefused: null,
       fullSyncWindow: null,
+      contact: 'answering',
     },
     {
       remote: 'B::m',
@@ -75,6 +77,7 @@ test('status: trees sum their lanes, lanes carry their retries, remotes add up o
       pruneRefused: 0,
       lastPruneRefused: null,
       fullSyncWindow: null,
+      contact: 'answering',
     },
   ]);
   assert.deepEqual(s.fullSync, { lastAt: T - 60_000, nextAt: T + 600_000 });
@@ -96,6 +99,7 @@ test('status: counters of replicators ended by reloads are added; live values ar
           pending: 0,
           busy: false,
           oldestChangeAt: null,
+          contact: 'answering',
           ...stats({ batches: 1, lastFailureAt: T, lastError: 'new' }),
         },
       ],
@@ -350,6 +354,39 @@ test('status: a remote whose rsync compares times only to the second is a note w
     renderMetrics(buildStatus(inputs())),
     /^sersync_full_sync_seconds_window\{root="\/srv\/www",remote="A::m"\} 0$/m,
   );
+});
+
+test('status: a remote that takes no runs is said while it lasts, the worst of its trees; /metrics says why per lane', () => {
+  const [www, img] = trees();
+  assert.ok(www !== undefined && img !== undefined);
+  const reached = (tree: TreeStatus, contact: RemoteContact): TreeStatus => ({
+    ...tree,
+    lanes: tree.lanes.map((l) => (l.remote === 'A::m' ? { ...l, contact } : l)),
+  });
+  const down = (m: string, root: string, reason: string): number | undefined =>
+    parsePrometheusText(m)
+      .get('sersync_remote_down')
+      ?.samples.find((x) => x.labels['root'] === root && x.labels['reason'] === reason)?.value;
+  const lost = buildStatus(inputs({ trees: [reached(www, 'refusing'), reached(img, 'unreachable')] }));
+  assert.equal(lost.remotes.find((r) => r.remote === 'A::m')?.contact, 'unreachable');
+  assert.equal(lost.remotes.find((r) => r.remote === 'B::m')?.contact, 'answering');
+  assert.match(
+    statusText(lost),
+    /^! A::m is UNREACHABLE: its work waits in the retry queue, and goes as soon as a probe finds it answering$/m,
+  );
+  assert.doesNotMatch(statusText(lost), /B::m is|B::m answers/);
+  const metrics = renderMetrics(lost);
+  assert.equal(down(metrics, '/srv/www', 'refusing'), 1);
+  assert.equal(down(metrics, '/srv/www', 'unreachable'), 0);
+  assert.equal(down(metrics, '/srv/img', 'unreachable'), 1);
+  const refusing = buildStatus(inputs({ trees: [reached(www, 'refusing'), img] }));
+  assert.match(
+    statusText(refusing),
+    /^! A::m answers but CLOSES EVERY RUN \(.*\): its work waits for the retry interval$/m,
+  );
+  const fine = buildStatus(inputs());
+  assert.doesNotMatch(statusText(fine), /UNREACHABLE|CLOSES EVERY RUN/);
+  assert.equal(down(renderMetrics(fine), '/srv/www', 'unreachable'), 0);
 });
 
 test('status: a file kept open and written for over a minute is said, with how long and where it is missing; not one held a moment', () => {

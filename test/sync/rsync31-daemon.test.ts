@@ -124,11 +124,11 @@ test('an rsync 3.1 daemon that refuses --delete: the files changed beside a remo
   );
 });
 
-test('an rsync 3.1 daemon that refuses every run while its port answers: after one release by the probe its work waits for the retry interval, not each probe', async () => {
+test('an rsync 3.1 daemon that refuses every run while its port answers: after one release by the probe its work waits for the retry interval, not each probe, and the status says it refuses until a run gets through', async () => {
   await withRsync31(
     () => true,
     { fullSync: false },
-    async ({ src }, { pool, store, said }) => {
+    async ({ src }, { replicator, pool, store, said }) => {
       writeFileSync(join(src, 'refused.txt'), 'a read-only module');
       await eventually(
         () => said('the remote answers, but failed again as soon as its backlog was sent') === 1,
@@ -138,10 +138,16 @@ test('an rsync 3.1 daemon that refuses every run while its port answers: after o
       assert.equal(said('remote answers again: sending its backlog'), 1);
       const [row] = store.list();
       assert.ok((row?.nextAttemptAt ?? 0) > Date.now() + 1000, 'the row waits for its back-off');
+      const contact = (): string | undefined => replicator.status()[0]?.lanes[0]?.contact;
+      assert.equal(contact(), 'refusing', 'the status says the remote refuses its runs');
       // Nothing announces a run that does not happen: let ten probe intervals pass.
       const dispatched = pool.dispatched;
       await new Promise((resolve) => setTimeout(resolve, 200));
       assert.equal(pool.dispatched, dispatched, 'no run at each probe');
+      // the daemon takes runs again: the next batch gets through, and the status says so
+      pool.refuses = () => false;
+      writeFileSync(join(src, 'taken.txt'), 'once the daemon takes runs');
+      await eventually(() => contact() === 'answering', 10_000, 'the remote answering');
     },
   );
 });

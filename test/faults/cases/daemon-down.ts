@@ -50,6 +50,9 @@ export async function daemonDownDuringBurst(
       assert.ok((remote?.lagSeconds ?? 0) >= p.downMs / 1000, `lag ${remote?.lagSeconds} s while down`);
       const lag = await rig.metric('sersync_replication_lag_seconds', { remote: remote?.remote ?? '' });
       assert.ok((lag ?? 0) >= p.downMs / 1000, `/metrics: lag ${lag} s while down`);
+      assert.equal(remote?.contact, 'unreachable', 'status: the remote unreachable');
+      const down = { root: remote.trees[0] ?? '', remote: remote.remote, reason: 'unreachable' };
+      assert.equal(await rig.metric('sersync_remote_down', down), 1, '/metrics: the remote down');
     } finally {
       await daemon.restart();
     }
@@ -60,6 +63,7 @@ export async function daemonDownDuringBurst(
     const twice = [...counts].filter(([, n]) => n > 1);
     if (p.exactlyOnce) assert.deepEqual(twice, [], 'files sent more than once after the daemon came back');
     assert.equal(rig.status().remotes[0]?.lagSeconds, 0, 'no lag once converged');
+    await eventually(() => rig.status().remotes[0]?.contact === 'answering', 10_000, 'status: answering');
     return { faults: 1, files: rig.files(), lost: 0 };
   } finally {
     await rig.stop();
