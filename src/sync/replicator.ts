@@ -9,7 +9,7 @@ import { displayPath, type RelPath } from '../paths.js';
 import { treeEvents } from '../plugins/tree-events.js';
 import type { PluginFeed } from '../plugins/feed.js';
 import type { PluginEvent } from '../plugins/types.js';
-import type { LaneId, WorkStore } from '../queue/types.js';
+import type { LaneId, QueueRow, WorkStore } from '../queue/types.js';
 import type { WatchEvent, WatchStats } from '../watch/types.js';
 import { describeExit, failureOutcome, remoteLoss } from './exit-codes.js';
 import { Lane, type BatchReport, type LaneStats } from './lane.js';
@@ -190,6 +190,7 @@ export class Replicator {
     if (recovered > 0)
       log.warn({ operations: recovered }, 'work interrupted by the last stop is queued again');
     if (!clean) log.warn('the last run did not stop cleanly: resyncing every tree to every remote');
+    this.lostBeforeStart();
     const made = this.madeReplicaLanes();
     this.owedResync = false; // from here on, the lanes hold it (a stop queues it)
     if (opts.fullSync || !clean) this.resync();
@@ -204,6 +205,31 @@ export class Replicator {
     this.pollRetries();
     this.probeFailing();
     return stats;
+  }
+
+  /**
+   * A lane whose queued work last failed because its remote was lost starts lost, as it was before
+   * this start (a restart or a reload forgets it): probed at once, so `status` says so and its
+   * backlog goes as soon as the remote answers, not at each row's back-off (up to `timeToExecute`).
+   */
+  private lostBeforeStart(): void {
+    const last = new Map<Lane, QueueRow>();
+    for (const row of this.deps.store.due(Number.MAX_SAFE_INTEGER, 100_000, this.laneIds)) {
+      const lane = this.lanesByKey.get(laneKey(row.root, row.remoteId));
+      if (lane === undefined) continue;
+      if ((row.lastFailureAt ?? -1) > (last.get(lane)?.lastFailureAt ?? -1)) last.set(lane, row);
+    }
+    for (const [lane, row] of last) {
+      if (row.exitCode === null) continue;
+      const loss = remoteLoss({ exitCode: row.exitCode, message: row.lastError ?? '' });
+      if (!loss.lost) continue;
+      this.remoteState.set(lane, 'lost');
+      if (loss.resync) this.interrupted.set(lane, LOST_MIDWAY);
+      this.deps.log.warn(
+        { root: lane.root, remote: lane.remote.id, error: row.lastError },
+        'the remote could not be reached when its work was last tried: its backlog goes as soon as a probe finds it answering',
+      );
+    }
   }
 
   /** The lanes of local replicas the start had to make: they hold nothing yet, and get their tree. */
@@ -452,11 +478,7 @@ export class Replicator {
     }
     if (loss?.lost === true) {
       this.remoteState.set(lane, 'lost');
-      if (loss.resync)
-        this.interrupted.set(
-          lane,
-          'the remote answers again after a loss that may have changed it (a transfer cut off, a disk mounted again)',
-        );
+      if (loss.resync) this.interrupted.set(lane, LOST_MIDWAY);
       return;
     }
     // A batch got through before the probe saw the remote answer, or while the remote that closed
@@ -620,6 +642,9 @@ function describeEvent(ev: WatchEvent): Record<string, unknown> {
       return { type: ev.type, path: displayPath(ev.path) };
   }
 }
+
+const LOST_MIDWAY =
+  'the remote answers again after a loss that may have changed it (a transfer cut off, a disk mounted again)';
 
 /** What the lane's state with its remote (see `Replicator.remoteState`) means to an operator. */
 function contactOf(state: 'lost' | 'released' | 'refusing' | undefined): RemoteContact {
