@@ -8,7 +8,7 @@ import { chmodSync, lstatSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { PluginName } from '../config/types.js';
-import { DaemonHiddenError, SersyncError } from '../errors.js';
+import { DaemonHiddenError, SersyncError, StatusUnknownError } from '../errors.js';
 import { ensureOwnDir } from '../owned-files.js';
 import type { Change } from '../filter/changes.js';
 import { stateFileFor } from '../queue/state-dir.js';
@@ -270,7 +270,7 @@ export async function askDaemon(file: string, request: ControlRequest, timeoutMs
     socket.setEncoding('utf8');
     socket.setTimeout(timeoutMs, () => {
       socket.destroy(
-        new SersyncError(
+        new StatusUnknownError(
           'ERR_SERSYNC_CONTROL',
           `sersync2 did not answer on ${file} within ${timeoutMs} ms (it may be stuck, or out of file descriptors: its log says which)`,
         ),
@@ -285,13 +285,7 @@ export async function askDaemon(file: string, request: ControlRequest, timeoutMs
       reject(connectError(file, err));
     });
   });
-  if (reply === '')
-    // The kernel let the connection in, but the daemon closed it unread: out of descriptors,
-    // libuv accepts and closes (its EMFILE trick), or it was stopping.
-    throw new SersyncError(
-      'ERR_SERSYNC_CONTROL',
-      `sersync2 on ${file} closed the connection without answering: it may be stopping, or out of file descriptors (its log says which)`,
-    );
+  if (reply === '') throw closedUnanswered(file);
   let parsed: ControlReply;
   try {
     parsed = JSON.parse(reply) as ControlReply;
@@ -302,8 +296,21 @@ export async function askDaemon(file: string, request: ControlRequest, timeoutMs
   return parsed.result;
 }
 
+/**
+ * The kernel let the connection in, but the daemon closed it unread (seen as an end, or as EPIPE or
+ * ECONNRESET on the request): out of descriptors, libuv accepts and closes (its EMFILE trick), or it
+ * was stopping. It runs, so whether it works cannot be told: never "not running".
+ */
+function closedUnanswered(file: string): StatusUnknownError {
+  return new StatusUnknownError(
+    'ERR_SERSYNC_CONTROL',
+    `sersync2 on ${file} closed the connection without answering: it may be stopping, or out of file descriptors (its log says which)`,
+  );
+}
+
 function connectError(file: string, err: NodeJS.ErrnoException): Error {
   if (err instanceof SersyncError) return err;
+  if (err.code === 'EPIPE' || err.code === 'ECONNRESET') return closedUnanswered(file);
   if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED')
     return new NotRunningError(file, `no sersync2 is running for this config (nothing answers on ${file})`);
   if (err.code === 'EACCES' || err.code === 'EPERM')

@@ -225,6 +225,38 @@ test(
               { eval_time: '60m', alertname: 'SersyncRsyncProblem', exp_alerts: [] },
             ],
           },
+          {
+            // Restarted while a remote is down: no batch of the new run has failed yet (its rows wait
+            // for their back-off), but the remote is taken for lost from the start.
+            interval: '1m',
+            input_series: [
+              {
+                series: `sersync_retry_queue_operations{${labelText({ ...lane, ...instance })}}`,
+                values: '7+0x20',
+              },
+              ...['unreachable', 'refusing'].map((reason) => ({
+                series: `sersync_remote_down{${labelText({ ...lane, reason, ...instance })}}`,
+                values: reason === 'unreachable' ? '1+0x20' : '0+0x20',
+              })),
+              {
+                series: `sersync_last_success_timestamp_seconds{${labelText({ ...lane, ...instance })}}`,
+                values: '-60+0x20',
+              },
+            ],
+            alert_rule_test: [
+              { eval_time: '3m', alertname: 'SersyncRemoteFailing', exp_alerts: [] },
+              {
+                eval_time: '10m',
+                alertname: 'SersyncRemoteFailing',
+                exp_alerts: [
+                  alert('SersyncRemoteFailing', lane, 'critical', {
+                    summary: `sersync2 cannot reach ${bad} for ${run.src}`,
+                    description: '7 operations wait for a retry; `sersync2 status` shows the last error.',
+                  }),
+                ],
+              },
+            ],
+          },
         ],
       };
       const file = join(run.base, 'alerts-test.yml');

@@ -124,6 +124,14 @@ export async function descriptorsExhausted(work: string, daemon: RsyncDaemon): P
     setFileLimit(pid, 10);
     for (const name of ['one.txt', 'two.txt']) writeFileSync(join(rig.src, name), name);
     await new Promise((r) => setTimeout(r, 2500));
+    // It cannot take a status request now: it runs, so `status` says it cannot tell (exit 4), why
+    // it may be, and never that none runs (exit 1).
+    const unanswered = rig.cli(['status']);
+    assert.equal(unanswered.status, 4, unanswered.stdout + unanswered.stderr);
+    assert.match(
+      unanswered.stderr,
+      /(?:closed the connection without answering|did not answer on .* within \d+ ms) .*out of file descriptors/,
+    );
     setFileLimit(pid, limitLeaving(4, pid));
     let seen: DaemonStatus | null = null;
     await eventually(
