@@ -78,3 +78,24 @@ export function recheckTask(
     input: { kind: 'rules', rules: deleteRules(paths) },
   };
 }
+
+/**
+ * Whether the remote takes a run at all, sending nothing: the root alone (`--exclude=*` and no
+ * names), with what a full sync asks of it (its window, `--delete` when deletes are on), as a dry
+ * run. It connects and logs in as the engine does, and the remote's refusals (an unknown module, a
+ * read-only one, `refuse options`, an rsync that does not know the window) come as they would.
+ */
+export function preflightTask(config: Config, root: string, remote: Remote): RsyncTask {
+  const full = verifyTask(config, root, remote, false);
+  const window = full.args.filter((a) => a.startsWith('--modify-window'));
+  const args = deleteArgs(remote, config.rsync).filter((a) => a !== '--delete' || config.inotify.delete);
+  return {
+    kind: 'delete',
+    cwd: root,
+    stallS: full.stallS,
+    access: full.access,
+    filter: full.filter,
+    args: [...dryRunOptions(false), ...window, ...args],
+    input: { kind: 'rules', rules: [] },
+  };
+}

@@ -7,6 +7,7 @@
 import { buildInput } from '../../workers/rsync.js';
 import { SersyncError } from '../errors.js';
 import { pathBytes, type RelPath } from '../paths.js';
+import type { Failure } from '../queue/types.js';
 import { refusedForPipes, whyNotStarted } from '../process-start.js';
 import { classifyExit, daemonRefusedPaths, lastErrorLine } from '../sync/exit-codes.js';
 import { pinnedPlace } from '../sync/rsync-place.js';
@@ -30,8 +31,18 @@ export interface Compared {
   readonly toTheSecond: boolean;
 }
 
+/** rsync ran and failed: the remote refused (or could not be reached), `failure` says how. */
+export class DryRunFailed extends SersyncError {
+  constructor(
+    cwd: string,
+    readonly failure: Failure,
+  ) {
+    super('ERR_SERSYNC_VERIFY', `cannot compare ${cwd}: ${failure.message}`);
+  }
+}
+
 /**
- * What rsync lists; throws `SersyncError` when it could not compare. `signal` kills rsync (the
+ * What rsync lists; throws `SersyncError` when it could not compare (`DryRunFailed` when rsync ran). `signal` kills rsync (the
  * daemon stopping in the middle of a periodic verify).
  */
 export function dryRun(
@@ -88,7 +99,7 @@ export function dryRun(
           return;
         }
         track?.end();
-        reject(new SersyncError('ERR_SERSYNC_VERIFY', `cannot compare ${task.cwd}: ${why}`));
+        reject(new DryRunFailed(task.cwd, { exitCode: exit, message: why }));
         return;
       }
       track?.end();

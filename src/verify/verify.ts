@@ -10,6 +10,7 @@ import type { Config, Remote } from '../config/types.js';
 import { parentOf, type RelPath } from '../paths.js';
 import { SersyncError } from '../errors.js';
 import type { ProgressReporter } from '../sync/progress-report.js';
+import type { RsyncTask } from '../sync/task.js';
 import { lookAtRoot, originOf, unusableRoot } from '../sync/root-identity.js';
 import { absoluteBytes } from '../sync/walk.js';
 import { recheckTask, verifyTask } from './args.js';
@@ -62,12 +63,7 @@ export async function verifyLane(root: string, remote: Remote, ctx: VerifyContex
   try {
     const started = Date.now();
     const track = ctx.progress?.begin({ root, remote: remote.id }) ?? null;
-    // The root as the engine would take it: refused when reached through a link someone else planted.
-    const look = lookAtRoot(root);
-    const origin = originOf(look);
-    if (origin === null)
-      throw new SersyncError('ERR_SERSYNC_VERIFY', `cannot compare ${unusableRoot(root, look)}`);
-    const pinned = { cwd: origin.resolved, rootId: origin.id };
+    const pinned = pinnedRoot(root);
     const {
       differences: first,
       daemonRefused,
@@ -100,6 +96,18 @@ export async function verifyLane(root: string, remote: Remote, ctx: VerifyContex
   } catch (err) {
     return { ...verdict, error: err instanceof Error ? err.message : String(err) };
   }
+}
+
+/**
+ * The root as the engine would take it, for a dry run to start in: refused when reached through a
+ * link someone else planted.
+ */
+export function pinnedRoot(root: string): Pick<RsyncTask, 'cwd' | 'rootId'> {
+  const look = lookAtRoot(root);
+  const origin = originOf(look);
+  if (origin === null)
+    throw new SersyncError('ERR_SERSYNC_VERIFY', `cannot compare ${unusableRoot(root, look)}`);
+  return { cwd: origin.resolved, rootId: origin.id };
 }
 
 /**

@@ -59,8 +59,8 @@ export interface RsyncDaemonOptions {
   readonly moduleLines?: readonly string[];
   /** The password the module accepts (default `secret`); the client file always holds `secret`. */
   readonly serverPassword?: string;
-  /** More modules, same auth: name → directory via `moduleDir`. */
-  readonly extraModules?: readonly string[];
+  /** More modules, same auth, each in a directory of its name beside the replica; with lines of its own. */
+  readonly extraModules?: readonly (string | { readonly name: string; readonly lines: readonly string[] })[];
   /** rsyncd.conf's `socket options` (default `TCP_NODELAY`); null: none, as a default rsyncd. */
   readonly socketOptions?: string | null;
   /** `use chroot = yes`, rsyncd's default when it runs as root (default here: no). */
@@ -83,8 +83,8 @@ export async function startRsyncDaemon(opts: RsyncDaemonOptions = {}): Promise<R
   const secrets = join(base, 'rsyncd.secrets');
   const passwordFile = join(base, 'rsync.pass');
   const logFile = join(base, 'rsyncd.log');
-  const extra = opts.extraModules ?? [];
-  for (const m of extra) await mkdir(join(base, m));
+  const extra = (opts.extraModules ?? []).map((m) => (typeof m === 'string' ? { name: m, lines: [] } : m));
+  for (const m of extra) await mkdir(join(base, m.name));
   await writeFile(secrets, `${user}:${opts.serverPassword ?? 'secret'}\n`, { mode: 0o600 });
   await writeFile(passwordFile, 'secret\n', { mode: 0o600 });
   await chmod(secrets, 0o600);
@@ -114,13 +114,14 @@ export async function startRsyncDaemon(opts: RsyncDaemonOptions = {}): Promise<R
       `  secrets file = ${secrets}`,
       ...(opts.moduleLines ?? []).map((l) => `  ${l}`),
       ...extra.flatMap((m) => [
-        `[${m}]`,
-        `  path = ${join(base, m)}`,
+        `[${m.name}]`,
+        `  path = ${join(base, m.name)}`,
         '  read only = no',
         `  uid = ${uid}`,
         `  gid = ${gid}`,
         `  auth users = ${user}`,
         `  secrets file = ${secrets}`,
+        ...m.lines.map((l) => `  ${l}`),
       ]),
       '',
     ].join('\n'),

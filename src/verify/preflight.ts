@@ -1,0 +1,59 @@
+/**
+ * `sersync2 check --remotes`: whether each remote takes a run, asked before sersync2 relies on it
+ * (a switch from sersync, a new backup server). One dry run of the root alone per tree and remote
+ * (`preflightTask`): it sends nothing, and meets the refusals a real run would.
+ */
+import type { Config } from '../config/types.js';
+import { printable } from '../printable.js';
+import { closedAfterAnswer } from '../sync/exit-codes.js';
+import { preflightTask } from './args.js';
+import { DryRunFailed, dryRun } from './dry-run.js';
+import { pinnedRoot } from './verify.js';
+
+/** A remote that answers none of it is given up on after this long (a host that drops packets). */
+const PREFLIGHT_TIMEOUT_MS = 30_000;
+
+/** One tree and one remote, as the dry run found them. */
+export interface Reach {
+  readonly root: string;
+  readonly remote: string;
+  /** Why the remote takes no run (rsync's line, with what it means when that is unsaid); null when it does. */
+  readonly refused: string | null;
+  /** It takes runs only comparing modification times to the second (see `time-window.ts`). */
+  readonly toTheSecond: boolean;
+}
+
+export async function preflight(config: Config): Promise<Reach[]> {
+  const lanes = config.localpaths.flatMap((t) => t.remotes.map((remote) => ({ root: t.watch, remote })));
+  return Promise.all(
+    lanes.map(async ({ root, remote }): Promise<Reach> => {
+      const reach = { root, remote: remote.id, refused: null, toTheSecond: false };
+      try {
+        const task = { ...preflightTask(config, root, remote), ...pinnedRoot(root) };
+        const { toTheSecond } = await dryRun(task, null, AbortSignal.timeout(PREFLIGHT_TIMEOUT_MS));
+        return { ...reach, toTheSecond };
+      } catch (err) {
+        return { ...reach, refused: whyRefused(err) };
+      }
+    }),
+  );
+}
+
+function whyRefused(err: unknown): string {
+  if (!(err instanceof DryRunFailed)) return err instanceof Error ? err.message : String(err);
+  const { failure } = err;
+  return closedAfterAnswer(failure)
+    ? `${failure.message} (the remote closed the run unsaid: an rsync 3.1 daemon refusing it, as a read-only module or refuse options, does so; its log says why)`
+    : failure.message;
+}
+
+/** The lines `check --remotes` prints, one per tree and remote. Pure. */
+export function reachLines(reaches: readonly Reach[]): string[] {
+  return reaches.map((r) => {
+    const lane = `${printable(r.root)} -> ${printable(r.remote)}`;
+    if (r.refused !== null) return `  ${lane}: REFUSED: ${printable(r.refused)}`;
+    return r.toTheSecond
+      ? `  ${lane}: takes runs, comparing modification times to the second (it refuses the nanosecond window: rsync older than 3.1.3, or refuse options)`
+      : `  ${lane}: takes runs`;
+  });
+}
