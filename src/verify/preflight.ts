@@ -21,15 +21,19 @@ export interface Reach {
   readonly refused: string | null;
   /** It takes runs only comparing modification times to the second (see `time-window.ts`). */
   readonly toTheSecond: boolean;
+  /** Why it was not asked (the tree's root cannot be used: missing, or reached through a planted link). */
+  readonly notAsked: string | null;
 }
 
 export async function preflight(config: Config): Promise<Reach[]> {
   const lanes = config.localpaths.flatMap((t) => t.remotes.map((remote) => ({ root: t.watch, remote })));
   return Promise.all(
     lanes.map(async ({ root, remote }): Promise<Reach> => {
-      const reach = { root, remote: remote.id, refused: null, toTheSecond: false };
+      const reach = { root, remote: remote.id, refused: null, toTheSecond: false, notAsked: null };
+      const pinned = pinnedRoot(root);
+      if (typeof pinned === 'string') return { ...reach, notAsked: pinned };
       try {
-        const task = { ...preflightTask(config, root, remote), ...pinnedRoot(root) };
+        const task = { ...preflightTask(config, root, remote), ...pinned };
         const { toTheSecond } = await dryRun(task, null, AbortSignal.timeout(PREFLIGHT_TIMEOUT_MS));
         return { ...reach, toTheSecond };
       } catch (err) {
@@ -51,6 +55,7 @@ function whyRefused(err: unknown): string {
 export function reachLines(reaches: readonly Reach[]): string[] {
   return reaches.map((r) => {
     const lane = `${printable(r.root)} -> ${printable(r.remote)}`;
+    if (r.notAsked !== null) return `  ${lane}: not asked: ${printable(r.notAsked)}`;
     if (r.refused !== null) return `  ${lane}: REFUSED: ${printable(r.refused)}`;
     return r.toTheSecond
       ? `  ${lane}: takes runs, comparing modification times to the second (it refuses the nanosecond window: rsync older than 3.1.3, or refuse options)`

@@ -64,6 +64,7 @@ export async function verifyLane(root: string, remote: Remote, ctx: VerifyContex
     const started = Date.now();
     const track = ctx.progress?.begin({ root, remote: remote.id }) ?? null;
     const pinned = pinnedRoot(root);
+    if (typeof pinned === 'string') throw new SersyncError('ERR_SERSYNC_VERIFY', `cannot compare ${pinned}`);
     const {
       differences: first,
       daemonRefused,
@@ -99,15 +100,13 @@ export async function verifyLane(root: string, remote: Remote, ctx: VerifyContex
 }
 
 /**
- * The root as the engine would take it, for a dry run to start in: refused when reached through a
- * link someone else planted.
+ * The root as the engine would take it, for a dry run to start in; why not when it cannot be used
+ * (missing, or reached through a link someone else planted).
  */
-export function pinnedRoot(root: string): Pick<RsyncTask, 'cwd' | 'rootId'> {
+export function pinnedRoot(root: string): Pick<RsyncTask, 'cwd' | 'rootId'> | string {
   const look = lookAtRoot(root);
   const origin = originOf(look);
-  if (origin === null)
-    throw new SersyncError('ERR_SERSYNC_VERIFY', `cannot compare ${unusableRoot(root, look)}`);
-  return { cwd: origin.resolved, rootId: origin.id };
+  return origin === null ? unusableRoot(root, look) : { cwd: origin.resolved, rootId: origin.id };
 }
 
 /**

@@ -76,3 +76,19 @@ test('check --remotes asks a remote only what sersync2 would: with deletes off, 
   assert.match(out, /-> 127\.0\.0\.1::nodelete: takes runs$/m);
   assert.match(String(r.stderr), /2 of 5 remote\(s\) take no run/);
 });
+
+test('check --remotes does not ask from a tree that is not there yet, and says so', () => {
+  const base = join(work.path, 'missing');
+  mkdirSync(base);
+  const file = writeConfig(
+    base,
+    sersyncConfigXml({ watch: join(base, 'not-yet'), daemons: [daemon], failLog: join(base, 'fail.sh') }),
+  );
+  const r = spawnSync(
+    process.execPath,
+    [CLI, 'check', '--remotes', '-o', file, '--state-dir', join(base, 'state')],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /-> 127\.0\.0\.1::replica: not asked: \S*not-yet: it is not there$/m);
+});
