@@ -107,9 +107,14 @@ export async function stalledOverSsh(work: string, ssh: Sshd): Promise<CaseResul
       20_000,
       'a run stopped by the backstop',
     );
-    // While it lasts: the backlog and why, and the lag.
-    const [remote] = rig.status().remotes;
-    assert.ok((remote?.queuedRetries ?? 0) > 0, 'status shows the backlog');
+    // While it lasts: the backlog and why, and the lag. The backlog is in flight again for a second
+    // each time a probe finds the port answering: read until a look finds it waiting.
+    let remote: ReturnType<Rig['status']>['remotes'][number] | undefined;
+    await eventually(
+      () => ((remote = rig.status().remotes[0])?.queuedRetries ?? 0) > 0,
+      20_000,
+      'status shows the backlog',
+    );
     assert.match(remote?.lastError ?? '', /no I\/O for 1 s/, 'status says why');
     await eventually(
       async () =>
