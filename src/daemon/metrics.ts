@@ -9,7 +9,7 @@ import type { RemoteContact } from '../sync/replicator.js';
 import type { DaemonStatus, LaneReport } from './status.js';
 
 /** The contacts with a remote that mean it takes no runs (see RemoteContact). */
-const DOWN_REASONS = ['unreachable', 'refusing'] as const satisfies readonly RemoteContact[];
+const DOWN_REASONS = ['unreachable', 'runs-lost'] as const satisfies readonly RemoteContact[];
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -152,7 +152,7 @@ export function renderMetrics(s: DaemonStatus): string {
     {
       name: 'sersync_remote_down',
       type: 'gauge',
-      help: '1 while the remote does not take runs for this reason: unreachable (probed until it answers), or refusing (it answers but closes every run).',
+      help: '1 while the remote does not take runs for this reason: unreachable (probed until it answers), or runs-lost (its port answers but every run is lost: closed unsaid or stalled; left to the retry interval).',
       samples: s.lanes.flatMap((l) =>
         DOWN_REASONS.map((reason) => ({
           labels: { root: l.root, remote: l.remote, reason },

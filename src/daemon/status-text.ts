@@ -86,8 +86,8 @@ function contactText(remotes: readonly RemoteReport[]): string {
     .map((r) =>
       r.contact === 'unreachable'
         ? `! ${printable(r.remote)} is UNREACHABLE: its work waits in the retry queue, and goes as soon as a probe finds it answering\n`
-        : r.contact === 'refusing'
-          ? `! ${printable(r.remote)} answers but CLOSES EVERY RUN (an rsync 3.1 daemon refusing them, as a read-only module or refuse options, says only that; its own log says why): its work waits for the retry interval\n`
+        : r.contact === 'runs-lost'
+          ? `! ${printable(r.remote)} answers, but LOSES EVERY RUN (closed unsaid, as an rsync 3.1 daemon closes a run it refuses for a read-only module or refuse options, or stalled: LAST FAILURE says which, the daemon's own log why): its work waits for the retry interval\n`
           : '',
     )
     .join('');

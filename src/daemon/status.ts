@@ -242,7 +242,7 @@ function queueWriteFailure(lanes: readonly LaneReport[]): DaemonStatus['queueWri
 }
 
 /** Worst first. */
-const CONTACTS: readonly RemoteContact[] = ['unreachable', 'refusing', 'answering'];
+const CONTACTS: readonly RemoteContact[] = ['unreachable', 'runs-lost', 'answering'];
 
 function remotesOf(lanes: readonly LaneReport[]): RemoteReport[] {
   const ids = [...new Set(lanes.map((l) => l.remote))];

@@ -67,10 +67,11 @@ export interface TreeStatus extends TreeWatchStatus {
 
 /**
  * How the remote answers the lane: `unreachable` since a batch found it lost (down, refusing
- * connections, its disk gone), until a probe finds it answering; `refusing` while it answers but
- * closes every run (an rsync 3.1 daemon refusing them, as a read-only module, says only that).
+ * connections, its disk gone), until a probe finds it answering; `runs-lost` while its port answers
+ * but every run is lost again (closed unsaid, as an rsync 3.1 daemon closes a run it refuses, or
+ * stalled), its work left to the retry interval.
  */
-export type RemoteContact = 'answering' | 'unreachable' | 'refusing';
+export type RemoteContact = 'answering' | 'unreachable' | 'runs-lost';
 
 /** One watched tree: its watch, its filter and one lane per remote. */
 class Tree {
@@ -649,5 +650,5 @@ const LOST_MIDWAY =
 /** What the lane's state with its remote (see `Replicator.remoteState`) means to an operator. */
 function contactOf(state: 'lost' | 'released' | 'refusing' | undefined): RemoteContact {
   // released: the probe found it answering, and its backlog's batch says whether it takes runs
-  return state === undefined ? 'answering' : state === 'refusing' ? 'refusing' : 'unreachable';
+  return state === undefined ? 'answering' : state === 'refusing' ? 'runs-lost' : 'unreachable';
 }

@@ -234,7 +234,7 @@ test(
                 series: `sersync_retry_queue_operations{${labelText({ ...lane, ...instance })}}`,
                 values: '7+0x20',
               },
-              ...['unreachable', 'refusing'].map((reason) => ({
+              ...['unreachable', 'runs-lost'].map((reason) => ({
                 series: `sersync_remote_down{${labelText({ ...lane, reason, ...instance })}}`,
                 values: reason === 'unreachable' ? '1+0x20' : '0+0x20',
               })),

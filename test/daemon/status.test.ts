@@ -367,7 +367,7 @@ test('status: a remote that takes no runs is said while it lasts, the worst of i
     parsePrometheusText(m)
       .get('sersync_remote_down')
       ?.samples.find((x) => x.labels['root'] === root && x.labels['reason'] === reason)?.value;
-  const lost = buildStatus(inputs({ trees: [reached(www, 'refusing'), reached(img, 'unreachable')] }));
+  const lost = buildStatus(inputs({ trees: [reached(www, 'runs-lost'), reached(img, 'unreachable')] }));
   assert.equal(lost.remotes.find((r) => r.remote === 'A::m')?.contact, 'unreachable');
   assert.equal(lost.remotes.find((r) => r.remote === 'B::m')?.contact, 'answering');
   assert.match(
@@ -376,16 +376,16 @@ test('status: a remote that takes no runs is said while it lasts, the worst of i
   );
   assert.doesNotMatch(statusText(lost), /B::m is|B::m answers/);
   const metrics = renderMetrics(lost);
-  assert.equal(down(metrics, '/srv/www', 'refusing'), 1);
+  assert.equal(down(metrics, '/srv/www', 'runs-lost'), 1);
   assert.equal(down(metrics, '/srv/www', 'unreachable'), 0);
   assert.equal(down(metrics, '/srv/img', 'unreachable'), 1);
-  const refusing = buildStatus(inputs({ trees: [reached(www, 'refusing'), img] }));
+  const losing = buildStatus(inputs({ trees: [reached(www, 'runs-lost'), img] }));
   assert.match(
-    statusText(refusing),
-    /^! A::m answers but CLOSES EVERY RUN \(.*\): its work waits for the retry interval$/m,
+    statusText(losing),
+    /^! A::m answers, but LOSES EVERY RUN \(.*\): its work waits for the retry interval$/m,
   );
   const fine = buildStatus(inputs());
-  assert.doesNotMatch(statusText(fine), /UNREACHABLE|CLOSES EVERY RUN/);
+  assert.doesNotMatch(statusText(fine), /UNREACHABLE|LOSES EVERY RUN/);
   assert.equal(down(renderMetrics(fine), '/srv/www', 'unreachable'), 0);
 });
 

@@ -139,7 +139,7 @@ test('an rsync 3.1 daemon that refuses every run while its port answers: after o
       const [row] = store.list();
       assert.ok((row?.nextAttemptAt ?? 0) > Date.now() + 1000, 'the row waits for its back-off');
       const contact = (): string | undefined => replicator.status()[0]?.lanes[0]?.contact;
-      assert.equal(contact(), 'refusing', 'the status says the remote refuses its runs');
+      assert.equal(contact(), 'runs-lost', 'the status says the remote loses its runs');
       // Nothing announces a run that does not happen: let ten probe intervals pass.
       const dispatched = pool.dispatched;
       await new Promise((resolve) => setTimeout(resolve, 200));
