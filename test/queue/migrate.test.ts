@@ -249,6 +249,7 @@ test('migrate without a legacy fail log still explains what differs', async () =
     assert.match(r.stdout, /What behaves differently under sersync-ts with .*confxml\.xml:/);
     assert.match(r.stdout, /\/proc\/sys\/fs\/inotify is never written\n {6}why: /);
     assert.doesNotMatch(r.stdout, /IN_ATTRIB/, 'only what applies to this config');
+    assert.match(r.stdout, /`sersync2 check --remotes -o \S*confxml\.xml` asks each remote/);
   });
 });
 

@@ -124,6 +124,10 @@ export function migrateText(config: Config, r: MigrateResult): string {
   else if (r.found) out.push(`${config.failLog.path} now mirrors the retry queue (it is never executed).`);
   out.push('', `What behaves differently under sersync-ts with ${config.file}:`);
   for (const d of r.differences) out.push(`  - ${d.change}`, `      why: ${d.why}`);
+  out.push(
+    '',
+    `Before the switch, \`sersync2 check --remotes -o ${config.file}\` asks each remote whether it takes a run (nothing is sent).`,
+  );
   return `${out.join('\n')}\n`;
 }
 
