@@ -76,10 +76,10 @@ function kindOf(t: RemoteTarget): RemoteKind {
             : [],
         tuning: (rsync) =>
           rsync.commonParams.some((p) => p.startsWith('--sockopts')) ? [] : ['--sockopts=TCP_NODELAY'],
-        destination: (rsync, sub) => `${user(rsync)}${t.host}::${t.module}${tail(sub)}`,
+        destination: (rsync, sub) => `${user(rsync)}${bracketed(t.host)}::${t.module}${tail(sub)}`,
         linkDest: (_to, from) => `/${from}`,
         networked: true,
-        probe: (rsync) => ({ host: t.host, port: rsync.port ?? 873 }),
+        probe: (rsync) => ({ host: unbracketed(t.host), port: rsync.port ?? 873 }),
         describe: (as) => `rsync daemon module${as}`,
         reads: (rsync) =>
           rsync.auth.enabled && rsync.auth.passwordFile !== '' ? [rsync.auth.passwordFile] : [],
@@ -93,10 +93,10 @@ function kindOf(t: RemoteTarget): RemoteKind {
         transport: (rsync) => ['-e', rsync.port === null ? 'ssh' : `ssh -p ${rsync.port}`],
         login: () => [],
         tuning: () => [],
-        destination: (rsync, sub) => `${user(rsync)}${t.host}:${t.path}${tail(sub)}`,
+        destination: (rsync, sub) => `${user(rsync)}${bracketed(t.host)}:${t.path}${tail(sub)}`,
         linkDest: relativeBasis,
         networked: true,
-        probe: (rsync) => ({ host: t.host, port: rsync.port ?? 22 }),
+        probe: (rsync) => ({ host: unbracketed(t.host), port: rsync.port ?? 22 }),
         describe: (as) => `over ssh${as}`,
         reads: () => [],
         replica: null,
@@ -142,6 +142,20 @@ function dirPrefix(dir: string): string {
 
 function relativeBasis(to: string, from: string): string {
   return posix.relative(to, from);
+}
+
+/**
+ * A host as rsync's destinations take it: an IPv6 address in brackets (`[2001:db8::5]::www`). Bare,
+ * rsync splits `2001:db8::5::www` at its first `::` and looks up a host named `2001:db8` (sersync
+ * pasted it bare, so its IPv6 remotes never received anything unless written in brackets).
+ */
+function bracketed(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+/** A host as a socket connects to it: an IPv6 address without the brackets a destination needs. */
+function unbracketed(host: string): string {
+  return host.replace(/^\[(.*)\]$/, '$1');
 }
 
 function user(rsync: RsyncSettings): string {

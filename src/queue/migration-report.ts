@@ -124,6 +124,17 @@ const RULES: readonly Rule[] = [
     why: 'bursts cost a handful of rsync runs; the replica ends up the same',
   },
   {
+    id: 'ipv6-bracketed',
+    applies: (c) =>
+      c.localpaths.some((l) =>
+        l.remotes.some(
+          (r) => r.target.kind !== 'local' && r.target.host.includes(':') && !r.target.host.startsWith('['),
+        ),
+      ),
+    change: 'a remote named by a bare IPv6 address is given to rsync in brackets ([2001:db8::5]::www)',
+    why: 'sersync pasted it bare, which rsync splits at its first "::": nothing ever reached that remote',
+  },
+  {
     id: 'tcp-nodelay',
     applies: (c) => c.localpaths.some((l) => l.remotes.some((r) => r.target.kind === 'daemon')),
     change: 'rsync-daemon connections use --sockopts=TCP_NODELAY',

@@ -35,11 +35,11 @@ export async function freePort(): Promise<number> {
   return addr.port;
 }
 
-async function waitForPort(port: number, child: ChildProcess): Promise<void> {
+async function waitForPort(port: number, child: ChildProcess, address: string): Promise<void> {
   for (let i = 0; i < 500; i++) {
     if (child.exitCode !== null) throw new Error(`rsync daemon exited with ${child.exitCode}`);
     const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1');
+      const s = connect(port, address);
       s.once('connect', () => {
         s.destroy();
         resolve(true);
@@ -65,6 +65,8 @@ export interface RsyncDaemonOptions {
   readonly socketOptions?: string | null;
   /** `use chroot = yes`, rsyncd's default when it runs as root (default here: no). */
   readonly chroot?: boolean;
+  /** The loopback address it listens on (default `127.0.0.1`; `::1` for an IPv6 one). */
+  readonly address?: string;
 }
 
 /**
@@ -78,6 +80,7 @@ export async function startRsyncDaemon(opts: RsyncDaemonOptions = {}): Promise<R
   const dir = join(base, 'replica');
   await mkdir(dir);
   const port = await freePort();
+  const address = opts.address ?? '127.0.0.1';
   const user = 'syncuser';
   const module = 'replica';
   const secrets = join(base, 'rsyncd.secrets');
@@ -96,7 +99,7 @@ export async function startRsyncDaemon(opts: RsyncDaemonOptions = {}): Promise<R
     conf,
     [
       `port = ${port}`,
-      'address = 127.0.0.1',
+      `address = ${address}`,
       `use chroot = ${opts.chroot === true ? 'yes' : 'no'}`,
       'reverse lookup = no',
       'max connections = 0',
@@ -129,8 +132,11 @@ export async function startRsyncDaemon(opts: RsyncDaemonOptions = {}): Promise<R
   let child: ChildProcess;
   const launch = async (): Promise<void> => {
     await rm(join(base, 'rsyncd.pid'), { force: true });
-    child = spawn(DAEMON_RSYNC, ['--daemon', '--no-detach', `--config=${conf}`], { stdio: 'ignore' });
-    await waitForPort(port, child);
+    const family = address.includes(':') ? ['--ipv6'] : [];
+    child = spawn(DAEMON_RSYNC, ['--daemon', '--no-detach', ...family, `--config=${conf}`], {
+      stdio: 'ignore',
+    });
+    await waitForPort(port, child, address);
   };
   await launch();
   const stopChild = async (): Promise<void> => {

@@ -41,6 +41,14 @@ test('each config-dependent difference is reported exactly when it applies', asy
       { moreLocalpaths: '<localpath watch="/W2"><remote ip="127.0.0.1" name="m2"/></localpath>' },
       ['several-localpaths'],
     ],
+    [
+      { moreLocalpaths: '<localpath watch="/W2"><remote ip="2001:db8::5" name="m2"/></localpath>' },
+      ['several-localpaths', 'ipv6-bracketed'],
+    ],
+    [
+      { moreLocalpaths: '<localpath watch="/W2"><remote ip="[2001:db8::5]" name="m2"/></localpath>' },
+      ['several-localpaths'],
+    ],
     [{ inotifyXml: '<attrib start="true"/>' }, ['attrib-sync']],
     [{ inotifyXml: '<createFolder start="false"/>' }, ['new-dirs-watched']],
     [{ headXml: '<filter start="false" ignoreDotFiles="true"></filter>' }, []],

@@ -140,6 +140,23 @@ test('rsync args: destinations', () => {
   assert.equal(destination(local, g18, 'x'), '/srv/replica/x/');
 });
 
+test('rsync args: an IPv6 address goes to rsync in brackets (bare, rsync splits it at its first ::), and to the probe without', () => {
+  const at = (host: string, kind: 'daemon' | 'ssh'): Remote =>
+    kind === 'daemon'
+      ? { id: `${host}::m1`, target: { kind, host, module: 'm1' } }
+      : { id: `${host}:/srv/r`, target: { kind, host, path: '/srv/r' } };
+  for (const host of ['2001:db8::5', '[2001:db8::5]']) {
+    assert.equal(destination(at(host, 'daemon'), g18, 'd'), 'root@[2001:db8::5]::m1/d/');
+    assert.equal(destination(at(host, 'ssh'), { ...g18, ssh: true }), 'root@[2001:db8::5]:/srv/r');
+    assert.deepEqual(remoteKind(at(host, 'daemon')).probe(g18), { host: '2001:db8::5', port: 874 });
+    assert.deepEqual(remoteKind(at(host, 'ssh')).probe({ ...g18, port: null }), {
+      host: '2001:db8::5',
+      port: 22,
+    });
+  }
+  assert.equal(destination(at('backup.example', 'daemon'), g18), 'root@backup.example::m1');
+});
+
 test("rsync args: deletes use sersync's include chain on stdin, protected by --exclude=*", () => {
   const args = deleteArgs(daemon, g18);
   assert.deepEqual(args.slice(-7), [
