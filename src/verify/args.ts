@@ -66,17 +66,7 @@ export function recheckTask(
   paths: readonly RelPath[],
   checksum: boolean,
 ): RsyncTask {
-  const full = verifyTask(config, root, remote, checksum);
-  const window = full.args.filter((a) => a.startsWith('--modify-window'));
-  return {
-    kind: 'delete',
-    cwd: root,
-    stallS: full.stallS,
-    access: full.access,
-    filter: full.filter,
-    args: [...dryRunOptions(checksum), ...window, ...withoutUpdate(deleteArgs(remote, config.rsync))],
-    input: { kind: 'rules', rules: deleteRules(paths) },
-  };
+  return pathsDryRun(config, root, remote, paths, { checksum, deletes: true });
 }
 
 /**
@@ -86,16 +76,27 @@ export function recheckTask(
  * read-only one, `refuse options`, an rsync that does not know the window) come as they would.
  */
 export function preflightTask(config: Config, root: string, remote: Remote): RsyncTask {
-  const full = verifyTask(config, root, remote, false);
+  return pathsDryRun(config, root, remote, [], { checksum: false, deletes: config.inotify.delete });
+}
+
+/** A dry run of `paths` alone in the delete form, with the full sync's window. */
+function pathsDryRun(
+  config: Config,
+  root: string,
+  remote: Remote,
+  paths: readonly RelPath[],
+  opts: { readonly checksum: boolean; readonly deletes: boolean },
+): RsyncTask {
+  const full = verifyTask(config, root, remote, opts.checksum);
   const window = full.args.filter((a) => a.startsWith('--modify-window'));
-  const args = deleteArgs(remote, config.rsync).filter((a) => a !== '--delete' || config.inotify.delete);
+  const args = deleteArgs(remote, config.rsync).filter((a) => a !== '--delete' || opts.deletes);
   return {
     kind: 'delete',
     cwd: root,
     stallS: full.stallS,
     access: full.access,
     filter: full.filter,
-    args: [...dryRunOptions(false), ...window, ...args],
-    input: { kind: 'rules', rules: [] },
+    args: [...dryRunOptions(opts.checksum), ...window, ...withoutUpdate(args)],
+    input: { kind: 'rules', rules: deleteRules(paths) },
   };
 }

@@ -4,6 +4,8 @@ import { silentLogger } from '../../src/log/logger.js';
 import type { WorkStore } from '../../src/queue/types.js';
 import { Lane, type BatchReport, type LaneContext } from '../../src/sync/lane.js';
 import { RsyncPool } from '../../src/sync/pool.js';
+import { Replicator, type ReplicatorDeps } from '../../src/sync/replicator.js';
+import { createWatcher } from '../../src/watch/index.js';
 import { daemonRemote, testConfig } from './config.js';
 import { createMemoryWorkStore } from './memory-store.js';
 import { disposeRsyncDaemon, startRsyncDaemon, type RsyncDaemon } from './rsyncd.js';
@@ -96,4 +98,11 @@ export async function withQueueRig(poolSize: number, body: (rig: QueueRig) => Pr
     await state.remove();
     await disposeRsyncDaemon(daemon);
   }
+}
+
+/** A replicator as tests make one: the native inotify watcher, no plugin, unless `deps` say otherwise. */
+export function testReplicator(
+  deps: Omit<ReplicatorDeps, 'plugin' | 'createWatcher'> & Partial<ReplicatorDeps>,
+): Replicator {
+  return new Replicator({ plugin: null, createWatcher: (opts) => createWatcher('inotify', opts), ...deps });
 }

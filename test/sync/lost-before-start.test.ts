@@ -8,10 +8,8 @@ import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openWorkStore } from '../../src/queue/store.js';
-import { Replicator } from '../../src/sync/replicator.js';
-import { createWatcher } from '../../src/watch/index.js';
 import { crashDaemon } from '../faults/lib/procs.js';
-import { withQueueRig } from '../helpers/lane.js';
+import { testReplicator, withQueueRig } from '../helpers/lane.js';
 import { capturedLog } from '../helpers/log-lines.js';
 import { eventually } from '../helpers/trees.js';
 
@@ -31,13 +29,11 @@ test('a remote unreachable before the start: status says so from the start, and 
     assert.ok((row?.nextAttemptAt ?? 0) > Date.now() + 10 * 60_000, 'the row waits for minutes');
     await crashDaemon(daemon);
     const { log, said } = capturedLog();
-    const replicator = new Replicator({
+    const replicator = testReplicator({
       config,
       store,
       pool,
       log,
-      plugin: null,
-      createWatcher: (opts) => createWatcher('inotify', opts),
       probeMs: 20,
     });
     try {

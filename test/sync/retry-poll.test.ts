@@ -11,12 +11,11 @@ import { silentLogger } from '../../src/log/logger.js';
 import { openWorkStore } from '../../src/queue/store.js';
 import type { LaneId, WorkStore } from '../../src/queue/types.js';
 import { RsyncPool } from '../../src/sync/pool.js';
-import { Replicator } from '../../src/sync/replicator.js';
-import { createWatcher } from '../../src/watch/index.js';
 import { testConfig } from '../helpers/config.js';
 import { createMemoryWorkStore } from '../helpers/memory-store.js';
 import { tempDir } from '../helpers/tmp.js';
 import { eventually } from '../helpers/trees.js';
+import { testReplicator } from '../helpers/lane.js';
 
 test('rows of a remote no longer in the config are not polled in a loop, nor restored to a lane', async () => {
   const src = await tempDir();
@@ -34,15 +33,13 @@ test('rows of a remote no longer in the config are not polled in a loop, nor res
     },
   };
   const pool = new RsyncPool(1);
-  const replicator = new Replicator({
+  const replicator = testReplicator({
     config: testConfig([
       { watch: src.path, remotes: [{ id: 'local', target: { kind: 'local', path: dst.path } }] },
     ]),
     store: counted,
     pool,
     log: silentLogger,
-    plugin: null,
-    createWatcher: (opts) => createWatcher('inotify', opts),
     retryPollMs: 200,
   });
   try {
@@ -91,15 +88,13 @@ test('a wall clock step the queue cannot follow yet is tried again at each poll,
   });
   const lines: string[] = [];
   const pool = new RsyncPool(1);
-  const replicator = new Replicator({
+  const replicator = testReplicator({
     config: testConfig([
       { watch: src.path, remotes: [{ id: 'local', target: { kind: 'local', path: dst.path } }] },
     ]),
     store,
     pool,
     log: pino({ level: 'info' }, { write: (l: string) => lines.push(l) }),
-    plugin: null,
-    createWatcher: (opts) => createWatcher('inotify', opts),
     retryPollMs: 20,
   });
   try {

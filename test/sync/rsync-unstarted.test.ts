@@ -10,10 +10,8 @@ import { join } from 'node:path';
 import { openWorkStore } from '../../src/queue/store.js';
 import { CANNOT_RUN } from '../../src/sync/exit-codes.js';
 import { RsyncPool } from '../../src/sync/pool.js';
-import { Replicator } from '../../src/sync/replicator.js';
 import { notRun, type RsyncResult } from '../../src/sync/task.js';
-import { createWatcher } from '../../src/watch/index.js';
-import { withQueueRig } from '../helpers/lane.js';
+import { testReplicator, withQueueRig } from '../helpers/lane.js';
 import { capturedLog } from '../helpers/log-lines.js';
 import { eventually } from '../helpers/trees.js';
 
@@ -41,13 +39,11 @@ test('rows that failed because rsync could not start go as soon as a run starts 
     const store = openWorkStore(join(state, 'queue.db'));
     const { log, said } = capturedLog();
     const pool = new RefusingPool(1);
-    const replicator = new Replicator({
+    const replicator = testReplicator({
       config,
       store,
       pool,
       log,
-      plugin: null,
-      createWatcher: (opts) => createWatcher('inotify', opts),
     });
     try {
       await replicator.start({ fullSync: false });

@@ -16,14 +16,13 @@ import type { QueueStore } from '../../src/queue/types.js';
 import { CLOSED_ON_REMOVALS } from '../../src/sync/exit-codes.js';
 import { mayRefuseNanoWindow, NANO_WINDOW, secondsWindow } from '../../src/sync/time-window.js';
 import { RsyncPool } from '../../src/sync/pool.js';
-import { Replicator } from '../../src/sync/replicator.js';
+import type { Replicator } from '../../src/sync/replicator.js';
 import { notRun, type RsyncResult, type RsyncTask } from '../../src/sync/task.js';
-import { createWatcher } from '../../src/watch/index.js';
 import type { Remote } from '../../src/config/types.js';
 import { filterSpecOf } from '../../src/filter/path-filter.js';
 import { planRuns } from '../../src/sync/plan.js';
 import { testConfig } from '../helpers/config.js';
-import { withQueueRig, type QueueRig } from '../helpers/lane.js';
+import { type QueueRig, testReplicator, withQueueRig } from '../helpers/lane.js';
 import { capturedLog } from '../helpers/log-lines.js';
 import { eventually } from '../helpers/trees.js';
 
@@ -72,13 +71,11 @@ async function withRsync31(
     const store = openWorkStore(join(rig.state, 'queue.db'));
     const { log, said } = capturedLog();
     const pool = new Rsync31Pool(refuses, opts.answer);
-    const replicator = new Replicator({
+    const replicator = testReplicator({
       config: rig.config,
       store,
       pool,
       log,
-      plugin: null,
-      createWatcher: (opts) => createWatcher('inotify', opts),
       probeMs: 20,
       retryPollMs: 20,
     });

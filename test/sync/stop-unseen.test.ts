@@ -11,7 +11,7 @@ import { openWorkStore } from '../../src/queue/store.js';
 import { Replicator } from '../../src/sync/replicator.js';
 import { createWatcher, simulateReadError, type Watcher } from '../../src/watch/index.js';
 import type { WatcherOptions } from '../../src/watch/types.js';
-import { withQueueRig } from '../helpers/lane.js';
+import { testReplicator, withQueueRig } from '../helpers/lane.js';
 import { capturedLog } from '../helpers/log-lines.js';
 import { overriding } from '../helpers/watcher.js';
 import { eventually } from '../helpers/trees.js';
@@ -72,13 +72,11 @@ test('a stop while the watcher is being replaced queues a full sync of the tree;
     store.close();
     store = openWorkStore(file);
     lines.length = 0;
-    const next = new Replicator({
+    const next = testReplicator({
       config,
       store,
       pool,
       log,
-      plugin: null,
-      createWatcher: (opts) => createWatcher('inotify', opts),
     });
     try {
       await next.start({ fullSync: false });
