@@ -228,7 +228,7 @@ export class Replicator {
       if (loss.resync) this.interrupted.set(lane, LOST_MIDWAY);
       this.deps.log.warn(
         { root: lane.root, remote: lane.remote.id, error: row.lastError },
-        'the remote could not be reached when its work was last tried: its backlog goes as soon as a probe finds it answering',
+        'the remote was lost when its work was last tried (down, or its run cut off or closed unsaid): its backlog goes as soon as a probe finds it answering',
       );
     }
   }

@@ -8,6 +8,7 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { disposeRsyncDaemon, startRsyncDaemon, type RsyncDaemon } from '../helpers/rsyncd.js';
+import type { Reach } from '../../src/verify/preflight.js';
 import { CLI, sersyncConfigXml, writeConfig } from '../helpers/sersync.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -28,7 +29,11 @@ after(async () => {
   await work.remove();
 });
 
-function checkRemotes(name: string, xml: (text: string) => string = (t) => t): ReturnType<typeof spawnSync> {
+function checkRemotes(
+  name: string,
+  xml: (text: string) => string = (t) => t,
+  extra: readonly string[] = [],
+): ReturnType<typeof spawnSync> {
   const base = join(work.path, name);
   const watch = join(base, 'W');
   mkdirSync(watch, { recursive: true });
@@ -42,7 +47,7 @@ function checkRemotes(name: string, xml: (text: string) => string = (t) => t): R
   const file = writeConfig(base, xml(sersyncConfigXml(spec)));
   return spawnSync(
     process.execPath,
-    [CLI, 'check', '--remotes', '-o', file, '--state-dir', join(base, 'state')],
+    [CLI, 'check', '--remotes', ...extra, '-o', file, '--state-dir', join(base, 'state')],
     {
       encoding: 'utf8',
       timeout: 60_000,
@@ -66,6 +71,23 @@ test('check --remotes says which remotes take a run and why the others do not, s
   assert.match(lane('nosuch'), /^REFUSED: @ERROR: Unknown module 'nosuch'/);
   assert.match(String(r.stderr), /3 of 5 remote\(s\) take no run/);
   assert.deepEqual(readdirSync(daemon.dir), [], 'a check sent something');
+});
+
+test('check --remotes --json: the answers alone, one object per tree and remote, for scripts', () => {
+  const r = checkRemotes('json', (t) => t, ['--json']);
+  assert.equal(r.status, 1, String(r.stderr));
+  const reaches = JSON.parse(String(r.stdout)) as Reach[];
+  const byModule = new Map(reaches.map((x) => [x.remote.replace('127.0.0.1::', ''), x]));
+  assert.deepEqual([...byModule.keys()], [daemon.module, 'readonly', 'nodelete', 'coarse', 'nosuch']);
+  assert.deepEqual(byModule.get(daemon.module), {
+    root: reaches[0]?.root,
+    remote: `127.0.0.1::${daemon.module}`,
+    refused: null,
+    toTheSecond: false,
+    notAsked: null,
+  });
+  assert.equal(byModule.get('readonly')?.refused, 'ERROR: module is read only');
+  assert.equal(byModule.get('coarse')?.toTheSecond, true);
 });
 
 test('check --remotes asks a remote only what sersync2 would: with deletes off, a daemon refusing --delete takes runs', () => {

@@ -40,7 +40,7 @@ test('a remote unreachable before the start: status says so from the start, and 
       await replicator.start({ fullSync: false });
       const contact = (): string | undefined => replicator.status()[0]?.lanes[0]?.contact;
       assert.equal(contact(), 'unreachable', 'said from the start');
-      assert.equal(said('the remote could not be reached when its work was last tried'), 1);
+      assert.equal(said('the remote was lost when its work was last tried'), 1);
       await daemon.restart();
       await eventually(
         () => existsSync(join(daemon.dir, 'waited.txt')) && store.list().length === 0,

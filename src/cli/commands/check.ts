@@ -1,4 +1,4 @@
-/** `sersync2 check [-o FILE] [--json | --remotes]`: load the config, show what it resolves to, exit 0 only if usable. */
+/** `sersync2 check [-o FILE] [--json] [--remotes]`: load the config, show what it resolves to, exit 0 only if usable. */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { configToJson, describeConfig, formatWarning } from '../../config/present.js';
@@ -6,7 +6,7 @@ import { loadConfig } from '../../config/load.js';
 import { misplacedOwnFile } from '../../config/own-files.js';
 import { localReplicas } from '../../config/remote-kinds.js';
 import type { Config } from '../../config/types.js';
-import { SersyncError, UsageError } from '../../errors.js';
+import { SersyncError } from '../../errors.js';
 import { ownDirProblem, replicaDirProblem } from '../../owned-files.js';
 import { displayPath } from '../../paths.js';
 import { whyNotStarted } from '../../process-start.js';
@@ -44,14 +44,20 @@ function replicaMountNote(path: string): string {
     : `${on}; while that is unmounted nothing is written to it`;
 }
 
-/** Asks each remote whether it takes a run (`preflight`), prints the answers, and fails if one does not. */
-async function checkRemotes(config: Config): Promise<void> {
+/**
+ * Asks each remote whether it takes a run (`preflight`), prints the answers (as JSON, alone, with
+ * `json`), and fails if one does not.
+ */
+async function checkRemotes(config: Config, json: boolean): Promise<void> {
   const { preflight, reachLines } = await import('../../verify/preflight.js');
-  process.stdout.write(
-    '\nremotes (a dry run of each root alone, with what a full sync asks; nothing sent):\n',
-  );
+  if (!json)
+    process.stdout.write(
+      '\nremotes (a dry run of each root alone, with what a full sync asks; nothing sent):\n',
+    );
   const reaches = await preflight(config);
-  process.stdout.write(`${reachLines(reaches).join('\n')}\n`);
+  process.stdout.write(
+    json ? `${JSON.stringify(reaches, null, 2)}\n` : `${reachLines(reaches).join('\n')}\n`,
+  );
   const refused = reaches.filter((r) => r.refused !== null).length;
   if (refused > 0)
     throw new SersyncError(
@@ -66,16 +72,19 @@ export function registerCheckCommand(program: Command): void {
     .description(
       'load the config file, print what it resolves to and its warnings; exit 0 only if it is usable',
     )
-    .usage('[-o FILE] [--state-dir DIR] [--json | --remotes]   (-o and --state-dir are global options)')
-    .option('--json', 'print the resolved configuration as JSON')
+    .usage('[-o FILE] [--state-dir DIR] [--json] [--remotes]   (-o and --state-dir are global options)')
+    .option('--json', "print the resolved configuration as JSON (with --remotes: only the remotes' answers)")
     .option(
       '--remotes',
       'also ask each remote whether it takes a run (a dry run of the root alone, sending nothing); exit 1 if one does not',
     )
     .action(async (opts: { json?: true; remotes?: true }, cmd: Command) => {
       const { stateDir, configFile } = globalOptions(cmd);
-      if (opts.json && opts.remotes) throw new UsageError('--remotes prints text: use it without --json');
       const config = loadConfig(configFile);
+      if (opts.json && opts.remotes) {
+        await checkRemotes(config, true);
+        return;
+      }
       if (opts.json) {
         process.stdout.write(`${configToJson(config)}\n`);
         return;
@@ -133,6 +142,6 @@ export function registerCheckCommand(program: Command): void {
       process.stdout.write(`${lines.join('\n')}\n`);
       if (unsafe.length > 0)
         throw new SersyncError('ERR_SERSYNC_UNSAFE_FILE', `sersync2 would not start: ${unsafe.join('; ')}`);
-      if (opts.remotes) await checkRemotes(config);
+      if (opts.remotes) await checkRemotes(config, false);
     });
 }

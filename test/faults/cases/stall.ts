@@ -116,6 +116,10 @@ export async function stalledOverSsh(work: string, ssh: Sshd): Promise<CaseResul
       'status shows the backlog',
     );
     assert.match(remote?.lastError ?? '', /no I\/O for 1 s/, 'status says why');
+    assert.ok(
+      remote?.contact === 'unreachable' || remote?.contact === 'runs-lost',
+      `status says it takes no runs: ${remote?.contact}`,
+    );
     await eventually(
       async () =>
         ((await rig.metric('sersync_replication_lag_seconds', { remote: remote?.remote ?? '' })) ?? 0) >= 2,
