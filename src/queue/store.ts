@@ -246,6 +246,7 @@ class SqliteWorkStore implements QueueStore {
   private readonly adoptBelowStmt;
   private readonly dueStmt;
   private readonly nextDueStmt;
+  private readonly lastFailuresStmt;
   private readonly shiftStmt;
   private readonly settleLaneStmt;
   private readonly leaveStmt;
@@ -311,6 +312,16 @@ class SqliteWorkStore implements QueueStore {
            AND ${IN_LANES}`,
       )
       .pluck();
+    // SQLite takes a bare column from the row that holds the max(): the last failure's own line.
+    this.lastFailuresStmt = db.prepare<
+      [string | null, string | null],
+      { remoteId: string; root: string; exitCode: number; message: string | null; at: number }
+    >(
+      `SELECT remote AS remoteId, root, exit_code AS exitCode, last_error AS message,
+              max(last_failure_at) AS at
+       FROM work WHERE state = 'retry' AND exit_code IS NOT NULL AND ${IN_LANES}
+       GROUP BY remote, root`,
+    );
     // NULL + Δ stays NULL: a row that never failed has no failure times.
     this.shiftStmt = db.prepare<{ d: number }>(
       `UPDATE work SET seen_at = seen_at + @d, next_attempt_at = next_attempt_at + @d,
@@ -405,6 +416,15 @@ class SqliteWorkStore implements QueueStore {
   nextDueAt(lanes?: readonly LaneId[]): number | null {
     const l = lanesJson(lanes);
     return this.nextDueStmt.get(l, l) ?? null;
+  }
+
+  lastFailures(lanes?: readonly LaneId[]): (LaneId & { readonly failure: Failure })[] {
+    const l = lanesJson(lanes);
+    return this.lastFailuresStmt.all(l, l).map((r) => ({
+      remoteId: r.remoteId,
+      root: r.root,
+      failure: { exitCode: r.exitCode, message: r.message ?? '' },
+    }));
   }
 
   settleLane(remoteId: string, root: string): number {

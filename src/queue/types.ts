@@ -76,6 +76,8 @@ export interface WorkStore {
   due(now: number, limit: number, lanes?: readonly LaneId[]): QueueRow[];
   /** Epoch ms of the earliest retry that `due` would return (for `lanes`), or null. */
   nextDueAt(lanes?: readonly LaneId[]): number | null;
+  /** Per lane with retry rows (of `lanes`), the failure of the row that failed last: what its remote last said. */
+  lastFailures(lanes?: readonly LaneId[]): (LaneId & { readonly failure: Failure })[];
   /**
    * A full sync of `root` reached `remoteId` carrying every path of the tree as it is now: its
    * retry rows are settled (removed). Returns how many.

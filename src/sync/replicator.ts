@@ -9,7 +9,7 @@ import { displayPath, type RelPath } from '../paths.js';
 import { treeEvents } from '../plugins/tree-events.js';
 import type { PluginFeed } from '../plugins/feed.js';
 import type { PluginEvent } from '../plugins/types.js';
-import type { LaneId, QueueRow, WorkStore } from '../queue/types.js';
+import type { LaneId, WorkStore } from '../queue/types.js';
 import type { WatchEvent, WatchStats } from '../watch/types.js';
 import { describeExit, failureOutcome, remoteLoss } from './exit-codes.js';
 import { Lane, type BatchReport, type LaneStats } from './lane.js';
@@ -214,20 +214,14 @@ export class Replicator {
    * backlog goes as soon as the remote answers, not at each row's back-off (up to `timeToExecute`).
    */
   private lostBeforeStart(): void {
-    const last = new Map<Lane, QueueRow>();
-    for (const row of this.deps.store.due(Number.MAX_SAFE_INTEGER, 100_000, this.laneIds)) {
-      const lane = this.lanesByKey.get(laneKey(row.root, row.remoteId));
-      if (lane === undefined) continue;
-      if ((row.lastFailureAt ?? -1) > (last.get(lane)?.lastFailureAt ?? -1)) last.set(lane, row);
-    }
-    for (const [lane, row] of last) {
-      if (row.exitCode === null) continue;
-      const loss = remoteLoss({ exitCode: row.exitCode, message: row.lastError ?? '' });
-      if (!loss.lost) continue;
+    for (const { root, remoteId, failure } of this.deps.store.lastFailures(this.laneIds)) {
+      const lane = this.lanesByKey.get(laneKey(root, remoteId));
+      const loss = remoteLoss(failure);
+      if (lane === undefined || !loss.lost) continue;
       this.remoteState.set(lane, 'lost');
       if (loss.resync) this.interrupted.set(lane, LOST_MIDWAY);
       this.deps.log.warn(
-        { root: lane.root, remote: lane.remote.id, error: row.lastError },
+        { root: lane.root, remote: lane.remote.id, error: failure.message },
         'the remote was lost when its work was last tried (down, or its run cut off or closed unsaid): its backlog goes as soon as a probe finds it answering',
       );
     }

@@ -94,6 +94,19 @@ export function createMemoryWorkStore(maxIntervalMs = 3_600_000): WorkStore {
         .slice(0, limit);
     },
     fileLost: () => null,
+    lastFailures(lanes) {
+      const last = new Map<string, QueueRow>();
+      for (const r of rows.values()) {
+        if (r.state !== 'retry' || r.exitCode === null || !inLanes(r, lanes)) continue;
+        const key = `${r.remoteId}\0${r.root}`;
+        if ((r.lastFailureAt ?? -1) > (last.get(key)?.lastFailureAt ?? -1)) last.set(key, r);
+      }
+      return [...last.values()].map((r) => ({
+        remoteId: r.remoteId,
+        root: r.root,
+        failure: { exitCode: r.exitCode ?? 0, message: r.lastError ?? '' },
+      }));
+    },
     nextDueAt(lanes) {
       const times = waiting()
         .filter((r) => inLanes(r, lanes))

@@ -65,6 +65,35 @@ test('begin records inflight rows before rsync starts, succeed forgets them', as
   });
 });
 
+test('lastFailures: per lane, the line of the retry row that failed last (what its remote last said); in-flight rows and other lanes left out', async () => {
+  await withStore((s, { clock }) => {
+    const down = {
+      exitCode: 10,
+      message: 'rsync: [sender] failed to connect to h: Connection refused (111)',
+    };
+    const full = {
+      exitCode: 23,
+      message: 'rsync: [receiver] write failed on "b" (in m): No space left on device (28)',
+    };
+    s.fail(s.begin(R, ROOT, [sync('a')]), down);
+    clock.now += 1000;
+    s.fail(s.begin(R, ROOT, [sync('b')]), full);
+    clock.now += 1000;
+    s.begin(R, ROOT, [sync('c')]); // in flight: no failure yet
+    s.fail(s.begin('other::m', ROOT, [sync('a')]), down);
+    assert.deepEqual(
+      s.lastFailures().sort((x, y) => x.remoteId.localeCompare(y.remoteId)),
+      [
+        { remoteId: R, root: ROOT, failure: full },
+        { remoteId: 'other::m', root: ROOT, failure: down },
+      ].sort((x, y) => x.remoteId.localeCompare(y.remoteId)),
+    );
+    assert.deepEqual(s.lastFailures([{ remoteId: 'other::m', root: ROOT }]), [
+      { remoteId: 'other::m', root: ROOT, failure: down },
+    ]);
+  });
+});
+
 test('fail turns a batch into retry rows with exponential back-off capped at timeToExecute', async () => {
   await withStore((s, { clock }) => {
     const delays: number[] = [];
