@@ -6,6 +6,7 @@ import type { LogTrouble } from '../log/logger.js';
 import type { VerifyStatus } from '../verify/periodic.js';
 import type { PluginReport } from '../plugins/feed.js';
 import { MAX_UNCLOSED_SETTLE_MS } from '../filter/unclosed-files.js';
+import { UNSAID_CLOSE } from '../sync/exit-codes.js';
 import type { DaemonStatus, LaneReport, PluginOnlyStatus, RemoteReport, TreeReport } from './status.js';
 
 export function statusText(s: DaemonStatus): string {
@@ -87,7 +88,7 @@ function contactText(remotes: readonly RemoteReport[]): string {
       r.contact === 'unreachable'
         ? `! ${printable(r.remote)} is UNREACHABLE: its work waits in the retry queue, and goes as soon as a probe finds it answering\n`
         : r.contact === 'runs-lost'
-          ? `! ${printable(r.remote)} answers, but LOSES EVERY RUN (closed unsaid, as an rsync 3.1 daemon closes a run it refuses for a read-only module or refuse options, or stalled: LAST FAILURE says which, the daemon's own log why): its work waits for the retry interval\n`
+          ? `! ${printable(r.remote)} answers, but LOSES EVERY RUN (closed unsaid: ${UNSAID_CLOSE}; or stalled: LAST FAILURE says which): its work waits for the retry interval\n`
           : '',
     )
     .join('');

@@ -245,6 +245,13 @@ const RESET_BY_DAEMON = /^rsync: (?:\[sender\] )?read error: Connection reset by
 const CLOSED_BY_DAEMON = /^rsync: connection unexpectedly closed \(0 bytes received so far\) \[sender\]$/;
 
 /**
+ * What a close after the answer (`closedAfterAnswer`) may mean, for an operator: said where such a
+ * close is reported (the replicator's log, `status`, `check --remotes`).
+ */
+export const UNSAID_CLOSE =
+  'an rsync 3.1 daemon closes a run it refuses (a read-only module, refuse options) unsaid; its own log says why';
+
+/**
  * Said after the line of removals the remote closed on (`closedAfterAnswer`) while the batch's other
  * runs got through to it: the remote is not lost (`remoteLoss`), its policy refuses them.
  */

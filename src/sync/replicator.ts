@@ -11,7 +11,7 @@ import type { PluginFeed } from '../plugins/feed.js';
 import type { PluginEvent } from '../plugins/types.js';
 import type { LaneId, WorkStore } from '../queue/types.js';
 import type { WatchEvent, WatchStats } from '../watch/types.js';
-import { describeExit, failureOutcome, remoteLoss } from './exit-codes.js';
+import { describeExit, failureOutcome, remoteLoss, UNSAID_CLOSE } from './exit-codes.js';
 import { Lane, type BatchReport, type LaneStats } from './lane.js';
 import { crontabExcludes } from './plan.js';
 import type { RsyncPool } from './pool.js';
@@ -467,7 +467,7 @@ export class Replicator {
       this.remoteState.set(lane, 'refusing');
       this.deps.log.warn(
         { root: lane.root, remote: lane.remote.id, error: failure?.message },
-        'the remote answers, but failed again as soon as its backlog was sent (an rsync 3.1 daemon refusing the run, as a read-only module or refuse options, closes the connection so): its work waits for the retry interval',
+        `the remote answers, but failed again as soon as its backlog was sent (${UNSAID_CLOSE}; or a stalled transfer): its work waits for the retry interval`,
       );
       return;
     }

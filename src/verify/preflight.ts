@@ -5,7 +5,7 @@
  */
 import type { Config } from '../config/types.js';
 import { printable } from '../printable.js';
-import { closedAfterAnswer } from '../sync/exit-codes.js';
+import { closedAfterAnswer, UNSAID_CLOSE } from '../sync/exit-codes.js';
 import { preflightTask } from './args.js';
 import { DryRunFailed, dryRun } from './dry-run.js';
 import { pinnedRoot } from './verify.js';
@@ -25,19 +25,22 @@ export interface Reach {
   readonly notAsked: string | null;
 }
 
-export async function preflight(config: Config): Promise<Reach[]> {
+export async function preflight(config: Config, timeoutMs = PREFLIGHT_TIMEOUT_MS): Promise<Reach[]> {
   const lanes = config.localpaths.flatMap((t) => t.remotes.map((remote) => ({ root: t.watch, remote })));
   return Promise.all(
     lanes.map(async ({ root, remote }): Promise<Reach> => {
       const reach = { root, remote: remote.id, refused: null, toTheSecond: false, notAsked: null };
       const pinned = pinnedRoot(root);
       if (typeof pinned === 'string') return { ...reach, notAsked: pinned };
+      const signal = AbortSignal.timeout(timeoutMs);
       try {
         const task = { ...preflightTask(config, root, remote), ...pinned };
-        const { toTheSecond } = await dryRun(task, null, AbortSignal.timeout(PREFLIGHT_TIMEOUT_MS));
+        const { toTheSecond } = await dryRun(task, null, signal);
         return { ...reach, toTheSecond };
       } catch (err) {
-        return { ...reach, refused: whyRefused(err) };
+        // killed for its silence, rsync says only that it got a signal
+        const silent = `no answer within ${timeoutMs / 1000} s`;
+        return { ...reach, refused: signal.aborted ? silent : whyRefused(err) };
       }
     }),
   );
@@ -47,7 +50,7 @@ function whyRefused(err: unknown): string {
   if (!(err instanceof DryRunFailed)) return err instanceof Error ? err.message : String(err);
   const { failure } = err;
   return closedAfterAnswer(failure)
-    ? `${failure.message} (the remote closed the run unsaid: an rsync 3.1 daemon refusing it, as a read-only module or refuse options, does so; its log says why)`
+    ? `${failure.message} (the remote closed the run unsaid: ${UNSAID_CLOSE})`
     : failure.message;
 }
 

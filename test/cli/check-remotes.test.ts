@@ -8,7 +8,10 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { disposeRsyncDaemon, startRsyncDaemon, type RsyncDaemon } from '../helpers/rsyncd.js';
-import type { Reach } from '../../src/verify/preflight.js';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
+import { preflight, reachLines, type Reach } from '../../src/verify/preflight.js';
+import { testConfig } from '../helpers/config.js';
 import { CLI, sersyncConfigXml, writeConfig } from '../helpers/sersync.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -113,4 +116,24 @@ test('check --remotes does not ask from a tree that is not there yet, and says s
   );
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /-> 127\.0\.0\.1::replica: not asked: \S*not-yet: it is not there$/m);
+});
+
+test('check --remotes: a remote that takes the connection and says nothing is given up on, said so, not as the signal that stopped rsync', async () => {
+  const silent = createServer(() => undefined); // accepts, never greets
+  silent.listen(0, '127.0.0.1');
+  await once(silent, 'listening');
+  const { port } = silent.address() as AddressInfo;
+  const watch = join(work.path, 'silent');
+  mkdirSync(watch);
+  const base = testConfig([
+    { watch, remotes: [{ id: '127.0.0.1::m', target: { kind: 'daemon', host: '127.0.0.1', module: 'm' } }] },
+  ]);
+  const config = { ...base, rsync: { ...base.rsync, port } };
+  try {
+    const [reach] = await preflight(config, 500);
+    assert.equal(reach?.refused, 'no answer within 0.5 s');
+    assert.equal(reachLines([reach])[0], `  ${watch} -> 127.0.0.1::m: REFUSED: no answer within 0.5 s`);
+  } finally {
+    silent.close();
+  }
 });
