@@ -7,6 +7,7 @@ import { DEGRADED_REASONS } from '../sync/tree-watch.js';
 import type { PluginReport } from '../plugins/feed.js';
 import type { RemoteContact } from '../sync/replicator.js';
 import type { DaemonStatus, LaneReport } from './status.js';
+import type { LaneSummary } from '../verify/report.js';
 
 /** The contacts with a remote that mean it takes no runs (see RemoteContact). */
 const DOWN_REASONS = ['unreachable', 'runs-lost'] as const satisfies readonly RemoteContact[];
@@ -283,15 +284,26 @@ export function renderMetrics(s: DaemonStatus): string {
 function verifyFamilies(s: DaemonStatus): Family[] {
   const v = s.verify;
   if (v === null) return [];
+  // Only the lanes the last verify compared: one it could not reach has no figure to give.
+  const perCompared = (name: string, help: string, value: (l: LaneSummary) => number): Family => ({
+    name,
+    type: 'gauge',
+    help,
+    samples: v.lanes
+      .filter((l) => l.error === null)
+      .map((l) => ({ labels: { root: l.root, remote: l.remote }, value: value(l) })),
+  });
   return [
-    {
-      name: 'sersync_verify_drift_paths',
-      type: 'gauge',
-      help: 'Paths that differed between the tree and the replica at the last periodic verify.',
-      samples: v.lanes
-        .filter((l) => l.error === null)
-        .map((l) => ({ labels: { root: l.root, remote: l.remote }, value: l.driftPaths })),
-    },
+    perCompared(
+      'sersync_verify_drift_paths',
+      'Paths that differed between the tree and the replica at the last periodic verify.',
+      (l) => l.driftPaths,
+    ),
+    perCompared(
+      'sersync_verify_seconds_window',
+      'At the last periodic verify: 1 where the remote refused the nanosecond window and was compared to the second (its rsync is older than 3.1.3, or its daemon refuses --modify-window): a file rewritten at the same size within the second of its copy is not found.',
+      (l) => (l.toTheSecond ? 1 : 0),
+    ),
     {
       name: 'sersync_verify_last_success_timestamp_seconds',
       type: 'gauge',

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config/load.js';
 import { renderMetrics } from '../../src/daemon/metrics.js';
+import { statusText } from '../../src/daemon/status-text.js';
 import { buildStatus } from '../../src/daemon/status.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { ProgressBars } from '../../src/sync/progress-bars.js';
@@ -18,7 +19,8 @@ import { PeriodicVerify } from '../../src/verify/periodic.js';
 import { verifyLane } from '../../src/verify/verify.js';
 import { inputs } from '../daemon/status-fixture.js';
 import { parsePrometheusText } from '../daemon/prometheus-text.js';
-import { testConfig } from '../helpers/config.js';
+import { daemonRemote, testConfig } from '../helpers/config.js';
+import { disposeRsyncDaemon, startRsyncDaemon } from '../helpers/rsyncd.js';
 import { eventually } from '../helpers/trees.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -73,6 +75,7 @@ test('the periodic verify reports drift in status and /metrics', async () => {
     rmSync(join(src, 'only-in-tree.txt'));
     await eventually(() => periodic.status().lanes[0]?.driftPaths === 0, 20_000, 'drift gone');
     assert.equal(metrics().get('sersync_verify_drift_paths')?.samples[0]?.value, 0);
+    assert.equal(metrics().get('sersync_verify_seconds_window')?.samples[0]?.value, 0, 'to the nanosecond');
   } finally {
     await periodic.stop();
     await dir.remove();
@@ -150,3 +153,37 @@ test(
     }
   },
 );
+
+test('a periodic verify against a daemon refusing --modify-window says, in status and /metrics, that it compared to the second', async () => {
+  const daemon = await startRsyncDaemon({ moduleLines: ['refuse options = modify-window'] });
+  const dir = await tempDir('sersync-verify-seconds-');
+  writeFileSync(join(dir.path, 'a.txt'), 'x');
+  writeFileSync(join(daemon.dir, 'a.txt'), 'x');
+  const periodic = new PeriodicVerify({
+    config: testConfig([{ watch: dir.path, remotes: [daemonRemote(daemon)] }], { daemon }),
+    outstanding: () => [],
+    log: silentLogger,
+    intervalMs: 20,
+  });
+  try {
+    periodic.start();
+    await eventually(() => periodic.status().lastSuccessAt !== null, 20_000, 'a verify');
+    const status = buildStatus(inputs({ verify: periodic.status() }));
+    assert.match(
+      statusText(status),
+      /^verify: .*1 compared to the second \(the remote refuses the nanosecond window\)$/m,
+    );
+    const window = parsePrometheusText(renderMetrics(status)).get('sersync_verify_seconds_window')?.samples;
+    assert.deepEqual(window, [
+      {
+        name: 'sersync_verify_seconds_window',
+        labels: { root: dir.path, remote: daemonRemote(daemon).id },
+        value: 1,
+      },
+    ]);
+  } finally {
+    await periodic.stop();
+    await dir.remove();
+    await disposeRsyncDaemon(daemon);
+  }
+});
