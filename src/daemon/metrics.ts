@@ -217,6 +217,12 @@ export function renderMetrics(s: DaemonStatus): string {
       (l) => (l.fullSyncWindow?.window === 'second' ? 1 : 0),
     ),
     perLane(
+      'sersync_full_sync_removals_refused',
+      'gauge',
+      "1 while the remote's rsync daemon refuses --delete (its refuse options) and full syncs go without it: what was removed from the tree while sersync2 was stopped stays on the replica.",
+      (l) => (l.fullSyncRemovals?.refused === true ? 1 : 0),
+    ),
+    perLane(
       'sersync_last_success_timestamp_seconds',
       'gauge',
       'When a batch last succeeded (Unix time).',

@@ -113,6 +113,9 @@ function remoteNotesText(remotes: readonly RemoteReport[], ago: (at: number | nu
         r.fullSyncWindow?.window !== 'second'
           ? ''
           : `note: ${printable(r.remote)} compares modification times to the second (it refuses the nanosecond window: rsync older than 3.1.3, or refuse options; the last full sync ${ago(r.fullSyncWindow.at)}): a full sync or verify misses a file rewritten at the same size within the second of its copy\n`,
+        r.fullSyncRemovals?.refused !== true
+          ? ''
+          : `note: ${printable(r.remote)} refuses removals (rsyncd.conf refuse options): full syncs go without --delete (the last ${ago(r.fullSyncRemovals.at)}): what was removed from the tree while sersync2 was stopped stays on it\n`,
       ];
     })
     .join('');
@@ -254,10 +257,14 @@ function verifyLine(v: VerifyStatus, ago: (at: number | null) => string): string
   const drift = v.lanes.reduce((n, l) => n + l.driftPaths, 0);
   const failed = v.lanes.filter((l) => l.error !== null).length;
   const coarse = v.lanes.filter((l) => l.toTheSecond).length;
+  const unlisted = v.lanes.filter((l) => l.extrasNotListed).length;
   const outcome = [
     drift === 0 ? 'replicas equal' : `${plural(drift, 'path')} DIFFER (sersync2 verify lists them)`,
     ...(failed === 0 ? [] : [`${failed} not compared`]),
     ...(coarse === 0 ? [] : [`${coarse} compared to the second (the remote refuses the nanosecond window)`]),
+    ...(unlisted === 0
+      ? []
+      : [`${unlisted} not listing what only the replica has (its daemon refuses --delete)`]),
   ];
   return `verify:    last ${ago(v.lastRunAt)}: ${outcome.join(', ')}`;
 }

@@ -68,6 +68,8 @@ export interface RemoteReport {
   readonly lastPruneRefused: LaneStats['lastPruneRefused'];
   /** How its trees' last full sync compared times (see LaneStats). */
   readonly fullSyncWindow: LaneStats['fullSyncWindow'];
+  /** Whether its trees' last full sync could remove (see LaneStats). */
+  readonly fullSyncRemovals: LaneStats['fullSyncRemovals'];
   /** How it answers: the worst over its trees' lanes (see RemoteContact). */
   readonly contact: RemoteContact;
 }
@@ -270,6 +272,7 @@ function remotesOf(lanes: readonly LaneReport[]): RemoteReport[] {
       pruneRefused: sum((l) => l.pruneRefused),
       lastPruneRefused: latestOf(own, (l) => l.lastPruneRefused),
       fullSyncWindow: latestOf(own, (l) => l.fullSyncWindow),
+      fullSyncRemovals: latestOf(own, (l) => l.fullSyncRemovals),
       contact: CONTACTS.find((c) => own.some((l) => l.contact === c)) ?? 'answering',
     };
   });
@@ -357,6 +360,7 @@ function addStats(now: LaneStats, before: LaneStats): LaneStats {
     pruneRefused: now.pruneRefused + before.pruneRefused,
     lastPruneRefused: latestOf([now, before], (l) => l.lastPruneRefused),
     fullSyncWindow: latestOf([now, before], (l) => l.fullSyncWindow),
+    fullSyncRemovals: latestOf([now, before], (l) => l.fullSyncRemovals),
   };
 }
 

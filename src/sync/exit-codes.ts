@@ -296,10 +296,15 @@ export function remoteLoss(failure: Failure): { readonly lost: boolean; readonly
 
 /** A daemon's `refuse options` said no to an option of the run (`--delete`): its policy, not a fault. */
 export function refusedByPolicy(failure: Failure): boolean {
-  return REFUSED_OPTION.test(failure.message);
+  return failure.message.startsWith(REFUSED_OPTION);
 }
 
-const REFUSED_OPTION = /^rsync: The server is configured to refuse /;
+/** Of those, the removals: `refuse options = delete` refuses `--delete` and the `--delete-…` forms the client sends. */
+export function refusedRemovals(failure: Failure): boolean {
+  return failure.message.startsWith(`${REFUSED_OPTION}--delete`);
+}
+
+const REFUSED_OPTION = 'rsync: The server is configured to refuse ';
 
 /** The line an operator needs from rsync's stderr: its last error, else its last line. */
 export function lastErrorLine(stderr: string): string {
@@ -312,7 +317,8 @@ export function lastErrorLine(stderr: string): string {
   // client prints after it are its consequences.
   const remote = lines.filter(
     (l) =>
-      (/^@?ERROR:|^rsync: on remote machine: /.test(l) || REFUSED_OPTION.test(l)) && !DAEMON_REFUSED.test(l),
+      (/^@?ERROR:|^rsync: on remote machine: /.test(l) || l.startsWith(REFUSED_OPTION)) &&
+      !DAEMON_REFUSED.test(l),
   );
   // rsync ends with a generic `rsync error: … (code N) at file.c(L)`; the lines before say what happened.
   const generic = (l: string): boolean => /^rsync error: .*\(code \d+\)/.test(l);

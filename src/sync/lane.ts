@@ -29,7 +29,8 @@ import { failureOf, partialOutcome, type OwnRow } from './outcome.js';
 import { worthRebuilding } from './move-worth.js';
 import { moveWaves, planMove, planRuns } from './plan.js';
 import { fileToSetAside, withoutSetAside, type SetAside } from './set-aside.js';
-import { mayRefuseNanoWindow, NANO_WINDOW, secondsWindow } from './time-window.js';
+import { NANO_WINDOW } from './time-window.js';
+import { concession, type Conceded, type Concession } from './concessions.js';
 import type { RsyncPool } from './pool.js';
 import type { DirIdentity, RootSource } from './root-identity.js';
 import { rsyncRunsOf, type FileSignature, type RsyncResult, type RsyncTask } from './task.js';
@@ -96,7 +97,21 @@ export interface LaneStats {
    * refusing the option; see `time-window.ts`). Null before one, or when `commonParams` sets a window.
    */
   fullSyncWindow: { readonly window: 'second' | 'nanosecond'; readonly at: number } | null;
+  /**
+   * Whether the last full sync that reached the remote could remove what the tree has not, and when:
+   * `refused` when its daemon's `refuse options` name `delete` and it went without `--delete` (see
+   * `concessions.ts`). Null before one, or with `<delete start="false">`.
+   */
+  fullSyncRemovals: { readonly refused: boolean; readonly at: number } | null;
 }
+
+/** What the log says, once, of a full sync that went without what its remote refused. */
+const CONCESSION_TOLD: Readonly<Record<Concession, string>> = {
+  'nanosecond-window':
+    "the remote refused a run with a nanosecond --modify-window and took it without (its rsync is older than 3.1.3, or its daemon's refuse options name modify-window): full syncs compare times to the second there, and miss a file rewritten at the same size within the second of the replica's copy",
+  removals:
+    "the remote's rsync daemon refuses --delete (its refuse options): full syncs go without it, so what was removed from the tree while sersync2 was stopped stays on the replica; removals wait in the retry queue",
+};
 
 /** Names a daemon refused that the log has told of, at most (each is told once while remembered). */
 const MAX_REFUSED_TOLD = 4096;
@@ -224,10 +239,11 @@ export class Lane {
     pruneRefused: 0,
     lastPruneRefused: null,
     fullSyncWindow: null,
+    fullSyncRemovals: null,
   };
   private readonly refusedTold = new Set<RelPath>();
   private pruneRefusalTold = false;
-  private secondsWindowTold = false;
+  private readonly concessionsTold = new Set<Concession>();
   /** Files whose name looks temporary, held until they stay (see HeldFiles). */
   private readonly nameDelay: HeldFiles;
   /** Files whose writer has not closed them, held until it does or nobody writes them. */
@@ -652,17 +668,22 @@ export class Lane {
         if (why !== 'nothing to do') refusal = why;
         continue;
       }
+      const asPlanned = planned;
       let task = planned;
       let r = await this.run(task, ops);
-      // A receiver before rsync 3.1.3 refuses the nanosecond window: the run goes again without it.
-      const first = failureOf(r);
-      if (first !== null && mayRefuseNanoWindow(task, first)) {
+      // A full sync its remote refuses for an option it can go without goes again without it.
+      const conceded = new Map<Concession, Failure>();
+      for (;;) {
+        const denied = failureOf(r);
+        const c = denied === null ? null : concession(task, denied);
+        if (denied === null || c === null) break;
         results.push(r);
-        planned = secondsWindow(planned);
+        conceded.set(c.gave, denied);
+        planned = c.task;
         task = planned;
         r = await this.run(task, ops);
-        if (reachedRemote(r)) this.tookWindow('second', first);
-      } else if (task.args.includes(NANO_WINDOW) && reachedRemote(r)) this.tookWindow('nanosecond', null);
+      }
+      if (planned.kind === 'full' && reachedRemote(r)) this.fullSyncTook(asPlanned, conceded);
       results.push(r);
       failure = failureOf(r);
       // A file the replica has no room for goes on its own; the run goes again without it.
@@ -790,17 +811,23 @@ export class Lane {
   }
 
   /**
-   * Records how a full sync compared times on the remote; says once that it took one only without
-   * the nanosecond window (see `time-window.ts`).
+   * Records how a full sync that reached the remote went: how it compared times, whether it could
+   * remove; says once of each concession that the remote asked for it (see `concessions.ts`).
    */
-  private tookWindow(window: 'second' | 'nanosecond', refusal: Failure | null): void {
-    this.counts.fullSyncWindow = { window, at: Date.now() };
-    if (refusal === null || this.secondsWindowTold) return;
-    this.secondsWindowTold = true;
-    this.ctx.log.warn(
-      { error: refusal.message },
-      "the remote refused a run with a nanosecond --modify-window and took it without (its rsync is older than 3.1.3, or its daemon's refuse options name modify-window): full syncs compare times to the second there, and miss a file rewritten at the same size within the second of the replica's copy",
-    );
+  private fullSyncTook(planned: RsyncTask, conceded: Conceded): void {
+    const at = Date.now();
+    if (planned.args.includes(NANO_WINDOW))
+      this.counts.fullSyncWindow = {
+        window: conceded.has('nanosecond-window') ? 'second' : 'nanosecond',
+        at,
+      };
+    if (planned.args.includes('--delete'))
+      this.counts.fullSyncRemovals = { refused: conceded.has('removals'), at };
+    for (const [gave, refusal] of conceded) {
+      if (this.concessionsTold.has(gave)) continue;
+      this.concessionsTold.add(gave);
+      this.ctx.log.warn({ error: refusal.message }, CONCESSION_TOLD[gave]);
+    }
   }
 
   /** The file to set aside after `task` failed with `r` (see `set-aside.ts`). */

@@ -16,7 +16,7 @@ import { startRsync } from '../sync/rsync-start.js';
 import type { ProgressTrack } from '../sync/progress-report.js';
 import { Progress2Reader } from '../sync/rsync-progress.js';
 import type { RsyncTask } from '../sync/task.js';
-import { mayRefuseNanoWindow, secondsWindow } from '../sync/time-window.js';
+import { concession, type Conceded } from '../sync/concessions.js';
 import { parseItemized, type Difference } from './itemize.js';
 
 const NUL = Buffer.of(0);
@@ -27,8 +27,11 @@ export interface Compared {
   readonly differences: Difference[];
   /** Paths the remote's daemon refused to receive, its module excluding them: not compared. */
   readonly daemonRefused: RelPath[];
-  /** Times compared to the second: the remote refused the nanosecond window (see `time-window.ts`). */
-  readonly toTheSecond: boolean;
+  /**
+   * What the remote refused that the comparison went without (see `concessions.ts`): its times
+   * compared to the second, or nothing listed that only the replica has.
+   */
+  readonly conceded: Conceded;
 }
 
 /** rsync ran and failed: the remote refused (or could not be reached), `failure` says how. */
@@ -90,16 +93,17 @@ export function dryRun(
       const errors = stderr.text();
       if (classifyExit(exit, errors, { cut: stderr.cut }) !== 'ok') {
         const why = lastErrorLine(errors) || `rsync exited with ${exit}`;
-        // A receiver before rsync 3.1.3 refuses the nanosecond window: compared to the second.
-        if (mayRefuseNanoWindow(task, { exitCode: exit, message: why })) {
-          dryRun(secondsWindow(task), track, signal).then(
-            (c) => resolve({ ...c, toTheSecond: true }),
+        const failure = { exitCode: exit, message: why };
+        const c = concession(task, failure);
+        if (c !== null) {
+          dryRun(c.task, track, signal).then(
+            (r) => resolve({ ...r, conceded: new Map([...r.conceded, [c.gave, failure]]) }),
             reject,
           );
           return;
         }
         track?.end();
-        reject(new DryRunFailed(task.cwd, { exitCode: exit, message: why }));
+        reject(new DryRunFailed(task.cwd, failure));
         return;
       }
       track?.end();
@@ -107,7 +111,7 @@ export function dryRun(
       resolve({
         differences: parseItemized(Buffer.concat(out).toString('latin1')),
         daemonRefused: daemonRefusedPaths(errors),
-        toTheSecond: false,
+        conceded: new Map(),
       });
     });
   });

@@ -35,8 +35,11 @@ export async function preflight(config: Config, timeoutMs = PREFLIGHT_TIMEOUT_MS
       const signal = AbortSignal.timeout(timeoutMs);
       try {
         const task = { ...preflightTask(config, root, remote), ...pinned };
-        const { toTheSecond } = await dryRun(task, null, signal);
-        return { ...reach, toTheSecond };
+        const { conceded } = await dryRun(task, null, signal);
+        // The run as sersync2 makes it carries --delete: its removals would be refused.
+        const removals = conceded.get('removals');
+        if (removals !== undefined) return { ...reach, refused: `${removals.message} (${REMOVALS_REFUSED})` };
+        return { ...reach, toTheSecond: conceded.has('nanosecond-window') };
       } catch (err) {
         // killed for its silence, rsync says only that it got a signal
         const silent = `no answer within ${timeoutMs / 1000} s`;
@@ -53,6 +56,9 @@ function whyRefused(err: unknown): string {
     ? `${failure.message} (the remote closed the run unsaid: ${UNSAID_CLOSE})`
     : failure.message;
 }
+
+const REMOVALS_REFUSED =
+  'removals wait in the retry queue, full syncs go without --delete; <delete start="false"/> matches this daemon';
 
 /** The lines `check --remotes` prints, one per tree and remote. Pure. */
 export function reachLines(reaches: readonly Reach[]): string[] {

@@ -28,6 +28,8 @@ export interface LaneSummary {
   readonly firstDaemonRefused: string[];
   /** Times compared to the second, the remote refusing the nanosecond window (see LaneVerdict). */
   readonly toTheSecond: boolean;
+  /** Nothing listed that only the replica has, its daemon refusing --delete (see LaneVerdict). */
+  readonly extrasNotListed: boolean;
 }
 
 export function summarize(v: LaneVerdict): LaneSummary {
@@ -52,6 +54,7 @@ export function summarize(v: LaneVerdict): LaneSummary {
     daemonRefused: v.daemonRefused.length,
     firstDaemonRefused: v.daemonRefused.slice(0, FIRST_PATHS).map(displayPath),
     toTheSecond: v.toTheSecond,
+    extrasNotListed: v.extrasNotListed,
   };
 }
 
@@ -108,6 +111,10 @@ export function summaryText(summaries: readonly LaneSummary[]): string {
     if (s.toTheSecond)
       lines.push(
         '  note: modification times compared to the second (the remote refuses the nanosecond window: rsync older than 3.1.3, or refuse options): a file rewritten at the same size within the second of its copy is not found; --checksum finds it',
+      );
+    if (s.extrasNotListed)
+      lines.push(
+        '  note: what only the replica has is not listed (its daemon refuses --delete: rsyncd.conf refuse options); missing and differing files are',
       );
   }
   return `${lines.join('\n')}\n`;

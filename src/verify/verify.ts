@@ -32,6 +32,8 @@ export interface LaneVerdict {
   readonly daemonRefused: readonly RelPath[];
   /** Times compared to the second: the remote refused the nanosecond window (see `time-window.ts`). */
   readonly toTheSecond: boolean;
+  /** Nothing listed that only the replica has: its daemon refuses `--delete` (see `concessions.ts`). */
+  readonly extrasNotListed: boolean;
   /** Why the comparison could not be made (then the lists are empty). */
   readonly error: string | null;
 }
@@ -58,6 +60,7 @@ export async function verifyLane(root: string, remote: Remote, ctx: VerifyContex
     keptExtra: [],
     daemonRefused: [],
     toTheSecond: false,
+    extrasNotListed: false,
     error: null,
   };
   try {
@@ -68,9 +71,15 @@ export async function verifyLane(root: string, remote: Remote, ctx: VerifyContex
     const {
       differences: first,
       daemonRefused,
-      toTheSecond,
+      conceded,
     } = await dryRun({ ...verifyTask(config, root, remote, checksum), ...pinned }, track, ctx.signal);
-    if (first.length === 0) return { ...verdict, daemonRefused, toTheSecond };
+    const compared = {
+      ...verdict,
+      daemonRefused,
+      toTheSecond: conceded.has('nanosecond-window'),
+      extrasNotListed: conceded.has('removals'),
+    };
+    if (first.length === 0) return compared;
     const before = await ctx.pending();
     await sleep(ctx.recheckMs, undefined, ctx.signal === undefined ? {} : { signal: ctx.signal });
     const paths = first.map((d) => d.path);
@@ -87,9 +96,7 @@ export async function verifyLane(root: string, remote: Remote, ctx: VerifyContex
     const drift = stillDiffer.filter((d) => !explained(d));
     const keep = (d: Difference): boolean => !config.inotify.delete && d.kind === 'extra';
     return {
-      ...verdict,
-      daemonRefused,
-      toTheSecond,
+      ...compared,
       drift: drift.filter((d) => !keep(d)),
       keptExtra: drift.filter(keep),
       pending: stillDiffer.filter(explained),

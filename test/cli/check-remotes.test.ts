@@ -69,7 +69,10 @@ test('check --remotes says which remotes take a run and why the others do not, s
   };
   assert.equal(lane(daemon.module), 'takes runs');
   assert.equal(lane('readonly'), 'REFUSED: ERROR: module is read only');
-  assert.equal(lane('nodelete'), 'REFUSED: rsync: The server is configured to refuse --delete');
+  assert.equal(
+    lane('nodelete'),
+    'REFUSED: rsync: The server is configured to refuse --delete (removals wait in the retry queue, full syncs go without --delete; <delete start="false"/> matches this daemon)',
+  );
   assert.match(lane('coarse'), /^takes runs, comparing modification times to the second \(/);
   assert.match(lane('nosuch'), /^REFUSED: @ERROR: Unknown module 'nosuch'/);
   assert.match(String(r.stderr), /3 of 5 remote\(s\) take no run/);

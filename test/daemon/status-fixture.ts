@@ -28,6 +28,7 @@ export function stats(over: Partial<LaneStats> = {}): LaneStats {
     pruneRefused: 0,
     lastPruneRefused: null,
     fullSyncWindow: null,
+    fullSyncRemovals: null,
     ...over,
   };
 }

@@ -55,6 +55,7 @@ test('status: trees sum their lanes, lanes carry their retries, remotes add up o
       pruneRefused: 0,
       lastPruneRefused: null,
       fullSyncWindow: null,
+      fullSyncRemovals: null,
       contact: 'answering',
     },
     {
@@ -77,6 +78,7 @@ test('status: trees sum their lanes, lanes carry their retries, remotes add up o
       pruneRefused: 0,
       lastPruneRefused: null,
       fullSyncWindow: null,
+      fullSyncRemovals: null,
       contact: 'answering',
     },
   ]);
@@ -623,4 +625,34 @@ test('status: the rsync every run uses and whether its reads are confined, once 
     rsyncLine(noLandlock),
     'rsync:     1 of 10 running, 12 started; 3.2.7, reads not confined: this kernel has no Landlock',
   );
+});
+
+test('status: a remote whose daemon refuses --delete is a note while its last full sync went without it, over trees and reloads; /metrics shows it; gone once one removes', () => {
+  const [www, img] = trees();
+  assert.ok(www !== undefined && img !== undefined);
+  const went = (tree: TreeStatus, refused: boolean, at: number): TreeStatus => ({
+    ...tree,
+    lanes: tree.lanes.map((l) => ({ ...l, fullSyncRemovals: { refused, at } })),
+  });
+  const note =
+    'note: A::m refuses removals (rsyncd.conf refuse options): full syncs go without --delete (the last 1s ago): what was removed from the tree while sersync2 was stopped stays on it';
+  const s = buildStatus(inputs({ trees: [went(www, true, T - 1000), went(img, false, T - 9000)] }));
+  assert.deepEqual(s.remotes[0]?.fullSyncRemovals, { refused: true, at: T - 1000 });
+  assert.ok(statusText(s).split('\n').includes(note), statusText(s));
+  assert.match(
+    renderMetrics(s),
+    /^sersync_full_sync_removals_refused\{root="\/srv\/www",remote="A::m"\} 1$/m,
+  );
+  assert.match(
+    renderMetrics(s),
+    /^sersync_full_sync_removals_refused\{root="\/srv\/img",remote="A::m"\} 0$/m,
+  );
+  const lifted = buildStatus(inputs({ trees: [went(www, true, T - 9000), went(img, false, T - 1000)] }));
+  assert.doesNotMatch(statusText(lifted), /full syncs go without --delete/);
+  const past = addRun([], [went(www, true, T - 5000)]);
+  assert.deepEqual(withPast([www], past)[0]?.lanes[0]?.fullSyncRemovals, { refused: true, at: T - 5000 });
+  assert.deepEqual(withPast([went(www, false, T - 100)], past)[0]?.lanes[0]?.fullSyncRemovals, {
+    refused: false,
+    at: T - 100,
+  });
 });

@@ -84,7 +84,7 @@ test("a daemon whose module's max connections are taken: rows wait with its line
   await busyDaemon(lab.work);
 });
 
-test("a daemon that refuses deletions: the files created beside a removal arrive, the removal waits with the daemon's line (status, /metrics), and goes once allowed; a full sync is refused whole, waits with that line and is not counted as done", async () => {
+test("a daemon that refuses deletions: the files created beside a removal arrive, the removal waits with the daemon's line (status, /metrics), and goes once allowed; a full sync goes without --delete (status and /metrics say so) and counts as done", async () => {
   await refusedRemovals(lab.work);
 });
 

@@ -144,6 +144,7 @@ test('exit codes: 0 equal, 1 drift, 2 not compared; kept extras, pending and wha
     keptExtra: [],
     daemonRefused: [],
     toTheSecond: false,
+    extrasNotListed: false,
     error: null,
   };
   const diff: Difference = { path: 'p', kind: 'content', isDir: false, attributes: ['content'] };
@@ -171,6 +172,13 @@ test('exit codes: 0 equal, 1 drift, 2 not compared; kept extras, pending and wha
     '  note: modification times compared to the second (the remote refuses the nanosecond window: rsync older than 3.1.3, or refuse options): a file rewritten at the same size within the second of its copy is not found; --checksum finds it',
     '',
   ]);
+  const unlisted = summarize({ ...base, extrasNotListed: true });
+  assert.equal(exitCode([unlisted]), 0, "the daemon's policy, not drift");
+  assert.deepEqual(summaryText([unlisted]).split('\n'), [
+    '/w -> r: equal',
+    '  note: what only the replica has is not listed (its daemon refuses --delete: rsyncd.conf refuse options); missing and differing files are',
+    '',
+  ]);
 });
 
 test('status shows the periodic verify: not run yet, equal, or how many paths differ', () => {
@@ -182,6 +190,7 @@ test('status shows the periodic verify: not run yet, equal, or how many paths di
     keptExtra: [],
     daemonRefused: [],
     toTheSecond: false,
+    extrasNotListed: false,
     error: null,
   };
   const text = (verify: VerifyStatus | null): string => statusText(buildStatus(inputs({ verify })));
@@ -202,5 +211,9 @@ test('status shows the periodic verify: not run yet, equal, or how many paths di
   assert.match(
     text({ ...ran, lanes: [summarize({ ...lane, drift: [], toTheSecond: true })] }),
     /^verify: +last .* ago: replicas equal, 1 compared to the second \(the remote refuses the nanosecond window\)$/m,
+  );
+  assert.match(
+    text({ ...ran, lanes: [summarize({ ...lane, drift: [], extrasNotListed: true })] }),
+    /^verify: +last .* ago: replicas equal, 1 not listing what only the replica has \(its daemon refuses --delete\)$/m,
   );
 });

@@ -345,7 +345,7 @@ export async function replicaDiskFull(work: string): Promise<CaseResult> {
  * first, failed, and the batch stopped there: the files created beside it never arrived, each row
  * blamed on the connection reset that follows the refusal. sersync ran each apart, so its sends
  * arrived. Now the sends go, the removal waits with the daemon's own line, and once the refusal is
- * lifted it converges.
+ * lifted it converges. A start's full sync goes without --delete (sersync's was refused whole).
  */
 export async function refusedRemovals(work: string): Promise<CaseResult> {
   const REFUSE = 'refuse options = delete';
@@ -394,20 +394,36 @@ export async function refusedRemovals(work: string): Promise<CaseResult> {
     editDaemonConf(daemon, (conf) => conf.replace(`  ${REFUSE}\n`, ''));
     assert.equal(rig.cli(['queue', 'retry', '--all']).status, 0);
     await rig.converged(15_000, 'removals allowed again');
-    // A full sync carries --delete: such a daemon refuses it whole, as sersync's; it waits with the
-    // daemon's line and is not counted as done.
+    // A full sync carries --delete, which such a daemon refuses; sersync's was refused whole and what
+    // changed while it was stopped never arrived. It goes without --delete: the new file arrives, the
+    // one removed while stopped stays, and status and /metrics say so while it lasts.
     await rig.stop();
     editDaemonConf(daemon, (conf) => conf.replace('[replica]\n', `[replica]\n  ${REFUSE}\n`));
     const restarted = Date.now();
     writeFileSync(join(rig.src, 'while-stopped.txt'), 'for the full sync');
+    rmSync(join(rig.src, 'up', 'new-0.txt'));
     await rig.start(['-r']);
-    await rowsBecome(rig, [`: ${refused}`], 'the full sync waits, with the reason');
-    const after = rig.status();
-    assert.equal(after.remotes[0]?.lastError, refused);
-    assert.ok((after.fullSync.lastAt ?? 0) < restarted, 'a refused full sync is not done');
+    await eventually(() => existsSync(join(daemon.dir, 'while-stopped.txt')), 15_000, 'the full sync sent');
+    await eventually(() => (rig.status().fullSync.lastAt ?? 0) >= restarted, 15_000, 'the full sync done');
+    assert.deepEqual(rig.queue(), [], 'nothing waits');
+    assert.ok(existsSync(join(daemon.dir, 'up', 'new-0.txt')), 'kept by the daemon, as its policy asks');
+    const kept = rig.status().remotes[0];
+    assert.ok(kept !== undefined);
+    assert.equal(kept.fullSyncRemovals?.refused, true);
+    assert.match(
+      rig.cli(['status']).stdout,
+      /^note: \S+ refuses removals \(rsyncd\.conf refuse options\): full syncs go without --delete \(the last .*\): what was removed from the tree while sersync2 was stopped stays on it$/m,
+    );
+    const labels = { root: rig.src, remote: kept.remote };
+    assert.equal(await rig.metric('sersync_full_sync_removals_refused', labels), 1);
+    assert.equal(rig.logLines(/refuses --delete \(its refuse options\): full syncs go without it/).length, 1);
+    // Once the daemon takes removals, the next full sync removes it, and the signal clears.
+    await rig.stop();
     editDaemonConf(daemon, (conf) => conf.replace(`  ${REFUSE}\n`, ''));
-    assert.equal(rig.cli(['queue', 'retry', '--all']).status, 0);
-    await rig.converged(15_000, 'the full sync allowed again');
+    await rig.start(['-r']);
+    await rig.converged(15_000, 'the full sync with removals again');
+    await eventually(() => rig.status().remotes[0]?.fullSyncRemovals?.refused === false, 15_000, 'cleared');
+    assert.equal(await rig.metric('sersync_full_sync_removals_refused', labels), 0);
     return { faults: 2, files: rig.files(), lost: 0 };
   } finally {
     await rig.stop();
