@@ -328,8 +328,9 @@ class SqliteWorkStore implements QueueStore {
          first_failure_at = first_failure_at + @d, last_failure_at = last_failure_at + @d`,
     );
     this.settleLaneStmt = db
-      .prepare<[string, string], number>(
-        `DELETE FROM work WHERE remote = ? AND root = ? AND state = 'retry' RETURNING attempts`,
+      .prepare<[string, string, number], number>(
+        `DELETE FROM work WHERE remote = ? AND root = ? AND state = 'retry'
+           AND (? OR (kind NOT IN ('delete', 'move') AND owes_removal = 0)) RETURNING attempts`,
       )
       .pluck();
     this.leaveStmt = db.prepare<[number, number]>(
@@ -427,8 +428,8 @@ class SqliteWorkStore implements QueueStore {
     }));
   }
 
-  settleLane(remoteId: string, root: string): number {
-    const attempts = this.settleLaneStmt.all(remoteId, root);
+  settleLane(remoteId: string, root: string, removals: boolean): number {
+    const attempts = this.settleLaneStmt.all(remoteId, root, removals ? 1 : 0);
     if (attempts.some((a) => a >= FAIL_LOG_MIN_ATTEMPTS)) this.failLogChanged();
     return attempts.length;
   }

@@ -80,9 +80,11 @@ export interface WorkStore {
   lastFailures(lanes?: readonly LaneId[]): (LaneId & { readonly failure: Failure })[];
   /**
    * A full sync of `root` reached `remoteId` carrying every path of the tree as it is now: its
-   * retry rows are settled (removed). Returns how many.
+   * retry rows are settled (removed). Without `removals` (it went without `--delete`, refused by
+   * the remote) the rows that owe a removal (deletes, moves, rows that took a removal's place) stay.
+   * Returns how many.
    */
-  settleLane(remoteId: string, root: string): number;
+  settleLane(remoteId: string, root: string, removals: boolean): number;
   /** Rows left 'inflight' by a process that died: made due now. Returns how many. */
   recoverInflight(now?: number): number;
   /**

@@ -45,6 +45,8 @@ export interface BatchReport {
   readonly failure: Failure | null;
   /** Of `ops`, how many failed (the others arrived): all of them, or some (see `failPaths`). */
   readonly failedOps: number;
+  /** What its runs went without that their remote refused (see `concessions.ts`). */
+  readonly conceded: ReadonlySet<Concession>;
   readonly durationMs: number;
 }
 
@@ -661,6 +663,7 @@ export class Lane {
     const aside = new Map<RelPath, Failure>();
     // What the replica could not take that no op of the batch carried, the rest having arrived.
     let notTaken: readonly OwnRow[] = [];
+    const batchConceded = new Set<Concession>();
     for (let planned of planRuns(rest, plan, sentAs)) {
       const why = this.refusesFullDelete(planned, cwd);
       if (why !== null) {
@@ -679,6 +682,7 @@ export class Lane {
         if (denied === null || c === null) break;
         results.push(r);
         conceded.set(c.gave, denied);
+        batchConceded.add(c.gave);
         planned = c.task;
         task = planned;
         r = await this.run(task, ops);
@@ -782,6 +786,7 @@ export class Lane {
       results,
       failure,
       failedOps: failure === null ? 0 : (perPath?.size ?? ops.length),
+      conceded: batchConceded,
       durationMs: performance.now() - started,
     };
     this.ctx.onBatch(report);

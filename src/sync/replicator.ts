@@ -483,7 +483,7 @@ export class Replicator {
     if (failure !== null) return;
     const full = report.ops.some((op) => op.kind === 'full') && report.results.length > 0;
     if (full && this.fullSyncCarriesEverything()) {
-      const settled = this.deps.store.settleLane(lane.remote.id, lane.root);
+      const settled = this.deps.store.settleLane(lane.remote.id, lane.root, !report.conceded.has('removals'));
       if (settled > 0)
         this.deps.log.info(
           { root: lane.root, remote: lane.remote.id, operations: settled },

@@ -223,7 +223,7 @@ function scenario(seed: number, { settles, failing, prunes = true }: Options): O
     else failing?.store.succeed(f.batch);
     // a full sync carries every row the lane had queued (Replicator.afterBatch)
     if (!f.fails && f.ops.some((op) => op.kind === 'full'))
-      failing?.store.settleLane('model', lanes[0]?.root ?? '');
+      failing?.store.settleLane('model', lanes[0]?.root ?? '', true);
     c.landed(f.ops, !f.fails);
     log.push(`${f.fails ? 'failed' : 'landed'} ${JSON.stringify(f.ops)}`);
     if (!settles) return c.settled(f.ops);

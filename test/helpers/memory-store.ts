@@ -113,10 +113,11 @@ export function createMemoryWorkStore(maxIntervalMs = 3_600_000): WorkStore {
         .map((r) => r.nextAttemptAt ?? 0);
       return times.length === 0 ? null : Math.min(...times);
     },
-    settleLane(remoteId, root) {
+    settleLane(remoteId, root, removals) {
       let n = 0;
       for (const [k, r] of rows) {
         if (r.remoteId !== remoteId || r.root !== root || r.state !== 'retry') continue;
+        if (!removals && (r.op.kind === 'delete' || r.op.kind === 'move' || r.owesRemoval)) continue;
         rows.delete(k);
         n++;
       }

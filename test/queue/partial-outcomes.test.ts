@@ -68,12 +68,41 @@ test(`queue: settleLane removes the retry rows of one tree and remote, and nothi
   try {
     withRetries(store);
     store.begin(R, ROOT, [{ kind: 'sync', path: 'c' }]);
-    assert.equal(store.settleLane(R, ROOT), 2);
+    assert.equal(store.settleLane(R, ROOT, true), 2);
     assert.deepEqual(
       store.due(LATER, 100).map((r) => r.remoteId),
       [OTHER],
     );
     assert.equal(store.recoverInflight(LATER), 1, 'the row in flight stays');
+  } finally {
+    await done();
+  }
+});
+
+test(`queue: settleLane after a full sync that went without --delete keeps the rows that owe a removal`, async () => {
+  const { store, done } = await open();
+  try {
+    store.fail(
+      store.begin(R, ROOT, [
+        { kind: 'sync', path: 'sent' },
+        { kind: 'delete', path: 'removed', isDir: false },
+        { kind: 'move', path: 'new-name', from: 'old-name' },
+      ]),
+      failure,
+      T0,
+    );
+    // a removal then a write of the same path: one row, which owes the removal too
+    store.fail(store.begin(R, ROOT, [{ kind: 'delete', path: 'again', isDir: false }]), failure, T0);
+    store.fail(store.begin(R, ROOT, [{ kind: 'sync', path: 'again' }]), failure, T0);
+    assert.equal(store.settleLane(R, ROOT, false), 1);
+    assert.deepEqual(
+      store
+        .due(LATER, 100)
+        .map((r) => `${r.op.kind} ${r.op.path}`)
+        .sort(),
+      ['delete removed', 'move new-name', 'sync again'],
+    );
+    assert.equal(store.settleLane(R, ROOT, true), 3, 'a full sync that removed carries them all');
   } finally {
     await done();
   }

@@ -417,6 +417,13 @@ export async function refusedRemovals(work: string): Promise<CaseResult> {
     const labels = { root: rig.src, remote: kept.remote };
     assert.equal(await rig.metric('sersync_full_sync_removals_refused', labels), 1);
     assert.equal(rig.logLines(/refuses --delete \(its refuse options\): full syncs go without it/).length, 1);
+    // A removal refused meanwhile still waits after such a full sync: it did not carry it.
+    rmSync(join(rig.src, 'up', 'new-1.txt'));
+    await rowsBecome(rig, [`up/new-1.txt: ${refused}`], 'the removal waits');
+    const before = rig.status().fullSync.lastAt ?? 0;
+    assert.equal(rig.cli(['resync']).status, 0);
+    await eventually(() => (rig.status().fullSync.lastAt ?? 0) > before, 15_000, 'the full sync done');
+    await rowsBecome(rig, [`up/new-1.txt: ${refused}`], 'the removal still waits');
     // Once the daemon takes removals, the next full sync removes it, and the signal clears.
     await rig.stop();
     editDaemonConf(daemon, (conf) => conf.replace(`  ${REFUSE}\n`, ''));
