@@ -5,6 +5,7 @@
  */
 import { DEFAULTS } from './defaults.js';
 import { POSITIVE, PORT, type ConfigReader } from './reader.js';
+import { unbracketed } from './remote-kinds.js';
 import type { PluginSwitch } from './sersync.js';
 import {
   PLUGIN_NAMES,
@@ -93,7 +94,8 @@ function readSocket(r: ConfigReader, el: XmlElement, defaultWatch: string): Sock
   const deshost = need(r, localpath, 'deshost', el);
   return {
     watch: r.path(localpath, 'watch', defaultWatch),
-    host: r.required(deshost, 'ip').value,
+    // Written as a remote's (`[2001:db8::5]`) or bare: a socket takes it bare.
+    host: unbracketed(r.required(deshost, 'ip').value),
     port: r.integer(deshost, 'port', DEFAULTS.socketPort, PORT),
     framing: r.choice(deshost, 'framing', ['per-connection', 'newline'] as const, 'per-connection'),
   };

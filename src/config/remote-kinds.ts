@@ -154,7 +154,7 @@ function bracketed(host: string): string {
 }
 
 /** A host as a socket connects to it: an IPv6 address without the brackets a destination needs. */
-function unbracketed(host: string): string {
+export function unbracketed(host: string): string {
   return host.replace(/^\[(.*)\]$/, '$1');
 }
 

@@ -293,6 +293,16 @@ test('the socket plugin section, with the newline framing extension', () => {
   assert.deepEqual(c.plugin.socket, { watch: '/data', host: '127.0.0.1', port: 18009, framing: 'newline' });
 });
 
+test("the socket plugin's deshost ip as an IPv6 address, bare or in brackets as a remote's is written", () => {
+  for (const ip of ['::1', '[::1]']) {
+    const c = parse(
+      ONE_TREE,
+      `<plugin name="socket"><localpath watch="/data"><deshost ip="${ip}" port="8009"/></localpath></plugin>`,
+    );
+    assert.equal(c.plugin.socket?.host, '::1', ip);
+  }
+});
+
 test('the refreshCDN plugin section in its generic mode', () => {
   const c = parse(
     ONE_TREE,
