@@ -12,7 +12,12 @@ import {
 } from '../results.js';
 
 const IN_FLIGHT = [10_000, 30_000] as const;
-const REPEATS = 3;
+/**
+ * Samples per size, after one discarded warm-up: each takes milliseconds, and with three (the first
+ * of them while the JIT compiled the coalescer) the ratio of the two medians swung 2.4–5.2× between
+ * runs of the same build (docs/benchmarks.md, the run of 2026-12-07).
+ */
+const REPEATS = 9;
 const DIRS = 100;
 /** Linear cost: three times the operations, at most this many times the time (quadratic: 9×). */
 const SCALING_LIMIT = 4;
@@ -26,6 +31,7 @@ export function coalesce(ctx: WorkloadContext): Promise<WorkloadResult> {
   const variants: VariantResult[] = IN_FLIGHT.map((n) => {
     ctx.progress(`-- ${n.toLocaleString('en')} operations in flight`);
     const result = contenderResult(OURS);
+    applyWhileInFlight(n);
     for (let r = 0; r < REPEATS; r++) addSample(result, 'apply', applyWhileInFlight(n));
     return { label: `${n.toLocaleString('en')} operations in flight`, contenders: [result] };
   });
