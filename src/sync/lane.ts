@@ -654,7 +654,6 @@ export class Lane {
     let failure: Failure | null = null;
     // Set when only some operations failed (sources rsync could not read, removals refused).
     let perPath: Map<RelPath, Failure> | null = null;
-    let refused = false;
     let refusal: string | null = null;
     let removals: Failure | null = null;
     let prunes: Failure | null = null;
@@ -666,9 +665,10 @@ export class Lane {
     const batchConceded = new Set<Concession>();
     for (let planned of planRuns(rest, plan, sentAs)) {
       const why = this.refusesFullDelete(planned, cwd);
+      // Empty on both sides: the full sync is done without a run.
+      if (why === 'nothing to do') continue;
       if (why !== null) {
-        refused = true;
-        if (why !== 'nothing to do') refusal = why;
+        refusal = why;
         continue;
       }
       const asPlanned = planned;
@@ -778,7 +778,7 @@ export class Lane {
     // A refused full sync is not retried (a retry once the first file appears in an empty mount
     // point would empty the replica), but it is no success either: status shows it as a failure.
     const shown = failure ?? (refusal === null ? null : { exitCode: SOURCE_UNUSABLE, message: refusal });
-    this.count(ops, results, shown, refused, [...alone.values()].at(-1) ?? null);
+    this.count(ops, results, shown, refusal !== null, [...alone.values()].at(-1) ?? null);
     const report: BatchReport = {
       root,
       remote,
