@@ -46,7 +46,7 @@ export interface BatchReport {
   /** Of `ops`, how many failed (the others arrived): all of them, or some (see `failPaths`). */
   readonly failedOps: number;
   /** What its runs went without that their remote refused (see `concessions.ts`). */
-  readonly conceded: ReadonlySet<Concession>;
+  readonly conceded: Conceded;
   readonly durationMs: number;
 }
 
@@ -662,7 +662,8 @@ export class Lane {
     const aside = new Map<RelPath, Failure>();
     // What the replica could not take that no op of the batch carried, the rest having arrived.
     let notTaken: readonly OwnRow[] = [];
-    const batchConceded = new Set<Concession>();
+    // What the batch's full sync went without (a batch carries one), each with its refusal.
+    const conceded = new Map<Concession, Failure>();
     for (let planned of planRuns(rest, plan, sentAs)) {
       const why = this.refusesFullDelete(planned, cwd);
       // Empty on both sides: the full sync is done without a run.
@@ -675,14 +676,12 @@ export class Lane {
       let task = planned;
       let r = await this.run(task, ops);
       // A full sync its remote refuses for an option it can go without goes again without it.
-      const conceded = new Map<Concession, Failure>();
       for (;;) {
         const denied = failureOf(r);
         const c = denied === null ? null : concession(task, denied);
         if (denied === null || c === null) break;
         results.push(r);
         conceded.set(c.gave, denied);
-        batchConceded.add(c.gave);
         planned = c.task;
         task = planned;
         r = await this.run(task, ops);
@@ -786,7 +785,7 @@ export class Lane {
       results,
       failure,
       failedOps: failure === null ? 0 : (perPath?.size ?? ops.length),
-      conceded: batchConceded,
+      conceded,
       durationMs: performance.now() - started,
     };
     this.ctx.onBatch(report);
