@@ -854,11 +854,26 @@ export class Lane {
     const subject = full ? { root: this.ctx.root, remote: this.ctx.remote.id } : undefined;
     const input = task.input;
     // Once its walks are done, changes below its trees that they did not list may go beside it.
-    if (this.depth === 1 || input?.kind !== 'files' || input.trees.length === 0)
-      return this.ctx.pool.run(task, subject);
-    return this.ctx.pool.run(task, subject, (listed) => {
-      this.coalescer.narrow(batch, input.trees, listed);
-      this.schedule();
+    const ran =
+      this.depth === 1 || input?.kind !== 'files' || input.trees.length === 0
+        ? this.ctx.pool.run(task, subject)
+        : this.ctx.pool.run(task, subject, (listed) => {
+            this.coalescer.narrow(batch, input.trees, listed);
+            this.schedule();
+          });
+    if (!this.ctx.config.debug) return ran;
+    return ran.then((r) => {
+      this.ctx.log.debug(
+        {
+          kind: task.kind,
+          exit: r.exitCode,
+          ms: Math.round(r.durationMs),
+          listed: r.listed,
+          files: r.filesSent,
+        },
+        'command done',
+      );
+      return r;
     });
   }
 

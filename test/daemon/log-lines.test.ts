@@ -47,6 +47,13 @@ test('the -d log of a representative run is JSON lines with no duplicate keys; a
     await eventually(() => has(/^config reloaded/), 15_000, 'the reload');
     writeFileSync(join(src, 'b.txt'), 'b');
     await eventually(() => has(/^execute command$/), 15_000, 'a debug line after the reload');
+    // and each run's end, with how it went
+    await eventually(
+      () =>
+        lines().some((o) => o.msg === 'command done' && o.kind === 'send' && o.exit === 0 && o.files === 1),
+      15_000,
+      'the run of b.txt done',
+    );
     const reopened = await runCli(['reopen-logs', '--state-dir', state]);
     assert.equal(reopened.stdout, `pid ${pid}: log reopened\n`, reopened.stderr);
   } finally {
