@@ -15,12 +15,23 @@ export class InFlight {
 
   constructor(readonly ops: readonly PathOp[] = []) {
     for (const op of ops) {
-      if (op.kind !== 'sync') this.subtrees.add(op.path);
-      for (let p = op.path; ; p = parentOf(p)) {
-        if (this.onPath.has(p)) break;
-        this.onPath.add(p);
-        if (p === '') break;
-      }
+      if (op.kind !== 'sync') this.mark(op.path);
+      else this.markPath(op.path);
+      // A move reads its basis on the replica: nothing may change it until the move has landed.
+      if (op.kind === 'move') this.mark(op.from);
+    }
+  }
+
+  private mark(subtree: RelPath): void {
+    this.subtrees.add(subtree);
+    this.markPath(subtree);
+  }
+
+  private markPath(path: RelPath): void {
+    for (let p = path; ; p = parentOf(p)) {
+      if (this.onPath.has(p)) break;
+      this.onPath.add(p);
+      if (p === '') break;
     }
   }
 

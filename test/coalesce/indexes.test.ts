@@ -56,8 +56,12 @@ test('in flight: carries(path) is what a scan of the batch says', () => {
     const batch = new InFlight(ops);
     for (let i = 0; i < 20; i++) {
       const path = rand() < 0.05 ? '' : randomPath(rand);
+      // a move also holds its basis, whole
       const scan = ops.some(
-        (op) => isWithin(op.path, path) || (op.kind !== 'sync' && isWithin(path, op.path)),
+        (op) =>
+          isWithin(op.path, path) ||
+          (op.kind !== 'sync' && isWithin(path, op.path)) ||
+          (op.kind === 'move' && (isWithin(op.from, path) || isWithin(path, op.from))),
       );
       assert.equal(batch.carries(path), scan, `seed ${seed}: ${JSON.stringify(ops)} carries ${path}`);
     }

@@ -17,6 +17,9 @@ import { runOp, sorted, under, type Tree } from './replica-model.js';
 /** True when one path is the other or above it: such paths may not be in flight in two batches at once. */
 const overlap = (a: string, b: string): boolean => isWithin(a, b) || isWithin(b, a);
 
+/** The paths an operation touches on the replica: a move reads its basis too. */
+const touched = (op: PathOp): string[] => (op.kind === 'move' ? [op.path, op.from] : [op.path]);
+
 const DIRS = ['d', 'e', 'g'] as const;
 
 function scenario(seed: number): { src: Tree; rep: Tree; log: string[]; sideBySide: number } {
@@ -45,7 +48,7 @@ function scenario(seed: number): { src: Tree; rep: Tree; log: string[]; sideBySi
       for (const a of f.ops)
         for (const b of ops)
           assert.ok(
-            !overlap(a.path, b.path),
+            !touched(a).some((p) => touched(b).some((q) => overlap(p, q))),
             `seed ${seed}: ${JSON.stringify(b)} beside ${JSON.stringify(a)}`,
           );
     if (flights.length > 0) sideBySide++;
@@ -145,6 +148,17 @@ test('a move or a full sync never runs beside another batch', () => {
   assert.deepEqual(d.take(), []);
   d.landed(before);
   assert.deepEqual(d.take(), [{ kind: 'full', path: '' }]);
+});
+
+test('while a move is in flight, nothing at or below its basis goes beside it', () => {
+  const c = new Coalescer();
+  // a move put back from the retry queue: the removal of its basis is a row of its own
+  c.restore({ kind: 'move', path: 'b', from: 'a' });
+  assert.deepEqual(c.take(), [{ kind: 'move', path: 'b', from: 'a' }]);
+  c.apply({ kind: 'new', path: 'a/n' });
+  c.apply({ kind: 'sync', path: 'a/n' });
+  c.apply({ kind: 'sync', path: 'g' });
+  assert.deepEqual(c.take(), [{ kind: 'sync', path: 'g' }], 'a/n would change the basis: it waits');
 });
 
 test('once a walk in flight has listed what it sends, only those paths wait for it', () => {
