@@ -310,6 +310,11 @@ function verifyFamilies(s: DaemonStatus): Family[] {
       'At the last periodic verify: 1 where the remote refused the nanosecond window and was compared to the second (its rsync is older than 3.1.3, or its daemon refuses --modify-window): a file rewritten at the same size within the second of its copy is not found.',
       (l) => (l.toTheSecond ? 1 : 0),
     ),
+    perCompared(
+      'sersync_verify_extras_unlisted',
+      'At the last periodic verify: 1 where what only the replica has could not be listed (its daemon refuses --delete): missing and differing files were compared, extra ones were not looked for.',
+      (l) => (l.extrasNotListed ? 1 : 0),
+    ),
     {
       name: 'sersync_verify_last_success_timestamp_seconds',
       type: 'gauge',

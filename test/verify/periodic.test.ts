@@ -76,6 +76,7 @@ test('the periodic verify reports drift in status and /metrics', async () => {
     await eventually(() => periodic.status().lanes[0]?.driftPaths === 0, 20_000, 'drift gone');
     assert.equal(metrics().get('sersync_verify_drift_paths')?.samples[0]?.value, 0);
     assert.equal(metrics().get('sersync_verify_seconds_window')?.samples[0]?.value, 0, 'to the nanosecond');
+    assert.equal(metrics().get('sersync_verify_extras_unlisted')?.samples[0]?.value, 0, 'extras listed');
   } finally {
     await periodic.stop();
     await dir.remove();
@@ -181,6 +182,42 @@ test('a periodic verify against a daemon refusing --modify-window says, in statu
         value: 1,
       },
     ]);
+  } finally {
+    await periodic.stop();
+    await dir.remove();
+    await disposeRsyncDaemon(daemon);
+  }
+});
+
+test('a periodic verify against a daemon refusing --delete says, in status and /metrics, that it could not list what only the replica has', async () => {
+  const daemon = await startRsyncDaemon({ moduleLines: ['refuse options = delete'] });
+  const dir = await tempDir('sersync-verify-unlisted-');
+  writeFileSync(join(dir.path, 'a.txt'), 'x');
+  writeFileSync(join(daemon.dir, 'a.txt'), 'x');
+  writeFileSync(join(daemon.dir, 'only-there.txt'), 'kept by the replica');
+  const periodic = new PeriodicVerify({
+    config: testConfig([{ watch: dir.path, remotes: [daemonRemote(daemon)] }], { daemon }),
+    outstanding: () => [],
+    log: silentLogger,
+    intervalMs: 20,
+  });
+  try {
+    periodic.start();
+    await eventually(() => periodic.status().lastSuccessAt !== null, 20_000, 'a verify');
+    const status = buildStatus(inputs({ verify: periodic.status() }));
+    assert.match(
+      statusText(status),
+      /^verify: .*replicas equal, 1 not listing what only the replica has \(its daemon refuses --delete\)$/m,
+    );
+    const metrics = parsePrometheusText(renderMetrics(status));
+    assert.deepEqual(metrics.get('sersync_verify_extras_unlisted')?.samples, [
+      {
+        name: 'sersync_verify_extras_unlisted',
+        labels: { root: dir.path, remote: daemonRemote(daemon).id },
+        value: 1,
+      },
+    ]);
+    assert.equal(metrics.get('sersync_verify_drift_paths')?.samples[0]?.value, 0);
   } finally {
     await periodic.stop();
     await dir.remove();
