@@ -20,6 +20,8 @@ export interface Sizes {
   readonly rename: { readonly repeats: number; readonly files: number };
   readonly scale: readonly (TreeShape & { readonly repeats: number })[];
   readonly churn: {
+    /** The same seeded plan each time: where its end falls in a batch moves the tail, run to run. */
+    readonly repeats: number;
     readonly ops: number;
     readonly overMs: number;
     readonly files: number;
@@ -49,7 +51,7 @@ export const FULL: Sizes = {
     { label: '100,000 files / 1,000 dirs', files: 100_000, dirs: 1_000, fileBytes: 0, repeats: 3 },
     { label: '1,000,000 files / 10,000 dirs', files: 1_000_000, dirs: 10_000, fileBytes: 0, repeats: 1 },
   ],
-  churn: { ops: 20_000, overMs: 60_000, files: 2_000, dirs: 20 },
+  churn: { repeats: 3, ops: 20_000, overMs: 60_000, files: 2_000, dirs: 20 },
   slowPeers: true,
 };
 
@@ -67,6 +69,6 @@ export const QUICK: Sizes = {
   bigfile: { bytes: 64 * MiB, writeMs: 1_000 },
   rename: { repeats: 1, files: 1_000 },
   scale: [{ label: '10,000 files / 100 dirs', files: 10_000, dirs: 100, fileBytes: 0, repeats: 1 }],
-  churn: { ops: 2_000, overMs: 6_000, files: 500, dirs: 10 },
+  churn: { repeats: 1, ops: 2_000, overMs: 6_000, files: 500, dirs: 10 },
   slowPeers: false,
 };

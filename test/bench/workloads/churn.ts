@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyPaced, churnPlan } from '../churn-ops.js';
 import { awaitConvergence, epochNow } from '../converge.js';
-import { listTree, writeTree } from '../fixtures.js';
+import { copyTree, listTree, writeTree } from '../fixtures.js';
 import { forEachContender, withReplicator, type WorkloadContext } from '../harness.js';
 import { bareRsync } from '../lab.js';
 import { cpuTimes } from '../proc.js';
@@ -33,7 +33,7 @@ const PLAN_SEED = 20261122;
  */
 export async function churn(ctx: WorkloadContext): Promise<WorkloadResult> {
   const { lab, sizes } = ctx;
-  const { ops: count, overMs, files, dirs } = sizes.churn;
+  const { repeats, ops: count, overMs, files, dirs } = sizes.churn;
   const seed = join(lab.work, 'seeds', 'churn');
   writeTree(seed, { files, dirs, fileBytes: 1024 });
   const { ops, end } = churnPlan(PLAN_SEED, count, listTree(seed));
@@ -52,31 +52,38 @@ export async function churn(ctx: WorkloadContext): Promise<WorkloadResult> {
             : null,
     },
     async (trial) => {
-      await withReplicator(lab, trial, async (running) => {
-        // the floor's rsync is a child of this process; the churn itself starts no process
-        const pid = running?.pid ?? process.pid;
-        const cpu0 = cpuTimes(pid);
-        lab.log.mark();
-        await applyPaced(trial.src, ops, running === null ? 0 : overMs);
-        const stopped = epochNow();
-        if (trial.subject === null) await bareRsync(lab, trial.src, ['--delete'], ['./']);
-        const at = await awaitConvergence(lab, trial.src, CONVERGE_TIMEOUT_MS);
-        if (at === null) {
-          convergenceFailure(trial.result, 0, CONVERGE_TIMEOUT_MS);
-          return;
+      for (let r = 0; r < repeats && trial.result.failures.length === 0; r++) {
+        // each repeat starts from the seed, on both sides
+        if (r > 0) {
+          copyTree(seed, trial.src);
+          copyTree(seed, lab.daemon.dir);
         }
-        const cpu = cpuTimes(pid);
-        addSample(trial.result, 'converge', Math.max(0, at - stopped));
-        if (running !== null) addSample(trial.result, 'cpuOwn', cpu.own - cpu0.own);
-        addSample(trial.result, 'cpuChildren', cpu.children - cpu0.children);
-        await recordActivity(lab, trial.result);
-      });
+        await withReplicator(lab, trial, async (running) => {
+          // the floor's rsync is a child of this process; the churn itself starts no process
+          const pid = running?.pid ?? process.pid;
+          const cpu0 = cpuTimes(pid);
+          lab.log.mark();
+          await applyPaced(trial.src, ops, running === null ? 0 : overMs);
+          const stopped = epochNow();
+          if (trial.subject === null) await bareRsync(lab, trial.src, ['--delete'], ['./']);
+          const at = await awaitConvergence(lab, trial.src, CONVERGE_TIMEOUT_MS);
+          if (at === null) {
+            convergenceFailure(trial.result, r, CONVERGE_TIMEOUT_MS);
+            return;
+          }
+          const cpu = cpuTimes(pid);
+          addSample(trial.result, 'converge', Math.max(0, at - stopped));
+          if (running !== null) addSample(trial.result, 'cpuOwn', cpu.own - cpu0.own);
+          addSample(trial.result, 'cpuChildren', cpu.children - cpu0.children);
+          await recordActivity(lab, trial.result);
+        });
+      }
     },
   );
   rmSync(seed, { recursive: true, force: true });
   return {
     name: 'churn',
-    title: `7. Churn: ${count.toLocaleString('en')} random operations over ${overMs / 1000} s on ${files.toLocaleString('en')} files in ${dirs} directories`,
+    title: `7. Churn: ${count.toLocaleString('en')} random operations over ${overMs / 1000} s on ${files.toLocaleString('en')} files in ${dirs} directories (${repeats} repeat${repeats > 1 ? 's' : ''})`,
     metrics: [
       { key: 'converge', label: 'converged after the last operation', unit: 'ms', vsFloor: true },
       { key: 'runs', label: 'rsync runs', unit: 'count' },
