@@ -155,11 +155,26 @@ test(
   },
 );
 
-test('a periodic verify against a daemon refusing --modify-window says, in status and /metrics, that it compared to the second', async () => {
-  const daemon = await startRsyncDaemon({ moduleLines: ['refuse options = modify-window'] });
-  const dir = await tempDir('sersync-verify-seconds-');
+/**
+ * One periodic verify of a tree holding `a.txt` against a real daemon whose module has
+ * `moduleLines`, its replica holding `a.txt` and `replicaOnly`: the status text and the /metrics
+ * sample `metric` of the lane, once it compared them.
+ */
+async function periodicAgainst(
+  moduleLines: readonly string[],
+  replicaOnly: readonly string[],
+  metric: string,
+): Promise<{
+  text: string;
+  sample: unknown;
+  drift: number | null | undefined;
+  lane: Record<string, string>;
+}> {
+  const daemon = await startRsyncDaemon({ moduleLines });
+  const dir = await tempDir('sersync-verify-policy-');
   writeFileSync(join(dir.path, 'a.txt'), 'x');
   writeFileSync(join(daemon.dir, 'a.txt'), 'x');
+  for (const name of replicaOnly) writeFileSync(join(daemon.dir, name), 'kept by the replica');
   const periodic = new PeriodicVerify({
     config: testConfig([{ watch: dir.path, remotes: [daemonRemote(daemon)] }], { daemon }),
     outstanding: () => [],
@@ -170,57 +185,37 @@ test('a periodic verify against a daemon refusing --modify-window says, in statu
     periodic.start();
     await eventually(() => periodic.status().lastSuccessAt !== null, 20_000, 'a verify');
     const status = buildStatus(inputs({ verify: periodic.status() }));
-    assert.match(
-      statusText(status),
-      /^verify: .*1 compared to the second \(the remote refuses the nanosecond window\)$/m,
-    );
-    const window = parsePrometheusText(renderMetrics(status)).get('sersync_verify_seconds_window')?.samples;
-    assert.deepEqual(window, [
-      {
-        name: 'sersync_verify_seconds_window',
-        labels: { root: dir.path, remote: daemonRemote(daemon).id },
-        value: 1,
-      },
-    ]);
+    const metrics = parsePrometheusText(renderMetrics(status));
+    return {
+      text: statusText(status),
+      sample: metrics.get(metric)?.samples,
+      drift: metrics.get('sersync_verify_drift_paths')?.samples[0]?.value,
+      lane: { root: dir.path, remote: daemonRemote(daemon).id },
+    };
   } finally {
     await periodic.stop();
     await dir.remove();
     await disposeRsyncDaemon(daemon);
   }
+}
+
+test('a periodic verify against a daemon refusing --modify-window says, in status and /metrics, that it compared to the second', async () => {
+  const metric = 'sersync_verify_seconds_window';
+  const seen = await periodicAgainst(['refuse options = modify-window'], [], metric);
+  assert.match(
+    seen.text,
+    /^verify: .*1 compared to the second \(the remote refuses the nanosecond window\)$/m,
+  );
+  assert.deepEqual(seen.sample, [{ name: metric, labels: seen.lane, value: 1 }]);
 });
 
 test('a periodic verify against a daemon refusing --delete says, in status and /metrics, that it could not list what only the replica has', async () => {
-  const daemon = await startRsyncDaemon({ moduleLines: ['refuse options = delete'] });
-  const dir = await tempDir('sersync-verify-unlisted-');
-  writeFileSync(join(dir.path, 'a.txt'), 'x');
-  writeFileSync(join(daemon.dir, 'a.txt'), 'x');
-  writeFileSync(join(daemon.dir, 'only-there.txt'), 'kept by the replica');
-  const periodic = new PeriodicVerify({
-    config: testConfig([{ watch: dir.path, remotes: [daemonRemote(daemon)] }], { daemon }),
-    outstanding: () => [],
-    log: silentLogger,
-    intervalMs: 20,
-  });
-  try {
-    periodic.start();
-    await eventually(() => periodic.status().lastSuccessAt !== null, 20_000, 'a verify');
-    const status = buildStatus(inputs({ verify: periodic.status() }));
-    assert.match(
-      statusText(status),
-      /^verify: .*replicas equal, 1 not listing what only the replica has \(its daemon refuses --delete\)$/m,
-    );
-    const metrics = parsePrometheusText(renderMetrics(status));
-    assert.deepEqual(metrics.get('sersync_verify_extras_unlisted')?.samples, [
-      {
-        name: 'sersync_verify_extras_unlisted',
-        labels: { root: dir.path, remote: daemonRemote(daemon).id },
-        value: 1,
-      },
-    ]);
-    assert.equal(metrics.get('sersync_verify_drift_paths')?.samples[0]?.value, 0);
-  } finally {
-    await periodic.stop();
-    await dir.remove();
-    await disposeRsyncDaemon(daemon);
-  }
+  const metric = 'sersync_verify_extras_unlisted';
+  const seen = await periodicAgainst(['refuse options = delete'], ['only-there.txt'], metric);
+  assert.match(
+    seen.text,
+    /^verify: .*replicas equal, 1 not listing what only the replica has \(its daemon refuses --delete\)$/m,
+  );
+  assert.deepEqual(seen.sample, [{ name: metric, labels: seen.lane, value: 1 }]);
+  assert.equal(seen.drift, 0, 'what only the replica has is not drift here');
 });
