@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { onPath } from './subjects.js';
+import { onPath, serviceEnvironment } from './subjects.js';
 
 /** The machine and the software a bench run measured, printed first and kept in `--json`. */
 export interface Environment {
@@ -14,6 +14,23 @@ export interface Environment {
   readonly busy: Busy;
   readonly versions: Readonly<Record<string, string>>;
   readonly inotify: Readonly<Record<string, string>>;
+  readonly nodeStart: NodeStart;
+}
+
+/** Node's own start until a script's first line (median of five, ms), in each environment. */
+export interface NodeStart {
+  /** As the replicators run (`serviceEnvironment`). */
+  readonly service: number;
+  /** With the bench's own environment, as a shell would start it. */
+  readonly inherited: number;
+}
+
+function nodeStartMs(env: NodeJS.ProcessEnv): number {
+  const runs = Array.from({ length: 5 }, () => {
+    const r = spawnSync(process.execPath, ['-p', 'performance.now()'], { env, encoding: 'utf8' });
+    return Number(r.stdout.trim());
+  }).sort((a, b) => a - b);
+  return runs[2] ?? Number.NaN;
 }
 
 function firstLine(cmd: string, args: readonly string[], pick: RegExp): string {
@@ -80,6 +97,7 @@ export function describeEnvironment(): Environment {
       max_user_watches: procValue('/proc/sys/fs/inotify/max_user_watches'),
       max_queued_events: procValue('/proc/sys/fs/inotify/max_queued_events'),
     },
+    nodeStart: { service: nodeStartMs(serviceEnvironment()), inherited: nodeStartMs(process.env) },
   };
 }
 
@@ -92,5 +110,7 @@ export function formatEnvironment(e: Environment): string {
     `inotify: ${Object.entries(e.inotify)
       .map(([k, v]) => `${k}=${v}`)
       .join(', ')}`,
+    `node's own start: ${e.nodeStart.service.toFixed(0)} ms as the replicators run (PATH and LANG only, as a service), ` +
+      `${e.nodeStart.inherited.toFixed(0)} ms with this shell's environment`,
   ].join('\n');
 }

@@ -14,7 +14,23 @@ import { bareRsync, openLab, type Lab } from './lab.js';
 import { processTree } from './proc.js';
 import { addSample } from './results.js';
 import { QUICK } from './sizes.js';
-import { inotifyLoop, lsyncd, onPath, sersyncTs, withReadOnlySysctls } from './subjects.js';
+import {
+  inotifyLoop,
+  lsyncd,
+  onPath,
+  serviceEnvironment,
+  sersyncTs,
+  withReadOnlySysctls,
+} from './subjects.js';
+
+/** The names of the variables a process was started with (`/proc/PID/environ`), sorted. */
+function variablesOf(pid: number): string[] {
+  const entries = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
+  return entries
+    .filter((v) => v !== '')
+    .map((v) => v.slice(0, v.indexOf('=')))
+    .sort();
+}
 
 let lab: Lab;
 before(async () => {
@@ -26,6 +42,7 @@ after(async () => {
 
 test('every installed replicator replicates a change and stops cleanly; missing ones are skipped', async () => {
   const before = new Set(processTree(process.pid));
+  const variables = new Map<string, string[]>();
   const ctx: WorkloadContext = {
     lab,
     sizes: QUICK,
@@ -36,7 +53,8 @@ test('every installed replicator replicates a change and stops cleanly; missing 
     ctx,
     { dir: 'smoke', seed: null, dirs: 1, floor: 'bare rsync' },
     async (trial) => {
-      await withReplicator(lab, trial, async () => {
+      await withReplicator(lab, trial, async (running) => {
+        if (running !== null) variables.set(trial.result.name, variablesOf(running.pid));
         writeFileSync(join(trial.src, 'one.txt'), 'one');
         if (trial.subject === null) await bareRsync(lab, trial.src, [], ['one.txt']);
         const at = await awaitConvergence(lab, trial.src, 20_000);
@@ -53,6 +71,8 @@ test('every installed replicator replicates a change and stops cleanly; missing 
     if (r.skipped !== null) continue;
     assert.deepEqual(r.failures, [], r.name);
     assert.deepEqual(r.samples.converged, [1], r.name);
+    // started as a service starts it, not with the shell's variables (NODE_EXTRA_CA_CERTS costs Node ~60 ms)
+    if (!r.floor) assert.deepEqual(variables.get(r.name), Object.keys(serviceEnvironment()).sort(), r.name);
   }
   assert.equal(results[1]?.skipped, null, 'sersync-ts always runs');
   const left = processTree(process.pid).filter((p) => !before.has(p));

@@ -133,6 +133,8 @@ export async function startSersync(
   opts: {
     readonly ready?: RegExp;
     readonly env?: NodeJS.ProcessEnv;
+    /** What `env` adds to (this process's environment by default). */
+    readonly baseEnv?: NodeJS.ProcessEnv;
     /** A command that runs node for us (e.g. `setpriv … --`), argv form. */
     readonly wrapper?: readonly string[];
     /** Another install's executable (`installWithoutConfineHelper`); the built one by default. */
@@ -143,7 +145,7 @@ export async function startSersync(
   const [command = process.execPath, ...rest] = [...(opts.wrapper ?? []), ...argv];
   const child = spawn(command, rest, {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...opts.env },
+    env: { ...(opts.baseEnv ?? process.env), ...opts.env },
   });
   let out = '';
   let err = '';
