@@ -1,12 +1,12 @@
 /** Only what a command needs is loaded: `--version`, `check` and `queue` stay light. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { commandWord, createProgram } from '../../src/cli/program.js';
-import { CLI, sersyncConfigXml, startSersync, writeConfig } from '../helpers/sersync.js';
+import { CLI, localReplicaSetup, startSersync } from '../helpers/sersync.js';
 import { eventually } from '../helpers/trees.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -125,15 +125,8 @@ describe('modules loaded per command', () => {
     }
   }
   test('the replicator, from the shipped bundle, runs rsync on a thread (so the hook sees threads)', async () => {
-    const base = join(tmp.path, 'replicate');
-    const [src, replica] = [join(base, 'src'), join(base, 'replica')];
-    mkdirSync(src, { recursive: true });
-    mkdirSync(replica);
-    const conf = writeConfig(
-      base,
-      sersyncConfigXml({ watch: src, localTargets: [replica], failLog: join(base, 'fail.sh') }),
-    );
-    const run = await startSersync(conf, [], join(base, 'state'), {
+    const { src, replica, state, config } = localReplicaSetup(join(tmp.path, 'replicate'));
+    const run = await startSersync(config, [], state, {
       env: { NODE_OPTIONS: `--require ${requires}` },
     });
     try {

@@ -6,9 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, sersyncConfigXml, writeConfig } from '../helpers/sersync.js';
+import { CLI, localReplicaSetup } from '../helpers/sersync.js';
 import { tempDir } from '../helpers/tmp.js';
 import { eventually } from '../helpers/trees.js';
 import { daemonFiles, runCli, stopDetached } from './cli-run.js';
@@ -60,17 +60,7 @@ test(
   { skip: missing('logrotate') },
   async () => {
     const tmp = await tempDir('sersync-logrotate-');
-    const src = join(tmp.path, 'W');
-    const state = join(tmp.path, 'state');
-    mkdirSync(src);
-    const config = writeConfig(
-      tmp.path,
-      sersyncConfigXml({
-        watch: src,
-        localTargets: [join(tmp.path, 'replica')],
-        failLog: join(tmp.path, 'f.sh'),
-      }),
-    );
+    const { src, state, config } = localReplicaSetup(tmp.path);
     const started = await runCli(['-d', '-o', config, '--state-dir', state]);
     assert.equal(started.code, 0, started.stderr);
     const pid = Number(/pid (\d+)/.exec(started.stdout)?.[1]);

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sersyncConfigXml, startSersync, writeConfig } from '../helpers/sersync.js';
+import { localReplicaSetup, startSersync } from '../helpers/sersync.js';
 import { tempDir } from '../helpers/tmp.js';
 import { eventually } from '../helpers/trees.js';
 
@@ -23,17 +23,9 @@ test(
   async () => {
     const tmp = await tempDir('sersync-limit-');
     try {
-      const src = join(tmp.path, 'W');
-      for (let i = 0; i < 9; i++) mkdirSync(join(src, `d${i}`), { recursive: true });
-      const config = writeConfig(
-        tmp.path,
-        sersyncConfigXml({
-          watch: src,
-          localTargets: [join(tmp.path, 'R')],
-          failLog: join(tmp.path, 'f.sh'),
-        }),
-      );
-      const proc = await startSersync(config, [], join(tmp.path, 'state'), {
+      const { src, state, config } = localReplicaSetup(tmp.path);
+      for (let i = 0; i < 9; i++) mkdirSync(join(src, `d${i}`));
+      const proc = await startSersync(config, [], state, {
         wrapper: ['unshare', '--user', '--map-root-user', process.execPath, LIMITED, '12'],
       });
       try {

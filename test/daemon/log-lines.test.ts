@@ -5,9 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sersyncConfigXml, writeConfig } from '../helpers/sersync.js';
+import { localReplicaSetup } from '../helpers/sersync.js';
 import { parseStrictJson } from '../helpers/strict-json.js';
 import { tempDir } from '../helpers/tmp.js';
 import { eventually } from '../helpers/trees.js';
@@ -15,14 +15,8 @@ import { daemonFiles, runCli, stopDetached } from './cli-run.js';
 
 test('the -d log of a representative run is JSON lines with no duplicate keys; a reload applies <debug>', async () => {
   const tmp = await tempDir('sersync-log-lines-');
-  const src = join(tmp.path, 'W');
-  const replica = join(tmp.path, 'replica');
-  const state = join(tmp.path, 'state');
-  mkdirSync(src);
-  mkdirSync(replica);
+  const { src, replica, state, config, rewrite } = localReplicaSetup(tmp.path);
   writeFileSync(join(replica, 'kept.txt'), 'an empty source must not delete this');
-  const spec = { watch: src, localTargets: [replica], failLog: join(tmp.path, 'f.sh') };
-  const config = writeConfig(tmp.path, sersyncConfigXml(spec));
   const { log } = daemonFiles(state, config);
   const lines = (): Record<string, unknown>[] =>
     readFileSync(log, 'utf8')
@@ -42,7 +36,7 @@ test('the -d log of a representative run is JSON lines with no duplicate keys; a
     assert.ok(has(/already running/), 'the refused second start is in the log');
     assert.ok(!has(/^execute command$/), 'debug lines before <debug> was on');
 
-    writeConfig(tmp.path, sersyncConfigXml({ ...spec, debug: true }));
+    rewrite({ debug: true });
     process.kill(pid, 'SIGHUP');
     await eventually(() => has(/^config reloaded/), 15_000, 'the reload');
     writeFileSync(join(src, 'b.txt'), 'b');

@@ -6,24 +6,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { DaemonStatus } from '../../src/daemon/status.js';
-import { CLI, sersyncConfigXml, startSersync, writeConfig } from '../helpers/sersync.js';
+import { CLI, localReplicaSetup, startSersync } from '../helpers/sersync.js';
 import { tempDir } from '../helpers/tmp.js';
 import { eventually } from '../helpers/trees.js';
 
 test('-r on an empty tree to an empty local replica: the full sync is done, and no failure', async () => {
   const tmp = await tempDir('sersync-nothing-to-do-');
-  const src = join(tmp.path, 'W');
-  const replica = join(tmp.path, 'replica');
-  const state = join(tmp.path, 'state');
-  mkdirSync(src);
-  mkdirSync(replica);
-  const config = writeConfig(
-    tmp.path,
-    sersyncConfigXml({ watch: src, localTargets: [replica], failLog: join(tmp.path, 'f.sh') }),
-  );
+  const { state, config } = localReplicaSetup(tmp.path);
   const proc = await startSersync(config, ['-r'], state);
   try {
     const status = (): DaemonStatus => {

@@ -208,3 +208,40 @@ export function writeConfig(dir: string, xml: string, name = 'confxml.xml'): str
   writeFileSync(file, xml, 'latin1');
   return file;
 }
+
+/** What `localReplicaSetup` made below its directory. */
+export interface LocalReplicaSetup {
+  /** The watched tree, `W`, empty. */
+  readonly src: string;
+  /** The local replica, `replica`, empty. */
+  readonly replica: string;
+  /** A state directory for `--state-dir` (not made: sersync2 makes it). */
+  readonly state: string;
+  /** The shipped config, replicating `src` to `replica`. */
+  readonly config: string;
+  /** Writes `config` again with these settings (a reload's new config). */
+  readonly rewrite: (spec: LocalReplicaSpec) => void;
+}
+
+type LocalReplicaSpec = Omit<SersyncConfigSpec, 'watch' | 'localTargets' | 'failLog'>;
+
+/** The usual start of a CLI test without a daemon: a tree, a local replica and their config below `dir`. */
+export function localReplicaSetup(dir: string, spec: LocalReplicaSpec = {}): LocalReplicaSetup {
+  const [src, replica, state] = [join(dir, 'W'), join(dir, 'replica'), join(dir, 'state')];
+  mkdirSync(src, { recursive: true });
+  mkdirSync(replica);
+  const write = (settings: LocalReplicaSpec): string =>
+    writeConfig(
+      dir,
+      sersyncConfigXml({ ...settings, watch: src, localTargets: [replica], failLog: join(dir, 'f.sh') }),
+    );
+  return {
+    src,
+    replica,
+    state,
+    config: write(spec),
+    rewrite: (settings) => {
+      write(settings);
+    },
+  };
+}
