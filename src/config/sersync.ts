@@ -111,8 +111,43 @@ function readRemote(r: ConfigReader, el: XmlElement, ssh: boolean): Remote {
       ip.pos,
       `ip="${host}" is not a host name or address (a placeholder left in?): every sync to it will fail`,
     );
+  } else if (/^[0-9.]+$/.test(host) && !isIpv4(host)) {
+    r.warn(ip.pos, `ip="${host}" is not an IPv4 address (a typo?): every sync to it will fail`);
+  }
+  if (!ssh && name.startsWith('/')) {
+    r.warn(
+      nameAttr.pos,
+      `name="${name}" starts with "/": rsync refuses the daemon destination ${remote.id} (the remote path ` +
+        'must start with a module name), so every sync to it will fail, as with sersync; name the module ' +
+        `as rsyncd.conf does (name="${moduleExample(name)}" for a module [${moduleExample(name)}]), or set ` +
+        `<ssh start="true"/> if ${name} is a directory on the ssh host`,
+    );
   }
   return remote;
+}
+
+/** A module name to show for a path given as one: its last part (`/tmp/www` → `www`). */
+function moduleExample(path: string): string {
+  return (
+    path
+      .split('/')
+      .filter((p) => p !== '')
+      .pop() ?? 'backup'
+  );
+}
+
+/**
+ * Whether digits and dots are an IPv4 address as rsync's resolver reads one (inet_aton): one to four
+ * numbers, decimal or octal with a leading 0, the last filling the bytes the others left. Pure.
+ */
+export function isIpv4(text: string): boolean {
+  const parts = text.split('.');
+  if (parts.length > 4) return false;
+  const values = parts.map((p) =>
+    /^0[0-7]*$/.test(p) ? parseInt(p, 8) : /^[1-9][0-9]*$/.test(p) ? Number(p) : NaN,
+  );
+  const last = values.length - 1;
+  return values.every((v, i) => v <= (i < last ? 255 : 2 ** (8 * (4 - last)) - 1));
 }
 
 /** A host name, an IPv4 address or an IPv6 address (bare or in brackets), as rsync takes it. */

@@ -5,6 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfig, parseConfig } from '../../src/config/load.js';
+import { isIpv4 } from '../../src/config/sersync.js';
 import type { Config } from '../../src/config/types.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -455,4 +456,45 @@ test('a GB2312 config whose Chinese watch path names no directory as read is ref
   } finally {
     await dir.remove();
   }
+});
+
+test('a module written as a path is said to fail every sync, unless <ssh> makes it a path', () => {
+  const daemon = parse(
+    '<sersync><localpath watch="/w"><remote ip="10.0.0.1" name="/srv/www/"/></localpath></sersync>',
+  );
+  assert.deepEqual(messages(daemon), [
+    '3:54: name="/srv/www/" starts with "/": rsync refuses the daemon destination 10.0.0.1::/srv/www/ (the remote path must start with a module name), so every sync to it will fail, as with sersync; name the module as rsyncd.conf does (name="www" for a module [www]), or set <ssh start="true"/> if /srv/www/ is a directory on the ssh host',
+  ]);
+  const ssh = parse(
+    '<sersync><localpath watch="/w"><remote ip="10.0.0.1" name="/srv/www/"/></localpath>',
+    '<rsync><ssh start="true"/></rsync></sersync>',
+  );
+  assert.deepEqual(messages(ssh), []);
+  assert.equal(ssh.localpaths[0]?.remotes[0]?.id, '10.0.0.1:/srv/www/');
+});
+
+test('digits and dots that are no IPv4 address are a typo; the forms rsync resolves are not', () => {
+  for (const host of ['10.0.0.1', '127.1', '10.65535', '167772161', '010.0.0.1', '0.0.0.0'])
+    assert.equal(isIpv4(host), true, host);
+  for (const host of [
+    '1726.10.5',
+    '19268.8.42',
+    '10.0.0.256',
+    '10.0.0.1.5',
+    '10..0.1',
+    '10.0.0.',
+    '08.0.0.1',
+    '4294967296',
+  ])
+    assert.equal(isIpv4(host), false, host);
+  const typo = parse(
+    '<sersync><localpath watch="/w"><remote ip="19268.8.42" name="m"/></localpath></sersync>',
+  );
+  assert.deepEqual(messages(typo), [
+    '3:40: ip="19268.8.42" is not an IPv4 address (a typo?): every sync to it will fail',
+  ]);
+  assert.deepEqual(
+    messages(parse('<sersync><localpath watch="/w"><remote ip="127.1" name="m"/></localpath></sersync>')),
+    [],
+  );
 });

@@ -56,9 +56,29 @@ const CORPUS: readonly Shape[] = [
     ],
   },
   {
+    file: 'mangled-addresses.xml',
+    tree: '/www → 1726.10.5::/tmp/www',
+    warnings: [
+      '24:30: text "# 同步的目录" inside <localpath> ignored',
+      '25:14: ip="1726.10.5" is not an IPv4 address (a typo?): every sync to it will fail',
+      '25:29: name="/tmp/www" starts with "/": rsync refuses the daemon destination 1726.10.5::/tmp/www (the remote path must start with a module name), so every sync to it will fail, as with sersync; name the module as rsyncd.conf does (name="www" for a module [www]), or set <ssh start="true"/> if /tmp/www is a directory on the ssh host',
+    ],
+  },
+  {
     file: 'minimal-utf8.xml',
     tree: '/data/sync → 192.168.1.100::backup',
     warnings: [],
+  },
+  {
+    file: 'module-name-as-path.xml',
+    tree: '/opt/tongbu → 172.16.1.41::/data',
+    warnings: [
+      '3:1: text "# 主机" inside <head> ignored',
+      '25:1: text "# 要监控的目录" inside <sersync> ignored',
+      '27:1: text "# rsync 服务器的配置参数" inside <localpath> ignored',
+      '28:31: name="/data" starts with "/": rsync refuses the daemon destination 172.16.1.41::/data (the remote path must start with a module name), so every sync to it will fail, as with sersync; name the module as rsyncd.conf does (name="data" for a module [data]), or set <ssh start="true"/> if /data is a directory on the ssh host',
+      '34:6: text "# auth start 参数改为 true" inside <rsync> ignored',
+    ],
   },
   {
     file: 'placeholders-as-hosts.xml',
