@@ -226,6 +226,14 @@ export function readLocalPaths(
   ssh: boolean,
 ): LocalPath[] {
   const els = sersync?.children('localpath') ?? [];
+  // looked for only here: reading an element marks it used, and a stray one beside <sersync>'s is warned about
+  const outside = els.length === 0 ? head.child('localpath') : undefined;
+  if (outside !== undefined)
+    r.fail(
+      outside.pos,
+      '<localpath> directly inside <head>: sersync reads <localpath>, <rsync>, <failLog> and <crontab> only ' +
+        "inside <sersync> (this layout is not sersync's); put them in a <sersync> element, as in its confxml.xml",
+    );
   if (els.length === 0)
     r.fail((sersync ?? head).pos, 'no <localpath watch="…"> inside <sersync>: nothing to watch');
   const trees: LocalPath[] = [];

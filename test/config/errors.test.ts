@@ -85,6 +85,21 @@ const CASES: readonly Broken[] = [
     detail: 'no <localpath watch="…"> inside <sersync>: nothing to watch',
   },
   {
+    name: "<localpath> and <rsync> directly inside <head> (another tool's layout, published as sersync's)",
+    lines: [
+      '<head version="2.5">',
+      '    <localpath watch="/data/sync">',
+      '        <remote ip="192.168.1.100" name="backup"/>',
+      '    </localpath>',
+      '    <rsync><commonParams params="-artuz"/></rsync>',
+      '</head>',
+    ],
+    line: 2,
+    column: 5,
+    detail:
+      "<localpath> directly inside <head>: sersync reads <localpath>, <rsync>, <failLog> and <crontab> only inside <sersync> (this layout is not sersync's); put them in a <sersync> element, as in its confxml.xml",
+  },
+  {
     name: 'a <localpath> without <remote>',
     lines: ['<head><sersync>', '  <localpath watch="/opt/tongbu">', '  </localpath>', '</sersync></head>'],
     line: 2,

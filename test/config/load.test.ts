@@ -498,3 +498,12 @@ test('digits and dots that are no IPv4 address are a typo; the forms rsync resol
     [],
   );
 });
+
+test('a <localpath> beside <sersync> (not in it) is still said to be ignored when <sersync> has its own', () => {
+  const c = parse('<localpath watch="/x"><remote ip="h" name="m"/></localpath>', ONE_TREE);
+  assert.deepEqual(messages(c), ['3:1: unknown element <localpath> inside <head> ignored']);
+  assert.deepEqual(
+    c.localpaths.map((t) => t.watch),
+    ['/w'],
+  );
+});
