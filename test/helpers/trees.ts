@@ -1,4 +1,18 @@
 import { spawnSync } from 'node:child_process';
+import { utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * One file alike in each of `dirs`: the same content and the same mtime, as rsync's quick check
+ * compares them (two writes a moment apart can fall in two seconds).
+ */
+export function writeAlike(dirs: readonly string[], name: string, content: string): void {
+  const written = new Date('2026-01-01T00:00:00Z');
+  for (const dir of dirs) {
+    writeFileSync(join(dir, name), content);
+    utimesSync(join(dir, name), written, written);
+  }
+}
 
 /**
  * Differences between two trees as `diff -r` reports them ('' when equal): contents, names,

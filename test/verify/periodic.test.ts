@@ -21,7 +21,7 @@ import { inputs } from '../daemon/status-fixture.js';
 import { parsePrometheusText } from '../daemon/prometheus-text.js';
 import { daemonRemote, testConfig } from '../helpers/config.js';
 import { disposeRsyncDaemon, startRsyncDaemon } from '../helpers/rsyncd.js';
-import { eventually } from '../helpers/trees.js';
+import { eventually, writeAlike } from '../helpers/trees.js';
 import { tempDir } from '../helpers/tmp.js';
 
 test('<verify start schedule> is read, off and daily by default', async () => {
@@ -172,8 +172,7 @@ async function periodicAgainst(
 }> {
   const daemon = await startRsyncDaemon({ moduleLines });
   const dir = await tempDir('sersync-verify-policy-');
-  writeFileSync(join(dir.path, 'a.txt'), 'x');
-  writeFileSync(join(daemon.dir, 'a.txt'), 'x');
+  writeAlike([dir.path, daemon.dir], 'a.txt', 'x');
   for (const name of replicaOnly) writeFileSync(join(daemon.dir, name), 'kept by the replica');
   const periodic = new PeriodicVerify({
     config: testConfig([{ watch: dir.path, remotes: [daemonRemote(daemon)] }], { daemon }),

@@ -13,6 +13,7 @@ import type { LaneSummary } from '../../src/verify/report.js';
 import { disposeRsyncDaemon, startRsyncDaemon, type RsyncDaemon } from '../helpers/rsyncd.js';
 import { CLI, sersyncConfigXml, writeConfig } from '../helpers/sersync.js';
 import { tempDir } from '../helpers/tmp.js';
+import { writeAlike } from '../helpers/trees.js';
 
 let daemon: RsyncDaemon;
 let work: { path: string; remove: () => Promise<void> };
@@ -28,8 +29,7 @@ after(async () => {
 test('verify against a daemon refusing --delete compares without it: a missing file is drift, what only the replica has is not listed, and it says so', () => {
   const watch = join(work.path, 'W');
   mkdirSync(watch);
-  writeFileSync(join(watch, 'same.txt'), 'on both');
-  writeFileSync(join(daemon.dir, 'same.txt'), 'on both');
+  writeAlike([watch, daemon.dir], 'same.txt', 'on both');
   writeFileSync(join(watch, 'missing.txt'), 'not on the replica');
   writeFileSync(join(daemon.dir, 'kept.txt'), 'only on the replica, kept by its policy');
   const file = writeConfig(
