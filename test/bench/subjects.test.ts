@@ -71,7 +71,7 @@ test('every installed replicator replicates a change and stops cleanly; missing 
     if (r.skipped !== null) continue;
     assert.deepEqual(r.failures, [], r.name);
     assert.deepEqual(r.samples.converged, [1], r.name);
-    // started as a service starts it, not with the shell's variables (NODE_EXTRA_CA_CERTS costs Node ~60 ms)
+    // started as a service starts it, not with the shell's variables (NODE_EXTRA_CA_CERTS costs Node ~40 ms)
     if (!r.floor) assert.deepEqual(variables.get(r.name), Object.keys(serviceEnvironment()).sort(), r.name);
   }
   assert.equal(results[1]?.skipped, null, 'sersync-ts always runs');

@@ -59,7 +59,7 @@ export function onPath(cmd: string): string | null {
 /**
  * The environment every replicator runs with: what a service manager gives a unit (systemd: PATH
  * and the locale), not the shell's that runs the bench. A variable Node reads at start (this
- * machine's shell sets NODE_EXTRA_CA_CERTS, which costs Node ~60 ms of parsing certificates) would
+ * machine's shell sets NODE_EXTRA_CA_CERTS, which costs Node ~40 ms of parsing certificates) would
  * otherwise be measured as sersync-ts's start-up. `describeEnvironment` prints Node's own start
  * both ways.
  */

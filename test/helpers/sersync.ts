@@ -226,7 +226,7 @@ export interface LocalReplicaSetup {
 type LocalReplicaSpec = Omit<SersyncConfigSpec, 'watch' | 'localTargets' | 'failLog'>;
 
 /** The usual start of a CLI test without a daemon: a tree, a local replica and their config below `dir`. */
-export function localReplicaSetup(dir: string, spec: LocalReplicaSpec = {}): LocalReplicaSetup {
+export function localReplicaSetup(dir: string): LocalReplicaSetup {
   const [src, replica, state] = [join(dir, 'W'), join(dir, 'replica'), join(dir, 'state')];
   mkdirSync(src, { recursive: true });
   mkdirSync(replica);
@@ -239,7 +239,7 @@ export function localReplicaSetup(dir: string, spec: LocalReplicaSpec = {}): Loc
     src,
     replica,
     state,
-    config: write(spec),
+    config: write({}),
     rewrite: (settings) => {
       write(settings);
     },
