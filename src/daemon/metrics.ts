@@ -211,6 +211,12 @@ export function renderMetrics(s: DaemonStatus): string {
       (l) => l.pruneRefused,
     ),
     perLane(
+      'sersync_daemon_busy_total',
+      'counter',
+      "rsync runs the remote's rsync daemon refused as busy (its module's max connections taken); each went again after a short wait, then to the retry queue.",
+      (l) => l.daemonBusy,
+    ),
+    perLane(
       'sersync_full_sync_seconds_window',
       'gauge',
       '1 while the remote takes full syncs only comparing modification times to the second (its rsync is older than 3.1.3, or its daemon refuses --modify-window): a file rewritten at the same size within the second of its copy is missed.',

@@ -110,6 +110,9 @@ function remoteNotesText(remotes: readonly RemoteReport[], ago: (at: number | nu
         r.pruneRefused === 0 || unpruned === null
           ? ''
           : `note: ${printable(r.remote)} refuses removals (rsyncd.conf refuse options): ${plural(r.pruneRefused, 'new directory', 'new directories')} sent whole not pruned (the last "${printable(unpruned.path)}", ${ago(unpruned.at)}): what their copies hold that the source has not stays on it\n`,
+        r.daemonBusy === 0 || r.lastDaemonBusy === null
+          ? ''
+          : `note: ${printable(r.remote)} refused ${plural(r.daemonBusy, 'rsync run')} as busy (rsyncd.conf max connections = ${r.lastDaemonBusy.limit}; the last ${ago(r.lastDaemonBusy.at)}): each went again after a short wait, then by the retry queue; a limit above sersync2's rsync threads (-n) avoids the wait\n`,
         r.fullSyncWindow?.window !== 'second'
           ? ''
           : `note: ${printable(r.remote)} compares modification times to the second (it refuses the nanosecond window: rsync older than 3.1.3, or refuse options; the last full sync ${ago(r.fullSyncWindow.at)}): a full sync or verify misses a file rewritten at the same size within the second of its copy\n`,

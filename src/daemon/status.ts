@@ -66,6 +66,9 @@ export interface RemoteReport {
   /** New directories whose prune its rsync daemon refused, by its policy (see LaneStats). */
   readonly pruneRefused: number;
   readonly lastPruneRefused: LaneStats['lastPruneRefused'];
+  /** Runs its rsync daemon refused as busy, its module's max connections taken (see LaneStats). */
+  readonly daemonBusy: number;
+  readonly lastDaemonBusy: LaneStats['lastDaemonBusy'];
   /** How its trees' last full sync compared times (see LaneStats). */
   readonly fullSyncWindow: LaneStats['fullSyncWindow'];
   /** Whether its trees' last full sync could remove (see LaneStats). */
@@ -271,6 +274,8 @@ function remotesOf(lanes: readonly LaneReport[]): RemoteReport[] {
       lastDaemonRefused: latestOf(own, (l) => l.lastDaemonRefused),
       pruneRefused: sum((l) => l.pruneRefused),
       lastPruneRefused: latestOf(own, (l) => l.lastPruneRefused),
+      daemonBusy: sum((l) => l.daemonBusy),
+      lastDaemonBusy: latestOf(own, (l) => l.lastDaemonBusy),
       fullSyncWindow: latestOf(own, (l) => l.fullSyncWindow),
       fullSyncRemovals: latestOf(own, (l) => l.fullSyncRemovals),
       contact: CONTACTS.find((c) => own.some((l) => l.contact === c)) ?? 'answering',
@@ -359,6 +364,8 @@ function addStats(now: LaneStats, before: LaneStats): LaneStats {
     lastDaemonRefused: latestOf([now, before], (l) => l.lastDaemonRefused),
     pruneRefused: now.pruneRefused + before.pruneRefused,
     lastPruneRefused: latestOf([now, before], (l) => l.lastPruneRefused),
+    daemonBusy: now.daemonBusy + before.daemonBusy,
+    lastDaemonBusy: latestOf([now, before], (l) => l.lastDaemonBusy),
     fullSyncWindow: latestOf([now, before], (l) => l.fullSyncWindow),
     fullSyncRemovals: latestOf([now, before], (l) => l.fullSyncRemovals),
   };

@@ -1,3 +1,4 @@
+import { backoffMs } from '../backoff.js';
 import { rsyncTempFileOf } from '../filter/temp-files.js';
 import { baseName, fromUtf8, joinRel, parentOf, unescapeRsyncName, type RelPath } from '../paths.js';
 import type { Failure } from '../queue/types.js';
@@ -140,7 +141,30 @@ const UNPREFIXED_ERROR =
  * The daemon's refusal while its module's `max connections` are taken (exit 5, as a refused
  * login): it heals by itself as the other transfers end, so it is retried, not the operator's to fix.
  */
-const DAEMON_BUSY = /^@ERROR: max connections \(\d+\) reached -- try again later$/m;
+const DAEMON_BUSY = /^@ERROR: max connections \((\d+)\) reached -- try again later$/m;
+
+/**
+ * The module's `max connections` when its daemon refused a run as busy (see `DAEMON_BUSY`), or null
+ * when it did not.
+ */
+export function busyLimit(r: { readonly exitCode: number; readonly stderr: string }): number | null {
+  const limit = r.exitCode === 5 ? DAEMON_BUSY.exec(r.stderr)?.[1] : undefined;
+  return limit === undefined ? null : Number(limit);
+}
+
+/** Runs a busy daemon refused that go again in place (see `busyRerunWaitMs`). */
+const BUSY_RERUNS = 6;
+
+/**
+ * The wait before running a task again that its daemon refused as busy for the `refusals`-th time
+ * in a row, or null when the retry queue takes it over. A daemon's process holds its module's slot
+ * for a moment after the rsync it served has exited, and longer while a `post-xfer exec` runs: the
+ * next run of the same batch, started at once, finds the slot taken (with `max connections = 1`,
+ * about one batch in four here). So the first wait is short, and the re-runs end within ~1.6 s.
+ */
+export function busyRerunWaitMs(refusals: number): number | null {
+  return refusals > BUSY_RERUNS ? null : backoffMs(refusals, 25, 1000);
+}
 
 /** Whether a line of rsync's stderr is about a source that vanished since it was listed (see `GONE`). */
 export function isGoneLine(line: string): boolean {

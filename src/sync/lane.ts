@@ -1,5 +1,6 @@
 import { lstatSync, readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import { backoffMs } from '../backoff.js';
 import { Coalescer, MAX_PENDING } from '../coalesce/coalescer.js';
 import { isPrune, type PathOp } from '../coalesce/types.js';
@@ -15,6 +16,8 @@ import { baseName, displayPath, parentOf, type RelPath } from '../paths.js';
 import type { Failure, WorkStore } from '../queue/types.js';
 import { errorText } from '../errors.js';
 import {
+  busyLimit,
+  busyRerunWaitMs,
   CLOSED_ON_REMOVALS,
   closedAfterAnswer,
   daemonRefusedPaths,
@@ -93,6 +96,13 @@ export interface LaneStats {
   pruneRefused: number;
   /** The last of them (its path as shown) and when. */
   lastPruneRefused: { readonly path: string; readonly at: number } | null;
+  /**
+   * rsync runs the remote's daemon refused as busy, its module's `max connections` taken (most
+   * went again at once and arrived; see `busyRerunWaitMs`).
+   */
+  daemonBusy: number;
+  /** The module's `max connections` the last of them named, and when. */
+  lastDaemonBusy: { readonly limit: number; readonly at: number } | null;
   /**
    * How the last full sync that reached the remote compared modification times, and when: to the
    * second when the remote refused the nanosecond window (its rsync older than 3.1.3, or its daemon
@@ -240,11 +250,14 @@ export class Lane {
     lastDaemonRefused: null,
     pruneRefused: 0,
     lastPruneRefused: null,
+    daemonBusy: 0,
+    lastDaemonBusy: null,
     fullSyncWindow: null,
     fullSyncRemovals: null,
   };
   private readonly refusedTold = new Set<RelPath>();
   private pruneRefusalTold = false;
+  private busyTold = false;
   private readonly concessionsTold = new Set<Concession>();
   /** Files whose name looks temporary, held until they stay (see HeldFiles). */
   private readonly nameDelay: HeldFiles;
@@ -845,8 +858,25 @@ export class Lane {
     });
   }
 
-  /** Runs one task of `batch`. */
-  private run(task: RsyncTask, batch: readonly PathOp[]): Promise<RsyncResult> {
+  /**
+   * Runs one task of `batch`; one its daemon refused as busy goes again after a short wait (see
+   * `busyRerunWaitMs`), unless the lane is stopping: then the retry queue keeps it.
+   */
+  private async run(task: RsyncTask, batch: readonly PathOp[]): Promise<RsyncResult> {
+    let busy: RsyncResult['busy'];
+    for (let refusals = 1; ; refusals++) {
+      const r = await this.runOnce(task, batch);
+      const result = busy === undefined ? r : { ...r, busy };
+      const limit = busyLimit(r);
+      const wait = limit === null || this.stopped ? null : busyRerunWaitMs(refusals);
+      if (limit === null || wait === null) return result;
+      busy = { refusals, limit };
+      await delay(wait);
+    }
+  }
+
+  /** Runs one task of `batch` once. */
+  private runOnce(task: RsyncTask, batch: readonly PathOp[]): Promise<RsyncResult> {
     if (this.ctx.config.debug)
       this.ctx.log.debug({ cwd: task.cwd, argv: ['rsync', ...task.args] }, 'execute command');
     // Only a full sync (a walk of the whole tree) reports progress.
@@ -892,6 +922,7 @@ export class Lane {
       s.bytesSent += r.bytesSent ?? 0;
     }
     this.countDaemonRefusals(results);
+    this.countBusy(results);
     if (failure === null) {
       s.lastSuccessAt = Date.now();
       if (!refusedFull && ops.some((op) => op.kind === 'full')) s.lastFullSyncAt = s.lastSuccessAt;
@@ -905,6 +936,24 @@ export class Lane {
       s.lastFailureAt = Date.now();
       s.lastError = failure.message;
     }
+  }
+
+  /** Counts the runs the daemon refused as busy, and tells the log once that it does. */
+  private countBusy(results: readonly RsyncResult[]): void {
+    let last: number | null = null;
+    for (const r of results) {
+      const limit = busyLimit(r);
+      this.counts.daemonBusy += (r.busy?.refusals ?? 0) + (limit === null ? 0 : 1);
+      last = limit ?? r.busy?.limit ?? last;
+    }
+    if (last === null) return;
+    this.counts.lastDaemonBusy = { limit: last, at: Date.now() };
+    if (this.busyTold) return;
+    this.busyTold = true;
+    this.ctx.log.warn(
+      { maxConnections: last, threads: this.ctx.pool.maxConcurrent },
+      "the remote's rsync daemon refused a run as busy (its module's max connections are taken): each such run goes again after a short wait; raise max connections in its rsyncd.conf above sersync2's rsync threads (-n) if this goes on",
+    );
   }
 
   /** Counts what the daemon refused to receive, and tells the log of each name once. */

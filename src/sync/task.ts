@@ -95,11 +95,16 @@ export interface RsyncResult {
   readonly leftTree: readonly string[];
   /** The local replica was missing and was made again for this run: it lacks what it held (see `readyReplica`). */
   readonly replicaMadeAgain?: true;
+  /**
+   * Before this run, its daemon refused the task as busy `refusals` times in a row, its module's
+   * `max connections` being `limit` (see `busyRerunWaitMs`): each was an rsync run.
+   */
+  readonly busy?: { readonly refusals: number; readonly limit: number };
 }
 
 /** rsync processes a batch's runs started (runs done without one are not counted). */
 export function rsyncRunsOf(results: readonly RsyncResult[]): number {
-  return results.filter((r) => r.ran).length;
+  return results.reduce((n, r) => n + (r.ran ? 1 : 0) + (r.busy?.refusals ?? 0), 0);
 }
 
 /**

@@ -9,7 +9,13 @@ import { SersyncError } from '../errors.js';
 import { pathBytes, type RelPath } from '../paths.js';
 import type { Failure } from '../queue/types.js';
 import { refusedForPipes, whyNotStarted } from '../process-start.js';
-import { classifyExit, daemonRefusedPaths, lastErrorLine } from '../sync/exit-codes.js';
+import {
+  busyLimit,
+  busyRerunWaitMs,
+  classifyExit,
+  daemonRefusedPaths,
+  lastErrorLine,
+} from '../sync/exit-codes.js';
 import { pinnedPlace } from '../sync/rsync-place.js';
 import { StderrKeeper } from '../sync/rsync-stderr.js';
 import { startRsync } from '../sync/rsync-start.js';
@@ -46,12 +52,14 @@ export class DryRunFailed extends SersyncError {
 
 /**
  * What rsync lists; throws `SersyncError` when it could not compare (`DryRunFailed` when rsync ran). `signal` kills rsync (the
- * daemon stopping in the middle of a periodic verify).
+ * daemon stopping in the middle of a periodic verify). A run the remote's daemon refused as busy
+ * goes again, as the engine's do (`refusals`: how many times so far; see `busyRerunWaitMs`).
  */
 export function dryRun(
   task: RsyncTask,
   track: ProgressTrack | null,
   signal?: AbortSignal,
+  refusals = 0,
 ): Promise<Compared> {
   // As the engine's runs: in the root held open, checked to be the directory `rootId` names.
   const place = pinnedPlace(task.cwd, '', task.rootId);
@@ -92,6 +100,14 @@ export function dryRun(
       const exit = code ?? -1;
       const errors = stderr.text();
       if (classifyExit(exit, errors, { cut: stderr.cut }) !== 'ok') {
+        const busy = busyLimit({ exitCode: exit, stderr: errors }) !== null && signal?.aborted !== true;
+        const wait = busy ? busyRerunWaitMs(refusals + 1) : null;
+        if (wait !== null) {
+          setTimeout(() => {
+            dryRun(task, track, signal, refusals + 1).then(resolve, reject);
+          }, wait);
+          return;
+        }
         const why = lastErrorLine(errors) || `rsync exited with ${exit}`;
         const failure = { exitCode: exit, message: why };
         const c = concession(task, failure);

@@ -27,6 +27,8 @@ export function stats(over: Partial<LaneStats> = {}): LaneStats {
     lastDaemonRefused: null,
     pruneRefused: 0,
     lastPruneRefused: null,
+    daemonBusy: 0,
+    lastDaemonBusy: null,
     fullSyncWindow: null,
     fullSyncRemovals: null,
     ...over,

@@ -54,6 +54,8 @@ test('status: trees sum their lanes, lanes carry their retries, remotes add up o
       lastDaemonRefused: null,
       pruneRefused: 0,
       lastPruneRefused: null,
+      daemonBusy: 0,
+      lastDaemonBusy: null,
       fullSyncWindow: null,
       fullSyncRemovals: null,
       contact: 'answering',
@@ -77,6 +79,8 @@ test('status: trees sum their lanes, lanes carry their retries, remotes add up o
       lastDaemonRefused: null,
       pruneRefused: 0,
       lastPruneRefused: null,
+      daemonBusy: 0,
+      lastDaemonBusy: null,
       fullSyncWindow: null,
       fullSyncRemovals: null,
       contact: 'answering',
@@ -321,6 +325,32 @@ test("status: new directories whose prune a remote's daemon refused by its polic
   assert.equal(lane?.pruneRefused, 3);
   assert.deepEqual(lane.lastPruneRefused, { path: 'later', at: T - 500 });
   assert.doesNotMatch(statusText(buildStatus(inputs())), /refuses removals/);
+});
+
+test("status: runs a remote's daemon refused as busy (max connections) are a note with its limit, summed over trees and kept over reloads; /metrics counts them", () => {
+  const [www, img] = trees();
+  assert.ok(www !== undefined && img !== undefined);
+  const refused = (tree: TreeStatus, n: number, limit: number, at: number): TreeStatus => ({
+    ...tree,
+    lanes: tree.lanes.map((l) => ({ ...l, daemonBusy: n, lastDaemonBusy: { limit, at } })),
+  });
+  const s = buildStatus(inputs({ trees: [refused(www, 2, 1, T - 1000), refused(img, 1, 4, T - 5000)] }));
+  const [remote] = s.remotes;
+  assert.equal(remote?.daemonBusy, 3);
+  assert.deepEqual(remote.lastDaemonBusy, { limit: 1, at: T - 1000 });
+  assert.ok(
+    statusText(s)
+      .split('\n')
+      .includes(
+        "note: A::m refused 3 rsync runs as busy (rsyncd.conf max connections = 1; the last 1s ago): each went again after a short wait, then by the retry queue; a limit above sersync2's rsync threads (-n) avoids the wait",
+      ),
+  );
+  assert.match(renderMetrics(s), /^sersync_daemon_busy_total\{root="\/srv\/img",remote="A::m"\} 1$/m);
+  const reloaded = withPast([refused(www, 1, 2, T - 500)], addRun([], [refused(www, 2, 1, T - 1000)]));
+  const lane = reloaded[0]?.lanes[0];
+  assert.equal(lane?.daemonBusy, 3);
+  assert.deepEqual(lane.lastDaemonBusy, { limit: 2, at: T - 500 });
+  assert.doesNotMatch(statusText(buildStatus(inputs())), /as busy/);
 });
 
 test('status: a remote whose rsync compares times only to the second is a note while its last full sync did, over trees and reloads; /metrics shows it; gone once a full sync takes the nanosecond window', () => {

@@ -15,6 +15,7 @@ import {
 } from './cases/daemon-down.js';
 import { missingPasswordFile } from './cases/password-file.js';
 import {
+  busyBetweenRuns,
   busyDaemon,
   receiverRefusesThroughLink,
   daemonExcludes,
@@ -82,6 +83,10 @@ test("a replica that refuses writes: rows carry rsync's message; made writable a
 
 test("a daemon whose module's max connections are taken: rows wait with its line, the log says retry (not final), and the queue sends them once a slot is free", async () => {
   await busyDaemon(lab.work);
+});
+
+test("a daemon with max connections = 1 whose process holds the slot after each transfer (post-xfer exec): the next change's run, refused as busy, goes again and arrives; nothing fails; status, its note and /metrics count it", async () => {
+  await busyBetweenRuns(lab.work);
 });
 
 test("a daemon that refuses deletions: the files created beside a removal arrive, the removal waits with the daemon's line (status, /metrics), and goes once allowed; a full sync goes without --delete (status and /metrics say so) and counts as done", async () => {

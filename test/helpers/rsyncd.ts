@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, connect } from 'node:net';
+import { createServer, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -170,4 +170,29 @@ export async function startRsyncDaemon(opts: RsyncDaemonOptions = {}): Promise<R
 export async function disposeRsyncDaemon(d: RsyncDaemon): Promise<void> {
   await d.stop();
   await rm(join(d.dir, '..'), { recursive: true, force: true });
+}
+
+/**
+ * Takes a module's connection slot (its `max connections`): greets the daemon, names the module,
+ * and stays at its password prompt, the slot claimed, until the socket is destroyed.
+ */
+export async function holdModuleSlot(daemon: RsyncDaemon): Promise<Socket> {
+  const s = connect(daemon.port, '127.0.0.1');
+  await once(s, 'connect');
+  s.write(`@RSYNCD: 31.0\n${daemon.module}\n`);
+  let seen = '';
+  s.setEncoding('latin1');
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`the daemon did not ask for a password: ${JSON.stringify(seen)}`));
+    }, 5_000);
+    s.on('data', (c: string) => {
+      seen += c;
+      // The daemon claims the slot before it asks for the password.
+      if (!seen.includes('@RSYNCD: AUTHREQD')) return;
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  return s;
 }

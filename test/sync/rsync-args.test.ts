@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Remote, RsyncSettings } from '../../src/config/types.js';
 import {
+  busyLimit,
+  busyRerunWaitMs,
   classifyExit,
   CLOSED_ON_REMOVALS,
   daemonRefusedPaths,
@@ -298,6 +300,16 @@ test('exit codes: 0 and 24 succeed, 23 only when every error is a vanished sourc
   assert.equal(failureOutcome({ exitCode: 5, message: busy }), 'retry');
   assert.equal(failureOutcome({ exitCode: 5, message: '@ERROR: Unknown module ‘m2’' }), 'final');
   assert.equal(classifyExit(99, ''), 'retry');
+});
+
+test("exit codes: a daemon's busy refusal names its max connections and is run again after 25 ms, doubling to 1 s, six times (then the queue's)", () => {
+  const busy =
+    '@ERROR: max connections (4) reached -- try again later\nrsync error: error starting client-server protocol (code 5) at main.c(1863)';
+  assert.equal(busyLimit({ exitCode: 5, stderr: busy }), 4);
+  assert.equal(busyLimit({ exitCode: 5, stderr: '@ERROR: auth failed on module m1' }), null);
+  assert.equal(busyLimit({ exitCode: 23, stderr: busy }), null, 'only a refused login is a busy daemon');
+  const waits = [1, 2, 3, 4, 5, 6, 7].map(busyRerunWaitMs);
+  assert.deepEqual(waits, [25, 50, 100, 200, 400, 800, null]);
 });
 
 test('exit codes: 23 is partial when every error names a file: of the source rsync could not read, or one the replica could not take', () => {

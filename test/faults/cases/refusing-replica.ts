@@ -10,10 +10,15 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { once } from 'node:events';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
-import { disposeRsyncDaemon, freePort, startRsyncDaemon, type RsyncDaemon } from '../../helpers/rsyncd.js';
+import {
+  disposeRsyncDaemon,
+  freePort,
+  holdModuleSlot,
+  startRsyncDaemon,
+  type RsyncDaemon,
+} from '../../helpers/rsyncd.js';
 import { eventually } from '../../helpers/trees.js';
 import { editDaemonConf } from '../lib/daemon-conf.js';
 import { Rig, type JsonRow } from '../lib/rig.js';
@@ -101,16 +106,51 @@ export async function busyDaemon(work: string): Promise<CaseResult> {
   }
 }
 
-/** Takes the module's connection slot: greets the daemon, names the module, and stays at its password prompt. */
-async function holdModuleSlot(daemon: RsyncDaemon): Promise<Socket> {
-  const s = connect(daemon.port, '127.0.0.1');
-  await once(s, 'connect');
-  let seen = '';
-  s.setEncoding('latin1').on('data', (c: string) => (seen += c));
-  s.write(`@RSYNCD: 31.0\n${daemon.module}\n`);
-  // The daemon claims the slot before it asks for the password.
-  await eventually(() => seen.includes('@RSYNCD: AUTHREQD'), 5_000, 'the daemon to ask for a password');
-  return s;
+/**
+ * A daemon with `max connections = 1` whose process holds the slot a while after each transfer
+ * (a `post-xfer exec` that takes half a second, as a backup server's hook may): every change that
+ * comes right after the last one arrived finds the slot taken. Each such run goes again after a
+ * short wait and arrives; nothing fails or waits in the queue, and status, its note and /metrics
+ * count the refusals with the module's limit, the log says it once.
+ */
+export async function busyBetweenRuns(work: string): Promise<CaseResult> {
+  const base = join(work, `busy-between-${process.pid}`);
+  mkdirSync(base, { recursive: true });
+  const daemon = await startRsyncDaemon({
+    moduleLines: [
+      'max connections = 1',
+      `lock file = ${join(base, 'rsyncd.lock')}`,
+      'post-xfer exec = /bin/sleep 0.5',
+    ],
+  });
+  const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
+  try {
+    await rig.start();
+    for (let i = 0; i < 3; i++) {
+      const name = `f${i}`;
+      writeFileSync(join(rig.src, name), `between ${i}`);
+      // On the replica, so its daemon process is in its post-xfer exec now, holding the slot.
+      await eventually(() => existsSync(join(rig.replica, name)), 15_000, `${name} on the replica`);
+    }
+    await rig.converged(15_000, 'changes refused as busy, each run again');
+    assert.deepEqual(rig.logLines('sync failed, queued for retry'), [], 'a busy refusal failed a batch');
+    const [remote] = rig.status().remotes;
+    assert.ok(remote !== undefined && remote.daemonBusy >= 2, `daemonBusy ${remote?.daemonBusy}`);
+    assert.equal(remote.lastDaemonBusy?.limit, 1);
+    assert.match(
+      rig.cli(['status']).stdout,
+      /^note: \S+ refused \d+ rsync runs as busy \(rsyncd\.conf max connections = 1; the last .*\): each went again after a short wait/m,
+    );
+    assert.equal(
+      await rig.metric('sersync_daemon_busy_total', { root: rig.src, remote: remote.remote }),
+      remote.daemonBusy,
+    );
+    assert.equal(rig.logLines(/refused a run as busy/).length, 1, 'said once');
+    return { faults: 1, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop();
+    await disposeRsyncDaemon(daemon);
+  }
 }
 
 /**
