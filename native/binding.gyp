@@ -4,7 +4,7 @@
       "target_name": "sersync_inotify",
       "conditions": [
         ["OS=='linux'", {
-          "sources": ["inotify.c"],
+          "sources": ["inotify.c", "spawn.c", "errno-error.c"],
           "defines": ["NAPI_VERSION=8"],
           "cflags": ["-std=gnu11", "-Wall", "-Wextra"]
         }, {

@@ -38,6 +38,8 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "errno-error.h"
+
 /* One read batch: a few thousand events. libuv's poll is level-triggered, so whatever does not
  * fit is delivered on the next loop turn instead of starving other work. The buffer is on the
  * stack of the read (Node's threads have megabytes of it): a handle owns no memory that would
@@ -64,23 +66,6 @@ typedef struct {
   do {                                                                                                  \
     if ((call) != napi_ok) return NULL;                                                                 \
   } while (0)
-
-static napi_value errno_error(napi_env env, int err, const char *syscall) {
-  napi_value code, message, error, errno_value, syscall_value;
-  napi_create_string_utf8(env, uv_err_name(-err), NAPI_AUTO_LENGTH, &code);
-  napi_create_string_utf8(env, uv_strerror(-err), NAPI_AUTO_LENGTH, &message);
-  napi_create_error(env, code, message, &error);
-  napi_create_int32(env, -err, &errno_value);
-  napi_set_named_property(env, error, "errno", errno_value);
-  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &syscall_value);
-  napi_set_named_property(env, error, "syscall", syscall_value);
-  return error;
-}
-
-static napi_value throw_errno(napi_env env, int err, const char *syscall) {
-  napi_throw(env, errno_error(env, err, syscall));
-  return NULL;
-}
 
 static napi_value type_error(napi_env env, const char *code, const char *message) {
   napi_throw_type_error(env, code, message);
@@ -785,5 +770,6 @@ NAPI_MODULE_INIT() {
       {"fileClock", NULL, js_file_clock, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));
+  register_spawn(env, exports);
   return exports;
 }

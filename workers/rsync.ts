@@ -3,7 +3,6 @@
  * trees to build the list, feeding rsync's stdin, reading its output, watching it for a stall).
  * Results go back to the main thread, which owns all state.
  */
-import type { ChildProcess } from 'node:child_process';
 import { closeSync, lstatSync } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
 import { compilePathFilter } from '../src/filter/path-filter.js';
@@ -12,7 +11,8 @@ import { readyReplica } from '../src/sync/local-replica.js';
 import { parentOf, pathBytes, type RelPath } from '../src/paths.js';
 import { anchoredPattern, fileListEntry } from '../src/sync/rsync-args.js';
 import { pinnedPlace } from '../src/sync/rsync-place.js';
-import { isExhaustion, refusedForPipes, whyNotStarted } from '../src/process-start.js';
+import { isExhaustion, whyNotStarted } from '../src/process-start.js';
+import type { RsyncChild } from '../src/sync/posix-spawn.js';
 import { CONFINABLE, startRsync } from '../src/sync/rsync-start.js';
 import { Progress2Reader, type ProgressMessage, type ReportingTask } from '../src/sync/rsync-progress.js';
 import { sampleEveryMs, StallClock, treeIoBytes } from '../src/sync/stall.js';
@@ -189,7 +189,7 @@ export function transferStats(stdout: string): { filesSent: number | null; bytes
  * not moved for `stallS` seconds. Calls `onStall` once, when it stops the run.
  */
 function watchStall(
-  child: ChildProcess,
+  child: RsyncChild,
   stallS: number,
   output: () => number,
   onStall: () => void,
@@ -318,8 +318,7 @@ async function runPlaced(task: ReportingTask, started: number): Promise<RsyncRes
     task.progressPort === undefined ? null : progressPoster(task.progressPort, input?.walked ?? 0);
   const reporting = progress === null ? [] : ['--info=progress2'];
   const child = startRsync(place, ['--stats', ...reporting, ...task.args], task.access);
-  const refused = refusedForPipes(child);
-  if (refused !== null) return refused.then((err) => notStarted(err, started));
+  if (child instanceof Promise) return child.then((err) => notStarted(err, started));
   return new Promise((resolve) => {
     const stderr = new StderrKeeper();
     let stdout = '';

@@ -3,39 +3,52 @@
  * tree held open (see `pinnedPlace`), confined to it and `access` (see `confine.ts`), its
  * password then in its environment (see `password-env.ts`).
  */
-import { spawn, type ChildProcessWithoutNullStreams, type SpawnOptions } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { refusedForPipes } from '../process-start.js';
 import { CONFINE_HELPER, confinedCommand } from './confine.js';
 import { passwordInEnv } from './password-env.js';
+import { posixSpawn, type RsyncChild } from './posix-spawn.js';
 import { PINNED_FD, type PinnedPlace } from './rsync-place.js';
 import type { RunAccess } from './task.js';
 
 /** Built at install with the inotify binding; without it runs go unconfined, and status says so. */
 export const CONFINABLE = existsSync(CONFINE_HELPER);
 
-/** Starts `rsync argv` in `place`; closes what this process holds of it. `signal` kills rsync. */
+/**
+ * Starts `rsync argv` in `place`; closes what this process holds of it. `signal` kills rsync. When
+ * no process started (not installed, out of descriptors or processes), resolves with why instead.
+ */
 export function startRsync(
   place: PinnedPlace,
   argv: readonly string[],
   access: RunAccess,
   signal?: AbortSignal,
-): ChildProcessWithoutNullStreams {
+): RsyncChild | Promise<Error> {
   try {
-    const options: SpawnOptions = {
+    const login = CONFINABLE ? passwordInEnv(argv, process.getuid?.() ?? -1) : null;
+    const { command, args } = CONFINABLE
+      ? confinedCommand(
+          login === null ? access : { ...access, reads: access.reads.filter((r) => r !== login.file) },
+          PINNED_FD,
+          login?.argv ?? argv,
+        )
+      : { command: 'rsync', args: argv };
+    const env = login === null ? process.env : { ...process.env, RSYNC_PASSWORD: login.password };
+    try {
+      const child = posixSpawn(command, args, { cwd: place.cwd, env, fd3: place.fd, signal });
+      if (child !== null) return child;
+    } catch (err) {
+      return Promise.resolve(err as Error);
+    }
+    const child = spawn(command, args, {
       cwd: place.cwd,
+      env,
       stdio: ['pipe', 'pipe', 'pipe', place.fd],
       ...(signal === undefined ? {} : { signal }),
-    };
-    if (!CONFINABLE) return spawn('rsync', argv, options) as ChildProcessWithoutNullStreams;
-    const login = passwordInEnv(argv, process.getuid?.() ?? -1);
-    const { command, args } = confinedCommand(
-      login === null ? access : { ...access, reads: access.reads.filter((r) => r !== login.file) },
-      PINNED_FD,
-      login?.argv ?? argv,
-    );
-    const env = login === null ? process.env : { ...process.env, RSYNC_PASSWORD: login.password };
-    return spawn(command, args, { ...options, env }) as ChildProcessWithoutNullStreams;
+    });
+    return refusedForPipes(child) ?? (child as RsyncChild);
   } finally {
-    place.close(); // the child has its copy: spawn returns once rsync is exec'd
+    place.close(); // the child has its copy: the spawn returns once rsync is exec'd
   }
 }

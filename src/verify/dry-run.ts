@@ -8,7 +8,7 @@ import { buildInput } from '../../workers/rsync.js';
 import { SersyncError } from '../errors.js';
 import { pathBytes, type RelPath } from '../paths.js';
 import type { Failure } from '../queue/types.js';
-import { refusedForPipes, whyNotStarted } from '../process-start.js';
+import { whyNotStarted } from '../process-start.js';
 import {
   busyLimit,
   busyRerunWaitMs,
@@ -77,8 +77,7 @@ export function dryRun(
   const child = startRsync(place, [...progress, ...task.args], task.access, signal);
   const cannotStart = (err: unknown): SersyncError =>
     new SersyncError('ERR_SERSYNC_VERIFY', `cannot run rsync in ${task.cwd}: ${whyNotStarted(err, 'rsync')}`);
-  const refused = refusedForPipes(child);
-  if (refused !== null) return refused.then((err) => Promise.reject(cannotStart(err)));
+  if (child instanceof Promise) return child.then((err) => Promise.reject(cannotStart(err)));
   return new Promise((resolve, reject) => {
     const out: Buffer[] = [];
     const stderr = new StderrKeeper();

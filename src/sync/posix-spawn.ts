@@ -1,0 +1,125 @@
+/**
+ * A child process started by the native binding's posix_spawn (native/spawn.c) instead of libuv's
+ * fork: the same streams and events as Node's ChildProcess where rsync's callers use them (`pid`,
+ * `stdin`, `stdout`, `stderr`, `kill`, 'error', 'close'). A failure to start comes on 'error' with
+ * no streams, as Node's does when it cannot make pipes (see `refusedForPipes`).
+ */
+import { EventEmitter } from 'node:events';
+import { Socket } from 'node:net';
+import { constants } from 'node:os';
+import type { Readable, Writable } from 'node:stream';
+import { loadInotifyBinding, type InotifyBinding } from '../watch/native.js';
+
+/** What rsync's callers use of a started child process: Node's ChildProcess and `SpawnedChild` alike. */
+export interface RsyncChild extends EventEmitter {
+  readonly pid?: number | undefined;
+  readonly stdin: Writable;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  kill(signal?: NodeJS.Signals): boolean;
+  on(event: 'close', listener: (code: number | null, signal: NodeJS.Signals | null) => void): this;
+  on(event: 'error', listener: (err: Error) => void): this;
+}
+
+export interface PosixSpawnOptions {
+  readonly cwd: string;
+  readonly env: NodeJS.ProcessEnv;
+  /** Becomes the child's fd 3. */
+  readonly fd3: number;
+  /** Aborting it kills the child (SIGTERM), as Node's `signal` option does. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+type Spawn = NonNullable<InotifyBinding['spawn']>;
+
+let spawnFn: Spawn | null | undefined;
+
+/** The binding's spawn, or null when it is not there (not Linux, not built, built before it). */
+function nativeSpawn(): Spawn | null {
+  if (spawnFn === undefined) {
+    const load = loadInotifyBinding();
+    spawnFn =
+      load.ok && typeof load.binding.spawn === 'function' ? load.binding.spawn.bind(load.binding) : null;
+  }
+  return spawnFn;
+}
+
+/** Whether `posixSpawn` can start processes here. */
+export function canPosixSpawn(): boolean {
+  return nativeSpawn() !== null;
+}
+
+const SIGNAL_NAMES = new Map(
+  Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals] as const),
+);
+
+/** A child started by `posixSpawn`: emits 'exit', then 'close' (code, signal) once its output has ended. */
+export class SpawnedChild extends EventEmitter implements RsyncChild {
+  readonly pid: number;
+  readonly stdin: Socket;
+  readonly stdout: Socket;
+  readonly stderr: Socket;
+  private exited = false;
+
+  /** Throws (with the errno's `code`) when the child did not start. */
+  constructor(spawn: Spawn, command: string, args: readonly string[], opts: PosixSpawnOptions) {
+    super();
+    const env = Object.entries(opts.env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
+    let ended: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+    let open = 2;
+    const closed = (): void => {
+      if (ended !== null && open === 0) this.emit('close', ended.code, ended.signal);
+    };
+    const abort = (): void => {
+      this.kill('SIGTERM');
+      const err = Object.assign(new Error('The operation was aborted'), {
+        name: 'AbortError',
+        code: 'ABORT_ERR',
+        cause: opts.signal?.reason as unknown,
+      });
+      this.emit('error', err);
+    };
+    const started = spawn(command, [command, ...args], env, opts.cwd, opts.fd3, (code, signal) => {
+      this.exited = true;
+      ended = { code, signal: signal === null ? null : (SIGNAL_NAMES.get(signal) ?? null) };
+      opts.signal?.removeEventListener('abort', abort);
+      this.emit('exit', ended.code, ended.signal);
+      closed();
+    });
+    this.pid = started.pid;
+    this.stdin = new Socket({ fd: started.stdin, readable: false, writable: true });
+    this.stdout = new Socket({ fd: started.stdout, readable: true, writable: false });
+    this.stderr = new Socket({ fd: started.stderr, readable: true, writable: false });
+    for (const s of [this.stdout, this.stderr])
+      s.once('close', () => {
+        open--;
+        closed();
+      });
+    if (opts.signal?.aborted === true) process.nextTick(abort);
+    else opts.signal?.addEventListener('abort', abort, { once: true });
+  }
+
+  /** Signals the child until it has been reaped (its pid cannot be another's before that). */
+  kill(signal: NodeJS.Signals = 'SIGTERM'): boolean {
+    if (this.exited) return false;
+    try {
+      process.kill(this.pid, signal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+/**
+ * Starts `command args` by posix_spawn; null when the binding cannot (see `canPosixSpawn`). Throws
+ * (with the errno's `code`: ENOENT, EMFILE, EAGAIN …) when the child did not start.
+ */
+export function posixSpawn(
+  command: string,
+  args: readonly string[],
+  opts: PosixSpawnOptions,
+): SpawnedChild | null {
+  const spawn = nativeSpawn();
+  return spawn === null ? null : new SpawnedChild(spawn, command, args, opts);
+}
