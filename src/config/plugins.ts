@@ -6,7 +6,7 @@
 import { DEFAULTS } from './defaults.js';
 import { POSITIVE, PORT, type ConfigReader } from './reader.js';
 import { unbracketed } from './remote-kinds.js';
-import type { PluginSwitch } from './sersync.js';
+import { hostProblem, type PluginSwitch } from './sersync.js';
 import {
   PLUGIN_NAMES,
   type CommandPluginSettings,
@@ -89,13 +89,21 @@ function need(r: ConfigReader, parent: XmlElement | undefined, name: string, whe
   return parent?.child(name) ?? r.fail((parent ?? where).pos, `<${name}> is missing`);
 }
 
-function readSocket(r: ConfigReader, el: XmlElement, defaultWatch: string): SocketPluginSettings {
+function readSocket(
+  r: ConfigReader,
+  el: XmlElement,
+  defaultWatch: string,
+  inUse: boolean,
+): SocketPluginSettings {
   const localpath = pluginWatch(r, el, defaultWatch);
   const deshost = need(r, localpath, 'deshost', el);
+  const ip = r.required(deshost, 'ip');
+  const problem = inUse ? hostProblem(ip.value) : null;
+  if (problem !== null) r.warn(ip.pos, `ip="${ip.value}" ${problem}: the socket plugin cannot send to it`);
   return {
     watch: r.path(localpath, 'watch', defaultWatch),
     // Written as a remote's (`[2001:db8::5]`) or bare: a socket takes it bare.
-    host: unbracketed(r.required(deshost, 'ip').value),
+    host: unbracketed(ip.value),
     port: r.integer(deshost, 'port', DEFAULTS.socketPort, PORT),
     framing: r.choice(deshost, 'framing', ['per-connection', 'newline'] as const, 'per-connection'),
   };
@@ -187,7 +195,7 @@ export function readPlugins(
         found.command = r.lenient(inUse, () => readCommand(r, el, inUse), null, el);
         break;
       case 'socket':
-        found.socket = r.lenient(inUse, () => readSocket(r, el, defaultWatch), null, el);
+        found.socket = r.lenient(inUse, () => readSocket(r, el, defaultWatch, inUse), null, el);
         break;
       case 'refreshCDN':
         found.refreshCDN = r.lenient(inUse, () => readRefreshCdn(r, el, defaultWatch), null, el);

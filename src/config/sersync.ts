@@ -106,14 +106,8 @@ function readRemote(r: ConfigReader, el: XmlElement, ssh: boolean): Remote {
       );
     }
   }
-  if (!HOST.test(host) && !/[\s"'`\\]/.test(host)) {
-    r.warn(
-      ip.pos,
-      `ip="${host}" is not a host name or address (a placeholder left in?): every sync to it will fail`,
-    );
-  } else if (/^[0-9.]+$/.test(host) && !isIpv4(host)) {
-    r.warn(ip.pos, `ip="${host}" is not an IPv4 address (a typo?): every sync to it will fail`);
-  }
+  const problem = /[\s"'`\\]/.test(host) ? null : hostProblem(host);
+  if (problem !== null) r.warn(ip.pos, `ip="${host}" ${problem}: every sync to it will fail`);
   if (!ssh && name.startsWith('/')) {
     r.warn(
       nameAttr.pos,
@@ -134,6 +128,13 @@ function moduleExample(path: string): string {
       .filter((p) => p !== '')
       .pop() ?? 'backup'
   );
+}
+
+/** What is wrong with `host` as a host to connect to (rsync's, the socket plugin's), or null. Pure. */
+export function hostProblem(host: string): string | null {
+  if (!HOST.test(host)) return 'is not a host name or address (a placeholder left in?)';
+  if (/^[0-9.]+$/.test(host) && !isIpv4(host)) return 'is not an IPv4 address (a typo?)';
+  return null;
 }
 
 /**

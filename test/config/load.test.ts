@@ -304,6 +304,25 @@ test("the socket plugin's deshost ip as an IPv6 address, bare or in brackets as 
   }
 });
 
+test("the socket plugin's deshost ip that no socket can reach is warned at its place while the plugin is in use", () => {
+  const section = (ip: string): string =>
+    `<plugin name="socket"><localpath watch="/data"><deshost ip="${ip}" port="8009"/></localpath></plugin>`;
+  const inUse = ONE_TREE.replace('</sersync>', '<plugin start="true" name="socket"/></sersync>');
+  assert.deepEqual(messages(parse(inUse, section('19268.8.42'))), [
+    '4:57: ip="19268.8.42" is not an IPv4 address (a typo?): the socket plugin cannot send to it',
+  ]);
+  assert.deepEqual(messages(parse(inUse, section('IP_OF_SOCKET_SERVER'.replace(/_/g, ' ')))), [
+    '4:57: ip="IP OF SOCKET SERVER" is not a host name or address (a placeholder left in?): the socket plugin cannot send to it',
+  ]);
+  for (const ip of ['127.1', 'cdn-hook.example', '::1', '[::1]'])
+    assert.deepEqual(messages(parse(inUse, section(ip))), [], ip);
+  assert.deepEqual(
+    messages(parse(ONE_TREE, section('19268.8.42'))),
+    [],
+    'a section not in use is not read closely',
+  );
+});
+
 test('the refreshCDN plugin section in its generic mode', () => {
   const c = parse(
     ONE_TREE,

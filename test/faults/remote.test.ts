@@ -19,6 +19,7 @@ import {
   busyDaemon,
   receiverRefusesThroughLink,
   daemonExcludes,
+  moduleNamedAsPath,
   refusedRemovals,
   refusingReplica,
   replicaDiskFull,
@@ -87,6 +88,10 @@ test("a daemon whose module's max connections are taken: rows wait with its line
 
 test("a daemon with max connections = 1 whose process holds the slot after each transfer (post-xfer exec): the next change's run, refused as busy, goes again and arrives; nothing fails; status, its note and /metrics count it", async () => {
   await busyBetweenRuns(lab.work);
+});
+
+test('a daemon module written as a path (name="/replica"): the start warns, each change waits with rsync\'s line (final), status and /metrics show it; named right, its stale rows dropped, a start with -r converges', async () => {
+  await moduleNamedAsPath(lab.work);
 });
 
 test("a daemon that refuses deletions: the files created beside a removal arrive, the removal waits with the daemon's line (status, /metrics), and goes once allowed; a full sync goes without --delete (status and /metrics say so) and counts as done", async () => {

@@ -6,6 +6,7 @@ import {
   existsSync,
   mkdirSync,
   readdirSync,
+  readFileSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -222,6 +223,55 @@ async function sentAgainFromQueue(rig: Rig, daemon: RsyncDaemon, dir: string): P
   editDaemonConf(daemon, (conf) => conf.replace('read only = yes', 'read only = no'));
   assert.equal(rig.cli(['queue', 'retry', '--all']).status, 0);
   await allOnReplica(daemon, [`${dir}/a.txt`], 15_000, 'the directory sent again from the queue');
+}
+
+/**
+ * A daemon module written as a path (`<remote ip="…" name="/replica"/>`, as published tutorials
+ * have it): rsync refuses `host::/replica` before connecting (exit 5). The start warns at the
+ * config's line; each change waits in the queue with rsync's line, the log says `final` (the
+ * operator must act), status and /metrics show it while it lasts. With the name fixed, the stale
+ * rows dropped and a start with `-r`, it converges.
+ */
+export async function moduleNamedAsPath(work: string): Promise<CaseResult> {
+  const daemon = await startRsyncDaemon();
+  const rig = Rig.create(work, { daemon, metricsPort: await freePort() });
+  const named = (name: string): void => {
+    const xml = readFileSync(rig.config, 'utf8');
+    writeFileSync(rig.config, xml.replace(/(<remote ip="127\.0\.0\.1"[^>]* name=")[^"]*"/, `$1${name}"`));
+  };
+  const refusal = /The remote path must start with a module name not a \//;
+  try {
+    named(`/${daemon.module}`);
+    await rig.start();
+    assert.match(
+      rig.running.stderr(),
+      /confxml\.xml:\d+:\d+: .*name="\/replica" starts with "\/": rsync refuses the daemon destination/,
+      'the start warns at the line',
+    );
+    writeFileSync(join(rig.src, 'f'), 'must arrive');
+    await onlyRowWaits(rig, 'f', refusal, "the change waits with rsync's line");
+    await waitingShown(rig, 1, refusal);
+    const [failed] = rig.logLines('sync failed, queued for retry');
+    assert.equal(failed?.exitCode, 5);
+    assert.equal(failed.outcome, 'final', 'the operator must fix the config');
+    assert.match(rig.cli(['status']).stdout, /LAST FAILURE/);
+    const [remote] = rig.status().remotes;
+    assert.ok((remote?.failedBatches ?? 0) >= 1);
+    assert.equal(
+      await rig.metric('sersync_failed_batches_total', { root: rig.src, remote: remote?.remote ?? '' }),
+      remote?.failedBatches,
+    );
+    assert.deepEqual(readdirSync(daemon.dir), []);
+    await rig.stop();
+    named(daemon.module);
+    assert.equal(rig.cli(['queue', 'drop', '--all', '--yes']).status, 0);
+    await rig.start(['-r']);
+    await rig.converged(15_000, 'the module named, the stale rows dropped, a full sync');
+    return { faults: 1, files: rig.files(), lost: 0 };
+  } finally {
+    await rig.stop();
+    await disposeRsyncDaemon(daemon);
+  }
 }
 
 /** Waits until the queue holds one row, `path`'s, whose last error matches `error`. */
