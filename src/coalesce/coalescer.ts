@@ -128,6 +128,15 @@ export class Coalescer {
     this.mayTake = true;
   }
 
+  /**
+   * `batch` walks its trees again (a run made anew: its daemon was busy, a file was set aside): it
+   * claims them whole, as when it was taken, until `narrow` says what the new walks listed. Else a
+   * change below them taken beside it between the new walk and its listing could be undone by it.
+   */
+  widen(batch: readonly PathOp[]): void {
+    if (this.carrying.has(batch)) this.carrying.set(batch, new InFlight(batch));
+  }
+
   /** `batch` (as `take` returned it) has finished (`ok`: every run of it succeeded). */
   landed(batch: readonly PathOp[], ok = true): void {
     const carried = this.carrying.get(batch);

@@ -884,13 +884,14 @@ export class Lane {
     const subject = full ? { root: this.ctx.root, remote: this.ctx.remote.id } : undefined;
     const input = task.input;
     // Once its walks are done, changes below its trees that they did not list may go beside it.
-    const ran =
-      this.depth === 1 || input?.kind !== 'files' || input.trees.length === 0
-        ? this.ctx.pool.run(task, subject)
-        : this.ctx.pool.run(task, subject, (listed) => {
-            this.coalescer.narrow(batch, input.trees, listed);
-            this.schedule();
-          });
+    const narrows = this.depth > 1 && input?.kind === 'files' && input.trees.length > 0;
+    if (narrows) this.coalescer.widen(batch); // a run made again walks again
+    const ran = !narrows
+      ? this.ctx.pool.run(task, subject)
+      : this.ctx.pool.run(task, subject, (listed) => {
+          this.coalescer.narrow(batch, input.trees, listed);
+          this.schedule();
+        });
     if (!this.ctx.config.debug) return ran;
     return ran.then((r) => {
       this.ctx.log.debug(

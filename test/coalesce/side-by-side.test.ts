@@ -175,3 +175,19 @@ test('once a walk in flight has listed what it sends, only those paths wait for 
   c.narrow(batch, ['d'], []); // a listing that arrives after its batch landed changes nothing
   assert.equal(c.takeable, false);
 });
+
+test('a batch whose walk runs again claims its trees whole until the new walk has listed', () => {
+  const c = new Coalescer();
+  c.apply({ kind: 'tree', path: 'd' });
+  const batch = c.take();
+  c.narrow(batch, ['d'], ['d', 'd/a']);
+  c.widen(batch); // its run is made again (a busy daemon refused it)
+  c.apply({ kind: 'sync', path: 'd/new' });
+  assert.deepEqual(c.take(), [], 'below d, it waits for the new listing');
+  c.narrow(batch, ['d'], ['d', 'd/a', 'd/new']);
+  assert.deepEqual(c.take(), [], 'the new walk listed it: it waits for the batch');
+  c.landed(batch);
+  assert.deepEqual(c.take(), [{ kind: 'sync', path: 'd/new' }]);
+  c.widen(batch); // landed: nothing to claim
+  assert.equal(c.takeable, false);
+});
