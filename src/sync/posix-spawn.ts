@@ -1,8 +1,8 @@
 /**
  * A child process started by the native binding's posix_spawn (native/spawn.c) instead of libuv's
  * fork: the same streams and events as Node's ChildProcess where rsync's callers use them (`pid`,
- * `stdin`, `stdout`, `stderr`, `kill`, 'error', 'close'). A failure to start comes on 'error' with
- * no streams, as Node's does when it cannot make pipes (see `refusedForPipes`).
+ * `stdin`, `stdout`, `stderr`, `kill`, 'error', 'close'). A failure to start is thrown, with the
+ * errno's `code` (ENOENT, EMFILE, EAGAIN …), where Node's comes on 'error'.
  */
 import { EventEmitter } from 'node:events';
 import { Socket } from 'node:net';
