@@ -156,7 +156,8 @@ static void close_all(int *fds, int n) {
 
 /*
  * Every step that can fail comes before the spawn, and each failure undoes the steps before it:
- * once the child runs, only watching its exit is left, and a failure there still returns it.
+ * once the child runs, only watching its exit is left, and if that fails the child is killed and
+ * reaped before the error is thrown.
  */
 static napi_value js_spawn(napi_env env, napi_callback_info info) {
   static const char usage[] = "spawn(file, argv: string[], env: string[], cwd, fd3: number, onExit)";
@@ -223,7 +224,7 @@ static napi_value js_spawn(napi_env env, napi_callback_info info) {
     }
     if (err == 0) {
       ready = true;
-      if (err == 0) err = posix_spawn_file_actions_adddup2(&actions, pipes[0], 0);
+      err = posix_spawn_file_actions_adddup2(&actions, pipes[0], 0);
       if (err == 0) err = posix_spawn_file_actions_adddup2(&actions, pipes[3], 1);
       if (err == 0) err = posix_spawn_file_actions_adddup2(&actions, pipes[5], 2);
       if (err == 0) err = posix_spawn_file_actions_adddup2(&actions, extra, 3);
