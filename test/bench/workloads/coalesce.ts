@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Coalescer } from '../../../src/coalesce/coalescer.js';
 import type { WorkloadContext } from '../harness.js';
 import { atMost } from '../report.js';
@@ -13,11 +15,13 @@ import {
 
 const IN_FLIGHT = [10_000, 30_000] as const;
 /**
- * Samples per size, after one discarded warm-up: each takes milliseconds, and with three (the first
- * of them while the JIT compiled the coalescer) the ratio of the two medians swung 2.4–5.2× between
- * runs of the same build (docs/benchmarks.md, the run of 2026-12-07).
+ * Samples per size, after discarded warm-ups: each takes milliseconds. With one warm-up the 10,000
+ * size was still measured partly before the JIT had optimised the coalescer (20 ms, where 12 ms
+ * once warm), and the ratio of the two medians swung 2.4–5.2× between runs of the same build
+ * (docs/benchmarks.md, the runs of 2026-12-07).
  */
 const REPEATS = 9;
+const WARM_UPS = 3;
 const DIRS = 100;
 /** Linear cost: three times the operations, at most this many times the time (quadratic: 9×). */
 const SCALING_LIMIT = 4;
@@ -31,7 +35,7 @@ export function coalesce(ctx: WorkloadContext): Promise<WorkloadResult> {
   const variants: VariantResult[] = IN_FLIGHT.map((n) => {
     ctx.progress(`-- ${n.toLocaleString('en')} operations in flight`);
     const result = contenderResult(OURS);
-    applyWhileInFlight(n);
+    for (let w = 0; w < WARM_UPS; w++) applyWhileInFlight(n);
     for (let r = 0; r < REPEATS; r++) addSample(result, 'apply', applyWhileInFlight(n));
     return { label: `${n.toLocaleString('en')} operations in flight`, contenders: [result] };
   });
@@ -45,11 +49,22 @@ export function coalesce(ctx: WorkloadContext): Promise<WorkloadResult> {
   });
 }
 
+/**
+ * A full collection before each sample: otherwise the previous samples' coalescers, garbage by
+ * then, were collected inside whichever sample the heap filled in, and the 9 samples of one size
+ * spread 8–34 ms (a cost of the bench's loop, not of taking changes in).
+ */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
 /** Milliseconds to take in 2n changes (n created files, each written) while n are in flight. */
 function applyWhileInFlight(n: number): number {
   const c = new Coalescer(Number.MAX_SAFE_INTEGER);
   for (let i = 0; i < n; i++) c.apply({ kind: 'sync', path: `old${i % DIRS}/f${i}` });
   c.take();
+  collectGarbage();
   const started = performance.now();
   for (let i = 0; i < n; i++) {
     const path = `new${i % DIRS}/f${i}`;
