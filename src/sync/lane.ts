@@ -1,6 +1,5 @@
 import { lstatSync, readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { setTimeout as delay } from 'node:timers/promises';
 import { backoffMs } from '../backoff.js';
 import { Coalescer, MAX_PENDING } from '../coalesce/coalescer.js';
 import { isPrune, type PathOp } from '../coalesce/types.js';
@@ -17,7 +16,6 @@ import type { Failure, WorkStore } from '../queue/types.js';
 import { errorText } from '../errors.js';
 import {
   busyLimit,
-  busyRerunWaitMs,
   CLOSED_ON_REMOVALS,
   closedAfterAnswer,
   daemonRefusedPaths,
@@ -36,6 +34,7 @@ import { NANO_WINDOW } from './time-window.js';
 import { concession, type Conceded, type Concession } from './concessions.js';
 import type { RsyncPool } from './pool.js';
 import type { DirIdentity, RootSource } from './root-identity.js';
+import { rerunWhileBusy } from './busy-rerun.js';
 import { rsyncRunsOf, type FileSignature, type RsyncResult, type RsyncTask } from './task.js';
 import { absoluteBytes } from './walk.js';
 
@@ -863,16 +862,11 @@ export class Lane {
    * `busyRerunWaitMs`), unless the lane is stopping: then the retry queue keeps it.
    */
   private async run(task: RsyncTask, batch: readonly PathOp[]): Promise<RsyncResult> {
-    let busy: RsyncResult['busy'];
-    for (let refusals = 1; ; refusals++) {
-      const r = await this.runOnce(task, batch);
-      const result = busy === undefined ? r : { ...r, busy };
-      const limit = busyLimit(r);
-      const wait = limit === null || this.stopped ? null : busyRerunWaitMs(refusals);
-      if (limit === null || wait === null) return result;
-      busy = { refusals, limit };
-      await delay(wait);
-    }
+    const { last, busy } = await rerunWhileBusy(
+      () => this.runOnce(task, batch),
+      () => !this.stopped,
+    );
+    return busy === undefined ? last : { ...last, busy };
   }
 
   /** Runs one task of `batch` once. */

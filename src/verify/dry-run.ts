@@ -9,13 +9,8 @@ import { SersyncError } from '../errors.js';
 import { pathBytes, type RelPath } from '../paths.js';
 import type { Failure } from '../queue/types.js';
 import { whyNotStarted } from '../process-start.js';
-import {
-  busyLimit,
-  busyRerunWaitMs,
-  classifyExit,
-  daemonRefusedPaths,
-  lastErrorLine,
-} from '../sync/exit-codes.js';
+import { rerunWhileBusy } from '../sync/busy-rerun.js';
+import { classifyExit, daemonRefusedPaths, lastErrorLine } from '../sync/exit-codes.js';
 import { pinnedPlace } from '../sync/rsync-place.js';
 import { StderrKeeper } from '../sync/rsync-stderr.js';
 import { startRsync } from '../sync/rsync-start.js';
@@ -51,16 +46,45 @@ export class DryRunFailed extends SersyncError {
 }
 
 /**
- * What rsync lists; throws `SersyncError` when it could not compare (`DryRunFailed` when rsync ran). `signal` kills rsync (the
- * daemon stopping in the middle of a periodic verify). A run the remote's daemon refused as busy
- * goes again, as the engine's do (`refusals`: how many times so far; see `busyRerunWaitMs`).
+ * What rsync lists; throws `SersyncError` when it could not compare (`DryRunFailed` when rsync
+ * ran). `signal` kills rsync (the daemon stopping in the middle of a periodic verify). A run the
+ * remote's daemon refused as busy goes again, as the engine's do (see `rerunWhileBusy`).
  */
-export function dryRun(
+export async function dryRun(
   task: RsyncTask,
   track: ProgressTrack | null,
   signal?: AbortSignal,
-  refusals = 0,
 ): Promise<Compared> {
+  const { last } = await rerunWhileBusy(
+    () => compareOnce(task, track, signal),
+    () => signal?.aborted !== true,
+  );
+  if (last.compared !== null) {
+    track?.end();
+    return last.compared;
+  }
+  const failure = {
+    exitCode: last.exitCode,
+    message: lastErrorLine(last.stderr) || `rsync exited with ${last.exitCode}`,
+  };
+  const c = concession(task, failure);
+  if (c !== null) {
+    const r = await dryRun(c.task, track, signal);
+    return { ...r, conceded: new Map([...r.conceded, [c.gave, failure]]) };
+  }
+  track?.end();
+  throw new DryRunFailed(task.cwd, failure);
+}
+
+/** One dry run: what it listed, or null when rsync failed (its exit code and stderr say how). */
+interface Once {
+  readonly exitCode: number;
+  readonly stderr: string;
+  readonly compared: Compared | null;
+}
+
+/** Runs rsync once; rejects only when it could not start. */
+function compareOnce(task: RsyncTask, track: ProgressTrack | null, signal?: AbortSignal): Promise<Once> {
   // As the engine's runs: in the root held open, checked to be the directory `rootId` names.
   const place = pinnedPlace(task.cwd, '', task.rootId);
   if (typeof place === 'string')
@@ -96,37 +120,20 @@ export function dryRun(
       reject(cannotStart(err));
     });
     child.on('close', (code) => {
-      const exit = code ?? -1;
+      const exitCode = code ?? -1;
       const errors = stderr.text();
-      if (classifyExit(exit, errors, { cut: stderr.cut }) !== 'ok') {
-        const busy = busyLimit({ exitCode: exit, stderr: errors }) !== null && signal?.aborted !== true;
-        const wait = busy ? busyRerunWaitMs(refusals + 1) : null;
-        if (wait !== null) {
-          setTimeout(() => {
-            dryRun(task, track, signal, refusals + 1).then(resolve, reject);
-          }, wait);
-          return;
-        }
-        const why = lastErrorLine(errors) || `rsync exited with ${exit}`;
-        const failure = { exitCode: exit, message: why };
-        const c = concession(task, failure);
-        if (c !== null) {
-          dryRun(c.task, track, signal).then(
-            (r) => resolve({ ...r, conceded: new Map([...r.conceded, [c.gave, failure]]) }),
-            reject,
-          );
-          return;
-        }
-        track?.end();
-        reject(new DryRunFailed(task.cwd, failure));
-        return;
-      }
-      track?.end();
-      // Names are bytes: latin1 keeps one char per byte (see paths.ts).
+      const ok = classifyExit(exitCode, errors, { cut: stderr.cut }) === 'ok';
       resolve({
-        differences: parseItemized(Buffer.concat(out).toString('latin1')),
-        daemonRefused: daemonRefusedPaths(errors),
-        conceded: new Map(),
+        exitCode,
+        stderr: errors,
+        // Names are bytes: latin1 keeps one char per byte (see paths.ts).
+        compared: !ok
+          ? null
+          : {
+              differences: parseItemized(Buffer.concat(out).toString('latin1')),
+              daemonRefused: daemonRefusedPaths(errors),
+              conceded: new Map(),
+            },
       });
     });
   });
