@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { Socket } from 'node:net';
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
-import { loadInotifyBinding, type InotifyBinding } from '../watch/native.js';
+import { loadInotifyBinding, type BindingLoad, type InotifyBinding } from '../watch/native.js';
 
 /** What rsync's callers use of a started child process: Node's ChildProcess and `SpawnedChild` alike. */
 export interface RsyncChild extends EventEmitter {
@@ -47,6 +47,24 @@ function nativeSpawn(): Spawn | null {
 /** Whether `posixSpawn` can start processes here. */
 export function canPosixSpawn(): boolean {
   return nativeSpawn() !== null;
+}
+
+/**
+ * How rsync starts here, and what the operator is told when it is the slower way: never silent,
+ * as the watcher's fallback is not.
+ */
+export function describeRsyncStart(load: BindingLoad = loadInotifyBinding()): {
+  readonly by: 'posix_spawn' | 'fork';
+  readonly note: string | null;
+} {
+  if (load.ok && typeof load.binding.spawn === 'function') return { by: 'posix_spawn', note: null };
+  const why = load.ok ? 'the native binding is an older build, without spawn' : load.reason;
+  return {
+    by: 'fork',
+    note:
+      `rsync starts by Node's spawn, a fork of this process (each run ~5 ms later, the event loop waiting meanwhile): ${why}. ` +
+      '`npm rebuild` where sersync2 is installed builds the binding.',
+  };
 }
 
 const SIGNAL_NAMES = new Map(

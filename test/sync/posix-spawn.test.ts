@@ -9,7 +9,12 @@ import { once } from 'node:events';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import { canPosixSpawn, posixSpawn, type SpawnedChild } from '../../src/sync/posix-spawn.js';
+import {
+  canPosixSpawn,
+  describeRsyncStart,
+  posixSpawn,
+  type SpawnedChild,
+} from '../../src/sync/posix-spawn.js';
 import { ADDON_PATH } from '../../src/watch/native.js';
 
 const skip = canPosixSpawn() ? false : 'the native binding is not built';
@@ -131,3 +136,20 @@ test(
     process.kill(pid, 'SIGKILL');
   },
 );
+
+test('posix_spawn: check and the start say when rsync starts by a fork instead, and why', () => {
+  const spawn = (): never => assert.fail('not called');
+  assert.deepEqual(describeRsyncStart({ ok: true, binding: { spawn } as never }), {
+    by: 'posix_spawn',
+    note: null,
+  });
+  const unbuilt = describeRsyncStart({
+    ok: false,
+    reason: 'the native inotify binding did not load (x.node)',
+  });
+  assert.equal(unbuilt.by, 'fork');
+  assert.match(unbuilt.note ?? '', /fork of this process.*did not load \(x\.node\).*npm rebuild/);
+  const older = describeRsyncStart({ ok: true, binding: {} as never });
+  assert.equal(older.by, 'fork');
+  assert.match(older.note ?? '', /older build, without spawn/);
+});

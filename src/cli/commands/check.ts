@@ -15,6 +15,7 @@ import { stateDirFile } from '../../queue/state-dir.js';
 import { recordReplica, replicaUnmounted } from '../../sync/local-replica.js';
 import { hasUpdate } from '../../sync/rsync-args.js';
 import { lookAtRsync, rsyncReport } from '../../sync/rsync-version.js';
+import { describeRsyncStart } from '../../sync/posix-spawn.js';
 import { describeWatcher } from '../../watch/index.js';
 import { SHARED_FILE_SYSTEM_EFFECT, sharedMountsAt } from '../../watch/mounts.js';
 import { printable } from '../../printable.js';
@@ -99,6 +100,7 @@ export function registerCheckCommand(program: Command): void {
       ].filter((p) => p !== null);
       const failLogPlace = failLogPlaceProblem(config.failLog.path);
       const watcher = describeWatcher(config.fileSystem.watcher);
+      const start = describeRsyncStart();
       const rsync = rsyncReport(
         await lookAtRsync().catch((err: unknown) => {
           throw new SersyncError(
@@ -115,8 +117,10 @@ export function registerCheckCommand(program: Command): void {
         `  runs          ${watcher.runs ?? 'none'}`,
         `  rsync         ${rsync.version ?? 'not found'}`,
         `  confined      ${rsync.confinement}`,
+        `  started by    ${start.by}`,
         ...missingPaths(config).map((p) => `note: ${p} does not exist yet`),
         ...localReplicas(config.localpaths).map(replicaMountNote),
+        ...(start.note === null ? [] : [`note: ${start.note}`]),
         ...(hasUpdate(config.rsync.commonParams)
           ? [
               'note: commonParams -u (--update) applies to full syncs only: an event sync sends what the watcher saw change, even where the replica has a newer copy (sersync kept the stale copy)',
