@@ -5,10 +5,12 @@
  * docs/benchmarks.md), and holds the memory map's lock meanwhile, which stalls the other threads'
  * page faults. Every rsync run starts here.
  *
- *   spawn(file, argv, env, cwd, fd3, onExit) -> { pid, stdin, stdout, stderr }
+ *   spawnProcess(file, argv, env, cwd, fd3, newSession, onExit) -> { pid, stdin, stdout, stderr }
  *
  * The child gets pipes as 0, 1 and 2 (the parent's ends are returned, close-on-exec), `fd3` as its
- * fd 3, `cwd` as its directory, every signal at its default and none blocked (Node ignores SIGPIPE).
+ * fd 3 (none when negative), `cwd` as its directory (this process's when empty), a session and
+ * process group of its own when `newSession` (a plugin's program: its group is killed on a timeout),
+ * every signal at its default and none blocked (Node ignores SIGPIPE).
  * Its exit is watched through a pidfd polled on this thread's event loop; `onExit(code, signal)`
  * is called once, after the child is reaped. A pidfd cannot name another process, and a child
  * not yet reaped keeps its pid, so `kill(pid)` from JavaScript before onExit is safe.
@@ -160,14 +162,17 @@ static void close_all(int *fds, int n) {
  * reaped before the error is thrown.
  */
 static napi_value js_spawn(napi_env env, napi_callback_info info) {
-  static const char usage[] = "spawn(file, argv: string[], env: string[], cwd, fd3: number, onExit)";
-  size_t argc = 6;
-  napi_value argv[6];
+  static const char usage[] =
+      "spawnProcess(file, argv: string[], env: string[], cwd, fd3: number, newSession: boolean, onExit)";
+  size_t argc = 7;
+  napi_value argv[7];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
   napi_valuetype type;
   int32_t fd3 = -1;
-  if (argc < 6 || napi_get_value_int32(env, argv[4], &fd3) != napi_ok ||
-      napi_typeof(env, argv[5], &type) != napi_ok || type != napi_function) {
+  bool new_session = false;
+  if (argc < 7 || napi_get_value_int32(env, argv[4], &fd3) != napi_ok ||
+      napi_get_value_bool(env, argv[5], &new_session) != napi_ok ||
+      napi_typeof(env, argv[6], &type) != napi_ok || type != napi_function) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", usage);
     return NULL;
   }
@@ -202,7 +207,7 @@ static napi_value js_spawn(napi_env env, napi_callback_info info) {
     if (pipes[child_end] < 0) err = errno;
   }
   int extra = -1;
-  if (err == 0) {
+  if (err == 0 && fd3 >= 0) {
     failed = "fcntl";
     extra = fcntl(fd3, F_DUPFD_CLOEXEC, 4);
     if (extra < 0) err = errno;
@@ -227,11 +232,12 @@ static napi_value js_spawn(napi_env env, napi_callback_info info) {
       err = posix_spawn_file_actions_adddup2(&actions, pipes[0], 0);
       if (err == 0) err = posix_spawn_file_actions_adddup2(&actions, pipes[3], 1);
       if (err == 0) err = posix_spawn_file_actions_adddup2(&actions, pipes[5], 2);
-      if (err == 0) err = posix_spawn_file_actions_adddup2(&actions, extra, 3);
-      if (err == 0) err = posix_spawn_file_actions_addchdir_np(&actions, cwd);
+      if (err == 0 && extra >= 0) err = posix_spawn_file_actions_adddup2(&actions, extra, 3);
+      if (err == 0 && cwd[0] != '\0') err = posix_spawn_file_actions_addchdir_np(&actions, cwd);
       if (err == 0) err = posix_spawnattr_setsigmask(&attr, &none);
       if (err == 0) err = posix_spawnattr_setsigdefault(&attr, &all);
-      if (err == 0) err = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+      short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | (new_session ? POSIX_SPAWN_SETSID : 0);
+      if (err == 0) err = posix_spawnattr_setflags(&attr, flags);
     }
   }
   pid_t pid = -1;
@@ -280,7 +286,7 @@ static napi_value js_spawn(napi_env env, napi_callback_info info) {
       } else {
         napi_create_string_utf8(env, "sersync:spawn", NAPI_AUTO_LENGTH, &resource_name);
         napi_async_init(env, NULL, resource_name, &c->async_context);
-        napi_create_reference(env, argv[5], 1, &c->on_exit);
+        napi_create_reference(env, argv[6], 1, &c->on_exit);
         napi_add_env_cleanup_hook(env, cleanup_hook, c);
       }
     }
@@ -307,6 +313,7 @@ static napi_value js_spawn(napi_env env, napi_callback_info info) {
 }
 
 void register_spawn(napi_env env, napi_value exports) {
-  napi_property_descriptor property = {"spawn", NULL, js_spawn, NULL, NULL, NULL, napi_enumerable, NULL};
+  /* Not `spawn`, the name of its first form (without `newSession`): a binding built before is told apart. */
+  napi_property_descriptor property = {"spawnProcess", NULL, js_spawn, NULL, NULL, NULL, napi_enumerable, NULL};
   napi_define_properties(env, exports, 1, &property);
 }

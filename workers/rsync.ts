@@ -12,7 +12,7 @@ import { parentOf, pathBytes, type RelPath } from '../src/paths.js';
 import { anchoredPattern, fileListEntry } from '../src/sync/rsync-args.js';
 import { pinnedPlace } from '../src/sync/rsync-place.js';
 import { isExhaustion, whyNotStarted } from '../src/process-start.js';
-import type { RsyncChild } from '../src/sync/posix-spawn.js';
+import type { StartedChild } from '../src/posix-spawn.js';
 import { CONFINABLE, startRsync } from '../src/sync/rsync-start.js';
 import { Progress2Reader, type ProgressMessage, type ReportingTask } from '../src/sync/rsync-progress.js';
 import { sampleEveryMs, StallClock, treeIoBytes } from '../src/sync/stall.js';
@@ -189,7 +189,7 @@ export function transferStats(stdout: string): { filesSent: number | null; bytes
  * not moved for `stallS` seconds. Calls `onStall` once, when it stops the run.
  */
 function watchStall(
-  child: RsyncChild,
+  child: StartedChild,
   stallS: number,
   output: () => number,
   onStall: () => void,

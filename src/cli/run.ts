@@ -38,7 +38,7 @@ import { LaterRsyncCheck } from '../sync/rsync-version.js';
 import type { PeriodicVerify } from '../verify/periodic.js';
 import { packageVersion } from '../version.js';
 import { createWatcher, describeWatcher } from '../watch/index.js';
-import { describeRsyncStart } from '../sync/posix-spawn.js';
+import { describeChildStart } from '../posix-spawn.js';
 
 export interface RunOptions {
   /** `-d`: run in the background. */
@@ -443,7 +443,7 @@ async function startEngine(config: Config, fullSync: boolean, ctx: EngineContext
       log.warn(warning);
       say(`WARNING: ${warning}`);
     }
-    const rsyncStart = describeRsyncStart().note;
+    const rsyncStart = describeChildStart().note;
     if (rsyncStart !== null) log.info(rsyncStart);
     const watchStats = await replicator.start({ fullSync });
     // null: the pool cannot start, which replicate() reports where it starts it

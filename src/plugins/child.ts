@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { isExhaustion, refusedForPipes, whyNotStarted } from '../process-start.js';
+import { startChild } from '../posix-spawn.js';
+import { isExhaustion, whyNotStarted } from '../process-start.js';
 import { PluginError } from './errors.js';
 
 export interface ChildResult {
@@ -17,8 +17,9 @@ const KILL_GRACE_MS = 1000;
 const PIPE_GRACE_MS = 100;
 
 /**
- * Runs `argv` directly (no shell) in its own process group, so that a timeout or an abort kills the
- * whole group: a script's own children included. Resolves with how it ended; rejects (with a
+ * Runs `argv` directly (no shell) in a session and process group of its own, so that a timeout or
+ * an abort kills the whole group: a script's own children included. Its stdin is a pipe closed at
+ * once (it reads end of file, as from /dev/null). Resolves with how it ended; rejects (with a
  * `PluginError`) only when the program could not be started or had to be killed.
  */
 export function runChild(
@@ -29,17 +30,18 @@ export function runChild(
   const [program, ...args] = argv;
   if (program === undefined) return Promise.reject(new PluginError('empty command line'));
   return new Promise((resolve, reject) => {
-    const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const cannotRun = (err: Error): PluginError =>
       // out of descriptors or processes: it heals, so the event is tried again
       new PluginError(`cannot run ${program}: ${whyNotStarted(err, program)}`, {}, isExhaustion(err), {
         cause: err,
       });
-    const refused = refusedForPipes(child);
-    if (refused !== null) {
-      void refused.then((err) => reject(cannotRun(err)));
+    const child = startChild(program, args, { env: process.env, newSession: true });
+    if (child instanceof Promise) {
+      void child.then((err) => reject(cannotRun(err)));
       return;
     }
+    child.stdin.on('error', () => undefined); // a program that exits at once: nothing was to be written
+    child.stdin.end();
     let tail = Buffer.alloc(0);
     const keep = (chunk: Buffer): void => {
       tail = Buffer.concat([tail, chunk]);

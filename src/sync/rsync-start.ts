@@ -3,12 +3,10 @@
  * tree held open (see `pinnedPlace`), confined to it and `access` (see `confine.ts`), its
  * password then in its environment (see `password-env.ts`).
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { refusedForPipes } from '../process-start.js';
 import { CONFINE_HELPER, confinedCommand } from './confine.js';
 import { passwordInEnv } from './password-env.js';
-import { posixSpawn, type RsyncChild } from './posix-spawn.js';
+import { startChild, type StartedChild } from '../posix-spawn.js';
 import { PINNED_FD, type PinnedPlace } from './rsync-place.js';
 import type { RunAccess } from './task.js';
 
@@ -24,7 +22,7 @@ export function startRsync(
   argv: readonly string[],
   access: RunAccess,
   signal?: AbortSignal,
-): RsyncChild | Promise<Error> {
+): StartedChild | Promise<Error> {
   try {
     const login = CONFINABLE ? passwordInEnv(argv, process.getuid?.() ?? -1) : null;
     const { command, args } = CONFINABLE
@@ -35,19 +33,7 @@ export function startRsync(
         )
       : { command: 'rsync', args: argv };
     const env = login === null ? process.env : { ...process.env, RSYNC_PASSWORD: login.password };
-    try {
-      const child = posixSpawn(command, args, { cwd: place.cwd, env, fd3: place.fd, signal });
-      if (child !== null) return child;
-    } catch (err) {
-      return Promise.resolve(err as Error);
-    }
-    const child = spawn(command, args, {
-      cwd: place.cwd,
-      env,
-      stdio: ['pipe', 'pipe', 'pipe', place.fd],
-      ...(signal === undefined ? {} : { signal }),
-    });
-    return refusedForPipes(child) ?? (child as RsyncChild);
+    return startChild(command, args, { cwd: place.cwd, env, fd3: place.fd, signal });
   } finally {
     place.close(); // the child has its copy: the spawn returns once rsync is exec'd
   }

@@ -57,15 +57,17 @@ export interface InotifyBinding {
   /** CLOCK_REALTIME_COARSE in ns: the clock the kernel stamps a file's mtime and ctime with. */
   fileClock(): bigint;
   /**
-   * posix_spawnp of `file` (native/spawn.c): the child gets pipes as 0-2, `fd3` as 3, `cwd`, default
+   * posix_spawnp of `file` (native/spawn.c): the child gets pipes as 0-2, `fd3` as 3 (none when
+   * negative), `cwd` (this process's when empty), a session of its own when `newSession`, default
    * signals; `onExit` is called once it is reaped. Absent from a binding built before it was added.
    */
-  spawn?(
+  spawnProcess?(
     file: string,
     argv: readonly string[],
     env: readonly string[],
     cwd: string,
     fd3: number,
+    newSession: boolean,
     onExit: (code: number | null, signal: number | null) => void,
   ): { readonly pid: number; readonly stdin: number; readonly stdout: number; readonly stderr: number };
 }

@@ -15,7 +15,7 @@ import { stateDirFile } from '../../queue/state-dir.js';
 import { recordReplica, replicaUnmounted } from '../../sync/local-replica.js';
 import { hasUpdate } from '../../sync/rsync-args.js';
 import { lookAtRsync, rsyncReport } from '../../sync/rsync-version.js';
-import { describeRsyncStart } from '../../sync/posix-spawn.js';
+import { describeChildStart } from '../../posix-spawn.js';
 import { describeWatcher } from '../../watch/index.js';
 import { SHARED_FILE_SYSTEM_EFFECT, sharedMountsAt } from '../../watch/mounts.js';
 import { printable } from '../../printable.js';
@@ -100,7 +100,7 @@ export function registerCheckCommand(program: Command): void {
       ].filter((p) => p !== null);
       const failLogPlace = failLogPlaceProblem(config.failLog.path);
       const watcher = describeWatcher(config.fileSystem.watcher);
-      const start = describeRsyncStart();
+      const start = describeChildStart();
       const rsync = rsyncReport(
         await lookAtRsync().catch((err: unknown) => {
           throw new SersyncError(

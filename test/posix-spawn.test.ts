@@ -9,13 +9,8 @@ import { once } from 'node:events';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import {
-  canPosixSpawn,
-  describeRsyncStart,
-  posixSpawn,
-  type SpawnedChild,
-} from '../../src/sync/posix-spawn.js';
-import { ADDON_PATH } from '../../src/watch/native.js';
+import { canPosixSpawn, describeChildStart, posixSpawn, type SpawnedChild } from '../src/posix-spawn.js';
+import { ADDON_PATH } from '../src/watch/native.js';
 
 const skip = canPosixSpawn() ? false : 'the native binding is not built';
 
@@ -65,6 +60,26 @@ test(
     });
     const r = await e;
     assert.deepEqual(r, { code: 7, signal: null, out: '/tmp\n/tmp\nfrom stdin\n', err: 'set for it\n' });
+  },
+);
+
+test(
+  "posix spawn: without fd 3 or a directory the child has neither and runs in this process's; newSession makes it a session and group leader",
+  { skip },
+  async () => {
+    const script = 'pwd; test -e /proc/self/fd/3 && echo fd3; cut -d" " -f5,6 /proc/$$/stat; echo $$';
+    for (const newSession of [false, true]) {
+      const child = posixSpawn('sh', ['-c', script], { env: process.env, newSession });
+      assert.ok(child !== null);
+      const r = await ended(child);
+      assert.doesNotMatch(r.out, /fd3/);
+      const [cwd, ids, pid] = r.out.trim().split('\n');
+      assert.equal(cwd, process.cwd());
+      const [pgrp, session] = (ids ?? '').split(' ').map(Number);
+      const own = Number(pid);
+      assert.equal(pgrp === own && session === own, newSession, `${newSession}: ${r.out}`);
+      if (!newSession) assert.equal(session, Number(readFileSync('/proc/self/stat', 'utf8').split(' ')[5]));
+    }
   },
 );
 
@@ -126,7 +141,7 @@ test(
       `const { parentPort } = require('node:worker_threads');
      const { openSync } = require('node:fs');
      const addon = require(${JSON.stringify(ADDON_PATH)});
-     const c = addon.spawn('sleep', ['sleep', '30'], [], '/', openSync('/', 'r'), () => {});
+     const c = addon.spawnProcess('sleep', ['sleep', '30'], [], '/', openSync('/', 'r'), false, () => {});
      parentPort.postMessage(c.pid);`,
       { eval: true },
     );
@@ -139,17 +154,17 @@ test(
 
 test('posix_spawn: check and the start say when rsync starts by a fork instead, and why', () => {
   const spawn = (): never => assert.fail('not called');
-  assert.deepEqual(describeRsyncStart({ ok: true, binding: { spawn } as never }), {
+  assert.deepEqual(describeChildStart({ ok: true, binding: { spawnProcess: spawn } as never }), {
     by: 'posix_spawn',
     note: null,
   });
-  const unbuilt = describeRsyncStart({
+  const unbuilt = describeChildStart({
     ok: false,
     reason: 'the native inotify binding did not load (x.node)',
   });
   assert.equal(unbuilt.by, 'fork');
   assert.match(unbuilt.note ?? '', /fork of this process.*did not load \(x\.node\).*npm rebuild/);
-  const older = describeRsyncStart({ ok: true, binding: {} as never });
+  const older = describeChildStart({ ok: true, binding: {} as never });
   assert.equal(older.by, 'fork');
-  assert.match(older.note ?? '', /older build, without spawn/);
+  assert.match(older.note ?? '', /built from an older sersync-ts/);
 });

@@ -1,36 +1,43 @@
 /**
- * A child process started by the native binding's posix_spawn (native/spawn.c) instead of libuv's
- * fork: the same streams and events as Node's ChildProcess where rsync's callers use them (`pid`,
- * `stdin`, `stdout`, `stderr`, `kill`, 'error', 'close'). A failure to start is thrown, with the
- * errno's `code` (ENOENT, EMFILE, EAGAIN …), where Node's comes on 'error'.
+ * How sersync2 starts a program (rsync, a plugin's command): by the native binding's posix_spawn
+ * (native/spawn.c) instead of libuv's fork, which copies the page tables of the whole process
+ * while the event loop waits. The child has the same streams and events as Node's ChildProcess
+ * where the callers use them (`pid`, `stdin`, `stdout`, `stderr`, `kill`, 'error', 'exit',
+ * 'close'). A failure to start is thrown, with the errno's `code` (ENOENT, EMFILE, EAGAIN …), where
+ * Node's comes on 'error'.
  */
+import { spawn as nodeSpawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { Socket } from 'node:net';
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
-import { loadInotifyBinding, type BindingLoad, type InotifyBinding } from '../watch/native.js';
+import { refusedForPipes } from './process-start.js';
+import { loadInotifyBinding, type BindingLoad, type InotifyBinding } from './watch/native.js';
 
-/** What rsync's callers use of a started child process: Node's ChildProcess and `SpawnedChild` alike. */
-export interface RsyncChild extends EventEmitter {
+/** What callers use of a started child process: Node's ChildProcess and `SpawnedChild` alike. */
+export interface StartedChild extends EventEmitter {
   readonly pid?: number | undefined;
   readonly stdin: Writable;
   readonly stdout: Readable;
   readonly stderr: Readable;
   kill(signal?: NodeJS.Signals): boolean;
-  on(event: 'close', listener: (code: number | null, signal: NodeJS.Signals | null) => void): this;
+  on(event: 'close' | 'exit', listener: (code: number | null, signal: NodeJS.Signals | null) => void): this;
   on(event: 'error', listener: (err: Error) => void): this;
 }
 
 export interface PosixSpawnOptions {
-  readonly cwd: string;
+  /** This process's when absent. */
+  readonly cwd?: string;
   readonly env: NodeJS.ProcessEnv;
-  /** Becomes the child's fd 3. */
-  readonly fd3: number;
+  /** Becomes the child's fd 3; none when absent. */
+  readonly fd3?: number;
+  /** A session and process group of its own (a plugin's program, whose group a timeout kills). */
+  readonly newSession?: boolean;
   /** Aborting it kills the child (SIGTERM), as Node's `signal` option does. */
   readonly signal?: AbortSignal | undefined;
 }
 
-type Spawn = NonNullable<InotifyBinding['spawn']>;
+type Spawn = NonNullable<InotifyBinding['spawnProcess']>;
 
 let spawnFn: Spawn | null | undefined;
 
@@ -39,7 +46,9 @@ function nativeSpawn(): Spawn | null {
   if (spawnFn === undefined) {
     const load = loadInotifyBinding();
     spawnFn =
-      load.ok && typeof load.binding.spawn === 'function' ? load.binding.spawn.bind(load.binding) : null;
+      load.ok && typeof load.binding.spawnProcess === 'function'
+        ? load.binding.spawnProcess.bind(load.binding)
+        : null;
   }
   return spawnFn;
 }
@@ -50,19 +59,19 @@ export function canPosixSpawn(): boolean {
 }
 
 /**
- * How rsync starts here, and what the operator is told when it is the slower way: never silent,
+ * How programs start here, and what the operator is told when it is the slower way: never silent,
  * as the watcher's fallback is not.
  */
-export function describeRsyncStart(load: BindingLoad = loadInotifyBinding()): {
+export function describeChildStart(load: BindingLoad = loadInotifyBinding()): {
   readonly by: 'posix_spawn' | 'fork';
   readonly note: string | null;
 } {
-  if (load.ok && typeof load.binding.spawn === 'function') return { by: 'posix_spawn', note: null };
-  const why = load.ok ? 'the native binding is an older build, without spawn' : load.reason;
+  if (load.ok && typeof load.binding.spawnProcess === 'function') return { by: 'posix_spawn', note: null };
+  const why = load.ok ? 'the native binding was built from an older sersync-ts' : load.reason;
   return {
     by: 'fork',
     note:
-      `rsync starts by Node's spawn, a fork of this process (each run ~5 ms later, the event loop waiting meanwhile): ${why}. ` +
+      `rsync and plugin commands start by Node's spawn, a fork of this process (each ~5 ms later, the event loop waiting meanwhile): ${why}. ` +
       '`npm rebuild` where sersync2 is installed builds the binding.',
   };
 }
@@ -72,7 +81,7 @@ const SIGNAL_NAMES = new Map(
 );
 
 /** A child started by `posixSpawn`: emits 'exit', then 'close' (code, signal) once its output has ended. */
-export class SpawnedChild extends EventEmitter implements RsyncChild {
+export class SpawnedChild extends EventEmitter implements StartedChild {
   readonly pid: number;
   readonly stdin: Socket;
   readonly stdout: Socket;
@@ -97,13 +106,21 @@ export class SpawnedChild extends EventEmitter implements RsyncChild {
       });
       this.emit('error', err);
     };
-    const started = spawn(command, [command, ...args], env, opts.cwd, opts.fd3, (code, signal) => {
-      this.exited = true;
-      ended = { code, signal: signal === null ? null : (SIGNAL_NAMES.get(signal) ?? null) };
-      opts.signal?.removeEventListener('abort', abort);
-      this.emit('exit', ended.code, ended.signal);
-      closed();
-    });
+    const started = spawn(
+      command,
+      [command, ...args],
+      env,
+      opts.cwd ?? '',
+      opts.fd3 ?? -1,
+      opts.newSession === true,
+      (code, signal) => {
+        this.exited = true;
+        ended = { code, signal: signal === null ? null : (SIGNAL_NAMES.get(signal) ?? null) };
+        opts.signal?.removeEventListener('abort', abort);
+        this.emit('exit', ended.code, ended.signal);
+        closed();
+      },
+    );
     this.pid = started.pid;
     this.stdin = new Socket({ fd: started.stdin, readable: false, writable: true });
     this.stdout = new Socket({ fd: started.stdout, readable: true, writable: false });
@@ -140,4 +157,30 @@ export function posixSpawn(
 ): SpawnedChild | null {
   const spawn = nativeSpawn();
   return spawn === null ? null : new SpawnedChild(spawn, command, args, opts);
+}
+
+/**
+ * Starts `command args` (never through a shell): by posix_spawn where the binding can, else by
+ * Node's spawn (see `describeChildStart`). When no process started (not installed, out of
+ * descriptors or processes), resolves with why instead.
+ */
+export function startChild(
+  command: string,
+  args: readonly string[],
+  opts: PosixSpawnOptions,
+): StartedChild | Promise<Error> {
+  try {
+    const child = posixSpawn(command, args, opts);
+    if (child !== null) return child;
+  } catch (err) {
+    return Promise.resolve(err as Error);
+  }
+  const child = nodeSpawn(command, args, {
+    ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
+    env: opts.env,
+    stdio: ['pipe', 'pipe', 'pipe', ...(opts.fd3 === undefined ? [] : [opts.fd3])],
+    detached: opts.newSession === true,
+    ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+  });
+  return refusedForPipes(child) ?? (child as StartedChild);
 }
