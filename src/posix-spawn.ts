@@ -42,14 +42,14 @@ type Spawn = NonNullable<InotifyBinding['spawnProcess']>;
 let spawnFn: Spawn | null | undefined;
 
 /** The binding's spawn, or null when it is not there (not Linux, not built, built before it). */
+function spawnOf(load: BindingLoad): Spawn | null {
+  return load.ok && typeof load.binding.spawnProcess === 'function'
+    ? load.binding.spawnProcess.bind(load.binding)
+    : null;
+}
+
 function nativeSpawn(): Spawn | null {
-  if (spawnFn === undefined) {
-    const load = loadInotifyBinding();
-    spawnFn =
-      load.ok && typeof load.binding.spawnProcess === 'function'
-        ? load.binding.spawnProcess.bind(load.binding)
-        : null;
-  }
+  if (spawnFn === undefined) spawnFn = spawnOf(loadInotifyBinding());
   return spawnFn;
 }
 
@@ -66,7 +66,7 @@ export function describeChildStart(load: BindingLoad = loadInotifyBinding()): {
   readonly by: 'posix_spawn' | 'fork';
   readonly note: string | null;
 } {
-  if (load.ok && typeof load.binding.spawnProcess === 'function') return { by: 'posix_spawn', note: null };
+  if (spawnOf(load) !== null) return { by: 'posix_spawn', note: null };
   const why = load.ok ? 'the native binding was built from an older sersync-ts' : load.reason;
   return {
     by: 'fork',
