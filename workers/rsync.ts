@@ -6,7 +6,13 @@
 import { closeSync, lstatSync } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
 import { compilePathFilter } from '../src/filter/path-filter.js';
-import { CANNOT_RUN, refusedReads, REPLICA_UNMOUNTED, SOURCE_UNUSABLE } from '../src/sync/exit-codes.js';
+import {
+  CANNOT_RUN,
+  perFileErrors,
+  refusedReads,
+  REPLICA_UNMOUNTED,
+  SOURCE_UNUSABLE,
+} from '../src/sync/exit-codes.js';
 import { readyReplica } from '../src/sync/local-replica.js';
 import { parentOf, pathBytes, type RelPath } from '../src/paths.js';
 import { anchoredPattern, fileListEntry } from '../src/sync/rsync-args.js';
@@ -216,14 +222,15 @@ function watchStall(
  * Of a confined run's refused reads, the lines of those whose directory is no longer one of the
  * tree (reached without following links): a symlink planted on the way took them out of it.
  */
-function leftTheTree(root: string, stderr: string): string[] {
+function leftTheTree(root: string, run: { readonly exitCode: number; readonly stderr: string }): string[] {
+  if (!perFileErrors(run.exitCode)) return []; // spares resolving the root after every run
   let real: Buffer;
   try {
     real = realRoot(root);
   } catch {
     return [];
   }
-  return refusedReads(stderr, real.toString('utf8'))
+  return refusedReads(run, real.toString('utf8'))
     .filter(({ path }) => {
       let fd: number | null;
       try {
@@ -361,7 +368,7 @@ async function runPlaced(task: ReportingTask, started: number): Promise<RsyncRes
         ...transferStats(stdout),
         stderr: errors + extra,
         stderrCut: stderr.cut,
-        leftTree: exitCode === 23 && CONFINABLE ? leftTheTree(task.cwd, errors) : [],
+        leftTree: CONFINABLE ? leftTheTree(task.cwd, { exitCode, stderr: errors }) : [],
       });
     };
     child.on('error', (err) => {

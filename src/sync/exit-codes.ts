@@ -205,9 +205,15 @@ function errorsOf23(stderr: string, { gone = [], cut = false }: StderrNotes): st
  */
 const DAEMON_REFUSED = /^ERROR: daemon refused to receive (?:file|directory) "(.*)"$/;
 
+/** Exit 23: rsync went on past errors about single files, each named on stderr. */
+export function perFileErrors(exitCode: number): boolean {
+  return exitCode === 23;
+}
+
 /** The tree paths a daemon's module refused to receive in a run (see `DAEMON_REFUSED`). */
-export function daemonRefusedPaths(stderr: string): RelPath[] {
-  return stderr.split('\n').flatMap((l) => {
+export function daemonRefusedPaths(r: { readonly exitCode: number; readonly stderr: string }): RelPath[] {
+  if (!perFileErrors(r.exitCode)) return [];
+  return r.stderr.split('\n').flatMap((l) => {
     const quoted = DAEMON_REFUSED.exec(l)?.[1];
     return quoted === undefined ? [] : [printedName(quoted)];
   });
@@ -221,7 +227,7 @@ export function daemonRefusedPaths(stderr: string): RelPath[] {
  * when not all its lines were kept: one dropped may name anything).
  */
 export function classifyExit(exitCode: number, stderr: string, notes: StderrNotes = {}): Outcome {
-  if (exitCode === 23) {
+  if (perFileErrors(exitCode)) {
     const errors = errorsOf23(stderr, notes);
     if (errors === null) return 'retry';
     if (errors.length === 0) return 'ok';
@@ -398,7 +404,7 @@ export function failedPaths(
   replicaPath: (name: RelPath) => RelPath | null,
   notes: StderrNotes = {},
 ): FailedPath[] | null {
-  const errors = exitCode === 23 ? errorsOf23(stderr, notes) : null;
+  const errors = perFileErrors(exitCode) ? errorsOf23(stderr, notes) : null;
   if (errors === null) return null;
   const paths: FailedPath[] = [];
   for (const line of errors) {
@@ -425,10 +431,11 @@ export function failedPaths(
  * denied`), each with its line: under confinement, a read through a link planted on the path.
  */
 export function refusedReads(
-  stderr: string,
+  r: { readonly exitCode: number; readonly stderr: string },
   root: string,
 ): { readonly path: RelPath; readonly line: string }[] {
-  return stderr
+  if (!perFileErrors(r.exitCode)) return [];
+  return r.stderr
     .split('\n')
     .filter((l) => l.endsWith(': Permission denied (13)'))
     .flatMap((line) => {

@@ -953,7 +953,7 @@ export class Lane {
 
   /** Counts what the daemon refused to receive, and tells the log of each name once. */
   private countDaemonRefusals(results: readonly RsyncResult[]): void {
-    const paths = results.flatMap((r) => (r.exitCode === 23 ? daemonRefusedPaths(r.stderr) : []));
+    const paths = results.flatMap(daemonRefusedPaths);
     const last = paths.at(-1);
     if (last === undefined) return;
     this.counts.daemonRefused += paths.length;

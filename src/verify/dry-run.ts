@@ -131,7 +131,7 @@ function compareOnce(task: RsyncTask, track: ProgressTrack | null, signal?: Abor
           ? null
           : {
               differences: parseItemized(Buffer.concat(out).toString('latin1')),
-              daemonRefused: daemonRefusedPaths(errors),
+              daemonRefused: daemonRefusedPaths({ exitCode, stderr: errors }),
               conceded: new Map(),
             },
       });

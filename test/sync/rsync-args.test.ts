@@ -589,8 +589,12 @@ test("exit 23: what a daemon's module refuses to receive (its exclude or filter)
   const skipping = '*** Skipping any contents from this failed directory ***';
   const stderr = [dir, skipping, file, tail].join('\n');
   assert.equal(classifyExit(23, stderr), 'ok');
-  assert.deepEqual(daemonRefusedPaths(stderr), ['lost+found', 'up/a.tmp']);
-  assert.deepEqual(daemonRefusedPaths('ERROR: daemon refused to receive file "l\\#351t"'), ['l\u00e9t']);
+  assert.deepEqual(daemonRefusedPaths({ exitCode: 23, stderr }), ['lost+found', 'up/a.tmp']);
+  assert.deepEqual(
+    daemonRefusedPaths({ exitCode: 23, stderr: 'ERROR: daemon refused to receive file "l\\#351t"' }),
+    ['l\u00e9t'],
+  );
+  assert.deepEqual(daemonRefusedPaths({ exitCode: 12, stderr }), [], 'only an exit 23 reports them');
   // beside a file the replica could not take: only that one fails, and it is the line shown
   const mkstemp = 'rsync: [receiver] mkstemp "d/.f.AbCdEf" (in m) failed: Permission denied (13)';
   assert.equal(classifyExit(23, [file, mkstemp, tail].join('\n')), 'partial');
