@@ -12,6 +12,7 @@ import {
   refusedReads,
   REPLICA_UNMOUNTED,
   SOURCE_UNUSABLE,
+  type RunEnd,
 } from '../src/sync/exit-codes.js';
 import { readyReplica } from '../src/sync/local-replica.js';
 import { parentOf, pathBytes, type RelPath } from '../src/paths.js';
@@ -222,7 +223,7 @@ function watchStall(
  * Of a confined run's refused reads, the lines of those whose directory is no longer one of the
  * tree (reached without following links): a symlink planted on the way took them out of it.
  */
-function leftTheTree(root: string, run: { readonly exitCode: number; readonly stderr: string }): string[] {
+function leftTheTree(root: string, run: RunEnd): string[] {
   if (!perFileErrors(run.exitCode)) return []; // spares resolving the root after every run
   let real: Buffer;
   try {

@@ -443,8 +443,8 @@ async function startEngine(config: Config, fullSync: boolean, ctx: EngineContext
       log.warn(warning);
       say(`WARNING: ${warning}`);
     }
-    const rsyncStart = describeChildStart().note;
-    if (rsyncStart !== null) log.info(rsyncStart);
+    const childStart = describeChildStart().note;
+    if (childStart !== null) log.info(childStart);
     const watchStats = await replicator.start({ fullSync });
     // null: the pool cannot start, which replicate() reports where it starts it
     const booted = await pool.ready(THREAD_READY_LIMIT_MS).catch(() => null);

@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { busyLimit, busyRerunWaitMs } from './exit-codes.js';
+import { busyLimit, busyRerunWaitMs, type RunEnd } from './exit-codes.js';
 import type { RsyncResult } from './task.js';
 
 /**
@@ -7,7 +7,7 @@ import type { RsyncResult } from './task.js';
  * `busyRerunWaitMs` gives and while `goOn()` holds: the engine's runs and `verify`'s comparisons
  * alike. Returns the last run's result and, when there were any, the refusals before it.
  */
-export async function rerunWhileBusy<R extends { readonly exitCode: number; readonly stderr: string }>(
+export async function rerunWhileBusy<R extends RunEnd>(
   once: () => Promise<R>,
   goOn: () => boolean,
 ): Promise<{ readonly last: R; readonly busy: RsyncResult['busy'] }> {

@@ -12,6 +12,12 @@ import type { Failure } from '../queue/types.js';
  */
 export type Outcome = 'ok' | 'partial' | 'retry' | 'final';
 
+/** How a run ended, as far as this table reads it. */
+export interface RunEnd {
+  readonly exitCode: number;
+  readonly stderr: string;
+}
+
 /**
  * `lost`: the remote could not be reached or stopped answering, so it is probed and its backlog
  * released as soon as it answers again (a refused login or a full disk waits for back-off, or the
@@ -147,7 +153,7 @@ const DAEMON_BUSY = /^@ERROR: max connections \((\d+)\) reached -- try again lat
  * The module's `max connections` when its daemon refused a run as busy (see `DAEMON_BUSY`), or null
  * when it did not.
  */
-export function busyLimit(r: { readonly exitCode: number; readonly stderr: string }): number | null {
+export function busyLimit(r: RunEnd): number | null {
   const limit = r.exitCode === 5 ? DAEMON_BUSY.exec(r.stderr)?.[1] : undefined;
   return limit === undefined ? null : Number(limit);
 }
@@ -211,7 +217,7 @@ export function perFileErrors(exitCode: number): boolean {
 }
 
 /** The tree paths a daemon's module refused to receive in a run (see `DAEMON_REFUSED`). */
-export function daemonRefusedPaths(r: { readonly exitCode: number; readonly stderr: string }): RelPath[] {
+export function daemonRefusedPaths(r: RunEnd): RelPath[] {
   if (!perFileErrors(r.exitCode)) return [];
   return r.stderr.split('\n').flatMap((l) => {
     const quoted = DAEMON_REFUSED.exec(l)?.[1];
@@ -430,10 +436,7 @@ export function failedPaths(
  * The source paths (relative to `root`) of the reads rsync's sender was refused (`Permission
  * denied`), each with its line: under confinement, a read through a link planted on the path.
  */
-export function refusedReads(
-  r: { readonly exitCode: number; readonly stderr: string },
-  root: string,
-): { readonly path: RelPath; readonly line: string }[] {
+export function refusedReads(r: RunEnd, root: string): { readonly path: RelPath; readonly line: string }[] {
   if (!perFileErrors(r.exitCode)) return [];
   return r.stderr
     .split('\n')
